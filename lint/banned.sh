@@ -1,0 +1,13 @@
+#!/bin/sh
+# lint/banned.sh FILE...: refuse functions parley does not use (after curl's
+# checksrc): unbounded copies and formats, non-cryptographic randomness,
+# unchecked conversions, shell escapes.
+set -u
+pattern='\<(sprintf|vsprintf|strcpy|strcat|strncpy|gets|atoi|atol|atoll|strtok|system|popen|rand|srand|random|srandom|drand48|mktemp|tmpnam|alloca)[[:space:]]*\('
+bad=$(grep -nE "$pattern" "$@" /dev/null | grep -vE ':[0-9]+:[[:space:]]*(\*|/\*)')
+if [ -n "$bad" ]; then
+	printf '%s\n' "$bad"
+	echo "lint: banned functions used (see lint/banned.sh)" >&2
+	exit 1
+fi
+echo "lint: no banned functions"

@@ -1,0 +1,74 @@
+/*
+ * api_meta.c: liveness, readiness and service metadata.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "api.h"
+#include "conf.h"
+#include "db.h"
+#include "schema.h"
+
+static struct db_stmt q_schema_version = {
+	"schema_version",
+	"SELECT coalesce(max(version), 0) FROM parley_schema_migrations",
+	0, DB_RETRY_SAFE, 0
+};
+
+int
+h_healthz(struct request *req, struct ctx *ctx)
+{
+	json_t	*o = json_pack("{s:s}", "status", "ok");
+	int	 rc = o != NULL ? http_send_json(req, 200, o) : -1;
+
+	json_decref(o);
+	return rc;
+}
+
+int
+h_readyz(struct request *req, struct ctx *ctx)
+{
+	PGresult	*res;
+	json_t		*o = NULL;
+	long		 v;
+	int		 rc = -1;
+
+	if ((res = db_exec(ctx->db, &q_schema_version, NULL)) == NULL) {
+		return http_send_problem(req, 503, "database_unavailable",
+		    "Database unavailable", NULL, NULL, "Retry-After: 1\r\n");
+	}
+	v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (v != PARLEY_SCHEMA_VERSION) {
+		o = json_pack("{s:i,s:i}", "schema_version", (int)v,
+		    "expected_schema_version", PARLEY_SCHEMA_VERSION);
+		rc = http_send_problem(req, 503, v < PARLEY_SCHEMA_VERSION ?
+		    "migrations_pending" : "schema_newer_than_code",
+		    "Database schema does not match this version", NULL, o,
+		    NULL);
+		goto out;
+	}
+	if ((o = json_pack("{s:s,s:i}", "status", "ready", "schema_version",
+	    (int)v)) == NULL)
+		goto out;
+	rc = http_send_json(req, 200, o);
+out:
+	json_decref(o);
+	return rc;
+}
+
+int
+h_meta(struct request *req, struct ctx *ctx)
+{
+	json_t	*o;
+	int	 rc = -1;
+
+	o = json_pack("{s:s,s:s,s:s,s:s,s:i}", "name", PACKAGE_NAME,
+	    "instance", ctx->conf->instance_name, "version", PACKAGE_VERSION,
+	    "api_version", "v1", "schema_version", PARLEY_SCHEMA_VERSION);
+	if (o != NULL)
+		rc = http_send_json(req, 200, o);
+	json_decref(o);
+	return rc;
+}

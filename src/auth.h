@@ -1,0 +1,17 @@
+/*
+ * auth.h: authentication of a request against its route's auth kind.
+ */
+#ifndef PARLEY_AUTH_H
+#define PARLEY_AUTH_H
+
+#include "router.h"
+
+/*
+ * Establishes ctx->who for route 'r'. Returns 0, or -1 after having
+ * answered 401/403. Fails closed: a route whose auth kind has no verifier
+ * yet is refused.
+ */
+int	auth_authenticate(struct request *req, struct ctx *ctx,
+	    const struct route *r);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * db.h: the process's one PostgreSQL connection, prepared statements and
+ * the tenant transaction helper.
+ *
+ * Every statement is a struct db_stmt declared by the module that owns the
+ * SQL; it is prepared on first use on each connection. After PostgreSQL
+ * restarts, the next use reconnects and prepares again; the process lives on.
+ */
+#ifndef PARLEY_DB_H
+#define PARLEY_DB_H
+
+#include <libpq-fe.h>
+
+struct db;
+
+#define DB_RETRY_SAFE	0x01	/* read-only: may be re-sent after reconnecting */
+
+struct db_stmt {
+	const char	*name;		/* unique, used as the prepared name */
+	const char	*sql;
+	int		 nparams;
+	unsigned	 flags;
+	unsigned	 prepared_gen;	/* connection generation it was prepared on */
+};
+
+/*
+ * Returns a new handle for 'conninfo' (copied). Does not connect: the first
+ * use does. Caller frees with db_free(). NULL only when out of memory.
+ */
+struct db	*db_new(const char *conninfo, int connect_timeout);
+void		 db_free(struct db *);
+
+/* Connects or reconnects if needed. Returns 0 or -1 (logged). */
+int		 db_ensure(struct db *);
+
+/*
+ * Runs prepared statement 'st' with 'params' (text format, NULL for SQL
+ * NULL). Returns the result on PGRES_TUPLES_OK or PGRES_COMMAND_OK; the
+ * caller frees it with PQclear(). Returns NULL on any failure, having
+ * logged SQLSTATE and constraint (never the message, which may quote data).
+ * A DB_RETRY_SAFE statement outside a transaction is sent once more after
+ * a reconnect if the connection had broken.
+ */
+PGresult	*db_exec(struct db *, struct db_stmt *st, const char *const *params);
+
+/* The SQLSTATE of the last failed db_exec(), or "" ("08006" style). */
+const char	*db_last_sqlstate(const struct db *);
+
+/*
+ * Opens a tenant transaction: BEGIN, then set_config('app.company_id',
+ * 'company_id', true) — and, when 'check' is not NULL, that statement with
+ * 'check_params' — sent together in libpq pipeline mode, one round trip.
+ * 'company_id' must be a canonical UUID; NULL or anything else is refused
+ * before anything is sent. On success returns 0 and, if 'check' was given
+ * and 'check_res' is not NULL, stores its result there (caller PQclear()s).
+ * Returns -1 on failure, with no transaction open.
+ */
+int		 db_tenant_begin(struct db *, const char *company_id,
+		    struct db_stmt *check, const char *const *check_params,
+		    PGresult **check_res);
+/* Commits; returns 0 or -1 (then rolled back). */
+int		 db_commit(struct db *);
+/* Rolls back if a transaction is open. Always safe to call. */
+void		 db_rollback(struct db *);
+/* Returns 1 inside a transaction opened by db_tenant_begin(). */
+int		 db_in_tx(const struct db *);
+
+/* Returns 1 if 's' is a canonical (lowercase or uppercase) UUID string. */
+int		 db_uuid_valid(const char *s);
+
+#endif

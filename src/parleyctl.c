@@ -1,0 +1,113 @@
+/*
+ * parleyctl: parley's administration tool.
+ *
+ * usage: parleyctl migrate [--dry-run] [--dir DIR]
+ *        parleyctl routes
+ *        parleyctl config-keys
+ *
+ * migrate connects with $PARLEY_MIGRATE_DATABASE_URL (the owner role).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "migrate.h"
+#include "router.h"
+
+#ifndef PARLEY_SQLDIR
+#define PARLEY_SQLDIR "/usr/local/share/parley/sql"
+#endif
+
+static const char *const auth_names[AUTH__MAX] = {
+	"public", "user", "key", "visitor",
+};
+static const char *const role_names[ROLE__MAX] = {
+	"none", "member", "admin", "owner",
+};
+
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: parleyctl migrate [--dry-run] [--dir DIR]\n"
+	    "       parleyctl routes\n"
+	    "       parleyctl config-keys\n");
+	return 2;
+}
+
+static int
+cmd_migrate(int argc, char *argv[])
+{
+	const char	*dir = getenv("PARLEY_SQL_DIR");
+	const char	*url = getenv("PARLEY_MIGRATE_DATABASE_URL");
+	int		 i, dry = 0;
+
+	if (dir == NULL || *dir == '\0')
+		dir = PARLEY_SQLDIR;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0)
+			dry = 1;
+		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else
+			return usage();
+	}
+	if (url == NULL || *url == '\0') {
+		fprintf(stderr, "parleyctl: set PARLEY_MIGRATE_DATABASE_URL to "
+		    "a connection string of the schema owner role\n");
+		return 2;
+	}
+	return migrate_run(url, dir, dry, stdout) == 0 ? 0 : 1;
+}
+
+/* Prints the route table as JSON, for docs and tests. */
+static int
+cmd_routes(void)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+	char	*s;
+
+	for (i = 0; i < nroutes; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s}",
+		    "method", http_method_name(routes[i].method),
+		    "path", routes[i].pattern,
+		    "auth", auth_names[routes[i].auth],
+		    "min_role", role_names[routes[i].min_role],
+		    "summary", routes[i].summary));
+	s = json_dumps(a, JSON_INDENT(1));
+	puts(s);
+	free(s);
+	json_decref(a);
+	return 0;
+}
+
+static int
+cmd_config_keys(void)
+{
+	size_t i;
+
+	for (i = 0; i < conf_nkeys; i++)
+		printf("%s\t%s\t%s\n", conf_keys[i].name, conf_keys[i].def,
+		    conf_keys[i].help);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "routes") == 0 && argc == 2)
+		return cmd_routes();
+	if (strcmp(argv[1], "config-keys") == 0 && argc == 2)
+		return cmd_config_keys();
+	return usage();
+}

@@ -1,0 +1,171 @@
+/*
+ * router.c: path matching and the dispatcher that applies the route
+ * table's rules in one place.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "db.h"
+#include "log.h"
+#include "router.h"
+
+int
+router_match(const char *pattern, const char *path, struct request *req)
+{
+	const char	*p = pattern, *s = path;
+	char		*buf = req->segbuf;
+	size_t		 n = 0;
+
+	while (*p != '\0' && *s != '\0') {
+		if (*p != '/' || *s != '/')
+			return 0;
+		p++;
+		s++;
+		if (*p == ':') {
+			const char *pe = strchr(p, '/');
+			const char *se = strchr(s, '/');
+			size_t	    plen = pe ? (size_t)(pe - p) : strlen(p);
+			size_t	    slen = se ? (size_t)(se - s) : strlen(s);
+
+			if (slen == 0 || n == PRL_MAX_PARAMS)
+				return 0;
+			req->param_name[n] = p + 1;
+			memcpy(buf, s, slen);
+			buf[slen] = '\0';
+			req->param[n++] = buf;
+			buf += slen + 1;
+			p += plen;
+			s += slen;
+			continue;
+		}
+		while (*p != '\0' && *p != '/' && *p == *s) {
+			p++;
+			s++;
+		}
+		if ((*p != '\0' && *p != '/') || (*s != '\0' && *s != '/'))
+			return 0;
+	}
+	if (*p != '\0' || *s != '\0')
+		return 0;
+	req->nparams = n;
+	return 1;
+}
+
+const char *
+router_param(const struct request *req, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < req->nparams; i++)
+		if (strncmp(req->param_name[i], name, len) == 0 &&
+		    (req->param_name[i][len] == '\0' ||
+		    req->param_name[i][len] == '/'))
+			return req->param[i];
+	return NULL;
+}
+
+int
+router_ctype_ok(const char *ctype, const char *const *accepted)
+{
+	static const char *const json_only[] = { "application/json", NULL };
+	const char	*semi, *cs;
+	size_t		 len, i;
+
+	if (ctype == NULL)
+		return -1;
+	if (accepted == NULL)
+		accepted = json_only;
+	semi = strchr(ctype, ';');
+	len = semi ? (size_t)(semi - ctype) : strlen(ctype);
+	while (len > 0 && ctype[len - 1] == ' ')
+		len--;
+	for (i = 0; accepted[i] != NULL; i++)
+		if (strlen(accepted[i]) == len &&
+		    strncasecmp(ctype, accepted[i], len) == 0)
+			break;
+	if (accepted[i] == NULL)
+		return -1;
+	/* Any charset parameter must be UTF-8. */
+	if (semi != NULL && (cs = strcasestr(semi, "charset=")) != NULL) {
+		cs += 8;
+		if (*cs == '"')
+			cs++;
+		if (strncasecmp(cs, "utf-8", 5) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Answers 404 or 405 (with Allow) when no route takes method and path. */
+static const struct route *
+lookup(struct request *req)
+{
+	char	 allow[128] = "";
+	size_t	 i;
+	int	 path_found = 0;
+	enum http_method m = req->method == M_HEAD ? M_GET : req->method;
+
+	for (i = 0; i < nroutes; i++) {
+		if (!router_match(routes[i].pattern, req->path, req))
+			continue;
+		if (routes[i].method == m) {
+			req->route = routes[i].pattern;
+			return &routes[i];
+		}
+		path_found = 1;
+		if (strlen(allow) + 16 < sizeof(allow)) {
+			if (allow[0] != '\0')
+				strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+			strncat(allow, http_method_name(routes[i].method),
+			    sizeof(allow) - strlen(allow) - 1);
+			if (routes[i].method == M_GET)
+				strncat(allow, ", HEAD",
+				    sizeof(allow) - strlen(allow) - 1);
+		}
+	}
+	if (path_found) {
+		char hdr[160];
+
+		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+		http_send_problem(req, 405, "method_not_allowed", "Method not "
+		    "allowed for this resource", NULL, NULL, hdr);
+	} else
+		http_send_problem(req, 404, "not_found", "No such resource",
+		    NULL, NULL, NULL);
+	return NULL;
+}
+
+void
+router_dispatch(struct request *req, struct ctx *ctx)
+{
+	const struct route *r;
+
+	if ((r = lookup(req)) == NULL)
+		return;
+	if (r->body == BODY_NONE) {
+		if (req->content_length > 0 && http_read_body(req, 0) == -1)
+			return;
+	} else {
+		if (router_ctype_ok(req->content_type, r->ctypes) == -1) {
+			http_send_problem(req, 415, "unsupported_media_type",
+			    "Unsupported Content-Type", NULL, NULL, NULL);
+			return;
+		}
+		if (http_read_body(req, r->max_body) == -1 ||
+		    http_parse_json(req) == -1)
+			return;
+	}
+	if (auth_authenticate(req, ctx, r) == -1)
+		return;
+	if (r->fn(req, ctx) == -1 && req->status == 0)
+		http_send_problem(req, 500, "internal_error", "Internal error",
+		    NULL, NULL, NULL);
+	if (db_in_tx(ctx->db)) {
+		/* A handler must commit what it means to keep. */
+		db_rollback(ctx->db);
+	}
+}

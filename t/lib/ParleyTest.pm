@@ -1,0 +1,407 @@
+package ParleyTest;
+# The integration test harness: starts the real stack for one test file.
+#
+#   my $t = ParleyTest->new(%opts);   # PostgreSQL db, parleyd, nginx
+#   my $r = $t->get('/readyz');       # {status, headers, content, json}
+#
+# Each file gets its own database cloned from the migrated template (or,
+# with own_cluster => 1, its own PostgreSQL cluster), its own parleyd and
+# its own nginx on free loopback ports, all under one temp directory that
+# is removed at the end unless a test failed. Everything started is
+# stopped in END, also when the test dies. A shared cluster is used when
+# PARLEY_TEST_PGDIR names one (dev/test starts it); otherwise each file
+# starts its own.
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path remove_tree);
+use File::Temp ();
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(:sys_wait_h);
+use Test::More ();
+use Time::HiRes qw(sleep time);
+use ParleyTest::Pg;
+
+our @INSTANCES;
+
+my $SRCDIR = $ENV{PARLEY_SRCDIR} // abs_path(dirname(__FILE__) . '/../..');
+my $BUILDDIR = $ENV{PARLEY_BUILDDIR} // (grep { -x "$_/parleyd" }
+    map { "$SRCDIR/$_" } qw(build/test build/dev .))[0] // "$SRCDIR/build/test";
+
+sub srcdir { $SRCDIR }
+sub builddir { $BUILDDIR }
+
+# free_port(): a loopback TCP port nobody listens on right now.
+sub free_port {
+	my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 1, ReuseAddr => 0) or die "no free port: $!";
+	my $p = $s->sockport;
+	close $s;
+	return $p;
+}
+
+# wait_for(cond, what, [seconds]): polls cond until true; dies at timeout.
+sub wait_for {
+	my ($cond, $what, $secs) = @_;
+	my $until = time + ($secs // 30);
+	while (time < $until) {
+		return 1 if $cond->();
+		sleep 0.02;
+	}
+	die "timed out waiting for $what\n";
+}
+
+# spawn(log, env, @cmd): starts @cmd with stdout/stderr to 'log'. The child
+# gets SIGTERM if this process dies (setpriv --pdeathsig).
+sub spawn {
+	my ($self, $log, $env, @cmd) = @_;
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open STDIN, '<', '/dev/null';
+		open STDOUT, '>>', $log or die "$log: $!";
+		open STDERR, '>&', \*STDOUT;
+		setpgrp(0, 0);
+		%ENV = (%ENV, %$env);
+		exec('setpriv', '--pdeathsig', 'TERM', '--', @cmd) or POSIX::_exit(127);
+	}
+	return $pid;
+}
+
+sub new {
+	my ($class, %o) = @_;
+	my $self = bless {
+		workers => $o{workers} // 2,
+		rate => $o{rate} // '1000r/s',
+		burst => $o{burst} // 1000,
+		body_max => $o{body_max} // '1m',
+		env => $o{env} // {},
+		pids => {},
+	}, $class;
+	push @INSTANCES, $self;
+	$self->{dir} = File::Temp::tempdir('parley-t-XXXXXX', TMPDIR => 1, CLEANUP => 0);
+	chmod 0755, $self->{dir};
+	$self->{asan_dir} = "$self->{dir}/sanitizer";
+	make_path($self->{asan_dir});
+
+	# Database: shared cluster + cloned template, or a cluster of our own.
+	if (!$o{own_cluster} && $ENV{PARLEY_TEST_PGDIR}) {
+		$self->{pg} = ParleyTest::Pg->new(dir => $ENV{PARLEY_TEST_PGDIR});
+		$self->{db} = "parley_t_$$";
+		$self->_clone_template;
+	} else {
+		$self->{pg} = ParleyTest::Pg->new(dir => "$self->{dir}/pg");
+		$self->{own_cluster} = 1;
+		$self->{pg}->start;
+		$self->{db} = $o{no_migrate} ? undef : $self->{pg}->setup($SRCDIR, $BUILDDIR, 'parley');
+		if ($o{no_migrate}) {
+			$self->{pg}->psql('postgres', undef, "$SRCDIR/sql/roles.sql");
+			$self->{pg}->psql('postgres', 'CREATE DATABASE parley OWNER parley_owner');
+			$self->{db} = 'parley';
+		}
+	}
+	$self->start_parleyd unless $o{no_parleyd};
+	$self->start_nginx unless $o{no_nginx};
+	return $self;
+}
+
+sub _clone_template {
+	my ($self) = @_;
+	my $tries = 0;
+	while (1) {
+		my $ok = eval {
+			$self->{pg}->psql('postgres', qq{CREATE DATABASE "$self->{db}" }
+			    . q{TEMPLATE parley_template OWNER parley_owner});
+			1;
+		};
+		return if $ok;
+		# Another file may be copying the template this very moment.
+		die $@ if ++$tries > 50 || $@ !~ /being accessed by other users/;
+		sleep 0.1;
+	}
+}
+
+sub dir { $_[0]{dir} }
+sub pg { $_[0]{pg} }
+sub dbname { $_[0]{db} }
+
+sub app_conninfo { my $s = shift; $s->{pg}->conninfo($s->{db}, 'parley_app') }
+sub owner_conninfo { my $s = shift; $s->{pg}->conninfo($s->{db}, 'parley_owner') }
+
+sub sanitizer_env {
+	my ($self) = @_;
+	return (
+		ASAN_OPTIONS => "log_path=$self->{asan_dir}/asan:detect_leaks=1:abort_on_error=0",
+		UBSAN_OPTIONS => "log_path=$self->{asan_dir}/ubsan:print_stacktrace=1",
+		LSAN_OPTIONS => "suppressions=$SRCDIR/t/lsan.supp:print_suppressions=0",
+	);
+}
+
+sub parleyd_env {
+	my ($self) = @_;
+	return {
+		$self->sanitizer_env,
+		PARLEY_LISTEN => "unix:$self->{dir}/parleyd.sock",
+		PARLEY_SOCKET_MODE => '0666',
+		PARLEY_WORKERS => $self->{workers},
+		PARLEY_DATABASE_URL => $self->app_conninfo,
+		PARLEY_SHUTDOWN_TIMEOUT => 5,
+		PARLEY_LOG_LEVEL => 'info',
+		%{ $self->{env} },
+	};
+}
+
+sub start_parleyd {
+	my ($self) = @_;
+	my $sock = "$self->{dir}/parleyd.sock";
+	unlink $sock;
+	$self->{pids}{parleyd} = $self->spawn("$self->{dir}/parleyd.log",
+	    $self->parleyd_env, "$BUILDDIR/parleyd");
+	wait_for(sub {
+		my @w = $self->worker_pids;
+		return 1 if -S $sock && @w >= $self->{workers};
+		die "parleyd exited:\n" . $self->slurp('parleyd.log')
+		    if waitpid($self->{pids}{parleyd}, WNOHANG) > 0;
+		return 0;
+	}, 'parleyd to listen');
+}
+
+sub parleyd_pid { $_[0]{pids}{parleyd} }
+
+# stop_parleyd([signal]): stops parleyd and waits; returns its wait status.
+sub stop_parleyd {
+	my ($self, $sig) = @_;
+	my $pid = delete $self->{pids}{parleyd} or return;
+	kill $sig // 'TERM', $pid;
+	my $st;
+	wait_for(sub { my $r = waitpid($pid, WNOHANG); $st = $?; $r > 0 }, 'parleyd to stop', 30);
+	return $st;
+}
+
+# worker_pids(): the pids of parleyd's current children.
+sub worker_pids {
+	my ($self) = @_;
+	my $master = $self->{pids}{parleyd} or return ();
+	my @kids;
+	for my $stat (glob '/proc/[0-9]*/stat') {
+		open my $fh, '<', $stat or next;
+		my $line = <$fh> // next;
+		# pid (comm) state ppid ...
+		next unless $line =~ /^(\d+) \(.*\) \S+ (\d+)/;
+		push @kids, $1 if $2 == $master;
+	}
+	return sort { $a <=> $b } @kids;
+}
+
+sub tls_cert {
+	my ($self) = @_;
+	my ($cert, $key) = ("$self->{dir}/cert.pem", "$self->{dir}/key.pem");
+	return ($cert, $key) if -f $cert;
+	my $out = `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '$key' -out '$cert' 2>&1`;
+	die "openssl: $out" if $?;
+	return ($cert, $key);
+}
+
+sub nginx_env {
+	my ($self) = @_;
+	my ($cert, $key) = $self->tls_cert;
+	return (
+		NGX_CONF_DIR => "$self->{dir}/nginx",
+		NGX_RUN_DIR => "$self->{dir}/nginx",
+		NGX_SERVER_NAME => 'localhost',
+		NGX_HTTP_LISTEN => "127.0.0.1:$self->{http_port}",
+		NGX_HTTPS_LISTEN => "127.0.0.1:$self->{https_port}",
+		NGX_HTTP_INCLUDE => 'parley-locations.conf',
+		NGX_FASTCGI => "unix:$self->{dir}/parleyd.sock",
+		NGX_RATE => $self->{rate},
+		NGX_BURST => $self->{burst},
+		NGX_BODY_MAX => $self->{body_max},
+		NGX_REAL_IP_FROM => 'set_real_ip_from 127.0.0.1;',
+		NGX_ACCESS_LOG => "$self->{dir}/nginx/access.log",
+		NGX_USER_DIRECTIVE => $> == 0 ? 'user root;' : '',
+		NGX_NGINX_WORKERS => 1,
+		NGX_WIDGET_ROOT => "$SRCDIR/widget",
+		NGX_WELLKNOWN_ROOT => "$SRCDIR/nginx",
+		NGX_TLS_CERT => $cert,
+		NGX_TLS_KEY => $key,
+		NGX_EXTRA_HTTP => $self->{extra_http} // '',
+	);
+}
+
+sub start_nginx {
+	my ($self) = @_;
+	for my $try (1 .. 5) {
+		$self->{http_port} = free_port();
+		$self->{https_port} = free_port();
+		my %env = $self->nginx_env;
+		make_path("$self->{dir}/nginx/tmp");
+		my $cmd = "'$SRCDIR/nginx/render' '$self->{dir}/nginx' 2>&1";
+		my $out = do { local %ENV = (%ENV, %env); `$cmd` };
+		die "nginx/render failed: $out" if $?;
+		truncate "$self->{dir}/nginx/nginx-error.log", 0;
+		$self->{pids}{nginx} = $self->spawn("$self->{dir}/nginx/stderr.log", {},
+		    'nginx', '-p', "$self->{dir}/nginx", '-c', "$self->{dir}/nginx/nginx.conf",
+		    '-e', "$self->{dir}/nginx/nginx-error.log");
+		my $up = eval {
+			wait_for(sub {
+				die "exited\n" if waitpid($self->{pids}{nginx}, WNOHANG) > 0;
+				my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+				    PeerPort => $self->{https_port}, Timeout => 1);
+				return $s ? 1 : 0;
+			}, 'nginx to listen', 20);
+		};
+		return if $up;
+		delete $self->{pids}{nginx};
+		my $err = $self->slurp('nginx/nginx-error.log');
+		die "nginx failed to start:\n$err" unless $err =~ /Address already in use/;
+	}
+	die "nginx: no free ports after 5 tries\n";
+}
+
+sub stop_nginx {
+	my ($self) = @_;
+	my $pid = delete $self->{pids}{nginx} or return;
+	kill 'QUIT', $pid;
+	eval { wait_for(sub { waitpid($pid, WNOHANG) > 0 }, 'nginx to stop', 10) };
+	if ($@) { kill 'KILL', $pid; waitpid($pid, 0) }
+}
+
+sub http_port { $_[0]{http_port} }
+sub https_port { $_[0]{https_port} }
+
+sub url {
+	my ($self, $path, $scheme) = @_;
+	$scheme //= 'http';
+	my $port = $scheme eq 'https' ? $self->{https_port} : $self->{http_port};
+	return "$scheme://127.0.0.1:$port$path";
+}
+
+# request(method, path, %opt): opt json (encoded body), body, headers,
+# scheme ('http' or 'https'). Returns HTTP::Tiny's response plus 'json'.
+sub request {
+	my ($self, $method, $path, %o) = @_;
+	my $http = $self->{http} //= HTTP::Tiny->new(verify_SSL => 0, timeout => 30,
+	    max_redirect => 0, agent => 'parley-tests/1');
+	my %h = %{ $o{headers} // {} };
+	my $body = $o{body};
+	if (exists $o{json}) {
+		$body = JSON::PP->new->canonical->encode($o{json});
+		$h{'content-type'} //= 'application/json';
+	}
+	my $r = $http->request($method, $self->url($path, $o{scheme}),
+	    { headers => \%h, defined $body ? (content => $body) : () });
+	my $ct = $r->{headers}{'content-type'} // '';
+	if ($ct =~ m{json} && length($r->{content} // '')) {
+		$r->{json} = eval { JSON::PP->new->decode($r->{content}) };
+	}
+	return $r;
+}
+
+sub get { my ($s, $p, %o) = @_; $s->request('GET', $p, %o) }
+sub post { my ($s, $p, %o) = @_; $s->request('POST', $p, %o) }
+
+# sql(query, @binds) as the superuser on this file's database: rows as
+# hash refs. sql_as(role, …) runs as another role.
+sub dbh {
+	my ($self, $user) = @_;
+	require DBI;
+	$user //= 'postgres';
+	return $self->{dbh}{$user} //= DBI->connect(
+	    "dbi:Pg:dbname=$self->{db};host=" . $self->{pg}->host . ';port=' . $self->{pg}->port,
+	    $user, '', { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
+}
+
+sub sql_as {
+	my ($self, $user, $q, @binds) = @_;
+	my $sth = $self->dbh($user)->prepare($q);
+	$sth->execute(@binds);
+	return $sth->{NUM_OF_FIELDS} ? $sth->fetchall_arrayref({}) : [];
+}
+
+sub sql { my ($self, @a) = @_; $self->sql_as('postgres', @a) }
+
+# backdate(table, column, interval, where, @binds): moves timestamps into
+# the past so tests of expiry never sleep.
+sub backdate {
+	my ($self, $table, $col, $interval, $where, @binds) = @_;
+	die "bad identifier" if "$table$col" =~ /[^a-z_]/;
+	$self->sql(qq{UPDATE $table SET $col = $col - ?::interval WHERE $where}, $interval, @binds);
+}
+
+sub disconnect_db {
+	my ($self) = @_;
+	$_->disconnect for values %{ $self->{dbh} // {} };
+	$self->{dbh} = {};
+}
+
+sub slurp {
+	my ($self, $rel) = @_;
+	open my $fh, '<', "$self->{dir}/$rel" or return '';
+	local $/;
+	return <$fh>;
+}
+
+# log_events(): parleyd's log lines, decoded.
+sub log_events {
+	my ($self) = @_;
+	my @ev;
+	for my $line (split /\n/, $self->slurp('parleyd.log')) {
+		my $e = eval { JSON::PP->new->decode($line) };
+		push @ev, $e if ref $e eq 'HASH';
+	}
+	return @ev;
+}
+
+# problems(): what the end-of-file check would complain about.
+sub problems {
+	my ($self) = @_;
+	my @p;
+	for my $f (glob "$self->{asan_dir}/*") {
+		push @p, "sanitizer report $f:\n" . do { local (@ARGV, $/) = $f; <> };
+	}
+	my $plog = $self->slurp('parleyd.log');
+	push @p, "parleyd log shows a sanitizer report" if $plog =~ /(AddressSanitizer|runtime error:|LeakSanitizer)/;
+	my $nlog = $self->slurp('nginx/nginx-error.log');
+	push @p, "nginx error log: $1" if $nlog =~ /^(.*\[(?:alert|emerg|crit)\].*)$/m;
+	return @p;
+}
+
+sub cleanup {
+	my ($self) = @_;
+	return if $self->{cleaned}++;
+	$self->stop_nginx;
+	$self->stop_parleyd;
+	$self->disconnect_db;
+	my @p = $self->problems;
+	# A failure after the plan still fails the file, which is the point.
+	Test::More::ok(0, 'no sanitizer reports or nginx alerts') if @p;
+	Test::More::diag($_) for @p;
+	my $passing = Test::More->builder->is_passing && !@p;
+	if ($self->{own_cluster}) {
+		eval { $self->{pg}->stop('immediate') };
+	} elsif ($self->{db}) {
+		eval { $self->{pg}->psql('postgres', qq{DROP DATABASE IF EXISTS "$self->{db}" WITH (FORCE)}) };
+	}
+	if ($passing) {
+		remove_tree($self->{dir});
+	} else {
+		Test::More::diag("kept $self->{dir} for inspection");
+	}
+}
+
+# Runs before Test::Builder's own END (loaded earlier, so ending later).
+END {
+	my $status = $?;
+	for my $t (reverse @INSTANCES) {
+		eval { $t->cleanup };
+		Test::More::diag("cleanup: $@") if $@;
+	}
+	$? = $status;
+}
+
+# Stop cleanly on a signal too.
+$SIG{INT} = $SIG{TERM} = sub { die "killed by signal\n" };
+
+1;
