@@ -15,11 +15,13 @@
 #include "util.h"
 #include "validate.h"
 
-#define CSP_MAX_REPORTS	16
+#define CSP_MAX_REPORTS 16
 
 const char *const csp_report_ctypes[] = {
-	"application/csp-report", "application/reports+json",
-	"application/json", NULL,
+	"application/csp-report",
+	"application/reports+json",
+	"application/json",
+	NULL,
 };
 
 static const struct field f_legacy[] = {
@@ -44,8 +46,8 @@ static const struct field f_envelope[] = {
 static void
 origin_of(const char *uri, char *out, size_t outlen, int with_path)
 {
-	const char	*p, *end;
-	size_t		 len;
+	const char *p, *end;
+	size_t	    len;
 
 	if (uri == NULL || *uri == '\0') {
 		snprintf(out, outlen, "-");
@@ -70,8 +72,8 @@ log_violation(const char *directive, const char *blocked, const char *doc)
 {
 	char b[256], d[256], dir[65];
 
-	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(directive, " "),
-	    directive);
+	snprintf(
+	    dir, sizeof(dir), "%.*s", (int)strcspn(directive, " "), directive);
 	origin_of(blocked, b, sizeof(b), 0);
 	origin_of(doc, d, sizeof(d), 1);
 	log_event(LOG_WARN, "csp_violation", LOG_S("directive", dir),
@@ -87,9 +89,9 @@ str(json_t *o, const char *k)
 int
 h_csp_report(struct request *req, struct ctx *ctx)
 {
-	struct verr	 err;
-	json_t		*r, *body;
-	size_t		 i;
+	struct verr err;
+	json_t	   *r, *body;
+	size_t	    i;
 
 	if (json_is_object(req->json)) {
 		r = json_object_get(req->json, "csp-report");
@@ -98,14 +100,15 @@ h_csp_report(struct request *req, struct ctx *ctx)
 			err.code = "required";
 			return validate_problem(req, &err);
 		}
-		if (validate_object(r, f_legacy, nitems(f_legacy), VO_ALLOW_UNKNOWN,
-		    &err) == -1)
+		if (validate_object(r, f_legacy, nitems(f_legacy),
+			VO_ALLOW_UNKNOWN, &err) == -1)
 			return validate_problem(req, &err);
-		log_violation(str(r, "effective-directive") != NULL ?
-		    str(r, "effective-directive") :
-		    (str(r, "violated-directive") ? str(r,
-		    "violated-directive") : "-"), str(r, "blocked-uri"),
-		    str(r, "document-uri"));
+		log_violation(str(r, "effective-directive") != NULL
+			? str(r, "effective-directive")
+			: (str(r, "violated-directive")
+				  ? str(r, "violated-directive")
+				  : "-"),
+		    str(r, "blocked-uri"), str(r, "document-uri"));
 		return http_send_empty(req, 204);
 	}
 	if (!json_is_array(req->json) || json_array_size(req->json) == 0 ||
@@ -115,18 +118,19 @@ h_csp_report(struct request *req, struct ctx *ctx)
 		return validate_problem(req, &err);
 	}
 	/* Validate every report before logging any. */
-	json_array_foreach(req->json, i, r) {
-		if (validate_object(r, f_envelope, nitems(f_envelope), VO_ALLOW_UNKNOWN,
-		    &err) == -1)
+	json_array_foreach(req->json, i, r)
+	{
+		if (validate_object(r, f_envelope, nitems(f_envelope),
+			VO_ALLOW_UNKNOWN, &err) == -1)
 			return validate_problem(req, &err);
 		if (strcmp(str(r, "type"), "csp-violation") != 0)
 			continue;
 		if (validate_object(json_object_get(r, "body"), f_modern,
-		    nitems(f_modern),
-		    VO_ALLOW_UNKNOWN, &err) == -1)
+			nitems(f_modern), VO_ALLOW_UNKNOWN, &err) == -1)
 			return validate_problem(req, &err);
 	}
-	json_array_foreach(req->json, i, r) {
+	json_array_foreach(req->json, i, r)
+	{
 		if (strcmp(str(r, "type"), "csp-violation") != 0)
 			continue;
 		body = json_object_get(r, "body");

@@ -10,17 +10,15 @@
 #include "db.h"
 #include "schema.h"
 
-static struct db_stmt q_schema_version = {
-	"schema_version",
-	"SELECT coalesce(max(version), 0) FROM parley_schema_migrations",
-	0, DB_RETRY_SAFE, 0
-};
+static struct db_stmt q_schema_version = { "schema_version",
+	"SELECT coalesce(max(version), 0) FROM parley_schema_migrations", 0,
+	DB_RETRY_SAFE, 0 };
 
 int
 h_healthz(struct request *req, struct ctx *ctx)
 {
-	json_t	*o = json_pack("{s:s}", "status", "ok");
-	int	 rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_t *o = json_pack("{s:s}", "status", "ok");
+	int	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 
 	json_decref(o);
 	return rc;
@@ -29,10 +27,10 @@ h_healthz(struct request *req, struct ctx *ctx)
 int
 h_readyz(struct request *req, struct ctx *ctx)
 {
-	PGresult	*res;
-	json_t		*o = NULL;
-	long		 v;
-	int		 rc = -1;
+	PGresult *res;
+	json_t	 *o = NULL;
+	long	  v;
+	int	  rc = -1;
 
 	if ((res = db_exec(ctx->db, &q_schema_version, NULL)) == NULL) {
 		return http_send_problem(req, 503, "database_unavailable",
@@ -43,14 +41,15 @@ h_readyz(struct request *req, struct ctx *ctx)
 	if (v != PARLEY_SCHEMA_VERSION) {
 		o = json_pack("{s:i,s:i}", "schema_version", (int)v,
 		    "expected_schema_version", PARLEY_SCHEMA_VERSION);
-		rc = http_send_problem(req, 503, v < PARLEY_SCHEMA_VERSION ?
-		    "migrations_pending" : "schema_newer_than_code",
+		rc = http_send_problem(req, 503,
+		    v < PARLEY_SCHEMA_VERSION ? "migrations_pending"
+					      : "schema_newer_than_code",
 		    "Database schema does not match this version", NULL, o,
 		    NULL);
 		goto out;
 	}
 	if ((o = json_pack("{s:s,s:i}", "status", "ready", "schema_version",
-	    (int)v)) == NULL)
+		 (int)v)) == NULL)
 		goto out;
 	rc = http_send_json(req, 200, o);
 out:
@@ -61,12 +60,12 @@ out:
 int
 h_meta(struct request *req, struct ctx *ctx)
 {
-	json_t	*o;
-	int	 rc = -1;
+	json_t *o;
+	int	rc = -1;
 
-	o = json_pack("{s:s,s:s,s:s,s:s,s:i}", "name", PACKAGE_NAME,
-	    "instance", ctx->conf->instance_name, "version", PACKAGE_VERSION,
-	    "api_version", "v1", "schema_version", PARLEY_SCHEMA_VERSION);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:i}", "name", PACKAGE_NAME, "instance",
+	    ctx->conf->instance_name, "version", PACKAGE_VERSION, "api_version",
+	    "v1", "schema_version", PARLEY_SCHEMA_VERSION);
 	if (o != NULL)
 		rc = http_send_json(req, 200, o);
 	json_decref(o);

@@ -11,7 +11,7 @@
  * answered 401/403. Fails closed: a route whose auth kind has no verifier
  * yet is refused.
  */
-int	auth_authenticate(struct request *req, struct ctx *ctx,
-	    const struct route *r);
+int auth_authenticate(
+    struct request *req, struct ctx *ctx, const struct route *r);
 
 #endif

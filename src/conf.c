@@ -14,16 +14,21 @@
 #include "limits.h"
 #include "log.h"
 
-#define K_STR(n, f, minlen, d, h) \
-	{ n, CK_STR, offsetof(struct conf, f), sizeof(((struct conf *)0)->f), minlen, 0, d, h }
-#define K_INT(n, f, lo, hi, d, h) \
-	{ n, CK_INT, offsetof(struct conf, f), 0, lo, hi, d, h }
+#define K_STR(n, f, minlen, d, h)                                              \
+	{                                                                      \
+		n, CK_STR, offsetof(struct conf, f),                           \
+		    sizeof(((struct conf *)0)->f), minlen, 0, d, h             \
+	}
+#define K_INT(n, f, lo, hi, d, h)                                              \
+	{                                                                      \
+		n, CK_INT, offsetof(struct conf, f), 0, lo, hi, d, h           \
+	}
 
 const struct conf_key conf_keys[] = {
 	K_STR("listen", listen, 3, "unix:/run/parley/parleyd.sock",
 	    "FastCGI socket: unix:/path, or 127.0.0.1:port (loopback only)"),
-	{ "socket_mode", CK_OCTAL, offsetof(struct conf, socket_mode), 0,
-	    0, 0777, "0660", "permissions of the unix socket (octal)" },
+	{ "socket_mode", CK_OCTAL, offsetof(struct conf, socket_mode), 0, 0,
+	    0777, "0660", "permissions of the unix socket (octal)" },
 	K_INT("workers", workers, 1, PRL_MAX_WORKERS, "4",
 	    "number of pre-forked request workers"),
 	K_INT("backlog", backlog, 1, 65535, "1024",
@@ -33,7 +38,8 @@ const struct conf_key conf_keys[] = {
 	K_INT("max_requests", max_requests, 0, 100000000, "0",
 	    "a worker exits and is replaced after this many requests; 0 never"),
 	K_STR("database_url", database_url, 0, "",
-	    "libpq connection string of the runtime role (secret: never logged)"),
+	    "libpq connection string of the runtime role (secret: never "
+	    "logged)"),
 	K_INT("db_connect_timeout", db_connect_timeout, 1, 60, "5",
 	    "seconds to wait when connecting to PostgreSQL"),
 	K_STR("log_level", log_level, 4, "info", "debug, info, warn or error"),
@@ -57,8 +63,8 @@ conf_find(const char *name)
 static int
 parse_long(const char *s, int base, long *out)
 {
-	char	*end;
-	long	 v;
+	char *end;
+	long  v;
 
 	if (*s == '\0' || isspace((unsigned char)*s) || *s == '+')
 		return -1;
@@ -74,10 +80,10 @@ int
 conf_set(struct conf *c, const char *key, const char *value, char *err,
     size_t errlen)
 {
-	const struct conf_key	*k;
-	char			*p;
-	long			 v;
-	size_t			 len;
+	const struct conf_key *k;
+	char		      *p;
+	long		       v;
+	size_t		       len;
 
 	if ((k = conf_find(key)) == NULL) {
 		snprintf(err, errlen, "unknown configuration key '%s'", key);
@@ -97,8 +103,10 @@ conf_set(struct conf *c, const char *key, const char *value, char *err,
 	case CK_INT:
 		if (parse_long(value, 10, &v) == -1 || v < k->min ||
 		    v > k->max) {
-			snprintf(err, errlen, "%s: must be an integer from "
-			    "%ld to %ld", key, k->min, k->max);
+			snprintf(err, errlen,
+			    "%s: must be an integer from "
+			    "%ld to %ld",
+			    key, k->min, k->max);
 			return -1;
 		}
 		*(int *)(void *)p = (int)v;
@@ -106,8 +114,10 @@ conf_set(struct conf *c, const char *key, const char *value, char *err,
 	case CK_OCTAL:
 		if (parse_long(value, 8, &v) == -1 || v < k->min ||
 		    v > k->max) {
-			snprintf(err, errlen, "%s: must be an octal mode such "
-			    "as 0660", key);
+			snprintf(err, errlen,
+			    "%s: must be an octal mode such "
+			    "as 0660",
+			    key);
 			return -1;
 		}
 		*(int *)(void *)p = (int)v;
@@ -123,7 +133,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 	enum log_level lvl;
 
 	if (log_level_parse(c->log_level, &lvl) == -1) {
-		snprintf(err, errlen, "log_level: must be debug, info, warn "
+		snprintf(err, errlen,
+		    "log_level: must be debug, info, warn "
 		    "or error");
 		return -1;
 	}
@@ -136,7 +147,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		    port > 0 && port < 65536)
 			return 0;
 	}
-	snprintf(err, errlen, "listen: must be unix:/absolute/path or "
+	snprintf(err, errlen,
+	    "listen: must be unix:/absolute/path or "
 	    "127.x.y.z:port (FastCGI is never exposed beyond loopback)");
 	return -1;
 }
@@ -144,24 +156,24 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 static int
 conf_load_file(struct conf *c, const char *file, char *err, size_t errlen)
 {
-	FILE	*f;
-	char	 line[PRL_MAX_CONFIG_LINE + 2];
-	char	 sub[256];
-	int	 lineno = 0, rc = -1;
+	FILE *f;
+	char  line[PRL_MAX_CONFIG_LINE + 2];
+	char  sub[256];
+	int   lineno = 0, rc = -1;
 
 	if ((f = fopen(file, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char	*k, *v, *eq, *end;
-		size_t	 len;
+		char  *k, *v, *eq, *end;
+		size_t len;
 
 		lineno++;
 		len = strlen(line);
 		if (len > PRL_MAX_CONFIG_LINE) {
-			snprintf(err, errlen, "%s:%d: line too long", file,
-			    lineno);
+			snprintf(
+			    err, errlen, "%s:%d: line too long", file, lineno);
 			goto out;
 		}
 		while (len > 0 && isspace((unsigned char)line[len - 1]))
@@ -201,21 +213,21 @@ out:
 int
 conf_load(struct conf *c, const char *file, char *err, size_t errlen)
 {
-	char	 envname[96];
-	size_t	 i, j;
+	char   envname[96];
+	size_t i, j;
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < conf_nkeys; i++)
 		if (conf_set(c, conf_keys[i].name, conf_keys[i].def, err,
-		    errlen) == -1)
+			errlen) == -1)
 			return -1;
 	if (file != NULL && conf_load_file(c, file, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < conf_nkeys; i++) {
 		const char *v;
 
-		snprintf(envname, sizeof(envname), "PARLEY_%s",
-		    conf_keys[i].name);
+		snprintf(
+		    envname, sizeof(envname), "PARLEY_%s", conf_keys[i].name);
 		for (j = 7; envname[j] != '\0'; j++)
 			envname[j] = (char)toupper((unsigned char)envname[j]);
 		if ((v = getenv(envname)) == NULL)

@@ -13,40 +13,40 @@
 #include <stddef.h>
 
 struct conf {
-	char	listen[256];		/* unix:/path or 127.0.0.1:port */
-	int	socket_mode;		/* octal permissions of a unix socket */
-	int	workers;
-	int	backlog;
-	int	shutdown_timeout;	/* seconds to let requests finish */
-	int	max_requests;		/* worker recycles after this many; 0 = never */
-	char	database_url[1024];	/* libpq conninfo for the runtime role */
-	int	db_connect_timeout;	/* seconds */
-	char	log_level[8];
-	char	instance_name[64];
+	char listen[256]; /* unix:/path or 127.0.0.1:port */
+	int  socket_mode; /* octal permissions of a unix socket */
+	int  workers;
+	int  backlog;
+	int  shutdown_timeout; /* seconds to let requests finish */
+	int  max_requests; /* worker recycles after this many; 0 = never */
+	char database_url[1024]; /* libpq conninfo for the runtime role */
+	int  db_connect_timeout; /* seconds */
+	char log_level[8];
+	char instance_name[64];
 };
 
 /* One declared key, for docs and tests. */
 struct conf_key {
-	const char	*name;
+	const char *name;
 	enum { CK_STR, CK_INT, CK_OCTAL } type;
-	size_t		 off;
-	size_t		 size;		/* CK_STR: buffer size */
-	long		 min, max;	/* CK_INT: bounds; CK_STR: min length */
-	const char	*def;
-	const char	*help;
+	size_t	    off;
+	size_t	    size; /* CK_STR: buffer size */
+	long	    min, max; /* CK_INT: bounds; CK_STR: min length */
+	const char *def;
+	const char *help;
 };
 
 extern const struct conf_key conf_keys[];
-extern const size_t conf_nkeys;
+extern const size_t	     conf_nkeys;
 
 /*
  * Fills 'c' from defaults, 'file' (may be NULL) and the environment.
  * Returns 0, or -1 with a message naming the key in 'err'.
  */
-int	conf_load(struct conf *c, const char *file, char *err, size_t errlen);
+int conf_load(struct conf *c, const char *file, char *err, size_t errlen);
 
 /* Sets one key from its string form; returns 0 or -1 with 'err' filled. */
-int	conf_set(struct conf *c, const char *key, const char *value,
-	    char *err, size_t errlen);
+int conf_set(struct conf *c, const char *key, const char *value, char *err,
+    size_t errlen);
 
 #endif

@@ -14,12 +14,12 @@
 #include "log.h"
 
 struct db {
-	PGconn		*conn;
-	char		*conninfo;	/* owned; a secret: never logged */
-	int		 connect_timeout;
-	unsigned	 gen;		/* bumped on every new connection */
-	int		 in_tx;
-	char		 sqlstate[6];
+	PGconn	*conn;
+	char	*conninfo; /* owned; a secret: never logged */
+	int	 connect_timeout;
+	unsigned gen; /* bumped on every new connection */
+	int	 in_tx;
+	char	 sqlstate[6];
 };
 
 struct db *
@@ -77,8 +77,8 @@ db_uuid_valid(const char *s)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (c != '-')
 				return 0;
-		} else if (!((c >= '0' && c <= '9') ||
-		    (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			       (c >= 'A' && c <= 'F')))
 			return 0;
 	}
 	return s[36] == '\0';
@@ -96,10 +96,10 @@ db_disconnect(struct db *db)
 int
 db_ensure(struct db *db)
 {
-	const char	*keys[] = { "dbname", "connect_timeout",
-			    "application_name", NULL };
-	const char	*vals[4];
-	char		 timeout[16];
+	const char *keys[] = { "dbname", "connect_timeout", "application_name",
+		NULL };
+	const char *vals[4];
+	char	    timeout[16];
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
@@ -113,8 +113,10 @@ db_ensure(struct db *db)
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		/* libpq's connection message names host and user, not secrets. */
-		log_event(LOG_ERROR, "db_connect_failed", LOG_S("error",
-		    db->conn != NULL ? PQerrorMessage(db->conn) : "no memory"));
+		log_event(LOG_ERROR, "db_connect_failed",
+		    LOG_S("error",
+			db->conn != NULL ? PQerrorMessage(db->conn)
+					 : "no memory"));
 		db_disconnect(db);
 		return -1;
 	}
@@ -145,8 +147,8 @@ note_failure(struct db *db, const PGresult *res, const char *what)
 static int
 prepare(struct db *db, struct db_stmt *st)
 {
-	PGresult	*res;
-	int		 ok;
+	PGresult *res;
+	int	  ok;
 
 	if (st->prepared_gen == db->gen)
 		return 0;
@@ -164,8 +166,8 @@ prepare(struct db *db, struct db_stmt *st)
 static PGresult *
 exec_once(struct db *db, struct db_stmt *st, const char *const *params)
 {
-	PGresult		*res;
-	ExecStatusType		 s;
+	PGresult      *res;
+	ExecStatusType s;
 
 	if (db_ensure(db) == -1) {
 		snprintf(db->sqlstate, sizeof(db->sqlstate), "08006");
@@ -173,8 +175,8 @@ exec_once(struct db *db, struct db_stmt *st, const char *const *params)
 	}
 	if (prepare(db, st) == -1)
 		return NULL;
-	res = PQexecPrepared(db->conn, st->name, st->nparams, params, NULL,
-	    NULL, 0);
+	res = PQexecPrepared(
+	    db->conn, st->name, st->nparams, params, NULL, NULL, 0);
 	s = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
 		db->sqlstate[0] = '\0';
@@ -209,9 +211,9 @@ static int
 tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
     const char *const *check_params, PGresult **check_res)
 {
-	const char	*cid[1] = { company_id };
-	PGresult	*res;
-	int		 ok = 1, nq, i;
+	const char *cid[1] = { company_id };
+	PGresult   *res;
+	int	    ok = 1, nq, i;
 
 	if (db_ensure(db) == -1)
 		return -1;
@@ -220,12 +222,15 @@ tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
 	if (PQenterPipelineMode(db->conn) != 1)
 		return -1;
 	nq = check != NULL ? 3 : 2;
-	if (PQsendQueryParams(db->conn, "BEGIN", 0, NULL, NULL, NULL, NULL,
-	    0) != 1 ||
-	    PQsendQueryParams(db->conn, "SELECT set_config('app.company_id', "
-	    "$1, true)", 1, NULL, cid, NULL, NULL, 0) != 1 ||
-	    (check != NULL && PQsendQueryPrepared(db->conn, check->name,
-	    check->nparams, check_params, NULL, NULL, 0) != 1) ||
+	if (PQsendQueryParams(
+		db->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+	    PQsendQueryParams(db->conn,
+		"SELECT set_config('app.company_id', "
+		"$1, true)",
+		1, NULL, cid, NULL, NULL, 0) != 1 ||
+	    (check != NULL &&
+		PQsendQueryPrepared(db->conn, check->name, check->nparams,
+		    check_params, NULL, NULL, 0) != 1) ||
 	    PQpipelineSync(db->conn) != 1) {
 		note_failure(db, NULL, "tenant_begin");
 		PQexitPipelineMode(db->conn);
@@ -298,21 +303,21 @@ db_tenant_begin(struct db *db, const char *company_id, struct db_stmt *check,
 		log_msg(LOG_ERROR, "tenant_context_missing");
 		return -1;
 	}
-	if (tenant_pipeline(db, company_id, check, check_params,
-	    check_res) == 0)
+	if (tenant_pipeline(db, company_id, check, check_params, check_res) ==
+	    0)
 		return 0;
 	/* A connection that broke before BEGIN committed anything: retry once. */
 	if (db->conn == NULL)
-		return tenant_pipeline(db, company_id, check, check_params,
-		    check_res);
+		return tenant_pipeline(
+		    db, company_id, check, check_params, check_res);
 	return -1;
 }
 
 int
 db_commit(struct db *db)
 {
-	PGresult	*res;
-	int		 ok;
+	PGresult *res;
+	int	  ok;
 
 	if (!db->in_tx)
 		return -1;

@@ -13,25 +13,25 @@
 
 struct db;
 
-#define DB_RETRY_SAFE	0x01	/* read-only: may be re-sent after reconnecting */
+#define DB_RETRY_SAFE 0x01 /* read-only: may be re-sent after reconnecting */
 
 struct db_stmt {
-	const char	*name;		/* unique, used as the prepared name */
-	const char	*sql;
-	int		 nparams;
-	unsigned	 flags;
-	unsigned	 prepared_gen;	/* connection generation it was prepared on */
+	const char *name; /* unique, used as the prepared name */
+	const char *sql;
+	int	    nparams;
+	unsigned    flags;
+	unsigned    prepared_gen; /* connection generation it was prepared on */
 };
 
 /*
  * Returns a new handle for 'conninfo' (copied). Does not connect: the first
  * use does. Caller frees with db_free(). NULL only when out of memory.
  */
-struct db	*db_new(const char *conninfo, int connect_timeout);
-void		 db_free(struct db *);
+struct db *db_new(const char *conninfo, int connect_timeout);
+void	   db_free(struct db *);
 
 /* Connects or reconnects if needed. Returns 0 or -1 (logged). */
-int		 db_ensure(struct db *);
+int db_ensure(struct db *);
 
 /*
  * Runs prepared statement 'st' with 'params' (text format, NULL for SQL
@@ -41,10 +41,10 @@ int		 db_ensure(struct db *);
  * A DB_RETRY_SAFE statement outside a transaction is sent once more after
  * a reconnect if the connection had broken.
  */
-PGresult	*db_exec(struct db *, struct db_stmt *st, const char *const *params);
+PGresult *db_exec(struct db *, struct db_stmt *st, const char *const *params);
 
 /* The SQLSTATE of the last failed db_exec(), or "" ("08006" style). */
-const char	*db_last_sqlstate(const struct db *);
+const char *db_last_sqlstate(const struct db *);
 
 /*
  * Opens a tenant transaction: BEGIN, then set_config('app.company_id',
@@ -55,17 +55,16 @@ const char	*db_last_sqlstate(const struct db *);
  * and 'check_res' is not NULL, stores its result there (caller PQclear()s).
  * Returns -1 on failure, with no transaction open.
  */
-int		 db_tenant_begin(struct db *, const char *company_id,
-		    struct db_stmt *check, const char *const *check_params,
-		    PGresult **check_res);
+int db_tenant_begin(struct db *, const char *company_id, struct db_stmt *check,
+    const char *const *check_params, PGresult **check_res);
 /* Commits; returns 0 or -1 (then rolled back). */
-int		 db_commit(struct db *);
+int db_commit(struct db *);
 /* Rolls back if a transaction is open. Always safe to call. */
-void		 db_rollback(struct db *);
+void db_rollback(struct db *);
 /* Returns 1 inside a transaction opened by db_tenant_begin(). */
-int		 db_in_tx(const struct db *);
+int db_in_tx(const struct db *);
 
 /* Returns 1 if 's' is a canonical (lowercase or uppercase) UUID string. */
-int		 db_uuid_valid(const char *s);
+int db_uuid_valid(const char *s);
 
 #endif

@@ -14,7 +14,13 @@
 #include "log.h"
 
 static const char *const method_names[M__MAX] = {
-	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+	"GET",
+	"HEAD",
+	"POST",
+	"PUT",
+	"PATCH",
+	"DELETE",
+	"OPTIONS",
 };
 
 const char *
@@ -67,7 +73,7 @@ http_request_id_valid(const char *s)
 
 	for (i = 0; i < PRL_REQUEST_ID_LEN; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return s[i] == '\0';
 }
@@ -75,7 +81,8 @@ http_request_id_valid(const char *s)
 int
 http_path_valid(const char *s, size_t len)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	static const char ok[] =
+	    "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@%/";
 	size_t i;
 
@@ -90,8 +97,8 @@ http_path_valid(const char *s, size_t len)
 int
 http_json_depth_ok(const char *b, size_t len, int max)
 {
-	size_t	i;
-	int	depth = 0, in_str = 0;
+	size_t i;
+	int    depth = 0, in_str = 0;
 
 	for (i = 0; i < len; i++) {
 		char c = b[i];
@@ -128,8 +135,8 @@ param(struct request *req, const char *name, size_t max)
 static void
 new_request_id(char *out)
 {
-	unsigned char	raw[PRL_REQUEST_ID_LEN / 2];
-	size_t		i;
+	unsigned char raw[PRL_REQUEST_ID_LEN / 2];
+	size_t	      i;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		memset(raw, 0, sizeof(raw));
@@ -140,8 +147,8 @@ new_request_id(char *out)
 int
 http_request_init(struct request *req, FCGX_Request *fcgi)
 {
-	const char	*m, *uri, *id, *cl, *q;
-	size_t		 plen;
+	const char *m, *uri, *id, *cl, *q;
+	size_t	    plen;
 
 	memset(req, 0, sizeof(*req));
 	req->fcgi = fcgi;
@@ -172,30 +179,36 @@ http_request_init(struct request *req, FCGX_Request *fcgi)
 		return -1;
 	}
 	if (uri == NULL) {
-		http_send_problem(req, 400, "bad_uri", "Request URI too long "
-		    "or missing", NULL, NULL, NULL);
+		http_send_problem(req, 400, "bad_uri",
+		    "Request URI too long "
+		    "or missing",
+		    NULL, NULL, NULL);
 		return -1;
 	}
 	q = strchr(uri, '?');
 	plen = q != NULL ? (size_t)(q - uri) : strlen(uri);
 	if (!http_path_valid(uri, plen)) {
-		http_send_problem(req, 400, "bad_path", "Malformed request "
-		    "path", NULL, NULL, NULL);
+		http_send_problem(req, 400, "bad_path",
+		    "Malformed request "
+		    "path",
+		    NULL, NULL, NULL);
 		return -1;
 	}
 	memcpy(req->path, uri, plen);
 	req->path[plen] = '\0';
 	req->query = q != NULL ? q + 1 : "";
 	if (strlen(req->query) > PRL_MAX_QUERY) {
-		http_send_problem(req, 400, "bad_query", "Query string too "
-		    "long", NULL, NULL, NULL);
+		http_send_problem(req, 400, "bad_query",
+		    "Query string too "
+		    "long",
+		    NULL, NULL, NULL);
 		return -1;
 	}
 
 	cl = param(req, "CONTENT_LENGTH", 20);
 	if (cl != NULL && *cl != '\0') {
-		char			*end;
-		unsigned long long	 v;
+		char		  *end;
+		unsigned long long v;
 
 		errno = 0;
 		v = strtoull(cl, &end, 10);
@@ -204,8 +217,8 @@ http_request_init(struct request *req, FCGX_Request *fcgi)
 			    "Malformed Content-Length", NULL, NULL, NULL);
 			return -1;
 		}
-		req->content_length = v > PRL_MAX_BODY + 1 ?
-		    PRL_MAX_BODY + 1 : (size_t)v;
+		req->content_length =
+		    v > PRL_MAX_BODY + 1 ? PRL_MAX_BODY + 1 : (size_t)v;
 	}
 	return 0;
 }
@@ -223,14 +236,16 @@ http_request_end(struct request *req)
 int
 http_read_body(struct request *req, size_t max)
 {
-	size_t	got = 0;
-	int	n;
+	size_t got = 0;
+	int    n;
 
 	if (req->content_length > max) {
 		json_t *x = json_pack("{s:I}", "max_bytes", (json_int_t)max);
 
-		http_send_problem(req, 413, "body_too_large", "Request body "
-		    "too large", NULL, x, NULL);
+		http_send_problem(req, 413, "body_too_large",
+		    "Request body "
+		    "too large",
+		    NULL, x, NULL);
 		json_decref(x);
 		return -1;
 	}
@@ -249,8 +264,10 @@ http_read_body(struct request *req, size_t max)
 	req->body[got] = '\0';
 	req->body_len = got;
 	if (got != req->content_length) {
-		http_send_problem(req, 400, "body_incomplete", "Request body "
-		    "shorter than Content-Length", NULL, NULL, NULL);
+		http_send_problem(req, 400, "body_incomplete",
+		    "Request body "
+		    "shorter than Content-Length",
+		    NULL, NULL, NULL);
 		return -1;
 	}
 	return 0;
@@ -262,24 +279,30 @@ http_parse_json(struct request *req)
 	json_error_t err;
 
 	if (req->body_len == 0) {
-		http_send_problem(req, 400, "body_required", "A JSON body is "
-		    "required", NULL, NULL, NULL);
+		http_send_problem(req, 400, "body_required",
+		    "A JSON body is "
+		    "required",
+		    NULL, NULL, NULL);
 		return -1;
 	}
-	if (http_json_depth_ok(req->body, req->body_len,
-	    PRL_MAX_JSON_DEPTH) == -1) {
-		http_send_problem(req, 400, "json_too_deep", "JSON nested too "
-		    "deeply", NULL, NULL, NULL);
+	if (http_json_depth_ok(req->body, req->body_len, PRL_MAX_JSON_DEPTH) ==
+	    -1) {
+		http_send_problem(req, 400, "json_too_deep",
+		    "JSON nested too "
+		    "deeply",
+		    NULL, NULL, NULL);
 		return -1;
 	}
 	req->json = json_loadb(req->body, req->body_len,
 	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
 	if (req->json == NULL) {
-		json_t *x = json_pack("{s:i,s:i}", "line", err.line,
-		    "column", err.column);
+		json_t *x = json_pack(
+		    "{s:i,s:i}", "line", err.line, "column", err.column);
 
-		http_send_problem(req, 400, "malformed_json", "Request body "
-		    "is not valid JSON", NULL, x, NULL);
+		http_send_problem(req, 400, "malformed_json",
+		    "Request body "
+		    "is not valid JSON",
+		    NULL, x, NULL);
 		json_decref(x);
 		return -1;
 	}
@@ -288,18 +311,20 @@ http_parse_json(struct request *req)
 
 /* Writes status line, common headers, 'extra' and the body. */
 static int
-send_raw(struct request *req, int status, const char *ctype,
-    const char *extra, const char *body, size_t len)
+send_raw(struct request *req, int status, const char *ctype, const char *extra,
+    const char *body, size_t len)
 {
 	FCGX_Stream *out = req->fcgi->out;
 
 	req->status = status;
-	FCGX_FPrintF(out, "Status: %d %s\r\n", status,
-	    http_status_text(status));
+	FCGX_FPrintF(
+	    out, "Status: %d %s\r\n", status, http_status_text(status));
 	if (ctype != NULL)
 		FCGX_FPrintF(out, "Content-Type: %s\r\n", ctype);
-	FCGX_FPrintF(out, "Cache-Control: no-store\r\n"
-	    "X-Request-Id: %s\r\n", req->request_id);
+	FCGX_FPrintF(out,
+	    "Cache-Control: no-store\r\n"
+	    "X-Request-Id: %s\r\n",
+	    req->request_id);
 	if (extra != NULL)
 		FCGX_PutS(extra, out);
 	FCGX_PutS("\r\n", out);
@@ -311,8 +336,8 @@ send_raw(struct request *req, int status, const char *ctype,
 int
 http_send_json(struct request *req, int status, const json_t *body)
 {
-	char	*s;
-	int	 rc;
+	char *s;
+	int   rc;
 
 	if ((s = json_dumps(body, JSON_COMPACT)) == NULL)
 		return send_raw(req, 500, NULL, NULL, NULL, 0);
@@ -329,13 +354,12 @@ http_send_empty(struct request *req, int status)
 
 int
 http_send_problem(struct request *req, int status, const char *code,
-    const char *title, const char *detail, json_t *extra,
-    const char *headers)
+    const char *title, const char *detail, json_t *extra, const char *headers)
 {
-	json_t	*p;
-	char	 type[96];
-	char	*s = NULL;
-	int	 rc;
+	json_t *p;
+	char	type[96];
+	char   *s = NULL;
+	int	rc;
 
 	snprintf(type, sizeof(type), "urn:parley:problem:%s", code);
 	p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", type, "title", title,

@@ -14,34 +14,40 @@
 #include "limits.h"
 
 enum http_method {
-	M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS,
+	M_GET,
+	M_HEAD,
+	M_POST,
+	M_PUT,
+	M_PATCH,
+	M_DELETE,
+	M_OPTIONS,
 	M__MAX
 };
 
 #define PRL_MAX_PARAMS 4
 
 struct request {
-	FCGX_Request		*fcgi;		/* borrowed */
-	enum http_method	 method;
-	char			 path[PRL_MAX_PATH + 1];
-	const char		*query;		/* borrowed from the FastCGI env */
-	const char		*content_type;	/* borrowed; may be NULL */
-	size_t			 content_length;
-	const char		*remote_addr;	/* borrowed; never NULL */
-	const char		*user_agent;	/* borrowed; may be NULL */
-	const char		*authorization;	/* borrowed; may be NULL */
-	const char		*origin;	/* borrowed; may be NULL */
-	char			 request_id[PRL_REQUEST_ID_LEN + 1];
-	char			*body;		/* owned; NUL-terminated */
-	size_t			 body_len;
-	json_t			*json;		/* owned; parsed body or NULL */
-	const char		*route;		/* pattern that matched, for logs */
-	const char		*param_name[PRL_MAX_PARAMS];
-	char			*param[PRL_MAX_PARAMS]; /* point into 'segbuf' */
-	size_t			 nparams;
-	char			 segbuf[PRL_MAX_PATH + 1];
-	struct timespec		 start;
-	int			 status;	/* 0 until a response is sent */
+	FCGX_Request	*fcgi; /* borrowed */
+	enum http_method method;
+	char		 path[PRL_MAX_PATH + 1];
+	const char	*query; /* borrowed from the FastCGI env */
+	const char	*content_type; /* borrowed; may be NULL */
+	size_t		 content_length;
+	const char	*remote_addr; /* borrowed; never NULL */
+	const char	*user_agent; /* borrowed; may be NULL */
+	const char	*authorization; /* borrowed; may be NULL */
+	const char	*origin; /* borrowed; may be NULL */
+	char		 request_id[PRL_REQUEST_ID_LEN + 1];
+	char		*body; /* owned; NUL-terminated */
+	size_t		 body_len;
+	json_t		*json; /* owned; parsed body or NULL */
+	const char	*route; /* pattern that matched, for logs */
+	const char	*param_name[PRL_MAX_PARAMS];
+	char		*param[PRL_MAX_PARAMS]; /* point into 'segbuf' */
+	size_t		 nparams;
+	char		 segbuf[PRL_MAX_PATH + 1];
+	struct timespec	 start;
+	int		 status; /* 0 until a response is sent */
 };
 
 /*
@@ -49,49 +55,48 @@ struct request {
  * answered 400 (malformed request line, path or header). Never reads the
  * body: http_read_body() does, once the route's limit is known.
  */
-int		 http_request_init(struct request *req, FCGX_Request *fcgi);
+int http_request_init(struct request *req, FCGX_Request *fcgi);
 /* Frees what the request owns. */
-void		 http_request_end(struct request *req);
+void http_request_end(struct request *req);
 
 /*
  * Reads the body up to 'max' bytes. Returns 0, or -1 after having answered
  * (413 when larger than 'max', 400 when shorter than announced).
  */
-int		 http_read_body(struct request *req, size_t max);
+int http_read_body(struct request *req, size_t max);
 
 /*
  * Parses the body as JSON into req->json: depth-capped, duplicate keys and
  * trailing data refused, UTF-8 checked. Returns 0, or -1 after having
  * answered 400.
  */
-int		 http_parse_json(struct request *req);
+int http_parse_json(struct request *req);
 
-const char	*http_method_name(enum http_method);
-int		 http_method_parse(const char *s, enum http_method *out);
-const char	*http_status_text(int status);
+const char *http_method_name(enum http_method);
+int	    http_method_parse(const char *s, enum http_method *out);
+const char *http_status_text(int status);
 
 /* Sends 'body' (borrowed) as application/json with 'status'. */
-int		 http_send_json(struct request *req, int status, const json_t *body);
+int http_send_json(struct request *req, int status, const json_t *body);
 /* Sends a response with no body (204, or a HEAD answer). */
-int		 http_send_empty(struct request *req, int status);
+int http_send_empty(struct request *req, int status);
 /*
  * Sends RFC 9457 problem+json: type urn:parley:problem:'code', 'title',
  * optional 'detail' (must not hold internals), 'extra' members (borrowed,
  * may be NULL), and extra header lines 'headers' ("Name: value\r\n"…, may
  * be NULL).
  */
-int		 http_send_problem(struct request *req, int status,
-		    const char *code, const char *title, const char *detail,
-		    json_t *extra, const char *headers);
+int http_send_problem(struct request *req, int status, const char *code,
+    const char *title, const char *detail, json_t *extra, const char *headers);
 
 /* Returns 1 if 's' is exactly 32 lowercase hexadecimal characters. */
-int		 http_request_id_valid(const char *s);
+int http_request_id_valid(const char *s);
 /* Checks a raw path: starts with '/', bounded, only unreserved/sub-delims. */
-int		 http_path_valid(const char *s, size_t len);
+int http_path_valid(const char *s, size_t len);
 /*
  * Returns 0 if 'body' (length 'len') nests arrays and objects no deeper
  * than 'max'; -1 otherwise. Strings are skipped correctly.
  */
-int		 http_json_depth_ok(const char *body, size_t len, int max);
+int http_json_depth_ok(const char *body, size_t len, int max);
 
 #endif

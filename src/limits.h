@@ -6,16 +6,16 @@
 #ifndef PARLEY_LIMITS_H
 #define PARLEY_LIMITS_H
 
-#define PRL_MAX_PATH		2048	/* request path, bytes, without query */
-#define PRL_MAX_QUERY		4096	/* query string, bytes */
-#define PRL_MAX_HEADER		8192	/* any single header value we read */
-#define PRL_MAX_BODY		(1024 * 1024) /* absolute body cap; routes set less */
-#define PRL_BODY_SMALL		(16 * 1024)   /* default per-route body limit */
-#define PRL_MAX_JSON_DEPTH	32	/* nesting of arrays/objects */
-#define PRL_MAX_PATH_SEGMENTS	16
-#define PRL_REQUEST_ID_LEN	32	/* hex characters */
-#define PRL_MAX_LOG_LINE	4096	/* longer log lines are truncated */
-#define PRL_MAX_CONFIG_LINE	2048
-#define PRL_MAX_WORKERS		256
+#define PRL_MAX_PATH 2048 /* request path, bytes, without query */
+#define PRL_MAX_QUERY 4096 /* query string, bytes */
+#define PRL_MAX_HEADER 8192 /* any single header value we read */
+#define PRL_MAX_BODY (1024 * 1024) /* absolute body cap; routes set less */
+#define PRL_BODY_SMALL (16 * 1024) /* default per-route body limit */
+#define PRL_MAX_JSON_DEPTH 32 /* nesting of arrays/objects */
+#define PRL_MAX_PATH_SEGMENTS 16
+#define PRL_REQUEST_ID_LEN 32 /* hex characters */
+#define PRL_MAX_LOG_LINE 4096 /* longer log lines are truncated */
+#define PRL_MAX_CONFIG_LINE 2048
+#define PRL_MAX_WORKERS 256
 
 #endif

@@ -16,12 +16,15 @@
 #include "limits.h"
 #include "log.h"
 
-static enum log_level	 min_level = LOG_INFO;
-static const char	*log_role = "parley";
-static char		 log_req_id[PRL_REQUEST_ID_LEN + 1];
+static enum log_level min_level = LOG_INFO;
+static const char    *log_role = "parley";
+static char	      log_req_id[PRL_REQUEST_ID_LEN + 1];
 
 static const char *const level_names[LOG_LEVEL__MAX] = {
-	"debug", "info", "warn", "error",
+	"debug",
+	"info",
+	"warn",
+	"error",
 };
 
 /*
@@ -29,10 +32,30 @@ static const char *const level_names[LOG_LEVEL__MAX] = {
  * ids, counts, codes and route patterns. Adding a key is a reviewed change.
  */
 static const char *const allowed_keys[] = {
-	"blocked", "code", "constraint", "count", "directive", "document",
-	"dur_ms", "error", "exit", "file", "generation", "listen", "method",
-	"path", "pid", "reason", "route", "schema", "signal", "sqlstate",
-	"status", "version", "worker", "workers",
+	"blocked",
+	"code",
+	"constraint",
+	"count",
+	"directive",
+	"document",
+	"dur_ms",
+	"error",
+	"exit",
+	"file",
+	"generation",
+	"listen",
+	"method",
+	"path",
+	"pid",
+	"reason",
+	"route",
+	"schema",
+	"signal",
+	"sqlstate",
+	"status",
+	"version",
+	"worker",
+	"workers",
 };
 
 int
@@ -76,24 +99,24 @@ log_set_request_id(const char *id)
 }
 
 void
-log_kv_write(enum log_level lvl, const char *event, const struct log_kv *kv,
-    size_t n)
+log_kv_write(
+    enum log_level lvl, const char *event, const struct log_kv *kv, size_t n)
 {
-	json_t		*o = NULL;
-	char		*line = NULL;
-	char		 ts[40];
-	struct timespec	 now;
-	struct tm	 tm;
-	size_t		 i, len;
-	int		 saved_errno = errno;
+	json_t	       *o = NULL;
+	char	       *line = NULL;
+	char		ts[40];
+	struct timespec now;
+	struct tm	tm;
+	size_t		i, len;
+	int		saved_errno = errno;
 
 	if (lvl < min_level || lvl >= LOG_LEVEL__MAX)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	len = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	(void)snprintf(ts + len, sizeof(ts) - len, ".%03ldZ",
-	    now.tv_nsec / 1000000);
+	(void)snprintf(
+	    ts + len, sizeof(ts) - len, ".%03ldZ", now.tv_nsec / 1000000);
 
 	if ((o = json_object()) == NULL)
 		goto out;
@@ -108,8 +131,8 @@ log_kv_write(enum log_level lvl, const char *event, const struct log_kv *kv,
 		if (kv[i].key == NULL || !log_key_allowed(kv[i].key))
 			continue;
 		if (kv[i].type == LOG_KV_INT)
-			json_object_set_new(o, kv[i].key,
-			    json_integer((json_int_t)kv[i].i));
+			json_object_set_new(
+			    o, kv[i].key, json_integer((json_int_t)kv[i].i));
 		else if (kv[i].s != NULL)
 			/* Invalid UTF-8 yields NULL and the field is dropped. */
 			json_object_set_new(o, kv[i].key,

@@ -26,20 +26,20 @@ struct log_kv {
 #define LOG_I(k, v) ((struct log_kv){ (k), LOG_KV_INT, NULL, (long long)(v) })
 
 /* Sets the minimum level and the process role ("master", "worker", …). */
-void		 log_init(enum log_level min, const char *role);
+void log_init(enum log_level min, const char *role);
 /* Parses "debug", "info", "warn" or "error"; returns -1 otherwise. */
-int		 log_level_parse(const char *s, enum log_level *out);
+int log_level_parse(const char *s, enum log_level *out);
 /* Sets the request id added to every line until cleared with NULL. */
-void		 log_set_request_id(const char *id);
-void		 log_kv_write(enum log_level, const char *event,
-		    const struct log_kv *kv, size_t n);
+void log_set_request_id(const char *id);
+void log_kv_write(
+    enum log_level, const char *event, const struct log_kv *kv, size_t n);
 /* Returns 1 if 'key' may be logged. */
-int		 log_key_allowed(const char *key);
+int log_key_allowed(const char *key);
 
-#define log_event(lvl, ev, ...)						\
-	log_kv_write((lvl), (ev), (const struct log_kv[]){ __VA_ARGS__ },\
-	    sizeof((const struct log_kv[]){ __VA_ARGS__ }) /		\
-	    sizeof(struct log_kv))
+#define log_event(lvl, ev, ...)                                                \
+	log_kv_write((lvl), (ev), (const struct log_kv[]){ __VA_ARGS__ },      \
+	    sizeof((const struct log_kv[]){ __VA_ARGS__ }) /                   \
+		sizeof(struct log_kv))
 #define log_msg(lvl, ev) log_kv_write((lvl), (ev), NULL, 0)
 
 #endif

@@ -28,9 +28,9 @@
 #include "worker.h"
 
 struct slot {
-	pid_t		pid;		/* 0 when empty */
-	unsigned	generation;
-	int		retiring;	/* told to stop; not to be replaced */
+	pid_t	 pid; /* 0 when empty */
+	unsigned generation;
+	int	 retiring; /* told to stop; not to be replaced */
 };
 
 static int sigpipe_fds[2] = { -1, -1 };
@@ -38,8 +38,8 @@ static int sigpipe_fds[2] = { -1, -1 };
 static void
 on_signal(int sig)
 {
-	unsigned char	c = (unsigned char)sig;
-	int		saved = errno;
+	unsigned char c = (unsigned char)sig;
+	int	      saved = errno;
 
 	if (write(sigpipe_fds[1], &c, 1) < 0) {
 		/* Pipe full: the loop has signals to read anyway. */
@@ -86,9 +86,9 @@ reset_child_signals(void)
 static int
 open_listener(const struct conf *cfg)
 {
-	const char	*addr = cfg->listen;
-	struct stat	 st;
-	int		 fd;
+	const char *addr = cfg->listen;
+	struct stat st;
+	int	    fd;
 
 	if (strncmp(addr, "unix:", 5) == 0) {
 		addr += 5;
@@ -97,13 +97,16 @@ open_listener(const struct conf *cfg)
 			unlink(addr);
 	}
 	if ((fd = FCGX_OpenSocket(addr, cfg->backlog)) < 0) {
-		log_event(LOG_ERROR, "listen_failed", LOG_S("listen",
-		    cfg->listen), LOG_S("error", strerror(errno)));
+		log_event(LOG_ERROR, "listen_failed",
+		    LOG_S("listen", cfg->listen),
+		    LOG_S("error", strerror(errno)));
 		return -1;
 	}
-	if (addr != cfg->listen && chmod(addr, (mode_t)cfg->socket_mode) == -1) {
-		log_event(LOG_ERROR, "listen_failed", LOG_S("listen",
-		    cfg->listen), LOG_S("error", strerror(errno)));
+	if (addr != cfg->listen &&
+	    chmod(addr, (mode_t)cfg->socket_mode) == -1) {
+		log_event(LOG_ERROR, "listen_failed",
+		    LOG_S("listen", cfg->listen),
+		    LOG_S("error", strerror(errno)));
 		close(fd);
 		return -1;
 	}
@@ -116,8 +119,8 @@ spawn(const struct conf *cfg, int fd, struct slot *s, int no, unsigned gen)
 	pid_t pid = fork();
 
 	if (pid == -1) {
-		log_event(LOG_ERROR, "fork_failed", LOG_S("error",
-		    strerror(errno)));
+		log_event(
+		    LOG_ERROR, "fork_failed", LOG_S("error", strerror(errno)));
 		return -1;
 	}
 	if (pid == 0) {
@@ -171,14 +174,14 @@ int
 master_run(struct conf *cfg, const char *config_file)
 {
 	/* Two generations may overlap during a reload. */
-	struct slot	 slots[2 * PRL_MAX_WORKERS];
-	const int	 nslots = 2 * PRL_MAX_WORKERS;
-	unsigned	 gen = 1;
-	int		 fd, i, stopping = 0, status;
-	long long	 stop_deadline = 0, retire_deadline = 0;
-	long long	 last_respawn = 0;
-	int		 quick_deaths = 0;
-	pid_t		 pid;
+	struct slot slots[2 * PRL_MAX_WORKERS];
+	const int   nslots = 2 * PRL_MAX_WORKERS;
+	unsigned    gen = 1;
+	int	    fd, i, stopping = 0, status;
+	long long   stop_deadline = 0, retire_deadline = 0;
+	long long   last_respawn = 0;
+	int	    quick_deaths = 0;
+	pid_t	    pid;
 
 	memset(slots, 0, sizeof(slots));
 	if (setup_signals() == -1)
@@ -191,10 +194,10 @@ master_run(struct conf *cfg, const char *config_file)
 		spawn(cfg, fd, &slots[i], i, gen);
 
 	for (;;) {
-		struct pollfd	p = { sigpipe_fds[0], POLLIN, 0 };
-		unsigned char	sigs[64];
-		ssize_t		n;
-		int		timeout = -1, got_chld = 0, got_hup = 0;
+		struct pollfd p = { sigpipe_fds[0], POLLIN, 0 };
+		unsigned char sigs[64];
+		ssize_t	      n;
+		int	      timeout = -1, got_chld = 0, got_hup = 0;
 
 		if (stopping || retire_deadline)
 			timeout = 100;
@@ -207,7 +210,8 @@ master_run(struct conf *cfg, const char *config_file)
 				else if (sigs[i] == SIGHUP)
 					got_hup = 1;
 				else if ((sigs[i] == SIGTERM ||
-				    sigs[i] == SIGINT) && !stopping) {
+					     sigs[i] == SIGINT) &&
+				    !stopping) {
 					stopping = 1;
 					stop_deadline = now_ms() +
 					    cfg->shutdown_timeout * 1000LL;
@@ -227,13 +231,13 @@ master_run(struct conf *cfg, const char *config_file)
 				if (WIFSIGNALED(status) && !slots[i].retiring &&
 				    !stopping)
 					log_event(LOG_WARN, "worker_died",
-					    LOG_I("pid", pid), LOG_I("signal",
-					    WTERMSIG(status)));
+					    LOG_I("pid", pid),
+					    LOG_I("signal", WTERMSIG(status)));
 				else if (WIFEXITED(status) &&
 				    WEXITSTATUS(status) != 0)
 					log_event(LOG_WARN, "worker_exited",
-					    LOG_I("pid", pid), LOG_I("exit",
-					    WEXITSTATUS(status)));
+					    LOG_I("pid", pid),
+					    LOG_I("exit", WEXITSTATUS(status)));
 				if (stopping || slots[i].retiring ||
 				    slots[i].generation != gen)
 					continue;
@@ -251,18 +255,19 @@ master_run(struct conf *cfg, const char *config_file)
 			}
 
 		if (got_hup && !stopping) {
-			struct conf	next;
-			char		err[512];
+			struct conf next;
+			char	    err[512];
 
-			if (conf_load(&next, config_file, err,
-			    sizeof(err)) == -1) {
+			if (conf_load(&next, config_file, err, sizeof(err)) ==
+			    -1) {
 				log_event(LOG_ERROR, "reload_refused",
 				    LOG_S("reason", err));
 			} else {
 				if (strcmp(next.listen, cfg->listen) != 0)
-					log_event(LOG_WARN, "reload_listen_"
-					    "unchanged", LOG_S("listen",
-					    cfg->listen));
+					log_event(LOG_WARN,
+					    "reload_listen_"
+					    "unchanged",
+					    LOG_S("listen", cfg->listen));
 				memcpy(next.listen, cfg->listen,
 				    sizeof(next.listen));
 				if (next.workers > PRL_MAX_WORKERS)
@@ -277,7 +282,8 @@ master_run(struct conf *cfg, const char *config_file)
 					int started = 0;
 
 					for (i = 0; i < nslots &&
-					    started < cfg->workers; i++)
+					     started < cfg->workers;
+					     i++)
 						if (slots[i].pid == 0) {
 							spawn(cfg, fd,
 							    &slots[i], started,
@@ -286,11 +292,11 @@ master_run(struct conf *cfg, const char *config_file)
 						}
 				}
 				signal_all(slots, nslots, SIGTERM, 1);
-				retire_deadline = now_ms() +
-				    cfg->shutdown_timeout * 1000LL;
-				log_event(LOG_INFO, "reloaded", LOG_I(
-				    "generation", gen), LOG_I("workers",
-				    cfg->workers));
+				retire_deadline =
+				    now_ms() + cfg->shutdown_timeout * 1000LL;
+				log_event(LOG_INFO, "reloaded",
+				    LOG_I("generation", gen),
+				    LOG_I("workers", cfg->workers));
 			}
 		}
 

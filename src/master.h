@@ -13,6 +13,6 @@ struct conf;
  * 'config_file' (may be NULL) and the environment again. Returns the exit
  * status for main().
  */
-int	master_run(struct conf *cfg, const char *config_file);
+int master_run(struct conf *cfg, const char *config_file);
 
 #endif

@@ -23,10 +23,10 @@
 #include "schema.h"
 
 struct mfile {
-	int	 version;
-	char	 name[256];
-	char	*sql;		/* owned */
-	char	 sha[65];
+	int   version;
+	char  name[256];
+	char *sql; /* owned */
+	char  sha[65];
 };
 
 static const char q_bootstrap[] =
@@ -39,8 +39,8 @@ static const char q_bootstrap[] =
 static void
 sha256_hex(const char *data, size_t len, char out[65])
 {
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen = 0, i;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int  mdlen = 0, i;
 
 	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
 	for (i = 0; i < mdlen && i < 32; i++)
@@ -50,9 +50,9 @@ sha256_hex(const char *data, size_t len, char out[65])
 static char *
 read_file(const char *path, size_t *lenp)
 {
-	FILE		*f;
-	struct stat	 st;
-	char		*buf = NULL;
+	FILE	   *f;
+	struct stat st;
+	char	   *buf = NULL;
 
 	if ((f = fopen(path, "r")) == NULL)
 		return NULL;
@@ -91,18 +91,18 @@ cmp_mfile(const void *a, const void *b)
 static int
 scan(const char *dir, struct mfile *files, FILE *out)
 {
-	DIR		*d;
-	struct dirent	*e;
-	int		 n = 0;
+	DIR	      *d;
+	struct dirent *e;
+	int	       n = 0;
 
 	if ((d = opendir(dir)) == NULL) {
 		fprintf(out, "migrate: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
-		const char	*s = e->d_name;
-		size_t		 len = strlen(s), flen;
-		char		 path[4096];
+		const char *s = e->d_name;
+		size_t	    len = strlen(s), flen;
+		char	    path[4096];
 
 		if (len < 9 || !isdigit((unsigned char)s[0]) ||
 		    !isdigit((unsigned char)s[1]) ||
@@ -111,8 +111,8 @@ scan(const char *dir, struct mfile *files, FILE *out)
 			continue;
 		if (n == MIGRATE_MAX_FILES || len >= sizeof(files[n].name))
 			goto fail;
-		files[n].version = (s[0] - '0') * 100 + (s[1] - '0') * 10 +
-		    (s[2] - '0');
+		files[n].version =
+		    (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
 		memcpy(files[n].name, s, len + 1);
 		snprintf(path, sizeof(path), "%s/%s", dir, s);
 		if ((files[n].sql = read_file(path, &flen)) == NULL) {
@@ -136,8 +136,8 @@ fail:
 static int
 run_script(PGconn *c, const char *sql, FILE *out)
 {
-	PGresult	*res;
-	int		 ok = 1;
+	PGresult *res;
+	int	  ok = 1;
 
 	if (PQsendQuery(c, sql) != 1) {
 		fprintf(out, "migrate: %s", PQerrorMessage(c));
@@ -160,10 +160,10 @@ run_script(PGconn *c, const char *sql, FILE *out)
 static int
 apply(PGconn *c, const struct mfile *m, FILE *out)
 {
-	const char	*params[3];
-	char		 v[16];
-	PGresult	*res;
-	int		 ok;
+	const char *params[3];
+	char	    v[16];
+	PGresult   *res;
+	int	    ok;
 
 	if (run_script(c, "BEGIN", out) == -1)
 		return -1;
@@ -176,9 +176,10 @@ apply(PGconn *c, const struct mfile *m, FILE *out)
 	params[0] = v;
 	params[1] = m->name;
 	params[2] = m->sha;
-	res = PQexecParams(c, "INSERT INTO parley_schema_migrations "
-	    "(version, name, sha256) VALUES ($1, $2, $3)", 3, NULL, params,
-	    NULL, NULL, 0);
+	res = PQexecParams(c,
+	    "INSERT INTO parley_schema_migrations "
+	    "(version, name, sha256) VALUES ($1, $2, $3)",
+	    3, NULL, params, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		fprintf(out, "migrate: %s", PQresultErrorMessage(res));
@@ -194,23 +195,26 @@ apply(PGconn *c, const struct mfile *m, FILE *out)
 int
 migrate_run(const char *conninfo, const char *dir, int dry_run, FILE *out)
 {
-	static struct mfile	 files[MIGRATE_MAX_FILES];
-	PGconn			*c = NULL;
-	PGresult		*res = NULL;
-	int			 n, i, j, rows, rc = -1, pending = 0;
+	static struct mfile files[MIGRATE_MAX_FILES];
+	PGconn		   *c = NULL;
+	PGresult	   *res = NULL;
+	int		    n, i, j, rows, rc = -1, pending = 0;
 
 	if ((n = scan(dir, files, out)) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (files[i].version != i + 1) {
-			fprintf(out, "migrate: %s: expected number %03d "
+			fprintf(out,
+			    "migrate: %s: expected number %03d "
 			    "(numbers must run 001, 002, … without gaps or "
-			    "repeats)\n", files[i].name, i + 1);
+			    "repeats)\n",
+			    files[i].name, i + 1);
 			goto out;
 		}
 	}
 	if (n != PARLEY_SCHEMA_VERSION) {
-		fprintf(out, "migrate: %s holds %d migrations but this parley "
+		fprintf(out,
+		    "migrate: %s holds %d migrations but this parley "
 		    "expects %d: wrong directory or mismatched install\n",
 		    dir, n, PARLEY_SCHEMA_VERSION);
 		goto out;
@@ -225,7 +229,8 @@ migrate_run(const char *conninfo, const char *dir, int dry_run, FILE *out)
 	    run_script(c, "SELECT pg_advisory_lock(7072617)", out) == -1 ||
 	    run_script(c, q_bootstrap, out) == -1)
 		goto out;
-	res = PQexec(c, "SELECT version, name, sha256 FROM "
+	res = PQexec(c,
+	    "SELECT version, name, sha256 FROM "
 	    "parley_schema_migrations ORDER BY version");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(out, "migrate: %s", PQresultErrorMessage(res));
@@ -236,13 +241,16 @@ migrate_run(const char *conninfo, const char *dir, int dry_run, FILE *out)
 		int v = row_version(res, j);
 
 		if (v < 1 || v > n) {
-			fprintf(out, "migrate: the database is at version %d, "
+			fprintf(out,
+			    "migrate: the database is at version %d, "
 			    "newer than this parley (%d): refusing; upgrade "
-			    "parley instead\n", v, n);
+			    "parley instead\n",
+			    v, n);
 			goto out;
 		}
 		if (strcmp(PQgetvalue(res, j, 2), files[v - 1].sha) != 0) {
-			fprintf(out, "migrate: %s was changed after it was "
+			fprintf(out,
+			    "migrate: %s was changed after it was "
 			    "applied (sha256 differs): released migrations are "
 			    "never edited; add a new one\n",
 			    files[v - 1].name);

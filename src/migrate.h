@@ -6,8 +6,8 @@
 
 #include <stdio.h>
 
-#define MIGRATE_MAX_FILES	999
-#define MIGRATE_MAX_SIZE	(4 * 1024 * 1024)
+#define MIGRATE_MAX_FILES 999
+#define MIGRATE_MAX_SIZE (4 * 1024 * 1024)
 
 /*
  * Connects with 'conninfo' (the owner role), and applies the migrations in
@@ -17,7 +17,6 @@
  * missing or was edited, a gap in the numbering. With 'dry_run', only
  * reports. Returns 0 when the database is current.
  */
-int	migrate_run(const char *conninfo, const char *dir, int dry_run,
-	    FILE *out);
+int migrate_run(const char *conninfo, const char *dir, int dry_run, FILE *out);
 
 #endif

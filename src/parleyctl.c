@@ -24,10 +24,16 @@
 #endif
 
 static const char *const auth_names[AUTH__MAX] = {
-	"public", "user", "key", "visitor",
+	"public",
+	"user",
+	"key",
+	"visitor",
 };
 static const char *const role_names[ROLE__MAX] = {
-	"none", "member", "admin", "owner",
+	"none",
+	"member",
+	"admin",
+	"owner",
 };
 
 static int
@@ -43,9 +49,9 @@ usage(void)
 static int
 cmd_migrate(int argc, char *argv[])
 {
-	const char	*dir = getenv("PARLEY_SQL_DIR");
-	const char	*url = getenv("PARLEY_MIGRATE_DATABASE_URL");
-	int		 i, dry = 0;
+	const char *dir = getenv("PARLEY_SQL_DIR");
+	const char *url = getenv("PARLEY_MIGRATE_DATABASE_URL");
+	int	    i, dry = 0;
 
 	if (dir == NULL || *dir == '\0')
 		dir = PARLEY_SQLDIR;
@@ -58,7 +64,8 @@ cmd_migrate(int argc, char *argv[])
 			return usage();
 	}
 	if (url == NULL || *url == '\0') {
-		fprintf(stderr, "parleyctl: set PARLEY_MIGRATE_DATABASE_URL to "
+		fprintf(stderr,
+		    "parleyctl: set PARLEY_MIGRATE_DATABASE_URL to "
 		    "a connection string of the schema owner role\n");
 		return 2;
 	}
@@ -69,17 +76,17 @@ cmd_migrate(int argc, char *argv[])
 static int
 cmd_routes(void)
 {
-	json_t	*a = json_array();
-	size_t	 i;
-	char	*s;
+	json_t *a = json_array();
+	size_t	i;
+	char   *s;
 
 	for (i = 0; i < nroutes; i++)
-		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s}",
-		    "method", http_method_name(routes[i].method),
-		    "path", routes[i].pattern,
-		    "auth", auth_names[routes[i].auth],
-		    "min_role", role_names[routes[i].min_role],
-		    "summary", routes[i].summary));
+		json_array_append_new(a,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s}", "method",
+			http_method_name(routes[i].method), "path",
+			routes[i].pattern, "auth", auth_names[routes[i].auth],
+			"min_role", role_names[routes[i].min_role], "summary",
+			routes[i].summary));
 	s = json_dumps(a, JSON_INDENT(1));
 	puts(s);
 	free(s);

@@ -25,25 +25,18 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct conf	 cfg;
-	const char	*file = getenv("PARLEY_CONFIG");
-	char		 err[512];
-	enum log_level	 lvl;
-	int		 ch, test_only = 0;
+	struct conf    cfg;
+	const char    *file = getenv("PARLEY_CONFIG");
+	char	       err[512];
+	enum log_level lvl;
+	int	       ch, test_only = 0;
 
 	while ((ch = getopt(argc, argv, "c:tV")) != -1)
 		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
-		case 't':
-			test_only = 1;
-			break;
-		case 'V':
-			printf("parleyd %s\n", PACKAGE_VERSION);
-			return 0;
-		default:
-			usage();
+		case 'c': file = optarg; break;
+		case 't': test_only = 1; break;
+		case 'V': printf("parleyd %s\n", PACKAGE_VERSION); return 0;
+		default: usage();
 		}
 	if (optind != argc)
 		usage();
@@ -56,7 +49,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (cfg.database_url[0] == '\0') {
-		fprintf(stderr, "parleyd: configuration error: database_url "
+		fprintf(stderr,
+		    "parleyd: configuration error: database_url "
 		    "is required (PARLEY_DATABASE_URL)\n");
 		return 1;
 	}

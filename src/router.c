@@ -16,9 +16,9 @@
 int
 router_match(const char *pattern, const char *path, struct request *req)
 {
-	const char	*p = pattern, *s = path;
-	char		*buf = req->segbuf;
-	size_t		 n = 0;
+	const char *p = pattern, *s = path;
+	char	   *buf = req->segbuf;
+	size_t	    n = 0;
 
 	while (*p != '\0' && *s != '\0') {
 		if (*p != '/' || *s != '/')
@@ -63,7 +63,7 @@ router_param(const struct request *req, const char *name)
 	for (i = 0; i < req->nparams; i++)
 		if (strncmp(req->param_name[i], name, len) == 0 &&
 		    (req->param_name[i][len] == '\0' ||
-		    req->param_name[i][len] == '/'))
+			req->param_name[i][len] == '/'))
 			return req->param[i];
 	return NULL;
 }
@@ -72,8 +72,8 @@ int
 router_ctype_ok(const char *ctype, const char *const *accepted)
 {
 	static const char *const json_only[] = { "application/json", NULL };
-	const char	*semi, *cs;
-	size_t		 len, i;
+	const char		*semi, *cs;
+	size_t			 len, i;
 
 	if (ctype == NULL)
 		return -1;
@@ -104,9 +104,9 @@ router_ctype_ok(const char *ctype, const char *const *accepted)
 static const struct route *
 lookup(struct request *req)
 {
-	char	 allow[128] = "";
-	size_t	 i;
-	int	 path_found = 0;
+	char		 allow[128] = "";
+	size_t		 i;
+	int		 path_found = 0;
 	enum http_method m = req->method == M_HEAD ? M_GET : req->method;
 
 	for (i = 0; i < nroutes; i++) {
@@ -119,7 +119,8 @@ lookup(struct request *req)
 		path_found = 1;
 		if (strlen(allow) + 16 < sizeof(allow)) {
 			if (allow[0] != '\0')
-				strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+				strncat(allow, ", ",
+				    sizeof(allow) - strlen(allow) - 1);
 			strncat(allow, http_method_name(routes[i].method),
 			    sizeof(allow) - strlen(allow) - 1);
 			if (routes[i].method == M_GET)
@@ -131,8 +132,10 @@ lookup(struct request *req)
 		char hdr[160];
 
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
-		http_send_problem(req, 405, "method_not_allowed", "Method not "
-		    "allowed for this resource", NULL, NULL, hdr);
+		http_send_problem(req, 405, "method_not_allowed",
+		    "Method not "
+		    "allowed for this resource",
+		    NULL, NULL, hdr);
 	} else
 		http_send_problem(req, 404, "not_found", "No such resource",
 		    NULL, NULL, NULL);

@@ -14,10 +14,10 @@ struct conf;
 struct db;
 
 enum auth_kind {
-	AUTH_PUBLIC,	/* anyone */
-	AUTH_USER,	/* Bearer access token of a user */
-	AUTH_KEY,	/* user token or API key with the route's scope */
-	AUTH_VISITOR,	/* widget visitor token */
+	AUTH_PUBLIC, /* anyone */
+	AUTH_USER, /* Bearer access token of a user */
+	AUTH_KEY, /* user token or API key with the route's scope */
+	AUTH_VISITOR, /* widget visitor token */
 	AUTH__MAX
 };
 
@@ -30,19 +30,19 @@ enum body_kind { BODY_NONE, BODY_JSON };
 
 /* The caller, as established by authentication. */
 struct principal {
-	enum auth_kind	 kind;		/* AUTH_PUBLIC when anonymous */
-	char		 company_id[37];
-	char		 user_id[37];
-	char		 session_id[37];
-	enum role	 role;		/* read from the database, not the token */
-	unsigned	 scopes;
+	enum auth_kind kind; /* AUTH_PUBLIC when anonymous */
+	char	       company_id[37];
+	char	       user_id[37];
+	char	       session_id[37];
+	enum role      role; /* read from the database, not the token */
+	unsigned       scopes;
 };
 
 /* What a handler gets besides the request. All members borrowed. */
 struct ctx {
-	const struct conf	*conf;
-	struct db		*db;
-	struct principal	 who;
+	const struct conf *conf;
+	struct db	  *db;
+	struct principal   who;
 };
 
 /*
@@ -52,37 +52,36 @@ struct ctx {
 typedef int (*handler_fn)(struct request *req, struct ctx *ctx);
 
 struct route {
-	enum http_method	 method;
-	const char		*pattern;	/* "/api/v1/things/:id" */
-	enum auth_kind		 auth;
-	enum role		 min_role;
-	unsigned		 scope;		/* API-key scope bit; 0 none */
-	enum rl_class		 rl;
-	enum body_kind		 body;
-	size_t			 max_body;	/* bytes, BODY_JSON only */
-	const char *const	*ctypes;	/* accepted media types; NULL: JSON */
-	handler_fn		 fn;
-	const char		*summary;	/* one line, for docs */
+	enum http_method   method;
+	const char	  *pattern; /* "/api/v1/things/:id" */
+	enum auth_kind	   auth;
+	enum role	   min_role;
+	unsigned	   scope; /* API-key scope bit; 0 none */
+	enum rl_class	   rl;
+	enum body_kind	   body;
+	size_t		   max_body; /* bytes, BODY_JSON only */
+	const char *const *ctypes; /* accepted media types; NULL: JSON */
+	handler_fn	   fn;
+	const char	  *summary; /* one line, for docs */
 };
 
 /* The route table (routes.c). */
-extern const struct route	routes[];
-extern const size_t		nroutes;
+extern const struct route routes[];
+extern const size_t	  nroutes;
 
 /*
  * Matches 'pattern' against 'path'; on a match fills req->param* and
  * returns 1. Segments ":name" match one non-empty segment.
  */
-int	router_match(const char *pattern, const char *path,
-	    struct request *req);
+int router_match(const char *pattern, const char *path, struct request *req);
 
 /* Routes, checks and runs the handler; always answers 'req'. */
-void	router_dispatch(struct request *req, struct ctx *ctx);
+void router_dispatch(struct request *req, struct ctx *ctx);
 
 /* Returns the value of path parameter 'name', or NULL. Borrowed. */
 const char *router_param(const struct request *req, const char *name);
 
 /* Returns 0 if 'ctype' names one of 'accepted' (NULL: application/json). */
-int	router_ctype_ok(const char *ctype, const char *const *accepted);
+int router_ctype_ok(const char *ctype, const char *const *accepted);
 
 #endif

@@ -28,8 +28,8 @@ check_chars(const char *s, size_t len, enum vkind kind)
 
 		switch (kind) {
 		case V_TOKEN:
-			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-			    || c == '_' || c == '-'))
+			if (!((c >= 'a' && c <= 'z') ||
+				(c >= '0' && c <= '9') || c == '_' || c == '-'))
 				return -1;
 			break;
 		case V_URI:
@@ -38,8 +38,8 @@ check_chars(const char *s, size_t len, enum vkind kind)
 				return -1;
 			break;
 		case V_TEXT:
-			if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r')
-			    || c == 0x7f)
+			if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') ||
+			    c == 0x7f)
 				return -1;
 			break;
 		default:
@@ -68,9 +68,9 @@ check_email(const char *s, size_t len)
 int
 validate_value(const json_t *v, const struct field *f, struct verr *err)
 {
-	const char	*s;
-	size_t		 len;
-	json_int_t	 i;
+	const char *s;
+	size_t	    len;
+	json_int_t  i;
 
 	if (json_is_null(v)) {
 		if (f->flags & F_NULLABLE)
@@ -88,11 +88,11 @@ validate_value(const json_t *v, const struct field *f, struct verr *err)
 			return fail(err, f->name, "type");
 		s = json_string_value(v);
 		len = json_string_length(v);
-		if (strlen(s) != len)	/* embedded NUL */
+		if (strlen(s) != len) /* embedded NUL */
 			return fail(err, f->name, "format");
 		if (f->kind == V_UUID)
-			return db_uuid_valid(s) ? 0 :
-			    fail(err, f->name, "format");
+			return db_uuid_valid(s) ? 0
+						: fail(err, f->name, "format");
 		if ((long long)len < f->min || (long long)len > f->max)
 			return fail(err, f->name, "length");
 		if (check_chars(s, len, f->kind) == -1)
@@ -107,8 +107,7 @@ validate_value(const json_t *v, const struct field *f, struct verr *err)
 		if (i < f->min || i > f->max)
 			return fail(err, f->name, "range");
 		return 0;
-	case V_BOOL:
-		return json_is_boolean(v) ? 0 : fail(err, f->name, "type");
+	case V_BOOL: return json_is_boolean(v) ? 0 : fail(err, f->name, "type");
 	case V_OBJECT:
 		return json_is_object(v) ? 0 : fail(err, f->name, "type");
 	case V_ARRAY:
@@ -118,22 +117,22 @@ validate_value(const json_t *v, const struct field *f, struct verr *err)
 		if ((long long)len < f->min || (long long)len > f->max)
 			return fail(err, f->name, "length");
 		return 0;
-	default:
-		return fail(err, f->name, "type");
+	default: return fail(err, f->name, "type");
 	}
 }
 
 int
-validate_object(json_t *o, const struct field *fields, size_t n,
-    unsigned flags, struct verr *err)
+validate_object(json_t *o, const struct field *fields, size_t n, unsigned flags,
+    struct verr *err)
 {
-	const char	*key;
-	json_t		*v;
-	size_t		 i;
+	const char *key;
+	json_t	   *v;
+	size_t	    i;
 
 	if (!json_is_object(o))
 		return fail(err, "", "type");
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		for (i = 0; i < n; i++)
 			if (strcmp(fields[i].name, key) == 0)
 				break;
@@ -141,7 +140,8 @@ validate_object(json_t *o, const struct field *fields, size_t n,
 			if (flags & VO_ALLOW_UNKNOWN)
 				continue;
 			/* Report the name only when it is short and plain. */
-			return fail(err, strlen(key) <= 64 ? key : "", "unknown");
+			return fail(
+			    err, strlen(key) <= 64 ? key : "", "unknown");
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -160,13 +160,13 @@ validate_object(json_t *o, const struct field *fields, size_t n,
 int
 validate_problem(struct request *req, const struct verr *err)
 {
-	json_t	*x;
-	int	 rc;
+	json_t *x;
+	int	rc;
 
-	x = json_pack("{s:[{s:s,s:s}]}", "errors", "field", err->field,
-	    "code", err->code);
-	rc = http_send_problem(req, 422, "validation_failed", "Invalid input",
-	    NULL, x, NULL);
+	x = json_pack("{s:[{s:s,s:s}]}", "errors", "field", err->field, "code",
+	    err->code);
+	rc = http_send_problem(
+	    req, 422, "validation_failed", "Invalid input", NULL, x, NULL);
 	json_decref(x);
 	return rc;
 }

@@ -13,48 +13,49 @@
 struct request;
 
 enum vkind {
-	V_STRING,	/* UTF-8, no control characters, min..max bytes */
-	V_TEXT,		/* as V_STRING, but newline and tab allowed */
-	V_TOKEN,	/* [a-z0-9_-], min..max bytes */
-	V_URI,		/* printable ASCII, no spaces, min..max bytes */
-	V_UUID,		/* canonical UUID */
-	V_EMAIL,	/* local@domain, min..max bytes, one '@', no spaces */
-	V_INT,		/* integer in min..max */
+	V_STRING, /* UTF-8, no control characters, min..max bytes */
+	V_TEXT, /* as V_STRING, but newline and tab allowed */
+	V_TOKEN, /* [a-z0-9_-], min..max bytes */
+	V_URI, /* printable ASCII, no spaces, min..max bytes */
+	V_UUID, /* canonical UUID */
+	V_EMAIL, /* local@domain, min..max bytes, one '@', no spaces */
+	V_INT, /* integer in min..max */
 	V_BOOL,
-	V_OBJECT,	/* checked further by the caller */
-	V_ARRAY,	/* min..max elements; elements checked by the caller */
+	V_OBJECT, /* checked further by the caller */
+	V_ARRAY, /* min..max elements; elements checked by the caller */
 	V__MAX
 };
 
-#define F_REQUIRED	0x01
-#define F_NULLABLE	0x02
+#define F_REQUIRED 0x01
+#define F_NULLABLE 0x02
 
 struct field {
-	const char	*name;
-	enum vkind	 kind;
-	long long	 min, max;
-	unsigned	 flags;
+	const char *name;
+	enum vkind  kind;
+	long long   min, max;
+	unsigned    flags;
 };
 
-#define VO_ALLOW_UNKNOWN 0x01	/* ignore members not declared */
+#define VO_ALLOW_UNKNOWN 0x01 /* ignore members not declared */
 
 /* The first failure: field name (borrowed) and a stable code. */
 struct verr {
-	const char	*field;
-	const char	*code;	/* "required", "type", "length", "range", "format", "unknown" */
+	const char *field;
+	const char *
+	    code; /* "required", "type", "length", "range", "format", "unknown" */
 };
 
 /* Checks one value against 'f'. Returns 0 or -1 with 'err' filled. */
-int	validate_value(const json_t *v, const struct field *f, struct verr *err);
+int validate_value(const json_t *v, const struct field *f, struct verr *err);
 
 /*
  * Checks that 'o' is an object whose members satisfy 'fields' ('n' of
  * them). Unknown members are refused unless VO_ALLOW_UNKNOWN.
  */
-int	validate_object(json_t *o, const struct field *fields, size_t n,
-	    unsigned flags, struct verr *err);
+int validate_object(json_t *o, const struct field *fields, size_t n,
+    unsigned flags, struct verr *err);
 
 /* Answers 422 problem+json naming the field and code in 'err'. */
-int	validate_problem(struct request *req, const struct verr *err);
+int validate_problem(struct request *req, const struct verr *err);
 
 #endif

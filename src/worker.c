@@ -45,8 +45,8 @@ handle(FCGX_Request *fcgi, struct ctx *ctx)
 	if (http_request_init(&req, fcgi) == 0)
 		router_dispatch(&req, ctx);
 	if (req.status == 0)
-		http_send_problem(&req, 500, "internal_error",
-		    "Internal error", NULL, NULL, NULL);
+		http_send_problem(&req, 500, "internal_error", "Internal error",
+		    NULL, NULL, NULL);
 	log_event(req.status >= 500 ? LOG_WARN : LOG_INFO, "request",
 	    LOG_S("method", http_method_name(req.method)),
 	    LOG_S("route", req.route), LOG_I("status", req.status),
@@ -57,11 +57,12 @@ handle(FCGX_Request *fcgi, struct ctx *ctx)
 int
 worker_run(const struct conf *cfg, int listen_fd, int worker_no)
 {
-	struct sigaction	 sa;
-	FCGX_Request		 fcgi;
-	struct ctx		 ctx;
-	long			 served = 0;
-	int			 rc;
+	struct sigaction sa;
+	FCGX_Request	 fcgi;
+	struct ctx	 ctx;
+	sigset_t	 stopsigs;
+	long		 served = 0;
+	int		 rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -72,6 +73,9 @@ worker_run(const struct conf *cfg, int listen_fd, int worker_no)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGINT);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.conf = cfg;
@@ -93,12 +97,18 @@ worker_run(const struct conf *cfg, int listen_fd, int worker_no)
 		if (rc < 0) {
 			if (rc == -EINTR || stop_requested)
 				continue;
-			log_event(LOG_ERROR, "accept_failed",
-			    LOG_I("code", -rc));
+			log_event(
+			    LOG_ERROR, "accept_failed", LOG_I("code", -rc));
 			break;
 		}
+		/*
+		 * A request in hand runs to its end: stop signals wait until
+		 * it is answered (the master kills us after shutdown_timeout).
+		 */
+		sigprocmask(SIG_BLOCK, &stopsigs, NULL);
 		handle(&fcgi, &ctx);
 		FCGX_Finish_r(&fcgi);
+		sigprocmask(SIG_UNBLOCK, &stopsigs, NULL);
 		if (cfg->max_requests > 0 && ++served >= cfg->max_requests) {
 			log_event(LOG_INFO, "worker_recycled",
 			    LOG_I("count", served));

@@ -11,6 +11,6 @@ struct conf;
  * Runs until SIGTERM (finishing the request in hand) or until
  * 'cfg->max_requests' requests were served. Returns the exit status.
  */
-int	worker_run(const struct conf *cfg, int listen_fd, int worker_no);
+int worker_run(const struct conf *cfg, int listen_fd, int worker_no);
 
 #endif

@@ -12,6 +12,7 @@ package ParleyTest;
 # PARLEY_TEST_PGDIR names one (dev/test starts it); otherwise each file
 # starts its own.
 use strict;
+use feature qw(state);
 use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
@@ -32,6 +33,19 @@ my $BUILDDIR = $ENV{PARLEY_BUILDDIR} // (grep { -x "$_/parleyd" }
     map { "$SRCDIR/$_" } qw(build/test build/dev .))[0] // "$SRCDIR/build/test";
 
 sub srcdir { $SRCDIR }
+
+# limits(): the numeric #defines of src/limits.h, so tests follow the code.
+sub limits {
+	open my $fh, '<', "$SRCDIR/src/limits.h" or die "limits.h: $!";
+	my %l;
+	while (<$fh>) {
+		next unless /^#define\s+(PRL_\w+)\s+(.+?)\s*(?:\/\*.*)?$/;
+		my ($k, $v) = ($1, $2);
+		$v =~ s/\b(PRL_\w+)\b/$l{$1} \/\/ 0/ge;
+		$l{$k} = eval $v if $v =~ /^[\d\s()*+-]+$/;
+	}
+	return %l;
+}
 sub builddir { $BUILDDIR }
 
 # free_port(): a loopback TCP port nobody listens on right now.
@@ -77,6 +91,7 @@ sub new {
 		rate => $o{rate} // '1000r/s',
 		burst => $o{burst} // 1000,
 		body_max => $o{body_max} // '1m',
+		real_ip_from => $o{real_ip_from} // 'set_real_ip_from 127.0.0.1;',
 		env => $o{env} // {},
 		pids => {},
 	}, $class;
@@ -89,7 +104,8 @@ sub new {
 	# Database: shared cluster + cloned template, or a cluster of our own.
 	if (!$o{own_cluster} && $ENV{PARLEY_TEST_PGDIR}) {
 		$self->{pg} = ParleyTest::Pg->new(dir => $ENV{PARLEY_TEST_PGDIR});
-		$self->{db} = "parley_t_$$";
+		state $n = 0;
+		$self->{db} = "parley_t_" . $$ . "_" . $n++;
 		$self->_clone_template;
 	} else {
 		$self->{pg} = ParleyTest::Pg->new(dir => "$self->{dir}/pg");
@@ -159,9 +175,12 @@ sub start_parleyd {
 	unlink $sock;
 	$self->{pids}{parleyd} = $self->spawn("$self->{dir}/parleyd.log",
 	    $self->parleyd_env, "$BUILDDIR/parleyd");
+	# Ready when every current worker has said it is accepting.
 	wait_for(sub {
+		my %started = map { $_->{pid} => 1 }
+		    grep { $_->{event} eq 'worker_started' } $self->log_events;
 		my @w = $self->worker_pids;
-		return 1 if -S $sock && @w >= $self->{workers};
+		return 1 if -S $sock && @w >= $self->{workers} && !grep { !$started{$_} } @w;
 		die "parleyd exited:\n" . $self->slurp('parleyd.log')
 		    if waitpid($self->{pids}{parleyd}, WNOHANG) > 0;
 		return 0;
@@ -218,7 +237,7 @@ sub nginx_env {
 		NGX_RATE => $self->{rate},
 		NGX_BURST => $self->{burst},
 		NGX_BODY_MAX => $self->{body_max},
-		NGX_REAL_IP_FROM => 'set_real_ip_from 127.0.0.1;',
+		NGX_REAL_IP_FROM => $self->{real_ip_from},
 		NGX_ACCESS_LOG => "$self->{dir}/nginx/access.log",
 		NGX_USER_DIRECTIVE => $> == 0 ? 'user root;' : '',
 		NGX_NGINX_WORKERS => 1,
@@ -299,6 +318,21 @@ sub request {
 	return $r;
 }
 
+# raw(bytes): sends a hand-written HTTP/1.1 request over plain HTTP and
+# returns (status, headers text, body), for requests HTTP::Tiny won't make.
+sub raw {
+	my ($self, $req) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{http_port},
+	    Timeout => 10) or die "connect: $!";
+	print $s $req;
+	local $/;
+	my $resp = <$s> // '';
+	close $s;
+	my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+	my ($status) = ($head // '') =~ m{^HTTP/1\.[01] (\d{3})};
+	return ($status // 0, $head // '', $body // '');
+}
+
 sub get { my ($s, $p, %o) = @_; $s->request('GET', $p, %o) }
 sub post { my ($s, $p, %o) = @_; $s->request('POST', $p, %o) }
 
@@ -363,9 +397,18 @@ sub problems {
 	}
 	my $plog = $self->slurp('parleyd.log');
 	push @p, "parleyd log shows a sanitizer report" if $plog =~ /(AddressSanitizer|runtime error:|LeakSanitizer)/;
-	my $nlog = $self->slurp('nginx/nginx-error.log');
-	push @p, "nginx error log: $1" if $nlog =~ /^(.*\[(?:alert|emerg|crit)\].*)$/m;
+	for my $line (split /\n/, $self->slurp('nginx/nginx-error.log')) {
+		next unless $line =~ /\[(?:alert|emerg|crit)\]/;
+		next if grep { $line =~ $_ } @{ $self->{allowed_alerts} // [] };
+		push @p, "nginx error log: $line";
+	}
 	return @p;
+}
+
+# allow_alert(qr/…/): an nginx [crit]/[alert] line the test causes on purpose.
+sub allow_alert {
+	my ($self, $re) = @_;
+	push @{ $self->{allowed_alerts} }, $re;
 }
 
 sub cleanup {

@@ -16,23 +16,20 @@
 #include "db.h"
 #include "log.h"
 
-static struct db_stmt q_probe = {
-	"probe", "SELECT body FROM rls_probe ORDER BY body", 0, 0, 0
-};
-static struct db_stmt q_companies = {
-	"companies", "SELECT id FROM companies ORDER BY id", 0, 0, 0
-};
-static struct db_stmt q_check = {
-	"check", "SELECT current_setting('app.company_id', true)", 0, 0, 0
-};
+static struct db_stmt q_probe = { "probe",
+	"SELECT body FROM rls_probe ORDER BY body", 0, 0, 0 };
+static struct db_stmt q_companies = { "companies",
+	"SELECT id FROM companies ORDER BY id", 0, 0, 0 };
+static struct db_stmt q_check = { "check",
+	"SELECT current_setting('app.company_id', true)", 0, 0, 0 };
 
 int
 main(int argc, char *argv[])
 {
-	struct db	*db;
-	PGresult	*res = NULL, *chk = NULL;
-	const char	*cid;
-	int		 i, rc = 1;
+	struct db  *db;
+	PGresult   *res = NULL, *chk = NULL;
+	const char *cid;
+	int	    i, rc = 1;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: tenant-probe CONNINFO COMPANY_ID\n");

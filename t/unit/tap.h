@@ -26,21 +26,23 @@ tap_ok(int cond, const char *fmt, ...)
 	printf("\n");
 }
 
-#define tap_is_int(got, want, ...) do {					\
-	long long g_ = (got), w_ = (want);				\
-	tap_ok(g_ == w_, __VA_ARGS__);					\
-	if (g_ != w_)							\
-		printf("#   got %lld, want %lld\n", g_, w_);	\
-} while (0)
+#define tap_is_int(got, want, ...)                                             \
+	do {                                                                   \
+		long long g_ = (got), w_ = (want);                             \
+		tap_ok(g_ == w_, __VA_ARGS__);                                 \
+		if (g_ != w_)                                                  \
+			printf("#   got %lld, want %lld\n", g_, w_);           \
+	} while (0)
 
-#define tap_is_str(got, want, ...) do {					\
-	const char *g_ = (got), *w_ = (want);				\
-	int same_ = g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0;	\
-	tap_ok(same_, __VA_ARGS__);					\
-	if (!same_)							\
-		printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)",	\
-		    w_ ? w_ : "(null)");				\
-} while (0)
+#define tap_is_str(got, want, ...)                                             \
+	do {                                                                   \
+		const char *g_ = (got), *w_ = (want);                          \
+		int same_ = g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0;   \
+		tap_ok(same_, __VA_ARGS__);                                    \
+		if (!same_)                                                    \
+			printf("#   got '%s', want '%s'\n",                    \
+			    g_ ? g_ : "(null)", w_ ? w_ : "(null)");           \
+	} while (0)
 
 static int
 tap_done(void)

@@ -11,8 +11,8 @@
 #include "util.h"
 
 static const struct {
-	const char	*key, *value;
-	int		 ok;
+	const char *key, *value;
+	int	    ok;
 } sets[] = {
 	{ "workers", "8", 0 },
 	{ "workers", "0", -1 },
@@ -43,16 +43,16 @@ write_file(const char *path, const char *text)
 int
 main(void)
 {
-	struct conf	c;
-	char		err[512], path[] = "/tmp/parley-conf-XXXXXX";
-	size_t		i;
-	int		fd;
+	struct conf c;
+	char	    err[512], path[] = "/tmp/parley-conf-XXXXXX";
+	size_t	    i;
+	int	    fd;
 
 	memset(&c, 0, sizeof(c));
 	for (i = 0; i < nitems(sets); i++)
-		tap_is_int(conf_set(&c, sets[i].key, sets[i].value, err,
-		    sizeof(err)), sets[i].ok, "%s = '%s'", sets[i].key,
-		    sets[i].value);
+		tap_is_int(
+		    conf_set(&c, sets[i].key, sets[i].value, err, sizeof(err)),
+		    sets[i].ok, "%s = '%s'", sets[i].key, sets[i].value);
 
 	unsetenv("PARLEY_WORKERS");
 	unsetenv("PARLEY_LISTEN");
@@ -63,7 +63,8 @@ main(void)
 	if ((fd = mkstemp(path)) == -1)
 		return 1;
 	close(fd);
-	write_file(path, "# comment\n\n  workers = 3 \nlisten=unix:/tmp/x.sock\n");
+	write_file(
+	    path, "# comment\n\n  workers = 3 \nlisten=unix:/tmp/x.sock\n");
 	tap_is_int(conf_load(&c, path, err, sizeof(err)), 0, "file loads");
 	tap_is_int(c.workers, 3, "file sets workers");
 	tap_is_str(c.listen, "unix:/tmp/x.sock", "file sets listen");
@@ -72,26 +73,34 @@ main(void)
 	tap_is_int(conf_load(&c, path, err, sizeof(err)), 0, "env loads");
 	tap_is_int(c.workers, 5, "environment wins over file");
 	setenv("PARLEY_WORKERS", "many", 1);
-	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1, "bad env refused");
-	tap_ok(strstr(err, "PARLEY_WORKERS") != NULL, "error names the "
-	    "variable: %s", err);
+	tap_is_int(
+	    conf_load(&c, path, err, sizeof(err)), -1, "bad env refused");
+	tap_ok(strstr(err, "PARLEY_WORKERS") != NULL,
+	    "error names the "
+	    "variable: %s",
+	    err);
 	unsetenv("PARLEY_WORKERS");
 
 	write_file(path, "workers 3\n");
-	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1, "line without "
+	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1,
+	    "line without "
 	    "= refused");
 	tap_ok(strstr(err, ":1:") != NULL, "error names the line: %s", err);
 	write_file(path, "bogus = 1\n");
-	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1, "unknown key "
+	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1,
+	    "unknown key "
 	    "refused");
 	write_file(path, "listen = 0.0.0.0:9000\n");
-	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1, "non-loopback "
+	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1,
+	    "non-loopback "
 	    "TCP listen refused");
 	write_file(path, "listen = 127.0.0.1:9000\n");
-	tap_is_int(conf_load(&c, path, err, sizeof(err)), 0, "loopback TCP "
+	tap_is_int(conf_load(&c, path, err, sizeof(err)), 0,
+	    "loopback TCP "
 	    "listen accepted");
 	unlink(path);
-	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1, "missing file "
+	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1,
+	    "missing file "
 	    "refused");
 	return tap_done();
 }

@@ -10,8 +10,8 @@
 #include "util.h"
 
 static const struct {
-	const char	*s;
-	int		 ok;
+	const char *s;
+	int	    ok;
 } uuids[] = {
 	{ "6f1c2d3e-1111-4a2b-9c3d-0123456789ab", 1 },
 	{ "6F1C2D3E-1111-4A2B-9C3D-0123456789AB", 1 },
@@ -27,8 +27,8 @@ static const struct {
 int
 main(void)
 {
-	struct db	*db;
-	size_t		 i;
+	struct db *db;
+	size_t	   i;
 
 	for (i = 0; i < nitems(uuids); i++)
 		tap_is_int(db_uuid_valid(uuids[i].s), uuids[i].ok, "uuid '%s'",

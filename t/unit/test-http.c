@@ -8,8 +8,8 @@
 #include "util.h"
 
 static const struct {
-	const char	*path;
-	int		 ok;
+	const char *path;
+	int	    ok;
 } paths[] = {
 	{ "/", 1 },
 	{ "/api/v1/meta", 1 },
@@ -27,22 +27,22 @@ static const struct {
 };
 
 static const struct {
-	const char	*json;
-	int		 max;
-	int		 ok;
+	const char *json;
+	int	    max;
+	int	    ok;
 } depths[] = {
 	{ "{}", 1, 0 },
 	{ "[[1]]", 1, -1 },
 	{ "[[1]]", 2, 0 },
-	{ "\"[[[[[[\"", 1, 0 },		/* brackets inside a string */
-	{ "[\"\\\"[[[\"]", 1, 0 },	/* escaped quote inside a string */
+	{ "\"[[[[[[\"", 1, 0 }, /* brackets inside a string */
+	{ "[\"\\\"[[[\"]", 1, 0 }, /* escaped quote inside a string */
 	{ "{\"a\":{\"b\":{\"c\":1}}}", 2, -1 },
 	{ "{\"a\":{\"b\":{\"c\":1}}}", 3, 0 },
 };
 
 static const struct {
-	const char	*id;
-	int		 ok;
+	const char *id;
+	int	    ok;
 } ids[] = {
 	{ "0123456789abcdef0123456789abcdef", 1 },
 	{ "0123456789ABCDEF0123456789abcdef", 0 },
@@ -55,13 +55,13 @@ static const struct {
 int
 main(void)
 {
-	size_t			i;
-	enum http_method	m;
+	size_t		 i;
+	enum http_method m;
 
 	for (i = 0; i < nitems(paths); i++)
-		tap_is_int(http_path_valid(paths[i].path,
-		    strlen(paths[i].path)), paths[i].ok, "path '%s'",
-		    paths[i].path);
+		tap_is_int(
+		    http_path_valid(paths[i].path, strlen(paths[i].path)),
+		    paths[i].ok, "path '%s'", paths[i].path);
 	{
 		static char long_path[PRL_MAX_PATH + 2];
 
@@ -69,19 +69,21 @@ main(void)
 		long_path[0] = '/';
 		tap_is_int(http_path_valid(long_path, strlen(long_path)), 0,
 		    "path longer than PRL_MAX_PATH refused");
-		tap_is_int(http_path_valid("/a\0b", 4), 0,
-		    "embedded NUL refused");
+		tap_is_int(
+		    http_path_valid("/a\0b", 4), 0, "embedded NUL refused");
 	}
 	for (i = 0; i < nitems(depths); i++)
 		tap_is_int(http_json_depth_ok(depths[i].json,
-		    strlen(depths[i].json), depths[i].max), depths[i].ok,
-		    "depth of %s within %d", depths[i].json, depths[i].max);
+			       strlen(depths[i].json), depths[i].max),
+		    depths[i].ok, "depth of %s within %d", depths[i].json,
+		    depths[i].max);
 	for (i = 0; i < nitems(ids); i++)
 		tap_is_int(http_request_id_valid(ids[i].id), ids[i].ok,
 		    "request id '%s'", ids[i].id);
 	tap_is_int(http_method_parse("PATCH", &m), 0, "PATCH parses");
 	tap_is_int(m, M_PATCH, "PATCH is M_PATCH");
-	tap_is_int(http_method_parse("get", &m), -1, "methods are "
+	tap_is_int(http_method_parse("get", &m), -1,
+	    "methods are "
 	    "case-sensitive");
 	tap_is_int(http_method_parse("TRACE", &m), -1, "TRACE refused");
 	tap_is_str(http_status_text(413), "Content Too Large", "413 text");

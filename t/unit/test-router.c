@@ -8,9 +8,9 @@
 #include "util.h"
 
 static const struct {
-	const char	*pattern, *path;
-	int		 match;
-	const char	*param;		/* value of the first parameter */
+	const char *pattern, *path;
+	int	    match;
+	const char *param; /* value of the first parameter */
 } cases[] = {
 	{ "/healthz", "/healthz", 1, NULL },
 	{ "/healthz", "/healthz/", 0, NULL },
@@ -26,8 +26,8 @@ static const struct {
 };
 
 static const struct {
-	const char	*ctype;
-	int		 ok;
+	const char *ctype;
+	int	    ok;
 } ctypes[] = {
 	{ "application/json", 0 },
 	{ "application/JSON", 0 },
@@ -42,8 +42,8 @@ static const struct {
 int
 main(void)
 {
-	struct request	req;
-	size_t		i, j;
+	struct request req;
+	size_t	       i, j;
 
 	for (i = 0; i < nitems(cases); i++) {
 		int m;
@@ -58,8 +58,8 @@ main(void)
 	}
 	for (i = 0; i < nitems(ctypes); i++)
 		tap_is_int(router_ctype_ok(ctypes[i].ctype, NULL), ctypes[i].ok,
-		    "content type '%s'", ctypes[i].ctype ? ctypes[i].ctype :
-		    "(none)");
+		    "content type '%s'",
+		    ctypes[i].ctype ? ctypes[i].ctype : "(none)");
 
 	/* The table: unique method+pattern, bodies bounded, summaries set. */
 	for (i = 0; i < nroutes; i++) {
@@ -71,14 +71,19 @@ main(void)
 				dup = 1;
 		tap_ok(!dup, "route %s %s is unique",
 		    http_method_name(routes[i].method), routes[i].pattern);
-		tap_ok(routes[i].body == BODY_NONE || (routes[i].max_body > 0 &&
-		    routes[i].max_body <= PRL_MAX_BODY), "route %s has a "
-		    "bounded body", routes[i].pattern);
+		tap_ok(routes[i].body == BODY_NONE ||
+			(routes[i].max_body > 0 &&
+			    routes[i].max_body <= PRL_MAX_BODY),
+		    "route %s has a "
+		    "bounded body",
+		    routes[i].pattern);
 		tap_ok(routes[i].summary != NULL && routes[i].fn != NULL,
 		    "route %s has a handler and summary", routes[i].pattern);
 		tap_ok(routes[i].auth != AUTH_PUBLIC ||
-		    routes[i].min_role == ROLE_NONE, "public route %s asks "
-		    "for no role", routes[i].pattern);
+			routes[i].min_role == ROLE_NONE,
+		    "public route %s asks "
+		    "for no role",
+		    routes[i].pattern);
 	}
 	return tap_done();
 }

@@ -19,9 +19,9 @@ static const struct field f_test[] = {
 };
 
 static const struct {
-	const char	*json;
-	int		 ok;
-	const char	*field, *code;
+	const char *json;
+	int	    ok;
+	const char *field, *code;
 } cases[] = {
 	{ "{\"name\":\"ann\"}", 0, NULL, NULL },
 	{ "{}", -1, "name", "required" },
@@ -35,11 +35,15 @@ static const struct {
 	{ "{\"name\":null}", -1, "name", "type" },
 	{ "{\"name\":\"a\",\"kind\":\"Bad\"}", -1, "kind", "format" },
 	{ "{\"name\":\"a\",\"kind\":\"good-1\"}", 0, NULL, NULL },
-	{ "{\"name\":\"a\",\"id\":\"6f1c2d3e-1111-4a2b-9c3d-0123456789ab\"}", 0, NULL, NULL },
-	{ "{\"name\":\"a\",\"id\":\"6f1c2d3e-1111-4a2b-9c3d-0123456789a\"}", -1, "id", "format" },
+	{ "{\"name\":\"a\",\"id\":\"6f1c2d3e-1111-4a2b-9c3d-0123456789ab\"}", 0,
+	    NULL, NULL },
+	{ "{\"name\":\"a\",\"id\":\"6f1c2d3e-1111-4a2b-9c3d-0123456789a\"}", -1,
+	    "id", "format" },
 	{ "{\"name\":\"a\",\"email\":\"a@b.example\"}", 0, NULL, NULL },
-	{ "{\"name\":\"a\",\"email\":\"a@@b.example\"}", -1, "email", "format" },
-	{ "{\"name\":\"a\",\"email\":\"a b@c.example\"}", -1, "email", "format" },
+	{ "{\"name\":\"a\",\"email\":\"a@@b.example\"}", -1, "email",
+	    "format" },
+	{ "{\"name\":\"a\",\"email\":\"a b@c.example\"}", -1, "email",
+	    "format" },
 	{ "{\"name\":\"a\",\"email\":\"ab.example\"}", -1, "email", "format" },
 	{ "{\"name\":\"a\",\"n\":0}", -1, "n", "range" },
 	{ "{\"name\":\"a\",\"n\":100}", 0, NULL, NULL },
@@ -53,15 +57,15 @@ static const struct {
 int
 main(void)
 {
-	struct verr	 err;
-	json_t		*j;
-	size_t		 i;
+	struct verr err;
+	json_t	   *j;
+	size_t	    i;
 
 	for (i = 0; i < nitems(cases); i++) {
 		int rc;
 
-		j = json_loads(cases[i].json, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-		    NULL);
+		j = json_loads(
+		    cases[i].json, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 		if (j == NULL) {
 			tap_ok(0, "fixture %s parses", cases[i].json);
 			continue;
@@ -76,8 +80,9 @@ main(void)
 		json_decref(j);
 	}
 	j = json_loads("{\"name\":\"a\",\"extra\":1}", 0, NULL);
-	tap_is_int(validate_object(j, f_test, nitems(f_test),
-	    VO_ALLOW_UNKNOWN, &err), 0, "unknown allowed when declared so");
+	tap_is_int(
+	    validate_object(j, f_test, nitems(f_test), VO_ALLOW_UNKNOWN, &err),
+	    0, "unknown allowed when declared so");
 	json_decref(j);
 	return tap_done();
 }

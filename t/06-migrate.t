@@ -1,0 +1,100 @@
+# parleyctl migrate: idempotent, ordered, refuses a newer database and
+# edited migrations; /readyz follows the schema version.
+use strict;
+use warnings;
+use Test::More;
+use ParleyTest;
+
+my $src = ParleyTest->srcdir;
+my $b = ParleyTest->builddir;
+my $t = ParleyTest->new(no_migrate => 1, own_cluster => 1);
+
+sub migrate {
+	my (@args) = @_;
+	local $ENV{PARLEY_MIGRATE_DATABASE_URL} = $t->owner_conninfo;
+	my $out = `'$b/parleyctl' migrate --dir '$src/sql' @args 2>&1`;
+	return ($? >> 8, $out);
+}
+
+# The code's schema version is the newest migration's number.
+my @files = sort map { s{.*/}{}r } glob "$src/sql/[0-9][0-9][0-9]-*.sql";
+my ($newest) = $files[-1] =~ /^(\d{3})/;
+open my $fh, '<', "$src/src/schema.h" or die;
+my ($code_version) = do { local $/; <$fh> } =~ /PARLEY_SCHEMA_VERSION\s+(\d+)/;
+is $code_version, $newest + 0, 'PARLEY_SCHEMA_VERSION is the newest migration number';
+
+my $r = $t->get('/readyz');
+is $r->{status}, 503, 'readyz is 503 before migrations';
+is $r->{json}{code}, 'database_unavailable', '... the schema table is missing';
+
+my ($rc, $out) = migrate('--dry-run');
+is $rc, 1, 'dry run reports pending work with exit 1';
+like $out, qr/pending 001-init\.sql/, '... listing it';
+
+($rc, $out) = migrate();
+is $rc, 0, 'migrate applies';
+like $out, qr/applied 001-init\.sql/, '... and says what';
+$r = $t->get('/readyz');
+is $r->{status}, 200, 'readyz 200 once migrated';
+is $r->{json}{schema_version}, $code_version, '... at the code version';
+
+($rc, $out) = migrate();
+is $rc, 0, 'second run is a no-op';
+like $out, qr/database is current at version $code_version/, '... saying so';
+my $rows = $t->sql('SELECT version, name, sha256 FROM parley_schema_migrations ORDER BY version');
+is scalar(@$rows), $code_version, 'one record per migration';
+like $rows->[0]{sha256}, qr/^[0-9a-f]{64}$/, 'checksums recorded';
+
+# An edited, already-applied migration is refused.
+$t->sql(q{UPDATE parley_schema_migrations SET sha256 = repeat('0', 64) WHERE version = 1});
+($rc, $out) = migrate();
+is $rc, 1, 'edited migration refused';
+like $out, qr/001-init\.sql was changed after it was applied/, '... naming it';
+$t->sql('UPDATE parley_schema_migrations SET sha256 = ? WHERE version = 1', $rows->[0]{sha256});
+
+# A database newer than the code is refused, and readyz says so.
+$t->sql(q{INSERT INTO parley_schema_migrations (version, name, sha256) VALUES (999, '999-future.sql', repeat('a', 64))});
+($rc, $out) = migrate();
+is $rc, 1, 'newer database refused';
+like $out, qr/database is at version 999, newer than this parley/, '... with the reason';
+$r = $t->get('/readyz');
+is $r->{status}, 503, 'readyz 503 on a newer schema';
+is $r->{json}{code}, 'schema_newer_than_code', '... with a stable code';
+$t->sql('DELETE FROM parley_schema_migrations WHERE version = 999');
+
+# A failing migration is rolled back whole and not recorded.
+my $bad = $t->dir . '/badsql';
+mkdir $bad;
+system('cp', "$src/sql/$_", "$bad/$_") for @files;
+my $next = sprintf '%03d-broken.sql', $newest + 1;
+open $fh, '>', "$bad/$next" or die;
+print $fh "CREATE TABLE half_done (id int);\nSELECT no_such_function();\n";
+close $fh;
+{
+	local $ENV{PARLEY_MIGRATE_DATABASE_URL} = $t->owner_conninfo;
+	$out = `'$b/parleyctl' migrate --dir '$bad' 2>&1`;
+}
+isnt $? >> 8, 0, 'a directory that does not match the code version is refused';
+like $out, qr/expects $code_version/, '... before touching the database';
+is $t->sql(q{SELECT count(*) AS n FROM pg_tables WHERE tablename = 'half_done'})->[0]{n}, 0,
+    'nothing of it was created';
+
+# Gaps in numbering are refused.
+unlink "$bad/$next";
+rename "$bad/$files[-1]", "$bad/" . sprintf('%03d-gap.sql', $newest + 2);
+{
+	local $ENV{PARLEY_MIGRATE_DATABASE_URL} = $t->owner_conninfo;
+	$out = `'$b/parleyctl' migrate --dir '$bad' 2>&1`;
+}
+like $out, qr/expected number/, 'a gap in the numbering is refused';
+
+# Roles: the runtime role cannot bypass RLS and owns nothing.
+my $role = $t->sql(q{SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'parley_app'})->[0];
+ok !$role->{rolsuper} && !$role->{rolbypassrls} && !$role->{rolcreaterole} && !$role->{rolcreatedb},
+    'parley_app: no superuser, BYPASSRLS, CREATEROLE or CREATEDB';
+is $t->sql(q{SELECT count(*) AS n FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+    WHERE r.rolname IN ('parley_app', 'parley_runtime')})->[0]{n}, 0, 'the runtime roles own no relation';
+is $t->sql(q{SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'parley_owner'})->[0]{n}, 0,
+    'every table is owned by parley_owner';
+
+done_testing;

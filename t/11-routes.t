@@ -1,0 +1,45 @@
+# The route table and docs/openapi.yaml describe the same API, and every
+# route answers through the real stack as the table says.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use ParleyTest;
+
+my $b = ParleyTest->builddir;
+my $routes = decode_json(scalar `'$b/parleyctl' routes`);
+cmp_ok scalar(@$routes), '>=', 4, 'parleyctl routes lists the table';
+
+open my $fh, '<', ParleyTest->srcdir . '/docs/openapi.yaml' or die;
+my (%doc, $path, $in_paths);
+while (<$fh>) {
+	$in_paths = 1, next if /^paths:/;
+	$in_paths = 0 if /^\S/;
+	next unless $in_paths;
+	if (/^  (\/\S*):\s*$/) { $path = $1; next }
+	$doc{uc($1) . " $path"} = 1 if /^    (get|post|put|patch|delete):/ && $path;
+}
+my %table;
+for my $r (@$routes) {
+	(my $p = $r->{path}) =~ s/:(\w+)/{$1}/g;
+	$table{"$r->{method} $p"} = $r;
+	ok $doc{"$r->{method} $p"}, "$r->{method} $p is in docs/openapi.yaml";
+}
+ok $table{$_}, "documented $_ exists in the route table" for sort keys %doc;
+
+my $t = ParleyTest->new;
+# Public GET routes answer 200 with JSON; routes needing auth refuse
+# anonymous callers with 401 (fail closed).
+for my $r (@$routes) {
+	next if $r->{path} =~ /:/;
+	if ($r->{auth} ne 'public') {
+		my $res = $t->request($r->{method}, $r->{path});
+		is $res->{status}, 401, "$r->{method} $r->{path} refuses anonymous callers";
+		next;
+	}
+	next unless $r->{method} eq 'GET';
+	my $res = $t->get($r->{path});
+	is $res->{status}, 200, "GET $r->{path} answers";
+}
+
+done_testing;

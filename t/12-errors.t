@@ -1,0 +1,100 @@
+# Errors: problem+json of one shape from parleyd and from nginx itself,
+# bounded bodies, malformed input refused before any handler runs.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use ParleyTest;
+
+my $t = ParleyTest->new;
+my %lim = ParleyTest::limits();
+
+sub is_problem {
+	my ($r, $status, $code, $name) = @_;
+	is $r->{status}, $status, "$name: status $status";
+	like $r->{headers}{'content-type'} // '', qr{^application/problem\+json}, "$name: problem+json";
+	my $p = $r->{json} // {};
+	is $p->{status}, $status, "$name: status member";
+	is $p->{code}, $code, "$name: code $code";
+	is $p->{type}, "urn:parley:problem:$code", "$name: type";
+	ok length($p->{title} // ''), "$name: title";
+	like $p->{request_id} // '', qr/^[0-9a-f]{32}$/, "$name: request_id";
+	is $p->{request_id}, $r->{headers}{'x-request-id'}, "$name: request_id matches the header";
+	unlike $r->{content} // '', qr/(\.c:\d|SQLSTATE|PQ|libpq|jansson|segfault|\/work\/|\/tmp\/)/i,
+	    "$name: no internals";
+}
+
+# Routing.
+is_problem($t->get('/api/v1/nope'), 404, 'not_found', 'unknown API path');
+is_problem($t->get('/api/v1/meta/extra'), 404, 'not_found', 'path below a resource');
+my $r = $t->post('/api/v1/meta', json => {});
+is_problem($r, 405, 'method_not_allowed', 'POST to a GET resource');
+is $r->{headers}{allow}, 'GET, HEAD', '405 carries Allow';
+$r = $t->request('DELETE', '/api/v1/csp-report');
+is_problem($r, 405, 'method_not_allowed', 'DELETE on csp-report');
+is $r->{headers}{allow}, 'POST', '... Allow: POST';
+is_problem($t->get('/no-such-static-file'), 404, 'not_found', "nginx's own 404");
+
+# Malformed request lines.
+my ($st, $head, $body) = $t->raw("GET /api/v1/me<ta HTTP/1.0\r\nHost: x\r\n\r\n");
+is $st, 400, 'a path with < is refused';
+is decode_json($body)->{code}, 'bad_path', '... by parleyd, code bad_path';
+($st, $head, $body) = $t->raw("TRACE /api/v1/meta HTTP/1.0\r\nHost: x\r\n\r\n");
+ok $st == 400 || $st == 405, "TRACE refused ($st)";
+is_problem($t->get('/api/v1/meta?' . ('q=' x ($lim{PRL_MAX_QUERY} / 2 + 1))), 400, 'bad_query', 'overlong query');
+
+# Bodies.
+my $report = { 'csp-report' => { 'document-uri' => 'https://shop.example/cart?token=SECRET123',
+	'effective-directive' => 'script-src-elem', 'blocked-uri' => 'https://evil.example/x.js?y=1' } };
+$r = $t->post('/api/v1/csp-report', json => $report, headers => { 'content-type' => 'application/csp-report' });
+is $r->{status}, 204, 'CSP report accepted';
+my ($ev) = grep { $_->{event} eq 'csp_violation' } $t->log_events;
+is $ev->{directive}, 'script-src-elem', 'CSP report logged: directive';
+is $ev->{blocked}, 'https://evil.example', '... blocked origin only';
+is $ev->{document}, 'https://shop.example/cart', '... document without query string';
+unlike $t->slurp('parleyd.log'), qr/SECRET123/, 'query strings never reach the log';
+
+$r = $t->post('/api/v1/csp-report', body => '[{"type":"csp-violation","body":{"documentURL":"https://a.example/p","effectiveDirective":"img-src"}}]',
+    headers => { 'content-type' => 'application/reports+json' });
+is $r->{status}, 204, 'Reporting API format accepted';
+
+is_problem($t->post('/api/v1/csp-report', body => '{"csp-report": {', headers => { 'content-type' => 'application/csp-report' }),
+    400, 'malformed_json', 'truncated JSON');
+is_problem($t->post('/api/v1/csp-report', body => '{"csp-report":{}} trailing', headers => { 'content-type' => 'application/csp-report' }),
+    400, 'malformed_json', 'trailing garbage');
+is_problem($t->post('/api/v1/csp-report', body => '{"a":1,"a":2}', headers => { 'content-type' => 'application/csp-report' }),
+    400, 'malformed_json', 'duplicate keys');
+is_problem($t->post('/api/v1/csp-report', body => "{\"csp-report\":{\"document-uri\":\"\xff\xfe\"}}",
+    headers => { 'content-type' => 'application/csp-report' }), 400, 'malformed_json', 'invalid UTF-8');
+my $deep = ('[' x ($lim{PRL_MAX_JSON_DEPTH} + 1)) . (']' x ($lim{PRL_MAX_JSON_DEPTH} + 1));
+is_problem($t->post('/api/v1/csp-report', body => $deep, headers => { 'content-type' => 'application/csp-report' }),
+    400, 'json_too_deep', 'nesting beyond PRL_MAX_JSON_DEPTH');
+is_problem($t->post('/api/v1/csp-report', body => '', headers => { 'content-type' => 'application/csp-report' }),
+    400, 'body_required', 'empty body');
+is_problem($t->post('/api/v1/csp-report', json => $report, headers => { 'content-type' => 'text/plain' }),
+    415, 'unsupported_media_type', 'wrong content type');
+is_problem($t->post('/api/v1/csp-report', json => $report, headers => { 'content-type' => 'application/json; charset=latin1' }),
+    415, 'unsupported_media_type', 'non-UTF-8 charset');
+$r = $t->post('/api/v1/csp-report', json => { 'csp-report' => { 'effective-directive' => 'img-src' } },
+    headers => { 'content-type' => 'application/csp-report' });
+is_problem($r, 422, 'validation_failed', 'missing required member');
+is_deeply $r->{json}{errors}, [{ field => 'document-uri', code => 'required' }], '... naming the field';
+$r = $t->post('/api/v1/csp-report', json => { 'csp-report' => { 'document-uri' => "a b" } },
+    headers => { 'content-type' => 'application/csp-report' });
+is_deeply $r->{json}{errors}, [{ field => 'document-uri', code => 'format' }], 'bad URI refused with format';
+
+# Size limits: the route's own limit (parleyd) and nginx's client_max_body_size.
+my $big = '{"csp-report":{"document-uri":"https://a.example/' . ('x' x 17000) . '"}}';
+$r = $t->post('/api/v1/csp-report', body => $big, headers => { 'content-type' => 'application/csp-report' });
+is_problem($r, 413, 'body_too_large', 'body over the route limit');
+is $r->{json}{max_bytes}, $lim{PRL_BODY_SMALL}, '... stating the limit';
+$r = $t->post('/api/v1/csp-report', body => 'x' x (1024 * 1024 + 10), headers => { 'content-type' => 'application/csp-report' });
+is_problem($r, 413, 'body_too_large', "nginx's 413 over client_max_body_size");
+is_problem($t->request('GET', '/api/v1/meta', body => 'unexpected'), 413, 'body_too_large', 'a body where none is allowed');
+
+# A request parleyd never answers still gets a problem: parleyd down → 502.
+$t->stop_parleyd;
+$t->allow_alert(qr/connect\(\) to unix:\S+parleyd\.sock failed/);
+is_problem($t->get('/api/v1/meta'), 502, 'upstream_unavailable', 'parleyd down');
+
+done_testing;
