@@ -20,8 +20,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	if (r->auth == AUTH_PUBLIC)
 		return 0;
 	http_send_problem(req, 401, "unauthenticated",
-	    "Authentication "
-	    "required",
-	    NULL, NULL, "WWW-Authenticate: Bearer\r\n");
+	    "Authentication required", NULL, NULL,
+	    "WWW-Authenticate: Bearer\r\n");
 	return -1;
 }

@@ -104,9 +104,8 @@ conf_set(struct conf *c, const char *key, const char *value, char *err,
 		if (parse_long(value, 10, &v) == -1 || v < k->min ||
 		    v > k->max) {
 			snprintf(err, errlen,
-			    "%s: must be an integer from "
-			    "%ld to %ld",
-			    key, k->min, k->max);
+			    "%s: must be an integer from %ld to %ld", key,
+			    k->min, k->max);
 			return -1;
 		}
 		*(int *)(void *)p = (int)v;
@@ -115,9 +114,7 @@ conf_set(struct conf *c, const char *key, const char *value, char *err,
 		if (parse_long(value, 8, &v) == -1 || v < k->min ||
 		    v > k->max) {
 			snprintf(err, errlen,
-			    "%s: must be an octal mode such "
-			    "as 0660",
-			    key);
+			    "%s: must be an octal mode such as 0660", key);
 			return -1;
 		}
 		*(int *)(void *)p = (int)v;
@@ -134,8 +131,7 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 
 	if (log_level_parse(c->log_level, &lvl) == -1) {
 		snprintf(err, errlen,
-		    "log_level: must be debug, info, warn "
-		    "or error");
+		    "log_level: must be debug, info, warn or error");
 		return -1;
 	}
 	if (strncmp(c->listen, "unix:/", 6) == 0)
@@ -148,8 +144,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 			return 0;
 	}
 	snprintf(err, errlen,
-	    "listen: must be unix:/absolute/path or "
-	    "127.x.y.z:port (FastCGI is never exposed beyond loopback)");
+	    "listen: must be unix:/absolute/path or 127.x.y.z:port (FastCGI is "
+	    "never exposed beyond loopback)");
 	return -1;
 }
 

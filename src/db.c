@@ -225,9 +225,8 @@ tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
 	if (PQsendQueryParams(
 		db->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
 	    PQsendQueryParams(db->conn,
-		"SELECT set_config('app.company_id', "
-		"$1, true)",
-		1, NULL, cid, NULL, NULL, 0) != 1 ||
+		"SELECT set_config('app.company_id', $1, true)", 1, NULL, cid,
+		NULL, NULL, 0) != 1 ||
 	    (check != NULL &&
 		PQsendQueryPrepared(db->conn, check->name, check->nparams,
 		    check_params, NULL, NULL, 0) != 1) ||

@@ -81,10 +81,9 @@ http_request_id_valid(const char *s)
 int
 http_path_valid(const char *s, size_t len)
 {
-	static const char ok[] =
-	    "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@%/";
-	size_t i;
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+				 "TUVWXYZ0123456789-._~!$&'()*+,;=:@%/";
+	size_t		  i;
 
 	if (len == 0 || len > PRL_MAX_PATH || s[0] != '/')
 		return 0;
@@ -180,18 +179,14 @@ http_request_init(struct request *req, FCGX_Request *fcgi)
 	}
 	if (uri == NULL) {
 		http_send_problem(req, 400, "bad_uri",
-		    "Request URI too long "
-		    "or missing",
-		    NULL, NULL, NULL);
+		    "Request URI too long or missing", NULL, NULL, NULL);
 		return -1;
 	}
 	q = strchr(uri, '?');
 	plen = q != NULL ? (size_t)(q - uri) : strlen(uri);
 	if (!http_path_valid(uri, plen)) {
 		http_send_problem(req, 400, "bad_path",
-		    "Malformed request "
-		    "path",
-		    NULL, NULL, NULL);
+		    "Malformed request path", NULL, NULL, NULL);
 		return -1;
 	}
 	memcpy(req->path, uri, plen);
@@ -199,9 +194,7 @@ http_request_init(struct request *req, FCGX_Request *fcgi)
 	req->query = q != NULL ? q + 1 : "";
 	if (strlen(req->query) > PRL_MAX_QUERY) {
 		http_send_problem(req, 400, "bad_query",
-		    "Query string too "
-		    "long",
-		    NULL, NULL, NULL);
+		    "Query string too long", NULL, NULL, NULL);
 		return -1;
 	}
 
@@ -243,9 +236,7 @@ http_read_body(struct request *req, size_t max)
 		json_t *x = json_pack("{s:I}", "max_bytes", (json_int_t)max);
 
 		http_send_problem(req, 413, "body_too_large",
-		    "Request body "
-		    "too large",
-		    NULL, x, NULL);
+		    "Request body too large", NULL, x, NULL);
 		json_decref(x);
 		return -1;
 	}
@@ -265,9 +256,8 @@ http_read_body(struct request *req, size_t max)
 	req->body_len = got;
 	if (got != req->content_length) {
 		http_send_problem(req, 400, "body_incomplete",
-		    "Request body "
-		    "shorter than Content-Length",
-		    NULL, NULL, NULL);
+		    "Request body shorter than Content-Length", NULL, NULL,
+		    NULL);
 		return -1;
 	}
 	return 0;
@@ -280,17 +270,13 @@ http_parse_json(struct request *req)
 
 	if (req->body_len == 0) {
 		http_send_problem(req, 400, "body_required",
-		    "A JSON body is "
-		    "required",
-		    NULL, NULL, NULL);
+		    "A JSON body is required", NULL, NULL, NULL);
 		return -1;
 	}
 	if (http_json_depth_ok(req->body, req->body_len, PRL_MAX_JSON_DEPTH) ==
 	    -1) {
 		http_send_problem(req, 400, "json_too_deep",
-		    "JSON nested too "
-		    "deeply",
-		    NULL, NULL, NULL);
+		    "JSON nested too deeply", NULL, NULL, NULL);
 		return -1;
 	}
 	req->json = json_loadb(req->body, req->body_len,
@@ -300,9 +286,7 @@ http_parse_json(struct request *req)
 		    "{s:i,s:i}", "line", err.line, "column", err.column);
 
 		http_send_problem(req, 400, "malformed_json",
-		    "Request body "
-		    "is not valid JSON",
-		    NULL, x, NULL);
+		    "Request body is not valid JSON", NULL, x, NULL);
 		json_decref(x);
 		return -1;
 	}
@@ -321,9 +305,7 @@ send_raw(struct request *req, int status, const char *ctype, const char *extra,
 	    out, "Status: %d %s\r\n", status, http_status_text(status));
 	if (ctype != NULL)
 		FCGX_FPrintF(out, "Content-Type: %s\r\n", ctype);
-	FCGX_FPrintF(out,
-	    "Cache-Control: no-store\r\n"
-	    "X-Request-Id: %s\r\n",
+	FCGX_FPrintF(out, "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
 	    req->request_id);
 	if (extra != NULL)
 		FCGX_PutS(extra, out);

@@ -265,8 +265,7 @@ master_run(struct conf *cfg, const char *config_file)
 			} else {
 				if (strcmp(next.listen, cfg->listen) != 0)
 					log_event(LOG_WARN,
-					    "reload_listen_"
-					    "unchanged",
+					    "reload_listen_unchanged",
 					    LOG_S("listen", cfg->listen));
 				memcpy(next.listen, cfg->listen,
 				    sizeof(next.listen));

@@ -29,12 +29,14 @@ struct mfile {
 	char  sha[65];
 };
 
+/* clang-format off */
 static const char q_bootstrap[] =
     "CREATE TABLE IF NOT EXISTS parley_schema_migrations ("
     " version integer PRIMARY KEY CHECK (version > 0),"
     " name text NOT NULL,"
     " sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),"
     " applied_at timestamptz NOT NULL DEFAULT now())";
+/* clang-format on */
 
 static void
 sha256_hex(const char *data, size_t len, char out[65])
@@ -177,8 +179,8 @@ apply(PGconn *c, const struct mfile *m, FILE *out)
 	params[1] = m->name;
 	params[2] = m->sha;
 	res = PQexecParams(c,
-	    "INSERT INTO parley_schema_migrations "
-	    "(version, name, sha256) VALUES ($1, $2, $3)",
+	    "INSERT INTO parley_schema_migrations (version, name, sha256) "
+	    "VALUES ($1, $2, $3)",
 	    3, NULL, params, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
@@ -205,17 +207,16 @@ migrate_run(const char *conninfo, const char *dir, int dry_run, FILE *out)
 	for (i = 0; i < n; i++) {
 		if (files[i].version != i + 1) {
 			fprintf(out,
-			    "migrate: %s: expected number %03d "
-			    "(numbers must run 001, 002, … without gaps or "
-			    "repeats)\n",
+			    "migrate: %s: expected number %03d (numbers must "
+			    "run 001, 002, … without gaps or repeats)\n",
 			    files[i].name, i + 1);
 			goto out;
 		}
 	}
 	if (n != PARLEY_SCHEMA_VERSION) {
 		fprintf(out,
-		    "migrate: %s holds %d migrations but this parley "
-		    "expects %d: wrong directory or mismatched install\n",
+		    "migrate: %s holds %d migrations but this parley expects "
+		    "%d: wrong directory or mismatched install\n",
 		    dir, n, PARLEY_SCHEMA_VERSION);
 		goto out;
 	}
@@ -230,8 +231,8 @@ migrate_run(const char *conninfo, const char *dir, int dry_run, FILE *out)
 	    run_script(c, q_bootstrap, out) == -1)
 		goto out;
 	res = PQexec(c,
-	    "SELECT version, name, sha256 FROM "
-	    "parley_schema_migrations ORDER BY version");
+	    "SELECT version, name, sha256 FROM parley_schema_migrations ORDER "
+	    "BY version");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(out, "migrate: %s", PQresultErrorMessage(res));
 		goto out;
@@ -242,17 +243,17 @@ migrate_run(const char *conninfo, const char *dir, int dry_run, FILE *out)
 
 		if (v < 1 || v > n) {
 			fprintf(out,
-			    "migrate: the database is at version %d, "
-			    "newer than this parley (%d): refusing; upgrade "
-			    "parley instead\n",
+			    "migrate: the database is at version %d, newer "
+			    "than this parley (%d): refusing; upgrade parley "
+			    "instead\n",
 			    v, n);
 			goto out;
 		}
 		if (strcmp(PQgetvalue(res, j, 2), files[v - 1].sha) != 0) {
 			fprintf(out,
-			    "migrate: %s was changed after it was "
-			    "applied (sha256 differs): released migrations are "
-			    "never edited; add a new one\n",
+			    "migrate: %s was changed after it was applied "
+			    "(sha256 differs): released migrations are never "
+			    "edited; add a new one\n",
 			    files[v - 1].name);
 			goto out;
 		}

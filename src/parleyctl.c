@@ -40,9 +40,11 @@ static int
 usage(void)
 {
 	fprintf(stderr,
+	    /* clang-format off */
 	    "usage: parleyctl migrate [--dry-run] [--dir DIR]\n"
 	    "       parleyctl routes\n"
 	    "       parleyctl config-keys\n");
+	/* clang-format on */
 	return 2;
 }
 
@@ -65,8 +67,8 @@ cmd_migrate(int argc, char *argv[])
 	}
 	if (url == NULL || *url == '\0') {
 		fprintf(stderr,
-		    "parleyctl: set PARLEY_MIGRATE_DATABASE_URL to "
-		    "a connection string of the schema owner role\n");
+		    "parleyctl: set PARLEY_MIGRATE_DATABASE_URL to a "
+		    "connection string of the schema owner role\n");
 		return 2;
 	}
 	return migrate_run(url, dir, dry, stdout) == 0 ? 0 : 1;

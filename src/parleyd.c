@@ -50,8 +50,8 @@ main(int argc, char *argv[])
 	}
 	if (cfg.database_url[0] == '\0') {
 		fprintf(stderr,
-		    "parleyd: configuration error: database_url "
-		    "is required (PARLEY_DATABASE_URL)\n");
+		    "parleyd: configuration error: database_url is required "
+		    "(PARLEY_DATABASE_URL)\n");
 		return 1;
 	}
 	if (test_only) {

@@ -133,9 +133,7 @@ lookup(struct request *req)
 
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
 		http_send_problem(req, 405, "method_not_allowed",
-		    "Method not "
-		    "allowed for this resource",
-		    NULL, NULL, hdr);
+		    "Method not allowed for this resource", NULL, NULL, hdr);
 	} else
 		http_send_problem(req, 404, "not_found", "No such resource",
 		    NULL, NULL, NULL);

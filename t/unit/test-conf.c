@@ -76,31 +76,24 @@ main(void)
 	tap_is_int(
 	    conf_load(&c, path, err, sizeof(err)), -1, "bad env refused");
 	tap_ok(strstr(err, "PARLEY_WORKERS") != NULL,
-	    "error names the "
-	    "variable: %s",
-	    err);
+	    "error names the variable: %s", err);
 	unsetenv("PARLEY_WORKERS");
 
 	write_file(path, "workers 3\n");
 	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1,
-	    "line without "
-	    "= refused");
+	    "line without = refused");
 	tap_ok(strstr(err, ":1:") != NULL, "error names the line: %s", err);
 	write_file(path, "bogus = 1\n");
-	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1,
-	    "unknown key "
-	    "refused");
+	tap_is_int(
+	    conf_load(&c, path, err, sizeof(err)), -1, "unknown key refused");
 	write_file(path, "listen = 0.0.0.0:9000\n");
 	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1,
-	    "non-loopback "
-	    "TCP listen refused");
+	    "non-loopback TCP listen refused");
 	write_file(path, "listen = 127.0.0.1:9000\n");
 	tap_is_int(conf_load(&c, path, err, sizeof(err)), 0,
-	    "loopback TCP "
-	    "listen accepted");
+	    "loopback TCP listen accepted");
 	unlink(path);
-	tap_is_int(conf_load(&c, path, err, sizeof(err)), -1,
-	    "missing file "
-	    "refused");
+	tap_is_int(
+	    conf_load(&c, path, err, sizeof(err)), -1, "missing file refused");
 	return tap_done();
 }

@@ -82,9 +82,8 @@ main(void)
 		    "request id '%s'", ids[i].id);
 	tap_is_int(http_method_parse("PATCH", &m), 0, "PATCH parses");
 	tap_is_int(m, M_PATCH, "PATCH is M_PATCH");
-	tap_is_int(http_method_parse("get", &m), -1,
-	    "methods are "
-	    "case-sensitive");
+	tap_is_int(
+	    http_method_parse("get", &m), -1, "methods are case-sensitive");
 	tap_is_int(http_method_parse("TRACE", &m), -1, "TRACE refused");
 	tap_is_str(http_status_text(413), "Content Too Large", "413 text");
 	return tap_done();

@@ -74,16 +74,12 @@ main(void)
 		tap_ok(routes[i].body == BODY_NONE ||
 			(routes[i].max_body > 0 &&
 			    routes[i].max_body <= PRL_MAX_BODY),
-		    "route %s has a "
-		    "bounded body",
-		    routes[i].pattern);
+		    "route %s has a bounded body", routes[i].pattern);
 		tap_ok(routes[i].summary != NULL && routes[i].fn != NULL,
 		    "route %s has a handler and summary", routes[i].pattern);
 		tap_ok(routes[i].auth != AUTH_PUBLIC ||
 			routes[i].min_role == ROLE_NONE,
-		    "public route %s asks "
-		    "for no role",
-		    routes[i].pattern);
+		    "public route %s asks for no role", routes[i].pattern);
 	}
 	return tap_done();
 }
