@@ -7,6 +7,11 @@
 --   parley_app      the login role parleyd connects as: member of
 --                   parley_runtime, no BYPASSRLS, owns nothing, so row-level
 --                   security always applies to it.
+--   parley_lookup   NOLOGIN, BYPASSRLS, owns only the few SECURITY DEFINER
+--                   lookup functions that map a credential (e-mail, token
+--                   hash) to ids before a company is known, with SELECT on
+--                   just the columns they read. parley_owner is a member so
+--                   migrations can create those functions; parley_app is not.
 --
 -- Give the LOGIN roles passwords (ALTER ROLE … PASSWORD) or use peer
 -- authentication in pg_hba.conf; see docs/operations.md.
@@ -17,6 +22,12 @@ BEGIN
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'parley_runtime') THEN
 		CREATE ROLE parley_runtime NOLOGIN NOSUPERUSER NOBYPASSRLS;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'parley_lookup') THEN
+		CREATE ROLE parley_lookup NOLOGIN NOSUPERUSER BYPASSRLS;
+	END IF;
+	IF NOT pg_has_role('parley_owner', 'parley_lookup', 'MEMBER') THEN
+		GRANT parley_lookup TO parley_owner;
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'parley_app') THEN
 		CREATE ROLE parley_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE

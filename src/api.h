@@ -14,6 +14,29 @@ int h_meta(struct request *, struct ctx *);
 /* api_csp.c */
 int h_csp_report(struct request *, struct ctx *);
 
+/* api_auth.c */
+int h_register(struct request *, struct ctx *);
+int h_login(struct request *, struct ctx *);
+int h_refresh(struct request *, struct ctx *);
+int h_logout(struct request *, struct ctx *);
+int h_logout_all(struct request *, struct ctx *);
+int h_me(struct request *, struct ctx *);
+int h_password_forgot(struct request *, struct ctx *);
+int h_password_reset(struct request *, struct ctx *);
+int h_password_change(struct request *, struct ctx *);
+int h_email_verify(struct request *, struct ctx *);
+int h_email_resend(struct request *, struct ctx *);
+int h_sessions_list(struct request *, struct ctx *);
+int h_session_delete(struct request *, struct ctx *);
+
+/* api_mfa.c */
+int h_mfa_setup(struct request *, struct ctx *);
+int h_mfa_enable(struct request *, struct ctx *);
+int h_mfa_disable(struct request *, struct ctx *);
+
+/* api_security.c */
+int h_security_events(struct request *, struct ctx *);
+
 /* Media types accepted by h_csp_report. */
 extern const char *const csp_report_ctypes[];
 

@@ -1,26 +1,152 @@
 /*
  * auth.c: the authentication step of the request pipeline.
  *
- * Public routes pass. Verifiers for user tokens, API keys and visitor
- * tokens belong to the identity work; until one exists for an auth kind,
- * every request to such a route is refused with 401 (fail closed).
+ * User routes: the Bearer access token is verified (src/token.c), then the
+ * tenant transaction is opened with the session check in the same round
+ * trip: the session must be live, and the role used for authorisation is
+ * the one in the database now, not the one in the token. The handler runs
+ * inside that transaction. Auth kinds without a verifier yet (API keys,
+ * visitor tokens) are refused with 401: fail closed.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "auth.h"
+#include "conf.h"
+#include "db.h"
 #include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "token.h"
+
+/*
+ * Session check, run right after the tenant context is set. Touches
+ * last_used_at (and the idle deadline) at most once a minute.
+ */
+static struct db_stmt q_session_check = { "session_check",
+	"WITH s AS (SELECT s.id, u.role FROM sessions s JOIN users u ON u.id = "
+	"s.user_id AND u.company_id = s.company_id WHERE s.id = $1 AND "
+	"s.user_id = $2 AND s.company_id = $3 AND s.revoked_at IS NULL AND "
+	"s.expires_at > now() AND s.idle_expires_at > now()), touch AS ("
+	"UPDATE sessions SET last_used_at = now(), idle_expires_at = "
+	"least(expires_at, now() + make_interval(secs => $4::integer)) WHERE "
+	"id = (SELECT id FROM s) AND last_used_at < now() - interval '1 "
+	"minute' RETURNING 1) SELECT role FROM s",
+	4, 0, 0 };
+
+static const char *const role_names[ROLE__MAX] = { "none", "member", "admin",
+	"owner" };
+
+enum role
+auth_role_parse(const char *s)
+{
+	int i;
+
+	for (i = 1; i < ROLE__MAX; i++)
+		if (strcmp(s, role_names[i]) == 0)
+			return (enum role)i;
+	return ROLE_NONE;
+}
+
+const char *
+auth_role_name(enum role r)
+{
+	return r < ROLE__MAX ? role_names[r] : "none";
+}
+
+static int
+unauthorized(struct request *req, const char *code, const char *title)
+{
+	char hdr[96];
+
+	snprintf(hdr, sizeof(hdr),
+	    "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n");
+	return http_send_problem(req, 401, code, title, NULL, NULL,
+	    strcmp(code, "unauthenticated") == 0 ?
+	        "WWW-Authenticate: Bearer\r\n" : hdr);
+}
+
+/* Returns the token after "Bearer ", or NULL. Borrowed. */
+static const char *
+bearer(const struct request *req)
+{
+	const char *a = req->authorization;
+
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	return *a != '\0' ? a : NULL;
+}
 
 int
 auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 {
+	struct jwt_claims    c;
+	const unsigned char *key;
+	const char	    *tok, *why, *p[4];
+	char		     idle[16];
+	size_t		     keylen;
+	PGresult	    *res = NULL;
+	enum role	     role;
+
 	memset(&ctx->who, 0, sizeof(ctx->who));
 	ctx->who.kind = AUTH_PUBLIC;
 	if (r->auth == AUTH_PUBLIC)
 		return 0;
-	http_send_problem(req, 401, "unauthenticated",
-	    "Authentication required", NULL, NULL,
-	    "WWW-Authenticate: Bearer\r\n");
-	return -1;
+	if (r->auth != AUTH_USER && r->auth != AUTH_KEY) {
+		unauthorized(req, "unauthenticated", "Authentication required");
+		return -1;
+	}
+	if ((tok = bearer(req)) == NULL) {
+		unauthorized(req, "unauthenticated", "Authentication required");
+		return -1;
+	}
+	key = keys_jwt(&keylen);
+	why = ptok_verify(key, keylen, tok, ctx->conf->jwt_issuer,
+	    "parley-api", "access", time(NULL), &c);
+	if (why != NULL) {
+		log_event(LOG_INFO, "token_refused", LOG_S("reason", why));
+		unauthorized(req, strcmp(why, "expired") == 0 ?
+		    "token_expired" : "invalid_token",
+		    "Invalid or expired access token");
+		return -1;
+	}
+	snprintf(idle, sizeof(idle), "%d", ctx->conf->refresh_idle_ttl);
+	p[0] = c.sid;
+	p[1] = c.sub;
+	p[2] = c.cid;
+	p[3] = idle;
+	if (db_tenant_begin(ctx->db, c.cid, &q_session_check, p, &res) == -1) {
+		http_send_problem(req, 503, "database_unavailable",
+		    "Service temporarily unavailable", NULL, NULL,
+		    "Retry-After: 1\r\n");
+		return -1;
+	}
+	if (res == NULL || PQntuples(res) != 1 ||
+	    (role = auth_role_parse(PQgetvalue(res, 0, 0))) == ROLE_NONE) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		unauthorized(req, "session_revoked",
+		    "The session has ended: log in again");
+		return -1;
+	}
+	PQclear(res);
+	ctx->who.kind = AUTH_USER;
+	memcpy(ctx->who.company_id, c.cid, sizeof(c.cid));
+	memcpy(ctx->who.user_id, c.sub, sizeof(c.sub));
+	memcpy(ctx->who.session_id, c.sid, sizeof(c.sid));
+	ctx->who.role = role;
+	if (role < r->min_role) {
+		db_rollback(ctx->db);
+		http_send_problem(req, 403, "forbidden", "Your role does not "
+		    "allow this", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
 }

@@ -11,6 +11,10 @@
  * answered 401/403. Fails closed: a route whose auth kind has no verifier
  * yet is refused.
  */
+/* Role names as stored: "member", "admin", "owner". */
+enum role auth_role_parse(const char *s);
+const char *auth_role_name(enum role r);
+
 int auth_authenticate(
     struct request *req, struct ctx *ctx, const struct route *r);
 

@@ -45,6 +45,67 @@ const struct conf_key conf_keys[] = {
 	K_STR("log_level", log_level, 4, "info", "debug, info, warn or error"),
 	K_STR("instance_name", instance_name, 1, "parley",
 	    "name reported by GET /api/v1/meta"),
+	K_STR("jwt_key_file", jwt_key_file, 0, "",
+	    "file holding the access-token signing key: base64 of >= 32 "
+	    "random bytes (required)"),
+	K_STR("keyring_file", keyring_file, 0, "",
+	    "file of 'KID BASE64KEY' lines: AES-256 keys for stored secrets, "
+	    "first one encrypts (required)"),
+	K_STR("jwt_issuer", jwt_issuer, 1, "parley", "iss claim of access tokens"),
+	K_INT("bcrypt_cost", bcrypt_cost, 10, 16, "12", "bcrypt work factor"),
+	K_INT("access_ttl", access_ttl, 30, 3600, "900",
+	    "access token lifetime, seconds"),
+	K_INT("refresh_ttl", refresh_ttl, 60, 31536000, "2592000",
+	    "absolute session lifetime, seconds (30 days)"),
+	K_INT("refresh_idle_ttl", refresh_idle_ttl, 60, 31536000, "604800",
+	    "a session unused this long ends, seconds (7 days)"),
+	K_INT("reset_ttl", reset_ttl, 60, 86400, "1800",
+	    "password reset link lifetime, seconds"),
+	K_INT("verify_ttl", verify_ttl, 60, 2592000, "172800",
+	    "e-mail verification link lifetime, seconds"),
+	K_INT("password_min_bits", password_min_bits, 0, 128, "40",
+	    "minimum zxcvbn entropy of a password, bits"),
+	K_STR("public_base_url", public_base_url, 8, "https://localhost",
+	    "base URL of the app that links in e-mails open"),
+	K_INT("login_max_per_ip", login_max_per_ip, 1, 100000, "5",
+	    "login attempts per client address per login_window"),
+	K_INT("login_max_per_account", login_max_per_account, 1, 100000, "5",
+	    "failed logins per account per login_window"),
+	K_INT("login_window", login_window, 1, 86400, "900",
+	    "login rate-limit window, seconds"),
+	K_INT("register_max_per_ip", register_max_per_ip, 1, 100000, "3",
+	    "registrations per client address per register_window"),
+	K_INT("register_window", register_window, 1, 86400, "1800",
+	    "registration rate-limit window, seconds"),
+	K_INT("reset_max", reset_max, 1, 100000, "3",
+	    "password reset requests per account and per address per "
+	    "reset_window"),
+	K_INT("reset_window", reset_window, 1, 86400, "3600",
+	    "password reset rate-limit window, seconds"),
+	K_STR("recaptcha_secret", recaptcha_secret, 0, "",
+	    "reCAPTCHA secret; when set, registration and password reset "
+	    "require a captcha_token (secret: never logged)"),
+	K_STR("recaptcha_url", recaptcha_url, 8,
+	    "https://www.google.com/recaptcha/api/siteverify",
+	    "reCAPTCHA verification endpoint"),
+	K_INT("recaptcha_min_score", recaptcha_min_score, 0, 100, "50",
+	    "minimum reCAPTCHA v3 score, percent"),
+	K_STR("smtp_url", smtp_url, 0, "",
+	    "SMTP server, smtp://host:port or smtps://host:port; empty: "
+	    "e-mail jobs wait"),
+	K_STR("smtp_user", smtp_user, 0, "", "SMTP user name"),
+	K_STR("smtp_password", smtp_password, 0, "",
+	    "SMTP password (secret: never logged)"),
+	K_STR("smtp_tls", smtp_tls, 3, "required",
+	    "STARTTLS on smtp:// URLs: none, try or required"),
+	K_STR("mail_from", mail_from, 3, "parley@localhost",
+	    "sender address of e-mail"),
+	K_INT("jobs_workers", jobs_workers, 0, 16, "1",
+	    "background job processes"),
+	K_INT("jobs_poll_ms", jobs_poll_ms, 10, 60000, "1000",
+	    "how often an idle jobs process looks for work, milliseconds"),
+	K_INT("job_retry_base", job_retry_base, 1, 3600, "30",
+	    "first retry delay of a failed job, seconds; doubles each time"),
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 
@@ -132,6 +193,16 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 	if (log_level_parse(c->log_level, &lvl) == -1) {
 		snprintf(err, errlen,
 		    "log_level: must be debug, info, warn or error");
+		return -1;
+	}
+	if (strcmp(c->smtp_tls, "none") != 0 && strcmp(c->smtp_tls, "try") != 0 &&
+	    strcmp(c->smtp_tls, "required") != 0) {
+		snprintf(err, errlen, "smtp_tls: must be none, try or required");
+		return -1;
+	}
+	if (strncmp(c->public_base_url, "https://", 8) != 0 &&
+	    strncmp(c->public_base_url, "http://", 7) != 0) {
+		snprintf(err, errlen, "public_base_url: must be an http(s) URL");
 		return -1;
 	}
 	if (strncmp(c->listen, "unix:/", 6) == 0)

@@ -57,6 +57,11 @@ const char *db_last_sqlstate(const struct db *);
  */
 int db_tenant_begin(struct db *, const char *company_id, struct db_stmt *check,
     const char *const *check_params, PGresult **check_res);
+/*
+ * Opens a transaction without tenant context, for the global tables only
+ * (the jobs queue). Returns 0 or -1.
+ */
+int db_begin_global(struct db *);
 /* Commits; returns 0 or -1 (then rolled back). */
 int db_commit(struct db *);
 /* Rolls back if a transaction is open. Always safe to call. */

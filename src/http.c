@@ -120,6 +120,62 @@ http_json_depth_ok(const char *b, size_t len, int max)
 	return 0;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+http_query_get(const struct request *req, const char *name, char *out,
+    size_t outlen)
+{
+	const char *q = req->query;
+	size_t	    nlen = strlen(name);
+
+	while (*q != '\0') {
+		const char *end = q + strcspn(q, "&");
+
+		if ((size_t)(end - q) > nlen && strncmp(q, name, nlen) == 0 &&
+		    q[nlen] == '=') {
+			const char *v = q + nlen + 1;
+			size_t	    o = 0;
+
+			while (v < end) {
+				int c = (unsigned char)*v;
+
+				if (c == '%') {
+					int hi, lo;
+
+					if (end - v < 3 ||
+					    (hi = hexval(v[1])) < 0 ||
+					    (lo = hexval(v[2])) < 0)
+						return -1;
+					c = hi * 16 + lo;
+					v += 3;
+				} else {
+					if (c == '+')
+						c = ' ';
+					v++;
+				}
+				if (c < 0x20 || c == 0x7f || o + 1 >= outlen)
+					return -1;
+				out[o++] = (char)c;
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		q = *end == '&' ? end + 1 : end;
+	}
+	return 0;
+}
+
 /* Returns a FastCGI parameter if present and shorter than 'max'. */
 static const char *
 param(struct request *req, const char *name, size_t max)

@@ -89,6 +89,14 @@ int http_send_empty(struct request *req, int status);
 int http_send_problem(struct request *req, int status, const char *code,
     const char *title, const char *detail, json_t *extra, const char *headers);
 
+/*
+ * Finds query parameter 'name' and writes its percent-decoded value into
+ * 'out' (at most 'outlen' - 1 bytes). Returns 1 if present, 0 if absent,
+ * -1 if malformed or too long (bad escape, NUL, control byte).
+ */
+int http_query_get(const struct request *req, const char *name, char *out,
+    size_t outlen);
+
 /* Returns 1 if 's' is exactly 32 lowercase hexadecimal characters. */
 int http_request_id_valid(const char *s);
 /* Checks a raw path: starts with '/', bounded, only unreserved/sub-delims. */

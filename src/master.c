@@ -22,13 +22,18 @@
 #include <fcgiapp.h>
 
 #include "conf.h"
+#include "jobs.h"
+#include "keys.h"
 #include "limits.h"
 #include "log.h"
 #include "master.h"
 #include "worker.h"
 
+enum proc_kind { PROC_WORKER, PROC_JOBS };
+
 struct slot {
 	pid_t	 pid; /* 0 when empty */
+	enum proc_kind kind;
 	unsigned generation;
 	int	 retiring; /* told to stop; not to be replaced */
 };
@@ -114,7 +119,8 @@ open_listener(const struct conf *cfg)
 }
 
 static pid_t
-spawn(const struct conf *cfg, int fd, struct slot *s, int no, unsigned gen)
+spawn(const struct conf *cfg, int fd, struct slot *s, enum proc_kind kind,
+    int no, unsigned gen)
 {
 	pid_t pid = fork();
 
@@ -124,20 +130,41 @@ spawn(const struct conf *cfg, int fd, struct slot *s, int no, unsigned gen)
 		return -1;
 	}
 	if (pid == 0) {
-		reset_child_signals();
-		log_init(LOG_INFO, "worker");
-		{
-			enum log_level lvl;
+		enum log_level lvl = LOG_INFO;
 
-			if (log_level_parse(cfg->log_level, &lvl) == 0)
-				log_init(lvl, "worker");
+		reset_child_signals();
+		(void)log_level_parse(cfg->log_level, &lvl);
+		if (kind == PROC_JOBS) {
+			close(fd);
+			log_init(lvl, "jobs");
+			_exit(jobs_run(cfg, no));
 		}
+		log_init(lvl, "worker");
 		_exit(worker_run(cfg, fd, no));
 	}
 	s->pid = pid;
+	s->kind = kind;
 	s->generation = gen;
 	s->retiring = 0;
 	return pid;
+}
+
+/* Fills empty slots with a generation: workers, then jobs processes. */
+static void
+spawn_generation(const struct conf *cfg, int fd, struct slot *slots,
+    int nslots, unsigned gen)
+{
+	int i, w = 0, j = 0;
+
+	for (i = 0; i < nslots && (w < cfg->workers || j < cfg->jobs_workers);
+	     i++) {
+		if (slots[i].pid != 0)
+			continue;
+		if (w < cfg->workers)
+			spawn(cfg, fd, &slots[i], PROC_WORKER, w++, gen);
+		else
+			spawn(cfg, fd, &slots[i], PROC_JOBS, j++, gen);
+	}
 }
 
 static int
@@ -174,8 +201,8 @@ int
 master_run(struct conf *cfg, const char *config_file)
 {
 	/* Two generations may overlap during a reload. */
-	struct slot slots[2 * PRL_MAX_WORKERS];
-	const int   nslots = 2 * PRL_MAX_WORKERS;
+	struct slot slots[2 * (PRL_MAX_WORKERS + 16)];
+	const int   nslots = 2 * (PRL_MAX_WORKERS + 16);
 	unsigned    gen = 1;
 	int	    fd, i, stopping = 0, status;
 	long long   stop_deadline = 0, retire_deadline = 0;
@@ -190,8 +217,7 @@ master_run(struct conf *cfg, const char *config_file)
 		return 1;
 	log_event(LOG_INFO, "master_started", LOG_S("listen", cfg->listen),
 	    LOG_I("workers", cfg->workers), LOG_S("version", PACKAGE_VERSION));
-	for (i = 0; i < cfg->workers; i++)
-		spawn(cfg, fd, &slots[i], i, gen);
+	spawn_generation(cfg, fd, slots, nslots, gen);
 
 	for (;;) {
 		struct pollfd p = { sigpipe_fds[0], POLLIN, 0 };
@@ -251,7 +277,7 @@ master_run(struct conf *cfg, const char *config_file)
 				} else
 					quick_deaths = 0;
 				last_respawn = now_ms();
-				spawn(cfg, fd, &slots[i], i, gen);
+				spawn(cfg, fd, &slots[i], slots[i].kind, i, gen);
 			}
 
 		if (got_hup && !stopping) {
@@ -259,7 +285,8 @@ master_run(struct conf *cfg, const char *config_file)
 			char	    err[512];
 
 			if (conf_load(&next, config_file, err, sizeof(err)) ==
-			    -1) {
+			        -1 ||
+			    keys_load(&next, err, sizeof(err)) == -1) {
 				log_event(LOG_ERROR, "reload_refused",
 				    LOG_S("reason", err));
 			} else {
@@ -277,19 +304,7 @@ master_run(struct conf *cfg, const char *config_file)
 						slots[i].retiring = 1;
 				gen++;
 				/* New generation first, so no request waits. */
-				{
-					int started = 0;
-
-					for (i = 0; i < nslots &&
-					     started < cfg->workers;
-					     i++)
-						if (slots[i].pid == 0) {
-							spawn(cfg, fd,
-							    &slots[i], started,
-							    gen);
-							started++;
-						}
-				}
+				spawn_generation(cfg, fd, slots, nslots, gen);
 				signal_all(slots, nslots, SIGTERM, 1);
 				retire_deadline =
 				    now_ms() + cfg->shutdown_timeout * 1000LL;

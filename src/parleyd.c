@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "conf.h"
+#include "keys.h"
 #include "log.h"
 #include "master.h"
 
@@ -54,9 +57,18 @@ main(int argc, char *argv[])
 		    "(PARLEY_DATABASE_URL)\n");
 		return 1;
 	}
+	if (keys_load(&cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "parleyd: configuration error: %s\n", err);
+		return 1;
+	}
 	if (test_only) {
 		printf("parleyd: configuration ok\n");
 		return 0;
+	}
+	/* Once, before any fork: workers and jobs inherit it. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "parleyd: libcurl initialisation failed\n");
+		return 1;
 	}
 	if (log_level_parse(cfg.log_level, &lvl) == 0)
 		log_init(lvl, "master");

@@ -7,6 +7,15 @@
 #include "api.h"
 #include "router.h"
 
+#define AUTHN(m, path, fn, rl, sum) \
+	{ m, path, AUTH_PUBLIC, ROLE_NONE, 0, rl, BODY_JSON, PRL_BODY_SMALL, \
+		NULL, fn, sum }
+#define USER_JSON(m, path, role, fn, sum) \
+	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_JSON, PRL_BODY_SMALL, \
+		NULL, fn, sum }
+#define USER(m, path, role, fn, sum) \
+	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum }
+
 const struct route routes[] = {
 	{ M_GET, "/healthz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
 	    NULL, h_healthz, "liveness: the process answers" },
@@ -17,5 +26,39 @@ const struct route routes[] = {
 	{ M_POST, "/api/v1/csp-report", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_BODY_SMALL, csp_report_ctypes, h_csp_report,
 	    "Content-Security-Policy violation reports" },
+	AUTHN(M_POST, "/api/v1/auth/register", h_register, RL_REGISTER,
+	    "create a company and its owner; returns tokens"),
+	AUTHN(M_POST, "/api/v1/auth/login", h_login, RL_LOGIN,
+	    "log in with e-mail, password and, if enabled, a TOTP code"),
+	AUTHN(M_POST, "/api/v1/auth/refresh", h_refresh, RL_NONE,
+	    "rotate the refresh token; returns a new pair"),
+	USER(M_POST, "/api/v1/auth/logout", ROLE_MEMBER, h_logout,
+	    "end this session now"),
+	USER(M_POST, "/api/v1/auth/logout-all", ROLE_MEMBER, h_logout_all,
+	    "end every session of the user"),
+	AUTHN(M_POST, "/api/v1/auth/password/forgot", h_password_forgot,
+	    RL_RESET, "e-mail a single-use reset link (always 202)"),
+	AUTHN(M_POST, "/api/v1/auth/password/reset", h_password_reset,
+	    RL_RESET, "set a new password with a reset link token"),
+	USER_JSON(M_POST, "/api/v1/auth/password/change", ROLE_MEMBER,
+	    h_password_change, "change the password, ending other sessions"),
+	AUTHN(M_POST, "/api/v1/auth/email/verify", h_email_verify, RL_NONE,
+	    "confirm the e-mail address with a link token"),
+	USER(M_POST, "/api/v1/auth/email/resend", ROLE_MEMBER, h_email_resend,
+	    "send the verification link again"),
+	USER(M_GET, "/api/v1/auth/sessions", ROLE_MEMBER, h_sessions_list,
+	    "the user's active sessions"),
+	USER(M_DELETE, "/api/v1/auth/sessions/:id", ROLE_MEMBER,
+	    h_session_delete, "end one of the user's sessions"),
+	USER(M_POST, "/api/v1/auth/mfa/totp/setup", ROLE_MEMBER, h_mfa_setup,
+	    "start TOTP enrolment: secret and otpauth URI"),
+	USER_JSON(M_POST, "/api/v1/auth/mfa/totp/enable", ROLE_MEMBER,
+	    h_mfa_enable, "confirm a code; returns ten recovery codes"),
+	USER_JSON(M_POST, "/api/v1/auth/mfa/totp/disable", ROLE_MEMBER,
+	    h_mfa_disable, "turn TOTP off with password and a code"),
+	USER(M_GET, "/api/v1/me", ROLE_MEMBER, h_me,
+	    "the current user, company, role and MFA state"),
+	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
+	    "the company's security events, newest first"),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -4,6 +4,16 @@
 #ifndef PARLEY_UTIL_H
 #define PARLEY_UTIL_H
 
+#include <stddef.h>
+
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Copies 'in' to 'out' (at most 'outlen' - 1 bytes, NUL-terminated) as
+ * valid UTF-8 without control characters: invalid or control bytes become
+ * '?', and the cut never splits a character. For header values such as
+ * User-Agent that are stored or echoed. 'in' may be NULL ("").
+ */
+void utf8_clean(const char *in, char *out, size_t outlen);
 
 #endif

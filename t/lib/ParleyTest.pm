@@ -100,6 +100,9 @@ sub new {
 	chmod 0755, $self->{dir};
 	$self->{asan_dir} = "$self->{dir}/sanitizer";
 	make_path($self->{asan_dir});
+	$self->make_keys;
+	$self->start_smtp if $o{smtp};
+	$self->start_captcha if $o{captcha};
 
 	# Database: shared cluster + cloned template, or a cluster of our own.
 	if (!$o{own_cluster} && $ENV{PARLEY_TEST_PGDIR}) {
@@ -165,6 +168,16 @@ sub parleyd_env {
 		PARLEY_DATABASE_URL => $self->app_conninfo,
 		PARLEY_SHUTDOWN_TIMEOUT => 5,
 		PARLEY_LOG_LEVEL => 'info',
+		PARLEY_JWT_KEY_FILE => "$self->{dir}/jwt.key",
+		PARLEY_KEYRING_FILE => "$self->{dir}/keyring",
+		PARLEY_BCRYPT_COST => 10,
+		PARLEY_JOBS_POLL_MS => 50,
+		PARLEY_JOB_RETRY_BASE => 1,
+		PARLEY_PUBLIC_BASE_URL => 'https://app.parley.test',
+		$self->{smtp_port} ? (PARLEY_SMTP_URL => "smtp://127.0.0.1:$self->{smtp_port}",
+		    PARLEY_SMTP_TLS => 'none', PARLEY_MAIL_FROM => 'noreply@parley.test') : (),
+		$self->{captcha_port} ? (PARLEY_RECAPTCHA_SECRET => $self->{captcha_secret},
+		    PARLEY_RECAPTCHA_URL => "http://127.0.0.1:$self->{captcha_port}/recaptcha/api/siteverify") : (),
 		%{ $self->{env} },
 	};
 }
@@ -175,12 +188,13 @@ sub start_parleyd {
 	unlink $sock;
 	$self->{pids}{parleyd} = $self->spawn("$self->{dir}/parleyd.log",
 	    $self->parleyd_env, "$BUILDDIR/parleyd");
-	# Ready when every current worker has said it is accepting.
+	# Ready when every child has said it started (workers: accepting).
 	wait_for(sub {
 		my %started = map { $_->{pid} => 1 }
-		    grep { $_->{event} eq 'worker_started' } $self->log_events;
-		my @w = $self->worker_pids;
-		return 1 if -S $sock && @w >= $self->{workers} && !grep { !$started{$_} } @w;
+		    grep { $_->{event} =~ /^(worker|jobs)_started$/ } $self->log_events;
+		my @c = $self->child_pids;
+		my $want = $self->{workers} + ($self->{env}{PARLEY_JOBS_WORKERS} // 1);
+		return 1 if -S $sock && @c >= $want && !grep { !$started{$_} } @c;
 		die "parleyd exited:\n" . $self->slurp('parleyd.log')
 		    if waitpid($self->{pids}{parleyd}, WNOHANG) > 0;
 		return 0;
@@ -199,8 +213,20 @@ sub stop_parleyd {
 	return $st;
 }
 
-# worker_pids(): the pids of parleyd's current children.
-sub worker_pids {
+# worker_pids(), jobs_pids(): parleyd's current request workers and jobs
+# processes (children that said which they are in the log).
+sub worker_pids { my $s = shift; $s->_kids_of_role('worker') }
+sub jobs_pids { my $s = shift; $s->_kids_of_role('jobs') }
+
+sub _kids_of_role {
+	my ($self, $role) = @_;
+	my %role = map { $_->{pid} => $_->{role} }
+	    grep { $_->{event} =~ /_started$/ } $self->log_events;
+	return grep { ($role{$_} // '') eq $role } $self->child_pids;
+}
+
+# child_pids(): the pids of parleyd's current children.
+sub child_pids {
 	my ($self) = @_;
 	my $master = $self->{pids}{parleyd} or return ();
 	my @kids;
@@ -212,6 +238,83 @@ sub worker_pids {
 		push @kids, $1 if $2 == $master;
 	}
 	return sort { $a <=> $b } @kids;
+}
+
+# make_keys(): the access-token key and the keyring, fresh per file.
+sub make_keys {
+	my ($self) = @_;
+	my $jwt = `openssl rand -base64 48`;
+	my $k1 = `openssl rand -base64 32`;
+	chomp($jwt, $k1);
+	die "openssl rand failed" unless $jwt && $k1;
+	open my $fh, '>', "$self->{dir}/jwt.key" or die $!;
+	print $fh "$jwt\n";
+	close $fh;
+	open $fh, '>', "$self->{dir}/keyring" or die $!;
+	print $fh "# test keyring\nk1 $k1\n";
+	close $fh;
+	chmod 0600, "$self->{dir}/jwt.key", "$self->{dir}/keyring";
+	$self->{secrets}{jwt_key} = $jwt;
+	$self->{secrets}{keyring} = $k1;
+}
+
+sub jwt_key_b64 { $_[0]{secrets}{jwt_key} }
+
+# wait_port(port, pid, what): until something accepts on the port.
+sub wait_port {
+	my ($self, $port, $pid, $what) = @_;
+	wait_for(sub {
+		die "$what exited\n" if waitpid($pid, WNOHANG) > 0;
+		IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1) ? 1 : 0;
+	}, $what, 20);
+}
+
+# The fake SMTP server (t/fakes/smtp.py): mails land in DIR/mail.
+sub start_smtp {
+	my ($self) = @_;
+	$self->{smtp_port} = free_port();
+	$self->{pids}{smtp} = $self->spawn("$self->{dir}/smtp.log", {},
+	    '/usr/bin/python3', "$SRCDIR/t/fakes/smtp.py", $self->{smtp_port}, "$self->{dir}/mail");
+	$self->wait_port($self->{smtp_port}, $self->{pids}{smtp}, 'the fake SMTP server');
+}
+
+# mails(): every message received so far, as {to, subject, body, raw}.
+sub mails {
+	my ($self) = @_;
+	my @m;
+	for my $f (sort glob "$self->{dir}/mail/*.eml") {
+		open my $fh, '<', $f or next;
+		local $/;
+		my $raw = <$fh>;
+		my ($head, $body) = split /\r?\n\r?\n/, $raw, 2;
+		my ($to) = $head =~ /^X-Envelope-To: (.*?)\r?$/m;
+		my ($subject) = $head =~ /^Subject: (.*?)\r?$/m;
+		$body =~ s/\r\n/\n/g;
+		push @m, { to => $to, subject => $subject, body => $body, raw => $raw, head => $head };
+	}
+	return @m;
+}
+
+# wait_mail(to, subject_re): waits for a matching message; returns it.
+sub wait_mail {
+	my ($self, $to, $re) = @_;
+	my $found;
+	wait_for(sub {
+		($found) = grep { $_->{to} eq $to && $_->{subject} =~ $re } $self->mails;
+		$found;
+	}, "mail to $to", 30);
+	return $found;
+}
+
+# The fake reCAPTCHA endpoint (t/fakes/recaptcha.py).
+sub start_captcha {
+	my ($self) = @_;
+	$self->{captcha_port} = free_port();
+	$self->{captcha_secret} = 'captcha-secret-' . int(rand(1e9));
+	$self->{pids}{captcha} = $self->spawn("$self->{dir}/captcha.out", {},
+	    '/usr/bin/python3', "$SRCDIR/t/fakes/recaptcha.py", $self->{captcha_port},
+	    $self->{captcha_secret}, "$self->{dir}/captcha.log");
+	$self->wait_port($self->{captcha_port}, $self->{pids}{captcha}, 'the fake reCAPTCHA');
 }
 
 sub tls_cert {
@@ -416,6 +519,11 @@ sub cleanup {
 	return if $self->{cleaned}++;
 	$self->stop_nginx;
 	$self->stop_parleyd;
+	for my $k (qw(smtp captcha)) {
+		my $pid = delete $self->{pids}{$k} or next;
+		kill 'TERM', $pid;
+		waitpid($pid, 0);
+	}
 	$self->disconnect_db;
 	my @p = $self->problems;
 	# A failure after the plan still fails the file, which is the point.

@@ -1,0 +1,1164 @@
+/*
+ * api_auth.c: registration, login, refresh, logout, the current user,
+ * password reset and change, e-mail verification, and session listing.
+ *
+ * Lookups before a company is known use the parley_lookup_* functions
+ * (credential in, ids out); everything else runs in the tenant
+ * transaction of the company found.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "auth.h"
+#include "captcha.h"
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "events.h"
+#include "jobs.h"
+#include "keys.h"
+#include "log.h"
+#include "password.h"
+#include "ratelimit.h"
+#include "session.h"
+#include "totp.h"
+#include "util.h"
+#include "validate.h"
+
+#define EMAIL_MAX 254
+
+/* --- statements --- */
+
+static struct db_stmt q_lookup_email = { "lookup_email",
+	"SELECT user_id, company_id FROM parley_lookup_user_by_email($1)", 1,
+	DB_RETRY_SAFE, 0 };
+static struct db_stmt q_lookup_refresh = { "lookup_refresh",
+	"SELECT session_id, company_id FROM "
+	"parley_lookup_refresh_token(decode($1, 'hex'))",
+	1, DB_RETRY_SAFE, 0 };
+static struct db_stmt q_lookup_token = { "lookup_auth_token",
+	"SELECT token_id, company_id FROM parley_lookup_auth_token($1, "
+	"decode($2, 'hex'))",
+	2, DB_RETRY_SAFE, 0 };
+static struct db_stmt q_user_login = { "user_login",
+	"SELECT password_hash, role, totp_secret_enc, totp_last_step, "
+	"totp_enabled_at IS NOT NULL FROM users WHERE id = $1 AND company_id "
+	"= $2",
+	2, 0, 0 };
+static struct db_stmt q_totp_step = { "user_totp_step",
+	"UPDATE users SET totp_last_step = $3 WHERE id = $1 AND company_id = "
+	"$2 AND totp_last_step < $3",
+	3, 0, 0 };
+static struct db_stmt q_recovery_use = { "recovery_use",
+	"UPDATE mfa_recovery_codes SET used_at = now() WHERE company_id = $1 "
+	"AND user_id = $2 AND code_hash = decode($3, 'hex') AND used_at IS "
+	"NULL RETURNING id",
+	3, 0, 0 };
+static struct db_stmt q_company_new = { "company_new",
+	"INSERT INTO companies (id, name) VALUES ($1, $2)", 2, 0, 0 };
+static struct db_stmt q_user_new = { "user_new",
+	"INSERT INTO users (company_id, email, name, role, password_hash) "
+	"VALUES ($1, $2, $3, 'owner', $4) RETURNING id, created_at",
+	4, 0, 0 };
+static struct db_stmt q_token_new = { "auth_token_new",
+	"INSERT INTO auth_tokens (company_id, user_id, kind, token_hash, "
+	"expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), now() + "
+	"make_interval(secs => $5::integer))",
+	5, 0, 0 };
+static struct db_stmt q_refresh_use = { "refresh_use",
+	"SELECT rt.rotated_at IS NOT NULL, s.user_id, s.revoked_at IS NULL "
+	"AND s.expires_at > now() AND s.idle_expires_at > now(), u.role FROM "
+	"refresh_tokens rt JOIN sessions s ON s.id = rt.session_id AND "
+	"s.company_id = rt.company_id JOIN users u ON u.id = s.user_id AND "
+	"u.company_id = s.company_id WHERE rt.token_hash = decode($1, 'hex') "
+	"AND rt.company_id = $2 FOR UPDATE OF rt, s",
+	2, 0, 0 };
+static struct db_stmt q_refresh_rotate = { "refresh_rotate",
+	"UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = "
+	"decode($1, 'hex') AND company_id = $2 AND rotated_at IS NULL",
+	2, 0, 0 };
+static struct db_stmt q_session_touch = { "session_touch",
+	"UPDATE sessions SET last_used_at = now(), idle_expires_at = "
+	"least(expires_at, now() + make_interval(secs => $3::integer)) WHERE "
+	"id = $1 AND company_id = $2",
+	3, 0, 0 };
+static struct db_stmt q_session_kill = { "session_kill",
+	"UPDATE sessions SET revoked_at = now(), revoke_reason = $3 WHERE id "
+	"= $1 AND company_id = $2 AND revoked_at IS NULL",
+	3, 0, 0 };
+static struct db_stmt q_me = { "me",
+	"SELECT u.id, u.email, u.name, u.role, u.email_verified_at IS NOT "
+	"NULL, u.totp_enabled_at IS NOT NULL, u.created_at, c.id, c.name FROM "
+	"users u JOIN companies c ON c.id = u.company_id WHERE u.id = $1 AND "
+	"u.company_id = $2",
+	2, 0, 0 };
+static struct db_stmt q_token_use = { "auth_token_use",
+	"SELECT t.user_id, t.expires_at > now() AND t.used_at IS NULL, "
+	"u.email, u.name, u.email_verified_at IS NOT NULL FROM auth_tokens t "
+	"JOIN users u ON u.id = t.user_id AND u.company_id = t.company_id "
+	"WHERE t.id = $1 AND t.company_id = $2 AND t.kind = $3 FOR UPDATE OF t",
+	3, 0, 0 };
+static struct db_stmt q_token_spend = { "auth_token_spend",
+	"UPDATE auth_tokens SET used_at = now() WHERE company_id = $1 AND "
+	"user_id = $2 AND kind = $3 AND used_at IS NULL",
+	3, 0, 0 };
+static struct db_stmt q_password_set = { "password_set",
+	"UPDATE users SET password_hash = $3, password_changed_at = now(), "
+	"updated_at = now() WHERE id = $1 AND company_id = $2",
+	3, 0, 0 };
+static struct db_stmt q_user_secret = { "user_secret",
+	"SELECT password_hash, email, name FROM users WHERE id = $1 AND "
+	"company_id = $2",
+	2, 0, 0 };
+static struct db_stmt q_email_verified = { "email_verified",
+	"UPDATE users SET email_verified_at = now(), updated_at = now() WHERE "
+	"id = $1 AND company_id = $2",
+	2, 0, 0 };
+static struct db_stmt q_sessions = { "sessions_list",
+	"SELECT id, created_at, last_used_at, coalesce(ip, ''), "
+	"coalesce(user_agent, '') FROM sessions WHERE company_id = $1 AND "
+	"user_id = $2 AND revoked_at IS NULL AND expires_at > now() AND "
+	"idle_expires_at > now() ORDER BY created_at DESC LIMIT 100",
+	2, 0, 0 };
+
+/* --- helpers --- */
+
+/*
+ * Normalises an e-mail address: trims white space, lower-cases the domain.
+ * Returns 0, or -1 if it is not a plausible address.
+ */
+static int
+email_normalize(const char *in, char out[EMAIL_MAX + 1])
+{
+	size_t len, i;
+	char  *at;
+
+	while (isspace((unsigned char)*in))
+		in++;
+	len = strlen(in);
+	while (len > 0 && isspace((unsigned char)in[len - 1]))
+		len--;
+	if (len < 3 || len > EMAIL_MAX)
+		return -1;
+	memcpy(out, in, len);
+	out[len] = '\0';
+	if ((at = strchr(out, '@')) == NULL || at == out ||
+	    strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL ||
+	    at[1] == '.' || out[len - 1] == '.')
+		return -1;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)out[i] <= 0x20 || out[i] == 0x7f ||
+		    strchr("<>(),;:\\\"[]", out[i]) != NULL)
+			return -1;
+	for (i = (size_t)(at - out) + 1; i < len; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+	return 0;
+}
+
+static int
+too_many(struct request *req, int seconds)
+{
+	char	hdr[48];
+	json_t *x = json_pack("{s:i}", "retry_after", seconds);
+	int	rc;
+
+	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", seconds);
+	rc = http_send_problem(req, 429, "rate_limited",
+	    "Too many attempts: try again later", NULL, x, hdr);
+	json_decref(x);
+	return rc;
+}
+
+static int
+unavailable(struct request *req)
+{
+	return http_send_problem(req, 503, "unavailable",
+	    "Service temporarily unavailable", NULL, NULL, "Retry-After: 1\r\n");
+}
+
+/*
+ * Applies rate limit 'name' (see ratelimit_hit). Returns 0 to go on, or
+ * -2 after answering (429 or, failing closed, 503).
+ */
+static int
+limit(struct request *req, struct ctx *ctx, const char *kind,
+    const char *subject, int max, int window, int record)
+{
+	char name[EMAIL_MAX + 64];
+	int  r;
+
+	snprintf(name, sizeof(name), "%s:%s", kind, subject);
+	r = ratelimit_hit(ctx->db, name, max, window, record);
+	if (r == 0)
+		return 0;
+	if (r > 0)
+		too_many(req, r);
+	else
+		unavailable(req);
+	return -2;
+}
+
+static int
+weak_password(struct request *req, const char *field, const char *reason)
+{
+	json_t *x = json_pack("{s:[{s:s,s:s}]}", "errors", "field", field,
+	    "code", reason);
+	int	rc = http_send_problem(req, 422, "weak_password",
+	    "Password refused", password_policy_text(reason), x, NULL);
+
+	json_decref(x);
+	return rc;
+}
+
+static int
+captcha_check(struct request *req, struct ctx *ctx)
+{
+	int r;
+
+	if (!captcha_enabled(ctx->conf))
+		return 0;
+	r = captcha_verify(ctx->conf,
+	    json_string_value(json_object_get(req->json, "captcha_token")),
+	    req->remote_addr);
+	if (r == 0)
+		return 0;
+	if (r == -1)
+		http_send_problem(req, 400, "captcha_failed",
+		    "The captcha check failed", NULL, NULL, NULL);
+	else
+		unavailable(req);
+	return -2;
+}
+
+/* Looks an address up; fills ids and returns 1, or 0 if unknown, -1. */
+static int
+lookup_email(struct ctx *ctx, const char *email, char uid[37], char cid[37])
+{
+	const char *p[1] = { email };
+	PGresult   *res;
+	int	    found;
+
+	if ((res = db_exec(ctx->db, &q_lookup_email, p)) == NULL)
+		return -1;
+	found = PQntuples(res) == 1;
+	if (found) {
+		snprintf(uid, 37, "%s", PQgetvalue(res, 0, 0));
+		snprintf(cid, 37, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return found;
+}
+
+/*
+ * In the open tenant transaction, creates a single-use token of 'kind'
+ * and queues the e-mail carrying it. Returns 0 or -1.
+ */
+static int
+send_link(struct ctx *ctx, const char *cid, const char *uid,
+    const char *email, const char *kind, int ttl)
+{
+	char	      tok[CRYPTO_TOKEN_LEN + 1], hex[65], sttl[16];
+	unsigned char h[32];
+	const char   *p[5];
+	char	     *sealed = NULL;
+	json_t	     *job = NULL;
+	PGresult     *res;
+	int	      rc = -1;
+
+	if (crypto_token(tok, h) == -1)
+		return -1;
+	crypto_hex(h, sizeof(h), hex);
+	snprintf(sttl, sizeof(sttl), "%d", ttl);
+	p[0] = cid;
+	p[1] = uid;
+	p[2] = kind;
+	p[3] = hex;
+	p[4] = sttl;
+	if ((res = db_exec(ctx->db, &q_token_new, p)) == NULL)
+		goto out;
+	PQclear(res);
+	/* The job carries the token encrypted; it is erased once sent. */
+	if ((sealed = keyring_encrypt(keys_ring(), cid, tok, strlen(tok))) ==
+	    NULL)
+		goto out;
+	job = json_pack("{s:s,s:s,s:s}", "to", email, "template", kind,
+	    "token_enc", sealed);
+	if (job == NULL || jobs_enqueue(ctx->db, "email", cid, job) == -1)
+		goto out;
+	rc = 0;
+out:
+	json_decref(job);
+	free(sealed);
+	crypto_wipe(tok, sizeof(tok));
+	return rc;
+}
+
+/* Hex SHA-256 of a presented token, after checking its shape. */
+static int
+token_hash_hex(const char *tok, char hex[65])
+{
+	unsigned char h[32];
+	size_t	      i;
+
+	if (strlen(tok) != CRYPTO_TOKEN_LEN)
+		return -1;
+	for (i = 0; i < CRYPTO_TOKEN_LEN; i++)
+		if (!isalnum((unsigned char)tok[i]) && tok[i] != '-' &&
+		    tok[i] != '_')
+			return -1;
+	crypto_sha256(tok, CRYPTO_TOKEN_LEN, h);
+	crypto_hex(h, sizeof(h), hex);
+	return 0;
+}
+
+/* Resolves an e-mailed token of 'kind' to its id and company. */
+static int
+lookup_token(struct ctx *ctx, const char *kind, const char *tok,
+    char tid[37], char cid[37])
+{
+	char	    hex[65];
+	const char *p[2] = { kind, hex };
+	PGresult   *res;
+	int	    found;
+
+	if (token_hash_hex(tok, hex) == -1)
+		return 0;
+	if ((res = db_exec(ctx->db, &q_lookup_token, p)) == NULL)
+		return -1;
+	found = PQntuples(res) == 1;
+	if (found) {
+		snprintf(tid, 37, "%s", PQgetvalue(res, 0, 0));
+		snprintf(cid, 37, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return found;
+}
+
+static int
+bad_token(struct request *req)
+{
+	return http_send_problem(req, 400, "invalid_token",
+	    "This link is invalid, used or expired", NULL, NULL, NULL);
+}
+
+/*
+ * Checks a second factor for the user in the open tenant transaction:
+ * a six-digit TOTP code (each time step once) or an unused recovery
+ * code. Returns 1 if accepted, 0 if not, -1 on error. Sets '*recovery'.
+ */
+static int
+second_factor(struct ctx *ctx, const char *cid, const char *uid,
+    const char *secret_enc, const char *last_step, const char *code,
+    int *recovery)
+{
+	unsigned char raw[64];
+	uint64_t      step;
+	int	      n;
+
+	*recovery = 0;
+	if (totp_code_valid(code)) {
+		char	    s[24];
+		const char *p[3] = { uid, cid, s };
+		PGresult   *res;
+
+		n = keyring_decrypt(keys_ring(), cid, secret_enc, raw,
+		    sizeof(raw));
+		if (n <= 0)
+			return -1;
+		if (totp_check(raw, (size_t)n, code, time(NULL),
+		        strtoull(last_step, NULL, 10), &step) == -1) {
+			crypto_wipe(raw, sizeof(raw));
+			return 0;
+		}
+		crypto_wipe(raw, sizeof(raw));
+		snprintf(s, sizeof(s), "%llu", (unsigned long long)step);
+		/* Only moves forward: a concurrent use of the step loses. */
+		if ((res = db_exec(ctx->db, &q_totp_step, p)) == NULL)
+			return -1;
+		n = (int)strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		return n == 1;
+	} else {
+		char	      norm[32], hex[65];
+		unsigned char h[32];
+		const char   *p[3] = { cid, uid, hex };
+		PGresult     *res;
+		size_t	      i, o = 0;
+
+		for (i = 0; code[i] != '\0' && o + 1 < sizeof(norm); i++)
+			if (code[i] != '-' && code[i] != ' ')
+				norm[o++] = (char)tolower((unsigned char)code[i]);
+		norm[o] = '\0';
+		if (o != 10)
+			return 0;
+		crypto_sha256(norm, o, h);
+		crypto_hex(h, sizeof(h), hex);
+		if ((res = db_exec(ctx->db, &q_recovery_use, p)) == NULL)
+			return -1;
+		n = PQntuples(res);
+		PQclear(res);
+		*recovery = n == 1;
+		return n == 1;
+	}
+}
+
+/* --- registration and login --- */
+
+static const struct field f_register[] = {
+	{ "email", V_STRING, 3, 320, F_REQUIRED },
+	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+	{ "name", V_STRING, 1, 200, F_REQUIRED },
+	{ "company_name", V_STRING, 1, 200, F_REQUIRED },
+	{ "captcha_token", V_STRING, 0, 4096, F_NULLABLE },
+};
+
+int
+h_register(struct request *req, struct ctx *ctx)
+{
+	const struct conf *cfg = ctx->conf;
+	struct verr	   err;
+	char		   email[EMAIL_MAX + 1], hash[PASSWORD_HASH_MAX];
+	char		   cid[37], uid[37], created[64];
+	const char	  *pw, *name, *cname, *why, *p[4];
+	PGresult	  *res;
+	json_t		  *tokens = NULL, *out = NULL;
+	int		   rc = -1;
+
+	if (validate_object(req->json, f_register, nitems(f_register), 0,
+	        &err) == -1)
+		return validate_problem(req, &err);
+	if (limit(req, ctx, "register:ip", req->remote_addr,
+	        cfg->register_max_per_ip, cfg->register_window, 1) == -2 ||
+	    captcha_check(req, ctx) == -2)
+		return 0;
+	pw = json_string_value(json_object_get(req->json, "password"));
+	name = json_string_value(json_object_get(req->json, "name"));
+	cname = json_string_value(json_object_get(req->json, "company_name"));
+	if (email_normalize(json_string_value(json_object_get(req->json,
+	        "email")), email) == -1) {
+		err.field = "email";
+		err.code = "format";
+		return validate_problem(req, &err);
+	}
+	if ((why = password_policy(pw, email, name, cfg->password_min_bits)))
+		return weak_password(req, "password", why);
+	switch (lookup_email(ctx, email, uid, cid)) {
+	case -1:
+		return -1;
+	case 1:
+		return http_send_problem(req, 409, "email_taken",
+		    "An account with this e-mail address exists", NULL, NULL,
+		    NULL);
+	}
+	if (password_hash(pw, cfg->bcrypt_cost, hash) == -1 ||
+	    crypto_uuid(cid) == -1)
+		return -1;
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return unavailable(req);
+	p[0] = cid;
+	p[1] = cname;
+	if ((res = db_exec(ctx->db, &q_company_new, p)) == NULL)
+		goto out;
+	PQclear(res);
+	p[1] = email;
+	p[2] = name;
+	p[3] = hash;
+	if ((res = db_exec(ctx->db, &q_user_new, p)) == NULL) {
+		if (strcmp(db_last_sqlstate(ctx->db), "23505") == 0)
+			rc = http_send_problem(req, 409, "email_taken",
+			    "An account with this e-mail address exists", NULL,
+			    NULL, NULL);
+		goto out;
+	}
+	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(created, sizeof(created), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if ((tokens = session_start(ctx, req, cid, uid, "owner")) == NULL ||
+	    send_link(ctx, cid, uid, email, "email_verify", cfg->verify_ttl) ==
+	        -1 ||
+	    event_record(ctx->db, req, cid, uid, "register", NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	out = json_pack("{s:{s:s,s:s,s:s,s:s,s:b,s:b},s:{s:s,s:s}}", "user",
+	    "id", uid, "email", email, "name", name, "role", "owner",
+	    "email_verified", 0, "mfa_enabled", 0, "company", "id", cid, "name",
+	    cname);
+	if (out == NULL || json_object_update(out, tokens) == -1)
+		goto out;
+	rc = http_send_json(req, 201, out);
+out:
+	crypto_wipe(hash, sizeof(hash));
+	json_decref(tokens);
+	json_decref(out);
+	return rc;
+}
+
+static const struct field f_login[] = {
+	{ "email", V_STRING, 1, 320, F_REQUIRED },
+	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+	{ "totp_code", V_STRING, 0, 64, F_NULLABLE },
+};
+
+static int
+bad_credentials(struct request *req)
+{
+	return http_send_problem(req, 401, "invalid_credentials",
+	    "Wrong e-mail address or password", NULL, NULL, NULL);
+}
+
+int
+h_login(struct request *req, struct ctx *ctx)
+{
+	const struct conf *cfg = ctx->conf;
+	struct verr	   err;
+	char		   email[EMAIL_MAX + 1], uid[37], cid[37];
+	char		   hash[PASSWORD_HASH_MAX], role[8], step[24];
+	char		  *secret = NULL;
+	const char	  *pw, *code, *p[2];
+	PGresult	  *res;
+	json_t		  *tokens = NULL, *detail = NULL;
+	int		   found, mfa, ok, recovery = 0, rc = -1;
+
+	if (validate_object(req->json, f_login, nitems(f_login), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	pw = json_string_value(json_object_get(req->json, "password"));
+	code = json_string_value(json_object_get(req->json, "totp_code"));
+	if (email_normalize(json_string_value(json_object_get(req->json,
+	        "email")), email) == -1) {
+		password_verify_dummy(pw, cfg->bcrypt_cost);
+		return bad_credentials(req);
+	}
+	if (limit(req, ctx, "login:ip", req->remote_addr,
+	        cfg->login_max_per_ip, cfg->login_window, 1) == -2)
+		return 0;
+	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
+		return -1;
+	if (limit(req, ctx, "login:acct", email, cfg->login_max_per_account,
+	        cfg->login_window, 0) == -2) {
+		if (found && req->status == 429 &&
+		    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
+		    event_record(ctx->db, req, cid, uid, "login_locked", NULL) ==
+		        0)
+			db_commit(ctx->db);
+		return 0;
+	}
+	if (!found) {
+		/* Same work as a wrong password: a bcrypt and a count. */
+		password_verify_dummy(pw, cfg->bcrypt_cost);
+		if (limit(req, ctx, "login:acct", email,
+		        cfg->login_max_per_account, cfg->login_window, 1) == -2)
+			return 0;
+		log_event(LOG_INFO, "login_failed", LOG_S("reason",
+		    "unknown_account"));
+		return bad_credentials(req);
+	}
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return unavailable(req);
+	p[0] = uid;
+	p[1] = cid;
+	if ((res = db_exec(ctx->db, &q_user_login, p)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 0));
+	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
+	secret = strdup(PQgetvalue(res, 0, 2));
+	snprintf(step, sizeof(step), "%s", PQgetvalue(res, 0, 3));
+	mfa = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	PQclear(res);
+	db_rollback(ctx->db); /* no transaction held during bcrypt */
+	if (secret == NULL)
+		goto out;
+
+	ok = strlen(pw) <= PASSWORD_MAX_BYTES && password_verify(pw, hash);
+	if (!ok) {
+		if (limit(req, ctx, "login:acct", email,
+		        cfg->login_max_per_account, cfg->login_window, 1) == -2) {
+			rc = 0;
+			goto out;
+		}
+		detail = json_pack("{s:s}", "reason", "password");
+		if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
+		    event_record(ctx->db, req, cid, uid, "login_failure",
+		        detail) == 0)
+			db_commit(ctx->db);
+		rc = bad_credentials(req);
+		goto out;
+	}
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1) {
+		rc = unavailable(req);
+		goto out;
+	}
+	if (mfa) {
+		if (code == NULL || *code == '\0') {
+			rc = http_send_problem(req, 401, "mfa_required",
+			    "Enter the code from your authenticator app",
+			    NULL, NULL, NULL);
+			goto out;
+		}
+		if ((ok = second_factor(ctx, cid, uid, secret, step, code,
+		         &recovery)) == -1)
+			goto out;
+		if (!ok) {
+			db_rollback(ctx->db);
+			if (limit(req, ctx, "login:acct", email,
+			        cfg->login_max_per_account, cfg->login_window,
+			        1) == -2) {
+				rc = 0;
+				goto out;
+			}
+			detail = json_pack("{s:s}", "reason", "mfa");
+			if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) ==
+			        0 &&
+			    event_record(ctx->db, req, cid, uid,
+			        "login_failure", detail) == 0)
+				db_commit(ctx->db);
+			rc = http_send_problem(req, 401, "mfa_invalid",
+			    "Wrong or already used code", NULL, NULL, NULL);
+			goto out;
+		}
+	}
+	detail = json_pack("{s:b,s:b}", "mfa", mfa, "recovery_code", recovery);
+	if ((tokens = session_start(ctx, req, cid, uid, role)) == NULL ||
+	    event_record(ctx->db, req, cid, uid, "login_success", detail) ==
+	        -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	rc = http_send_json(req, 200, tokens);
+out:
+	crypto_wipe(hash, sizeof(hash));
+	if (secret != NULL) {
+		crypto_wipe(secret, strlen(secret));
+		free(secret);
+	}
+	json_decref(detail);
+	json_decref(tokens);
+	return rc;
+}
+
+/* --- refresh and logout --- */
+
+static const struct field f_refresh[] = {
+	{ "refresh_token", V_STRING, 1, 128, F_REQUIRED },
+};
+
+int
+h_refresh(struct request *req, struct ctx *ctx)
+{
+	struct verr err;
+	char	    hex[65], sid[37], cid[37], uid[37], role[8], idle[16];
+	const char *p[3];
+	PGresult   *res;
+	json_t	   *tokens = NULL;
+	int	    reused, live;
+
+	if (validate_object(req->json, f_refresh, nitems(f_refresh), 0,
+	        &err) == -1)
+		return validate_problem(req, &err);
+	if (token_hash_hex(json_string_value(json_object_get(req->json,
+	        "refresh_token")), hex) == -1)
+		goto invalid;
+	p[0] = hex;
+	if ((res = db_exec(ctx->db, &q_lookup_refresh, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		goto invalid;
+	}
+	snprintf(sid, sizeof(sid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return unavailable(req);
+	p[1] = cid;
+	if ((res = db_exec(ctx->db, &q_refresh_use, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		goto invalid;
+	}
+	reused = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 1));
+	live = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 3));
+	PQclear(res);
+	if (reused) {
+		/* A rotated token came back: someone else has it. */
+		p[0] = sid;
+		p[1] = cid;
+		p[2] = "refresh_reuse";
+		if ((res = db_exec(ctx->db, &q_session_kill, p)) == NULL)
+			return -1;
+		PQclear(res);
+		if (event_record(ctx->db, req, cid, uid, "refresh_reuse",
+		        NULL) == -1 ||
+		    db_commit(ctx->db) == -1)
+			return -1;
+		return http_send_problem(req, 401, "refresh_reused",
+		    "This refresh token was already used: the session has been "
+		    "ended",
+		    NULL, NULL, NULL);
+	}
+	if (!live) {
+		db_rollback(ctx->db);
+		return http_send_problem(req, 401, "session_revoked",
+		    "The session has ended: log in again", NULL, NULL, NULL);
+	}
+	if ((res = db_exec(ctx->db, &q_refresh_rotate, p)) == NULL)
+		return -1;
+	PQclear(res);
+	snprintf(idle, sizeof(idle), "%d", ctx->conf->refresh_idle_ttl);
+	p[0] = sid;
+	p[1] = cid;
+	p[2] = idle;
+	if ((res = db_exec(ctx->db, &q_session_touch, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if ((tokens = session_tokens(ctx, cid, uid, role, sid)) == NULL ||
+	    db_commit(ctx->db) == -1) {
+		json_decref(tokens);
+		return -1;
+	}
+	live = http_send_json(req, 200, tokens);
+	json_decref(tokens);
+	return live;
+invalid:
+	return http_send_problem(req, 401, "invalid_token",
+	    "Unknown refresh token", NULL, NULL, NULL);
+}
+
+int
+h_logout(struct request *req, struct ctx *ctx)
+{
+	if (session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, ctx->who.session_id, NULL,
+	        "logout") == -1 ||
+	    event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
+	        "logout", NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}
+
+int
+h_logout_all(struct request *req, struct ctx *ctx)
+{
+	int	n;
+	json_t *d;
+
+	if ((n = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, NULL, NULL,
+	         "logout_all")) == -1)
+		return -1;
+	d = json_pack("{s:i}", "sessions", n);
+	if (event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
+	        "logout_all", d) == -1 ||
+	    db_commit(ctx->db) == -1) {
+		json_decref(d);
+		return -1;
+	}
+	json_decref(d);
+	return http_send_empty(req, 204);
+}
+
+/* --- the current user --- */
+
+int
+h_me(struct request *req, struct ctx *ctx)
+{
+	const char *p[2] = { ctx->who.user_id, ctx->who.company_id };
+	PGresult   *res;
+	json_t	   *o;
+	int	    rc;
+
+	if ((res = db_exec(ctx->db, &q_me, p)) == NULL ||
+	    PQntuples(res) != 1 || db_commit(ctx->db) == -1) {
+		PQclear(res);
+		return -1;
+	}
+	o = json_pack("{s:{s:s,s:s,s:s,s:b,s:s},s:{s:s,s:s},s:s,s:{s:b},s:s}",
+	    "user", "id", PQgetvalue(res, 0, 0), "email", PQgetvalue(res, 0, 1),
+	    "name", PQgetvalue(res, 0, 2), "email_verified",
+	    strcmp(PQgetvalue(res, 0, 4), "t") == 0, "created_at",
+	    PQgetvalue(res, 0, 6), "company", "id", PQgetvalue(res, 0, 7),
+	    "name", PQgetvalue(res, 0, 8), "role", PQgetvalue(res, 0, 3), "mfa",
+	    "enabled", strcmp(PQgetvalue(res, 0, 5), "t") == 0, "session_id",
+	    ctx->who.session_id);
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+/* --- passwords --- */
+
+static const struct field f_forgot[] = {
+	{ "email", V_STRING, 1, 320, F_REQUIRED },
+	{ "captcha_token", V_STRING, 0, 4096, F_NULLABLE },
+};
+
+int
+h_password_forgot(struct request *req, struct ctx *ctx)
+{
+	const struct conf *cfg = ctx->conf;
+	struct verr	   err;
+	char		   email[EMAIL_MAX + 1], uid[37], cid[37];
+	json_t		  *o;
+	int		   found, rc;
+
+	if (validate_object(req->json, f_forgot, nitems(f_forgot), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	if (email_normalize(json_string_value(json_object_get(req->json,
+	        "email")), email) == -1) {
+		err.field = "email";
+		err.code = "format";
+		return validate_problem(req, &err);
+	}
+	if (limit(req, ctx, "reset:ip", req->remote_addr, cfg->reset_max,
+	        cfg->reset_window, 1) == -2 ||
+	    limit(req, ctx, "reset:acct", email, cfg->reset_max,
+	        cfg->reset_window, 1) == -2 ||
+	    captcha_check(req, ctx) == -2)
+		return 0;
+	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
+		return -1;
+	if (found) {
+		if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+			return unavailable(req);
+		if (send_link(ctx, cid, uid, email, "password_reset",
+		        cfg->reset_ttl) == -1 ||
+		    event_record(ctx->db, req, cid, uid,
+		        "password_reset_requested", NULL) == -1 ||
+		    db_commit(ctx->db) == -1)
+			return -1;
+	}
+	/* The same answer either way: no account enumeration. */
+	o = json_pack("{s:s}", "status", "accepted");
+	rc = http_send_json(req, 202, o);
+	json_decref(o);
+	return rc;
+}
+
+static const struct field f_reset[] = {
+	{ "token", V_STRING, 1, 128, F_REQUIRED },
+	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+};
+
+/*
+ * Opens the tenant transaction of an e-mailed token of 'kind' and locks
+ * it. Returns 1 with ids filled when it is live and unused; 0 after
+ * answering 400; -1 on error.
+ */
+static int
+open_token(struct request *req, struct ctx *ctx, const char *kind,
+    const char *tok, char cid[37], char uid[37], char *email, char *name)
+{
+	char	    tid[37];
+	const char *p[3];
+	PGresult   *res;
+	int	    r;
+
+	if ((r = lookup_token(ctx, kind, tok, tid, cid)) != 1) {
+		if (r == 0)
+			bad_token(req);
+		return r;
+	}
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1) {
+		unavailable(req);
+		return 0;
+	}
+	p[0] = tid;
+	p[1] = cid;
+	p[2] = kind;
+	if ((res = db_exec(ctx->db, &q_token_use, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		bad_token(req);
+		return 0;
+	}
+	snprintf(uid, 37, "%s", PQgetvalue(res, 0, 0));
+	snprintf(email, EMAIL_MAX + 1, "%s", PQgetvalue(res, 0, 2));
+	snprintf(name, 201, "%s", PQgetvalue(res, 0, 3));
+	PQclear(res);
+	return 1;
+}
+
+/* Spends every unused token of 'kind' of the user (single use). */
+static int
+spend_tokens(struct ctx *ctx, const char *cid, const char *uid,
+    const char *kind)
+{
+	const char *p[3] = { cid, uid, kind };
+	PGresult   *res = db_exec(ctx->db, &q_token_spend, p);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+h_password_reset(struct request *req, struct ctx *ctx)
+{
+	struct verr err;
+	char	    cid[37], uid[37], email[EMAIL_MAX + 1], name[201];
+	char	    hash[PASSWORD_HASH_MAX];
+	const char *pw, *why, *p[3];
+	PGresult   *res;
+	int	    r, rc = -1;
+
+	if (validate_object(req->json, f_reset, nitems(f_reset), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	pw = json_string_value(json_object_get(req->json, "password"));
+	r = open_token(req, ctx, "password_reset",
+	    json_string_value(json_object_get(req->json, "token")), cid, uid,
+	    email, name);
+	if (r != 1)
+		return r;
+	if ((why = password_policy(pw, email, name,
+	         ctx->conf->password_min_bits)) != NULL) {
+		db_rollback(ctx->db); /* the link stays usable */
+		return weak_password(req, "password", why);
+	}
+	if (password_hash(pw, ctx->conf->bcrypt_cost, hash) == -1)
+		return -1;
+	p[0] = uid;
+	p[1] = cid;
+	p[2] = hash;
+	if ((res = db_exec(ctx->db, &q_password_set, p)) == NULL)
+		goto out;
+	PQclear(res);
+	if (spend_tokens(ctx, cid, uid, "password_reset") == -1 ||
+	    session_revoke(ctx, cid, uid, NULL, NULL, "password_reset") == -1 ||
+	    event_record(ctx->db, req, cid, uid, "password_reset", NULL) ==
+	        -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	rc = http_send_empty(req, 204);
+out:
+	crypto_wipe(hash, sizeof(hash));
+	return rc;
+}
+
+static const struct field f_change[] = {
+	{ "current_password", V_STRING, 1, 1024, F_REQUIRED },
+	{ "new_password", V_STRING, 1, 1024, F_REQUIRED },
+	{ "end_other_sessions", V_BOOL, 0, 0, 0 },
+};
+
+int
+h_password_change(struct request *req, struct ctx *ctx)
+{
+	struct verr err;
+	char	    hash[PASSWORD_HASH_MAX], email[EMAIL_MAX + 1], name[201];
+	const char *cur, *pw, *why, *p[3];
+	PGresult   *res;
+	json_t	   *end, *o = NULL;
+	int	    ended = 0, rc = -1;
+
+	if (validate_object(req->json, f_change, nitems(f_change), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	cur = json_string_value(json_object_get(req->json, "current_password"));
+	pw = json_string_value(json_object_get(req->json, "new_password"));
+	end = json_object_get(req->json, "end_other_sessions");
+	p[0] = ctx->who.user_id;
+	p[1] = ctx->who.company_id;
+	if ((res = db_exec(ctx->db, &q_user_secret, p)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 0));
+	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 1));
+	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	db_rollback(ctx->db);
+	if (limit(req, ctx, "login:acct", email,
+	        ctx->conf->login_max_per_account, ctx->conf->login_window,
+	        0) == -2)
+		goto out;
+	if (strlen(cur) > PASSWORD_MAX_BYTES || !password_verify(cur, hash)) {
+		if (limit(req, ctx, "login:acct", email,
+		        ctx->conf->login_max_per_account,
+		        ctx->conf->login_window, 1) == -2)
+			goto out;
+		rc = http_send_problem(req, 403, "wrong_password",
+		    "The current password is wrong", NULL, NULL, NULL);
+		goto out;
+	}
+	if ((why = password_policy(pw, email, name,
+	         ctx->conf->password_min_bits)) != NULL) {
+		rc = weak_password(req, "new_password", why);
+		goto out;
+	}
+	if (password_hash(pw, ctx->conf->bcrypt_cost, hash) == -1)
+		goto out;
+	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
+	    -1) {
+		rc = unavailable(req);
+		goto out;
+	}
+	p[2] = hash;
+	if ((res = db_exec(ctx->db, &q_password_set, p)) == NULL)
+		goto out;
+	PQclear(res);
+	if (end == NULL || json_is_true(end)) {
+		if ((ended = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, NULL,
+		         ctx->who.session_id, "password_change")) == -1)
+			goto out;
+	}
+	if (spend_tokens(ctx, ctx->who.company_id, ctx->who.user_id,
+	        "password_reset") == -1 ||
+	    event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
+	        "password_change", NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	o = json_pack("{s:i}", "sessions_ended", ended);
+	rc = http_send_json(req, 200, o);
+out:
+	if (req->status != 0 && rc == -1)
+		rc = 0;
+	crypto_wipe(hash, sizeof(hash));
+	json_decref(o);
+	return rc;
+}
+
+/* --- e-mail verification --- */
+
+static const struct field f_verify[] = {
+	{ "token", V_STRING, 1, 128, F_REQUIRED },
+};
+
+int
+h_email_verify(struct request *req, struct ctx *ctx)
+{
+	struct verr err;
+	char	    cid[37], uid[37], email[EMAIL_MAX + 1], name[201];
+	const char *p[2];
+	PGresult   *res;
+	int	    r;
+
+	if (validate_object(req->json, f_verify, nitems(f_verify), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	r = open_token(req, ctx, "email_verify",
+	    json_string_value(json_object_get(req->json, "token")), cid, uid,
+	    email, name);
+	if (r != 1)
+		return r;
+	p[0] = uid;
+	p[1] = cid;
+	if ((res = db_exec(ctx->db, &q_email_verified, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if (spend_tokens(ctx, cid, uid, "email_verify") == -1 ||
+	    event_record(ctx->db, req, cid, uid, "email_verified", NULL) ==
+	        -1 ||
+	    db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}
+
+int
+h_email_resend(struct request *req, struct ctx *ctx)
+{
+	const char *p[2] = { ctx->who.user_id, ctx->who.company_id };
+	char	    email[EMAIL_MAX + 1];
+	PGresult   *res;
+	json_t	   *o;
+	int	    verified, rc;
+
+	if ((res = db_exec(ctx->db, &q_me, p)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 1));
+	verified = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	PQclear(res);
+	db_rollback(ctx->db);
+	if (verified)
+		return http_send_problem(req, 409, "already_verified",
+		    "This address is already verified", NULL, NULL, NULL);
+	if (limit(req, ctx, "verify:acct", ctx->who.user_id, 3, 3600, 1) == -2)
+		return 0;
+	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
+	        -1 ||
+	    send_link(ctx, ctx->who.company_id, ctx->who.user_id, email,
+	        "email_verify", ctx->conf->verify_ttl) == -1 ||
+	    db_commit(ctx->db) == -1)
+		return -1;
+	o = json_pack("{s:s}", "status", "accepted");
+	rc = http_send_json(req, 202, o);
+	json_decref(o);
+	return rc;
+}
+
+/* --- sessions --- */
+
+int
+h_sessions_list(struct request *req, struct ctx *ctx)
+{
+	const char *p[2] = { ctx->who.company_id, ctx->who.user_id };
+	PGresult   *res;
+	json_t	   *items, *o;
+	int	    i, rc;
+
+	if ((res = db_exec(ctx->db, &q_sessions, p)) == NULL ||
+	    db_commit(ctx->db) == -1) {
+		PQclear(res);
+		return -1;
+	}
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id",
+		        PQgetvalue(res, i, 0), "created_at",
+		        PQgetvalue(res, i, 1), "last_used_at",
+		        PQgetvalue(res, i, 2), "ip", PQgetvalue(res, i, 3),
+		        "user_agent", PQgetvalue(res, i, 4), "current",
+		        strcmp(PQgetvalue(res, i, 0), ctx->who.session_id) ==
+		            0));
+	PQclear(res);
+	o = json_pack("{s:o}", "items", items);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+int
+h_session_delete(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id");
+	json_t	   *d;
+	int	    n;
+
+	if (!db_uuid_valid(id))
+		return http_send_problem(req, 404, "not_found",
+		    "No such session", NULL, NULL, NULL);
+	if ((n = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, id, NULL,
+	         "ended_by_user")) == -1)
+		return -1;
+	if (n == 0) {
+		db_rollback(ctx->db);
+		return http_send_problem(req, 404, "not_found",
+		    "No such session", NULL, NULL, NULL);
+	}
+	d = json_pack("{s:s}", "session_id", id);
+	n = event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
+	    "session_ended", d);
+	json_decref(d);
+	if (n == -1 || db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}

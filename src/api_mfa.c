@@ -1,0 +1,340 @@
+/*
+ * api_mfa.c: TOTP second factor: setup, enable (with ten single-use
+ * recovery codes, stored as SHA-256), disable (password and a code).
+ * The secret is stored AES-256-GCM encrypted with the company id as
+ * associated data.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "events.h"
+#include "keys.h"
+#include "password.h"
+#include "totp.h"
+#include "util.h"
+#include "validate.h"
+
+#define RECOVERY_CODES 10
+
+static struct db_stmt q_mfa_state = { "mfa_state",
+	"SELECT email, totp_enabled_at IS NOT NULL, totp_pending_enc, "
+	"totp_secret_enc, totp_last_step, password_hash FROM users WHERE id = "
+	"$1 AND company_id = $2 FOR UPDATE",
+	2, 0, 0 };
+static struct db_stmt q_mfa_pending = { "mfa_pending",
+	"UPDATE users SET totp_pending_enc = $3, updated_at = now() WHERE id "
+	"= $1 AND company_id = $2",
+	3, 0, 0 };
+static struct db_stmt q_mfa_enable = { "mfa_enable",
+	"UPDATE users SET totp_secret_enc = totp_pending_enc, totp_pending_enc "
+	"= NULL, totp_enabled_at = now(), totp_last_step = $3, updated_at = "
+	"now() WHERE id = $1 AND company_id = $2",
+	3, 0, 0 };
+static struct db_stmt q_mfa_disable = { "mfa_disable",
+	"UPDATE users SET totp_secret_enc = NULL, totp_pending_enc = NULL, "
+	"totp_enabled_at = NULL, updated_at = now() WHERE id = $1 AND "
+	"company_id = $2",
+	2, 0, 0 };
+static struct db_stmt q_codes_clear = { "recovery_clear",
+	"DELETE FROM mfa_recovery_codes WHERE company_id = $2 AND user_id = $1",
+	2, 0, 0 };
+static struct db_stmt q_code_new = { "recovery_new",
+	"INSERT INTO mfa_recovery_codes (company_id, user_id, code_hash) "
+	"VALUES ($2, $1, decode($3, 'hex'))",
+	3, 0, 0 };
+static struct db_stmt q_code_use = { "recovery_use_mfa",
+	"UPDATE mfa_recovery_codes SET used_at = now() WHERE company_id = $2 "
+	"AND user_id = $1 AND code_hash = decode($3, 'hex') AND used_at IS "
+	"NULL RETURNING id",
+	3, 0, 0 };
+static struct db_stmt q_step = { "mfa_step",
+	"UPDATE users SET totp_last_step = $3 WHERE id = $1 AND company_id = "
+	"$2 AND totp_last_step < $3",
+	3, 0, 0 };
+
+/* Percent-encodes 's' for an otpauth URI label. */
+static void
+uri_escape(const char *s, char *out, size_t outlen)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	size_t		  o = 0;
+
+	for (; *s != '\0' && o + 4 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '.' || c == '-' || c == '_' ||
+		    c == '@') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hx[c >> 4];
+			out[o++] = hx[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Reads the user's MFA state, locking the row. Caller PQclear()s. */
+static PGresult *
+mfa_state(struct ctx *ctx)
+{
+	const char *p[2] = { ctx->who.user_id, ctx->who.company_id };
+	PGresult   *res = db_exec(ctx->db, &q_mfa_state, p);
+
+	if (res != NULL && PQntuples(res) != 1) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+int
+h_mfa_setup(struct request *req, struct ctx *ctx)
+{
+	unsigned char raw[TOTP_SECRET_BYTES];
+	char	      b32[TOTP_B32_LEN + 1], label[800], uri[1024];
+	const char   *p[3];
+	char	     *sealed = NULL;
+	PGresult     *res;
+	json_t	     *o = NULL;
+	int	      rc = -1;
+
+	if ((res = mfa_state(ctx)) == NULL)
+		return -1;
+	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return http_send_problem(req, 409, "mfa_already_enabled",
+		    "Two-factor authentication is already on", NULL, NULL,
+		    NULL);
+	}
+	uri_escape(PQgetvalue(res, 0, 0), label, sizeof(label));
+	PQclear(res);
+	if (totp_new_secret(raw, b32) == -1 ||
+	    (sealed = keyring_encrypt(keys_ring(), ctx->who.company_id, raw,
+	         sizeof(raw))) == NULL)
+		goto out;
+	p[0] = ctx->who.user_id;
+	p[1] = ctx->who.company_id;
+	p[2] = sealed;
+	if ((res = db_exec(ctx->db, &q_mfa_pending, p)) == NULL)
+		goto out;
+	PQclear(res);
+	if (db_commit(ctx->db) == -1)
+		goto out;
+	snprintf(uri, sizeof(uri),
+	    "otpauth://totp/parley:%s?secret=%s&issuer=parley&algorithm=SHA1&"
+	    "digits=6&period=30",
+	    label, b32);
+	o = json_pack("{s:s,s:s}", "secret", b32, "otpauth_uri", uri);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+out:
+	crypto_wipe(raw, sizeof(raw));
+	crypto_wipe(b32, sizeof(b32));
+	crypto_wipe(uri, sizeof(uri));
+	free(sealed);
+	json_decref(o);
+	return rc;
+}
+
+static const struct field f_enable[] = {
+	{ "code", V_STRING, 1, 16, F_REQUIRED },
+};
+
+/* Checks a TOTP code against a sealed secret; fills 'step'. 1 ok, 0 no. */
+static int
+code_ok(struct ctx *ctx, const char *sealed, const char *last,
+    const char *code, uint64_t *step)
+{
+	unsigned char raw[64];
+	int	      n, ok;
+
+	if (!totp_code_valid(code))
+		return 0;
+	n = keyring_decrypt(keys_ring(), ctx->who.company_id, sealed, raw,
+	    sizeof(raw));
+	if (n <= 0)
+		return -1;
+	ok = totp_check(raw, (size_t)n, code, time(NULL),
+	         strtoull(last, NULL, 10), step) == 0;
+	crypto_wipe(raw, sizeof(raw));
+	return ok;
+}
+
+int
+h_mfa_enable(struct request *req, struct ctx *ctx)
+{
+	struct verr   err;
+	char	      codes[RECOVERY_CODES][12], hex[65], step[24];
+	const char   *p[3];
+	PGresult     *res;
+	json_t	     *list = NULL, *o = NULL;
+	uint64_t      st = 0;
+	int	      i, ok, rc = -1;
+
+	if (validate_object(req->json, f_enable, nitems(f_enable), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	if ((res = mfa_state(ctx)) == NULL)
+		return -1;
+	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 ||
+	    PQgetisnull(res, 0, 2)) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return http_send_problem(req, 409, "mfa_setup_required",
+		    "Start with POST /api/v1/auth/mfa/totp/setup", NULL, NULL,
+		    NULL);
+	}
+	ok = code_ok(ctx, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 4),
+	    json_string_value(json_object_get(req->json, "code")), &st);
+	PQclear(res);
+	if (ok != 1) {
+		db_rollback(ctx->db);
+		if (ok == -1)
+			return -1;
+		return http_send_problem(req, 400, "mfa_invalid",
+		    "Wrong code: check the time on your device", NULL, NULL,
+		    NULL);
+	}
+	snprintf(step, sizeof(step), "%llu", (unsigned long long)st);
+	p[0] = ctx->who.user_id;
+	p[1] = ctx->who.company_id;
+	p[2] = step;
+	if ((res = db_exec(ctx->db, &q_mfa_enable, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if ((res = db_exec(ctx->db, &q_codes_clear, p)) == NULL)
+		return -1;
+	PQclear(res);
+	list = json_array();
+	for (i = 0; i < RECOVERY_CODES; i++) {
+		static const char alpha[] = "abcdefghjkmnpqrstuvwxyz23456789";
+		unsigned char	  r[10], h[32];
+		int		  j;
+
+		if (crypto_random(r, sizeof(r)) == -1)
+			goto out;
+		for (j = 0; j < 10; j++)
+			codes[i][j + (j >= 5)] = alpha[r[j] % 31];
+		codes[i][5] = '-';
+		codes[i][11] = '\0';
+		{
+			char norm[11];
+
+			memcpy(norm, codes[i], 5);
+			memcpy(norm + 5, codes[i] + 6, 5);
+			crypto_sha256(norm, 10, h);
+		}
+		crypto_hex(h, sizeof(h), hex);
+		p[2] = hex;
+		if ((res = db_exec(ctx->db, &q_code_new, p)) == NULL)
+			goto out;
+		PQclear(res);
+		json_array_append_new(list, json_string(codes[i]));
+	}
+	if (event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
+	        "mfa_enabled", NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	o = json_pack("{s:O}", "recovery_codes", list);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+out:
+	crypto_wipe(codes, sizeof(codes));
+	json_decref(list);
+	json_decref(o);
+	return rc;
+}
+
+static const struct field f_disable[] = {
+	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+	{ "code", V_STRING, 1, 16, F_REQUIRED },
+};
+
+int
+h_mfa_disable(struct request *req, struct ctx *ctx)
+{
+	struct verr   err;
+	const char   *pw, *code, *p[3];
+	char	      hash[PASSWORD_HASH_MAX], step[24], hex[65];
+	PGresult     *res;
+	uint64_t      st = 0;
+	int	      ok = 0;
+
+	if (validate_object(req->json, f_disable, nitems(f_disable), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	pw = json_string_value(json_object_get(req->json, "password"));
+	code = json_string_value(json_object_get(req->json, "code"));
+	if ((res = mfa_state(ctx)) == NULL)
+		return -1;
+	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return http_send_problem(req, 409, "mfa_not_enabled",
+		    "Two-factor authentication is off", NULL, NULL, NULL);
+	}
+	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 5));
+	p[0] = ctx->who.user_id;
+	p[1] = ctx->who.company_id;
+	if (totp_code_valid(code)) {
+		ok = code_ok(ctx, PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
+		    code, &st);
+		snprintf(step, sizeof(step), "%llu", (unsigned long long)st);
+		p[2] = step;
+		if (ok == 1) {
+			PGresult *r2 = db_exec(ctx->db, &q_step, p);
+
+			ok = r2 != NULL ? 1 : -1;
+			PQclear(r2);
+		}
+	} else {
+		char	      norm[16];
+		unsigned char h[32];
+		size_t	      i, o = 0;
+
+		for (i = 0; code[i] != '\0' && o + 1 < sizeof(norm); i++)
+			if (code[i] != '-' && code[i] != ' ')
+				norm[o++] = (char)tolower((unsigned char)code[i]);
+		if (o == 10) {
+			PGresult *r2;
+
+			crypto_sha256(norm, 10, h);
+			crypto_hex(h, sizeof(h), hex);
+			p[2] = hex;
+			r2 = db_exec(ctx->db, &q_code_use, p);
+			ok = r2 == NULL ? -1 : PQntuples(r2) == 1;
+			PQclear(r2);
+		}
+	}
+	PQclear(res);
+	if (ok == -1)
+		return -1;
+	if (!ok || strlen(pw) > PASSWORD_MAX_BYTES ||
+	    !password_verify(pw, hash)) {
+		crypto_wipe(hash, sizeof(hash));
+		db_rollback(ctx->db);
+		return http_send_problem(req, 403, "mfa_invalid",
+		    "Wrong password or code", NULL, NULL, NULL);
+	}
+	crypto_wipe(hash, sizeof(hash));
+	if ((res = db_exec(ctx->db, &q_mfa_disable, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if ((res = db_exec(ctx->db, &q_codes_clear, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if (event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
+	        "mfa_disabled", NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}

@@ -1,0 +1,24 @@
+/*
+ * events.h: security events (login, logout, refresh reuse, password and
+ * MFA changes), written in the caller's tenant transaction. Never a
+ * password, token or secret: the kind, who, when, from where.
+ */
+#ifndef PARLEY_EVENTS_H
+#define PARLEY_EVENTS_H
+
+#include <jansson.h>
+
+struct db;
+struct request;
+
+/*
+ * Records event 'kind' for 'user_id' (may be NULL) in the open tenant
+ * transaction of 'company_id', with the request's address and user agent
+ * and 'detail' (borrowed, may be NULL; ids and codes only). Also logs it.
+ * Returns 0 or -1.
+ */
+int event_record(struct db *db, const struct request *req,
+    const char *company_id, const char *user_id, const char *kind,
+    json_t *detail);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * jobs.h: background work in PostgreSQL's jobs table, taken with FOR
+ * UPDATE SKIP LOCKED by the jobs processes parleyd runs beside its
+ * workers. A job runs inside the transaction that locks it, so a crash
+ * leaves it to be taken again: handlers must be idempotent (at least
+ * once). Failures retry with exponential backoff up to max_attempts.
+ */
+#ifndef PARLEY_JOBS_H
+#define PARLEY_JOBS_H
+
+#include <jansson.h>
+
+struct conf;
+struct db;
+
+/*
+ * Queues job 'kind' with 'payload' (borrowed) for 'company_id' (may be
+ * NULL), in the caller's open transaction, so the job exists if and only
+ * if the caller commits. Returns 0 or -1.
+ */
+int jobs_enqueue(struct db *db, const char *kind, const char *company_id,
+    json_t *payload);
+
+/* The jobs process: runs until SIGTERM. Returns the exit status. */
+int jobs_run(const struct conf *cfg, int no);
+
+/*
+ * Takes and runs at most one due job. Returns 1 if one ran, 0 if none was
+ * due, -1 on a database error.
+ */
+int jobs_run_one(const struct conf *cfg, struct db *db);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * keys.c: secrets from files outside the database.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "keys.h"
+
+static unsigned char  jwt_key[256];
+static size_t	      jwt_len;
+static struct keyring ring;
+
+int
+keys_load(const struct conf *cfg, char *err, size_t errlen)
+{
+	FILE	      *f;
+	char	       line[512];
+	unsigned char  k[sizeof(jwt_key)];
+	struct keyring kr;
+	int	       n;
+
+	if (cfg->jwt_key_file[0] == '\0') {
+		snprintf(err, errlen, "jwt_key_file is required (PARLEY_JWT_KEY_"
+		    "FILE): a file with base64 of at least 32 random bytes, "
+		    "e.g. openssl rand -base64 48");
+		return -1;
+	}
+	if ((f = fopen(cfg->jwt_key_file, "r")) == NULL) {
+		snprintf(err, errlen, "jwt_key_file %s: %s", cfg->jwt_key_file,
+		    strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = crypto_b64_decode(line, k, sizeof(k));
+	crypto_wipe(line, sizeof(line));
+	if (n < 32) {
+		crypto_wipe(k, sizeof(k));
+		snprintf(err, errlen, "jwt_key_file: the key must be base64 of "
+		    "at least 32 bytes (256 bits); refusing to start");
+		return -1;
+	}
+	if (cfg->keyring_file[0] == '\0') {
+		crypto_wipe(k, sizeof(k));
+		snprintf(err, errlen, "keyring_file is required (PARLEY_KEYRING_"
+		    "FILE): lines 'KID BASE64KEY', e.g. 'k1 '$(openssl rand "
+		    "-base64 32)");
+		return -1;
+	}
+	if (keyring_load(&kr, cfg->keyring_file, err, errlen) == -1) {
+		crypto_wipe(k, sizeof(k));
+		return -1;
+	}
+	crypto_wipe(jwt_key, sizeof(jwt_key));
+	memcpy(jwt_key, k, (size_t)n);
+	jwt_len = (size_t)n;
+	crypto_wipe(&ring, sizeof(ring));
+	ring = kr;
+	crypto_wipe(k, sizeof(k));
+	crypto_wipe(&kr, sizeof(kr));
+	return 0;
+}
+
+const unsigned char *
+keys_jwt(size_t *len)
+{
+	*len = jwt_len;
+	return jwt_key;
+}
+
+const struct keyring *
+keys_ring(void)
+{
+	return &ring;
+}

@@ -1,0 +1,22 @@
+/*
+ * keys.h: the process's secrets, read from files named by the
+ * configuration at start and on reload: the access-token signing key and
+ * the keyring. Never logged, wiped when replaced.
+ */
+#ifndef PARLEY_KEYS_H
+#define PARLEY_KEYS_H
+
+#include <stddef.h>
+
+#include "crypto.h"
+
+struct conf;
+
+/* Loads both files. Returns 0, or -1 with a reason in 'err'. */
+int keys_load(const struct conf *cfg, char *err, size_t errlen);
+/* The signing key (borrowed) and its length in 'len'. */
+const unsigned char *keys_jwt(size_t *len);
+/* The keyring (borrowed). */
+const struct keyring *keys_ring(void);
+
+#endif

@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""A real SMTP receiver for tests (aiosmtpd, Debian's python3-aiosmtpd).
+
+usage: smtp.py PORT MAILDIR
+
+Every accepted message is written to MAILDIR/NNNN.eml as received, with
+X-Envelope-From and X-Envelope-To lines in front. Runs until killed.
+"""
+import os
+import signal
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Handler:
+    def __init__(self, maildir):
+        self.maildir = maildir
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            n = self.count
+        tmp = os.path.join(self.maildir, ".%04d.tmp" % n)
+        with open(tmp, "wb") as f:
+            f.write(b"X-Envelope-From: " + envelope.mail_from.encode() + b"\r\n")
+            for r in envelope.rcpt_tos:
+                f.write(b"X-Envelope-To: " + r.encode() + b"\r\n")
+            f.write(envelope.original_content)
+        os.rename(tmp, os.path.join(self.maildir, "%04d.eml" % n))
+        return "250 Message accepted"
+
+
+def main():
+    port, maildir = int(sys.argv[1]), sys.argv[2]
+    os.makedirs(maildir, exist_ok=True)
+    controller = Controller(Handler(maildir), hostname="127.0.0.1", port=port)
+    controller.start()
+    signal.signal(signal.SIGTERM, lambda *a: (controller.stop(), os._exit(0)))
+    signal.pause()
+
+
+if __name__ == "__main__":
+    main()
