@@ -10,6 +10,7 @@ PARLEY_DEBS="gcc make autoconf automake pkg-config perl openssl util-linux curl
  libjansson-dev libcrypt-dev liboath-dev libzxcvbn-dev
  postgresql postgresql-client nginx
  libdbd-pg-perl libio-socket-ssl-perl libnet-ssleay-perl
+ python3 python3-aiosmtpd python3-bcrypt oathtool
  clang-format cppcheck"
 
 say() { printf '%s\n' "$*"; }
@@ -58,11 +59,17 @@ build() {
 }
 
 # pgdir NAME: where a private cluster lives. PostgreSQL refuses to run as
-# root, so as root it runs as an unprivileged user in a directory under
-# /tmp that user can reach (a checkout under /root is mode 0700).
+# root, so as root it runs as an unprivileged user in a fresh mktemp
+# directory under /tmp (a checkout under /root is mode 0700); the cluster
+# makes it private (0700) to that user. dev/up remembers it in var/.
 pgdir() {
 	if [ "$(id -u)" -eq 0 ]; then
-		printf '/tmp/parley-%s-%s' "$1" "$(printf '%s' "$top" | cksum | cut -d' ' -f1)"
+		if [ "$1" = dev ] && [ -f "$top/var/pgdir" ] &&
+		    [ -d "$(cat "$top/var/pgdir")" ]; then
+			cat "$top/var/pgdir"
+		else
+			mktemp -d "/tmp/parley-$1-XXXXXXXX"
+		fi
 	else
 		printf '%s/var/%s-pg' "$top" "$1"
 	fi

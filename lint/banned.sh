@@ -10,4 +10,12 @@ if [ -n "$bad" ]; then
 	echo "lint: banned functions used (see lint/banned.sh)" >&2
 	exit 1
 fi
+# SQL only through parameters: PQexec takes literals only (a migration
+# script goes through PQsendQuery in src/migrate.c, its one reviewed use).
+bad=$(grep -nE 'PQexec[[:space:]]*\([^,]+,[[:space:]]*[A-Za-z_]' "$@" /dev/null)
+if [ -n "$bad" ]; then
+	printf '%s\n' "$bad"
+	echo "lint: PQexec with a non-literal query (use PQexecParams/prepared statements)" >&2
+	exit 1
+fi
 echo "lint: no banned functions"

@@ -178,7 +178,8 @@ static int
 unavailable(struct request *req)
 {
 	return http_send_problem(req, 503, "unavailable",
-	    "Service temporarily unavailable", NULL, NULL, "Retry-After: 1\r\n");
+	    "Service temporarily unavailable", NULL, NULL,
+	    "Retry-After: 1\r\n");
 }
 
 /*
@@ -206,9 +207,9 @@ limit(struct request *req, struct ctx *ctx, const char *kind,
 static int
 weak_password(struct request *req, const char *field, const char *reason)
 {
-	json_t *x = json_pack("{s:[{s:s,s:s}]}", "errors", "field", field,
-	    "code", reason);
-	int	rc = http_send_problem(req, 422, "weak_password",
+	json_t *x = json_pack(
+	    "{s:[{s:s,s:s}]}", "errors", "field", field, "code", reason);
+	int rc = http_send_problem(req, 422, "weak_password",
 	    "Password refused", password_policy_text(reason), x, NULL);
 
 	json_decref(x);
@@ -259,8 +260,8 @@ lookup_email(struct ctx *ctx, const char *email, char uid[37], char cid[37])
  * and queues the e-mail carrying it. Returns 0 or -1.
  */
 static int
-send_link(struct ctx *ctx, const char *cid, const char *uid,
-    const char *email, const char *kind, int ttl)
+send_link(struct ctx *ctx, const char *cid, const char *uid, const char *email,
+    const char *kind, int ttl)
 {
 	char	      tok[CRYPTO_TOKEN_LEN + 1], hex[65], sttl[16];
 	unsigned char h[32];
@@ -318,8 +319,8 @@ token_hash_hex(const char *tok, char hex[65])
 
 /* Resolves an e-mailed token of 'kind' to its id and company. */
 static int
-lookup_token(struct ctx *ctx, const char *kind, const char *tok,
-    char tid[37], char cid[37])
+lookup_token(struct ctx *ctx, const char *kind, const char *tok, char tid[37],
+    char cid[37])
 {
 	char	    hex[65];
 	const char *p[2] = { kind, hex };
@@ -366,12 +367,12 @@ second_factor(struct ctx *ctx, const char *cid, const char *uid,
 		const char *p[3] = { uid, cid, s };
 		PGresult   *res;
 
-		n = keyring_decrypt(keys_ring(), cid, secret_enc, raw,
-		    sizeof(raw));
+		n = keyring_decrypt(
+		    keys_ring(), cid, secret_enc, raw, sizeof(raw));
 		if (n <= 0)
 			return -1;
 		if (totp_check(raw, (size_t)n, code, time(NULL),
-		        strtoull(last_step, NULL, 10), &step) == -1) {
+			strtoull(last_step, NULL, 10), &step) == -1) {
 			crypto_wipe(raw, sizeof(raw));
 			return 0;
 		}
@@ -392,7 +393,8 @@ second_factor(struct ctx *ctx, const char *cid, const char *uid,
 
 		for (i = 0; code[i] != '\0' && o + 1 < sizeof(norm); i++)
 			if (code[i] != '-' && code[i] != ' ')
-				norm[o++] = (char)tolower((unsigned char)code[i]);
+				norm[o++] =
+				    (char)tolower((unsigned char)code[i]);
 		norm[o] = '\0';
 		if (o != 10)
 			return 0;
@@ -429,18 +431,19 @@ h_register(struct request *req, struct ctx *ctx)
 	json_t		  *tokens = NULL, *out = NULL;
 	int		   rc = -1;
 
-	if (validate_object(req->json, f_register, nitems(f_register), 0,
-	        &err) == -1)
+	if (validate_object(
+		req->json, f_register, nitems(f_register), 0, &err) == -1)
 		return validate_problem(req, &err);
 	if (limit(req, ctx, "register:ip", req->remote_addr,
-	        cfg->register_max_per_ip, cfg->register_window, 1) == -2 ||
+		cfg->register_max_per_ip, cfg->register_window, 1) == -2 ||
 	    captcha_check(req, ctx) == -2)
 		return 0;
 	pw = json_string_value(json_object_get(req->json, "password"));
 	name = json_string_value(json_object_get(req->json, "name"));
 	cname = json_string_value(json_object_get(req->json, "company_name"));
-	if (email_normalize(json_string_value(json_object_get(req->json,
-	        "email")), email) == -1) {
+	if (email_normalize(
+		json_string_value(json_object_get(req->json, "email")),
+		email) == -1) {
 		err.field = "email";
 		err.code = "format";
 		return validate_problem(req, &err);
@@ -448,8 +451,7 @@ h_register(struct request *req, struct ctx *ctx)
 	if ((why = password_policy(pw, email, name, cfg->password_min_bits)))
 		return weak_password(req, "password", why);
 	switch (lookup_email(ctx, email, uid, cid)) {
-	case -1:
-		return -1;
+	case -1: return -1;
 	case 1:
 		return http_send_problem(req, 409, "email_taken",
 		    "An account with this e-mail address exists", NULL, NULL,
@@ -480,7 +482,7 @@ h_register(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	if ((tokens = session_start(ctx, req, cid, uid, "owner")) == NULL ||
 	    send_link(ctx, cid, uid, email, "email_verify", cfg->verify_ttl) ==
-	        -1 ||
+		-1 ||
 	    event_record(ctx->db, req, cid, uid, "register", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
@@ -524,27 +526,27 @@ h_login(struct request *req, struct ctx *ctx)
 	json_t		  *tokens = NULL, *detail = NULL;
 	int		   found, mfa, ok, recovery = 0, rc = -1;
 
-	if (validate_object(req->json, f_login, nitems(f_login), 0, &err) ==
-	    -1)
+	if (validate_object(req->json, f_login, nitems(f_login), 0, &err) == -1)
 		return validate_problem(req, &err);
 	pw = json_string_value(json_object_get(req->json, "password"));
 	code = json_string_value(json_object_get(req->json, "totp_code"));
-	if (email_normalize(json_string_value(json_object_get(req->json,
-	        "email")), email) == -1) {
+	if (email_normalize(
+		json_string_value(json_object_get(req->json, "email")),
+		email) == -1) {
 		password_verify_dummy(pw, cfg->bcrypt_cost);
 		return bad_credentials(req);
 	}
-	if (limit(req, ctx, "login:ip", req->remote_addr,
-	        cfg->login_max_per_ip, cfg->login_window, 1) == -2)
+	if (limit(req, ctx, "login:ip", req->remote_addr, cfg->login_max_per_ip,
+		cfg->login_window, 1) == -2)
 		return 0;
 	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
 		return -1;
 	if (limit(req, ctx, "login:acct", email, cfg->login_max_per_account,
-	        cfg->login_window, 0) == -2) {
+		cfg->login_window, 0) == -2) {
 		if (found && req->status == 429 &&
 		    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-		    event_record(ctx->db, req, cid, uid, "login_locked", NULL) ==
-		        0)
+		    event_record(
+			ctx->db, req, cid, uid, "login_locked", NULL) == 0)
 			db_commit(ctx->db);
 		return 0;
 	}
@@ -552,10 +554,10 @@ h_login(struct request *req, struct ctx *ctx)
 		/* Same work as a wrong password: a bcrypt and a count. */
 		password_verify_dummy(pw, cfg->bcrypt_cost);
 		if (limit(req, ctx, "login:acct", email,
-		        cfg->login_max_per_account, cfg->login_window, 1) == -2)
+			cfg->login_max_per_account, cfg->login_window, 1) == -2)
 			return 0;
-		log_event(LOG_INFO, "login_failed", LOG_S("reason",
-		    "unknown_account"));
+		log_event(LOG_INFO, "login_failed",
+		    LOG_S("reason", "unknown_account"));
 		return bad_credentials(req);
 	}
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
@@ -580,14 +582,15 @@ h_login(struct request *req, struct ctx *ctx)
 	ok = strlen(pw) <= PASSWORD_MAX_BYTES && password_verify(pw, hash);
 	if (!ok) {
 		if (limit(req, ctx, "login:acct", email,
-		        cfg->login_max_per_account, cfg->login_window, 1) == -2) {
+			cfg->login_max_per_account, cfg->login_window,
+			1) == -2) {
 			rc = 0;
 			goto out;
 		}
 		detail = json_pack("{s:s}", "reason", "password");
 		if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-		    event_record(ctx->db, req, cid, uid, "login_failure",
-		        detail) == 0)
+		    event_record(
+			ctx->db, req, cid, uid, "login_failure", detail) == 0)
 			db_commit(ctx->db);
 		rc = bad_credentials(req);
 		goto out;
@@ -599,26 +602,26 @@ h_login(struct request *req, struct ctx *ctx)
 	if (mfa) {
 		if (code == NULL || *code == '\0') {
 			rc = http_send_problem(req, 401, "mfa_required",
-			    "Enter the code from your authenticator app",
-			    NULL, NULL, NULL);
+			    "Enter the code from your authenticator app", NULL,
+			    NULL, NULL);
 			goto out;
 		}
-		if ((ok = second_factor(ctx, cid, uid, secret, step, code,
-		         &recovery)) == -1)
+		if ((ok = second_factor(
+			 ctx, cid, uid, secret, step, code, &recovery)) == -1)
 			goto out;
 		if (!ok) {
 			db_rollback(ctx->db);
 			if (limit(req, ctx, "login:acct", email,
-			        cfg->login_max_per_account, cfg->login_window,
-			        1) == -2) {
+				cfg->login_max_per_account, cfg->login_window,
+				1) == -2) {
 				rc = 0;
 				goto out;
 			}
 			detail = json_pack("{s:s}", "reason", "mfa");
 			if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) ==
-			        0 &&
+				0 &&
 			    event_record(ctx->db, req, cid, uid,
-			        "login_failure", detail) == 0)
+				"login_failure", detail) == 0)
 				db_commit(ctx->db);
 			rc = http_send_problem(req, 401, "mfa_invalid",
 			    "Wrong or already used code", NULL, NULL, NULL);
@@ -628,7 +631,7 @@ h_login(struct request *req, struct ctx *ctx)
 	detail = json_pack("{s:b,s:b}", "mfa", mfa, "recovery_code", recovery);
 	if ((tokens = session_start(ctx, req, cid, uid, role)) == NULL ||
 	    event_record(ctx->db, req, cid, uid, "login_success", detail) ==
-	        -1 ||
+		-1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_json(req, 200, tokens);
@@ -659,11 +662,12 @@ h_refresh(struct request *req, struct ctx *ctx)
 	json_t	   *tokens = NULL;
 	int	    reused, live;
 
-	if (validate_object(req->json, f_refresh, nitems(f_refresh), 0,
-	        &err) == -1)
+	if (validate_object(req->json, f_refresh, nitems(f_refresh), 0, &err) ==
+	    -1)
 		return validate_problem(req, &err);
-	if (token_hash_hex(json_string_value(json_object_get(req->json,
-	        "refresh_token")), hex) == -1)
+	if (token_hash_hex(
+		json_string_value(json_object_get(req->json, "refresh_token")),
+		hex) == -1)
 		goto invalid;
 	p[0] = hex;
 	if ((res = db_exec(ctx->db, &q_lookup_refresh, p)) == NULL)
@@ -697,8 +701,8 @@ h_refresh(struct request *req, struct ctx *ctx)
 		if ((res = db_exec(ctx->db, &q_session_kill, p)) == NULL)
 			return -1;
 		PQclear(res);
-		if (event_record(ctx->db, req, cid, uid, "refresh_reuse",
-		        NULL) == -1 ||
+		if (event_record(
+			ctx->db, req, cid, uid, "refresh_reuse", NULL) == -1 ||
 		    db_commit(ctx->db) == -1)
 			return -1;
 		return http_send_problem(req, 401, "refresh_reused",
@@ -737,10 +741,10 @@ invalid:
 int
 h_logout(struct request *req, struct ctx *ctx)
 {
-	if (session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, ctx->who.session_id, NULL,
-	        "logout") == -1 ||
+	if (session_revoke(ctx, ctx->who.company_id, ctx->who.user_id,
+		ctx->who.session_id, NULL, "logout") == -1 ||
 	    event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-	        "logout", NULL) == -1 ||
+		"logout", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);
@@ -752,12 +756,12 @@ h_logout_all(struct request *req, struct ctx *ctx)
 	int	n;
 	json_t *d;
 
-	if ((n = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, NULL, NULL,
-	         "logout_all")) == -1)
+	if ((n = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id,
+		 NULL, NULL, "logout_all")) == -1)
 		return -1;
 	d = json_pack("{s:i}", "sessions", n);
 	if (event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-	        "logout_all", d) == -1 ||
+		"logout_all", d) == -1 ||
 	    db_commit(ctx->db) == -1) {
 		json_decref(d);
 		return -1;
@@ -776,8 +780,8 @@ h_me(struct request *req, struct ctx *ctx)
 	json_t	   *o;
 	int	    rc;
 
-	if ((res = db_exec(ctx->db, &q_me, p)) == NULL ||
-	    PQntuples(res) != 1 || db_commit(ctx->db) == -1) {
+	if ((res = db_exec(ctx->db, &q_me, p)) == NULL || PQntuples(res) != 1 ||
+	    db_commit(ctx->db) == -1) {
 		PQclear(res);
 		return -1;
 	}
@@ -814,16 +818,17 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 	if (validate_object(req->json, f_forgot, nitems(f_forgot), 0, &err) ==
 	    -1)
 		return validate_problem(req, &err);
-	if (email_normalize(json_string_value(json_object_get(req->json,
-	        "email")), email) == -1) {
+	if (email_normalize(
+		json_string_value(json_object_get(req->json, "email")),
+		email) == -1) {
 		err.field = "email";
 		err.code = "format";
 		return validate_problem(req, &err);
 	}
 	if (limit(req, ctx, "reset:ip", req->remote_addr, cfg->reset_max,
-	        cfg->reset_window, 1) == -2 ||
+		cfg->reset_window, 1) == -2 ||
 	    limit(req, ctx, "reset:acct", email, cfg->reset_max,
-	        cfg->reset_window, 1) == -2 ||
+		cfg->reset_window, 1) == -2 ||
 	    captcha_check(req, ctx) == -2)
 		return 0;
 	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
@@ -832,9 +837,9 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 		if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 			return unavailable(req);
 		if (send_link(ctx, cid, uid, email, "password_reset",
-		        cfg->reset_ttl) == -1 ||
+			cfg->reset_ttl) == -1 ||
 		    event_record(ctx->db, req, cid, uid,
-		        "password_reset_requested", NULL) == -1 ||
+			"password_reset_requested", NULL) == -1 ||
 		    db_commit(ctx->db) == -1)
 			return -1;
 	}
@@ -893,8 +898,8 @@ open_token(struct request *req, struct ctx *ctx, const char *kind,
 
 /* Spends every unused token of 'kind' of the user (single use). */
 static int
-spend_tokens(struct ctx *ctx, const char *cid, const char *uid,
-    const char *kind)
+spend_tokens(
+    struct ctx *ctx, const char *cid, const char *uid, const char *kind)
 {
 	const char *p[3] = { cid, uid, kind };
 	PGresult   *res = db_exec(ctx->db, &q_token_spend, p);
@@ -915,8 +920,7 @@ h_password_reset(struct request *req, struct ctx *ctx)
 	PGresult   *res;
 	int	    r, rc = -1;
 
-	if (validate_object(req->json, f_reset, nitems(f_reset), 0, &err) ==
-	    -1)
+	if (validate_object(req->json, f_reset, nitems(f_reset), 0, &err) == -1)
 		return validate_problem(req, &err);
 	pw = json_string_value(json_object_get(req->json, "password"));
 	r = open_token(req, ctx, "password_reset",
@@ -924,8 +928,8 @@ h_password_reset(struct request *req, struct ctx *ctx)
 	    email, name);
 	if (r != 1)
 		return r;
-	if ((why = password_policy(pw, email, name,
-	         ctx->conf->password_min_bits)) != NULL) {
+	if ((why = password_policy(
+		 pw, email, name, ctx->conf->password_min_bits)) != NULL) {
 		db_rollback(ctx->db); /* the link stays usable */
 		return weak_password(req, "password", why);
 	}
@@ -940,7 +944,7 @@ h_password_reset(struct request *req, struct ctx *ctx)
 	if (spend_tokens(ctx, cid, uid, "password_reset") == -1 ||
 	    session_revoke(ctx, cid, uid, NULL, NULL, "password_reset") == -1 ||
 	    event_record(ctx->db, req, cid, uid, "password_reset", NULL) ==
-	        -1 ||
+		-1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_empty(req, 204);
@@ -984,20 +988,20 @@ h_password_change(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	db_rollback(ctx->db);
 	if (limit(req, ctx, "login:acct", email,
-	        ctx->conf->login_max_per_account, ctx->conf->login_window,
-	        0) == -2)
+		ctx->conf->login_max_per_account, ctx->conf->login_window,
+		0) == -2)
 		goto out;
 	if (strlen(cur) > PASSWORD_MAX_BYTES || !password_verify(cur, hash)) {
 		if (limit(req, ctx, "login:acct", email,
-		        ctx->conf->login_max_per_account,
-		        ctx->conf->login_window, 1) == -2)
+			ctx->conf->login_max_per_account,
+			ctx->conf->login_window, 1) == -2)
 			goto out;
 		rc = http_send_problem(req, 403, "wrong_password",
 		    "The current password is wrong", NULL, NULL, NULL);
 		goto out;
 	}
-	if ((why = password_policy(pw, email, name,
-	         ctx->conf->password_min_bits)) != NULL) {
+	if ((why = password_policy(
+		 pw, email, name, ctx->conf->password_min_bits)) != NULL) {
 		rc = weak_password(req, "new_password", why);
 		goto out;
 	}
@@ -1013,14 +1017,15 @@ h_password_change(struct request *req, struct ctx *ctx)
 		goto out;
 	PQclear(res);
 	if (end == NULL || json_is_true(end)) {
-		if ((ended = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, NULL,
-		         ctx->who.session_id, "password_change")) == -1)
+		if ((ended = session_revoke(ctx, ctx->who.company_id,
+			 ctx->who.user_id, NULL, ctx->who.session_id,
+			 "password_change")) == -1)
 			goto out;
 	}
 	if (spend_tokens(ctx, ctx->who.company_id, ctx->who.user_id,
-	        "password_reset") == -1 ||
+		"password_reset") == -1 ||
 	    event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-	        "password_change", NULL) == -1 ||
+		"password_change", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	o = json_pack("{s:i}", "sessions_ended", ended);
@@ -1063,7 +1068,7 @@ h_email_verify(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	if (spend_tokens(ctx, cid, uid, "email_verify") == -1 ||
 	    event_record(ctx->db, req, cid, uid, "email_verified", NULL) ==
-	        -1 ||
+		-1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);
@@ -1078,8 +1083,7 @@ h_email_resend(struct request *req, struct ctx *ctx)
 	json_t	   *o;
 	int	    verified, rc;
 
-	if ((res = db_exec(ctx->db, &q_me, p)) == NULL ||
-	    PQntuples(res) != 1) {
+	if ((res = db_exec(ctx->db, &q_me, p)) == NULL || PQntuples(res) != 1) {
 		PQclear(res);
 		return -1;
 	}
@@ -1093,9 +1097,9 @@ h_email_resend(struct request *req, struct ctx *ctx)
 	if (limit(req, ctx, "verify:acct", ctx->who.user_id, 3, 3600, 1) == -2)
 		return 0;
 	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
-	        -1 ||
+		-1 ||
 	    send_link(ctx, ctx->who.company_id, ctx->who.user_id, email,
-	        "email_verify", ctx->conf->verify_ttl) == -1 ||
+		"email_verify", ctx->conf->verify_ttl) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	o = json_pack("{s:s}", "status", "accepted");
@@ -1123,12 +1127,12 @@ h_sessions_list(struct request *req, struct ctx *ctx)
 	for (i = 0; i < PQntuples(res); i++)
 		json_array_append_new(items,
 		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id",
-		        PQgetvalue(res, i, 0), "created_at",
-		        PQgetvalue(res, i, 1), "last_used_at",
-		        PQgetvalue(res, i, 2), "ip", PQgetvalue(res, i, 3),
-		        "user_agent", PQgetvalue(res, i, 4), "current",
-		        strcmp(PQgetvalue(res, i, 0), ctx->who.session_id) ==
-		            0));
+			PQgetvalue(res, i, 0), "created_at",
+			PQgetvalue(res, i, 1), "last_used_at",
+			PQgetvalue(res, i, 2), "ip", PQgetvalue(res, i, 3),
+			"user_agent", PQgetvalue(res, i, 4), "current",
+			strcmp(PQgetvalue(res, i, 0), ctx->who.session_id) ==
+			    0));
 	PQclear(res);
 	o = json_pack("{s:o}", "items", items);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
@@ -1144,15 +1148,15 @@ h_session_delete(struct request *req, struct ctx *ctx)
 	int	    n;
 
 	if (!db_uuid_valid(id))
-		return http_send_problem(req, 404, "not_found",
-		    "No such session", NULL, NULL, NULL);
-	if ((n = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, id, NULL,
-	         "ended_by_user")) == -1)
+		return http_send_problem(
+		    req, 404, "not_found", "No such session", NULL, NULL, NULL);
+	if ((n = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, id,
+		 NULL, "ended_by_user")) == -1)
 		return -1;
 	if (n == 0) {
 		db_rollback(ctx->db);
-		return http_send_problem(req, 404, "not_found",
-		    "No such session", NULL, NULL, NULL);
+		return http_send_problem(
+		    req, 404, "not_found", "No such session", NULL, NULL, NULL);
 	}
 	d = json_pack("{s:s}", "session_id", id);
 	n = event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,

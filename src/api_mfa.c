@@ -120,8 +120,8 @@ h_mfa_setup(struct request *req, struct ctx *ctx)
 	uri_escape(PQgetvalue(res, 0, 0), label, sizeof(label));
 	PQclear(res);
 	if (totp_new_secret(raw, b32) == -1 ||
-	    (sealed = keyring_encrypt(keys_ring(), ctx->who.company_id, raw,
-	         sizeof(raw))) == NULL)
+	    (sealed = keyring_encrypt(
+		 keys_ring(), ctx->who.company_id, raw, sizeof(raw))) == NULL)
 		goto out;
 	p[0] = ctx->who.user_id;
 	p[1] = ctx->who.company_id;
@@ -152,20 +152,20 @@ static const struct field f_enable[] = {
 
 /* Checks a TOTP code against a sealed secret; fills 'step'. 1 ok, 0 no. */
 static int
-code_ok(struct ctx *ctx, const char *sealed, const char *last,
-    const char *code, uint64_t *step)
+code_ok(struct ctx *ctx, const char *sealed, const char *last, const char *code,
+    uint64_t *step)
 {
 	unsigned char raw[64];
 	int	      n, ok;
 
 	if (!totp_code_valid(code))
 		return 0;
-	n = keyring_decrypt(keys_ring(), ctx->who.company_id, sealed, raw,
-	    sizeof(raw));
+	n = keyring_decrypt(
+	    keys_ring(), ctx->who.company_id, sealed, raw, sizeof(raw));
 	if (n <= 0)
 		return -1;
 	ok = totp_check(raw, (size_t)n, code, time(NULL),
-	         strtoull(last, NULL, 10), step) == 0;
+		 strtoull(last, NULL, 10), step) == 0;
 	crypto_wipe(raw, sizeof(raw));
 	return ok;
 }
@@ -173,21 +173,20 @@ code_ok(struct ctx *ctx, const char *sealed, const char *last,
 int
 h_mfa_enable(struct request *req, struct ctx *ctx)
 {
-	struct verr   err;
-	char	      codes[RECOVERY_CODES][12], hex[65], step[24];
-	const char   *p[3];
-	PGresult     *res;
-	json_t	     *list = NULL, *o = NULL;
-	uint64_t      st = 0;
-	int	      i, ok, rc = -1;
+	struct verr err;
+	char	    codes[RECOVERY_CODES][12], hex[65], step[24];
+	const char *p[3];
+	PGresult   *res;
+	json_t	   *list = NULL, *o = NULL;
+	uint64_t    st = 0;
+	int	    i, ok, rc = -1;
 
 	if (validate_object(req->json, f_enable, nitems(f_enable), 0, &err) ==
 	    -1)
 		return validate_problem(req, &err);
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
-	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 ||
-	    PQgetisnull(res, 0, 2)) {
+	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 || PQgetisnull(res, 0, 2)) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return http_send_problem(req, 409, "mfa_setup_required",
@@ -242,7 +241,7 @@ h_mfa_enable(struct request *req, struct ctx *ctx)
 		json_array_append_new(list, json_string(codes[i]));
 	}
 	if (event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-	        "mfa_enabled", NULL) == -1 ||
+		"mfa_enabled", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	o = json_pack("{s:O}", "recovery_codes", list);
@@ -262,12 +261,12 @@ static const struct field f_disable[] = {
 int
 h_mfa_disable(struct request *req, struct ctx *ctx)
 {
-	struct verr   err;
-	const char   *pw, *code, *p[3];
-	char	      hash[PASSWORD_HASH_MAX], step[24], hex[65];
-	PGresult     *res;
-	uint64_t      st = 0;
-	int	      ok = 0;
+	struct verr err;
+	const char *pw, *code, *p[3];
+	char	    hash[PASSWORD_HASH_MAX], step[24], hex[65];
+	PGresult   *res;
+	uint64_t    st = 0;
+	int	    ok = 0;
 
 	if (validate_object(req->json, f_disable, nitems(f_disable), 0, &err) ==
 	    -1)
@@ -303,7 +302,8 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 
 		for (i = 0; code[i] != '\0' && o + 1 < sizeof(norm); i++)
 			if (code[i] != '-' && code[i] != ' ')
-				norm[o++] = (char)tolower((unsigned char)code[i]);
+				norm[o++] =
+				    (char)tolower((unsigned char)code[i]);
 		if (o == 10) {
 			PGresult *r2;
 
@@ -333,7 +333,7 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 		return -1;
 	PQclear(res);
 	if (event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-	        "mfa_disabled", NULL) == -1 ||
+		"mfa_disabled", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);

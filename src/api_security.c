@@ -75,13 +75,13 @@ h_security_events(struct request *req, struct ctx *ctx)
 		    PQgetvalue(res, i, 3), "user_agent", PQgetvalue(res, i, 4),
 		    "created_at", PQgetvalue(res, i, 6));
 
-		json_object_set_new(e, "detail",
-		    json_loads(PQgetvalue(res, i, 5), 0, NULL));
+		json_object_set_new(
+		    e, "detail", json_loads(PQgetvalue(res, i, 5), 0, NULL));
 		json_array_append_new(items, e);
 	}
 	o = json_pack("{s:o,s:o}", "items", items, "next_cursor",
-	    PQntuples(res) == n ? json_string(PQgetvalue(res, n - 1, 7)) :
-	                          json_null());
+	    PQntuples(res) == n ? json_string(PQgetvalue(res, n - 1, 7))
+				: json_null());
 	PQclear(res);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);

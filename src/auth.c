@@ -66,8 +66,9 @@ unauthorized(struct request *req, const char *code, const char *title)
 	snprintf(hdr, sizeof(hdr),
 	    "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n");
 	return http_send_problem(req, 401, code, title, NULL, NULL,
-	    strcmp(code, "unauthenticated") == 0 ?
-	        "WWW-Authenticate: Bearer\r\n" : hdr);
+	    strcmp(code, "unauthenticated") == 0
+		? "WWW-Authenticate: Bearer\r\n"
+		: hdr);
 }
 
 /* Returns the token after "Bearer ", or NULL. Borrowed. */
@@ -108,12 +109,13 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		return -1;
 	}
 	key = keys_jwt(&keylen);
-	why = ptok_verify(key, keylen, tok, ctx->conf->jwt_issuer,
-	    "parley-api", "access", time(NULL), &c);
+	why = ptok_verify(key, keylen, tok, ctx->conf->jwt_issuer, "parley-api",
+	    "access", time(NULL), &c);
 	if (why != NULL) {
 		log_event(LOG_INFO, "token_refused", LOG_S("reason", why));
-		unauthorized(req, strcmp(why, "expired") == 0 ?
-		    "token_expired" : "invalid_token",
+		unauthorized(req,
+		    strcmp(why, "expired") == 0 ? "token_expired"
+						: "invalid_token",
 		    "Invalid or expired access token");
 		return -1;
 	}
@@ -144,8 +146,10 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	ctx->who.role = role;
 	if (role < r->min_role) {
 		db_rollback(ctx->db);
-		http_send_problem(req, 403, "forbidden", "Your role does not "
-		    "allow this", NULL, NULL, NULL);
+		http_send_problem(req, 403, "forbidden",
+		    "Your role does not "
+		    "allow this",
+		    NULL, NULL, NULL);
 		return -1;
 	}
 	return 0;

@@ -12,7 +12,7 @@
  * yet is refused.
  */
 /* Role names as stored: "member", "admin", "owner". */
-enum role auth_role_parse(const char *s);
+enum role   auth_role_parse(const char *s);
 const char *auth_role_name(enum role r);
 
 int auth_authenticate(

@@ -54,8 +54,8 @@ captcha_verify(const struct conf *cfg, const char *token, const char *ip)
 	if (token == NULL || *token == '\0' ||
 	    strlen(token) > CAPTCHA_MAX_TOKEN)
 		return -1;
-	if ((c = curl_easy_init()) == NULL || (b = calloc(1, sizeof(*b))) ==
-	    NULL)
+	if ((c = curl_easy_init()) == NULL ||
+	    (b = calloc(1, sizeof(*b))) == NULL)
 		goto out;
 	es = curl_easy_escape(c, cfg->recaptcha_secret, 0);
 	et = curl_easy_escape(c, token, 0);
@@ -82,15 +82,17 @@ captcha_verify(const struct conf *cfg, const char *token, const char *ip)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200 ||
 	    (j = json_loadb(b->data, b->len, 0, NULL)) == NULL) {
-		log_event(LOG_WARN, "captcha_bad_reply", LOG_I("status", status));
+		log_event(
+		    LOG_WARN, "captcha_bad_reply", LOG_I("status", status));
 		goto out;
 	}
 	rc = -1;
 	if (!json_is_true(json_object_get(j, "success")))
 		goto out;
 	score = json_object_get(j, "score");
-	if (score != NULL && (!json_is_number(score) ||
-	    json_number_value(score) * 100 < cfg->recaptcha_min_score))
+	if (score != NULL &&
+	    (!json_is_number(score) ||
+		json_number_value(score) * 100 < cfg->recaptcha_min_score))
 		goto out;
 	rc = 0;
 out:

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "db.h"
 #include "limits.h"
 #include "log.h"
 
@@ -51,7 +52,8 @@ const struct conf_key conf_keys[] = {
 	K_STR("keyring_file", keyring_file, 0, "",
 	    "file of 'KID BASE64KEY' lines: AES-256 keys for stored secrets, "
 	    "first one encrypts (required)"),
-	K_STR("jwt_issuer", jwt_issuer, 1, "parley", "iss claim of access tokens"),
+	K_STR("jwt_issuer", jwt_issuer, 1, "parley",
+	    "iss claim of access tokens"),
 	K_INT("bcrypt_cost", bcrypt_cost, 10, 16, "12", "bcrypt work factor"),
 	K_INT("access_ttl", access_ttl, 30, 3600, "900",
 	    "access token lifetime, seconds"),
@@ -195,14 +197,23 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		    "log_level: must be debug, info, warn or error");
 		return -1;
 	}
-	if (strcmp(c->smtp_tls, "none") != 0 && strcmp(c->smtp_tls, "try") != 0 &&
+	if (c->database_url[0] != '\0' && !db_conninfo_valid(c->database_url)) {
+		snprintf(err, errlen,
+		    "database_url: not a valid libpq connection "
+		    "string (key=value pairs or a postgresql:// URI)");
+		return -1;
+	}
+	if (strcmp(c->smtp_tls, "none") != 0 &&
+	    strcmp(c->smtp_tls, "try") != 0 &&
 	    strcmp(c->smtp_tls, "required") != 0) {
-		snprintf(err, errlen, "smtp_tls: must be none, try or required");
+		snprintf(
+		    err, errlen, "smtp_tls: must be none, try or required");
 		return -1;
 	}
 	if (strncmp(c->public_base_url, "https://", 8) != 0 &&
 	    strncmp(c->public_base_url, "http://", 7) != 0) {
-		snprintf(err, errlen, "public_base_url: must be an http(s) URL");
+		snprintf(
+		    err, errlen, "public_base_url: must be an http(s) URL");
 		return -1;
 	}
 	if (strncmp(c->listen, "unix:/", 6) == 0)

@@ -25,23 +25,23 @@ struct conf {
 	char instance_name[64];
 
 	/* Identity */
-	char jwt_key_file[512];	 /* base64 of >= 32 random bytes */
-	char keyring_file[512];	 /* "KID BASE64KEY" lines, AES-256 */
+	char jwt_key_file[512]; /* base64 of >= 32 random bytes */
+	char keyring_file[512]; /* "KID BASE64KEY" lines, AES-256 */
 	char jwt_issuer[128];
-	int bcrypt_cost;
-	int access_ttl;		 /* seconds */
-	int refresh_ttl;	 /* absolute session lifetime, seconds */
-	int refresh_idle_ttl;	 /* seconds without use */
-	int reset_ttl;		 /* password reset link, seconds */
-	int verify_ttl;		 /* e-mail verification link, seconds */
-	int password_min_bits;	 /* zxcvbn entropy */
+	int  bcrypt_cost;
+	int  access_ttl; /* seconds */
+	int  refresh_ttl; /* absolute session lifetime, seconds */
+	int  refresh_idle_ttl; /* seconds without use */
+	int  reset_ttl; /* password reset link, seconds */
+	int  verify_ttl; /* e-mail verification link, seconds */
+	int  password_min_bits; /* zxcvbn entropy */
 	char public_base_url[256]; /* where links in e-mails point */
-	int login_max_per_ip, login_max_per_account, login_window;
-	int register_max_per_ip, register_window;
-	int reset_max, reset_window;
+	int  login_max_per_ip, login_max_per_account, login_window;
+	int  register_max_per_ip, register_window;
+	int  reset_max, reset_window;
 	char recaptcha_secret[256];
 	char recaptcha_url[256];
-	int recaptcha_min_score; /* percent */
+	int  recaptcha_min_score; /* percent */
 
 	/* E-mail and jobs */
 	char smtp_url[256];
@@ -49,9 +49,9 @@ struct conf {
 	char smtp_password[256];
 	char smtp_tls[16]; /* none, try, required */
 	char mail_from[254];
-	int jobs_workers;
-	int jobs_poll_ms;
-	int job_retry_base; /* seconds; doubles per attempt */
+	int  jobs_workers;
+	int  jobs_poll_ms;
+	int  job_retry_base; /* seconds; doubles per attempt */
 };
 
 /* One declared key, for docs and tests. */

@@ -75,8 +75,8 @@ static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int
-crypto_b64url_encode(const unsigned char *in, size_t len, char *out,
-    size_t outlen)
+crypto_b64url_encode(
+    const unsigned char *in, size_t len, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 
@@ -118,8 +118,8 @@ b64url_val(char c)
 }
 
 int
-crypto_b64url_decode(const char *in, size_t len, unsigned char *out,
-    size_t outlen)
+crypto_b64url_decode(
+    const char *in, size_t len, unsigned char *out, size_t outlen)
 {
 	size_t	 i, o = 0;
 	unsigned acc = 0;
@@ -148,11 +148,11 @@ crypto_b64url_decode(const char *in, size_t len, unsigned char *out,
 int
 crypto_b64_decode(const char *in, unsigned char *out, size_t outlen)
 {
-	char	buf[256];
-	size_t	len = strlen(in), i, j = 0;
+	char   buf[256];
+	size_t len = strlen(in), i, j = 0;
 
-	while (len > 0 && (isspace((unsigned char)in[len - 1]) ||
-	    in[len - 1] == '='))
+	while (len > 0 &&
+	    (isspace((unsigned char)in[len - 1]) || in[len - 1] == '='))
 		len--;
 	if (len >= sizeof(buf))
 		return -1;
@@ -174,7 +174,7 @@ void
 crypto_hex(const unsigned char *in, size_t len, char *out)
 {
 	static const char hx[] = "0123456789abcdef";
-	size_t i;
+	size_t		  i;
 
 	for (i = 0; i < len; i++) {
 		out[2 * i] = hx[in[i] >> 4];
@@ -214,14 +214,18 @@ keyring_load(struct keyring *kr, const char *path, char *err, size_t errlen)
 		while (isspace((unsigned char)*key))
 			key++;
 		if (strlen(id) > 16 || kr->n == KEYRING_MAX) {
-			snprintf(err, errlen, "%s:%d: key id over 16 characters "
-			    "or more than %d keys", path, lineno, KEYRING_MAX);
+			snprintf(err, errlen,
+			    "%s:%d: key id over 16 characters "
+			    "or more than %d keys",
+			    path, lineno, KEYRING_MAX);
 			goto out;
 		}
 		n = crypto_b64_decode(key, kr->key[kr->n], CRYPTO_KEY_BYTES);
 		if (n != CRYPTO_KEY_BYTES) {
-			snprintf(err, errlen, "%s:%d: key must be 32 bytes in "
-			    "base64 (openssl rand -base64 32)", path, lineno);
+			snprintf(err, errlen,
+			    "%s:%d: key must be 32 bytes in "
+			    "base64 (openssl rand -base64 32)",
+			    path, lineno);
 			goto out;
 		}
 		snprintf(kr->id[kr->n], sizeof(kr->id[0]), "%s", id);
@@ -252,11 +256,11 @@ gcm(int enc, const unsigned char *key, const unsigned char *nonce,
 	if ((c = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
 	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) !=
-	        1 ||
+		1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
 	    EVP_CipherInit_ex(c, NULL, NULL, key, nonce, enc) != 1 ||
 	    EVP_CipherUpdate(c, NULL, &n, (const unsigned char *)aad,
-	        (int)strlen(aad)) != 1 ||
+		(int)strlen(aad)) != 1 ||
 	    EVP_CipherUpdate(c, out, &n, in, (int)len) != 1)
 		goto out;
 	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1)
@@ -274,8 +278,8 @@ out:
 #define SEAL_MAX 4096
 
 char *
-keyring_encrypt(const struct keyring *kr, const char *aad, const void *plain,
-    size_t len)
+keyring_encrypt(
+    const struct keyring *kr, const char *aad, const void *plain, size_t len)
 {
 	unsigned char buf[12 + SEAL_MAX + 16];
 	char	     *out = NULL;
@@ -285,14 +289,14 @@ keyring_encrypt(const struct keyring *kr, const char *aad, const void *plain,
 		return NULL;
 	if (crypto_random(buf, 12) == -1 ||
 	    gcm(1, kr->key[0], buf, aad, plain, len, buf + 12,
-	        buf + 12 + len) == -1)
+		buf + 12 + len) == -1)
 		goto out;
 	olen = 4 + strlen(kr->id[0]) + ((12 + len + 16) * 4 + 2) / 3 + 1;
 	if ((out = malloc(olen)) == NULL)
 		goto out;
 	snprintf(out, olen, "v1.%s.", kr->id[0]);
-	crypto_b64url_encode(buf, 12 + len + 16, out + strlen(out),
-	    olen - strlen(out));
+	crypto_b64url_encode(
+	    buf, 12 + len + 16, out + strlen(out), olen - strlen(out));
 out:
 	crypto_wipe(buf, sizeof(buf));
 	return out;
@@ -325,7 +329,7 @@ keyring_decrypt(const struct keyring *kr, const char *aad, const char *sealed,
 	plen = n - 12 - 16;
 	if ((size_t)plen > outlen ||
 	    gcm(0, kr->key[i], buf, aad, buf + 12, (size_t)plen, out,
-	        buf + 12 + plen) == -1) {
+		buf + 12 + plen) == -1) {
 		crypto_wipe(out, outlen);
 		plen = -1;
 	}

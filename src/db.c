@@ -84,13 +84,27 @@ db_uuid_valid(const char *s)
 	return s[36] == '\0';
 }
 
+int
+db_conninfo_valid(const char *conninfo)
+{
+	PQconninfoOption *o;
+	char		 *err = NULL;
+
+	o = PQconninfoParse(conninfo, &err);
+	if (err != NULL)
+		PQfreemem(err);
+	if (o == NULL)
+		return 0;
+	PQconninfoFree(o);
+	return 1;
+}
+
 static void
 db_disconnect(struct db *db)
 {
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->conn = NULL;
-	db->in_tx = 0;
 }
 
 int
@@ -103,6 +117,13 @@ db_ensure(struct db *db)
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
+	/*
+	 * Inside a transaction a lost connection is never replaced: the
+	 * statement would run without the transaction (and its tenant
+	 * context). Everything fails until db_rollback().
+	 */
+	if (db->in_tx)
+		return -1;
 	db_disconnect(db);
 	snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout);
 	/* dbname is expanded as a conninfo string (expand_dbname = 1). */
@@ -217,8 +238,11 @@ tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
 
 	if (db_ensure(db) == -1)
 		return -1;
-	if (check != NULL && prepare(db, check) == -1)
+	if (check != NULL && prepare(db, check) == -1) {
+		if (PQstatus(db->conn) != CONNECTION_OK)
+			db_disconnect(db);
 		return -1;
+	}
 	if (PQenterPipelineMode(db->conn) != 1)
 		return -1;
 	nq = check != NULL ? 3 : 2;
@@ -336,6 +360,10 @@ db_commit(struct db *db)
 
 	if (!db->in_tx)
 		return -1;
+	if (db->conn == NULL) {
+		db->in_tx = 0;
+		return -1;
+	}
 	res = PQexec(db->conn, "COMMIT");
 	/* COMMIT of an aborted transaction "succeeds" as ROLLBACK. */
 	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK &&

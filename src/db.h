@@ -30,7 +30,16 @@ struct db_stmt {
 struct db *db_new(const char *conninfo, int connect_timeout);
 void	   db_free(struct db *);
 
-/* Connects or reconnects if needed. Returns 0 or -1 (logged). */
+/*
+ * Returns 1 if 'conninfo' parses as a libpq connection string. Never
+ * says why: libpq's message may quote the string, password included.
+ */
+int db_conninfo_valid(const char *conninfo);
+
+/*
+ * Connects or reconnects if needed. Returns 0 or -1 (logged). Inside a
+ * transaction a lost connection is not replaced (-1 until db_rollback()).
+ */
 int db_ensure(struct db *);
 
 /*

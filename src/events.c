@@ -22,9 +22,9 @@ int
 event_record(struct db *db, const struct request *req, const char *company_id,
     const char *user_id, const char *kind, json_t *detail)
 {
-	char	 ua[513];
-	char	*d = NULL;
-	PGresult *res;
+	char	    ua[513];
+	char	   *d = NULL;
+	PGresult   *res;
 	const char *p[6];
 
 	utf8_clean(req->user_agent, ua, sizeof(ua));

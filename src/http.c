@@ -87,9 +87,28 @@ http_path_valid(const char *s, size_t len)
 
 	if (len == 0 || len > PRL_MAX_PATH || s[0] != '/')
 		return 0;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++) {
 		if (s[i] == '\0' || strchr(ok, s[i]) == NULL)
 			return 0;
+		/*
+		 * Only normalised paths: nginx picks its location from the
+		 * normalised URI, so parleyd must route the same path. No
+		 * empty, "." or ".." segment; no encoded '.', '/' or '\'.
+		 */
+		if (s[i] == '/' && i + 1 < len && s[i + 1] == '/')
+			return 0;
+		if (s[i] == '/' && i + 1 < len && s[i + 1] == '.' &&
+		    (i + 2 == len || s[i + 2] == '/' ||
+			(s[i + 2] == '.' && (i + 3 == len || s[i + 3] == '/'))))
+			return 0;
+		if (s[i] == '%' && i + 2 < len &&
+		    ((s[i + 1] == '2' &&
+			 (s[i + 2] == 'e' || s[i + 2] == 'E' ||
+			     s[i + 2] == 'f' || s[i + 2] == 'F')) ||
+			(s[i + 1] == '5' &&
+			    (s[i + 2] == 'c' || s[i + 2] == 'C'))))
+			return 0;
+	}
 	return 1;
 }
 
@@ -133,8 +152,8 @@ hexval(char c)
 }
 
 int
-http_query_get(const struct request *req, const char *name, char *out,
-    size_t outlen)
+http_query_get(
+    const struct request *req, const char *name, char *out, size_t outlen)
 {
 	const char *q = req->query;
 	size_t	    nlen = strlen(name);
@@ -254,7 +273,12 @@ http_request_init(struct request *req, FCGX_Request *fcgi)
 		return -1;
 	}
 
-	cl = param(req, "CONTENT_LENGTH", 20);
+	cl = FCGX_GetParam("CONTENT_LENGTH", req->fcgi->envp);
+	if (cl != NULL && strnlen(cl, 21) > 20) {
+		http_send_problem(req, 400, "bad_content_length",
+		    "Malformed Content-Length", NULL, NULL, NULL);
+		return -1;
+	}
 	if (cl != NULL && *cl != '\0') {
 		char		  *end;
 		unsigned long long v;

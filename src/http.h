@@ -94,8 +94,8 @@ int http_send_problem(struct request *req, int status, const char *code,
  * 'out' (at most 'outlen' - 1 bytes). Returns 1 if present, 0 if absent,
  * -1 if malformed or too long (bad escape, NUL, control byte).
  */
-int http_query_get(const struct request *req, const char *name, char *out,
-    size_t outlen);
+int http_query_get(
+    const struct request *req, const char *name, char *out, size_t outlen);
 
 /* Returns 1 if 's' is exactly 32 lowercase hexadecimal characters. */
 int http_request_id_valid(const char *s);

@@ -43,8 +43,8 @@ static struct db_stmt q_fail = { "job_fail",
 	2, 0, 0 };
 
 int
-jobs_enqueue(struct db *db, const char *kind, const char *company_id,
-    json_t *payload)
+jobs_enqueue(
+    struct db *db, const char *kind, const char *company_id, json_t *payload)
 {
 	char	   *s = json_dumps(payload, JSON_COMPACT);
 	const char *p[3] = { kind, company_id, s };
@@ -68,11 +68,11 @@ static enum job_result
 job_email(const struct conf *cfg, const char *company_id, json_t *payload,
     const char **err)
 {
-	const char   *to = json_string_value(json_object_get(payload, "to"));
-	const char   *tpl = json_string_value(json_object_get(payload,
-	      "template"));
-	const char   *sealed = json_string_value(json_object_get(payload,
-	      "token_enc"));
+	const char *to = json_string_value(json_object_get(payload, "to"));
+	const char *tpl =
+	    json_string_value(json_object_get(payload, "template"));
+	const char *sealed =
+	    json_string_value(json_object_get(payload, "token_enc"));
 	const char   *subject, *path, *intro;
 	unsigned char tok[64];
 	char	      body[2048];
@@ -97,8 +97,8 @@ job_email(const struct conf *cfg, const char *company_id, json_t *payload,
 		*err = "bad_template";
 		return JOB_FAIL;
 	}
-	n = keyring_decrypt(keys_ring(), company_id, sealed, tok,
-	    sizeof(tok) - 1);
+	n = keyring_decrypt(
+	    keys_ring(), company_id, sealed, tok, sizeof(tok) - 1);
 	if (n <= 0) {
 		*err = "undecryptable";
 		return JOB_FAIL;
@@ -119,8 +119,8 @@ job_email(const struct conf *cfg, const char *company_id, json_t *payload,
 
 static const struct {
 	const char *kind;
-	enum job_result (*fn)(const struct conf *, const char *, json_t *,
-	    const char **);
+	enum job_result (*fn)(
+	    const struct conf *, const char *, json_t *, const char **);
 } handlers[] = {
 	{ "email", job_email },
 };
@@ -133,8 +133,8 @@ jobs_run_one(const struct conf *cfg, struct db *db)
 	const char     *err = "unknown_kind", *cid;
 	enum job_result out = JOB_FAIL;
 	char	       *id = NULL, delay[32];
-	size_t	       i;
-	int	       attempts, max, ran = -1;
+	size_t		i;
+	int		attempts, max, ran = -1;
 
 	if (db_begin_global(db) == -1)
 		return -1;
@@ -151,8 +151,9 @@ jobs_run_one(const struct conf *cfg, struct db *db)
 	payload = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (strcmp(handlers[i].kind, PQgetvalue(res, 0, 1)) == 0) {
-			out = payload != NULL ? handlers[i].fn(cfg, cid,
-			    payload, &err) : JOB_FAIL;
+			out = payload != NULL
+			    ? handlers[i].fn(cfg, cid, payload, &err)
+			    : JOB_FAIL;
 			break;
 		}
 	if (out == JOB_RETRY && attempts + 1 >= max)
@@ -179,8 +180,10 @@ jobs_run_one(const struct conf *cfg, struct db *db)
 	PQclear(r2);
 	log_event(out == JOB_OK ? LOG_INFO : LOG_WARN, "job",
 	    LOG_S("code", PQgetvalue(res, 0, 1)),
-	    LOG_S("status", out == JOB_OK ? "done" : out == JOB_RETRY ?
-	        "retry" : "failed"),
+	    LOG_S("status",
+		out == JOB_OK	       ? "done"
+		    : out == JOB_RETRY ? "retry"
+				       : "failed"),
 	    LOG_S("reason", out == JOB_OK ? NULL : err));
 	if (db_commit(db) == -1)
 		goto out;

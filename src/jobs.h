@@ -18,8 +18,8 @@ struct db;
  * NULL), in the caller's open transaction, so the job exists if and only
  * if the caller commits. Returns 0 or -1.
  */
-int jobs_enqueue(struct db *db, const char *kind, const char *company_id,
-    json_t *payload);
+int jobs_enqueue(
+    struct db *db, const char *kind, const char *company_id, json_t *payload);
 
 /* The jobs process: runs until SIGTERM. Returns the exit status. */
 int jobs_run(const struct conf *cfg, int no);

@@ -24,7 +24,8 @@ keys_load(const struct conf *cfg, char *err, size_t errlen)
 	int	       n;
 
 	if (cfg->jwt_key_file[0] == '\0') {
-		snprintf(err, errlen, "jwt_key_file is required (PARLEY_JWT_KEY_"
+		snprintf(err, errlen,
+		    "jwt_key_file is required (PARLEY_JWT_KEY_"
 		    "FILE): a file with base64 of at least 32 random bytes, "
 		    "e.g. openssl rand -base64 48");
 		return -1;
@@ -41,13 +42,15 @@ keys_load(const struct conf *cfg, char *err, size_t errlen)
 	crypto_wipe(line, sizeof(line));
 	if (n < 32) {
 		crypto_wipe(k, sizeof(k));
-		snprintf(err, errlen, "jwt_key_file: the key must be base64 of "
+		snprintf(err, errlen,
+		    "jwt_key_file: the key must be base64 of "
 		    "at least 32 bytes (256 bits); refusing to start");
 		return -1;
 	}
 	if (cfg->keyring_file[0] == '\0') {
 		crypto_wipe(k, sizeof(k));
-		snprintf(err, errlen, "keyring_file is required (PARLEY_KEYRING_"
+		snprintf(err, errlen,
+		    "keyring_file is required (PARLEY_KEYRING_"
 		    "FILE): lines 'KID BASE64KEY', e.g. 'k1 '$(openssl rand "
 		    "-base64 32)");
 		return -1;

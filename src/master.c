@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "conf.h"
 #include "jobs.h"
@@ -32,10 +35,10 @@
 enum proc_kind { PROC_WORKER, PROC_JOBS };
 
 struct slot {
-	pid_t	 pid; /* 0 when empty */
+	pid_t	       pid; /* 0 when empty */
 	enum proc_kind kind;
-	unsigned generation;
-	int	 retiring; /* told to stop; not to be replaced */
+	unsigned       generation;
+	int	       retiring; /* told to stop; not to be replaced */
 };
 
 static int sigpipe_fds[2] = { -1, -1 };
@@ -118,29 +121,49 @@ open_listener(const struct conf *cfg)
 	return fd;
 }
 
+/*
+ * Ends a child. Sanitizer builds first run LeakSanitizer's check, which
+ * _exit() would skip, so a leak in a worker fails the tests.
+ */
+static void
+child_exit(int status)
+{
+#ifdef __SANITIZE_ADDRESS__
+	__lsan_do_leak_check();
+#endif
+	_exit(status);
+}
+
 static pid_t
 spawn(const struct conf *cfg, int fd, struct slot *s, enum proc_kind kind,
     int no, unsigned gen)
 {
-	pid_t pid = fork();
+	sigset_t all, old;
+	pid_t	 pid;
 
-	if (pid == -1) {
-		log_event(
-		    LOG_ERROR, "fork_failed", LOG_S("error", strerror(errno)));
-		return -1;
-	}
+	/* No signal may reach the child's copy of the master's handlers. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
 	if (pid == 0) {
 		enum log_level lvl = LOG_INFO;
 
 		reset_child_signals();
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		(void)log_level_parse(cfg->log_level, &lvl);
 		if (kind == PROC_JOBS) {
 			close(fd);
 			log_init(lvl, "jobs");
-			_exit(jobs_run(cfg, no));
+			child_exit(jobs_run(cfg, no));
 		}
 		log_init(lvl, "worker");
-		_exit(worker_run(cfg, fd, no));
+		child_exit(worker_run(cfg, fd, no));
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
+		log_event(
+		    LOG_ERROR, "fork_failed", LOG_S("error", strerror(errno)));
+		return -1;
 	}
 	s->pid = pid;
 	s->kind = kind;
@@ -149,22 +172,40 @@ spawn(const struct conf *cfg, int fd, struct slot *s, enum proc_kind kind,
 	return pid;
 }
 
-/* Fills empty slots with a generation: workers, then jobs processes. */
-static void
-spawn_generation(const struct conf *cfg, int fd, struct slot *slots,
-    int nslots, unsigned gen)
+/*
+ * Brings generation 'gen' up to the configured number of workers and jobs
+ * processes, in empty slots. Called on every pass of the loop, so a
+ * crashed, recycled or unforkable process is replaced as soon as it can
+ * be. Returns how many processes are still missing.
+ */
+static int
+top_up(const struct conf *cfg, int fd, struct slot *slots, int nslots,
+    unsigned gen, int budget, int *nspawned)
 {
 	int i, w = 0, j = 0;
 
-	for (i = 0; i < nslots && (w < cfg->workers || j < cfg->jobs_workers);
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 && !slots[i].retiring &&
+		    slots[i].generation == gen) {
+			if (slots[i].kind == PROC_WORKER)
+				w++;
+			else
+				j++;
+		}
+	for (i = 0; i < nslots && budget > 0 &&
+	     (w < cfg->workers || j < cfg->jobs_workers);
 	     i++) {
 		if (slots[i].pid != 0)
 			continue;
-		if (w < cfg->workers)
-			spawn(cfg, fd, &slots[i], PROC_WORKER, w++, gen);
-		else
-			spawn(cfg, fd, &slots[i], PROC_JOBS, j++, gen);
+		budget--;
+		(*nspawned)++;
+		if (w < cfg->workers) {
+			if (spawn(cfg, fd, &slots[i], PROC_WORKER, w, gen) > 0)
+				w++;
+		} else if (spawn(cfg, fd, &slots[i], PROC_JOBS, j, gen) > 0)
+			j++;
 	}
+	return (cfg->workers - w) + (cfg->jobs_workers - j);
 }
 
 static int
@@ -206,8 +247,8 @@ master_run(struct conf *cfg, const char *config_file)
 	unsigned    gen = 1;
 	int	    fd, i, stopping = 0, status;
 	long long   stop_deadline = 0, retire_deadline = 0;
-	long long   last_respawn = 0;
-	int	    quick_deaths = 0;
+	long long   window_start = 0;
+	int	    spawned = 0, missing = 0;
 	pid_t	    pid;
 
 	memset(slots, 0, sizeof(slots));
@@ -217,7 +258,7 @@ master_run(struct conf *cfg, const char *config_file)
 		return 1;
 	log_event(LOG_INFO, "master_started", LOG_S("listen", cfg->listen),
 	    LOG_I("workers", cfg->workers), LOG_S("version", PACKAGE_VERSION));
-	spawn_generation(cfg, fd, slots, nslots, gen);
+	missing = top_up(cfg, fd, slots, nslots, gen, nslots, &spawned);
 
 	for (;;) {
 		struct pollfd p = { sigpipe_fds[0], POLLIN, 0 };
@@ -225,7 +266,7 @@ master_run(struct conf *cfg, const char *config_file)
 		ssize_t	      n;
 		int	      timeout = -1, got_chld = 0, got_hup = 0;
 
-		if (stopping || retire_deadline)
+		if (stopping || retire_deadline || missing > 0)
 			timeout = 100;
 		if (poll(&p, 1, timeout) == -1 && errno != EINTR)
 			break;
@@ -264,20 +305,6 @@ master_run(struct conf *cfg, const char *config_file)
 					log_event(LOG_WARN, "worker_exited",
 					    LOG_I("pid", pid),
 					    LOG_I("exit", WEXITSTATUS(status)));
-				if (stopping || slots[i].retiring ||
-				    slots[i].generation != gen)
-					continue;
-				/* Crash loop guard: at most 10 quick deaths a second. */
-				if (now_ms() - last_respawn < 1000) {
-					if (++quick_deaths > 10) {
-						log_msg(LOG_ERROR,
-						    "respawn_throttled");
-						usleep(200000);
-					}
-				} else
-					quick_deaths = 0;
-				last_respawn = now_ms();
-				spawn(cfg, fd, &slots[i], slots[i].kind, i, gen);
 			}
 
 		if (got_hup && !stopping) {
@@ -285,7 +312,7 @@ master_run(struct conf *cfg, const char *config_file)
 			char	    err[512];
 
 			if (conf_load(&next, config_file, err, sizeof(err)) ==
-			        -1 ||
+				-1 ||
 			    keys_load(&next, err, sizeof(err)) == -1) {
 				log_event(LOG_ERROR, "reload_refused",
 				    LOG_S("reason", err));
@@ -304,7 +331,8 @@ master_run(struct conf *cfg, const char *config_file)
 						slots[i].retiring = 1;
 				gen++;
 				/* New generation first, so no request waits. */
-				spawn_generation(cfg, fd, slots, nslots, gen);
+				(void)top_up(cfg, fd, slots, nslots, gen,
+				    nslots, &spawned);
 				signal_all(slots, nslots, SIGTERM, 1);
 				retire_deadline =
 				    now_ms() + cfg->shutdown_timeout * 1000LL;
@@ -312,6 +340,28 @@ master_run(struct conf *cfg, const char *config_file)
 				    LOG_I("generation", gen),
 				    LOG_I("workers", cfg->workers));
 			}
+		}
+
+		/*
+		 * Replace what died. Crash-loop guard: at most twice the pool
+		 * (plus ten) forks a second; the rest waits for the next pass.
+		 */
+		if (!stopping) {
+			int budget;
+
+			if (now_ms() - window_start >= 1000) {
+				window_start = now_ms();
+				spawned = 0;
+			}
+			budget = 2 * (cfg->workers + cfg->jobs_workers) + 10 -
+			    spawned;
+			if (budget <= 0) {
+				if (missing > 0)
+					log_msg(LOG_WARN, "respawn_throttled");
+				budget = 0;
+			}
+			missing = top_up(
+			    cfg, fd, slots, nslots, gen, budget, &spawned);
 		}
 
 		if (retire_deadline) {

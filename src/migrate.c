@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
+#include "db.h"
 #include "migrate.h"
 #include "schema.h"
 
@@ -218,6 +219,10 @@ migrate_run(const char *conninfo, const char *dir, int dry_run, FILE *out)
 		    "migrate: %s holds %d migrations but this parley expects "
 		    "%d: wrong directory or mismatched install\n",
 		    dir, n, PARLEY_SCHEMA_VERSION);
+		goto out;
+	}
+	if (!db_conninfo_valid(conninfo)) {
+		fprintf(out, "migrate: not a valid libpq connection string\n");
 		goto out;
 	}
 	c = PQconnectdb(conninfo);

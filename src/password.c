@@ -32,7 +32,7 @@ password_hash(const char *pw, int cost, char out[PASSWORD_HASH_MAX])
 		return -1;
 	if (crypto_random(rnd, sizeof(rnd)) == -1 ||
 	    crypt_gensalt_rn("$2b$", (unsigned long)cost, (const char *)rnd,
-	        sizeof(rnd), setting, sizeof(setting)) == NULL)
+		sizeof(rnd), setting, sizeof(setting)) == NULL)
 		goto out;
 	h = crypt_rn(pw, setting, cd, sizeof(*cd));
 	if (h == NULL || h[0] == '*' || strlen(h) >= PASSWORD_HASH_MAX)
@@ -109,8 +109,8 @@ lower(const char *in, size_t len, char *out, size_t outlen)
 }
 
 const char *
-password_policy(const char *pw, const char *email, const char *name,
-    double min_bits)
+password_policy(
+    const char *pw, const char *email, const char *name, double min_bits)
 {
 	char	    words[6][128], pwl[PASSWORD_MAX_BYTES + 1];
 	const char *dict[7];

@@ -31,8 +31,8 @@ void password_verify_dummy(const char *pw, int cost);
  * Returns NULL if acceptable, else a stable reason code ("too_short",
  * "too_long", "too_common", "contains_personal_data").
  */
-const char *password_policy(const char *pw, const char *email,
-    const char *name, double min_bits);
+const char *password_policy(
+    const char *pw, const char *email, const char *name, double min_bits);
 /* One sentence a person can act on, for a reason code. */
 const char *password_policy_text(const char *reason);
 

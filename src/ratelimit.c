@@ -17,8 +17,7 @@ static struct db_stmt q_rate = { "rate_check",
 	4, 0, 0 };
 
 int
-ratelimit_hit(struct db *db, const char *name, int max, int window,
-    int record)
+ratelimit_hit(struct db *db, const char *name, int max, int window, int record)
 {
 	unsigned char h[32];
 	char	      hex[65], smax[16], swin[16];

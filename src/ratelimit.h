@@ -14,7 +14,7 @@ struct db;
  * seconds to wait when not, or -1 when the check itself failed (callers
  * fail closed). Runs in its own short transaction: call it outside any.
  */
-int ratelimit_hit(struct db *db, const char *name, int max, int window,
-    int record);
+int ratelimit_hit(
+    struct db *db, const char *name, int max, int window, int record);
 
 #endif

@@ -7,14 +7,21 @@
 #include "api.h"
 #include "router.h"
 
-#define AUTHN(m, path, fn, rl, sum) \
-	{ m, path, AUTH_PUBLIC, ROLE_NONE, 0, rl, BODY_JSON, PRL_BODY_SMALL, \
-		NULL, fn, sum }
-#define USER_JSON(m, path, role, fn, sum) \
-	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_JSON, PRL_BODY_SMALL, \
-		NULL, fn, sum }
-#define USER(m, path, role, fn, sum) \
-	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum }
+#define AUTHN(m, path, fn, rl, sum)                                            \
+	{                                                                      \
+		m, path, AUTH_PUBLIC, ROLE_NONE, 0, rl, BODY_JSON,             \
+		    PRL_BODY_SMALL, NULL, fn, sum                              \
+	}
+#define USER_JSON(m, path, role, fn, sum)                                      \
+	{                                                                      \
+		m, path, AUTH_USER, role, 0, RL_NONE, BODY_JSON,               \
+		    PRL_BODY_SMALL, NULL, fn, sum                              \
+	}
+#define USER(m, path, role, fn, sum)                                           \
+	{                                                                      \
+		m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn,  \
+		    sum                                                        \
+	}
 
 const struct route routes[] = {
 	{ M_GET, "/healthz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
@@ -38,8 +45,8 @@ const struct route routes[] = {
 	    "end every session of the user"),
 	AUTHN(M_POST, "/api/v1/auth/password/forgot", h_password_forgot,
 	    RL_RESET, "e-mail a single-use reset link (always 202)"),
-	AUTHN(M_POST, "/api/v1/auth/password/reset", h_password_reset,
-	    RL_RESET, "set a new password with a reset link token"),
+	AUTHN(M_POST, "/api/v1/auth/password/reset", h_password_reset, RL_RESET,
+	    "set a new password with a reset link token"),
 	USER_JSON(M_POST, "/api/v1/auth/password/change", ROLE_MEMBER,
 	    h_password_change, "change the password, ending other sessions"),
 	AUTHN(M_POST, "/api/v1/auth/email/verify", h_email_verify, RL_NONE,

@@ -67,7 +67,7 @@ session_tokens(struct ctx *ctx, const char *company_id, const char *user_id,
 	snprintf(c.role, sizeof(c.role), "%s", role);
 	key = keys_jwt(&keylen);
 	if ((at = ptok_issue(key, keylen, cfg->jwt_issuer, "parley-api",
-	         "access", time(NULL), cfg->access_ttl, &c)) == NULL)
+		 "access", time(NULL), cfg->access_ttl, &c)) == NULL)
 		goto out;
 	out = json_pack("{s:s,s:s,s:i,s:s,s:s}", "access_token", at,
 	    "token_type", "Bearer", "expires_in", cfg->access_ttl,
@@ -114,8 +114,8 @@ session_revoke(struct ctx *ctx, const char *company_id, const char *user_id,
 	PGresult   *res;
 	int	    n;
 
-	res = db_exec(ctx->db, session_id != NULL ? &q_revoke_one :
-	    &q_revoke_all, p);
+	res = db_exec(
+	    ctx->db, session_id != NULL ? &q_revoke_one : &q_revoke_all, p);
 	if (res == NULL)
 		return -1;
 	n = (int)strtol(PQcmdTuples(res), NULL, 10);

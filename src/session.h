@@ -36,8 +36,7 @@ json_t *session_tokens(struct ctx *ctx, const char *company_id,
  * ('session_id') or, with NULL, every session of 'user_id' except 'keep'
  * (may be NULL). Returns the number revoked or -1.
  */
-int session_revoke(struct ctx *ctx, const char *company_id,
-    const char *user_id, const char *session_id, const char *keep,
-    const char *reason);
+int session_revoke(struct ctx *ctx, const char *company_id, const char *user_id,
+    const char *session_id, const char *keep, const char *reason);
 
 #endif

@@ -56,12 +56,12 @@ header_is_hs256(const char *token)
 
 	if (dot == NULL)
 		return 0;
-	n = crypto_b64url_decode(token, (size_t)(dot - token), buf,
-	    sizeof(buf) - 1);
+	n = crypto_b64url_decode(
+	    token, (size_t)(dot - token), buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return 0;
 	if ((h = json_loadb((const char *)buf, (size_t)n,
-	         JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		 JSON_REJECT_DUPLICATES, NULL)) == NULL)
 		return 0;
 	ok = json_is_string(json_object_get(h, "alg")) &&
 	    strcmp(json_string_value(json_object_get(h, "alg")), "HS256") == 0;

@@ -26,8 +26,8 @@ totp_code_valid(const char *code)
 }
 
 int
-totp_new_secret(unsigned char raw[TOTP_SECRET_BYTES],
-    char b32[TOTP_B32_LEN + 1])
+totp_new_secret(
+    unsigned char raw[TOTP_SECRET_BYTES], char b32[TOTP_B32_LEN + 1])
 {
 	char  *out = NULL;
 	size_t outlen = 0;
@@ -35,7 +35,8 @@ totp_new_secret(unsigned char raw[TOTP_SECRET_BYTES],
 	if (oath_init() != OATH_OK || crypto_random(raw, TOTP_SECRET_BYTES))
 		return -1;
 	if (oath_base32_encode((const char *)raw, TOTP_SECRET_BYTES, &out,
-	        &outlen) != OATH_OK || outlen != TOTP_B32_LEN) {
+		&outlen) != OATH_OK ||
+	    outlen != TOTP_B32_LEN) {
 		free(out);
 		return -1;
 	}

@@ -13,8 +13,8 @@
 #define TOTP_B32_LEN 32 /* base32 of 20 bytes */
 
 /* Makes a new secret and its base32 form. Returns 0 or -1. */
-int totp_new_secret(unsigned char raw[TOTP_SECRET_BYTES],
-    char b32[TOTP_B32_LEN + 1]);
+int totp_new_secret(
+    unsigned char raw[TOTP_SECRET_BYTES], char b32[TOTP_B32_LEN + 1]);
 /*
  * Checks six-digit 'code' against 'raw' at 'now'. A step at or before
  * 'last_step' is refused (replay). Returns 0 and the matched step in

@@ -19,6 +19,11 @@ sub run {
 	return ($? >> 8, $out);
 }
 
+# Key files as a deployment has them.
+system("openssl rand -base64 48 > '$tmp/jwt.key'") == 0 or die;
+system("printf 'k1 %s\\n' \$(openssl rand -base64 32) > '$tmp/keyring'") == 0 or die;
+my %keys = (PARLEY_JWT_KEY_FILE => "$tmp/jwt.key", PARLEY_KEYRING_FILE => "$tmp/keyring");
+
 my ($rc, $out) = run({}, "$b/parleyd", '-t');
 is $rc, 1, 'parleyd without database_url refuses to start';
 like $out, qr/database_url is required \(PARLEY_DATABASE_URL\)/, '... and says which setting';
@@ -41,11 +46,28 @@ like $out, qr/parley\.conf:4: unknown configuration key 'bogus_key'/, '... with 
 open $fh, '>', "$tmp/parley.conf" or die;
 print $fh "database_url = dbname=x\nworkers = 3\n";
 close $fh;
-($rc, $out) = run({}, "$b/parleyd", '-c', "$tmp/parley.conf", '-t');
+($rc, $out) = run({%keys}, "$b/parleyd", '-c', "$tmp/parley.conf", '-t');
 is $rc, 0, 'valid file accepted';
 like $out, qr/configuration ok/, '... and says so';
 ($rc, $out) = run({ PARLEY_CONFIG => "$tmp/missing.conf" }, "$b/parleyd", '-t');
 is $rc, 1, 'missing file named by PARLEY_CONFIG refused';
+
+# Secrets: parleyd refuses to start without a strong signing key.
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', PARLEY_KEYRING_FILE => "$tmp/keyring" }, "$b/parleyd", '-t');
+is $rc, 1, 'no jwt_key_file: refused';
+like $out, qr/jwt_key_file is required/, '... saying what is needed';
+system("openssl rand -base64 16 > '$tmp/short.key'");
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', %keys, PARLEY_JWT_KEY_FILE => "$tmp/short.key" },
+    "$b/parleyd", '-t');
+is $rc, 1, 'a 128-bit signing key is refused';
+like $out, qr/at least 32 bytes/, '... naming the minimum';
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', %keys, PARLEY_KEYRING_FILE => "$tmp/missing" }, "$b/parleyd", '-t');
+is $rc, 1, 'a missing keyring is refused';
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'postgresql://u:Hunter2Secret@[nope', %keys }, "$b/parleyd", '-t');
+is $rc, 1, 'a malformed database_url is refused';
+unlike $out, qr/Hunter2Secret/, '... without echoing the password';
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', %keys, PARLEY_BCRYPT_COST => 9 }, "$b/parleyd", '-t');
+is $rc, 1, 'bcrypt cost below 10 refused';
 
 ($rc, $out) = run({}, "$b/parleyctl", 'frobnicate');
 is $rc, 2, 'parleyctl: unknown command is a usage error';

@@ -43,6 +43,11 @@ is $rc, 0, 'second run is a no-op';
 like $out, qr/database is current at version $code_version/, '... saying so';
 my $rows = $t->sql('SELECT version, name, sha256 FROM parley_schema_migrations ORDER BY version');
 is scalar(@$rows), $code_version, 'one record per migration';
+{
+	local $ENV{PARLEY_MIGRATE_DATABASE_URL} = 'postgresql://parley_owner:S3cretPW@[broken';
+	my $o = `'$b/parleyctl' migrate --dir '$src/sql' 2>&1`;
+	unlike $o, qr/S3cretPW/, 'a malformed connection string is not echoed';
+}
 like $rows->[0]{sha256}, qr/^[0-9a-f]{64}$/, 'checksums recorded';
 
 # An edited, already-applied migration is refused.
@@ -62,29 +67,43 @@ is $r->{status}, 503, 'readyz 503 on a newer schema';
 is $r->{json}{code}, 'schema_newer_than_code', '... with a stable code';
 $t->sql('DELETE FROM parley_schema_migrations WHERE version = 999');
 
-# A failing migration is rolled back whole and not recorded.
+# A failing migration is rolled back whole and not recorded: on a fresh
+# database, the last migration is replaced by one that fails half way.
 my $bad = $t->dir . '/badsql';
 mkdir $bad;
-system('cp', "$src/sql/$_", "$bad/$_") for @files;
-my $next = sprintf '%03d-broken.sql', $newest + 1;
-open $fh, '>', "$bad/$next" or die;
+system('cp', "$src/sql/$_", "$bad/$_") for @files[0 .. $#files - 1];
+open $fh, '>', "$bad/$files[-1]" or die;
 print $fh "CREATE TABLE half_done (id int);\nSELECT no_such_function();\n";
 close $fh;
+$t->sql('CREATE DATABASE fresh OWNER parley_owner');
+my $fresh = $t->pg->conninfo('fresh', 'parley_owner');
 {
-	local $ENV{PARLEY_MIGRATE_DATABASE_URL} = $t->owner_conninfo;
+	local $ENV{PARLEY_MIGRATE_DATABASE_URL} = $fresh;
 	$out = `'$b/parleyctl' migrate --dir '$bad' 2>&1`;
 }
-isnt $? >> 8, 0, 'a directory that does not match the code version is refused';
-like $out, qr/expects $code_version/, '... before touching the database';
-is $t->sql(q{SELECT count(*) AS n FROM pg_tables WHERE tablename = 'half_done'})->[0]{n}, 0,
+isnt $? >> 8, 0, 'a failing migration makes migrate fail';
+like $out, qr/\Q$files[-1]\E failed; rolled back/, '... naming it';
+is $t->pg->psql('fresh', q{SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'}) + 0, 0,
     'nothing of it was created';
+is $t->pg->psql('fresh', 'SELECT max(version) FROM parley_schema_migrations') + 0, $newest - 1,
+    'the earlier migrations stay applied and recorded';
 
-# Gaps in numbering are refused.
-unlink "$bad/$next";
-rename "$bad/$files[-1]", "$bad/" . sprintf('%03d-gap.sql', $newest + 2);
+# A directory that does not match the code's version is refused.
+my $short = $t->dir . '/shortsql';
+mkdir $short;
+system('cp', "$src/sql/$_", "$short/$_") for @files[0 .. $#files - 1];
 {
 	local $ENV{PARLEY_MIGRATE_DATABASE_URL} = $t->owner_conninfo;
-	$out = `'$b/parleyctl' migrate --dir '$bad' 2>&1`;
+	$out = `'$b/parleyctl' migrate --dir '$short' 2>&1`;
+}
+like $out, qr/expects $code_version/, 'a migration directory of another version is refused';
+
+# Gaps in numbering are refused.
+rename "$short/$files[-2]", "$short/" . sprintf('%03d-gap.sql', $newest + 1) if @files > 1;
+system('cp', "$src/sql/$files[-1]", "$short/$files[-1]");
+{
+	local $ENV{PARLEY_MIGRATE_DATABASE_URL} = $t->owner_conninfo;
+	$out = `'$b/parleyctl' migrate --dir '$short' 2>&1`;
 }
 like $out, qr/expected number/, 'a gap in the numbering is refused';
 

@@ -55,7 +55,7 @@ like $out, qr/New, TLSv1\.2, Cipher is ECDHE-\w+-(AES\d+-GCM-SHA\d+|CHACHA20-POL
 isnt $rc, 0, 'TLS 1.2 without forward secrecy refused';
 ($rc, $out) = s_client('-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0');
 isnt $rc, 0, 'TLS 1.1 refused';
-($rc, $out) = s_client('-tls1_2', '-no_ticket', '-reconnect');
+($rc, $out) = s_client('-tls1_2', '-reconnect');
 unlike $out, qr/TLS session ticket:/, 'no session tickets';
 
 done_testing;

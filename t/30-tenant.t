@@ -42,6 +42,18 @@ for my $bad ('-', '', 'not-a-uuid', "$a' OR 'x'='x") {
 	like $out, qr/^refused$/m, '... before running anything';
 }
 
+# A connection lost inside a tenant transaction is not silently replaced:
+# every statement fails until the rollback, then the next one reconnects
+# (outside any tenant context, so it sees nothing).
+{
+	open my $ph, '-|', $probe, $t->app_conninfo, $a, 'kill' or die;
+	my $o = do { local $/; <$ph> } // '';
+	close $ph;
+	is $? >> 8, 0, 'probe with a killed backend ran';
+	is_deeply [grep { /^lost$/ } split /\n/, $o], ['lost', 'lost'], 'statements after the loss fail, none runs autocommit';
+	like $o, qr/^after-rollback 0$/m, 'after the rollback: reconnected, no tenant context, no rows';
+}
+
 # The runtime role itself, without the helper.
 my $app = $t->dbh('parley_app');
 is_deeply $t->sql_as('parley_app', 'SELECT body FROM rls_probe'), [], 'no context: no rows';
@@ -61,6 +73,8 @@ $app->commit;
 is_deeply $t->sql_as('parley_app', 'SELECT body FROM rls_probe'), [], 'the context ends with the transaction';
 is_deeply [map { $_->{body} } @{ $t->sql('SELECT body FROM rls_probe ORDER BY body') }], ['a1!', 'a2!', 'b1'],
     "B's row untouched";
+is $t->sql(q{SELECT pg_has_role('parley_app', 'parley_lookup', 'MEMBER') AS m})->[0]{m}, 0,
+    'the runtime role cannot become the lookup role';
 ok !eval { $t->sql_as('parley_app', 'ALTER TABLE rls_probe DISABLE ROW LEVEL SECURITY'); 1 },
     'the runtime role cannot switch RLS off';
 ok !eval { $t->sql_as('parley_app', q{SET row_security = off; SELECT body FROM rls_probe}); 1 } ||
@@ -83,7 +97,9 @@ my $tables = $t->sql(q{
 	WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1});
 cmp_ok scalar(@$tables), '>=', 2, 'catalog walk sees the tables';
 for my $tb (@$tables) {
-	if ($tb->{tenant}) {
+	if ($tb->{tenant} && $exempt{$tb->{relname}}) {
+		ok !$tb->{rls}, "$tb->{relname}: has company_id but is listed as global (serves every company)";
+	} elsif ($tb->{tenant}) {
 		ok $tb->{rls} && $tb->{force} && $tb->{policies} > 0, "$tb->{relname}: tenant table with forced RLS and a policy";
 	} elsif ($tb->{rls} && $tb->{force} && $tb->{policies} > 0) {
 		ok $exempt{$tb->{relname}}, "$tb->{relname}: RLS by another column, listed";

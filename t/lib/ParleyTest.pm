@@ -352,11 +352,21 @@ sub nginx_env {
 	);
 }
 
+# free_ports(n): n distinct free loopback ports (held open until all are
+# picked, so two calls cannot return the same one).
+sub free_ports {
+	my ($n) = @_;
+	my @s = map { IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 1) or die "no free port: $!" } 1 .. $n;
+	my @p = map { $_->sockport } @s;
+	close $_ for @s;
+	return @p;
+}
+
 sub start_nginx {
 	my ($self) = @_;
 	for my $try (1 .. 5) {
-		$self->{http_port} = free_port();
-		$self->{https_port} = free_port();
+		($self->{http_port}, $self->{https_port}) = free_ports(2);
 		my %env = $self->nginx_env;
 		make_path("$self->{dir}/nginx/tmp");
 		my $cmd = "'$SRCDIR/nginx/render' '$self->{dir}/nginx' 2>&1";
@@ -377,7 +387,7 @@ sub start_nginx {
 		return if $up;
 		delete $self->{pids}{nginx};
 		my $err = $self->slurp('nginx/nginx-error.log');
-		die "nginx failed to start:\n$err" unless $err =~ /Address already in use/;
+		die "nginx failed to start:\n$err" unless $err =~ /Address already in use|duplicate listen/;
 	}
 	die "nginx: no free ports after 5 tries\n";
 }

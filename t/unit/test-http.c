@@ -24,6 +24,18 @@ static const struct {
 	{ "/tab\t", 0 },
 	{ "/uni\xc3\xa9", 0 },
 	{ "/brace{", 0 },
+	{ "/a//b", 0 },
+	{ "/a/./b", 0 },
+	{ "/a/../b", 0 },
+	{ "/a/..", 0 },
+	{ "/a/.", 0 },
+	{ "/a/%2e%2e/b", 0 },
+	{ "/a/%2E/b", 0 },
+	{ "/a%2fb", 0 },
+	{ "/a%5Cb", 0 },
+	{ "/a/.well-known", 1 },
+	{ "/a/..b", 1 },
+	{ "/a%20b", 1 },
 };
 
 static const struct {

@@ -46,8 +46,11 @@ sub new {
 	my $self = bless { user => run_user(), bin => bindir() }, $class;
 	$self->{dir} = $o{dir} // File::Temp::tempdir('parley-pg-XXXXXX',
 	    TMPDIR => 1, CLEANUP => 0);
+	# Trust authentication is safe only because nobody else can reach
+	# the socket: the directory is the cluster user's, mode 0700.
 	make_path($self->{dir});
-	chmod 0755, $self->{dir};
+	# Private: only the cluster's user (and root) may reach the socket.
+	chmod 0700, $self->{dir};
 	if ($self->{user}) {
 		my ($uid, $gid) = (getpwnam($self->{user}))[2, 3];
 		chown $uid, $gid, $self->{dir};
@@ -74,13 +77,13 @@ sub initdb {
 	return if -f "$self->{data}/PG_VERSION";
 	$self->sys("$self->{bin}/initdb", '-D', $self->{data}, '-U', 'postgres',
 	    '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions');
-	$self->sys('mkdir', '-p', $self->{sock});
+	$self->sys('mkdir', '-p', '-m', '0700', $self->{sock});
 	open my $fh, '>>', "$self->{data}/postgresql.conf" or die $!;
 	print $fh <<"CONF";
 # parley test cluster
 listen_addresses = ''
 unix_socket_directories = '$self->{sock}'
-unix_socket_permissions = 0777
+unix_socket_permissions = 0700
 port = $self->{port}
 max_connections = 300
 shared_buffers = 64MB
