@@ -119,6 +119,8 @@ static struct db_stmt q_email_verified = { "email_verified",
 	"UPDATE users SET email_verified_at = now(), updated_at = now() WHERE "
 	"id = $1 AND company_id = $2",
 	2, 0, 0 };
+static struct db_stmt q_user_email = { "user_email",
+	"SELECT email FROM users WHERE id = $1 AND company_id = $2", 2, 0, 0 };
 static struct db_stmt q_sessions = { "sessions_list",
 	"SELECT id, created_at, last_used_at, coalesce(ip, ''), "
 	"coalesce(user_agent, '') FROM sessions WHERE company_id = $1 AND "
@@ -834,8 +836,19 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
 		return -1;
 	if (found) {
+		const char *p[2] = { uid, cid };
+		PGresult   *res;
+
 		if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 			return unavailable(req);
+		/* Always to the address on file, not the one typed. */
+		if ((res = db_exec(ctx->db, &q_user_email, p)) == NULL ||
+		    PQntuples(res) != 1) {
+			PQclear(res);
+			return -1;
+		}
+		snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
 		if (send_link(ctx, cid, uid, email, "password_reset",
 			cfg->reset_ttl) == -1 ||
 		    event_record(ctx->db, req, cid, uid,

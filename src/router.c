@@ -147,24 +147,26 @@ router_dispatch(struct request *req, struct ctx *ctx)
 
 	if ((r = lookup(req)) == NULL)
 		return;
+	/* Who is asking comes first: no body of an anonymous caller is read. */
+	if (auth_authenticate(req, ctx, r) == -1)
+		return;
 	if (r->body == BODY_NONE) {
 		if (req->content_length > 0 && http_read_body(req, 0) == -1)
-			return;
+			goto out;
 	} else {
 		if (router_ctype_ok(req->content_type, r->ctypes) == -1) {
 			http_send_problem(req, 415, "unsupported_media_type",
 			    "Unsupported Content-Type", NULL, NULL, NULL);
-			return;
+			goto out;
 		}
 		if (http_read_body(req, r->max_body) == -1 ||
 		    http_parse_json(req) == -1)
-			return;
+			goto out;
 	}
-	if (auth_authenticate(req, ctx, r) == -1)
-		return;
 	if (r->fn(req, ctx) == -1 && req->status == 0)
 		http_send_problem(req, 500, "internal_error", "Internal error",
 		    NULL, NULL, NULL);
+out:
 	if (db_in_tx(ctx->db)) {
 		/* A handler must commit what it means to keep. */
 		db_rollback(ctx->db);

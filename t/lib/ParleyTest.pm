@@ -525,7 +525,7 @@ sub allow_alert {
 }
 
 sub cleanup {
-	my ($self) = @_;
+	my ($self, $exit) = @_;
 	return if $self->{cleaned}++;
 	$self->stop_nginx;
 	$self->stop_parleyd;
@@ -539,7 +539,7 @@ sub cleanup {
 	# A failure after the plan still fails the file, which is the point.
 	Test::More::ok(0, 'no sanitizer reports or nginx alerts') if @p;
 	Test::More::diag($_) for @p;
-	my $passing = Test::More->builder->is_passing && !@p;
+	my $passing = Test::More->builder->is_passing && !@p && !$exit;
 	if ($self->{own_cluster}) {
 		eval { $self->{pg}->stop('immediate') };
 	} elsif ($self->{db}) {
@@ -556,7 +556,7 @@ sub cleanup {
 END {
 	my $status = $?;
 	for my $t (reverse @INSTANCES) {
-		eval { $t->cleanup };
+		eval { $t->cleanup($status) };
 		Test::More::diag("cleanup: $@") if $@;
 	}
 	$? = $status;

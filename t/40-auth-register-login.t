@@ -1,0 +1,129 @@
+# Registration and login: normalised unique e-mail, password policy,
+# bcrypt, uniform failures, token pair, /me, verification e-mail.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use ParleyTest;
+
+# Account lockout is tested in t/42-auth-limits.t; here it must not interfere.
+my $t = ParleyTest->new(smtp => 1, env => { PARLEY_LOGIN_MAX_PER_ACCOUNT => 50 });
+my $pw = 'tangerine-orbit-velvet-42';
+
+my $r = $t->post('/api/v1/auth/register', json => { email => '  Ann.Smith@Example.COM ', password => $pw,
+    name => 'Ann Smith', company_name => 'Acme Ltd' }, headers => { 'user-agent' => 'tests/1' });
+is $r->{status}, 201, 'register: 201';
+my $reg = $r->{json};
+is $reg->{user}{email}, 'Ann.Smith@example.com', 'e-mail trimmed, domain lower-cased';
+is $reg->{user}{role}, 'owner', 'the registrant owns the company';
+is $reg->{company}{name}, 'Acme Ltd', 'company created';
+is $reg->{token_type}, 'Bearer', 'token pair returned';
+is $reg->{expires_in}, 900, 'access token lives 15 minutes';
+like $reg->{refresh_token}, qr/^[A-Za-z0-9_-]{43}$/, 'refresh token: 256 bits base64url';
+
+my $row = $t->sql('SELECT password_hash, email_verified_at FROM users WHERE id = ?', $reg->{user}{id})->[0];
+like $row->{password_hash}, qr/^\$2b\$10\$/, 'stored as bcrypt $2b$ at the configured cost';
+is $row->{email_verified_at}, undef, 'not verified yet';
+my $rt = $t->sql('SELECT encode(token_hash, ?) AS h FROM refresh_tokens', 'hex')->[0]{h};
+unlike $rt, qr/\Q$reg->{refresh_token}\E/, 'refresh token stored hashed';
+
+# Duplicates, in any case or spacing, are refused.
+$r = $t->post('/api/v1/auth/register', json => { email => 'ann.smith@EXAMPLE.com', password => $pw,
+    name => 'Ann', company_name => 'Other' });
+is $r->{status}, 409, 'same address again: 409';
+is $r->{json}{code}, 'email_taken', '... email_taken';
+
+# Password policy, with reasons.
+my %weak = (
+	'short' => 'too_short',
+	'password1234' => 'too_common',
+	'qwertyuiop123' => 'too_common',
+	'aaaaaaaaaaaaaaaa' => 'too_common',
+	('x' x 73) => 'too_long',
+	'Bartholomew-2024' => 'contains_personal_data',
+);
+for my $p (sort keys %weak) {
+	$r = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.' . (1 + length $p) },
+	    json => { email => q{weak@example.com}, password => $p, name => 'Bartholomew Quinn', company_name => 'W' });
+	is $r->{status}, 422, "password '" . substr($p, 0, 16) . "' refused";
+	is $r->{json}{errors}[0]{code}, $weak{$p}, "... because $weak{$p}";
+	ok length($r->{json}{detail} // ''), '... with a reason a person can act on';
+}
+is $t->sql(q{SELECT count(*) AS n FROM users WHERE lower(email) = 'weak@example.com'})->[0]{n}, 0,
+    'no account was created by refused registrations';
+
+# Verification e-mail, sent by the jobs worker through real SMTP.
+my $mail = $t->wait_mail('Ann.Smith@example.com', qr/Confirm your e-mail/);
+my ($vtok) = $mail->{body} =~ m{https://app\.parley\.test/verify-email#token=([A-Za-z0-9_-]{43})};
+ok $vtok, 'the verification mail carries a link';
+is $t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NOT NULL AND payload = '{}'})->[0]{n}, 1,
+    'the job is done and its payload (the sealed token) erased';
+$r = $t->get('/api/v1/me', headers => { authorization => "Bearer $reg->{access_token}" });
+is $r->{status}, 200, '/me with the access token';
+is $r->{json}{user}{email_verified}, JSON::PP::false, 'unverified state visible in /me';
+is $r->{json}{role}, 'owner', '/me: role';
+is $r->{json}{company}{id}, $reg->{company}{id}, '/me: company';
+is $r->{json}{mfa}{enabled}, JSON::PP::false, '/me: MFA state';
+is $t->post('/api/v1/auth/email/verify', json => { token => $vtok })->{status}, 204, 'verification link works';
+is $t->post('/api/v1/auth/email/verify', json => { token => $vtok })->{status}, 400, '... once';
+$r = $t->get('/api/v1/me', headers => { authorization => "Bearer $reg->{access_token}" });
+is $r->{json}{user}{email_verified}, JSON::PP::true, 'verified';
+
+# Login.
+sub login {
+	my ($email, $pass, %o) = @_;
+	return $t->post('/api/v1/auth/login', json => { email => $email, password => $pass, %{ $o{extra} // {} } },
+	    headers => { 'x-forwarded-for' => $o{ip} // '203.0.113.10', 'user-agent' => 'tests/1' });
+}
+$r = login(' ann.smith@EXAMPLE.COM', $pw);
+is $r->{status}, 200, 'login with any case and spacing of the address';
+is $r->{json}{token_type}, 'Bearer', '... token_type Bearer';
+is $r->{json}{expires_in}, 900, '... expires_in 900';
+ok $r->{json}{access_token} && $r->{json}{refresh_token}, '... both tokens';
+isnt $r->{json}{session_id}, $reg->{session_id}, 'login always starts a new session';
+
+my $wrong = login('ann.smith@example.com', 'not-the-password-at-all', ip => '203.0.113.11');
+my $unknown = login('nobody@example.com', 'not-the-password-at-all', ip => '203.0.113.12');
+is $wrong->{status}, 401, 'wrong password: 401';
+is $unknown->{status}, 401, 'unknown address: 401';
+is $wrong->{json}{code}, 'invalid_credentials', 'same code';
+is $unknown->{json}{code}, $wrong->{json}{code}, 'the two answers are the same';
+is $unknown->{json}{title}, $wrong->{json}{title}, '... word for word';
+
+# Timing: medians of 7 tries each within 1.5x (a dummy bcrypt for unknown accounts).
+use Time::HiRes qw(time);
+my (@tw, @tu);
+for my $i (1 .. 7) {
+	my $t0 = time;
+	login('ann.smith@example.com', "wrong-password-$i", ip => "192.0.2.$i");
+	push @tw, time - $t0;
+	$t0 = time;
+	login("nobody$i\@example.com", "wrong-password-$i", ip => "192.0.2.1$i");
+	push @tu, time - $t0;
+}
+my ($mw, $mu) = map { (sort { $a <=> $b } @$_)[3] } \@tw, \@tu;
+my $ratio = $mw > $mu ? $mw / $mu : $mu / $mw;
+cmp_ok $ratio, '<=', 1.5, sprintf('wrong password %.0f ms vs unknown account %.0f ms (ratio %.2f)', 1000 * $mw, 1000 * $mu, $ratio);
+
+# Passwords over 72 bytes never match (bcrypt would cut them).
+$r = login('ann.smith@example.com', $pw . ('x' x 60), ip => '203.0.113.20');
+is $r->{status}, 401, 'a password with extra bytes past 72 does not log in';
+
+# Hashes made by another bcrypt implementation (python3-bcrypt) log in.
+my $py = `/usr/bin/python3 -c 'import bcrypt,sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(10, prefix=b"2a")).decode())' '$pw'`;
+chomp $py;
+like $py, qr/^\$2a\$10\$/, 'python3-bcrypt made a $2a$ hash';
+$t->sql('UPDATE users SET password_hash = ? WHERE id = ?', $py, $reg->{user}{id});
+is login('ann.smith@example.com', $pw, ip => '203.0.113.21')->{status}, 200, 'a $2a$ hash from python3-bcrypt verifies';
+my $ours = $row->{password_hash};
+my $ok = `/usr/bin/python3 -c 'import bcrypt,sys; print(bcrypt.checkpw(sys.argv[1].encode(), sys.argv[2].encode()))' '$pw' '$ours'`;
+like $ok, qr/True/, 'and python3-bcrypt accepts our $2b$ hash';
+
+# Security events.
+my $events = $t->sql('SELECT kind FROM security_events ORDER BY created_at');
+my %kinds = map { $_->{kind} => 1 } @$events;
+ok $kinds{$_}, "security event $_ recorded" for qw(register email_verified login_success login_failure);
+ok !grep({ ($_->{ip} // '') eq '' } @{ $t->sql(q{SELECT ip FROM security_events WHERE kind LIKE 'login%'}) }),
+    'login events carry the client address';
+
+done_testing;
