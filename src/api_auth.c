@@ -1131,11 +1131,8 @@ h_sessions_list(struct request *req, struct ctx *ctx)
 	json_t	   *items, *o;
 	int	    i, rc;
 
-	if ((res = db_exec(ctx->db, &q_sessions, p)) == NULL ||
-	    db_commit(ctx->db) == -1) {
-		PQclear(res);
+	if ((res = db_exec_commit(ctx->db, &q_sessions, p)) == NULL)
 		return -1;
-	}
 	items = json_array();
 	for (i = 0; i < PQntuples(res); i++)
 		json_array_append_new(items,

@@ -62,11 +62,8 @@ h_security_events(struct request *req, struct ctx *ctx)
 	p[0] = ctx->who.company_id;
 	p[1] = has_before ? before : NULL;
 	p[2] = lim;
-	if ((res = db_exec(ctx->db, &q_events, p)) == NULL ||
-	    db_commit(ctx->db) == -1) {
-		PQclear(res);
+	if ((res = db_exec_commit(ctx->db, &q_events, p)) == NULL)
 		return -1;
-	}
 	items = json_array();
 	for (i = 0; i < PQntuples(res); i++) {
 		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id",

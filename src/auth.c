@@ -24,19 +24,23 @@
 #include "token.h"
 
 /*
- * Session check, run right after the tenant context is set. Touches
- * last_used_at (and the idle deadline) at most once a minute.
+ * Session check, run right after the tenant context is set: the session
+ * must be live; the role is the user's now. The second column says the
+ * session was last marked used over a minute ago.
  */
 static struct db_stmt q_session_check = { "session_check",
-	"WITH s AS (SELECT s.id, u.role FROM sessions s JOIN users u ON u.id = "
-	"s.user_id AND u.company_id = s.company_id WHERE s.id = $1 AND "
-	"s.user_id = $2 AND s.company_id = $3 AND s.revoked_at IS NULL AND "
-	"s.expires_at > now() AND s.idle_expires_at > now()), touch AS ("
+	"SELECT u.role, s.last_used_at < now() - interval '1 minute' FROM "
+	"sessions s JOIN users u ON u.id = s.user_id AND u.company_id = "
+	"s.company_id WHERE s.id = $1 AND s.user_id = $2 AND s.company_id = $3 "
+	"AND s.revoked_at IS NULL AND s.expires_at > now() AND "
+	"s.idle_expires_at > now()",
+	3, 0, 0 };
+/* At most once a minute: last use, and the idle deadline moves on. */
+static struct db_stmt q_session_used = { "session_used",
 	"UPDATE sessions SET last_used_at = now(), idle_expires_at = "
-	"least(expires_at, now() + make_interval(secs => $4::integer)) WHERE "
-	"id = (SELECT id FROM s) AND last_used_at < now() - interval '1 "
-	"minute' RETURNING 1) SELECT role FROM s",
-	4, 0, 0 };
+	"least(expires_at, now() + make_interval(secs => $3::integer)) WHERE "
+	"id = $1 AND company_id = $2",
+	3, 0, 0 };
 
 static const char *const role_names[ROLE__MAX] = { "none", "member", "admin",
 	"owner" };
@@ -90,7 +94,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 {
 	struct jwt_claims    c;
 	const unsigned char *key;
-	const char	    *tok, *why, *p[4];
+	const char	    *tok, *why, *p[3];
 	char		     idle[16];
 	size_t		     keylen;
 	PGresult	    *res = NULL;
@@ -119,11 +123,9 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		    "Invalid or expired access token");
 		return -1;
 	}
-	snprintf(idle, sizeof(idle), "%d", ctx->conf->refresh_idle_ttl);
 	p[0] = c.sid;
 	p[1] = c.sub;
 	p[2] = c.cid;
-	p[3] = idle;
 	if (db_tenant_begin(ctx->db, c.cid, &q_session_check, p, &res) == -1) {
 		http_send_problem(req, 503, "database_unavailable",
 		    "Service temporarily unavailable", NULL, NULL,
@@ -137,6 +139,23 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		unauthorized(req, "session_revoked",
 		    "The session has ended: log in again");
 		return -1;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+		PGresult *u;
+
+		snprintf(idle, sizeof(idle), "%d", ctx->conf->refresh_idle_ttl);
+		p[0] = c.sid;
+		p[1] = c.cid;
+		p[2] = idle;
+		if ((u = db_exec(ctx->db, &q_session_used, p)) == NULL) {
+			PQclear(res);
+			db_rollback(ctx->db);
+			http_send_problem(req, 503, "database_unavailable",
+			    "Service temporarily unavailable", NULL, NULL,
+			    "Retry-After: 1\r\n");
+			return -1;
+		}
+		PQclear(u);
 	}
 	PQclear(res);
 	ctx->who.kind = AUTH_USER;

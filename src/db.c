@@ -223,92 +223,151 @@ db_exec(struct db *db, struct db_stmt *st, const char *const *params)
 	return res;
 }
 
+/* One statement of a pipeline: literal 'sql' or prepared statement 'st'. */
+struct pstep {
+	const char	  *sql;
+	struct db_stmt	  *st;
+	int		   nparams;
+	const char *const *params;
+	PGresult	 **out; /* keeps the result when not NULL */
+	const char	  *tag; /* required command tag, or NULL */
+};
+
 /*
- * Sends BEGIN, set_config and the optional check in one pipeline and reads
- * the results. Returns 0, or -1 with the connection left outside a
- * transaction (rolled back or dead).
+ * Sends 'n' steps and one sync in a single round trip (libpq pipeline
+ * mode) and reads every result. Returns 0 when all succeeded; -1 otherwise,
+ * with kept results cleared and a broken connection dropped. After an
+ * error the server skips the remaining steps up to the sync.
  */
 static int
-tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
-    const char *const *check_params, PGresult **check_res)
+pipeline(struct db *db, struct pstep *s, int n, const char *what)
 {
-	const char *cid[1] = { company_id };
-	PGresult   *res;
-	int	    ok = 1, nq, i;
+	PGresult *res;
+	int	  ok = 1, i;
 
-	if (db_ensure(db) == -1)
-		return -1;
-	if (check != NULL && prepare(db, check) == -1) {
-		if (PQstatus(db->conn) != CONNECTION_OK)
-			db_disconnect(db);
-		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i].out != NULL)
+			*s[i].out = NULL;
+		if (s[i].st != NULL && prepare(db, s[i].st) == -1) {
+			if (PQstatus(db->conn) != CONNECTION_OK)
+				db_disconnect(db);
+			return -1;
+		}
 	}
 	if (PQenterPipelineMode(db->conn) != 1)
 		return -1;
-	nq = check != NULL ? 3 : 2;
-	if (PQsendQueryParams(
-		db->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1 ||
-	    PQsendQueryParams(db->conn,
-		"SELECT set_config('app.company_id', $1, true)", 1, NULL, cid,
-		NULL, NULL, 0) != 1 ||
-	    (check != NULL &&
-		PQsendQueryPrepared(db->conn, check->name, check->nparams,
-		    check_params, NULL, NULL, 0) != 1) ||
-	    PQpipelineSync(db->conn) != 1) {
-		note_failure(db, NULL, "tenant_begin");
+	for (i = 0; i < n && ok; i++)
+		ok = (s[i].st != NULL
+			     ? PQsendQueryPrepared(db->conn, s[i].st->name,
+				   s[i].st->nparams, s[i].params, NULL, NULL, 0)
+			     : PQsendQueryParams(db->conn, s[i].sql,
+				   s[i].nparams, NULL, s[i].params, NULL, NULL,
+				   0)) == 1;
+	if (!ok || PQpipelineSync(db->conn) != 1) {
+		note_failure(db, NULL, what);
 		PQexitPipelineMode(db->conn);
 		db_disconnect(db);
 		return -1;
 	}
-	for (i = 0; i < nq; i++) {
-		ExecStatusType s;
+	for (i = 0; i < n; i++) {
+		ExecStatusType st;
 
 		if ((res = PQgetResult(db->conn)) == NULL) {
 			ok = 0;
 			break;
 		}
-		s = PQresultStatus(res);
-		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		st = PQresultStatus(res);
+		if ((st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) ||
+		    (s[i].tag != NULL &&
+			strcmp(PQcmdStatus(res), s[i].tag) != 0)) {
 			if (ok)
-				note_failure(db, res, "tenant_begin");
+				note_failure(db, res, what);
 			ok = 0;
 			PQclear(res);
-		} else if (i == 2 && check_res != NULL)
-			*check_res = res;
+		} else if (s[i].out != NULL)
+			*s[i].out = res;
 		else
 			PQclear(res);
-		/* Each query's results end with a NULL. */
+		/* Each step's results end with a NULL. */
 		while ((res = PQgetResult(db->conn)) != NULL)
 			PQclear(res);
 	}
 	/* Then the sync. */
 	while ((res = PQgetResult(db->conn)) != NULL) {
-		ExecStatusType s = PQresultStatus(res);
+		ExecStatusType st = PQresultStatus(res);
 
 		PQclear(res);
-		if (s == PGRES_PIPELINE_SYNC)
+		if (st == PGRES_PIPELINE_SYNC)
 			break;
 	}
 	if (PQexitPipelineMode(db->conn) != 1 ||
 	    PQstatus(db->conn) != CONNECTION_OK) {
 		if (ok)
-			note_failure(db, NULL, "tenant_begin");
+			note_failure(db, NULL, what);
 		ok = 0;
 	}
-	if (!ok) {
-		if (check_res != NULL && *check_res != NULL) {
-			PQclear(*check_res);
-			*check_res = NULL;
-		}
-		if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
+	if (!ok)
+		for (i = 0; i < n; i++)
+			if (s[i].out != NULL && *s[i].out != NULL) {
+				PQclear(*s[i].out);
+				*s[i].out = NULL;
+			}
+	if (!ok && db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
+		db_disconnect(db);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Sends BEGIN, set_config and the optional check in one pipeline. Returns
+ * 0, or -1 with the connection left outside a transaction (rolled back or
+ * dropped).
+ */
+static struct db_stmt q_tx_begin = { "tx_begin", "BEGIN", 0, 0, 0 };
+static struct db_stmt q_tx_tenant = { "tx_tenant",
+	"SELECT set_config('app.company_id', $1, true)", 1, 0, 0 };
+
+static int
+tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
+    const char *const *check_params, PGresult **check_res)
+{
+	const char  *cid[1] = { company_id };
+	struct pstep s[3] = {
+		{ NULL, &q_tx_begin, 0, NULL, NULL, NULL },
+		{ NULL, &q_tx_tenant, 0, cid, NULL, NULL },
+		{ NULL, check, 0, check_params, check_res, NULL },
+	};
+	PGresult *res;
+
+	if (db_ensure(db) == -1)
+		return -1;
+	if (pipeline(db, s, check != NULL ? 3 : 2, "tenant_begin") == -1) {
+		if (db->conn != NULL) {
 			res = PQexec(db->conn, "ROLLBACK");
 			PQclear(res);
-		} else
-			db_disconnect(db);
+		}
 		return -1;
 	}
 	db->in_tx = 1;
 	return 0;
+}
+
+PGresult *
+db_exec_commit(struct db *db, struct db_stmt *st, const char *const *params)
+{
+	PGresult    *res = NULL;
+	struct pstep s[2] = {
+		{ NULL, st, 0, params, &res, NULL },
+		{ "COMMIT", NULL, 0, NULL, NULL, "COMMIT" },
+	};
+
+	if (!db->in_tx || db->conn == NULL ||
+	    PQstatus(db->conn) != CONNECTION_OK)
+		return NULL;
+	/* On failure the transaction stays open (aborted): db_rollback(). */
+	if (pipeline(db, s, 2, st->name) == -1)
+		return NULL;
+	db->in_tx = 0;
+	return res;
 }
 
 int

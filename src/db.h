@@ -71,6 +71,13 @@ int db_tenant_begin(struct db *, const char *company_id, struct db_stmt *check,
  * (the jobs queue). Returns 0 or -1.
  */
 int db_begin_global(struct db *);
+/*
+ * Runs 'st' and COMMIT in one round trip, as the last statement of a
+ * transaction. Returns the result of 'st' (caller PQclear()s) once both
+ * succeeded; NULL otherwise, with the transaction left for db_rollback().
+ */
+PGresult *db_exec_commit(
+    struct db *, struct db_stmt *st, const char *const *params);
 /* Commits; returns 0 or -1 (then rolled back). */
 int db_commit(struct db *);
 /* Rolls back if a transaction is open. Always safe to call. */

@@ -102,6 +102,8 @@ sub new {
 	make_path($self->{asan_dir});
 	$self->make_keys;
 	$self->start_smtp if $o{smtp};
+	# smtp_later: parleyd is told of an SMTP port nobody listens on yet.
+	$self->{smtp_port} = free_port() if $o{smtp_later};
 	$self->start_captcha if $o{captcha};
 
 	# Database: shared cluster + cloned template, or a cluster of our own.
@@ -272,7 +274,7 @@ sub wait_port {
 # The fake SMTP server (t/fakes/smtp.py): mails land in DIR/mail.
 sub start_smtp {
 	my ($self) = @_;
-	$self->{smtp_port} = free_port();
+	$self->{smtp_port} //= free_port();
 	$self->{pids}{smtp} = $self->spawn("$self->{dir}/smtp.log", {},
 	    '/usr/bin/python3', "$SRCDIR/t/fakes/smtp.py", $self->{smtp_port}, "$self->{dir}/mail");
 	$self->wait_port($self->{smtp_port}, $self->{pids}{smtp}, 'the fake SMTP server');
