@@ -29,6 +29,10 @@ int h_email_resend(struct request *, struct ctx *);
 int h_sessions_list(struct request *, struct ctx *);
 int h_session_delete(struct request *, struct ctx *);
 
+/* Read statements of read-only routes ($1 user id, $2 company id). */
+extern struct db_stmt q_me;
+extern struct db_stmt q_sessions;
+
 /* api_mfa.c */
 int h_mfa_setup(struct request *, struct ctx *);
 int h_mfa_enable(struct request *, struct ctx *);

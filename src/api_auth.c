@@ -91,12 +91,12 @@ static struct db_stmt q_session_kill = { "session_kill",
 	"UPDATE sessions SET revoked_at = now(), revoke_reason = $3 WHERE id "
 	"= $1 AND company_id = $2 AND revoked_at IS NULL",
 	3, 0, 0 };
-static struct db_stmt q_me = { "me",
-	"SELECT u.id, u.email, u.name, u.role, u.email_verified_at IS NOT "
-	"NULL, u.totp_enabled_at IS NOT NULL, u.created_at, c.id, c.name FROM "
-	"users u JOIN companies c ON c.id = u.company_id WHERE u.id = $1 AND "
-	"u.company_id = $2",
-	2, 0, 0 };
+struct db_stmt	      q_me = { "me",
+	       "SELECT u.id, u.email, u.name, u.role, u.email_verified_at IS NOT "
+		      "NULL, u.totp_enabled_at IS NOT NULL, u.created_at, c.id, c.name FROM "
+		      "users u JOIN companies c ON c.id = u.company_id WHERE u.id = $1 AND "
+		      "u.company_id = $2",
+	       2, 0, 0 };
 static struct db_stmt q_token_use = { "auth_token_use",
 	"SELECT t.user_id, t.expires_at > now() AND t.used_at IS NULL, "
 	"u.email, u.name, u.email_verified_at IS NOT NULL FROM auth_tokens t "
@@ -121,12 +121,12 @@ static struct db_stmt q_email_verified = { "email_verified",
 	2, 0, 0 };
 static struct db_stmt q_user_email = { "user_email",
 	"SELECT email FROM users WHERE id = $1 AND company_id = $2", 2, 0, 0 };
-static struct db_stmt q_sessions = { "sessions_list",
-	"SELECT id, created_at, last_used_at, coalesce(ip, ''), "
-	"coalesce(user_agent, '') FROM sessions WHERE company_id = $1 AND "
-	"user_id = $2 AND revoked_at IS NULL AND expires_at > now() AND "
-	"idle_expires_at > now() ORDER BY created_at DESC LIMIT 100",
-	2, 0, 0 };
+struct db_stmt	      q_sessions = { "sessions_list",
+	       "SELECT id, created_at, last_used_at, coalesce(ip, ''), "
+		      "coalesce(user_agent, '') FROM sessions WHERE company_id = $2 AND "
+		      "user_id = $1 AND revoked_at IS NULL AND expires_at > now() AND "
+		      "idle_expires_at > now() ORDER BY created_at DESC LIMIT 100",
+	       2, 0, 0 };
 
 /* --- helpers --- */
 
@@ -777,16 +777,12 @@ h_logout_all(struct request *req, struct ctx *ctx)
 int
 h_me(struct request *req, struct ctx *ctx)
 {
-	const char *p[2] = { ctx->who.user_id, ctx->who.company_id };
-	PGresult   *res;
-	json_t	   *o;
-	int	    rc;
+	PGresult *res = ctx->read; /* q_me, run with the session check */
+	json_t	 *o;
+	int	  rc;
 
-	if ((res = db_exec(ctx->db, &q_me, p)) == NULL || PQntuples(res) != 1 ||
-	    db_commit(ctx->db) == -1) {
-		PQclear(res);
+	if (res == NULL || PQntuples(res) != 1)
 		return -1;
-	}
 	o = json_pack("{s:{s:s,s:s,s:s,s:b,s:s},s:{s:s,s:s},s:s,s:{s:b},s:s}",
 	    "user", "id", PQgetvalue(res, 0, 0), "email", PQgetvalue(res, 0, 1),
 	    "name", PQgetvalue(res, 0, 2), "email_verified",
@@ -795,7 +791,6 @@ h_me(struct request *req, struct ctx *ctx)
 	    "name", PQgetvalue(res, 0, 8), "role", PQgetvalue(res, 0, 3), "mfa",
 	    "enabled", strcmp(PQgetvalue(res, 0, 5), "t") == 0, "session_id",
 	    ctx->who.session_id);
-	PQclear(res);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
 	return rc;
@@ -1126,12 +1121,11 @@ h_email_resend(struct request *req, struct ctx *ctx)
 int
 h_sessions_list(struct request *req, struct ctx *ctx)
 {
-	const char *p[2] = { ctx->who.company_id, ctx->who.user_id };
-	PGresult   *res;
-	json_t	   *items, *o;
-	int	    i, rc;
+	PGresult *res = ctx->read; /* q_sessions */
+	json_t	 *items, *o;
+	int	  i, rc;
 
-	if ((res = db_exec_commit(ctx->db, &q_sessions, p)) == NULL)
+	if (res == NULL)
 		return -1;
 	items = json_array();
 	for (i = 0; i < PQntuples(res); i++)
@@ -1143,7 +1137,6 @@ h_sessions_list(struct request *req, struct ctx *ctx)
 			"user_agent", PQgetvalue(res, i, 4), "current",
 			strcmp(PQgetvalue(res, i, 0), ctx->who.session_id) ==
 			    0));
-	PQclear(res);
 	o = json_pack("{s:o}", "items", items);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);

@@ -42,6 +42,31 @@ static struct db_stmt q_session_used = { "session_used",
 	"id = $1 AND company_id = $2",
 	3, 0, 0 };
 
+/*
+ * Writes the session's last use (at most once a minute). A read route's
+ * transaction is already committed, so it gets one of its own.
+ */
+static int
+mark_used(
+    struct ctx *ctx, const struct route *r, const char *sid, const char *cid)
+{
+	char	    idle[16];
+	const char *p[3] = { sid, cid, idle };
+	PGresult   *u = NULL;
+	int	    ok;
+
+	snprintf(idle, sizeof(idle), "%d", ctx->conf->refresh_idle_ttl);
+	if (r->read == NULL) {
+		u = db_exec(ctx->db, &q_session_used, p);
+		ok = u != NULL;
+	} else
+		ok = db_tenant_begin(ctx->db, cid, &q_session_used, p, &u) ==
+			0 &&
+		    db_commit(ctx->db) == 0;
+	PQclear(u);
+	return ok ? 0 : -1;
+}
+
 static const char *const role_names[ROLE__MAX] = { "none", "member", "admin",
 	"owner" };
 
@@ -94,8 +119,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 {
 	struct jwt_claims    c;
 	const unsigned char *key;
-	const char	    *tok, *why, *p[3];
-	char		     idle[16];
+	const char	    *tok, *why, *p[3], *rp[2];
 	size_t		     keylen;
 	PGresult	    *res = NULL;
 	enum role	     role;
@@ -126,7 +150,12 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	p[0] = c.sid;
 	p[1] = c.sub;
 	p[2] = c.cid;
-	if (db_tenant_begin(ctx->db, c.cid, &q_session_check, p, &res) == -1) {
+	rp[0] = c.sub;
+	rp[1] = c.cid;
+	if ((r->read != NULL ? db_tenant_read(ctx->db, c.cid, &q_session_check,
+				   p, &res, r->read, rp, &ctx->read)
+			     : db_tenant_begin(ctx->db, c.cid, &q_session_check,
+				   p, &res)) == -1) {
 		http_send_problem(req, 503, "database_unavailable",
 		    "Service temporarily unavailable", NULL, NULL,
 		    "Retry-After: 1\r\n");
@@ -140,22 +169,14 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		    "The session has ended: log in again");
 		return -1;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-		PGresult *u;
-
-		snprintf(idle, sizeof(idle), "%d", ctx->conf->refresh_idle_ttl);
-		p[0] = c.sid;
-		p[1] = c.cid;
-		p[2] = idle;
-		if ((u = db_exec(ctx->db, &q_session_used, p)) == NULL) {
-			PQclear(res);
-			db_rollback(ctx->db);
-			http_send_problem(req, 503, "database_unavailable",
-			    "Service temporarily unavailable", NULL, NULL,
-			    "Retry-After: 1\r\n");
-			return -1;
-		}
-		PQclear(u);
+	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 &&
+	    mark_used(ctx, r, c.sid, c.cid) == -1) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		http_send_problem(req, 503, "database_unavailable",
+		    "Service temporarily unavailable", NULL, NULL,
+		    "Retry-After: 1\r\n");
+		return -1;
 	}
 	PQclear(res);
 	ctx->who.kind = AUTH_USER;

@@ -351,6 +351,55 @@ tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
 	return 0;
 }
 
+static int
+tenant_read_pipeline(struct db *db, const char *company_id,
+    struct db_stmt *check, const char *const *check_params,
+    PGresult **check_res, struct db_stmt *read, const char *const *read_params,
+    PGresult **read_res)
+{
+	const char  *cid[1] = { company_id };
+	struct pstep s[5] = {
+		{ NULL, &q_tx_begin, 0, NULL, NULL, NULL },
+		{ NULL, &q_tx_tenant, 0, cid, NULL, NULL },
+		{ NULL, check, 0, check_params, check_res, NULL },
+		{ NULL, read, 0, read_params, read_res, NULL },
+		{ "COMMIT", NULL, 0, NULL, NULL, "COMMIT" },
+	};
+	PGresult *res;
+
+	if (db_ensure(db) == -1)
+		return -1;
+	if (pipeline(db, s, 5, "tenant_read") == -1) {
+		/* An error left the transaction open (aborted). */
+		if (db->conn != NULL) {
+			res = PQexec(db->conn, "ROLLBACK");
+			PQclear(res);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_tenant_read(struct db *db, const char *company_id, struct db_stmt *check,
+    const char *const *check_params, PGresult **check_res, struct db_stmt *read,
+    const char *const *read_params, PGresult **read_res)
+{
+	*check_res = NULL;
+	*read_res = NULL;
+	if (db->in_tx || !db_uuid_valid(company_id)) {
+		log_msg(LOG_ERROR, "tenant_context_missing");
+		return -1;
+	}
+	if (tenant_read_pipeline(db, company_id, check, check_params, check_res,
+		read, read_params, read_res) == 0)
+		return 0;
+	if (db->conn == NULL) /* broken before anything ran: once more */
+		return tenant_read_pipeline(db, company_id, check, check_params,
+		    check_res, read, read_params, read_res);
+	return -1;
+}
+
 PGresult *
 db_exec_commit(struct db *db, struct db_stmt *st, const char *const *params)
 {

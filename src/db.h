@@ -72,6 +72,17 @@ int db_tenant_begin(struct db *, const char *company_id, struct db_stmt *check,
  */
 int db_begin_global(struct db *);
 /*
+ * A whole read-only tenant transaction in one round trip: BEGIN, the
+ * tenant context, 'check' with 'check_params', 'read' with 'read_params',
+ * COMMIT. Returns 0 with both results (caller PQclear()s), or -1 with no
+ * transaction left open. Refuses a malformed company id like
+ * db_tenant_begin().
+ */
+int db_tenant_read(struct db *, const char *company_id, struct db_stmt *check,
+    const char *const *check_params, PGresult **check_res, struct db_stmt *read,
+    const char *const *read_params, PGresult **read_res);
+
+/*
  * Runs 'st' and COMMIT in one round trip, as the last statement of a
  * transaction. Returns the result of 'st' (caller PQclear()s) once both
  * succeeded; NULL otherwise, with the transaction left for db_rollback().

@@ -149,7 +149,7 @@ router_dispatch(struct request *req, struct ctx *ctx)
 		return;
 	/* Who is asking comes first: no body of an anonymous caller is read. */
 	if (auth_authenticate(req, ctx, r) == -1)
-		return;
+		goto out;
 	if (r->body == BODY_NONE) {
 		if (req->content_length > 0 && http_read_body(req, 0) == -1)
 			goto out;
@@ -167,6 +167,8 @@ router_dispatch(struct request *req, struct ctx *ctx)
 		http_send_problem(req, 500, "internal_error", "Internal error",
 		    NULL, NULL, NULL);
 out:
+	PQclear(ctx->read);
+	ctx->read = NULL;
 	if (db_in_tx(ctx->db)) {
 		/* A handler must commit what it means to keep. */
 		db_rollback(ctx->db);

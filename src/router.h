@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "db.h"
 #include "http.h"
 
 struct conf;
@@ -43,6 +44,7 @@ struct ctx {
 	const struct conf *conf;
 	struct db	  *db;
 	struct principal   who;
+	PGresult *read; /* the route's read statement's rows, or NULL */
 };
 
 /*
@@ -63,6 +65,13 @@ struct route {
 	const char *const *ctypes; /* accepted media types; NULL: JSON */
 	handler_fn	   fn;
 	const char	  *summary; /* one line, for docs */
+	/*
+	 * Read-only user routes may name one statement (parameters: $1 the
+	 * user id, $2 the company id) that runs in the authentication round
+	 * trip, with the session check and COMMIT: the handler then finds
+	 * the rows in ctx->read and has no transaction open.
+	 */
+	struct db_stmt *read;
 };
 
 /* The route table (routes.c). */

@@ -7,32 +7,33 @@
 #include "api.h"
 #include "router.h"
 
-#define AUTHN(m, path, fn, rl, sum)                                            \
-	{                                                                      \
-		m, path, AUTH_PUBLIC, ROLE_NONE, 0, rl, BODY_JSON,             \
-		    PRL_BODY_SMALL, NULL, fn, sum                              \
-	}
-#define USER_JSON(m, path, role, fn, sum)                                      \
-	{                                                                      \
-		m, path, AUTH_USER, role, 0, RL_NONE, BODY_JSON,               \
-		    PRL_BODY_SMALL, NULL, fn, sum                              \
-	}
-#define USER(m, path, role, fn, sum)                                           \
-	{                                                                      \
-		m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn,  \
-		    sum                                                        \
-	}
+/* clang-format off */
+#define AUTHN(m, path, fn, rl, sum) \
+	{ m, path, AUTH_PUBLIC, ROLE_NONE, 0, rl, BODY_JSON, PRL_BODY_SMALL, \
+	    NULL, fn, sum, NULL }
+#define USER_JSON(m, path, role, fn, sum) \
+	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_JSON, PRL_BODY_SMALL, \
+	    NULL, fn, sum, NULL }
+#define USER(m, path, role, fn, sum) \
+	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum, \
+	    NULL }
+/* A read-only user route answered in one database round trip. */
+#define USER_READ(m, path, role, fn, st, sum) \
+	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum, \
+	    &st }
+/* clang-format on */
 
 const struct route routes[] = {
 	{ M_GET, "/healthz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
-	    NULL, h_healthz, "liveness: the process answers" },
+	    NULL, h_healthz, "liveness: the process answers", NULL },
 	{ M_GET, "/readyz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
-	    NULL, h_readyz, "readiness: database reachable, schema current" },
+	    NULL, h_readyz, "readiness: database reachable, schema current",
+	    NULL },
 	{ M_GET, "/api/v1/meta", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,
-	    0, NULL, h_meta, "service name and versions" },
+	    0, NULL, h_meta, "service name and versions", NULL },
 	{ M_POST, "/api/v1/csp-report", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_BODY_SMALL, csp_report_ctypes, h_csp_report,
-	    "Content-Security-Policy violation reports" },
+	    "Content-Security-Policy violation reports", NULL },
 	AUTHN(M_POST, "/api/v1/auth/register", h_register, RL_REGISTER,
 	    "create a company and its owner; returns tokens"),
 	AUTHN(M_POST, "/api/v1/auth/login", h_login, RL_LOGIN,
@@ -53,8 +54,8 @@ const struct route routes[] = {
 	    "confirm the e-mail address with a link token"),
 	USER(M_POST, "/api/v1/auth/email/resend", ROLE_MEMBER, h_email_resend,
 	    "send the verification link again"),
-	USER(M_GET, "/api/v1/auth/sessions", ROLE_MEMBER, h_sessions_list,
-	    "the user's active sessions"),
+	USER_READ(M_GET, "/api/v1/auth/sessions", ROLE_MEMBER, h_sessions_list,
+	    q_sessions, "the user's active sessions"),
 	USER(M_DELETE, "/api/v1/auth/sessions/:id", ROLE_MEMBER,
 	    h_session_delete, "end one of the user's sessions"),
 	USER(M_POST, "/api/v1/auth/mfa/totp/setup", ROLE_MEMBER, h_mfa_setup,
@@ -63,7 +64,7 @@ const struct route routes[] = {
 	    h_mfa_enable, "confirm a code; returns ten recovery codes"),
 	USER_JSON(M_POST, "/api/v1/auth/mfa/totp/disable", ROLE_MEMBER,
 	    h_mfa_disable, "turn TOTP off with password and a code"),
-	USER(M_GET, "/api/v1/me", ROLE_MEMBER, h_me,
+	USER_READ(M_GET, "/api/v1/me", ROLE_MEMBER, h_me, q_me,
 	    "the current user, company, role and MFA state"),
 	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
 	    "the company's security events, newest first"),

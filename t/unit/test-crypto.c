@@ -25,8 +25,8 @@ test_b64(void)
 	char	      enc[64];
 	int	      n;
 
-	tap_is_int(crypto_b64url_encode((const unsigned char *)"\xfb\xff", 2,
-	               enc, sizeof(enc)),
+	tap_is_int(crypto_b64url_encode(
+		       (const unsigned char *)"\xfb\xff", 2, enc, sizeof(enc)),
 	    3, "b64url length");
 	tap_is_str(enc, "-_8", "b64url uses - and _ without padding");
 	n = crypto_b64url_decode("-_8", 3, out, sizeof(out));
@@ -57,7 +57,8 @@ test_keyring(void)
 	    "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	    "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=");
 	fclose(f);
-	tap_is_int(keyring_load(&kr, path, err, sizeof(err)), 0, "keyring loads");
+	tap_is_int(
+	    keyring_load(&kr, path, err, sizeof(err)), 0, "keyring loads");
 	tap_is_int(kr.n, 2, "two keys");
 	sealed = keyring_encrypt(&kr, "company-a", "secret", 6);
 	tap_ok(sealed != NULL && strncmp(sealed, "v1.k2.", 6) == 0,
@@ -105,36 +106,36 @@ test_token(void)
 	snprintf(c.sid, sizeof(c.sid), "8f1c2d3e-1111-4a2b-9c3d-0123456789ab");
 	snprintf(c.role, sizeof(c.role), "admin");
 	tap_ok(ptok_issue(key, 16, "parley", "parley-api", "access", now, 900,
-	           &c) == NULL,
+		   &c) == NULL,
 	    "a key under 32 bytes signs nothing");
-	tok = ptok_issue(key, 32, "parley", "parley-api", "access", now, 900, &c);
+	tok =
+	    ptok_issue(key, 32, "parley", "parley-api", "access", now, 900, &c);
 	tap_ok(tok != NULL, "issued");
-	why = ptok_verify(key, 32, tok, "parley", "parley-api", "access", now,
-	    &got);
+	why = ptok_verify(
+	    key, 32, tok, "parley", "parley-api", "access", now, &got);
 	tap_ok(why == NULL, "verifies (%s)", why ? why : "ok");
 	tap_is_str(got.role, "admin", "claims read back");
 	tap_is_int(got.exp, now + 900, "exp = iat + ttl");
 	tap_is_str(ptok_verify(key, 32, tok, "parley", "parley-api", "access",
-	               now + 900, &got),
+		       now + 900, &got),
 	    "expired", "at exp: expired");
 	tap_is_str(ptok_verify(key, 32, tok, "parley", "parley-widget",
-	               "access", now, &got),
+		       "access", now, &got),
 	    "wrong_audience", "another audience refused");
 	tap_is_str(ptok_verify(key, 32, tok, "parley", "parley-api", "visitor",
-	               now, &got),
+		       now, &got),
 	    "wrong_type", "another type refused");
 	tap_is_str(ptok_verify(key + 1, 32, tok, "parley", "parley-api",
-	               "access", now, &got),
+		       "access", now, &got),
 	    "bad_signature", "another key refused");
 	tap_is_str(ptok_verify(key, 0, tok, "parley", "parley-api", "access",
-	               now, &got),
+		       now, &got),
 	    "bad_signature", "an empty key verifies nothing");
-	tap_is_str(ptok_verify(key, 32,
-	               "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "parley",
-	               "parley-api", "access", now, &got),
+	tap_is_str(ptok_verify(key, 32, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+		       "parley", "parley-api", "access", now, &got),
 	    "bad_algorithm", "alg none refused before libjwt sees it");
 	tap_is_str(ptok_verify(key, 32, "not a token", "parley", "parley-api",
-	               "access", now, &got),
+		       "access", now, &got),
 	    "bad_algorithm", "garbage refused");
 	free(tok);
 }
@@ -186,11 +187,12 @@ main(void)
 	test_token();
 	test_totp();
 	for (i = 0; i < nitems(policy); i++) {
-		const char *why = password_policy(policy[i].pw, policy[i].email,
-		    policy[i].name, 40);
+		const char *why = password_policy(
+		    policy[i].pw, policy[i].email, policy[i].name, 40);
 
-		tap_is_str(why ? why : "ok", policy[i].why ? policy[i].why : "ok",
-		    "policy: '%s'", policy[i].pw);
+		tap_is_str(why ? why : "ok",
+		    policy[i].why ? policy[i].why : "ok", "policy: '%s'",
+		    policy[i].pw);
 	}
 	return tap_done();
 }
