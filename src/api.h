@@ -34,6 +34,15 @@ extern struct db_stmt q_me;
 extern struct db_stmt q_sessions;
 
 /* api_mfa.c */
+/*
+ * Checks a second factor for user 'uid' in the open tenant transaction of
+ * 'cid': a six-digit TOTP code against 'secret_enc' (each time step once,
+ * after 'last_step') or an unused recovery code, which it spends. Returns
+ * 1 if accepted, 0 if not, -1 on error; sets '*recovery'.
+ */
+int mfa_verify(struct ctx *ctx, const char *cid, const char *uid,
+    const char *secret_enc, const char *last_step, const char *code,
+    int *recovery);
 int h_mfa_setup(struct request *, struct ctx *);
 int h_mfa_enable(struct request *, struct ctx *);
 int h_mfa_disable(struct request *, struct ctx *);

@@ -50,15 +50,6 @@ static struct db_stmt q_user_login = { "user_login",
 	"totp_enabled_at IS NOT NULL FROM users WHERE id = $1 AND company_id "
 	"= $2",
 	2, 0, 0 };
-static struct db_stmt q_totp_step = { "user_totp_step",
-	"UPDATE users SET totp_last_step = $3 WHERE id = $1 AND company_id = "
-	"$2 AND totp_last_step < $3",
-	3, 0, 0 };
-static struct db_stmt q_recovery_use = { "recovery_use",
-	"UPDATE mfa_recovery_codes SET used_at = now() WHERE company_id = $1 "
-	"AND user_id = $2 AND code_hash = decode($3, 'hex') AND used_at IS "
-	"NULL RETURNING id",
-	3, 0, 0 };
 static struct db_stmt q_company_new = { "company_new",
 	"INSERT INTO companies (id, name) VALUES ($1, $2)", 2, 0, 0 };
 static struct db_stmt q_user_new = { "user_new",
@@ -349,68 +340,6 @@ bad_token(struct request *req)
 	    "This link is invalid, used or expired", NULL, NULL, NULL);
 }
 
-/*
- * Checks a second factor for the user in the open tenant transaction:
- * a six-digit TOTP code (each time step once) or an unused recovery
- * code. Returns 1 if accepted, 0 if not, -1 on error. Sets '*recovery'.
- */
-static int
-second_factor(struct ctx *ctx, const char *cid, const char *uid,
-    const char *secret_enc, const char *last_step, const char *code,
-    int *recovery)
-{
-	unsigned char raw[64];
-	uint64_t      step;
-	int	      n;
-
-	*recovery = 0;
-	if (totp_code_valid(code)) {
-		char	    s[24];
-		const char *p[3] = { uid, cid, s };
-		PGresult   *res;
-
-		n = keyring_decrypt(
-		    keys_ring(), cid, secret_enc, raw, sizeof(raw));
-		if (n <= 0)
-			return -1;
-		if (totp_check(raw, (size_t)n, code, time(NULL),
-			strtoull(last_step, NULL, 10), &step) == -1) {
-			crypto_wipe(raw, sizeof(raw));
-			return 0;
-		}
-		crypto_wipe(raw, sizeof(raw));
-		snprintf(s, sizeof(s), "%llu", (unsigned long long)step);
-		/* Only moves forward: a concurrent use of the step loses. */
-		if ((res = db_exec(ctx->db, &q_totp_step, p)) == NULL)
-			return -1;
-		n = (int)strtol(PQcmdTuples(res), NULL, 10);
-		PQclear(res);
-		return n == 1;
-	} else {
-		char	      norm[32], hex[65];
-		unsigned char h[32];
-		const char   *p[3] = { cid, uid, hex };
-		PGresult     *res;
-		size_t	      i, o = 0;
-
-		for (i = 0; code[i] != '\0' && o + 1 < sizeof(norm); i++)
-			if (code[i] != '-' && code[i] != ' ')
-				norm[o++] =
-				    (char)tolower((unsigned char)code[i]);
-		norm[o] = '\0';
-		if (o != 10)
-			return 0;
-		crypto_sha256(norm, o, h);
-		crypto_hex(h, sizeof(h), hex);
-		if ((res = db_exec(ctx->db, &q_recovery_use, p)) == NULL)
-			return -1;
-		n = PQntuples(res);
-		PQclear(res);
-		*recovery = n == 1;
-		return n == 1;
-	}
-}
-
 /* --- registration and login --- */
 
 static const struct field f_register[] = {
@@ -608,7 +537,7 @@ h_login(struct request *req, struct ctx *ctx)
 			    NULL, NULL);
 			goto out;
 		}
-		if ((ok = second_factor(
+		if ((ok = mfa_verify(
 			 ctx, cid, uid, secret, step, code, &recovery)) == -1)
 			goto out;
 		if (!ok) {

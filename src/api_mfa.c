@@ -51,15 +51,76 @@ static struct db_stmt q_code_new = { "recovery_new",
 	"INSERT INTO mfa_recovery_codes (company_id, user_id, code_hash) "
 	"VALUES ($2, $1, decode($3, 'hex'))",
 	3, 0, 0 };
-static struct db_stmt q_code_use = { "recovery_use_mfa",
-	"UPDATE mfa_recovery_codes SET used_at = now() WHERE company_id = $2 "
-	"AND user_id = $1 AND code_hash = decode($3, 'hex') AND used_at IS "
-	"NULL RETURNING id",
-	3, 0, 0 };
-static struct db_stmt q_step = { "mfa_step",
+static struct db_stmt q_totp_step = { "user_totp_step",
 	"UPDATE users SET totp_last_step = $3 WHERE id = $1 AND company_id = "
 	"$2 AND totp_last_step < $3",
 	3, 0, 0 };
+static struct db_stmt q_recovery_use = { "recovery_use",
+	"UPDATE mfa_recovery_codes SET used_at = now() WHERE company_id = $1 "
+	"AND user_id = $2 AND code_hash = decode($3, 'hex') AND used_at IS "
+	"NULL RETURNING id",
+	3, 0, 0 };
+/*
+ * Checks a second factor for the user in the open tenant transaction:
+ * a six-digit TOTP code (each time step once) or an unused recovery
+ * code. Returns 1 if accepted, 0 if not, -1 on error. Sets '*recovery'.
+ */
+int
+mfa_verify(struct ctx *ctx, const char *cid, const char *uid,
+    const char *secret_enc, const char *last_step, const char *code,
+    int *recovery)
+{
+	unsigned char raw[64];
+	uint64_t      step;
+	int	      n;
+
+	*recovery = 0;
+	if (totp_code_valid(code)) {
+		char	    s[24];
+		const char *p[3] = { uid, cid, s };
+		PGresult   *res;
+
+		n = keyring_decrypt(
+		    keys_ring(), cid, secret_enc, raw, sizeof(raw));
+		if (n <= 0)
+			return -1;
+		if (totp_check(raw, (size_t)n, code, time(NULL),
+			strtoull(last_step, NULL, 10), &step) == -1) {
+			crypto_wipe(raw, sizeof(raw));
+			return 0;
+		}
+		crypto_wipe(raw, sizeof(raw));
+		snprintf(s, sizeof(s), "%llu", (unsigned long long)step);
+		/* Only moves forward: a concurrent use of the step loses. */
+		if ((res = db_exec(ctx->db, &q_totp_step, p)) == NULL)
+			return -1;
+		n = (int)strtol(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		return n == 1;
+	} else {
+		char	      norm[32], hex[65];
+		unsigned char h[32];
+		const char   *p[3] = { cid, uid, hex };
+		PGresult     *res;
+		size_t	      i, o = 0;
+
+		for (i = 0; code[i] != '\0' && o + 1 < sizeof(norm); i++)
+			if (code[i] != '-' && code[i] != ' ')
+				norm[o++] =
+				    (char)tolower((unsigned char)code[i]);
+		norm[o] = '\0';
+		if (o != 10)
+			return 0;
+		crypto_sha256(norm, o, h);
+		crypto_hex(h, sizeof(h), hex);
+		if ((res = db_exec(ctx->db, &q_recovery_use, p)) == NULL)
+			return -1;
+		n = PQntuples(res);
+		PQclear(res);
+		*recovery = n == 1;
+		return n == 1;
+	}
+}
 
 /* Percent-encodes 's' for an otpauth URI label. */
 static void
@@ -263,10 +324,9 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 {
 	struct verr err;
 	const char *pw, *code, *p[3];
-	char	    hash[PASSWORD_HASH_MAX], step[24], hex[65];
+	char	    hash[PASSWORD_HASH_MAX];
 	PGresult   *res;
-	uint64_t    st = 0;
-	int	    ok = 0;
+	int	    ok, recovery;
 
 	if (validate_object(req->json, f_disable, nitems(f_disable), 0, &err) ==
 	    -1)
@@ -284,37 +344,8 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 5));
 	p[0] = ctx->who.user_id;
 	p[1] = ctx->who.company_id;
-	if (totp_code_valid(code)) {
-		ok = code_ok(ctx, PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
-		    code, &st);
-		snprintf(step, sizeof(step), "%llu", (unsigned long long)st);
-		p[2] = step;
-		if (ok == 1) {
-			PGresult *r2 = db_exec(ctx->db, &q_step, p);
-
-			ok = r2 != NULL ? 1 : -1;
-			PQclear(r2);
-		}
-	} else {
-		char	      norm[16];
-		unsigned char h[32];
-		size_t	      i, o = 0;
-
-		for (i = 0; code[i] != '\0' && o + 1 < sizeof(norm); i++)
-			if (code[i] != '-' && code[i] != ' ')
-				norm[o++] =
-				    (char)tolower((unsigned char)code[i]);
-		if (o == 10) {
-			PGresult *r2;
-
-			crypto_sha256(norm, 10, h);
-			crypto_hex(h, sizeof(h), hex);
-			p[2] = hex;
-			r2 = db_exec(ctx->db, &q_code_use, p);
-			ok = r2 == NULL ? -1 : PQntuples(r2) == 1;
-			PQclear(r2);
-		}
-	}
+	ok = mfa_verify(ctx, ctx->who.company_id, ctx->who.user_id,
+	    PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), code, &recovery);
 	PQclear(res);
 	if (ok == -1)
 		return -1;
