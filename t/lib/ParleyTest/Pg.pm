@@ -106,7 +106,8 @@ sub start {
 	$self->initdb;
 	return if $self->running;
 	$self->sys("$self->{bin}/pg_ctl", '-D', $self->{data}, '-l', $self->{log},
-	    '-w', '-t', '60', '-o', '-c unix_socket_directories=' . $self->{sock}, 'start');
+	    '-w', '-t', '60', '-o', '-c unix_socket_directories=' . $self->{sock}
+	    . ' -c unix_socket_permissions=0700', 'start');
 }
 
 sub running {
