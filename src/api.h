@@ -33,6 +33,15 @@ int h_session_delete(struct request *, struct ctx *);
 extern struct db_stmt q_me;
 extern struct db_stmt q_sessions;
 
+/*
+ * api_auth.c: the per-account guess budget ("login:acct:KEY", KEY "u:"
+ * and a user id): acct_limit() counts a guess (0, or -2 after answering
+ * 429/503; call it outside any transaction), acct_forget() takes one
+ * back once the guess proved right.
+ */
+int  acct_limit(struct request *req, struct ctx *ctx, const char *key);
+void acct_forget(struct ctx *ctx, const char *key);
+
 /* api_mfa.c */
 /*
  * Checks a second factor for user 'uid' in the open tenant transaction of

@@ -197,6 +197,54 @@ limit(struct request *req, struct ctx *ctx, const char *kind,
 	return -2;
 }
 
+/*
+ * The account bucket: the user id when the account exists, else the whole
+ * address in lower case, so no spelling of an address buys a new budget.
+ */
+static void
+acct_key(
+    int found, const char *uid, const char *email, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (found) {
+		snprintf(out, outlen, "u:%s", uid);
+		return;
+	}
+	snprintf(out, outlen, "e:%s", email);
+	for (i = 2; out[i] != '\0'; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+}
+
+/* Counts a guess on the account's budget (see h_login). */
+int
+acct_limit(struct request *req, struct ctx *ctx, const char *key)
+{
+	return limit(req, ctx, "login:acct", key,
+	    ctx->conf->login_max_per_account, ctx->conf->login_window, 1);
+}
+
+/* Takes a counted guess back once it proved right. */
+void
+acct_forget(struct ctx *ctx, const char *key)
+{
+	char name[EMAIL_MAX + 64];
+
+	snprintf(name, sizeof(name), "login:acct:%s", key);
+	(void)ratelimit_forget(ctx->db, name);
+}
+
+/* The per-address limit 'kind' (IPv6 counted per /64). */
+static int
+addr_limit(
+    struct request *req, struct ctx *ctx, const char *kind, int max, int window)
+{
+	char a[80];
+
+	ratelimit_addr(req->remote_addr, a, sizeof(a));
+	return limit(req, ctx, kind, a, max, window, 1);
+}
+
 static int
 weak_password(struct request *req, const char *field, const char *reason)
 {
@@ -365,9 +413,9 @@ h_register(struct request *req, struct ctx *ctx)
 	if (validate_object(
 		req->json, f_register, nitems(f_register), 0, &err) == -1)
 		return validate_problem(req, &err);
-	if (limit(req, ctx, "register:ip", req->remote_addr,
-		cfg->register_max_per_ip, cfg->register_window, 1) == -2 ||
-	    captcha_check(req, ctx) == -2)
+	if (captcha_check(req, ctx) == -2 ||
+	    addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
+		cfg->register_window) == -2)
 		return 0;
 	pw = json_string_value(json_object_get(req->json, "password"));
 	name = json_string_value(json_object_get(req->json, "name"));
@@ -444,12 +492,33 @@ bad_credentials(struct request *req)
 	    "Wrong e-mail address or password", NULL, NULL, NULL);
 }
 
+/* Records a failed login as a security event of a known account. */
+static void
+login_failed(struct request *req, struct ctx *ctx, const char *cid,
+    const char *uid, const char *reason)
+{
+	json_t *d = json_pack("{s:s}", "reason", reason);
+
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
+	    event_record(ctx->db, req, cid, uid, "login_failure", d) == 0)
+		(void)db_commit(ctx->db);
+	db_rollback(ctx->db);
+	json_decref(d);
+}
+
+/*
+ * Login. Order matters: the address limit first (before any work), then
+ * the account limit, which counts the attempt before the password is
+ * checked (concurrent guesses cannot outrun it) and takes it back when
+ * the login succeeds (successful logins cost nothing). Unknown accounts
+ * and over-long passwords cost the same bcrypt as a wrong password.
+ */
 int
 h_login(struct request *req, struct ctx *ctx)
 {
 	const struct conf *cfg = ctx->conf;
 	struct verr	   err;
-	char		   email[EMAIL_MAX + 1], uid[37], cid[37];
+	char		   email[EMAIL_MAX + 1], uid[37], cid[37], akey[300];
 	char		   hash[PASSWORD_HASH_MAX], role[8], step[24];
 	char		  *secret = NULL;
 	const char	  *pw, *code, *p[2];
@@ -461,19 +530,19 @@ h_login(struct request *req, struct ctx *ctx)
 		return validate_problem(req, &err);
 	pw = json_string_value(json_object_get(req->json, "password"));
 	code = json_string_value(json_object_get(req->json, "totp_code"));
+	if (addr_limit(req, ctx, "login:ip", cfg->login_max_per_ip,
+		cfg->login_window) == -2)
+		return 0;
 	if (email_normalize(
 		json_string_value(json_object_get(req->json, "email")),
 		email) == -1) {
 		password_verify_dummy(pw, cfg->bcrypt_cost);
 		return bad_credentials(req);
 	}
-	if (limit(req, ctx, "login:ip", req->remote_addr, cfg->login_max_per_ip,
-		cfg->login_window, 1) == -2)
-		return 0;
 	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
 		return -1;
-	if (limit(req, ctx, "login:acct", email, cfg->login_max_per_account,
-		cfg->login_window, 0) == -2) {
+	acct_key(found, uid, email, akey, sizeof(akey));
+	if (acct_limit(req, ctx, akey) == -2) {
 		if (found && req->status == 429 &&
 		    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
 		    event_record(
@@ -481,14 +550,12 @@ h_login(struct request *req, struct ctx *ctx)
 			db_commit(ctx->db);
 		return 0;
 	}
-	if (!found) {
-		/* Same work as a wrong password: a bcrypt and a count. */
+	if (!found || strlen(pw) > PASSWORD_MAX_BYTES) {
 		password_verify_dummy(pw, cfg->bcrypt_cost);
-		if (limit(req, ctx, "login:acct", email,
-			cfg->login_max_per_account, cfg->login_window, 1) == -2)
-			return 0;
+		if (found)
+			login_failed(req, ctx, cid, uid, "password");
 		log_event(LOG_INFO, "login_failed",
-		    LOG_S("reason", "unknown_account"));
+		    LOG_S("reason", found ? "password" : "unknown_account"));
 		return bad_credentials(req);
 	}
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
@@ -510,20 +577,17 @@ h_login(struct request *req, struct ctx *ctx)
 	if (secret == NULL)
 		goto out;
 
-	ok = strlen(pw) <= PASSWORD_MAX_BYTES && password_verify(pw, hash);
-	if (!ok) {
-		if (limit(req, ctx, "login:acct", email,
-			cfg->login_max_per_account, cfg->login_window,
-			1) == -2) {
-			rc = 0;
-			goto out;
-		}
-		detail = json_pack("{s:s}", "reason", "password");
-		if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-		    event_record(
-			ctx->db, req, cid, uid, "login_failure", detail) == 0)
-			db_commit(ctx->db);
+	if (!password_verify(pw, hash)) {
+		login_failed(req, ctx, cid, uid, "password");
 		rc = bad_credentials(req);
+		goto out;
+	}
+	if (mfa && (code == NULL || *code == '\0')) {
+		/* The password was right: not a failed guess. */
+		acct_forget(ctx, akey);
+		rc = http_send_problem(req, 401, "mfa_required",
+		    "Enter the code from your authenticator app", NULL, NULL,
+		    NULL);
 		goto out;
 	}
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1) {
@@ -531,29 +595,12 @@ h_login(struct request *req, struct ctx *ctx)
 		goto out;
 	}
 	if (mfa) {
-		if (code == NULL || *code == '\0') {
-			rc = http_send_problem(req, 401, "mfa_required",
-			    "Enter the code from your authenticator app", NULL,
-			    NULL, NULL);
-			goto out;
-		}
 		if ((ok = mfa_verify(
 			 ctx, cid, uid, secret, step, code, &recovery)) == -1)
 			goto out;
 		if (!ok) {
 			db_rollback(ctx->db);
-			if (limit(req, ctx, "login:acct", email,
-				cfg->login_max_per_account, cfg->login_window,
-				1) == -2) {
-				rc = 0;
-				goto out;
-			}
-			detail = json_pack("{s:s}", "reason", "mfa");
-			if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) ==
-				0 &&
-			    event_record(ctx->db, req, cid, uid,
-				"login_failure", detail) == 0)
-				db_commit(ctx->db);
+			login_failed(req, ctx, cid, uid, "mfa");
 			rc = http_send_problem(req, 401, "mfa_invalid",
 			    "Wrong or already used code", NULL, NULL, NULL);
 			goto out;
@@ -565,6 +612,7 @@ h_login(struct request *req, struct ctx *ctx)
 		-1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
+	acct_forget(ctx, akey);
 	rc = http_send_json(req, 200, tokens);
 out:
 	crypto_wipe(hash, sizeof(hash));
@@ -737,13 +785,18 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 {
 	const struct conf *cfg = ctx->conf;
 	struct verr	   err;
-	char		   email[EMAIL_MAX + 1], uid[37], cid[37];
+	char		   email[EMAIL_MAX + 1], uid[37], cid[37], akey[300];
 	json_t		  *o;
 	int		   found, rc;
 
 	if (validate_object(req->json, f_forgot, nitems(f_forgot), 0, &err) ==
 	    -1)
 		return validate_problem(req, &err);
+	/* The captcha first: nobody without one may spend a victim's budget. */
+	if (captcha_check(req, ctx) == -2 ||
+	    addr_limit(
+		req, ctx, "reset:ip", cfg->reset_max, cfg->reset_window) == -2)
+		return 0;
 	if (email_normalize(
 		json_string_value(json_object_get(req->json, "email")),
 		email) == -1) {
@@ -751,14 +804,12 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 		err.code = "format";
 		return validate_problem(req, &err);
 	}
-	if (limit(req, ctx, "reset:ip", req->remote_addr, cfg->reset_max,
-		cfg->reset_window, 1) == -2 ||
-	    limit(req, ctx, "reset:acct", email, cfg->reset_max,
-		cfg->reset_window, 1) == -2 ||
-	    captcha_check(req, ctx) == -2)
-		return 0;
 	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
 		return -1;
+	acct_key(found, uid, email, akey, sizeof(akey));
+	if (limit(req, ctx, "reset:acct", akey, cfg->reset_max,
+		cfg->reset_window, 1) == -2)
+		return 0;
 	if (found) {
 		const char *p[2] = { uid, cid };
 		PGresult   *res;
@@ -900,6 +951,7 @@ int
 h_password_change(struct request *req, struct ctx *ctx)
 {
 	struct verr err;
+	char	    akey[48];
 	char	    hash[PASSWORD_HASH_MAX], email[EMAIL_MAX + 1], name[201];
 	const char *cur, *pw, *why, *p[3];
 	PGresult   *res;
@@ -924,19 +976,16 @@ h_password_change(struct request *req, struct ctx *ctx)
 	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 2));
 	PQclear(res);
 	db_rollback(ctx->db);
-	if (limit(req, ctx, "login:acct", email,
-		ctx->conf->login_max_per_account, ctx->conf->login_window,
-		0) == -2)
+	/* A guess at the current password counts like a login guess. */
+	snprintf(akey, sizeof(akey), "u:%s", ctx->who.user_id);
+	if (acct_limit(req, ctx, akey) == -2)
 		goto out;
 	if (strlen(cur) > PASSWORD_MAX_BYTES || !password_verify(cur, hash)) {
-		if (limit(req, ctx, "login:acct", email,
-			ctx->conf->login_max_per_account,
-			ctx->conf->login_window, 1) == -2)
-			goto out;
 		rc = http_send_problem(req, 403, "wrong_password",
 		    "The current password is wrong", NULL, NULL, NULL);
 		goto out;
 	}
+	acct_forget(ctx, akey);
 	if ((why = password_policy(
 		 pw, email, name, ctx->conf->password_min_bits)) != NULL) {
 		rc = weak_password(req, "new_password", why);

@@ -109,7 +109,7 @@ mfa_verify(struct ctx *ctx, const char *cid, const char *uid,
 				norm[o++] =
 				    (char)tolower((unsigned char)code[i]);
 		norm[o] = '\0';
-		if (o != 10)
+		if (o != 16)
 			return 0;
 		crypto_sha256(norm, o, h);
 		crypto_hex(h, sizeof(h), hex);
@@ -156,6 +156,39 @@ mfa_state(struct ctx *ctx)
 		return NULL;
 	}
 	return res;
+}
+
+/*
+ * Leaves the request's transaction to count a guess on the user's account
+ * budget (a rolled-back count would not count), then opens a new tenant
+ * transaction. Returns 0, or -2 after answering.
+ */
+static int
+count_guess(struct request *req, struct ctx *ctx)
+{
+	char key[48];
+
+	db_rollback(ctx->db);
+	snprintf(key, sizeof(key), "u:%s", ctx->who.user_id);
+	if (acct_limit(req, ctx, key) == -2)
+		return -2;
+	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
+	    -1) {
+		http_send_problem(req, 503, "unavailable",
+		    "Service temporarily unavailable", NULL, NULL,
+		    "Retry-After: 1\r\n");
+		return -2;
+	}
+	return 0;
+}
+
+static void
+forget_guess(struct ctx *ctx)
+{
+	char key[48];
+
+	snprintf(key, sizeof(key), "u:%s", ctx->who.user_id);
+	acct_forget(ctx, key);
 }
 
 int
@@ -235,7 +268,7 @@ int
 h_mfa_enable(struct request *req, struct ctx *ctx)
 {
 	struct verr err;
-	char	    codes[RECOVERY_CODES][12], hex[65], step[24];
+	char	    codes[RECOVERY_CODES][20], hex[65], step[24];
 	const char *p[3];
 	PGresult   *res;
 	json_t	   *list = NULL, *o = NULL;
@@ -245,6 +278,8 @@ h_mfa_enable(struct request *req, struct ctx *ctx)
 	if (validate_object(req->json, f_enable, nitems(f_enable), 0, &err) ==
 	    -1)
 		return validate_problem(req, &err);
+	if (count_guess(req, ctx) == -2)
+		return 0;
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
 	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 || PQgetisnull(res, 0, 2)) {
@@ -277,23 +312,23 @@ h_mfa_enable(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	list = json_array();
 	for (i = 0; i < RECOVERY_CODES; i++) {
-		static const char alpha[] = "abcdefghjkmnpqrstuvwxyz23456789";
-		unsigned char	  r[10], h[32];
-		int		  j;
+		/* 16 symbols of 32 (no l, o): 80 bits, unbiased. */
+		static const char alpha[] = "abcdefghijkmnpqrstuvwxyz23456789";
+		unsigned char	  r[16], h[32];
+		char		  norm[16];
+		int		  j, n = 0;
 
 		if (crypto_random(r, sizeof(r)) == -1)
 			goto out;
-		for (j = 0; j < 10; j++)
-			codes[i][j + (j >= 5)] = alpha[r[j] % 31];
-		codes[i][5] = '-';
-		codes[i][11] = '\0';
-		{
-			char norm[11];
-
-			memcpy(norm, codes[i], 5);
-			memcpy(norm + 5, codes[i] + 6, 5);
-			crypto_sha256(norm, 10, h);
+		for (j = 0; j < 16; j++) {
+			norm[j] = alpha[r[j] & 31];
+			if (j > 0 && j % 4 == 0)
+				codes[i][n++] = '-';
+			codes[i][n++] = norm[j];
 		}
+		codes[i][n] = '\0';
+		crypto_sha256(norm, 16, h);
+		crypto_wipe(norm, sizeof(norm));
 		crypto_hex(h, sizeof(h), hex);
 		p[2] = hex;
 		if ((res = db_exec(ctx->db, &q_code_new, p)) == NULL)
@@ -305,6 +340,7 @@ h_mfa_enable(struct request *req, struct ctx *ctx)
 		"mfa_enabled", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
+	forget_guess(ctx);
 	o = json_pack("{s:O}", "recovery_codes", list);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 out:
@@ -316,9 +352,14 @@ out:
 
 static const struct field f_disable[] = {
 	{ "password", V_STRING, 1, 1024, F_REQUIRED },
-	{ "code", V_STRING, 1, 16, F_REQUIRED },
+	{ "code", V_STRING, 1, 32, F_REQUIRED },
 };
 
+/*
+ * Turns TOTP off. The attempt is counted first; the password is always
+ * checked (a bcrypt) before the code, so the time taken says nothing
+ * about the code.
+ */
 int
 h_mfa_disable(struct request *req, struct ctx *ctx)
 {
@@ -326,13 +367,15 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 	const char *pw, *code, *p[3];
 	char	    hash[PASSWORD_HASH_MAX];
 	PGresult   *res;
-	int	    ok, recovery;
+	int	    ok, pw_ok, recovery;
 
 	if (validate_object(req->json, f_disable, nitems(f_disable), 0, &err) ==
 	    -1)
 		return validate_problem(req, &err);
 	pw = json_string_value(json_object_get(req->json, "password"));
 	code = json_string_value(json_object_get(req->json, "code"));
+	if (count_guess(req, ctx) == -2)
+		return 0;
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
 	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
@@ -342,21 +385,26 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 		    "Two-factor authentication is off", NULL, NULL, NULL);
 	}
 	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 5));
-	p[0] = ctx->who.user_id;
-	p[1] = ctx->who.company_id;
-	ok = mfa_verify(ctx, ctx->who.company_id, ctx->who.user_id,
-	    PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), code, &recovery);
+	if (strlen(pw) > PASSWORD_MAX_BYTES) {
+		password_verify_dummy(pw, ctx->conf->bcrypt_cost);
+		pw_ok = 0;
+	} else
+		pw_ok = password_verify(pw, hash);
+	crypto_wipe(hash, sizeof(hash));
+	ok = pw_ok
+	    ? mfa_verify(ctx, ctx->who.company_id, ctx->who.user_id,
+		  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), code, &recovery)
+	    : 0;
 	PQclear(res);
 	if (ok == -1)
 		return -1;
-	if (!ok || strlen(pw) > PASSWORD_MAX_BYTES ||
-	    !password_verify(pw, hash)) {
-		crypto_wipe(hash, sizeof(hash));
+	if (!ok) {
 		db_rollback(ctx->db);
 		return http_send_problem(req, 403, "mfa_invalid",
 		    "Wrong password or code", NULL, NULL, NULL);
 	}
-	crypto_wipe(hash, sizeof(hash));
+	p[0] = ctx->who.user_id;
+	p[1] = ctx->who.company_id;
 	if ((res = db_exec(ctx->db, &q_mfa_disable, p)) == NULL)
 		return -1;
 	PQclear(res);
@@ -367,5 +415,6 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 		"mfa_disabled", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
+	forget_guess(ctx);
 	return http_send_empty(req, 204);
 }

@@ -12,26 +12,27 @@
 #include "api.h"
 #include "db.h"
 
+/*
+ * The cursor is "<microseconds since the epoch>_<id>" of the last item:
+ * independent of the session's TimeZone.
+ */
 static struct db_stmt q_events = { "security_events_list",
 	"SELECT id, kind, coalesce(user_id::text, ''), coalesce(ip, ''), "
 	"coalesce(user_agent, ''), detail::text, created_at, "
-	"to_char(created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || '_' "
-	"|| id FROM security_events WHERE company_id = $1 AND ($2::text IS "
-	"NULL OR (created_at, id) < (to_timestamp(split_part($2, '_', 1), "
-	"'YYYYMMDDHH24MISSUS') AT TIME ZONE 'UTC', split_part($2, '_', "
-	"2)::uuid)) ORDER BY created_at DESC, id DESC LIMIT $3",
+	"(extract(epoch FROM created_at) * 1000000)::bigint || '_' || id "
+	"FROM security_events WHERE company_id = $1 AND ($2::text IS NULL OR "
+	"(created_at, id) < (to_timestamp(split_part($2, '_', 1)::bigint / "
+	"1000000.0), split_part($2, '_', 2)::uuid)) ORDER BY created_at DESC, "
+	"id DESC LIMIT $3",
 	3, 0, 0 };
 
-/* A cursor is 20 digits, '_', a UUID. */
+/* A cursor is 1 to 18 digits, '_', a UUID. */
 static int
 cursor_ok(const char *c)
 {
-	size_t i;
+	size_t n = strspn(c, "0123456789");
 
-	for (i = 0; i < 20; i++)
-		if (c[i] < '0' || c[i] > '9')
-			return 0;
-	return c[20] == '_' && db_uuid_valid(c + 21);
+	return n >= 1 && n <= 18 && c[n] == '_' && db_uuid_valid(c + n + 1);
 }
 
 int

@@ -213,10 +213,13 @@ keyring_load(struct keyring *kr, const char *path, char *err, size_t errlen)
 		*key++ = '\0';
 		while (isspace((unsigned char)*key))
 			key++;
-		if (strlen(id) > 16 || kr->n == KEYRING_MAX) {
+		if (strlen(id) > 16 || kr->n == KEYRING_MAX ||
+		    strspn(id,
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
+			"XYZ0123456789_-") != strlen(id)) {
 			snprintf(err, errlen,
-			    "%s:%d: key id over 16 characters "
-			    "or more than %d keys",
+			    "%s:%d: key ids are 1-16 letters, digits, _ or -; "
+			    "at most %d keys",
 			    path, lineno, KEYRING_MAX);
 			goto out;
 		}

@@ -312,7 +312,10 @@ pipeline(struct db *db, struct pstep *s, int n, const char *what)
 				PQclear(*s[i].out);
 				*s[i].out = NULL;
 			}
-	if (!ok && db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
+	/* A connection not back out of pipeline mode is of no further use. */
+	if (!ok && db->conn != NULL &&
+	    (PQstatus(db->conn) != CONNECTION_OK ||
+		PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF))
 		db_disconnect(db);
 	return ok ? 0 : -1;
 }

@@ -20,6 +20,14 @@
 
 static volatile sig_atomic_t jobs_stop;
 
+/* Housekeeping of the global tables, at most once a minute. */
+static struct db_stmt q_rate_purge = { "rate_purge",
+	"DELETE FROM rate_events WHERE at < now() - interval '1 day'", 0, 0,
+	0 };
+static struct db_stmt q_jobs_purge = { "jobs_purge",
+	"DELETE FROM jobs WHERE done_at < now() - interval '7 days' OR "
+	"failed_at < now() - interval '30 days'",
+	0, 0, 0 };
 static struct db_stmt q_enqueue = { "job_enqueue",
 	"INSERT INTO jobs (kind, company_id, payload) VALUES ($1, $2, $3)", 3,
 	0, 0 };
@@ -207,6 +215,7 @@ jobs_run(const struct conf *cfg, int no)
 	struct sigaction sa;
 	struct db	*db;
 	struct timespec	 ts;
+	time_t		 last_purge = 0;
 	int		 r;
 
 	memset(&sa, 0, sizeof(sa));
@@ -221,6 +230,13 @@ jobs_run(const struct conf *cfg, int no)
 		return 1;
 	log_event(LOG_INFO, "jobs_started", LOG_I("worker", no));
 	while (!jobs_stop) {
+		if (time(NULL) - last_purge >= 60) {
+			/* Rate windows are at most a day; done jobs are kept
+			 * a week for inspection. */
+			PQclear(db_exec(db, &q_rate_purge, NULL));
+			PQclear(db_exec(db, &q_jobs_purge, NULL));
+			last_purge = time(NULL);
+		}
 		r = jobs_run_one(cfg, db);
 		if (r == 1)
 			continue;

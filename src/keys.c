@@ -7,12 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "conf.h"
 #include "keys.h"
 
 static unsigned char  jwt_key[256];
 static size_t	      jwt_len;
 static struct keyring ring;
+static unsigned char  rl_key[32];
 
 int
 keys_load(const struct conf *cfg, char *err, size_t errlen)
@@ -64,6 +68,13 @@ keys_load(const struct conf *cfg, char *err, size_t errlen)
 	jwt_len = (size_t)n;
 	crypto_wipe(&ring, sizeof(ring));
 	ring = kr;
+	{
+		unsigned int mdlen = sizeof(rl_key);
+
+		HMAC(EVP_sha256(), jwt_key, (int)jwt_len,
+		    (const unsigned char *)"parley/ratelimit/v1", 19, rl_key,
+		    &mdlen);
+	}
 	crypto_wipe(k, sizeof(k));
 	crypto_wipe(&kr, sizeof(kr));
 	return 0;
@@ -74,6 +85,13 @@ keys_jwt(size_t *len)
 {
 	*len = jwt_len;
 	return jwt_key;
+}
+
+const unsigned char *
+keys_ratelimit(size_t *len)
+{
+	*len = sizeof(rl_key);
+	return rl_key;
 }
 
 const struct keyring *

@@ -16,6 +16,8 @@ struct conf;
 int keys_load(const struct conf *cfg, char *err, size_t errlen);
 /* The signing key (borrowed) and its length in 'len'. */
 const unsigned char *keys_jwt(size_t *len);
+/* The key for rate-limit bucket names, derived from the signing key. */
+const unsigned char *keys_ratelimit(size_t *len);
 /* The keyring (borrowed). */
 const struct keyring *keys_ring(void);
 

@@ -1,12 +1,21 @@
 /*
  * ratelimit.h: limits kept in PostgreSQL, so they hold across every
  * worker and host. A bucket is a name such as "login:ip:192.0.2.1"; only
- * its SHA-256 is stored.
+ * its HMAC-SHA256 under a key derived from the signing key is stored, so
+ * the table does not give addresses or e-mail addresses away.
  */
 #ifndef PARLEY_RATELIMIT_H
 #define PARLEY_RATELIMIT_H
 
+#include <stddef.h>
+
 struct db;
+
+/*
+ * Writes the bucket form of client address 'addr': IPv4 as is, IPv6 as
+ * its /64 (one subscriber holds a whole /64), into 'out'.
+ */
+void ratelimit_addr(const char *addr, char *out, size_t outlen);
 
 /*
  * Checks bucket 'name' (at most 'max' events per 'window' seconds) and,
@@ -16,5 +25,11 @@ struct db;
  */
 int ratelimit_hit(
     struct db *db, const char *name, int max, int window, int record);
+
+/*
+ * Takes back one counted event of bucket 'name' (an attempt counted
+ * before its outcome was known, that turned out right). Returns 0 or -1.
+ */
+int ratelimit_forget(struct db *db, const char *name);
 
 #endif

@@ -175,6 +175,10 @@ static const struct {
 	    "contains_personal_data" },
 	{ "ümlaut-straße-größe", NULL, NULL, NULL },
 	{ "ééééééééééé", NULL, NULL, "too_short" },
+	{ "tangerine-orbit-velvet-42-tangerine-orbit-velvet-42-tangerine-orbit-"
+	  "ve"
+	  "lvet",
+	    NULL, NULL, "too_long" }, /* 73 bytes: bcrypt would cut it */
 };
 
 int
