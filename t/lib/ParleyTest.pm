@@ -17,6 +17,7 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
+use File::Copy ();
 use File::Temp ();
 use HTTP::Tiny;
 use IO::Socket::INET;
@@ -430,6 +431,8 @@ sub request {
 	if ($ct =~ m{json} && length($r->{content} // '')) {
 		$r->{json} = eval { JSON::PP->new->decode($r->{content}) };
 	}
+	$self->note_secrets($h{authorization}, $r->{json});
+	$self->note_secrets_of_request($o{json});
 	return $r;
 }
 
@@ -446,6 +449,42 @@ sub raw {
 	my ($head, $body) = split /\r\n\r\n/, $resp, 2;
 	my ($status) = ($head // '') =~ m{^HTTP/1\.[01] (\d{3})};
 	return ($status // 0, $head // '', $body // '');
+}
+
+# note_secrets(@structures): every password, token, secret or recovery
+# code seen in requests and answers is written to the run's secrets file
+# ($PARLEY_TEST_LOGDIR/secrets), which dev/test checks against every log of
+# the run when the suite is over (t/lib/secrets-in-logs).
+# In a request, "code" is a TOTP or recovery code; in an answer it is a
+# problem's code, which is no secret.
+sub note_secrets_of_request {
+	my ($self, $json) = @_;
+	local $self->{secret_keys} = qr/password|token|secret|recovery_codes|^code$/i;
+	$self->note_secrets($json);
+}
+
+sub note_secrets {
+	my ($self, @things) = @_;
+	my $dir = $ENV{PARLEY_TEST_LOGDIR} or return;
+	my $keys = $self->{secret_keys} // qr/password|token|secret|recovery_codes|authorization/i;
+	my @found;
+	my $walk;
+	$walk = sub {
+		my ($x, $key) = @_;
+		if (ref $x eq 'HASH') { $walk->($x->{$_}, $_) for keys %$x }
+		elsif (ref $x eq 'ARRAY') { $walk->($_, $key) for @$x }
+		elsif (defined $x && !ref $x && defined $key
+		    && $key =~ $keys
+		    && length($x) >= 8) {
+			push @found, $x =~ s/^Bearer //r;
+		}
+	};
+	$walk->($_, 'authorization') for grep { defined && !ref } @things;
+	$walk->($_) for grep { ref } @things;
+	return unless @found;
+	open my $fh, '>>', "$dir/secrets" or return;
+	print $fh "$_\n" for @found;
+	close $fh;
 }
 
 sub get { my ($s, $p, %o) = @_; $s->request('GET', $p, %o) }
@@ -546,6 +585,16 @@ sub cleanup {
 		eval { $self->{pg}->stop('immediate') };
 	} elsif ($self->{db}) {
 		eval { $self->{pg}->psql('postgres', qq{DROP DATABASE IF EXISTS "$self->{db}" WITH (FORCE)}) };
+	}
+	# Keep the logs for the run's secrets check before removing the dir.
+	if (my $ld = $ENV{PARLEY_TEST_LOGDIR}) {
+		(my $name = $0) =~ s{.*/}{};
+		my $n = 0;
+		for my $f (qw(parleyd.log nginx/access.log nginx/nginx-error.log smtp.log captcha.log)) {
+			next unless -f "$self->{dir}/$f";
+			File::Copy::copy("$self->{dir}/$f", sprintf('%s/%s-%d-%d.log', $ld, $name, $$, $n++));
+		}
+		$self->note_secrets(map { { mail_token => $_->{body} =~ /#token=([A-Za-z0-9_-]{43})/ ? $1 : undef } } $self->mails);
 	}
 	if ($passing) {
 		remove_tree($self->{dir});
