@@ -56,6 +56,11 @@ int h_mfa_setup(struct request *, struct ctx *);
 int h_mfa_enable(struct request *, struct ctx *);
 int h_mfa_disable(struct request *, struct ctx *);
 
+/* api_company.c */
+extern struct db_stmt q_company;
+int		      h_company_get(struct request *, struct ctx *);
+int		      h_company_patch(struct request *, struct ctx *);
+
 /* api_security.c */
 int h_security_events(struct request *, struct ctx *);
 

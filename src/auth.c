@@ -29,12 +29,37 @@
  * session was last marked used over a minute ago.
  */
 static struct db_stmt q_session_check = { "session_check",
-	"SELECT u.role, s.last_used_at < now() - interval '1 minute' FROM "
-	"sessions s JOIN users u ON u.id = s.user_id AND u.company_id = "
-	"s.company_id WHERE s.id = $1 AND s.user_id = $2 AND s.company_id = $3 "
-	"AND s.revoked_at IS NULL AND s.expires_at > now() AND "
-	"s.idle_expires_at > now()",
+	"SELECT u.role, s.last_used_at < now() - interval '1 minute', "
+	"c.mfa_required AND u.totp_enabled_at IS NULL FROM sessions s JOIN "
+	"users u ON u.id = s.user_id AND u.company_id = s.company_id JOIN "
+	"companies c ON c.id = s.company_id WHERE s.id = $1 AND s.user_id = $2 "
+	"AND s.company_id = $3 AND s.revoked_at IS NULL AND s.expires_at > "
+	"now() AND s.idle_expires_at > now()",
 	3, 0, 0 };
+
+/*
+ * While the company requires MFA and the user has none, only these
+ * routes answer: enough to enrol (and to leave).
+ */
+static const char *const mfa_enrol_routes[] = {
+	"/api/v1/auth/mfa/totp/setup",
+	"/api/v1/auth/mfa/totp/enable",
+	"/api/v1/me",
+	"/api/v1/auth/logout",
+	"/api/v1/auth/logout-all",
+};
+
+static int
+mfa_enrol_route(const struct route *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mfa_enrol_routes) / sizeof(mfa_enrol_routes[0]);
+	     i++)
+		if (strcmp(r->pattern, mfa_enrol_routes[i]) == 0)
+			return 1;
+	return 0;
+}
 /* At most once a minute: last use, and the idle deadline moves on. */
 static struct db_stmt q_session_used = { "session_used",
 	"UPDATE sessions SET last_used_at = now(), idle_expires_at = "
@@ -178,12 +203,22 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		    "Retry-After: 1\r\n");
 		return -1;
 	}
-	PQclear(res);
 	ctx->who.kind = AUTH_USER;
 	memcpy(ctx->who.company_id, c.cid, sizeof(c.cid));
 	memcpy(ctx->who.user_id, c.sub, sizeof(c.sub));
 	memcpy(ctx->who.session_id, c.sid, sizeof(c.sid));
 	ctx->who.role = role;
+	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0 && !mfa_enrol_route(r)) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		http_send_problem(req, 403, "mfa_setup_required",
+		    "Your company requires two-factor authentication: set it "
+		    "up "
+		    "first (POST /api/v1/auth/mfa/totp/setup)",
+		    NULL, NULL, NULL);
+		return -1;
+	}
+	PQclear(res);
 	if (role < r->min_role) {
 		db_rollback(ctx->db);
 		http_send_problem(req, 403, "forbidden",

@@ -52,6 +52,9 @@ const struct conf_key conf_keys[] = {
 	K_STR("keyring_file", keyring_file, 0, "",
 	    "file of 'KID BASE64KEY' lines: AES-256 keys for stored secrets, "
 	    "first one encrypts (required)"),
+	K_STR("audit_key_file", audit_key_file, 0, "",
+	    "file holding the audit-log chain key: base64 of >= 32 random "
+	    "bytes, kept apart from the database and its backups (required)"),
 	K_STR("jwt_issuer", jwt_issuer, 1, "parley",
 	    "iss claim of access tokens"),
 	K_INT("bcrypt_cost", bcrypt_cost, 10, 16, "12", "bcrypt work factor"),

@@ -27,6 +27,7 @@ struct conf {
 	/* Identity */
 	char jwt_key_file[512]; /* base64 of >= 32 random bytes */
 	char keyring_file[512]; /* "KID BASE64KEY" lines, AES-256 */
+	char audit_key_file[512]; /* base64 of >= 32 bytes: audit chain */
 	char jwt_issuer[128];
 	int  bcrypt_cost;
 	int  access_ttl; /* seconds */

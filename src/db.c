@@ -19,7 +19,9 @@ struct db {
 	int	 connect_timeout;
 	unsigned gen; /* bumped on every new connection */
 	int	 in_tx;
-	char	 sqlstate[6];
+	void (*on_commit)(void *);
+	void *on_commit_arg;
+	char  sqlstate[6];
 };
 
 struct db *
@@ -98,6 +100,8 @@ db_conninfo_valid(const char *conninfo)
 	PQconninfoFree(o);
 	return 1;
 }
+
+static void committed(struct db *db, int ok);
 
 static void
 db_disconnect(struct db *db)
@@ -419,6 +423,7 @@ db_exec_commit(struct db *db, struct db_stmt *st, const char *const *params)
 	if (pipeline(db, s, 2, st->name) == -1)
 		return NULL;
 	db->in_tx = 0;
+	committed(db, 1);
 	return res;
 }
 
@@ -463,6 +468,24 @@ db_begin_global(struct db *db)
 	return 0;
 }
 
+void
+db_on_commit(struct db *db, void (*fn)(void *), void *arg)
+{
+	db->on_commit = fn;
+	db->on_commit_arg = arg;
+}
+
+/* Runs (on success) and clears the commit hook. */
+static void
+committed(struct db *db, int ok)
+{
+	void (*fn)(void *) = db->on_commit;
+
+	db->on_commit = NULL;
+	if (ok && fn != NULL)
+		fn(db->on_commit_arg);
+}
+
 int
 db_commit(struct db *db)
 {
@@ -473,6 +496,7 @@ db_commit(struct db *db)
 		return -1;
 	if (db->conn == NULL) {
 		db->in_tx = 0;
+		committed(db, 0);
 		return -1;
 	}
 	res = PQexec(db->conn, "COMMIT");
@@ -483,6 +507,7 @@ db_commit(struct db *db)
 		note_failure(db, res, "commit");
 	PQclear(res);
 	db->in_tx = 0;
+	committed(db, ok);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		db_disconnect(db);
 	return ok ? 0 : -1;
@@ -496,6 +521,7 @@ db_rollback(struct db *db)
 	if (!db->in_tx)
 		return;
 	db->in_tx = 0;
+	committed(db, 0);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		db_disconnect(db);
 		return;

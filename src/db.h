@@ -89,6 +89,11 @@ int db_tenant_read(struct db *, const char *company_id, struct db_stmt *check,
  */
 PGresult *db_exec_commit(
     struct db *, struct db_stmt *st, const char *const *params);
+/*
+ * Calls 'fn'('arg') once the open transaction commits (not if it rolls
+ * back). One hook per transaction; a later call replaces it.
+ */
+void db_on_commit(struct db *, void (*fn)(void *), void *arg);
 /* Commits; returns 0 or -1 (then rolled back). */
 int db_commit(struct db *);
 /* Rolls back if a transaction is open. Always safe to call. */

@@ -17,6 +17,45 @@ static unsigned char  jwt_key[256];
 static size_t	      jwt_len;
 static struct keyring ring;
 static unsigned char  rl_key[32];
+static unsigned char  audit_key[256];
+static size_t	      audit_len;
+
+/* Reads a base64 key of at least 32 bytes from 'path' into 'out'. */
+static int
+read_key(const char *what, const char *path, unsigned char *out, size_t outlen,
+    size_t *len, char *err, size_t errlen)
+{
+	FILE *f;
+	char  line[512];
+	int   n;
+
+	if (path[0] == '\0') {
+		snprintf(err, errlen,
+		    "%s is required: a file with base64 of at "
+		    "least 32 random bytes, e.g. openssl rand -base64 48",
+		    what);
+		return -1;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = crypto_b64_decode(line, out, outlen);
+	crypto_wipe(line, sizeof(line));
+	if (n < 32) {
+		crypto_wipe(out, outlen);
+		snprintf(err, errlen,
+		    "%s: the key must be base64 of at least 32 "
+		    "bytes (256 bits); refusing to start",
+		    what);
+		return -1;
+	}
+	*len = (size_t)n;
+	return 0;
+}
 
 int
 keys_load(const struct conf *cfg, char *err, size_t errlen)
@@ -63,6 +102,22 @@ keys_load(const struct conf *cfg, char *err, size_t errlen)
 		crypto_wipe(k, sizeof(k));
 		return -1;
 	}
+	{
+		unsigned char a[sizeof(audit_key)];
+		size_t	      alen;
+
+		if (read_key("audit_key_file (PARLEY_AUDIT_KEY_FILE)",
+			cfg->audit_key_file, a, sizeof(a), &alen, err,
+			errlen) == -1) {
+			crypto_wipe(k, sizeof(k));
+			crypto_wipe(&kr, sizeof(kr));
+			return -1;
+		}
+		crypto_wipe(audit_key, sizeof(audit_key));
+		memcpy(audit_key, a, alen);
+		audit_len = alen;
+		crypto_wipe(a, sizeof(a));
+	}
 	crypto_wipe(jwt_key, sizeof(jwt_key));
 	memcpy(jwt_key, k, (size_t)n);
 	jwt_len = (size_t)n;
@@ -85,6 +140,13 @@ keys_jwt(size_t *len)
 {
 	*len = jwt_len;
 	return jwt_key;
+}
+
+const unsigned char *
+keys_audit(size_t *len)
+{
+	*len = audit_len;
+	return audit_key;
 }
 
 const unsigned char *

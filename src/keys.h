@@ -18,6 +18,8 @@ int keys_load(const struct conf *cfg, char *err, size_t errlen);
 const unsigned char *keys_jwt(size_t *len);
 /* The key for rate-limit bucket names, derived from the signing key. */
 const unsigned char *keys_ratelimit(size_t *len);
+/* The audit chain key (borrowed). */
+const unsigned char *keys_audit(size_t *len);
 /* The keyring (borrowed). */
 const struct keyring *keys_ring(void);
 

@@ -35,6 +35,7 @@ struct principal {
 	char	       company_id[37];
 	char	       user_id[37];
 	char	       session_id[37];
+	char	       key_id[37]; /* the API key, when kind is AUTH_KEY */
 	enum role      role; /* read from the database, not the token */
 	unsigned       scopes;
 };

@@ -66,6 +66,10 @@ const struct route routes[] = {
 	    h_mfa_disable, "turn TOTP off with password and a code"),
 	USER_READ(M_GET, "/api/v1/me", ROLE_MEMBER, h_me, q_me,
 	    "the current user, company, role and MFA state"),
+	USER_READ(M_GET, "/api/v1/company", ROLE_MEMBER, h_company_get,
+	    q_company, "the company and its settings"),
+	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,
+	    "change the company's name and settings (audited)"),
 	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
 	    "the company's security events, newest first"),
 };

@@ -22,7 +22,9 @@ sub run {
 # Key files as a deployment has them.
 system("openssl rand -base64 48 > '$tmp/jwt.key'") == 0 or die;
 system("printf 'k1 %s\\n' \$(openssl rand -base64 32) > '$tmp/keyring'") == 0 or die;
-my %keys = (PARLEY_JWT_KEY_FILE => "$tmp/jwt.key", PARLEY_KEYRING_FILE => "$tmp/keyring");
+system("openssl rand -base64 48 > '$tmp/audit.key'") == 0 or die;
+my %keys = (PARLEY_JWT_KEY_FILE => "$tmp/jwt.key", PARLEY_KEYRING_FILE => "$tmp/keyring",
+    PARLEY_AUDIT_KEY_FILE => "$tmp/audit.key");
 
 my ($rc, $out) = run({}, "$b/parleyd", '-t');
 is $rc, 1, 'parleyd without database_url refuses to start';
@@ -63,6 +65,9 @@ is $rc, 1, 'a 128-bit signing key is refused';
 like $out, qr/at least 32 bytes/, '... naming the minimum';
 ($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', %keys, PARLEY_KEYRING_FILE => "$tmp/missing" }, "$b/parleyd", '-t');
 is $rc, 1, 'a missing keyring is refused';
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', %keys, PARLEY_AUDIT_KEY_FILE => "$tmp/short.key" }, "$b/parleyd", '-t');
+is $rc, 1, 'a short audit key is refused';
+like $out, qr/audit_key_file/, '... naming the setting';
 ($rc, $out) = run({ PARLEY_DATABASE_URL => 'postgresql://u:Hunter2Secret@[nope', %keys }, "$b/parleyd", '-t');
 is $rc, 1, 'a malformed database_url is refused';
 unlike $out, qr/Hunter2Secret/, '... without echoing the password';

@@ -173,6 +173,7 @@ sub parleyd_env {
 		PARLEY_LOG_LEVEL => 'info',
 		PARLEY_JWT_KEY_FILE => "$self->{dir}/jwt.key",
 		PARLEY_KEYRING_FILE => "$self->{dir}/keyring",
+		PARLEY_AUDIT_KEY_FILE => "$self->{dir}/audit.key",
 		PARLEY_BCRYPT_COST => 10,
 		PARLEY_JOBS_POLL_MS => 50,
 		PARLEY_JOB_RETRY_BASE => 1,
@@ -248,20 +249,26 @@ sub make_keys {
 	my ($self) = @_;
 	my $jwt = `openssl rand -base64 48`;
 	my $k1 = `openssl rand -base64 32`;
-	chomp($jwt, $k1);
-	die "openssl rand failed" unless $jwt && $k1;
+	my $audit = `openssl rand -base64 48`;
+	chomp($jwt, $k1, $audit);
+	die "openssl rand failed" unless $jwt && $k1 && $audit;
+	open my $af, '>', "$self->{dir}/audit.key" or die $!;
+	print $af "$audit\n";
+	close $af;
+	$self->{secrets}{audit_key} = $audit;
 	open my $fh, '>', "$self->{dir}/jwt.key" or die $!;
 	print $fh "$jwt\n";
 	close $fh;
 	open $fh, '>', "$self->{dir}/keyring" or die $!;
 	print $fh "# test keyring\nk1 $k1\n";
 	close $fh;
-	chmod 0600, "$self->{dir}/jwt.key", "$self->{dir}/keyring";
+	chmod 0600, "$self->{dir}/jwt.key", "$self->{dir}/keyring", "$self->{dir}/audit.key";
 	$self->{secrets}{jwt_key} = $jwt;
 	$self->{secrets}{keyring} = $k1;
 }
 
 sub jwt_key_b64 { $_[0]{secrets}{jwt_key} }
+sub audit_key_b64 { $_[0]{secrets}{audit_key} }
 
 # wait_port(port, pid, what): until something accepts on the port.
 sub wait_port {

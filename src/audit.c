@@ -1,0 +1,203 @@
+/*
+ * audit.c: append-only, HMAC-chained audit entries.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "audit.h"
+#include "crypto.h"
+#include "db.h"
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "router.h"
+#include "util.h"
+
+/* Locks the company's chain head (creating it) and reads it with the time. */
+static struct db_stmt q_head_make = { "audit_head_make",
+	"INSERT INTO audit_heads (company_id) VALUES ($1) ON CONFLICT DO "
+	"NOTHING",
+	1, 0, 0 };
+static struct db_stmt q_head_lock = { "audit_head_lock",
+	"SELECT seq, encode(hmac, 'hex'), (extract(epoch FROM "
+	"clock_timestamp()) * 1000000)::bigint FROM audit_heads WHERE "
+	"company_id = $1 FOR UPDATE",
+	1, 0, 0 };
+static struct db_stmt q_entry = { "audit_insert",
+	"INSERT INTO audit_log (company_id, seq, created_us, created_at, "
+	"actor_type, actor_id, action, resource_type, resource_id, "
+	"changed_fields, changes, ip, user_agent, request_id, prev_hmac, hmac) "
+	"VALUES ($1, $2, $3, to_timestamp($3::bigint / 1000000.0), $4, $5, $6, "
+	"$7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, decode($14, 'hex'), "
+	"decode($15, 'hex'))",
+	15, 0, 0 };
+static struct db_stmt q_head_set = { "audit_head_set",
+	"UPDATE audit_heads SET seq = $2, hmac = decode($3, 'hex') WHERE "
+	"company_id = $1",
+	3, 0, 0 };
+
+/* The checkpoint to log once the transaction commits. */
+static struct {
+	char	  company[37];
+	long long seq;
+	char	  hmac[65];
+} pending;
+
+static void
+checkpoint(void *arg)
+{
+	log_event(LOG_INFO, "audit_checkpoint",
+	    LOG_S("resource", pending.company), LOG_I("count", pending.seq),
+	    LOG_S("digest", pending.hmac));
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+char *
+audit_canonical(const char *company_id, long long seq, long long created_us,
+    const char *actor_type, const char *actor_id, const char *action,
+    const char *resource_type, const char *resource_id, json_t *fields,
+    json_t *changes, const char *ip, const char *user_agent,
+    const char *request_id)
+{
+	json_t *a = json_array();
+	char   *s;
+
+	json_array_append_new(a, json_string(company_id));
+	json_array_append_new(a, json_integer(seq));
+	json_array_append_new(a, json_integer(created_us));
+	json_array_append_new(a, json_string(actor_type));
+	json_array_append_new(a, str_or_null(actor_id));
+	json_array_append_new(a, json_string(action));
+	json_array_append_new(a, json_string(resource_type));
+	json_array_append_new(a, str_or_null(resource_id));
+	json_array_append(a, fields != NULL ? fields : json_array());
+	json_array_append(a, changes != NULL ? changes : json_null());
+	json_array_append_new(a, str_or_null(ip));
+	json_array_append_new(a, str_or_null(user_agent));
+	json_array_append_new(a, str_or_null(request_id));
+	s = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	json_decref(a);
+	return s;
+}
+
+void
+audit_mac(const unsigned char *key, size_t keylen, const unsigned char prev[32],
+    const char *canonical, unsigned char out[32])
+{
+	unsigned char buf[32 + 8192];
+	size_t	      len = strlen(canonical);
+	unsigned int  n = 32;
+
+	if (len > sizeof(buf) - 32)
+		len = sizeof(buf) - 32; /* entries are far smaller */
+	memcpy(buf, prev, 32);
+	memcpy(buf + 32, canonical, len);
+	HMAC(EVP_sha256(), key, (int)keylen, buf, 32 + len, out, &n);
+}
+
+int
+audit_write(
+    struct ctx *ctx, const struct request *req, const struct audit_entry *e)
+{
+	const char	    *cid = ctx->who.company_id;
+	const char	    *actor_type = ctx->who.kind == AUTH_KEY ? "api_key"
+		     : ctx->who.kind == AUTH_USER		    ? "user"
+								    : "system";
+	const char	    *actor_id = ctx->who.kind == AUTH_KEY
+		     ? ctx->who.key_id
+		     : (ctx->who.user_id[0] ? ctx->who.user_id : NULL);
+	const char	    *p[15];
+	const unsigned char *key;
+	unsigned char	     prev[32], mac[32];
+	char		     seq[24], us[24], prevhex[65], machex[65], ua[513];
+	char		    *canon = NULL, *fields = NULL, *changes = NULL;
+	PGresult	    *res;
+	long long	     next, created;
+	size_t		     keylen;
+	int		     rc = -1;
+
+	p[0] = cid;
+	if ((res = db_exec(ctx->db, &q_head_make, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if ((res = db_exec(ctx->db, &q_head_lock, p)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	next = strtoll(PQgetvalue(res, 0, 0), NULL, 10) + 1;
+	snprintf(prevhex, sizeof(prevhex), "%s", PQgetvalue(res, 0, 1));
+	created = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	PQclear(res);
+	{
+		size_t i;
+
+		for (i = 0; i < 32; i++) {
+			unsigned int b;
+
+			if (sscanf(prevhex + 2 * i, "%2x", &b) != 1)
+				return -1;
+			prev[i] = (unsigned char)b;
+		}
+	}
+	utf8_clean(req->user_agent, ua, sizeof(ua));
+	canon = audit_canonical(cid, next, created, actor_type, actor_id,
+	    e->action, e->resource_type, e->resource_id, e->fields, e->changes,
+	    req->remote_addr[0] ? req->remote_addr : NULL, ua[0] ? ua : NULL,
+	    req->request_id);
+	if (canon == NULL)
+		goto out;
+	key = keys_audit(&keylen);
+	audit_mac(key, keylen, prev, canon, mac);
+	crypto_hex(mac, sizeof(mac), machex);
+	fields = json_dumps(e->fields != NULL ? e->fields : json_array(),
+	    JSON_COMPACT | JSON_SORT_KEYS);
+	changes = e->changes != NULL
+	    ? json_dumps(e->changes, JSON_COMPACT | JSON_SORT_KEYS)
+	    : NULL;
+	snprintf(seq, sizeof(seq), "%lld", next);
+	snprintf(us, sizeof(us), "%lld", created);
+	p[1] = seq;
+	p[2] = us;
+	p[3] = actor_type;
+	p[4] = actor_id;
+	p[5] = e->action;
+	p[6] = e->resource_type;
+	p[7] = e->resource_id;
+	p[8] = fields;
+	p[9] = changes;
+	p[10] = req->remote_addr[0] ? req->remote_addr : NULL;
+	p[11] = ua[0] ? ua : NULL;
+	p[12] = req->request_id;
+	p[13] = prevhex;
+	p[14] = machex;
+	if ((res = db_exec(ctx->db, &q_entry, p)) == NULL)
+		goto out;
+	PQclear(res);
+	p[1] = seq;
+	p[2] = machex;
+	if ((res = db_exec(ctx->db, &q_head_set, p)) == NULL)
+		goto out;
+	PQclear(res);
+	snprintf(pending.company, sizeof(pending.company), "%s", cid);
+	pending.seq = next;
+	snprintf(pending.hmac, sizeof(pending.hmac), "%s", machex);
+	db_on_commit(ctx->db, checkpoint, NULL);
+	rc = 0;
+out:
+	free(canon);
+	free(fields);
+	free(changes);
+	return rc;
+}
