@@ -61,6 +61,12 @@ extern struct db_stmt q_company;
 int		      h_company_get(struct request *, struct ctx *);
 int		      h_company_patch(struct request *, struct ctx *);
 
+/* api_members.c */
+extern struct db_stmt q_members;
+int		      h_members_list(struct request *, struct ctx *);
+int		      h_member_patch(struct request *, struct ctx *);
+int		      h_member_delete(struct request *, struct ctx *);
+
 /* api_security.c */
 int h_security_events(struct request *, struct ctx *);
 

@@ -81,8 +81,14 @@ audit_canonical(const char *company_id, long long seq, long long created_us,
 	json_array_append_new(a, json_string(action));
 	json_array_append_new(a, json_string(resource_type));
 	json_array_append_new(a, str_or_null(resource_id));
-	json_array_append(a, fields != NULL ? fields : json_array());
-	json_array_append(a, changes != NULL ? changes : json_null());
+	if (fields != NULL)
+		json_array_append(a, fields);
+	else
+		json_array_append_new(a, json_array());
+	if (changes != NULL)
+		json_array_append(a, changes);
+	else
+		json_array_append_new(a, json_null());
 	json_array_append_new(a, str_or_null(ip));
 	json_array_append_new(a, str_or_null(user_agent));
 	json_array_append_new(a, str_or_null(request_id));
@@ -161,8 +167,9 @@ audit_write(
 	key = keys_audit(&keylen);
 	audit_mac(key, keylen, prev, canon, mac);
 	crypto_hex(mac, sizeof(mac), machex);
-	fields = json_dumps(e->fields != NULL ? e->fields : json_array(),
-	    JSON_COMPACT | JSON_SORT_KEYS);
+	fields = e->fields != NULL
+	    ? json_dumps(e->fields, JSON_COMPACT | JSON_SORT_KEYS)
+	    : strdup("[]");
 	changes = e->changes != NULL
 	    ? json_dumps(e->changes, JSON_COMPACT | JSON_SORT_KEYS)
 	    : NULL;

@@ -70,6 +70,12 @@ const struct route routes[] = {
 	    q_company, "the company and its settings"),
 	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,
 	    "change the company's name and settings (audited)"),
+	USER_READ(M_GET, "/api/v1/members", ROLE_MEMBER, h_members_list,
+	    q_members, "the company's members"),
+	USER_JSON(M_PATCH, "/api/v1/members/:id", ROLE_ADMIN, h_member_patch,
+	    "change a member's role (owner rules apply; audited)"),
+	USER(M_DELETE, "/api/v1/members/:id", ROLE_ADMIN, h_member_delete,
+	    "remove a member, ending their sessions at once (audited)"),
 	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
 	    "the company's security events, newest first"),
 };

@@ -1,0 +1,211 @@
+/*
+ * api_members.c: the company's team. Everyone lists; admins and owners
+ * change roles and remove members, with two rules: only an owner grants
+ * or takes away "owner", and the last owner can be neither demoted nor
+ * removed. Removing a member ends their sessions at once (the rows go).
+ * Every change is audited.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "audit.h"
+#include "auth.h"
+#include "db.h"
+#include "util.h"
+#include "validate.h"
+
+struct db_stmt q_members = { "members_list",
+	"SELECT u.id, u.email, u.name, u.role, u.totp_enabled_at IS NOT NULL, "
+	"u.created_at FROM users u WHERE u.company_id = $2 AND EXISTS (SELECT "
+	"1 FROM users me WHERE me.id = $1 AND me.company_id = $2) ORDER BY "
+	"u.created_at, u.id LIMIT 1000",
+	2, 0, 0 };
+/* Locks the company's owners, so two demotions cannot both see two. */
+static struct db_stmt q_owners = { "members_owners",
+	"SELECT id FROM users WHERE company_id = $1 AND role = 'owner' FOR "
+	"UPDATE",
+	1, 0, 0 };
+static struct db_stmt q_member = { "member_get",
+	"SELECT role FROM users WHERE company_id = $1 AND id = $2 FOR UPDATE",
+	2, 0, 0 };
+static struct db_stmt q_member_role = { "member_role",
+	"UPDATE users SET role = $3, updated_at = now() WHERE company_id = $1 "
+	"AND id = $2 RETURNING id, email, name, role, totp_enabled_at IS NOT "
+	"NULL, created_at",
+	3, 0, 0 };
+static struct db_stmt q_member_delete = { "member_delete",
+	"DELETE FROM users WHERE company_id = $1 AND id = $2", 2, 0, 0 };
+
+static json_t *
+member_json(PGresult *res, int i)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "id",
+	    PQgetvalue(res, i, 0), "email", PQgetvalue(res, i, 1), "name",
+	    PQgetvalue(res, i, 2), "role", PQgetvalue(res, i, 3), "mfa_enabled",
+	    strcmp(PQgetvalue(res, i, 4), "t") == 0, "created_at",
+	    PQgetvalue(res, i, 5));
+}
+
+int
+h_members_list(struct request *req, struct ctx *ctx)
+{
+	json_t *items, *o;
+	int	i, rc;
+
+	if (ctx->read == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(ctx->read); i++)
+		json_array_append_new(items, member_json(ctx->read, i));
+	o = json_pack("{s:o}", "items", items);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+static int
+not_found(struct request *req)
+{
+	return http_send_problem(
+	    req, 404, "not_found", "No such member", NULL, NULL, NULL);
+}
+
+/*
+ * Locks the owners and the target. Returns the target's role (and the
+ * number of owners in '*owners'), ROLE_NONE after answering 404, or -1.
+ */
+static int
+lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
+{
+	const char *p[2] = { ctx->who.company_id, id };
+	PGresult   *res;
+	enum role   role;
+
+	if (!db_uuid_valid(id)) {
+		not_found(req);
+		return ROLE_NONE;
+	}
+	if ((res = db_exec(ctx->db, &q_owners, p)) == NULL)
+		return -1;
+	*owners = PQntuples(res);
+	PQclear(res);
+	if ((res = db_exec(ctx->db, &q_member, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		not_found(req);
+		return ROLE_NONE;
+	}
+	role = auth_role_parse(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return (int)role;
+}
+
+static int
+refuse(struct request *req, const char *code, const char *title)
+{
+	return http_send_problem(req, 403, code, title, NULL, NULL, NULL);
+}
+
+static const struct field f_role[] = {
+	{ "role", V_TOKEN, 5, 6, F_REQUIRED },
+};
+
+int
+h_member_patch(struct request *req, struct ctx *ctx)
+{
+	const char	  *id = router_param(req, "id"), *p[3];
+	struct verr	   err;
+	struct audit_entry e;
+	enum role	   cur, next;
+	json_t		  *fields, *changes, *o;
+	PGresult	  *res;
+	int		   owners = 0, r, rc;
+
+	if (validate_object(req->json, f_role, nitems(f_role), 0, &err) == -1)
+		return validate_problem(req, &err);
+	next = auth_role_parse(
+	    json_string_value(json_object_get(req->json, "role")));
+	if (next == ROLE_NONE) {
+		err.field = "role";
+		err.code = "format";
+		return validate_problem(req, &err);
+	}
+	if ((r = lock_target(req, ctx, id, &owners)) <= (int)ROLE_NONE)
+		return r == -1 ? -1 : 0;
+	cur = (enum role)r;
+	if ((cur == ROLE_OWNER || next == ROLE_OWNER) &&
+	    ctx->who.role != ROLE_OWNER)
+		return refuse(req, "owner_required",
+		    "Only an owner can grant or take away ownership");
+	if (cur == ROLE_OWNER && next != ROLE_OWNER && owners <= 1)
+		return refuse(req, "last_owner",
+		    "The last owner cannot be demoted: make someone else owner "
+		    "first");
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	p[2] = auth_role_name(next);
+	if ((res = db_exec(ctx->db, &q_member_role, p)) == NULL)
+		return -1;
+	if (cur != next) {
+		fields = json_pack("[s]", "role");
+		changes = json_pack("{s:{s:s,s:s}}", "role", "old",
+		    auth_role_name(cur), "new", auth_role_name(next));
+		e.action = "member.role_change";
+		e.resource_type = "member";
+		e.resource_id = id;
+		e.fields = fields;
+		e.changes = changes;
+		r = audit_write(ctx, req, &e);
+		json_decref(fields);
+		json_decref(changes);
+		if (r == -1) {
+			PQclear(res);
+			return -1;
+		}
+	}
+	if (db_commit(ctx->db) == -1) {
+		PQclear(res);
+		return -1;
+	}
+	o = member_json(res, 0);
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+int
+h_member_delete(struct request *req, struct ctx *ctx)
+{
+	const char	  *id = router_param(req, "id"), *p[2];
+	struct audit_entry e;
+	PGresult	  *res;
+	int		   owners = 0, r;
+
+	if ((r = lock_target(req, ctx, id, &owners)) <= (int)ROLE_NONE)
+		return r == -1 ? -1 : 0;
+	if (r == ROLE_OWNER && ctx->who.role != ROLE_OWNER)
+		return refuse(
+		    req, "owner_required", "Only an owner can remove an owner");
+	if (r == ROLE_OWNER && owners <= 1)
+		return refuse(
+		    req, "last_owner", "The last owner cannot be removed");
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	/* The user's sessions, tokens and codes go with the row. */
+	if ((res = db_exec(ctx->db, &q_member_delete, p)) == NULL)
+		return -1;
+	PQclear(res);
+	memset(&e, 0, sizeof(e));
+	e.action = "member.remove";
+	e.resource_type = "member";
+	e.resource_id = id;
+	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}
