@@ -42,6 +42,21 @@ extern struct db_stmt q_sessions;
 int  acct_limit(struct request *req, struct ctx *ctx, const char *key);
 void acct_forget(struct ctx *ctx, const char *key);
 
+/* Helpers of api_auth.c shared with other handlers. */
+#define API_EMAIL_MAX 254
+/* Trims, lower-cases the domain; 0, or -1 if not an address. */
+int api_email_normalize(const char *in, char out[API_EMAIL_MAX + 1]);
+/* The per-address limit 'kind'; 0, or -2 after answering 429/503. */
+int api_addr_limit(struct request *req, struct ctx *ctx, const char *kind,
+    int max, int window);
+/* Answers 422 weak_password for 'field' with the policy's reason. */
+int api_weak_password(
+    struct request *req, const char *field, const char *reason);
+/* Hex SHA-256 of a presented 43-character token; -1 if malformed. */
+int api_token_hash_hex(const char *tok, char hex[65]);
+/* Answers 503 with Retry-After. */
+int api_unavailable(struct request *req);
+
 /* api_mfa.c */
 /*
  * Checks a second factor for user 'uid' in the open tenant transaction of
@@ -66,6 +81,12 @@ extern struct db_stmt q_members;
 int		      h_members_list(struct request *, struct ctx *);
 int		      h_member_patch(struct request *, struct ctx *);
 int		      h_member_delete(struct request *, struct ctx *);
+
+/* api_invitations.c */
+int h_invitation_create(struct request *, struct ctx *);
+int h_invitation_list(struct request *, struct ctx *);
+int h_invitation_delete(struct request *, struct ctx *);
+int h_invitation_accept(struct request *, struct ctx *);
 
 /* api_security.c */
 int h_security_events(struct request *, struct ctx *);

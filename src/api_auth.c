@@ -388,6 +388,39 @@ bad_token(struct request *req)
 	    "This link is invalid, used or expired", NULL, NULL, NULL);
 }
 
+/* --- shared with the other handlers (api.h) --- */
+
+int
+api_email_normalize(const char *in, char out[EMAIL_MAX + 1])
+{
+	return email_normalize(in, out);
+}
+
+int
+api_addr_limit(
+    struct request *req, struct ctx *ctx, const char *kind, int max, int window)
+{
+	return addr_limit(req, ctx, kind, max, window);
+}
+
+int
+api_weak_password(struct request *req, const char *field, const char *reason)
+{
+	return weak_password(req, field, reason);
+}
+
+int
+api_token_hash_hex(const char *tok, char hex[65])
+{
+	return token_hash_hex(tok, hex);
+}
+
+int
+api_unavailable(struct request *req)
+{
+	return unavailable(req);
+}
+
 /* --- registration and login --- */
 
 static const struct field f_register[] = {

@@ -96,6 +96,12 @@ job_email(const struct conf *cfg, const char *company_id, json_t *payload,
 		intro = "Someone asked to reset the password of this parley "
 			"account. If it was you, open this link within 30 "
 			"minutes; it works once:";
+	} else if (strcmp(tpl, "invitation") == 0) {
+		subject = "You are invited to join a team on parley";
+		path = "/accept-invitation#token=";
+		intro = "You have been invited to join a team on parley. Open "
+			"this link within 7 days to choose your name and "
+			"password; it works once:";
 	} else if (strcmp(tpl, "email_verify") == 0) {
 		subject = "Confirm your e-mail address for parley";
 		path = "/verify-email#token=";

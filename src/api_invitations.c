@@ -1,0 +1,315 @@
+/*
+ * api_invitations.c: inviting people into the company. An invitation is
+ * a single-use token (SHA-256 stored, 7 days) e-mailed by the jobs
+ * process; accepting it creates the user with the invited role in that
+ * company and starts a session. Creating and revoking are audited (the
+ * address itself stays out of the audit log: it is personal data).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "audit.h"
+#include "auth.h"
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "events.h"
+#include "jobs.h"
+#include "keys.h"
+#include "password.h"
+#include "session.h"
+#include "util.h"
+#include "validate.h"
+
+#define INVITATION_TTL (7 * 24 * 3600)
+
+static struct db_stmt q_lookup_email_inv = { "inv_lookup_email",
+	"SELECT user_id FROM parley_lookup_user_by_email($1)", 1, DB_RETRY_SAFE,
+	0 };
+static struct db_stmt q_inv_new = { "invitation_new",
+	"INSERT INTO invitations (company_id, email, role, token_hash, "
+	"invited_by, expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5, "
+	"now() + make_interval(secs => $6::integer)) RETURNING id, created_at, "
+	"expires_at",
+	6, 0, 0 };
+static struct db_stmt q_inv_list = { "invitation_list",
+	"SELECT id, email, role, created_at, expires_at FROM invitations WHERE "
+	"company_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND "
+	"expires_at > now() ORDER BY created_at DESC LIMIT 500",
+	1, 0, 0 };
+static struct db_stmt q_inv_revoke = { "invitation_revoke",
+	"UPDATE invitations SET revoked_at = now() WHERE company_id = $1 AND "
+	"id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+	2, 0, 0 };
+static struct db_stmt q_inv_lookup = { "invitation_lookup",
+	"SELECT invitation_id, company_id FROM "
+	"parley_lookup_invitation(decode($1, 'hex'))",
+	1, DB_RETRY_SAFE, 0 };
+static struct db_stmt q_inv_use = { "invitation_use",
+	"SELECT email, role, expires_at > now() AND accepted_at IS NULL AND "
+	"revoked_at IS NULL FROM invitations WHERE id = $1 AND company_id = $2 "
+	"FOR UPDATE",
+	2, 0, 0 };
+static struct db_stmt q_inv_accepted = { "invitation_accepted",
+	"UPDATE invitations SET accepted_at = now() WHERE id = $1 AND "
+	"company_id = $2",
+	2, 0, 0 };
+static struct db_stmt q_user_add = { "user_add",
+	"INSERT INTO users (company_id, email, name, role, password_hash, "
+	"email_verified_at) VALUES ($1, $2, $3, $4, $5, now()) RETURNING id",
+	5, 0, 0 };
+
+static const struct field f_invite[] = {
+	{ "email", V_STRING, 3, 320, F_REQUIRED },
+	{ "role", V_TOKEN, 5, 6, F_REQUIRED },
+};
+
+int
+h_invitation_create(struct request *req, struct ctx *ctx)
+{
+	struct verr	   err;
+	struct audit_entry e;
+	char		   email[API_EMAIL_MAX + 1], tok[CRYPTO_TOKEN_LEN + 1];
+	char		   hex[65], ttl[16], id[37];
+	unsigned char	   h[32];
+	const char	  *p[6];
+	char		  *sealed = NULL;
+	json_t		  *job = NULL, *fields = NULL, *o = NULL;
+	PGresult	  *res;
+	enum role	   role;
+	int		   rc = -1;
+
+	if (validate_object(req->json, f_invite, nitems(f_invite), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	role = auth_role_parse(
+	    json_string_value(json_object_get(req->json, "role")));
+	if (role == ROLE_NONE ||
+	    api_email_normalize(
+		json_string_value(json_object_get(req->json, "email")),
+		email) == -1) {
+		err.field = role == ROLE_NONE ? "role" : "email";
+		err.code = "format";
+		return validate_problem(req, &err);
+	}
+	if (role == ROLE_OWNER && ctx->who.role != ROLE_OWNER)
+		return http_send_problem(req, 403, "owner_required",
+		    "Only an owner can invite an owner", NULL, NULL, NULL);
+	p[0] = email;
+	if ((res = db_exec(ctx->db, &q_lookup_email_inv, p)) == NULL)
+		return -1;
+	if (PQntuples(res) > 0) {
+		PQclear(res);
+		return http_send_problem(req, 409, "email_taken",
+		    "This address already has an account", NULL, NULL, NULL);
+	}
+	PQclear(res);
+	if (crypto_token(tok, h) == -1)
+		return -1;
+	crypto_hex(h, sizeof(h), hex);
+	snprintf(ttl, sizeof(ttl), "%d", INVITATION_TTL);
+	p[0] = ctx->who.company_id;
+	p[1] = email;
+	p[2] = auth_role_name(role);
+	p[3] = hex;
+	p[4] = ctx->who.user_id;
+	p[5] = ttl;
+	if ((res = db_exec(ctx->db, &q_inv_new, p)) == NULL) {
+		if (strcmp(db_last_sqlstate(ctx->db), "23505") == 0)
+			rc = http_send_problem(req, 409, "already_invited",
+			    "An open invitation for this address exists", NULL,
+			    NULL, NULL);
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", id, "email", email, "role",
+	    auth_role_name(role), "created_at", PQgetvalue(res, 0, 1),
+	    "expires_at", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if ((sealed = keyring_encrypt(
+		 keys_ring(), ctx->who.company_id, tok, strlen(tok))) == NULL)
+		goto out;
+	job = json_pack("{s:s,s:s,s:s}", "to", email, "template", "invitation",
+	    "token_enc", sealed);
+	fields = json_pack("[s,s]", "email", "role");
+	memset(&e, 0, sizeof(e));
+	e.action = "invitation.create";
+	e.resource_type = "invitation";
+	e.resource_id = id;
+	e.fields = fields;
+	if (job == NULL ||
+	    jobs_enqueue(ctx->db, "email", ctx->who.company_id, job) == -1 ||
+	    audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+		goto out;
+	rc = http_send_json(req, 201, o);
+out:
+	crypto_wipe(tok, sizeof(tok));
+	free(sealed);
+	json_decref(job);
+	json_decref(fields);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_invitation_list(struct request *req, struct ctx *ctx)
+{
+	const char *p[1] = { ctx->who.company_id };
+	PGresult   *res;
+	json_t	   *items, *o;
+	int	    i, rc;
+
+	if ((res = db_exec_commit(ctx->db, &q_inv_list, p)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s}", "id",
+			PQgetvalue(res, i, 0), "email", PQgetvalue(res, i, 1),
+			"role", PQgetvalue(res, i, 2), "created_at",
+			PQgetvalue(res, i, 3), "expires_at",
+			PQgetvalue(res, i, 4)));
+	PQclear(res);
+	o = json_pack("{s:o}", "items", items);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+int
+h_invitation_delete(struct request *req, struct ctx *ctx)
+{
+	const char	  *id = router_param(req, "id"), *p[2];
+	struct audit_entry e;
+	PGresult	  *res;
+	int		   n;
+
+	if (!db_uuid_valid(id))
+		return http_send_problem(req, 404, "not_found",
+		    "No such invitation", NULL, NULL, NULL);
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((res = db_exec(ctx->db, &q_inv_revoke, p)) == NULL)
+		return -1;
+	n = (int)strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (n == 0)
+		return http_send_problem(req, 404, "not_found",
+		    "No such invitation", NULL, NULL, NULL);
+	memset(&e, 0, sizeof(e));
+	e.action = "invitation.revoke";
+	e.resource_type = "invitation";
+	e.resource_id = id;
+	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}
+
+static const struct field f_accept[] = {
+	{ "token", V_STRING, 1, 128, F_REQUIRED },
+	{ "name", V_STRING, 1, 200, F_REQUIRED },
+	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+};
+
+int
+h_invitation_accept(struct request *req, struct ctx *ctx)
+{
+	const struct conf *cfg = ctx->conf;
+	struct verr	   err;
+	struct audit_entry e;
+	char		   hex[65], iid[37], cid[37], uid[37], email[255];
+	char		   role[8], hash[PASSWORD_HASH_MAX];
+	const char	  *name, *pw, *why, *p[5];
+	PGresult	  *res;
+	json_t		  *tokens = NULL;
+	int		   rc = -1;
+
+	if (validate_object(req->json, f_accept, nitems(f_accept), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	if (api_addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
+		cfg->register_window) == -2)
+		return 0;
+	name = json_string_value(json_object_get(req->json, "name"));
+	pw = json_string_value(json_object_get(req->json, "password"));
+	if (api_token_hash_hex(
+		json_string_value(json_object_get(req->json, "token")), hex) ==
+	    -1)
+		goto bad;
+	p[0] = hex;
+	if ((res = db_exec(ctx->db, &q_inv_lookup, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		goto bad;
+	}
+	snprintf(iid, sizeof(iid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return api_unavailable(req);
+	p[0] = iid;
+	p[1] = cid;
+	if ((res = db_exec(ctx->db, &q_inv_use, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		goto bad;
+	}
+	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 0));
+	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if ((why = password_policy(pw, email, name, cfg->password_min_bits))) {
+		db_rollback(ctx->db); /* the invitation stays usable */
+		return api_weak_password(req, "password", why);
+	}
+	if (password_hash(pw, cfg->bcrypt_cost, hash) == -1)
+		return -1;
+	p[0] = cid;
+	p[1] = email;
+	p[2] = name;
+	p[3] = role;
+	p[4] = hash;
+	if ((res = db_exec(ctx->db, &q_user_add, p)) == NULL) {
+		if (strcmp(db_last_sqlstate(ctx->db), "23505") == 0)
+			rc = http_send_problem(req, 409, "email_taken",
+			    "This address already has an account", NULL, NULL,
+			    NULL);
+		goto out;
+	}
+	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	p[0] = iid;
+	p[1] = cid;
+	if ((res = db_exec(ctx->db, &q_inv_accepted, p)) == NULL)
+		goto out;
+	PQclear(res);
+	/* The new member is the actor of their own joining. */
+	ctx->who.kind = AUTH_USER;
+	memcpy(ctx->who.company_id, cid, sizeof(cid));
+	memcpy(ctx->who.user_id, uid, sizeof(uid));
+	memset(&e, 0, sizeof(e));
+	e.action = "invitation.accept";
+	e.resource_type = "member";
+	e.resource_id = uid;
+	if ((tokens = session_start(ctx, req, cid, uid, role)) == NULL ||
+	    audit_write(ctx, req, &e) == -1 ||
+	    event_record(ctx->db, req, cid, uid, "invitation_accepted", NULL) ==
+		-1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	rc = http_send_json(req, 201, tokens);
+out:
+	crypto_wipe(hash, sizeof(hash));
+	json_decref(tokens);
+	return rc;
+bad:
+	return http_send_problem(req, 400, "invalid_token",
+	    "This invitation is invalid, used, revoked or expired", NULL, NULL,
+	    NULL);
+}
