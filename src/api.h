@@ -88,6 +88,11 @@ int h_invitation_list(struct request *, struct ctx *);
 int h_invitation_delete(struct request *, struct ctx *);
 int h_invitation_accept(struct request *, struct ctx *);
 
+/* api_keys.c */
+int h_api_key_create(struct request *, struct ctx *);
+int h_api_key_list(struct request *, struct ctx *);
+int h_api_key_delete(struct request *, struct ctx *);
+
 /* api_security.c */
 int h_security_events(struct request *, struct ctx *);
 

@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "auth.h"
+#include "crypto.h"
+#include "scopes.h"
 #include "conf.h"
 #include "db.h"
 #include "http.h"
@@ -92,6 +94,26 @@ mark_used(
 	return ok ? 0 : -1;
 }
 
+static struct db_stmt q_key_lookup = { "api_key_lookup",
+	"SELECT company_id FROM parley_lookup_api_key($1)", 1, DB_RETRY_SAFE,
+	0 };
+/*
+ * Key check, right after the tenant context: live, not expired, secret
+ * matching; the creator's current role caps the key's scopes.
+ */
+static struct db_stmt q_key_check = { "api_key_check",
+	"SELECT k.scopes, u.role, u.id, k.last_used_at IS NULL OR "
+	"k.last_used_at < now() - interval '1 minute' FROM api_keys k JOIN "
+	"users u ON u.id = k.created_by AND u.company_id = k.company_id WHERE "
+	"k.id = $1 AND k.company_id = $2 AND k.secret_hash = decode($3, 'hex') "
+	"AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > "
+	"now())",
+	3, 0, 0 };
+static struct db_stmt q_key_used = { "api_key_used",
+	"UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND company_id "
+	"= $2",
+	2, 0, 0 };
+
 static const char *const role_names[ROLE__MAX] = { "none", "member", "admin",
 	"owner" };
 
@@ -139,6 +161,102 @@ bearer(const struct request *req)
 	return *a != '\0' ? a : NULL;
 }
 
+/*
+ * Authenticates an API key "prl_<32 hex id>_<43-char secret>" for route
+ * 'r'. Returns 0 with the tenant transaction open (or, for a read route,
+ * committed with ctx->read filled), or -1 after answering.
+ */
+static int
+auth_key(struct request *req, struct ctx *ctx, const struct route *r,
+    const char *tok)
+{
+	char	      id[37], cid[37], hex[65], uid[37];
+	unsigned char h[32];
+	const char   *p[3];
+	PGresult     *res;
+	enum role     role;
+	unsigned      scopes;
+	size_t	      i, j;
+
+	if (strlen(tok) != 4 + 32 + 1 + CRYPTO_TOKEN_LEN ||
+	    strncmp(tok, "prl_", 4) != 0 || tok[36] != '_' ||
+	    strspn(tok + 4, "0123456789abcdef") != 32)
+		goto bad;
+	for (i = 0, j = 4; i < 36; i++)
+		id[i] =
+		    (i == 8 || i == 13 || i == 18 || i == 23) ? '-' : tok[j++];
+	id[36] = '\0';
+	crypto_sha256(tok + 37, CRYPTO_TOKEN_LEN, h);
+	crypto_hex(h, sizeof(h), hex);
+	p[0] = id;
+	if ((res = db_exec(ctx->db, &q_key_lookup, p)) == NULL) {
+		http_send_problem(req, 503, "database_unavailable",
+		    "Service temporarily unavailable", NULL, NULL,
+		    "Retry-After: 1\r\n");
+		return -1;
+	}
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		goto bad;
+	}
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	p[1] = cid;
+	p[2] = hex;
+	if (db_tenant_begin(ctx->db, cid, &q_key_check, p, &res) == -1) {
+		http_send_problem(req, 503, "database_unavailable",
+		    "Service temporarily unavailable", NULL, NULL,
+		    "Retry-After: 1\r\n");
+		return -1;
+	}
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		goto bad;
+	}
+	role = auth_role_parse(PQgetvalue(res, 0, 1));
+	scopes = scope_from_pg(PQgetvalue(res, 0, 0)) & scope_ceiling(role);
+	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
+	if (strcmp(PQgetvalue(res, 0, 3), "t") == 0) {
+		PGresult *u;
+
+		p[0] = id;
+		p[1] = cid;
+		if ((u = db_exec(ctx->db, &q_key_used, p)) == NULL) {
+			PQclear(res);
+			db_rollback(ctx->db);
+			return -1;
+		}
+		PQclear(u);
+	}
+	PQclear(res);
+	ctx->who.kind = AUTH_KEY;
+	memcpy(ctx->who.company_id, cid, sizeof(cid));
+	memcpy(ctx->who.user_id, uid, sizeof(uid));
+	memcpy(ctx->who.key_id, id, sizeof(id));
+	ctx->who.role = role;
+	ctx->who.scopes = scopes;
+	if (r->scope == 0 || (scopes & r->scope) != r->scope) {
+		db_rollback(ctx->db);
+		http_send_problem(req, 403, "insufficient_scope",
+		    "This key's scopes do not allow this", NULL, NULL, NULL);
+		return -1;
+	}
+	if (r->read != NULL) {
+		p[0] = uid;
+		p[1] = cid;
+		if ((ctx->read = db_exec_commit(ctx->db, r->read, p)) == NULL) {
+			db_rollback(ctx->db);
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	unauthorized(
+	    req, "invalid_api_key", "Invalid, revoked or expired API key");
+	return -1;
+}
+
 int
 auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 {
@@ -160,6 +278,14 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	if ((tok = bearer(req)) == NULL) {
 		unauthorized(req, "unauthenticated", "Authentication required");
 		return -1;
+	}
+	if (strncmp(tok, "prl_", 4) == 0) {
+		if (r->auth != AUTH_KEY) {
+			unauthorized(req, "invalid_token",
+			    "API keys cannot call this route");
+			return -1;
+		}
+		return auth_key(req, ctx, r, tok);
 	}
 	key = keys_jwt(&keylen);
 	why = ptok_verify(key, keylen, tok, ctx->conf->jwt_issuer, "parley-api",

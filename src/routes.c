@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "router.h"
+#include "scopes.h"
 
 /* clang-format off */
 #define AUTHN(m, path, fn, rl, sum) \
@@ -70,8 +71,10 @@ const struct route routes[] = {
 	    q_company, "the company and its settings"),
 	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,
 	    "change the company's name and settings (audited)"),
-	USER_READ(M_GET, "/api/v1/members", ROLE_MEMBER, h_members_list,
-	    q_members, "the company's members"),
+	{ M_GET, "/api/v1/members", AUTH_KEY, ROLE_MEMBER, SCOPE_MEMBERS_READ,
+	    RL_NONE, BODY_NONE, 0, NULL, h_members_list,
+	    "the company's members (users, or API keys with members:read)",
+	    &q_members },
 	USER_JSON(M_PATCH, "/api/v1/members/:id", ROLE_ADMIN, h_member_patch,
 	    "change a member's role (owner rules apply; audited)"),
 	USER(M_DELETE, "/api/v1/members/:id", ROLE_ADMIN, h_member_delete,
@@ -84,6 +87,12 @@ const struct route routes[] = {
 	    h_invitation_delete, "revoke an invitation (audited)"),
 	AUTHN(M_POST, "/api/v1/invitations/accept", h_invitation_accept,
 	    RL_REGISTER, "join with an invitation token; returns tokens"),
+	USER_JSON(M_POST, "/api/v1/api-keys", ROLE_ADMIN, h_api_key_create,
+	    "create a scoped API key; the key is shown once (audited)"),
+	USER(M_GET, "/api/v1/api-keys", ROLE_ADMIN, h_api_key_list,
+	    "the company's API keys, without secrets"),
+	USER(M_DELETE, "/api/v1/api-keys/:id", ROLE_ADMIN, h_api_key_delete,
+	    "revoke an API key (audited)"),
 	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
 	    "the company's security events, newest first"),
 };
