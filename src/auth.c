@@ -17,6 +17,8 @@
 
 #include "auth.h"
 #include "crypto.h"
+#include "events.h"
+#include "ratelimit.h"
 #include "scopes.h"
 #include "conf.h"
 #include "db.h"
@@ -32,12 +34,14 @@
  */
 static struct db_stmt q_session_check = { "session_check",
 	"SELECT u.role, s.last_used_at < now() - interval '1 minute', "
-	"c.mfa_required AND u.totp_enabled_at IS NULL FROM sessions s JOIN "
+	"c.mfa_required AND u.totp_enabled_at IS NULL, parley_rate_check("
+	"decode($4, 'hex'), $5::integer, make_interval(secs => $6::integer), "
+	"true) FROM sessions s JOIN "
 	"users u ON u.id = s.user_id AND u.company_id = s.company_id JOIN "
 	"companies c ON c.id = s.company_id WHERE s.id = $1 AND s.user_id = $2 "
 	"AND s.company_id = $3 AND s.revoked_at IS NULL AND s.expires_at > "
 	"now() AND s.idle_expires_at > now()",
-	3, 0, 0 };
+	6, 0, 0 };
 
 /*
  * While the company requires MFA and the user has none, only these
@@ -103,16 +107,71 @@ static struct db_stmt q_key_lookup = { "api_key_lookup",
  */
 static struct db_stmt q_key_check = { "api_key_check",
 	"SELECT k.scopes, u.role, u.id, k.last_used_at IS NULL OR "
-	"k.last_used_at < now() - interval '1 minute' FROM api_keys k JOIN "
+	"k.last_used_at < now() - interval '1 minute', parley_rate_check("
+	"decode($4, 'hex'), $5::integer, make_interval(secs => $6::integer), "
+	"true) FROM api_keys k JOIN "
 	"users u ON u.id = k.created_by AND u.company_id = k.company_id WHERE "
 	"k.id = $1 AND k.company_id = $2 AND k.secret_hash = decode($3, 'hex') "
 	"AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > "
 	"now())",
-	3, 0, 0 };
+	6, 0, 0 };
 static struct db_stmt q_key_used = { "api_key_used",
 	"UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND company_id "
 	"= $2",
 	2, 0, 0 };
+
+/*
+ * The per-principal request budget, counted in the same statement as the
+ * session or key check (no extra round trip): fills p[3..5] for bucket
+ * 'name'.
+ */
+static void
+rate_params(const struct ctx *ctx, const char *name, char hex[65], char max[16],
+    char win[16], const char **p)
+{
+	ratelimit_bucket(name, hex);
+	snprintf(max, 16, "%d", ctx->conf->api_rate_max);
+	snprintf(win, 16, "%d", ctx->conf->api_rate_window);
+	p[3] = hex;
+	p[4] = max;
+	p[5] = win;
+}
+
+/* Answers 429 when the check's rate column says to wait. */
+static int
+rate_exceeded(struct request *req, PGresult *res, int col)
+{
+	char hdr[48];
+	long wait = strtol(PQgetvalue(res, 0, col), NULL, 10);
+
+	if (wait <= 0)
+		return 0;
+	snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n", wait);
+	http_send_problem(req, 429, "rate_limited",
+	    "Too many requests: try again later", NULL, NULL, hdr);
+	return 1;
+}
+
+void
+auth_record_denial(struct request *req, struct ctx *ctx, const struct route *r,
+    const char *kind)
+{
+	json_t *d;
+
+	if (ctx->who.company_id[0] == '\0')
+		return;
+	db_rollback(ctx->db);
+	d = json_pack("{s:s,s:s,s:s*}", "route", r->pattern, "method",
+	    http_method_name(r->method), "api_key",
+	    ctx->who.kind == AUTH_KEY ? ctx->who.key_id : NULL);
+	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
+		0 &&
+	    event_record(ctx->db, req, ctx->who.company_id,
+		ctx->who.user_id[0] ? ctx->who.user_id : NULL, kind, d) == 0)
+		(void)db_commit(ctx->db);
+	db_rollback(ctx->db);
+	json_decref(d);
+}
 
 static const char *const role_names[ROLE__MAX] = { "none", "member", "admin",
 	"owner" };
@@ -171,8 +230,9 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
     const char *tok)
 {
 	char	      id[37], cid[37], hex[65], uid[37];
+	char	      bucket[64], rhex[65], rmax[16], rwin[16];
 	unsigned char h[32];
-	const char   *p[3];
+	const char   *p[6];
 	PGresult     *res;
 	enum role     role;
 	unsigned      scopes;
@@ -203,6 +263,8 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	PQclear(res);
 	p[1] = cid;
 	p[2] = hex;
+	snprintf(bucket, sizeof(bucket), "api:key:%s", id);
+	rate_params(ctx, bucket, rhex, rmax, rwin, p);
 	if (db_tenant_begin(ctx->db, cid, &q_key_check, p, &res) == -1) {
 		http_send_problem(req, 503, "database_unavailable",
 		    "Service temporarily unavailable", NULL, NULL,
@@ -213,6 +275,11 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 		PQclear(res);
 		db_rollback(ctx->db);
 		goto bad;
+	}
+	if (rate_exceeded(req, res, 4)) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return -1;
 	}
 	role = auth_role_parse(PQgetvalue(res, 0, 1));
 	scopes = scope_from_pg(PQgetvalue(res, 0, 0)) & scope_ceiling(role);
@@ -237,7 +304,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	ctx->who.role = role;
 	ctx->who.scopes = scopes;
 	if (r->scope == 0 || (scopes & r->scope) != r->scope) {
-		db_rollback(ctx->db);
+		auth_record_denial(req, ctx, r, "access_denied");
 		http_send_problem(req, 403, "insufficient_scope",
 		    "This key's scopes do not allow this", NULL, NULL, NULL);
 		return -1;
@@ -262,7 +329,8 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 {
 	struct jwt_claims    c;
 	const unsigned char *key;
-	const char	    *tok, *why, *p[3], *rp[2];
+	const char	    *tok, *why, *p[6], *rp[2];
+	char		     bucket[64], rhex[65], rmax[16], rwin[16];
 	size_t		     keylen;
 	PGresult	    *res = NULL;
 	enum role	     role;
@@ -301,6 +369,8 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	p[0] = c.sid;
 	p[1] = c.sub;
 	p[2] = c.cid;
+	snprintf(bucket, sizeof(bucket), "api:user:%s", c.sub);
+	rate_params(ctx, bucket, rhex, rmax, rwin, p);
 	rp[0] = c.sub;
 	rp[1] = c.cid;
 	if ((r->read != NULL ? db_tenant_read(ctx->db, c.cid, &q_session_check,
@@ -318,6 +388,11 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		db_rollback(ctx->db);
 		unauthorized(req, "session_revoked",
 		    "The session has ended: log in again");
+		return -1;
+	}
+	if (rate_exceeded(req, res, 3)) {
+		PQclear(res);
+		db_rollback(ctx->db);
 		return -1;
 	}
 	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 &&
@@ -346,7 +421,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	}
 	PQclear(res);
 	if (role < r->min_role) {
-		db_rollback(ctx->db);
+		auth_record_denial(req, ctx, r, "access_denied");
 		http_send_problem(req, 403, "forbidden",
 		    "Your role does not "
 		    "allow this",

@@ -15,6 +15,14 @@
 enum role   auth_role_parse(const char *s);
 const char *auth_role_name(enum role r);
 
+/*
+ * Records a security event 'kind' ("access_denied", "unknown_id") for the
+ * authenticated caller of route 'r', with route, method, user, key and
+ * address, in a transaction of its own (any open one is rolled back).
+ */
+void auth_record_denial(struct request *req, struct ctx *ctx,
+    const struct route *r, const char *kind);
+
 int auth_authenticate(
     struct request *req, struct ctx *ctx, const struct route *r);
 

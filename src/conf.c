@@ -87,6 +87,11 @@ const struct conf_key conf_keys[] = {
 	    "reset_window"),
 	K_INT("reset_window", reset_window, 1, 86400, "3600",
 	    "password reset rate-limit window, seconds"),
+	K_INT("api_rate_max", api_rate_max, 1, 1000000, "600",
+	    "authenticated requests per user and per API key per "
+	    "api_rate_window"),
+	K_INT("api_rate_window", api_rate_window, 1, 86400, "60",
+	    "authenticated request rate-limit window, seconds"),
 	K_STR("recaptcha_secret", recaptcha_secret, 0, "",
 	    "reCAPTCHA secret; when set, registration and password reset "
 	    "require a captcha_token (secret: never logged)"),

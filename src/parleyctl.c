@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "migrate.h"
 #include "router.h"
+#include "scopes.h"
 
 #ifndef PARLEY_SQLDIR
 #define PARLEY_SQLDIR "/usr/local/share/parley/sql"
@@ -43,7 +44,8 @@ usage(void)
 	    /* clang-format off */
 	    "usage: parleyctl migrate [--dry-run] [--dir DIR]\n"
 	    "       parleyctl routes\n"
-	    "       parleyctl config-keys\n");
+	    "       parleyctl config-keys\n"
+	    "       parleyctl permissions\n");
 	/* clang-format on */
 	return 2;
 }
@@ -96,6 +98,39 @@ cmd_routes(void)
 	return 0;
 }
 
+/* Prints the permission matrix as a Markdown table (docs/security.md). */
+static int
+cmd_permissions(void)
+{
+	static const char *const who[ROLE__MAX] = { "anyone",
+		"member, admin, "
+		"owner",
+		"admin, owner", "owner" };
+	size_t			 i;
+
+	printf("| method | path | users | API keys |\n|---|---|---|---|\n");
+	for (i = 0; i < nroutes; i++) {
+		const struct route *r = &routes[i];
+		json_t		   *sc = scope_json(r->scope), *v;
+		char		    s[256] = "";
+		size_t		    j;
+
+		json_array_foreach(sc, j, v)
+		{
+			size_t len = strlen(s);
+
+			snprintf(s + len, sizeof(s) - len, "%s`%s`",
+			    j > 0 ? ", " : "", json_string_value(v));
+		}
+		printf("| %s | `%s` | %s | %s |\n", http_method_name(r->method),
+		    r->pattern,
+		    r->auth == AUTH_PUBLIC ? "anyone" : who[r->min_role],
+		    r->auth == AUTH_KEY ? s : "—");
+		json_decref(sc);
+	}
+	return 0;
+}
+
 static int
 cmd_config_keys(void)
 {
@@ -118,5 +153,7 @@ main(int argc, char *argv[])
 		return cmd_routes();
 	if (strcmp(argv[1], "config-keys") == 0 && argc == 2)
 		return cmd_config_keys();
+	if (strcmp(argv[1], "permissions") == 0 && argc == 2)
+		return cmd_permissions();
 	return usage();
 }

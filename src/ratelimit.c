@@ -42,6 +42,12 @@ bucket_hex(const char *name, char hex[65])
 }
 
 void
+ratelimit_bucket(const char *name, char hex[65])
+{
+	bucket_hex(name, hex);
+}
+
+void
 ratelimit_addr(const char *addr, char *out, size_t outlen)
 {
 	unsigned char a[16];

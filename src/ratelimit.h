@@ -26,6 +26,9 @@ void ratelimit_addr(const char *addr, char *out, size_t outlen);
 int ratelimit_hit(
     struct db *db, const char *name, int max, int window, int record);
 
+/* Writes the stored form (hex HMAC) of bucket 'name' into 'hex'. */
+void ratelimit_bucket(const char *name, char hex[65]);
+
 /*
  * Takes back one counted event of bucket 'name' (an attempt counted
  * before its outcome was known, that turned out right). Returns 0 or -1.

@@ -166,6 +166,10 @@ router_dispatch(struct request *req, struct ctx *ctx)
 	if (r->fn(req, ctx) == -1 && req->status == 0)
 		http_send_problem(req, 500, "internal_error", "Internal error",
 		    NULL, NULL, NULL);
+	/* An id the caller may not see (another company's, or none). */
+	if (req->status == 404 && req->nparams > 0 &&
+	    ctx->who.kind != AUTH_PUBLIC)
+		auth_record_denial(req, ctx, r, "unknown_id");
 out:
 	PQclear(ctx->read);
 	ctx->read = NULL;

@@ -27,6 +27,12 @@ for my $r (@$routes) {
 }
 ok $table{$_}, "documented $_ exists in the route table" for sort keys %doc;
 
+# The permission matrix in docs/security.md is the route table's own.
+my $matrix = `'$b/parleyctl' permissions`;
+open my $sfh, '<', ParleyTest->srcdir . '/docs/security.md' or die;
+my ($documented) = do { local $/; <$sfh> } =~ /<!-- permissions:begin -->\n(.*?)<!-- permissions:end -->/s;
+is $documented, $matrix, 'docs/security.md carries the permission matrix of the route table (parleyctl permissions)';
+
 my $t = ParleyTest->new;
 # Public GET routes answer 200 with JSON; routes needing auth refuse
 # anonymous callers with 401 (fail closed).
