@@ -86,11 +86,12 @@ cmd_routes(void)
 
 	for (i = 0; i < nroutes; i++)
 		json_array_append_new(a,
-		    json_pack("{s:s,s:s,s:s,s:s,s:s}", "method",
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "method",
 			http_method_name(routes[i].method), "path",
 			routes[i].pattern, "auth", auth_names[routes[i].auth],
 			"min_role", role_names[routes[i].min_role], "summary",
-			routes[i].summary));
+			routes[i].summary, "scopes",
+			scope_json(routes[i].scope)));
 	s = json_dumps(a, JSON_INDENT(1));
 	puts(s);
 	free(s);
