@@ -34,9 +34,10 @@
  */
 static struct db_stmt q_session_check = { "session_check",
 	"SELECT u.role, s.last_used_at < now() - interval '1 minute', "
-	"c.mfa_required AND u.totp_enabled_at IS NULL, parley_rate_check("
-	"decode($4, 'hex'), $5::integer, make_interval(secs => $6::integer), "
-	"true) FROM sessions s JOIN "
+	"c.mfa_required AND u.totp_enabled_at IS NULL, CASE WHEN $5::integer > "
+	"0 "
+	"THEN parley_rate_add(decode($4, 'hex'), $5::integer, $6::integer) "
+	"ELSE -1 END FROM sessions s JOIN "
 	"users u ON u.id = s.user_id AND u.company_id = s.company_id JOIN "
 	"companies c ON c.id = s.company_id WHERE s.id = $1 AND s.user_id = $2 "
 	"AND s.company_id = $3 AND s.revoked_at IS NULL AND s.expires_at > "
@@ -107,9 +108,10 @@ static struct db_stmt q_key_lookup = { "api_key_lookup",
  */
 static struct db_stmt q_key_check = { "api_key_check",
 	"SELECT k.scopes, u.role, u.id, k.last_used_at IS NULL OR "
-	"k.last_used_at < now() - interval '1 minute', parley_rate_check("
-	"decode($4, 'hex'), $5::integer, make_interval(secs => $6::integer), "
-	"true) FROM api_keys k JOIN "
+	"k.last_used_at < now() - interval '1 minute', CASE WHEN $5::integer > "
+	"0 "
+	"THEN parley_rate_add(decode($4, 'hex'), $5::integer, $6::integer) "
+	"ELSE -1 END FROM api_keys k JOIN "
 	"users u ON u.id = k.created_by AND u.company_id = k.company_id WHERE "
 	"k.id = $1 AND k.company_id = $2 AND k.secret_hash = decode($3, 'hex') "
 	"AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > "
@@ -121,32 +123,45 @@ static struct db_stmt q_key_used = { "api_key_used",
 	2, 0, 0 };
 
 /*
- * The per-principal request budget, counted in the same statement as the
- * session or key check (no extra round trip): fills p[3..5] for bucket
- * 'name'.
+ * The per-principal request budget (src/ratelimit.c batches the counts),
+ * carried by the session or key check statement: no extra round trip.
+ * Fills p[3..5] for bucket 'name'.
  */
+struct rate {
+	char		hex[65], n[16], win[16];
+	struct rl_slot *slot;
+};
+
 static void
-rate_params(const struct ctx *ctx, const char *name, char hex[65], char max[16],
-    char win[16], const char **p)
+rate_params(
+    const struct ctx *ctx, const char *name, struct rate *rt, const char **p)
 {
-	ratelimit_bucket(name, hex);
-	snprintf(max, 16, "%d", ctx->conf->api_rate_max);
-	snprintf(win, 16, "%d", ctx->conf->api_rate_window);
-	p[3] = hex;
-	p[4] = max;
-	p[5] = win;
+	int n;
+
+	ratelimit_bucket(name, rt->hex);
+	rt->slot = ratelimit_take(
+	    rt->hex, ctx->conf->api_rate_max, ctx->conf->api_rate_window, &n);
+	snprintf(rt->n, sizeof(rt->n), "%d", n);
+	snprintf(rt->win, sizeof(rt->win), "%d", ctx->conf->api_rate_window);
+	p[3] = rt->hex;
+	p[4] = rt->n;
+	p[5] = rt->win;
 }
 
-/* Answers 429 when the check's rate column says to wait. */
+/* Answers 429 when the budget is spent (column 'col' has the new total). */
 static int
-rate_exceeded(struct request *req, PGresult *res, int col)
+rate_exceeded(const struct ctx *ctx, struct request *req, PGresult *res,
+    int col, struct rate *rt)
 {
 	char hdr[48];
-	long wait = strtol(PQgetvalue(res, 0, col), NULL, 10);
+	long total = strtol(PQgetvalue(res, 0, col), NULL, 10);
+	int  wait;
 
+	wait = ratelimit_settle(rt->slot, (int)total, ctx->conf->api_rate_max,
+	    ctx->conf->api_rate_window);
 	if (wait <= 0)
 		return 0;
-	snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n", wait);
+	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", wait);
 	http_send_problem(req, 429, "rate_limited",
 	    "Too many requests: try again later", NULL, NULL, hdr);
 	return 1;
@@ -230,7 +245,8 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
     const char *tok)
 {
 	char	      id[37], cid[37], hex[65], uid[37];
-	char	      bucket[64], rhex[65], rmax[16], rwin[16];
+	char	      bucket[64];
+	struct rate   rt;
 	unsigned char h[32];
 	const char   *p[6];
 	PGresult     *res;
@@ -264,7 +280,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	p[1] = cid;
 	p[2] = hex;
 	snprintf(bucket, sizeof(bucket), "api:key:%s", id);
-	rate_params(ctx, bucket, rhex, rmax, rwin, p);
+	rate_params(ctx, bucket, &rt, p);
 	if (db_tenant_begin(ctx->db, cid, &q_key_check, p, &res) == -1) {
 		http_send_problem(req, 503, "database_unavailable",
 		    "Service temporarily unavailable", NULL, NULL,
@@ -276,7 +292,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 		db_rollback(ctx->db);
 		goto bad;
 	}
-	if (rate_exceeded(req, res, 4)) {
+	if (rate_exceeded(ctx, req, res, 4, &rt)) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return -1;
@@ -330,7 +346,8 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	struct jwt_claims    c;
 	const unsigned char *key;
 	const char	    *tok, *why, *p[6], *rp[2];
-	char		     bucket[64], rhex[65], rmax[16], rwin[16];
+	char		     bucket[64];
+	struct rate	     rt;
 	size_t		     keylen;
 	PGresult	    *res = NULL;
 	enum role	     role;
@@ -370,7 +387,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	p[1] = c.sub;
 	p[2] = c.cid;
 	snprintf(bucket, sizeof(bucket), "api:user:%s", c.sub);
-	rate_params(ctx, bucket, rhex, rmax, rwin, p);
+	rate_params(ctx, bucket, &rt, p);
 	rp[0] = c.sub;
 	rp[1] = c.cid;
 	if ((r->read != NULL ? db_tenant_read(ctx->db, c.cid, &q_session_check,
@@ -390,7 +407,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		    "The session has ended: log in again");
 		return -1;
 	}
-	if (rate_exceeded(req, res, 3)) {
+	if (rate_exceeded(ctx, req, res, 3, &rt)) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return -1;

@@ -24,6 +24,10 @@ static volatile sig_atomic_t jobs_stop;
 static struct db_stmt q_rate_purge = { "rate_purge",
 	"DELETE FROM rate_events WHERE at < now() - interval '1 day'", 0, 0,
 	0 };
+static struct db_stmt q_counters_purge = { "counters_purge",
+	"DELETE FROM rate_counters WHERE window_start < now() - interval '1 "
+	"day'",
+	0, 0, 0 };
 static struct db_stmt q_jobs_purge = { "jobs_purge",
 	"DELETE FROM jobs WHERE done_at < now() - interval '7 days' OR "
 	"failed_at < now() - interval '30 days'",
@@ -240,6 +244,7 @@ jobs_run(const struct conf *cfg, int no)
 			/* Rate windows are at most a day; done jobs are kept
 			 * a week for inspection. */
 			PQclear(db_exec(db, &q_rate_purge, NULL));
+			PQclear(db_exec(db, &q_counters_purge, NULL));
 			PQclear(db_exec(db, &q_jobs_purge, NULL));
 			last_purge = time(NULL);
 		}

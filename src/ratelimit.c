@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 
+#include <time.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -91,4 +93,81 @@ ratelimit_hit(struct db *db, const char *name, int max, int window, int record)
 	v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return v < 0 ? -1 : (int)v;
+}
+
+#define RL_SLOTS 64
+
+struct rl_slot {
+	char	  bucket[65];
+	long long window; /* window number the counts belong to */
+	int	  total; /* the shared total as last seen */
+	int	  pending; /* counted here, not yet sent */
+	int	  sending; /* in flight with this request */
+	long long last_ms; /* last time counts were sent */
+};
+
+static struct rl_slot rl_slots[RL_SLOTS];
+
+static long long
+rl_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+struct rl_slot *
+ratelimit_take(const char *bucket_hex, int max, int window, int *send)
+{
+	long long	now = rl_now_ms(), w = now / 1000 / window;
+	struct rl_slot *s = NULL, *oldest = &rl_slots[0];
+	int		i;
+
+	for (i = 0; i < RL_SLOTS; i++) {
+		if (strcmp(rl_slots[i].bucket, bucket_hex) == 0) {
+			s = &rl_slots[i];
+			break;
+		}
+		if (rl_slots[i].last_ms < oldest->last_ms)
+			oldest = &rl_slots[i];
+	}
+	if (s == NULL) {
+		/* Evicted counts are sent with the next request of theirs. */
+		s = oldest;
+		memset(s, 0, sizeof(*s));
+		snprintf(s->bucket, sizeof(s->bucket), "%s", bucket_hex);
+	}
+	if (s->window != w) {
+		s->window = w;
+		s->total = 0;
+		s->pending = 0;
+	}
+	s->pending++;
+	if (max <= 100 || 2 * (s->total + s->pending) > max ||
+	    s->pending >= 20 || now - s->last_ms >= 100) {
+		s->sending = s->pending;
+		s->pending = 0;
+		s->last_ms = now;
+	} else
+		s->sending = 0;
+	*send = s->sending;
+	return s;
+}
+
+int
+ratelimit_settle(struct rl_slot *s, int total, int max, int window)
+{
+	long long now = rl_now_ms();
+	int	  wait;
+
+	if (s->sending > 0 && total >= 0)
+		s->total = total;
+	else if (s->sending > 0)
+		s->pending += s->sending; /* not counted: try again later */
+	s->sending = 0;
+	if (s->total + s->pending <= max)
+		return 0;
+	wait = (int)(window - (now / 1000) % window);
+	return wait > 0 ? wait : 1;
 }

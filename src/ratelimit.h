@@ -30,6 +30,29 @@ int ratelimit_hit(
 void ratelimit_bucket(const char *name, char hex[65]);
 
 /*
+ * Batched fixed-window counting for high-volume limits (per user, per
+ * key). Each process counts locally and adds its count to PostgreSQL's
+ * shared counter in batches: always when the budget is small (<= 100) or
+ * half spent, else at most every 100 ms or 20 requests. A process can
+ * therefore let through at most 20 requests past the shared total before
+ * it learns of it; small budgets are exact.
+ */
+struct rl_slot;
+/*
+ * Counts one request for 'bucket_hex' and sets '*send' to how many to add
+ * to the shared counter now (0: none this time). Returns the slot to pass
+ * to ratelimit_settle().
+ */
+struct rl_slot *ratelimit_take(
+    const char *bucket_hex, int max, int window, int *send);
+/*
+ * Records the shared 'total' returned by the database (-1 if nothing was
+ * sent) and returns 0 when the request may go on, else the seconds until
+ * the window ends.
+ */
+int ratelimit_settle(struct rl_slot *slot, int total, int max, int window);
+
+/*
  * Takes back one counted event of bucket 'name' (an attempt counted
  * before its outcome was known, that turned out right). Returns 0 or -1.
  */

@@ -21,7 +21,7 @@ like $r->{headers}{'retry-after'}, qr/^\d+$/, '... with Retry-After';
 is $t->get('/api/v1/members', headers => { authorization => "Bearer $key" })->{status}, 200, 'an API key has its own budget';
 my @k = map { $t->get('/api/v1/members', headers => { authorization => "Bearer $key" })->{status} } 1 .. 8;
 is $k[-1], 429, '... and it runs out too';
-$t->sql('DELETE FROM rate_events');
+$t->sql(q{UPDATE rate_counters SET window_start = window_start - interval '1 hour'}); # the window passes
 is $t->get('/api/v1/me', headers => $auth)->{status}, 200, 'after the window: answered again';
 
 # Authorisation failures are security events with user, route and address.
