@@ -1133,8 +1133,8 @@ int
 h_sessions_list(struct request *req, struct ctx *ctx)
 {
 	PGresult *res = ctx->read; /* q_sessions */
-	json_t	 *items, *o;
-	int	  i, rc;
+	json_t	 *items;
+	int	  i;
 
 	if (res == NULL)
 		return -1;
@@ -1148,10 +1148,7 @@ h_sessions_list(struct request *req, struct ctx *ctx)
 			"user_agent", PQgetvalue(res, i, 4), "current",
 			strcmp(PQgetvalue(res, i, 0), ctx->who.session_id) ==
 			    0));
-	o = json_pack("{s:o}", "items", items);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return http_send_items(req, items);
 }
 
 int

@@ -160,8 +160,8 @@ h_invitation_list(struct request *req, struct ctx *ctx)
 {
 	const char *p[1] = { ctx->who.company_id };
 	PGresult   *res;
-	json_t	   *items, *o;
-	int	    i, rc;
+	json_t	   *items;
+	int	    i;
 
 	if ((res = db_exec_commit(ctx->db, &q_inv_list, p)) == NULL)
 		return -1;
@@ -174,10 +174,7 @@ h_invitation_list(struct request *req, struct ctx *ctx)
 			PQgetvalue(res, i, 3), "expires_at",
 			PQgetvalue(res, i, 4)));
 	PQclear(res);
-	o = json_pack("{s:o}", "items", items);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return http_send_items(req, items);
 }
 
 int

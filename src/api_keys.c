@@ -150,8 +150,8 @@ h_api_key_list(struct request *req, struct ctx *ctx)
 {
 	const char *p[1] = { ctx->who.company_id };
 	PGresult   *res;
-	json_t	   *items, *o;
-	int	    i, rc;
+	json_t	   *items;
+	int	    i;
 
 	if ((res = db_exec_commit(ctx->db, &q_key_list, p)) == NULL)
 		return -1;
@@ -174,10 +174,7 @@ h_api_key_list(struct request *req, struct ctx *ctx)
 			"created_by", PQgetvalue(res, i, 6)));
 	}
 	PQclear(res);
-	o = json_pack("{s:o}", "items", items);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return http_send_items(req, items);
 }
 
 int

@@ -53,18 +53,15 @@ member_json(PGresult *res, int i)
 int
 h_members_list(struct request *req, struct ctx *ctx)
 {
-	json_t *items, *o;
-	int	i, rc;
+	json_t *items;
+	int	i;
 
 	if (ctx->read == NULL)
 		return -1;
 	items = json_array();
 	for (i = 0; i < PQntuples(ctx->read); i++)
 		json_array_append_new(items, member_json(ctx->read, i));
-	o = json_pack("{s:o}", "items", items);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return http_send_items(req, items);
 }
 
 static int

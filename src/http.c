@@ -409,6 +409,16 @@ http_send_json(struct request *req, int status, const json_t *body)
 }
 
 int
+http_send_items(struct request *req, json_t *items)
+{
+	json_t *o = json_pack("{s:o}", "items", items);
+	int	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+
+	json_decref(o);
+	return rc;
+}
+
+int
 http_send_empty(struct request *req, int status)
 {
 	return send_raw(req, status, NULL, NULL, NULL, 0);

@@ -78,6 +78,11 @@ const char *http_status_text(int status);
 
 /* Sends 'body' (borrowed) as application/json with 'status'. */
 int http_send_json(struct request *req, int status, const json_t *body);
+/*
+ * Sends {"items": 'items'} with 200. Takes ownership of 'items'. Returns
+ * 0, or -1 (nothing sent) when out of memory.
+ */
+int http_send_items(struct request *req, json_t *items);
 /* Sends a response with no body (204, or a HEAD answer). */
 int http_send_empty(struct request *req, int status);
 /*
