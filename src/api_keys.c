@@ -52,7 +52,7 @@ h_api_key_create(struct request *req, struct ctx *ctx)
 	struct audit_entry e;
 	json_t	     *scopes, *v, *fields = NULL, *changes = NULL, *o = NULL;
 	char	      id[37], hex32[33], secret[CRYPTO_TOKEN_LEN + 1];
-	char	      hex[65], key[API_KEY_LEN + 1];
+	char	      hex[65], key[API_KEY_LEN + 1], prefix[16];
 	char	     *sj = NULL;
 	const char   *exp, *p[7];
 	unsigned char h[32];
@@ -103,6 +103,7 @@ h_api_key_create(struct request *req, struct ctx *ctx)
 	crypto_sha256(secret, CRYPTO_TOKEN_LEN, h);
 	crypto_hex(h, sizeof(h), hex);
 	snprintf(key, sizeof(key), "prl_%s_%s", hex32, secret);
+	snprintf(prefix, sizeof(prefix), "prl_%.8s", id);
 	sj = json_dumps(v = scope_json(mask), JSON_COMPACT);
 	json_decref(v);
 	p[0] = id;
@@ -118,7 +119,7 @@ h_api_key_create(struct request *req, struct ctx *ctx)
 	    "key", key, "scopes", scope_json(mask), "created_at",
 	    PQgetvalue(res, 0, 0), "expires_at",
 	    PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1), "prefix",
-	    "prl_");
+	    prefix);
 	PQclear(res);
 	fields = json_pack("[s,s,s]", "name", "scopes", "expires_at");
 	changes = json_pack(

@@ -37,6 +37,10 @@ static struct db_stmt q_member_role = { "member_role",
 	"AND id = $2 RETURNING id, email, name, role, totp_enabled_at IS NOT "
 	"NULL, created_at",
 	3, 0, 0 };
+static struct db_stmt q_member_invitations = { "member_invitations",
+	"UPDATE invitations SET revoked_at = now() WHERE company_id = $1 AND "
+	"invited_by = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+	2, 0, 0 };
 static struct db_stmt q_member_delete = { "member_delete",
 	"DELETE FROM users WHERE company_id = $1 AND id = $2", 2, 0, 0 };
 
@@ -90,6 +94,25 @@ lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
 		return -1;
 	*owners = PQntuples(res);
 	PQclear(res);
+	/*
+	 * The caller's own role, re-read under lock: the one the session
+	 * check saw may have changed since (a concurrent demotion).
+	 */
+	{
+		const char *me[2] = { ctx->who.company_id, ctx->who.user_id };
+
+		if ((res = db_exec(ctx->db, &q_member, me)) == NULL)
+			return -1;
+		ctx->who.role = PQntuples(res) == 1
+		    ? auth_role_parse(PQgetvalue(res, 0, 0))
+		    : ROLE_NONE;
+		PQclear(res);
+		if (ctx->who.role < ROLE_ADMIN) {
+			http_send_problem(req, 403, "forbidden",
+			    "Your role does not allow this", NULL, NULL, NULL);
+			return ROLE_NONE;
+		}
+	}
 	if ((res = db_exec(ctx->db, &q_member, p)) == NULL)
 		return -1;
 	if (PQntuples(res) != 1) {
@@ -102,9 +125,15 @@ lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
 	return (int)role;
 }
 
+/* A refused change: answered 403 and recorded as a security event. */
 static int
-refuse(struct request *req, const char *code, const char *title)
+refuse(
+    struct request *req, struct ctx *ctx, const char *code, const char *title)
 {
+	const struct route *r = router_current(req);
+
+	if (r != NULL)
+		auth_record_denial(req, ctx, r, "access_denied");
 	return http_send_problem(req, 403, code, title, NULL, NULL, NULL);
 }
 
@@ -137,10 +166,10 @@ h_member_patch(struct request *req, struct ctx *ctx)
 	cur = (enum role)r;
 	if ((cur == ROLE_OWNER || next == ROLE_OWNER) &&
 	    ctx->who.role != ROLE_OWNER)
-		return refuse(req, "owner_required",
+		return refuse(req, ctx, "owner_required",
 		    "Only an owner can grant or take away ownership");
 	if (cur == ROLE_OWNER && next != ROLE_OWNER && owners <= 1)
-		return refuse(req, "last_owner",
+		return refuse(req, ctx, "last_owner",
 		    "The last owner cannot be demoted: make someone else owner "
 		    "first");
 	p[0] = ctx->who.company_id;
@@ -148,6 +177,16 @@ h_member_patch(struct request *req, struct ctx *ctx)
 	p[2] = auth_role_name(next);
 	if ((res = db_exec(ctx->db, &q_member_role, p)) == NULL)
 		return -1;
+	if (next < cur) {
+		/* Demoted: invitations sent with the old role end. */
+		PGresult *r2 = db_exec(ctx->db, &q_member_invitations, p);
+
+		if (r2 == NULL) {
+			PQclear(res);
+			return -1;
+		}
+		PQclear(r2);
+	}
 	if (cur != next) {
 		fields = json_pack("[s]", "role");
 		changes = json_pack("{s:{s:s,s:s}}", "role", "old",
@@ -187,14 +226,20 @@ h_member_delete(struct request *req, struct ctx *ctx)
 	if ((r = lock_target(req, ctx, id, &owners)) <= (int)ROLE_NONE)
 		return r == -1 ? -1 : 0;
 	if (r == ROLE_OWNER && ctx->who.role != ROLE_OWNER)
-		return refuse(
-		    req, "owner_required", "Only an owner can remove an owner");
+		return refuse(req, ctx, "owner_required",
+		    "Only an owner can remove an owner");
 	if (r == ROLE_OWNER && owners <= 1)
 		return refuse(
-		    req, "last_owner", "The last owner cannot be removed");
+		    req, ctx, "last_owner", "The last owner cannot be removed");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
-	/* The user's sessions, tokens and codes go with the row. */
+	/*
+	 * Their open invitations end too (they could bring them back); their
+	 * sessions, tokens, keys and codes go with the row.
+	 */
+	if ((res = db_exec(ctx->db, &q_member_invitations, p)) == NULL)
+		return -1;
+	PQclear(res);
 	if ((res = db_exec(ctx->db, &q_member_delete, p)) == NULL)
 		return -1;
 	PQclear(res);

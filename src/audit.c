@@ -20,27 +20,13 @@
 #include "util.h"
 
 /* Locks the company's chain head (creating it) and reads it with the time. */
-static struct db_stmt q_head_make = { "audit_head_make",
-	"INSERT INTO audit_heads (company_id) VALUES ($1) ON CONFLICT DO "
-	"NOTHING",
-	1, 0, 0 };
-static struct db_stmt q_head_lock = { "audit_head_lock",
-	"SELECT seq, encode(hmac, 'hex'), (extract(epoch FROM "
-	"clock_timestamp()) * 1000000)::bigint FROM audit_heads WHERE "
-	"company_id = $1 FOR UPDATE",
-	1, 0, 0 };
-static struct db_stmt q_entry = { "audit_insert",
-	"INSERT INTO audit_log (company_id, seq, created_us, created_at, "
-	"actor_type, actor_id, action, resource_type, resource_id, "
-	"changed_fields, changes, ip, user_agent, request_id, prev_hmac, hmac) "
-	"VALUES ($1, $2, $3, to_timestamp($3::bigint / 1000000.0), $4, $5, $6, "
-	"$7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, decode($14, 'hex'), "
-	"decode($15, 'hex'))",
+static struct db_stmt q_head_lock = { "audit_head",
+	"SELECT seq, hmac, now_us FROM parley_audit_head($1)", 1, 0, 0 };
+/* Appends an entry that must continue the head (sql/007-audit-guard.sql). */
+static struct db_stmt q_entry = { "audit_append",
+	"SELECT parley_audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, "
+	"$10::jsonb, $11, $12, $13, decode($14, 'hex'), decode($15, 'hex'))",
 	15, 0, 0 };
-static struct db_stmt q_head_set = { "audit_head_set",
-	"UPDATE audit_heads SET seq = $2, hmac = decode($3, 'hex') WHERE "
-	"company_id = $1",
-	3, 0, 0 };
 
 /* The checkpoint to log once the transaction commits. */
 static struct {
@@ -52,7 +38,7 @@ static struct {
 static void
 checkpoint(void *arg)
 {
-	log_event(LOG_INFO, "audit_checkpoint",
+	log_event(LOG_AUDIT, "audit_checkpoint",
 	    LOG_S("resource", pending.company), LOG_I("count", pending.seq),
 	    LOG_S("digest", pending.hmac));
 }
@@ -97,7 +83,7 @@ audit_canonical(const char *company_id, long long seq, long long created_us,
 	return s;
 }
 
-void
+int
 audit_mac(const unsigned char *key, size_t keylen, const unsigned char prev[32],
     const char *canonical, unsigned char out[32])
 {
@@ -106,10 +92,11 @@ audit_mac(const unsigned char *key, size_t keylen, const unsigned char prev[32],
 	unsigned int  n = 32;
 
 	if (len > sizeof(buf) - 32)
-		len = sizeof(buf) - 32; /* entries are far smaller */
+		return -1; /* never hash less than the whole entry */
 	memcpy(buf, prev, 32);
 	memcpy(buf + 32, canonical, len);
 	HMAC(EVP_sha256(), key, (int)keylen, buf, 32 + len, out, &n);
+	return 0;
 }
 
 int
@@ -134,9 +121,6 @@ audit_write(
 	int		     rc = -1;
 
 	p[0] = cid;
-	if ((res = db_exec(ctx->db, &q_head_make, p)) == NULL)
-		return -1;
-	PQclear(res);
 	if ((res = db_exec(ctx->db, &q_head_lock, p)) == NULL ||
 	    PQntuples(res) != 1) {
 		PQclear(res);
@@ -165,7 +149,8 @@ audit_write(
 	if (canon == NULL)
 		goto out;
 	key = keys_audit(&keylen);
-	audit_mac(key, keylen, prev, canon, mac);
+	if (audit_mac(key, keylen, prev, canon, mac) == -1)
+		goto out;
 	crypto_hex(mac, sizeof(mac), machex);
 	fields = e->fields != NULL
 	    ? json_dumps(e->fields, JSON_COMPACT | JSON_SORT_KEYS)
@@ -190,11 +175,6 @@ audit_write(
 	p[13] = prevhex;
 	p[14] = machex;
 	if ((res = db_exec(ctx->db, &q_entry, p)) == NULL)
-		goto out;
-	PQclear(res);
-	p[1] = seq;
-	p[2] = machex;
-	if ((res = db_exec(ctx->db, &q_head_set, p)) == NULL)
 		goto out;
 	PQclear(res);
 	snprintf(pending.company, sizeof(pending.company), "%s", cid);

@@ -43,8 +43,11 @@ char *audit_canonical(const char *company_id, long long seq,
     json_t *fields, json_t *changes, const char *ip, const char *user_agent,
     const char *request_id);
 
-/* HMAC-SHA256 of 'prev' (32 bytes) and 'canonical' under the audit key. */
-void audit_mac(const unsigned char *key, size_t keylen,
+/*
+ * HMAC-SHA256 of 'prev' (32 bytes) and 'canonical' under the audit key.
+ * Returns 0, or -1 if the entry is too large to hash whole.
+ */
+int audit_mac(const unsigned char *key, size_t keylen,
     const unsigned char prev[32], const char *canonical, unsigned char out[32]);
 
 #endif

@@ -111,7 +111,8 @@ static struct db_stmt q_key_check = { "api_key_check",
 	"k.last_used_at < now() - interval '1 minute', CASE WHEN $5::integer > "
 	"0 "
 	"THEN parley_rate_add(decode($4, 'hex'), $5::integer, $6::integer) "
-	"ELSE -1 END FROM api_keys k JOIN "
+	"ELSE -1 END, c.mfa_required AND u.totp_enabled_at IS NULL FROM "
+	"api_keys k JOIN companies c ON c.id = k.company_id JOIN "
 	"users u ON u.id = k.created_by AND u.company_id = k.company_id WHERE "
 	"k.id = $1 AND k.company_id = $2 AND k.secret_hash = decode($3, 'hex') "
 	"AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > "
@@ -133,8 +134,7 @@ struct rate {
 };
 
 static void
-rate_params(
-    const struct ctx *ctx, const char *name, struct rate *rt, const char **p)
+rate_params(struct ctx *ctx, const char *name, struct rate *rt, const char **p)
 {
 	int n;
 
@@ -143,6 +143,10 @@ rate_params(
 	    rt->hex, ctx->conf->api_rate_max, ctx->conf->api_rate_window, &n);
 	snprintf(rt->n, sizeof(rt->n), "%d", n);
 	snprintf(rt->win, sizeof(rt->win), "%d", ctx->conf->api_rate_window);
+	memcpy(ctx->rate_bucket, rt->hex, sizeof(ctx->rate_bucket));
+	ctx->rate_sent = n;
+	ctx->rate_window = ctx->conf->api_rate_window;
+	ctx->rate_commits = db_commits(ctx->db);
 	p[3] = rt->hex;
 	p[4] = rt->n;
 	p[5] = rt->win;
@@ -176,6 +180,11 @@ auth_record_denial(struct request *req, struct ctx *ctx, const struct route *r,
 	if (ctx->who.company_id[0] == '\0')
 		return;
 	db_rollback(ctx->db);
+	/* The rollback undid the request's count: count it on its own. */
+	if (ctx->rate_sent > 0 && db_commits(ctx->db) == ctx->rate_commits &&
+	    ratelimit_recount(ctx->db, ctx->rate_bucket, ctx->rate_sent,
+		ctx->rate_window) == 0)
+		ctx->rate_sent = 0;
 	d = json_pack("{s:s,s:s,s:s*}", "route", r->pattern, "method",
 	    http_method_name(r->method), "api_key",
 	    ctx->who.kind == AUTH_KEY ? ctx->who.key_id : NULL);
@@ -252,6 +261,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	PGresult     *res;
 	enum role     role;
 	unsigned      scopes;
+	int	      mfa_block;
 	size_t	      i, j;
 
 	if (strlen(tok) != 4 + 32 + 1 + CRYPTO_TOKEN_LEN ||
@@ -297,6 +307,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 		db_rollback(ctx->db);
 		return -1;
 	}
+	mfa_block = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
 	role = auth_role_parse(PQgetvalue(res, 0, 1));
 	scopes = scope_from_pg(PQgetvalue(res, 0, 0)) & scope_ceiling(role);
 	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
@@ -319,6 +330,15 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	memcpy(ctx->who.key_id, id, sizeof(id));
 	ctx->who.role = role;
 	ctx->who.scopes = scopes;
+	if (mfa_block) {
+		/* A key is no way around the company's MFA requirement. */
+		auth_record_denial(req, ctx, r, "access_denied");
+		http_send_problem(req, 403, "mfa_setup_required",
+		    "The key's creator must set up two-factor authentication, "
+		    "which the company requires",
+		    NULL, NULL, NULL);
+		return -1;
+	}
 	if (r->scope == 0 || (scopes & r->scope) != r->scope) {
 		auth_record_denial(req, ctx, r, "access_denied");
 		http_send_problem(req, 403, "insufficient_scope",
@@ -354,6 +374,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 
 	memset(&ctx->who, 0, sizeof(ctx->who));
 	ctx->who.kind = AUTH_PUBLIC;
+	ctx->rate_sent = 0;
 	if (r->auth == AUTH_PUBLIC)
 		return 0;
 	if (r->auth != AUTH_USER && r->auth != AUTH_KEY) {
@@ -428,7 +449,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	ctx->who.role = role;
 	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0 && !mfa_enrol_route(r)) {
 		PQclear(res);
-		db_rollback(ctx->db);
+		auth_record_denial(req, ctx, r, "access_denied");
 		http_send_problem(req, 403, "mfa_setup_required",
 		    "Your company requires two-factor authentication: set it "
 		    "up "

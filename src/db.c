@@ -14,11 +14,12 @@
 #include "log.h"
 
 struct db {
-	PGconn	*conn;
-	char	*conninfo; /* owned; a secret: never logged */
-	int	 connect_timeout;
-	unsigned gen; /* bumped on every new connection */
-	int	 in_tx;
+	PGconn	     *conn;
+	char	     *conninfo; /* owned; a secret: never logged */
+	int	      connect_timeout;
+	unsigned      gen; /* bumped on every new connection */
+	int	      in_tx;
+	unsigned long commits;
 	void (*on_commit)(void *);
 	void *on_commit_arg;
 	char  sqlstate[6];
@@ -58,6 +59,12 @@ const char *
 db_last_sqlstate(const struct db *db)
 {
 	return db->sqlstate;
+}
+
+unsigned long
+db_commits(const struct db *db)
+{
+	return db->commits;
 }
 
 int
@@ -399,11 +406,13 @@ db_tenant_read(struct db *db, const char *company_id, struct db_stmt *check,
 		return -1;
 	}
 	if (tenant_read_pipeline(db, company_id, check, check_params, check_res,
-		read, read_params, read_res) == 0)
+		read, read_params, read_res) == 0 ||
+	    (db->conn == NULL && /* broken before anything ran: once more */
+		tenant_read_pipeline(db, company_id, check, check_params,
+		    check_res, read, read_params, read_res) == 0)) {
+		db->commits++;
 		return 0;
-	if (db->conn == NULL) /* broken before anything ran: once more */
-		return tenant_read_pipeline(db, company_id, check, check_params,
-		    check_res, read, read_params, read_res);
+	}
 	return -1;
 }
 
@@ -482,6 +491,8 @@ committed(struct db *db, int ok)
 	void (*fn)(void *) = db->on_commit;
 
 	db->on_commit = NULL;
+	if (ok)
+		db->commits++;
 	if (ok && fn != NULL)
 		fn(db->on_commit_arg);
 }

@@ -94,6 +94,8 @@ PGresult *db_exec_commit(
  * back). One hook per transaction; a later call replaces it.
  */
 void db_on_commit(struct db *, void (*fn)(void *), void *arg);
+/* How many transactions this connection handle has committed so far. */
+unsigned long db_commits(const struct db *);
 /* Commits; returns 0 or -1 (then rolled back). */
 int db_commit(struct db *);
 /* Rolls back if a transaction is open. Always safe to call. */

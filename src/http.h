@@ -13,6 +13,8 @@
 
 #include "limits.h"
 
+struct route;
+
 enum http_method {
 	M_GET,
 	M_HEAD,
@@ -27,27 +29,28 @@ enum http_method {
 #define PRL_MAX_PARAMS 4
 
 struct request {
-	FCGX_Request	*fcgi; /* borrowed */
-	enum http_method method;
-	char		 path[PRL_MAX_PATH + 1];
-	const char	*query; /* borrowed from the FastCGI env */
-	const char	*content_type; /* borrowed; may be NULL */
-	size_t		 content_length;
-	const char	*remote_addr; /* borrowed; never NULL */
-	const char	*user_agent; /* borrowed; may be NULL */
-	const char	*authorization; /* borrowed; may be NULL */
-	const char	*origin; /* borrowed; may be NULL */
-	char		 request_id[PRL_REQUEST_ID_LEN + 1];
-	char		*body; /* owned; NUL-terminated */
-	size_t		 body_len;
-	json_t		*json; /* owned; parsed body or NULL */
-	const char	*route; /* pattern that matched, for logs */
-	const char	*param_name[PRL_MAX_PARAMS];
-	char		*param[PRL_MAX_PARAMS]; /* point into 'segbuf' */
-	size_t		 nparams;
-	char		 segbuf[PRL_MAX_PATH + 1];
-	struct timespec	 start;
-	int		 status; /* 0 until a response is sent */
+	FCGX_Request	   *fcgi; /* borrowed */
+	enum http_method    method;
+	char		    path[PRL_MAX_PATH + 1];
+	const char	   *query; /* borrowed from the FastCGI env */
+	const char	   *content_type; /* borrowed; may be NULL */
+	size_t		    content_length;
+	const char	   *remote_addr; /* borrowed; never NULL */
+	const char	   *user_agent; /* borrowed; may be NULL */
+	const char	   *authorization; /* borrowed; may be NULL */
+	const char	   *origin; /* borrowed; may be NULL */
+	char		    request_id[PRL_REQUEST_ID_LEN + 1];
+	char		   *body; /* owned; NUL-terminated */
+	size_t		    body_len;
+	json_t		   *json; /* owned; parsed body or NULL */
+	const char	   *route; /* pattern that matched, for logs */
+	const struct route *route_def; /* the route table entry, or NULL */
+	const char	   *param_name[PRL_MAX_PARAMS];
+	char		   *param[PRL_MAX_PARAMS]; /* point into 'segbuf' */
+	size_t		    nparams;
+	char		    segbuf[PRL_MAX_PATH + 1];
+	struct timespec	    start;
+	int		    status; /* 0 until a response is sent */
 };
 
 /*

@@ -83,7 +83,7 @@ log_level_parse(const char *s, enum log_level *out)
 {
 	int i;
 
-	for (i = 0; i < LOG_LEVEL__MAX; i++)
+	for (i = 0; i < LOG_AUDIT; i++)
 		if (strcmp(s, level_names[i]) == 0) {
 			*out = (enum log_level)i;
 			return 0;
@@ -112,7 +112,7 @@ log_kv_write(
 	size_t		i, len;
 	int		saved_errno = errno;
 
-	if (lvl < min_level || lvl >= LOG_LEVEL__MAX)
+	if ((lvl < min_level && lvl != LOG_AUDIT) || lvl >= LOG_LEVEL__MAX)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);

@@ -11,7 +11,14 @@
 
 #include <stddef.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_LEVEL__MAX };
+enum log_level {
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR,
+	LOG_AUDIT, /* never filtered out: audit checkpoints */
+	LOG_LEVEL__MAX
+};
 
 enum log_kv_type { LOG_KV_STR, LOG_KV_INT };
 

@@ -43,6 +43,25 @@ bucket_hex(const char *name, char hex[65])
 	crypto_hex(h, sizeof(h), hex);
 }
 
+static struct db_stmt q_recount = { "rate_recount",
+	"SELECT parley_rate_add(decode($1, 'hex'), $2::integer, $3::integer)",
+	3, 0, 0 };
+
+int
+ratelimit_recount(struct db *db, const char *bucket_hex, int n, int window)
+{
+	char	    sn[16], sw[16];
+	const char *p[3] = { bucket_hex, sn, sw };
+	PGresult   *res;
+
+	snprintf(sn, sizeof(sn), "%d", n);
+	snprintf(sw, sizeof(sw), "%d", window);
+	if ((res = db_exec(db, &q_recount, p)) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 void
 ratelimit_bucket(const char *name, char hex[65])
 {
@@ -133,7 +152,7 @@ ratelimit_take(const char *bucket_hex, int max, int window, int *send)
 			oldest = &rl_slots[i];
 	}
 	if (s == NULL) {
-		/* Evicted counts are sent with the next request of theirs. */
+		/* Unsent counts of an evicted bucket are lost (at most 19). */
 		s = oldest;
 		memset(s, 0, sizeof(*s));
 		snprintf(s->bucket, sizeof(s->bucket), "%s", bucket_hex);

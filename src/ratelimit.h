@@ -53,6 +53,12 @@ struct rl_slot *ratelimit_take(
 int ratelimit_settle(struct rl_slot *slot, int total, int max, int window);
 
 /*
+ * Adds 'n' to the shared fixed-window counter of 'bucket_hex' in its own
+ * statement (for counts whose transaction rolled back). Returns 0 or -1.
+ */
+int ratelimit_recount(struct db *db, const char *bucket_hex, int n, int window);
+
+/*
  * Takes back one counted event of bucket 'name' (an attempt counted
  * before its outcome was known, that turned out right). Returns 0 or -1.
  */

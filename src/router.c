@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "router.h"
 
 int
@@ -53,6 +54,12 @@ router_match(const char *pattern, const char *path, struct request *req)
 		return 0;
 	req->nparams = n;
 	return 1;
+}
+
+const struct route *
+router_current(const struct request *req)
+{
+	return req->route_def;
 }
 
 const char *
@@ -114,6 +121,7 @@ lookup(struct request *req)
 			continue;
 		if (routes[i].method == m) {
 			req->route = routes[i].pattern;
+			req->route_def = &routes[i];
 			return &routes[i];
 		}
 		path_found = 1;
@@ -177,4 +185,9 @@ out:
 		/* A handler must commit what it means to keep. */
 		db_rollback(ctx->db);
 	}
+	/* Nothing committed since the count: count the request again. */
+	if (ctx->rate_sent > 0 && db_commits(ctx->db) == ctx->rate_commits)
+		(void)ratelimit_recount(ctx->db, ctx->rate_bucket,
+		    ctx->rate_sent, ctx->rate_window);
+	ctx->rate_sent = 0;
 }

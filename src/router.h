@@ -46,6 +46,14 @@ struct ctx {
 	struct db	  *db;
 	struct principal   who;
 	PGresult *read; /* the route's read statement's rows, or NULL */
+	/*
+	 * Requests counted for the caller's budget inside the request's
+	 * transaction; if it does not commit, the dispatcher counts them
+	 * again on their own, so refused requests are counted too.
+	 */
+	char	      rate_bucket[65];
+	int	      rate_sent, rate_window;
+	unsigned long rate_commits;
 };
 
 /*
@@ -87,6 +95,9 @@ int router_match(const char *pattern, const char *path, struct request *req);
 
 /* Routes, checks and runs the handler; always answers 'req'. */
 void router_dispatch(struct request *req, struct ctx *ctx);
+
+/* The route 'req' was dispatched to, or NULL. */
+const struct route *router_current(const struct request *req);
 
 /* Returns the value of path parameter 'name', or NULL. Borrowed. */
 const char *router_param(const struct request *req, const char *name);

@@ -102,28 +102,44 @@ is $cp->{digest}, $prev, '... with its HMAC';
 
 # Append-only.
 my $app = $t->dbh('parley_app');
-$app->begin_work;
-$app->do(q{SELECT set_config('app.company_id', ?, true)}, undef, $cid);
-ok !eval { $app->do(q{UPDATE audit_log SET action = 'x.y'}); 1 }, 'the runtime role cannot UPDATE entries';
-$app->rollback;
-$app->begin_work;
-$app->do(q{SELECT set_config('app.company_id', ?, true)}, undef, $cid);
-ok !eval { $app->do(q{DELETE FROM audit_log}); 1 }, '... nor DELETE them';
-$app->rollback;
-ok !eval { $t->sql(q{UPDATE audit_log SET action = 'x.y' WHERE seq = 1}); 1 }, 'even the superuser is stopped by the trigger (UPDATE)';
-ok !eval { $t->sql(q{DELETE FROM audit_log WHERE seq = 1}); 1 }, '... (DELETE)';
+sub as_app {
+	my ($sql, @b) = @_;
+	$app->begin_work;
+	$app->do(q{SELECT set_config('app.company_id', ?, true)}, undef, $cid);
+	my $ok = eval { $app->do($sql, undef, @b); 1 };
+	$app->rollback;
+	return $ok;
+}
+ok !as_app(q{UPDATE audit_log SET action = 'x.y'}), 'the runtime role cannot UPDATE entries';
+ok !as_app(q{DELETE FROM audit_log}), '... nor DELETE them';
+ok !as_app(q{INSERT INTO audit_log SELECT * FROM audit_log LIMIT 1}), '... nor INSERT directly';
+ok !as_app(q{UPDATE audit_heads SET seq = 0}), '... nor move the chain head';
+ok !as_app(q{DELETE FROM companies WHERE id = ?}, $cid), '... nor delete the company around the log';
+ok !as_app(q{SELECT set_config('parley.audit_purge', ?, true); DELETE FROM audit_log}, $cid),
+    '... not even with the purge setting';
+ok !as_app(q{SELECT parley_audit_append(?, 1, 0, 'system', NULL, 'x.y', 'company', NULL, '[]', NULL, NULL, NULL, NULL,
+    decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))}, $cid),
+    'an entry that does not continue the chain is refused';
+ok !eval { $t->sql(q{UPDATE audit_log SET action = 'x.y' WHERE seq = 1}); 1 }, 'the superuser is stopped by the trigger (UPDATE)';
+{
+	my $su = $t->dbh('postgres');
+	$su->begin_work;
+	$su->do(q{SELECT set_config('parley.audit_purge', ?, true)}, undef, $cid);
+	ok !eval { $su->do(q{DELETE FROM audit_log WHERE seq = 1}); 1 }, '... (DELETE, even with the purge setting)';
+	$su->rollback;
+}
 ok !eval { $t->sql(q{TRUNCATE audit_log}); 1 }, '... (TRUNCATE)';
 is $t->sql('SELECT count(*) AS n FROM audit_log')->[0]{n}, scalar(@$rows), 'nothing was removed';
 
-# The purge: only the current tenant, only through the function.
+# Company deletion: the one way entries go, only for the current tenant.
 my $other = $t->sql(q{INSERT INTO companies (name) VALUES ('Other') RETURNING id})->[0]{id};
+ok !as_app(q{SELECT parley_company_delete(?)}, $other), 'deleting another company is refused';
 $app->begin_work;
 $app->do(q{SELECT set_config('app.company_id', ?, true)}, undef, $cid);
-ok !eval { $app->selectrow_array(q{SELECT parley_audit_purge(?)}, undef, $other); 1 }, 'purging another company is refused';
+ok $app->selectrow_array(q{SELECT parley_company_delete(?)}, undef, $cid), 'the company deletes itself';
+my ($left) = $app->selectrow_array(q{SELECT count(*) FROM audit_log});
+is $left, 0, '... and its audit log with it';
 $app->rollback;
-$app->begin_work;
-$app->do(q{SELECT set_config('app.company_id', ?, true)}, undef, $cid);
-is $app->selectrow_array(q{SELECT parley_audit_purge(?)}, undef, $cid), scalar(@$rows), 'the company purges its own log (deletion)';
-$app->rollback;
+is $t->sql('SELECT count(*) AS n FROM audit_log')->[0]{n}, scalar(@$rows), '(rolled back: the log is intact)';
 
 done_testing;

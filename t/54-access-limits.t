@@ -43,4 +43,12 @@ is $t->get('/api/v1/members', headers => { authorization => "Bearer $narrow" })-
 like $t->sql(q{SELECT detail::text AS d FROM security_events WHERE kind = 'access_denied' ORDER BY created_at DESC LIMIT 1})->[0]{d},
     qr/"api_key"/, '... recorded with the key';
 
+# Refused requests count too, although their transaction rolls back.
+$t->sql(q{UPDATE rate_counters SET window_start = window_start - interval '1 hour'});
+my @den = map { $t->get('/api/v1/api-keys', headers => $mauth)->{status} } 1 .. 12;
+is $den[-1], 429, 'requests refused with 403 count against the budget too';
+cmp_ok scalar(grep { $_ == 403 } @den), '<=', 8, '... so at most the budget of them get through to a refusal';
+my $events = $t->sql(q{SELECT count(*) AS n FROM security_events WHERE kind = 'access_denied'})->[0]{n};
+cmp_ok $events, '<=', 12, "denial events are bounded by the budget ($events)";
+
 done_testing;

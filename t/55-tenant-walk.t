@@ -54,6 +54,10 @@ my %b_id = (
 );
 my $nobody = '00000000-0000-4000-8000-000000000000';
 my %valid_body = ('/api/v1/members/:id' => { role => 'member' });
+# Every id and name of company B: none may appear in an answer to A.
+my @b_known = ($B->{id}, (map { $_->{id}, $_->{session} } values %{ $B->{users} }), $B->{invitation},
+    map { $_ =~ /^prl_([0-9a-f]{8})/ ? $1 : () } values %{ $B->{keys} });
+my $b_ids = do { my $alt = join '|', map { quotemeta } grep { defined } @b_known, 'beta'; qr/$alt/i };
 # Routes whose allowed call would end the caller's own session: their
 # allowed path is covered by t/41; here only the refusals are walked.
 my %ends_session = map { $_ => 1 } ('POST /api/v1/auth/logout', 'POST /api/v1/auth/logout-all');
@@ -96,7 +100,7 @@ for my $r (@$routes) {
 			is $res[0]{json}{code}, $res[1]{json}{code}, "$name as $role: the same code for B's and an unknown id";
 		} elsif ($r->{method} eq 'GET') {
 			is $res[0]{status}, 200, "$name as $role: allowed";
-			unlike $res[0]{content}, qr/beta/i, "$name as $role: nothing of company B";
+			unlike $res[0]{content}, $b_ids, "$name as $role: nothing of company B";
 		} else {
 			like $res[0]{status}, qr/^(400|409|413|415|422)$/, "$name as $role: allowed (the bad body is refused, not the caller)";
 		}
@@ -111,7 +115,8 @@ for my $r (@$routes) {
 			is_deeply [map { $_->{json}{code} } @res], [('insufficient_scope') x @res], "$name with a $s key: 403 insufficient_scope";
 		} else {
 			is $res[0]{status}, $idpath ? 404 : 200, "$name with a $s key: allowed";
-			unlike $res[0]{content}, qr/beta/i, "$name with a $s key: nothing of company B" unless $idpath;
+			is $res[0]{json}{code}, $res[1]{json}{code}, "$name with a $s key: the same answer for B's and an unknown id" if $idpath;
+			unlike $res[0]{content}, $b_ids, "$name with a $s key: nothing of company B" unless $idpath;
 		}
 	}
 }
