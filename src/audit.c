@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,8 @@ audit_write(
 	unsigned char	     prev[32], mac[32];
 	char		     seq[24], us[24], prevhex[65], machex[65], ua[513];
 	char		    *canon = NULL, *fields = NULL, *changes = NULL;
+	char		     rid[37];
+	const char	    *resource_id;
 	PGresult	    *res;
 	long long	     next, created;
 	size_t		     keylen;
@@ -142,8 +145,19 @@ audit_write(
 		}
 	}
 	utf8_clean(req->user_agent, ua, sizeof(ua));
+	/* Ids as the database writes them (lower case), whatever the URL had. */
+	if (e->resource_id != NULL && db_uuid_valid(e->resource_id)) {
+		size_t i;
+
+		for (i = 0; i < 36; i++)
+			rid[i] =
+			    (char)tolower((unsigned char)e->resource_id[i]);
+		rid[36] = '\0';
+		resource_id = rid;
+	} else
+		resource_id = e->resource_id;
 	canon = audit_canonical(cid, next, created, actor_type, actor_id,
-	    e->action, e->resource_type, e->resource_id, e->fields, e->changes,
+	    e->action, e->resource_type, resource_id, e->fields, e->changes,
 	    req->remote_addr[0] ? req->remote_addr : NULL, ua[0] ? ua : NULL,
 	    req->request_id);
 	if (canon == NULL)
@@ -166,7 +180,7 @@ audit_write(
 	p[4] = actor_id;
 	p[5] = e->action;
 	p[6] = e->resource_type;
-	p[7] = e->resource_id;
+	p[7] = resource_id;
 	p[8] = fields;
 	p[9] = changes;
 	p[10] = req->remote_addr[0] ? req->remote_addr : NULL;

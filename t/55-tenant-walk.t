@@ -62,7 +62,53 @@ my $b_ids = do { my $alt = join '|', map { quotemeta } grep { defined } @b_known
 # allowed path is covered by t/41; here only the refusals are walked.
 my %ends_session = map { $_ => 1 } ('POST /api/v1/auth/logout', 'POST /api/v1/auth/logout-all');
 
+# The permission matrix as the product defines it (issue: owner: billing,
+# deleting the company, everything admin can; admin: team, invitations,
+# settings, API keys, audit and security logs; member: own profile,
+# sessions, MFA, reading the company and team), written here by hand, so a
+# wrong rule in the route table fails the walk instead of agreeing with it.
+# Every route must be listed, here or among the public ones.
+my %expected = (
+	'POST /api/v1/auth/logout' => ['member'],
+	'POST /api/v1/auth/logout-all' => ['member'],
+	'POST /api/v1/auth/password/change' => ['member'],
+	'POST /api/v1/auth/email/resend' => ['member'],
+	'GET /api/v1/auth/sessions' => ['member'],
+	'DELETE /api/v1/auth/sessions/:id' => ['member'],
+	'POST /api/v1/auth/mfa/totp/setup' => ['member'],
+	'POST /api/v1/auth/mfa/totp/enable' => ['member'],
+	'POST /api/v1/auth/mfa/totp/disable' => ['member'],
+	'GET /api/v1/me' => ['member'],
+	'GET /api/v1/company' => ['member'],
+	'PATCH /api/v1/company' => ['admin'],
+	'GET /api/v1/members' => ['member', 'members:read'],
+	'PATCH /api/v1/members/:id' => ['admin'],
+	'DELETE /api/v1/members/:id' => ['admin'],
+	'POST /api/v1/invitations' => ['admin'],
+	'GET /api/v1/invitations' => ['admin'],
+	'DELETE /api/v1/invitations/:id' => ['admin'],
+	'POST /api/v1/api-keys' => ['admin'],
+	'GET /api/v1/api-keys' => ['admin'],
+	'DELETE /api/v1/api-keys/:id' => ['admin'],
+	'GET /api/v1/security-events' => ['admin'],
+);
+my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
+    'POST /api/v1/auth/register', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
+    'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
+    'POST /api/v1/invitations/accept');
+
 my $routes = decode_json(scalar `'@{[ ParleyTest->builddir ]}/parleyctl' routes`);
+for my $r (@$routes) {
+	my $name = "$r->{method} $r->{path}";
+	if ($r->{auth} eq 'public') {
+		ok $public{$name}, "$name: public, and meant to be";
+		next;
+	}
+	ok $expected{$name}, "$name: in the walk's own permission matrix" or next;
+	is $r->{min_role}, $expected{$name}[0], "$name: the route table asks for the intended role";
+	is_deeply $r->{scopes}, [grep { defined } $expected{$name}[1]], "$name: ... and the intended API-key scope";
+}
+is scalar(grep { $_->{auth} ne 'public' } @$routes), scalar(keys %expected), 'no route of the matrix is missing from the table';
 my ($covered, $walked) = (0, 0);
 for my $r (@$routes) {
 	my $name = "$r->{method} $r->{path}";
@@ -88,7 +134,7 @@ for my $r (@$routes) {
 	};
 	# Users of A, every role.
 	for my $role (qw(owner admin member)) {
-		my $allowed = $rank{$role} >= $rank{ $r->{min_role} };
+		my $allowed = $rank{$role} >= $rank{ $expected{$name}[0] };
 		next if $allowed && $ends_session{$name};
 		my @res = map { $call->($A->{users}{$role}{token}, $_) } @ids;
 		$walked += @res;
@@ -111,7 +157,7 @@ for my $r (@$routes) {
 		$walked += @res;
 		if ($r->{auth} ne 'key') {
 			is_deeply [map { $_->{status} } @res], [(401) x @res], "$name with a $s key: keys may not call it";
-		} elsif (!grep { $_ eq $s } @{ $r->{scopes} // [] }) {
+		} elsif (($expected{$name}[1] // '') ne $s) {
 			is_deeply [map { $_->{json}{code} } @res], [('insufficient_scope') x @res], "$name with a $s key: 403 insufficient_scope";
 		} else {
 			is $res[0]{status}, $idpath ? 404 : 200, "$name with a $s key: allowed";
