@@ -10,7 +10,9 @@ use POSIX ();
 use Time::HiRes qw(time);
 use ParleyTest;
 
-my $t = ParleyTest->new(workers => 4, captcha => 1, smtp => 1);
+# bcrypt at the default cost (12), so it, not scheduling noise, dominates
+# the timing comparison.
+my $t = ParleyTest->new(workers => 4, captcha => 1, smtp => 1, env => { PARLEY_BCRYPT_COST => 12 });
 my $pw = 'tangerine-orbit-velvet-42';
 my $n = 0;
 sub ip { $n++; return "198.51.100." . ($n % 250 + 1) }
@@ -62,17 +64,19 @@ is scalar(grep { $_ != 429 } @st), 1, "one budget slot left, one of six concurre
 
 # 3. Over-long passwords are no oracle: the same bcrypt for known and unknown.
 register('timing@example.com');
+register('timing2@example.com');
 my (@k, @u);
-for my $i (1 .. 4) {
+for my $i (1 .. 7) {
 	my $long = ('x' x 70) . "-$i-" . ('y' x 10);
 	my $t0 = time;
-	login('timing@example.com', $long);
+	# Two known accounts in turn, so neither reaches its budget of 5.
+	login($i % 2 ? 'timing@example.com' : 'timing2@example.com', $long);
 	push @k, time - $t0;
 	$t0 = time;
 	login("nobody-$i\@example.com", $long);
 	push @u, time - $t0;
 }
-my ($mk, $mu) = map { my @s = sort { $a <=> $b } @$_; ($s[1] + $s[2]) / 2 } \@k, \@u;
+my ($mk, $mu) = map { (sort { $a <=> $b } @$_)[3] } \@k, \@u;
 my $ratio = $mk > $mu ? $mk / $mu : $mu / $mk;
 cmp_ok $ratio, '<=', 1.5, sprintf('80-byte password: known %.0f ms, unknown %.0f ms', 1000 * $mk, 1000 * $mu);
 

@@ -51,4 +51,15 @@ cmp_ok scalar(grep { $_ == 403 } @den), '<=', 8, '... so at most the budget of t
 my $events = $t->sql(q{SELECT count(*) AS n FROM security_events WHERE kind = 'access_denied'})->[0]{n};
 cmp_ok $events, '<=', 12, "denial events are bounded by the budget ($events)";
 
+# A budget over 100 is counted in batches per worker: it still holds, to
+# within 20 requests per worker.
+my $big = ParleyTest->new(workers => 3, env => { PARLEY_API_RATE_MAX => 200, PARLEY_API_RATE_WINDOW => 3600 });
+my $bo = $big->post('/api/v1/auth/register', json => { email => 'big@co.example', password => $pw,
+    name => 'Big Budget', company_name => 'Big Co' })->{json};
+my @b = map { $big->get('/api/v1/me', headers => { authorization => "Bearer $bo->{access_token}" })->{status} } 1 .. 290;
+my $ok = grep { $_ == 200 } @b;
+cmp_ok $ok, '>=', 199, "batched counting lets the budget through ($ok of 290)";
+cmp_ok $ok, '<=', 200 + 20 * 3, '... and stops within 20 requests per worker of it';
+is $b[-1], 429, '... answering 429 once spent';
+
 done_testing;
