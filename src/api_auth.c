@@ -277,23 +277,35 @@ captcha_check(struct request *req, struct ctx *ctx)
 	return -2;
 }
 
+/*
+ * Runs lookup 'st' (credential in, one row of two ids out) and copies the
+ * ids into 'id' and 'cid'. Returns 1 if found, 0 if not, -1 on error.
+ */
+static int
+lookup_ids(struct ctx *ctx, struct db_stmt *st, const char *const *p,
+    char id[37], char cid[37])
+{
+	PGresult *res;
+	int	  found;
+
+	if ((res = db_exec(ctx->db, st, p)) == NULL)
+		return -1;
+	found = PQntuples(res) == 1;
+	if (found) {
+		snprintf(id, 37, "%s", PQgetvalue(res, 0, 0));
+		snprintf(cid, 37, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return found;
+}
+
 /* Looks an address up; fills ids and returns 1, or 0 if unknown, -1. */
 static int
 lookup_email(struct ctx *ctx, const char *email, char uid[37], char cid[37])
 {
 	const char *p[1] = { email };
-	PGresult   *res;
-	int	    found;
 
-	if ((res = db_exec(ctx->db, &q_lookup_email, p)) == NULL)
-		return -1;
-	found = PQntuples(res) == 1;
-	if (found) {
-		snprintf(uid, 37, "%s", PQgetvalue(res, 0, 0));
-		snprintf(cid, 37, "%s", PQgetvalue(res, 0, 1));
-	}
-	PQclear(res);
-	return found;
+	return lookup_ids(ctx, &q_lookup_email, p, uid, cid);
 }
 
 /*
@@ -365,20 +377,10 @@ lookup_token(struct ctx *ctx, const char *kind, const char *tok, char tid[37],
 {
 	char	    hex[65];
 	const char *p[2] = { kind, hex };
-	PGresult   *res;
-	int	    found;
 
 	if (token_hash_hex(tok, hex) == -1)
 		return 0;
-	if ((res = db_exec(ctx->db, &q_lookup_token, p)) == NULL)
-		return -1;
-	found = PQntuples(res) == 1;
-	if (found) {
-		snprintf(tid, 37, "%s", PQgetvalue(res, 0, 0));
-		snprintf(cid, 37, "%s", PQgetvalue(res, 0, 1));
-	}
-	PQclear(res);
-	return found;
+	return lookup_ids(ctx, &q_lookup_token, p, tid, cid);
 }
 
 static int

@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "keys.h"
 #include "log.h"
+#include "master.h"
 #include "mail.h"
 
 static volatile sig_atomic_t jobs_stop;
@@ -222,20 +223,13 @@ on_term(int sig)
 int
 jobs_run(const struct conf *cfg, int no)
 {
-	struct sigaction sa;
-	struct db	*db;
-	struct timespec	 ts;
-	time_t		 last_purge = 0;
-	int		 r;
+	struct db      *db;
+	struct timespec ts;
+	time_t		last_purge = 0;
+	int		r;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
+	/* No SA_RESTART: SIGTERM must interrupt a blocking call. */
+	child_signals(on_term);
 	if ((db = db_new(cfg->database_url, cfg->db_connect_timeout)) == NULL)
 		return 1;
 	log_event(LOG_INFO, "jobs_started", LOG_I("worker", no));

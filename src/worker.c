@@ -16,6 +16,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "master.h"
 #include "router.h"
 #include "worker.h"
 
@@ -57,22 +58,14 @@ handle(FCGX_Request *fcgi, struct ctx *ctx)
 int
 worker_run(const struct conf *cfg, int listen_fd, int worker_no)
 {
-	struct sigaction sa;
-	FCGX_Request	 fcgi;
-	struct ctx	 ctx;
-	sigset_t	 stopsigs;
-	long		 served = 0;
-	int		 rc;
+	FCGX_Request fcgi;
+	struct ctx   ctx;
+	sigset_t     stopsigs;
+	long	     served = 0;
+	int	     rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: SIGTERM must interrupt accept(). */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
+	/* No SA_RESTART: SIGTERM must interrupt a blocking call. */
+	child_signals(on_term);
 	sigemptyset(&stopsigs);
 	sigaddset(&stopsigs, SIGTERM);
 	sigaddset(&stopsigs, SIGINT);
