@@ -96,6 +96,45 @@ int h_api_key_delete(struct request *, struct ctx *);
 /* api_security.c */
 int h_security_events(struct request *, struct ctx *);
 
+/* api_chatbots.c */
+/* Returns 1 if 's' is an exact lower-case origin scheme://host[:port]. */
+int	api_origin_valid(const char *s);
+json_t *chatbot_json(PGresult *res, int row);
+int	h_chatbot_create(struct request *, struct ctx *);
+int	h_chatbot_list(struct request *, struct ctx *);
+int	h_chatbot_get(struct request *, struct ctx *);
+int	h_chatbot_patch(struct request *, struct ctx *);
+int	h_chatbot_delete(struct request *, struct ctx *);
+int	h_chatbot_rotate_key(struct request *, struct ctx *);
+int	h_chatbot_rotate_secret(struct request *, struct ctx *);
+/* api_llm.c */
+int h_company_llm_get(struct request *, struct ctx *);
+int h_company_llm_put(struct request *, struct ctx *);
+/* api_templates.c */
+int h_template_create(struct request *, struct ctx *);
+int h_template_list(struct request *, struct ctx *);
+int h_template_patch(struct request *, struct ctx *);
+int h_template_delete(struct request *, struct ctx *);
+/* api_documents.c */
+int h_document_create(struct request *, struct ctx *);
+int h_document_list(struct request *, struct ctx *);
+int h_document_get(struct request *, struct ctx *);
+int h_document_delete(struct request *, struct ctx *);
+/* api_widget.c */
+int h_widget_preflight(struct request *, struct ctx *);
+int h_widget_session(struct request *, struct ctx *);
+int h_widget_conversation_create(struct request *, struct ctx *);
+int h_widget_conversation_list(struct request *, struct ctx *);
+int h_widget_messages(struct request *, struct ctx *);
+int h_widget_message_post(struct request *, struct ctx *);
+int h_widget_handoff(struct request *, struct ctx *);
+/* api_conversations.c */
+int h_conversation_list(struct request *, struct ctx *);
+int h_conversation_get(struct request *, struct ctx *);
+int h_conversation_reply(struct request *, struct ctx *);
+int h_conversation_patch(struct request *, struct ctx *);
+int h_conversation_suggest(struct request *, struct ctx *);
+int h_analytics_summary(struct request *, struct ctx *);
 /* Media types accepted by h_csp_report. */
 extern const char *const csp_report_ctypes[];
 

@@ -5,8 +5,10 @@
  * tenant transaction is opened with the session check in the same round
  * trip: the session must be live, and the role used for authorisation is
  * the one in the database now, not the one in the token. The handler runs
- * inside that transaction. Auth kinds without a verifier yet (API keys,
- * visitor tokens) are refused with 401: fail closed.
+ * inside that transaction. API keys ("prl_…") are checked against their
+ * stored hash and scopes; widget visitor tokens are JWTs of their own
+ * audience and type, checked against the visitor and chatbot rows. An
+ * auth kind without a verifier is refused with 401: fail closed.
  */
 #include "config.h"
 
@@ -130,22 +132,42 @@ static struct db_stmt q_key_used = { "api_key_used",
  */
 struct rate {
 	char		hex[65], n[16], win[16];
+	int		max, window;
 	struct rl_slot *slot;
 };
 
+/*
+ * Chooses the budget for route 'r': LLM routes count against the
+ * caller's LLM budget ('llm_max' per 'llm_window'), every other route
+ * against the general API budget.
+ */
 static void
-rate_params(struct ctx *ctx, const char *name, struct rate *rt, const char **p)
+rate_params(struct ctx *ctx, const struct route *r, const char *who,
+    struct rate *rt, const char **p)
 {
-	int n;
+	char name[96];
+	int  n;
 
+	if (r->rl == RL_LLM) {
+		int visitor = r->auth == AUTH_VISITOR;
+
+		snprintf(name, sizeof(name), "llm:%s", who);
+		rt->max = visitor ? ctx->conf->widget_message_rate
+				  : ctx->conf->suggest_rate;
+		rt->window = visitor ? ctx->conf->widget_message_window
+				     : ctx->conf->suggest_window;
+	} else {
+		snprintf(name, sizeof(name), "api:%s", who);
+		rt->max = ctx->conf->api_rate_max;
+		rt->window = ctx->conf->api_rate_window;
+	}
 	ratelimit_bucket(name, rt->hex);
-	rt->slot = ratelimit_take(
-	    rt->hex, ctx->conf->api_rate_max, ctx->conf->api_rate_window, &n);
+	rt->slot = ratelimit_take(rt->hex, rt->max, rt->window, &n);
 	snprintf(rt->n, sizeof(rt->n), "%d", n);
-	snprintf(rt->win, sizeof(rt->win), "%d", ctx->conf->api_rate_window);
+	snprintf(rt->win, sizeof(rt->win), "%d", rt->window);
 	memcpy(ctx->rate_bucket, rt->hex, sizeof(ctx->rate_bucket));
 	ctx->rate_sent = n;
-	ctx->rate_window = ctx->conf->api_rate_window;
+	ctx->rate_window = rt->window;
 	ctx->rate_commits = db_commits(ctx->db);
 	p[3] = rt->hex;
 	p[4] = rt->n;
@@ -154,15 +176,13 @@ rate_params(struct ctx *ctx, const char *name, struct rate *rt, const char **p)
 
 /* Answers 429 when the budget is spent (column 'col' has the new total). */
 static int
-rate_exceeded(const struct ctx *ctx, struct request *req, PGresult *res,
-    int col, struct rate *rt)
+rate_exceeded(struct request *req, PGresult *res, int col, struct rate *rt)
 {
 	char hdr[48];
 	long total = strtol(PQgetvalue(res, 0, col), NULL, 10);
 	int  wait;
 
-	wait = ratelimit_settle(rt->slot, (int)total, ctx->conf->api_rate_max,
-	    ctx->conf->api_rate_window);
+	wait = ratelimit_settle(rt->slot, (int)total, rt->max, rt->window);
 	if (wait <= 0)
 		return 0;
 	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", wait);
@@ -289,8 +309,8 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	PQclear(res);
 	p[1] = cid;
 	p[2] = hex;
-	snprintf(bucket, sizeof(bucket), "api:key:%s", id);
-	rate_params(ctx, bucket, &rt, p);
+	snprintf(bucket, sizeof(bucket), "key:%s", id);
+	rate_params(ctx, r, bucket, &rt, p);
 	if (db_tenant_begin(ctx->db, cid, &q_key_check, p, &res) == -1) {
 		http_send_problem(req, 503, "database_unavailable",
 		    "Service temporarily unavailable", NULL, NULL,
@@ -302,7 +322,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 		db_rollback(ctx->db);
 		goto bad;
 	}
-	if (rate_exceeded(ctx, req, res, 4, &rt)) {
+	if (rate_exceeded(req, res, 4, &rt)) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return -1;
@@ -360,6 +380,88 @@ bad:
 	return -1;
 }
 
+/*
+ * Visitor check, right after the tenant context: the visitor and its
+ * chatbot still exist; the first column says the chatbot now demands a
+ * verified visitor and this one is not.
+ */
+static struct db_stmt q_visitor_check = { "visitor_check",
+	"SELECT b.require_verified AND NOT v.verified, CASE WHEN $5::integer "
+	"> 0 THEN parley_rate_add(decode($4, 'hex'), $5::integer, "
+	"$6::integer) ELSE -1 END FROM visitors v JOIN chatbots b ON "
+	"b.company_id = v.company_id AND b.id = v.chatbot_id WHERE v.id = $1 "
+	"AND v.chatbot_id = $2 AND v.company_id = $3",
+	6, 0, 0 };
+
+/*
+ * Authenticates a widget visitor token (src/token.c, audience
+ * "parley-widget", type "visitor": sub the visitor, cid the company, sid
+ * the chatbot). Returns 0 with the tenant transaction open, or -1 after
+ * answering.
+ */
+static int
+auth_visitor(struct request *req, struct ctx *ctx, const struct route *r,
+    const char *tok)
+{
+	struct jwt_claims    c;
+	const unsigned char *key;
+	const char	    *why, *p[6];
+	char		     bucket[64];
+	struct rate	     rt;
+	size_t		     keylen;
+	PGresult	    *res = NULL;
+	int		     unverified;
+
+	key = keys_jwt(&keylen);
+	why = ptok_verify(key, keylen, tok, ctx->conf->jwt_issuer,
+	    "parley-widget", "visitor", time(NULL), &c);
+	if (why != NULL) {
+		log_event(LOG_INFO, "token_refused", LOG_S("reason", why));
+		unauthorized(req,
+		    strcmp(why, "expired") == 0 ? "token_expired"
+						: "invalid_token",
+		    "Invalid or expired visitor token");
+		return -1;
+	}
+	p[0] = c.sub;
+	p[1] = c.sid;
+	p[2] = c.cid;
+	snprintf(bucket, sizeof(bucket), "visitor:%s", c.sub);
+	rate_params(ctx, r, bucket, &rt, p);
+	if (db_tenant_begin(ctx->db, c.cid, &q_visitor_check, p, &res) == -1) {
+		http_send_problem(req, 503, "database_unavailable",
+		    "Service temporarily unavailable", NULL, NULL,
+		    "Retry-After: 1\r\n");
+		return -1;
+	}
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		unauthorized(req, "session_revoked",
+		    "The chat session has ended: start a new one");
+		return -1;
+	}
+	if (rate_exceeded(req, res, 1, &rt)) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return -1;
+	}
+	unverified = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (unverified) {
+		db_rollback(ctx->db);
+		http_send_problem(req, 403, "verification_required",
+		    "This chat is for signed-in customers only", NULL, NULL,
+		    NULL);
+		return -1;
+	}
+	ctx->who.kind = AUTH_VISITOR;
+	memcpy(ctx->who.company_id, c.cid, sizeof(c.cid));
+	memcpy(ctx->who.visitor_id, c.sub, sizeof(c.sub));
+	memcpy(ctx->who.chatbot_id, c.sid, sizeof(c.sid));
+	return 0;
+}
+
 int
 auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 {
@@ -377,7 +479,8 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	ctx->rate_sent = 0;
 	if (r->auth == AUTH_PUBLIC)
 		return 0;
-	if (r->auth != AUTH_USER && r->auth != AUTH_KEY) {
+	if (r->auth != AUTH_USER && r->auth != AUTH_KEY &&
+	    r->auth != AUTH_VISITOR) {
 		unauthorized(req, "unauthenticated", "Authentication required");
 		return -1;
 	}
@@ -385,6 +488,8 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		unauthorized(req, "unauthenticated", "Authentication required");
 		return -1;
 	}
+	if (r->auth == AUTH_VISITOR)
+		return auth_visitor(req, ctx, r, tok);
 	if (strncmp(tok, "prl_", 4) == 0) {
 		if (r->auth != AUTH_KEY) {
 			unauthorized(req, "invalid_token",
@@ -407,8 +512,8 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	p[0] = c.sid;
 	p[1] = c.sub;
 	p[2] = c.cid;
-	snprintf(bucket, sizeof(bucket), "api:user:%s", c.sub);
-	rate_params(ctx, bucket, &rt, p);
+	snprintf(bucket, sizeof(bucket), "user:%s", c.sub);
+	rate_params(ctx, r, bucket, &rt, p);
 	rp[0] = c.sub;
 	rp[1] = c.cid;
 	if ((r->read != NULL ? db_tenant_read(ctx->db, c.cid, &q_session_check,
@@ -428,7 +533,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		    "The session has ended: log in again");
 		return -1;
 	}
-	if (rate_exceeded(ctx, req, res, 3, &rt)) {
+	if (rate_exceeded(req, res, 3, &rt)) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return -1;

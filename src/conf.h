@@ -54,6 +54,24 @@ struct conf {
 	int  jobs_workers;
 	int  jobs_poll_ms;
 	int  job_retry_base; /* seconds; doubles per attempt */
+	/* Conversations and AI */
+	char llm_base_url[256]; /* OpenAI-compatible API; "" = offline */
+	char llm_api_key[256]; /* secret: never logged */
+	char llm_model[101];
+	int  llm_timeout; /* seconds per attempt */
+	int  llm_connect_timeout; /* seconds */
+	int  llm_retries;
+	int  llm_backoff_ms;
+	int  llm_company_base_url; /* 1: companies may set their own URL */
+	int  llm_company_monthly_tokens;
+	int  llm_chatbot_monthly_tokens;
+	int  widget_message_max; /* bytes of one visitor message */
+	int  widget_message_rate, widget_message_window; /* per visitor */
+	int  widget_session_rate, widget_session_window; /* per address */
+	int  visitor_token_ttl; /* seconds */
+	int  suggest_rate, suggest_window; /* agent drafts per user */
+	int  kb_document_max; /* bytes of one document as sent */
+	int  kb_company_max; /* bytes of all of a company's documents */
 };
 
 /* One declared key, for docs and tests. */

@@ -118,6 +118,13 @@ db_disconnect(struct db *db)
 	db->conn = NULL;
 }
 
+static void
+quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int
 db_ensure(struct db *db)
 {
@@ -152,6 +159,8 @@ db_ensure(struct db *db)
 		db_disconnect(db);
 		return -1;
 	}
+	/* Notices may quote data (a search phrase): they never reach stderr. */
+	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
 	db->gen++;
 	if (db->gen == 0)
 		db->gen = 1;

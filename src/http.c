@@ -387,12 +387,59 @@ send_raw(struct request *req, int status, const char *ctype, const char *extra,
 		FCGX_FPrintF(out, "Content-Type: %s\r\n", ctype);
 	FCGX_FPrintF(out, "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
 	    req->request_id);
+	if (req->headers[0] != '\0')
+		FCGX_PutS(req->headers, out);
 	if (extra != NULL)
 		FCGX_PutS(extra, out);
 	FCGX_PutS("\r\n", out);
 	if (len > 0 && req->method != M_HEAD)
 		FCGX_PutStr(body, (int)len, out);
 	return 0;
+}
+
+int
+http_add_header(struct request *req, const char *name, const char *value)
+{
+	size_t	    used = strlen(req->headers), need;
+	const char *c;
+
+	for (c = value; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return -1;
+	need = strlen(name) + 2 + strlen(value) + 2;
+	if (used + need >= sizeof(req->headers))
+		return -1;
+	snprintf(req->headers + used, sizeof(req->headers) - used, "%s: %s\r\n",
+	    name, value);
+	return 0;
+}
+
+int
+http_sse_begin(struct request *req)
+{
+	/* nginx must pass each event on at once, not buffer the answer. */
+	send_raw(req, 200, "text/event-stream", "X-Accel-Buffering: no\r\n",
+	    NULL, 0);
+	req->streaming = 1;
+	return FCGX_FFlush(req->fcgi->out) == -1 ? -1 : 0;
+}
+
+int
+http_sse_send(struct request *req, const char *event, const json_t *data)
+{
+	FCGX_Stream *out = req->fcgi->out;
+	char	    *s;
+	int	     rc = 0;
+
+	if ((s = json_dumps(data, JSON_COMPACT)) == NULL)
+		return -1;
+	/* Compact JSON has no newline, so one data line carries it. */
+	if (FCGX_FPrintF(out, "event: %s\ndata: ", event) < 0 ||
+	    FCGX_PutS(s, out) < 0 || FCGX_PutS("\n\n", out) < 0 ||
+	    FCGX_FFlush(out) == -1)
+		rc = -1;
+	free(s);
+	return rc;
 }
 
 int

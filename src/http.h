@@ -49,6 +49,9 @@ struct request {
 	char		   *param[PRL_MAX_PARAMS]; /* point into 'segbuf' */
 	size_t		    nparams;
 	char		    segbuf[PRL_MAX_PATH + 1];
+	char		    headers[512]; /* extra response header lines */
+	int		    streaming; /* an event stream has begun */
+	long		    upstream_us; /* time waiting for a third party */
 	struct timespec	    start;
 	int		    status; /* 0 until a response is sent */
 };
@@ -86,6 +89,21 @@ int http_send_json(struct request *req, int status, const json_t *body);
  * 0, or -1 (nothing sent) when out of memory.
  */
 int http_send_items(struct request *req, json_t *items);
+/*
+ * Adds header 'name': 'value' to whatever response is sent next. Refuses
+ * (-1) a value with a control character or one that does not fit.
+ */
+int http_add_header(struct request *req, const char *name, const char *value);
+/*
+ * Starts a text/event-stream answer (200). Events then follow with
+ * http_sse_send(); the stream ends with the request.
+ */
+int http_sse_begin(struct request *req);
+/*
+ * Sends event 'event' with 'data' (borrowed) as one compact JSON line and
+ * flushes it to nginx. Returns 0, or -1 once the client has gone away.
+ */
+int http_sse_send(struct request *req, const char *event, const json_t *data);
 /* Sends a response with no body (204, or a HEAD answer). */
 int http_send_empty(struct request *req, int status);
 /*

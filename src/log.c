@@ -32,6 +32,7 @@ static const char *const level_names[LOG_LEVEL__MAX] = {
  * ids, counts, codes and route patterns. Adding a key is a reviewed change.
  */
 static const char *const allowed_keys[] = {
+	"attempts",
 	"blocked",
 	"code",
 	"constraint",
@@ -56,6 +57,7 @@ static const char *const allowed_keys[] = {
 	"sqlstate",
 	"status",
 	"version",
+	"wait_ms",
 	"worker",
 	"workers",
 };

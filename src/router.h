@@ -36,6 +36,8 @@ struct principal {
 	char	       user_id[37];
 	char	       session_id[37];
 	char	       key_id[37]; /* the API key, when kind is AUTH_KEY */
+	char	       visitor_id[37]; /* AUTH_VISITOR: the visitor */
+	char	       chatbot_id[37]; /* AUTH_VISITOR: the visitor's chatbot */
 	enum role      role; /* read from the database, not the token */
 	unsigned       scopes;
 };

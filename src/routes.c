@@ -22,6 +22,17 @@
 #define USER_READ(m, path, role, fn, st, sum) \
 	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum, \
 	    &st }
+/* A route for users and for API keys with 'scope'. */
+#define KEY(m, path, role, scope, fn, sum) \
+	{ m, path, AUTH_KEY, role, scope, RL_NONE, BODY_NONE, 0, NULL, fn, \
+	    sum, NULL }
+#define KEY_JSON(m, path, role, scope, max, fn, sum) \
+	{ m, path, AUTH_KEY, role, scope, RL_NONE, BODY_JSON, max, NULL, fn, \
+	    sum, NULL }
+/* Widget routes: a visitor token; 'rl' RL_LLM counts visitor messages. */
+#define VISITOR(m, path, body, rl, fn, sum) \
+	{ m, path, AUTH_VISITOR, ROLE_NONE, 0, rl, body, \
+	    (body) == BODY_JSON ? PRL_BODY_SMALL : 0, NULL, fn, sum, NULL }
 /* clang-format on */
 
 const struct route routes[] = {
@@ -95,5 +106,93 @@ const struct route routes[] = {
 	    "revoke an API key (audited)"),
 	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
 	    "the company's security events, newest first"),
+	USER(M_GET, "/api/v1/company/llm", ROLE_ADMIN, h_company_llm_get,
+	    "the company's own LLM provider settings (no key shown)"),
+	USER_JSON(M_PUT, "/api/v1/company/llm", ROLE_ADMIN, h_company_llm_put,
+	    "set the company's LLM key, model (and URL where allowed; "
+	    "audited)"),
+	KEY_JSON(M_POST, "/api/v1/chatbots", ROLE_ADMIN, SCOPE_CHATBOTS_WRITE,
+	    PRL_BODY_SMALL, h_chatbot_create,
+	    "create a chatbot; the identity secret is shown once (audited)"),
+	KEY(M_GET, "/api/v1/chatbots", ROLE_MEMBER, SCOPE_CHATBOTS_READ,
+	    h_chatbot_list, "the company's chatbots"),
+	KEY(M_GET, "/api/v1/chatbots/:id", ROLE_MEMBER, SCOPE_CHATBOTS_READ,
+	    h_chatbot_get, "one chatbot"),
+	KEY_JSON(M_PATCH, "/api/v1/chatbots/:id", ROLE_ADMIN,
+	    SCOPE_CHATBOTS_WRITE, PRL_BODY_SMALL, h_chatbot_patch,
+	    "change a chatbot's settings (audited)"),
+	KEY(M_DELETE, "/api/v1/chatbots/:id", ROLE_ADMIN, SCOPE_CHATBOTS_WRITE,
+	    h_chatbot_delete,
+	    "delete a chatbot with its knowledge base and conversations "
+	    "(audited)"),
+	KEY(M_POST, "/api/v1/chatbots/:id/rotate-key", ROLE_ADMIN,
+	    SCOPE_CHATBOTS_WRITE, h_chatbot_rotate_key,
+	    "replace the widget's public key (audited)"),
+	KEY(M_POST, "/api/v1/chatbots/:id/rotate-identity-secret", ROLE_ADMIN,
+	    SCOPE_CHATBOTS_WRITE, h_chatbot_rotate_secret,
+	    "replace the identity secret; shown once (audited)"),
+	KEY_JSON(M_POST, "/api/v1/chatbots/:id/documents", ROLE_ADMIN,
+	    SCOPE_DOCUMENTS_WRITE, PRL_MAX_BODY, h_document_create,
+	    "add a knowledge-base document (audited)"),
+	KEY(M_GET, "/api/v1/chatbots/:id/documents", ROLE_MEMBER,
+	    SCOPE_DOCUMENTS_READ, h_document_list,
+	    "the chatbot's knowledge-base documents"),
+	KEY(M_GET, "/api/v1/chatbots/:id/documents/:doc", ROLE_MEMBER,
+	    SCOPE_DOCUMENTS_READ, h_document_get, "one document with its text"),
+	KEY(M_DELETE, "/api/v1/chatbots/:id/documents/:doc", ROLE_ADMIN,
+	    SCOPE_DOCUMENTS_WRITE, h_document_delete,
+	    "delete a document and its chunks (audited)"),
+	KEY_JSON(M_POST, "/api/v1/templates", ROLE_ADMIN, SCOPE_TEMPLATES_WRITE,
+	    PRL_BODY_SMALL, h_template_create,
+	    "create a response template (audited)"),
+	USER(M_GET, "/api/v1/templates", ROLE_MEMBER, h_template_list,
+	    "the company's response templates"),
+	KEY_JSON(M_PATCH, "/api/v1/templates/:id", ROLE_ADMIN,
+	    SCOPE_TEMPLATES_WRITE, PRL_BODY_SMALL, h_template_patch,
+	    "change a response template (audited)"),
+	KEY(M_DELETE, "/api/v1/templates/:id", ROLE_ADMIN,
+	    SCOPE_TEMPLATES_WRITE, h_template_delete,
+	    "delete a response template (audited)"),
+	{ M_OPTIONS, "/api/v1/widget/sessions", AUTH_PUBLIC, ROLE_NONE, 0,
+	    RL_NONE, BODY_NONE, 0, NULL, h_widget_preflight,
+	    "CORS preflight: only origins some chatbot allows", NULL },
+	{ M_POST, "/api/v1/widget/sessions", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
+	    BODY_JSON, PRL_BODY_SMALL, NULL, h_widget_session,
+	    "a visitor token for a chatbot, from an allowed Origin only",
+	    NULL },
+	VISITOR(M_POST, "/api/v1/widget/conversations", BODY_NONE, RL_NONE,
+	    h_widget_conversation_create, "start a conversation"),
+	VISITOR(M_GET, "/api/v1/widget/conversations", BODY_NONE, RL_NONE,
+	    h_widget_conversation_list, "the visitor's conversations"),
+	VISITOR(M_GET, "/api/v1/widget/conversations/:id/messages", BODY_NONE,
+	    RL_NONE, h_widget_messages,
+	    "the conversation's messages after ?after=SEQ"),
+	VISITOR(M_POST, "/api/v1/widget/conversations/:id/messages", BODY_JSON,
+	    RL_LLM, h_widget_message_post,
+	    "send a message; the bot's reply (SSE with Accept: "
+	    "text/event-stream)"),
+	VISITOR(M_POST, "/api/v1/widget/conversations/:id/handoff", BODY_NONE,
+	    RL_NONE, h_widget_handoff, "ask for a human"),
+	KEY(M_GET, "/api/v1/conversations", ROLE_MEMBER,
+	    SCOPE_CONVERSATIONS_READ, h_conversation_list,
+	    "the inbox: filters status, unanswered, assignee, chatbot; "
+	    "cursor pagination"),
+	KEY(M_GET, "/api/v1/conversations/:id", ROLE_MEMBER,
+	    SCOPE_CONVERSATIONS_READ, h_conversation_get,
+	    "one conversation with its messages"),
+	KEY_JSON(M_POST, "/api/v1/conversations/:id/messages", ROLE_MEMBER,
+	    SCOPE_CONVERSATIONS_WRITE, PRL_BODY_SMALL, h_conversation_reply,
+	    "an agent's reply: a human handles it from now on"),
+	KEY_JSON(M_PATCH, "/api/v1/conversations/:id", ROLE_MEMBER,
+	    SCOPE_CONVERSATIONS_WRITE, PRL_BODY_SMALL, h_conversation_patch,
+	    "change status or assignee"),
+	{ M_POST, "/api/v1/conversations/:id/suggest", AUTH_KEY, ROLE_MEMBER,
+	    SCOPE_CONVERSATIONS_WRITE, RL_LLM, BODY_NONE, 0, NULL,
+	    h_conversation_suggest,
+	    "an LLM draft reply for the agent (rate-limited per user)", NULL },
+	KEY(M_GET, "/api/v1/analytics/summary", ROLE_ADMIN,
+	    SCOPE_ANALYTICS_READ, h_analytics_summary,
+	    "conversations, messages, bot-resolved vs handed off, median "
+	    "first response, tokens"),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -107,6 +107,13 @@ validate_value(const json_t *v, const struct field *f, struct verr *err)
 		if (i < f->min || i > f->max)
 			return fail(err, f->name, "range");
 		return 0;
+	case V_NUMBER:
+		if (!json_is_number(v))
+			return fail(err, f->name, "type");
+		if (json_number_value(v) < (double)f->min ||
+		    json_number_value(v) > (double)f->max)
+			return fail(err, f->name, "range");
+		return 0;
 	case V_BOOL: return json_is_boolean(v) ? 0 : fail(err, f->name, "type");
 	case V_OBJECT:
 		return json_is_object(v) ? 0 : fail(err, f->name, "type");

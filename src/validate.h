@@ -21,6 +21,7 @@ enum vkind {
 	V_EMAIL, /* local@domain, min..max bytes, one '@', no spaces */
 	V_INT, /* integer in min..max */
 	V_BOOL,
+	V_NUMBER, /* integer or real in min..max */
 	V_OBJECT, /* checked further by the caller */
 	V_ARRAY, /* min..max elements; elements checked by the caller */
 	V__MAX

@@ -106,6 +106,7 @@ sub new {
 	# smtp_later: parleyd is told of an SMTP port nobody listens on yet.
 	$self->{smtp_port} = free_port() if $o{smtp_later};
 	$self->start_captcha if $o{captcha};
+	$self->start_llm if $o{llm};
 
 	# Database: shared cluster + cloned template, or a cluster of our own.
 	if (!$o{own_cluster} && $ENV{PARLEY_TEST_PGDIR}) {
@@ -182,6 +183,9 @@ sub parleyd_env {
 		    PARLEY_SMTP_TLS => 'none', PARLEY_MAIL_FROM => 'noreply@parley.test') : (),
 		$self->{captcha_port} ? (PARLEY_RECAPTCHA_SECRET => $self->{captcha_secret},
 		    PARLEY_RECAPTCHA_URL => "http://127.0.0.1:$self->{captcha_port}/recaptcha/api/siteverify") : (),
+		$self->{llm_port} ? (PARLEY_LLM_BASE_URL => "http://127.0.0.1:$self->{llm_port}/v1",
+		    PARLEY_LLM_API_KEY => $self->{llm_key}, PARLEY_LLM_MODEL => 'fake-model',
+		    PARLEY_LLM_BACKOFF_MS => 10) : (),
 		%{ $self->{env} },
 	};
 }
@@ -315,6 +319,34 @@ sub wait_mail {
 	}, "mail to $to", 30);
 	return $found;
 }
+
+# The fake LLM provider (t/fakes/llm.py), OpenAI's wire format.
+sub start_llm {
+	my ($self) = @_;
+	$self->{llm_port} = free_port();
+	$self->{llm_key} = 'sk-test-' . int(rand(1e9));
+	$self->{pids}{llm} = $self->spawn("$self->{dir}/llm.out", {},
+	    '/usr/bin/python3', "$SRCDIR/t/fakes/llm.py", $self->{llm_port},
+	    "$self->{dir}/llm.log");
+	$self->wait_port($self->{llm_port}, $self->{pids}{llm}, 'the fake LLM provider');
+	$self->note_secrets({ llm_secret => $self->{llm_key} });
+}
+
+# Talks to the fake provider's control API: llm_script([...]) queues
+# behaviours; llm_requests() returns what it was sent; llm_reset() clears.
+sub _llm_call {
+	my ($self, $method, $path, $body) = @_;
+	require HTTP::Tiny;
+	my $r = HTTP::Tiny->new(timeout => 10)->request($method,
+	    "http://127.0.0.1:$self->{llm_port}$path",
+	    defined $body ? { content => encode_json($body),
+	    headers => { 'Content-Type' => 'application/json' } } : {});
+	die "fake LLM $method $path: $r->{status}" unless $r->{success};
+	return length $r->{content} ? decode_json($r->{content}) : undef;
+}
+sub llm_script { my ($self, @b) = @_; $self->_llm_call('POST', '/_script', \@b) }
+sub llm_requests { my ($self) = @_; $self->_llm_call('GET', '/_requests') }
+sub llm_reset { my ($self) = @_; $self->_llm_call('DELETE', '/_requests') }
 
 # The fake reCAPTCHA endpoint (t/fakes/recaptcha.py).
 sub start_captcha {
@@ -577,7 +609,7 @@ sub cleanup {
 	return if $self->{cleaned}++;
 	$self->stop_nginx;
 	$self->stop_parleyd;
-	for my $k (qw(smtp captcha)) {
+	for my $k (qw(smtp captcha llm)) {
 		my $pid = delete $self->{pids}{$k} or next;
 		kill 'TERM', $pid;
 		waitpid($pid, 0);

@@ -1,0 +1,592 @@
+/*
+ * api_chatbots.c: chatbots (admin+ write, members read). A chatbot has a
+ * public widget key (rotatable) and an identity secret for verified
+ * visitors (rotatable, stored as keyring ciphertext, shown only when made).
+ * Every change is audited by field name; settings that are not personal
+ * data (language, model, temperature, ...) also with old and new values.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "audit.h"
+#include "crypto.h"
+#include "db.h"
+#include "keys.h"
+#include "util.h"
+#include "validate.h"
+
+/* Columns of a chatbot as chatbot_json() reads them. */
+#define BOT_COLS                                                               \
+	"id, name, prompt_template, welcome_message, "                         \
+	"array_to_json(allowed_origins), array_to_json(link_domains), "        \
+	"language, model, temperature, max_tokens, "                           \
+	"array_to_json(handoff_keywords), handoff_on_no_answer, "              \
+	"require_verified, public_key, created_at, updated_at"
+
+/*
+ * $2 is the flat, validated settings object; an absent member keeps the
+ * current value (or the default, on create).
+ */
+#define BOT_SET(col, expr)                                                     \
+	"CASE WHEN $2::jsonb ? '" col "' THEN " expr " ELSE " col " END"
+#define BOT_ARR(col)                                                           \
+	BOT_SET(col,                                                           \
+	    "ARRAY(SELECT jsonb_array_elements_text($2::jsonb->'" col "'))")
+
+static struct db_stmt q_bot_new = { "chatbot_new",
+	"INSERT INTO chatbots (id, company_id, name, public_key, "
+	"identity_secret_enc) VALUES ($3, $1, $2::jsonb->>'name', $4, $5) "
+	"RETURNING id",
+	5, 0, 0 };
+static struct
+    db_stmt
+	q_bot_set = { "chatbot_set",
+		"UPDATE chatbots SET name = " BOT_SET(
+		    "name", "$2::jsonb->>'name'") ", "
+						  "prompt_template = " BOT_SET(
+						      "prompt_template",
+						      "$2::jsonb->>'prompt_"
+						      "template'") ", "
+								   "welcome_"
+								   "message "
+								   "= " BOT_SET(
+								       "welcome"
+								       "_messag"
+								       "e",
+								       "$2::"
+								       "jsonb->"
+								       ">'"
+								       "welcome"
+								       "_messag"
+								       "e'") ","
+									     " "
+									     "a"
+									     "l"
+									     "l"
+									     "o"
+									     "w"
+									     "e"
+									     "d"
+									     "_"
+									     "o"
+									     "r"
+									     "i"
+									     "g"
+									     "i"
+									     "n"
+									     "s"
+									     " "
+									     "="
+									     " " BOT_ARR(
+										 "allowed_origins") ", "
+												    "link_domains = " BOT_ARR("link_domains") ", "
+																	      "language = " BOT_SET(
+																		  "language", "$2::jsonb->>'language'") ", "
+																							"model = " BOT_SET("model", "$2::jsonb->>'model'") ", "
+																													   "temperature = " BOT_SET("temperature", "($2::jsonb->>'temperature')::real") ", "
+																																							"max_tokens = " BOT_SET(
+																																							    "max_tokens", "($2::jsonb->>'max_tokens')::integer") ", "
+																																														 "handoff_keywords = " BOT_ARR("handoff_keywords") ", "
+																																																				   "handoff_on_no_answer = " BOT_SET("handoff_on_no_answer", "($2::jsonb->>'handoff_on_no_answer')::boolean") ", "
+																																																																	      "require_verified = " BOT_SET(
+																																																																		  "require_verified",
+																																																																		  "($2::jsonb->>'require_verified')::boolean") ", "
+																																																																							       "updated_at = now() WHERE company_id = $1 AND id = $3 RETURNING " BOT_COLS,
+		3, 0, 0 };
+/* The knowledge base is indexed in the chatbot's language. */
+static struct db_stmt q_bot_reindex = { "chatbot_reindex",
+	"UPDATE kb_chunks SET language = $3::regconfig WHERE company_id = $1 "
+	"AND chatbot_id = $2 AND language <> $3::regconfig",
+	3, 0, 0 };
+static struct db_stmt q_bot_lock = { "chatbot_lock",
+	"SELECT " BOT_COLS " FROM chatbots WHERE company_id = $1 AND id = $2 "
+	"FOR UPDATE",
+	2, 0, 0 };
+static struct db_stmt q_bot_get = { "chatbot_get",
+	"SELECT " BOT_COLS " FROM chatbots WHERE company_id = $1 AND id = $2",
+	2, 0, 0 };
+static struct db_stmt q_bot_list = { "chatbot_list",
+	"SELECT " BOT_COLS " FROM chatbots WHERE company_id = $1 ORDER BY "
+	"created_at, id LIMIT 500",
+	1, 0, 0 };
+static struct db_stmt q_bot_delete = { "chatbot_delete",
+	"DELETE FROM chatbots WHERE company_id = $1 AND id = $2", 2, 0, 0 };
+static struct db_stmt q_bot_key = { "chatbot_key",
+	"UPDATE chatbots SET public_key = $3, updated_at = now() WHERE "
+	"company_id = $1 AND id = $2 RETURNING " BOT_COLS,
+	3, 0, 0 };
+static struct db_stmt q_bot_secret = { "chatbot_secret",
+	"UPDATE chatbots SET identity_secret_enc = $3, updated_at = now() "
+	"WHERE company_id = $1 AND id = $2 RETURNING " BOT_COLS,
+	3, 0, 0 };
+
+static const struct field f_bot[] = {
+	{ "name", V_STRING, 1, 100, 0 },
+	{ "prompt_template", V_TEXT, 0, 8000, 0 },
+	{ "welcome_message", V_TEXT, 0, 1000, 0 },
+	{ "allowed_origins", V_ARRAY, 0, 20, 0 },
+	{ "link_domains", V_ARRAY, 0, 20, 0 },
+	{ "language", V_TOKEN, 1, 20, 0 },
+	{ "model", V_STRING, 1, 100, F_NULLABLE },
+	{ "temperature", V_NUMBER, 0, 2, 0 },
+	{ "max_tokens", V_INT, 16, 4096, 0 },
+	{ "handoff_keywords", V_ARRAY, 0, 20, 0 },
+	{ "handoff_on_no_answer", V_BOOL, 0, 0, 0 },
+	{ "require_verified", V_BOOL, 0, 0, 0 },
+};
+
+/* Settings whose values the audit log may hold (not personal data). */
+static const char *const audited_values[] = { "language", "model",
+	"temperature", "max_tokens", "handoff_on_no_answer", "require_verified",
+	"allowed_origins", "link_domains" };
+
+static const char *const languages[] = { "simple", "english", "french",
+	"german", "spanish", "italian", "portuguese", "dutch", "danish",
+	"finnish", "norwegian", "swedish", "russian", "hungarian", "romanian",
+	"turkish" };
+
+int
+api_origin_valid(const char *s)
+{
+	const char *h, *colon;
+	size_t	    n;
+
+	if (strncmp(s, "https://", 8) == 0)
+		h = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else
+		return 0;
+	n = strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+	if (n == 0 || n > 253 || h[0] == '.' || h[0] == '-' || h[n - 1] == '.')
+		return 0;
+	colon = h + n;
+	if (*colon == '\0')
+		return 1;
+	if (*colon != ':')
+		return 0;
+	n = strspn(colon + 1, "0123456789");
+	if (n == 0 || n > 5 || colon[1 + n] != '\0' || colon[1] == '0' ||
+	    strtol(colon + 1, NULL, 10) > 65535)
+		return 0;
+	return 1;
+}
+
+/* A host name: lower-case letters, digits, dots and hyphens. */
+static int
+host_valid(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+
+	return n > 0 && n <= 253 && s[n] == '\0' && s[0] != '.' &&
+	    s[0] != '-' && s[n - 1] != '.' && strchr(s, '.') != NULL;
+}
+
+/* Checks the elements of array member 'name' of 'o' with 'ok'. */
+static int
+strings_ok(json_t *o, const char *name, int (*ok)(const char *), size_t max,
+    struct verr *err)
+{
+	json_t *a = json_object_get(o, name), *v;
+	size_t	i;
+
+	if (a == NULL)
+		return 0;
+	json_array_foreach(a, i, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (s == NULL || strlen(s) == 0 || strlen(s) > max ||
+		    (ok != NULL && !ok(s))) {
+			err->field = name;
+			err->code = "format";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+keyword_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20)
+			return 0;
+	return 1;
+}
+
+/* Validates a create or patch body; on failure answers and returns -1. */
+static int
+bot_validate(struct request *req, int create)
+{
+	struct verr err;
+	const char *lang;
+	size_t	    i;
+
+	if (validate_object(req->json, f_bot, nitems(f_bot), 0, &err) == -1 ||
+	    strings_ok(req->json, "allowed_origins", api_origin_valid, 200,
+		&err) == -1 ||
+	    strings_ok(req->json, "link_domains", host_valid, 253, &err) ==
+		-1 ||
+	    strings_ok(req->json, "handoff_keywords", keyword_ok, 50, &err) ==
+		-1)
+		goto bad;
+	if (create && json_object_get(req->json, "name") == NULL) {
+		err.field = "name";
+		err.code = "required";
+		goto bad;
+	}
+	if ((lang = json_string_value(
+		 json_object_get(req->json, "language"))) != NULL) {
+		for (i = 0; i < nitems(languages); i++)
+			if (strcmp(lang, languages[i]) == 0)
+				break;
+		if (i == nitems(languages)) {
+			err.field = "language";
+			err.code = "format";
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	validate_problem(req, &err);
+	return -1;
+}
+
+json_t *
+chatbot_json(PGresult *res, int row)
+{
+	json_t *o;
+	char   *end;
+
+	o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s*,s:f,s:i,s:o,s:b,s:b,"
+		      "s:s,s:s,s:s}",
+	    "id", PQgetvalue(res, row, 0), "name", PQgetvalue(res, row, 1),
+	    "prompt_template", PQgetvalue(res, row, 2), "welcome_message",
+	    PQgetvalue(res, row, 3), "allowed_origins",
+	    json_loads(PQgetvalue(res, row, 4), 0, NULL), "link_domains",
+	    json_loads(PQgetvalue(res, row, 5), 0, NULL), "language",
+	    PQgetvalue(res, row, 6), "model",
+	    PQgetisnull(res, row, 7) ? NULL : PQgetvalue(res, row, 7),
+	    "temperature", strtod(PQgetvalue(res, row, 8), &end), "max_tokens",
+	    (int)strtol(PQgetvalue(res, row, 9), NULL, 10), "handoff_keywords",
+	    json_loads(PQgetvalue(res, row, 10), 0, NULL),
+	    "handoff_on_no_answer", strcmp(PQgetvalue(res, row, 11), "t") == 0,
+	    "require_verified", strcmp(PQgetvalue(res, row, 12), "t") == 0,
+	    "public_key", PQgetvalue(res, row, 13), "created_at",
+	    PQgetvalue(res, row, 14), "updated_at", PQgetvalue(res, row, 15));
+	return o;
+}
+
+/* A new widget key "pk_" + 32 hex digits. */
+static int
+new_public_key(char out[36])
+{
+	unsigned char r[16];
+
+	if (crypto_random(r, sizeof(r)) == -1)
+		return -1;
+	memcpy(out, "pk_", 3);
+	crypto_hex(r, sizeof(r), out + 3);
+	return 0;
+}
+
+/*
+ * A new identity secret in 'secret' and its keyring ciphertext (a new
+ * string; caller frees with free()) for company 'cid'.
+ */
+static char *
+new_identity_secret(const char *cid, char secret[CRYPTO_TOKEN_LEN + 1])
+{
+	unsigned char h[32];
+
+	if (crypto_token(secret, h) == -1)
+		return NULL;
+	return keyring_encrypt(keys_ring(), cid, secret, CRYPTO_TOKEN_LEN);
+}
+
+/* Writes the audit entry 'action' for chatbot 'id'. */
+static int
+bot_audit(struct ctx *ctx, struct request *req, const char *action,
+    const char *id, json_t *fields, json_t *changes)
+{
+	struct audit_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.action = action;
+	e.resource_type = "chatbot";
+	e.resource_id = id;
+	e.fields = fields;
+	e.changes = changes;
+	return audit_write(ctx, req, &e);
+}
+
+/*
+ * The audit record of a change from row 'old' (NULL on create) to row
+ * 'now': names of the members sent, values of those in audited_values.
+ */
+static void
+bot_diff(json_t *body, PGresult *old, PGresult *now, json_t **fields,
+    json_t **changes)
+{
+	json_t	   *before = old != NULL ? chatbot_json(old, 0) : NULL;
+	json_t	   *after = chatbot_json(now, 0), *v;
+	const char *k;
+	size_t	    i;
+
+	*fields = json_array();
+	*changes = json_object();
+	json_object_foreach(body, k, v)
+	{
+		json_array_append_new(*fields, json_string(k));
+		for (i = 0; i < nitems(audited_values); i++)
+			if (strcmp(k, audited_values[i]) == 0)
+				json_object_set_new(*changes, k,
+				    json_pack("{s:O*,s:O*}", "old",
+					before != NULL
+					    ? json_object_get(before, k)
+					    : NULL,
+					"new", json_object_get(after, k)));
+	}
+	json_decref(before);
+	json_decref(after);
+}
+
+int
+h_chatbot_create(struct request *req, struct ctx *ctx)
+{
+	char	    id[37], key[36], secret[CRYPTO_TOKEN_LEN + 1];
+	char	   *sealed = NULL, *body = NULL;
+	const char *p[5];
+	json_t	   *o = NULL, *fields = NULL, *changes = NULL;
+	PGresult   *res = NULL;
+	int	    rc = -1;
+
+	if (bot_validate(req, 1) == -1)
+		return 0;
+	if (crypto_uuid(id) == -1 || new_public_key(key) == -1 ||
+	    (sealed = new_identity_secret(ctx->who.company_id, secret)) ==
+		NULL ||
+	    (body = json_dumps(req->json, JSON_COMPACT)) == NULL)
+		goto out;
+	p[0] = ctx->who.company_id;
+	p[1] = body;
+	p[2] = id;
+	p[3] = key;
+	p[4] = sealed;
+	if ((res = db_exec(ctx->db, &q_bot_new, p)) == NULL)
+		goto out;
+	PQclear(res);
+	if ((res = db_exec(ctx->db, &q_bot_set, p)) == NULL ||
+	    PQntuples(res) != 1)
+		goto out;
+	p[1] = id;
+	p[2] = PQgetvalue(res, 0, 6);
+	PQclear(db_exec(ctx->db, &q_bot_reindex, p));
+	bot_diff(req->json, NULL, res, &fields, &changes);
+	if (bot_audit(ctx, req, "chatbot.create", id, fields, changes) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	o = chatbot_json(res, 0);
+	json_object_set_new(o, "identity_secret", json_string(secret));
+	rc = http_send_json(req, 201, o);
+out:
+	crypto_wipe(secret, sizeof(secret));
+	PQclear(res);
+	free(sealed);
+	free(body);
+	json_decref(fields);
+	json_decref(changes);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_chatbot_list(struct request *req, struct ctx *ctx)
+{
+	const char *p[1] = { ctx->who.company_id };
+	PGresult   *res;
+	json_t	   *items;
+	int	    i;
+
+	if ((res = db_exec_commit(ctx->db, &q_bot_list, p)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items, chatbot_json(res, i));
+	PQclear(res);
+	return http_send_items(req, items);
+}
+
+/* Answers 404 for a chatbot the caller cannot see. */
+static int
+no_bot(struct request *req)
+{
+	return http_send_problem(
+	    req, 404, "not_found", "No such chatbot", NULL, NULL, NULL);
+}
+
+int
+h_chatbot_get(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[2];
+	PGresult   *res;
+	json_t	   *o;
+	int	    rc;
+
+	if (!db_uuid_valid(id))
+		return no_bot(req);
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((res = db_exec_commit(ctx->db, &q_bot_get, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return no_bot(req);
+	}
+	o = chatbot_json(res, 0);
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+int
+h_chatbot_patch(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[3];
+	PGresult   *old = NULL, *res = NULL;
+	json_t	   *o = NULL, *fields = NULL, *changes = NULL;
+	char	   *body = NULL;
+	int	    rc = -1;
+
+	if (!db_uuid_valid(id))
+		return no_bot(req);
+	if (bot_validate(req, 0) == -1)
+		return 0;
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((old = db_exec(ctx->db, &q_bot_lock, p)) == NULL)
+		goto out;
+	if (PQntuples(old) != 1) {
+		rc = no_bot(req);
+		goto out;
+	}
+	if ((body = json_dumps(req->json, JSON_COMPACT)) == NULL)
+		goto out;
+	p[1] = body;
+	p[2] = id;
+	if ((res = db_exec(ctx->db, &q_bot_set, p)) == NULL ||
+	    PQntuples(res) != 1)
+		goto out;
+	p[1] = id;
+	p[2] = PQgetvalue(res, 0, 6);
+	PQclear(db_exec(ctx->db, &q_bot_reindex, p));
+	bot_diff(req->json, old, res, &fields, &changes);
+	if (json_array_size(fields) > 0 &&
+	    bot_audit(ctx, req, "chatbot.update", id, fields, changes) == -1)
+		goto out;
+	if (db_commit(ctx->db) == -1)
+		goto out;
+	o = chatbot_json(res, 0);
+	rc = http_send_json(req, 200, o);
+out:
+	PQclear(old);
+	PQclear(res);
+	free(body);
+	json_decref(fields);
+	json_decref(changes);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_chatbot_delete(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[2];
+	PGresult   *res;
+	int	    n;
+
+	if (!db_uuid_valid(id))
+		return no_bot(req);
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((res = db_exec(ctx->db, &q_bot_delete, p)) == NULL)
+		return -1;
+	n = (int)strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (n == 0)
+		return no_bot(req);
+	if (bot_audit(ctx, req, "chatbot.delete", id, NULL, NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}
+
+/* Rotates the widget key ('secret' 0) or the identity secret ('secret' 1). */
+static int
+rotate(struct request *req, struct ctx *ctx, int secret)
+{
+	const char *id = router_param(req, "id"), *p[3];
+	char	    key[36], plain[CRYPTO_TOKEN_LEN + 1] = "";
+	char	   *sealed = NULL;
+	PGresult   *res = NULL;
+	json_t	   *o = NULL, *fields = NULL;
+	int	    rc = -1;
+
+	if (!db_uuid_valid(id))
+		return no_bot(req);
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if (secret) {
+		if ((sealed = new_identity_secret(
+			 ctx->who.company_id, plain)) == NULL)
+			goto out;
+		p[2] = sealed;
+	} else {
+		if (new_public_key(key) == -1)
+			goto out;
+		p[2] = key;
+	}
+	if ((res = db_exec(ctx->db, secret ? &q_bot_secret : &q_bot_key, p)) ==
+	    NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		rc = no_bot(req);
+		goto out;
+	}
+	fields = json_pack("[s]", secret ? "identity_secret" : "public_key");
+	if (bot_audit(ctx, req,
+		secret ? "chatbot.rotate_identity_secret"
+		       : "chatbot.rotate_key",
+		id, fields, NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	o = chatbot_json(res, 0);
+	if (secret)
+		json_object_set_new(o, "identity_secret", json_string(plain));
+	rc = http_send_json(req, 200, o);
+out:
+	crypto_wipe(plain, sizeof(plain));
+	PQclear(res);
+	free(sealed);
+	json_decref(fields);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_chatbot_rotate_key(struct request *req, struct ctx *ctx)
+{
+	return rotate(req, ctx, 0);
+}
+
+int
+h_chatbot_rotate_secret(struct request *req, struct ctx *ctx)
+{
+	return rotate(req, ctx, 1);
+}

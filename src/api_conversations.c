@@ -1,0 +1,479 @@
+/*
+ * api_conversations.c: the agent side. The inbox (filters, cursor
+ * pagination), one conversation with its messages, agent replies (the
+ * conversation becomes human-handled and the bot goes quiet), status and
+ * assignee changes, LLM drafts for agents, and the analytics summary.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "bot.h"
+#include "conf.h"
+#include "conv.h"
+#include "db.h"
+#include "util.h"
+#include "validate.h"
+
+#define LIST_MAX 100
+#define THREAD_MAX 1000 /* messages returned with one conversation */
+
+/* Unanswered: waiting for a human, or the visitor spoke last. */
+#define UNANSWERED                                                             \
+	"(c.status = 'pending' OR (c.status <> 'resolved' AND c.last_role = "  \
+	"'visitor'))"
+#define CONV_COLS                                                              \
+	"c.id, c.chatbot_id, c.visitor_id, v.name, v.email, v.verified, "      \
+	"c.status, c.assignee_id, c.handoff_reason, c.flag_reason, "           \
+	"c.message_count, c.last_role, c.tokens, c.created_at, "               \
+	"c.last_message_at, " UNANSWERED ", (extract(epoch FROM "              \
+	"c.last_message_at) * 1000000)::bigint"
+#define CONV_FROM                                                              \
+	" FROM conversations c JOIN visitors v ON v.company_id = "             \
+	"c.company_id "                                                        \
+	"AND v.id = c.visitor_id "
+
+static struct db_stmt q_conv_list = { "conversation_list",
+	"SELECT " CONV_COLS CONV_FROM
+	"WHERE c.company_id = $1 AND ($2::text IS "
+	"NULL OR c.status = $2) AND ($3::boolean IS NULL OR " UNANSWERED
+	" = $3) AND ($4::uuid IS NULL OR c.assignee_id = $4) AND (NOT "
+	"$5::boolean OR c.assignee_id IS NULL) AND ($6::uuid IS NULL OR "
+	"c.chatbot_id = $6) AND ($7::bigint IS NULL OR (c.last_message_at, "
+	"c.id) < ('epoch'::timestamptz + $7::bigint * interval '1 "
+	"microsecond', $8::uuid)) ORDER BY c.last_message_at DESC, c.id DESC "
+	"LIMIT $9::integer",
+	9, 0, 0 };
+static struct db_stmt q_conv_get = { "conversation_get",
+	"SELECT " CONV_COLS CONV_FROM "WHERE c.company_id = $1 AND c.id = $2",
+	2, 0, 0 };
+static struct db_stmt q_conv_msgs = { "conversation_messages",
+	"SELECT " MSG_COLS
+	" FROM (SELECT * FROM messages WHERE company_id = $1 "
+	"AND conversation_id = $2 ORDER BY seq DESC LIMIT 1000) m ORDER BY "
+	"m.seq",
+	2, 0, 0 };
+static struct db_stmt q_conv_lock = { "conversation_lock",
+	"SELECT status, chatbot_id FROM conversations WHERE "
+	"company_id = $1 AND id = $2 FOR UPDATE",
+	2, 0, 0 };
+static struct db_stmt q_conv_assign = { "conversation_assign",
+	"UPDATE conversations SET assignee_id = $3, updated_at = now() WHERE "
+	"company_id = $1 AND id = $2",
+	3, 0, 0 };
+static struct db_stmt q_conv_assign_if_none = { "conversation_take",
+	"UPDATE conversations SET assignee_id = coalesce(assignee_id, $3) "
+	"WHERE company_id = $1 AND id = $2",
+	3, 0, 0 };
+static struct db_stmt q_member = { "conversation_member",
+	"SELECT 1 FROM users WHERE company_id = $1 AND id = $2", 2, 0, 0 };
+static struct db_stmt q_last_visitor = { "conversation_last_visitor",
+	"SELECT content FROM messages WHERE company_id = $1 AND "
+	"conversation_id = $2 AND role = 'visitor' ORDER BY seq DESC LIMIT 1",
+	2, 0, 0 };
+static struct db_stmt q_range = { "analytics_range",
+	"SELECT coalesce($1::timestamptz, now() - interval '30 days'), "
+	"coalesce($2::timestamptz, now())",
+	2, 0, 0 };
+static struct db_stmt q_summary = { "analytics_summary",
+	"SELECT count(*), coalesce(sum(message_count), 0), count(*) FILTER "
+	"(WHERE handed_off_at IS NULL AND first_response_at IS NOT NULL), "
+	"count(*) FILTER (WHERE handed_off_at IS NOT NULL), count(*) FILTER "
+	"(WHERE status = 'resolved'), percentile_cont(0.5) WITHIN GROUP "
+	"(ORDER BY extract(epoch FROM first_response_at - first_visitor_at)), "
+	"coalesce(sum(tokens), 0), count(*) FILTER (WHERE flag_reason IS NOT "
+	"NULL) FROM conversations WHERE company_id = $1 AND created_at >= "
+	"$2::timestamptz AND created_at < $3::timestamptz",
+	3, 0, 0 };
+
+static json_t *
+conv_json(PGresult *res, int i)
+{
+#define S(col) (PQgetisnull(res, i, col) ? NULL : PQgetvalue(res, i, col))
+#define V(col) PQgetvalue(res, i, col)
+	return json_pack("{s:s,s:s,s:{s:s,s:s*,s:s*,s:b},s:s,s:s*,s:s*,s:s*,"
+			 "s:i,s:s*,s:I,s:s,s:s,s:b}",
+	    "id", V(0), "chatbot_id", V(1), "visitor", "id", V(2), "name", S(3),
+	    "email", S(4), "verified", strcmp(V(5), "t") == 0, "status", V(6),
+	    "assignee_id", S(7), "handoff_reason", S(8), "flag_reason", S(9),
+	    "message_count", (int)strtol(V(10), NULL, 10), "last_role", S(11),
+	    "tokens", (json_int_t)strtoll(V(12), NULL, 10), "created_at", V(13),
+	    "last_message_at", V(14), "unanswered", strcmp(V(15), "t") == 0);
+#undef S
+#undef V
+}
+
+static int
+bad_query(struct request *req, const char *name)
+{
+	json_t *x = json_pack("{s:s}", "parameter", name);
+	int	rc = http_send_problem(req, 400, "bad_query",
+		"A query parameter is malformed", NULL, x, NULL);
+
+	json_decref(x);
+	return rc;
+}
+
+int
+h_conversation_list(struct request *req, struct ctx *ctx)
+{
+	char	    status[16], unans[8], assignee[40], bot[40], cursor[64];
+	char	    limit[8] = "25", *us;
+	const char *p[9];
+	PGresult   *res;
+	json_t	   *items, *o;
+	long	    n;
+	int	    i, rc, none = 0;
+
+	memset(p, 0, sizeof(p));
+	p[0] = ctx->who.company_id;
+	if ((rc = http_query_get(req, "status", status, sizeof(status))) ==
+		-1 ||
+	    (rc == 1 && strcmp(status, "bot") != 0 &&
+		strcmp(status, "pending") != 0 && strcmp(status, "open") != 0 &&
+		strcmp(status, "resolved") != 0))
+		return bad_query(req, "status");
+	p[1] = rc == 1 ? status : NULL;
+	if ((rc = http_query_get(req, "unanswered", unans, sizeof(unans))) ==
+		-1 ||
+	    (rc == 1 && strcmp(unans, "true") != 0 &&
+		strcmp(unans, "false") != 0))
+		return bad_query(req, "unanswered");
+	p[2] = rc == 1 ? unans : NULL;
+	if ((rc = http_query_get(
+		 req, "assignee", assignee, sizeof(assignee))) == -1)
+		return bad_query(req, "assignee");
+	if (rc == 1) {
+		if (strcmp(assignee, "me") == 0)
+			p[3] = ctx->who.user_id;
+		else if (strcmp(assignee, "none") == 0)
+			none = 1;
+		else if (db_uuid_valid(assignee))
+			p[3] = assignee;
+		else
+			return bad_query(req, "assignee");
+	}
+	p[4] = none ? "true" : "false";
+	if ((rc = http_query_get(req, "chatbot", bot, sizeof(bot))) == -1 ||
+	    (rc == 1 && !db_uuid_valid(bot)))
+		return bad_query(req, "chatbot");
+	p[5] = rc == 1 ? bot : NULL;
+	/* The cursor is "<microseconds>_<id>" of the last row seen. */
+	if ((rc = http_query_get(req, "cursor", cursor, sizeof(cursor))) == -1)
+		return bad_query(req, "cursor");
+	if (rc == 1) {
+		us = strchr(cursor, '_');
+		if (us == NULL || us - cursor < 1 || us - cursor > 18 ||
+		    strspn(cursor, "0123456789") != (size_t)(us - cursor) ||
+		    !db_uuid_valid(us + 1))
+			return bad_query(req, "cursor");
+		*us = '\0';
+		p[6] = cursor;
+		p[7] = us + 1;
+	}
+	if ((rc = http_query_get(req, "limit", limit, sizeof(limit))) == -1 ||
+	    (n = strtol(limit, &us, 10)) < 1 || n > LIST_MAX || *us != '\0')
+		return bad_query(req, "limit");
+	p[8] = limit;
+	if ((res = db_exec_commit(ctx->db, &q_conv_list, p)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items, conv_json(res, i));
+	o = json_pack("{s:o}", "items", items);
+	if (o != NULL && PQntuples(res) == n) {
+		char next[80];
+
+		snprintf(next, sizeof(next), "%s_%s",
+		    PQgetvalue(res, (int)n - 1, 16),
+		    PQgetvalue(res, (int)n - 1, 0));
+		json_object_set_new(o, "next_cursor", json_string(next));
+	} else if (o != NULL)
+		json_object_set_new(o, "next_cursor", json_null());
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+static int
+no_conv(struct request *req)
+{
+	return http_send_problem(
+	    req, 404, "not_found", "No such conversation", NULL, NULL, NULL);
+}
+
+int
+h_conversation_get(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[2];
+	PGresult   *res;
+	json_t	   *o, *msgs;
+	int	    i, rc;
+
+	if (!db_uuid_valid(id))
+		return no_conv(req);
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return no_conv(req);
+	}
+	o = conv_json(res, 0);
+	PQclear(res);
+	if ((res = db_exec_commit(ctx->db, &q_conv_msgs, p)) == NULL) {
+		json_decref(o);
+		return -1;
+	}
+	msgs = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(msgs, conv_msg_json(res, i));
+	PQclear(res);
+	json_object_set_new(o, "messages", msgs);
+	rc = http_send_json(req, 200, o);
+	json_decref(o);
+	return rc;
+}
+
+/* Locks conversation 'id'; fills 'status' and 'bot'. 1 found, 0 not, -1. */
+static int
+lock_conv(struct ctx *ctx, const char *id, char status[16], char bot[37])
+{
+	const char *p[2] = { ctx->who.company_id, id };
+	PGresult   *res = db_exec(ctx->db, &q_conv_lock, p);
+	int	    found;
+
+	if (res == NULL)
+		return -1;
+	found = PQntuples(res) == 1;
+	if (found) {
+		snprintf(status, 16, "%s", PQgetvalue(res, 0, 0));
+		snprintf(bot, 37, "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return found;
+}
+
+int
+h_conversation_reply(struct request *req, struct ctx *ctx)
+{
+	const char     *id = router_param(req, "id"), *p[3];
+	struct field	f = { "content", V_TEXT, 1, 0, F_REQUIRED };
+	struct verr	err;
+	struct conv_msg m;
+	char		status[16], bot[37];
+	json_t	       *msg = NULL;
+	PGresult       *res;
+	int		found, rc = -1;
+
+	if (!db_uuid_valid(id))
+		return no_conv(req);
+	f.max = ctx->conf->widget_message_max;
+	if (validate_object(req->json, &f, 1, 0, &err) == -1)
+		return validate_problem(req, &err);
+	if ((found = lock_conv(ctx, id, status, bot)) != 1)
+		return found == 0 ? no_conv(req) : -1;
+	memset(&m, 0, sizeof(m));
+	m.role = "agent";
+	m.author_id = ctx->who.user_id;
+	m.content = json_string_value(json_object_get(req->json, "content"));
+	m.prompt_tokens = m.completion_tokens = -1;
+	if ((msg = conv_add(ctx, id, &m)) == NULL ||
+	    conv_set_status(ctx, id, "open", NULL, NULL) == -1)
+		goto out;
+	/* The first agent to answer takes the conversation. */
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	p[2] = ctx->who.user_id;
+	res = db_exec(ctx->db, &q_conv_assign_if_none, p);
+	if (res == NULL)
+		goto out;
+	PQclear(res);
+	if (db_commit(ctx->db) == -1)
+		goto out;
+	rc = http_send_json(req, 201, msg);
+out:
+	json_decref(msg);
+	return rc;
+}
+
+static const struct field f_patch[] = {
+	{ "status", V_TOKEN, 3, 8, 0 },
+	{ "assignee_id", V_UUID, 0, 0, F_NULLABLE },
+};
+
+int
+h_conversation_patch(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *st, *p[3];
+	struct verr err;
+	char	    status[16], bot[37];
+	json_t	   *a;
+	PGresult   *res;
+	int	    found;
+
+	if (!db_uuid_valid(id))
+		return no_conv(req);
+	if (validate_object(req->json, f_patch, nitems(f_patch), 0, &err) == -1)
+		return validate_problem(req, &err);
+	st = json_string_value(json_object_get(req->json, "status"));
+	if (st != NULL && strcmp(st, "bot") != 0 &&
+	    strcmp(st, "pending") != 0 && strcmp(st, "open") != 0 &&
+	    strcmp(st, "resolved") != 0) {
+		err.field = "status";
+		err.code = "format";
+		return validate_problem(req, &err);
+	}
+	if ((found = lock_conv(ctx, id, status, bot)) != 1)
+		return found == 0 ? no_conv(req) : -1;
+	p[0] = ctx->who.company_id;
+	if ((a = json_object_get(req->json, "assignee_id")) != NULL) {
+		p[1] = json_string_value(a);
+		if (p[1] != NULL) {
+			if ((res = db_exec(ctx->db, &q_member, p)) == NULL)
+				return -1;
+			found = PQntuples(res);
+			PQclear(res);
+			if (found != 1) {
+				err.field = "assignee_id";
+				err.code = "unknown";
+				return validate_problem(req, &err);
+			}
+		}
+		p[2] = p[1];
+		p[1] = id;
+		if ((res = db_exec(ctx->db, &q_conv_assign, p)) == NULL)
+			return -1;
+		PQclear(res);
+	}
+	if (st != NULL && strcmp(st, status) != 0 &&
+	    conv_set_status(ctx, id, st,
+		strcmp(st, "pending") == 0 ? "agent" : NULL, NULL) == -1)
+		return -1;
+	p[1] = id;
+	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL ||
+	    db_commit(ctx->db) == -1) {
+		PQclear(res);
+		return -1;
+	}
+	{
+		json_t *o = conv_json(res, 0);
+		int	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+
+		json_decref(o);
+		PQclear(res);
+		return rc;
+	}
+}
+
+int
+h_conversation_suggest(struct request *req, struct ctx *ctx)
+{
+	const char	*id = router_param(req, "id"), *p[2];
+	char		 status[16], bot[37];
+	struct bot_ctx	 b;
+	struct bot_reply r;
+	PGresult	*res = NULL;
+	json_t		*o = NULL;
+	char		*question = NULL;
+	int		 found, loaded = 0, rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	if (!db_uuid_valid(id))
+		return no_conv(req);
+	if ((found = lock_conv(ctx, id, status, bot)) != 1)
+		return found == 0 ? no_conv(req) : -1;
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((res = db_exec(ctx->db, &q_last_visitor, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		rc = http_send_problem(req, 409, "nothing_to_answer",
+		    "The visitor has not written anything yet", NULL, NULL,
+		    NULL);
+		goto out;
+	}
+	question = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	if (question == NULL || bot_load(ctx, bot, id, question, &b) == -1)
+		goto out;
+	loaded = 1;
+	/* Nothing stays locked while the provider thinks. */
+	if (db_commit(ctx->db) == -1 ||
+	    bot_answer(ctx->conf, &b, question, 1, NULL, NULL, &r) == -1)
+		goto out;
+	req->upstream_us = r.provider_us;
+	if (r.prompt_tokens >= 0 || r.completion_tokens >= 0) {
+		if (db_tenant_begin(
+			ctx->db, ctx->who.company_id, NULL, NULL, NULL) == -1 ||
+		    conv_count_usage(
+			ctx, bot, r.prompt_tokens, r.completion_tokens) == -1 ||
+		    db_commit(ctx->db) == -1)
+			goto out;
+	}
+	o = json_pack("{s:s,s:O?,s:s}", "draft", r.content, "citations",
+	    r.citations, "source",
+	    b.base_url[0] == '\0' ? "knowledge_base"
+		: r.flag != NULL  ? "refused"
+				  : "llm");
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+out:
+	PQclear(res);
+	free(question);
+	if (loaded)
+		bot_ctx_free(&b);
+	bot_reply_free(&r);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_analytics_summary(struct request *req, struct ctx *ctx)
+{
+	char	    from[40], to[40], range[2][40];
+	const char *p[3];
+	PGresult   *res;
+	json_t	   *o;
+	int	    rf, rt, rc;
+
+	if ((rf = http_query_get(req, "from", from, sizeof(from))) == -1)
+		return bad_query(req, "from");
+	if ((rt = http_query_get(req, "to", to, sizeof(to))) == -1)
+		return bad_query(req, "to");
+	p[0] = rf == 1 ? from : NULL;
+	p[1] = rt == 1 ? to : NULL;
+	if ((res = db_exec(ctx->db, &q_range, p)) == NULL) {
+		/* An unparsable time aborted the transaction. */
+		db_rollback(ctx->db);
+		return bad_query(req, rf == 1 ? "from" : "to");
+	}
+	snprintf(range[0], sizeof(range[0]), "%s", PQgetvalue(res, 0, 0));
+	snprintf(range[1], sizeof(range[1]), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	p[0] = ctx->who.company_id;
+	p[1] = range[0];
+	p[2] = range[1];
+	if ((res = db_exec_commit(ctx->db, &q_summary, p)) == NULL)
+		return -1;
+#define I(col) (json_int_t) strtoll(PQgetvalue(res, 0, col), NULL, 10)
+	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "from", range[0],
+	    "to", range[1], "conversations", I(0), "messages", I(1),
+	    "bot_resolved", I(2), "handed_off", I(3), "resolved", I(4),
+	    "tokens", I(6), "flagged", I(7));
+#undef I
+	if (o != NULL)
+		json_object_set_new(o, "median_first_response_seconds",
+		    PQgetisnull(res, 0, 5)
+			? json_null()
+			: json_real(strtod(PQgetvalue(res, 0, 5), NULL)));
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}

@@ -1,0 +1,301 @@
+/*
+ * api_documents.c: a chatbot's knowledge base. A document (plain text,
+ * Markdown, or HTML reduced to text by libxml2's parser) is stored, split
+ * into chunks (src/text.c) and indexed with PostgreSQL full-text search in
+ * the chatbot's language. Size is bounded per document and per company.
+ * Adding and deleting documents are audited.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "audit.h"
+#include "conf.h"
+#include "db.h"
+#include "text.h"
+#include "util.h"
+#include "validate.h"
+
+#define DOC_COLS                                                               \
+	"id, chatbot_id, title, content_type, source_url, bytes, chunks, "     \
+	"created_at"
+
+/* Locks the company row: uploads of one company are serialised, so the
+ * quota holds. Returns the chatbot's language and the bytes stored. */
+static struct db_stmt q_doc_quota = { "document_quota",
+	"SELECT b.language, (SELECT coalesce(sum(length(d.text)), 0) FROM "
+	"kb_documents d WHERE d.company_id = $1) FROM companies c JOIN "
+	"chatbots b ON b.company_id = c.id WHERE c.id = $1 AND b.id = $2 FOR "
+	"UPDATE OF c",
+	2, 0, 0 };
+static struct db_stmt q_doc_new = { "document_new",
+	"INSERT INTO kb_documents (company_id, chatbot_id, title, "
+	"content_type, source_url, bytes, text, chunks, created_by) VALUES "
+	"($1, $2, $3, $4, $5, $6, $7, json_array_length($8::json), $9) "
+	"RETURNING " DOC_COLS,
+	9, 0, 0 };
+static struct db_stmt q_chunks_new = { "chunks_new",
+	"INSERT INTO kb_chunks (company_id, chatbot_id, document_id, ord, "
+	"content, language) SELECT $1, $2, $3, c.ord, c.content, $5::regconfig "
+	"FROM json_array_elements_text($4::json) WITH ORDINALITY AS c(content, "
+	"ord)",
+	5, 0, 0 };
+static struct db_stmt q_doc_list = { "document_list",
+	"SELECT " DOC_COLS " FROM kb_documents WHERE company_id = $1 AND "
+	"chatbot_id = $2 ORDER BY created_at DESC, id LIMIT 1000",
+	2, 0, 0 };
+static struct db_stmt q_doc_get = { "document_get",
+	"SELECT " DOC_COLS ", text FROM kb_documents WHERE company_id = $1 AND "
+	"chatbot_id = $2 AND id = $3",
+	3, 0, 0 };
+static struct db_stmt q_doc_delete = { "document_delete",
+	"DELETE FROM kb_documents WHERE company_id = $1 AND chatbot_id = $2 "
+	"AND id = $3",
+	3, 0, 0 };
+
+static const struct field f_doc[] = {
+	{ "title", V_STRING, 1, 200, F_REQUIRED },
+	{ "content_type", V_URI, 1, 40, F_REQUIRED },
+	{ "content", V_TEXT, 1, 524288, F_REQUIRED },
+	{ "source_url", V_URI, 8, 2000, F_NULLABLE },
+};
+
+static json_t *
+doc_json(PGresult *res, int i)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s*,s:i,s:i,s:s}", "id",
+	    PQgetvalue(res, i, 0), "chatbot_id", PQgetvalue(res, i, 1), "title",
+	    PQgetvalue(res, i, 2), "content_type", PQgetvalue(res, i, 3),
+	    "source_url", PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
+	    "bytes", (int)strtol(PQgetvalue(res, i, 5), NULL, 10), "chunks",
+	    (int)strtol(PQgetvalue(res, i, 6), NULL, 10), "created_at",
+	    PQgetvalue(res, i, 7));
+}
+
+static int
+add_chunk(void *arg, const char *chunk, size_t len)
+{
+	return json_array_append_new((json_t *)arg, json_stringn(chunk, len));
+}
+
+/* Target and hard maximum of a chunk, bytes. */
+#define CHUNK_TARGET 900
+#define CHUNK_MAX 1800
+
+/* Answers 413 'code' naming the limit 'max' in bytes. */
+static int
+too_large(struct request *req, const char *code, const char *title, int max)
+{
+	json_t *x = json_pack("{s:i}", "max_bytes", max);
+	int	rc = http_send_problem(req, 413, code, title, NULL, x, NULL);
+
+	json_decref(x);
+	return rc;
+}
+
+static int
+no_doc(struct request *req, const char *what)
+{
+	return http_send_problem(req, 404, "not_found", what, NULL, NULL, NULL);
+}
+
+int
+h_document_create(struct request *req, struct ctx *ctx)
+{
+	const char *bot = router_param(req, "id"), *ctype, *content, *url;
+	const char *p[9];
+	struct verr err;
+	struct audit_entry e;
+	json_t		  *chunks = NULL, *o = NULL, *fields = NULL;
+	char	 *text = NULL, *title = NULL, *cj = NULL, *doc_id = NULL;
+	char	  bytes[24], lang[24];
+	PGresult *res = NULL;
+	size_t	  len;
+	long long used;
+	int	  rc = -1;
+
+	if (!db_uuid_valid(bot))
+		return no_doc(req, "No such chatbot");
+	if (validate_object(req->json, f_doc, nitems(f_doc), 0, &err) == -1)
+		return validate_problem(req, &err);
+	ctype = json_string_value(json_object_get(req->json, "content_type"));
+	content = json_string_value(json_object_get(req->json, "content"));
+	len = json_string_length(json_object_get(req->json, "content"));
+	url = json_string_value(json_object_get(req->json, "source_url"));
+	if (url != NULL && strncmp(url, "https://", 8) != 0 &&
+	    strncmp(url, "http://", 7) != 0) {
+		err.field = "source_url";
+		err.code = "format";
+		return validate_problem(req, &err);
+	}
+	if (len > (size_t)ctx->conf->kb_document_max)
+		return too_large(req, "document_too_large",
+		    "The document is larger than this server accepts",
+		    ctx->conf->kb_document_max);
+	if (strcmp(ctype, "text/html") == 0)
+		text = text_from_html(content, len, &title);
+	else if (strcmp(ctype, "text/plain") == 0 ||
+	    strcmp(ctype, "text/markdown") == 0)
+		text = text_normalize(content, len);
+	else
+		return http_send_problem(req, 415, "unsupported_document_type",
+		    "content_type must be text/plain, text/markdown or "
+		    "text/html",
+		    NULL, NULL, NULL);
+	free(title);
+	if (text == NULL || text[strspn(text, " \n\t")] == '\0') {
+		free(text);
+		err.field = "content";
+		err.code = "empty";
+		return validate_problem(req, &err);
+	}
+	chunks = json_array();
+	if (text_chunks(text, CHUNK_TARGET, CHUNK_MAX, add_chunk, chunks) ==
+	    -1) {
+		rc = http_send_problem(req, 413, "document_too_large",
+		    "The document has too many parts", NULL, NULL, NULL);
+		goto out;
+	}
+	p[0] = ctx->who.company_id;
+	p[1] = bot;
+	if ((res = db_exec(ctx->db, &q_doc_quota, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		rc = no_doc(req, "No such chatbot");
+		goto out;
+	}
+	snprintf(lang, sizeof(lang), "%s", PQgetvalue(res, 0, 0));
+	used = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	res = NULL;
+	if (used + (long long)strlen(text) > ctx->conf->kb_company_max) {
+		rc = too_large(req, "knowledge_base_full",
+		    "The company's knowledge base is full: delete documents "
+		    "first",
+		    ctx->conf->kb_company_max);
+		goto out;
+	}
+	if ((cj = json_dumps(chunks, JSON_COMPACT)) == NULL)
+		goto out;
+	snprintf(bytes, sizeof(bytes), "%zu", len);
+	p[2] = json_string_value(json_object_get(req->json, "title"));
+	p[3] = ctype;
+	p[4] = url;
+	p[5] = bytes;
+	p[6] = text;
+	p[7] = cj;
+	p[8] = ctx->who.user_id;
+	if ((res = db_exec(ctx->db, &q_doc_new, p)) == NULL ||
+	    PQntuples(res) != 1)
+		goto out;
+	o = doc_json(res, 0);
+	doc_id = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	p[2] = doc_id;
+	p[3] = cj;
+	p[4] = lang;
+	if (doc_id == NULL ||
+	    (res = db_exec(ctx->db, &q_chunks_new, p)) == NULL)
+		goto out;
+	fields = json_pack("[s,s,s]", "title", "content_type", "source_url");
+	memset(&e, 0, sizeof(e));
+	e.action = "document.create";
+	e.resource_type = "document";
+	e.resource_id = doc_id;
+	e.fields = fields;
+	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+		goto out;
+	rc = http_send_json(req, 201, o);
+out:
+	PQclear(res);
+	free(text);
+	free(cj);
+	free(doc_id);
+	json_decref(chunks);
+	json_decref(fields);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_document_list(struct request *req, struct ctx *ctx)
+{
+	const char *bot = router_param(req, "id"), *p[2];
+	PGresult   *res;
+	json_t	   *items;
+	int	    i;
+
+	if (!db_uuid_valid(bot))
+		return no_doc(req, "No such chatbot");
+	p[0] = ctx->who.company_id;
+	p[1] = bot;
+	if ((res = db_exec_commit(ctx->db, &q_doc_list, p)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items, doc_json(res, i));
+	PQclear(res);
+	return http_send_items(req, items);
+}
+
+int
+h_document_get(struct request *req, struct ctx *ctx)
+{
+	const char *bot = router_param(req, "id"),
+		   *doc = router_param(req, "doc");
+	const char *p[3];
+	PGresult   *res;
+	json_t	   *o;
+	int	    rc;
+
+	if (!db_uuid_valid(bot) || !db_uuid_valid(doc))
+		return no_doc(req, "No such document");
+	p[0] = ctx->who.company_id;
+	p[1] = bot;
+	p[2] = doc;
+	if ((res = db_exec_commit(ctx->db, &q_doc_get, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return no_doc(req, "No such document");
+	}
+	o = doc_json(res, 0);
+	json_object_set_new(o, "text", json_string(PQgetvalue(res, 0, 8)));
+	PQclear(res);
+	rc = http_send_json(req, 200, o);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_document_delete(struct request *req, struct ctx *ctx)
+{
+	const char *bot = router_param(req, "id"),
+		   *doc = router_param(req, "doc");
+	const char	  *p[3];
+	struct audit_entry e;
+	PGresult	  *res;
+	int		   n;
+
+	if (!db_uuid_valid(bot) || !db_uuid_valid(doc))
+		return no_doc(req, "No such document");
+	p[0] = ctx->who.company_id;
+	p[1] = bot;
+	p[2] = doc;
+	if ((res = db_exec(ctx->db, &q_doc_delete, p)) == NULL)
+		return -1;
+	n = (int)strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (n == 0)
+		return no_doc(req, "No such document");
+	memset(&e, 0, sizeof(e));
+	e.action = "document.delete";
+	e.resource_type = "document";
+	e.resource_id = doc;
+	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}

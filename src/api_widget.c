@@ -1,0 +1,627 @@
+/*
+ * api_widget.c: the visitor side, called by the chat widget.
+ *
+ * POST /api/v1/widget/sessions is the only widget call made from the host
+ * page (by the loader): it answers, with CORS headers, only when the
+ * request's Origin is one of the chatbot's allowed origins, and returns a
+ * visitor token bound to that chatbot. Every other widget call carries
+ * that token (AUTH_VISITOR) and reaches only the visitor's own
+ * conversations. A visitor may be verified: an HMAC-SHA256 of the
+ * customer's user id under the chatbot's identity secret, computed by the
+ * customer's backend.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "api.h"
+#include "bot.h"
+#include "conf.h"
+#include "conv.h"
+#include "crypto.h"
+#include "db.h"
+#include "keys.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "token.h"
+#include "util.h"
+#include "validate.h"
+
+static struct db_stmt q_bot_lookup = { "widget_bot_lookup",
+	"SELECT company_id, chatbot_id FROM parley_lookup_bot($1)", 1,
+	DB_RETRY_SAFE, 0 };
+static struct db_stmt q_origin_lookup = { "widget_origin_lookup",
+	"SELECT parley_lookup_origin($1)", 1, DB_RETRY_SAFE, 0 };
+static struct db_stmt q_bot_widget = { "widget_bot",
+	"SELECT $3 = ANY (allowed_origins), require_verified, "
+	"identity_secret_enc, name, welcome_message FROM chatbots WHERE "
+	"company_id = $1 AND id = $2",
+	3, 0, 0 };
+static struct db_stmt q_visitor_new = { "visitor_new",
+	"INSERT INTO visitors (company_id, chatbot_id) VALUES ($1, $2) "
+	"RETURNING id",
+	2, 0, 0 };
+static struct db_stmt q_visitor_known = { "visitor_known",
+	"INSERT INTO visitors (company_id, chatbot_id, external_id, email, "
+	"name, verified) VALUES ($1, $2, $3, $4, $5, true) ON CONFLICT "
+	"(company_id, chatbot_id, external_id) WHERE external_id IS NOT NULL "
+	"DO UPDATE SET email = coalesce(EXCLUDED.email, visitors.email), name "
+	"= coalesce(EXCLUDED.name, visitors.name), last_seen_at = now() "
+	"RETURNING id",
+	5, 0, 0 };
+#define CONV_COLS "id, status, created_at, last_message_at, message_count"
+static struct db_stmt q_wconv_new = { "widget_conversation_new",
+	"INSERT INTO conversations (company_id, chatbot_id, visitor_id) "
+	"VALUES ($1, $2, $3) RETURNING " CONV_COLS,
+	3, 0, 0 };
+static struct db_stmt q_wconv_list = { "widget_conversation_list",
+	"SELECT " CONV_COLS " FROM conversations WHERE company_id = $1 AND "
+	"visitor_id = $2 ORDER BY created_at DESC LIMIT 20",
+	2, 0, 0 };
+static struct db_stmt q_wconv_lock = { "widget_conversation_lock",
+	"SELECT status FROM conversations WHERE company_id = $1 AND id = $2 "
+	"AND visitor_id = $3 FOR UPDATE",
+	3, 0, 0 };
+static struct db_stmt q_wmsgs = { "widget_messages",
+	"SELECT " MSG_COLS " FROM messages m JOIN conversations c ON "
+	"c.company_id = m.company_id AND c.id = m.conversation_id WHERE "
+	"m.company_id = $1 AND m.conversation_id = $2 AND c.visitor_id = $3 "
+	"AND m.seq > $4::integer ORDER BY m.seq LIMIT 200",
+	4, 0, 0 };
+static struct db_stmt q_wconv_owned = { "widget_conversation_owned",
+	"SELECT status FROM conversations WHERE company_id = $1 AND id = $2 "
+	"AND visitor_id = $3",
+	3, 0, 0 };
+
+/* Answers the CORS headers for 'origin' (already checked). */
+static void
+cors(struct request *req, const char *origin)
+{
+	(void)http_add_header(req, "Access-Control-Allow-Origin", origin);
+	(void)http_add_header(req, "Vary", "Origin");
+}
+
+int
+h_widget_preflight(struct request *req, struct ctx *ctx)
+{
+	const char *p[1] = { req->origin };
+	PGresult   *res;
+	int	    ok;
+
+	(void)http_add_header(req, "Vary", "Origin");
+	if (req->origin == NULL || !api_origin_valid(req->origin))
+		return http_send_problem(req, 403, "origin_not_allowed",
+		    "This site may not open a chat session", NULL, NULL, NULL);
+	if ((res = db_exec(ctx->db, &q_origin_lookup, p)) == NULL)
+		return api_unavailable(req);
+	ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!ok)
+		return http_send_problem(req, 403, "origin_not_allowed",
+		    "This site may not open a chat session", NULL, NULL, NULL);
+	(void)http_add_header(req, "Access-Control-Allow-Origin", req->origin);
+	(void)http_add_header(req, "Access-Control-Allow-Methods", "POST");
+	(void)http_add_header(
+	    req, "Access-Control-Allow-Headers", "Content-Type");
+	(void)http_add_header(req, "Access-Control-Max-Age", "600");
+	return http_send_empty(req, 204);
+}
+
+static const struct field f_session[] = {
+	{ "bot_key", V_TOKEN, 35, 35, F_REQUIRED },
+	{ "identity", V_OBJECT, 0, 0, F_NULLABLE },
+};
+static const struct field f_identity[] = {
+	{ "user_id", V_STRING, 1, 200, F_REQUIRED },
+	{ "email", V_EMAIL, 3, 254, F_NULLABLE },
+	{ "name", V_STRING, 1, 200, F_NULLABLE },
+	{ "hmac", V_TOKEN, 64, 64, F_REQUIRED },
+};
+
+/*
+ * Checks 'mac' (64 hex digits) against HMAC-SHA256('user_id') under the
+ * identity secret sealed in 'enc', in constant time. Returns 1 if it
+ * matches, 0 if not, -1 on error.
+ */
+static int
+identity_ok(
+    const char *cid, const char *enc, const char *user_id, const char *mac)
+{
+	unsigned char secret[128], want[32], got[32];
+	unsigned int  wl = sizeof(want);
+	size_t	      i;
+	int	      n, ok;
+
+	for (i = 0; i < 32; i++) {
+		unsigned int b;
+
+		if (sscanf(mac + 2 * i, "%2x", &b) != 1)
+			return 0;
+		got[i] = (unsigned char)b;
+	}
+	n = keyring_decrypt(keys_ring(), cid, enc, secret, sizeof(secret));
+	if (n <= 0)
+		return -1;
+	ok = HMAC(EVP_sha256(), secret, n, (const unsigned char *)user_id,
+		 strlen(user_id), want, &wl) != NULL &&
+	    wl == sizeof(want) && crypto_equal(want, got, sizeof(want));
+	crypto_wipe(secret, sizeof(secret));
+	crypto_wipe(want, sizeof(want));
+	return ok;
+}
+
+/* The HMAC must be 64 lower-case hexadecimal digits. */
+static int
+hex_bad(json_t *id, struct verr *err)
+{
+	const char *h = json_string_value(json_object_get(id, "hmac"));
+
+	if (strspn(h, "0123456789abcdef") == 64)
+		return 0;
+	err->field = "hmac";
+	err->code = "format";
+	return 1;
+}
+
+static int
+origin_refused(struct request *req)
+{
+	return http_send_problem(req, 403, "origin_not_allowed",
+	    "This site may not open a chat session", NULL, NULL, NULL);
+}
+
+int
+h_widget_session(struct request *req, struct ctx *ctx)
+{
+	struct verr	     err;
+	struct jwt_claims    c;
+	const unsigned char *key;
+	json_t		    *id, *o = NULL;
+	const char	    *p[5], *bot_key, *uid = NULL;
+	char		     cid[37], bot[37], name[201], welcome[1001];
+	char		    *tok = NULL;
+	PGresult	    *res = NULL;
+	size_t		     keylen;
+	int		     verified = 0, required, rc = -1, wait;
+	char		     bucket[96], addr[64];
+
+	if (validate_object(req->json, f_session, nitems(f_session), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	id = json_object_get(req->json, "identity");
+	if (json_is_object(id) &&
+	    (validate_object(id, f_identity, nitems(f_identity), 0, &err) ==
+		    -1 ||
+		hex_bad(id, &err))) {
+		char full[48];
+
+		snprintf(full, sizeof(full), "identity.%s", err.field);
+		err.field = full;
+		return validate_problem(req, &err);
+	}
+	if (req->origin == NULL || !api_origin_valid(req->origin))
+		return origin_refused(req);
+	ratelimit_addr(req->remote_addr, addr, sizeof(addr));
+	snprintf(bucket, sizeof(bucket), "widget:session:%s", addr);
+	wait = ratelimit_hit(ctx->db, bucket, ctx->conf->widget_session_rate,
+	    ctx->conf->widget_session_window, 1);
+	if (wait != 0) {
+		char hdr[48];
+
+		if (wait < 0)
+			return api_unavailable(req);
+		snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", wait);
+		return http_send_problem(req, 429, "rate_limited",
+		    "Too many chat sessions from this address: try again "
+		    "later",
+		    NULL, NULL, hdr);
+	}
+	bot_key = json_string_value(json_object_get(req->json, "bot_key"));
+	p[0] = bot_key;
+	if ((res = db_exec(ctx->db, &q_bot_lookup, p)) == NULL)
+		return api_unavailable(req);
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		/* An unknown key says no more than a wrong origin. */
+		return origin_refused(req);
+	}
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(bot, sizeof(bot), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	p[0] = cid;
+	p[1] = bot;
+	p[2] = req->origin;
+	if (db_tenant_begin(ctx->db, cid, &q_bot_widget, p, &res) == -1)
+		return api_unavailable(req);
+	if (res == NULL || PQntuples(res) != 1 ||
+	    strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		rc = origin_refused(req);
+		goto out;
+	}
+	/* From here on the browser may read the answer. */
+	cors(req, req->origin);
+	required = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 3));
+	snprintf(welcome, sizeof(welcome), "%s", PQgetvalue(res, 0, 4));
+	if (json_is_object(id)) {
+		int ok;
+
+		uid = json_string_value(json_object_get(id, "user_id"));
+		ok = identity_ok(cid, PQgetvalue(res, 0, 2), uid,
+		    json_string_value(json_object_get(id, "hmac")));
+		if (ok == -1)
+			goto out;
+		if (ok == 0) {
+			log_event(LOG_INFO, "visitor_identity_refused",
+			    LOG_S("reason", "hmac"));
+			rc = http_send_problem(req, 403, "identity_invalid",
+			    "The visitor's identity could not be verified",
+			    NULL, NULL, NULL);
+			goto out;
+		}
+		verified = 1;
+	}
+	if (required && !verified) {
+		rc = http_send_problem(req, 403, "verification_required",
+		    "This chat is for signed-in customers only", NULL, NULL,
+		    NULL);
+		goto out;
+	}
+	PQclear(res);
+	p[0] = cid;
+	p[1] = bot;
+	if (verified) {
+		p[2] = uid;
+		p[3] = json_string_value(json_object_get(id, "email"));
+		p[4] = json_string_value(json_object_get(id, "name"));
+		res = db_exec(ctx->db, &q_visitor_known, p);
+	} else
+		res = db_exec(ctx->db, &q_visitor_new, p);
+	if (res == NULL || PQntuples(res) != 1)
+		goto out;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.sub, sizeof(c.sub), "%s", PQgetvalue(res, 0, 0));
+	snprintf(c.cid, sizeof(c.cid), "%s", cid);
+	snprintf(c.sid, sizeof(c.sid), "%s", bot);
+	snprintf(c.role, sizeof(c.role), "visitor");
+	key = keys_jwt(&keylen);
+	if ((tok = ptok_issue(key, keylen, ctx->conf->jwt_issuer,
+		 "parley-widget", "visitor", time(NULL),
+		 ctx->conf->visitor_token_ttl, &c)) == NULL ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	o = json_pack("{s:s,s:s,s:i,s:{s:s,s:b},s:{s:s,s:s,s:s}}", "token", tok,
+	    "token_type", "Bearer", "expires_in", ctx->conf->visitor_token_ttl,
+	    "visitor", "id", c.sub, "verified", verified, "chatbot", "id", bot,
+	    "name", name, "welcome_message", welcome);
+	rc = o != NULL ? http_send_json(req, 201, o) : -1;
+out:
+	PQclear(res);
+	if (tok != NULL) {
+		crypto_wipe(tok, strlen(tok));
+		free(tok);
+	}
+	json_decref(o);
+	return rc;
+}
+
+static json_t *
+wconv_json(PGresult *res, int i)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:i}", "id", PQgetvalue(res, i, 0),
+	    "status", PQgetvalue(res, i, 1), "created_at",
+	    PQgetvalue(res, i, 2), "last_message_at", PQgetvalue(res, i, 3),
+	    "message_count", (int)strtol(PQgetvalue(res, i, 4), NULL, 10));
+}
+
+int
+h_widget_conversation_create(struct request *req, struct ctx *ctx)
+{
+	const char *p[3] = { ctx->who.company_id, ctx->who.chatbot_id,
+		ctx->who.visitor_id };
+	PGresult   *res;
+	json_t	   *o;
+	int	    rc;
+
+	if ((res = db_exec_commit(ctx->db, &q_wconv_new, p)) == NULL)
+		return -1;
+	o = wconv_json(res, 0);
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 201, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+int
+h_widget_conversation_list(struct request *req, struct ctx *ctx)
+{
+	const char *p[2] = { ctx->who.company_id, ctx->who.visitor_id };
+	PGresult   *res;
+	json_t	   *items;
+	int	    i;
+
+	if ((res = db_exec_commit(ctx->db, &q_wconv_list, p)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items, wconv_json(res, i));
+	PQclear(res);
+	return http_send_items(req, items);
+}
+
+static int
+no_conv(struct request *req)
+{
+	return http_send_problem(
+	    req, 404, "not_found", "No such conversation", NULL, NULL, NULL);
+}
+
+int
+h_widget_messages(struct request *req, struct ctx *ctx)
+{
+	const char *conv = router_param(req, "id"), *p[4];
+	char	    after[12] = "0";
+	PGresult   *res;
+	json_t	   *items;
+	char	   *end;
+	long	    a;
+	int	    i, q;
+
+	if (!db_uuid_valid(conv))
+		return no_conv(req);
+	q = http_query_get(req, "after", after, sizeof(after));
+	a = strtol(after, &end, 10);
+	if (q == -1 || *end != '\0' || a < 0 || a > 1000000000)
+		return http_send_problem(req, 400, "bad_query",
+		    "after must be a message number", NULL, NULL, NULL);
+	p[0] = ctx->who.company_id;
+	p[1] = conv;
+	p[2] = ctx->who.visitor_id;
+	if ((res = db_exec(ctx->db, &q_wconv_owned, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return no_conv(req);
+	}
+	PQclear(res);
+	p[3] = after;
+	if ((res = db_exec_commit(ctx->db, &q_wmsgs, p)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items, conv_msg_json(res, i));
+	PQclear(res);
+	return http_send_items(req, items);
+}
+
+/* Streams released reply text to the visitor as "delta" events. */
+static int
+emit_delta(void *arg, const char *text, size_t len)
+{
+	struct request *req = arg;
+	json_t	       *d = json_pack("{s:s%}", "text", text, len);
+	int		rc;
+
+	if (d == NULL)
+		return 0;
+	rc = http_sse_send(req, "delta", d);
+	json_decref(d);
+	return rc;
+}
+
+static int
+wants_stream(const struct request *req)
+{
+	const char *a = FCGX_GetParam("HTTP_ACCEPT", req->fcgi->envp);
+
+	return a != NULL && strcasestr(a, "text/event-stream") != NULL;
+}
+
+/*
+ * Sends the outcome: the visitor's message, the reply (or null) and the
+ * conversation's status, as one JSON answer or as the stream's last event.
+ */
+static int
+answer(struct request *req, json_t *msg, json_t *reply, const char *status,
+    int replaced)
+{
+	json_t *o;
+	int	rc;
+
+	o = json_pack("{s:O,s:O?,s:s,s:b}", "message", msg, "reply", reply,
+	    "status", status, "replaced", replaced);
+	if (o == NULL)
+		return -1;
+	if (req->streaming) {
+		/* A visitor who left misses the event; the reply is kept. */
+		(void)http_sse_send(req, "done", o);
+		rc = 0;
+	} else
+		rc = http_send_json(req, 201, o);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_widget_message_post(struct request *req, struct ctx *ctx)
+{
+	const char	*conv = router_param(req, "id"), *p[3], *content;
+	struct field	 f = { "content", V_TEXT, 1, 0, F_REQUIRED };
+	struct verr	 err;
+	struct bot_ctx	 b;
+	struct bot_reply r;
+	struct conv_msg	 m;
+	char		 status[16];
+	json_t		*msg = NULL, *reply = NULL;
+	PGresult	*res = NULL;
+	const char	*kw;
+	int		 rc = -1, loaded = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (!db_uuid_valid(conv))
+		return no_conv(req);
+	f.max = ctx->conf->widget_message_max;
+	if (validate_object(req->json, &f, 1, 0, &err) == -1)
+		return validate_problem(req, &err);
+	content = json_string_value(json_object_get(req->json, "content"));
+	if (content[strspn(content, " \t\r\n")] == '\0') {
+		err.field = "content";
+		err.code = "empty";
+		return validate_problem(req, &err);
+	}
+	p[0] = ctx->who.company_id;
+	p[1] = conv;
+	p[2] = ctx->who.visitor_id;
+	if ((res = db_exec(ctx->db, &q_wconv_lock, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		rc = no_conv(req);
+		goto out;
+	}
+	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	memset(&m, 0, sizeof(m));
+	m.role = "visitor";
+	m.content = content;
+	m.prompt_tokens = m.completion_tokens = -1;
+	if ((msg = conv_add(ctx, conv, &m)) == NULL)
+		goto out;
+	/* A resolved conversation the visitor writes to is the bot's again. */
+	if (strcmp(status, "resolved") == 0) {
+		if (conv_set_status(ctx, conv, "bot", NULL, NULL) == -1)
+			goto out;
+		snprintf(status, sizeof(status), "bot");
+	}
+	if (strcmp(status, "bot") != 0) {
+		/* A human has it: the bot stays quiet. */
+		if (db_commit(ctx->db) == -1)
+			goto out;
+		rc = answer(req, msg, NULL, status, 0);
+		goto out;
+	}
+	if (bot_load(ctx, ctx->who.chatbot_id, conv, content, &b) == -1)
+		goto out;
+	loaded = 1;
+	if ((kw = bot_wants_human(&b, content)) != NULL) {
+		r.handoff = "visitor_request";
+		if ((r.content = strdup(bot_handoff_text(r.handoff))) == NULL)
+			goto out;
+		r.prompt_tokens = r.completion_tokens = -1;
+	} else {
+		/* The visitor's message is kept before the provider is asked. */
+		if (db_commit(ctx->db) == -1)
+			goto out;
+		if (wants_stream(req)) {
+			if (http_sse_begin(req) == -1)
+				goto out;
+			(void)http_sse_send(req, "message", msg);
+		}
+		if (bot_answer(ctx->conf, &b, content, 0,
+			req->streaming ? emit_delta : NULL, req, &r) == -1)
+			goto out;
+		req->upstream_us = r.provider_us;
+		if (db_tenant_begin(ctx->db, ctx->who.company_id, &q_wconv_lock,
+			p, &res) == -1 ||
+		    res == NULL || PQntuples(res) != 1)
+			goto out;
+		snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+		if (conv_count_usage(ctx, ctx->who.chatbot_id, r.prompt_tokens,
+			r.completion_tokens) == -1)
+			goto out;
+		if (strcmp(status, "bot") != 0) {
+			/* An agent took over meanwhile: the reply is dropped. */
+			if (db_commit(ctx->db) == -1)
+				goto out;
+			rc = answer(req, msg, NULL, status, 1);
+			goto out;
+		}
+	}
+	memset(&m, 0, sizeof(m));
+	m.role = "bot";
+	m.content = r.content;
+	m.citations = r.citations;
+	m.prompt_tokens = r.prompt_tokens;
+	m.completion_tokens = r.completion_tokens;
+	m.model = r.model;
+	if ((reply = conv_add(ctx, conv, &m)) == NULL)
+		goto out;
+	if (r.handoff != NULL) {
+		if (conv_set_status(ctx, conv, "pending", r.handoff, r.flag) ==
+		    -1)
+			goto out;
+		snprintf(status, sizeof(status), "pending");
+	}
+	if (db_commit(ctx->db) == -1)
+		goto out;
+	rc = answer(req, msg, reply, status, r.flag != NULL);
+out:
+	if (rc == -1 && req->streaming) {
+		/* The stream has begun: end it with an error event. */
+		json_t *e = json_pack("{s:s}", "code", "internal_error");
+
+		(void)http_sse_send(req, "error", e);
+		json_decref(e);
+		rc = 0;
+	}
+	PQclear(res);
+	if (loaded)
+		bot_ctx_free(&b);
+	bot_reply_free(&r);
+	json_decref(msg);
+	json_decref(reply);
+	return rc;
+}
+
+int
+h_widget_handoff(struct request *req, struct ctx *ctx)
+{
+	const char     *conv = router_param(req, "id"), *p[3];
+	struct conv_msg m;
+	PGresult       *res;
+	json_t	       *reply = NULL, *o;
+	char		status[16];
+	int		rc = -1;
+
+	if (!db_uuid_valid(conv))
+		return no_conv(req);
+	p[0] = ctx->who.company_id;
+	p[1] = conv;
+	p[2] = ctx->who.visitor_id;
+	if ((res = db_exec(ctx->db, &q_wconv_lock, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return no_conv(req);
+	}
+	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (strcmp(status, "bot") == 0 || strcmp(status, "resolved") == 0) {
+		memset(&m, 0, sizeof(m));
+		m.role = "bot";
+		m.content = bot_handoff_text("visitor_request");
+		m.prompt_tokens = m.completion_tokens = -1;
+		if ((reply = conv_add(ctx, conv, &m)) == NULL ||
+		    conv_set_status(
+			ctx, conv, "pending", "visitor_request", NULL) == -1)
+			goto out;
+		snprintf(status, sizeof(status), "pending");
+	}
+	if (db_commit(ctx->db) == -1)
+		goto out;
+	o = json_pack("{s:s,s:O?}", "status", status, "reply", reply);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+out:
+	json_decref(reply);
+	return rc;
+}

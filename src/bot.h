@@ -1,0 +1,79 @@
+/*
+ * bot.h: how a chatbot answers. bot_load() gathers, inside the caller's
+ * tenant transaction, everything an answer needs (settings, provider,
+ * budget, knowledge-base passages, history); the caller then commits, so
+ * no transaction stays open while the provider thinks; bot_answer() calls
+ * the provider (or the offline responder), checks the reply (src/guard.c)
+ * and says whether to hand the conversation to a human.
+ *
+ * Prompt layout and defences: docs/llm.md.
+ */
+#ifndef PARLEY_BOT_H
+#define PARLEY_BOT_H
+#include <jansson.h>
+struct conf;
+struct ctx;
+
+#define BOT_PASSAGES 4 /* knowledge-base chunks given to the model */
+#define BOT_HISTORY 12 /* earlier messages given to the model */
+
+/* What bot_load() found. Free with bot_ctx_free(). */
+struct bot_ctx {
+	char company_id[37], chatbot_id[37];
+	char *template; /* the chatbot's prompt template */
+	char	  language[24];
+	char	  model[101];
+	double	  temperature;
+	int	  max_tokens;
+	int	  handoff_on_no_answer;
+	json_t	 *keywords; /* handoff keywords */
+	json_t	 *hosts; /* hosts the reply may link to */
+	char	  base_url[256]; /* "" : offline responder */
+	char	  api_key[256]; /* secret: wiped by bot_ctx_free() */
+	long long used_bot, used_company; /* tokens this month */
+	json_t	 *passages; /* [{chunk_id, document_id, title, source_url,
+			      content}] */
+	json_t	 *history; /* [{role, content}], oldest first */
+};
+
+/* The answer. Free with bot_reply_free(). */
+struct bot_reply {
+	char	   *content; /* what the visitor sees */
+	json_t	   *citations; /* [{document_id, title, source_url}] */
+	const char *handoff; /* reason to hand over, or NULL */
+	const char *flag; /* output check that failed, or NULL */
+	long	    prompt_tokens, completion_tokens; /* -1: none */
+	char	    model[101]; /* "" when no model answered */
+	long	    provider_us; /* time spent waiting for the provider,
+				    microseconds (parley's own work excluded) */
+};
+
+/* Receives released reply text while it streams; -1 stops the stream. */
+typedef int (*bot_emit_fn)(void *arg, const char *text, size_t len);
+
+/*
+ * Loads the context of an answer to 'question' in chatbot 'chatbot_id'
+ * for conversation 'conversation_id' ('NULL' for none: no history), in
+ * the open tenant transaction of ctx->who.company_id. Returns 0 or -1.
+ */
+int  bot_load(struct ctx *ctx, const char *chatbot_id,
+     const char *conversation_id, const char *question, struct bot_ctx *b);
+void bot_ctx_free(struct bot_ctx *b);
+
+/* Returns the handoff keyword 'text' asks for, or NULL. Borrowed. */
+const char *bot_wants_human(const struct bot_ctx *b, const char *text);
+
+/*
+ * Answers 'question' (the newest visitor message, already in the
+ * history) with the provider of 'b', or offline. 'draft' asks for a draft
+ * for a human agent instead of a reply to the visitor. 'emit' (may be
+ * NULL) receives the checked text as it streams. Fills 'out'; returns 0,
+ * or -1 on an internal error only (provider failures are handoffs).
+ */
+int  bot_answer(const struct conf *cfg, struct bot_ctx *b, const char *question,
+     int draft, bot_emit_fn emit, void *arg, struct bot_reply *out);
+void bot_reply_free(struct bot_reply *r);
+
+/* The texts the visitor sees when the bot hands over, by reason. */
+const char *bot_handoff_text(const char *reason);
+#endif

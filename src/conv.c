@@ -1,0 +1,125 @@
+/*
+ * conv.c: conversation and message writes shared by the widget and the
+ * agent inbox (see conv.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "db.h"
+#include "router.h"
+
+/*
+ * One statement numbers and stores a message: the conversation row is
+ * updated (and so locked) first, its message_count is the new seq.
+ */
+static struct db_stmt q_msg_add = { "message_add",
+	"WITH c AS (UPDATE conversations SET message_count = message_count + "
+	"1, last_role = $3, last_message_at = now(), updated_at = now(), "
+	"first_visitor_at = CASE WHEN $3 = 'visitor' THEN "
+	"coalesce(first_visitor_at, now()) ELSE first_visitor_at END, "
+	"first_response_at = CASE WHEN $3 <> 'visitor' AND first_visitor_at "
+	"IS NOT NULL THEN coalesce(first_response_at, now()) ELSE "
+	"first_response_at END, tokens = tokens + coalesce($6::integer, 0) + "
+	"coalesce($7::integer, 0) WHERE company_id = $1 AND id = $2 RETURNING "
+	"message_count) INSERT INTO messages AS m (company_id, "
+	"conversation_id, seq, role, author_id, content, citations, "
+	"prompt_tokens, completion_tokens, model) SELECT $1, $2, "
+	"c.message_count, $3, $4, $5, $8::jsonb, $6, $7, $9 FROM c "
+	"RETURNING " MSG_COLS,
+	9, 0, 0 };
+static struct db_stmt q_conv_status = { "conversation_status",
+	"UPDATE conversations SET status = $3, handoff_reason = CASE WHEN $3 "
+	"= 'pending' THEN coalesce($4, handoff_reason) ELSE handoff_reason "
+	"END, handed_off_at = CASE WHEN $3 = 'pending' THEN "
+	"coalesce(handed_off_at, now()) ELSE handed_off_at END, flag_reason = "
+	"coalesce($5, flag_reason), resolved_at = CASE WHEN $3 = 'resolved' "
+	"THEN now() END, updated_at = now() WHERE company_id = $1 AND id = $2",
+	5, 0, 0 };
+static struct db_stmt q_usage_add = { "llm_usage_add",
+	"INSERT INTO llm_usage (company_id, chatbot_id, month, tokens, "
+	"requests) VALUES ($1, $2, date_trunc('month', now() AT TIME ZONE "
+	"'UTC')::date, $3, 1) ON CONFLICT (company_id, month, chatbot_id) DO "
+	"UPDATE SET tokens = llm_usage.tokens + EXCLUDED.tokens, requests = "
+	"llm_usage.requests + 1",
+	3, 0, 0 };
+
+json_t *
+conv_msg_json(PGresult *res, int i)
+{
+	json_t *o;
+
+	o = json_pack("{s:s,s:i,s:s,s:s*,s:s,s:s}", "id", PQgetvalue(res, i, 0),
+	    "seq", (int)strtol(PQgetvalue(res, i, 1), NULL, 10), "role",
+	    PQgetvalue(res, i, 2), "author_id",
+	    PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3), "content",
+	    PQgetvalue(res, i, 4), "created_at", PQgetvalue(res, i, 6));
+	if (o != NULL)
+		json_object_set_new(o, "citations",
+		    PQgetisnull(res, i, 5)
+			? json_array()
+			: json_loads(PQgetvalue(res, i, 5), 0, NULL));
+	return o;
+}
+
+json_t *
+conv_add(struct ctx *ctx, const char *conv, const struct conv_msg *m)
+{
+	char	    pt[24], ct[24];
+	char	   *cj = NULL;
+	const char *p[9];
+	PGresult   *res;
+	json_t	   *o = NULL;
+
+	snprintf(pt, sizeof(pt), "%ld", m->prompt_tokens);
+	snprintf(ct, sizeof(ct), "%ld", m->completion_tokens);
+	if (m->citations != NULL &&
+	    (cj = json_dumps(m->citations, JSON_COMPACT)) == NULL)
+		return NULL;
+	p[0] = ctx->who.company_id;
+	p[1] = conv;
+	p[2] = m->role;
+	p[3] = m->author_id;
+	p[4] = m->content;
+	p[5] = m->prompt_tokens >= 0 ? pt : NULL;
+	p[6] = m->completion_tokens >= 0 ? ct : NULL;
+	p[7] = cj;
+	p[8] = m->model != NULL && *m->model != '\0' ? m->model : NULL;
+	res = db_exec(ctx->db, &q_msg_add, p);
+	if (res != NULL && PQntuples(res) == 1)
+		o = conv_msg_json(res, 0);
+	PQclear(res);
+	free(cj);
+	return o;
+}
+
+int
+conv_set_status(struct ctx *ctx, const char *conv, const char *status,
+    const char *reason, const char *flag)
+{
+	const char *p[5] = { ctx->who.company_id, conv, status, reason, flag };
+	PGresult   *res = db_exec(ctx->db, &q_conv_status, p);
+
+	PQclear(res);
+	return res != NULL ? 0 : -1;
+}
+
+int
+conv_count_usage(
+    struct ctx *ctx, const char *chatbot, long prompt, long completion)
+{
+	char	    n[24];
+	const char *p[3] = { ctx->who.company_id, chatbot, n };
+	PGresult   *res;
+
+	if (prompt < 0 && completion < 0)
+		return 0;
+	snprintf(n, sizeof(n), "%ld",
+	    (prompt > 0 ? prompt : 0) + (completion > 0 ? completion : 0));
+	res = db_exec(ctx->db, &q_usage_add, p);
+	PQclear(res);
+	return res != NULL ? 0 : -1;
+}

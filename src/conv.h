@@ -1,0 +1,49 @@
+/*
+ * conv.h: conversations and messages, shared by the widget (visitors) and
+ * the agent inbox. Every function works in the caller's open tenant
+ * transaction of ctx->who.company_id.
+ */
+#ifndef PARLEY_CONV_H
+#define PARLEY_CONV_H
+#include <jansson.h>
+#include <libpq-fe.h>
+struct ctx;
+struct bot_reply;
+
+/* A new message as stored. */
+struct conv_msg {
+	const char *role; /* "visitor", "bot", "agent" */
+	const char *author_id; /* the agent, or NULL */
+	const char *content;
+	json_t	   *citations; /* borrowed; may be NULL */
+	long	    prompt_tokens, completion_tokens; /* -1: none */
+	const char *model; /* may be NULL */
+};
+
+/*
+ * Appends 'm' to conversation 'conv' (numbering it, counting it, setting
+ * first-response times). Returns the stored message as a new JSON object
+ * (caller json_decref()s), or NULL on failure.
+ */
+json_t *conv_add(struct ctx *ctx, const char *conv, const struct conv_msg *m);
+
+/*
+ * Sets the status of 'conv' to 'status' ("bot", "pending", "open",
+ * "resolved"), with the handoff reason and output-check flag when given
+ * (may be NULL). Returns 0 or -1.
+ */
+int conv_set_status(struct ctx *ctx, const char *conv, const char *status,
+    const char *reason, const char *flag);
+
+/* Adds an answer's token usage to the month's count of 'chatbot'. */
+int conv_count_usage(
+    struct ctx *ctx, const char *chatbot, long prompt, long completion);
+
+/* Row 'i' of a messages query (MSG_COLS) as JSON. New object. */
+json_t *conv_msg_json(PGresult *res, int i);
+#define MSG_COLS                                                               \
+	"m.id, m.seq, m.role, m.author_id, m.content, m.citations, "           \
+	"m.created_at"
+
+/* The JSON of an answer's stored message plus the conversation status. */
+#endif
