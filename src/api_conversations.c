@@ -284,7 +284,7 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	m.content = json_string_value(json_object_get(req->json, "content"));
 	m.prompt_tokens = m.completion_tokens = -1;
 	if ((msg = conv_add(ctx, id, &m)) == NULL ||
-	    conv_set_status(ctx, id, "open", NULL, NULL) == -1)
+	    conv_set_status(ctx, id, "open", "agent", NULL) == -1)
 		goto out;
 	/* The first agent to answer takes the conversation. */
 	p[0] = ctx->who.company_id;
@@ -352,8 +352,7 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 		PQclear(res);
 	}
 	if (st != NULL && strcmp(st, status) != 0 &&
-	    conv_set_status(ctx, id, st,
-		strcmp(st, "pending") == 0 ? "agent" : NULL, NULL) == -1)
+	    conv_set_status(ctx, id, st, "agent", NULL) == -1)
 		return -1;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL ||

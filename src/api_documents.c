@@ -43,6 +43,8 @@ static struct db_stmt q_chunks_new = { "chunks_new",
 	"FROM json_array_elements_text($4::json) WITH ORDINALITY AS c(content, "
 	"ord)",
 	5, 0, 0 };
+static struct db_stmt q_doc_bot = { "document_bot",
+	"SELECT 1 FROM chatbots WHERE company_id = $1 AND id = $2", 2, 0, 0 };
 static struct db_stmt q_doc_list = { "document_list",
 	"SELECT " DOC_COLS " FROM kb_documents WHERE company_id = $1 AND "
 	"chatbot_id = $2 ORDER BY created_at DESC, id LIMIT 1000",
@@ -232,6 +234,14 @@ h_document_list(struct request *req, struct ctx *ctx)
 		return no_doc(req, "No such chatbot");
 	p[0] = ctx->who.company_id;
 	p[1] = bot;
+	/* An unknown chatbot is a 404, not an empty list. */
+	if ((res = db_exec(ctx->db, &q_doc_bot, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return no_doc(req, "No such chatbot");
+	}
+	PQclear(res);
 	if ((res = db_exec_commit(ctx->db, &q_doc_list, p)) == NULL)
 		return -1;
 	items = json_array();

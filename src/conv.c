@@ -31,13 +31,18 @@ static struct db_stmt q_msg_add = { "message_add",
 	"c.message_count, $3, $4, $5, $8::jsonb, $6, $7, $9 FROM c "
 	"RETURNING " MSG_COLS,
 	9, 0, 0 };
+/*
+ * A conversation is handed off when it first goes to a human: pending
+ * (the bot asked for one) or open (an agent took it).
+ */
 static struct db_stmt q_conv_status = { "conversation_status",
 	"UPDATE conversations SET status = $3, handoff_reason = CASE WHEN $3 "
-	"= 'pending' THEN coalesce($4, handoff_reason) ELSE handoff_reason "
-	"END, handed_off_at = CASE WHEN $3 = 'pending' THEN "
-	"coalesce(handed_off_at, now()) ELSE handed_off_at END, flag_reason = "
-	"coalesce($5, flag_reason), resolved_at = CASE WHEN $3 = 'resolved' "
-	"THEN now() END, updated_at = now() WHERE company_id = $1 AND id = $2",
+	"= 'pending' THEN coalesce($4, handoff_reason) WHEN $3 = 'open' THEN "
+	"coalesce(handoff_reason, $4) ELSE handoff_reason END, handed_off_at "
+	"= CASE WHEN $3 IN ('pending', 'open') THEN coalesce(handed_off_at, "
+	"now()) ELSE handed_off_at END, flag_reason = coalesce($5, "
+	"flag_reason), resolved_at = CASE WHEN $3 = 'resolved' THEN now() END, "
+	"updated_at = now() WHERE company_id = $1 AND id = $2",
 	5, 0, 0 };
 static struct db_stmt q_usage_add = { "llm_usage_add",
 	"INSERT INTO llm_usage (company_id, chatbot_id, month, tokens, "

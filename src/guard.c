@@ -377,6 +377,17 @@ ci_prefix(const char *s, size_t n, const char *word)
 	return n <= strlen(word) && ci_eq(s, word, n);
 }
 
+/* Length of "https" or "http" right before offset 's', or 0. */
+static size_t
+scheme_before(const char *text, size_t s)
+{
+	if (s >= 5 && ci_eq(text + s - 5, "https", 5))
+		return 5;
+	if (s >= 4 && ci_eq(text + s - 4, "http", 4))
+		return 4;
+	return 0;
+}
+
 /* One character [s, e) of the reply, 'cp' (or CP_BAD): the link checks. */
 static void
 link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
@@ -461,14 +472,10 @@ link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
 			g->hold = s;
 			g->mdt = NOWHERE;
 			g->paren = 0;
-		} else if (cp == ':' &&
-		    ((s >= 5 && ci_eq(text + s - 5, "https", 5)) ||
-			(s >= 4 && ci_eq(text + s - 4, "http", 4)))) {
+		} else if (cp == ':' && (n = scheme_before(text, s)) > 0) {
 			g->ph = U_SLASH;
 			g->md = 0;
-			g->ustart = g->hold =
-			    s >= 5 && ci_eq(text + s - 5, "https", 5) ? s - 5
-								      : s - 4;
+			g->ustart = g->hold = s - n;
 			g->nslash = 0;
 		} else if (cp == '.' && s >= 3 &&
 		    ci_eq(text + s - 3, "www", 3) &&
@@ -630,8 +637,8 @@ guard_check(struct guard *g, const char *text, size_t len, int final)
 size_t
 guard_safe_len(const struct guard *g, const char *text, size_t len)
 {
-	/* Proper prefixes of these, and "]" itself, are held back. */
-	static const char *const partial[] = { "https:", "www.", "]" };
+	/* Prefixes of these may become "https:", "www." or "](". */
+	static const char *const partial[] = { "https", "www", "]" };
 	size_t			 lim, k, j, n;
 
 	if (g->done)
@@ -656,8 +663,7 @@ guard_safe_len(const struct guard *g, const char *text, size_t len)
 	n = g->pos < len ? g->pos : len;
 	for (j = 0; j < sizeof(partial) / sizeof(partial[0]); j++)
 		for (k = strlen(partial[j]); k > 0; k--)
-			if (k <= n && ci_eq(text + n - k, partial[j], k) &&
-			    (k < strlen(partial[j]) || partial[j][1] == '\0')) {
+			if (k <= n && ci_eq(text + n - k, partial[j], k)) {
 				if (n - k < lim)
 					lim = n - k;
 				break;

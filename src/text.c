@@ -8,6 +8,7 @@
 
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 #include "text.h"
 
@@ -222,13 +223,27 @@ classify(const xmlNode *n)
 	return E_INLINE;
 }
 
-/* Whether the element 'n' is marked as not displayed. */
+/* Whether a CSS declaration, lower case without spaces, hides. */
+static int
+hiding(const char *decl)
+{
+	return strcmp(decl, "display:none") == 0 ||
+	    strcmp(decl, "display:none!important") == 0 ||
+	    strcmp(decl, "visibility:hidden") == 0 ||
+	    strcmp(decl, "visibility:hidden!important") == 0;
+}
+
+/*
+ * Whether the element 'n' is marked as not displayed: the hidden
+ * attribute, aria-hidden="true" or an inline style that hides it. Classes
+ * and style sheets are not looked at.
+ */
 static int
 hidden(xmlNode *n)
 {
 	xmlChar *v;
-	char	 norm[64];
-	size_t	 i, o;
+	char	 decl[64];
+	size_t	 i, o = 0;
 	int	 rc = 0;
 
 	if (xmlHasProp(n, (const xmlChar *)"hidden") != NULL)
@@ -241,27 +256,19 @@ hidden(xmlNode *n)
 	}
 	if ((v = xmlGetProp(n, (const xmlChar *)"style")) == NULL)
 		return 0;
-	/* Lower case without whitespace, so "Display : none" matches. */
-	for (i = o = 0; v[i] != '\0'; i++) {
-		if (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r')
-			continue;
-		if (v[i] == ';') {
-			norm[o] = '\0';
-			if (strcmp(norm, "display:none") == 0 ||
-			    strcmp(norm, "visibility:hidden") == 0 ||
-			    strcmp(norm, "display:none!important") == 0)
-				rc = 1;
+	/* Declaration by declaration, so "Display : none" hides. */
+	for (i = 0; !rc; i++) {
+		if (v[i] == ';' || v[i] == '\0') {
+			decl[o] = '\0';
+			rc = hiding(decl);
 			o = 0;
-			continue;
-		}
-		if (o + 1 < sizeof(norm))
-			norm[o++] = (v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i];
+			if (v[i] == '\0')
+				break;
+		} else if (v[i] != ' ' && v[i] != '\t' && v[i] != '\n' &&
+		    v[i] != '\r' && o + 1 < sizeof(decl))
+			decl[o++] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32
+								     : v[i]);
 	}
-	norm[o] = '\0';
-	if (strcmp(norm, "display:none") == 0 ||
-	    strcmp(norm, "visibility:hidden") == 0 ||
-	    strcmp(norm, "display:none!important") == 0)
-		rc = 1;
 	xmlFree(v);
 	return rc;
 }
@@ -541,6 +548,42 @@ walk(struct hw *hw, xmlDoc *doc, char **title)
 	}
 }
 
+/*
+ * Says nothing. HTML_PARSE_NOERROR does not cover encoding errors, which
+ * libxml2 reports through its generic handler (stderr by default), so a
+ * page with a false <meta charset> could fill our log.
+ */
+static void
+quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+/*
+ * Parses with libxml2's error handlers silenced, restoring the calling
+ * thread's handlers afterwards (libxml2 keeps them per thread).
+ */
+static xmlDoc *
+parse_quietly(const char *html, size_t len)
+{
+	xmlGenericErrorFunc    gen = xmlGenericError;
+	void		      *genctx = xmlGenericErrorContext;
+	xmlStructuredErrorFunc st = xmlStructuredError;
+	void		      *stctx = xmlStructuredErrorContext;
+	xmlDoc		      *doc;
+
+	xmlSetGenericErrorFunc(NULL, quiet);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	/* TEXT_MAX_LEN is well below INT_MAX. */
+	doc = htmlReadMemory(html, (int)len, NULL, NULL,
+	    HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+		HTML_PARSE_RECOVER);
+	xmlSetGenericErrorFunc(genctx, gen);
+	xmlSetStructuredErrorFunc(stctx, st);
+	return doc;
+}
+
 char *
 text_from_html(const char *html, size_t len, char **title_out)
 {
@@ -555,11 +598,7 @@ text_from_html(const char *html, size_t len, char **title_out)
 		*title_out = NULL;
 	if (html == NULL || len > TEXT_MAX_LEN)
 		goto out;
-	/* TEXT_MAX_LEN is well below INT_MAX. */
-	doc = htmlReadMemory(html, (int)len, NULL, NULL,
-	    HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-		HTML_PARSE_RECOVER);
-	if (doc == NULL) {
+	if ((doc = parse_quietly(html, len)) == NULL) {
 		/* libxml2 gives no document for blank input. */
 		for (i = 0; i < len; i++)
 			if (!is_ws((unsigned char)html[i]))

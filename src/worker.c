@@ -29,29 +29,37 @@ on_term(int sig)
 }
 
 static long
-ms_since(const struct timespec *t0)
+us_since(const struct timespec *t0)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)((now.tv_sec - t0->tv_sec) * 1000 +
-	    (now.tv_nsec - t0->tv_nsec) / 1000000);
+	return (long)((now.tv_sec - t0->tv_sec) * 1000000L +
+	    (now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
 static void
 handle(FCGX_Request *fcgi, struct ctx *ctx)
 {
 	struct request req;
+	long	       dur;
 
 	if (http_request_init(&req, fcgi) == 0)
 		router_dispatch(&req, ctx);
 	if (req.status == 0)
 		http_send_problem(&req, 500, "internal_error", "Internal error",
 		    NULL, NULL, NULL);
+	dur = us_since(&req.start);
+	/*
+	 * dur_us is the whole request; upstream_us the part spent waiting
+	 * for a third party (the LLM provider), so parleyd's own time is
+	 * their difference.
+	 */
 	log_event(req.status >= 500 ? LOG_WARN : LOG_INFO, "request",
 	    LOG_S("method", http_method_name(req.method)),
 	    LOG_S("route", req.route), LOG_I("status", req.status),
-	    LOG_I("dur_ms", ms_since(&req.start)));
+	    LOG_I("dur_ms", dur / 1000), LOG_I("dur_us", dur),
+	    LOG_I("upstream_us", req.upstream_us));
 	http_request_end(&req);
 }
 

@@ -17,7 +17,7 @@ while (<$fh>) {
 	$in_paths = 0 if /^\S/;
 	next unless $in_paths;
 	if (/^  (\/\S*):\s*$/) { $path = $1; next }
-	$doc{uc($1) . " $path"} = 1 if /^    (get|post|put|patch|delete):/ && $path;
+	$doc{uc($1) . " $path"} = 1 if /^    (get|post|put|patch|delete|options):/ && $path;
 }
 my %table;
 for my $r (@$routes) {

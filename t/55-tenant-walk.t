@@ -40,6 +40,19 @@ sub company {
 	my $inv = $t->post('/api/v1/invitations', headers => $oauth, json => { email => "guest\@$tag.example", role => 'member' })->{json};
 	$c{invitation} = $inv->{id};
 	$t->request('PATCH', '/api/v1/company', headers => $oauth, json => { name => "$tag Ltd" });
+	# Conversations and AI: a chatbot with a document, a template, a
+	# visitor with a conversation.
+	my $origin = "https://shop.$tag.example";
+	my $bot = $t->post('/api/v1/chatbots', headers => $oauth, json => { name => "$tag bot", allowed_origins => [$origin] })->{json};
+	$c{bot} = $bot->{id};
+	$c{doc} = $t->post("/api/v1/chatbots/$bot->{id}/documents", headers => $oauth,
+	    json => { title => "$tag doc", content_type => 'text/plain', content => "About $tag: we sell seeds." })->{json}{id};
+	$c{template} = $t->post('/api/v1/templates', headers => $oauth, json => { name => "$tag hello", body => 'Hello!' })->{json}{id};
+	$c{visitor} = $t->post('/api/v1/widget/sessions', headers => { origin => $origin },
+	    json => { bot_key => $bot->{public_key} })->{json}{token};
+	my $vh = { authorization => "Bearer $c{visitor}" };
+	$c{conversation} = $t->post('/api/v1/widget/conversations', headers => $vh)->{json}{id};
+	$t->post("/api/v1/widget/conversations/$c{conversation}/messages", headers => $vh, json => { content => 'Do you sell seeds?' });
 	return \%c;
 }
 my $A = company('alpha');
@@ -51,11 +64,33 @@ my %b_id = (
 	'/api/v1/invitations/:id' => $B->{invitation},
 	'/api/v1/api-keys/:id' => $B->{key_id},
 	'/api/v1/auth/sessions/:id' => $B->{users}{member}{session},
+	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key
+	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
+	    /api/v1/chatbots/:id/documents/:doc)),
+	'/api/v1/templates/:id' => $B->{template},
+	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
+	    /api/v1/conversations/:id/suggest /api/v1/widget/conversations/:id/messages
+	    /api/v1/widget/conversations/:id/handoff)),
 );
+# A second parameter, :doc, is B's document (or nobody's).
+my %b_doc = ('/api/v1/chatbots/:id/documents/:doc' => $B->{doc});
 my $nobody = '00000000-0000-4000-8000-000000000000';
-my %valid_body = ('/api/v1/members/:id' => { role => 'member' });
+# Bodies that pass validation on id routes (undef: no body at all).
+my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
+	'/api/v1/chatbots/:id' => { name => 'renamed' },
+	'/api/v1/chatbots/:id/rotate-key' => undef,
+	'/api/v1/chatbots/:id/rotate-identity-secret' => undef,
+	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
+	'/api/v1/templates/:id' => { name => 'renamed' },
+	'/api/v1/conversations/:id' => { status => 'resolved' },
+	'/api/v1/conversations/:id/messages' => { content => 'hello' },
+	'/api/v1/conversations/:id/suggest' => undef,
+	'/api/v1/widget/conversations/:id/messages' => { content => 'hello' },
+	'/api/v1/widget/conversations/:id/handoff' => undef,
+	'/api/v1/widget/conversations' => undef);
 # Every id and name of company B: none may appear in an answer to A.
 my @b_known = ($B->{id}, (map { $_->{id}, $_->{session} } values %{ $B->{users} }), $B->{invitation},
+    @{$B}{qw(bot doc template conversation)},
     map { $_ =~ /^prl_([0-9a-f]{8})/ ? $1 : () } values %{ $B->{keys} });
 my $b_ids = do { my $alt = join '|', map { quotemeta } grep { defined } @b_known, 'beta'; qr/$alt/i };
 # Routes whose allowed call would end the caller's own session: their
@@ -91,11 +126,80 @@ my %expected = (
 	'GET /api/v1/api-keys' => ['admin'],
 	'DELETE /api/v1/api-keys/:id' => ['admin'],
 	'GET /api/v1/security-events' => ['admin'],
+	'GET /api/v1/company/llm' => ['admin'],
+	'PUT /api/v1/company/llm' => ['admin'],
+	'POST /api/v1/chatbots' => ['admin', 'chatbots:write'],
+	'GET /api/v1/chatbots' => ['member', 'chatbots:read'],
+	'GET /api/v1/chatbots/:id' => ['member', 'chatbots:read'],
+	'PATCH /api/v1/chatbots/:id' => ['admin', 'chatbots:write'],
+	'DELETE /api/v1/chatbots/:id' => ['admin', 'chatbots:write'],
+	'POST /api/v1/chatbots/:id/rotate-key' => ['admin', 'chatbots:write'],
+	'POST /api/v1/chatbots/:id/rotate-identity-secret' => ['admin', 'chatbots:write'],
+	'POST /api/v1/chatbots/:id/documents' => ['admin', 'documents:write'],
+	'GET /api/v1/chatbots/:id/documents' => ['member', 'documents:read'],
+	'GET /api/v1/chatbots/:id/documents/:doc' => ['member', 'documents:read'],
+	'DELETE /api/v1/chatbots/:id/documents/:doc' => ['admin', 'documents:write'],
+	'POST /api/v1/templates' => ['admin', 'templates:write'],
+	'GET /api/v1/templates' => ['member'],
+	'PATCH /api/v1/templates/:id' => ['admin', 'templates:write'],
+	'DELETE /api/v1/templates/:id' => ['admin', 'templates:write'],
+	'GET /api/v1/conversations' => ['member', 'conversations:read'],
+	'GET /api/v1/conversations/:id' => ['member', 'conversations:read'],
+	'POST /api/v1/conversations/:id/messages' => ['member', 'conversations:write'],
+	'PATCH /api/v1/conversations/:id' => ['member', 'conversations:write'],
+	'POST /api/v1/conversations/:id/suggest' => ['member', 'conversations:write'],
+	'GET /api/v1/analytics/summary' => ['admin', 'analytics:read'],
 );
+# Routes a widget visitor calls with its visitor token.
+my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1/widget/conversations',
+    'GET /api/v1/widget/conversations/:id/messages', 'POST /api/v1/widget/conversations/:id/messages',
+    'POST /api/v1/widget/conversations/:id/handoff');
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
-    'POST /api/v1/invitations/accept');
+    'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions');
+
+# Calls route 'r' with credential 'cred' and id 'id' (B's or nobody's).
+sub call {
+	my ($r, $cred, $id) = @_;
+	my $path = $r->{path};
+	if (defined $id) {
+		my $doc = $id eq $nobody ? $nobody : $b_doc{$r->{path}};
+		$path =~ s/:id/$id/;
+		$path =~ s/:doc/$doc/ if defined $doc;
+	}
+	my %o = (headers => { authorization => "Bearer $cred", 'x-forwarded-for' => '198.51.100.' . (++$n % 250 + 1) });
+	# On an id route a valid body, so the id is what decides; elsewhere
+	# one that fails validation: an allowed caller gets a 4xx about the
+	# body, never 401/403, and nothing changes.
+	if ($r->{method} =~ /^(POST|PATCH|PUT)$/) {
+		if ((defined $id || $r->{path} !~ /:id/) && exists $valid_body{$r->{path}}) {
+			$o{json} = $valid_body{$r->{path}} if defined $valid_body{$r->{path}};
+		} else {
+			$o{json} = { unexpected_field => 1 };
+		}
+	}
+	return $t->request($r->{method}, $path, %o);
+}
+
+# A visitor route: A's visitor reaches nothing of B; users and keys are
+# no visitors. Returns the number of requests made.
+sub walk_visitor {
+	my ($r) = @_;
+	my $name = "$r->{method} $r->{path}";
+	my @ids = $r->{path} =~ /:id/ ? ($b_id{$r->{path}}, $nobody) : (undef);
+	my @res = map { call($r, $A->{visitor}, $_) } @ids;
+	if (@ids == 2) {
+		is_deeply [map { $_->{status} } @res], [404, 404], "$name as A's visitor with B's id: 404, as for an unknown id";
+		is $res[0]{json}{code}, $res[1]{json}{code}, "$name: the same code";
+	} else {
+		like $res[0]{status}, qr/^20[01]$/, "$name as A's visitor: allowed";
+		unlike $res[0]{content}, $b_ids, "$name as A's visitor: nothing of company B";
+	}
+	my @other = map { call($r, $_, $ids[0]) } $A->{users}{owner}{token}, $A->{keys}{'conversations:write'};
+	is_deeply [map { $_->{status} } @other], [401, 401], "$name: user tokens and API keys are no visitor tokens";
+	return @res + @other;
+}
 
 my $routes = decode_json(scalar `'@{[ ParleyTest->builddir ]}/parleyctl' routes`);
 for my $r (@$routes) {
@@ -104,34 +208,31 @@ for my $r (@$routes) {
 		ok $public{$name}, "$name: public, and meant to be";
 		next;
 	}
+	if ($r->{auth} eq 'visitor') {
+		ok $visitor{$name}, "$name: for widget visitors, and meant to be";
+		next;
+	}
 	ok $expected{$name}, "$name: in the walk's own permission matrix" or next;
 	is $r->{min_role}, $expected{$name}[0], "$name: the route table asks for the intended role";
 	is_deeply $r->{scopes}, [grep { defined } $expected{$name}[1]], "$name: ... and the intended API-key scope";
 }
-is scalar(grep { $_->{auth} ne 'public' } @$routes), scalar(keys %expected), 'no route of the matrix is missing from the table';
+is scalar(grep { $_->{auth} !~ /^(public|visitor)$/ } @$routes), scalar(keys %expected), 'no route of the matrix is missing from the table';
+is scalar(grep { $_->{auth} eq 'visitor' } @$routes), scalar(keys %visitor), 'no visitor route is missing from the table';
 my ($covered, $walked) = (0, 0);
 for my $r (@$routes) {
 	my $name = "$r->{method} $r->{path}";
 	next if $r->{auth} eq 'public';
 	$covered++;
+	if ($r->{auth} eq 'visitor') {
+		$walked += walk_visitor($r);
+		next;
+	}
 	my ($idpath) = grep { $r->{path} eq $_ } keys %b_id;
 	if ($r->{path} =~ /:id/) {
 		ok $idpath, "$name: the walk knows whose id to use" or next;
 	}
 	my @ids = $idpath ? ($b_id{$idpath}, $nobody) : (undef);
-	my $call = sub {
-		my ($cred, $id) = @_;
-		(my $path = $r->{path}) =~ s/:id/$id/ if defined $id;
-		$path //= $r->{path};
-		my %o = (headers => { authorization => "Bearer $cred", 'x-forwarded-for' => '198.51.100.' . (++$n % 250 + 1) });
-		# On an id route a valid body, so the id is what decides; elsewhere
-		# one that fails validation: an allowed caller gets a 4xx about the
-		# body, never 401/403, and nothing changes.
-		if ($r->{method} =~ /^(POST|PATCH)$/) {
-			$o{json} = defined $id && $valid_body{$r->{path}} ? $valid_body{$r->{path}} : { unexpected_field => 1 };
-		}
-		return $t->request($r->{method}, $path, %o);
-	};
+	my $call = sub { call($r, @_) };
 	# Users of A, every role.
 	for my $role (qw(owner admin member)) {
 		my $allowed = $rank{$role} >= $rank{ $expected{$name}[0] };
@@ -160,13 +261,17 @@ for my $r (@$routes) {
 		} elsif (($expected{$name}[1] // '') ne $s) {
 			is_deeply [map { $_->{json}{code} } @res], [('insufficient_scope') x @res], "$name with a $s key: 403 insufficient_scope";
 		} else {
-			is $res[0]{status}, $idpath ? 404 : 200, "$name with a $s key: allowed";
+			if ($idpath || $r->{method} eq 'GET') {
+				is $res[0]{status}, $idpath ? 404 : 200, "$name with a $s key: allowed";
+			} else {
+				like $res[0]{status}, qr/^(400|409|413|415|422)$/, "$name with a $s key: allowed (the bad body is refused, not the caller)";
+			}
 			is $res[0]{json}{code}, $res[1]{json}{code}, "$name with a $s key: the same answer for B's and an unknown id" if $idpath;
 			unlike $res[0]{content}, $b_ids, "$name with a $s key: nothing of company B" unless $idpath;
 		}
 	}
 }
-cmp_ok $covered, '>=', 20, "$covered authenticated routes walked with 14 credentials ($walked requests)";
+cmp_ok $covered, '>=', 45, "$covered authenticated routes walked with 14 credentials ($walked requests)";
 
 # Nothing of B changed.
 is $t->sql('SELECT role FROM users WHERE id = ?', $B->{users}{member}{id})->[0]{role}, 'member', "B's member kept their role";
@@ -174,6 +279,11 @@ is $t->sql('SELECT count(*) AS n FROM invitations WHERE id = ? AND revoked_at IS
 is $t->sql('SELECT count(*) AS n FROM api_keys WHERE company_id = ? AND revoked_at IS NULL', $B->{id})->[0]{n}, scalar(@scopes), "B's keys live";
 is $t->get('/api/v1/me', headers => { authorization => "Bearer $B->{users}{member}{token}" })->{status}, 200, "B's sessions live";
 is $t->sql('SELECT name FROM companies WHERE id = ?', $B->{id})->[0]{name}, 'beta Ltd', "B's company unchanged";
+is $t->sql('SELECT name FROM chatbots WHERE id = ?', $B->{bot})->[0]{name}, 'beta bot', "B's chatbot unchanged";
+is $t->sql('SELECT count(*) AS n FROM kb_documents WHERE id = ?', $B->{doc})->[0]{n}, 1, "B's document kept";
+is $t->sql('SELECT name FROM response_templates WHERE id = ?', $B->{template})->[0]{name}, 'beta hello', "B's template unchanged";
+is_deeply $t->sql('SELECT status, message_count FROM conversations WHERE id = ?', $B->{conversation})->[0],
+    { status => 'bot', message_count => 2 }, "B's conversation unchanged";
 
 # The database itself: company A's context cannot touch B's rows anywhere.
 open my $fh, '<', ParleyTest->srcdir . '/docs/architecture.md' or die;
