@@ -509,7 +509,8 @@ utf8_byte(struct guard *g, const char *text, size_t i)
 			g->cp = (g->cp << 6) | (c & 0x3f);
 			if (--g->need > 0)
 				return;
-			if (g->cp < 0x80 || (g->cp < 0x800 && i - g->cpstart > 1) ||
+			if (g->cp < 0x80 ||
+			    (g->cp < 0x800 && i - g->cpstart > 1) ||
 			    (g->cp < 0x10000 && i - g->cpstart > 2) ||
 			    (g->cp >= 0xd800 && g->cp <= 0xdfff) ||
 			    g->cp > 0x10ffff)
@@ -578,7 +579,8 @@ prompt_byte(struct guard *g, size_t i, unsigned char c)
 		w[j] = g->ring[(g->ncount + j) % g->win];
 	for (; lo < g->ngrams && g->grams[lo].h == g->h; lo++)
 		if (memcmp(w, g->grams[lo].w, g->win) == 0) {
-			fail(g, "system_prompt", g->ringpos[g->ncount % g->win]);
+			fail(
+			    g, "system_prompt", g->ringpos[g->ncount % g->win]);
 			return;
 		}
 }
@@ -668,7 +670,8 @@ guard_safe_len(const struct guard *g, const char *text, size_t len)
 					lim = n - k;
 				break;
 			}
-	while (lim > 0 && lim < len && ((unsigned char)text[lim] & 0xc0) == 0x80)
+	while (
+	    lim > 0 && lim < len && ((unsigned char)text[lim] & 0xc0) == 0x80)
 		lim--;
 	return lim;
 }

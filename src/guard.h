@@ -63,8 +63,8 @@ void guard_free(struct guard *g);
  * "canary", "system_prompt", "link", "too_long" or "empty". A failure is
  * final: later calls return it again.
  */
-const char *guard_check(struct guard *g, const char *text, size_t len,
-    int final);
+const char *guard_check(
+    struct guard *g, const char *text, size_t len, int final);
 
 /*
  * How many bytes of 'text' may be shown to the visitor now, after

@@ -266,8 +266,9 @@ hidden(xmlNode *n)
 				break;
 		} else if (v[i] != ' ' && v[i] != '\t' && v[i] != '\n' &&
 		    v[i] != '\r' && o + 1 < sizeof(decl))
-			decl[o++] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32
-								     : v[i]);
+			decl[o++] =
+			    (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32
+								: v[i]);
 	}
 	xmlFree(v);
 	return rc;
@@ -343,8 +344,7 @@ hw_text(struct hw *hw, const unsigned char *s)
 			} else if (c == '\n') {
 				/* Blank lines inside pre count too. */
 				hw_break(hw, hw->nl < 2 ? hw->nl + 1 : 2);
-			}
-			else if (c != '\r' && hw->nws < sizeof(hw->ws))
+			} else if (c != '\r' && hw->nws < sizeof(hw->ws))
 				hw->ws[hw->nws++] = c == '\t' ? '\t' : ' ';
 			continue;
 		}
@@ -587,7 +587,7 @@ parse_quietly(const char *html, size_t len)
 char *
 text_from_html(const char *html, size_t len, char **title_out)
 {
-	xmlDoc *doc = NULL;
+	xmlDoc	 *doc = NULL;
 	struct hw hw;
 	char	 *title = NULL, *rc = NULL;
 	size_t	  i;
@@ -768,8 +768,8 @@ find_cut(const char *p, size_t n, size_t lim, size_t *next)
 	size_t		     i, cut = 0, sentence = 0, space = 0;
 
 	for (i = 0; i < lim; i++) {
-		if ((s[i] == '.' || s[i] == '?' || s[i] == '!') &&
-		    i + 1 < n && is_ws(s[i + 1]) && i + 1 >= lim / 2)
+		if ((s[i] == '.' || s[i] == '?' || s[i] == '!') && i + 1 < n &&
+		    is_ws(s[i + 1]) && i + 1 >= lim / 2)
 			sentence = i + 1;
 		if (s[i] == 0xe3 && i + 3 <= lim && s[i + 1] == 0x80 &&
 		    s[i + 2] == 0x82 && i + 3 >= lim / 2)
@@ -871,8 +871,8 @@ is_fence(const char *s, size_t n)
 
 	while (i < n && i < 3 && s[i] == ' ')
 		i++;
-	return n - i >= 3 && (memcmp(s + i, "```", 3) == 0 ||
-				 memcmp(s + i, "~~~", 3) == 0);
+	return n - i >= 3 &&
+	    (memcmp(s + i, "```", 3) == 0 || memcmp(s + i, "~~~", 3) == 0);
 }
 
 static int
@@ -888,7 +888,7 @@ chunk_pass(struct chunker *ck, const char *text, size_t n)
 		for (ls = i; ls < end && is_ws((unsigned char)text[ls]); ls++)
 			;
 		for (le = end; le > ls && is_ws((unsigned char)text[le - 1]);
-		    le--)
+		     le--)
 			;
 		rc = 0;
 		if (ls == le) {
@@ -919,8 +919,8 @@ chunk_pass(struct chunker *ck, const char *text, size_t n)
 }
 
 int
-text_chunks(const char *text, size_t target, size_t max, text_chunk_fn emit,
-    void *arg)
+text_chunks(
+    const char *text, size_t target, size_t max, text_chunk_fn emit, void *arg)
 {
 	struct chunker ck;
 	size_t	       n;

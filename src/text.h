@@ -80,8 +80,8 @@ typedef int (*text_chunk_fn)(void *arg, const char *chunk, size_t len);
  * Returns the number of chunks, or -1: bad arguments, invalid UTF-8, too
  * many chunks, memory, or 'emit' asked to stop.
  */
-int text_chunks(const char *text, size_t target, size_t max,
-    text_chunk_fn emit, void *arg);
+int text_chunks(
+    const char *text, size_t target, size_t max, text_chunk_fn emit, void *arg);
 
 /*
  * Makes the string 'in' safe to place between <untrusted_document> tags in
