@@ -449,20 +449,65 @@ answer(struct request *req, json_t *msg, json_t *reply, const char *status,
 	return rc;
 }
 
+/*
+ * Stores the bot's reply 'r' in one tenant transaction (one round trip):
+ * the month's usage, the message and, for a handoff, the new status; the
+ * message only while the conversation is still the bot's. Returns the
+ * stored message (new object), or NULL with '*dropped' set when an agent
+ * took over meanwhile, or NULL on failure.
+ */
+static json_t *
+store_reply(struct ctx *ctx, const char *conv, const struct bot_reply *r,
+    int *dropped)
+{
+	struct db_call	    calls[3];
+	struct conv_q	    q;
+	struct conv_usage_q uq;
+	struct conv_msg	    m;
+	const char	   *sp[6];
+	json_t		   *reply;
+	int		    n = 0;
+
+	*dropped = 0;
+	memset(&m, 0, sizeof(m));
+	m.role = "bot";
+	m.content = r->content;
+	m.citations = r->citations;
+	m.prompt_tokens = r->prompt_tokens;
+	m.completion_tokens = r->completion_tokens;
+	m.model = r->model;
+	m.only_status = "bot";
+	n += conv_usage_call(ctx, ctx->who.chatbot_id, r->prompt_tokens,
+	    r->completion_tokens, &uq, &calls[n]);
+	conv_add_call(ctx, conv, &m, &q, &calls[n++]);
+	if (r->handoff != NULL)
+		conv_status_call(ctx, conv, "pending", r->handoff, r->flag, "bot",
+		    sp, &calls[n++]);
+	if ((m.citations != NULL && q.cj == NULL) ||
+	    db_tenant_batch(ctx->db, ctx->who.company_id, calls, n) == -1) {
+		conv_q_free(&q);
+		return NULL;
+	}
+	if ((reply = conv_add_result(&q, NULL)) == NULL)
+		*dropped = 1;
+	return reply;
+}
+
 int
 h_widget_message_post(struct request *req, struct ctx *ctx)
 {
-	const char	*conv = router_param(req, "id"), *p[3], *content;
+	const char	*conv = router_param(req, "id"), *content;
 	struct field	 f = { "content", V_TEXT, 1, 0, F_REQUIRED };
 	struct verr	 err;
 	struct bot_ctx	 b;
 	struct bot_reply r;
+	struct bot_q	 bq;
+	struct conv_q	 q;
 	struct conv_msg	 m;
-	char		 status[16];
+	struct db_call	 calls[1 + BOT_CALLS];
+	char		 status[16] = "";
 	json_t		*msg = NULL, *reply = NULL;
-	PGresult	*res = NULL;
-	const char	*kw;
-	int		 rc = -1, loaded = 0;
+	int		 rc = -1, loaded = 0, dropped = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (!db_uuid_valid(conv))
@@ -476,49 +521,44 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		err.code = "empty";
 		return validate_problem(req, &err);
 	}
-	p[0] = ctx->who.company_id;
-	p[1] = conv;
-	p[2] = ctx->who.visitor_id;
-	if ((res = db_exec(ctx->db, &q_wconv_lock, p)) == NULL)
-		goto out;
-	if (PQntuples(res) != 1) {
-		rc = no_conv(req);
-		goto out;
-	}
-	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	res = NULL;
+	/*
+	 * One round trip: the visitor's message (only into a conversation of
+	 * theirs; a resolved one becomes the bot's again), what an answer
+	 * needs, and COMMIT: the message is kept before the provider is
+	 * asked, and no transaction stays open while it thinks.
+	 */
 	memset(&m, 0, sizeof(m));
 	m.role = "visitor";
 	m.content = content;
 	m.prompt_tokens = m.completion_tokens = -1;
-	if ((msg = conv_add(ctx, conv, &m)) == NULL)
+	m.visitor_id = ctx->who.visitor_id;
+	conv_add_call(ctx, conv, &m, &q, &calls[0]);
+	bot_calls(ctx, ctx->who.chatbot_id, conv, content, &bq, calls + 1);
+	if (db_exec_many(ctx->db, calls, 1 + BOT_CALLS, 1) == -1) {
+		conv_q_free(&q);
+		bot_q_free(&bq);
 		goto out;
-	/* A resolved conversation the visitor writes to is the bot's again. */
-	if (strcmp(status, "resolved") == 0) {
-		if (conv_set_status(ctx, conv, "bot", NULL, NULL) == -1)
-			goto out;
-		snprintf(status, sizeof(status), "bot");
+	}
+	if ((msg = conv_add_result(&q, status)) == NULL) {
+		bot_q_free(&bq);
+		rc = no_conv(req);
+		goto out;
 	}
 	if (strcmp(status, "bot") != 0) {
 		/* A human has it: the bot stays quiet. */
-		if (db_commit(ctx->db) == -1)
-			goto out;
+		bot_q_free(&bq);
 		rc = answer(req, msg, NULL, status, 0);
 		goto out;
 	}
-	if (bot_load(ctx, ctx->who.chatbot_id, conv, content, &b) == -1)
+	if (bot_parse(ctx, ctx->who.chatbot_id, &bq, &b) == -1)
 		goto out;
 	loaded = 1;
-	if ((kw = bot_wants_human(&b, content)) != NULL) {
+	if (bot_wants_human(&b, content) != NULL) {
 		r.handoff = "visitor_request";
+		r.prompt_tokens = r.completion_tokens = -1;
 		if ((r.content = strdup(bot_handoff_text(r.handoff))) == NULL)
 			goto out;
-		r.prompt_tokens = r.completion_tokens = -1;
 	} else {
-		/* The visitor's message is kept before the provider is asked. */
-		if (db_commit(ctx->db) == -1)
-			goto out;
 		if (wants_stream(req)) {
 			if (http_sse_begin(req) == -1)
 				goto out;
@@ -528,42 +568,16 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 			req->streaming ? emit_delta : NULL, req, &r) == -1)
 			goto out;
 		req->upstream_us = r.provider_us;
-		if (db_tenant_begin(ctx->db, ctx->who.company_id, &q_wconv_lock,
-			p, &res) == -1 ||
-		    res == NULL || PQntuples(res) != 1)
-			goto out;
-		snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-		res = NULL;
-		if (conv_count_usage(ctx, ctx->who.chatbot_id, r.prompt_tokens,
-			r.completion_tokens) == -1)
-			goto out;
-		if (strcmp(status, "bot") != 0) {
-			/* An agent took over meanwhile: the reply is dropped. */
-			if (db_commit(ctx->db) == -1)
-				goto out;
-			rc = answer(req, msg, NULL, status, 1);
-			goto out;
-		}
 	}
-	memset(&m, 0, sizeof(m));
-	m.role = "bot";
-	m.content = r.content;
-	m.citations = r.citations;
-	m.prompt_tokens = r.prompt_tokens;
-	m.completion_tokens = r.completion_tokens;
-	m.model = r.model;
-	if ((reply = conv_add(ctx, conv, &m)) == NULL)
+	if ((reply = store_reply(ctx, conv, &r, &dropped)) == NULL && !dropped)
 		goto out;
-	if (r.handoff != NULL) {
-		if (conv_set_status(ctx, conv, "pending", r.handoff, r.flag) ==
-		    -1)
-			goto out;
-		snprintf(status, sizeof(status), "pending");
+	if (dropped) {
+		/* An agent took over meanwhile: the reply is not kept. */
+		rc = answer(req, msg, NULL, "open", 1);
+		goto out;
 	}
-	if (db_commit(ctx->db) == -1)
-		goto out;
-	rc = answer(req, msg, reply, status, r.flag != NULL);
+	rc = answer(req, msg, reply, r.handoff != NULL ? "pending" : "bot",
+	    r.flag != NULL);
 out:
 	if (rc == -1 && req->streaming) {
 		/* The stream has begun: end it with an error event. */
@@ -573,7 +587,6 @@ out:
 		json_decref(e);
 		rc = 0;
 	}
-	PQclear(res);
 	if (loaded)
 		bot_ctx_free(&b);
 	bot_reply_free(&r);

@@ -57,12 +57,14 @@ static struct db_stmt q_bot_ctx = { "bot_ctx",
 static struct db_stmt q_passages = { "bot_passages",
 	"SELECT k.id, k.document_id, d.title, d.source_url, k.content FROM "
 	"kb_chunks k JOIN kb_documents d ON d.company_id = k.company_id AND "
-	"d.id = k.document_id, websearch_to_tsquery('simple', "
-	"array_to_string(tsvector_to_array(to_tsvector($3::regconfig, $4)), ' "
-	"or ')) AS qo, websearch_to_tsquery($3::regconfig, $4) AS qa WHERE "
-	"k.company_id = $1 AND k.chatbot_id = $2 AND k.tsv @@ qo ORDER BY "
-	"(k.tsv @@ qa) DESC, ts_rank_cd(k.tsv, qo) DESC, k.id LIMIT 4",
-	4, 0, 0 };
+	"d.id = k.document_id, (SELECT language::regconfig AS l FROM chatbots "
+	"WHERE company_id = $1 AND id = $2) AS b, "
+	"websearch_to_tsquery('simple', "
+	"array_to_string(tsvector_to_array(to_tsvector(b.l, $3)), ' or ')) "
+	"AS qo, websearch_to_tsquery(b.l, $3) AS qa WHERE k.company_id = $1 "
+	"AND k.chatbot_id = $2 AND k.tsv @@ qo ORDER BY (k.tsv @@ qa) DESC, "
+	"ts_rank_cd(k.tsv, qo) DESC, k.id LIMIT 4",
+	3, 0, 0 };
 static struct db_stmt q_history = { "bot_history",
 	"SELECT role, content FROM (SELECT seq, role, content FROM messages "
 	"WHERE company_id = $1 AND conversation_id = $2 ORDER BY seq DESC "
@@ -113,25 +115,52 @@ add_origin_host(json_t *hosts, const char *origin)
 		json_array_append_new(hosts, json_stringn(h, n));
 }
 
-int
-bot_load(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
-    const char *question, struct bot_ctx *b)
+void
+bot_calls(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
+    const char *question, struct bot_q *q, struct db_call *calls)
 {
-	const char *p[4];
-	PGresult   *res = NULL;
+	memset(q, 0, sizeof(*q));
+	q->p[0] = ctx->who.company_id;
+	q->p[1] = chatbot_id;
+	q->p[2] = question;
+	q->hp[0] = ctx->who.company_id;
+	q->hp[1] = conversation_id;
+	calls[0].st = &q_bot_ctx;
+	calls[0].params = q->p;
+	calls[0].out = &q->settings;
+	calls[1].st = &q_passages;
+	calls[1].params = q->p;
+	calls[1].out = &q->passages;
+	calls[2].st = &q_history;
+	calls[2].params = q->hp;
+	calls[2].out = &q->history;
+}
+
+void
+bot_q_free(struct bot_q *q)
+{
+	PQclear(q->settings);
+	PQclear(q->passages);
+	PQclear(q->history);
+	memset(q, 0, sizeof(*q));
+}
+
+int
+bot_parse(struct ctx *ctx, const char *chatbot_id, struct bot_q *q,
+    struct bot_ctx *b)
+{
+	PGresult   *res = q->settings;
 	json_t	   *origins = NULL, *v;
 	const char *enc;
 	size_t	    k;
 	int	    i, rc = -1;
 
 	memset(b, 0, sizeof(*b));
-	snprintf(
-	    b->company_id, sizeof(b->company_id), "%s", ctx->who.company_id);
+	snprintf(b->company_id, sizeof(b->company_id), "%s",
+	    ctx->who.company_id);
 	snprintf(b->chatbot_id, sizeof(b->chatbot_id), "%s", chatbot_id);
-	p[0] = ctx->who.company_id;
-	p[1] = chatbot_id;
-	if ((res = db_exec(ctx->db, &q_bot_ctx, p)) == NULL ||
-	    PQntuples(res) != 1)
+	if (res == NULL || PQntuples(res) != 1 || q->passages == NULL ||
+	    q->history == NULL)
 		goto out;
 	b->template = strdup(PQgetvalue(res, 0, 0));
 	snprintf(b->language, sizeof(b->language), "%s", PQgetvalue(res, 0, 1));
@@ -148,7 +177,7 @@ bot_load(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
 	    b->hosts == NULL)
 		goto out;
 	json_array_foreach(origins, k, v)
-	    add_origin_host(b->hosts, json_string_value(v));
+		add_origin_host(b->hosts, json_string_value(v));
 	/* A company's own URL only where the deployment allows it. */
 	snprintf(b->base_url, sizeof(b->base_url), "%s",
 	    ctx->conf->llm_company_base_url && *PQgetvalue(res, 0, 9)
@@ -170,12 +199,7 @@ bot_load(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
 		    ctx->conf->llm_api_key);
 	b->used_bot = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
 	b->used_company = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
-	PQclear(res);
-
-	p[2] = b->language;
-	p[3] = question;
-	if ((res = db_exec(ctx->db, &q_passages, p)) == NULL)
-		goto out;
+	res = q->passages;
 	b->passages = json_array();
 	for (i = 0; i < PQntuples(res); i++)
 		json_array_append_new(b->passages,
@@ -185,24 +209,35 @@ bot_load(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
 			"source_url",
 			PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
 			"content", PQgetvalue(res, i, 4)));
-	PQclear(res);
-	res = NULL;
+	res = q->history;
 	b->history = json_array();
-	if (conversation_id != NULL) {
-		p[1] = conversation_id;
-		if ((res = db_exec(ctx->db, &q_history, p)) == NULL)
-			goto out;
-		for (i = 0; i < PQntuples(res); i++)
-			json_array_append_new(b->history,
-			    json_pack("{s:s,s:s}", "role",
-				PQgetvalue(res, i, 0), "content",
-				PQgetvalue(res, i, 1)));
-	}
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(b->history,
+		    json_pack("{s:s,s:s}", "role", PQgetvalue(res, i, 0),
+			"content", PQgetvalue(res, i, 1)));
 	rc = 0;
 out:
-	PQclear(res);
+	if (rc == -1)
+		bot_ctx_free(b);
+	bot_q_free(q);
 	json_decref(origins);
 	return rc;
+}
+
+int
+bot_load(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
+    const char *question, struct bot_ctx *b)
+{
+	struct bot_q   q;
+	struct db_call calls[BOT_CALLS];
+
+	bot_calls(ctx, chatbot_id, conversation_id, question, &q, calls);
+	if (db_exec_many(ctx->db, calls, BOT_CALLS, 0) == -1) {
+		memset(b, 0, sizeof(*b));
+		bot_q_free(&q);
+		return -1;
+	}
+	return bot_parse(ctx, chatbot_id, &q, b);
 }
 
 void

@@ -51,6 +51,27 @@ struct bot_reply {
 /* Receives released reply text while it streams; -1 stops the stream. */
 typedef int (*bot_emit_fn)(void *arg, const char *text, size_t len);
 
+#include "db.h"
+/* The three reads of bot_load(), prepared for a caller's batch. */
+#define BOT_CALLS 3
+struct bot_q {
+	const char *p[3], *hp[2];
+	PGresult   *settings, *passages, *history;
+};
+/*
+ * Fills 'calls' (BOT_CALLS of them) and 'q' with the reads bot_load()
+ * makes, so a caller can send them with its own statements; the strings
+ * given must outlive the batch. bot_parse() then fills 'b' from the
+ * results (0 or -1) and frees what 'q' holds; bot_q_free() when the
+ * batch failed.
+ */
+void bot_calls(struct ctx *ctx, const char *chatbot_id,
+    const char *conversation_id, const char *question, struct bot_q *q,
+    struct db_call *calls);
+int  bot_parse(struct ctx *ctx, const char *chatbot_id, struct bot_q *q,
+     struct bot_ctx *b);
+void bot_q_free(struct bot_q *q);
+
 /*
  * Loads the context of an answer to 'question' in chatbot 'chatbot_id'
  * for conversation 'conversation_id' ('NULL' for none: no history), in

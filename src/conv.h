@@ -18,7 +18,43 @@ struct conv_msg {
 	json_t	   *citations; /* borrowed; may be NULL */
 	long	    prompt_tokens, completion_tokens; /* -1: none */
 	const char *model; /* may be NULL */
+	const char *visitor_id; /* when set: only a conversation of theirs */
+	const char *only_status; /* when set: only while in this status */
 };
+
+#include "db.h"
+/* A message insert prepared for a batch: parameters and result. */
+struct conv_q {
+	char	    pt[24], ct[24];
+	char	   *cj;
+	const char *p[11];
+	PGresult   *res;
+};
+/*
+ * Prepares in 'q' and 'call' the insert of 'm' into 'conv', for
+ * db_exec_many() or db_tenant_batch(); 'm' must outlive the call.
+ */
+void conv_add_call(struct ctx *ctx, const char *conv, const struct conv_msg *m,
+    struct conv_q *q, struct db_call *call);
+/*
+ * The stored message as a new JSON object and, in 'status' (may be NULL),
+ * the conversation's status after it; NULL when no row was written (not
+ * the visitor's, or no longer in 'only_status'). Frees what 'q' holds.
+ */
+json_t *conv_add_result(struct conv_q *q, char status[16]);
+void	conv_q_free(struct conv_q *q);
+/* Prepares a status change (see conv_set_status()) for a batch; 'p' has
+ * room for 6 parameters; 'only_status' as in struct conv_msg. */
+void conv_status_call(struct ctx *ctx, const char *conv, const char *status,
+    const char *reason, const char *flag, const char *only_status,
+    const char **p, struct db_call *call);
+/* Prepares the usage count for a batch; returns 0 when there is none. */
+struct conv_usage_q {
+	char	    n[24];
+	const char *p[3];
+};
+int conv_usage_call(struct ctx *ctx, const char *chatbot, long prompt,
+    long completion, struct conv_usage_q *q, struct db_call *call);
 
 /*
  * Appends 'm' to conversation 'conv' (numbering it, counting it, setting

@@ -425,6 +425,76 @@ db_tenant_read(struct db *db, const char *company_id, struct db_stmt *check,
 	return -1;
 }
 
+/* Fills steps from 'calls'; returns the number of steps. */
+static int
+batch_steps(struct pstep *s, const struct db_call *calls, int n, int commit)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		s[i].st = calls[i].st;
+		s[i].params = calls[i].params;
+		s[i].out = calls[i].out;
+	}
+	if (commit) {
+		memset(&s[n], 0, sizeof(s[n]));
+		s[n].sql = "COMMIT";
+		s[n].tag = "COMMIT";
+		n++;
+	}
+	return n;
+}
+
+int
+db_exec_many(struct db *db, const struct db_call *calls, int n, int commit)
+{
+	struct pstep s[DB_BATCH_MAX + 1];
+
+	if (n < 1 || n > DB_BATCH_MAX || !db->in_tx || db->conn == NULL ||
+	    PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	if (pipeline(db, s, batch_steps(s, calls, n, commit), calls[0].st->name) ==
+	    -1)
+		return -1;
+	if (commit) {
+		db->in_tx = 0;
+		committed(db, 1);
+	}
+	return 0;
+}
+
+int
+db_tenant_batch(struct db *db, const char *company_id,
+    const struct db_call *calls, int n)
+{
+	const char  *cid[1] = { company_id };
+	struct pstep s[DB_BATCH_MAX + 3];
+	PGresult    *res;
+
+	if (db->in_tx || !db_uuid_valid(company_id) || n < 1 ||
+	    n > DB_BATCH_MAX) {
+		log_msg(LOG_ERROR, "tenant_context_missing");
+		return -1;
+	}
+	if (db_ensure(db) == -1)
+		return -1;
+	memset(s, 0, 2 * sizeof(s[0]));
+	s[0].st = &q_tx_begin;
+	s[1].st = &q_tx_tenant;
+	s[1].params = cid;
+	if (pipeline(db, s, 2 + batch_steps(s + 2, calls, n, 1), "tenant_batch") ==
+	    -1) {
+		if (db->conn != NULL) {
+			res = PQexec(db->conn, "ROLLBACK");
+			PQclear(res);
+		}
+		return -1;
+	}
+	committed(db, 1);
+	return 0;
+}
+
 PGresult *
 db_exec_commit(struct db *db, struct db_stmt *st, const char *const *params)
 {

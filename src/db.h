@@ -89,6 +89,28 @@ int db_tenant_read(struct db *, const char *company_id, struct db_stmt *check,
  */
 PGresult *db_exec_commit(
     struct db *, struct db_stmt *st, const char *const *params);
+/* One statement of a batch; 'out' (may be NULL) receives its result. */
+struct db_call {
+	struct db_stmt	   *st;
+	const char *const *params;
+	PGresult	  **out;
+};
+#define DB_BATCH_MAX 8
+/*
+ * Runs the 'n' calls (at most DB_BATCH_MAX) in the open transaction in one
+ * round trip, then COMMIT when 'commit'. Returns 0 with each 'out' filled
+ * (caller PQclear()s); -1 on any failure, with no result kept and the
+ * transaction left for db_rollback(). The statements run in order, so a
+ * later one sees what an earlier one wrote.
+ */
+int db_exec_many(struct db *, const struct db_call *calls, int n, int commit);
+/*
+ * A whole tenant transaction in one round trip: BEGIN, the tenant context
+ * of 'company_id', the 'n' calls, COMMIT. Returns 0 with results filled,
+ * or -1 with nothing kept and no transaction left open.
+ */
+int db_tenant_batch(struct db *, const char *company_id,
+    const struct db_call *calls, int n);
 /*
  * Calls 'fn'('arg') once the open transaction commits (not if it rolls
  * back). One hook per transaction; a later call replaces it.

@@ -50,8 +50,9 @@ void guard_free(struct guard *g);
  * Checks the reply so far: 'text', 'len' bytes, not NUL-terminated. Between
  * calls the reply only grows: each call passes the same bytes as before
  * plus new ones, and only the new ones are scanned (linear in the reply as
- * a whole); a shorter 'len' than before is ignored. 'final' is 1 for the complete reply: links that end it are
- * then judged, and a reply that is empty or only whitespace fails.
+ * a whole); a shorter 'len' than before is ignored. 'final' is 1 for the
+ * complete reply: links that end it are then judged, and a reply that is
+ * empty or only whitespace fails.
  * Links are http:// and https:// URLs (any case; "\" counts as "/"),
  * hosts starting "www.", and Markdown link targets "[x](target)", which
  * must be http(s) URLs (or "//host"): a relative, mailto: or javascript:

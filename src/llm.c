@@ -29,6 +29,9 @@ struct sbuf {
 	size_t len, size;
 };
 
+/* The process's libcurl handle (see llm_chat()). */
+static CURL *handle;
+
 /*
  * Appends 'len' bytes of 'data' to 'b' if the result stays within 'max'
  * bytes. Returns NULL, or "too_large" or "internal" (no memory).
@@ -795,7 +798,16 @@ llm_chat(const struct llm_config *cfg, const struct llm_message *msgs, size_t n,
 		}
 		crypto_wipe(auth, sizeof(auth));
 	}
-	if ((x.c = curl_easy_init()) == NULL)
+	/*
+	 * One handle per process, reset between exchanges: its connection
+	 * cache keeps the provider's connection (and TLS session) open, so a
+	 * message does not pay for a new handshake.
+	 */
+	if (handle == NULL)
+		handle = curl_easy_init();
+	else
+		curl_easy_reset(handle);
+	if ((x.c = handle) == NULL)
 		goto out;
 	conn_ms = cfg->connect_timeout_ms;
 	if (conn_ms <= 0)
@@ -853,8 +865,12 @@ out:
 		out->content = NULL;
 	}
 	out->error = err;
-	if (x.c != NULL)
-		curl_easy_cleanup(x.c);
+	/* The request headers and body are the caller's: not left behind. */
+	if (x.c != NULL) {
+		curl_easy_setopt(x.c, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(x.c, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(x.c, CURLOPT_ERRORBUFFER, NULL);
+	}
 	llm_sse_free(x.sse);
 	free(x.raw.p);
 	headers_free(hdrs);

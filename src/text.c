@@ -123,7 +123,8 @@ enum ekind {
 	E_CELL /* td, th: " | " between cells */
 };
 
-static const struct {
+/* Sorted by name, for bsearch(). */
+static const struct element {
 	const char *name;
 	enum ekind  kind;
 } elements[] = {
@@ -212,15 +213,20 @@ struct hw {
 	int	    pre, heading, lists; /* depths */
 };
 
+static int
+element_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct element *)elem)->name);
+}
+
 static enum ekind
 classify(const xmlNode *n)
 {
-	size_t i;
+	const struct element *e;
 
-	for (i = 0; i < sizeof(elements) / sizeof(elements[0]); i++)
-		if (strcmp((const char *)n->name, elements[i].name) == 0)
-			return elements[i].kind;
-	return E_INLINE;
+	e = bsearch(n->name, elements, sizeof(elements) / sizeof(elements[0]),
+	    sizeof(elements[0]), element_cmp);
+	return e != NULL ? e->kind : E_INLINE;
 }
 
 /* Whether a CSS declaration, lower case without spaces, hides. */
@@ -438,7 +444,7 @@ title_text(xmlNode *n)
 	xmlChar		    *v;
 	const unsigned char *s;
 	char		    *out = NULL;
-	size_t		     i, k, o = 0;
+	size_t		     len, i, k, o = 0;
 	int		     space = 0;
 
 	if ((v = xmlNodeGetContent(n)) == NULL)
@@ -446,8 +452,9 @@ title_text(xmlNode *n)
 	if ((out = malloc(TEXT_MAX_TITLE + 1)) == NULL)
 		goto out;
 	s = v;
-	for (i = 0; s[i] != '\0'; i += k) {
-		if ((k = utf8_len(s + i, strlen((const char *)s + i))) == 0) {
+	len = strlen((const char *)s);
+	for (i = 0; i < len; i += k) {
+		if ((k = utf8_len(s + i, len - i)) == 0) {
 			k = 1;
 			continue;
 		}

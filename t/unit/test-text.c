@@ -167,6 +167,14 @@ static const struct {
 	    "<span style=\"color:red; Display : None\">h3</span>"
 	    "<p style='visibility:hidden'>h4</p><p>b</p>",
 	    "a\n\nb", NULL },
+	{ "every dropped element (the table is searched by name)",
+	    "<p>a</p><applet>1</applet><audio>2</audio><canvas>3</canvas>"
+	    "<datalist>4</datalist><embed>5</embed><math>6</math>"
+	    "<noembed>7</noembed><select><option>8</select>"
+	    "<textarea>9</textarea><video>10</video><p>b</p>",
+	    "a\n\nb", NULL },
+	{ "xmp and listing keep whitespace",
+	    "<xmp>a  b</xmp><listing>c  d</listing>", "a  b\n\nc  d", NULL },
 	{ "control characters dropped",
 	    "<p>a\x01"
 	    "b\x7f"

@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""An open-loop load generator for visitor messages.
+
+usage: openloop.py BASE_URL TARGETS_FILE RATE SECONDS
+
+TARGETS_FILE has one "TOKEN CONVERSATION_ID" line per visitor. Requests
+(POST /api/v1/widget/conversations/ID/messages) are started at a fixed
+rate whatever the answers do (open loop: a slow answer does not slow the
+sending, so queueing shows in the latencies), round-robin over the
+visitors, on keep-alive HTTPS connections opened as needed. Latency is
+measured from when a request was due, not from when it was sent, so a
+client that falls behind does not hide it (no coordinated omission).
+
+Prints one line: sent, ok, errors, achieved rate, p50, p90, p99, max (ms).
+"""
+import asyncio
+import json
+import ssl
+import sys
+import time
+from urllib.parse import urlparse
+
+BASE, TARGETS, RATE, SECONDS = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+u = urlparse(BASE)
+targets = [line.split() for line in open(TARGETS) if line.strip()]
+ctx = None
+if u.scheme == "https":
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+idle = []
+lat = []
+errors = [0]
+codes = {}
+
+
+async def connect():
+    return await asyncio.open_connection(u.hostname, u.port, ssl=ctx)
+
+
+def addr(i):
+    """Each visitor its own client address (bench/run trusts X-Forwarded-For
+    from loopback), as real visitors are: nginx's per-address limit holds."""
+    v = i % len(targets)
+    return "198.18.%d.%d" % (v // 250, v % 250 + 1)
+
+
+async def one(i, due):
+    tok, conv = targets[i % len(targets)]
+    body = json.dumps({"content": "How often should I water tomatoes? (%d)" % i}).encode()
+    req = ("POST /api/v1/widget/conversations/%s/messages HTTP/1.1\r\nHost: %s\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+           "X-Forwarded-For: %s\r\nContent-Length: %d\r\n\r\n"
+           % (conv, u.hostname, tok, addr(i), len(body))).encode() + body
+    w = None
+    try:
+        conn = idle.pop() if idle else await connect()
+        r, w = conn
+        w.write(req)
+        head = await r.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        n = 0
+        chunked = False
+        keep = True
+        for line in head.split(b"\r\n"):
+            k, _, v = line.partition(b":")
+            if k.lower() == b"content-length":
+                n = int(v)
+            elif k.lower() == b"transfer-encoding" and b"chunked" in v.lower():
+                chunked = True
+            elif k.lower() == b"connection" and b"close" in v.lower():
+                keep = False
+        if chunked:
+            while True:
+                size = int((await r.readuntil(b"\r\n")).strip(), 16)
+                await r.readexactly(size + 2)
+                if size == 0:
+                    break
+        else:
+            await r.readexactly(n)
+        lat.append((time.monotonic() - due) * 1000.0)
+        if status != 201:
+            errors[0] += 1
+            codes[status] = codes.get(status, 0) + 1
+        if keep:
+            idle.append(conn)
+        else:
+            w.close()
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        errors[0] += 1
+        codes["io"] = codes.get("io", 0) + 1
+        lat.append((time.monotonic() - due) * 1000.0)
+        if w is not None:
+            w.close()
+
+
+async def main():
+    start = time.monotonic() + 0.2
+    total = int(RATE * SECONDS)
+    tasks = []
+    for i in range(total):
+        due = start + i / RATE
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(i, due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - start
+    s = sorted(lat)
+
+    def pct(p):
+        return s[min(len(s) - 1, int(len(s) * p))] if s else float("nan")
+    print("sent %d ok %d errors %d rate %.0f/s p50 %.1f p90 %.1f p99 %.1f max %.1f ms" % (
+        total, len(s) - errors[0], errors[0], total / elapsed, pct(0.50), pct(0.90), pct(0.99),
+        s[-1] if s else float("nan")) + ("" if not codes else " (%s)" % " ".join(
+            "%s:%d" % (k, v) for k, v in sorted(codes.items(), key=str))))
+
+
+asyncio.run(main())
