@@ -160,14 +160,17 @@ CREATE TABLE messages (
 );
 SELECT parley_tenant_table('messages');
 
--- Tokens used per chatbot and month: the budgets read it.
+-- Tokens used per chatbot and month: the budgets read the sum. Each
+-- worker process adds to a shard of its own (its pid modulo 16), so busy
+-- chatbots do not serialise every reply on one row lock.
 CREATE TABLE llm_usage (
 	company_id	uuid NOT NULL,
 	chatbot_id	uuid NOT NULL,
 	month		date NOT NULL,
+	shard		smallint NOT NULL DEFAULT 0 CHECK (shard BETWEEN 0 AND 15),
 	tokens		bigint NOT NULL DEFAULT 0,
 	requests	integer NOT NULL DEFAULT 0,
-	PRIMARY KEY (company_id, month, chatbot_id),
+	PRIMARY KEY (company_id, month, chatbot_id, shard),
 	FOREIGN KEY (company_id, chatbot_id) REFERENCES chatbots (company_id, id) ON DELETE CASCADE
 );
 SELECT parley_tenant_table('llm_usage');

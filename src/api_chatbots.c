@@ -42,61 +42,31 @@ static struct db_stmt q_bot_new = { "chatbot_new",
 	"identity_secret_enc) VALUES ($3, $1, $2::jsonb->>'name', $4, $5) "
 	"RETURNING id",
 	5, 0, 0 };
-static struct
-    db_stmt
-	q_bot_set = { "chatbot_set",
-		"UPDATE chatbots SET name = " BOT_SET(
-		    "name", "$2::jsonb->>'name'") ", "
-						  "prompt_template = " BOT_SET(
-						      "prompt_template",
-						      "$2::jsonb->>'prompt_"
-						      "template'") ", "
-								   "welcome_"
-								   "message "
-								   "= " BOT_SET(
-								       "welcome"
-								       "_messag"
-								       "e",
-								       "$2::"
-								       "jsonb->"
-								       ">'"
-								       "welcome"
-								       "_messag"
-								       "e'") ","
-									     " "
-									     "a"
-									     "l"
-									     "l"
-									     "o"
-									     "w"
-									     "e"
-									     "d"
-									     "_"
-									     "o"
-									     "r"
-									     "i"
-									     "g"
-									     "i"
-									     "n"
-									     "s"
-									     " "
-									     "="
-									     " " BOT_ARR(
-										 "allowed_origins") ", "
-												    "link_domains = " BOT_ARR("link_domains") ", "
-																	      "language = " BOT_SET(
-																		  "language", "$2::jsonb->>'language'") ", "
-																							"model = " BOT_SET("model", "$2::jsonb->>'model'") ", "
-																													   "temperature = " BOT_SET("temperature", "($2::jsonb->>'temperature')::real") ", "
-																																							"max_tokens = " BOT_SET(
-																																							    "max_tokens", "($2::jsonb->>'max_tokens')::integer") ", "
-																																														 "handoff_keywords = " BOT_ARR("handoff_keywords") ", "
-																																																				   "handoff_on_no_answer = " BOT_SET("handoff_on_no_answer", "($2::jsonb->>'handoff_on_no_answer')::boolean") ", "
-																																																																	      "require_verified = " BOT_SET(
-																																																																		  "require_verified",
-																																																																		  "($2::jsonb->>'require_verified')::boolean") ", "
-																																																																							       "updated_at = now() WHERE company_id = $1 AND id = $3 RETURNING " BOT_COLS,
-		3, 0, 0 };
+/* clang-format off */
+static struct db_stmt q_bot_set = { "chatbot_set",
+	"UPDATE chatbots SET "
+	"name = " BOT_SET("name", "$2::jsonb->>'name'") ", "
+	"prompt_template = "
+	    BOT_SET("prompt_template", "$2::jsonb->>'prompt_template'") ", "
+	"welcome_message = "
+	    BOT_SET("welcome_message", "$2::jsonb->>'welcome_message'") ", "
+	"allowed_origins = " BOT_ARR("allowed_origins") ", "
+	"link_domains = " BOT_ARR("link_domains") ", "
+	"language = " BOT_SET("language", "$2::jsonb->>'language'") ", "
+	"model = " BOT_SET("model", "$2::jsonb->>'model'") ", "
+	"temperature = "
+	    BOT_SET("temperature", "($2::jsonb->>'temperature')::real") ", "
+	"max_tokens = "
+	    BOT_SET("max_tokens", "($2::jsonb->>'max_tokens')::integer") ", "
+	"handoff_keywords = " BOT_ARR("handoff_keywords") ", "
+	"handoff_on_no_answer = " BOT_SET("handoff_on_no_answer",
+	    "($2::jsonb->>'handoff_on_no_answer')::boolean") ", "
+	"require_verified = " BOT_SET("require_verified",
+	    "($2::jsonb->>'require_verified')::boolean") ", "
+	"updated_at = now() WHERE company_id = $1 AND id = $3 "
+	"RETURNING " BOT_COLS,
+	3, 0, 0 };
+/* clang-format on */
 /* The knowledge base is indexed in the chatbot's language. */
 static struct db_stmt q_bot_reindex = { "chatbot_reindex",
 	"UPDATE kb_chunks SET language = $3::regconfig WHERE company_id = $1 "
@@ -282,6 +252,16 @@ chatbot_json(PGresult *res, int row)
 	return o;
 }
 
+/* Re-indexes the chatbot's chunks in its language ('p': company, id, language). */
+static int
+reindex(struct ctx *ctx, const char **p)
+{
+	PGresult *res = db_exec(ctx->db, &q_bot_reindex, p);
+
+	PQclear(res);
+	return res != NULL ? 0 : -1;
+}
+
 /* A new widget key "pk_" + 32 hex digits. */
 static int
 new_public_key(char out[36])
@@ -386,7 +366,8 @@ h_chatbot_create(struct request *req, struct ctx *ctx)
 		goto out;
 	p[1] = id;
 	p[2] = PQgetvalue(res, 0, 6);
-	PQclear(db_exec(ctx->db, &q_bot_reindex, p));
+	if (reindex(ctx, p) == -1)
+		goto out;
 	bot_diff(req->json, NULL, res, &fields, &changes);
 	if (bot_audit(ctx, req, "chatbot.create", id, fields, changes) == -1 ||
 	    db_commit(ctx->db) == -1)
@@ -485,7 +466,8 @@ h_chatbot_patch(struct request *req, struct ctx *ctx)
 		goto out;
 	p[1] = id;
 	p[2] = PQgetvalue(res, 0, 6);
-	PQclear(db_exec(ctx->db, &q_bot_reindex, p));
+	if (reindex(ctx, p) == -1)
+		goto out;
 	bot_diff(req->json, old, res, &fields, &changes);
 	if (json_array_size(fields) > 0 &&
 	    bot_audit(ctx, req, "chatbot.update", id, fields, changes) == -1)

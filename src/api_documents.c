@@ -26,7 +26,8 @@
 /* Locks the company row: uploads of one company are serialised, so the
  * quota holds. Returns the chatbot's language and the bytes stored. */
 static struct db_stmt q_doc_quota = { "document_quota",
-	"SELECT b.language, (SELECT coalesce(sum(length(d.text)), 0) FROM "
+	"SELECT b.language, (SELECT coalesce(sum(octet_length(d.text)), 0) "
+	"FROM "
 	"kb_documents d WHERE d.company_id = $1) FROM companies c JOIN "
 	"chatbots b ON b.company_id = c.id WHERE c.id = $1 AND b.id = $2 FOR "
 	"UPDATE OF c",
@@ -196,6 +197,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 	o = doc_json(res, 0);
 	doc_id = strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	res = NULL;
 	p[2] = doc_id;
 	p[3] = cj;
 	p[4] = lang;

@@ -65,7 +65,7 @@ h_company_llm_get(struct request *req, struct ctx *ctx)
 }
 
 static const struct field f_llm[] = {
-	{ "base_url", V_URI, 8, 256, F_NULLABLE },
+	{ "base_url", V_URI, 12, 256, F_NULLABLE },
 	{ "model", V_STRING, 1, 100, F_NULLABLE },
 	{ "api_key", V_URI, 1, 512, F_NULLABLE },
 };
@@ -92,8 +92,12 @@ h_company_llm_put(struct request *req, struct ctx *ctx)
 			    "This deployment does not let companies choose "
 			    "their own provider URL",
 			    NULL, NULL, NULL);
-		if (strncmp(url, "https://", 8) != 0 &&
-		    strncmp(url, "http://", 7) != 0) {
+		/*
+		 * A tenant's provider: https only (the key travels with each
+		 * request), and parleyd connects to public addresses only
+		 * (src/llm.c checks the address it actually connected to).
+		 */
+		if (strncmp(url, "https://", 8) != 0) {
 			err.field = "base_url";
 			err.code = "format";
 			return validate_problem(req, &err);

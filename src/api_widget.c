@@ -395,8 +395,13 @@ h_widget_messages(struct request *req, struct ctx *ctx)
 	if ((res = db_exec_commit(ctx->db, &q_wmsgs, p)) == NULL)
 		return -1;
 	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items, conv_msg_json(res, i));
+	for (i = 0; i < PQntuples(res); i++) {
+		json_t *o = conv_msg_json(res, i);
+
+		/* Which agent wrote is the company's business. */
+		json_object_del(o, "author_id");
+		json_array_append_new(items, o);
+	}
 	PQclear(res);
 	return http_send_items(req, items);
 }
@@ -439,6 +444,9 @@ answer(struct request *req, json_t *msg, json_t *reply, const char *status,
 	    "status", status, "replaced", replaced);
 	if (o == NULL)
 		return -1;
+	/* A stream asked for is a stream, even with no reply to stream. */
+	if (!req->streaming && wants_stream(req) && http_sse_begin(req) == 0)
+		(void)http_sse_send(req, "message", msg);
 	if (req->streaming) {
 		/* A visitor who left misses the event; the reply is kept. */
 		(void)http_sse_send(req, "done", o);
@@ -457,8 +465,8 @@ answer(struct request *req, json_t *msg, json_t *reply, const char *status,
  * took over meanwhile, or NULL on failure.
  */
 static json_t *
-store_reply(struct ctx *ctx, const char *conv, const struct bot_reply *r,
-    int *dropped)
+store_reply(
+    struct ctx *ctx, const char *conv, const struct bot_reply *r, int *dropped)
 {
 	struct db_call	    calls[3];
 	struct conv_q	    q;
@@ -481,8 +489,8 @@ store_reply(struct ctx *ctx, const char *conv, const struct bot_reply *r,
 	    r->completion_tokens, &uq, &calls[n]);
 	conv_add_call(ctx, conv, &m, &q, &calls[n++]);
 	if (r->handoff != NULL)
-		conv_status_call(ctx, conv, "pending", r->handoff, r->flag, "bot",
-		    sp, &calls[n++]);
+		conv_status_call(ctx, conv, "pending", r->handoff, r->flag,
+		    "bot", sp, &calls[n++]);
 	if ((m.citations != NULL && q.cj == NULL) ||
 	    db_tenant_batch(ctx->db, ctx->who.company_id, calls, n) == -1) {
 		conv_q_free(&q);
@@ -551,13 +559,13 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		goto out;
 	}
 	if (bot_parse(ctx, ctx->who.chatbot_id, &bq, &b) == -1)
-		goto out;
+		goto failed;
 	loaded = 1;
 	if (bot_wants_human(&b, content) != NULL) {
 		r.handoff = "visitor_request";
 		r.prompt_tokens = r.completion_tokens = -1;
 		if ((r.content = strdup(bot_handoff_text(r.handoff))) == NULL)
-			goto out;
+			goto failed;
 	} else {
 		if (wants_stream(req)) {
 			if (http_sse_begin(req) == -1)
@@ -566,11 +574,11 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		}
 		if (bot_answer(ctx->conf, &b, content, 0,
 			req->streaming ? emit_delta : NULL, req, &r) == -1)
-			goto out;
+			goto failed;
 		req->upstream_us = r.provider_us;
 	}
 	if ((reply = store_reply(ctx, conv, &r, &dropped)) == NULL && !dropped)
-		goto out;
+		goto failed;
 	if (dropped) {
 		/* An agent took over meanwhile: the reply is not kept. */
 		rc = answer(req, msg, NULL, "open", 1);
@@ -578,6 +586,21 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	}
 	rc = answer(req, msg, reply, r.handoff != NULL ? "pending" : "bot",
 	    r.flag != NULL);
+	goto out;
+failed:
+	/*
+	 * The visitor's message is kept; whatever failed after it, a human
+	 * is asked to answer, as when the provider fails.
+	 */
+	bot_reply_free(&r);
+	r.handoff = "provider_error";
+	r.prompt_tokens = r.completion_tokens = -1;
+	if ((r.content = strdup(bot_handoff_text(r.handoff))) != NULL &&
+	    (reply = store_reply(ctx, conv, &r, &dropped)) != NULL) {
+		log_event(
+		    LOG_WARN, "reply_failed", LOG_S("reason", "internal"));
+		rc = answer(req, msg, reply, "pending", 1);
+	}
 out:
 	if (rc == -1 && req->streaming) {
 		/* The stream has begun: end it with an error event. */

@@ -34,6 +34,8 @@
 #include "util.h"
 
 #define REPLY_MAX 16000 /* bytes of a reply (messages.content's bound) */
+/* All attempts of one exchange; nginx waits 120 s (parley-fastcgi.conf). */
+#define BOT_DEADLINE_MS 100000L
 #define OFFLINE_MAX 1500 /* bytes of a passage quoted offline */
 
 static struct db_stmt q_bot_ctx = { "bot_ctx",
@@ -146,18 +148,18 @@ bot_q_free(struct bot_q *q)
 }
 
 int
-bot_parse(struct ctx *ctx, const char *chatbot_id, struct bot_q *q,
-    struct bot_ctx *b)
+bot_parse(
+    struct ctx *ctx, const char *chatbot_id, struct bot_q *q, struct bot_ctx *b)
 {
 	PGresult   *res = q->settings;
 	json_t	   *origins = NULL, *v;
 	const char *enc;
 	size_t	    k;
-	int	    i, rc = -1;
+	int	    i, own_url, rc = -1;
 
 	memset(b, 0, sizeof(*b));
-	snprintf(b->company_id, sizeof(b->company_id), "%s",
-	    ctx->who.company_id);
+	snprintf(
+	    b->company_id, sizeof(b->company_id), "%s", ctx->who.company_id);
 	snprintf(b->chatbot_id, sizeof(b->chatbot_id), "%s", chatbot_id);
 	if (res == NULL || PQntuples(res) != 1 || q->passages == NULL ||
 	    q->history == NULL)
@@ -177,12 +179,16 @@ bot_parse(struct ctx *ctx, const char *chatbot_id, struct bot_q *q,
 	    b->hosts == NULL)
 		goto out;
 	json_array_foreach(origins, k, v)
-		add_origin_host(b->hosts, json_string_value(v));
-	/* A company's own URL only where the deployment allows it. */
+	    add_origin_host(b->hosts, json_string_value(v));
+	/*
+	 * A company's own URL only where the deployment allows it, and then
+	 * only with the company's own key: the deployment's key never goes
+	 * to a server a tenant chose.
+	 */
+	own_url = ctx->conf->llm_company_base_url && *PQgetvalue(res, 0, 9);
 	snprintf(b->base_url, sizeof(b->base_url), "%s",
-	    ctx->conf->llm_company_base_url && *PQgetvalue(res, 0, 9)
-		? PQgetvalue(res, 0, 9)
-		: ctx->conf->llm_base_url);
+	    own_url ? PQgetvalue(res, 0, 9) : ctx->conf->llm_base_url);
+	b->public_only = own_url;
 	enc = PQgetvalue(res, 0, 10);
 	if (*enc != '\0') {
 		int n = keyring_decrypt(keys_ring(), ctx->who.company_id, enc,
@@ -194,7 +200,7 @@ bot_parse(struct ctx *ctx, const char *chatbot_id, struct bot_q *q,
 			goto out;
 		}
 		b->api_key[n] = '\0';
-	} else
+	} else if (!own_url)
 		snprintf(b->api_key, sizeof(b->api_key), "%s",
 		    ctx->conf->llm_api_key);
 	b->used_bot = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
@@ -347,32 +353,38 @@ append(char **buf, size_t *len, size_t *cap, const char *s)
 	return 0;
 }
 
-/* Appends <untrusted_document …>'body'</untrusted_document>. */
+/*
+ * Appends <untrusted_document 'attrs'>, then "Title: " 'title' and
+ * "Source link: " 'url' when given, 'body', </untrusted_document>: every
+ * outside string neutralised, so none can close the wrapper.
+ */
 static int
 append_wrapped(char **buf, size_t *len, size_t *cap, const char *attrs,
-    const char *title, const char *body)
+    const char *title, const char *url, const char *body)
 {
-	char *nb = text_neutralise(body), *nt = NULL;
-	int   rc = -1;
+	const char *in[3] = { title, url, body };
+	const char *label[3] = { "Title: ", "Source link: ", "" };
+	char	   *t;
+	int	    i;
 
-	if (nb == NULL ||
-	    (title != NULL && (nt = text_neutralise(title)) == NULL))
-		goto out;
 	if (append(buf, len, cap, "<untrusted_document ") == -1 ||
 	    append(buf, len, cap, attrs) == -1 ||
-	    append(buf, len, cap, ">\n") == -1 ||
-	    (nt != NULL &&
-		(append(buf, len, cap, "Title: ") == -1 ||
-		    append(buf, len, cap, nt) == -1 ||
-		    append(buf, len, cap, "\n") == -1)) ||
-	    append(buf, len, cap, nb) == -1 ||
-	    append(buf, len, cap, "\n</untrusted_document>") == -1)
-		goto out;
-	rc = 0;
-out:
-	free(nb);
-	free(nt);
-	return rc;
+	    append(buf, len, cap, ">\n") == -1)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (in[i] == NULL)
+			continue;
+		if ((t = text_neutralise(in[i])) == NULL)
+			return -1;
+		if (append(buf, len, cap, label[i]) == -1 ||
+		    append(buf, len, cap, t) == -1 ||
+		    append(buf, len, cap, "\n") == -1) {
+			free(t);
+			return -1;
+		}
+		free(t);
+	}
+	return append(buf, len, cap, "</untrusted_document>");
 }
 
 static const char rules_reply[] =
@@ -390,6 +402,9 @@ static const char rules_reply[] =
     "the confidential marker below.\n"
     "4. You are an AI assistant: never claim to be a human.\n"
     "5. Only include links that appear in the knowledge-base passages.\n";
+static const char draft_request[] =
+    "Write a draft of the agent's next reply to the visitor, for the agent "
+    "to check and edit.";
 static const char rules_draft[] =
     "You draft replies for a human customer-support agent, who will read "
     "and edit your draft before sending it.\n"
@@ -444,17 +459,15 @@ build_messages(const struct bot_ctx *b, int draft, const char *canary,
 		    "source=\"knowledge_base\" id=\"%s\"",
 		    json_string_value(json_object_get(v, "document_id")));
 		if (append_wrapped(&s, &len, &cap, attrs,
-			json_string_value(json_object_get(v, "title")),
+			json_string_value(json_object_get(v, "title")), url,
 			json_string_value(json_object_get(v, "content"))) ==
 			-1 ||
-		    (url != NULL &&
-			(append(&s, &len, &cap, "\nSource link: ") == -1 ||
-			    append(&s, &len, &cap, url) == -1)) ||
 		    append(&s, &len, &cap, "\n") == -1)
 			goto fail;
 	}
+	/* Retrieved text is content, not instructions: a user message. */
 	owned[n] = s;
-	m[n].role = "system";
+	m[n].role = "user";
 	m[n++].content = s;
 	s = NULL;
 	json_array_foreach(b->history, i, v)
@@ -469,7 +482,7 @@ build_messages(const struct bot_ctx *b, int draft, const char *canary,
 		len = cap = 0;
 		if (strcmp(role, "visitor") == 0) {
 			if (append_wrapped(&s, &len, &cap, "source=\"visitor\"",
-				NULL, text) == -1)
+				NULL, NULL, text) == -1)
 				goto fail;
 			m[n].role = "user";
 		} else {
@@ -480,6 +493,12 @@ build_messages(const struct bot_ctx *b, int draft, const char *canary,
 		owned[n] = s;
 		m[n++].content = s;
 		s = NULL;
+	}
+	if (draft && n < max) {
+		/* Ours, not the visitor's: the request the draft answers. */
+		m[n].role = "user";
+		m[n].content = draft_request;
+		owned[n++] = NULL;
 	}
 	return (int)n;
 fail:
@@ -618,8 +637,8 @@ int
 bot_answer(const struct conf *cfg, struct bot_ctx *b, const char *question,
     int draft, bot_emit_fn emit, void *arg, struct bot_reply *out)
 {
-	struct llm_message m[2 + BOT_HISTORY];
-	char		  *owned[2 + BOT_HISTORY];
+	struct llm_message m[3 + BOT_HISTORY];
+	char		  *owned[3 + BOT_HISTORY];
 	struct llm_config  lc;
 	struct llm_result  lr;
 	struct stream	   st;
@@ -678,14 +697,36 @@ bot_answer(const struct conf *cfg, struct bot_ctx *b, const char *question,
 	lc.temperature = b->temperature;
 	lc.max_tokens = b->max_tokens;
 	lc.connect_timeout_ms = cfg->llm_connect_timeout * 1000L;
+	/*
+	 * Every attempt together stays within BOT_DEADLINE_MS, below
+	 * nginx's fastcgi_read_timeout: a slow provider costs a worker for a
+	 * bounded time, and the visitor gets the handoff, not a 504.
+	 */
 	lc.timeout_ms = cfg->llm_timeout * 1000L;
+	if (lc.timeout_ms * (cfg->llm_retries + 1) > BOT_DEADLINE_MS)
+		lc.timeout_ms = BOT_DEADLINE_MS / (cfg->llm_retries + 1);
 	lc.max_retries = cfg->llm_retries;
 	lc.backoff_ms = cfg->llm_backoff_ms;
+	lc.public_only = b->public_only;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	(void)llm_chat(&lc, m, (size_t)n, on_delta, &st, &lr);
 	out->provider_us = us_since(&t0) - st.own_us;
 	out->prompt_tokens = lr.prompt_tokens;
 	out->completion_tokens = lr.completion_tokens;
+	/*
+	 * An exchange cut short (a failed check, a timeout, an error after
+	 * generation) reports no usage but was paid for: it is counted at
+	 * about four bytes a token, so refused replies cannot spend freely.
+	 */
+	if (lr.http_status != 0 && out->prompt_tokens < 0) {
+		size_t bytes = 0;
+		int    k;
+
+		for (k = 0; k < n; k++)
+			bytes += strlen(m[k].content);
+		out->prompt_tokens = (long)(bytes / 4);
+		out->completion_tokens = (long)(st.len / 4);
+	}
 	snprintf(out->model, sizeof(out->model), "%s", b->model);
 	if (st.flag == NULL && lr.error != NULL) {
 		log_event(LOG_WARN, "llm_failed", LOG_S("error", lr.error),

@@ -28,8 +28,9 @@ struct bot_ctx {
 	int	  handoff_on_no_answer;
 	json_t	 *keywords; /* handoff keywords */
 	json_t	 *hosts; /* hosts the reply may link to */
-	char	  base_url[256]; /* "" : offline responder */
-	char	  api_key[256]; /* secret: wiped by bot_ctx_free() */
+	char	  base_url[257]; /* "" : offline responder */
+	char	  api_key[513]; /* secret: wiped by bot_ctx_free() */
+	int	  public_only; /* a tenant's URL: public addresses only */
 	long long used_bot, used_company; /* tokens this month */
 	json_t	 *passages; /* [{chunk_id, document_id, title, source_url,
 			      content}] */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conv.h"
 #include "db.h"
@@ -49,12 +50,12 @@ static struct db_stmt q_conv_status = { "conversation_status",
 	"IS NULL OR status = $6)",
 	6, 0, 0 };
 static struct db_stmt q_usage_add = { "llm_usage_add",
-	"INSERT INTO llm_usage (company_id, chatbot_id, month, tokens, "
+	"INSERT INTO llm_usage (company_id, chatbot_id, month, shard, tokens, "
 	"requests) VALUES ($1, $2, date_trunc('month', now() AT TIME ZONE "
-	"'UTC')::date, $3, 1) ON CONFLICT (company_id, month, chatbot_id) DO "
-	"UPDATE SET tokens = llm_usage.tokens + EXCLUDED.tokens, requests = "
-	"llm_usage.requests + 1",
-	3, 0, 0 };
+	"'UTC')::date, $4::smallint, $3, 1) ON CONFLICT (company_id, month, "
+	"chatbot_id, shard) DO UPDATE SET tokens = llm_usage.tokens + "
+	"EXCLUDED.tokens, requests = llm_usage.requests + 1",
+	4, 0, 0 };
 
 json_t *
 conv_msg_json(PGresult *res, int i)
@@ -174,9 +175,11 @@ conv_usage_call(struct ctx *ctx, const char *chatbot, long prompt,
 		return 0;
 	snprintf(q->n, sizeof(q->n), "%ld",
 	    (prompt > 0 ? prompt : 0) + (completion > 0 ? completion : 0));
+	snprintf(q->shard, sizeof(q->shard), "%d", (int)(getpid() % 16));
 	q->p[0] = ctx->who.company_id;
 	q->p[1] = chatbot;
 	q->p[2] = q->n;
+	q->p[3] = q->shard;
 	call->st = &q_usage_add;
 	call->params = q->p;
 	call->out = NULL;

@@ -50,8 +50,8 @@ void conv_status_call(struct ctx *ctx, const char *conv, const char *status,
     const char **p, struct db_call *call);
 /* Prepares the usage count for a batch; returns 0 when there is none. */
 struct conv_usage_q {
-	char	    n[24];
-	const char *p[3];
+	char	    n[24], shard[8];
+	const char *p[4];
 };
 int conv_usage_call(struct ctx *ctx, const char *chatbot, long prompt,
     long completion, struct conv_usage_q *q, struct db_call *call);

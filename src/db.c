@@ -454,8 +454,8 @@ db_exec_many(struct db *db, const struct db_call *calls, int n, int commit)
 	if (n < 1 || n > DB_BATCH_MAX || !db->in_tx || db->conn == NULL ||
 	    PQstatus(db->conn) != CONNECTION_OK)
 		return -1;
-	if (pipeline(db, s, batch_steps(s, calls, n, commit), calls[0].st->name) ==
-	    -1)
+	if (pipeline(db, s, batch_steps(s, calls, n, commit),
+		calls[0].st->name) == -1)
 		return -1;
 	if (commit) {
 		db->in_tx = 0;
@@ -465,8 +465,8 @@ db_exec_many(struct db *db, const struct db_call *calls, int n, int commit)
 }
 
 int
-db_tenant_batch(struct db *db, const char *company_id,
-    const struct db_call *calls, int n)
+db_tenant_batch(
+    struct db *db, const char *company_id, const struct db_call *calls, int n)
 {
 	const char  *cid[1] = { company_id };
 	struct pstep s[DB_BATCH_MAX + 3];
@@ -483,8 +483,8 @@ db_tenant_batch(struct db *db, const char *company_id,
 	s[0].st = &q_tx_begin;
 	s[1].st = &q_tx_tenant;
 	s[1].params = cid;
-	if (pipeline(db, s, 2 + batch_steps(s + 2, calls, n, 1), "tenant_batch") ==
-	    -1) {
+	if (pipeline(db, s, 2 + batch_steps(s + 2, calls, n, 1),
+		"tenant_batch") == -1) {
 		if (db->conn != NULL) {
 			res = PQexec(db->conn, "ROLLBACK");
 			PQclear(res);

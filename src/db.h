@@ -91,9 +91,9 @@ PGresult *db_exec_commit(
     struct db *, struct db_stmt *st, const char *const *params);
 /* One statement of a batch; 'out' (may be NULL) receives its result. */
 struct db_call {
-	struct db_stmt	   *st;
+	struct db_stmt	  *st;
 	const char *const *params;
-	PGresult	  **out;
+	PGresult	 **out;
 };
 #define DB_BATCH_MAX 8
 /*
@@ -109,8 +109,8 @@ int db_exec_many(struct db *, const struct db_call *calls, int n, int commit);
  * of 'company_id', the 'n' calls, COMMIT. Returns 0 with results filled,
  * or -1 with nothing kept and no transaction left open.
  */
-int db_tenant_batch(struct db *, const char *company_id,
-    const struct db_call *calls, int n);
+int db_tenant_batch(
+    struct db *, const char *company_id, const struct db_call *calls, int n);
 /*
  * Calls 'fn'('arg') once the open transaction commits (not if it rolls
  * back). One hook per transaction; a later call replaces it.

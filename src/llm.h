@@ -35,6 +35,8 @@ struct llm_config {
 	long	    timeout_ms; /* whole exchange, per attempt; <= 0: default */
 	int	    max_retries; /* extra attempts, see llm_chat(); capped */
 	long	    backoff_ms; /* first backoff; doubles per retry */
+	int	    public_only; /* a tenant's server: https to public
+				    addresses only ("blocked_address") */
 };
 
 struct llm_message {
@@ -108,6 +110,13 @@ char *llm_request_json(const struct llm_config *cfg,
  * "provider_error" (an error object), "bad_response" or "too_large".
  */
 int llm_parse_reply(const char *body, size_t len, struct llm_result *out);
+
+/*
+ * Returns 1 if 'ip' (numeric IPv4 or IPv6 text) is a public unicast
+ * address: not loopback, private, link-local, shared, documentation,
+ * multicast, reserved or unspecified (IPv4-mapped IPv6 judged as IPv4).
+ */
+int llm_addr_public(const char *ip);
 
 /*
  * Maps an HTTP status of 300 and above to an error code: 429

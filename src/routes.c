@@ -190,7 +190,7 @@ const struct route routes[] = {
 	    SCOPE_CONVERSATIONS_WRITE, RL_LLM, BODY_NONE, 0, NULL,
 	    h_conversation_suggest,
 	    "an LLM draft reply for the agent (rate-limited per user)", NULL },
-	KEY(M_GET, "/api/v1/analytics/summary", ROLE_ADMIN,
+	KEY(M_GET, "/api/v1/analytics/summary", ROLE_MEMBER,
 	    SCOPE_ANALYTICS_READ, h_analytics_summary,
 	    "conversations, messages, bot-resolved vs handed off, median "
 	    "first response, tokens"),

@@ -583,7 +583,13 @@ parse_quietly(const char *html, size_t len)
 	xmlSetGenericErrorFunc(NULL, quiet);
 	xmlSetStructuredErrorFunc(NULL, NULL);
 	/* TEXT_MAX_LEN is well below INT_MAX. */
-	doc = htmlReadMemory(html, (int)len, NULL, NULL,
+	/*
+	 * Text that is valid UTF-8 throughout is read as UTF-8 whatever a
+	 * <meta charset> claims (documents reach us through JSON, which is
+	 * UTF-8); other bytes are left to libxml2's detection.
+	 */
+	doc = htmlReadMemory(html, (int)len, NULL,
+	    utf8_valid((const unsigned char *)html, len) ? "UTF-8" : NULL,
 	    HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
 		HTML_PARSE_RECOVER);
 	xmlSetGenericErrorFunc(genctx, gen);
@@ -684,28 +690,63 @@ text_normalize(const char *in, size_t len)
 	return out;
 }
 
+/*
+ * Angle brackets a model may read as '<' or '>' (fullwidth, small, CJK,
+ * mathematical, single guillemets), neutralised like the ASCII ones.
+ */
+static const struct {
+	const char *utf8;
+	int	    open;
+} lookalikes[] = {
+	{ "\xef\xbc\x9c", 1 }, /* U+FF1C fullwidth less-than */
+	{ "\xef\xbc\x9e", 0 }, /* U+FF1E */
+	{ "\xef\xb9\xa4", 1 }, /* U+FE64 small less-than */
+	{ "\xef\xb9\xa5", 0 }, /* U+FE65 */
+	{ "\xe2\x80\xb9", 1 }, /* U+2039 single left guillemet */
+	{ "\xe2\x80\xba", 0 }, /* U+203A */
+	{ "\xe3\x80\x88", 1 }, /* U+3008 CJK angle bracket */
+	{ "\xe3\x80\x89", 0 }, /* U+3009 */
+	{ "\xe2\x8c\xa9", 1 }, /* U+2329 angle bracket */
+	{ "\xe2\x8c\xaa", 0 }, /* U+232A */
+	{ "\xe2\x9f\xa8", 1 }, /* U+27E8 mathematical angle bracket */
+	{ "\xe2\x9f\xa9", 0 }, /* U+27E9 */
+};
+
 char *
 text_neutralise(const char *in)
 {
-	size_t i, n = 0, len, o = 0;
+	size_t i, k, n, len, o = 0;
 	char  *out;
 
 	if (in == NULL)
 		return NULL;
 	len = strlen(in);
-	for (i = 0; i < len; i++)
-		if (in[i] == '<' || in[i] == '>')
-			n++;
-	if (len > TEXT_MAX_LEN || n > (TEXT_MAX_LEN - len) / 3)
+	/* Each replaced character becomes at most 4 bytes: '<' grows most. */
+	if (len > TEXT_MAX_LEN / 4)
 		return NULL;
-	if ((out = malloc(len + 3 * n + 1)) == NULL)
+	if ((out = malloc(4 * len + 1)) == NULL)
 		return NULL;
-	for (i = 0; i < len; i++) {
-		if (in[i] == '<') {
-			memcpy(out + o, "&lt;", 4);
-			o += 4;
-		} else if (in[i] == '>') {
-			memcpy(out + o, "&gt;", 4);
+	for (i = 0; i < len; i += n) {
+		const char *rep = NULL;
+
+		n = 1;
+		if (in[i] == '<')
+			rep = "&lt;";
+		else if (in[i] == '>')
+			rep = "&gt;";
+		else
+			for (k = 0;
+			     k < sizeof(lookalikes) / sizeof(lookalikes[0]);
+			     k++)
+				if (strncmp(in + i, lookalikes[k].utf8, 3) ==
+				    0) {
+					rep = lookalikes[k].open ? "&lt;"
+								 : "&gt;";
+					n = 3;
+					break;
+				}
+		if (rep != NULL) {
+			memcpy(out + o, rep, 4);
 			o += 4;
 		} else
 			out[o++] = in[i];

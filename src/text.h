@@ -17,9 +17,10 @@
 /*
  * Reduces the HTML document 'html' ('len' bytes, at most TEXT_MAX_LEN) to
  * plain UTF-8 text with libxml2's HTML parser (recovering, no network, no
- * error output). The encoding comes from a byte order mark or a <meta>
- * charset; without either the input is read as UTF-8, and as ISO-8859-1
- * from the first byte that is not. The contents of script, style,
+ * error output). Input that is valid UTF-8 throughout is read as UTF-8;
+ * otherwise the encoding comes from a byte order mark or a <meta> charset,
+ * and without either the input is read as ISO-8859-1 from the first byte
+ * that is not UTF-8. The contents of script, style,
  * noscript, template, iframe, object, svg, math, canvas, embed, applet,
  * audio, video, select, textarea, title and head are dropped, and so are
  * elements marked hidden (the hidden attribute, aria-hidden="true", an
@@ -86,8 +87,10 @@ int text_chunks(
 /*
  * Makes the string 'in' safe to place between <untrusted_document> tags in
  * a prompt: every '<' becomes "&lt;" and every '>' becomes "&gt;", so the
- * content can neither open nor close a tag, whatever its case or spacing.
- * All other bytes are kept as they are ('&' included).
+ * content can neither open nor close a tag, whatever its case or spacing;
+ * look-alike angle brackets (fullwidth, small, CJK, mathematical, single
+ * guillemets) are replaced the same way. All other bytes are kept as they
+ * are ('&' included).
  * Returns a new string; caller frees with free(). NULL if the result would
  * exceed TEXT_MAX_LEN bytes or memory ran out.
  */

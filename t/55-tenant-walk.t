@@ -148,7 +148,7 @@ my %expected = (
 	'POST /api/v1/conversations/:id/messages' => ['member', 'conversations:write'],
 	'PATCH /api/v1/conversations/:id' => ['member', 'conversations:write'],
 	'POST /api/v1/conversations/:id/suggest' => ['member', 'conversations:write'],
-	'GET /api/v1/analytics/summary' => ['admin', 'analytics:read'],
+	'GET /api/v1/analytics/summary' => ['member', 'analytics:read'],
 );
 # Routes a widget visitor calls with its visitor token.
 my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1/widget/conversations',

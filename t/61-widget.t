@@ -73,6 +73,7 @@ my $id = { user_id => 'cust-42', email => 'carla@buyer.example', name => 'Carla'
 $r = session($bot->{public_key}, $shop, identity => { %$id, hmac => hmac_sha256_hex('cust-42', $secret) });
 is $r->{status}, 201, 'a visitor with a valid HMAC of the user id';
 ok $r->{json}{visitor}{verified}, '... is verified';
+my $first_verified = $r->{json}{visitor}{id};
 my $vv = { authorization => "Bearer $r->{json}{token}" };
 my $row = $t->sql('SELECT external_id, email, verified FROM visitors WHERE id = ?', $r->{json}{visitor}{id})->[0];
 is $row->{external_id}, 'cust-42', '... linked to the customer id';
@@ -83,8 +84,7 @@ is session($bot->{public_key}, $shop, identity => { %$id, hmac => hmac_sha256_he
     'an HMAC under another secret: 403';
 is session($bot->{public_key}, $shop, identity => { %$id, hmac => 'zz' x 32 })->{status}, 422, 'a malformed HMAC: 422';
 $r = session($bot->{public_key}, $shop, identity => { %$id, hmac => hmac_sha256_hex('cust-42', $secret) });
-is $r->{json}{visitor}{id}, $row && $t->sql('SELECT id FROM visitors WHERE external_id = ?', 'cust-42')->[0]{id},
-    'the same customer is the same visitor next time';
+is $r->{json}{visitor}{id}, $first_verified, 'the same customer is the same visitor next time';
 
 req('PATCH', "/api/v1/chatbots/$bot->{id}", $a->{auth}, { require_verified => JSON::PP::true });
 $r = session($bot->{public_key}, $shop);
@@ -155,10 +155,17 @@ is $n, 7, 'refused messages stored nothing';
 # Per-visitor message rate (PARLEY_WIDGET_MESSAGE_RATE=10 per minute).
 my $rv = { authorization => 'Bearer ' . session($bot->{public_key}, $shop)->{json}{token} };
 my $rc = req('POST', '/api/v1/widget/conversations', $rv)->{json}{id};
-my @st = map { req('POST', "/api/v1/widget/conversations/$rc/messages", $rv, { content => "shipping $_" })->{status} } 1 .. 11;
-is_deeply \@st, [(201) x 10, 429], 'the eleventh message in a minute: 429';
-ok req('POST', "/api/v1/widget/conversations/$rc/messages", $rv, { content => 'again' })->{headers}{'retry-after'},
-    '... with Retry-After';
+# The window is a fixed minute: the run may straddle two of them, so up
+# to twenty may pass before the first refusal, never more.
+my ($accepted, $limited_r) = (0, undef);
+for (1 .. 21) {
+	my $x = req('POST', "/api/v1/widget/conversations/$rc/messages", $rv, { content => "shipping $_" });
+	if ($x->{status} == 429) { $limited_r = $x; last }
+	$accepted++ if $x->{status} == 201;
+}
+ok $limited_r, "messages beyond the budget: 429 (after $accepted accepted)";
+ok $accepted >= 10 && $accepted <= 20, '... not before the budget was spent, nor long after';
+ok $limited_r && $limited_r->{headers}{'retry-after'}, '... with Retry-After';
 is req('GET', "/api/v1/widget/conversations/$rc/messages", $rv)->{status}, 200, 'reading is not limited by it';
 
 # Per-address session rate.
