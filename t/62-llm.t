@@ -209,6 +209,15 @@ is $r->{json}{status}, 'pending', 'over the monthly chatbot budget: handed to a 
 is status_of($c6)->{handoff_reason}, 'budget', '... budget';
 is scalar @{ $t->llm_requests }, 0, '... without asking the provider';
 $t->sql(q{UPDATE llm_usage SET tokens = 0 WHERE chatbot_id = ?}, $bot->{id});
+# The company's budget covers all its chatbots: another one spent it.
+my $other_bot = req('POST', '/api/v1/chatbots', $auth, { name => 'Other' })->{json}{id};
+$t->sql(q{INSERT INTO llm_usage (company_id, chatbot_id, month, tokens) VALUES (?, ?, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 2000000)},
+    $own->{company}{id}, $other_bot);
+my $c7 = conv();
+$r = say_($c7, 'Company budget?');
+is status_of($c7)->{handoff_reason}, 'budget', 'over the monthly company budget (another chatbot spent it): handed to a human';
+is scalar @{ $t->llm_requests }, 0, '... without asking the provider';
+$t->sql(q{DELETE FROM llm_usage WHERE chatbot_id = ?}, $other_bot);
 
 # --- the company's own key and model --------------------------------------
 $r = req('PUT', '/api/v1/company/llm', $auth, { api_key => 'sk-company-own-key-123', model => 'company-model' });
