@@ -448,7 +448,8 @@ http_send_json(struct request *req, int status, const json_t *body)
 	char *s;
 	int   rc;
 
-	if ((s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15))) == NULL)
+	if ((s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15))) ==
+	    NULL)
 		return send_raw(req, 500, NULL, NULL, NULL, 0);
 	rc = send_raw(req, status, "application/json", NULL, s, strlen(s));
 	free(s);
