@@ -128,6 +128,11 @@ int h_widget_conversation_list(struct request *, struct ctx *);
 int h_widget_messages(struct request *, struct ctx *);
 int h_widget_message_post(struct request *, struct ctx *);
 int h_widget_handoff(struct request *, struct ctx *);
+int h_widget_frame(struct request *, struct ctx *);
+int h_widget_events_auth(struct request *, struct ctx *);
+int h_widget_consent(struct request *, struct ctx *);
+int h_consent_list(struct request *, struct ctx *);
+int h_events_auth(struct request *, struct ctx *);
 /* api_conversations.c */
 int h_conversation_list(struct request *, struct ctx *);
 int h_conversation_get(struct request *, struct ctx *);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "password.h"
 #include "ratelimit.h"
+#include "realtime.h"
 #include "session.h"
 #include "totp.h"
 #include "util.h"
@@ -80,7 +81,7 @@ static struct db_stmt q_session_touch = { "session_touch",
 	3, 0, 0 };
 static struct db_stmt q_session_kill = { "session_kill",
 	"UPDATE sessions SET revoked_at = now(), revoke_reason = $3 WHERE id "
-	"= $1 AND company_id = $2 AND revoked_at IS NULL",
+	"= $1 AND company_id = $2 AND revoked_at IS NULL RETURNING id",
 	3, 0, 0 };
 struct db_stmt	      q_me = { "me",
 	       "SELECT u.id, u.email, u.name, u.role, u.email_verified_at IS NOT "
@@ -714,6 +715,7 @@ h_refresh(struct request *req, struct ctx *ctx)
 		p[2] = "refresh_reuse";
 		if ((res = db_exec(ctx->db, &q_session_kill, p)) == NULL)
 			return -1;
+		rt_end_sessions(ctx, res);
 		PQclear(res);
 		if (event_record(
 			ctx->db, req, cid, uid, "refresh_reuse", NULL) == -1 ||

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "conv.h"
 #include "db.h"
+#include "realtime.h"
 #include "util.h"
 #include "validate.h"
 
@@ -66,7 +67,7 @@ static struct db_stmt q_conv_assign = { "conversation_assign",
 	3, 0, 0 };
 static struct db_stmt q_conv_assign_if_none = { "conversation_take",
 	"UPDATE conversations SET assignee_id = coalesce(assignee_id, $3) "
-	"WHERE company_id = $1 AND id = $2",
+	"WHERE company_id = $1 AND id = $2 RETURNING assignee_id",
 	3, 0, 0 };
 static struct db_stmt q_member = { "conversation_member",
 	"SELECT 1 FROM users WHERE company_id = $1 AND id = $2", 2, 0, 0 };
@@ -286,6 +287,7 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	if ((msg = conv_add(ctx, id, &m)) == NULL ||
 	    conv_set_status(ctx, id, "open", "agent", NULL) == -1)
 		goto out;
+	rt_message(ctx, id, msg);
 	/* The first agent to answer takes the conversation. */
 	p[0] = ctx->who.company_id;
 	p[1] = id;
@@ -293,6 +295,9 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	res = db_exec(ctx->db, &q_conv_assign_if_none, p);
 	if (res == NULL)
 		goto out;
+	if (PQntuples(res) == 1)
+		rt_status(ctx, id, "open",
+		    PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (db_commit(ctx->db) == -1)
 		goto out;
@@ -355,8 +360,11 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 	    conv_set_status(ctx, id, st, "agent", NULL) == -1)
 		return -1;
 	p[1] = id;
-	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL ||
-	    db_commit(ctx->db) == -1) {
+	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL)
+		return -1;
+	rt_status(ctx, id, PQgetvalue(res, 0, 6),
+	    PQgetisnull(res, 0, 7) ? NULL : PQgetvalue(res, 0, 7));
+	if (db_commit(ctx->db) == -1) {
 		PQclear(res);
 		return -1;
 	}

@@ -30,6 +30,7 @@
 #include "keys.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "realtime.h"
 #include "token.h"
 #include "util.h"
 #include "validate.h"
@@ -552,6 +553,7 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		rc = no_conv(req);
 		goto out;
 	}
+	rt_message(ctx, conv, msg);
 	if (strcmp(status, "bot") != 0) {
 		/* A human has it: the bot stays quiet. */
 		bot_q_free(&bq);
@@ -579,6 +581,9 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	}
 	if ((reply = store_reply(ctx, conv, &r, &dropped)) == NULL && !dropped)
 		goto failed;
+	rt_message(ctx, conv, reply);
+	if (reply != NULL && r.handoff != NULL)
+		rt_status(ctx, conv, "pending", NULL);
 	if (dropped) {
 		/* An agent took over meanwhile: the reply is not kept. */
 		rc = answer(req, msg, NULL, "open", 1);
@@ -599,6 +604,8 @@ failed:
 	    (reply = store_reply(ctx, conv, &r, &dropped)) != NULL) {
 		log_event(
 		    LOG_WARN, "reply_failed", LOG_S("reason", "internal"));
+		rt_message(ctx, conv, reply);
+		rt_status(ctx, conv, "pending", NULL);
 		rc = answer(req, msg, reply, "pending", 1);
 	}
 out:
@@ -650,6 +657,8 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 		    conv_set_status(
 			ctx, conv, "pending", "visitor_request", NULL) == -1)
 			goto out;
+		rt_message(ctx, conv, reply);
+		rt_status(ctx, conv, "pending", NULL);
 		snprintf(status, sizeof(status), "pending");
 	}
 	if (db_commit(ctx->db) == -1)
@@ -660,4 +669,216 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 out:
 	json_decref(reply);
 	return rc;
+}
+
+static struct db_stmt q_frame_origins = { "widget_frame_origins",
+	"SELECT array_to_string(allowed_origins, ' ') FROM chatbots WHERE "
+	"company_id = $1 AND id = $2",
+	2, 0, 0 };
+
+/*
+ * GET /widget/frame?bot=KEY, asked by nginx (auth_request) before it
+ * serves the static frame page: answers 204 with X-Parley-CSP, the frame's
+ * Content-Security-Policy, whose frame-ancestors are exactly the chatbot's
+ * allowed origins; 403 for an unknown key (nginx then serves nothing).
+ */
+int
+h_widget_frame(struct request *req, struct ctx *ctx)
+{
+	char	    key[40], cid[37], bot[37], csp[1024];
+	const char *p[2];
+	PGresult   *res = NULL;
+	int	    n;
+
+	if (http_query_get(req, "bot", key, sizeof(key)) != 1 ||
+	    strlen(key) != 35 || strncmp(key, "pk_", 3) != 0 ||
+	    strspn(key + 3, "0123456789abcdef") != 32)
+		return http_send_problem(req, 403, "unknown_chatbot",
+		    "No such chatbot", NULL, NULL, NULL);
+	p[0] = key;
+	if ((res = db_exec(ctx->db, &q_bot_lookup, p)) == NULL)
+		return api_unavailable(req);
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return http_send_problem(req, 403, "unknown_chatbot",
+		    "No such chatbot", NULL, NULL, NULL);
+	}
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(bot, sizeof(bot), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	p[0] = cid;
+	p[1] = bot;
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return api_unavailable(req);
+	if ((res = db_exec_commit(ctx->db, &q_frame_origins, p)) == NULL)
+		return -1;
+	/*
+	 * The origins were validated as scheme://host[:port] (lower-case
+	 * letters, digits, dots, hyphens), so they are safe in a header.
+	 */
+	n = snprintf(csp, sizeof(csp),
+	    "default-src 'none'; script-src 'self'; style-src 'self'; "
+	    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+	    "form-action 'none'; frame-ancestors %s; report-uri "
+	    "/api/v1/csp-report",
+	    PQntuples(res) == 1 && *PQgetvalue(res, 0, 0) != '\0'
+		? PQgetvalue(res, 0, 0)
+		: "'none'");
+	PQclear(res);
+	if (n < 0 || (size_t)n >= sizeof(csp) ||
+	    http_add_header(req, "X-Parley-CSP", csp) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}
+
+/*
+ * The authorisation nchan asks for before it subscribes a visitor to the
+ * events of conversation :id (token in ?token=, as EventSource sends it).
+ */
+int
+h_widget_events_auth(struct request *req, struct ctx *ctx)
+{
+	const char *conv = router_param(req, "id"), *p[3];
+	PGresult   *res;
+	int	    n;
+
+	if (!db_uuid_valid(conv))
+		return http_send_problem(req, 403, "forbidden",
+		    "Not your conversation", NULL, NULL, NULL);
+	p[0] = ctx->who.company_id;
+	p[1] = conv;
+	p[2] = ctx->who.visitor_id;
+	if ((res = db_exec_commit(ctx->db, &q_wconv_owned, p)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	if (n != 1)
+		return http_send_problem(req, 403, "forbidden",
+		    "Not your conversation", NULL, NULL, NULL);
+	return http_send_empty(req, 204);
+}
+
+static struct db_stmt q_consent_new = { "consent_new",
+	"INSERT INTO consents (company_id, chatbot_id, visitor_id, "
+	"categories, policy_version) VALUES ($1, $2, $3, ARRAY(SELECT "
+	"DISTINCT json_array_elements_text($4::json) ORDER BY 1), $5) "
+	"RETURNING id, array_to_json(categories), policy_version, created_at",
+	5, 0, 0 };
+static struct db_stmt q_consent_list = { "consent_list",
+	"SELECT id, chatbot_id, visitor_id, array_to_json(categories), "
+	"policy_version, created_at FROM consents WHERE company_id = $1 AND "
+	"($2::uuid IS NULL OR visitor_id = $2) ORDER BY created_at DESC, id "
+	"LIMIT 500",
+	2, 0, 0 };
+
+static const struct field f_consent[] = {
+	{ "categories", V_ARRAY, 1, 3, F_REQUIRED },
+	{ "policy_version", V_TOKEN, 1, 32, F_REQUIRED },
+};
+
+int
+h_widget_consent(struct request *req, struct ctx *ctx)
+{
+	struct verr err;
+	json_t	   *cats, *v, *o = NULL;
+	const char *p[5];
+	char	   *cj = NULL;
+	PGresult   *res = NULL;
+	size_t	    i;
+	int	    essential = 0, rc = -1;
+
+	if (validate_object(req->json, f_consent, nitems(f_consent), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	cats = json_object_get(req->json, "categories");
+	json_array_foreach(cats, i, v)
+	{
+		const char *c = json_string_value(v);
+
+		if (c == NULL ||
+		    (strcmp(c, "essential") != 0 &&
+			strcmp(c, "analytics") != 0 &&
+			strcmp(c, "marketing") != 0)) {
+			err.field = "categories";
+			err.code = "format";
+			return validate_problem(req, &err);
+		}
+		essential |= strcmp(c, "essential") == 0;
+	}
+	if (!essential) {
+		/* Essential cookies are not optional: the chat needs them. */
+		err.field = "categories";
+		err.code = "format";
+		return validate_problem(req, &err);
+	}
+	if ((cj = json_dumps(cats, JSON_COMPACT)) == NULL)
+		return -1;
+	p[0] = ctx->who.company_id;
+	p[1] = ctx->who.chatbot_id;
+	p[2] = ctx->who.visitor_id;
+	p[3] = cj;
+	p[4] = json_string_value(json_object_get(req->json, "policy_version"));
+	if ((res = db_exec_commit(ctx->db, &q_consent_new, p)) == NULL)
+		goto out;
+	o = json_pack("{s:s,s:o,s:s,s:s}", "id", PQgetvalue(res, 0, 0),
+	    "categories", json_loads(PQgetvalue(res, 0, 1), 0, NULL),
+	    "policy_version", PQgetvalue(res, 0, 2), "created_at",
+	    PQgetvalue(res, 0, 3));
+	rc = o != NULL ? http_send_json(req, 201, o) : -1;
+out:
+	PQclear(res);
+	free(cj);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_consent_list(struct request *req, struct ctx *ctx)
+{
+	char	    vid[40];
+	const char *p[2];
+	PGresult   *res;
+	json_t	   *items;
+	int	    i, q;
+
+	q = http_query_get(req, "visitor_id", vid, sizeof(vid));
+	if (q == -1 || (q == 1 && !db_uuid_valid(vid)))
+		return http_send_problem(req, 400, "bad_query",
+		    "visitor_id must be a visitor's id", NULL, NULL, NULL);
+	p[0] = ctx->who.company_id;
+	p[1] = q == 1 ? vid : NULL;
+	if ((res = db_exec_commit(ctx->db, &q_consent_list, p)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items,
+		    json_pack("{s:s,s:s,s:s,s:o,s:s,s:s}", "id",
+			PQgetvalue(res, i, 0), "chatbot_id",
+			PQgetvalue(res, i, 1), "visitor_id",
+			PQgetvalue(res, i, 2), "categories",
+			json_loads(PQgetvalue(res, i, 3), 0, NULL),
+			"policy_version", PQgetvalue(res, i, 4), "created_at",
+			PQgetvalue(res, i, 5)));
+	PQclear(res);
+	return http_send_items(req, items);
+}
+
+/*
+ * The authorisation nchan asks for before it subscribes an agent to
+ * GET /api/v1/events?company=ID&session=ID: the channels named must be
+ * the caller's own company and session.
+ */
+int
+h_events_auth(struct request *req, struct ctx *ctx)
+{
+	char company[40], session[40];
+
+	if (http_query_get(req, "company", company, sizeof(company)) != 1 ||
+	    http_query_get(req, "session", session, sizeof(session)) != 1 ||
+	    strcmp(company, ctx->who.company_id) != 0 ||
+	    strcmp(session, ctx->who.session_id) != 0)
+		return http_send_problem(req, 403, "forbidden",
+		    "company and session must be your own", NULL, NULL, NULL);
+	db_rollback(ctx->db);
+	return http_send_empty(req, 204);
 }

@@ -159,6 +159,9 @@ const struct conf_key conf_keys[] = {
 	    "bytes of one knowledge-base document as sent"),
 	K_INT("kb_company_max", kb_company_max, 1024, 2000000000, "52428800",
 	    "bytes of all of a company's knowledge-base text"),
+	K_STR("realtime_socket", realtime_socket, 0, "",
+	    "nginx's nchan publisher socket (unix path); empty: no realtime "
+	    "events"),
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 

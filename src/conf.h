@@ -72,6 +72,8 @@ struct conf {
 	int  suggest_rate, suggest_window; /* agent drafts per user */
 	int  kb_document_max; /* bytes of one document as sent */
 	int  kb_company_max; /* bytes of all of a company's documents */
+	/* Realtime */
+	char realtime_socket[256]; /* nchan publisher socket; "" = off */
 };
 
 /* One declared key, for docs and tests. */

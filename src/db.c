@@ -20,9 +20,12 @@ struct db {
 	unsigned      gen; /* bumped on every new connection */
 	int	      in_tx;
 	unsigned long commits;
-	void (*on_commit)(void *);
-	void *on_commit_arg;
-	char  sqlstate[6];
+	struct {
+		void (*fn)(void *);
+		void *arg;
+	} hooks[DB_HOOKS_MAX];
+	int  nhooks;
+	char sqlstate[6];
 };
 
 struct db *
@@ -485,6 +488,7 @@ db_tenant_batch(
 	s[1].params = cid;
 	if (pipeline(db, s, 2 + batch_steps(s + 2, calls, n, 1),
 		"tenant_batch") == -1) {
+		committed(db, 0);
 		if (db->conn != NULL) {
 			res = PQexec(db->conn, "ROLLBACK");
 			PQclear(res);
@@ -556,24 +560,32 @@ db_begin_global(struct db *db)
 	return 0;
 }
 
-void
+int
 db_on_commit(struct db *db, void (*fn)(void *), void *arg)
 {
-	db->on_commit = fn;
-	db->on_commit_arg = arg;
+	int i;
+
+	for (i = 0; i < db->nhooks; i++)
+		if (db->hooks[i].fn == fn && db->hooks[i].arg == arg)
+			return 0;
+	if (db->nhooks == DB_HOOKS_MAX)
+		return -1;
+	db->hooks[db->nhooks].fn = fn;
+	db->hooks[db->nhooks++].arg = arg;
+	return 0;
 }
 
-/* Runs (on success) and clears the commit hook. */
+/* Runs (on success) and clears the commit hooks, in the order set. */
 static void
 committed(struct db *db, int ok)
 {
-	void (*fn)(void *) = db->on_commit;
+	int i, n = db->nhooks;
 
-	db->on_commit = NULL;
+	db->nhooks = 0;
 	if (ok)
 		db->commits++;
-	if (ok && fn != NULL)
-		fn(db->on_commit_arg);
+	for (i = 0; ok && i < n; i++)
+		db->hooks[i].fn(db->hooks[i].arg);
 }
 
 int

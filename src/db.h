@@ -113,9 +113,11 @@ int db_tenant_batch(
     struct db *, const char *company_id, const struct db_call *calls, int n);
 /*
  * Calls 'fn'('arg') once the open transaction commits (not if it rolls
- * back). One hook per transaction; a later call replaces it.
+ * back). Up to DB_HOOKS_MAX hooks per transaction, run in the order set; a
+ * hook set twice runs once. Returns 0, or -1 when there is no room.
  */
-void db_on_commit(struct db *, void (*fn)(void *), void *arg);
+#define DB_HOOKS_MAX 4
+int db_on_commit(struct db *, void (*fn)(void *), void *arg);
 /* How many transactions this connection handle has committed so far. */
 unsigned long db_commits(const struct db *);
 /* Commits; returns 0 or -1 (then rolled back). */

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "keys.h"
 #include "router.h"
+#include "realtime.h"
 #include "session.h"
 #include "token.h"
 #include "util.h"
@@ -28,12 +29,13 @@ static struct db_stmt q_refresh_new = { "refresh_new",
 	3, 0, 0 };
 static struct db_stmt q_revoke_one = { "session_revoke_one",
 	"UPDATE sessions SET revoked_at = now(), revoke_reason = $4 WHERE "
-	"company_id = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL",
+	"company_id = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL "
+	"RETURNING id",
 	4, 0, 0 };
 static struct db_stmt q_revoke_all = { "session_revoke_all",
 	"UPDATE sessions SET revoked_at = now(), revoke_reason = $4 WHERE "
 	"company_id = $1 AND user_id = $2 AND revoked_at IS NULL AND id IS "
-	"DISTINCT FROM $3::uuid",
+	"DISTINCT FROM $3::uuid RETURNING id",
 	4, 0, 0 };
 
 json_t *
@@ -118,7 +120,9 @@ session_revoke(struct ctx *ctx, const char *company_id, const char *user_id,
 	    ctx->db, session_id != NULL ? &q_revoke_one : &q_revoke_all, p);
 	if (res == NULL)
 		return -1;
-	n = (int)strtol(PQcmdTuples(res), NULL, 10);
+	n = PQntuples(res);
+	/* Their event streams end once this commits. */
+	rt_end_sessions(ctx, res);
 	PQclear(res);
 	return n;
 }

@@ -1,0 +1,175 @@
+# Realtime events through nginx's nchan module: agents subscribe to their
+# company's events (authorised by parleyd; logout or removal ends the
+# stream at once), visitors to their own conversation's; idle subscribers
+# hold no parleyd worker. And the chat frame: a static page that only the
+# chatbot's allowed origins may frame.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use IO::Socket::INET;
+use IO::Select;
+use Time::HiRes qw(time);
+use ParleyTest;
+
+my $workers = 2;
+my $t = ParleyTest->new(workers => $workers, env => { PARLEY_WIDGET_MESSAGE_RATE => 1000 });
+my $pw = 'tangerine-orbit-velvet-42';
+my $n = 0;
+sub company {
+	my ($tag) = @_;
+	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
+	    json => { email => "rt\@$tag.example", password => $pw, name => 'Ree Al', company_name => $tag })->{json};
+	my $auth = { authorization => "Bearer $o->{access_token}" };
+	my $bot = $t->post('/api/v1/chatbots', headers => $auth,
+	    json => { name => "$tag bot", allowed_origins => ["https://shop.$tag.example", 'http://localhost:3000'] })->{json};
+	return { %$o, auth => $auth, bot => $bot, origin => "https://shop.$tag.example" };
+}
+my $A = company('alpha');
+my $B = company('beta');
+sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h, defined $j ? (json => $j) : ()) }
+sub visitor {
+	my ($c) = @_;
+	my $tok = $t->post('/api/v1/widget/sessions', headers => { origin => $c->{origin} },
+	    json => { bot_key => $c->{bot}{public_key} })->{json}{token};
+	my $h = { authorization => "Bearer $tok" };
+	my $conv = req('POST', '/api/v1/widget/conversations', $h)->{json}{id};
+	return { token => $tok, h => $h, conv => $conv };
+}
+
+# An SSE subscriber on a raw socket: the status line, then events.
+sub subscribe {
+	my ($path, %hdr) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $t->http_port, Timeout => 5) or die $!;
+	my $h = join '', map { "$_: $hdr{$_}\r\n" } keys %hdr;
+	print $s "GET $path HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n$h\r\n";
+	my $head = '';
+	my $sel = IO::Select->new($s);
+	while ($head !~ /\r\n\r\n/ && $sel->can_read(5)) {
+		sysread($s, my $b, 4096) or last;
+		$head .= $b;
+	}
+	my ($status) = $head =~ m{^HTTP/1\.1 (\d+)};
+	(my $rest = $head) =~ s/^.*?\r\n\r\n//s;
+	return { sock => $s, sel => $sel, status => $status // 0, buf => $rest, closed => 0 };
+}
+# The next event's data (decoded JSON), or undef after 'wait' seconds or
+# when the stream ended (then ->{closed} is set).
+sub next_event {
+	my ($sub, $wait) = @_;
+	my $end = time + ($wait // 5);
+	while (1) {
+		if ($sub->{buf} =~ s/\A(?:[0-9a-f]+\r\n)?(.*?)\n\n//s) {
+			my $ev = $1;
+			$sub->{closed} = 1 if $ev =~ /^:\s*410|^event: ?(?:close)?$/m && $ev !~ /^data:/m;
+			next unless $ev =~ /^data: ?(.*)$/m;
+			my $d = eval { decode_json($1) };
+			return $d if $d;
+			next;
+		}
+		my $left = $end - time;
+		return undef if $left <= 0 || $sub->{closed};
+		if ($sub->{sel}->can_read($left)) {
+			my $r = sysread($sub->{sock}, my $b, 65536);
+			if (!$r) { $sub->{closed} = 1; return undef }
+			$b =~ s/\r\n[0-9a-f]+\r\n//g;    # chunk boundaries
+			$sub->{buf} .= $b;
+		}
+	}
+}
+
+# --- the frame ------------------------------------------------------------
+my $r = $t->get("/widget/frame?bot=$A->{bot}{public_key}");
+is $r->{status}, 200, 'the frame page of a chatbot';
+like $r->{headers}{'content-type'}, qr{^text/html}, '... HTML';
+like $r->{headers}{'content-security-policy'}, qr{frame-ancestors https://shop\.alpha\.example http://localhost:3000;},
+    "... framable by the chatbot's allowed origins only";
+like $r->{headers}{'content-security-policy'}, qr{script-src 'self'; style-src 'self'; connect-src 'self'}, '... its own scripts and the API only';
+ok !ref $r->{headers}{'content-security-policy'}, '... one CSP';
+ok !exists $r->{headers}{'x-frame-options'}, '... no X-Frame-Options DENY';
+like $r->{content}, qr{<script src="/widget/frame\.js"}, '... the static page';
+is $t->get('/widget/frame?bot=pk_' . ('0' x 32))->{status}, 403, 'an unknown chatbot: 403';
+is $t->get('/widget/frame')->{status}, 403, 'no chatbot: 403';
+is $t->get('/widget/frame.html')->{headers}{'x-frame-options'}, 'DENY', 'the file itself by another name: DENY';
+
+# --- agents ---------------------------------------------------------------
+my $evpath = sub { my ($c) = @_; "/api/v1/events?company=$c->{company}{id}&session=$c->{session_id}" };
+my $sa = subscribe($evpath->($A), Authorization => "Bearer $A->{access_token}");
+is $sa->{status}, 200, 'an agent subscribes to the company events';
+my $sb = subscribe($evpath->($B), Authorization => "Bearer $B->{access_token}");
+is $sb->{status}, 200, "another company's agent to theirs";
+is subscribe($evpath->($B), Authorization => "Bearer $A->{access_token}")->{status}, 403, "A's token for B's channels: 403";
+is subscribe("/api/v1/events?company=$A->{company}{id}&session=00000000-0000-4000-8000-000000000000",
+    Authorization => "Bearer $A->{access_token}")->{status}, 403, 'a session not the caller\'s: 403';
+is subscribe($evpath->($A))->{status}, 401, 'no token: 401';
+
+my $va = visitor($A);
+req('POST', "/api/v1/widget/conversations/$va->{conv}/messages", $va->{h}, { content => 'Hello, anyone?' });
+my $ev = next_event($sa);
+is $ev->{type}, 'message', 'the agent gets the new message';
+is $ev->{conversation_id}, $va->{conv}, '... of that conversation';
+is $ev->{message}{role}, 'visitor', '... the visitor\'s';
+is next_event($sb, 1), undef, "B's agent gets nothing of A";
+
+# --- visitors -------------------------------------------------------------
+my $vs = subscribe("/api/v1/widget/conversations/$va->{conv}/events?token=$va->{token}");
+is $vs->{status}, 200, 'a visitor subscribes to their conversation';
+my $vb = visitor($A);
+is subscribe("/api/v1/widget/conversations/$va->{conv}/events?token=$vb->{token}")->{status}, 403,
+    "another visitor cannot subscribe to it";
+my $vbs = subscribe("/api/v1/widget/conversations/$vb->{conv}/events?token=$vb->{token}");
+is subscribe("/api/v1/widget/conversations/$va->{conv}/events")->{status}, 401, 'no token: 401';
+$r = req('POST', "/api/v1/conversations/$va->{conv}/messages", $A->{auth}, { content => 'Hi, this is Ana from the team.' });
+is $r->{status}, 201, 'an agent replies';
+$ev = next_event($vs);
+$ev = next_event($vs) while $ev && !($ev->{type} eq 'message' && $ev->{message}{role} eq 'agent');
+is $ev->{message}{role}, 'agent', 'the reply reaches the visitor at once';
+is $ev->{message}{content}, 'Hi, this is Ana from the team.', '... whole';
+ok !exists $ev->{message}{author_id}, '... without the agent\'s id';
+my @other;
+while (my $e = next_event($vbs, 0.5)) { push @other, $e }
+is scalar @other, 0, 'the other visitor hears nothing of it';
+my @agent;
+while (my $e = next_event($sa, 1)) { push @agent, $e }
+ok scalar(grep { $_->{type} eq 'status' && $_->{status} eq 'open' } @agent), 'agents see the status change';
+
+# --- idle subscribers hold no worker ----------------------------------------
+my @many = map { subscribe("/api/v1/widget/conversations/$va->{conv}/events?token=$va->{token}") } 1 .. 10 * $workers;
+is scalar(grep { $_->{status} == 200 } @many), 10 * $workers, 10 * $workers . " subscribers for $workers workers";
+my $t0 = time;
+is $t->get('/readyz')->{status}, 200, '... and the API still answers';
+ok time - $t0 < 2, '... promptly';
+req('POST', "/api/v1/conversations/$va->{conv}/messages", $A->{auth}, { content => 'Broadcast.' });
+my $got = 0;
+for my $s (@many) {
+	my $e = next_event($s, 5);
+	$e = next_event($s, 5) while $e && !($e->{type} eq 'message' && $e->{message}{content} eq 'Broadcast.');
+	$got++ if $e;
+}
+is $got, 10 * $workers, '... and every one receives the event';
+close $_->{sock} for @many;
+
+# --- the stream ends with the session --------------------------------------
+my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $A->{user}{id})->[0]{password_hash};
+$t->sql(q{INSERT INTO users (company_id, email, name, role, password_hash) VALUES (?, 'm2@alpha.example', 'Em Two', 'member', ?)},
+    $A->{company}{id}, $hash);
+my $m2 = $t->post('/api/v1/auth/login', json => { email => 'm2@alpha.example', password => $pw })->{json};
+my $m2s = subscribe("/api/v1/events?company=$A->{company}{id}&session=$m2->{session_id}",
+    Authorization => "Bearer $m2->{access_token}");
+is $m2s->{status}, 200, 'a member subscribes';
+$t0 = time;
+is req('POST', '/api/v1/auth/logout', { authorization => "Bearer $m2->{access_token}" })->{status}, 204, 'and logs out';
+1 while defined next_event($m2s, 3);
+ok $m2s->{closed}, 'the stream ends at once';
+ok time - $t0 < 3, '... within moments, not 15 minutes';
+
+my $m3 = $t->post('/api/v1/auth/login', json => { email => 'm2@alpha.example', password => $pw })->{json};
+my $m3s = subscribe("/api/v1/events?company=$A->{company}{id}&session=$m3->{session_id}",
+    Authorization => "Bearer $m3->{access_token}");
+is $m3s->{status}, 200, 'logged in again, subscribed again';
+my $m2id = $t->sql(q{SELECT id FROM users WHERE email = 'm2@alpha.example'})->[0]{id};
+is req('DELETE', "/api/v1/members/$m2id", $A->{auth})->{status}, 204, 'the member is removed';
+1 while defined next_event($m3s, 3);
+ok $m3s->{closed}, '... and their stream ends at once';
+
+done_testing;
