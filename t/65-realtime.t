@@ -149,6 +149,24 @@ for my $s (@many) {
 is $got, 10 * $workers, '... and every one receives the event';
 close $_->{sock} for @many;
 
+# --- consent ----------------------------------------------------------------
+$r = req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential', 'analytics'], policy_version => '2026-11' });
+is $r->{status}, 201, 'a visitor records their consent';
+is_deeply $r->{json}{categories}, ['analytics', 'essential'], '... the categories chosen';
+ok $r->{json}{created_at}, '... with the time';
+is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['analytics'], policy_version => '2026-11' })->{status}, 422,
+    'essential cannot be refused (the chat needs it): 422';
+is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential', 'tracking'], policy_version => '2026-11' })->{status},
+    422, 'an unknown category: 422';
+is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential'], policy_version => 'a b' })->{status}, 422,
+    'a malformed policy version: 422';
+req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential'], policy_version => '2026-12' });
+my $vid = $t->sql('SELECT visitor_id FROM conversations WHERE id = ?', $va->{conv})->[0]{visitor_id};
+$r = req('GET', "/api/v1/consents?visitor_id=$vid", $A->{auth});
+is $r->{status}, 200, 'the company lists what a visitor agreed to';
+is_deeply [map { $_->{policy_version} } @{ $r->{json}{items} }], ['2026-12', '2026-11'], '... every answer, newest first';
+is scalar @{ req('GET', '/api/v1/consents', $B->{auth})->{json}{items} }, 0, "another company sees none of them";
+
 # --- the stream ends with the session --------------------------------------
 my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $A->{user}{id})->[0]{password_hash};
 $t->sql(q{INSERT INTO users (company_id, email, name, role, password_hash) VALUES (?, 'm2@alpha.example', 'Em Two', 'member', ?)},
