@@ -611,7 +611,7 @@ sub cleanup {
 	return if $self->{cleaned}++;
 	$self->stop_nginx;
 	$self->stop_parleyd;
-	for my $k (qw(smtp captcha llm)) {
+	for my $k (qw(smtp captcha llm hostpage)) {
 		my $pid = delete $self->{pids}{$k} or next;
 		kill 'TERM', $pid;
 		waitpid($pid, 0);

@@ -1,0 +1,77 @@
+# The chat widget in a real browser: Debian's chromium, headless, driven by
+# playwright-core (t/browser/widget.mjs), against the real stack. A host
+# page on one origin embeds the widget; a visitor chats (streamed reply,
+# citation), asks for a person, sees an agent's reply arrive, reloads and
+# finds the conversation; HTML in a message stays text; axe-core finds no
+# serious or critical accessibility problem; the same page on an origin
+# the chatbot does not allow gets no session. Screenshots of a failure go
+# to the test's directory (kept when a test fails).
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use File::Path qw(make_path);
+use ParleyTest;
+
+my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
+my $modules = ParleyTest->srcdir . '/t/browser/node_modules/playwright-core';
+# dev/test installs both; a bare checkout without them fails here, loudly.
+ok $chromium, 'chromium is installed (dev/test installs it)' or BAIL_OUT('no chromium');
+ok -d $modules, 'playwright-core is installed (dev/test runs npm ci in t/browser)' or BAIL_OUT('no playwright-core');
+
+my $t = ParleyTest->new(llm => 1, env => { PARLEY_WIDGET_MESSAGE_RATE => 1000 });
+my $pw = 'tangerine-orbit-velvet-42';
+my $own = $t->post('/api/v1/auth/register', json => { email => 'garden@shop.example', password => $pw,
+    name => 'Gar Den', company_name => 'Garden Shop' })->{json};
+my $auth = { authorization => "Bearer $own->{access_token}" };
+
+# The host pages: one directory, served on a free port; "127.0.0.1" is the
+# allowed origin, "localhost" on the same port is another origin.
+my $port = ParleyTest::free_port();
+my $site = $t->dir . '/site';
+make_path($site);
+my $base = $t->url('');
+$base =~ s{/$}{};
+my $bot = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { name => 'Garden helper',
+    welcome_message => 'Hello! Ask me about the shop.', allowed_origins => ["http://127.0.0.1:$port"] })->{json};
+$t->request('POST', "/api/v1/chatbots/$bot->{id}/documents", headers => $auth, json => { title => 'Opening hours',
+    content_type => 'text/plain', source_url => 'https://garden.example/hours',
+    content => 'The shop is open from 9 to 17, Monday to Friday. We are closed on weekends.' });
+open my $fh, '>', "$site/index.html" or die;
+print $fh <<"HTML";
+<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Garden shop</title></head>
+<body><h1>Garden shop</h1><p>Seeds, tools and advice.</p>
+<script src="$base/widget/parley.js" data-bot="$bot->{public_key}" async></script>
+</body></html>
+HTML
+close $fh;
+$t->{pids}{hostpage} = $t->spawn($t->dir . '/hostpage.log', {},
+    '/usr/bin/python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', $site, $port);
+$t->wait_port($port, $t->{pids}{hostpage}, 'the host page server');
+
+# The provider streams its answer slowly enough to be seen streaming.
+$t->llm_script({ reply => 'We are open from 9 to 17, Monday to Friday.', chunk_delay_ms => 120 });
+
+my $out = $t->dir . '/screenshots';
+make_path($out);
+local $ENV{BASE} = $base;
+local $ENV{HOST_URL} = "http://127.0.0.1:$port/";
+local $ENV{BAD_URL} = "http://localhost:$port/";
+local $ENV{AGENT_TOKEN} = $own->{access_token};
+local $ENV{OUT} = $out;
+local $ENV{CHROMIUM} = $chromium;
+my $script = ParleyTest->srcdir . '/t/browser/widget.mjs';
+open my $node, '-|', 'node', $script or die "node: $!";
+my $checks = 0;
+while (my $line = <$node>) {
+	my $c = eval { decode_json($line) } or do { diag $line; next };
+	$checks++;
+	ok $c->{ok}, $c->{name} or diag $c->{diag};
+}
+close $node;
+is $?, 0, 'the browser run ended cleanly';
+cmp_ok $checks, '>=', 15, "the browser made its checks ($checks)";
+diag "screenshots in $out" unless Test::More->builder->is_passing;
+
+done_testing;

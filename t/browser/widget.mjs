@@ -1,0 +1,178 @@
+// The chat widget in a real browser (Debian's chromium, headless, driven by
+// playwright-core). Run by t/66-widget-browser.t, which starts the stack
+// and the host pages and reads one JSON line per check from stdout:
+// {"ok": bool, "name": "...", "diag": "..."}.
+//
+// Environment: BASE (parley), HOST_URL (a page on an allowed origin),
+// BAD_URL (the same page on an origin not allowed), AGENT_TOKEN, OUT (where
+// screenshots go), CHROMIUM (the browser).
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const env = process.env;
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+let failed = 0;
+
+function check(ok, name, diag) {
+	if (!ok)
+		failed++;
+	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
+	return ok;
+}
+
+async function frameOf(page) {
+	for (let i = 0; i < 100; i++) {
+		const f = page.frames().find((x) => x.url().includes("/widget/frame"));
+		if (f)
+			return f;
+		await page.waitForTimeout(50);
+	}
+	throw new Error("no chat frame");
+}
+
+// The launcher is in a closed shadow root (the host page cannot reach it,
+// and neither can selectors): it is the page's first focusable element.
+async function openChat(page) {
+	await page.keyboard.press("Tab");
+	await page.keyboard.press("Enter");
+}
+
+async function agentReply(text) {
+	const h = { authorization: `Bearer ${env.AGENT_TOKEN}`, "content-type": "application/json" };
+	const list = await (await fetch(`${env.BASE}/api/v1/conversations?limit=1`, { headers: h })).json();
+	const id = list.items[0].id;
+	const r = await fetch(`${env.BASE}/api/v1/conversations/${id}/messages`, {
+		method: "POST", headers: h, body: JSON.stringify({ content: text }),
+	});
+	return r.status;
+}
+
+const browser = await chromium.launch({
+	executablePath: env.CHROMIUM || "/usr/bin/chromium",
+	args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await context.newPage();
+const dialogs = [];
+page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+let step = "start";
+try {
+	step = "load the host page";
+	await page.goto(env.HOST_URL);
+	const frame = await frameOf(page);
+	await openChat(page);
+	step = "the frame shows the chat";
+	await frame.waitForSelector("#input", { state: "visible", timeout: 10000 });
+	check(true, "the launcher opens the chat frame (keyboard)");
+	const disclosure = await frame.textContent("#disclosure");
+	check(/AI assistant/i.test(disclosure) && /person/i.test(disclosure),
+	    "the widget says it is an AI assistant and how to reach a person", disclosure);
+	await frame.waitForSelector("#bot-name:has-text('Garden helper')", { timeout: 10000 });
+	check(true, "the chatbot's name is shown");
+
+	step = "consent";
+	if (await frame.isVisible("#consent")) {
+		await frame.check("#consent-analytics");
+		await frame.click("#consent-save");
+		await frame.waitForSelector("#consent", { state: "hidden", timeout: 5000 });
+	}
+	check(true, "the consent banner is answered");
+
+	step = "accessibility";
+	// Evaluated through DevTools, which the frame's CSP does not govern
+	// (an injected <script> would be refused, as it should be).
+	await frame.evaluate(axeSource);
+	const axe = await frame.evaluate(async () => {
+		const r = await window.axe.run(document, { resultTypes: ["violations"] });
+		return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+		    .map((v) => `${v.id}: ${v.nodes.length}`);
+	});
+	check(axe.length === 0, "axe-core: no serious or critical violation in the frame", axe.join(", "));
+
+	step = "send a message and see the streamed reply";
+	await frame.fill("#input", "When are you open?");
+	await frame.press("#input", "Enter");
+	const botSel = "li.msg[data-role='bot']";
+	// The reply streams: part of it is on screen before the whole of it.
+	let partial = "";
+	for (let i = 0; i < 200 && !partial; i++) {
+		const texts = await frame.$$eval(`${botSel} .body`, (els) => els.map((e) => e.textContent));
+		const last = texts[texts.length - 1] || "";
+		if (last && last !== "We are open from 9 to 17, Monday to Friday.")
+			partial = last;
+		else
+			await page.waitForTimeout(20);
+	}
+	check(partial.length > 0, "the reply appears while it streams", partial);
+	await frame.waitForFunction(() => [...document.querySelectorAll("li.msg[data-role='bot'] .body")]
+	    .some((e) => e.textContent === "We are open from 9 to 17, Monday to Friday."), null, { timeout: 10000 });
+	check(true, "the whole reply is shown");
+	const cite = await frame.$eval(`${botSel}:last-child a.cite`, (a) => [a.textContent, a.href]).catch(() => null);
+	check(cite && cite[0] === "Opening hours" && cite[1] === "https://garden.example/hours",
+	    "the reply cites its knowledge-base source", JSON.stringify(cite));
+
+	step = "text is text";
+	const evil = "<img src=x onerror=alert(1)>";
+	await frame.fill("#input", evil);
+	await frame.press("#input", "Enter");
+	await frame.waitForFunction((s) => [...document.querySelectorAll("li.msg[data-role='visitor'] .body")]
+	    .some((e) => e.textContent === s), evil, { timeout: 10000 });
+	const imgs = await frame.$$eval("#message-list img", (els) => els.length);
+	check(imgs === 0, "a message with HTML is shown as text: no element made of it");
+	await page.waitForTimeout(300);
+	check(dialogs.length === 0, "and no script ran", dialogs.join(", "));
+
+	step = "ask for a person";
+	await frame.click("#handoff");
+	await frame.waitForFunction(() => /person from (the|our) team/i.test(document.body.textContent), null, { timeout: 10000 });
+	check(true, "asking for a person says one will reply");
+
+	step = "an agent's reply arrives";
+	check(await agentReply("Hello, this is Sam from the garden shop.") === 201, "an agent replies through the API");
+	await frame.waitForFunction(() => [...document.querySelectorAll("li.msg[data-role='agent'] .body")]
+	    .some((e) => e.textContent === "Hello, this is Sam from the garden shop."), null, { timeout: 10000 });
+	check(true, "the agent's reply arrives in the open widget");
+
+	step = "reload";
+	await page.reload();
+	const frame2 = await frameOf(page);
+	await openChat(page);
+	await frame2.waitForFunction(() => [...document.querySelectorAll("li.msg .body")]
+	    .some((e) => e.textContent === "Hello, this is Sam from the garden shop."), null, { timeout: 10000 });
+	const n = await frame2.$$eval("li.msg[data-role='visitor']", (els) => els.length);
+	check(n >= 2, "after a reload the conversation is still there", `${n} visitor messages`);
+
+	step = "a narrow phone screen";
+	await page.setViewportSize({ width: 360, height: 640 });
+	const box = await (await frame2.frameElement()).boundingBox();
+	check(box && box.width <= 360 && box.width >= 300, "on a 360 px screen the chat fits the width", JSON.stringify(box));
+
+	step = "an origin not allowed";
+	const bad = await context.newPage();
+	const sessions = [];
+	bad.on("response", (r) => { if (r.url().includes("/api/v1/widget/sessions")) sessions.push(r.status()); });
+	await bad.goto(env.BAD_URL);
+	await bad.waitForTimeout(1500);
+	const badFrame = bad.frames().find((x) => x.url().includes("/widget/frame"));
+	let hasToken = false;
+	if (badFrame)
+		hasToken = await badFrame.evaluate(() => Object.keys(localStorage).some((k) =>
+		    /"token"/.test(localStorage.getItem(k) || ""))).catch(() => false);
+	check(!sessions.includes(201) && !hasToken, "on an origin not allowed the widget gets no session",
+	    `session answers: ${sessions.join(",")}`);
+	await bad.close();
+} catch (e) {
+	check(false, `browser flow (${step})`, String(e && e.stack || e));
+	try {
+		await page.screenshot({ path: `${env.OUT}/failure.png`, fullPage: true });
+	} catch (_) { /* the page may be gone */ }
+}
+if (failed > 0) {
+	try {
+		await page.screenshot({ path: `${env.OUT}/final.png`, fullPage: true });
+	} catch (_) { /* ignore */ }
+}
+await browser.close();
+process.exit(0);
