@@ -1,24 +1,17 @@
 /*
- * frame.js: the chat, inside the widget's iframe on parley's own origin.
- *
- * The visitor token comes from the loader on the host page (postMessage,
- * origins checked both ways) and is kept in localStorage with the
- * conversation id, so a conversation survives page loads. All text from
- * the server or the visitor reaches the page through textContent; the
- * only links are citation sources with an http(s) URL.
+ * frame.js: the chat in the widget's iframe, on parley's origin. The token
+ * comes from the loader by postMessage (origins checked both ways) and is
+ * kept in localStorage with the conversation id. Text reaches the page only
+ * through textContent; the only links are http(s) citation sources.
  */
 (function () {
 	"use strict";
 
-	var API = "/api/v1/widget";
-	var POLICY = "2026-11";		/* consent policy version */
+	var API = "/api/v1/widget", POLICY = "2026-11";
 	var MESSAGE_MAX = 2000;		/* bytes, as widget_message_max */
 	var STREAM_MAX = 1048576;	/* bytes of one answer stream */
-	var PAGE = 200;			/* messages per page, as the server */
-	var PAGES_MAX = 10;		/* history pages loaded at most */
-	var ASK_WAIT = 30000;		/* ms to wait for the loader's session */
-
-	var TEXT = {
+	var PAGE = 200, PAGES_MAX = 10;	/* history: server page, our cap */
+	var T = {
 		connecting: "Connecting\u2026",
 		offline: "You seem to be offline. Check your connection and " +
 		    "try again.",
@@ -26,22 +19,13 @@
 		    "moment and try again.",
 		verify: "This chat is for signed-in customers.",
 		notHere: "This chat is not available on this website.",
-		identity: "We could not confirm that you are signed in. Please " +
-		    "reload the page and try again.",
-		sessions: "Too many chats were started from your network. " +
-		    "Please try again later.",
 		down: "The chat is not available right now. Please try again " +
-		    "in a moment.",
+		    "later.",
 		failed: "Something went wrong. Please try again.",
-		invalid: "Your message could not be sent. Please check it and " +
-		    "try again.",
 		tooLong: "Your message is too long. Please shorten it.",
 		answer: "Something went wrong while answering. Please try " +
 		    "again, or ask for a person.",
-		cut: "The answer was interrupted. Please try again.",
-		pending: "A person from the team will reply here.",
-		saved: "Your choices are saved.",
-		setup: "This chat is not set up correctly."
+		pending: "A person from the team will reply here."
 	};
 	var WHO = { visitor: "You", bot: "AI assistant", agent: "Team" };
 
@@ -50,41 +34,25 @@
 	}
 
 	var list = $("message-list"), log = $("messages"), input = $("input");
-	var sendBtn = $("send"), handoffBtn = $("handoff");
 	var statusEl = $("status"), consentEl = $("consent");
-
 	var bot = new URLSearchParams(location.search).get("bot") || "";
-	var parentOrigin = findParentOrigin();
+	var parent = window.parent, parentOrigin = null;
 	var KEY = "parley:" + bot, CONSENT_KEY = "parley:consent:" + bot;
 	/* token, expires_at (ms), conversation_id, chatbot, welcome, visitor */
 	var state = load(KEY) || {};
-	if (typeof state.conversation_id !== "string")
-		state.conversation_id = null;
-	var shown = {};			/* seq -> li of every stored message shown */
-	var lastSeq = 0;
-	var convStatus = "";
-	var waiting = [];		/* callers waiting for a session */
-	var askTimer = 0, asked = false;
-	var isOpen = false, ready = false, starting = false;
-	var creating = null, catching = false, busy = {};
-	var events = null, retryTimer = 0, retryDelay = 5000;
+	var shown = {}, lastSeq = 0;	/* stored messages shown, by seq */
+	var convStatus = "", waiting = [], askTimer = 0;
+	var isOpen = false, ready = false, starting = false, catching = false;
+	var creating = null, busy = {}, events = null, retryTimer = 0;
+	var retryDelay = 5000;
 
-	function findParentOrigin() {
-		var o = null;
-
-		if (window.parent === window)
-			return null;
-		try {
-			if (location.ancestorOrigins &&
-			    location.ancestorOrigins.length > 0)
-				o = location.ancestorOrigins[0];
-			else
-				o = new URL(document.referrer).origin;
-		} catch (e) {
-			return null;
-		}
-		return o && o !== "null" ? o : null;
-	}
+	try {
+		parentOrigin = location.ancestorOrigins &&
+		    location.ancestorOrigins.length > 0 ?
+		    location.ancestorOrigins[0] : new URL(document.referrer).origin;
+	} catch (e) { /* no referrer */ }
+	if (parent === window || parentOrigin === "null")
+		parentOrigin = null;
 
 	function load(key) {
 		try {
@@ -98,14 +66,14 @@
 	function store(key, value) {
 		try {
 			localStorage.setItem(key, JSON.stringify(value));
-		} catch (e) { /* storage blocked: kept for this page only */ }
+		} catch (e) { /* storage blocked: this page load only */ }
 	}
 
 	function save() {
 		store(KEY, state);
 	}
 
-	/* An error carrying the words to show the visitor. */
+	/* An error that carries the words to show. */
 	function problem(text) {
 		var e = new Error(text);
 
@@ -113,16 +81,9 @@
 		return e;
 	}
 
-	function say(e) {
-		if (e && e.say)
-			return e.say;
-		return e instanceof TypeError ? TEXT.offline : TEXT.failed;
-	}
-
 	function setStatus(text, isError) {
-		if (!text && convStatus === "pending")
-			text = TEXT.pending;
-		statusEl.textContent = text;
+		statusEl.textContent = text || (convStatus === "pending" ?
+		    T.pending : "");
 		statusEl.classList.toggle("error", !!isError);
 	}
 
@@ -130,66 +91,57 @@
 		if (typeof s !== "string")
 			return;
 		convStatus = s;
-		if (s === "pending")
-			setStatus(TEXT.pending);
-		else if (statusEl.textContent === TEXT.pending)
+		if (s === "pending" || statusEl.textContent === T.pending)
 			setStatus("");
 	}
 
-	/* Session: the token, asked of the loader when missing or stale. */
+	/* Session */
 
 	function tokenValid() {
 		return typeof state.token === "string" &&
-		    typeof state.expires_at === "number" &&
 		    state.expires_at - 60000 > Date.now();
 	}
 
-	/* Resolves with a usable token; rejects with words to show. */
+	/* Resolves with a usable token, asking the loader when there is none. */
 	function token() {
 		if (tokenValid())
 			return Promise.resolve(state.token);
 		return new Promise(function (resolve, reject) {
-			waiting.push({ resolve: resolve, reject: reject });
-			if (asked)
+			waiting.push([resolve, reject]);
+			if (waiting.length > 1)
 				return;
-			if (!parentOrigin) {
-				sessionFailed(TEXT.setup);
-				return;
-			}
-			asked = true;
-			setStatus(TEXT.connecting);
-			askTimer = setTimeout(function () {
-				sessionFailed(TEXT.down);
-			}, ASK_WAIT);
-			window.parent.postMessage({ parley: "need-session" },
-			    parentOrigin);
+			setStatus(T.connecting);
+			askTimer = setTimeout(sessionFailed, 30000, T.down);
+			parent.postMessage({ parley: "need-session" }, parentOrigin);
 		});
 	}
 
-	function forgetToken() {
-		state.token = null;
-		state.expires_at = 0;
-		save();
-		closeEvents();
+	function settle(i, value) {
+		var w = waiting;
+
+		clearTimeout(askTimer);
+		waiting = [];
+		w.forEach(function (x) {
+			x[i](value);
+		});
+	}
+
+	function sessionFailed(text) {
+		setStatus(text, true);
+		settle(1, problem(text));
 	}
 
 	function onSession(d) {
-		var ttl = Number(d.expires_in), w = waiting, visitor = null;
-		var c = d.chatbot;
+		var c = d.chatbot, v = d.visitor && d.visitor.id;
 
 		if (typeof d.token !== "string" || d.token === "")
 			return;
-		if (!(ttl > 0))
-			ttl = 3600;
-		if (d.visitor && typeof d.visitor.id === "string")
-			visitor = d.visitor.id;
-		if (state.visitor && visitor !== state.visitor)
-			resetConversation();	/* not this visitor's any more */
-		clearTimeout(askTimer);
-		asked = false;
+		if (state.visitor && v !== state.visitor)
+			resetConversation();	/* a new visitor */
 		state.token = d.token;
-		state.expires_at = Date.now() + Math.min(ttl, 2592000) * 1000;
-		state.visitor = visitor;
+		state.expires_at = Date.now() +
+		    Math.min(Number(d.expires_in) || 3600, 2592000) * 1000;
+		state.visitor = typeof v === "string" ? v : null;
 		if (c && typeof c === "object") {
 			state.chatbot = { id: String(c.id || ""),
 			    name: String(c.name || ""),
@@ -198,97 +150,65 @@
 		}
 		save();
 		showHeader();
-		if (statusEl.textContent === TEXT.connecting)
+		if (statusEl.textContent === T.connecting)
 			setStatus("");
-		waiting = [];
-		w.forEach(function (x) {
-			x.resolve(d.token);
-		});
+		settle(0, d.token);
 		if (ready)
-			listen();	/* the token changed */
+			listen();	/* with the new token */
 	}
 
 	function onSessionError(d) {
-		var text = TEXT.down;
-
-		if (d.status === 0)
-			text = TEXT.offline;
-		else if (d.code === "origin_not_allowed")
-			text = TEXT.notHere;
-		else if (d.code === "verification_required")
-			text = TEXT.verify;
-		else if (d.code === "identity_invalid")
-			text = TEXT.identity;
-		else if (d.status === 429)
-			text = TEXT.sessions;
-		sessionFailed(text);
+		sessionFailed(d.status === 0 ? T.offline :
+		    d.code === "origin_not_allowed" ? T.notHere :
+		    d.code === "verification_required" ? T.verify :
+		    d.status === 403 ? T.failed : T.down);
 	}
 
-	function sessionFailed(text) {
-		var w = waiting;
-
-		clearTimeout(askTimer);
-		asked = false;
-		waiting = [];
-		setStatus(text, true);
-		w.forEach(function (x) {
-			x.reject(problem(text));
-		});
-	}
-
-	/*
-	 * One API call with the visitor token. On 401 the token is dropped
-	 * and a new session asked for, once. Resolves with the Response.
-	 */
+	/* An API call with the token; on 401, once more with a new session. */
 	async function api(method, path, body, accept) {
 		for (var i = 0; ; i++) {
 			var tok = await token();
-			var headers = { Authorization: "Bearer " + tok };
-			var init = { method: method, headers: headers,
-			    credentials: "omit", cache: "no-store" };
-			var res;
+			var h = { Authorization: "Bearer " + tok }, res;
 
 			if (accept)
-				headers.Accept = accept;
-			if (body !== undefined) {
-				headers["Content-Type"] = "application/json";
-				init.body = JSON.stringify(body);
-			}
-			res = await fetch(path, init);
+				h.Accept = accept;
+			if (body !== undefined)
+				h["Content-Type"] = "application/json";
+			res = await fetch(path, { method: method, headers: h,
+			    body: body === undefined ? null : JSON.stringify(body),
+			    credentials: "omit", cache: "no-store" });
 			if (res.status !== 401 || i > 0)
 				return res;
-			if (state.token === tok)
-				forgetToken();
+			if (state.token === tok) {
+				state.token = null;
+				save();
+				closeEvents();
+			}
 		}
 	}
 
-	/* The words for a non-2xx answer (problem+json). */
-	async function problemText(res) {
+	/* Throws the words for a failed answer (problem+json). */
+	async function check(res) {
 		var o = null, s;
 
+		if (res.ok)
+			return res;
 		try {
 			o = await res.json();
 		} catch (e) { /* not JSON */ }
 		if (res.status === 429) {
 			s = parseInt(res.headers.get("Retry-After"), 10);
-			if (s > 0 && s < 3600)
-				return TEXT.tooFast + " You can send again in " + s +
-				    (s === 1 ? " second." : " seconds.");
-			return TEXT.tooFast;
+			throw problem(T.tooFast + (s > 0 && s < 3600 ?
+			    " You can send again in " + s +
+			    (s === 1 ? " second." : " seconds.") : ""));
 		}
 		if (o && o.code === "verification_required")
-			return TEXT.verify;
-		if (res.status === 400 || res.status === 413 ||
-		    res.status === 422)
-			return TEXT.invalid;
-		if (res.status >= 500)
-			return TEXT.down;
-		return TEXT.failed;
+			throw problem(T.verify);
+		throw problem(res.status >= 500 ? T.down : T.failed);
 	}
 
-	function msgsPath(id) {
-		return API + "/conversations/" + encodeURIComponent(id) +
-		    "/messages";
+	function convPath(id, what) {
+		return API + "/conversations/" + encodeURIComponent(id) + "/" + what;
 	}
 
 	/* Messages */
@@ -301,16 +221,20 @@
 		log.scrollTop = log.scrollHeight;
 	}
 
-	function bubble(role) {
-		var li = document.createElement("li");
-		var who = document.createElement("p");
-		var body = document.createElement("div");
+	function el(tag, cls, text) {
+		var e = document.createElement(tag);
 
-		li.className = "msg";
-		who.className = "who";
-		body.className = "body";
-		li.appendChild(who);
-		li.appendChild(body);
+		e.className = cls;
+		if (text !== undefined)
+			e.textContent = text;
+		return e;
+	}
+
+	function bubble(role) {
+		var li = el("li", "msg");
+
+		li.appendChild(el("p", "who"));
+		li.appendChild(el("div", "body"));
 		setRole(li, role);
 		return li;
 	}
@@ -320,90 +244,66 @@
 		li.firstChild.textContent = WHO[role];
 	}
 
-	function isHttp(url) {
-		return typeof url === "string" && /^https?:\/\//i.test(url);
-	}
-
 	function citations(items) {
-		var ul = document.createElement("ul");
+		var ul = el("ul", "cites");
 
-		ul.className = "cites";
 		ul.setAttribute("aria-label", "Sources");
 		items.slice(0, 20).forEach(function (c) {
-			var li = document.createElement("li"), el;
+			var url = c && c.source_url, a;
 
 			if (!c || typeof c !== "object")
 				return;
-			if (isHttp(c.source_url)) {
-				el = document.createElement("a");
-				el.href = c.source_url;
-				el.target = "_blank";
-				el.rel = "noopener noreferrer";
+			if (typeof url === "string" && /^https?:\/\//i.test(url)) {
+				a = el("a", "cite");
+				a.href = url;
+				a.target = "_blank";
+				a.rel = "noopener noreferrer";
 			} else
-				el = document.createElement("span");
-			el.className = "cite";
-			el.textContent = typeof c.title === "string" && c.title ?
+				a = el("span", "cite");
+			a.textContent = typeof c.title === "string" && c.title ?
 			    c.title : "Source";
-			li.appendChild(el);
-			ul.appendChild(li);
+			ul.appendChild(el("li", "")).appendChild(a);
 		});
 		return ul;
 	}
 
+	function valid(m) {
+		return !!m && typeof m === "object" && WHO.hasOwnProperty(m.role) &&
+		    typeof m.content === "string" && Number.isInteger(m.seq);
+	}
+
 	/* Puts stored message 'm' into bubble 'li'. */
 	function fill(li, m) {
-		var old = li.querySelector(".cites");
-
 		setRole(li, m.role);
-		li.querySelector(".body").textContent = m.content;
-		if (old)
-			li.removeChild(old);
+		li.childNodes[1].textContent = m.content;
+		while (li.childNodes.length > 2)
+			li.removeChild(li.lastChild);
 		if (Array.isArray(m.citations) && m.citations.length > 0)
 			li.appendChild(citations(m.citations));
 		li.setAttribute("data-seq", String(m.seq));
 		li.classList.remove("pending");
 		li.removeAttribute("aria-busy");
 		shown[m.seq] = li;
-		if (m.seq > lastSeq)
-			lastSeq = m.seq;
+		lastSeq = Math.max(lastSeq, m.seq);
 	}
 
-	function valid(m) {
-		return m && typeof m === "object" && WHO[m.role] &&
-		    typeof m.content === "string" && Number.isInteger(m.seq);
-	}
-
-	/* Shows stored message 'm' in seq order, unless already shown. */
+	/* Shows stored message 'm' in seq order, unless it is shown. */
 	function addMessage(m) {
-		var li, next = null, near = atBottom(), i, s, item;
+		var li, next = null, near = atBottom(), i, s;
 
 		if (!valid(m) || shown[m.seq])
 			return;
 		li = bubble(m.role);
 		fill(li, m);
-		for (i = 0; i < list.children.length; i++) {
-			item = list.children[i];
-			s = item.getAttribute("data-seq");
-			if (item.classList.contains("pending") ||
-			    (s !== null && Number(s) > m.seq)) {
-				next = item;
-				break;
-			}
+		for (i = 0; i < list.children.length && next === null; i++) {
+			s = list.children[i].getAttribute("data-seq");
+			if (list.children[i].classList.contains("pending") ||
+			    (s !== null && Number(s) > m.seq))
+				next = list.children[i];
 		}
 		list.insertBefore(li, next);
 		if (near)
 			toBottom();
-	}
-
-	/* The bot's answer while it streams. */
-	function pendingBubble() {
-		var li = bubble("bot");
-
-		li.classList.add("pending");
-		li.setAttribute("aria-busy", "true");
-		list.appendChild(li);
-		toBottom();
-		return li;
 	}
 
 	function drop(li) {
@@ -412,25 +312,19 @@
 	}
 
 	function showHeader() {
-		var c = state.chatbot;
+		var c = state.chatbot, w = String(state.welcome || "");
+		var old = list.querySelector("[data-welcome]"), li;
 
 		$("bot-name").textContent = c && c.name ? c.name : "Chat";
-		showWelcome();
-	}
-
-	/* The welcome message: first, as the bot's, and never stored. */
-	function showWelcome() {
-		var old = list.querySelector("[data-welcome]"), li;
-		var w = typeof state.welcome === "string" ? state.welcome : "";
-
-		if (old && old.querySelector(".body").textContent === w)
+		/* The welcome: first, as the bot's, never stored. */
+		if (old && old.childNodes[1].textContent === w)
 			return;
 		drop(old);
 		if (w.trim() === "")
 			return;
 		li = bubble("bot");
 		li.setAttribute("data-welcome", "");
-		li.querySelector(".body").textContent = w;
+		li.childNodes[1].textContent = w;
 		list.insertBefore(li, list.firstChild);
 	}
 
@@ -438,45 +332,37 @@
 		closeEvents();
 		state.conversation_id = null;
 		save();
-		while (list.firstChild)
-			list.removeChild(list.firstChild);
+		list.textContent = "";
 		shown = {};
 		lastSeq = 0;
 		convStatus = "";
-		showWelcome();
+		showHeader();
 	}
 
 	/* Resolves with the conversation's id, creating it when needed. */
 	function conversation() {
-		if (state.conversation_id)
+		if (typeof state.conversation_id === "string")
 			return Promise.resolve(state.conversation_id);
-		if (creating === null)
-			creating = (async function () {
-				var res = await api("POST", API + "/conversations");
-				var o;
-
-				if (!res.ok)
-					throw problem(await problemText(res));
-				o = await res.json();
-				if (typeof o.id !== "string" || o.id === "")
-					throw problem(TEXT.failed);
-				state.conversation_id = o.id;
-				save();
-				showConvStatus(o.status);
-				if (isOpen)
-					listen();
-				return o.id;
-			})().then(function (id) {
-				creating = null;
-				return id;
-			}, function (e) {
-				creating = null;
-				throw e;
-			});
+		creating = creating || api("POST", API + "/conversations").then(
+		    check).then(function (res) {
+			return res.json();
+		}).then(function (o) {
+			creating = null;
+			if (typeof o.id !== "string" || o.id === "")
+				throw problem(T.failed);
+			state.conversation_id = o.id;
+			save();
+			showConvStatus(o.status);
+			listen();
+			return o.id;
+		}, function (e) {
+			creating = null;
+			throw e;
+		});
 		return creating;
 	}
 
-	/* Calls fn(id); when the conversation is gone, once more in a new one. */
+	/* Calls fn(id); if the conversation is gone, once more in a new one. */
 	async function inConversation(fn) {
 		var res = await fn(await conversation());
 
@@ -484,23 +370,20 @@
 			resetConversation();
 			res = await fn(await conversation());
 		}
-		return res;
+		return check(res);
 	}
 
-	/*
-	 * Loads the messages after the last one shown. Resolves with the last
-	 * HTTP status (200 when all went well).
-	 */
+	/* Loads the messages after the last shown; resolves with the status. */
 	async function catchUp() {
 		var page, res, o, items;
 
-		if (!state.conversation_id || catching)
+		if (typeof state.conversation_id !== "string" || catching)
 			return 200;
 		catching = true;
 		try {
 			for (page = 0; page < PAGES_MAX; page++) {
-				res = await api("GET", msgsPath(state.conversation_id) +
-				    "?after=" + lastSeq);
+				res = await api("GET", convPath(state.conversation_id,
+				    "messages?after=" + lastSeq));
 				if (res.status === 404)
 					resetConversation();
 				if (!res.ok)
@@ -517,107 +400,87 @@
 		}
 	}
 
-	/* Realtime: agent replies (and status) while the chat is open. */
+	/* Realtime: agents' replies and status, while the chat is open. */
 
 	function closeEvents() {
 		clearTimeout(retryTimer);
-		if (events) {
+		if (events)
 			events.close();
-			events = null;
-		}
+		events = null;
 	}
 
 	function listen() {
 		var es;
 
 		closeEvents();
-		if (!isOpen || !state.conversation_id || !tokenValid())
+		if (!isOpen || typeof state.conversation_id !== "string" ||
+		    !tokenValid())
 			return;
-		es = new EventSource(API + "/conversations/" +
-		    encodeURIComponent(state.conversation_id) + "/events?token=" +
-		    encodeURIComponent(state.token));
-		events = es;
-		es.onopen = function () {
+		events = es = new EventSource(convPath(state.conversation_id,
+		    "events?token=" + encodeURIComponent(state.token)));
+		es.addEventListener("open", function () {
 			retryDelay = 5000;
 			catchUp().catch(function () {});
-		};
-		es.onmessage = function (ev) {
-			var d;
+		});
+		es.addEventListener("message", function (ev) {
+			var d = null;
 
 			try {
 				d = JSON.parse(ev.data);
-			} catch (e) {
-				return;
-			}
+			} catch (e) { /* ignored */ }
 			if (d && d.type === "message")
 				addMessage(d.message);
 			else if (d && d.type === "status")
 				showConvStatus(d.status);
-		};
-		es.onerror = function () {
-			/* CLOSED: refused (401, 403, ...), not a dropped line. */
-			if (es === events && es.readyState === EventSource.CLOSED) {
-				closeEvents();
-				retry();
-			}
-		};
-	}
-
-	/*
-	 * After a refused event stream, one API call tells why: a 401 there
-	 * brings a new token (and a new stream); 403 or 404 stop.
-	 */
-	function retry() {
-		retryTimer = setTimeout(function () {
-			catchUp().then(function (status) {
-				if (status === 200)
-					listen();
-				else if (status >= 500 || status === 429)
-					retry();
-			}, function (e) {
-				if (!e || !e.say)
-					retry();	/* offline */
-			});
-		}, retryDelay);
-		retryDelay = Math.min(retryDelay * 2, 60000);
+		});
+		/*
+		 * CLOSED means refused (EventSource retries dropped lines
+		 * itself). An API call then tells why: a 401 brings a new
+		 * session and stream; 403 and 404 stop.
+		 */
+		es.addEventListener("error", function () {
+			if (es !== events || es.readyState !== EventSource.CLOSED)
+				return;
+			closeEvents();
+			retryTimer = setTimeout(function () {
+				catchUp().then(function (s) {
+					if (s === 200 || (s !== 403 && s !== 404))
+						listen();
+				}, function (e) {
+					if (!e.say)
+						listen();	/* offline */
+				});
+			}, retryDelay);
+			retryDelay = Math.min(retryDelay * 2, 60000);
+		});
 	}
 
 	/* Sending */
 
-	/* Reads the answer stream: "event: NAME" and "data: JSON" lines. */
+	/* Reads the answer: events of "event: NAME" and "data: JSON" lines. */
 	async function readStream(res) {
 		var reader = res.body.getReader(), dec = new TextDecoder();
 		var buf = "", total = 0, name = "message", data = [];
-		var ctx = { pending: null, done: false }, r, lines, i, line, c;
+		var ctx = { pending: null, done: false }, r, lines, line, c;
 
 		try {
-			for (;;) {
-				r = await reader.read();
-				if (r.done)
-					break;
-				total += r.value.length;
-				if (total > STREAM_MAX) {
+			while (!(r = await reader.read()).done) {
+				if ((total += r.value.length) > STREAM_MAX) {
 					reader.cancel().catch(function () {});
 					break;
 				}
-				buf += dec.decode(r.value, { stream: true });
-				lines = buf.split("\n");
+				lines = (buf + dec.decode(r.value, { stream: true }))
+				    .split("\n");
 				buf = lines.pop();
-				for (i = 0; i < lines.length; i++) {
-					line = lines[i].replace(/\r$/, "");
+				while (lines.length > 0) {
+					line = lines.shift().replace(/\r$/, "");
+					c = line.indexOf(":");
+					if (line === "" && data.length > 0)
+						onEvent(ctx, name, data.join("\n"));
 					if (line === "") {
-						if (data.length > 0)
-							onEvent(ctx, name, data.join("\n"));
 						name = "message";
 						data = [];
-						continue;
-					}
-					c = line.indexOf(":");
-					if (c === 0)
-						continue;	/* comment */
-					if (c < 0)
-						c = line.length;
-					if (line.slice(0, c) === "event")
+					} else if (line.slice(0, c) === "event")
 						name = line.slice(c + 1).trim();
 					else if (line.slice(0, c) === "data")
 						data.push(line.slice(c + 1).replace(/^ /, ""));
@@ -626,257 +489,216 @@
 		} catch (e) { /* the line dropped: as an early end */ }
 		if (!ctx.done) {
 			drop(ctx.pending);
-			setStatus(TEXT.cut, true);
+			setStatus(T.answer, true);
 		}
 	}
 
 	function onEvent(ctx, name, text) {
-		var d;
+		var d = null;
 
 		try {
 			d = JSON.parse(text);
-		} catch (e) {
-			return;
-		}
+		} catch (e) { /* ignored */ }
 		if (ctx.done || !d || typeof d !== "object")
 			return;
-		if (name === "message") {
-			addMessage(d);
-			if (ctx.pending === null)
-				ctx.pending = pendingBubble();
-		} else if (name === "delta" && typeof d.text === "string") {
-			if (ctx.pending === null)
-				ctx.pending = pendingBubble();
-			ctx.pending.querySelector(".body").appendChild(
-			    document.createTextNode(d.text));
-			if (atBottom())
+		if (name === "message" || name === "delta") {
+			if (name === "message")
+				addMessage(d);
+			if (ctx.pending === null) {
+				/* The bot's answer while it streams. */
+				ctx.pending = bubble("bot");
+				ctx.pending.classList.add("pending");
+				ctx.pending.setAttribute("aria-busy", "true");
+				list.appendChild(ctx.pending);
 				toBottom();
-		} else if (name === "done") {
+			}
+			if (typeof d.text === "string" && name === "delta") {
+				ctx.pending.childNodes[1].appendChild(
+				    document.createTextNode(d.text));
+				toBottom();
+			}
+		} else if (name === "done" || name === "error") {
 			ctx.done = true;
-			finish(d, ctx.pending);
-		} else if (name === "error") {
-			ctx.done = true;
-			drop(ctx.pending);
-			setStatus(TEXT.answer, true);
+			if (name === "done")
+				finish(d, ctx.pending);
+			else {
+				drop(ctx.pending);
+				setStatus(T.answer, true);
+			}
 		}
 	}
 
-	/* The answer's end: the stored reply replaces what streamed. */
+	/* The end of an answer: the stored reply replaces what streamed. */
 	function finish(d, pending) {
-		var r = d.reply;
-
 		addMessage(d.message);
-		if (valid(r) && pending && !shown[r.seq])
-			fill(pending, r);
+		if (valid(d.reply) && pending && !shown[d.reply.seq])
+			fill(pending, d.reply);
 		else {
 			drop(pending);
-			addMessage(r);
+			addMessage(d.reply);
 		}
 		toBottom();
 		showConvStatus(d.status);
 	}
 
-	async function send() {
-		var text = input.value.trim(), res;
-
-		if (busy.send || text === "")
+	/*
+	 * Runs action 'name' (its button 'btn' marked busy but not disabled,
+	 * so it keeps the focus), showing its failure in plain words.
+	 */
+	async function run(name, btn, fn) {
+		if (busy[name])
 			return;
-		if (new TextEncoder().encode(text).length > MESSAGE_MAX) {
-			setStatus(TEXT.tooLong, true);
-			return;
-		}
-		setBusy("send", sendBtn, true);
+		busy[name] = true;
+		btn.setAttribute("aria-disabled", "true");
 		setStatus("");
 		try {
-			res = await inConversation(function (id) {
-				return api("POST", msgsPath(id), { content: text },
-				    "text/event-stream");
+			await fn();
+		} catch (e) {
+			setStatus(e.say || (e instanceof TypeError ? T.offline :
+			    T.failed), true);
+		} finally {
+			busy[name] = false;
+			btn.removeAttribute("aria-disabled");
+		}
+	}
+
+	function send() {
+		var text = input.value.trim();
+
+		if (text === "")
+			return;
+		if (new TextEncoder().encode(text).length > MESSAGE_MAX)
+			return setStatus(T.tooLong, true);
+		run("send", $("send"), async function () {
+			var res = await inConversation(function (id) {
+				return api("POST", convPath(id, "messages"),
+				    { content: text }, "text/event-stream");
 			});
-			if (!res.ok) {
-				setStatus(await problemText(res), true);
-				return;
-			}
-			/* Stored: the text may go (unless more was typed). */
+
+			/* Stored: the text may go, unless more was typed. */
 			if (input.value.trim() === text)
 				input.value = "";
-			if ((res.headers.get("Content-Type") || "").indexOf(
-			    "text/event-stream") === 0)
+			if (/^text\/event-stream/.test(res.headers.get("Content-Type")))
 				await readStream(res);
 			else
 				finish(await res.json(), null);
-		} catch (e) {
-			setStatus(say(e), true);
-		} finally {
-			setBusy("send", sendBtn, false);
-		}
+		});
 	}
 
-	/* Marks 'btn' busy without disabling it (it keeps the focus). */
-	function setBusy(what, btn, on) {
-		busy[what] = on;
-		if (on)
-			btn.setAttribute("aria-disabled", "true");
-		else
-			btn.removeAttribute("aria-disabled");
-	}
-
-	async function handoff() {
-		var res, o;
-
-		if (busy.handoff)
-			return;
-		setBusy("handoff", handoffBtn, true);
-		setStatus("");
-		try {
-			res = await inConversation(function (id) {
-				return api("POST", API + "/conversations/" +
-				    encodeURIComponent(id) + "/handoff");
+	function handoff() {
+		run("handoff", $("handoff"), async function () {
+			var res = await inConversation(function (id) {
+				return api("POST", convPath(id, "handoff"));
 			});
-			if (!res.ok) {
-				setStatus(await problemText(res), true);
-				return;
-			}
-			o = await res.json();
+			var o = await res.json();
+
 			addMessage(o.reply);
 			toBottom();
 			showConvStatus(o.status);
-		} catch (e) {
-			setStatus(say(e), true);
-		} finally {
-			setBusy("handoff", handoffBtn, false);
-		}
+		});
 	}
 
-	/* Consent */
+	function saveConsent() {
+		var cats = ["essential"];
 
-	function showConsent() {
-		var c = load(CONSENT_KEY);
-
-		consentEl.hidden = !!(c && c.policy_version === POLICY);
-	}
-
-	async function saveConsent() {
-		var cats = ["essential"], res;
-
-		if (busy.consent)
-			return;
-		if ($("consent-analytics").checked)
-			cats.push("analytics");
-		if ($("consent-marketing").checked)
-			cats.push("marketing");
-		setBusy("consent", $("consent-save"), true);
-		try {
-			res = await api("POST", API + "/consent",
-			    { categories: cats, policy_version: POLICY });
-			if (!res.ok) {
-				setStatus(await problemText(res), true);
-				return;
-			}
+		["analytics", "marketing"].forEach(function (c) {
+			if ($("consent-" + c).checked)
+				cats.push(c);
+		});
+		run("consent", $("consent-save"), async function () {
+			await check(await api("POST", API + "/consent",
+			    { categories: cats, policy_version: POLICY }));
 			store(CONSENT_KEY, { policy_version: POLICY,
 			    categories: cats, saved_at: Date.now() });
 			consentEl.hidden = true;
-			setStatus(TEXT.saved);
 			input.focus();
-		} catch (e) {
-			setStatus(say(e), true);
-		} finally {
-			setBusy("consent", $("consent-save"), false);
-		}
+		});
 	}
 
-	/* Start and the parent's messages */
+	/* Start, and the loader's messages */
 
 	async function start() {
-		var res, o, items, conv = null, i;
+		var o, conv = null;
 
 		if (starting)
 			return;
 		starting = true;
-		setStatus(TEXT.connecting);
+		setStatus(T.connecting);
 		try {
-			res = await api("GET", API + "/conversations");
-			if (!res.ok)
-				throw problem(await problemText(res));
-			o = await res.json();
-			items = o && Array.isArray(o.items) ? o.items : [];
-			for (i = 0; i < items.length; i++)
-				if (items[i] && items[i].id === state.conversation_id)
-					conv = items[i];
-			if (conv === null && state.conversation_id)
+			o = await (await check(await api("GET",
+			    API + "/conversations"))).json();
+			(o && Array.isArray(o.items) ? o.items : []).forEach(
+			    function (c) {
+				if (c && c.id === state.conversation_id)
+					conv = c;
+			});
+			if (conv === null)
 				resetConversation();
-			if (conv !== null) {
-				if (await catchUp() !== 200)
-					throw problem(TEXT.down);
-				toBottom();
-			}
+			else if (await catchUp() !== 200)
+				throw problem(T.down);
 			ready = true;
 			setStatus("");
 			if (conv !== null)
 				showConvStatus(conv.status);
+			toBottom();
 			listen();
 		} catch (e) {
-			setStatus(say(e), true);
+			setStatus(e.say || T.offline, true);
 		} finally {
 			starting = false;
 		}
 	}
 
 	function askClose() {
-		if (parentOrigin)
-			window.parent.postMessage({ parley: "close" }, parentOrigin);
+		parent.postMessage({ parley: "close" }, parentOrigin);
 	}
 
 	function onParent(ev) {
-		var d = ev.data;
+		var d = ev.data, p = d && d.parley;
 
-		if (ev.source !== window.parent || ev.origin !== parentOrigin ||
-		    !d || typeof d !== "object")
+		if (ev.source !== parent || ev.origin !== parentOrigin ||
+		    typeof p !== "string")
 			return;
-		if (d.parley === "session")
+		if (p === "session")
 			onSession(d);
-		else if (d.parley === "session-error")
+		else if (p === "session-error")
 			onSessionError(d);
-		else if (d.parley === "opened") {
+		else if (p === "opened") {
 			isOpen = true;
+			toBottom();	/* loaded while hidden: no height then */
 			input.focus();
-			if (!ready)
-				start();
-			else
+			if (ready)
 				listen();
-		} else if (d.parley === "closed") {
+			else
+				start();
+		} else if (p === "closed") {
 			isOpen = false;
 			closeEvents();
 		}
 	}
 
-	function init() {
-		window.addEventListener("message", onParent);
-		$("close").addEventListener("click", askClose);
-		handoffBtn.addEventListener("click", handoff);
-		sendBtn.addEventListener("click", send);
-		$("consent-save").addEventListener("click", saveConsent);
-		input.addEventListener("keydown", function (ev) {
-			if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing &&
-			    !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
-				ev.preventDefault();
-				send();
-			}
-		});
-		document.addEventListener("keydown", function (ev) {
-			if (ev.key === "Escape" && !ev.isComposing) {
-				ev.preventDefault();
-				askClose();
-			}
-		});
-		if (!/^pk_[0-9a-f]{32}$/.test(bot) || !parentOrigin) {
-			setStatus(TEXT.setup, true);
-			return;
-		}
-		window.parent.postMessage({ parley: "ready" }, parentOrigin);
-		showHeader();
-		showConsent();
-		start();
+	if (!/^pk_[0-9a-f]{32}$/.test(bot) || parentOrigin === null) {
+		setStatus(T.down, true);
+		return;
 	}
-
-	init();
+	window.addEventListener("message", onParent);
+	$("close").addEventListener("click", askClose);
+	$("handoff").addEventListener("click", handoff);
+	$("send").addEventListener("click", send);
+	$("consent-save").addEventListener("click", saveConsent);
+	input.addEventListener("keydown", function (ev) {
+		if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing &&
+		    !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+			ev.preventDefault();
+			send();
+		}
+	});
+	document.addEventListener("keydown", function (ev) {
+		if (ev.key === "Escape" && !ev.isComposing)
+			askClose();
+	});
+	consentEl.hidden = (load(CONSENT_KEY) || {}).policy_version === POLICY;
+	parent.postMessage({ parley: "ready" }, parentOrigin);
+	showHeader();
+	start();
 })();
