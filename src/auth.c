@@ -468,7 +468,6 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	struct jwt_claims    c;
 	const unsigned char *key;
 	const char	    *tok, *why, *p[6], *rp[2];
-	char		     qtok[JWT_MAX_TOKEN + 1];
 	char		     bucket[64];
 	struct rate	     rt;
 	size_t		     keylen;
@@ -485,10 +484,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		unauthorized(req, "unauthenticated", "Authentication required");
 		return -1;
 	}
-	if ((tok = bearer(req)) == NULL && (r->flags & ROUTE_TOKEN_QUERY) &&
-	    http_query_get(req, "token", qtok, sizeof(qtok)) == 1)
-		tok = qtok;
-	if (tok == NULL) {
+	if ((tok = bearer(req)) == NULL) {
 		unauthorized(req, "unauthenticated", "Authentication required");
 		return -1;
 	}

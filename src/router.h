@@ -83,10 +83,7 @@ struct route {
 	 * the rows in ctx->read and has no transaction open.
 	 */
 	struct db_stmt *read;
-	unsigned	flags; /* ROUTE_* */
 };
-/* The credential may come as ?token= (EventSource cannot set headers). */
-#define ROUTE_TOKEN_QUERY 0x01
 
 /* The route table (routes.c). */
 extern const struct route routes[];

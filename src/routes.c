@@ -11,41 +11,41 @@
 /* clang-format off */
 #define AUTHN(m, path, fn, rl, sum) \
 	{ m, path, AUTH_PUBLIC, ROLE_NONE, 0, rl, BODY_JSON, PRL_BODY_SMALL, \
-	    NULL, fn, sum, NULL, 0 }
+	    NULL, fn, sum, NULL }
 #define USER_JSON(m, path, role, fn, sum) \
 	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_JSON, PRL_BODY_SMALL, \
-	    NULL, fn, sum, NULL, 0 }
+	    NULL, fn, sum, NULL }
 #define USER(m, path, role, fn, sum) \
 	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum, \
-	    NULL, 0 }
+	    NULL }
 /* A read-only user route answered in one database round trip. */
 #define USER_READ(m, path, role, fn, st, sum) \
 	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum, \
-	    &st, 0 }
+	    &st }
 /* A route for users and for API keys with 'scope'. */
 #define KEY(m, path, role, scope, fn, sum) \
 	{ m, path, AUTH_KEY, role, scope, RL_NONE, BODY_NONE, 0, NULL, fn, \
-	    sum, NULL, 0 }
+	    sum, NULL }
 #define KEY_JSON(m, path, role, scope, max, fn, sum) \
 	{ m, path, AUTH_KEY, role, scope, RL_NONE, BODY_JSON, max, NULL, fn, \
-	    sum, NULL, 0 }
+	    sum, NULL }
 /* Widget routes: a visitor token; 'rl' RL_LLM counts visitor messages. */
 #define VISITOR(m, path, body, rl, fn, sum) \
 	{ m, path, AUTH_VISITOR, ROLE_NONE, 0, rl, body, \
-	    (body) == BODY_JSON ? PRL_BODY_SMALL : 0, NULL, fn, sum, NULL, 0 }
+	    (body) == BODY_JSON ? PRL_BODY_SMALL : 0, NULL, fn, sum, NULL }
 /* clang-format on */
 
 const struct route routes[] = {
 	{ M_GET, "/healthz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
-	    NULL, h_healthz, "liveness: the process answers", NULL, 0 },
+	    NULL, h_healthz, "liveness: the process answers", NULL },
 	{ M_GET, "/readyz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
 	    NULL, h_readyz, "readiness: database reachable, schema current",
-	    NULL, 0 },
+	    NULL },
 	{ M_GET, "/api/v1/meta", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,
-	    0, NULL, h_meta, "service name and versions", NULL, 0 },
+	    0, NULL, h_meta, "service name and versions", NULL },
 	{ M_POST, "/api/v1/csp-report", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_BODY_SMALL, csp_report_ctypes, h_csp_report,
-	    "Content-Security-Policy violation reports", NULL, 0 },
+	    "Content-Security-Policy violation reports", NULL },
 	AUTHN(M_POST, "/api/v1/auth/register", h_register, RL_REGISTER,
 	    "create a company and its owner; returns tokens"),
 	AUTHN(M_POST, "/api/v1/auth/login", h_login, RL_LOGIN,
@@ -85,7 +85,7 @@ const struct route routes[] = {
 	{ M_GET, "/api/v1/members", AUTH_KEY, ROLE_MEMBER, SCOPE_MEMBERS_READ,
 	    RL_NONE, BODY_NONE, 0, NULL, h_members_list,
 	    "the company's members (users, or API keys with members:read)",
-	    &q_members, 0 },
+	    &q_members },
 	USER_JSON(M_PATCH, "/api/v1/members/:id", ROLE_ADMIN, h_member_patch,
 	    "change a member's role (owner rules apply; audited)"),
 	USER(M_DELETE, "/api/v1/members/:id", ROLE_ADMIN, h_member_delete,
@@ -155,11 +155,11 @@ const struct route routes[] = {
 	    "delete a response template (audited)"),
 	{ M_OPTIONS, "/api/v1/widget/sessions", AUTH_PUBLIC, ROLE_NONE, 0,
 	    RL_NONE, BODY_NONE, 0, NULL, h_widget_preflight,
-	    "CORS preflight: only origins some chatbot allows", NULL, 0 },
+	    "CORS preflight: only origins some chatbot allows", NULL },
 	{ M_POST, "/api/v1/widget/sessions", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_BODY_SMALL, NULL, h_widget_session,
-	    "a visitor token for a chatbot, from an allowed Origin only", NULL,
-	    0 },
+	    "a visitor token for a chatbot, from an allowed Origin only",
+	    NULL },
 	VISITOR(M_POST, "/api/v1/widget/conversations", BODY_NONE, RL_NONE,
 	    h_widget_conversation_create, "start a conversation"),
 	VISITOR(M_GET, "/api/v1/widget/conversations", BODY_NONE, RL_NONE,
@@ -175,14 +175,12 @@ const struct route routes[] = {
 	    RL_NONE, h_widget_handoff, "ask for a human"),
 	{ M_GET, "/api/v1/widget/conversations/:id/events", AUTH_VISITOR,
 	    ROLE_NONE, 0, RL_NONE, BODY_NONE, 0, NULL, h_widget_events_auth,
-	    "the conversation's events (SSE through nginx; token may be "
-	    "?token=)",
-	    NULL, ROUTE_TOKEN_QUERY },
+	    "the conversation's events (SSE through nginx)", NULL },
 	VISITOR(M_POST, "/api/v1/widget/consent", BODY_JSON, RL_NONE,
 	    h_widget_consent, "record the visitor's cookie consent"),
 	{ M_GET, "/widget/frame", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,
 	    0, NULL, h_widget_frame,
-	    "the chat frame (nginx asks for its per-chatbot CSP)", NULL, 0 },
+	    "the chat frame (nginx asks for its per-chatbot CSP)", NULL },
 	USER(M_GET, "/api/v1/events", ROLE_MEMBER, h_events_auth,
 	    "the company's events (SSE or WebSocket through nginx)"),
 	USER(M_GET, "/api/v1/consents", ROLE_ADMIN, h_consent_list,
@@ -203,8 +201,7 @@ const struct route routes[] = {
 	{ M_POST, "/api/v1/conversations/:id/suggest", AUTH_KEY, ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_WRITE, RL_LLM, BODY_NONE, 0, NULL,
 	    h_conversation_suggest,
-	    "an LLM draft reply for the agent (rate-limited per user)", NULL,
-	    0 },
+	    "an LLM draft reply for the agent (rate-limited per user)", NULL },
 	KEY(M_GET, "/api/v1/analytics/summary", ROLE_MEMBER,
 	    SCOPE_ANALYTICS_READ, h_analytics_summary,
 	    "conversations, messages, bot-resolved vs handed off, median "

@@ -112,12 +112,12 @@ is $ev->{message}{role}, 'visitor', '... the visitor\'s';
 is next_event($sb, 1), undef, "B's agent gets nothing of A";
 
 # --- visitors -------------------------------------------------------------
-my $vs = subscribe("/api/v1/widget/conversations/$va->{conv}/events?token=$va->{token}");
+my $vs = subscribe("/api/v1/widget/conversations/$va->{conv}/events", Authorization => "Bearer $va->{token}");
 is $vs->{status}, 200, 'a visitor subscribes to their conversation';
 my $vb = visitor($A);
-is subscribe("/api/v1/widget/conversations/$va->{conv}/events?token=$vb->{token}")->{status}, 403,
+is subscribe("/api/v1/widget/conversations/$va->{conv}/events", Authorization => "Bearer $vb->{token}")->{status}, 403,
     "another visitor cannot subscribe to it";
-my $vbs = subscribe("/api/v1/widget/conversations/$vb->{conv}/events?token=$vb->{token}");
+my $vbs = subscribe("/api/v1/widget/conversations/$vb->{conv}/events", Authorization => "Bearer $vb->{token}");
 is subscribe("/api/v1/widget/conversations/$va->{conv}/events")->{status}, 401, 'no token: 401';
 $r = req('POST', "/api/v1/conversations/$va->{conv}/messages", $A->{auth}, { content => 'Hi, this is Ana from the team.' });
 is $r->{status}, 201, 'an agent replies';
@@ -134,7 +134,7 @@ while (my $e = next_event($sa, 1)) { push @agent, $e }
 ok scalar(grep { $_->{type} eq 'status' && $_->{status} eq 'open' } @agent), 'agents see the status change';
 
 # --- idle subscribers hold no worker ----------------------------------------
-my @many = map { subscribe("/api/v1/widget/conversations/$va->{conv}/events?token=$va->{token}") } 1 .. 10 * $workers;
+my @many = map { subscribe("/api/v1/widget/conversations/$va->{conv}/events", Authorization => "Bearer $va->{token}") } 1 .. 10 * $workers;
 is scalar(grep { $_->{status} == 200 } @many), 10 * $workers, 10 * $workers . " subscribers for $workers workers";
 my $t0 = time;
 is $t->get('/readyz')->{status}, 200, '... and the API still answers';

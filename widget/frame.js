@@ -405,54 +405,99 @@
 	function closeEvents() {
 		clearTimeout(retryTimer);
 		if (events)
-			events.close();
+			events.abort();
 		events = null;
 	}
 
+	/*
+	 * The conversation's events (server-sent events held by nginx), read
+	 * with fetch() so the token goes in the Authorization header, never
+	 * in a URL (URLs end up in logs).
+	 */
 	function listen() {
-		var es;
+		var ctl;
 
 		closeEvents();
 		if (!isOpen || typeof state.conversation_id !== "string" ||
 		    !tokenValid())
 			return;
-		events = es = new EventSource(convPath(state.conversation_id,
-		    "events?token=" + encodeURIComponent(state.token)));
-		es.addEventListener("open", function () {
+		events = ctl = new AbortController();
+		fetch(convPath(state.conversation_id, "events"), {
+			headers: { Authorization: "Bearer " + state.token,
+			    Accept: "text/event-stream" },
+			cache: "no-store",
+			signal: ctl.signal
+		}).then(async function (res) {
+			if (!res.ok)
+				return res.status;
 			retryDelay = 5000;
 			catchUp().catch(function () {});
+			await readEvents(res);
+			return 0;	/* ended: re-authorised on reconnect */
+		}).then(function (status) {
+			relisten(ctl, status);
+		}, function () {
+			relisten(ctl, -1);
 		});
-		es.addEventListener("message", function (ev) {
-			var d = null;
+	}
 
-			try {
-				d = JSON.parse(ev.data);
-			} catch (e) { /* ignored */ }
-			if (d && d.type === "message")
-				addMessage(d.message);
-			else if (d && d.type === "status")
-				showConvStatus(d.status);
-		});
-		/*
-		 * CLOSED means refused (EventSource retries dropped lines
-		 * itself). An API call then tells why: a 401 brings a new
-		 * session and stream; 403 and 404 stop.
-		 */
-		es.addEventListener("error", function () {
-			if (es !== events || es.readyState !== EventSource.CLOSED)
-				return;
-			closeEvents();
-			retryTimer = setTimeout(function () {
-				catchUp().then(function (s) {
-					if (s === 200 || (s !== 403 && s !== 404))
-						listen();
-				}, function (e) {
-					if (!e.say)
-						listen();	/* offline */
-				});
-			}, retryDelay);
+	/*
+	 * After the stream ended ('status' 0), was refused (its HTTP status)
+	 * or failed (-1): an API call tells why; 401 brings a new session,
+	 * 403 and 404 stop, anything else tries again, backing off.
+	 */
+	function relisten(ctl, status) {
+		if (ctl !== events)
+			return;	/* closed, or replaced by a newer stream */
+		events = null;
+		if (status === 403 || status === 404)
+			return;
+		retryTimer = setTimeout(function () {
+			catchUp().then(function (s) {
+				if (s === 200 || (s !== 403 && s !== 404))
+					listen();
+			}, function (e) {
+				if (!e.say)
+					listen();	/* offline */
+			});
+		}, status === 0 ? 1000 : retryDelay);
+		if (status !== 0)
 			retryDelay = Math.min(retryDelay * 2, 60000);
-		});
+	}
+
+	/* Reads "data: JSON" events until the stream ends. */
+	async function readEvents(res) {
+		var reader = res.body.getReader(), dec = new TextDecoder();
+		var buf = "", data = [], r, lines, line;
+
+		while (!(r = await reader.read()).done) {
+			lines = (buf + dec.decode(r.value, { stream: true }))
+			    .split("\n");
+			buf = lines.pop();
+			if (buf.length > STREAM_MAX)
+				throw new Error("event too large");
+			while (lines.length > 0) {
+				line = lines.shift().replace(/\r$/, "");
+				if (line === "") {
+					if (data.length > 0)
+						realtimeEvent(data.join("\n"));
+					data = [];
+				} else if (line.slice(0, 5) === "data:")
+					data.push(line.slice(5).replace(/^ /, ""));
+			}
+		}
+	}
+
+	function realtimeEvent(text) {
+		var d = null;
+
+		try {
+			d = JSON.parse(text);
+		} catch (e) { /* ignored */ }
+		if (d && d.type === "message")
+			addMessage(d.message);
+		else if (d && d.type === "status")
+			showConvStatus(d.status);
 	}
 
 	/* Sending */

@@ -24,6 +24,7 @@
 	var phone = window.matchMedia("(max-width: 479.98px)");
 	var SHADOW = "0 2px 8px rgba(0, 0, 0, 0.35)";
 	var host, button, frame, isOpen = false, ready = false, asking = false;
+	var wanted = false; /* the frame asked for a session before the chat opened */
 
 	/* Sets 'props' on 'el' as inline !important declarations. */
 	function css(el, props) {
@@ -76,8 +77,7 @@
 		button.setAttribute("aria-expanded", "false");
 		button.setAttribute("aria-controls", "parley-frame");
 		button.appendChild(svg);
-		/* Hidden until the frame says it is ready (see onMessage). */
-		css(button, { all: "initial", display: "none", position: "fixed",
+		css(button, { all: "initial", display: "flex", position: "fixed",
 		    right: "20px", bottom: "20px", "z-index": "2147483000",
 		    width: "56px", height: "56px", "box-sizing": "border-box",
 		    "align-items": "center", "justify-content": "center",
@@ -132,6 +132,10 @@
 		else if (returnFocus)
 			button.focus();
 		post({ parley: open ? "opened" : "closed" });
+		if (open && wanted) {
+			wanted = false;
+			session();
+		}
 	}
 
 	/* This site may not use the widget: leave the page as it was. */
@@ -185,11 +189,20 @@
 		if (ev.origin !== BASE || ev.source !== frame.contentWindow ||
 		    !d || typeof d !== "object")
 			return;
-		if (d.parley === "ready" && !ready) {
+		if (d.parley === "ready") {
 			ready = true;
-			css(button, { display: "flex" });
-		} else if (d.parley === "need-session")
-			session();
+			if (isOpen)	/* opened before the frame could hear it */
+				post({ parley: "opened" });
+		} else if (d.parley === "need-session") {
+			/*
+			 * A visitor who never opens the chat gets no session (and
+			 * makes no visitor row): the request waits for the launcher.
+			 */
+			if (isOpen)
+				session();
+			else
+				wanted = true;
+		}
 		else if (d.parley === "close" && isOpen)
 			setOpen(false, true);
 	}

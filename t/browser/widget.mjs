@@ -154,7 +154,10 @@ try {
 	const sessions = [];
 	bad.on("response", (r) => { if (r.url().includes("/api/v1/widget/sessions")) sessions.push(r.status()); });
 	await bad.goto(env.BAD_URL);
-	await bad.waitForTimeout(1500);
+	await bad.waitForTimeout(300);
+	await bad.keyboard.press("Tab");
+	await bad.keyboard.press("Enter");
+	await bad.waitForTimeout(4000);
 	const badFrame = bad.frames().find((x) => x.url().includes("/widget/frame"));
 	let hasToken = false;
 	if (badFrame)
@@ -162,6 +165,8 @@ try {
 		    /"token"/.test(localStorage.getItem(k) || ""))).catch(() => false);
 	check(!sessions.includes(201) && !hasToken, "on an origin not allowed the widget gets no session",
 	    `session answers: ${sessions.join(",")}`);
+	check(await bad.evaluate(() => document.querySelector("parley-widget") === null),
+	    "and the widget removes itself from that page (its frame was refused)");
 	await bad.close();
 } catch (e) {
 	check(false, `browser flow (${step})`, String(e && e.stack || e));
