@@ -9,7 +9,7 @@ CREATE TABLE consents (
 	categories	text[] NOT NULL CHECK (categories <@ ARRAY['essential',
 			    'analytics', 'marketing']::text[] AND
 			    'essential' = ANY (categories)),
-	policy_version	text NOT NULL CHECK (policy_version ~ '^[A-Za-z0-9._-]{1,32}$'),
+	policy_version	text NOT NULL CHECK (policy_version ~ '^[a-z0-9_-]{1,32}$'),
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (company_id, id),
 	FOREIGN KEY (company_id, visitor_id) REFERENCES visitors (company_id, id) ON DELETE CASCADE,

@@ -198,7 +198,7 @@ bot_validate(struct request *req, int create)
 	size_t	    i;
 
 	if (validate_object(req->json, f_bot, nitems(f_bot), 0, &err) == -1 ||
-	    strings_ok(req->json, "allowed_origins", api_origin_valid, 200,
+	    strings_ok(req->json, "allowed_origins", api_origin_valid, 100,
 		&err) == -1 ||
 	    strings_ok(req->json, "link_domains", host_valid, 253, &err) ==
 		-1 ||

@@ -44,10 +44,6 @@ static struct db_stmt q_member_invitations = { "member_invitations",
 	2, 0, 0 };
 static struct db_stmt q_member_delete = { "member_delete",
 	"DELETE FROM users WHERE company_id = $1 AND id = $2", 2, 0, 0 };
-static struct db_stmt q_member_sessions = { "member_sessions",
-	"SELECT id FROM sessions WHERE company_id = $1 AND user_id = $2 AND "
-	"revoked_at IS NULL",
-	2, 0, 0 };
 
 static json_t *
 member_json(PGresult *res, int i)
@@ -246,10 +242,7 @@ h_member_delete(struct request *req, struct ctx *ctx)
 		return -1;
 	PQclear(res);
 	/* Their event streams end once this commits. */
-	if ((res = db_exec(ctx->db, &q_member_sessions, p)) == NULL)
-		return -1;
-	rt_end_sessions(ctx, res);
-	PQclear(res);
+	rt_end_user(ctx, id);
 	if ((res = db_exec(ctx->db, &q_member_delete, p)) == NULL)
 		return -1;
 	PQclear(res);

@@ -685,7 +685,7 @@ static struct db_stmt q_frame_origins = { "widget_frame_origins",
 int
 h_widget_frame(struct request *req, struct ctx *ctx)
 {
-	char	    key[40], cid[37], bot[37], csp[1024];
+	char	    key[40], cid[37], bot[37], csp[4096];
 	const char *p[2];
 	PGresult   *res = NULL;
 	int	    n;
@@ -732,8 +732,9 @@ h_widget_frame(struct request *req, struct ctx *ctx)
 }
 
 /*
- * The authorisation nchan asks for before it subscribes a visitor to the
- * events of conversation :id (token in ?token=, as EventSource sends it).
+ * The authorisation nginx asks for (auth_request) before nchan subscribes
+ * a visitor to the events of conversation :id; the answer names the
+ * channel (X-Parley-Conversation).
  */
 int
 h_widget_events_auth(struct request *req, struct ctx *ctx)
@@ -755,6 +756,8 @@ h_widget_events_auth(struct request *req, struct ctx *ctx)
 	if (n != 1)
 		return http_send_problem(req, 403, "forbidden",
 		    "Not your conversation", NULL, NULL, NULL);
+	if (http_add_header(req, "X-Parley-Conversation", conv) == -1)
+		return -1;
 	return http_send_empty(req, 204);
 }
 
@@ -864,21 +867,20 @@ h_consent_list(struct request *req, struct ctx *ctx)
 }
 
 /*
- * The authorisation nchan asks for before it subscribes an agent to
- * GET /api/v1/events?company=ID&session=ID: the channels named must be
- * the caller's own company and session.
+ * The authorisation nginx asks for (auth_request) before nchan subscribes
+ * an agent to GET /api/v1/events. The channels come from this answer, never
+ * from the client: the caller's company, session and user
+ * (X-Parley-Company, -Session, -User), which nginx multiplexes.
  */
 int
 h_events_auth(struct request *req, struct ctx *ctx)
 {
-	char company[40], session[40];
-
-	if (http_query_get(req, "company", company, sizeof(company)) != 1 ||
-	    http_query_get(req, "session", session, sizeof(session)) != 1 ||
-	    strcmp(company, ctx->who.company_id) != 0 ||
-	    strcmp(session, ctx->who.session_id) != 0)
-		return http_send_problem(req, 403, "forbidden",
-		    "company and session must be your own", NULL, NULL, NULL);
 	db_rollback(ctx->db);
+	if (http_add_header(req, "X-Parley-Company", ctx->who.company_id) ==
+		-1 ||
+	    http_add_header(req, "X-Parley-Session", ctx->who.session_id) ==
+		-1 ||
+	    http_add_header(req, "X-Parley-User", ctx->who.user_id) == -1)
+		return -1;
 	return http_send_empty(req, 204);
 }

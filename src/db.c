@@ -24,8 +24,9 @@ struct db {
 		void (*fn)(void *);
 		void *arg;
 	} hooks[DB_HOOKS_MAX];
-	int  nhooks;
-	char sqlstate[6];
+	int	      nhooks;
+	unsigned long txn; /* transactions begun */
+	char	      sqlstate[6];
 };
 
 struct db *
@@ -62,6 +63,12 @@ const char *
 db_last_sqlstate(const struct db *db)
 {
 	return db->sqlstate;
+}
+
+unsigned long
+db_txn(const struct db *db)
+{
+	return db->txn;
 }
 
 unsigned long
@@ -374,6 +381,7 @@ tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
 		return -1;
 	}
 	db->in_tx = 1;
+	db->txn++;
 	return 0;
 }
 
@@ -482,6 +490,7 @@ db_tenant_batch(
 	}
 	if (db_ensure(db) == -1)
 		return -1;
+	db->txn++;
 	memset(s, 0, 2 * sizeof(s[0]));
 	s[0].st = &q_tx_begin;
 	s[1].st = &q_tx_tenant;
@@ -557,6 +566,7 @@ db_begin_global(struct db *db)
 		return -1;
 	PQclear(res);
 	db->in_tx = 1;
+	db->txn++;
 	return 0;
 }
 

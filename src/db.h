@@ -118,6 +118,11 @@ int db_tenant_batch(
  */
 #define DB_HOOKS_MAX 4
 int db_on_commit(struct db *, void (*fn)(void *), void *arg);
+/*
+ * Numbers the transactions begun on this handle: work queued in one (see
+ * src/realtime.c) can tell it from a later one after a rollback.
+ */
+unsigned long db_txn(const struct db *);
 /* How many transactions this connection handle has committed so far. */
 unsigned long db_commits(const struct db *);
 /* Commits; returns 0 or -1 (then rolled back). */

@@ -21,7 +21,7 @@
 struct rt_item {
 	char	      path[64]; /* "/pub/c-<uuid>" */
 	char	     *body; /* NULL: delete the channel */
-	unsigned long tx; /* db_commits() when queued */
+	unsigned long tx; /* db_txn() of the transaction that queued it */
 };
 
 static struct rt_item queue[RT_QUEUE_MAX];
@@ -78,7 +78,7 @@ static void
 flush(void *arg)
 {
 	struct db    *db = arg;
-	unsigned long now = db_commits(db) - 1;
+	unsigned long now = db_txn(db);
 	int	      i;
 
 	for (i = 0; i < nqueue; i++) {
@@ -94,7 +94,7 @@ flush(void *arg)
 static void
 enqueue(struct ctx *ctx, const char *channel, char *body)
 {
-	unsigned long tx = db_commits(ctx->db);
+	unsigned long tx = db_txn(ctx->db);
 	int	      i, j;
 
 	sock_path = ctx->conf->realtime_socket;
@@ -158,6 +158,17 @@ rt_end_sessions(struct ctx *ctx, PGresult *ids)
 		    channel, sizeof(channel), "s-%s", PQgetvalue(ids, i, 0));
 		enqueue(ctx, channel, NULL);
 	}
+}
+
+void
+rt_end_user(struct ctx *ctx, const char *user_id)
+{
+	char channel[48];
+
+	if (ctx->conf->realtime_socket[0] == '\0' || !db_uuid_valid(user_id))
+		return;
+	snprintf(channel, sizeof(channel), "u-%s", user_id);
+	enqueue(ctx, channel, NULL);
 }
 
 void

@@ -8,7 +8,9 @@
  * transaction that made the change commits. Channels:
  *   c-<company id>       every event of a company (agents)
  *   s-<session id>       nothing is published; deleting it ends the
- *                        streams of that session at once (logout, removal)
+ *                        streams of that session at once (logout)
+ *   u-<user id>          likewise for every session of a user (logout-all,
+ *                        password change or reset, removal)
  *   v-<conversation id>  a visitor's own conversation
  */
 #ifndef PARLEY_REALTIME_H
@@ -28,6 +30,11 @@ void rt_queue(
     struct ctx *ctx, const char *prefix, const char *id, const json_t *ev);
 /* Queues the deletion of channel "s-<id>" for each row of 'ids' (column 0). */
 void rt_end_sessions(struct ctx *ctx, PGresult *ids);
+/*
+ * Queues the deletion of channel "u-<user>": every event stream of that
+ * user ends (logout-all, password change or reset, removal).
+ */
+void rt_end_user(struct ctx *ctx, const char *user_id);
 /*
  * Queues the events of a stored message 'msg' (borrowed) of conversation
  * 'conv': to the company's channel, and to the visitor's (without the

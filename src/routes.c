@@ -176,7 +176,7 @@ const struct route routes[] = {
 	{ M_GET, "/api/v1/widget/conversations/:id/events", AUTH_VISITOR,
 	    ROLE_NONE, 0, RL_NONE, BODY_NONE, 0, NULL, h_widget_events_auth,
 	    "the conversation's events (SSE through nginx)", NULL },
-	VISITOR(M_POST, "/api/v1/widget/consent", BODY_JSON, RL_NONE,
+	VISITOR(M_POST, "/api/v1/widget/consent", BODY_JSON, RL_LLM,
 	    h_widget_consent, "record the visitor's cookie consent"),
 	{ M_GET, "/widget/frame", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,
 	    0, NULL, h_widget_frame,

@@ -121,8 +121,14 @@ session_revoke(struct ctx *ctx, const char *company_id, const char *user_id,
 	if (res == NULL)
 		return -1;
 	n = PQntuples(res);
-	/* Their event streams end once this commits. */
-	rt_end_sessions(ctx, res);
+	/*
+	 * Their event streams end once this commits: one session's, or
+	 * (one deletion, however many sessions) all the user's.
+	 */
+	if (session_id != NULL)
+		rt_end_sessions(ctx, res);
+	else if (n > 0)
+		rt_end_user(ctx, user_id);
 	PQclear(res);
 	return n;
 }

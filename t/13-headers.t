@@ -1,7 +1,7 @@
 # Security headers on every response: parleyd's, static files, and nginx's
 # own error pages. Nothing may be framed except the chat frame, and that
 # only by its chatbot's allowed origins (parleyd's CSP, tested in
-# t/65-realtime-frame.t); widget assets load cross-origin.
+# t/65-realtime.t); widget assets load cross-origin.
 use strict;
 use warnings;
 use Test::More;

@@ -88,19 +88,24 @@ like $r->{headers}{'content-security-policy'}, qr{script-src 'self'; style-src '
 ok !ref $r->{headers}{'content-security-policy'}, '... one CSP';
 ok !exists $r->{headers}{'x-frame-options'}, '... no X-Frame-Options DENY';
 like $r->{content}, qr{<script src="/widget/frame\.js"}, '... the static page';
-is $t->get('/widget/frame?bot=pk_' . ('0' x 32))->{status}, 403, 'an unknown chatbot: 403';
+$r = $t->get('/widget/frame?bot=pk_' . ('0' x 32));
+is $r->{status}, 403, 'an unknown chatbot: 403';
+is $r->{headers}{'x-frame-options'}, 'DENY', '... and that answer may not be framed either';
+like $r->{headers}{'content-security-policy'}, qr/frame-ancestors 'none'/, "... frame-ancestors 'none'";
 is $t->get('/widget/frame')->{status}, 403, 'no chatbot: 403';
 is $t->get('/widget/frame.html')->{headers}{'x-frame-options'}, 'DENY', 'the file itself by another name: DENY';
 
 # --- agents ---------------------------------------------------------------
-my $evpath = sub { my ($c) = @_; "/api/v1/events?company=$c->{company}{id}&session=$c->{session_id}" };
+my $evpath = sub { "/api/v1/events" };
 my $sa = subscribe($evpath->($A), Authorization => "Bearer $A->{access_token}");
 is $sa->{status}, 200, 'an agent subscribes to the company events';
 my $sb = subscribe($evpath->($B), Authorization => "Bearer $B->{access_token}");
 is $sb->{status}, 200, "another company's agent to theirs";
-is subscribe($evpath->($B), Authorization => "Bearer $A->{access_token}")->{status}, 403, "A's token for B's channels: 403";
-is subscribe("/api/v1/events?company=$A->{company}{id}&session=00000000-0000-4000-8000-000000000000",
-    Authorization => "Bearer $A->{access_token}")->{status}, 403, 'a session not the caller\'s: 403';
+# The channels are parleyd's answer, not the client's words: naming
+# another company (any case, twice) changes nothing.
+my $sx = subscribe("/api/v1/events?Company=$B->{company}{id}&company=$B->{company}{id}&COMPANY=$B->{company}{id}"
+    . "&session=00000000-0000-4000-8000-000000000000", Authorization => "Bearer $A->{access_token}");
+is $sx->{status}, 200, "A's agent naming B's company in the query still gets a stream";
 is subscribe($evpath->($A))->{status}, 401, 'no token: 401';
 
 my $va = visitor($A);
@@ -110,6 +115,32 @@ is $ev->{type}, 'message', 'the agent gets the new message';
 is $ev->{conversation_id}, $va->{conv}, '... of that conversation';
 is $ev->{message}{role}, 'visitor', '... the visitor\'s';
 is next_event($sb, 1), undef, "B's agent gets nothing of A";
+is next_event($sx, 1)->{conversation_id}, $va->{conv}, '... and the stream that named B carries A\'s events';
+my $vbb = visitor($B);
+req('POST', "/api/v1/widget/conversations/$vbb->{conv}/messages", $vbb->{h}, { content => 'Beta here' });
+is next_event($sb)->{conversation_id}, $vbb->{conv}, "B's agent gets B's events";
+my @leak;
+while (my $e = next_event($sx, 1)) { push @leak, $e if ($e->{conversation_id} // '') eq $vbb->{conv} }
+is scalar @leak, 0, '... which never reach A, whatever A put in its query';
+while (defined next_event($sa, 0.5)) { }
+
+# The same stream over a WebSocket.
+{
+	my $ws = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $t->http_port, Timeout => 5) or die $!;
+	print $ws "GET " . $evpath->($A) . " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	    . "Authorization: Bearer $A->{access_token}\r\n\r\n";
+	my ($buf, $sel) = ('', IO::Select->new($ws));
+	while ($buf !~ /\r\n\r\n/ && $sel->can_read(5)) { sysread($ws, my $b, 4096) or last; $buf .= $b }
+	like $buf, qr{^HTTP/1\.1 101}, 'an agent may subscribe over a WebSocket too';
+	$buf =~ s/^.*?\r\n\r\n//s;
+	req('POST', "/api/v1/widget/conversations/$va->{conv}/messages", $va->{h}, { content => 'Over the socket?' });
+	my $end = time + 5;
+	while ($buf !~ /Over the socket\?/ && time < $end && $sel->can_read(1)) { sysread($ws, my $b, 65536) or last; $buf .= $b }
+	like $buf, qr/"type":"message".*Over the socket\?/s, '... and receives the events as frames';
+	close $ws;
+	next_event($sa, 1) for 1 .. 3;    # the same events on the SSE stream
+}
 
 # --- visitors -------------------------------------------------------------
 my $vs = subscribe("/api/v1/widget/conversations/$va->{conv}/events", Authorization => "Bearer $va->{token}");
@@ -172,8 +203,7 @@ my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $A->{user}{id
 $t->sql(q{INSERT INTO users (company_id, email, name, role, password_hash) VALUES (?, 'm2@alpha.example', 'Em Two', 'member', ?)},
     $A->{company}{id}, $hash);
 my $m2 = $t->post('/api/v1/auth/login', json => { email => 'm2@alpha.example', password => $pw })->{json};
-my $m2s = subscribe("/api/v1/events?company=$A->{company}{id}&session=$m2->{session_id}",
-    Authorization => "Bearer $m2->{access_token}");
+my $m2s = subscribe('/api/v1/events', Authorization => "Bearer $m2->{access_token}");
 is $m2s->{status}, 200, 'a member subscribes';
 $t0 = time;
 is req('POST', '/api/v1/auth/logout', { authorization => "Bearer $m2->{access_token}" })->{status}, 204, 'and logs out';
@@ -182,8 +212,18 @@ ok $m2s->{closed}, 'the stream ends at once';
 ok time - $t0 < 3, '... within moments, not 15 minutes';
 
 my $m3 = $t->post('/api/v1/auth/login', json => { email => 'm2@alpha.example', password => $pw })->{json};
-my $m3s = subscribe("/api/v1/events?company=$A->{company}{id}&session=$m3->{session_id}",
-    Authorization => "Bearer $m3->{access_token}");
+my $m3s = subscribe('/api/v1/events', Authorization => "Bearer $m3->{access_token}");
+# logout-all ends every stream of the user, whichever session.
+my $m4 = $t->post('/api/v1/auth/login', json => { email => 'm2@alpha.example', password => $pw })->{json};
+my $m5 = $t->post('/api/v1/auth/login', json => { email => 'm2@alpha.example', password => $pw })->{json};
+my $m4s = subscribe('/api/v1/events', Authorization => "Bearer $m4->{access_token}");
+my $m5s = subscribe('/api/v1/events', Authorization => "Bearer $m5->{access_token}");
+is req('POST', '/api/v1/auth/logout-all', { authorization => "Bearer $m5->{access_token}" })->{status}, 204, 'logout-all';
+1 while defined next_event($m4s, 3);
+1 while defined next_event($m5s, 3);
+ok $m4s->{closed} && $m5s->{closed}, '... ends the streams of all their sessions';
+$m3 = $t->post('/api/v1/auth/login', json => { email => 'm2@alpha.example', password => $pw })->{json};
+$m3s = subscribe('/api/v1/events', Authorization => "Bearer $m3->{access_token}");
 is $m3s->{status}, 200, 'logged in again, subscribed again';
 my $m2id = $t->sql(q{SELECT id FROM users WHERE email = 'm2@alpha.example'})->[0]{id};
 is req('DELETE', "/api/v1/members/$m2id", $A->{auth})->{status}, 204, 'the member is removed';

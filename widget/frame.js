@@ -460,7 +460,8 @@
 				if (!e.say)
 					listen();	/* offline */
 			});
-		}, status === 0 ? 1000 : retryDelay);
+		}, (status === 0 ? 1000 : retryDelay) + Math.random() * 4000);
+		/* Jitter: every subscriber must not come back in one second. */
 		if (status !== 0)
 			retryDelay = Math.min(retryDelay * 2, 60000);
 	}
@@ -703,6 +704,13 @@
 
 		if (ev.source !== parent || ev.origin !== parentOrigin ||
 		    typeof p !== "string")
+			return;
+		/*
+		 * Only an answer to our own request: a script on the host page
+		 * must not push a session of its choosing into the frame.
+		 */
+		if ((p === "session" || p === "session-error") &&
+		    waiting.length === 0)
 			return;
 		if (p === "session")
 			onSession(d);

@@ -56,6 +56,8 @@ const browser = await chromium.launch({
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await context.newPage();
 const dialogs = [];
+const streams = [];
+page.on("response", (r) => { if (/\/events$/.test(new URL(r.url()).pathname)) streams.push(r.status()); });
 page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
 let step = "start";
 try {
@@ -130,10 +132,12 @@ try {
 	check(true, "asking for a person says one will reply");
 
 	step = "an agent's reply arrives";
+	check(streams.includes(200), "the frame holds the conversation's event stream", streams.join(","));
 	check(await agentReply("Hello, this is Sam from the garden shop.") === 201, "an agent replies through the API");
+	// Within 3 s: sooner than any catching up by polling would bring it.
 	await frame.waitForFunction(() => [...document.querySelectorAll("li.msg[data-role='agent'] .body")]
-	    .some((e) => e.textContent === "Hello, this is Sam from the garden shop."), null, { timeout: 10000 });
-	check(true, "the agent's reply arrives in the open widget");
+	    .some((e) => e.textContent === "Hello, this is Sam from the garden shop."), null, { timeout: 3000 });
+	check(true, "the agent's reply arrives in the open widget, through the event stream");
 
 	step = "reload";
 	await page.reload();
@@ -163,7 +167,7 @@ try {
 	if (badFrame)
 		hasToken = await badFrame.evaluate(() => Object.keys(localStorage).some((k) =>
 		    /"token"/.test(localStorage.getItem(k) || ""))).catch(() => false);
-	check(!sessions.includes(201) && !hasToken, "on an origin not allowed the widget gets no session",
+	check(!sessions.includes(201) && !hasToken, "on an origin not allowed the frame is refused and no session is made",
 	    `session answers: ${sessions.join(",")}`);
 	check(await bad.evaluate(() => document.querySelector("parley-widget") === null),
 	    "and the widget removes itself from that page (its frame was refused)");

@@ -102,6 +102,8 @@ sub new {
 	$self->{asan_dir} = "$self->{dir}/sanitizer";
 	make_path($self->{asan_dir});
 	$self->make_keys;
+	# The nchan publisher's socket: in a directory only we can enter.
+	mkdir "$self->{dir}/pub", 0700;
 	$self->start_smtp if $o{smtp};
 	# smtp_later: parleyd is told of an SMTP port nobody listens on yet.
 	$self->{smtp_port} = free_port() if $o{smtp_later};
@@ -179,7 +181,7 @@ sub parleyd_env {
 		PARLEY_JOBS_POLL_MS => 50,
 		PARLEY_JOB_RETRY_BASE => 1,
 		PARLEY_PUBLIC_BASE_URL => 'https://app.parley.test',
-		PARLEY_REALTIME_SOCKET => "$self->{dir}/nchan.sock",
+		PARLEY_REALTIME_SOCKET => "$self->{dir}/pub/nchan.sock",
 		$self->{smtp_port} ? (PARLEY_SMTP_URL => "smtp://127.0.0.1:$self->{smtp_port}",
 		    PARLEY_SMTP_TLS => 'none', PARLEY_MAIL_FROM => 'noreply@parley.test') : (),
 		$self->{captcha_port} ? (PARLEY_RECAPTCHA_SECRET => $self->{captcha_secret},
@@ -388,7 +390,7 @@ sub nginx_env {
 		NGX_USER_DIRECTIVE => $> == 0 ? 'user root;' : '',
 		NGX_NGINX_WORKERS => 1,
 		NGX_WIDGET_ROOT => "$SRCDIR/widget",
-		NGX_PUBLISH_SOCKET => "$self->{dir}/nchan.sock",
+		NGX_PUBLISH_SOCKET => "$self->{dir}/pub/nchan.sock",
 		NGX_WELLKNOWN_ROOT => "$SRCDIR/nginx",
 		NGX_TLS_CERT => $cert,
 		NGX_TLS_KEY => $key,
