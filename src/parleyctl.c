@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "migrate.h"
+#include "audit_verify.h"
 #include "router.h"
 #include "scopes.h"
 
@@ -45,7 +46,8 @@ usage(void)
 	    "usage: parleyctl migrate [--dry-run] [--dir DIR]\n"
 	    "       parleyctl routes\n"
 	    "       parleyctl config-keys\n"
-	    "       parleyctl permissions\n");
+	    "       parleyctl permissions\n"
+	    "       parleyctl audit verify [--company ID] [--log FILE]...\n");
 	/* clang-format on */
 	return 2;
 }
@@ -156,5 +158,8 @@ main(int argc, char *argv[])
 		return cmd_config_keys();
 	if (strcmp(argv[1], "permissions") == 0 && argc == 2)
 		return cmd_permissions();
+	if (strcmp(argv[1], "audit") == 0 && argc >= 3 &&
+	    strcmp(argv[2], "verify") == 0)
+		return audit_verify_main(argc - 2, argv + 2);
 	return usage();
 }
