@@ -415,6 +415,22 @@ http_add_header(struct request *req, const char *name, const char *value)
 }
 
 int
+http_stream_begin(struct request *req, const char *ctype, const char *extra)
+{
+	send_raw(req, 200, ctype, extra, NULL, 0);
+	req->streaming = 1;
+	return 0;
+}
+
+int
+http_stream_write(struct request *req, const char *buf, size_t len)
+{
+	if (req->method == M_HEAD)
+		return 0;
+	return FCGX_PutStr(buf, (int)len, req->fcgi->out) == (int)len ? 0 : -1;
+}
+
+int
 http_sse_begin(struct request *req)
 {
 	/* nginx must pass each event on at once, not buffer the answer. */

@@ -95,6 +95,14 @@ int http_send_items(struct request *req, json_t *items);
  */
 int http_add_header(struct request *req, const char *name, const char *value);
 /*
+ * Starts a 200 answer of type 'ctype' whose body follows in pieces
+ * (http_stream_write()); 'extra' header lines may be NULL.
+ */
+int http_stream_begin(
+    struct request *req, const char *ctype, const char *extra);
+/* Writes 'len' bytes of body. Returns 0, or -1 once the client is gone. */
+int http_stream_write(struct request *req, const char *buf, size_t len);
+/*
  * Starts a text/event-stream answer (200). Events then follow with
  * http_sse_send(); the stream ends with the request.
  */

@@ -104,6 +104,13 @@ const struct route routes[] = {
 	    "the company's API keys, without secrets"),
 	USER(M_DELETE, "/api/v1/api-keys/:id", ROLE_ADMIN, h_api_key_delete,
 	    "revoke an API key (audited)"),
+	KEY(M_GET, "/api/v1/audit-log", ROLE_ADMIN, SCOPE_AUDIT_READ,
+	    h_audit_list,
+	    "the audit log, newest first: filters from, to, actor, action, "
+	    "resource; cursor pagination"),
+	KEY(M_GET, "/api/v1/audit-log/export.csv", ROLE_ADMIN, SCOPE_AUDIT_READ,
+	    h_audit_export,
+	    "the audit log as CSV, at most the last 90 days (audited)"),
 	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
 	    "the company's security events, newest first"),
 	USER(M_GET, "/api/v1/company/llm", ROLE_ADMIN, h_company_llm_get,

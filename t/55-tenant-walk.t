@@ -152,6 +152,8 @@ my %expected = (
 	'GET /api/v1/analytics/summary' => ['member', 'analytics:read'],
 	'GET /api/v1/events' => ['member'],
 	'GET /api/v1/consents' => ['admin'],
+	'GET /api/v1/audit-log' => ['admin', 'audit:read'],
+	'GET /api/v1/audit-log/export.csv' => ['admin', 'audit:read'],
 );
 # Event streams (held by nchan, authorised by parleyd): walked in
 # t/65-realtime.t, where each caller's channels are checked.
