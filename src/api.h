@@ -110,6 +110,9 @@ int	h_chatbot_rotate_secret(struct request *, struct ctx *);
 /* api_audit.c */
 int h_audit_list(struct request *, struct ctx *);
 int h_audit_export(struct request *, struct ctx *);
+/* api_billing.c */
+extern const char *const stripe_ctypes[];
+int			 h_stripe_webhook(struct request *, struct ctx *);
 /* api_llm.c */
 int h_company_llm_get(struct request *, struct ctx *);
 int h_company_llm_put(struct request *, struct ctx *);

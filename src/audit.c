@@ -113,15 +113,20 @@ audit_write(
 		     : (ctx->who.user_id[0] ? ctx->who.user_id : NULL);
 	const char	    *p[15];
 	const unsigned char *key;
-	unsigned char	     prev[32], mac[32];
-	char		     seq[24], us[24], prevhex[65], machex[65], ua[513];
-	char		    *canon = NULL, *fields = NULL, *changes = NULL;
-	char		     rid[37];
-	const char	    *resource_id;
-	PGresult	    *res;
-	long long	     next, created;
-	size_t		     keylen;
-	int		     rc = -1;
+
+	if (e->actor_type != NULL) {
+		actor_type = e->actor_type;
+		actor_id = e->actor_id;
+	}
+	unsigned char prev[32], mac[32];
+	char	      seq[24], us[24], prevhex[65], machex[65], ua[513];
+	char	     *canon = NULL, *fields = NULL, *changes = NULL;
+	char	      rid[37];
+	const char   *resource_id;
+	PGresult     *res;
+	long long     next, created;
+	size_t	      keylen;
+	int	      rc = -1;
 
 	p[0] = cid;
 	if ((res = db_exec(ctx->db, &q_head_lock, p)) == NULL ||

@@ -23,6 +23,9 @@ struct audit_entry {
 	json_t	   *fields; /* borrowed: array of field names, or NULL */
 	json_t	   *changes; /* borrowed: {field: {old, new}} of
 				      non-personal settings, or NULL */
+	const char *actor_type; /* NULL: the caller (user or API key); or
+				   "stripe", "system" */
+	const char *actor_id; /* with actor_type: its id, may be NULL */
 };
 
 /*

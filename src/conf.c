@@ -162,6 +162,11 @@ const struct conf_key conf_keys[] = {
 	K_STR("realtime_socket", realtime_socket, 0, "",
 	    "nginx's nchan publisher socket (unix path); empty: no realtime "
 	    "events"),
+	K_STR("stripe_webhook_secret", stripe_webhook_secret, 0, "",
+	    "Stripe webhook endpoint secret (whsec_…; secret: never logged)"),
+	K_STR("stripe_webhook_secret_previous", stripe_webhook_secret_previous,
+	    0, "",
+	    "the previous Stripe webhook secret, accepted too while rotating"),
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 

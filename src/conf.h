@@ -74,6 +74,9 @@ struct conf {
 	int  kb_company_max; /* bytes of all of a company's documents */
 	/* Realtime */
 	char realtime_socket[256]; /* nchan publisher socket; "" = off */
+	/* Billing */
+	char stripe_webhook_secret[256]; /* whsec_…; secret */
+	char stripe_webhook_secret_previous[256]; /* during rotation */
 };
 
 /* One declared key, for docs and tests. */

@@ -104,6 +104,10 @@ const struct route routes[] = {
 	    "the company's API keys, without secrets"),
 	USER(M_DELETE, "/api/v1/api-keys/:id", ROLE_ADMIN, h_api_key_delete,
 	    "revoke an API key (audited)"),
+	{ M_POST, "/api/v1/webhooks/stripe", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
+	    BODY_JSON, PRL_MAX_BODY, stripe_ctypes, h_stripe_webhook,
+	    "Stripe events, verified by their signature (Stripe-Signature)",
+	    NULL },
 	KEY(M_GET, "/api/v1/audit-log", ROLE_ADMIN, SCOPE_AUDIT_READ,
 	    h_audit_list,
 	    "the audit log, newest first: filters from, to, actor, action, "

@@ -167,7 +167,7 @@ my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
     'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions',
-    'GET /widget/frame');
+    'GET /widget/frame', 'POST /api/v1/webhooks/stripe');
 
 # Calls route 'r' with credential 'cred' and id 'id' (B's or nobody's).
 sub call {

@@ -1,0 +1,228 @@
+/*
+ * api_billing.c: Stripe's webhook. The raw body is verified against the
+ * Stripe-Signature header (src/whsig.c: current and previous secret, 300 s
+ * either way, constant time); anything else is 400 and changes nothing.
+ * The event id is stored, unique, in the transaction of its effect, so a
+ * redelivery answers 200 and changes nothing; a subscription event older
+ * than the last one applied is recorded but not applied. Each effect is
+ * audited with Stripe as the actor.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "audit.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "whsig.h"
+
+const char *const stripe_ctypes[] = { "application/json", NULL };
+
+static struct db_stmt q_customer = { "stripe_customer",
+	"SELECT company_id FROM parley_lookup_stripe_customer($1)", 1,
+	DB_RETRY_SAFE, 0 };
+static struct db_stmt q_event_new = { "stripe_event_new",
+	"INSERT INTO stripe_events (event_id, company_id, type, created, "
+	"applied) VALUES ($1, $2, $3, $4::bigint, $5::boolean) ON CONFLICT "
+	"(event_id) DO NOTHING RETURNING event_id",
+	5, 0, 0 };
+static struct db_stmt q_company_billing = { "stripe_company",
+	"SELECT billing_event_at FROM companies WHERE id = $1 FOR UPDATE", 1, 0,
+	0 };
+/*
+ * $2 plan, $3 customer, $4 subscription, $5 status, $6 billing state,
+ * $7 event time (subscription events only); NULL keeps a column.
+ */
+static struct db_stmt q_company_set = { "stripe_company_set",
+	"UPDATE companies SET plan = coalesce($2, plan), stripe_customer_id = "
+	"coalesce($3, stripe_customer_id), stripe_subscription_id = "
+	"coalesce($4, stripe_subscription_id), subscription_status = "
+	"coalesce($5, subscription_status), billing_state = coalesce($6, "
+	"billing_state), billing_event_at = greatest(billing_event_at, "
+	"coalesce($7::bigint, 0)), updated_at = now() WHERE id = $1",
+	7, 0, 0 };
+
+static int
+bad_event(struct request *req, const char *why)
+{
+	log_event(LOG_WARN, "stripe_event_refused", LOG_S("reason", why));
+	return http_send_problem(req, 400, "bad_webhook",
+	    "The event could not be verified", NULL, NULL, NULL);
+}
+
+/* A string member of 'o', or NULL. Borrowed. */
+static const char *
+str(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* Stripe's ids: prefix_ then letters and digits. */
+static int
+id_ok(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	/* Short enough for the audit log's actor id (64). */
+	return s != NULL && strncmp(s, prefix, n) == 0 && strlen(s) > n &&
+	    strlen(s) <= 60 &&
+	    strspn(s + n,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678"
+		"9") == strlen(s + n);
+}
+
+/* A plan name as the metadata carries it, or NULL. */
+static const char *
+plan_of(json_t *obj)
+{
+	const char *p = str(json_object_get(obj, "metadata"), "plan");
+
+	if (p == NULL || strlen(p) < 1 || strlen(p) > 32 ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(p))
+		return NULL;
+	return p;
+}
+
+int
+h_stripe_webhook(struct request *req, struct ctx *ctx)
+{
+	const char *secrets[2] = { ctx->conf->stripe_webhook_secret,
+		ctx->conf->stripe_webhook_secret_previous };
+	const char *why, *id, *type, *cid = NULL, *p[7] = { NULL };
+	const char *cust, *sub, *status = NULL, *state = NULL, *plan = NULL;
+	char	    company[37], created[24], evat[24] = "";
+	struct audit_entry e;
+	json_t		  *obj, *changes = NULL;
+	PGresult	  *res = NULL;
+	long long	   ts, last;
+	int		   subscription_event, apply = 1, rc = -1;
+
+	if (ctx->conf->stripe_webhook_secret[0] == '\0')
+		return bad_event(req, "not_configured");
+	why = stripe_verify(
+	    FCGX_GetParam("HTTP_STRIPE_SIGNATURE", req->fcgi->envp), req->body,
+	    req->body_len, secrets, 2, time(NULL));
+	if (why != NULL)
+		return bad_event(req, why);
+	id = str(req->json, "id");
+	type = str(req->json, "type");
+	obj = json_object_get(json_object_get(req->json, "data"), "object");
+	ts = json_integer_value(json_object_get(req->json, "created"));
+	if (!id_ok(id, "evt_") || type == NULL || strlen(type) > 100 ||
+	    !json_is_object(obj) || ts <= 0)
+		return bad_event(req, "malformed");
+	cust = str(obj, "customer");
+	sub = strcmp(type, "checkout.session.completed") == 0
+	    ? str(obj, "subscription")
+	    : str(obj, "id");
+	/* Whose event: our own reference on checkout, else the customer. */
+	if (strcmp(type, "checkout.session.completed") == 0 &&
+	    db_uuid_valid(str(obj, "client_reference_id")))
+		cid = str(obj, "client_reference_id");
+	else if (id_ok(cust, "cus_")) {
+		p[0] = cust;
+		if ((res = db_exec(ctx->db, &q_customer, p)) == NULL)
+			return api_unavailable(req);
+		if (PQntuples(res) == 1) {
+			snprintf(company, sizeof(company), "%s",
+			    PQgetvalue(res, 0, 0));
+			cid = company;
+		}
+		PQclear(res);
+		res = NULL;
+	}
+	if (cid == NULL) {
+		/* Not ours to act on: acknowledged, so Stripe stops. */
+		log_event(LOG_INFO, "stripe_event_ignored",
+		    LOG_S("reason", "unknown_customer"));
+		return http_send_empty(req, 204);
+	}
+	snprintf(ctx->who.company_id, sizeof(ctx->who.company_id), "%s", cid);
+	if (db_tenant_begin(ctx->db, cid, &q_company_billing, &cid, &res) == -1)
+		return api_unavailable(req);
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		log_event(LOG_INFO, "stripe_event_ignored",
+		    LOG_S("reason", "unknown_company"));
+		return http_send_empty(req, 204);
+	}
+	last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	res = NULL;
+	subscription_event = strncmp(type, "customer.subscription.", 22) == 0;
+	if (strcmp(type, "checkout.session.completed") == 0) {
+		plan = plan_of(obj);
+		state = "active";
+	} else if (subscription_event) {
+		/* An older event than the last applied: recorded, not applied. */
+		apply = ts >= last;
+		status = str(obj, "status");
+		plan = strcmp(type, "customer.subscription.deleted") == 0
+		    ? "free"
+		    : plan_of(obj);
+		if (strcmp(type, "customer.subscription.deleted") == 0) {
+			status = "canceled";
+			state = "canceled";
+		}
+		snprintf(evat, sizeof(evat), "%lld", ts);
+	} else if (strcmp(type, "invoice.paid") == 0)
+		state = "active";
+	else if (strcmp(type, "invoice.payment_failed") == 0)
+		state = "past_due";
+	else
+		apply = 0; /* not an event parley acts on */
+	snprintf(created, sizeof(created), "%lld", ts);
+	p[0] = id;
+	p[1] = cid;
+	p[2] = type;
+	p[3] = created;
+	p[4] = apply ? "t" : "f";
+	if ((res = db_exec(ctx->db, &q_event_new, p)) == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		/* Delivered before: 200, and nothing changes. */
+		db_rollback(ctx->db);
+		rc = http_send_empty(req, 200);
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	if (apply) {
+		p[0] = cid;
+		p[1] = plan;
+		p[2] = id_ok(cust, "cus_") ? cust : NULL;
+		p[3] = id_ok(sub, "sub_") ? sub : NULL;
+		p[4] = status;
+		p[5] = state;
+		p[6] = evat[0] ? evat : NULL;
+		if ((res = db_exec(ctx->db, &q_company_set, p)) == NULL)
+			goto out;
+		PQclear(res);
+		res = NULL;
+		changes = json_pack("{s:{s:s*},s:{s:s*},s:{s:s*}}", "plan",
+		    "new", plan, "subscription_status", "new", status,
+		    "billing_state", "new", state);
+		memset(&e, 0, sizeof(e));
+		e.action = "billing.update";
+		e.resource_type = "company";
+		e.resource_id = cid;
+		e.changes = changes;
+		e.actor_type = "stripe";
+		e.actor_id = id;
+		if (audit_write(ctx, req, &e) == -1)
+			goto out;
+	}
+	if (db_commit(ctx->db) == -1)
+		goto out;
+	rc = http_send_empty(req, 200);
+out:
+	PQclear(res);
+	json_decref(changes);
+	return rc;
+}

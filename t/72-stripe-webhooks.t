@@ -1,0 +1,104 @@
+# Stripe's webhook: events signed the way Stripe's own libraries sign them
+# ("{t}.{raw body}", HMAC-SHA256 keyed by the whsec_ secret as given, hex,
+# in Stripe-Signature); everything else refused with 400 and no change;
+# redeliveries change nothing; late subscription events do not roll back;
+# effects audited with Stripe as the actor.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use Digest::SHA qw(hmac_sha256_hex);
+use ParleyTest;
+
+my $secret = 'whsec_' . join('', map { ('a' .. 'z', 0 .. 9)[int rand 36] } 1 .. 32);
+my $old = 'whsec_old' . join('', map { ('a' .. 'z')[int rand 26] } 1 .. 24);
+my $t = ParleyTest->new(env => { PARLEY_STRIPE_WEBHOOK_SECRET => $secret, PARLEY_STRIPE_WEBHOOK_SECRET_PREVIOUS => $old });
+$t->note_secrets({ stripe_secret => $secret, stripe_old_secret => $old });
+my $pw = 'tangerine-orbit-velvet-42';
+my $own = $t->post('/api/v1/auth/register', json => { email => 'bill@co.example', password => $pw,
+    name => 'Bil Ling', company_name => 'Billing Co' })->{json};
+my $cid = $own->{company}{id};
+sub company { $t->sql('SELECT plan, stripe_customer_id, stripe_subscription_id, subscription_status, billing_state FROM companies WHERE id = ?', $cid)->[0] }
+sub audits { $t->sql(q{SELECT count(*) AS n FROM audit_log WHERE company_id = ? AND actor_type = 'stripe'}, $cid)->[0]{n} }
+
+my $n = 0;
+sub event {
+	my ($type, $object, %o) = @_;
+	my $ev = { id => $o{id} // 'evt_test' . ++$n . 'x' . int(rand 1e9), object => 'event', type => $type,
+	    created => $o{created} // time, livemode => JSON::PP::false, data => { object => $object } };
+	return JSON::PP->new->canonical->encode($ev);
+}
+sub sign { my ($body, %o) = @_; my $ts = $o{ts} // time; "t=$ts,v1=" . hmac_sha256_hex("$ts.$body", $o{secret} // $secret) }
+sub deliver {
+	my ($body, $sig) = @_;
+	return $t->request('POST', '/api/v1/webhooks/stripe', body => $body,
+	    headers => { 'content-type' => 'application/json; charset=utf-8', defined $sig ? ('stripe-signature' => $sig) : () });
+}
+
+# --- checkout completes: the company's plan and customer ----------------------
+my $checkout = event('checkout.session.completed', { id => 'cs_test_1', object => 'checkout.session',
+    client_reference_id => $cid, customer => 'cus_Test123', subscription => 'sub_Test456', metadata => { plan => 'pro' } });
+my $r = deliver($checkout, sign($checkout));
+is $r->{status}, 200, 'a signed checkout.session.completed: 200';
+is_deeply company(), { plan => 'pro', stripe_customer_id => 'cus_Test123', stripe_subscription_id => 'sub_Test456',
+    subscription_status => undef, billing_state => 'active' }, '... the company is on the pro plan, its customer known';
+is audits(), 1, '... audited with Stripe as the actor';
+is deliver($checkout, sign($checkout))->{status}, 200, 'the same event again: 200';
+is audits(), 1, '... and nothing changes';
+is $t->sql('SELECT count(*) AS n FROM stripe_events')->[0]{n}, 1, '... one event stored';
+
+# --- refused: 400, nothing changes -------------------------------------------------
+my $down = event('customer.subscription.deleted', { id => 'sub_Test456', object => 'subscription', customer => 'cus_Test123',
+    status => 'canceled' });
+my $ts = time;
+my %bad = (
+	'no signature' => undef,
+	'a wrong secret' => sign($down, secret => 'whsec_wrong'),
+	'the secret without whsec_ (decoded, as Stripe does not)' => sign($down, secret => substr($secret, 6)),
+	'only v0' => "t=$ts,v0=" . hmac_sha256_hex("$ts.$down", $secret),
+	'a timestamp over 300 s old' => sign($down, ts => time - 400),
+	'a timestamp over 300 s ahead' => sign($down, ts => time + 400),
+	'a signature of another body' => sign($down . ' '),
+	'a malformed header' => 'v1=abc',
+);
+for my $k (sort keys %bad) {
+	is deliver($down, $bad{$k})->{status}, 400, "$k: 400";
+}
+(my $reserialised = $down) =~ s/,/, /g;
+is deliver($reserialised, sign($down))->{status}, 400, 'the same JSON re-serialised: 400 (the raw bytes are what is signed)';
+is company()->{plan}, 'pro', 'nothing changed';
+is audits(), 1, '... nothing audited';
+is deliver($down, sign($down, secret => $old))->{status}, 200, 'the previous secret is still accepted (rotation)';
+is company()->{plan}, 'free', 'subscription deleted: back to free';
+is company()->{billing_state}, 'canceled', '... canceled';
+
+# --- order: a late, older event does not roll back ------------------------------------
+my $now = time;
+my $upd = event('customer.subscription.updated', { id => 'sub_Test456', object => 'subscription', customer => 'cus_Test123',
+    status => 'active', metadata => { plan => 'enterprise' } }, created => $now + 10);
+is deliver($upd, sign($upd))->{status}, 200, 'a subscription update';
+is company()->{plan}, 'enterprise', '... applied';
+my $older = event('customer.subscription.updated', { id => 'sub_Test456', object => 'subscription', customer => 'cus_Test123',
+    status => 'past_due', metadata => { plan => 'pro' } }, created => $now - 100);
+is deliver($older, sign($older))->{status}, 200, 'an older update arriving late: 200';
+is company()->{plan}, 'enterprise', '... but not applied';
+is company()->{subscription_status}, 'active', '... status kept';
+is $t->sql(q{SELECT applied FROM stripe_events WHERE created = ?}, $now - 100)->[0]{applied}, 0, '... recorded as not applied';
+
+my $failed = event('invoice.payment_failed', { id => 'in_1', object => 'invoice', customer => 'cus_Test123' });
+deliver($failed, sign($failed));
+is company()->{billing_state}, 'past_due', 'invoice.payment_failed: past due';
+my $paid = event('invoice.paid', { id => 'in_2', object => 'invoice', customer => 'cus_Test123' });
+deliver($paid, sign($paid));
+is company()->{billing_state}, 'active', 'invoice.paid: active again';
+
+my $unknown = event('invoice.paid', { id => 'in_3', object => 'invoice', customer => 'cus_Nobody' });
+is deliver($unknown, sign($unknown))->{status}, 204, "another customer's event: acknowledged, nothing done";
+my $other = event('charge.refunded', { id => 'ch_1', object => 'charge', customer => 'cus_Test123' });
+is deliver($other, sign($other))->{status}, 200, 'an event parley does not act on: recorded';
+my $e = $t->sql(q{SELECT actor_type, actor_id, action, changes::text AS c FROM audit_log WHERE company_id = ? AND actor_type = 'stripe' ORDER BY seq DESC LIMIT 1}, $cid)->[0];
+like $e->{actor_id}, qr/^evt_/, 'audit entries name the Stripe event';
+is $e->{action}, 'billing.update', '... billing.update';
+unlike $t->slurp('parleyd.log'), qr/\Q$secret\E|\Q$old\E/, 'no secret in the log';
+
+done_testing;
