@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "migrate.h"
 #include "audit_verify.h"
+#include "keys_rotate.h"
 #include "router.h"
 #include "scopes.h"
 
@@ -47,7 +48,8 @@ usage(void)
 	    "       parleyctl routes\n"
 	    "       parleyctl config-keys\n"
 	    "       parleyctl permissions\n"
-	    "       parleyctl audit verify [--company ID] [--log FILE]...\n");
+	    "       parleyctl audit verify [--company ID] [--log FILE]...\n"
+	    "       parleyctl keys rotate [-c FILE] [--batch N]\n");
 	/* clang-format on */
 	return 2;
 }
@@ -158,6 +160,9 @@ main(int argc, char *argv[])
 		return cmd_config_keys();
 	if (strcmp(argv[1], "permissions") == 0 && argc == 2)
 		return cmd_permissions();
+	if (strcmp(argv[1], "keys") == 0 && argc >= 3 &&
+	    strcmp(argv[2], "rotate") == 0)
+		return keys_rotate_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "audit") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "verify") == 0)
 		return audit_verify_main(argc - 2, argv + 2);
