@@ -39,7 +39,8 @@ static struct db_stmt q_company_billing = { "stripe_company",
  * $7 event time (subscription events only); NULL keeps a column.
  */
 static struct db_stmt q_company_set = { "stripe_company_set",
-	"UPDATE companies SET plan = coalesce($2, plan), stripe_customer_id = "
+	"UPDATE companies SET plan = coalesce((SELECT id FROM plans WHERE id = "
+	"$2), plan), stripe_customer_id = "
 	"coalesce($3, stripe_customer_id), stripe_subscription_id = "
 	"coalesce($4, stripe_subscription_id), subscription_status = "
 	"coalesce($5, subscription_status), billing_state = coalesce($6, "

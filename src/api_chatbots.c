@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "keys.h"
+#include "plans.h"
 #include "util.h"
 #include "validate.h"
 
@@ -348,6 +349,9 @@ h_chatbot_create(struct request *req, struct ctx *ctx)
 
 	if (bot_validate(req, 1) == -1)
 		return 0;
+	if ((rc = plan_check(ctx, req, PLAN_CHATBOTS)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = -1;
 	if (crypto_uuid(id) == -1 || new_public_key(key) == -1 ||
 	    (sealed = new_identity_secret(ctx->who.company_id, secret)) ==
 		NULL ||

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "db.h"
+#include "plans.h"
 #include "text.h"
 #include "util.h"
 #include "validate.h"
@@ -134,6 +135,9 @@ h_document_create(struct request *req, struct ctx *ctx)
 		err.code = "format";
 		return validate_problem(req, &err);
 	}
+	if ((rc = plan_check(ctx, req, PLAN_DOCUMENTS)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = -1;
 	if (len > (size_t)ctx->conf->kb_document_max)
 		return too_large(req, "document_too_large",
 		    "The document is larger than this server accepts",

@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "plans.h"
 #include "events.h"
 #include "jobs.h"
 #include "keys.h"
@@ -99,6 +100,9 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	if (role == ROLE_OWNER && ctx->who.role != ROLE_OWNER)
 		return http_send_problem(req, 403, "owner_required",
 		    "Only an owner can invite an owner", NULL, NULL, NULL);
+	if ((rc = plan_check(ctx, req, PLAN_MEMBERS)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = -1;
 	p[0] = email;
 	if ((res = db_exec(ctx->db, &q_lookup_email_inv, p)) == NULL)
 		return -1;

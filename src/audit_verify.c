@@ -49,14 +49,15 @@
 #include "keys.h"
 #include "limits.h"
 
-#define AV_BATCH 256 /* rows per FETCH */
-#define AV_BATCH_SQL "256"
+#define AV_BATCH 128 /* rows per FETCH */
+#define AV_BATCH_SQL "128"
 /*
  * Bytes of one stored value. audit_mac() refuses a canonical text over
  * 8192 bytes, and no value's text form is more than twice its share of
  * the canonical text (jsonb adds a space after ':' and ','), so a longer
- * value cannot verify: the query cuts values one byte beyond this
- * (AV_MAX_VALUE_SQL) and such an entry is reported, never hashed.
+ * value cannot verify. The query cuts values at AV_MAX_VALUE_SQL
+ * characters (at most 4 bytes each), which bounds a batch in memory; an
+ * entry with a value over AV_MAX_VALUE bytes is reported, never hashed.
  */
 #define AV_MAX_VALUE 16384
 #define AV_MAX_VALUE_SQL "16385"

@@ -44,7 +44,9 @@ static struct db_stmt q_bot_ctx = { "bot_ctx",
 	"array_to_json(b.handoff_keywords), array_to_json(b.allowed_origins), "
 	"array_to_json(b.link_domains), coalesce(l.base_url, ''), "
 	"coalesce(l.api_key_enc, ''), coalesce(sum(u.tokens) FILTER (WHERE "
-	"u.chatbot_id = b.id), 0), coalesce(sum(u.tokens), 0) FROM chatbots b "
+	"u.chatbot_id = b.id), 0), coalesce(sum(u.tokens), 0), (SELECT "
+	"p.monthly_llm_tokens FROM companies c JOIN plans p ON p.id = c.plan "
+	"WHERE c.id = b.company_id) FROM chatbots b "
 	"LEFT JOIN company_llm l ON l.company_id = b.company_id LEFT JOIN "
 	"llm_usage u ON u.company_id = b.company_id AND u.month = "
 	"date_trunc('month', now() AT TIME ZONE 'UTC')::date WHERE "
@@ -205,6 +207,10 @@ bot_parse(
 		    ctx->conf->llm_api_key);
 	b->used_bot = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
 	b->used_company = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
+	/* The company's budget is its plan's (NULL: none). */
+	b->company_budget = PQgetisnull(res, 0, 13)
+	    ? -1
+	    : strtoll(PQgetvalue(res, 0, 13), NULL, 10);
 	res = q->passages;
 	b->passages = json_array();
 	for (i = 0; i < PQntuples(res); i++)
@@ -658,10 +664,11 @@ bot_answer(const struct conf *cfg, struct bot_ctx *b, const char *question,
 	if (b->base_url[0] == '\0')
 		return offline(b, draft, emit, arg, out);
 	if (b->used_bot >= cfg->llm_chatbot_monthly_tokens ||
-	    b->used_company >= cfg->llm_company_monthly_tokens) {
+	    (b->company_budget >= 0 && b->used_company >= b->company_budget)) {
 		log_event(LOG_INFO, "llm_budget_spent",
 		    LOG_S("reason",
-			b->used_company >= cfg->llm_company_monthly_tokens
+			b->company_budget >= 0 &&
+				b->used_company >= b->company_budget
 			    ? "company"
 			    : "chatbot"));
 		return draft ? (out->content = strdup(""), 0)

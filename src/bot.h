@@ -32,6 +32,7 @@ struct bot_ctx {
 	char	  api_key[513]; /* secret: wiped by bot_ctx_free() */
 	int	  public_only; /* a tenant's URL: public addresses only */
 	long long used_bot, used_company; /* tokens this month */
+	long long company_budget; /* the plan's tokens a month; -1: none */
 	json_t	 *passages; /* [{chunk_id, document_id, title, source_url,
 			      content}] */
 	json_t	 *history; /* [{role, content}], oldest first */

@@ -134,9 +134,6 @@ const struct conf_key conf_keys[] = {
 	K_INT("llm_company_base_url", llm_company_base_url, 0, 1, "0",
 	    "1: companies may point their chatbots at their own provider URL "
 	    "(parleyd then connects where a tenant says: trust them first)"),
-	K_INT("llm_company_monthly_tokens", llm_company_monthly_tokens, 0,
-	    2000000000, "2000000",
-	    "LLM tokens a company may use per calendar month (UTC)"),
 	K_INT("llm_chatbot_monthly_tokens", llm_chatbot_monthly_tokens, 0,
 	    2000000000, "1000000", "LLM tokens one chatbot may use per month"),
 	K_INT("widget_message_max", widget_message_max, 1, 16000, "2000",

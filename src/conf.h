@@ -63,7 +63,6 @@ struct conf {
 	int  llm_retries;
 	int  llm_backoff_ms;
 	int  llm_company_base_url; /* 1: companies may set their own URL */
-	int  llm_company_monthly_tokens;
 	int  llm_chatbot_monthly_tokens;
 	int  widget_message_max; /* bytes of one visitor message */
 	int  widget_message_rate, widget_message_window; /* per visitor */

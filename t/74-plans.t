@@ -1,0 +1,67 @@
+# Plans: a table the operator edits (free, pro, enterprise seeded) whose
+# limits the endpoints that create things enforce with 402 plan_limit,
+# naming the limit; the company's monthly LLM token budget is its plan's.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use ParleyTest;
+
+my $t = ParleyTest->new(llm => 1);
+my $pw = 'tangerine-orbit-velvet-42';
+my $own = $t->post('/api/v1/auth/register', json => { email => 'plan@co.example', password => $pw,
+    name => 'Pl An', company_name => 'Plan Co' })->{json};
+my $cid = $own->{company}{id};
+my $auth = { authorization => "Bearer $own->{access_token}" };
+sub req { my ($m, $p, $j) = @_; $t->request($m, $p, headers => $auth, defined $j ? (json => $j) : ()) }
+
+is_deeply [map { $_->{id} } @{ $t->sql('SELECT id FROM plans ORDER BY id') }], [qw(enterprise free pro)], 'plans seeded';
+is $t->sql('SELECT plan FROM companies WHERE id = ?', $cid)->[0]{plan}, 'free', 'a new company is on the free plan';
+
+my @bots = map { req('POST', '/api/v1/chatbots', { name => "Bot $_", allowed_origins => ['https://shop.example'] }) } 1 .. 3;
+is_deeply [map { $_->{status} } @bots], [201, 201, 201], 'the free plan allows three chatbots';
+my $r = req('POST', '/api/v1/chatbots', { name => 'Bot 4' });
+is $r->{status}, 402, 'a fourth: 402';
+is $r->{json}{code}, 'plan_limit', '... plan_limit';
+is_deeply [@{ $r->{json} }{qw(limit max plan)}], ['chatbots', 3, 'free'], '... naming the limit, its maximum and the plan';
+is $t->sql('SELECT count(*) AS n FROM chatbots WHERE company_id = ?', $cid)->[0]{n}, 3, '... and nothing was created';
+$t->sql(q{UPDATE plans SET max_chatbots = 4 WHERE id = 'free'});
+is req('POST', '/api/v1/chatbots', { name => 'Bot 4' })->{status}, 201, 'the operator raises the limit: allowed';
+$t->sql(q{UPDATE companies SET plan = 'enterprise' WHERE id = ?}, $cid);
+is req('POST', '/api/v1/chatbots', { name => 'Bot 5' })->{status}, 201, 'enterprise: no chatbot limit';
+$t->sql(q{UPDATE companies SET plan = 'free' WHERE id = ?}, $cid);
+
+# Documents.
+my $bot = $bots[0]{json}{id};
+$t->sql(q{UPDATE plans SET max_documents = 1 WHERE id = 'free'});
+is req('POST', "/api/v1/chatbots/$bot/documents", { title => 'A', content_type => 'text/plain', content => 'Watering tomatoes daily.' })->{status},
+    201, 'a first document';
+$r = req('POST', "/api/v1/chatbots/$bot/documents", { title => 'B', content_type => 'text/plain', content => 'More.' });
+is $r->{status}, 402, 'a second one over max_documents: 402';
+is $r->{json}{limit}, 'documents', '... documents';
+
+# Members: users and open invitations count.
+$t->sql(q{UPDATE plans SET max_members = 2 WHERE id = 'free'});
+is req('POST', '/api/v1/invitations', { email => 'one@co.example', role => 'member' })->{status}, 201, 'an invitation within max_members';
+$r = req('POST', '/api/v1/invitations', { email => 'two@co.example', role => 'member' });
+is $r->{status}, 402, 'one more over max_members (the owner and an open invitation): 402';
+is $r->{json}{limit}, 'members', '... members';
+
+# The LLM budget is the plan's.
+$t->sql(q{UPDATE plans SET monthly_llm_tokens = 0 WHERE id = 'free'});
+my $tok = $t->post('/api/v1/widget/sessions', headers => { origin => 'https://shop.example' },
+    json => { bot_key => $bots[0]{json}{public_key} })->{json}{token};
+my $v = { authorization => "Bearer $tok" };
+my $c = $t->request('POST', '/api/v1/widget/conversations', headers => $v)->{json}{id};
+$t->llm_reset;
+$r = $t->request('POST', "/api/v1/widget/conversations/$c/messages", headers => $v, json => { content => 'Watering?' });
+is $r->{json}{status}, 'pending', "the plan's monthly LLM tokens spent: handed to a human";
+is $t->sql('SELECT handoff_reason FROM conversations WHERE id = ?', $c)->[0]{handoff_reason}, 'budget', '... budget';
+is scalar @{ $t->llm_requests }, 0, '... without asking the provider';
+$t->sql(q{UPDATE plans SET monthly_llm_tokens = NULL WHERE id = 'free'});
+my $c2 = $t->request('POST', '/api/v1/widget/conversations', headers => $v)->{json}{id};
+$r = $t->request('POST', "/api/v1/widget/conversations/$c2/messages", headers => $v, json => { content => 'Watering?' });
+is $r->{json}{status}, 'bot', 'no token limit on the plan: the bot answers';
+is scalar @{ $t->llm_requests }, 1, '... through the provider';
+
+done_testing;
