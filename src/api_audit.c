@@ -218,7 +218,7 @@ h_audit_export(struct request *req, struct ctx *ctx)
 		"actor_id", "action", "resource_type", "resource_id", "fields",
 		"changes", "ip", "user_agent", "request_id" };
 	struct filter		 f;
-	struct audit_entry	 e;
+	struct audit_entry	 e = { 0 };
 	struct csv_line		 l;
 	char			 below[24], lim[8];
 	json_t			*changes = NULL;
@@ -236,7 +236,14 @@ h_audit_export(struct request *req, struct ctx *ctx)
 	e.action = "audit_log.export";
 	e.resource_type = "audit_log";
 	e.changes = changes;
-	if (changes == NULL || audit_write(ctx, req, &e) == -1)
+	/*
+	 * Committed before anything is read: the export is on record, and
+	 * the audit chain's lock is not held while it streams.
+	 */
+	if (changes == NULL || audit_write(ctx, req, &e) == -1 ||
+	    db_commit(ctx->db) == -1 ||
+	    db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
+		-1)
 		goto out;
 	snprintf(lim, sizeof(lim), "%d", AUDIT_EXPORT_BATCH);
 	f.p[7] = NULL;
@@ -268,8 +275,8 @@ h_audit_export(struct request *req, struct ctx *ctx)
 			goto done;
 	}
 done:
-	/* What was sent stays sent: the export's entry is kept. */
-	(void)db_commit(ctx->db);
+	/* A read-only transaction: nothing to keep. */
+	db_rollback(ctx->db);
 	log_event(LOG_INFO, "audit_export", LOG_I("count", rows));
 	rc = 0;
 out:

@@ -23,17 +23,21 @@
 
 const char *const stripe_ctypes[] = { "application/json", NULL };
 
-static struct db_stmt q_customer = { "stripe_customer",
-	"SELECT company_id FROM parley_lookup_stripe_customer($1)", 1,
-	DB_RETRY_SAFE, 0 };
-static struct db_stmt q_event_new = { "stripe_event_new",
-	"INSERT INTO stripe_events (event_id, company_id, type, created, "
-	"applied) VALUES ($1, $2, $3, $4::bigint, $5::boolean) ON CONFLICT "
-	"(event_id) DO NOTHING RETURNING event_id",
-	5, 0, 0 };
-static struct db_stmt q_company_billing = { "stripe_company",
-	"SELECT billing_event_at FROM companies WHERE id = $1 FOR UPDATE", 1, 0,
-	0 };
+static struct db_stmt	 q_customer = { "stripe_customer",
+	   "SELECT company_id FROM parley_lookup_stripe_customer($1)", 1,
+	   DB_RETRY_SAFE, 0 };
+static struct db_stmt	 q_event_new = { "stripe_event_new",
+	   "INSERT INTO stripe_events (event_id, company_id, type, created, "
+	      "applied) VALUES ($1, $2, $3, $4::bigint, $5::boolean) ON CONFLICT "
+	      "(event_id) DO NOTHING RETURNING event_id",
+	   5, 0, 0 };
+static struct db_stmt	 q_company_billing = { "stripe_company",
+	   "SELECT billing_event_at, coalesce(stripe_customer_id, ''), "
+	      "coalesce(stripe_subscription_id, ''), coalesce(subscription_status, "
+	      "'') FROM companies WHERE id = $1 FOR UPDATE",
+	   1, 0, 0 };
+static const char *const statuses[] = { "incomplete", "incomplete_expired",
+	"trialing", "active", "past_due", "canceled", "unpaid", "paused" };
 /*
  * $2 plan, $3 customer, $4 subscription, $5 status, $6 billing state,
  * $7 event time (subscription events only); NULL keeps a column.
@@ -97,7 +101,10 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 	const char *why, *id, *type, *cid = NULL, *p[7] = { NULL };
 	const char *cust, *sub, *status = NULL, *state = NULL, *plan = NULL;
 	char	    company[37], created[24], evat[24] = "";
-	struct audit_entry e;
+	char	    have_cus[112], have_sub[112];
+	size_t	    k;
+	int	    canceled, known;
+	struct audit_entry e = { 0 };
 	json_t		  *obj, *changes = NULL;
 	PGresult	  *res = NULL;
 	long long	   ts, last;
@@ -154,6 +161,9 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 		return http_send_empty(req, 204);
 	}
 	last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(have_cus, sizeof(have_cus), "%s", PQgetvalue(res, 0, 1));
+	snprintf(have_sub, sizeof(have_sub), "%s", PQgetvalue(res, 0, 2));
+	canceled = strcmp(PQgetvalue(res, 0, 3), "canceled") == 0;
 	PQclear(res);
 	res = NULL;
 	subscription_event = strncmp(type, "customer.subscription.", 22) == 0;
@@ -161,8 +171,6 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 		plan = plan_of(obj);
 		state = "active";
 	} else if (subscription_event) {
-		/* An older event than the last applied: recorded, not applied. */
-		apply = ts >= last;
 		status = str(obj, "status");
 		plan = strcmp(type, "customer.subscription.deleted") == 0
 		    ? "free"
@@ -171,13 +179,35 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 			status = "canceled";
 			state = "canceled";
 		}
-		snprintf(evat, sizeof(evat), "%lld", ts);
 	} else if (strcmp(type, "invoice.paid") == 0)
 		state = "active";
 	else if (strcmp(type, "invoice.payment_failed") == 0)
 		state = "past_due";
 	else
 		apply = 0; /* not an event parley acts on */
+	/*
+	 * In order, and only the company's own: an event older than the
+	 * last applied (or as old, once canceled) is recorded, not applied;
+	 * a checkout may not take over a company billed to another customer;
+	 * another subscription's events do not touch this one.
+	 */
+	if (ts < last || (ts == last && canceled))
+		apply = 0;
+	if (have_cus[0] != '\0' && id_ok(cust, "cus_") &&
+	    strcmp(have_cus, cust) != 0)
+		apply = 0;
+	if (subscription_event && have_sub[0] != '\0' && id_ok(sub, "sub_") &&
+	    strcmp(have_sub, sub) != 0)
+		apply = 0;
+	if (status != NULL) {
+		for (known = 0, k = 0; k < sizeof(statuses) / sizeof(*statuses);
+		     k++)
+			known |= strcmp(status, statuses[k]) == 0;
+		if (!known)
+			status = NULL;
+	}
+	if (apply)
+		snprintf(evat, sizeof(evat), "%lld", ts);
 	snprintf(created, sizeof(created), "%lld", ts);
 	p[0] = id;
 	p[1] = cid;

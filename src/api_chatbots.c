@@ -295,7 +295,7 @@ static int
 bot_audit(struct ctx *ctx, struct request *req, const char *action,
     const char *id, json_t *fields, json_t *changes)
 {
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 
 	memset(&e, 0, sizeof(e));
 	e.action = action;

@@ -62,7 +62,7 @@ int
 h_company_patch(struct request *req, struct ctx *ctx)
 {
 	struct verr	   err;
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	json_t		  *settings, *v, *fields = NULL, *changes = NULL, *o;
 	const char	  *p[3];
 	char		   name[201];

@@ -112,7 +112,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 	const char *bot = router_param(req, "id"), *ctype, *content, *url;
 	const char *p[9];
 	struct verr err;
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	json_t		  *chunks = NULL, *o = NULL, *fields = NULL;
 	char	 *text = NULL, *title = NULL, *cj = NULL, *doc_id = NULL;
 	char	  bytes[24], lang[24];
@@ -292,7 +292,7 @@ h_document_delete(struct request *req, struct ctx *ctx)
 	const char *bot = router_param(req, "id"),
 		   *doc = router_param(req, "doc");
 	const char	  *p[3];
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	PGresult	  *res;
 	int		   n;
 

@@ -73,7 +73,7 @@ int
 h_invitation_create(struct request *req, struct ctx *ctx)
 {
 	struct verr	   err;
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	char		   email[API_EMAIL_MAX + 1], tok[CRYPTO_TOKEN_LEN + 1];
 	char		   hex[65], ttl[16], id[37];
 	unsigned char	   h[32];
@@ -185,7 +185,7 @@ int
 h_invitation_delete(struct request *req, struct ctx *ctx)
 {
 	const char	  *id = router_param(req, "id"), *p[2];
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	PGresult	  *res;
 	int		   n;
 
@@ -221,7 +221,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 {
 	const struct conf *cfg = ctx->conf;
 	struct verr	   err;
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	char		   hex[65], iid[37], cid[37], uid[37], email[255];
 	char		   role[8], hash[PASSWORD_HASH_MAX];
 	const char	  *name, *pw, *why, *p[5];

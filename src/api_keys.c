@@ -49,7 +49,7 @@ int
 h_api_key_create(struct request *req, struct ctx *ctx)
 {
 	struct verr	   err;
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	json_t	     *scopes, *v, *fields = NULL, *changes = NULL, *o = NULL;
 	char	      id[37], hex32[33], secret[CRYPTO_TOKEN_LEN + 1];
 	char	      hex[65], key[API_KEY_LEN + 1], prefix[16];
@@ -182,7 +182,7 @@ int
 h_api_key_delete(struct request *req, struct ctx *ctx)
 {
 	const char	  *id = router_param(req, "id"), *p[2];
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	PGresult	  *res;
 	int		   n;
 

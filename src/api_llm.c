@@ -74,7 +74,7 @@ int
 h_company_llm_put(struct request *req, struct ctx *ctx)
 {
 	struct verr	   err;
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	const char	  *p[7], *url, *key;
 	char		  *sealed = NULL;
 	json_t		  *fields = NULL, *changes = NULL, *o = NULL, *v;

@@ -147,7 +147,7 @@ h_member_patch(struct request *req, struct ctx *ctx)
 {
 	const char	  *id = router_param(req, "id"), *p[3];
 	struct verr	   err;
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	enum role	   cur, next;
 	json_t		  *fields, *changes, *o;
 	PGresult	  *res;
@@ -220,7 +220,7 @@ int
 h_member_delete(struct request *req, struct ctx *ctx)
 {
 	const char	  *id = router_param(req, "id"), *p[2];
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 	PGresult	  *res;
 	int		   owners = 0, r;
 

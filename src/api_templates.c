@@ -57,7 +57,7 @@ static int
 tpl_audit(struct ctx *ctx, struct request *req, const char *action,
     const char *id, json_t *fields)
 {
-	struct audit_entry e;
+	struct audit_entry e = { 0 };
 
 	memset(&e, 0, sizeof(e));
 	e.action = action;

@@ -113,20 +113,15 @@ audit_write(
 		     : (ctx->who.user_id[0] ? ctx->who.user_id : NULL);
 	const char	    *p[15];
 	const unsigned char *key;
-
-	if (e->actor_type != NULL) {
-		actor_type = e->actor_type;
-		actor_id = e->actor_id;
-	}
-	unsigned char prev[32], mac[32];
-	char	      seq[24], us[24], prevhex[65], machex[65], ua[513];
-	char	     *canon = NULL, *fields = NULL, *changes = NULL;
-	char	      rid[37];
-	const char   *resource_id;
-	PGresult     *res;
-	long long     next, created;
-	size_t	      keylen;
-	int	      rc = -1;
+	unsigned char	     prev[32], mac[32];
+	char		     seq[24], us[24], prevhex[65], machex[65], ua[513];
+	char		    *canon = NULL, *fields = NULL, *changes = NULL;
+	char		     rid[37];
+	const char	    *resource_id;
+	PGresult	    *res;
+	long long	     next, created;
+	size_t		     keylen;
+	int		     rc = -1;
 
 	p[0] = cid;
 	if ((res = db_exec(ctx->db, &q_head_lock, p)) == NULL ||
@@ -161,6 +156,10 @@ audit_write(
 		resource_id = rid;
 	} else
 		resource_id = e->resource_id;
+	if (e->actor_type != NULL) {
+		actor_type = e->actor_type;
+		actor_id = e->actor_id;
+	}
 	canon = audit_canonical(cid, next, created, actor_type, actor_id,
 	    e->action, e->resource_type, resource_id, e->fields, e->changes,
 	    req->remote_addr[0] ? req->remote_addr : NULL, ua[0] ? ua : NULL,

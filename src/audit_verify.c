@@ -7,8 +7,9 @@
  * The audit key is read the way parleyd reads it (conf_load() and
  * keys_load(): -c FILE or $PARLEY_CONFIG, then PARLEY_* variables). The
  * database is read with $PARLEY_AUDIT_DATABASE_URL: a role that sees every
- * company's rows (a superuser, or a role with BYPASSRLS and SELECT on
- * audit_log, audit_heads and companies). Row security is switched off for
+ * company's rows (a superuser, or a role with BYPASSRLS, USAGE on the
+ * schema and SELECT on audit_log, audit_heads and companies). Row security
+ * is switched off for
  * the session, so a role that row-level security would filter is refused
  * instead of seeing no rows and calling that a clean log.
  *
@@ -408,12 +409,14 @@ db_fail(const char *what, const PGconn *c, const PGresult *res)
 
 	fprintf(stderr, "parleyctl: audit verify: %s: %s", what,
 	    res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(c));
-	if (state != NULL && strcmp(state, "42501") == 0)
+	/* Refused by row security or privileges, or the schema is hidden. */
+	if (state != NULL &&
+	    (strcmp(state, "42501") == 0 || strcmp(state, "42P01") == 0))
 		fprintf(stderr,
 		    "parleyctl: audit verify: PARLEY_AUDIT_DATABASE_URL must "
 		    "name a role that reads every company's rows: a superuser, "
-		    "or a role with BYPASSRLS and SELECT on audit_log, "
-		    "audit_heads and companies\n");
+		    "or a role with BYPASSRLS, USAGE on the schema and SELECT "
+		    "on audit_log, audit_heads and companies\n");
 	return -1;
 }
 

@@ -36,20 +36,23 @@ int
 csv_cell(struct csv_line *l, const char *s)
 {
 	const char *c;
-	int	    quote;
+	int	    quote, formula;
 
 	if (l->cells++ > 0 && put(l, ",", 1) == -1)
 		return -1;
 	if (s == NULL || *s == '\0')
 		return 0;
-	/* A formula to a spreadsheet: made text with a leading apostrophe. */
-	quote = strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' ||
+	/*
+	 * A formula to a spreadsheet (some importers trim leading spaces
+	 * first): made text with a leading apostrophe.
+	 */
+	formula = strchr("=+-@\t\r", s[strspn(s, " ")]) != NULL &&
+	    s[strspn(s, " ")] != '\0';
+	quote = formula || strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' ||
 	    s[strlen(s) - 1] == ' ';
-	if (strchr("=+-@\t\r", s[0]) != NULL)
-		quote = 1;
 	if (quote && put(l, "\"", 1) == -1)
 		return -1;
-	if (strchr("=+-@\t\r", s[0]) != NULL && put(l, "'", 1) == -1)
+	if (formula && put(l, "'", 1) == -1)
 		return -1;
 	for (c = s; *c != '\0'; c++)
 		if (put(l, c, 1) == -1 || (*c == '"' && put(l, "\"", 1) == -1))
@@ -62,7 +65,9 @@ csv_cell(struct csv_line *l, const char *s)
 int
 csv_end(struct csv_line *l)
 {
-	l->overflow = 0;
+	/* A line cut short would leave a quote open: refused instead. */
+	if (l->overflow)
+		return -1;
 	return put(l, "\r\n", 2);
 }
 

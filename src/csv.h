@@ -19,7 +19,10 @@ struct csv_line {
 
 /* Appends cell 's' (NULL: an empty cell). Returns 0, or -1 (no memory). */
 int csv_cell(struct csv_line *l, const char *s);
-/* Ends the line with CRLF; the text is l->p, l->len bytes. */
+/*
+ * Ends the line with CRLF; the text is l->p, l->len bytes. -1 when the
+ * line overflowed CSV_LINE_MAX (it must not be sent).
+ */
 int csv_end(struct csv_line *l);
 /* Empties 'l' for the next line (keeps its memory). */
 void csv_reset(struct csv_line *l);

@@ -51,12 +51,13 @@ rotate_column(
 	long	    done = 0;
 	int	    i, n;
 
-	snprintf(prefix, sizeof(prefix), "v1.%s.%%", kr->id[0]);
+	snprintf(prefix, sizeof(prefix), "v1.%s.", kr->id[0]);
 	snprintf(lim, sizeof(lim), "%d", batch);
 	/* Identifiers from the table above only; values as parameters. */
 	snprintf(sel, sizeof(sel),
-	    "SELECT %s, company_id, %s FROM %s WHERE %s IS NOT NULL AND %s "
-	    "NOT LIKE $1 AND %s > $3::uuid ORDER BY %s LIMIT $2::integer",
+	    "SELECT %s, company_id, %s FROM %s WHERE %s IS NOT NULL AND NOT "
+	    "starts_with(%s, $1) AND %s > $3::uuid ORDER BY %s LIMIT "
+	    "$2::integer",
 	    sealed[k].pk, sealed[k].col, sealed[k].table, sealed[k].col,
 	    sealed[k].col, sealed[k].pk, sealed[k].pk);
 	snprintf(upd, sizeof(upd),
@@ -69,6 +70,10 @@ rotate_column(
 		p[1] = lim;
 		p[2] = after;
 		res = PQexec(c, "BEGIN");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			PQclear(res);
+			return -1;
+		}
 		PQclear(res);
 		res = PQexecParams(c, sel, 3, NULL, p, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -109,20 +114,60 @@ rotate_column(
 			p[1] = PQgetvalue(res, i, 0);
 			p[2] = PQgetvalue(res, i, 2);
 			u = PQexecParams(c, upd, 3, NULL, p, NULL, NULL, 0);
-			if (PQresultStatus(u) == PGRES_COMMAND_OK &&
-			    strcmp(PQcmdTuples(u), "1") == 0)
+			if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+				/* The batch is lost: say so, stop. */
+				PQclear(u);
+				free(fresh);
+				PQclear(res);
+				PQclear(PQexec(c, "ROLLBACK"));
+				return -1;
+			}
+			if (strcmp(PQcmdTuples(u), "1") == 0)
 				done++;
 			PQclear(u);
 			free(fresh);
 		}
 		PQclear(res);
 		res = PQexec(c, "COMMIT");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK ||
+		    strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+			PQclear(res);
+			return -1;
+		}
 		PQclear(res);
 		/* Keyset order: undecryptable rows are passed, not retried. */
 		if (n < batch)
 			break;
 	}
 	return done;
+}
+
+/* Values not under the keyring's first key, counted; -1 on error. */
+static long
+remaining(PGconn *c, const struct keyring *kr)
+{
+	char	    q[512], prefix[32];
+	const char *p[1] = { prefix };
+	long	    total = 0;
+	size_t	    k;
+
+	snprintf(prefix, sizeof(prefix), "v1.%s.", kr->id[0]);
+	for (k = 0; k < sizeof(sealed) / sizeof(sealed[0]); k++) {
+		PGresult *res;
+
+		snprintf(q, sizeof(q),
+		    "SELECT count(*) FROM %s WHERE %s IS NOT NULL AND NOT "
+		    "starts_with(%s, $1)",
+		    sealed[k].table, sealed[k].col, sealed[k].col);
+		res = PQexecParams(c, q, 1, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			PQclear(res);
+			return -1;
+		}
+		total += strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
+	return total;
 }
 
 int
@@ -197,6 +242,20 @@ keys_rotate_main(int argc, char *argv[])
 		printf(
 		    "; %ld could not be decrypted with this keyring", failed);
 	printf("\n");
+	/*
+	 * The proof, counted afresh: nothing may remain under another key
+	 * before the old one is removed (a value changed meanwhile, or a
+	 * batch that failed, shows here).
+	 */
+	if ((n = remaining(c, kr)) != 0) {
+		if (n > 0)
+			printf(
+			    "%ld secret(s) are still under an older key: run "
+			    "again before removing it\n",
+			    n);
+		rc = 1;
+		goto out;
+	}
 	rc = failed > 0 ? 1 : 0;
 out:
 	PQfinish(c);

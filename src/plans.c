@@ -17,25 +17,26 @@ static struct db_stmt q_limit[PLAN__MAX] = {
 	{ "plan_chatbots",
 	    "SELECT p.id, p.max_chatbots, (SELECT count(*) FROM chatbots WHERE "
 	    "company_id = $1) FROM companies c JOIN plans p ON p.id = c.plan "
-	    "WHERE c.id = $1",
+	    "WHERE c.id = $1 FOR UPDATE OF c",
 	    1, 0, 0 },
 	{ "plan_members",
 	    "SELECT p.id, p.max_members, (SELECT count(*) FROM users WHERE "
 	    "company_id = $1) + (SELECT count(*) FROM invitations WHERE "
 	    "company_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL "
 	    "AND expires_at > now()) FROM companies c JOIN plans p ON p.id = "
-	    "c.plan WHERE c.id = $1",
+	    "c.plan WHERE c.id = $1 FOR UPDATE OF c",
 	    1, 0, 0 },
 	{ "plan_documents",
 	    "SELECT p.id, p.max_documents, (SELECT count(*) FROM kb_documents "
 	    "WHERE company_id = $1) FROM companies c JOIN plans p ON p.id = "
-	    "c.plan WHERE c.id = $1",
+	    "c.plan WHERE c.id = $1 FOR UPDATE OF c",
 	    1, 0, 0 },
 	{ "plan_messages",
 	    "SELECT p.id, p.monthly_messages, (SELECT count(*) FROM messages "
 	    "WHERE company_id = $1 AND role = 'visitor' AND created_at >= "
 	    "date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') "
-	    "FROM companies c JOIN plans p ON p.id = c.plan WHERE c.id = $1",
+	    "FROM companies c JOIN plans p ON p.id = c.plan WHERE c.id = $1 "
+	    "FOR UPDATE OF c",
 	    1, 0, 0 },
 };
 static const char *const names[PLAN__MAX] = { "chatbots", "members",

@@ -30,7 +30,7 @@ int whsig_sign(const char *secret, const char *id, long long ts,
 
 /*
  * Checks Stripe-Signature 'header' for 'body' ('len' bytes) against each
- * of the 'n' secrets (current, then previous), at time 'now'. Returns NULL
+ * of the 'n' secrets (current, then previous; at most two), at time 'now'. Returns NULL
  * when a v1 signature matches and the timestamp is within
  * STRIPE_TOLERANCE; otherwise a stable reason: "malformed",
  * "no_signature", "stale", "mismatch".

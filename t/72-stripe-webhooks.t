@@ -85,13 +85,25 @@ is company()->{plan}, 'enterprise', '... but not applied';
 is company()->{subscription_status}, 'active', '... status kept';
 is $t->sql(q{SELECT applied FROM stripe_events WHERE created = ?}, $now - 100)->[0]{applied}, 0, '... recorded as not applied';
 
-my $failed = event('invoice.payment_failed', { id => 'in_1', object => 'invoice', customer => 'cus_Test123' });
+my $failed = event('invoice.payment_failed', { id => 'in_1', object => 'invoice', customer => 'cus_Test123' }, created => $now + 20);
 deliver($failed, sign($failed));
 is company()->{billing_state}, 'past_due', 'invoice.payment_failed: past due';
-my $paid = event('invoice.paid', { id => 'in_2', object => 'invoice', customer => 'cus_Test123' });
+my $paid = event('invoice.paid', { id => 'in_2', object => 'invoice', customer => 'cus_Test123' }, created => $now + 30);
+deliver($paid, sign($paid));
+my $late = event('invoice.payment_failed', { id => 'in_0', object => 'invoice', customer => 'cus_Test123' }, created => $now + 25);
+deliver($late, sign($late));
+is company()->{billing_state}, 'active', 'a late payment failure (older than the last event) changes nothing';
 deliver($paid, sign($paid));
 is company()->{billing_state}, 'active', 'invoice.paid: active again';
 
+# Someone else's checkout naming this company (client_reference_id is no
+# secret): it may not take over a company billed to another customer.
+my $hijack = event('checkout.session.completed', { id => 'cs_evil', object => 'checkout.session',
+    client_reference_id => $cid, customer => 'cus_Attacker', subscription => 'sub_Evil', metadata => { plan => 'free' } },
+    created => $now + 40);
+is deliver($hijack, sign($hijack))->{status}, 200, "another customer's checkout naming this company: recorded";
+is company()->{stripe_customer_id}, 'cus_Test123', '... but the company keeps its customer';
+is company()->{plan}, 'enterprise', '... and its plan';
 my $unknown = event('invoice.paid', { id => 'in_3', object => 'invoice', customer => 'cus_Nobody' });
 is deliver($unknown, sign($unknown))->{status}, 204, "another customer's event: acknowledged, nothing done";
 my $other = event('charge.refunded', { id => 'ch_1', object => 'charge', customer => 'cus_Test123' });

@@ -10,7 +10,7 @@ use JSON::PP;
 use Digest::SHA qw(hmac_sha256_hex);
 use ParleyTest;
 
-my $t = ParleyTest->new;
+my $t = ParleyTest->new(llm => 1);
 my $pw = 'tangerine-orbit-velvet-42';
 my $own = $t->post('/api/v1/auth/register', json => { email => 'keys@rest.example', password => $pw,
     name => 'Ke Ys', company_name => 'Rest Co' })->{json};
@@ -81,5 +81,8 @@ $r = req('POST', "/api/v1/widget/conversations/$c/messages", $v, { content => 'h
 is $r->{status}, 201, '... and the company LLM key still decrypts (no provider error)';
 isnt $t->sql('SELECT handoff_reason FROM conversations WHERE id = ?', $c)->[0]{handoff_reason} // '', 'provider_error',
     '... no handoff for an unreadable key';
+my $sent = $t->llm_requests->[-1];
+is $sent->{headers}{Authorization} // $sent->{headers}{authorization}, "Bearer $secret{llm_key}",
+    '... the provider gets the company key, decrypted under the new key';
 
 done_testing;

@@ -21,6 +21,7 @@ static const struct {
 	{ { "=HYPERLINK(\"http://x\")", "ok", "" },
 	    "\"'=HYPERLINK(\"\"http://x\"\")\",ok,\r\n" },
 	{ { " lead", "trail ", "a=b" }, "\" lead\",\"trail \",a=b\r\n" },
+	{ { "  =1+1", " @x", "x" }, "\"'  =1+1\",\"' @x\",x\r\n" },
 	{ { "caf\xc3\xa9", "\xe2\x82\xac", "x" },
 	    "caf\xc3\xa9,\xe2\x82\xac,x\r\n" },
 };
