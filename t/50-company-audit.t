@@ -96,7 +96,15 @@ for my $row (@$rows) {
 }
 is $bad, 0, "the HMAC chain verifies with the outside key ($ok entries)";
 is $t->sql('SELECT seq, encode(hmac, ?) AS h FROM audit_heads', 'hex')->[0]{h}, $prev, 'the head matches the last entry';
-my ($cp) = reverse grep { $_->{event} eq 'audit_checkpoint' } $t->log_events;
+# The checkpoint is logged once the entry's transaction commits; wait for
+# the log line of the last entry (the log is read as a file, concurrently).
+my $cp;
+eval {
+	ParleyTest::wait_for(sub {
+		($cp) = grep { ($_->{count} // 0) == $rows->[-1]{seq} } grep { $_->{event} eq 'audit_checkpoint' } $t->log_events;
+		$cp;
+	}, 'the last checkpoint', 10);
+};
 is $cp->{count}, $rows->[-1]{seq}, 'the head is checkpointed in the log after commit';
 is $cp->{digest}, $prev, '... with its HMAC';
 
