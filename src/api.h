@@ -113,6 +113,7 @@ int h_audit_export(struct request *, struct ctx *);
 /* api_billing.c */
 extern const char *const stripe_ctypes[];
 int			 h_stripe_webhook(struct request *, struct ctx *);
+int			 h_billing_get(struct request *, struct ctx *);
 /* api_llm.c */
 int h_company_llm_get(struct request *, struct ctx *);
 int h_company_llm_put(struct request *, struct ctx *);

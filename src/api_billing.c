@@ -257,3 +257,57 @@ out:
 	json_decref(changes);
 	return rc;
 }
+
+static struct db_stmt q_billing = { "billing_get",
+	"SELECT p.id, p.name, p.max_chatbots, p.max_members, p.max_documents, "
+	"p.monthly_messages, p.monthly_llm_tokens, c.subscription_status, "
+	"c.billing_state, c.stripe_customer_id IS NOT NULL, (SELECT count(*) "
+	"FROM chatbots WHERE company_id = c.id), (SELECT count(*) FROM users "
+	"WHERE company_id = c.id), (SELECT count(*) FROM kb_documents WHERE "
+	"company_id = c.id), (SELECT coalesce(sum(tokens), 0) FROM llm_usage "
+	"WHERE company_id = c.id AND month = date_trunc('month', now() AT "
+	"TIME ZONE 'UTC')::date) FROM companies c JOIN plans p ON p.id = "
+	"c.plan WHERE c.id = $1",
+	1, 0, 0 };
+
+/* A limit as JSON: its number, or null for none. */
+static json_t *
+limit(PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col)
+	    ? json_null()
+	    : json_integer(strtoll(PQgetvalue(res, 0, col), NULL, 10));
+}
+
+int
+h_billing_get(struct request *req, struct ctx *ctx)
+{
+	const char *p[1] = { ctx->who.company_id };
+	PGresult   *res;
+	json_t	   *o;
+	int	    rc;
+
+	if ((res = db_exec_commit(ctx->db, &q_billing, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+#define I(c) json_integer(strtoll(PQgetvalue(res, 0, c), NULL, 10))
+	o = json_pack("{s:{s:s,s:s,s:{s:o,s:o,s:o,s:o,s:o}},s:s*,s:s,s:b,"
+		      "s:{s:o,s:o,s:o,s:o}}",
+	    "plan", "id", PQgetvalue(res, 0, 0), "name", PQgetvalue(res, 0, 1),
+	    "limits", "chatbots", limit(res, 2), "members", limit(res, 3),
+	    "documents", limit(res, 4), "monthly_messages", limit(res, 5),
+	    "monthly_llm_tokens", limit(res, 6), "subscription_status",
+	    PQgetisnull(res, 0, 7) ? NULL : PQgetvalue(res, 0, 7),
+	    "billing_state", PQgetvalue(res, 0, 8), "stripe_customer",
+	    strcmp(PQgetvalue(res, 0, 9), "t") == 0, "usage", "chatbots", I(10),
+	    "members", I(11), "documents", I(12), "llm_tokens_this_month",
+	    I(13));
+#undef I
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}

@@ -104,6 +104,8 @@ const struct route routes[] = {
 	    "the company's API keys, without secrets"),
 	USER(M_DELETE, "/api/v1/api-keys/:id", ROLE_ADMIN, h_api_key_delete,
 	    "revoke an API key (audited)"),
+	USER(M_GET, "/api/v1/billing", ROLE_OWNER, h_billing_get,
+	    "the plan, its limits, what is used, the billing state (owner)"),
 	{ M_POST, "/api/v1/webhooks/stripe", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_MAX_BODY, stripe_ctypes, h_stripe_webhook,
 	    "Stripe events, verified by their signature (Stripe-Signature)",

@@ -153,6 +153,7 @@ my %expected = (
 	'GET /api/v1/events' => ['member'],
 	'GET /api/v1/consents' => ['admin'],
 	'GET /api/v1/audit-log' => ['admin', 'audit:read'],
+	'GET /api/v1/billing' => ['owner'],
 	'GET /api/v1/audit-log/export.csv' => ['admin', 'audit:read'],
 );
 # Event streams (held by nchan, authorised by parleyd): walked in

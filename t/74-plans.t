@@ -31,6 +31,19 @@ $t->sql(q{UPDATE companies SET plan = 'enterprise' WHERE id = ?}, $cid);
 is req('POST', '/api/v1/chatbots', { name => 'Bot 5' })->{status}, 201, 'enterprise: no chatbot limit';
 $t->sql(q{UPDATE companies SET plan = 'free' WHERE id = ?}, $cid);
 
+# What the owner sees.
+$r = req('GET', '/api/v1/billing');
+is $r->{status}, 200, 'the owner reads the billing summary';
+is $r->{json}{plan}{id}, 'free', '... the plan';
+is $r->{json}{plan}{limits}{chatbots}, 4, '... its limits';
+is $r->{json}{usage}{chatbots}, 5, '... and what is used';
+is $r->{json}{billing_state}, 'none', '... the billing state';
+my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $own->{user}{id})->[0]{password_hash};
+$t->sql(q{INSERT INTO users (company_id, email, name, role, password_hash) VALUES (?, 'adm@plan.example', 'Ad Min', 'admin', ?)}, $cid, $hash);
+my $adm = $t->post('/api/v1/auth/login', json => { email => 'adm@plan.example', password => $pw })->{json};
+is $t->request('GET', '/api/v1/billing', headers => { authorization => "Bearer $adm->{access_token}" })->{status}, 403,
+    'an admin may not (billing is the owner\'s)';
+
 # Documents.
 my $bot = $bots[0]{json}{id};
 $t->sql(q{UPDATE plans SET max_documents = 1 WHERE id = 'free'});
@@ -41,10 +54,10 @@ is $r->{status}, 402, 'a second one over max_documents: 402';
 is $r->{json}{limit}, 'documents', '... documents';
 
 # Members: users and open invitations count.
-$t->sql(q{UPDATE plans SET max_members = 2 WHERE id = 'free'});
+$t->sql(q{UPDATE plans SET max_members = 3 WHERE id = 'free'});
 is req('POST', '/api/v1/invitations', { email => 'one@co.example', role => 'member' })->{status}, 201, 'an invitation within max_members';
 $r = req('POST', '/api/v1/invitations', { email => 'two@co.example', role => 'member' });
-is $r->{status}, 402, 'one more over max_members (the owner and an open invitation): 402';
+is $r->{status}, 402, 'one more over max_members (the owner, an admin and an open invitation): 402';
 is $r->{json}{limit}, 'members', '... members';
 
 # The LLM budget is the plan's.
