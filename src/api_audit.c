@@ -53,16 +53,6 @@ struct filter {
 	int	    limit;
 };
 
-static int
-bad_query(struct request *req, const char *name, const char *why)
-{
-	json_t *x = json_pack("{s:s}", "parameter", name);
-	int rc = http_send_problem(req, 400, "bad_query", why, NULL, x, NULL);
-
-	json_decref(x);
-	return rc;
-}
-
 /*
  * Reads the filters into 'f' and resolves the range in the open
  * transaction. Returns 0, or -1 after answering 400.
@@ -78,23 +68,24 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 
 	memset(f, 0, sizeof(*f));
 	if ((rf = http_query_get(req, "from", f->from, sizeof(f->from))) == -1)
-		return bad_query(req, "from", "from is malformed"), -1;
+		return http_bad_query(req, "from", "from is malformed"), -1;
 	if ((rt = http_query_get(req, "to", f->to, sizeof(f->to))) == -1)
-		return bad_query(req, "to", "to is malformed"), -1;
+		return http_bad_query(req, "to", "to is malformed"), -1;
 	if ((r = http_query_get(req, "actor", f->actor, sizeof(f->actor))) ==
 	    -1)
-		return bad_query(req, "actor", "actor is malformed"), -1;
+		return http_bad_query(req, "actor", "actor is malformed"), -1;
 	f->p[3] = r == 1 ? f->actor : NULL;
 	if ((r = http_query_get(req, "action", f->action, sizeof(f->action))) ==
 		-1 ||
 	    (r == 1 &&
 		strspn(f->action, "abcdefghijklmnopqrstuvwxyz_.") !=
 		    strlen(f->action)))
-		return bad_query(req, "action", "action is malformed"), -1;
+		return http_bad_query(req, "action", "action is malformed"), -1;
 	f->p[4] = r == 1 ? f->action : NULL;
 	/* resource=TYPE or TYPE:ID */
 	if ((r = http_query_get(req, "resource", res_q, sizeof(res_q))) == -1)
-		return bad_query(req, "resource", "resource is malformed"), -1;
+		return http_bad_query(req, "resource", "resource is malformed"),
+		       -1;
 	if (r == 1) {
 		if ((colon = strchr(res_q, ':')) != NULL) {
 			*colon = '\0';
@@ -104,7 +95,7 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 		if (strlen(res_q) == 0 || strlen(res_q) >= sizeof(f->rtype) ||
 		    strspn(res_q, "abcdefghijklmnopqrstuvwxyz_") !=
 			strlen(res_q))
-			return bad_query(req, "resource",
+			return http_bad_query(req, "resource",
 				   "resource is TYPE or TYPE:ID"),
 			       -1;
 		snprintf(f->rtype, sizeof(f->rtype), "%s", res_q);
@@ -113,7 +104,7 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 	if ((r = http_query_get(req, "limit", lim, sizeof(lim))) == -1 ||
 	    (n = strtol(lim, &end, 10)) < 1 || n > AUDIT_PAGE_MAX ||
 	    *end != '\0')
-		return bad_query(req, "limit", "limit is 1 to 200"), -1;
+		return http_bad_query(req, "limit", "limit is 1 to 200"), -1;
 	f->limit = (int)n;
 	rp[0] = rf == 1 ? f->from : NULL;
 	rp[1] = rt == 1 ? f->to : NULL;
@@ -121,7 +112,7 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 	if ((res = db_exec(ctx->db, &q_range, rp)) == NULL) {
 		/* An unparsable time aborted the transaction. */
 		db_rollback(ctx->db);
-		return bad_query(req, rf == 1 ? "from" : "to",
+		return http_bad_query(req, rf == 1 ? "from" : "to",
 			   "from and to must be timestamps"),
 		       -1;
 	}
@@ -131,7 +122,7 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 	PQclear(res);
 	if (export && !r) {
 		db_rollback(ctx->db);
-		return bad_query(req, "from",
+		return http_bad_query(req, "from",
 			   "The export covers at most the last 90 days"),
 		       -1;
 	}
@@ -177,7 +168,7 @@ h_audit_list(struct request *req, struct ctx *ctx)
 		return 0;
 	if ((r = http_query_get(req, "cursor", cursor, sizeof(cursor))) == -1 ||
 	    (r == 1 && (strtoll(cursor, &end, 10) < 1 || *end != '\0')))
-		return bad_query(req, "cursor", "cursor is malformed");
+		return http_bad_query(req, "cursor", "cursor is malformed");
 	f.p[7] = r == 1 ? cursor : NULL;
 	snprintf(lim, sizeof(lim), "%d", f.limit);
 	f.p[8] = lim;

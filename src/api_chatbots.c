@@ -407,14 +407,6 @@ h_chatbot_list(struct request *req, struct ctx *ctx)
 	return http_send_items(req, items);
 }
 
-/* Answers 404 for a chatbot the caller cannot see. */
-static int
-no_bot(struct request *req)
-{
-	return http_send_problem(
-	    req, 404, "not_found", "No such chatbot", NULL, NULL, NULL);
-}
-
 int
 h_chatbot_get(struct request *req, struct ctx *ctx)
 {
@@ -424,14 +416,14 @@ h_chatbot_get(struct request *req, struct ctx *ctx)
 	int	    rc;
 
 	if (!db_uuid_valid(id))
-		return no_bot(req);
+		return http_not_found(req, "No such chatbot");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec_commit(ctx->db, &q_bot_get, p)) == NULL)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return no_bot(req);
+		return http_not_found(req, "No such chatbot");
 	}
 	o = chatbot_json(res, 0);
 	PQclear(res);
@@ -450,7 +442,7 @@ h_chatbot_patch(struct request *req, struct ctx *ctx)
 	int	    rc = -1;
 
 	if (!db_uuid_valid(id))
-		return no_bot(req);
+		return http_not_found(req, "No such chatbot");
 	if (bot_validate(req, 0) == -1)
 		return 0;
 	p[0] = ctx->who.company_id;
@@ -458,7 +450,7 @@ h_chatbot_patch(struct request *req, struct ctx *ctx)
 	if ((old = db_exec(ctx->db, &q_bot_lock, p)) == NULL)
 		goto out;
 	if (PQntuples(old) != 1) {
-		rc = no_bot(req);
+		rc = http_not_found(req, "No such chatbot");
 		goto out;
 	}
 	if ((body = json_dumps(req->json, JSON_COMPACT)) == NULL)
@@ -498,7 +490,7 @@ h_chatbot_delete(struct request *req, struct ctx *ctx)
 	int	    n;
 
 	if (!db_uuid_valid(id))
-		return no_bot(req);
+		return http_not_found(req, "No such chatbot");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_bot_delete, p)) == NULL)
@@ -506,7 +498,7 @@ h_chatbot_delete(struct request *req, struct ctx *ctx)
 	n = (int)strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	if (n == 0)
-		return no_bot(req);
+		return http_not_found(req, "No such chatbot");
 	if (bot_audit(ctx, req, "chatbot.delete", id, NULL, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
@@ -525,7 +517,7 @@ rotate(struct request *req, struct ctx *ctx, int secret)
 	int	    rc = -1;
 
 	if (!db_uuid_valid(id))
-		return no_bot(req);
+		return http_not_found(req, "No such chatbot");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if (secret) {
@@ -542,7 +534,7 @@ rotate(struct request *req, struct ctx *ctx, int secret)
 	    NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
-		rc = no_bot(req);
+		rc = http_not_found(req, "No such chatbot");
 		goto out;
 	}
 	fields = json_pack("[s]", secret ? "identity_secret" : "public_key");

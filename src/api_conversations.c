@@ -107,15 +107,11 @@ conv_json(PGresult *res, int i)
 #undef V
 }
 
+/* Answers 400 for a malformed query parameter 'name'. */
 static int
 bad_query(struct request *req, const char *name)
 {
-	json_t *x = json_pack("{s:s}", "parameter", name);
-	int	rc = http_send_problem(req, 400, "bad_query",
-		"A query parameter is malformed", NULL, x, NULL);
-
-	json_decref(x);
-	return rc;
+	return http_bad_query(req, name, "A query parameter is malformed");
 }
 
 int
@@ -200,13 +196,6 @@ h_conversation_list(struct request *req, struct ctx *ctx)
 	return rc;
 }
 
-static int
-no_conv(struct request *req)
-{
-	return http_send_problem(
-	    req, 404, "not_found", "No such conversation", NULL, NULL, NULL);
-}
-
 int
 h_conversation_get(struct request *req, struct ctx *ctx)
 {
@@ -216,14 +205,14 @@ h_conversation_get(struct request *req, struct ctx *ctx)
 	int	    i, rc;
 
 	if (!db_uuid_valid(id))
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	}
 	o = conv_json(res, 0);
 	PQclear(res);
@@ -273,12 +262,13 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	int		found, rc = -1;
 
 	if (!db_uuid_valid(id))
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	f.max = ctx->conf->widget_message_max;
 	if (validate_object(req->json, &f, 1, 0, &err) == -1)
 		return validate_problem(req, &err);
 	if ((found = lock_conv(ctx, id, status, bot)) != 1)
-		return found == 0 ? no_conv(req) : -1;
+		return found == 0 ? http_not_found(req, "No such conversation")
+				  : -1;
 	memset(&m, 0, sizeof(m));
 	m.role = "agent";
 	m.author_id = ctx->who.user_id;
@@ -323,7 +313,7 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 	int	    found;
 
 	if (!db_uuid_valid(id))
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	if (validate_object(req->json, f_patch, nitems(f_patch), 0, &err) == -1)
 		return validate_problem(req, &err);
 	st = json_string_value(json_object_get(req->json, "status"));
@@ -335,7 +325,8 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 		return validate_problem(req, &err);
 	}
 	if ((found = lock_conv(ctx, id, status, bot)) != 1)
-		return found == 0 ? no_conv(req) : -1;
+		return found == 0 ? http_not_found(req, "No such conversation")
+				  : -1;
 	p[0] = ctx->who.company_id;
 	if ((a = json_object_get(req->json, "assignee_id")) != NULL) {
 		p[1] = json_string_value(a);
@@ -392,9 +383,10 @@ h_conversation_suggest(struct request *req, struct ctx *ctx)
 
 	memset(&r, 0, sizeof(r));
 	if (!db_uuid_valid(id))
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	if ((found = lock_conv(ctx, id, status, bot)) != 1)
-		return found == 0 ? no_conv(req) : -1;
+		return found == 0 ? http_not_found(req, "No such conversation")
+				  : -1;
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_last_visitor, p)) == NULL)

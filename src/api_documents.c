@@ -100,12 +100,6 @@ too_large(struct request *req, const char *code, const char *title, int max)
 	return rc;
 }
 
-static int
-no_doc(struct request *req, const char *what)
-{
-	return http_send_problem(req, 404, "not_found", what, NULL, NULL, NULL);
-}
-
 int
 h_document_create(struct request *req, struct ctx *ctx)
 {
@@ -122,7 +116,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 	int	  rc = -1;
 
 	if (!db_uuid_valid(bot))
-		return no_doc(req, "No such chatbot");
+		return http_not_found(req, "No such chatbot");
 	if (validate_object(req->json, f_doc, nitems(f_doc), 0, &err) == -1)
 		return validate_problem(req, &err);
 	ctype = json_string_value(json_object_get(req->json, "content_type"));
@@ -171,7 +165,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_doc_quota, p)) == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
-		rc = no_doc(req, "No such chatbot");
+		rc = http_not_found(req, "No such chatbot");
 		goto out;
 	}
 	snprintf(lang, sizeof(lang), "%s", PQgetvalue(res, 0, 0));
@@ -237,7 +231,7 @@ h_document_list(struct request *req, struct ctx *ctx)
 	int	    i;
 
 	if (!db_uuid_valid(bot))
-		return no_doc(req, "No such chatbot");
+		return http_not_found(req, "No such chatbot");
 	p[0] = ctx->who.company_id;
 	p[1] = bot;
 	/* An unknown chatbot is a 404, not an empty list. */
@@ -245,7 +239,7 @@ h_document_list(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return no_doc(req, "No such chatbot");
+		return http_not_found(req, "No such chatbot");
 	}
 	PQclear(res);
 	if ((res = db_exec_commit(ctx->db, &q_doc_list, p)) == NULL)
@@ -268,7 +262,7 @@ h_document_get(struct request *req, struct ctx *ctx)
 	int	    rc;
 
 	if (!db_uuid_valid(bot) || !db_uuid_valid(doc))
-		return no_doc(req, "No such document");
+		return http_not_found(req, "No such document");
 	p[0] = ctx->who.company_id;
 	p[1] = bot;
 	p[2] = doc;
@@ -276,7 +270,7 @@ h_document_get(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return no_doc(req, "No such document");
+		return http_not_found(req, "No such document");
 	}
 	o = doc_json(res, 0);
 	json_object_set_new(o, "text", json_string(PQgetvalue(res, 0, 8)));
@@ -297,7 +291,7 @@ h_document_delete(struct request *req, struct ctx *ctx)
 	int		   n;
 
 	if (!db_uuid_valid(bot) || !db_uuid_valid(doc))
-		return no_doc(req, "No such document");
+		return http_not_found(req, "No such document");
 	p[0] = ctx->who.company_id;
 	p[1] = bot;
 	p[2] = doc;
@@ -306,7 +300,7 @@ h_document_delete(struct request *req, struct ctx *ctx)
 	n = (int)strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	if (n == 0)
-		return no_doc(req, "No such document");
+		return http_not_found(req, "No such document");
 	memset(&e, 0, sizeof(e));
 	e.action = "document.delete";
 	e.resource_type = "document";

@@ -133,13 +133,6 @@ h_template_list(struct request *req, struct ctx *ctx)
 	return http_send_items(req, items);
 }
 
-static int
-no_tpl(struct request *req)
-{
-	return http_send_problem(
-	    req, 404, "not_found", "No such template", NULL, NULL, NULL);
-}
-
 int
 h_template_patch(struct request *req, struct ctx *ctx)
 {
@@ -149,7 +142,7 @@ h_template_patch(struct request *req, struct ctx *ctx)
 	int	    rc;
 
 	if (!db_uuid_valid(id))
-		return no_tpl(req);
+		return http_not_found(req, "No such template");
 	if (validate_object(
 		req->json, f_tpl_patch, nitems(f_tpl_patch), 0, &err) == -1)
 		return validate_problem(req, &err);
@@ -166,7 +159,7 @@ h_template_patch(struct request *req, struct ctx *ctx)
 	}
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return no_tpl(req);
+		return http_not_found(req, "No such template");
 	}
 	rc = tpl_done(req, ctx, res, "template.update", 200);
 	PQclear(res);
@@ -181,7 +174,7 @@ h_template_delete(struct request *req, struct ctx *ctx)
 	int	    n;
 
 	if (!db_uuid_valid(id))
-		return no_tpl(req);
+		return http_not_found(req, "No such template");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_tpl_delete, p)) == NULL)
@@ -189,7 +182,7 @@ h_template_delete(struct request *req, struct ctx *ctx)
 	n = (int)strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	if (n == 0)
-		return no_tpl(req);
+		return http_not_found(req, "No such template");
 	if (tpl_audit(ctx, req, "template.delete", id, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;

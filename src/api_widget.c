@@ -357,13 +357,6 @@ h_widget_conversation_list(struct request *req, struct ctx *ctx)
 	return http_send_items(req, items);
 }
 
-static int
-no_conv(struct request *req)
-{
-	return http_send_problem(
-	    req, 404, "not_found", "No such conversation", NULL, NULL, NULL);
-}
-
 int
 h_widget_messages(struct request *req, struct ctx *ctx)
 {
@@ -376,7 +369,7 @@ h_widget_messages(struct request *req, struct ctx *ctx)
 	int	    i, q;
 
 	if (!db_uuid_valid(conv))
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	q = http_query_get(req, "after", after, sizeof(after));
 	a = strtol(after, &end, 10);
 	if (q == -1 || *end != '\0' || a < 0 || a > 1000000000)
@@ -389,7 +382,7 @@ h_widget_messages(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	}
 	PQclear(res);
 	p[3] = after;
@@ -520,7 +513,7 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 
 	memset(&r, 0, sizeof(r));
 	if (!db_uuid_valid(conv))
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	f.max = ctx->conf->widget_message_max;
 	if (validate_object(req->json, &f, 1, 0, &err) == -1)
 		return validate_problem(req, &err);
@@ -550,7 +543,7 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	}
 	if ((msg = conv_add_result(&q, status)) == NULL) {
 		bot_q_free(&bq);
-		rc = no_conv(req);
+		rc = http_not_found(req, "No such conversation");
 		goto out;
 	}
 	rt_message(ctx, conv, msg);
@@ -636,7 +629,7 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 	int		rc = -1;
 
 	if (!db_uuid_valid(conv))
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	p[0] = ctx->who.company_id;
 	p[1] = conv;
 	p[2] = ctx->who.visitor_id;
@@ -644,7 +637,7 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return no_conv(req);
+		return http_not_found(req, "No such conversation");
 	}
 	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);

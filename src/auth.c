@@ -381,6 +381,30 @@ bad:
 }
 
 /*
+ * Verifies JWT 'tok' of audience 'aud' and type 'typ' into 'c'. Returns 0,
+ * or -1 after answering 401 ('title'; token_expired when it expired).
+ */
+static int
+check_token(struct request *req, struct ctx *ctx, const char *tok,
+    const char *aud, const char *typ, const char *title, struct jwt_claims *c)
+{
+	const unsigned char *key;
+	const char	    *why;
+	size_t		     keylen;
+
+	key = keys_jwt(&keylen);
+	why = ptok_verify(
+	    key, keylen, tok, ctx->conf->jwt_issuer, aud, typ, time(NULL), c);
+	if (why == NULL)
+		return 0;
+	log_event(LOG_INFO, "token_refused", LOG_S("reason", why));
+	unauthorized(req,
+	    strcmp(why, "expired") == 0 ? "token_expired" : "invalid_token",
+	    title);
+	return -1;
+}
+
+/*
  * Visitor check, right after the tenant context: the visitor and its
  * chatbot still exist; the first column says the chatbot now demands a
  * verified visitor and this one is not.
@@ -403,26 +427,16 @@ static int
 auth_visitor(struct request *req, struct ctx *ctx, const struct route *r,
     const char *tok)
 {
-	struct jwt_claims    c;
-	const unsigned char *key;
-	const char	    *why, *p[6];
-	char		     bucket[64];
-	struct rate	     rt;
-	size_t		     keylen;
-	PGresult	    *res = NULL;
-	int		     unverified;
+	struct jwt_claims c;
+	const char	 *p[6];
+	char		  bucket[64];
+	struct rate	  rt;
+	PGresult	 *res = NULL;
+	int		  unverified;
 
-	key = keys_jwt(&keylen);
-	why = ptok_verify(key, keylen, tok, ctx->conf->jwt_issuer,
-	    "parley-widget", "visitor", time(NULL), &c);
-	if (why != NULL) {
-		log_event(LOG_INFO, "token_refused", LOG_S("reason", why));
-		unauthorized(req,
-		    strcmp(why, "expired") == 0 ? "token_expired"
-						: "invalid_token",
-		    "Invalid or expired visitor token");
+	if (check_token(req, ctx, tok, "parley-widget", "visitor",
+		"Invalid or expired visitor token", &c) == -1)
 		return -1;
-	}
 	p[0] = c.sub;
 	p[1] = c.sid;
 	p[2] = c.cid;
@@ -465,14 +479,12 @@ auth_visitor(struct request *req, struct ctx *ctx, const struct route *r,
 int
 auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 {
-	struct jwt_claims    c;
-	const unsigned char *key;
-	const char	    *tok, *why, *p[6], *rp[2];
-	char		     bucket[64];
-	struct rate	     rt;
-	size_t		     keylen;
-	PGresult	    *res = NULL;
-	enum role	     role;
+	struct jwt_claims c;
+	const char	 *tok, *p[6], *rp[2];
+	char		  bucket[64];
+	struct rate	  rt;
+	PGresult	 *res = NULL;
+	enum role	  role;
 
 	memset(&ctx->who, 0, sizeof(ctx->who));
 	ctx->who.kind = AUTH_PUBLIC;
@@ -498,17 +510,9 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 		}
 		return auth_key(req, ctx, r, tok);
 	}
-	key = keys_jwt(&keylen);
-	why = ptok_verify(key, keylen, tok, ctx->conf->jwt_issuer, "parley-api",
-	    "access", time(NULL), &c);
-	if (why != NULL) {
-		log_event(LOG_INFO, "token_refused", LOG_S("reason", why));
-		unauthorized(req,
-		    strcmp(why, "expired") == 0 ? "token_expired"
-						: "invalid_token",
-		    "Invalid or expired access token");
+	if (check_token(req, ctx, tok, "parley-api", "access",
+		"Invalid or expired access token", &c) == -1)
 		return -1;
-	}
 	p[0] = c.sid;
 	p[1] = c.sub;
 	p[2] = c.cid;

@@ -490,6 +490,23 @@ http_send_empty(struct request *req, int status)
 }
 
 int
+http_bad_query(struct request *req, const char *name, const char *title)
+{
+	json_t *x = json_pack("{s:s}", "parameter", name);
+	int rc = http_send_problem(req, 400, "bad_query", title, NULL, x, NULL);
+
+	json_decref(x);
+	return rc;
+}
+
+int
+http_not_found(struct request *req, const char *title)
+{
+	return http_send_problem(
+	    req, 404, "not_found", title, NULL, NULL, NULL);
+}
+
+int
 http_send_problem(struct request *req, int status, const char *code,
     const char *title, const char *detail, json_t *extra, const char *headers)
 {

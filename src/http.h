@@ -123,6 +123,10 @@ int http_send_empty(struct request *req, int status);
 int http_send_problem(struct request *req, int status, const char *code,
     const char *title, const char *detail, json_t *extra, const char *headers);
 
+/* Answers 400 bad_query naming parameter 'name', with 'title'. */
+int http_bad_query(struct request *req, const char *name, const char *title);
+/* Answers 404 not_found with 'title' ("No such conversation"). */
+int http_not_found(struct request *req, const char *title);
 /*
  * Finds query parameter 'name' and writes its percent-decoded value into
  * 'out' (at most 'outlen' - 1 bytes). Returns 1 if present, 0 if absent,
