@@ -147,6 +147,14 @@ int h_conversation_reply(struct request *, struct ctx *);
 int h_conversation_patch(struct request *, struct ctx *);
 int h_conversation_suggest(struct request *, struct ctx *);
 int h_analytics_summary(struct request *, struct ctx *);
+/* api_webhooks.c */
+int h_webhook_create(struct request *, struct ctx *);
+int h_webhook_list(struct request *, struct ctx *);
+int h_webhook_get(struct request *, struct ctx *);
+int h_webhook_patch(struct request *, struct ctx *);
+int h_webhook_delete(struct request *, struct ctx *);
+int h_webhook_rotate(struct request *, struct ctx *);
+int h_webhook_deliveries(struct request *, struct ctx *);
 /* Media types accepted by h_csp_report. */
 extern const char *const csp_report_ctypes[];
 

@@ -117,7 +117,8 @@ bad_query(struct request *req, const char *name)
 int
 h_conversation_list(struct request *req, struct ctx *ctx)
 {
-	char	    status[16], unans[8], assignee[40], bot[40], cursor[64];
+	char	    status[16], unans[8], assignee[40], bot[40];
+	char	    cur_us[20], cur_id[37];
 	char	    limit[8] = "25", *us;
 	const char *p[9];
 	PGresult   *res;
@@ -159,17 +160,11 @@ h_conversation_list(struct request *req, struct ctx *ctx)
 		return bad_query(req, "chatbot");
 	p[5] = rc == 1 ? bot : NULL;
 	/* The cursor is "<microseconds>_<id>" of the last row seen. */
-	if ((rc = http_query_get(req, "cursor", cursor, sizeof(cursor))) == -1)
+	if ((rc = http_cursor_get(req, cur_us, cur_id)) == -1)
 		return bad_query(req, "cursor");
 	if (rc == 1) {
-		us = strchr(cursor, '_');
-		if (us == NULL || us - cursor < 1 || us - cursor > 18 ||
-		    strspn(cursor, "0123456789") != (size_t)(us - cursor) ||
-		    !db_uuid_valid(us + 1))
-			return bad_query(req, "cursor");
-		*us = '\0';
-		p[6] = cursor;
-		p[7] = us + 1;
+		p[6] = cur_us;
+		p[7] = cur_id;
 	}
 	if ((rc = http_query_get(req, "limit", limit, sizeof(limit))) == -1 ||
 	    (n = strtol(limit, &us, 10)) < 1 || n > LIST_MAX || *us != '\0')

@@ -163,7 +163,7 @@ audit_write(
 	canon = audit_canonical(cid, next, created, actor_type, actor_id,
 	    e->action, e->resource_type, resource_id, e->fields, e->changes,
 	    req->remote_addr[0] ? req->remote_addr : NULL, ua[0] ? ua : NULL,
-	    req->request_id);
+	    req->request_id[0] ? req->request_id : NULL);
 	if (canon == NULL)
 		goto out;
 	key = keys_audit(&keylen);
@@ -189,7 +189,7 @@ audit_write(
 	p[9] = changes;
 	p[10] = req->remote_addr[0] ? req->remote_addr : NULL;
 	p[11] = ua[0] ? ua : NULL;
-	p[12] = req->request_id;
+	p[12] = req->request_id[0] ? req->request_id : NULL;
 	p[13] = prevhex;
 	p[14] = machex;
 	if ((res = db_exec(ctx->db, &q_entry, p)) == NULL)

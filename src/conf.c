@@ -116,6 +116,18 @@ const struct conf_key conf_keys[] = {
 	    "how often an idle jobs process looks for work, milliseconds"),
 	K_INT("job_retry_base", job_retry_base, 1, 3600, "30",
 	    "first retry delay of a failed job, seconds; doubles each time"),
+	K_INT("job_retry_max", job_retry_max, 1, 86400, "28800",
+	    "longest retry delay of a failed job, seconds"),
+	K_INT("job_lease", job_lease, 1, 3600, "120",
+	    "seconds a running job is reserved; after a crash it runs again "
+	    "once its lease ends (must exceed the longest job)"),
+	K_INT("webhook_timeout", webhook_timeout, 1, 60, "15",
+	    "seconds one outgoing webhook request may take"),
+	K_INT("webhook_allow_http", webhook_allow_http, 0, 1, "0",
+	    "1: webhook endpoints may use http:// (development only)"),
+	K_INT("webhook_allow_loopback", webhook_allow_loopback, 0, 1, "0",
+	    "1: webhooks may be sent to loopback and private addresses "
+	    "(development and tests only: it disables the SSRF guard)"),
 	K_STR("llm_base_url", llm_base_url, 0, "",
 	    "OpenAI-compatible API base URL (e.g. https://api.openai.com/v1); "
 	    "empty: the offline responder answers from the knowledge base"),

@@ -54,6 +54,11 @@ struct conf {
 	int  jobs_workers;
 	int  jobs_poll_ms;
 	int  job_retry_base; /* seconds; doubles per attempt */
+	int  job_retry_max; /* seconds: the longest delay */
+	int  job_lease; /* seconds a taken job is reserved */
+	int  webhook_timeout; /* seconds per delivery attempt */
+	int  webhook_allow_http; /* development only */
+	int  webhook_allow_loopback; /* development and tests only */
 	/* Conversations and AI */
 	char llm_base_url[256]; /* OpenAI-compatible API; "" = offline */
 	char llm_api_key[256]; /* secret: never logged */

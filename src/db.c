@@ -553,23 +553,6 @@ db_tenant_begin(struct db *db, const char *company_id, struct db_stmt *check,
 	return -1;
 }
 
-static struct db_stmt q_begin = { "begin", "BEGIN", 0, DB_RETRY_SAFE, 0 };
-
-int
-db_begin_global(struct db *db)
-{
-	PGresult *res;
-
-	if (db->in_tx)
-		return -1;
-	if ((res = db_exec(db, &q_begin, NULL)) == NULL)
-		return -1;
-	PQclear(res);
-	db->in_tx = 1;
-	db->txn++;
-	return 0;
-}
-
 int
 db_on_commit(struct db *db, void (*fn)(void *), void *arg)
 {

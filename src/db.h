@@ -67,11 +67,6 @@ const char *db_last_sqlstate(const struct db *);
 int db_tenant_begin(struct db *, const char *company_id, struct db_stmt *check,
     const char *const *check_params, PGresult **check_res);
 /*
- * Opens a transaction without tenant context, for the global tables only
- * (the jobs queue). Returns 0 or -1.
- */
-int db_begin_global(struct db *);
-/*
  * A whole read-only tenant transaction in one round trip: BEGIN, the
  * tenant context, 'check' with 'check_params', 'read' with 'read_params',
  * COMMIT. Returns 0 with both results (caller PQclear()s), or -1 with no

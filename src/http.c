@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "db.h"
 #include "http.h"
 #include "log.h"
 
@@ -150,6 +151,27 @@ hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+int
+http_cursor_get(const struct request *req, char us[20], char id[37])
+{
+	char   cursor[64], *sep;
+	size_t n;
+	int    rc;
+
+	if ((rc = http_query_get(req, "cursor", cursor, sizeof(cursor))) != 1)
+		return rc;
+	if ((sep = strchr(cursor, '_')) == NULL)
+		return -1;
+	n = (size_t)(sep - cursor);
+	if (n < 1 || n > 18 || strspn(cursor, "0123456789") != n ||
+	    !db_uuid_valid(sep + 1))
+		return -1;
+	memcpy(us, cursor, n);
+	us[n] = '\0';
+	memcpy(id, sep + 1, 37);
+	return 1;
 }
 
 int

@@ -135,6 +135,12 @@ int http_not_found(struct request *req, const char *title);
 int http_query_get(
     const struct request *req, const char *name, char *out, size_t outlen);
 
+/*
+ * The keyset cursor "<microseconds>_<uuid>" of query parameter "cursor":
+ * returns 1 with both parts written, 0 if absent, -1 if malformed.
+ */
+int http_cursor_get(const struct request *req, char us[20], char id[37]);
+
 /* Returns 1 if 's' is exactly 32 lowercase hexadecimal characters. */
 int http_request_id_valid(const char *s);
 /* Checks a raw path: starts with '/', bounded, only unreserved/sub-delims. */

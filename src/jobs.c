@@ -18,6 +18,7 @@
 #include "log.h"
 #include "master.h"
 #include "mail.h"
+#include "webhooks.h"
 
 static volatile sig_atomic_t jobs_stop;
 
@@ -36,24 +37,34 @@ static struct db_stmt q_jobs_purge = { "jobs_purge",
 static struct db_stmt q_enqueue = { "job_enqueue",
 	"INSERT INTO jobs (kind, company_id, payload) VALUES ($1, $2, $3)", 3,
 	0, 0 };
+/*
+ * Taking a job leases it: the try is counted and the job is not due again
+ * until the lease ends, in one autocommitted statement. The handler then
+ * runs with no transaction open (it may take seconds: a webhook, SMTP);
+ * if the process dies, the job runs again when the lease ends. Finishing
+ * is fenced on the try's number, so a try whose lease ran out and was
+ * taken again cannot overwrite the later one's outcome.
+ */
 static struct db_stmt q_take = { "job_take",
-	"SELECT id, kind, company_id, payload::text, attempts, max_attempts "
+	"UPDATE jobs SET attempts = attempts + 1, run_at = now() + "
+	"make_interval(secs => $1::double precision) WHERE id = (SELECT id "
 	"FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= "
-	"now() ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-	0, 0, 0 };
+	"now() ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING "
+	"id, kind, company_id, payload::text, attempts, max_attempts",
+	1, 0, 0 };
 /* Done: the payload (which may hold an encrypted secret) is erased. */
 static struct db_stmt q_done = { "job_done",
-	"UPDATE jobs SET done_at = now(), payload = '{}', attempts = attempts "
-	"+ 1 WHERE id = $1",
-	1, 0, 0 };
-static struct db_stmt q_retry = { "job_retry",
-	"UPDATE jobs SET attempts = attempts + 1, last_error = $2, run_at = "
-	"now() + make_interval(secs => $3::double precision) WHERE id = $1",
-	3, 0, 0 };
-static struct db_stmt q_fail = { "job_fail",
-	"UPDATE jobs SET attempts = attempts + 1, last_error = $2, failed_at "
-	"= now(), payload = '{}' WHERE id = $1",
+	"UPDATE jobs SET done_at = now(), payload = '{}', last_error = NULL "
+	"WHERE id = $1 AND attempts = $2",
 	2, 0, 0 };
+static struct db_stmt q_retry = { "job_retry",
+	"UPDATE jobs SET last_error = $3, run_at = now() + make_interval(secs "
+	"=> $4::double precision) WHERE id = $1 AND attempts = $2",
+	4, 0, 0 };
+static struct db_stmt q_fail = { "job_fail",
+	"UPDATE jobs SET last_error = $3, failed_at = now(), payload = '{}' "
+	"WHERE id = $1 AND attempts = $2",
+	3, 0, 0 };
 
 int
 jobs_enqueue(
@@ -73,14 +84,50 @@ jobs_enqueue(
 	return 0;
 }
 
-/* Outcome of a handler. */
-enum job_result { JOB_OK, JOB_RETRY, JOB_FAIL };
-
-/* E-mail with a one-time link: password reset or address verification. */
+/* A notice that needs no link: an endpoint turned off. */
 static enum job_result
-job_email(const struct conf *cfg, const char *company_id, json_t *payload,
+job_notice(
+    const struct conf *cfg, const char *to, json_t *payload, const char **err)
+{
+	const char *url = json_string_value(json_object_get(payload, "url"));
+	const char *why = json_string_value(json_object_get(payload, "reason"));
+	char	    body[4096];
+	int	    rc;
+
+	if (url == NULL || why == NULL) {
+		*err = "bad_payload";
+		return JOB_FAIL;
+	}
+	snprintf(body, sizeof(body),
+	    "parley has turned off a webhook endpoint of your company:\n\n"
+	    "  %s\n\nReason: %s.\n\n%s\nSee its deliveries and turn it on "
+	    "again under Settings, Webhooks (%s/settings/webhooks), or with "
+	    "PATCH /api/v1/webhook-endpoints/{id} {\"enabled\": true}.\n",
+	    url,
+	    strcmp(why, "retries_exhausted") == 0
+		? "its deliveries kept failing for about a day"
+		: strcmp(why, "gone") == 0 ? "it answered 410 Gone"
+		: strcmp(why, "blocked_address") == 0
+		? "its address is not public (loopback, private or link-local)"
+		: why,
+	    "Events that happened meanwhile were not sent.\n",
+	    cfg->public_base_url);
+	rc = mail_send(
+	    cfg, to, "A parley webhook endpoint was turned off", body);
+	if (rc == 0)
+		return JOB_OK;
+	*err = rc == -1 ? "mail_rejected" : "mail_unavailable";
+	return rc == -1 ? JOB_FAIL : JOB_RETRY;
+}
+
+/* E-mail: a one-time link (password reset, invitation, address
+ * verification) or a notice. */
+static enum job_result
+job_email(const struct conf *cfg, struct db *db, const struct job *job,
     const char **err)
 {
+	const char *company_id = job->company_id;
+	json_t	   *payload = job->payload;
 	const char *to = json_string_value(json_object_get(payload, "to"));
 	const char *tpl =
 	    json_string_value(json_object_get(payload, "template"));
@@ -91,6 +138,9 @@ job_email(const struct conf *cfg, const char *company_id, json_t *payload,
 	char	      body[2048];
 	int	      n, rc;
 
+	(void)db;
+	if (to != NULL && tpl != NULL && strcmp(tpl, "webhook_disabled") == 0)
+		return job_notice(cfg, to, payload, err);
 	if (to == NULL || tpl == NULL || sealed == NULL || company_id == NULL) {
 		*err = "bad_payload";
 		return JOB_FAIL;
@@ -138,80 +188,91 @@ job_email(const struct conf *cfg, const char *company_id, json_t *payload,
 
 static const struct {
 	const char *kind;
-	enum job_result (*fn)(
-	    const struct conf *, const char *, json_t *, const char **);
+	enum job_result (*fn)(const struct conf *, struct db *,
+	    const struct job *, const char **);
 } handlers[] = {
 	{ "email", job_email },
+	{ "webhook", webhook_deliver },
 };
 
-int
-jobs_run_one(const struct conf *cfg, struct db *db)
+/* Records the outcome 'out' of try 'job'; returns 0 or -1. */
+static int
+job_finish(const struct conf *cfg, struct db *db, const struct job *job,
+    enum job_result out, const char *err)
 {
-	PGresult       *res = NULL, *r2;
-	json_t	       *payload = NULL;
-	const char     *err = "unknown_kind", *cid;
-	enum job_result out = JOB_FAIL;
-	char	       *id = NULL, delay[32];
-	size_t		i;
-	int		attempts, max, ran = -1;
+	char	    n[16], delay[32];
+	const char *p[4] = { job->id, n, err, delay };
+	double	    d = (double)cfg->job_retry_base;
+	PGresult   *res;
+	int	    i;
 
-	if (db_begin_global(db) == -1)
+	snprintf(n, sizeof(n), "%d", job->attempt);
+	for (i = 1; i < job->attempt && d < cfg->job_retry_max; i++)
+		d *= 2;
+	if (d > cfg->job_retry_max)
+		d = cfg->job_retry_max;
+	snprintf(delay, sizeof(delay), "%.0f", d);
+	res = db_exec(db,
+	    out == JOB_OK	   ? &q_done
+		: out == JOB_RETRY ? &q_retry
+				   : &q_fail,
+	    p);
+	if (res == NULL)
 		return -1;
-	if ((res = db_exec(db, &q_take, NULL)) == NULL)
-		goto out;
-	if (PQntuples(res) == 0) {
-		ran = 0;
-		goto out;
-	}
-	id = PQgetvalue(res, 0, 0);
-	cid = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
-	attempts = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
-	max = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
-	payload = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (strcmp(handlers[i].kind, PQgetvalue(res, 0, 1)) == 0) {
-			out = payload != NULL
-			    ? handlers[i].fn(cfg, cid, payload, &err)
-			    : JOB_FAIL;
-			break;
-		}
-	if (out == JOB_RETRY && attempts + 1 >= max)
-		out = JOB_FAIL;
-	if (out == JOB_OK) {
-		const char *p[1] = { id };
-
-		r2 = db_exec(db, &q_done, p);
-	} else if (out == JOB_RETRY) {
-		double	    d = (double)cfg->job_retry_base;
-		const char *p[3] = { id, err, delay };
-
-		for (i = 0; i < (size_t)attempts && d < 86400; i++)
-			d *= 2;
-		snprintf(delay, sizeof(delay), "%.0f", d);
-		r2 = db_exec(db, &q_retry, p);
-	} else {
-		const char *p[2] = { id, err };
-
-		r2 = db_exec(db, &q_fail, p);
-	}
-	if (r2 == NULL)
-		goto out;
-	PQclear(r2);
+	PQclear(res);
 	log_event(out == JOB_OK ? LOG_INFO : LOG_WARN, "job",
-	    LOG_S("code", PQgetvalue(res, 0, 1)),
+	    LOG_S("code", job->kind), LOG_I("attempt", job->attempt),
 	    LOG_S("status",
 		out == JOB_OK	       ? "done"
 		    : out == JOB_RETRY ? "retry"
 				       : "failed"),
 	    LOG_S("reason", out == JOB_OK ? NULL : err));
-	if (db_commit(db) == -1)
-		goto out;
-	ran = 1;
-out:
-	json_decref(payload);
-	PQclear(res);
+	return 0;
+}
+
+int
+jobs_run_one(const struct conf *cfg, struct db *db)
+{
+	PGresult       *res;
+	struct job	job;
+	enum job_result out = JOB_FAIL;
+	const char     *err = "unknown_kind";
+	char		lease[16];
+	const char     *p[1] = { lease };
+	size_t		i;
+	int		max, rc;
+
+	snprintf(lease, sizeof(lease), "%d", cfg->job_lease);
+	if ((res = db_exec(db, &q_take, p)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	memset(&job, 0, sizeof(job));
+	job.id = PQgetvalue(res, 0, 0);
+	job.kind = PQgetvalue(res, 0, 1);
+	job.company_id = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
+	job.payload = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+	job.attempt = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
+	max = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
+	job.last = job.attempt >= max;
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(handlers[i].kind, job.kind) == 0) {
+			if (job.payload == NULL)
+				err = "bad_payload";
+			else
+				out = handlers[i].fn(cfg, db, &job, &err);
+			break;
+		}
+	/* A handler may have left a transaction open by mistake. */
 	db_rollback(db);
-	return ran;
+	if (out == JOB_RETRY && job.last)
+		out = JOB_FAIL;
+	rc = job_finish(cfg, db, &job, out, err) == 0 ? 1 : -1;
+	json_decref(job.payload);
+	PQclear(res);
+	return rc;
 }
 
 static void

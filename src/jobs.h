@@ -13,6 +13,18 @@
 struct conf;
 struct db;
 
+/* Outcome of a handler. */
+enum job_result { JOB_OK, JOB_RETRY, JOB_FAIL };
+
+/* One try of a job, as its handler sees it (all borrowed). */
+struct job {
+	const char *id, *kind;
+	const char *company_id; /* may be NULL */
+	json_t	   *payload;
+	int	    attempt; /* this try, from 1 */
+	int	    last; /* 1: no retry follows, whatever the outcome */
+};
+
 /*
  * Queues job 'kind' with 'payload' (borrowed) for 'company_id' (may be
  * NULL), in the caller's open transaction, so the job exists if and only

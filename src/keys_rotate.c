@@ -36,6 +36,8 @@ static const struct {
 	{ "users", "id", "totp_pending_enc" },
 	{ "chatbots", "id", "identity_secret_enc" },
 	{ "company_llm", "company_id", "api_key_enc" },
+	{ "webhook_endpoints", "id", "secret_enc" },
+	{ "webhook_endpoints", "id", "secret_prev_enc" },
 };
 
 #define ROTATE_SECRET_MAX 4096

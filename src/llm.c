@@ -20,6 +20,7 @@
 
 #include "crypto.h"
 #include "llm.h"
+#include "netguard.h"
 #include "log.h"
 
 /*
@@ -554,66 +555,6 @@ xfer_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
-int
-llm_addr_public(const char *ip)
-{
-	unsigned char	     a[16];
-	const unsigned char *v4 = NULL;
-
-	if (ip == NULL)
-		return 0;
-	if (inet_pton(AF_INET, ip, a) == 1)
-		v4 = a;
-	else if (inet_pton(AF_INET6, ip, a) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
-			0, 0, 0, 0xff, 0xff };
-		static const unsigned char zero[15] = { 0 };
-
-		if (memcmp(a, mapped, 12) == 0)
-			v4 = a + 12;
-		else if (memcmp(a, zero, 15) == 0) /* :: and ::1 */
-			return 0;
-		else if ((a[0] & 0xfe) == 0xfc || /* fc00::/7 unique local */
-		    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 */
-		    a[0] == 0xff || /* multicast */
-		    (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d &&
-			a[3] == 0xb8) || /* 2001:db8::/32 documentation */
-		    (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff &&
-			a[3] == 0x9b) || /* 64:ff9b::/96 NAT64 */
-		    (a[0] == 0x20 && a[1] == 0x02)) /* 2002::/16 6to4 */
-			return 0;
-		else
-			return 1;
-	} else
-		return 0;
-	return !(v4[0] == 0 || v4[0] == 10 || v4[0] == 127 ||
-	    (v4[0] == 100 && (v4[1] & 0xc0) == 64) || /* 100.64/10 */
-	    (v4[0] == 169 && v4[1] == 254) ||
-	    (v4[0] == 172 && (v4[1] & 0xf0) == 16) ||
-	    (v4[0] == 192 && v4[1] == 0 && (v4[2] == 0 || v4[2] == 2)) ||
-	    (v4[0] == 192 && v4[1] == 168) ||
-	    (v4[0] == 198 && (v4[1] & 0xfe) == 18) ||
-	    (v4[0] == 198 && v4[1] == 51 && v4[2] == 100) ||
-	    (v4[0] == 203 && v4[1] == 0 && v4[2] == 113) || v4[0] >= 224);
-}
-
-/*
- * libcurl calls this once connected, before sending anything: the address
- * judged is the one actually connected to, so DNS tricks (rebinding, a
- * name resolving to 127.0.0.1) do not get past it.
- */
-static int
-prereq_public(void *clientp, char *primary_ip, char *local_ip, int primary_port,
-    int local_port)
-{
-	(void)clientp;
-	(void)local_ip;
-	(void)primary_port;
-	(void)local_port;
-	return llm_addr_public(primary_ip) ? CURL_PREREQFUNC_OK
-					   : CURL_PREREQFUNC_ABORT;
-}
-
 /* A libcurl failure as one of our codes. */
 static const char *
 curl_failure(CURL *c, CURLcode cc)
@@ -636,7 +577,7 @@ curl_failure(CURL *c, CURLcode cc)
 	case CURLE_URL_MALFORMAT:
 	case CURLE_OUT_OF_MEMORY:
 	case CURLE_BAD_FUNCTION_ARGUMENT: return "internal";
-	/* prereq_public() refused the address connected to. */
+	/* netguard_prereq() refused the address connected to. */
 	case CURLE_ABORTED_BY_CALLBACK: return "blocked_address";
 	default:
 		/* Closed early, reset, a broken chunk: the provider's side. */
@@ -888,7 +829,7 @@ llm_chat(const struct llm_config *cfg, const struct llm_message *msgs, size_t n,
 	curl_easy_setopt(x.c, CURLOPT_PROTOCOLS_STR,
 	    cfg->public_only ? "https" : "http,https");
 	if (cfg->public_only)
-		curl_easy_setopt(x.c, CURLOPT_PREREQFUNCTION, prereq_public);
+		curl_easy_setopt(x.c, CURLOPT_PREREQFUNCTION, netguard_prereq);
 	curl_easy_setopt(x.c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x.c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(x.c, CURLOPT_NOSIGNAL, 1L);

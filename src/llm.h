@@ -112,13 +112,6 @@ char *llm_request_json(const struct llm_config *cfg,
 int llm_parse_reply(const char *body, size_t len, struct llm_result *out);
 
 /*
- * Returns 1 if 'ip' (numeric IPv4 or IPv6 text) is a public unicast
- * address: not loopback, private, link-local, shared, documentation,
- * multicast, reserved or unspecified (IPv4-mapped IPv6 judged as IPv4).
- */
-int llm_addr_public(const char *ip);
-
-/*
  * Maps an HTTP status of 300 and above to an error code: 429
  * "rate_limited", other 4xx "bad_request", 5xx "provider_error",
  * anything else "bad_response".

@@ -7,6 +7,6 @@
 #ifndef PARLEY_SCHEMA_H
 #define PARLEY_SCHEMA_H
 
-#define PARLEY_SCHEMA_VERSION 11
+#define PARLEY_SCHEMA_VERSION 12
 
 #endif

@@ -48,6 +48,8 @@ sub company {
 	$c{doc} = $t->post("/api/v1/chatbots/$bot->{id}/documents", headers => $oauth,
 	    json => { title => "$tag doc", content_type => 'text/plain', content => "About $tag: we sell seeds." })->{json}{id};
 	$c{template} = $t->post('/api/v1/templates', headers => $oauth, json => { name => "$tag hello", body => 'Hello!' })->{json}{id};
+	$c{webhook} = $t->post('/api/v1/webhook-endpoints', headers => $oauth,
+	    json => { url => "https://hooks.$tag.example/in", events => ['member.removed'] })->{json}{id};
 	$c{visitor} = $t->post('/api/v1/widget/sessions', headers => { origin => $origin },
 	    json => { bot_key => $bot->{public_key} })->{json}{token};
 	my $vh = { authorization => "Bearer $c{visitor}" };
@@ -68,6 +70,8 @@ my %b_id = (
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
 	    /api/v1/chatbots/:id/documents/:doc)),
 	'/api/v1/templates/:id' => $B->{template},
+	(map { $_ => $B->{webhook} } qw(/api/v1/webhook-endpoints/:id /api/v1/webhook-endpoints/:id/rotate-secret
+	    /api/v1/webhook-endpoints/:id/deliveries)),
 	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
 	    /api/v1/conversations/:id/suggest /api/v1/widget/conversations/:id/messages
 	    /api/v1/widget/conversations/:id/handoff)),
@@ -82,6 +86,8 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/chatbots/:id/rotate-identity-secret' => undef,
 	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
 	'/api/v1/templates/:id' => { name => 'renamed' },
+	'/api/v1/webhook-endpoints/:id' => { description => 'renamed' },
+	'/api/v1/webhook-endpoints/:id/rotate-secret' => undef,
 	'/api/v1/conversations/:id' => { status => 'resolved' },
 	'/api/v1/conversations/:id/messages' => { content => 'hello' },
 	'/api/v1/conversations/:id/suggest' => undef,
@@ -91,7 +97,7 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/widget/consent' => { categories => ['essential'], policy_version => 'v1' });
 # Every id and name of company B: none may appear in an answer to A.
 my @b_known = ($B->{id}, (map { $_->{id}, $_->{session} } values %{ $B->{users} }), $B->{invitation},
-    @{$B}{qw(bot doc template conversation)},
+    @{$B}{qw(bot doc template conversation webhook)},
     map { $_ =~ /^prl_([0-9a-f]{8})/ ? $1 : () } values %{ $B->{keys} });
 my $b_ids = do { my $alt = join '|', map { quotemeta } grep { defined } @b_known, 'beta'; qr/$alt/i };
 # Routes whose allowed call would end the caller's own session: their
@@ -140,6 +146,13 @@ my %expected = (
 	'GET /api/v1/chatbots/:id/documents' => ['member', 'documents:read'],
 	'GET /api/v1/chatbots/:id/documents/:doc' => ['member', 'documents:read'],
 	'DELETE /api/v1/chatbots/:id/documents/:doc' => ['admin', 'documents:write'],
+	'POST /api/v1/webhook-endpoints' => ['admin', 'webhooks:write'],
+	'GET /api/v1/webhook-endpoints' => ['admin', 'webhooks:write'],
+	'GET /api/v1/webhook-endpoints/:id' => ['admin', 'webhooks:write'],
+	'PATCH /api/v1/webhook-endpoints/:id' => ['admin', 'webhooks:write'],
+	'DELETE /api/v1/webhook-endpoints/:id' => ['admin', 'webhooks:write'],
+	'POST /api/v1/webhook-endpoints/:id/rotate-secret' => ['admin', 'webhooks:write'],
+	'GET /api/v1/webhook-endpoints/:id/deliveries' => ['admin', 'webhooks:write'],
 	'POST /api/v1/templates' => ['admin', 'templates:write'],
 	'GET /api/v1/templates' => ['member'],
 	'PATCH /api/v1/templates/:id' => ['admin', 'templates:write'],

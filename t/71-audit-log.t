@@ -30,7 +30,7 @@ sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h // $auth, 
 sub count { $t->sql('SELECT count(*) AS n FROM audit_log WHERE company_id = ?', $cid)->[0]{n} }
 
 # --- every mutating admin route writes one entry ------------------------------
-my ($bot, $doc, $tpl, $inv, $key);
+my ($bot, $doc, $tpl, $inv, $key, $wh);
 my @calls = (
 	['PATCH /api/v1/company', sub { req('PATCH', '/api/v1/company', undef, { name => 'Audit Co Ltd' }) }],
 	['PUT /api/v1/company/llm', sub { req('PUT', '/api/v1/company/llm', undef, { model => 'gpt-4o-mini' }) }],
@@ -49,6 +49,11 @@ my @calls = (
 	['POST /api/v1/templates', sub { my $r = req('POST', '/api/v1/templates', undef, { name => 'T', body => 'B' }); $tpl = $r->{json}{id}; $r }],
 	['PATCH /api/v1/templates/:id', sub { req('PATCH', "/api/v1/templates/$tpl", undef, { body => 'B2' }) }],
 	['DELETE /api/v1/templates/:id', sub { req('DELETE', "/api/v1/templates/$tpl") }],
+	['POST /api/v1/webhook-endpoints', sub { my $r = req('POST', '/api/v1/webhook-endpoints', undef,
+	    { url => 'https://hooks.example/in', events => ['member.*'] }); $wh = $r->{json}{id}; $r }],
+	['PATCH /api/v1/webhook-endpoints/:id', sub { req('PATCH', "/api/v1/webhook-endpoints/$wh", undef, { enabled => JSON::PP::false }) }],
+	['POST /api/v1/webhook-endpoints/:id/rotate-secret', sub { req('POST', "/api/v1/webhook-endpoints/$wh/rotate-secret") }],
+	['DELETE /api/v1/webhook-endpoints/:id', sub { req('DELETE', "/api/v1/webhook-endpoints/$wh") }],
 	['DELETE /api/v1/chatbots/:id', sub { req('DELETE', "/api/v1/chatbots/$bot") }],
 	['DELETE /api/v1/api-keys/:id', sub { req('DELETE', "/api/v1/api-keys/$key->{id}") }],
 );

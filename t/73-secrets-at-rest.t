@@ -1,6 +1,6 @@
 # Secrets at rest: a dump of the database holds none of the secrets the
 # API handed out or was given (passwords, tokens, API keys, TOTP secrets,
-# chatbot identity secrets, LLM keys); `parleyctl keys rotate` re-encrypts
+# chatbot identity secrets, LLM keys, webhook signing secrets); `parleyctl keys rotate` re-encrypts
 # every recoverable one under the keyring's newest key, resumably, and
 # parleyd then works with the new key alone.
 use strict;
@@ -23,6 +23,8 @@ my $bot = req('POST', '/api/v1/chatbots', undef, { name => 'B', allowed_origins 
 $secret{identity} = $bot->{identity_secret};
 $secret{llm_key} = 'sk-rest-' . join('', map { ('a' .. 'z')[int rand 26] } 1 .. 24);
 is req('PUT', '/api/v1/company/llm', undef, { api_key => $secret{llm_key} })->{status}, 200, 'a company LLM key';
+$secret{webhook} = req('POST', '/api/v1/webhook-endpoints', undef, { url => 'https://hooks.rest.example/in',
+    events => ['member.removed'] })->{json}{secret};
 ($secret{api_key}) = req('POST', '/api/v1/api-keys', undef, { name => 'k', scopes => ['members:read'] })->{json}{key} =~ /_([A-Za-z0-9_-]{43})$/;
 ok !grep({ !defined } values %secret), 'secrets collected: ' . join(', ', sort keys %secret);
 
@@ -55,11 +57,12 @@ sub rotate {
 }
 my ($rc, $out) = rotate();
 is $rc, 0, 'parleyctl keys rotate' or diag $out;
-like $out, qr/rotated 3 secret\(s\)/, '... re-encrypts the three recoverable secrets (TOTP, identity, LLM key)';
-unlike $out, qr/\Q$secret{llm_key}\E|\Q$secret{identity}\E|\Q$k2\E/, '... and prints none of them';
+like $out, qr/rotated 4 secret\(s\)/, '... re-encrypts the four recoverable secrets (TOTP, identity, LLM key, webhook)';
+unlike $out, qr/\Q$secret{llm_key}\E|\Q$secret{identity}\E|\Q$secret{webhook}\E|\Q$k2\E/, '... and prints none of them';
 my $left = $t->sql(q{SELECT (SELECT count(*) FROM users WHERE totp_pending_enc NOT LIKE 'v1.k2.%')
     + (SELECT count(*) FROM chatbots WHERE identity_secret_enc NOT LIKE 'v1.k2.%')
-    + (SELECT count(*) FROM company_llm WHERE api_key_enc NOT LIKE 'v1.k2.%') AS n})->[0]{n};
+    + (SELECT count(*) FROM company_llm WHERE api_key_enc NOT LIKE 'v1.k2.%')
+    + (SELECT count(*) FROM webhook_endpoints WHERE secret_enc NOT LIKE 'v1.k2.%') AS n})->[0]{n};
 is $left, 0, 'every recoverable secret is now under the new key';
 ($rc, $out) = rotate();
 like $out, qr/rotated 0 secret\(s\)/, 'a second run has nothing left to do (it resumes)';
@@ -84,5 +87,9 @@ isnt $t->sql('SELECT handoff_reason FROM conversations WHERE id = ?', $c)->[0]{h
 my $sent = $t->llm_requests->[-1];
 is $sent->{headers}{Authorization} // $sent->{headers}{authorization}, "Bearer $secret{llm_key}",
     '... the provider gets the company key, decrypted under the new key';
+
+$r = req('GET', '/api/v1/webhook-endpoints');
+is $r->{json}{items}[0]{secret_hint}, 'whsec_...' . substr($secret{webhook}, -4),
+    '... and the webhook secret too (its hint is read from the decrypted secret)';
 
 done_testing;

@@ -109,6 +109,7 @@ sub new {
 	$self->{smtp_port} = free_port() if $o{smtp_later};
 	$self->start_captcha if $o{captcha};
 	$self->start_llm if $o{llm};
+	$self->start_receiver if $o{receiver};
 
 	# Database: shared cluster + cloned template, or a cluster of our own.
 	if (!$o{own_cluster} && $ENV{PARLEY_TEST_PGDIR}) {
@@ -350,6 +351,32 @@ sub _llm_call {
 sub llm_script { my ($self, @b) = @_; $self->_llm_call('POST', '/_script', \@b) }
 sub llm_requests { my ($self) = @_; $self->_llm_call('GET', '/_requests') }
 sub llm_reset { my ($self) = @_; $self->_llm_call('DELETE', '/_requests') }
+
+# A customer's webhook receiver (t/fakes/receiver.py): receiver_url(path)
+# is where it listens; receiver_script([...]) queues answers;
+# receiver_requests() returns what arrived; receiver_reset() clears.
+sub start_receiver {
+	my ($self) = @_;
+	$self->{receiver_port} = free_port();
+	$self->{pids}{receiver} = $self->spawn("$self->{dir}/receiver.out", {},
+	    '/usr/bin/python3', "$SRCDIR/t/fakes/receiver.py", $self->{receiver_port});
+	$self->wait_port($self->{receiver_port}, $self->{pids}{receiver}, 'the fake webhook receiver');
+}
+sub receiver_url { my ($self, $path) = @_; "http://127.0.0.1:$self->{receiver_port}" . ($path // '/hook') }
+sub _receiver_call {
+	my ($self, $method, $path, $body) = @_;
+	require HTTP::Tiny;
+	my $r = HTTP::Tiny->new(timeout => 10)->request($method,
+	    "http://127.0.0.1:$self->{receiver_port}$path",
+	    defined $body ? { content => encode_json($body),
+	    headers => { 'Content-Type' => 'application/json' } } : {});
+	die "fake receiver $method $path: $r->{status}" unless $r->{success};
+	return length $r->{content} ? decode_json($r->{content}) : undef;
+}
+sub receiver_script { my ($self, @b) = @_; $self->_receiver_call('POST', '/_script', \@b) }
+sub receiver_requests { my ($self) = @_; $self->_receiver_call('GET', '/_requests') }
+sub receiver_reset { my ($self) = @_; $self->_receiver_call('DELETE', '/_requests') }
+sub receiver_release { my ($self) = @_; $self->_receiver_call('POST', '/_release') }
 
 # The fake reCAPTCHA endpoint (t/fakes/recaptcha.py).
 sub start_captcha {
@@ -613,7 +640,7 @@ sub cleanup {
 	return if $self->{cleaned}++;
 	$self->stop_nginx;
 	$self->stop_parleyd;
-	for my $k (qw(smtp captcha llm hostpage)) {
+	for my $k (qw(smtp captcha llm receiver hostpage)) {
 		my $pid = delete $self->{pids}{$k} or next;
 		kill 'TERM', $pid;
 		waitpid($pid, 0);

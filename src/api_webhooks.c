@@ -1,0 +1,485 @@
+/*
+ * api_webhooks.c: a company's webhook endpoints (admins, or API keys with
+ * webhooks:write). The signing secret is shown once, when made or
+ * rotated, and stored as keyring ciphertext; answers carry only a hint.
+ * Every change is audited. Deliveries are listed with their attempts.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "api.h"
+#include "audit.h"
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "keys.h"
+#include "netguard.h"
+#include "util.h"
+#include "validate.h"
+#include "webhooks.h"
+
+#define WH_MAX_ENDPOINTS 20 /* as the 409 says */
+#define WH_SECRET_BYTES 24
+#define WH_SECRET_LEN (6 + 32) /* "whsec_" + base64 of 24 bytes */
+#define WH_PAGE 50 /* the LIMIT of q_wh_deliveries */
+
+#define WH_COLS                                                                \
+	"id, url, description, array_to_json(events), enabled, "               \
+	"disabled_reason, secret_enc, created_at, updated_at"
+
+static struct db_stmt q_wh_count = { "webhook_count",
+	"SELECT count(*) FROM webhook_endpoints WHERE company_id = $1", 1, 0,
+	0 };
+static struct db_stmt q_wh_new = { "webhook_new",
+	"INSERT INTO webhook_endpoints (company_id, url, description, events, "
+	"secret_enc, enabled) VALUES ($1, $2, coalesce($3, ''), ARRAY(SELECT "
+	"DISTINCT jsonb_array_elements_text($4::jsonb) ORDER BY 1), $5, "
+	"coalesce($6::boolean, true)) RETURNING " WH_COLS,
+	6, 0, 0 };
+static struct db_stmt q_wh_list = { "webhook_list",
+	"SELECT " WH_COLS " FROM webhook_endpoints WHERE company_id = $1 "
+	"ORDER BY created_at, id",
+	1, 0, 0 };
+static struct db_stmt q_wh_get = { "webhook_get",
+	"SELECT " WH_COLS " FROM webhook_endpoints WHERE company_id = $1 AND "
+	"id = $2",
+	2, 0, 0 };
+/* Turning an endpoint on clears why it was turned off. */
+static struct db_stmt q_wh_set = { "webhook_set",
+	"UPDATE webhook_endpoints SET url = coalesce($3, url), description = "
+	"coalesce($4, description), events = CASE WHEN $5::jsonb IS NULL THEN "
+	"events ELSE ARRAY(SELECT DISTINCT "
+	"jsonb_array_elements_text($5::jsonb) "
+	"ORDER BY 1) END, enabled = coalesce($6::boolean, enabled), "
+	"disabled_reason = CASE WHEN $6::boolean THEN NULL ELSE "
+	"disabled_reason END, updated_at = now() WHERE company_id = $1 AND id "
+	"= $2 RETURNING " WH_COLS,
+	6, 0, 0 };
+static struct db_stmt q_wh_delete = { "webhook_delete",
+	"DELETE FROM webhook_endpoints WHERE company_id = $1 AND id = $2", 2, 0,
+	0 };
+/* The old secret keeps signing for a day (see webhooks.c). */
+static struct db_stmt q_wh_rotate = { "webhook_rotate",
+	"UPDATE webhook_endpoints SET secret_prev_enc = secret_enc, "
+	"secret_prev_until = now() + interval '24 hours', secret_enc = $3, "
+	"updated_at = now() WHERE company_id = $1 AND id = $2 "
+	"RETURNING " WH_COLS,
+	3, 0, 0 };
+/* Newest first; $3/$4 the cursor (microseconds, id) of the last seen. */
+static struct db_stmt q_wh_deliveries = { "webhook_deliveries",
+	"SELECT d.id, d.event_id, d.event_type, d.attempts, d.created_at, "
+	"d.delivered_at, d.failed_at, (SELECT coalesce(json_agg(json_build_"
+	"object('n', a.n, 'started_at', a.started_at, 'finished_at', "
+	"a.finished_at, 'status', a.status, 'error', a.error, 'response', "
+	"a.response) ORDER BY a.n), '[]') FROM webhook_attempts a WHERE "
+	"a.company_id = d.company_id AND a.delivery_id = d.id)::text, "
+	"(extract(epoch FROM d.created_at) * 1000000)::bigint FROM "
+	"webhook_deliveries d WHERE d.company_id = $1 AND d.endpoint_id = $2 "
+	"AND ($3::bigint IS NULL OR (d.created_at, d.id) < "
+	"(to_timestamp($3::bigint / 1000000.0), $4::uuid)) ORDER BY "
+	"d.created_at DESC, d.id DESC LIMIT 50",
+	4, 0, 0 };
+
+static const struct field f_wh[] = {
+	{ "url", V_URI, 10, 2000, F_REQUIRED },
+	{ "events", V_ARRAY, 1, 20, F_REQUIRED },
+	{ "description", V_STRING, 0, 200, 0 },
+	{ "enabled", V_BOOL, 0, 0, 0 },
+};
+static const struct field f_wh_patch[] = {
+	{ "url", V_URI, 10, 2000, 0 },
+	{ "events", V_ARRAY, 1, 20, 0 },
+	{ "description", V_STRING, 0, 200, 0 },
+	{ "enabled", V_BOOL, 0, 0, 0 },
+};
+
+/* An endpoint as answered: the secret only as a hint. */
+static json_t *
+wh_json(const char *cid, PGresult *res, int i)
+{
+	char	hint[24] = "whsec_...";
+	char	plain[WH_SECRET_LEN + 16];
+	int	n;
+	json_t *o;
+
+	n = keyring_decrypt(keys_ring(), cid, PQgetvalue(res, i, 6),
+	    (unsigned char *)plain, sizeof(plain) - 1);
+	if (n > 10)
+		snprintf(hint, sizeof(hint), "whsec_...%.4s", plain + n - 4);
+	crypto_wipe(plain, sizeof(plain));
+	o = json_pack("{s:s,s:s,s:s,s:o,s:b,s:s*,s:s,s:s,s:s}", "id",
+	    PQgetvalue(res, i, 0), "url", PQgetvalue(res, i, 1), "description",
+	    PQgetvalue(res, i, 2), "events",
+	    json_loads(PQgetvalue(res, i, 3), 0, NULL), "enabled",
+	    strcmp(PQgetvalue(res, i, 4), "t") == 0, "disabled_reason",
+	    PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5),
+	    "secret_hint", hint, "created_at", PQgetvalue(res, i, 7),
+	    "updated_at", PQgetvalue(res, i, 8));
+	return o;
+}
+
+/* A new secret in 'plain' and its ciphertext (free()) for company 'cid'. */
+static char *
+new_secret(const char *cid, char plain[WH_SECRET_LEN + 1])
+{
+	unsigned char r[WH_SECRET_BYTES];
+
+	if (crypto_random(r, sizeof(r)) == -1)
+		return NULL;
+	memcpy(plain, "whsec_", 6);
+	EVP_EncodeBlock((unsigned char *)plain + 6, r, sizeof(r));
+	crypto_wipe(r, sizeof(r));
+	return keyring_encrypt(keys_ring(), cid, plain, WH_SECRET_LEN);
+}
+
+/*
+ * Checks the body's url and events ('create': both required). Returns 0,
+ * or 1 after answering 422.
+ */
+static int
+wh_check(struct request *req, struct ctx *ctx, int create)
+{
+	struct verr err;
+	json_t	   *ev = json_object_get(req->json, "events"), *v;
+	const char *url = json_string_value(json_object_get(req->json, "url"));
+	const char *why;
+	size_t	    i;
+	unsigned    flags = 0;
+
+	if (validate_object(req->json, create ? f_wh : f_wh_patch,
+		create ? nitems(f_wh) : nitems(f_wh_patch), 0, &err) == -1)
+		return validate_problem(req, &err), 1;
+	json_array_foreach(
+	    ev, i, v) if (!webhook_event_valid(json_string_value(v)))
+	{
+		err.field = "events";
+		err.code = "unknown_event";
+		return validate_problem(req, &err), 1;
+	}
+	if (ctx->conf->webhook_allow_http)
+		flags |= NG_ALLOW_HTTP;
+	if (ctx->conf->webhook_allow_loopback)
+		flags |= NG_ALLOW_PRIVATE;
+	if (url != NULL && (why = netguard_url_check(url, flags)) != NULL) {
+		err.field = "url";
+		err.code = why;
+		return validate_problem(req, &err), 1;
+	}
+	return 0;
+}
+
+static int
+wh_audit(struct ctx *ctx, struct request *req, const char *action,
+    const char *id, json_t *fields, json_t *changes)
+{
+	struct audit_entry e = { 0 };
+
+	e.action = action;
+	e.resource_type = "webhook_endpoint";
+	e.resource_id = id;
+	e.fields = fields;
+	e.changes = changes;
+	return audit_write(ctx, req, &e);
+}
+
+/* The names of the body's members, for the audit entry. */
+static json_t *
+body_fields(struct request *req)
+{
+	json_t	   *fields = json_array(), *v;
+	const char *k;
+
+	json_object_foreach(req->json, k, v)
+	    json_array_append_new(fields, json_string(k));
+	return fields;
+}
+
+/* The events array as JSON text (free()), or NULL when absent. */
+static char *
+events_text(struct request *req)
+{
+	json_t *ev = json_object_get(req->json, "events");
+
+	return ev != NULL ? json_dumps(ev, JSON_COMPACT) : NULL;
+}
+
+static const char *
+bool_param(struct request *req, const char *name)
+{
+	json_t *v = json_object_get(req->json, name);
+
+	return v == NULL ? NULL : json_is_true(v) ? "true" : "false";
+}
+
+int
+h_webhook_create(struct request *req, struct ctx *ctx)
+{
+	const char *p[6];
+	char	    plain[WH_SECRET_LEN + 1] = "", *sealed = NULL, *ev = NULL;
+	PGresult   *res = NULL;
+	json_t	   *o = NULL, *fields = NULL;
+	int	    rc = -1;
+
+	if (wh_check(req, ctx, 1) != 0)
+		return 0;
+	p[0] = ctx->who.company_id;
+	if ((res = db_exec(ctx->db, &q_wh_count, p)) == NULL)
+		return -1;
+	if (strtol(PQgetvalue(res, 0, 0), NULL, 10) >= WH_MAX_ENDPOINTS) {
+		PQclear(res);
+		return http_send_problem(req, 409, "too_many",
+		    "A company has at most 20 webhook endpoints", NULL, NULL,
+		    NULL);
+	}
+	PQclear(res);
+	if ((sealed = new_secret(ctx->who.company_id, plain)) == NULL ||
+	    (ev = events_text(req)) == NULL)
+		goto out;
+	p[1] = json_string_value(json_object_get(req->json, "url"));
+	p[2] = json_string_value(json_object_get(req->json, "description"));
+	p[3] = ev;
+	p[4] = sealed;
+	p[5] = bool_param(req, "enabled");
+	if ((res = db_exec(ctx->db, &q_wh_new, p)) == NULL ||
+	    PQntuples(res) != 1)
+		goto out;
+	fields = body_fields(req);
+	if (wh_audit(ctx, req, "webhook_endpoint.create", PQgetvalue(res, 0, 0),
+		fields, NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	if ((o = wh_json(ctx->who.company_id, res, 0)) == NULL)
+		goto out;
+	json_object_set_new(o, "secret", json_string(plain));
+	rc = http_send_json(req, 201, o);
+out:
+	crypto_wipe(plain, sizeof(plain));
+	PQclear(res);
+	free(sealed);
+	free(ev);
+	json_decref(fields);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_webhook_list(struct request *req, struct ctx *ctx)
+{
+	const char *p[1] = { ctx->who.company_id };
+	PGresult   *res;
+	json_t	   *items;
+	int	    i;
+
+	if ((res = db_exec_commit(ctx->db, &q_wh_list, p)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(
+		    items, wh_json(ctx->who.company_id, res, i));
+	PQclear(res);
+	return http_send_items(req, items);
+}
+
+int
+h_webhook_get(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[2];
+	PGresult   *res;
+	json_t	   *o;
+	int	    rc;
+
+	if (!db_uuid_valid(id))
+		return http_not_found(req, "No such webhook endpoint");
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((res = db_exec_commit(ctx->db, &q_wh_get, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return http_not_found(req, "No such webhook endpoint");
+	}
+	o = wh_json(ctx->who.company_id, res, 0);
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}
+
+int
+h_webhook_patch(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[6];
+	char	   *ev = NULL;
+	PGresult   *res = NULL;
+	json_t	   *o = NULL, *fields = NULL, *changes = NULL, *v;
+	int	    rc = -1;
+
+	if (!db_uuid_valid(id))
+		return http_not_found(req, "No such webhook endpoint");
+	if (wh_check(req, ctx, 0) != 0)
+		return 0;
+	ev = events_text(req);
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	p[2] = json_string_value(json_object_get(req->json, "url"));
+	p[3] = json_string_value(json_object_get(req->json, "description"));
+	p[4] = ev;
+	p[5] = bool_param(req, "enabled");
+	if ((res = db_exec(ctx->db, &q_wh_set, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		rc = http_not_found(req, "No such webhook endpoint");
+		goto out;
+	}
+	/* Names always; the new values of the non-personal settings. */
+	fields = body_fields(req);
+	changes = json_object();
+	if ((v = json_object_get(req->json, "enabled")) != NULL)
+		json_object_set_new(
+		    changes, "enabled", json_pack("{s:O}", "new", v));
+	if ((v = json_object_get(req->json, "events")) != NULL)
+		json_object_set_new(
+		    changes, "events", json_pack("{s:O}", "new", v));
+	if (wh_audit(ctx, req, "webhook_endpoint.update", id, fields,
+		json_object_size(changes) > 0 ? changes : NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	o = wh_json(ctx->who.company_id, res, 0);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+out:
+	PQclear(res);
+	free(ev);
+	json_decref(fields);
+	json_decref(changes);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_webhook_delete(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[2];
+	PGresult   *res;
+	long	    n;
+
+	if (!db_uuid_valid(id))
+		return http_not_found(req, "No such webhook endpoint");
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((res = db_exec(ctx->db, &q_wh_delete, p)) == NULL)
+		return -1;
+	n = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (n == 0)
+		return http_not_found(req, "No such webhook endpoint");
+	if (wh_audit(ctx, req, "webhook_endpoint.delete", id, NULL, NULL) ==
+		-1 ||
+	    db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}
+
+int
+h_webhook_rotate(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[3];
+	char	    plain[WH_SECRET_LEN + 1] = "", *sealed = NULL;
+	PGresult   *res = NULL;
+	json_t	   *o = NULL, *fields = NULL;
+	int	    rc = -1;
+
+	if (!db_uuid_valid(id))
+		return http_not_found(req, "No such webhook endpoint");
+	if ((sealed = new_secret(ctx->who.company_id, plain)) == NULL)
+		goto out;
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	p[2] = sealed;
+	if ((res = db_exec(ctx->db, &q_wh_rotate, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		rc = http_not_found(req, "No such webhook endpoint");
+		goto out;
+	}
+	fields = json_pack("[s]", "secret");
+	if (wh_audit(ctx, req, "webhook_endpoint.rotate_secret", id, fields,
+		NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	if ((o = wh_json(ctx->who.company_id, res, 0)) == NULL)
+		goto out;
+	json_object_set_new(o, "secret", json_string(plain));
+	rc = http_send_json(req, 200, o);
+out:
+	crypto_wipe(plain, sizeof(plain));
+	PQclear(res);
+	free(sealed);
+	json_decref(fields);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_webhook_deliveries(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"), *p[4];
+	char	    us[20], cid[37];
+	PGresult   *check = NULL, *res = NULL;
+	json_t	   *items, *o;
+	int	    i, rc;
+
+	if (!db_uuid_valid(id))
+		return http_not_found(req, "No such webhook endpoint");
+	if ((rc = http_cursor_get(req, us, cid)) == -1)
+		return http_bad_query(req, "cursor", "cursor is malformed");
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	p[2] = rc == 1 ? us : NULL;
+	p[3] = rc == 1 ? cid : NULL;
+	{
+		struct db_call calls[2] = { { &q_wh_get, p, &check },
+			{ &q_wh_deliveries, p, &res } };
+
+		if (db_exec_many(ctx->db, calls, 2, 1) == -1)
+			return -1;
+	}
+	if (PQntuples(check) != 1) {
+		PQclear(check);
+		PQclear(res);
+		return http_not_found(req, "No such webhook endpoint");
+	}
+	PQclear(check);
+	items = json_array();
+	for (i = 0; i < PQntuples(res); i++)
+		json_array_append_new(items,
+		    json_pack("{s:s,s:s,s:s,s:i,s:s,s:s*,s:s*,s:o}", "id",
+			PQgetvalue(res, i, 0), "event_id",
+			PQgetvalue(res, i, 1), "event_type",
+			PQgetvalue(res, i, 2), "attempts",
+			(int)strtol(PQgetvalue(res, i, 3), NULL, 10),
+			"created_at", PQgetvalue(res, i, 4), "delivered_at",
+			PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5),
+			"failed_at",
+			PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6),
+			"attempt_log",
+			json_loads(PQgetvalue(res, i, 7), 0, NULL)));
+	o = json_pack("{s:o}", "items", items);
+	if (o != NULL && PQntuples(res) == WH_PAGE) {
+		char next[80];
+
+		snprintf(next, sizeof(next), "%s_%s",
+		    PQgetvalue(res, WH_PAGE - 1, 8),
+		    PQgetvalue(res, WH_PAGE - 1, 0));
+		json_object_set_new(o, "next_cursor", json_string(next));
+	} else if (o != NULL)
+		json_object_set_new(o, "next_cursor", json_null());
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
+}

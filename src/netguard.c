@@ -1,0 +1,123 @@
+/*
+ * netguard.c: the SSRF guard (see netguard.h).
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+
+#include "netguard.h"
+
+int
+netguard_addr_public(const char *ip)
+{
+	unsigned char	     a[16];
+	const unsigned char *v4 = NULL;
+
+	if (ip == NULL)
+		return 0;
+	if (inet_pton(AF_INET, ip, a) == 1)
+		v4 = a;
+	else if (inet_pton(AF_INET6, ip, a) == 1) {
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
+			0, 0, 0, 0xff, 0xff };
+		static const unsigned char zero[15] = { 0 };
+
+		if (memcmp(a, mapped, 12) == 0)
+			v4 = a + 12;
+		else if (memcmp(a, zero, 15) == 0) /* :: and ::1 */
+			return 0;
+		else if ((a[0] & 0xfe) == 0xfc || /* fc00::/7 unique local */
+		    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 */
+		    a[0] == 0xff || /* multicast */
+		    (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d &&
+			a[3] == 0xb8) || /* 2001:db8::/32 documentation */
+		    (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff &&
+			a[3] == 0x9b) || /* 64:ff9b::/96 NAT64 */
+		    (a[0] == 0x20 && a[1] == 0x02)) /* 2002::/16 6to4 */
+			return 0;
+		else
+			return 1;
+	} else
+		return 0;
+	return !(v4[0] == 0 || v4[0] == 10 || v4[0] == 127 ||
+	    (v4[0] == 100 && (v4[1] & 0xc0) == 64) || /* 100.64/10 */
+	    (v4[0] == 169 && v4[1] == 254) || /* link-local, metadata */
+	    (v4[0] == 172 && (v4[1] & 0xf0) == 16) ||
+	    (v4[0] == 192 && v4[1] == 0 && (v4[2] == 0 || v4[2] == 2)) ||
+	    (v4[0] == 192 && v4[1] == 168) ||
+	    (v4[0] == 198 && (v4[1] & 0xfe) == 18) ||
+	    (v4[0] == 198 && v4[1] == 51 && v4[2] == 100) ||
+	    (v4[0] == 203 && v4[1] == 0 && v4[2] == 113) || v4[0] >= 224);
+}
+
+int
+netguard_prereq(void *clientp, char *primary_ip, char *local_ip,
+    int primary_port, int local_port)
+{
+	(void)clientp;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	return netguard_addr_public(primary_ip) ? CURL_PREREQFUNC_OK
+						: CURL_PREREQFUNC_ABORT;
+}
+
+/* Returns 1 if 'host' names this machine or a non-public literal. */
+static int
+host_private(const char *host)
+{
+	char   ip[64];
+	size_t len = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0 ||
+	    (len > 10 && strcasecmp(host + len - 10, ".localhost") == 0))
+		return 1;
+	/* curl gives an IPv6 literal with its brackets. */
+	if (host[0] == '[' && len >= 2 && len - 2 < sizeof(ip)) {
+		memcpy(ip, host + 1, len - 2);
+		ip[len - 2] = '\0';
+		return !netguard_addr_public(ip);
+	}
+	{
+		unsigned char a[4];
+
+		if (inet_pton(AF_INET, host, a) == 1)
+			return !netguard_addr_public(host);
+	}
+	/* Anything made only of digits, dots and "0x" is a number to libc
+	 * (http://2130706433/ is 127.0.0.1): refuse rather than guess. */
+	return strspn(host, "0123456789.xX") == len;
+}
+
+const char *
+netguard_url_check(const char *url, unsigned flags)
+{
+	CURLU	   *u;
+	char	   *scheme = NULL, *host = NULL, *user = NULL, *frag = NULL;
+	const char *why = NULL;
+
+	if ((u = curl_url()) == NULL)
+		return "internal";
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		why = "format";
+	else if (strcmp(scheme, "https") != 0 &&
+	    !(strcmp(scheme, "http") == 0 && (flags & NG_ALLOW_HTTP)))
+		why = "https_required";
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK)
+		why = "format";
+	else if (!(flags & NG_ALLOW_PRIVATE) && host_private(host))
+		why = "private_address";
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_free(frag);
+	curl_url_cleanup(u);
+	return why;
+}

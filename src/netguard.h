@@ -1,0 +1,38 @@
+/*
+ * netguard.h: where parleyd may connect on a tenant's say (outgoing
+ * webhooks, a company's own LLM URL). The address judged is the one
+ * libcurl actually connected to, so a name that resolves (or rebinds) to
+ * a private address does not get past it.
+ */
+#ifndef PARLEY_NETGUARD_H
+#define PARLEY_NETGUARD_H
+
+/*
+ * Returns 1 if 'ip' (numeric IPv4 or IPv6 text) is a public unicast
+ * address: not loopback, private, link-local (cloud metadata), shared,
+ * documentation, multicast, reserved or unspecified (IPv4-mapped IPv6
+ * judged as IPv4).
+ */
+int netguard_addr_public(const char *ip);
+
+/*
+ * A CURLOPT_PREREQFUNCTION: lets the request go out only to a public
+ * address (the transfer then fails with CURLE_ABORTED_BY_CALLBACK).
+ */
+int netguard_prereq(void *clientp, char *primary_ip, char *local_ip,
+    int primary_port, int local_port);
+
+#define NG_ALLOW_HTTP 0x01 /* http:// as well as https:// */
+#define NG_ALLOW_PRIVATE 0x02 /* loopback and private hosts (development) */
+
+/*
+ * Checks a URL a tenant gives before it is stored: an absolute http(s)
+ * URL (https only without NG_ALLOW_HTTP), a host, no user name or
+ * password, no fragment, and, without NG_ALLOW_PRIVATE, a host that is
+ * not "localhost" or a non-public address literal. Returns NULL if
+ * acceptable, else a stable reason code. The connect-time check
+ * (netguard_prereq) still applies: a name is only judged once resolved.
+ */
+const char *netguard_url_check(const char *url, unsigned flags);
+
+#endif
