@@ -266,8 +266,10 @@ static struct db_stmt q_billing = { "billing_get",
 	"WHERE company_id = c.id), (SELECT count(*) FROM kb_documents WHERE "
 	"company_id = c.id), (SELECT coalesce(sum(tokens), 0) FROM llm_usage "
 	"WHERE company_id = c.id AND month = date_trunc('month', now() AT "
-	"TIME ZONE 'UTC')::date) FROM companies c JOIN plans p ON p.id = "
-	"c.plan WHERE c.id = $1",
+	"TIME ZONE 'UTC')::date), (SELECT coalesce(sum(messages), 0) FROM "
+	"message_usage WHERE company_id = c.id AND month = date_trunc('month', "
+	"now() AT TIME ZONE 'UTC')::date) FROM companies c JOIN plans p ON "
+	"p.id = c.plan WHERE c.id = $1",
 	1, 0, 0 };
 
 /* A limit as JSON: its number, or null for none. */
@@ -295,7 +297,7 @@ h_billing_get(struct request *req, struct ctx *ctx)
 	}
 #define I(c) json_integer(strtoll(PQgetvalue(res, 0, c), NULL, 10))
 	o = json_pack("{s:{s:s,s:s,s:{s:o,s:o,s:o,s:o,s:o}},s:s*,s:s,s:b,"
-		      "s:{s:o,s:o,s:o,s:o}}",
+		      "s:{s:o,s:o,s:o,s:o,s:o}}",
 	    "plan", "id", PQgetvalue(res, 0, 0), "name", PQgetvalue(res, 0, 1),
 	    "limits", "chatbots", limit(res, 2), "members", limit(res, 3),
 	    "documents", limit(res, 4), "monthly_messages", limit(res, 5),
@@ -304,7 +306,7 @@ h_billing_get(struct request *req, struct ctx *ctx)
 	    "billing_state", PQgetvalue(res, 0, 8), "stripe_customer",
 	    strcmp(PQgetvalue(res, 0, 9), "t") == 0, "usage", "chatbots", I(10),
 	    "members", I(11), "documents", I(12), "llm_tokens_this_month",
-	    I(13));
+	    I(13), "messages_this_month", I(14));
 #undef I
 	PQclear(res);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;

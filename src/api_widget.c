@@ -30,6 +30,7 @@
 #include "keys.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "plans.h"
 #include "realtime.h"
 #include "token.h"
 #include "util.h"
@@ -539,6 +540,11 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	if (db_exec_many(ctx->db, calls, 1 + BOT_CALLS, 1) == -1) {
 		conv_q_free(&q);
 		bot_q_free(&bq);
+		/* The month's allowance used up: 402, nothing stored. */
+		if ((rc = plan_messages_refused(ctx, req)) == 1)
+			rc = 0;
+		else
+			rc = -1;
 		goto out;
 	}
 	if ((msg = conv_add_result(&q, status)) == NULL) {

@@ -15,7 +15,10 @@
 
 /*
  * One statement numbers and stores a message: the conversation row is
- * updated (and so locked) first, its message_count is the new seq.
+ * updated (and so locked) first, its message_count is the new seq. A
+ * visitor's message is counted against the plan's monthly_messages by
+ * parley_count_message() (sql/013-usage.sql), which refuses it with
+ * SQLSTATE PL402 when the month's allowance is used up.
  */
 static struct db_stmt q_msg_add = { "message_add",
 	"WITH c AS (UPDATE conversations SET message_count = message_count + "
@@ -33,6 +36,7 @@ static struct db_stmt q_msg_add = { "message_add",
 	"AS m (company_id, conversation_id, seq, role, author_id, content, "
 	"citations, prompt_tokens, completion_tokens, model) SELECT $1, $2, "
 	"c.message_count, $3, $4, $5, $8::jsonb, $6, $7, $9 FROM c "
+	"WHERE $3 <> 'visitor' OR parley_count_message($1) "
 	"RETURNING " MSG_COLS ", (SELECT status FROM c)",
 	11, 0, 0 };
 /*

@@ -1,6 +1,7 @@
 # Plans: a table the operator edits (free, pro, enterprise seeded) whose
 # limits the endpoints that create things enforce with 402 plan_limit,
-# naming the limit; the company's monthly LLM token budget is its plan's.
+# naming the limit; the company's monthly LLM token budget is its plan's;
+# visitor messages are counted against the monthly allowance.
 use strict;
 use warnings;
 use Test::More;
@@ -76,5 +77,25 @@ my $c2 = $t->request('POST', '/api/v1/widget/conversations', headers => $v)->{js
 $r = $t->request('POST', "/api/v1/widget/conversations/$c2/messages", headers => $v, json => { content => 'Watering?' });
 is $r->{json}{status}, 'bot', 'no token limit on the plan: the bot answers';
 is scalar @{ $t->llm_requests }, 1, '... through the provider';
+
+# Monthly messages: visitor messages are counted as they are stored.
+my $used = req('GET', '/api/v1/billing')->{json}{usage}{messages_this_month};
+is $used, 2, 'two visitor messages counted this month';
+$t->sql(q{UPDATE plans SET monthly_messages = 3 WHERE id = 'free'});
+$r = $t->request('POST', "/api/v1/widget/conversations/$c2/messages", headers => $v, json => { content => 'Third?' });
+is $r->{status}, 201, 'the third message of an allowance of three';
+$t->llm_reset;
+my $before = $t->sql('SELECT count(*) AS n FROM messages WHERE company_id = ?', $cid)->[0]{n};
+$r = $t->request('POST', "/api/v1/widget/conversations/$c2/messages", headers => $v, json => { content => 'Fourth?' });
+is $r->{status}, 402, 'the fourth: 402';
+is_deeply [@{ $r->{json} }{qw(code limit max plan)}], ['plan_limit', 'monthly_messages', 3, 'free'], '... plan_limit monthly_messages, max and plan';
+is $t->sql('SELECT count(*) AS n FROM messages WHERE company_id = ?', $cid)->[0]{n}, $before, '... nothing stored';
+is scalar @{ $t->llm_requests }, 0, '... and the provider not asked';
+is req('GET', '/api/v1/billing')->{json}{usage}{messages_this_month}, 3, '... nor counted';
+is $t->request('POST', "/api/v1/conversations/$c2/messages", headers => $auth, json => { content => 'An agent answers.' })->{status}, 201,
+    "agents' replies do not count";
+$t->sql(q{UPDATE message_usage SET month = month - interval '1 month' WHERE company_id = ?}, $cid);
+is $t->request('POST', "/api/v1/widget/conversations/$c2/messages", headers => $v, json => { content => 'New month?' })->{status}, 201,
+    'a new month, a new allowance';
 
 done_testing;

@@ -21,6 +21,8 @@
 		notHere: "This chat is not available on this website.",
 		down: "The chat is not available right now. Please try again " +
 		    "later.",
+		closed: "This chat cannot take more messages right now. " +
+		    "Please contact the team another way.",
 		failed: "Something went wrong. Please try again.",
 		tooLong: "Your message is too long. Please shorten it.",
 		answer: "Something went wrong while answering. Please try " +
@@ -204,6 +206,9 @@
 		}
 		if (o && o.code === "verification_required")
 			throw problem(T.verify);
+		/* The company's plan allows no more messages this month. */
+		if (res.status === 402)
+			throw problem(T.closed);
 		throw problem(res.status >= 500 ? T.down : T.failed);
 	}
 
