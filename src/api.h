@@ -114,6 +114,8 @@ int h_audit_export(struct request *, struct ctx *);
 extern const char *const stripe_ctypes[];
 int			 h_stripe_webhook(struct request *, struct ctx *);
 int			 h_billing_get(struct request *, struct ctx *);
+int			 h_billing_checkout(struct request *, struct ctx *);
+int			 h_billing_portal(struct request *, struct ctx *);
 /* api_llm.c */
 int h_company_llm_get(struct request *, struct ctx *);
 int h_company_llm_put(struct request *, struct ctx *);

@@ -18,7 +18,10 @@
 #include "audit.h"
 #include "conf.h"
 #include "db.h"
+#include "crypto.h"
 #include "log.h"
+#include "stripe.h"
+#include "validate.h"
 #include "whsig.h"
 
 const char *const stripe_ctypes[] = { "application/json", NULL };
@@ -93,6 +96,69 @@ plan_of(json_t *obj)
 	return p;
 }
 
+/* The company's billing columns, read and locked. */
+struct billing_row {
+	long long last; /* created of the last subscription event applied */
+	char	  cus[112], sub[112];
+	int	  canceled;
+};
+
+/*
+ * Opens the tenant transaction of ctx->who.company_id and reads 'b'.
+ * Returns 1, 0 when there is no such company (no transaction left open),
+ * or -1.
+ */
+static int
+company_billing(struct ctx *ctx, struct billing_row *b)
+{
+	const char *p[1] = { ctx->who.company_id };
+	PGresult   *res = NULL;
+
+	if (db_tenant_begin(ctx->db, p[0], &q_company_billing, p, &res) == -1)
+		return -1;
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return 0;
+	}
+	b->last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(b->cus, sizeof(b->cus), "%s", PQgetvalue(res, 0, 1));
+	snprintf(b->sub, sizeof(b->sub), "%s", PQgetvalue(res, 0, 2));
+	b->canceled = strcmp(PQgetvalue(res, 0, 3), "canceled") == 0;
+	PQclear(res);
+	return 1;
+}
+
+/*
+ * Subscription 'sub' as Stripe has it now, or NULL with '*err' (see
+ * stripe_call(); "database" too), logged.
+ */
+static json_t *
+current_subscription(struct ctx *ctx, const char *sub, const char **err)
+{
+	char	sealed[1024] = "", path[160];
+	json_t *o = NULL;
+
+	*err = "database";
+	if (stripe_key_sealed(ctx->db, sealed, sizeof(sealed)) != -1) {
+		snprintf(path, sizeof(path), "/v1/subscriptions/%s", sub);
+		o = stripe_call(ctx->conf, sealed, "GET", path, NULL, err);
+		if (o != NULL &&
+		    (json_string_value(json_object_get(o, "id")) == NULL ||
+			strcmp(json_string_value(json_object_get(o, "id")),
+			    sub) != 0)) {
+			json_decref(o);
+			o = NULL;
+			*err = "bad_answer";
+		}
+	}
+	crypto_wipe(sealed, sizeof(sealed));
+	if (o == NULL)
+		log_event(
+		    LOG_WARN, "stripe_tie_unresolved", LOG_S("reason", *err));
+	return o;
+}
+
 int
 h_stripe_webhook(struct request *req, struct ctx *ctx)
 {
@@ -101,13 +167,13 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 	const char *why, *id, *type, *cid = NULL, *p[7] = { NULL };
 	const char *cust, *sub, *status = NULL, *state = NULL, *plan = NULL;
 	char	    company[37], created[24], evat[24] = "";
-	char	    have_cus[112], have_sub[112];
-	size_t	    k;
-	int	    canceled, known;
+	struct billing_row b;
+	size_t		   k;
+	int		   known;
 	struct audit_entry e = { 0 };
-	json_t		  *obj, *changes = NULL;
+	json_t		  *obj, *changes = NULL, *fetched = NULL;
 	PGresult	  *res = NULL;
-	long long	   ts, last;
+	long long	   ts;
 	int		   subscription_event, apply = 1, rc = -1;
 
 	if (ctx->conf->stripe_webhook_secret[0] == '\0')
@@ -151,21 +217,13 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 		return http_send_empty(req, 204);
 	}
 	snprintf(ctx->who.company_id, sizeof(ctx->who.company_id), "%s", cid);
-	if (db_tenant_begin(ctx->db, cid, &q_company_billing, &cid, &res) == -1)
-		return api_unavailable(req);
-	if (res == NULL || PQntuples(res) != 1) {
-		PQclear(res);
-		db_rollback(ctx->db);
+	if ((known = company_billing(ctx, &b)) != 1) {
+		if (known == -1)
+			return api_unavailable(req);
 		log_event(LOG_INFO, "stripe_event_ignored",
 		    LOG_S("reason", "unknown_company"));
 		return http_send_empty(req, 204);
 	}
-	last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	snprintf(have_cus, sizeof(have_cus), "%s", PQgetvalue(res, 0, 1));
-	snprintf(have_sub, sizeof(have_sub), "%s", PQgetvalue(res, 0, 2));
-	canceled = strcmp(PQgetvalue(res, 0, 3), "canceled") == 0;
-	PQclear(res);
-	res = NULL;
 	subscription_event = strncmp(type, "customer.subscription.", 22) == 0;
 	if (strcmp(type, "checkout.session.completed") == 0) {
 		plan = plan_of(obj);
@@ -191,13 +249,39 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 	 * a checkout may not take over a company billed to another customer;
 	 * another subscription's events do not touch this one.
 	 */
-	if (ts < last || (ts == last && canceled))
+	if (ts < b.last || (ts == b.last && b.canceled))
 		apply = 0;
-	if (have_cus[0] != '\0' && id_ok(cust, "cus_") &&
-	    strcmp(have_cus, cust) != 0)
+	/*
+	 * A tie: two events of one second, whose order Stripe does not
+	 * promise. The subscription as Stripe has it now decides.
+	 */
+	if (apply && subscription_event && ts == b.last && id_ok(sub, "sub_")) {
+		const char *miss = NULL;
+
+		db_rollback(ctx->db); /* no lock held while Stripe answers */
+		fetched = current_subscription(ctx, sub, &miss);
+		/* Without a key to ask with, the order of arrival decides. */
+		if ((fetched == NULL && strcmp(miss, "not_configured") != 0) ||
+		    company_billing(ctx, &b) != 1) {
+			db_rollback(ctx->db);
+			rc = api_unavailable(req); /* Stripe delivers again */
+			goto out;
+		}
+		if (ts < b.last)
+			apply = 0;
+		if (fetched != NULL) {
+			status = str(fetched, "status");
+			if (status != NULL && strcmp(status, "canceled") == 0) {
+				plan = "free";
+				state = "canceled";
+			} else
+				plan = plan_of(fetched);
+		}
+	}
+	if (b.cus[0] != '\0' && id_ok(cust, "cus_") && strcmp(b.cus, cust) != 0)
 		apply = 0;
-	if (subscription_event && have_sub[0] != '\0' && id_ok(sub, "sub_") &&
-	    strcmp(have_sub, sub) != 0)
+	if (subscription_event && b.sub[0] != '\0' && id_ok(sub, "sub_") &&
+	    strcmp(b.sub, sub) != 0)
 		apply = 0;
 	if (status != NULL) {
 		for (known = 0, k = 0; k < sizeof(statuses) / sizeof(*statuses);
@@ -255,6 +339,7 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 out:
 	PQclear(res);
 	json_decref(changes);
+	json_decref(fetched);
 	return rc;
 }
 
@@ -312,4 +397,183 @@ h_billing_get(struct request *req, struct ctx *ctx)
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
 	return rc;
+}
+
+/* What Checkout and the portal need, read in the owner's transaction. */
+static struct db_stmt q_checkout_info = { "billing_checkout_info",
+	"SELECT coalesce(c.stripe_customer_id, ''), "
+	"coalesce(c.subscription_status, ''), (SELECT stripe_price_id FROM "
+	"plans WHERE id = $2), EXISTS (SELECT 1 FROM plans WHERE id = $2), "
+	"(SELECT email FROM users WHERE company_id = c.id AND id = $3) FROM "
+	"companies c WHERE c.id = $1",
+	3, 0, 0 };
+
+/* Answers the outcome of a Stripe call that failed with 'err'. */
+static int
+stripe_failed(struct request *req, const char *err)
+{
+	if (strcmp(err, "not_configured") == 0)
+		return http_send_problem(req, 503, "billing_not_configured",
+		    "Online payment is not set up on this server", NULL, NULL,
+		    NULL);
+	return http_send_problem(req, 502, "payment_provider_error",
+	    "The payment provider could not be reached; try again shortly",
+	    NULL, NULL, NULL);
+}
+
+/*
+ * Audits 'action' ("billing.checkout", "billing.portal") in a
+ * transaction of its own, after Stripe answered, and commits.
+ */
+static int
+billing_audit(
+    struct request *req, struct ctx *ctx, const char *action, const char *plan)
+{
+	struct audit_entry e = { 0 };
+	json_t		  *changes = NULL;
+	int		   rc;
+
+	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
+	    -1)
+		return -1;
+	if (plan != NULL)
+		changes = json_pack("{s:{s:s}}", "plan", "requested", plan);
+	e.action = action;
+	e.resource_type = "company";
+	e.resource_id = ctx->who.company_id;
+	e.changes = changes;
+	rc = audit_write(ctx, req, &e) == 0 && db_commit(ctx->db) == 0 ? 0 : -1;
+	json_decref(changes);
+	return rc;
+}
+
+/*
+ * Checkout ('plan' set) or the customer portal ('plan' NULL): reads what
+ * is needed, ends the transaction, calls Stripe, audits, answers 201
+ * {id, url}.
+ */
+static int
+billing_session(struct request *req, struct ctx *ctx, const char *plan)
+{
+	const char *p[3] = { ctx->who.company_id, plan, ctx->who.user_id };
+	const char *err;
+	char	    sealed[1024] = "", cus[112], status[32], price[112] = "";
+	char	    email[256] = "", form[2048] = "", back[600];
+	PGresult   *res;
+	json_t	   *s = NULL, *o = NULL;
+	int	    have_plan, rc = -1;
+
+	if ((res = db_exec(ctx->db, &q_checkout_info, p)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	snprintf(cus, sizeof(cus), "%s", PQgetvalue(res, 0, 0));
+	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 1));
+	if (!PQgetisnull(res, 0, 2))
+		snprintf(price, sizeof(price), "%s", PQgetvalue(res, 0, 2));
+	have_plan = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+	if (!PQgetisnull(res, 0, 4))
+		snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 4));
+	PQclear(res);
+	if (stripe_key_sealed(ctx->db, sealed, sizeof(sealed)) == -1)
+		return -1;
+	/* No transaction stays open while Stripe answers. */
+	if (db_commit(ctx->db) == -1)
+		return -1;
+	if (sealed[0] == '\0')
+		return stripe_failed(req, "not_configured");
+	if (plan != NULL && (!have_plan || price[0] == '\0')) {
+		struct verr v = { "plan",
+			have_plan ? "not_for_sale" : "unknown" };
+
+		return validate_problem(req, &v);
+	}
+	if (plan != NULL &&
+	    (strcmp(status, "active") == 0 || strcmp(status, "trialing") == 0 ||
+		strcmp(status, "past_due") == 0))
+		return http_send_problem(req, 409, "subscription_exists",
+		    "The company has a subscription: change its plan in the "
+		    "billing portal",
+		    NULL, NULL, NULL);
+	if (plan == NULL && cus[0] == '\0')
+		return http_send_problem(req, 409, "no_customer",
+		    "The company has no billing account yet: subscribe first",
+		    NULL, NULL, NULL);
+	snprintf(back, sizeof(back), "%s/settings/billing",
+	    ctx->conf->public_base_url);
+	if (plan != NULL) {
+		char ok[640], cancel[640];
+
+		snprintf(ok, sizeof(ok), "%s?checkout=success", back);
+		snprintf(cancel, sizeof(cancel), "%s?checkout=canceled", back);
+		if (stripe_form_add(
+			form, sizeof(form), "mode", "subscription") ||
+		    stripe_form_add(
+			form, sizeof(form), "line_items[0][price]", price) ||
+		    stripe_form_add(
+			form, sizeof(form), "line_items[0][quantity]", "1") ||
+		    stripe_form_add(form, sizeof(form), "client_reference_id",
+			ctx->who.company_id) ||
+		    stripe_form_add(
+			form, sizeof(form), "metadata[plan]", plan) ||
+		    stripe_form_add(form, sizeof(form),
+			"subscription_data[metadata][plan]", plan) ||
+		    stripe_form_add(form, sizeof(form), "success_url", ok) ||
+		    stripe_form_add(form, sizeof(form), "cancel_url", cancel) ||
+		    (cus[0] != '\0' ? stripe_form_add(
+					  form, sizeof(form), "customer", cus)
+			    : email[0] != '\0'
+			    ? stripe_form_add(
+				  form, sizeof(form), "customer_email", email)
+			    : 0))
+			goto out;
+	} else if (stripe_form_add(form, sizeof(form), "customer", cus) ||
+	    stripe_form_add(form, sizeof(form), "return_url", back))
+		goto out;
+	s = stripe_call(ctx->conf, sealed, "POST",
+	    plan != NULL ? "/v1/checkout/sessions"
+			 : "/v1/billing_portal/sessions",
+	    form, &err);
+	crypto_wipe(sealed, sizeof(sealed));
+	if (s == NULL) {
+		rc = stripe_failed(req, err);
+		goto out;
+	}
+	if (json_string_value(json_object_get(s, "url")) == NULL ||
+	    strncmp(json_string_value(json_object_get(s, "url")), "https://",
+		8) != 0) {
+		rc = stripe_failed(req, "bad_answer");
+		goto out;
+	}
+	if (billing_audit(req, ctx,
+		plan != NULL ? "billing.checkout" : "billing.portal",
+		plan) == -1)
+		goto out;
+	o = json_pack("{s:O,s:O}", "id", json_object_get(s, "id"), "url",
+	    json_object_get(s, "url"));
+	rc = o != NULL ? http_send_json(req, 201, o) : -1;
+out:
+	crypto_wipe(sealed, sizeof(sealed));
+	json_decref(s);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_billing_checkout(struct request *req, struct ctx *ctx)
+{
+	static const struct field f = { "plan", V_TOKEN, 1, 32, F_REQUIRED };
+	struct verr		  err;
+
+	if (validate_object(req->json, &f, 1, 0, &err) == -1)
+		return validate_problem(req, &err);
+	return billing_session(
+	    req, ctx, json_string_value(json_object_get(req->json, "plan")));
+}
+
+int
+h_billing_portal(struct request *req, struct ctx *ctx)
+{
+	return billing_session(req, ctx, NULL);
 }

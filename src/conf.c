@@ -173,6 +173,10 @@ const struct conf_key conf_keys[] = {
 	    "events"),
 	K_STR("stripe_webhook_secret", stripe_webhook_secret, 0, "",
 	    "Stripe webhook endpoint secret (whsec_…; secret: never logged)"),
+	K_STR("stripe_api_url", stripe_api_url, 8, "https://api.stripe.com",
+	    "Stripe's API (Checkout, the customer portal, subscriptions); "
+	    "the secret key is set with parleyctl secret set "
+	    "stripe_secret_key"),
 	K_STR("stripe_webhook_secret_previous", stripe_webhook_secret_previous,
 	    0, "",
 	    "the previous Stripe webhook secret, accepted too while rotating"),

@@ -81,6 +81,7 @@ struct conf {
 	/* Billing */
 	char stripe_webhook_secret[256]; /* whsec_…; secret */
 	char stripe_webhook_secret_previous[256]; /* during rotation */
+	char stripe_api_url[256];
 };
 
 /* One declared key, for docs and tests. */

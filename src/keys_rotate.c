@@ -28,16 +28,20 @@
 #include "keys.h"
 #include "keys_rotate.h"
 
-/* Where secrets are kept: table, key column, secret column. */
+/*
+ * Where secrets are kept: table, key column (a uuid), the associated data
+ * they were sealed with (an SQL expression), secret column.
+ */
 static const struct {
-	const char *table, *pk, *col;
+	const char *table, *pk, *aad, *col;
 } sealed[] = {
-	{ "users", "id", "totp_secret_enc" },
-	{ "users", "id", "totp_pending_enc" },
-	{ "chatbots", "id", "identity_secret_enc" },
-	{ "company_llm", "company_id", "api_key_enc" },
-	{ "webhook_endpoints", "id", "secret_enc" },
-	{ "webhook_endpoints", "id", "secret_prev_enc" },
+	{ "users", "id", "company_id", "totp_secret_enc" },
+	{ "users", "id", "company_id", "totp_pending_enc" },
+	{ "chatbots", "id", "company_id", "identity_secret_enc" },
+	{ "company_llm", "company_id", "company_id", "api_key_enc" },
+	{ "webhook_endpoints", "id", "company_id", "secret_enc" },
+	{ "webhook_endpoints", "id", "company_id", "secret_prev_enc" },
+	{ "operator_secrets", "id", "'operator:' || name", "value_enc" },
 };
 
 #define ROTATE_SECRET_MAX 4096
@@ -57,11 +61,11 @@ rotate_column(
 	snprintf(lim, sizeof(lim), "%d", batch);
 	/* Identifiers from the table above only; values as parameters. */
 	snprintf(sel, sizeof(sel),
-	    "SELECT %s, company_id, %s FROM %s WHERE %s IS NOT NULL AND NOT "
+	    "SELECT %s, %s, %s FROM %s WHERE %s IS NOT NULL AND NOT "
 	    "starts_with(%s, $1) AND %s > $3::uuid ORDER BY %s LIMIT "
 	    "$2::integer",
-	    sealed[k].pk, sealed[k].col, sealed[k].table, sealed[k].col,
-	    sealed[k].col, sealed[k].pk, sealed[k].pk);
+	    sealed[k].pk, sealed[k].aad, sealed[k].col, sealed[k].table,
+	    sealed[k].col, sealed[k].col, sealed[k].pk, sealed[k].pk);
 	snprintf(upd, sizeof(upd),
 	    "UPDATE %s SET %s = $1 WHERE %s = $2 AND %s = $3", sealed[k].table,
 	    sealed[k].col, sealed[k].pk, sealed[k].col);
@@ -172,14 +176,49 @@ remaining(PGconn *c, const struct keyring *kr)
 	return total;
 }
 
+/*
+ * Loads the configuration ('file' may be NULL or empty) and the keys, and
+ * connects with PARLEY_ADMIN_DATABASE_URL. Returns the connection, or NULL
+ * having said why on standard error ('cmd' names the command).
+ */
+static PGconn *
+admin_connect(const char *cmd, const char *file)
+{
+	static struct conf cfg;
+	const char	  *url = getenv("PARLEY_ADMIN_DATABASE_URL");
+	char		   err[512];
+	PGconn		  *c;
+
+	if (file != NULL && *file == '\0')
+		file = NULL;
+	if (conf_load(&cfg, file, err, sizeof(err)) == -1 ||
+	    keys_load(&cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "parleyctl: %s: %s\n", cmd, err);
+		return NULL;
+	}
+	if (url == NULL || *url == '\0' || !db_conninfo_valid(url)) {
+		fprintf(stderr,
+		    "parleyctl: %s: set PARLEY_ADMIN_DATABASE_URL to the "
+		    "connection string of a role that reads and writes every "
+		    "company's rows (a superuser, or one with BYPASSRLS)\n",
+		    cmd);
+		return NULL;
+	}
+	c = PQconnectdb(url);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "parleyctl: %s: %s", cmd,
+		    c != NULL ? PQerrorMessage(c) : "out of memory\n");
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
 int
 keys_rotate_main(int argc, char *argv[])
 {
-	static struct conf    cfg;
 	const char	     *file = getenv("PARLEY_CONFIG");
-	const char	     *url = getenv("PARLEY_ADMIN_DATABASE_URL");
 	const struct keyring *kr;
-	char		      err[512];
 	PGconn		     *c = NULL;
 	long		      total = 0, failed = 0, n;
 	size_t		      k;
@@ -206,28 +245,9 @@ keys_rotate_main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (file != NULL && *file == '\0')
-		file = NULL;
-	if (conf_load(&cfg, file, err, sizeof(err)) == -1 ||
-	    keys_load(&cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "parleyctl: keys rotate: %s\n", err);
-		return 2;
-	}
-	kr = keys_ring();
-	if (url == NULL || *url == '\0' || !db_conninfo_valid(url)) {
-		fprintf(stderr,
-		    "parleyctl: keys rotate: set PARLEY_ADMIN_DATABASE_URL to "
-		    "the connection string of a role that reads and writes "
-		    "every company's rows (a superuser, or one with "
-		    "BYPASSRLS)\n");
-		return 2;
-	}
-	c = PQconnectdb(url);
-	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "parleyctl: keys rotate: %s",
-		    c != NULL ? PQerrorMessage(c) : "out of memory\n");
+	if ((c = admin_connect("keys rotate", file)) == NULL)
 		goto out;
-	}
+	kr = keys_ring();
 	for (k = 0; k < sizeof(sealed) / sizeof(sealed[0]); k++) {
 		long f = 0;
 
@@ -260,6 +280,88 @@ keys_rotate_main(int argc, char *argv[])
 	}
 	rc = failed > 0 ? 1 : 0;
 out:
+	PQfinish(c);
+	return rc;
+}
+
+/* A Stripe secret or restricted key: sk_/rk_, test or live. */
+static int
+stripe_key_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n >= 20 && n <= 255 &&
+	    (strncmp(v, "sk_test_", 8) == 0 || strncmp(v, "sk_live_", 8) == 0 ||
+		strncmp(v, "rk_test_", 8) == 0 ||
+		strncmp(v, "rk_live_", 8) == 0) &&
+	    strspn(v + 8,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678"
+		"9") == n - 8;
+}
+
+int
+keys_secret_main(int argc, char *argv[])
+{
+	const char *file = getenv("PARLEY_CONFIG"), *name = NULL, *p[2];
+	char	    value[512], aad[64], *sealed_v = NULL;
+	PGconn	   *c = NULL;
+	PGresult   *res;
+	size_t	    n;
+	int	    a, rc = 2;
+
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
+			file = argv[++a];
+		else if (name == NULL && argv[a][0] != '-')
+			name = argv[a];
+		else
+			name = NULL, a = argc;
+	}
+	if (strcmp(argv[0], "set") != 0 || name == NULL ||
+	    strcmp(name, "stripe_secret_key") != 0) {
+		fprintf(stderr,
+		    "usage: parleyctl secret set [-c FILE] "
+		    "stripe_secret_key < value\n");
+		return 2;
+	}
+	/* From standard input, so it shows in no process list or history. */
+	if (fgets(value, sizeof(value), stdin) == NULL) {
+		fprintf(stderr, "parleyctl: secret set: no value on stdin\n");
+		return 2;
+	}
+	n = strcspn(value, "\r\n");
+	value[n] = '\0';
+	if (!stripe_key_ok(value)) {
+		fprintf(stderr,
+		    "parleyctl: secret set: not a Stripe secret "
+		    "key (sk_live_…, sk_test_…, rk_…)\n");
+		goto out;
+	}
+	if ((c = admin_connect("secret set", file)) == NULL)
+		goto out;
+	snprintf(aad, sizeof(aad), "operator:%s", name);
+	if ((sealed_v = keyring_encrypt(keys_ring(), aad, value, n)) == NULL)
+		goto out;
+	p[0] = name;
+	p[1] = sealed_v;
+	res = PQexecParams(c,
+	    "INSERT INTO operator_secrets (name, value_enc) VALUES ($1, $2) "
+	    "ON CONFLICT (name) DO UPDATE SET value_enc = EXCLUDED.value_enc, "
+	    "updated_at = now()",
+	    2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		printf("%s stored, encrypted under key %s\n", name,
+		    keys_ring()->id[0]);
+		rc = 0;
+	} else
+		fprintf(stderr, "parleyctl: secret set: %s\n",
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE)
+			? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+			: "failed");
+	PQclear(res);
+out:
+	crypto_wipe(value, sizeof(value));
+	free(sealed_v);
 	PQfinish(c);
 	return rc;
 }

@@ -49,7 +49,8 @@ usage(void)
 	    "       parleyctl config-keys\n"
 	    "       parleyctl permissions\n"
 	    "       parleyctl audit verify [--company ID] [--log FILE]...\n"
-	    "       parleyctl keys rotate [-c FILE] [--batch N]\n");
+	    "       parleyctl keys rotate [-c FILE] [--batch N]\n"
+	    "       parleyctl secret set [-c FILE] stripe_secret_key < value\n");
 	/* clang-format on */
 	return 2;
 }
@@ -163,6 +164,8 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "keys") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "rotate") == 0)
 		return keys_rotate_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "secret") == 0 && argc >= 3)
+		return keys_secret_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "audit") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "verify") == 0)
 		return audit_verify_main(argc - 2, argv + 2);

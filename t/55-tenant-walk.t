@@ -167,6 +167,8 @@ my %expected = (
 	'GET /api/v1/consents' => ['admin'],
 	'GET /api/v1/audit-log' => ['admin', 'audit:read'],
 	'GET /api/v1/billing' => ['owner'],
+	'POST /api/v1/billing/checkout' => ['owner'],
+	'POST /api/v1/billing/portal' => ['owner'],
 	'GET /api/v1/audit-log/export.csv' => ['admin', 'audit:read'],
 );
 # Event streams (held by nchan, authorised by parleyd): walked in

@@ -110,6 +110,7 @@ sub new {
 	$self->start_captcha if $o{captcha};
 	$self->start_llm if $o{llm};
 	$self->start_receiver if $o{receiver};
+	$self->start_stripe if $o{stripe};
 
 	# Database: shared cluster + cloned template, or a cluster of our own.
 	if (!$o{own_cluster} && $ENV{PARLEY_TEST_PGDIR}) {
@@ -187,6 +188,7 @@ sub parleyd_env {
 		    PARLEY_SMTP_TLS => 'none', PARLEY_MAIL_FROM => 'noreply@parley.test') : (),
 		$self->{captcha_port} ? (PARLEY_RECAPTCHA_SECRET => $self->{captcha_secret},
 		    PARLEY_RECAPTCHA_URL => "http://127.0.0.1:$self->{captcha_port}/recaptcha/api/siteverify") : (),
+		$self->{stripe_port} ? (PARLEY_STRIPE_API_URL => "http://127.0.0.1:$self->{stripe_port}") : (),
 		$self->{llm_port} ? (PARLEY_LLM_BASE_URL => "http://127.0.0.1:$self->{llm_port}/v1",
 		    PARLEY_LLM_API_KEY => $self->{llm_key}, PARLEY_LLM_MODEL => 'fake-model',
 		    PARLEY_LLM_BACKOFF_MS => 10) : (),
@@ -377,6 +379,29 @@ sub receiver_script { my ($self, @b) = @_; $self->_receiver_call('POST', '/_scri
 sub receiver_requests { my ($self) = @_; $self->_receiver_call('GET', '/_requests') }
 sub receiver_reset { my ($self) = @_; $self->_receiver_call('DELETE', '/_requests') }
 sub receiver_release { my ($self) = @_; $self->_receiver_call('POST', '/_release') }
+
+# The fake Stripe API (t/fakes/stripe.py): stripe_key() is the secret key
+# it accepts; stripe_call(method, path, body) talks to its control API.
+sub start_stripe {
+	my ($self) = @_;
+	$self->{stripe_port} = free_port();
+	$self->{stripe_key} = 'sk_test_' . join('', map { ('a' .. 'z', 'A' .. 'Z', 0 .. 9)[int rand 62] } 1 .. 40);
+	$self->{pids}{stripe} = $self->spawn("$self->{dir}/stripe.out", {},
+	    '/usr/bin/python3', "$SRCDIR/t/fakes/stripe.py", $self->{stripe_port}, $self->{stripe_key});
+	$self->wait_port($self->{stripe_port}, $self->{pids}{stripe}, 'the fake Stripe API');
+	$self->note_secrets({ stripe_api_key => $self->{stripe_key} });
+}
+sub stripe_key { $_[0]{stripe_key} }
+sub stripe_call {
+	my ($self, $method, $path, $body) = @_;
+	require HTTP::Tiny;
+	my $r = HTTP::Tiny->new(timeout => 10)->request($method,
+	    "http://127.0.0.1:$self->{stripe_port}$path",
+	    defined $body ? { content => encode_json($body),
+	    headers => { 'Content-Type' => 'application/json' } } : {});
+	die "fake Stripe $method $path: $r->{status}" unless $r->{success};
+	return length $r->{content} ? decode_json($r->{content}) : undef;
+}
 
 # The fake reCAPTCHA endpoint (t/fakes/recaptcha.py).
 sub start_captcha {
@@ -640,7 +665,7 @@ sub cleanup {
 	return if $self->{cleaned}++;
 	$self->stop_nginx;
 	$self->stop_parleyd;
-	for my $k (qw(smtp captcha llm receiver hostpage)) {
+	for my $k (qw(smtp captcha llm receiver stripe hostpage)) {
 		my $pid = delete $self->{pids}{$k} or next;
 		kill 'TERM', $pid;
 		waitpid($pid, 0);
