@@ -210,6 +210,14 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		res = NULL;
 	}
+	/*
+	 * A subscription made through parley's Checkout names its company
+	 * in metadata parley set (customers cannot edit it), so its first
+	 * events may come before the checkout's; the customer is bound then.
+	 */
+	if (cid == NULL && strncmp(type, "customer.subscription.", 22) == 0 &&
+	    db_uuid_valid(str(json_object_get(obj, "metadata"), "company_id")))
+		cid = str(json_object_get(obj, "metadata"), "company_id");
 	if (cid == NULL) {
 		/* Not ours to act on: acknowledged, so Stripe stops. */
 		log_event(LOG_INFO, "stripe_event_ignored",
@@ -519,6 +527,9 @@ billing_session(struct request *req, struct ctx *ctx, const char *plan)
 			form, sizeof(form), "metadata[plan]", plan) ||
 		    stripe_form_add(form, sizeof(form),
 			"subscription_data[metadata][plan]", plan) ||
+		    stripe_form_add(form, sizeof(form),
+			"subscription_data[metadata][company_id]",
+			ctx->who.company_id) ||
 		    stripe_form_add(form, sizeof(form), "success_url", ok) ||
 		    stripe_form_add(form, sizeof(form), "cancel_url", cancel) ||
 		    (cus[0] != '\0' ? stripe_form_add(

@@ -108,6 +108,21 @@ my $unknown = event('invoice.paid', { id => 'in_3', object => 'invoice', custome
 is deliver($unknown, sign($unknown))->{status}, 204, "another customer's event: acknowledged, nothing done";
 my $other = event('charge.refunded', { id => 'ch_1', object => 'charge', customer => 'cus_Test123' });
 is deliver($other, sign($other))->{status}, 200, 'an event parley does not act on: recorded';
+# A subscription's first event before the checkout's: its metadata (set
+# by parley's Checkout) names the company, whose customer is bound then.
+my $two = $t->post('/api/v1/auth/register', json => { email => 'two@co.example', password => $pw,
+    name => 'Tw O', company_name => 'Second Co' })->{json}{company}{id};
+my $early = event('customer.subscription.created', { id => 'sub_Early1', object => 'subscription', customer => 'cus_Early1',
+    status => 'active', metadata => { plan => 'pro', company_id => $two } });
+is deliver($early, sign($early))->{status}, 200, 'subscription.created before the checkout completed';
+my $co2 = $t->sql('SELECT plan, stripe_customer_id FROM companies WHERE id = ?', $two)->[0];
+is_deeply [@$co2{qw(plan stripe_customer_id)}], ['pro', 'cus_Early1'], '... applied to the company its metadata names, customer bound';
+my $steal = event('customer.subscription.updated', { id => 'sub_Evil2', object => 'subscription', customer => 'cus_Attacker2',
+    status => 'active', metadata => { plan => 'free', company_id => $two } });
+deliver($steal, sign($steal));
+is $t->sql('SELECT stripe_customer_id FROM companies WHERE id = ?', $two)->[0]{stripe_customer_id}, 'cus_Early1',
+    "... and another customer's subscription naming it changes nothing";
+
 my $e = $t->sql(q{SELECT actor_type, actor_id, action, changes::text AS c FROM audit_log WHERE company_id = ? AND actor_type = 'stripe' ORDER BY seq DESC LIMIT 1}, $cid)->[0];
 like $e->{actor_id}, qr/^evt_/, 'audit entries name the Stripe event';
 is $e->{action}, 'billing.update', '... billing.update';

@@ -68,6 +68,7 @@ is $c->{form}{'line_items[0][price]'}, 'price_ProMonthly', "... the plan's price
 is $c->{form}{client_reference_id}, $cid, '... the company as client_reference_id';
 is $c->{form}{'metadata[plan]'}, 'pro', '... metadata[plan]';
 is $c->{form}{'subscription_data[metadata][plan]'}, 'pro', '... on the subscription too';
+is $c->{form}{'subscription_data[metadata][company_id]'}, $cid, '... with the company';
 is $c->{form}{customer_email}, 'pay@co.example', "... the owner's address (no customer yet)";
 like $c->{form}{success_url}, qr{^https://app\.parley\.test/settings/billing\?checkout=success$}, '... return URLs on the public base';
 is $t->sql(q{SELECT changes::text AS c FROM audit_log WHERE company_id = ? AND action = 'billing.checkout'}, $cid)->[0]{c},
