@@ -37,23 +37,27 @@ static struct db_stmt	 q_event_new = { "stripe_event_new",
 static struct db_stmt	 q_company_billing = { "stripe_company",
 	   "SELECT billing_event_at, coalesce(stripe_customer_id, ''), "
 	      "coalesce(stripe_subscription_id, ''), coalesce(subscription_status, "
-	      "'') FROM companies WHERE id = $1 FOR UPDATE",
+	      "''), billing_state_at FROM companies WHERE id = $1 FOR UPDATE",
 	   1, 0, 0 };
 static const char *const statuses[] = { "incomplete", "incomplete_expired",
 	"trialing", "active", "past_due", "canceled", "unpaid", "paused" };
 /*
  * $2 plan, $3 customer, $4 subscription, $5 status, $6 billing state,
- * $7 event time (subscription events only); NULL keeps a column.
+ * $7 subscription event time, $8 checkout or invoice event time; NULL
+ * keeps a column. Another subscription restarts its clock.
  */
 static struct db_stmt q_company_set = { "stripe_company_set",
 	"UPDATE companies SET plan = coalesce((SELECT id FROM plans WHERE id = "
-	"$2), plan), stripe_customer_id = "
-	"coalesce($3, stripe_customer_id), stripe_subscription_id = "
-	"coalesce($4, stripe_subscription_id), subscription_status = "
-	"coalesce($5, subscription_status), billing_state = coalesce($6, "
-	"billing_state), billing_event_at = greatest(billing_event_at, "
-	"coalesce($7::bigint, 0)), updated_at = now() WHERE id = $1",
-	7, 0, 0 };
+	"$2), plan), stripe_customer_id = coalesce($3, stripe_customer_id), "
+	"billing_event_at = CASE WHEN $4 IS DISTINCT FROM "
+	"stripe_subscription_id AND $4 IS NOT NULL THEN coalesce($7::bigint, "
+	"0) ELSE greatest(billing_event_at, coalesce($7::bigint, 0)) END, "
+	"stripe_subscription_id = coalesce($4, stripe_subscription_id), "
+	"subscription_status = coalesce($5, subscription_status), "
+	"billing_state = coalesce($6, billing_state), billing_state_at = "
+	"greatest(billing_state_at, coalesce($8::bigint, 0)), updated_at = "
+	"now() WHERE id = $1",
+	8, 0, 0 };
 
 static int
 bad_event(struct request *req, const char *why)
@@ -99,8 +103,10 @@ plan_of(json_t *obj)
 /* The company's billing columns, read and locked. */
 struct billing_row {
 	long long last; /* created of the last subscription event applied */
+	long long state_at; /* ... of the last checkout or invoice event */
 	char	  cus[112], sub[112];
 	int	  canceled;
+	int	  ended; /* canceled or incomplete_expired */
 };
 
 /*
@@ -125,6 +131,9 @@ company_billing(struct ctx *ctx, struct billing_row *b)
 	snprintf(b->cus, sizeof(b->cus), "%s", PQgetvalue(res, 0, 1));
 	snprintf(b->sub, sizeof(b->sub), "%s", PQgetvalue(res, 0, 2));
 	b->canceled = strcmp(PQgetvalue(res, 0, 3), "canceled") == 0;
+	b->ended = b->canceled ||
+	    strcmp(PQgetvalue(res, 0, 3), "incomplete_expired") == 0;
+	b->state_at = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	PQclear(res);
 	return 1;
 }
@@ -164,7 +173,7 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 {
 	const char *secrets[2] = { ctx->conf->stripe_webhook_secret,
 		ctx->conf->stripe_webhook_secret_previous };
-	const char *why, *id, *type, *cid = NULL, *p[7] = { NULL };
+	const char *why, *id, *type, *cid = NULL, *p[8] = { NULL };
 	const char *cust, *sub, *status = NULL, *state = NULL, *plan = NULL;
 	char	    company[37], created[24], evat[24] = "";
 	struct billing_row b;
@@ -174,7 +183,8 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 	json_t		  *obj, *changes = NULL, *fetched = NULL;
 	PGresult	  *res = NULL;
 	long long	   ts;
-	int		   subscription_event, apply = 1, rc = -1;
+	int		   subscription_event, other_sub, apply = 1, rc = -1;
+	long long	   clock;
 
 	if (ctx->conf->stripe_webhook_secret[0] == '\0')
 		return bad_event(req, "not_configured");
@@ -236,6 +246,9 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 	if (strcmp(type, "checkout.session.completed") == 0) {
 		plan = plan_of(obj);
 		state = "active";
+		/* Checkout completes once the subscription is paid for (or in
+		 * its trial); its own events say more, and may follow. */
+		status = "active";
 	} else if (subscription_event) {
 		status = str(obj, "status");
 		plan = strcmp(type, "customer.subscription.deleted") == 0
@@ -252,18 +265,36 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 	else
 		apply = 0; /* not an event parley acts on */
 	/*
-	 * In order, and only the company's own: an event older than the
-	 * last applied (or as old, once canceled) is recorded, not applied;
-	 * a checkout may not take over a company billed to another customer;
-	 * another subscription's events do not touch this one.
+	 * Only the company's own: a checkout may not take over a company
+	 * billed to another customer; another subscription's events count
+	 * only once the company's subscription has ended, and only when
+	 * parley's Checkout made it for this company (its metadata); it then
+	 * replaces the old one.
 	 */
-	if (ts < b.last || (ts == b.last && b.canceled))
+	other_sub = subscription_event && b.sub[0] != '\0' &&
+	    id_ok(sub, "sub_") && strcmp(b.sub, sub) != 0;
+	if (b.cus[0] != '\0' && id_ok(cust, "cus_") && strcmp(b.cus, cust) != 0)
+		apply = 0;
+	if (other_sub &&
+	    !(b.ended &&
+		str(json_object_get(obj, "metadata"), "company_id") != NULL &&
+		strcmp(str(json_object_get(obj, "metadata"), "company_id"),
+		    cid) == 0))
+		apply = 0;
+	/*
+	 * In order: an event older than the last of its kind applied (or as
+	 * old, once canceled) is recorded, not applied. A new subscription
+	 * starts its own clock.
+	 */
+	clock = !subscription_event ? b.state_at : other_sub ? 0 : b.last;
+	if (ts < clock || (subscription_event && ts == clock && b.canceled))
 		apply = 0;
 	/*
 	 * A tie: two events of one second, whose order Stripe does not
 	 * promise. The subscription as Stripe has it now decides.
 	 */
-	if (apply && subscription_event && ts == b.last && id_ok(sub, "sub_")) {
+	if (apply && subscription_event && ts == clock && clock > 0 &&
+	    id_ok(sub, "sub_")) {
 		const char *miss = NULL;
 
 		db_rollback(ctx->db); /* no lock held while Stripe answers */
@@ -275,7 +306,7 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 			rc = api_unavailable(req); /* Stripe delivers again */
 			goto out;
 		}
-		if (ts < b.last)
+		if (ts < b.last || strcmp(b.sub, sub) != 0)
 			apply = 0;
 		if (fetched != NULL) {
 			status = str(fetched, "status");
@@ -286,11 +317,6 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 				plan = plan_of(fetched);
 		}
 	}
-	if (b.cus[0] != '\0' && id_ok(cust, "cus_") && strcmp(b.cus, cust) != 0)
-		apply = 0;
-	if (subscription_event && b.sub[0] != '\0' && id_ok(sub, "sub_") &&
-	    strcmp(b.sub, sub) != 0)
-		apply = 0;
 	if (status != NULL) {
 		for (known = 0, k = 0; k < sizeof(statuses) / sizeof(*statuses);
 		     k++)
@@ -323,7 +349,8 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 		p[3] = id_ok(sub, "sub_") ? sub : NULL;
 		p[4] = status;
 		p[5] = state;
-		p[6] = evat[0] ? evat : NULL;
+		p[6] = subscription_event && evat[0] ? evat : NULL;
+		p[7] = !subscription_event && evat[0] ? evat : NULL;
 		if ((res = db_exec(ctx->db, &q_company_set, p)) == NULL)
 			goto out;
 		PQclear(res);
@@ -412,8 +439,9 @@ static struct db_stmt q_checkout_info = { "billing_checkout_info",
 	"SELECT coalesce(c.stripe_customer_id, ''), "
 	"coalesce(c.subscription_status, ''), (SELECT stripe_price_id FROM "
 	"plans WHERE id = $2), EXISTS (SELECT 1 FROM plans WHERE id = $2), "
-	"(SELECT email FROM users WHERE company_id = c.id AND id = $3) FROM "
-	"companies c WHERE c.id = $1",
+	"(SELECT email FROM users WHERE company_id = c.id AND id = $3), "
+	"c.stripe_subscription_id IS NOT NULL FROM companies c WHERE c.id = "
+	"$1 FOR UPDATE",
 	3, 0, 0 };
 
 /* Answers the outcome of a Stripe call that failed with 'err'. */
@@ -469,7 +497,7 @@ billing_session(struct request *req, struct ctx *ctx, const char *plan)
 	char	    email[256] = "", form[2048] = "", back[600];
 	PGresult   *res;
 	json_t	   *s = NULL, *o = NULL;
-	int	    have_plan, rc = -1;
+	int	    have_plan, has_sub, rc = -1;
 
 	if ((res = db_exec(ctx->db, &q_checkout_info, p)) == NULL ||
 	    PQntuples(res) != 1) {
@@ -483,6 +511,7 @@ billing_session(struct request *req, struct ctx *ctx, const char *plan)
 	have_plan = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 	if (!PQgetisnull(res, 0, 4))
 		snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 4));
+	has_sub = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
 	PQclear(res);
 	if (stripe_key_sealed(ctx->db, sealed, sizeof(sealed)) == -1)
 		return -1;
@@ -497,9 +526,10 @@ billing_session(struct request *req, struct ctx *ctx, const char *plan)
 
 		return validate_problem(req, &v);
 	}
-	if (plan != NULL &&
-	    (strcmp(status, "active") == 0 || strcmp(status, "trialing") == 0 ||
-		strcmp(status, "past_due") == 0))
+	/* One subscription at a time: while one exists at Stripe (whatever
+	 * its state but ended), plans change in the portal. */
+	if (plan != NULL && has_sub && strcmp(status, "canceled") != 0 &&
+	    strcmp(status, "incomplete_expired") != 0)
 		return http_send_problem(req, 409, "subscription_exists",
 		    "The company has a subscription: change its plan in the "
 		    "billing portal",

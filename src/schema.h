@@ -7,6 +7,6 @@
 #ifndef PARLEY_SCHEMA_H
 #define PARLEY_SCHEMA_H
 
-#define PARLEY_SCHEMA_VERSION 14
+#define PARLEY_SCHEMA_VERSION 15
 
 #endif

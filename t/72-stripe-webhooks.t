@@ -41,7 +41,7 @@ my $checkout = event('checkout.session.completed', { id => 'cs_test_1', object =
 my $r = deliver($checkout, sign($checkout));
 is $r->{status}, 200, 'a signed checkout.session.completed: 200';
 is_deeply company(), { plan => 'pro', stripe_customer_id => 'cus_Test123', stripe_subscription_id => 'sub_Test456',
-    subscription_status => undef, billing_state => 'active' }, '... the company is on the pro plan, its customer known';
+    subscription_status => 'active', billing_state => 'active' }, '... the company is on the pro plan, its customer known';
 is audits(), 1, '... audited with Stripe as the actor';
 is deliver($checkout, sign($checkout))->{status}, 200, 'the same event again: 200';
 is audits(), 1, '... and nothing changes';
@@ -122,6 +122,36 @@ my $steal = event('customer.subscription.updated', { id => 'sub_Evil2', object =
 deliver($steal, sign($steal));
 is $t->sql('SELECT stripe_customer_id FROM companies WHERE id = ?', $two)->[0]{stripe_customer_id}, 'cus_Early1',
     "... and another customer's subscription naming it changes nothing";
+
+# The checkout's event before its subscription's older one: the
+# subscription's still applies (checkouts and invoices keep their own clock).
+my $three = $t->post('/api/v1/auth/register', json => { email => 'three@co.example', password => $pw,
+    name => 'Thr Ee', company_name => 'Third Co' })->{json}{company}{id};
+my $t0 = time;
+my $co3 = event('checkout.session.completed', { id => 'cs_3', object => 'checkout.session', client_reference_id => $three,
+    customer => 'cus_Three', subscription => 'sub_Three1', metadata => { plan => 'pro' } }, created => $t0 + 1);
+deliver($co3, sign($co3));
+my $sc3 = event('customer.subscription.created', { id => 'sub_Three1', object => 'subscription', customer => 'cus_Three',
+    status => 'trialing', metadata => { plan => 'pro', company_id => $three } }, created => $t0);
+deliver($sc3, sign($sc3));
+is $t->sql('SELECT subscription_status FROM companies WHERE id = ?', $three)->[0]{subscription_status}, 'trialing',
+    "a subscription's event older than its checkout's still applies";
+# Cancelled, then subscribed anew: the new subscription's events count
+# (parley's Checkout named the company), the old one's no longer do.
+my $del3 = event('customer.subscription.deleted', { id => 'sub_Three1', object => 'subscription', customer => 'cus_Three',
+    status => 'canceled', metadata => { plan => 'pro', company_id => $three } }, created => $t0 + 10);
+deliver($del3, sign($del3));
+my $new3 = event('customer.subscription.created', { id => 'sub_Three2', object => 'subscription', customer => 'cus_Three',
+    status => 'active', metadata => { plan => 'enterprise', company_id => $three } }, created => $t0 + 5);
+deliver($new3, sign($new3));
+my $c3 = $t->sql('SELECT plan, stripe_subscription_id, subscription_status FROM companies WHERE id = ?', $three)->[0];
+is_deeply [@$c3{qw(plan stripe_subscription_id subscription_status)}], ['enterprise', 'sub_Three2', 'active'],
+    'a new subscription after a cancellation applies, with a clock of its own';
+my $old3 = event('customer.subscription.updated', { id => 'sub_Three1', object => 'subscription', customer => 'cus_Three',
+    status => 'past_due', metadata => { plan => 'pro', company_id => $three } }, created => $t0 + 20);
+deliver($old3, sign($old3));
+is $t->sql('SELECT subscription_status FROM companies WHERE id = ?', $three)->[0]{subscription_status}, 'active',
+    "... and the old subscription's late events no longer touch it";
 
 my $e = $t->sql(q{SELECT actor_type, actor_id, action, changes::text AS c FROM audit_log WHERE company_id = ? AND actor_type = 'stripe' ORDER BY seq DESC LIMIT 1}, $cid)->[0];
 like $e->{actor_id}, qr/^evt_/, 'audit entries name the Stripe event';

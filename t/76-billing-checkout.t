@@ -102,6 +102,14 @@ is $t->sql(q{SELECT count(*) AS n FROM audit_log WHERE company_id = ? AND action
 $r = req('POST', '/api/v1/billing/checkout', undef, { plan => 'pro' });
 is $r->{status}, 409, 'a second subscription while one is active: 409';
 is $r->{json}{code}, 'subscription_exists', '... subscription_exists';
+for my $st (qw(unpaid paused incomplete)) {
+	$t->sql(q{UPDATE companies SET subscription_status = ? WHERE id = ?}, $st, $cid);
+	is req('POST', '/api/v1/billing/checkout', undef, { plan => 'pro' })->{status}, 409, "... and while it is $st";
+}
+$t->sql(q{UPDATE companies SET subscription_status = 'canceled' WHERE id = ?}, $cid);
+is req('POST', '/api/v1/billing/checkout', undef, { plan => 'pro' })->{status}, 201, 'once it is canceled, a new checkout';
+is calls()->[-1]{form}{customer}, 'cus_PayCo', '... for the same customer';
+$t->sql(q{UPDATE companies SET subscription_status = 'active' WHERE id = ?}, $cid);
 
 # --- a tie: the subscription as Stripe has it decides ----------------------------------------------
 my $k = 0;
