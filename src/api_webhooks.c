@@ -32,9 +32,11 @@
 	"id, url, description, array_to_json(events), enabled, "               \
 	"disabled_reason, secret_enc, created_at, updated_at"
 
+/* The company row locked: concurrent creations count in turn. */
 static struct db_stmt q_wh_count = { "webhook_count",
-	"SELECT count(*) FROM webhook_endpoints WHERE company_id = $1", 1, 0,
-	0 };
+	"SELECT (SELECT count(*) FROM webhook_endpoints WHERE company_id = "
+	"$1) FROM companies WHERE id = $1 FOR UPDATE",
+	1, 0, 0 };
 static struct db_stmt q_wh_new = { "webhook_new",
 	"INSERT INTO webhook_endpoints (company_id, url, description, events, "
 	"secret_enc, enabled) VALUES ($1, $2, coalesce($3, ''), ARRAY(SELECT "
@@ -164,7 +166,7 @@ wh_check(struct request *req, struct ctx *ctx, int create)
 	if (ctx->conf->webhook_allow_http)
 		flags |= NG_ALLOW_HTTP;
 	if (ctx->conf->webhook_allow_loopback)
-		flags |= NG_ALLOW_PRIVATE;
+		flags |= NG_ALLOW_LOOPBACK;
 	if (url != NULL && (why = netguard_url_check(url, flags)) != NULL) {
 		err.field = "url";
 		err.code = why;
@@ -228,8 +230,11 @@ h_webhook_create(struct request *req, struct ctx *ctx)
 	if (wh_check(req, ctx, 1) != 0)
 		return 0;
 	p[0] = ctx->who.company_id;
-	if ((res = db_exec(ctx->db, &q_wh_count, p)) == NULL)
+	if ((res = db_exec(ctx->db, &q_wh_count, p)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
 		return -1;
+	}
 	if (strtol(PQgetvalue(res, 0, 0), NULL, 10) >= WH_MAX_ENDPOINTS) {
 		PQclear(res);
 		return http_send_problem(req, 409, "too_many",

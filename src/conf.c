@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "mail.h"
 #include "db.h"
 #include "limits.h"
 #include "log.h"
@@ -120,14 +121,14 @@ const struct conf_key conf_keys[] = {
 	    "longest retry delay of a failed job, seconds"),
 	K_INT("job_lease", job_lease, 1, 3600, "120",
 	    "seconds a running job is reserved; after a crash it runs again "
-	    "once its lease ends (must exceed the longest job)"),
+	    "once its lease ends (must exceed webhook_timeout + 30)"),
 	K_INT("webhook_timeout", webhook_timeout, 1, 60, "15",
 	    "seconds one outgoing webhook request may take"),
 	K_INT("webhook_allow_http", webhook_allow_http, 0, 1, "0",
 	    "1: webhook endpoints may use http:// (development only)"),
 	K_INT("webhook_allow_loopback", webhook_allow_loopback, 0, 1, "0",
-	    "1: webhooks may be sent to loopback and private addresses "
-	    "(development and tests only: it disables the SSRF guard)"),
+	    "1: webhooks may be sent to loopback addresses (development and "
+	    "tests only; private and link-local addresses stay refused)"),
 	K_STR("llm_base_url", llm_base_url, 0, "",
 	    "OpenAI-compatible API base URL (e.g. https://api.openai.com/v1); "
 	    "empty: the offline responder answers from the knowledge base"),
@@ -280,6 +281,24 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 	    strcmp(c->smtp_tls, "required") != 0) {
 		snprintf(
 		    err, errlen, "smtp_tls: must be none, try or required");
+		return -1;
+	}
+	/* The Stripe key travels to this URL: TLS, but for a local fake. */
+	if (strncmp(c->stripe_api_url, "https://", 8) != 0 &&
+	    strncmp(c->stripe_api_url, "http://127.0.0.1:", 17) != 0 &&
+	    strncmp(c->stripe_api_url, "http://localhost:", 17) != 0) {
+		snprintf(err, errlen,
+		    "stripe_api_url: must be https:// (http:// only to "
+		    "127.0.0.1 or localhost, for tests)");
+		return -1;
+	}
+	/* A job still running when its lease ends may run twice at once. */
+	if (c->job_lease <= c->webhook_timeout + MAIL_TIMEOUT_S) {
+		snprintf(err, errlen,
+		    "job_lease: must exceed the longest job: webhook_timeout "
+		    "(%d) + %d s (an e-mail), so more than %d",
+		    c->webhook_timeout, MAIL_TIMEOUT_S,
+		    c->webhook_timeout + MAIL_TIMEOUT_S);
 		return -1;
 	}
 	if (strncmp(c->public_base_url, "https://", 8) != 0 &&

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "master.h"
 #include "mail.h"
+#include "util.h"
 #include "webhooks.h"
 
 static volatile sig_atomic_t jobs_stop;
@@ -186,13 +187,19 @@ job_email(const struct conf *cfg, struct db *db, const struct job *job,
 	return rc == -1 ? JOB_FAIL : JOB_RETRY;
 }
 
+/*
+ * Each kind's handler, and what to do when a job of the kind is given up
+ * without its handler having said so (it kept dying, or could not record
+ * its last outcome); NULL: nothing.
+ */
 static const struct {
 	const char *kind;
 	enum job_result (*fn)(const struct conf *, struct db *,
 	    const struct job *, const char **);
+	void (*give_up)(const struct conf *, struct db *, const struct job *);
 } handlers[] = {
-	{ "email", job_email },
-	{ "webhook", webhook_deliver },
+	{ "email", job_email, NULL },
+	{ "webhook", webhook_deliver, webhook_give_up },
 };
 
 /* Records the outcome 'out' of try 'job'; returns 0 or -1. */
@@ -240,7 +247,7 @@ jobs_run_one(const struct conf *cfg, struct db *db)
 	char		lease[16];
 	const char     *p[1] = { lease };
 	size_t		i;
-	int		max, rc;
+	int		max, rc, known;
 
 	snprintf(lease, sizeof(lease), "%d", cfg->job_lease);
 	if ((res = db_exec(db, &q_take, p)) == NULL)
@@ -257,18 +264,27 @@ jobs_run_one(const struct conf *cfg, struct db *db)
 	job.attempt = (int)strtol(PQgetvalue(res, 0, 4), NULL, 10);
 	max = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
 	job.last = job.attempt >= max;
-	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (strcmp(handlers[i].kind, job.kind) == 0) {
-			if (job.payload == NULL)
-				err = "bad_payload";
-			else
-				out = handlers[i].fn(cfg, db, &job, &err);
+	for (i = 0; i < nitems(handlers); i++)
+		if (strcmp(handlers[i].kind, job.kind) == 0)
 			break;
-		}
+	known = i < nitems(handlers);
+	if (known && job.attempt > max)
+		err = "lease_expired"; /* the last try's process died */
+	else if (known && job.payload == NULL)
+		err = "bad_payload";
+	else if (known)
+		out = handlers[i].fn(cfg, db, &job, &err);
 	/* A handler may have left a transaction open by mistake. */
 	db_rollback(db);
 	if (out == JOB_RETRY && job.last)
 		out = JOB_FAIL;
+	/* Given up here rather than by the handler: let its kind know. */
+	if (out == JOB_FAIL && known && handlers[i].give_up != NULL &&
+	    (job.attempt > max ||
+		(err != NULL && strcmp(err, "database") == 0))) {
+		handlers[i].give_up(cfg, db, &job);
+		db_rollback(db);
+	}
 	rc = job_finish(cfg, db, &job, out, err) == 0 ? 1 : -1;
 	json_decref(job.payload);
 	PQclear(res);

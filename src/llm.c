@@ -516,6 +516,7 @@ struct xfer {
 	enum xfer_mode	mode;
 	size_t		total; /* bytes received, both modes */
 	const char     *error; /* why this callback stopped the transfer */
+	struct netguard guard; /* public_only: where it may connect */
 };
 
 static size_t
@@ -577,7 +578,7 @@ curl_failure(CURL *c, CURLcode cc)
 	case CURLE_URL_MALFORMAT:
 	case CURLE_OUT_OF_MEMORY:
 	case CURLE_BAD_FUNCTION_ARGUMENT: return "internal";
-	/* netguard_prereq() refused the address connected to. */
+	/* The SSRF guard (x->guard.refused is checked first). */
 	case CURLE_ABORTED_BY_CALLBACK: return "blocked_address";
 	default:
 		/* Closed early, reset, a broken chunk: the provider's side. */
@@ -637,7 +638,8 @@ attempt(struct xfer *x, llm_delta_fn on_delta, void *arg,
 	if (x->error != NULL)
 		return x->error;
 	if (*cc != CURLE_OK)
-		return curl_failure(x->c, *cc);
+		return x->guard.refused ? "blocked_address"
+					: curl_failure(x->c, *cc);
 	if (status < 200 || status >= 300) {
 		*ra = retry_after(x->c);
 		return llm_status_error(status);
@@ -829,7 +831,7 @@ llm_chat(const struct llm_config *cfg, const struct llm_message *msgs, size_t n,
 	curl_easy_setopt(x.c, CURLOPT_PROTOCOLS_STR,
 	    cfg->public_only ? "https" : "http,https");
 	if (cfg->public_only)
-		curl_easy_setopt(x.c, CURLOPT_PREREQFUNCTION, netguard_prereq);
+		netguard_apply(x.c, &x.guard);
 	curl_easy_setopt(x.c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x.c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(x.c, CURLOPT_NOSIGNAL, 1L);

@@ -5,6 +5,9 @@
 #ifndef PARLEY_MAIL_H
 #define PARLEY_MAIL_H
 
+/* Seconds one message may take (connect included). */
+#define MAIL_TIMEOUT_S 30
+
 struct conf;
 
 /*

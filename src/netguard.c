@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 
 #include "netguard.h"
@@ -55,42 +57,120 @@ netguard_addr_public(const char *ip)
 }
 
 int
-netguard_prereq(void *clientp, char *primary_ip, char *local_ip,
-    int primary_port, int local_port)
+netguard_addr_loopback(const char *ip)
 {
-	(void)clientp;
+	unsigned char		   a[16];
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0xff };
+	static const unsigned char one[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 1 };
+
+	if (ip == NULL)
+		return 0;
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, ip, a) == 1)
+		return memcmp(a, one, 16) == 0 ||
+		    (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+	return 0;
+}
+
+static int
+allowed(const struct netguard *g, const char *ip)
+{
+	return netguard_addr_public(ip) ||
+	    (g->allow_loopback && netguard_addr_loopback(ip));
+}
+
+/* Before connect(): the address about to be used, as text. */
+static curl_socket_t
+opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct netguard *g = clientp;
+	char		 ip[INET6_ADDRSTRLEN] = "";
+
+	(void)purpose;
+	if (a->family == AF_INET)
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)&a->addr)
+			 ->sin_addr,
+		    ip, sizeof(ip));
+	else if (a->family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)&a->addr)
+			 ->sin6_addr,
+		    ip, sizeof(ip));
+	if (!allowed(g, ip)) {
+		g->refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Once connected, before anything is sent: the address actually used. */
+static int
+prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+    int local_port)
+{
+	struct netguard *g = clientp;
+
 	(void)local_ip;
 	(void)primary_port;
 	(void)local_port;
-	return netguard_addr_public(primary_ip) ? CURL_PREREQFUNC_OK
-						: CURL_PREREQFUNC_ABORT;
+	if (allowed(g, primary_ip))
+		return CURL_PREREQFUNC_OK;
+	g->refused = 1;
+	return CURL_PREREQFUNC_ABORT;
 }
 
-/* Returns 1 if 'host' names this machine or a non-public literal. */
-static int
-host_private(const char *host)
+void
+netguard_apply(void *c, struct netguard *g)
 {
-	char   ip[64];
+	g->refused = 0;
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, opensocket);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, g);
+	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, prereq);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, g);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+}
+
+/*
+ * Returns "private_address" if 'host' names this machine (unless
+ * 'loopback' is allowed) or is a non-public literal, else NULL.
+ */
+static const char *
+host_refused(const char *host, int loopback)
+{
+	char   h[256];
 	size_t len = strlen(host);
 
-	if (strcasecmp(host, "localhost") == 0 ||
-	    (len > 10 && strcasecmp(host + len - 10, ".localhost") == 0))
-		return 1;
+	if (len == 0 || len >= sizeof(h))
+		return "format";
+	memcpy(h, host, len + 1);
+	/* "localhost." is "localhost". */
+	if (h[len - 1] == '.')
+		h[--len] = '\0';
+	if (strcasecmp(h, "localhost") == 0 ||
+	    (len > 10 && strcasecmp(h + len - 10, ".localhost") == 0))
+		return loopback ? NULL : "private_address";
 	/* curl gives an IPv6 literal with its brackets. */
-	if (host[0] == '[' && len >= 2 && len - 2 < sizeof(ip)) {
-		memcpy(ip, host + 1, len - 2);
-		ip[len - 2] = '\0';
-		return !netguard_addr_public(ip);
+	if (h[0] == '[' && len >= 2) {
+		memmove(h, h + 1, len - 2);
+		h[len - 2] = '\0';
 	}
 	{
-		unsigned char a[4];
+		unsigned char a[16];
 
-		if (inet_pton(AF_INET, host, a) == 1)
-			return !netguard_addr_public(host);
+		if (inet_pton(AF_INET, h, a) == 1 ||
+		    inet_pton(AF_INET6, h, a) == 1)
+			return netguard_addr_public(h) ||
+				(loopback && netguard_addr_loopback(h))
+			    ? NULL
+			    : "private_address";
 	}
 	/* Anything made only of digits, dots and "0x" is a number to libc
 	 * (http://2130706433/ is 127.0.0.1): refuse rather than guess. */
-	return strspn(host, "0123456789.xX") == len;
+	return strspn(h, "0123456789.xX") == len ? "private_address" : NULL;
 }
 
 const char *
@@ -112,8 +192,8 @@ netguard_url_check(const char *url, unsigned flags)
 	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK)
 		why = "format";
-	else if (!(flags & NG_ALLOW_PRIVATE) && host_private(host))
-		why = "private_address";
+	else
+		why = host_refused(host, (flags & NG_ALLOW_LOOPBACK) != 0);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);

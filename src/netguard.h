@@ -15,15 +15,27 @@
  */
 int netguard_addr_public(const char *ip);
 
+/* Returns 1 if 'ip' is a loopback address (127/8, ::1, mapped 127/8). */
+int netguard_addr_loopback(const char *ip);
+
+/* What one transfer may reach, and whether something was refused. */
+struct netguard {
+	int allow_loopback; /* development and tests: loopback too */
+	int refused; /* set when an address was refused */
+};
+
 /*
- * A CURLOPT_PREREQFUNCTION: lets the request go out only to a public
- * address (the transfer then fails with CURLE_ABORTED_BY_CALLBACK).
+ * Guards transfer 'c' with 'g' (which must outlive it): the address is
+ * judged before the socket is opened (CURLOPT_OPENSOCKETFUNCTION: nothing
+ * reaches a refused address, so no port is probed) and again once
+ * connected (CURLOPT_PREREQFUNCTION: the address actually used). A refused
+ * transfer fails (CURLE_COULDNT_CONNECT or CURLE_ABORTED_BY_CALLBACK) with
+ * g->refused set. Environment proxies are ignored.
  */
-int netguard_prereq(void *clientp, char *primary_ip, char *local_ip,
-    int primary_port, int local_port);
+void netguard_apply(void *c, struct netguard *g);
 
 #define NG_ALLOW_HTTP 0x01 /* http:// as well as https:// */
-#define NG_ALLOW_PRIVATE 0x02 /* loopback and private hosts (development) */
+#define NG_ALLOW_LOOPBACK 0x02 /* localhost and loopback (development) */
 
 /*
  * Checks a URL a tenant gives before it is stored: an absolute http(s)

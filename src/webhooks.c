@@ -80,8 +80,14 @@ static struct db_stmt q_outcome = { "webhook_outcome",
 	"UPDATE webhook_deliveries SET delivered_at = CASE WHEN $7 = 'ok' THEN "
 	"now() END, failed_at = CASE WHEN $7 = 'failed' THEN now() END WHERE "
 	"company_id = $1 AND id = $2 AND delivered_at IS NULL AND failed_at "
-	"IS NULL",
+	"IS NULL RETURNING id",
 	7, 0, 0 };
+/* A delivery given up; returns its endpoint if it was still open. */
+static struct db_stmt q_giveup = { "webhook_giveup",
+	"UPDATE webhook_deliveries SET failed_at = now() WHERE company_id = "
+	"$1 AND id = $2 AND delivered_at IS NULL AND failed_at IS NULL "
+	"RETURNING endpoint_id",
+	2, 0, 0 };
 /* An endpoint turned off by the system; returns its URL if it was on. */
 static struct db_stmt q_disable = { "webhook_disable",
 	"UPDATE webhook_endpoints SET enabled = false, disabled_reason = $3, "
@@ -133,6 +139,7 @@ send_one(const struct conf *cfg, const char *url, const char *const *secrets,
 	CURLcode	   cc;
 	long		   code = 0;
 	curl_off_t	   pre = 0;
+	struct netguard	   guard = { 0, 0 };
 
 	/* Signed now: receivers refuse timestamps older than minutes. With
 	 * a rotation under way, by the old secret too (space-separated). */
@@ -162,7 +169,6 @@ send_one(const struct conf *cfg, const char *url, const char *const *secrets,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
 	    cfg->webhook_allow_http ? "http,https" : "https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never the environment's */
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->webhook_timeout * 1000L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
@@ -172,8 +178,8 @@ send_one(const struct conf *cfg, const char *url, const char *const *secrets,
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-	if (!cfg->webhook_allow_loopback)
-		curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, netguard_prereq);
+	guard.allow_loopback = cfg->webhook_allow_loopback;
+	netguard_apply(c, &guard);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre);
@@ -183,7 +189,7 @@ send_one(const struct conf *cfg, const char *url, const char *const *secrets,
 		*err = code >= 200 && code < 300 ? NULL
 		    : code == 410		 ? "gone"
 						 : "http_status";
-	else if (cc == CURLE_ABORTED_BY_CALLBACK)
+	else if (guard.refused)
 		*err = "blocked_address";
 	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		*err = pre > 0 ? "timeout" : "connect";
@@ -256,7 +262,7 @@ webhook_deliver(const struct conf *cfg, struct db *db, const struct job *job,
 	PGresult       *res = NULL;
 	enum job_result out = JOB_RETRY;
 	long		code;
-	int		len, permanent;
+	int		len, permanent, closed;
 
 	*err = "bad_payload";
 	if (cid == NULL || !db_uuid_valid(did))
@@ -301,13 +307,27 @@ webhook_deliver(const struct conf *cfg, struct db *db, const struct job *job,
 		secrets[1] = secret[1];
 	body = strdup(PQgetvalue(res, 0, 3));
 	PQclear(res);
-	if (len <= 0 || body == NULL) {
+	if (body == NULL) {
 		db_rollback(db);
 		crypto_wipe(secret, sizeof(secret));
-		out = body == NULL ? JOB_RETRY : JOB_FAIL;
-		*err = body == NULL ? "internal" : "undecryptable";
+		*err = "internal";
+		return JOB_RETRY;
+	}
+	if (len <= 0) {
+		/* A key gone from the keyring: nothing can be signed. */
+		const char *gp[2] = { cid, did };
+
 		free(body);
-		return out;
+		*err = "undecryptable";
+		if ((res = db_exec(db, &q_giveup, gp)) == NULL ||
+		    endpoint_disable(db, cfg, cid, eid, *err) == -1 ||
+		    db_commit(db) == -1) {
+			PQclear(res);
+			db_rollback(db);
+			return JOB_RETRY;
+		}
+		PQclear(res);
+		return JOB_FAIL;
 	}
 	/* The try is on record before anything is sent. */
 	if ((res = db_exec_commit(db, &q_try, p)) == NULL ||
@@ -342,8 +362,11 @@ webhook_deliver(const struct conf *cfg, struct db *db, const struct job *job,
 	p[6] = outcome;
 	if (db_tenant_begin(db, cid, &q_outcome, p, &res) == -1)
 		goto again; /* the try stays unfinished; the job runs again */
+	/* Closed meanwhile by a later try (this one's lease ran out): the
+	 * endpoint is not this try's to turn off. */
+	closed = PQntuples(res) == 0;
 	PQclear(res);
-	if (out == JOB_FAIL &&
+	if (out == JOB_FAIL && !closed &&
 	    endpoint_disable(db, cfg, cid, eid,
 		permanent ? *err : "retries_exhausted") == -1) {
 		db_rollback(db);
@@ -362,4 +385,29 @@ out:
 	crypto_wipe(secret, sizeof(secret));
 	free(body);
 	return out;
+}
+
+void
+webhook_give_up(const struct conf *cfg, struct db *db, const struct job *job)
+{
+	const char *did =
+	    json_string_value(json_object_get(job->payload, "delivery"));
+	const char *p[2] = { job->company_id, did };
+	char	    eid[37];
+	PGresult   *res = NULL;
+
+	if (job->company_id == NULL || !db_uuid_valid(did) ||
+	    db_tenant_begin(db, job->company_id, &q_giveup, p, &res) == -1)
+		return;
+	if (PQntuples(res) == 1) {
+		snprintf(eid, sizeof(eid), "%s", PQgetvalue(res, 0, 0));
+		if (endpoint_disable(db, cfg, job->company_id, eid,
+			"retries_exhausted") == -1) {
+			PQclear(res);
+			db_rollback(db);
+			return;
+		}
+	}
+	PQclear(res);
+	(void)db_commit(db);
 }

@@ -31,4 +31,12 @@ int webhook_event_valid(const char *name);
 enum job_result webhook_deliver(const struct conf *cfg, struct db *db,
     const struct job *job, const char **err);
 
+/*
+ * Gives up the delivery of a "webhook" job its handler could not close
+ * (the process kept dying, or the database failed at the last attempt):
+ * marks it failed and turns its endpoint off. Best effort.
+ */
+void webhook_give_up(
+    const struct conf *cfg, struct db *db, const struct job *job);
+
 #endif

@@ -38,6 +38,14 @@ like $out, qr/workers: must be an integer from 1 to 256 \(from PARLEY_WORKERS\)/
 is $rc, 1, 'FastCGI on a public address refused';
 like $out, qr/loopback/, '... explaining why';
 
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', PARLEY_JOB_LEASE => 40, PARLEY_WEBHOOK_TIMEOUT => 15 }, "$b/parleyd", '-t');
+is $rc, 1, 'a job lease shorter than the longest job is refused';
+like $out, qr/job_lease: must exceed .* more than 45/, '... saying what it must exceed';
+
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', PARLEY_STRIPE_API_URL => 'http://stripe.example' }, "$b/parleyd", '-t');
+is $rc, 1, 'a Stripe API URL without TLS is refused';
+like $out, qr/stripe_api_url: must be https/, '... naming the setting';
+
 open my $fh, '>', "$tmp/parley.conf" or die;
 print $fh "# test\ndatabase_url = dbname=x\nworkers = 3\nbogus_key = 1\n";
 close $fh;

@@ -26,6 +26,14 @@ is req('PUT', '/api/v1/company/llm', undef, { api_key => $secret{llm_key} })->{s
 $secret{webhook} = req('POST', '/api/v1/webhook-endpoints', undef, { url => 'https://hooks.rest.example/in',
     events => ['member.removed'] })->{json}{secret};
 ($secret{api_key}) = req('POST', '/api/v1/api-keys', undef, { name => 'k', scopes => ['members:read'] })->{json}{key} =~ /_([A-Za-z0-9_-]{43})$/;
+$secret{stripe_key} = 'sk_test_' . join('', map { ('a' .. 'z', 'A' .. 'Z', 0 .. 9)[int rand 62] } 1 .. 32);
+{
+	local @ENV{qw(PARLEY_CONFIG PARLEY_JWT_KEY_FILE PARLEY_AUDIT_KEY_FILE PARLEY_KEYRING_FILE PARLEY_ADMIN_DATABASE_URL)} =
+	    ('', $t->dir . '/jwt.key', $t->dir . '/audit.key', $t->dir . '/keyring', $t->pg->conninfo($t->dbname, 'postgres'));
+	my $ctl = ParleyTest->builddir . '/parleyctl';
+	my $out = `printf '%s\n' '$secret{stripe_key}' | '$ctl' secret set stripe_secret_key 2>&1`;
+	is $?, 0, 'the Stripe key, set with parleyctl secret set' or diag $out;
+}
 ok !grep({ !defined } values %secret), 'secrets collected: ' . join(', ', sort keys %secret);
 
 # --- a dump holds none of them ------------------------------------------------------
@@ -57,12 +65,13 @@ sub rotate {
 }
 my ($rc, $out) = rotate();
 is $rc, 0, 'parleyctl keys rotate' or diag $out;
-like $out, qr/rotated 4 secret\(s\)/, '... re-encrypts the four recoverable secrets (TOTP, identity, LLM key, webhook)';
-unlike $out, qr/\Q$secret{llm_key}\E|\Q$secret{identity}\E|\Q$secret{webhook}\E|\Q$k2\E/, '... and prints none of them';
+like $out, qr/rotated 5 secret\(s\)/, '... re-encrypts the five recoverable secrets (TOTP, identity, LLM key, webhook, Stripe key)';
+unlike $out, qr/\Q$secret{llm_key}\E|\Q$secret{identity}\E|\Q$secret{webhook}\E|\Q$secret{stripe_key}\E|\Q$k2\E/, '... and prints none of them';
 my $left = $t->sql(q{SELECT (SELECT count(*) FROM users WHERE totp_pending_enc NOT LIKE 'v1.k2.%')
     + (SELECT count(*) FROM chatbots WHERE identity_secret_enc NOT LIKE 'v1.k2.%')
     + (SELECT count(*) FROM company_llm WHERE api_key_enc NOT LIKE 'v1.k2.%')
-    + (SELECT count(*) FROM webhook_endpoints WHERE secret_enc NOT LIKE 'v1.k2.%') AS n})->[0]{n};
+    + (SELECT count(*) FROM webhook_endpoints WHERE secret_enc NOT LIKE 'v1.k2.%')
+    + (SELECT count(*) FROM operator_secrets WHERE value_enc NOT LIKE 'v1.k2.%') AS n})->[0]{n};
 is $left, 0, 'every recoverable secret is now under the new key';
 ($rc, $out) = rotate();
 like $out, qr/rotated 0 secret\(s\)/, 'a second run has nothing left to do (it resumes)';

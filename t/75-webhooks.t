@@ -16,7 +16,7 @@ use POSIX qw(WNOHANG);
 use ParleyTest;
 
 my $t = ParleyTest->new(receiver => 1, smtp => 1, env => { PARLEY_WEBHOOK_ALLOW_HTTP => 1,
-    PARLEY_WEBHOOK_ALLOW_LOOPBACK => 1, PARLEY_JOB_LEASE => 2, PARLEY_WEBHOOK_TIMEOUT => 2 });
+    PARLEY_WEBHOOK_ALLOW_LOOPBACK => 1, PARLEY_WEBHOOK_TIMEOUT => 2 });
 my $pw = 'tangerine-orbit-velvet-42';
 my $own = $t->post('/api/v1/auth/register', json => { email => 'hooks@co.example', password => $pw,
     name => 'Ho Oks', company_name => 'Hook Co' })->{json};
@@ -68,6 +68,10 @@ is $r->{status}, 422, 'an unknown event: 422';
 is $r->{json}{errors}[0]{code}, 'unknown_event', '... unknown_event' or diag $r->{content};
 is req('POST', '/api/v1/webhook-endpoints', undef, { url => 'ftp://files.example/x', events => ['*'] })->{status}, 422,
     'a URL that is not http(s): 422';
+for my $u ('http://10.0.0.8/x', 'http://169.254.169.254/latest/meta-data', 'http://[fd00::1]/x') {
+	$r = req('POST', '/api/v1/webhook-endpoints', undef, { url => $u, events => ['*'] });
+	is $r->{json}{errors}[0]{code}, 'private_address', "allowing loopback (tests) still refuses $u";
+}
 is $t->sql('SELECT count(*) AS n FROM webhook_endpoints')->[0]{n}, 1, '... and nothing was stored';
 my $conv_ep = req('POST', '/api/v1/webhook-endpoints', undef, { url => $t->receiver_url('/conv'),
     events => ['conversation.*'] })->{json};
@@ -226,6 +230,8 @@ my ($jp) = $t->jobs_pids;
 kill 'KILL', $jp;
 ParleyTest::wait_for(sub { !kill 0, $jp }, 'the jobs process gone');
 $t->receiver_release;
+# The lease (job_lease, 120 s) ends: brought forward rather than waited for.
+$t->sql(q{UPDATE jobs SET run_at = now() WHERE kind = 'webhook' AND done_at IS NULL AND failed_at IS NULL});
 ParleyTest::wait_for(sub { $t->sql(q{SELECT delivered_at FROM webhook_deliveries WHERE event_id = ?}, $wid)->[0]{delivered_at} }, 'delivered after the lease', 30);
 my $reqs = grep { $_->{headers}{'webhook-id'} eq $wid } @{ $t->receiver_requests };
 $att = $t->sql(q{SELECT n, status, finished_at FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.event_id = ? ORDER BY n}, $wid);
@@ -234,6 +240,27 @@ is_deeply [map { $_->{n} } @$att], [1, 2], '... the killed try and the one after
 ok !$att->[0]{finished_at} && $att->[1]{status} == 200, '... the first left unfinished, the second delivered';
 is $t->sql(q{SELECT count(*) AS n FROM webhook_deliveries WHERE event_id = ? AND delivered_at IS NOT NULL}, $wid)->[0]{n}, 1,
     'nothing lost: delivered once on record';
+
+# A delivery whose process dies on its last attempt is not tried forever.
+ParleyTest::wait_for(sub { scalar($t->jobs_pids) == 1 }, 'the jobs process back');
+$t->receiver_reset;
+$t->receiver_script({ hold => 1 });
+req('POST', "/api/v1/conversations/$conv/messages", undef, { content => 'Kill me twice.' });
+$got = wait_hooks('/all', 1, 'another held delivery');
+$wid = $got->[0]{headers}{'webhook-id'};
+($jp) = $t->jobs_pids;
+$t->sql(q{UPDATE jobs SET max_attempts = 1 WHERE kind = 'webhook' AND done_at IS NULL AND failed_at IS NULL});
+kill 'KILL', $jp;
+ParleyTest::wait_for(sub { !kill 0, $jp }, 'the jobs process gone again');
+$t->receiver_release;
+$t->sql(q{UPDATE jobs SET run_at = now() WHERE kind = 'webhook' AND done_at IS NULL AND failed_at IS NULL});
+ParleyTest::wait_for(sub { $t->sql(q{SELECT failed_at FROM webhook_deliveries WHERE event_id = ?}, $wid)->[0]{failed_at} }, 'given up', 30);
+is $t->sql(q{SELECT last_error FROM jobs WHERE kind = 'webhook' ORDER BY id DESC LIMIT 1})->[0]{last_error}, 'lease_expired',
+    'the last attempt died with its process: the job fails (lease_expired), not retried forever';
+is scalar(grep { $_->{headers}{'webhook-id'} eq $wid } @{ $t->receiver_requests }), 1, '... after the one request';
+is $t->sql('SELECT disabled_reason FROM webhook_endpoints WHERE id = ?', $ep->{id})->[0]{disabled_reason}, 'retries_exhausted',
+    '... the delivery failed and the endpoint turned off';
+req('PATCH', "/api/v1/webhook-endpoints/$ep->{id}", undef, { enabled => JSON::PP::true });
 
 # --- the SSRF guard ----------------------------------------------------------------------------------
 $t->stop_parleyd;

@@ -72,7 +72,13 @@ static const struct {
 	{ "https://LOCALHOST/in", 0, "private_address" },
 	{ "https://api.localhost/in", 0, "private_address" },
 	{ "https://127.0.0.1/in", 0, "private_address" },
-	{ "https://127.0.0.1/in", NG_ALLOW_PRIVATE, NULL },
+	{ "https://127.0.0.1/in", NG_ALLOW_LOOPBACK, NULL },
+	{ "https://localhost:8080/in", NG_ALLOW_LOOPBACK, NULL },
+	{ "https://[::1]/in", NG_ALLOW_LOOPBACK, NULL },
+	{ "https://10.1.2.3/in", NG_ALLOW_LOOPBACK, "private_address" },
+	{ "https://169.254.169.254/x", NG_ALLOW_LOOPBACK, "private_address" },
+	{ "https://localhost./in", 0, "private_address" },
+	{ "https://LocalHost./in", 0, "private_address" },
 	{ "https://10.1.2.3/in", 0, "private_address" },
 	{ "https://192.168.0.10/in", 0, "private_address" },
 	{ "https://169.254.169.254/latest/meta-data/", 0, "private_address" },
@@ -88,6 +94,21 @@ static const struct {
 	{ "https://", 0, "format" },
 	{ "", 0, "format" },
 };
+
+static void
+test_loopback(void)
+{
+	tap_ok(netguard_addr_loopback("127.0.0.1"), "127.0.0.1 is loopback");
+	tap_ok(netguard_addr_loopback("127.9.8.7"), "127.9.8.7 is loopback");
+	tap_ok(netguard_addr_loopback("::1"), "::1 is loopback");
+	tap_ok(netguard_addr_loopback("::ffff:127.0.0.1"),
+	    "::ffff:127.0.0.1 is loopback");
+	tap_ok(!netguard_addr_loopback("10.0.0.1"), "10.0.0.1 is not");
+	tap_ok(!netguard_addr_loopback("169.254.169.254"),
+	    "169.254.169.254 is not");
+	tap_ok(!netguard_addr_loopback("fe80::1"), "fe80::1 is not");
+	tap_ok(!netguard_addr_loopback(NULL), "NULL is not");
+}
 
 static void
 test_urls(void)
@@ -110,6 +131,7 @@ int
 main(void)
 {
 	test_addrs();
+	test_loopback();
 	test_urls();
 	return tap_done();
 }
