@@ -16,24 +16,34 @@
 #include "validate.h"
 
 struct db_stmt	      q_company = { "company_get",
-	       "SELECT c.id, c.name, c.mfa_required, c.created_at FROM companies c "
+	       "SELECT c.id, c.name, c.mfa_required, c.created_at, "
+		      "c.retention_period, c.retention_action FROM companies c "
 		      "JOIN users u ON u.company_id = c.id WHERE u.id = $1 AND c.id = $2",
 	       2, 0, 0 };
 static struct db_stmt q_company_lock = { "company_lock",
-	"SELECT name, mfa_required FROM companies WHERE id = $1 FOR UPDATE", 1,
-	0, 0 };
+	"SELECT name, mfa_required, retention_period, retention_action FROM "
+	"companies WHERE id = $1 FOR UPDATE",
+	1, 0, 0 };
 static struct db_stmt q_company_set = { "company_set",
-	"UPDATE companies SET name = $2, mfa_required = $3, updated_at = now() "
-	"WHERE id = $1 RETURNING id, name, mfa_required, created_at",
-	3, 0, 0 };
+	"UPDATE companies SET name = $2, mfa_required = $3, retention_period "
+	"= $4, retention_action = $5, updated_at = now() WHERE id = $1 "
+	"RETURNING id, name, mfa_required, created_at, retention_period, "
+	"retention_action",
+	5, 0, 0 };
+
+/* The choices of the retention settings. */
+static const char *const periods[] = { "30_days", "60_days", "90_days",
+	"6_months", "1_year", "indefinitely" };
+static const char *const actions[] = { "delete", "anonymise" };
 
 static json_t *
 company_json(PGresult *res)
 {
-	return json_pack("{s:s,s:s,s:{s:b},s:s}", "id", PQgetvalue(res, 0, 0),
-	    "name", PQgetvalue(res, 0, 1), "settings", "mfa_required",
-	    strcmp(PQgetvalue(res, 0, 2), "t") == 0, "created_at",
-	    PQgetvalue(res, 0, 3));
+	return json_pack("{s:s,s:s,s:{s:b,s:s,s:s},s:s}", "id",
+	    PQgetvalue(res, 0, 0), "name", PQgetvalue(res, 0, 1), "settings",
+	    "mfa_required", strcmp(PQgetvalue(res, 0, 2), "t") == 0,
+	    "retention_period", PQgetvalue(res, 0, 4), "retention_action",
+	    PQgetvalue(res, 0, 5), "created_at", PQgetvalue(res, 0, 3));
 }
 
 int
@@ -56,7 +66,48 @@ static const struct field f_patch[] = {
 };
 static const struct field f_settings[] = {
 	{ "mfa_required", V_BOOL, 0, 0, 0 },
+	{ "retention_period", V_TOKEN, 1, 16, 0 },
+	{ "retention_action", V_TOKEN, 1, 16, 0 },
 };
+
+/* Returns 1 if 's' is one of the 'n' 'choices'. */
+static int
+one_of(const char *s, const char *const *choices, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, choices[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Applies setting 'key' of 'settings' (a string among 'choices') to
+ * 'cur' (size 'len'), recording the change. Returns 0, or -1 with 'err'
+ * filled when the value is not a choice.
+ */
+static int
+choice(json_t *settings, const char *key, const char *const *choices, size_t n,
+    char *cur, size_t len, json_t *fields, json_t *changes, struct verr *err)
+{
+	json_t *v = json_object_get(settings, key);
+	char	name[64];
+
+	if (v == NULL || strcmp(json_string_value(v), cur) == 0)
+		return 0;
+	if (!one_of(json_string_value(v), choices, n)) {
+		err->field = key;
+		err->code = "not_allowed";
+		return -1;
+	}
+	snprintf(name, sizeof(name), "settings.%s", key);
+	json_array_append_new(fields, json_string(name));
+	json_object_set_new(changes, name,
+	    json_pack("{s:s,s:s}", "old", cur, "new", json_string_value(v)));
+	snprintf(cur, len, "%s", json_string_value(v));
+	return 0;
+}
 
 int
 h_company_patch(struct request *req, struct ctx *ctx)
@@ -64,8 +115,8 @@ h_company_patch(struct request *req, struct ctx *ctx)
 	struct verr	   err;
 	struct audit_entry e = { 0 };
 	json_t		  *settings, *v, *fields = NULL, *changes = NULL, *o;
-	const char	  *p[3];
-	char		   name[201];
+	const char	  *p[5];
+	char		   name[201], period[16], action[16];
 	PGresult	  *res;
 	int		   mfa, new_mfa, rc = -1;
 
@@ -90,6 +141,8 @@ h_company_patch(struct request *req, struct ctx *ctx)
 	}
 	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 0));
 	mfa = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	snprintf(period, sizeof(period), "%s", PQgetvalue(res, 0, 2));
+	snprintf(action, sizeof(action), "%s", PQgetvalue(res, 0, 3));
 	PQclear(res);
 	new_mfa = mfa;
 	fields = json_array();
@@ -109,8 +162,23 @@ h_company_patch(struct request *req, struct ctx *ctx)
 		json_object_set_new(changes, "settings.mfa_required",
 		    json_pack("{s:b,s:b}", "old", mfa, "new", new_mfa));
 	}
+	if (settings != NULL &&
+	    (choice(settings, "retention_period", periods, nitems(periods),
+		 period, sizeof(period), fields, changes, &err) == -1 ||
+		choice(settings, "retention_action", actions, nitems(actions),
+		    action, sizeof(action), fields, changes, &err) == -1)) {
+		char full[80];
+
+		db_rollback(ctx->db);
+		snprintf(full, sizeof(full), "settings.%s", err.field);
+		err.field = full;
+		rc = validate_problem(req, &err);
+		goto out;
+	}
 	p[1] = name;
 	p[2] = new_mfa ? "true" : "false";
+	p[3] = period;
+	p[4] = action;
 	if ((res = db_exec(ctx->db, &q_company_set, p)) == NULL)
 		goto out;
 	if (json_array_size(fields) > 0) {

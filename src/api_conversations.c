@@ -86,8 +86,13 @@ static struct db_stmt q_summary = { "analytics_summary",
 	"(WHERE status = 'resolved'), percentile_cont(0.5) WITHIN GROUP "
 	"(ORDER BY extract(epoch FROM first_response_at - first_visitor_at)), "
 	"coalesce(sum(tokens), 0), count(*) FILTER (WHERE flag_reason IS NOT "
-	"NULL) FROM conversations WHERE company_id = $1 AND created_at >= "
-	"$2::timestamptz AND created_at < $3::timestamptz",
+	"NULL) FROM (SELECT message_count, handed_off_at, first_response_at, "
+	"first_visitor_at, status, tokens, flag_reason FROM conversations "
+	"WHERE company_id = $1 AND created_at >= $2::timestamptz AND "
+	"created_at < $3::timestamptz UNION ALL SELECT message_count, "
+	"handed_off_at, first_response_at, first_visitor_at, status, tokens, "
+	"flag_reason FROM conversation_stats WHERE company_id = $1 AND "
+	"created_at >= $2::timestamptz AND created_at < $3::timestamptz) c",
 	3, 0, 0 };
 
 static json_t *

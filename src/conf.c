@@ -129,6 +129,11 @@ const struct conf_key conf_keys[] = {
 	K_INT("webhook_allow_loopback", webhook_allow_loopback, 0, 1, "0",
 	    "1: webhooks may be sent to loopback addresses (development and "
 	    "tests only; private and link-local addresses stay refused)"),
+	K_INT("retention_interval", retention_interval, 0, 604800, "3600",
+	    "seconds between retention sweeps by the jobs processes; 0: only "
+	    "parleyctl retention run"),
+	K_INT("retention_batch", retention_batch, 10, 100000, "1000",
+	    "conversations per retention transaction"),
 	K_STR("llm_base_url", llm_base_url, 0, "",
 	    "OpenAI-compatible API base URL (e.g. https://api.openai.com/v1); "
 	    "empty: the offline responder answers from the knowledge base"),

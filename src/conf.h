@@ -59,6 +59,8 @@ struct conf {
 	int  webhook_timeout; /* seconds per delivery attempt */
 	int  webhook_allow_http; /* development only */
 	int  webhook_allow_loopback; /* development and tests only */
+	int  retention_interval; /* seconds; 0: no scheduled sweep */
+	int  retention_batch; /* conversations per transaction */
 	/* Conversations and AI */
 	char llm_base_url[256]; /* OpenAI-compatible API; "" = offline */
 	char llm_api_key[256]; /* secret: never logged */

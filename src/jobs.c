@@ -18,6 +18,7 @@
 #include "log.h"
 #include "master.h"
 #include "mail.h"
+#include "retention.h"
 #include "util.h"
 #include "webhooks.h"
 
@@ -35,6 +36,11 @@ static struct db_stmt q_jobs_purge = { "jobs_purge",
 	"DELETE FROM jobs WHERE done_at < now() - interval '7 days' OR "
 	"failed_at < now() - interval '30 days'",
 	0, 0, 0 };
+/* One jobs process sweeps at a time (a session advisory lock). */
+static struct db_stmt q_sweep_lock = { "retention_lock",
+	"SELECT pg_try_advisory_lock(72657465)", 0, 0, 0 };
+static struct db_stmt q_sweep_unlock = { "retention_unlock",
+	"SELECT pg_advisory_unlock(72657465)", 0, 0, 0 };
 static struct db_stmt q_enqueue = { "job_enqueue",
 	"INSERT INTO jobs (kind, company_id, payload) VALUES ($1, $2, $3)", 3,
 	0, 0 };
@@ -291,6 +297,41 @@ jobs_run_one(const struct conf *cfg, struct db *db)
 	return rc;
 }
 
+/*
+ * A slice of the retention sweep (at most 20 s, so jobs keep flowing),
+ * if no other jobs process is sweeping. Returns the time the sweep
+ * finished, or 'last' while it has more to do.
+ */
+static time_t
+sweep(const struct conf *cfg, struct db *db, time_t last)
+{
+	struct retention_counts c;
+	PGresult	       *res;
+	int			got, rc;
+
+	if ((res = db_exec(db, &q_sweep_lock, NULL)) == NULL)
+		return last;
+	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!got)
+		return time(NULL); /* another process is on it */
+	memset(&c, 0, sizeof(c));
+	rc = retention_run(cfg, db, 0, time(NULL) + 20, &c);
+	PQclear(db_exec(db, &q_sweep_unlock, NULL));
+	log_event(rc == -1 ? LOG_WARN : LOG_INFO, "retention_sweep",
+	    LOG_S("status",
+		rc == 0	      ? "done"
+		    : rc == 1 ? "more"
+			      : "failed"),
+	    LOG_I("conversations_deleted", c.conversations_deleted),
+	    LOG_I("messages_deleted", c.messages_deleted),
+	    LOG_I("visitors_deleted", c.visitors_deleted),
+	    LOG_I("conversations_anonymised", c.conversations_anonymised),
+	    LOG_I("visitors_anonymised", c.visitors_anonymised),
+	    LOG_I("deliveries_deleted", c.deliveries_deleted));
+	return rc == 1 ? last : time(NULL); /* failed: after the interval */
+}
+
 static void
 on_term(int sig)
 {
@@ -302,7 +343,7 @@ jobs_run(const struct conf *cfg, int no)
 {
 	struct db      *db;
 	struct timespec ts;
-	time_t		last_purge = 0;
+	time_t		last_purge = 0, last_sweep = 0;
 	int		r;
 
 	/* No SA_RESTART: SIGTERM must interrupt a blocking call. */
@@ -319,6 +360,9 @@ jobs_run(const struct conf *cfg, int no)
 			PQclear(db_exec(db, &q_jobs_purge, NULL));
 			last_purge = time(NULL);
 		}
+		if (cfg->retention_interval > 0 &&
+		    time(NULL) - last_sweep >= cfg->retention_interval)
+			last_sweep = sweep(cfg, db, last_sweep);
 		r = jobs_run_one(cfg, db);
 		if (r == 1)
 			continue;

@@ -19,6 +19,7 @@
 #include "migrate.h"
 #include "audit_verify.h"
 #include "keys_rotate.h"
+#include "retention.h"
 #include "router.h"
 #include "scopes.h"
 
@@ -50,7 +51,8 @@ usage(void)
 	    "       parleyctl permissions\n"
 	    "       parleyctl audit verify [--company ID] [--log FILE]...\n"
 	    "       parleyctl keys rotate [-c FILE] [--batch N]\n"
-	    "       parleyctl secret set [-c FILE] stripe_secret_key < value\n");
+	    "       parleyctl secret set [-c FILE] stripe_secret_key < value\n"
+	    "       parleyctl retention run [-c FILE] [--dry-run]\n");
 	/* clang-format on */
 	return 2;
 }
@@ -164,6 +166,8 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "keys") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "rotate") == 0)
 		return keys_rotate_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "retention") == 0 && argc >= 3)
+		return retention_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "secret") == 0 && argc >= 3)
 		return keys_secret_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "audit") == 0 && argc >= 3 &&
