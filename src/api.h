@@ -67,6 +67,16 @@ int api_unavailable(struct request *req);
 int mfa_verify(struct ctx *ctx, const char *cid, const char *uid,
     const char *secret_enc, const char *last_step, const char *code,
     int *recovery);
+/*
+ * Re-authentication before a destructive action: the caller's password
+ * and, when TOTP is on, a code or recovery code ('code' may be NULL).
+ * Counts a guess on the account's budget (so it cannot be used to guess
+ * passwords), then leaves a fresh tenant transaction open. Returns 1 if
+ * accepted; 0 after answering (403 reauth_failed or mfa_code_required,
+ * 429); -1 on error.
+ */
+int api_reauth(struct request *req, struct ctx *ctx, const char *password,
+    const char *code);
 int h_mfa_setup(struct request *, struct ctx *);
 int h_mfa_enable(struct request *, struct ctx *);
 int h_mfa_disable(struct request *, struct ctx *);
@@ -75,6 +85,7 @@ int h_mfa_disable(struct request *, struct ctx *);
 extern struct db_stmt q_company;
 int		      h_company_get(struct request *, struct ctx *);
 int		      h_company_patch(struct request *, struct ctx *);
+int		      h_company_delete(struct request *, struct ctx *);
 
 /* api_members.c */
 extern struct db_stmt q_members;
@@ -147,6 +158,7 @@ int h_conversation_list(struct request *, struct ctx *);
 int h_conversation_get(struct request *, struct ctx *);
 int h_conversation_reply(struct request *, struct ctx *);
 int h_conversation_patch(struct request *, struct ctx *);
+int h_conversation_delete(struct request *, struct ctx *);
 int h_conversation_suggest(struct request *, struct ctx *);
 int h_analytics_summary(struct request *, struct ctx *);
 /* api_webhooks.c */

@@ -11,7 +11,11 @@
 
 #include "api.h"
 #include "audit.h"
+#include "crypto.h"
 #include "db.h"
+#include "log.h"
+#include "realtime.h"
+#include "stripe.h"
 #include "util.h"
 #include "validate.h"
 
@@ -204,4 +208,123 @@ out:
 	json_decref(fields);
 	json_decref(changes);
 	return rc;
+}
+
+static struct db_stmt q_company_doomed = { "company_doomed",
+	"SELECT name, coalesce(stripe_subscription_id, ''), "
+	"coalesce(subscription_status, '') FROM companies WHERE id = $1 FOR "
+	"UPDATE",
+	1, 0, 0 };
+static struct db_stmt q_company_users = { "company_users",
+	"SELECT id FROM users WHERE company_id = $1 ORDER BY id LIMIT 16", 1, 0,
+	0 };
+static struct db_stmt q_company_tombstone = { "company_tombstone",
+	"INSERT INTO company_tombstones (company_id) VALUES ($1) ON CONFLICT "
+	"DO NOTHING",
+	1, 0, 0 };
+static struct db_stmt q_company_gone = { "company_gone",
+	"SELECT parley_company_delete($1)", 1, 0, 0 };
+
+static const struct field f_delete[] = {
+	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+	{ "code", V_STRING, 1, 64, 0 },
+	{ "confirm_name", V_STRING, 1, 200, F_REQUIRED },
+};
+
+/*
+ * Cancels subscription 'sub' at Stripe, with no transaction open. Returns
+ * 0 (cancelled, or Stripe knows it no more), or 1 after answering.
+ */
+static int
+cancel_subscription(
+    struct request *req, struct ctx *ctx, const char *sub, const char *sealed)
+{
+	char	    path[160];
+	const char *err;
+	json_t	   *o;
+
+	if (sealed[0] == '\0') {
+		http_send_problem(req, 409, "subscription_active",
+		    "The company has a subscription: cancel it in the "
+		    "billing portal first",
+		    NULL, NULL, NULL);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "/v1/subscriptions/%s", sub);
+	o = stripe_call(ctx->conf, sealed, "DELETE", path, NULL, &err);
+	json_decref(o);
+	/* A 4xx: no such subscription there (any more); nothing to stop. */
+	if (o != NULL || strcmp(err, "refused") == 0)
+		return 0;
+	http_send_problem(req, 502, "payment_provider_error",
+	    "The subscription could not be cancelled; nothing was deleted. "
+	    "Try again shortly",
+	    NULL, NULL, NULL);
+	return 1;
+}
+
+int
+h_company_delete(struct request *req, struct ctx *ctx)
+{
+	const char *p[1] = { ctx->who.company_id }, *confirm;
+	char	    sub[112], status[32], sealed[1024] = "", res_id[48];
+	struct verr err;
+	PGresult   *res;
+	int	    i, rc;
+
+	if (validate_object(req->json, f_delete, nitems(f_delete), 0, &err) ==
+	    -1)
+		return validate_problem(req, &err);
+	if ((rc = api_reauth(req, ctx,
+		 json_string_value(json_object_get(req->json, "password")),
+		 json_string_value(json_object_get(req->json, "code")))) != 1)
+		return rc == 0 ? 0 : -1;
+	if ((res = db_exec(ctx->db, &q_company_doomed, p)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	confirm = json_string_value(json_object_get(req->json, "confirm_name"));
+	if (strcmp(confirm, PQgetvalue(res, 0, 0)) != 0) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		err.field = "confirm_name";
+		err.code = "mismatch";
+		return validate_problem(req, &err);
+	}
+	snprintf(sub, sizeof(sub), "%s", PQgetvalue(res, 0, 1));
+	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	/* A live subscription is cancelled first: no bills after deletion. */
+	if (sub[0] != '\0' && strcmp(status, "canceled") != 0 &&
+	    strcmp(status, "incomplete_expired") != 0) {
+		if (stripe_key_sealed(ctx->db, sealed, sizeof(sealed)) == -1)
+			return -1;
+		db_rollback(ctx->db); /* no lock while Stripe answers */
+		rc = cancel_subscription(req, ctx, sub, sealed);
+		crypto_wipe(sealed, sizeof(sealed));
+		if (rc != 0)
+			return 0;
+		if (db_tenant_begin(
+			ctx->db, ctx->who.company_id, NULL, NULL, NULL) == -1)
+			return -1;
+	}
+	/* Every member's event streams end. */
+	if ((res = db_exec(ctx->db, &q_company_users, p)) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(res); i++)
+		rt_end_user(ctx, PQgetvalue(res, i, 0));
+	PQclear(res);
+	if ((res = db_exec(ctx->db, &q_company_tombstone, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if ((res = db_exec(ctx->db, &q_company_gone, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if (db_commit(ctx->db) == -1)
+		return -1;
+	/* The audit log went with the company: this line is the record. */
+	snprintf(res_id, sizeof(res_id), "company:%s", ctx->who.company_id);
+	log_event(LOG_INFO, "company_deleted", LOG_S("resource", res_id));
+	return http_send_empty(req, 204);
 }

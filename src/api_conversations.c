@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit.h"
 #include "bot.h"
 #include "conf.h"
 #include "conv.h"
@@ -475,4 +476,37 @@ h_analytics_summary(struct request *req, struct ctx *ctx)
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
 	return rc;
+}
+
+static struct db_stmt q_conv_delete = { "conversation_delete",
+	"DELETE FROM conversations WHERE company_id = $1 AND id = $2", 2, 0,
+	0 };
+
+int
+h_conversation_delete(struct request *req, struct ctx *ctx)
+{
+	const char	  *id = router_param(req, "id"), *p[2];
+	struct audit_entry e = { 0 };
+	PGresult	  *res;
+	long		   n;
+
+	if (!db_uuid_valid(id))
+		return http_not_found(req, "No such conversation");
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	if ((res = db_exec(ctx->db, &q_conv_delete, p)) == NULL)
+		return -1;
+	n = strtol(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (n == 0)
+		return http_not_found(req, "No such conversation");
+	e.action = "conversation.delete";
+	e.resource_type = "conversation";
+	e.resource_id = id;
+	if (audit_write(ctx, req, &e) == -1)
+		return -1;
+	rt_conversation_deleted(ctx, id);
+	if (db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
 }

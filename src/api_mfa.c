@@ -418,3 +418,48 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 	forget_guess(ctx);
 	return http_send_empty(req, 204);
 }
+
+int
+api_reauth(struct request *req, struct ctx *ctx, const char *password,
+    const char *code)
+{
+	char	  hash[PASSWORD_HASH_MAX];
+	PGresult *res;
+	int	  ok, pw_ok, recovery, totp;
+
+	if (count_guess(req, ctx) == -2)
+		return 0;
+	if ((res = mfa_state(ctx)) == NULL)
+		return -1;
+	totp = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 5));
+	if (strlen(password) > PASSWORD_MAX_BYTES) {
+		password_verify_dummy(password, ctx->conf->bcrypt_cost);
+		pw_ok = 0;
+	} else
+		pw_ok = password_verify(password, hash);
+	crypto_wipe(hash, sizeof(hash));
+	if (pw_ok && totp && code == NULL) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		http_send_problem(req, 403, "mfa_code_required",
+		    "Give a code from your authenticator app too", NULL, NULL,
+		    NULL);
+		return 0;
+	}
+	ok = pw_ok && totp
+	    ? mfa_verify(ctx, ctx->who.company_id, ctx->who.user_id,
+		  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), code, &recovery)
+	    : pw_ok;
+	PQclear(res);
+	if (ok == -1)
+		return -1;
+	if (!ok) {
+		db_rollback(ctx->db);
+		http_send_problem(req, 403, "reauth_failed",
+		    "Wrong password or code", NULL, NULL, NULL);
+		return 0;
+	}
+	forget_guess(ctx);
+	return 1;
+}

@@ -205,3 +205,18 @@ rt_status(
 	rt_queue(ctx, "v", conv, ev);
 	json_decref(ev);
 }
+
+void
+rt_conversation_deleted(struct ctx *ctx, const char *conv)
+{
+	char	channel[48];
+	json_t *ev;
+
+	if (ctx->conf->realtime_socket[0] == '\0' || !db_uuid_valid(conv))
+		return;
+	ev = json_pack("{s:s,s:s}", "type", "deleted", "conversation_id", conv);
+	rt_queue(ctx, "c", ctx->who.company_id, ev);
+	json_decref(ev);
+	snprintf(channel, sizeof(channel), "v-%s", conv);
+	enqueue(ctx, channel, NULL);
+}

@@ -44,4 +44,9 @@ void rt_message(struct ctx *ctx, const char *conv, const json_t *msg);
 /* Queues a conversation's new status and assignee (assignee may be NULL). */
 void rt_status(struct ctx *ctx, const char *conv, const char *status,
     const char *assignee);
+/*
+ * Queues a deleted conversation's events: "deleted" to the company's
+ * channel, and the end of the visitor's channel.
+ */
+void rt_conversation_deleted(struct ctx *ctx, const char *conv);
 #endif

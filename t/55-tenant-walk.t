@@ -161,6 +161,7 @@ my %expected = (
 	'GET /api/v1/conversations/:id' => ['member', 'conversations:read'],
 	'POST /api/v1/conversations/:id/messages' => ['member', 'conversations:write'],
 	'PATCH /api/v1/conversations/:id' => ['member', 'conversations:write'],
+	'DELETE /api/v1/conversations/:id' => ['admin', 'conversations:write'],
 	'POST /api/v1/conversations/:id/suggest' => ['member', 'conversations:write'],
 	'GET /api/v1/analytics/summary' => ['member', 'analytics:read'],
 	'GET /api/v1/events' => ['member'],
@@ -168,6 +169,7 @@ my %expected = (
 	'GET /api/v1/audit-log' => ['admin', 'audit:read'],
 	'GET /api/v1/billing' => ['owner'],
 	'POST /api/v1/billing/checkout' => ['owner'],
+	'DELETE /api/v1/company' => ['owner'],
 	'POST /api/v1/billing/portal' => ['owner'],
 	'GET /api/v1/audit-log/export.csv' => ['admin', 'audit:read'],
 );
