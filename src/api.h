@@ -169,6 +169,10 @@ int h_webhook_patch(struct request *, struct ctx *);
 int h_webhook_delete(struct request *, struct ctx *);
 int h_webhook_rotate(struct request *, struct ctx *);
 int h_webhook_deliveries(struct request *, struct ctx *);
+/* api_privacy.c */
+int h_privacy_export(struct request *, struct ctx *);
+int h_privacy_erase(struct request *, struct ctx *);
+int h_visitor_patch(struct request *, struct ctx *);
 /* Media types accepted by h_csp_report. */
 extern const char *const csp_report_ctypes[];
 

@@ -59,8 +59,9 @@ static struct db_stmt q_conv_msgs = { "conversation_messages",
 	"m.seq",
 	2, 0, 0 };
 static struct db_stmt q_conv_lock = { "conversation_lock",
-	"SELECT status, chatbot_id FROM conversations WHERE "
-	"company_id = $1 AND id = $2 FOR UPDATE",
+	"SELECT c.status, c.chatbot_id, v.restricted FROM conversations c "
+	"JOIN visitors v ON v.company_id = c.company_id AND v.id = "
+	"c.visitor_id WHERE c.company_id = $1 AND c.id = $2 FOR UPDATE OF c",
 	2, 0, 0 };
 static struct db_stmt q_conv_assign = { "conversation_assign",
 	"UPDATE conversations SET assignee_id = $3, updated_at = now() WHERE "
@@ -88,9 +89,11 @@ static struct db_stmt q_summary = { "analytics_summary",
 	"(ORDER BY extract(epoch FROM first_response_at - first_visitor_at)), "
 	"coalesce(sum(tokens), 0), count(*) FILTER (WHERE flag_reason IS NOT "
 	"NULL) FROM (SELECT message_count, handed_off_at, first_response_at, "
-	"first_visitor_at, status, tokens, flag_reason FROM conversations "
+	"first_visitor_at, status, tokens, flag_reason FROM conversations x "
 	"WHERE company_id = $1 AND created_at >= $2::timestamptz AND "
-	"created_at < $3::timestamptz UNION ALL SELECT message_count, "
+	"created_at < $3::timestamptz AND NOT EXISTS (SELECT 1 FROM visitors "
+	"v WHERE v.company_id = $1 AND v.id = x.visitor_id AND v.restricted) "
+	"UNION ALL SELECT message_count, "
 	"handed_off_at, first_response_at, first_visitor_at, status, tokens, "
 	"flag_reason FROM conversation_stats WHERE company_id = $1 AND "
 	"created_at >= $2::timestamptz AND created_at < $3::timestamptz) c",
@@ -231,9 +234,14 @@ h_conversation_get(struct request *req, struct ctx *ctx)
 	return rc;
 }
 
-/* Locks conversation 'id'; fills 'status' and 'bot'. 1 found, 0 not, -1. */
+/*
+ * Locks conversation 'id'; fills 'status', 'bot' and, if not NULL,
+ * 'restricted' (its visitor's processing is restricted). 1 found, 0 not,
+ * -1.
+ */
 static int
-lock_conv(struct ctx *ctx, const char *id, char status[16], char bot[37])
+lock_conv(struct ctx *ctx, const char *id, char status[16], char bot[37],
+    int *restricted)
 {
 	const char *p[2] = { ctx->who.company_id, id };
 	PGresult   *res = db_exec(ctx->db, &q_conv_lock, p);
@@ -245,6 +253,8 @@ lock_conv(struct ctx *ctx, const char *id, char status[16], char bot[37])
 	if (found) {
 		snprintf(status, 16, "%s", PQgetvalue(res, 0, 0));
 		snprintf(bot, 37, "%s", PQgetvalue(res, 0, 1));
+		if (restricted != NULL)
+			*restricted = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	}
 	PQclear(res);
 	return found;
@@ -267,7 +277,7 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	f.max = ctx->conf->widget_message_max;
 	if (validate_object(req->json, &f, 1, 0, &err) == -1)
 		return validate_problem(req, &err);
-	if ((found = lock_conv(ctx, id, status, bot)) != 1)
+	if ((found = lock_conv(ctx, id, status, bot, NULL)) != 1)
 		return found == 0 ? http_not_found(req, "No such conversation")
 				  : -1;
 	memset(&m, 0, sizeof(m));
@@ -325,7 +335,7 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 		err.code = "format";
 		return validate_problem(req, &err);
 	}
-	if ((found = lock_conv(ctx, id, status, bot)) != 1)
+	if ((found = lock_conv(ctx, id, status, bot, NULL)) != 1)
 		return found == 0 ? http_not_found(req, "No such conversation")
 				  : -1;
 	p[0] = ctx->who.company_id;
@@ -380,14 +390,21 @@ h_conversation_suggest(struct request *req, struct ctx *ctx)
 	PGresult	*res = NULL;
 	json_t		*o = NULL;
 	char		*question = NULL;
-	int		 found, loaded = 0, rc = -1;
+	int		 found, restricted = 0, loaded = 0, rc = -1;
 
 	memset(&r, 0, sizeof(r));
 	if (!db_uuid_valid(id))
 		return http_not_found(req, "No such conversation");
-	if ((found = lock_conv(ctx, id, status, bot)) != 1)
+	if ((found = lock_conv(ctx, id, status, bot, &restricted)) != 1)
 		return found == 0 ? http_not_found(req, "No such conversation")
 				  : -1;
+	if (restricted) {
+		db_rollback(ctx->db);
+		return http_send_problem(req, 409, "processing_restricted",
+		    "This visitor restricted the processing of their data: no "
+		    "drafts by the language model",
+		    NULL, NULL, NULL);
+	}
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_last_visitor, p)) == NULL)

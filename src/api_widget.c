@@ -559,24 +559,36 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		rc = answer(req, msg, NULL, status, 0);
 		goto out;
 	}
-	if (bot_parse(ctx, ctx->who.chatbot_id, &bq, &b) == -1)
-		goto failed;
-	loaded = 1;
-	if (bot_wants_human(&b, content) != NULL) {
-		r.handoff = "visitor_request";
+	if (ctx->who.restricted) {
+		/* Processing restricted (GDPR Art. 18, 21): no bot, no LLM;
+		 * the conversation goes to a human. */
+		bot_q_free(&bq);
+		r.handoff = "restricted";
 		r.prompt_tokens = r.completion_tokens = -1;
 		if ((r.content = strdup(bot_handoff_text(r.handoff))) == NULL)
 			goto failed;
 	} else {
-		if (wants_stream(req)) {
-			if (http_sse_begin(req) == -1)
-				goto out;
-			(void)http_sse_send(req, "message", msg);
-		}
-		if (bot_answer(ctx->conf, &b, content, 0,
-			req->streaming ? emit_delta : NULL, req, &r) == -1)
+		if (bot_parse(ctx, ctx->who.chatbot_id, &bq, &b) == -1)
 			goto failed;
-		req->upstream_us = r.provider_us;
+		loaded = 1;
+		if (bot_wants_human(&b, content) != NULL) {
+			r.handoff = "visitor_request";
+			r.prompt_tokens = r.completion_tokens = -1;
+			if ((r.content = strdup(bot_handoff_text(r.handoff))) ==
+			    NULL)
+				goto failed;
+		} else {
+			if (wants_stream(req)) {
+				if (http_sse_begin(req) == -1)
+					goto out;
+				(void)http_sse_send(req, "message", msg);
+			}
+			if (bot_answer(ctx->conf, &b, content, 0,
+				req->streaming ? emit_delta : NULL, req,
+				&r) == -1)
+				goto failed;
+			req->upstream_us = r.provider_us;
+		}
 	}
 	if ((reply = store_reply(ctx, conv, &r, &dropped)) == NULL && !dropped)
 		goto failed;

@@ -407,12 +407,14 @@ check_token(struct request *req, struct ctx *ctx, const char *tok,
 /*
  * Visitor check, right after the tenant context: the visitor and its
  * chatbot still exist; the first column says the chatbot now demands a
- * verified visitor and this one is not.
+ * verified visitor and this one is not; the third that the visitor's
+ * data may no longer be processed by the bot.
  */
 static struct db_stmt q_visitor_check = { "visitor_check",
 	"SELECT b.require_verified AND NOT v.verified, CASE WHEN $5::integer "
 	"> 0 THEN parley_rate_add(decode($4, 'hex'), $5::integer, "
-	"$6::integer) ELSE -1 END FROM visitors v JOIN chatbots b ON "
+	"$6::integer) ELSE -1 END, v.restricted FROM visitors v JOIN chatbots "
+	"b ON "
 	"b.company_id = v.company_id AND b.id = v.chatbot_id WHERE v.id = $1 "
 	"AND v.chatbot_id = $2 AND v.company_id = $3",
 	6, 0, 0 };
@@ -461,6 +463,7 @@ auth_visitor(struct request *req, struct ctx *ctx, const struct route *r,
 		return -1;
 	}
 	unverified = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	ctx->who.restricted = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	PQclear(res);
 	if (unverified) {
 		db_rollback(ctx->db);

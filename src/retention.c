@@ -33,7 +33,9 @@ static struct db_stmt q_ret_delete = { "retention_delete",
 	"c.first_visitor_at, c.first_response_at, c.handed_off_at, "
 	"c.resolved_at, c.status, c.handoff_reason, c.flag_reason, "
 	"c.message_count, c.tokens FROM conversations c JOIN v ON v.id = c.id "
-	"WHERE c.company_id = $1 ON CONFLICT DO NOTHING), d AS (DELETE FROM "
+	"WHERE c.company_id = $1 AND NOT EXISTS (SELECT 1 FROM visitors x "
+	"WHERE x.company_id = $1 AND x.id = c.visitor_id AND x.restricted) "
+	"ON CONFLICT DO NOTHING), d AS (DELETE FROM "
 	"conversations c USING v WHERE c.company_id = $1 AND c.id = v.id "
 	"RETURNING c.message_count) SELECT count(*), coalesce(sum("
 	"message_count), 0) FROM d",

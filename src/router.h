@@ -38,6 +38,7 @@ struct principal {
 	char	       key_id[37]; /* the API key, when kind is AUTH_KEY */
 	char	       visitor_id[37]; /* AUTH_VISITOR: the visitor */
 	char	       chatbot_id[37]; /* AUTH_VISITOR: the visitor's chatbot */
+	int	       restricted; /* AUTH_VISITOR: no bot, no LLM for them */
 	enum role      role; /* read from the database, not the token */
 	unsigned       scopes;
 };

@@ -163,6 +163,17 @@ const struct route routes[] = {
 	KEY(M_DELETE, "/api/v1/chatbots/:id/documents/:doc", ROLE_ADMIN,
 	    SCOPE_DOCUMENTS_WRITE, h_document_delete,
 	    "delete a document and its chunks (audited)"),
+	USER_JSON(M_POST, "/api/v1/privacy/subject-export", ROLE_ADMIN,
+	    h_privacy_export,
+	    "everything about one visitor (by visitor id, user id or e-mail), "
+	    "as JSON (audited)"),
+	USER_JSON(M_POST, "/api/v1/privacy/subject-erasure", ROLE_ADMIN,
+	    h_privacy_erase,
+	    "erase one visitor: their records, conversations and consents "
+	    "(audited, without the data)"),
+	USER_JSON(M_PATCH, "/api/v1/visitors/:id", ROLE_ADMIN, h_visitor_patch,
+	    "rectify a visitor's name or e-mail, restrict their processing "
+	    "(audited)"),
 	KEY_JSON(M_POST, "/api/v1/webhook-endpoints", ROLE_ADMIN,
 	    SCOPE_WEBHOOKS_WRITE, PRL_BODY_SMALL, h_webhook_create,
 	    "add a webhook endpoint; its signing secret is shown once "

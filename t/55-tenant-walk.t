@@ -50,8 +50,10 @@ sub company {
 	$c{template} = $t->post('/api/v1/templates', headers => $oauth, json => { name => "$tag hello", body => 'Hello!' })->{json}{id};
 	$c{webhook} = $t->post('/api/v1/webhook-endpoints', headers => $oauth,
 	    json => { url => "https://hooks.$tag.example/in", events => ['member.removed'] })->{json}{id};
-	$c{visitor} = $t->post('/api/v1/widget/sessions', headers => { origin => $origin },
-	    json => { bot_key => $bot->{public_key} })->{json}{token};
+	my $vs = $t->post('/api/v1/widget/sessions', headers => { origin => $origin },
+	    json => { bot_key => $bot->{public_key} })->{json};
+	$c{visitor} = $vs->{token};
+	$c{visitor_id} = $vs->{visitor}{id};
 	my $vh = { authorization => "Bearer $c{visitor}" };
 	$c{conversation} = $t->post('/api/v1/widget/conversations', headers => $vh)->{json}{id};
 	$t->post("/api/v1/widget/conversations/$c{conversation}/messages", headers => $vh, json => { content => 'Do you sell seeds?' });
@@ -70,6 +72,7 @@ my %b_id = (
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
 	    /api/v1/chatbots/:id/documents/:doc)),
 	'/api/v1/templates/:id' => $B->{template},
+	'/api/v1/visitors/:id' => $B->{visitor_id},
 	(map { $_ => $B->{webhook} } qw(/api/v1/webhook-endpoints/:id /api/v1/webhook-endpoints/:id/rotate-secret
 	    /api/v1/webhook-endpoints/:id/deliveries)),
 	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
@@ -87,6 +90,7 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
 	'/api/v1/templates/:id' => { name => 'renamed' },
 	'/api/v1/webhook-endpoints/:id' => { description => 'renamed' },
+	'/api/v1/visitors/:id' => { name => 'Renamed' },
 	'/api/v1/webhook-endpoints/:id/rotate-secret' => undef,
 	'/api/v1/conversations/:id' => { status => 'resolved' },
 	'/api/v1/conversations/:id/messages' => { content => 'hello' },
@@ -97,7 +101,7 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/widget/consent' => { categories => ['essential'], policy_version => 'v1' });
 # Every id and name of company B: none may appear in an answer to A.
 my @b_known = ($B->{id}, (map { $_->{id}, $_->{session} } values %{ $B->{users} }), $B->{invitation},
-    @{$B}{qw(bot doc template conversation webhook)},
+    @{$B}{qw(bot doc template conversation webhook visitor_id)},
     map { $_ =~ /^prl_([0-9a-f]{8})/ ? $1 : () } values %{ $B->{keys} });
 my $b_ids = do { my $alt = join '|', map { quotemeta } grep { defined } @b_known, 'beta'; qr/$alt/i };
 # Routes whose allowed call would end the caller's own session: their
@@ -146,6 +150,9 @@ my %expected = (
 	'GET /api/v1/chatbots/:id/documents' => ['member', 'documents:read'],
 	'GET /api/v1/chatbots/:id/documents/:doc' => ['member', 'documents:read'],
 	'DELETE /api/v1/chatbots/:id/documents/:doc' => ['admin', 'documents:write'],
+	'POST /api/v1/privacy/subject-export' => ['admin'],
+	'POST /api/v1/privacy/subject-erasure' => ['admin'],
+	'PATCH /api/v1/visitors/:id' => ['admin'],
 	'POST /api/v1/webhook-endpoints' => ['admin', 'webhooks:write'],
 	'GET /api/v1/webhook-endpoints' => ['admin', 'webhooks:write'],
 	'GET /api/v1/webhook-endpoints/:id' => ['admin', 'webhooks:write'],

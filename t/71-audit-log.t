@@ -54,6 +54,11 @@ my @calls = (
 	['PATCH /api/v1/webhook-endpoints/:id', sub { req('PATCH', "/api/v1/webhook-endpoints/$wh", undef, { enabled => JSON::PP::false }) }],
 	['POST /api/v1/webhook-endpoints/:id/rotate-secret', sub { req('POST', "/api/v1/webhook-endpoints/$wh/rotate-secret") }],
 	['DELETE /api/v1/webhook-endpoints/:id', sub { req('DELETE', "/api/v1/webhook-endpoints/$wh") }],
+	['POST /api/v1/privacy/subject-export', sub { req('POST', '/api/v1/privacy/subject-export', undef, { email => 'nobody@co.example' }) }],
+	['POST /api/v1/privacy/subject-erasure', sub { req('POST', '/api/v1/privacy/subject-erasure', undef, { user_id => 'nobody' }) }],
+	['PATCH /api/v1/visitors/:id', sub {
+	    my $v = $t->sql(q{INSERT INTO visitors (company_id, chatbot_id) VALUES (?, ?) RETURNING id}, $cid, $bot)->[0]{id};
+	    req('PATCH', "/api/v1/visitors/$v", undef, { restricted => JSON::PP::true }) }],
 	['DELETE /api/v1/conversations/:id', sub {
 	    my $v = $t->sql(q{INSERT INTO visitors (company_id, chatbot_id) VALUES (?, ?) RETURNING id}, $cid, $bot)->[0]{id};
 	    my $c = $t->sql(q{INSERT INTO conversations (company_id, chatbot_id, visitor_id) VALUES (?, ?, ?) RETURNING id}, $cid, $bot, $v)->[0]{id};
