@@ -169,6 +169,11 @@ int h_webhook_patch(struct request *, struct ctx *);
 int h_webhook_delete(struct request *, struct ctx *);
 int h_webhook_rotate(struct request *, struct ctx *);
 int h_webhook_deliveries(struct request *, struct ctx *);
+/* api_exports.c */
+int h_export_create(struct request *, struct ctx *);
+int h_export_list(struct request *, struct ctx *);
+int h_export_get(struct request *, struct ctx *);
+int h_export_download(struct request *, struct ctx *);
 /* api_privacy.c */
 int h_privacy_export(struct request *, struct ctx *);
 int h_privacy_erase(struct request *, struct ctx *);

@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "audit.h"
 #include "crypto.h"
+#include "conf.h"
 #include "db.h"
+#include "export.h"
 #include "log.h"
 #include "realtime.h"
 #include "stripe.h"
@@ -218,6 +221,8 @@ static struct db_stmt q_company_doomed = { "company_doomed",
 static struct db_stmt q_company_users = { "company_users",
 	"SELECT id FROM users WHERE company_id = $1 ORDER BY id LIMIT 16", 1, 0,
 	0 };
+static struct db_stmt q_company_exports = { "company_exports_files",
+	"SELECT id FROM company_exports WHERE company_id = $1", 1, 0, 0 };
 static struct db_stmt q_company_tombstone = { "company_tombstone",
 	"INSERT INTO company_tombstones (company_id) VALUES ($1) ON CONFLICT "
 	"DO NOTHING",
@@ -268,8 +273,9 @@ h_company_delete(struct request *req, struct ctx *ctx)
 {
 	const char *p[1] = { ctx->who.company_id }, *confirm;
 	char	    sub[112], status[32], sealed[1024] = "", res_id[48];
+	char	    path_dir[600];
 	struct verr err;
-	PGresult   *res;
+	PGresult   *res, *files;
 	int	    i, rc;
 
 	if (validate_object(req->json, f_delete, nitems(f_delete), 0, &err) ==
@@ -315,14 +321,34 @@ h_company_delete(struct request *req, struct ctx *ctx)
 	for (i = 0; i < PQntuples(res); i++)
 		rt_end_user(ctx, PQgetvalue(res, i, 0));
 	PQclear(res);
-	if ((res = db_exec(ctx->db, &q_company_tombstone, p)) == NULL)
+	if ((files = db_exec(ctx->db, &q_company_exports, p)) == NULL)
 		return -1;
+	if ((res = db_exec(ctx->db, &q_company_tombstone, p)) == NULL) {
+		PQclear(files);
+		return -1;
+	}
 	PQclear(res);
-	if ((res = db_exec(ctx->db, &q_company_gone, p)) == NULL)
+	if ((res = db_exec(ctx->db, &q_company_gone, p)) == NULL) {
+		PQclear(files);
 		return -1;
+	}
 	PQclear(res);
-	if (db_commit(ctx->db) == -1)
+	if (db_commit(ctx->db) == -1) {
+		PQclear(files);
 		return -1;
+	}
+	/* Export archives are files: they go too. */
+	for (i = 0; i < PQntuples(files); i++) {
+		char path[640];
+
+		if (export_path(ctx->conf, ctx->who.company_id,
+			PQgetvalue(files, i, 0), path, sizeof(path)) == 0)
+			(void)unlink(path);
+	}
+	PQclear(files);
+	snprintf(path_dir, sizeof(path_dir), "%s/%s", ctx->conf->export_dir,
+	    ctx->who.company_id);
+	(void)rmdir(path_dir);
 	/* The audit log went with the company: this line is the record. */
 	snprintf(res_id, sizeof(res_id), "company:%s", ctx->who.company_id);
 	log_event(LOG_INFO, "company_deleted", LOG_S("resource", res_id));

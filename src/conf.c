@@ -129,6 +129,11 @@ const struct conf_key conf_keys[] = {
 	K_INT("webhook_allow_loopback", webhook_allow_loopback, 0, 1, "0",
 	    "1: webhooks may be sent to loopback addresses (development and "
 	    "tests only; private and link-local addresses stay refused)"),
+	K_STR("export_dir", export_dir, 1, "/var/lib/parley/exports",
+	    "where data export archives are written (parleyd's user only); "
+	    "exports are deleted when they expire"),
+	K_INT("export_ttl", export_ttl, 3600, 2592000, "604800",
+	    "seconds an export may be downloaded before it is deleted"),
 	K_INT("retention_interval", retention_interval, 0, 604800, "3600",
 	    "seconds between retention sweeps by the jobs processes; 0: only "
 	    "parleyctl retention run"),

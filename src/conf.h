@@ -59,6 +59,8 @@ struct conf {
 	int  webhook_timeout; /* seconds per delivery attempt */
 	int  webhook_allow_http; /* development only */
 	int  webhook_allow_loopback; /* development and tests only */
+	char export_dir[512]; /* data export archives */
+	int  export_ttl; /* seconds until an export is deleted */
 	int  retention_interval; /* seconds; 0: no scheduled sweep */
 	int  retention_batch; /* conversations per transaction */
 	/* Conversations and AI */

@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "log.h"
 #include "master.h"
+#include "export.h"
 #include "mail.h"
 #include "retention.h"
 #include "util.h"
@@ -206,6 +207,7 @@ static const struct {
 } handlers[] = {
 	{ "email", job_email, NULL },
 	{ "webhook", webhook_deliver, webhook_give_up },
+	{ "export", export_run, NULL },
 };
 
 /* Records the outcome 'out' of try 'job'; returns 0 or -1. */

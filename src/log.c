@@ -53,6 +53,7 @@ static const char *const allowed_keys[] = {
 	"generation",
 	"listen",
 	"messages_deleted",
+	"messages",
 	"method",
 	"path",
 	"pid",

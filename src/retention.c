@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "conf.h"
 #include "db.h"
+#include "export.h"
 #include "log.h"
 #include "mask.h"
 #include "retention.h"
@@ -84,6 +86,11 @@ static struct db_stmt q_ret_deliveries = { "retention_deliveries",
 	"now() - least(interval '30 days', coalesce(parley_retention_"
 	"interval($2), interval '30 days')) LIMIT $3::integer)",
 	3, 0, 0 };
+/* Exports past their time: marked, then their files deleted. */
+static struct db_stmt q_ret_exports = { "retention_exports",
+	"UPDATE company_exports SET status = 'expired' WHERE company_id = $1 "
+	"AND status = 'ready' AND expires_at <= now() RETURNING id",
+	1, 0, 0 };
 /* Dry run: what the sweep would touch now. */
 static struct db_stmt q_ret_count = { "retention_count",
 	"SELECT count(*), coalesce(sum(message_count), 0), (SELECT count(*) "
@@ -201,6 +208,18 @@ sweep_company(const struct conf *cfg, struct db *db, const char *cid,
 		PQclear(res);
 		return 0;
 	}
+	/* Expired exports, for every company. */
+	if ((res = once(db, cid, &q_ret_exports, p)) == NULL)
+		return -1;
+	for (n = 0; n < PQntuples(res); n++) {
+		char path[640];
+
+		if (export_path(cfg, cid, PQgetvalue(res, (int)n, 0), path,
+			sizeof(path)) == 0)
+			(void)unlink(path);
+	}
+	out->exports_deleted += PQntuples(res);
+	PQclear(res);
 	/* Finished webhook deliveries, for every company. */
 	do {
 		if (deadline && time(NULL) >= deadline)
@@ -315,11 +334,12 @@ retention_main(int argc, char *argv[])
 	       "conversations deleted: %ld\nmessages deleted: %ld\n"
 	       "visitors deleted: %ld\nconversations anonymised: %ld\n"
 	       "masked spans: %ld\nvisitors anonymised: %ld\n"
-	       "webhook deliveries deleted: %ld\nseconds: %.3f\n",
+	       "webhook deliveries deleted: %ld\nexports deleted: %ld\n"
+	       "seconds: %.3f\n",
 	    dry ? "dry run (nothing changed): " : "", c.companies,
 	    c.conversations_deleted, c.messages_deleted, c.visitors_deleted,
 	    c.conversations_anonymised, c.messages_masked,
-	    c.visitors_anonymised, c.deliveries_deleted, s);
+	    c.visitors_anonymised, c.deliveries_deleted, c.exports_deleted, s);
 	if (rc == -1) {
 		fprintf(stderr,
 		    "parleyctl: retention run: a database error "

@@ -8,7 +8,8 @@
  * addresses, phone and card numbers masked, src/mask.c; the identity of
  * visitors quiet that long removed), as the company's retention_action
  * says. Finished webhook deliveries older than 30 days (or the period,
- * if shorter) are deleted for every company.
+ * if shorter) and export archives past export_ttl are deleted for every
+ * company.
  *
  * Work is done in short tenant transactions of at most retention_batch
  * conversations, rows locked with SKIP LOCKED (a conversation in use is
@@ -28,6 +29,7 @@ struct retention_counts {
 	long conversations_deleted, messages_deleted, visitors_deleted;
 	long conversations_anonymised, messages_masked, visitors_anonymised;
 	long deliveries_deleted;
+	long exports_deleted; /* archives past export_ttl */
 };
 
 /*

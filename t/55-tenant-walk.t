@@ -48,6 +48,7 @@ sub company {
 	$c{doc} = $t->post("/api/v1/chatbots/$bot->{id}/documents", headers => $oauth,
 	    json => { title => "$tag doc", content_type => 'text/plain', content => "About $tag: we sell seeds." })->{json}{id};
 	$c{template} = $t->post('/api/v1/templates', headers => $oauth, json => { name => "$tag hello", body => 'Hello!' })->{json}{id};
+	$c{export} = $t->post('/api/v1/company/export', headers => $oauth)->{json}{id};
 	$c{webhook} = $t->post('/api/v1/webhook-endpoints', headers => $oauth,
 	    json => { url => "https://hooks.$tag.example/in", events => ['member.removed'] })->{json}{id};
 	my $vs = $t->post('/api/v1/widget/sessions', headers => { origin => $origin },
@@ -73,6 +74,7 @@ my %b_id = (
 	    /api/v1/chatbots/:id/documents/:doc)),
 	'/api/v1/templates/:id' => $B->{template},
 	'/api/v1/visitors/:id' => $B->{visitor_id},
+	(map { $_ => $B->{export} } qw(/api/v1/company/exports/:id /api/v1/company/exports/:id/download)),
 	(map { $_ => $B->{webhook} } qw(/api/v1/webhook-endpoints/:id /api/v1/webhook-endpoints/:id/rotate-secret
 	    /api/v1/webhook-endpoints/:id/deliveries)),
 	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
@@ -101,7 +103,7 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/widget/consent' => { categories => ['essential'], policy_version => 'v1' });
 # Every id and name of company B: none may appear in an answer to A.
 my @b_known = ($B->{id}, (map { $_->{id}, $_->{session} } values %{ $B->{users} }), $B->{invitation},
-    @{$B}{qw(bot doc template conversation webhook visitor_id)},
+    @{$B}{qw(bot doc template conversation webhook visitor_id export)},
     map { $_ =~ /^prl_([0-9a-f]{8})/ ? $1 : () } values %{ $B->{keys} });
 my $b_ids = do { my $alt = join '|', map { quotemeta } grep { defined } @b_known, 'beta'; qr/$alt/i };
 # Routes whose allowed call would end the caller's own session: their
@@ -150,6 +152,10 @@ my %expected = (
 	'GET /api/v1/chatbots/:id/documents' => ['member', 'documents:read'],
 	'GET /api/v1/chatbots/:id/documents/:doc' => ['member', 'documents:read'],
 	'DELETE /api/v1/chatbots/:id/documents/:doc' => ['admin', 'documents:write'],
+	'POST /api/v1/company/export' => ['admin'],
+	'GET /api/v1/company/exports' => ['admin'],
+	'GET /api/v1/company/exports/:id' => ['admin'],
+	'GET /api/v1/company/exports/:id/download' => ['admin'],
 	'POST /api/v1/privacy/subject-export' => ['admin'],
 	'POST /api/v1/privacy/subject-erasure' => ['admin'],
 	'PATCH /api/v1/visitors/:id' => ['admin'],

@@ -184,6 +184,7 @@ sub parleyd_env {
 		PARLEY_JOB_RETRY_BASE => 1,
 		PARLEY_PUBLIC_BASE_URL => 'https://app.parley.test',
 		PARLEY_REALTIME_SOCKET => "$self->{dir}/pub/nchan.sock",
+		PARLEY_EXPORT_DIR => "$self->{dir}/exports",
 		$self->{smtp_port} ? (PARLEY_SMTP_URL => "smtp://127.0.0.1:$self->{smtp_port}",
 		    PARLEY_SMTP_TLS => 'none', PARLEY_MAIL_FROM => 'noreply@parley.test') : (),
 		$self->{captcha_port} ? (PARLEY_RECAPTCHA_SECRET => $self->{captcha_secret},

@@ -1,0 +1,587 @@
+/*
+ * export.c: the data export job (see export.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "export.h"
+#include "log.h"
+#include "util.h"
+
+#define PAGE 1000
+#define MSG_PAGE 5000
+#define ZERO_UUID "00000000-0000-0000-0000-000000000000"
+
+static struct db_stmt q_exp_state = { "export_state",
+	"UPDATE company_exports SET status = $3, stage = $4, records = "
+	"coalesce($5::bigint, records), error = $6, bytes = $7::bigint, sha256 "
+	"= $8, finished_at = CASE WHEN $3 IN ('ready', 'failed') THEN now() "
+	"END, expires_at = CASE WHEN $3 = 'ready' THEN now() + "
+	"make_interval(secs => $9::double precision) END WHERE company_id = $1 "
+	"AND id = $2 AND status IN ('queued', 'running') RETURNING id",
+	9, 0, 0 };
+static struct db_stmt q_exp_company = { "export_company",
+	"SELECT json_build_object('id', id, 'name', name, 'plan', plan, "
+	"'settings', json_build_object('mfa_required', mfa_required, "
+	"'retention_period', retention_period, 'retention_action', "
+	"retention_action), 'created_at', created_at)::text FROM companies "
+	"WHERE id = $1",
+	1, 0, 0 };
+
+/* A file of the archive read in pages: $1 company, $2 after, $3 limit. */
+struct table {
+	const char    *file;
+	struct db_stmt st;
+};
+
+static struct table tables[] = {
+	{ "members.json",
+	    { "export_members",
+		"SELECT id::text, json_build_object('id', id, 'email', email, "
+		"'name', name, 'role', role, 'email_verified', "
+		"email_verified_at IS NOT NULL, 'mfa_enabled', totp_enabled_at "
+		"IS NOT NULL, 'created_at', created_at)::text FROM users WHERE "
+		"company_id = $1 AND id > $2::uuid ORDER BY id LIMIT "
+		"$3::integer",
+		3, 0, 0 } },
+	{ "chatbots.json",
+	    { "export_chatbots",
+		"SELECT id::text, json_build_object('id', id, 'name', name, "
+		"'prompt_template', prompt_template, 'welcome_message', "
+		"welcome_message, 'allowed_origins', allowed_origins, "
+		"'link_domains', link_domains, 'language', language, 'model', "
+		"model, 'temperature', temperature, 'max_tokens', max_tokens, "
+		"'handoff_keywords', handoff_keywords, 'handoff_on_no_answer', "
+		"handoff_on_no_answer, 'require_verified', require_verified, "
+		"'created_at', created_at, 'updated_at', updated_at)::text "
+		"FROM chatbots WHERE company_id = $1 AND id > $2::uuid ORDER "
+		"BY "
+		"id LIMIT $3::integer",
+		3, 0, 0 } },
+	{ "documents.json",
+	    { "export_documents",
+		"SELECT id::text, json_build_object('id', id, 'chatbot_id', "
+		"chatbot_id, 'title', title, 'content_type', content_type, "
+		"'source_url', source_url, 'text', text, 'created_at', "
+		"created_at)::text FROM kb_documents WHERE company_id = $1 AND "
+		"id > $2::uuid ORDER BY id LIMIT least($3::integer, 50)",
+		3, 0, 0 } },
+	{ "templates.json",
+	    { "export_templates",
+		"SELECT id::text, json_build_object('id', id, 'name', name, "
+		"'body', body, 'created_at', created_at)::text FROM "
+		"response_templates WHERE company_id = $1 AND id > $2::uuid "
+		"ORDER BY id LIMIT $3::integer",
+		3, 0, 0 } },
+	{ "visitors.json",
+	    { "export_visitors",
+		"SELECT id::text, json_build_object('id', id, 'chatbot_id', "
+		"chatbot_id, 'user_id', external_id, 'email', email, 'name', "
+		"name, 'verified', verified, 'restricted', restricted, "
+		"'created_at', created_at, 'last_seen_at', last_seen_at)::text "
+		"FROM visitors WHERE company_id = $1 AND id > $2::uuid ORDER "
+		"BY "
+		"id LIMIT $3::integer",
+		3, 0, 0 } },
+	{ "consents.json",
+	    { "export_consents",
+		"SELECT id::text, json_build_object('id', id, 'visitor_id', "
+		"visitor_id, 'chatbot_id', chatbot_id, 'categories', "
+		"categories, 'policy_version', policy_version, 'created_at', "
+		"created_at)::text FROM consents WHERE company_id = $1 AND id "
+		"> "
+		"$2::uuid ORDER BY id LIMIT $3::integer",
+		3, 0, 0 } },
+	{ "audit_log.json",
+	    { "export_audit",
+		"SELECT seq::text, json_build_object('seq', seq, 'created_at', "
+		"created_at, 'actor_type', actor_type, 'actor_id', actor_id, "
+		"'action', action, 'resource_type', resource_type, "
+		"'resource_id', resource_id, 'fields', changed_fields, "
+		"'changes', changes, 'ip', ip, 'user_agent', user_agent, "
+		"'request_id', request_id)::text FROM audit_log WHERE "
+		"company_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT "
+		"$3::integer",
+		3, 0, 0 } },
+};
+
+/* Conversations in id order, then their messages in pages. */
+static struct db_stmt q_exp_convs = { "export_conversations",
+	"SELECT id, json_build_object('id', id, 'chatbot_id', chatbot_id, "
+	"'visitor_id', visitor_id, 'status', status, 'handoff_reason', "
+	"handoff_reason, 'created_at', created_at, 'last_message_at', "
+	"last_message_at, 'resolved_at', resolved_at)::text FROM conversations "
+	"WHERE company_id = $1 AND id > $2::uuid ORDER BY id LIMIT $3::integer",
+	3, 0, 0 };
+/* $2 first, $3 last conversation of the page; $4/$5 the last row seen. */
+static struct db_stmt q_exp_msgs = { "export_messages",
+	"SELECT conversation_id, json_build_object('seq', seq, 'role', role, "
+	"'author_id', author_id, 'content', content, 'created_at', "
+	"created_at)::text, seq FROM messages WHERE company_id = $1 AND "
+	"(company_id, conversation_id, seq) > ($1, $4::uuid, $5::integer) AND "
+	"conversation_id >= $2::uuid AND conversation_id <= $3::uuid ORDER BY "
+	"conversation_id, seq LIMIT $6::integer",
+	6, 0, 0 };
+
+/* One temporary file of the archive being written. */
+struct part {
+	char  path[640];
+	FILE *f;
+	long  records;
+};
+
+static int
+part_open(struct part *p, const char *dir, const char *name)
+{
+	int fd;
+
+	snprintf(p->path, sizeof(p->path), "%s/.%s.tmp", dir, name);
+	p->records = 0;
+	if ((fd = open(p->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		 0600)) == -1)
+		return -1;
+	if ((p->f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		return -1;
+	}
+	return fputs("[", p->f) == EOF ? -1 : 0;
+}
+
+/* Appends one JSON value (text) to the array of 'p'. */
+static int
+part_add(struct part *p, const char *json)
+{
+	if (fputs(p->records++ ? ",\n" : "\n", p->f) == EOF ||
+	    fputs(json, p->f) == EOF)
+		return -1;
+	return 0;
+}
+
+static int
+part_close(struct part *p)
+{
+	int rc = fputs(p->records ? "\n]\n" : "]\n", p->f) == EOF ? -1 : 0;
+
+	if (fclose(p->f) != 0)
+		rc = -1;
+	p->f = NULL;
+	return rc;
+}
+
+/* A page of 'st' for company 'cid' after key 'after'. */
+static PGresult *
+page(struct db *db, const char *cid, struct db_stmt *st, const char *after,
+    const char *lim)
+{
+	const char    *p[3] = { cid, after, lim };
+	PGresult      *res = NULL;
+	struct db_call c = { st, p, &res };
+
+	if (db_tenant_batch(db, cid, &c, 1) == -1)
+		return NULL;
+	return res;
+}
+
+/* Writes table 't' of company 'cid' into 'p'. Returns 0 or -1. */
+static int
+write_table(struct db *db, const char *cid, struct table *t, struct part *p)
+{
+	char	  after[48], lim[16];
+	PGresult *res;
+	int	  i, n;
+
+	snprintf(after, sizeof(after), "%s",
+	    strcmp(t->file, "audit_log.json") == 0 ? "0" : ZERO_UUID);
+	snprintf(lim, sizeof(lim), "%d", PAGE);
+	do {
+		if ((res = page(db, cid, &t->st, after, lim)) == NULL)
+			return -1;
+		n = PQntuples(res);
+		for (i = 0; i < n; i++)
+			if (part_add(p, PQgetvalue(res, i, 1)) == -1) {
+				PQclear(res);
+				return -1;
+			}
+		if (n > 0)
+			snprintf(after, sizeof(after), "%s",
+			    PQgetvalue(res, n - 1, 0));
+		PQclear(res);
+	} while (n > 0);
+	return 0;
+}
+
+/*
+ * Writes the conversations of company 'cid', each with its messages, into
+ * 'p' ("messages" added to each conversation object as it is written).
+ */
+static int
+write_conversations(
+    struct db *db, const char *cid, struct part *p, long *messages)
+{
+	char	    after[48] = ZERO_UUID, lim[16], mlim[16], seq[16];
+	char	    mconv[48];
+	const char *mp[6];
+	PGresult   *convs, *msgs = NULL;
+	int	    i, n, m = 0, mi = 0;
+
+	snprintf(lim, sizeof(lim), "%d", PAGE);
+	snprintf(mlim, sizeof(mlim), "%d", MSG_PAGE);
+	do {
+		if ((convs = page(db, cid, &q_exp_convs, after, lim)) == NULL)
+			return -1;
+		n = PQntuples(convs);
+		snprintf(mconv, sizeof(mconv), "%s", ZERO_UUID);
+		snprintf(seq, sizeof(seq), "0");
+		msgs = NULL;
+		m = mi = 0;
+		for (i = 0; i < n; i++) {
+			const char *id = PQgetvalue(convs, i, 0);
+			const char *cj = PQgetvalue(convs, i, 1);
+			size_t	    len = strlen(cj);
+			int	    first = 1;
+
+			/* The object without its closing brace, then the
+			 * messages array, then the brace. */
+			if (fputs(p->records++ ? ",\n" : "\n", p->f) == EOF ||
+			    fwrite(cj, 1, len - 1, p->f) != len - 1 ||
+			    fputs(", \"messages\" : [", p->f) == EOF)
+				goto fail;
+			for (;;) {
+				if (mi == m) {
+					struct db_call c = { &q_exp_msgs, mp,
+						&msgs };
+
+					PQclear(msgs);
+					msgs = NULL;
+					mp[0] = cid;
+					mp[1] = PQgetvalue(convs, 0, 0);
+					mp[2] = PQgetvalue(convs, n - 1, 0);
+					mp[3] = mconv;
+					mp[4] = seq;
+					mp[5] = mlim;
+					if (db_tenant_batch(db, cid, &c, 1) ==
+					    -1)
+						goto fail;
+					m = PQntuples(msgs);
+					mi = 0;
+					if (m == 0)
+						break;
+				}
+				if (strcmp(PQgetvalue(msgs, mi, 0), id) != 0)
+					break;
+				if (fputs(first ? "\n" : ",\n", p->f) == EOF ||
+				    fputs(PQgetvalue(msgs, mi, 1), p->f) == EOF)
+					goto fail;
+				first = 0;
+				(*messages)++;
+				snprintf(mconv, sizeof(mconv), "%s", id);
+				snprintf(seq, sizeof(seq), "%s",
+				    PQgetvalue(msgs, mi, 2));
+				mi++;
+			}
+			if (fputs("]}", p->f) == EOF)
+				goto fail;
+		}
+		if (n > 0)
+			snprintf(after, sizeof(after), "%s",
+			    PQgetvalue(convs, n - 1, 0));
+		PQclear(msgs);
+		msgs = NULL;
+		PQclear(convs);
+	} while (n > 0);
+	return 0;
+fail:
+	PQclear(msgs);
+	PQclear(convs);
+	return -1;
+}
+
+/* Adds file 'path' as 'name' to archive 'a'; its SHA-256 into 'hex'. */
+static int
+add_file(struct archive *a, const char *path, const char *name, char hex[65])
+{
+	struct archive_entry *e;
+	struct stat	      st;
+	unsigned char	      md[32];
+	char		      buf[65536];
+	EVP_MD_CTX	     *h = NULL;
+	size_t		      got;
+	FILE		     *f;
+	int		      rc = -1;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fstat(fileno(f), &st) == -1 || (e = archive_entry_new()) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, st.st_size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_mtime(e, time(NULL), 0);
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    (h = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (archive_write_data(a, buf, got) != (la_ssize_t)got ||
+		    EVP_DigestUpdate(h, buf, got) != 1)
+			goto out;
+	}
+	if (ferror(f) || EVP_DigestFinal_ex(h, md, NULL) != 1)
+		goto out;
+	crypto_hex(md, sizeof(md), hex);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(h);
+	archive_entry_free(e);
+	fclose(f);
+	return rc;
+}
+
+/* SHA-256 of file 'path' as hex; its size in '*size'. */
+static int
+file_sha256(const char *path, char hex[65], long long *size)
+{
+	unsigned char md[32];
+	char	      buf[65536];
+	EVP_MD_CTX   *h;
+	size_t	      got;
+	FILE	     *f;
+	int	      rc = -1;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	*size = 0;
+	if ((h = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(h, EVP_sha256(), NULL) == 1) {
+		while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
+			EVP_DigestUpdate(h, buf, got);
+			*size += (long long)got;
+		}
+		if (!ferror(f) && EVP_DigestFinal_ex(h, md, NULL) == 1) {
+			crypto_hex(md, sizeof(md), hex);
+			rc = 0;
+		}
+	}
+	EVP_MD_CTX_free(h);
+	fclose(f);
+	return rc;
+}
+
+int
+export_path(const struct conf *cfg, const char *cid, const char *id, char *out,
+    size_t len)
+{
+	int n;
+
+	if (!db_uuid_valid(cid) || !db_uuid_valid(id))
+		return -1;
+	n = snprintf(out, len, "%s/%s/%s.tar.gz", cfg->export_dir, cid, id);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Records the export's state; returns 1 if the row was still open. */
+static int
+set_state(const struct conf *cfg, struct db *db, const char *cid,
+    const char *id, const char *status, const char *stage, long records,
+    const char *err, long long bytes, const char *sha)
+{
+	char	       rec[24], b[24], ttl[16];
+	const char    *p[9];
+	PGresult      *res = NULL;
+	struct db_call c = { &q_exp_state, p, &res };
+	int	       open_row;
+
+	snprintf(rec, sizeof(rec), "%ld", records);
+	snprintf(b, sizeof(b), "%lld", bytes);
+	snprintf(ttl, sizeof(ttl), "%d", cfg->export_ttl);
+	p[0] = cid;
+	p[1] = id;
+	p[2] = status;
+	p[3] = stage;
+	p[4] = records >= 0 ? rec : NULL;
+	p[5] = err;
+	p[6] = bytes >= 0 ? b : NULL;
+	p[7] = sha;
+	p[8] = ttl;
+	if (db_tenant_batch(db, cid, &c, 1) == -1)
+		return -1;
+	open_row = PQntuples(res) == 1;
+	PQclear(res);
+	return open_row;
+}
+
+enum job_result
+export_run(const struct conf *cfg, struct db *db, const struct job *job,
+    const char **err)
+{
+	const char *id =
+	    json_string_value(json_object_get(job->payload, "export"));
+	const char     *cid = job->company_id;
+	char		dir[560], final[640], tmp[660] = "", hex[65];
+	struct part	p = { "", NULL, 0 };
+	struct archive *a = NULL;
+	json_t	       *manifest = NULL, *files = NULL;
+	PGresult       *res = NULL;
+	char	       *mj = NULL;
+	long		total = 0, messages = 0;
+	long long	size;
+	size_t		i;
+	int		r, fd = -1;
+
+	*err = "bad_payload";
+	if (cid == NULL || !db_uuid_valid(id) ||
+	    export_path(cfg, cid, id, final, sizeof(final)) == -1)
+		return JOB_FAIL;
+	*err = "database";
+	if ((r = set_state(cfg, db, cid, id, "running", "company", 0, NULL, -1,
+		 NULL)) != 1)
+		return r == 0 ? JOB_OK : JOB_RETRY; /* done or gone already */
+	snprintf(dir, sizeof(dir), "%s/%s", cfg->export_dir, cid);
+	*err = "export_dir";
+	if ((mkdir(cfg->export_dir, 0700) == -1 && errno != EEXIST) ||
+	    (mkdir(dir, 0700) == -1 && errno != EEXIST))
+		goto failed;
+	snprintf(tmp, sizeof(tmp), "%s.part", final);
+	/* Readable by parleyd's user only, from the first byte. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+		-1 ||
+	    (a = archive_write_new()) == NULL ||
+	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_open_fd(a, fd) != ARCHIVE_OK)
+		goto failed;
+	files = json_array();
+	/* company.json: one object. */
+	*err = "database";
+	{
+		const char    *cp[1] = { cid };
+		struct db_call c = { &q_exp_company, cp, &res };
+
+		if (db_tenant_batch(db, cid, &c, 1) == -1 ||
+		    PQntuples(res) != 1)
+			goto failed;
+	}
+	*err = "write";
+	if (part_open(&p, dir, "company.json") == -1 ||
+	    fputs(PQgetvalue(res, 0, 0), p.f) == EOF ||
+	    fputs("\n", p.f) == EOF || part_close(&p) == -1 ||
+	    add_file(a, p.path, "company.json", hex) == -1)
+		goto failed;
+	PQclear(res);
+	res = NULL;
+	unlink(p.path);
+	json_array_append_new(files,
+	    json_pack("{s:s,s:i,s:s}", "name", "company.json", "records", 1,
+		"sha256", hex));
+	for (i = 0; i <= nitems(tables); i++) {
+		const char *name =
+		    i < nitems(tables) ? tables[i].file : "conversations.json";
+
+		set_state(
+		    cfg, db, cid, id, "running", name, total, NULL, -1, NULL);
+		*err = "write";
+		if (part_open(&p, dir, name) == -1)
+			goto failed;
+		*err = "database";
+		r = i < nitems(tables)
+		    ? write_table(db, cid, &tables[i], &p)
+		    : write_conversations(db, cid, &p, &messages);
+		if (r == -1)
+			goto failed;
+		*err = "write";
+		if (part_close(&p) == -1 ||
+		    add_file(a, p.path, name, hex) == -1)
+			goto failed;
+		unlink(p.path);
+		total += p.records;
+		json_array_append_new(files,
+		    json_pack("{s:s,s:I,s:s}", "name", name, "records",
+			(json_int_t)p.records, "sha256", hex));
+	}
+	/* The manifest last: it knows every file's count and digest. */
+	manifest = json_pack("{s:s,s:i,s:s,s:s,s:I,s:O}", "format",
+	    "parley-export", "version", 1, "company_id", cid, "export_id", id,
+	    "messages", (json_int_t)messages, "files", files);
+	snprintf(p.path, sizeof(p.path), "%s/.manifest.json.tmp", dir);
+	if (manifest == NULL ||
+	    (mj = json_dumps(manifest, JSON_INDENT(2))) == NULL ||
+	    (p.f = fopen(p.path, "we")) == NULL)
+		goto failed;
+	r = fputs(mj, p.f) == EOF || fputs("\n", p.f) == EOF;
+	if (fclose(p.f) != 0)
+		r = 1;
+	p.f = NULL;
+	if (r || add_file(a, p.path, "manifest.json", hex) == -1)
+		goto failed;
+	unlink(p.path);
+	p.path[0] = '\0';
+	if (archive_write_close(a) != ARCHIVE_OK)
+		goto failed;
+	archive_write_free(a);
+	a = NULL;
+	r = fsync(fd);
+	if (close(fd) == -1 || r == -1) {
+		fd = -1;
+		goto failed;
+	}
+	fd = -1;
+	if (file_sha256(tmp, hex, &size) == -1 || rename(tmp, final) == -1)
+		goto failed;
+	*err = "database";
+	if (set_state(cfg, db, cid, id, "ready", "done", total, NULL, size,
+		hex) == -1) {
+		unlink(final);
+		goto retry;
+	}
+	log_event(LOG_INFO, "export_ready", LOG_I("count", total),
+	    LOG_I("messages", messages));
+	json_decref(manifest);
+	json_decref(files);
+	free(mj);
+	*err = NULL;
+	return JOB_OK;
+failed:
+	log_event(LOG_WARN, "export_failed", LOG_S("reason", *err));
+	if (p.f != NULL)
+		fclose(p.f);
+	if (p.path[0] != '\0')
+		unlink(p.path);
+	if (a != NULL)
+		archive_write_free(a);
+	if (fd != -1)
+		close(fd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	PQclear(res);
+	json_decref(manifest);
+	json_decref(files);
+	free(mj);
+	/* A database that is away may come back; anything else will not. */
+	if (strcmp(*err, "database") == 0 && !job->last)
+		return JOB_RETRY;
+	set_state(cfg, db, cid, id, "failed", "failed", -1, *err, -1, NULL);
+	return JOB_FAIL;
+retry:
+	json_decref(manifest);
+	json_decref(files);
+	free(mj);
+	return JOB_RETRY;
+}
