@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -230,6 +231,23 @@ static struct db_stmt q_company_tombstone = { "company_tombstone",
 static struct db_stmt q_company_gone = { "company_gone",
 	"SELECT parley_company_delete($1)", 1, 0, 0 };
 
+/* Appends "ID\n" to file 'path' (created 0600). Returns 0 or -1. */
+static int
+tombstone_append(const char *path, const char *id)
+{
+	char line[40];
+	int  fd, n, rc;
+
+	n = snprintf(line, sizeof(line), "%s\n", id);
+	if ((fd = open(
+		 path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	rc = write(fd, line, (size_t)n) == n && fsync(fd) == 0 ? 0 : -1;
+	if (close(fd) == -1)
+		rc = -1;
+	return rc;
+}
+
 static const struct field f_delete[] = {
 	{ "password", V_STRING, 1, 1024, F_REQUIRED },
 	{ "code", V_STRING, 1, 64, 0 },
@@ -352,5 +370,11 @@ h_company_delete(struct request *req, struct ctx *ctx)
 	/* The audit log went with the company: this line is the record. */
 	snprintf(res_id, sizeof(res_id), "company:%s", ctx->who.company_id);
 	log_event(LOG_INFO, "company_deleted", LOG_S("resource", res_id));
+	/* Outside the database too, for restores of older backups. */
+	if (ctx->conf->tombstone_file[0] != '\0' &&
+	    tombstone_append(ctx->conf->tombstone_file, ctx->who.company_id) ==
+		-1)
+		log_event(LOG_ERROR, "tombstone_file_failed",
+		    LOG_S("resource", res_id));
 	return http_send_empty(req, 204);
 }

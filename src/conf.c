@@ -134,6 +134,18 @@ const struct conf_key conf_keys[] = {
 	    "exports are deleted when they expire"),
 	K_INT("export_ttl", export_ttl, 3600, 2592000, "604800",
 	    "seconds an export may be downloaded before it is deleted"),
+	K_STR("backup_key_file", backup_key_file, 0, "",
+	    "base64 of 32 random bytes: the key of encrypted backups (not the "
+	    "keyring; keep a copy away from the backups)"),
+	K_STR("backup_dir", backup_dir, 1, "/var/lib/parley/backups",
+	    "where parleyctl backup writes"),
+	K_INT("backup_keep_days", backup_keep_days, 1, 3650, "30",
+	    "backups older than this are removed after each backup"),
+	K_STR("tombstone_file", tombstone_file, 0, "",
+	    "a file (on the backup volume) where parleyd appends the id of "
+	    "each deleted company, read again by parleyctl restore"),
+	K_STR("pg_bin", pg_bin, 0, "",
+	    "directory of pg_dump and pg_restore; empty: the PATH"),
 	K_INT("retention_interval", retention_interval, 0, 604800, "3600",
 	    "seconds between retention sweeps by the jobs processes; 0: only "
 	    "parleyctl retention run"),

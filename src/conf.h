@@ -60,6 +60,11 @@ struct conf {
 	int  webhook_allow_http; /* development only */
 	int  webhook_allow_loopback; /* development and tests only */
 	char export_dir[512]; /* data export archives */
+	char backup_key_file[512]; /* AES-256 key of backups */
+	char backup_dir[512];
+	int  backup_keep_days;
+	char tombstone_file[512]; /* deleted companies, outside the database */
+	char pg_bin[512]; /* pg_dump, pg_restore; "" = PATH */
 	int  export_ttl; /* seconds until an export is deleted */
 	int  retention_interval; /* seconds; 0: no scheduled sweep */
 	int  retention_batch; /* conversations per transaction */

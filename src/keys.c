@@ -20,10 +20,9 @@ static unsigned char  rl_key[32];
 static unsigned char  audit_key[256];
 static size_t	      audit_len;
 
-/* Reads a base64 key of at least 32 bytes from 'path' into 'out'. */
-static int
-read_key(const char *what, const char *path, unsigned char *out, size_t outlen,
-    size_t *len, char *err, size_t errlen)
+int
+keys_read_file(const char *what, const char *path, unsigned char *out,
+    size_t outlen, size_t *len, char *err, size_t errlen)
 {
 	FILE *f;
 	char  line[512];
@@ -106,7 +105,7 @@ keys_load(const struct conf *cfg, char *err, size_t errlen)
 		unsigned char a[sizeof(audit_key)];
 		size_t	      alen;
 
-		if (read_key("audit_key_file (PARLEY_AUDIT_KEY_FILE)",
+		if (keys_read_file("audit_key_file (PARLEY_AUDIT_KEY_FILE)",
 			cfg->audit_key_file, a, sizeof(a), &alen, err,
 			errlen) == -1) {
 			crypto_wipe(k, sizeof(k));

@@ -14,6 +14,12 @@ struct conf;
 
 /* Loads both files. Returns 0, or -1 with a reason in 'err'. */
 int keys_load(const struct conf *cfg, char *err, size_t errlen);
+/*
+ * Reads a key file: base64 of at least 32 bytes, into 'out' ('outlen'
+ * bytes) and its length into '*len'. 'what' names it in 'err'. 0 or -1.
+ */
+int keys_read_file(const char *what, const char *path, unsigned char *out,
+    size_t outlen, size_t *len, char *err, size_t errlen);
 /* The signing key (borrowed) and its length in 'len'. */
 const unsigned char *keys_jwt(size_t *len);
 /* The key for rate-limit bucket names, derived from the signing key. */

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "migrate.h"
 #include "audit_verify.h"
+#include "backup.h"
 #include "keys_rotate.h"
 #include "retention.h"
 #include "router.h"
@@ -52,7 +53,9 @@ usage(void)
 	    "       parleyctl audit verify [--company ID] [--log FILE]...\n"
 	    "       parleyctl keys rotate [-c FILE] [--batch N]\n"
 	    "       parleyctl secret set [-c FILE] stripe_secret_key < value\n"
-	    "       parleyctl retention run [-c FILE] [--dry-run]\n");
+	    "       parleyctl retention run [-c FILE] [--dry-run]\n"
+	    "       parleyctl backup [-c FILE] [--dir DIR]\n"
+	    "       parleyctl restore [-c FILE] --file BACKUP --target CONNINFO\n");
 	/* clang-format on */
 	return 2;
 }
@@ -166,6 +169,10 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "keys") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "rotate") == 0)
 		return keys_rotate_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "backup") == 0)
+		return backup_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "restore") == 0)
+		return restore_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "retention") == 0 && argc >= 3)
 		return retention_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "secret") == 0 && argc >= 3)
