@@ -50,8 +50,8 @@ ok -f "$base/base.tar.gz", sprintf('a base backup (%.1f s)', time - $t0);
 my $kept = company('kept');
 my $target = $t->sql(q{SELECT clock_timestamp()::text AS ts})->[0]{ts};
 my $lost = company('after');
-$t->sql(q{SELECT pg_switch_wal()});
-my $last = $t->sql(q{SELECT pg_walfile_name(pg_current_wal_lsn()) AS w})->[0]{w};
+# The segment holding the changes, closed and handed to the archiver.
+my $last = $t->sql(q{SELECT pg_walfile_name(pg_switch_wal()) AS w})->[0]{w};
 ParleyTest::wait_for(sub {
 	my $a = $t->sql(q{SELECT last_archived_wal AS w, failed_count AS f FROM pg_stat_archiver})->[0];
 	die "archiving failed\n" if $a->{f};
