@@ -611,8 +611,32 @@ cmp_cp(const void *a, const void *b)
 }
 
 /*
+ * Returns 1 (saying so) if company 'id' was deleted (a tombstone), 0 if
+ * not, -1 on a database error.
+ */
+static int
+tombstoned(PGconn *c, const char *id)
+{
+	const char *p[1] = { id };
+	PGresult   *res;
+	int	    rc;
+
+	res = PQexecParams(c,
+	    "SELECT deleted_at FROM company_tombstones WHERE company_id = "
+	    "$1::uuid",
+	    1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = db_fail("reading the tombstones", c, res);
+	else if ((rc = PQntuples(res) == 1))
+		printf("ok %s deleted at %s (its log went with it)\n", id,
+		    PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+/*
  * Verifies every company with entries or a moved head, then those known
- * only from a checkpoint (all of whose entries are gone). Returns the
+ * only from a checkpoint (all of whose entries are gone), unless deleted. Returns the
  * number of broken companies, or -1 on a database error.
  */
 static int
@@ -660,7 +684,11 @@ verify_all(PGconn *c, struct av_cps *t, const unsigned char *key, size_t keylen)
 	if (n > 0)
 		qsort(rest, n, sizeof(*rest), cmp_cp);
 	for (i = 0; i < n; i++) {
-		if ((r = company_verify(
+		/* A company deleted on purpose took its log along. */
+		if ((r = tombstoned(c, rest[i]->id)) == 1)
+			continue;
+		if (r == -1 ||
+		    (r = company_verify(
 			 c, rest[i]->id, rest[i], key, keylen)) == -1)
 			goto out;
 		nbroken += r;

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -584,4 +586,82 @@ retry:
 	json_decref(files);
 	free(mj);
 	return JOB_RETRY;
+}
+
+static struct db_stmt q_exp_start = { "export_start",
+	"INSERT INTO company_exports (company_id) VALUES ($1) RETURNING id", 1,
+	0, 0 };
+
+int
+export_main(int argc, char *argv[])
+{
+	static struct conf cfg;
+	const char	  *file = getenv("PARLEY_CONFIG"), *cid = NULL, *err;
+	const char	  *p[1];
+	char		   msg[512], id[37], path[640];
+	struct job	   job;
+	struct db	  *db;
+	struct rusage	   ru;
+	struct timespec	   t0, t1;
+	PGresult	  *res = NULL;
+	struct db_call	   c = { &q_exp_start, p, &res };
+	enum job_result	   out;
+	int		   a;
+
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
+			file = argv[++a];
+		else if (strcmp(argv[a], "--company") == 0 && a + 1 < argc)
+			cid = argv[++a];
+		else
+			break;
+	}
+	if (a < argc || strcmp(argv[0], "run") != 0 || !db_uuid_valid(cid)) {
+		fprintf(stderr,
+		    "usage: parleyctl export run [-c FILE] "
+		    "--company ID\n");
+		return 2;
+	}
+	if (file != NULL && *file == '\0')
+		file = NULL;
+	if (conf_load(&cfg, file, msg, sizeof(msg)) == -1 ||
+	    cfg.database_url[0] == '\0' ||
+	    (db = db_new(cfg.database_url, cfg.db_connect_timeout)) == NULL) {
+		fprintf(stderr, "parleyctl: export run: %s\n",
+		    cfg.database_url[0] == '\0' ? "database_url is required"
+						: msg);
+		return 2;
+	}
+	p[0] = cid;
+	if (db_tenant_batch(db, cid, &c, 1) == -1 || PQntuples(res) != 1) {
+		fprintf(stderr, "parleyctl: export run: no such company\n");
+		PQclear(res);
+		db_free(db);
+		return 1;
+	}
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	memset(&job, 0, sizeof(job));
+	job.kind = "export";
+	job.company_id = cid;
+	job.payload = json_pack("{s:s}", "export", id);
+	job.attempt = 1;
+	job.last = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	out = export_run(&cfg, db, &job, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	json_decref(job.payload);
+	db_free(db);
+	getrusage(RUSAGE_SELF, &ru);
+	if (out != JOB_OK) {
+		fprintf(stderr, "parleyctl: export run: failed (%s)\n",
+		    err != NULL ? err : "?");
+		return 1;
+	}
+	export_path(&cfg, cid, id, path, sizeof(path));
+	printf("export %s\nfile %s\nseconds %.3f\npeak_rss_kb %ld\n", id, path,
+	    (double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	    ru.ru_maxrss);
+	return 0;
 }

@@ -27,4 +27,10 @@ enum job_result export_run(const struct conf *cfg, struct db *db,
 int export_path(const struct conf *cfg, const char *cid, const char *id,
     char *out, size_t len);
 
+/*
+ * `parleyctl export run --company ID`: makes an export in this process
+ * (as the jobs process would), printing its file, time and peak memory.
+ */
+int export_main(int argc, char *argv[]);
+
 #endif

@@ -19,6 +19,7 @@
 #include "migrate.h"
 #include "audit_verify.h"
 #include "backup.h"
+#include "export.h"
 #include "keys_rotate.h"
 #include "retention.h"
 #include "router.h"
@@ -54,6 +55,7 @@ usage(void)
 	    "       parleyctl keys rotate [-c FILE] [--batch N]\n"
 	    "       parleyctl secret set [-c FILE] stripe_secret_key < value\n"
 	    "       parleyctl retention run [-c FILE] [--dry-run]\n"
+	    "       parleyctl export run [-c FILE] --company ID\n"
 	    "       parleyctl backup [-c FILE] [--dir DIR]\n"
 	    "       parleyctl restore [-c FILE] --file BACKUP --target CONNINFO\n");
 	/* clang-format on */
@@ -169,6 +171,8 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "keys") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "rotate") == 0)
 		return keys_rotate_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "export") == 0 && argc >= 3)
+		return export_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "backup") == 0)
 		return backup_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "restore") == 0)

@@ -181,6 +181,13 @@ is req('GET', '/api/v1/conversations', { authorization => "Bearer $A->{key}" })-
 is $t->post('/api/v1/auth/login', json => { email => 'own@alpha.example', password => $pw })->{status}, 401, 'the owner cannot log in';
 ok scalar(grep { $_->{event} eq 'company_deleted' && ($_->{resource} // '') eq "company:$A->{id}" } $t->log_events),
     'parleyd logged company_deleted with the id (the audit log went with the company)';
+{
+	local @ENV{qw(PARLEY_CONFIG PARLEY_AUDIT_KEY_FILE PARLEY_JWT_KEY_FILE PARLEY_KEYRING_FILE PARLEY_AUDIT_DATABASE_URL)} =
+	    ('', $t->dir . '/audit.key', $t->dir . '/jwt.key', $t->dir . '/keyring', $t->pg->conninfo($t->dbname, 'postgres'));
+	my $v = `'@{[ ParleyTest->builddir ]}/parleyctl' audit verify --log '@{[ $t->dir ]}/parleyd.log' 2>&1`;
+	is $? >> 8, 0, "audit verify with parleyd's checkpoints: the deleted company is no broken chain" or diag $v;
+	like $v, qr/^ok \Q$A->{id}\E deleted at /m, '... it is reported as deleted';
+}
 is $t->post('/api/v1/auth/register', json => { email => 'own@alpha.example', password => $pw, name => 'Ow Ner', company_name => 'Co alpha' })->{status},
     201, 'the address may sign up again';
 
