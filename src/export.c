@@ -140,6 +140,29 @@ static struct db_stmt q_exp_msgs = { "export_messages",
 	"conversation_id, seq LIMIT $6::integer",
 	6, 0, 0 };
 
+/* This try of the export: its lease is renewed as it goes. */
+struct run {
+	const struct conf *cfg;
+	struct db	  *db;
+	const struct job  *job;
+	time_t		   renewed;
+	int		   lost; /* another try took the job */
+};
+
+/* Renews the job's lease every 20 s; returns -1 once the job is lost. */
+static int
+keep_alive(struct run *r)
+{
+	int rc;
+
+	if (r->job == NULL || time(NULL) - r->renewed < 20)
+		return r->lost ? -1 : 0;
+	if ((rc = jobs_extend(r->cfg, r->db, r->job)) == 0)
+		r->lost = 1;
+	r->renewed = time(NULL);
+	return r->lost ? -1 : 0;
+}
+
 /* One temporary file of the archive being written. */
 struct part {
 	char  path[640];
@@ -148,11 +171,11 @@ struct part {
 };
 
 static int
-part_open(struct part *p, const char *dir, const char *name)
+part_open(struct part *p, const char *dir, const char *name, const char *tag)
 {
 	int fd;
 
-	snprintf(p->path, sizeof(p->path), "%s/.%s.tmp", dir, name);
+	snprintf(p->path, sizeof(p->path), "%s/.%s.%s.tmp", dir, name, tag);
 	p->records = 0;
 	if ((fd = open(p->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		 0600)) == -1)
@@ -201,17 +224,19 @@ page(struct db *db, const char *cid, struct db_stmt *st, const char *after,
 
 /* Writes table 't' of company 'cid' into 'p'. Returns 0 or -1. */
 static int
-write_table(struct db *db, const char *cid, struct table *t, struct part *p)
+write_table(struct run *run, const char *cid, struct table *t, struct part *p)
 {
-	char	  after[48], lim[16];
-	PGresult *res;
-	int	  i, n;
+	struct db *db = run->db;
+	char	   after[48], lim[16];
+	PGresult  *res;
+	int	   i, n;
 
 	snprintf(after, sizeof(after), "%s",
 	    strcmp(t->file, "audit_log.json") == 0 ? "0" : ZERO_UUID);
 	snprintf(lim, sizeof(lim), "%d", PAGE);
 	do {
-		if ((res = page(db, cid, &t->st, after, lim)) == NULL)
+		if (keep_alive(run) == -1 ||
+		    (res = page(db, cid, &t->st, after, lim)) == NULL)
 			return -1;
 		n = PQntuples(res);
 		for (i = 0; i < n; i++)
@@ -233,18 +258,20 @@ write_table(struct db *db, const char *cid, struct table *t, struct part *p)
  */
 static int
 write_conversations(
-    struct db *db, const char *cid, struct part *p, long *messages)
+    struct run *run, const char *cid, struct part *p, long *messages)
 {
+	struct db  *db = run->db;
 	char	    after[48] = ZERO_UUID, lim[16], mlim[16], seq[16];
 	char	    mconv[48];
 	const char *mp[6];
 	PGresult   *convs, *msgs = NULL;
-	int	    i, n, m = 0, mi = 0;
+	int	    i, n, m = 0, mi = 0, cmp;
 
 	snprintf(lim, sizeof(lim), "%d", PAGE);
 	snprintf(mlim, sizeof(mlim), "%d", MSG_PAGE);
 	do {
-		if ((convs = page(db, cid, &q_exp_convs, after, lim)) == NULL)
+		if (keep_alive(run) == -1 ||
+		    (convs = page(db, cid, &q_exp_convs, after, lim)) == NULL)
 			return -1;
 		n = PQntuples(convs);
 		snprintf(mconv, sizeof(mconv), "%s", ZERO_UUID);
@@ -284,7 +311,16 @@ write_conversations(
 					if (m == 0)
 						break;
 				}
-				if (strcmp(PQgetvalue(msgs, mi, 0), id) != 0)
+				/* A conversation begun during the export falls
+				 * in the page's range, but is not in it: its
+				 * messages are skipped, not taken for the
+				 * next conversation's end. */
+				if ((cmp = strcmp(
+					 PQgetvalue(msgs, mi, 0), id)) < 0) {
+					mi++;
+					continue;
+				}
+				if (cmp > 0)
 					break;
 				if (fputs(first ? "\n" : ",\n", p->f) == EOF ||
 				    fputs(PQgetvalue(msgs, mi, 1), p->f) == EOF)
@@ -436,9 +472,11 @@ export_run(const struct conf *cfg, struct db *db, const struct job *job,
 {
 	const char *id =
 	    json_string_value(json_object_get(job->payload, "export"));
-	const char     *cid = job->company_id;
-	char		dir[560], final[640], tmp[660] = "", hex[65];
-	struct part	p = { "", NULL, 0 };
+	const char *cid = job->company_id;
+	char	    dir[560], final[640], tmp[680] = "", hex[65], tag[32];
+	struct part p = { "", NULL, 0 };
+	/* parleyctl export run has no job row to renew. */
+	struct run	run = { cfg, db, job->id != NULL ? job : NULL, 0, 0 };
 	struct archive *a = NULL;
 	json_t	       *manifest = NULL, *files = NULL;
 	PGresult       *res = NULL;
@@ -461,7 +499,10 @@ export_run(const struct conf *cfg, struct db *db, const struct job *job,
 	if ((mkdir(cfg->export_dir, 0700) == -1 && errno != EEXIST) ||
 	    (mkdir(dir, 0700) == -1 && errno != EEXIST))
 		goto failed;
-	snprintf(tmp, sizeof(tmp), "%s.part", final);
+	/* Names of this try's own: a try whose lease ran out and was taken
+	 * again cannot write into the next one's files. */
+	snprintf(tag, sizeof(tag), "%d-%d", job->attempt, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s.part-%s", final, tag);
 	/* Readable by parleyd's user only, from the first byte. */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
 		-1 ||
@@ -482,7 +523,7 @@ export_run(const struct conf *cfg, struct db *db, const struct job *job,
 			goto failed;
 	}
 	*err = "write";
-	if (part_open(&p, dir, "company.json") == -1 ||
+	if (part_open(&p, dir, "company.json", tag) == -1 ||
 	    fputs(PQgetvalue(res, 0, 0), p.f) == EOF ||
 	    fputs("\n", p.f) == EOF || part_close(&p) == -1 ||
 	    add_file(a, p.path, "company.json", hex) == -1)
@@ -497,17 +538,24 @@ export_run(const struct conf *cfg, struct db *db, const struct job *job,
 		const char *name =
 		    i < nitems(tables) ? tables[i].file : "conversations.json";
 
-		set_state(
-		    cfg, db, cid, id, "running", name, total, NULL, -1, NULL);
+		/* Gone meanwhile (the export, or the company): stop. */
+		*err = "gone";
+		if (set_state(cfg, db, cid, id, "running", name, total, NULL,
+			-1, NULL) != 1)
+			goto failed;
+		run.renewed = time(NULL);
 		*err = "write";
-		if (part_open(&p, dir, name) == -1)
+		if (part_open(&p, dir, name, tag) == -1)
 			goto failed;
 		*err = "database";
 		r = i < nitems(tables)
-		    ? write_table(db, cid, &tables[i], &p)
-		    : write_conversations(db, cid, &p, &messages);
-		if (r == -1)
+		    ? write_table(&run, cid, &tables[i], &p)
+		    : write_conversations(&run, cid, &p, &messages);
+		if (r == -1) {
+			if (run.lost)
+				*err = "lease_lost";
 			goto failed;
+		}
 		*err = "write";
 		if (part_close(&p) == -1 ||
 		    add_file(a, p.path, name, hex) == -1)
@@ -522,7 +570,7 @@ export_run(const struct conf *cfg, struct db *db, const struct job *job,
 	manifest = json_pack("{s:s,s:i,s:s,s:s,s:I,s:O}", "format",
 	    "parley-export", "version", 1, "company_id", cid, "export_id", id,
 	    "messages", (json_int_t)messages, "files", files);
-	snprintf(p.path, sizeof(p.path), "%s/.manifest.json.tmp", dir);
+	snprintf(p.path, sizeof(p.path), "%s/.manifest.json.%s.tmp", dir, tag);
 	if (manifest == NULL ||
 	    (mj = json_dumps(manifest, JSON_INDENT(2))) == NULL ||
 	    (p.f = fopen(p.path, "we")) == NULL)
@@ -548,9 +596,17 @@ export_run(const struct conf *cfg, struct db *db, const struct job *job,
 	if (file_sha256(tmp, hex, &size) == -1 || rename(tmp, final) == -1)
 		goto failed;
 	*err = "database";
-	if (set_state(cfg, db, cid, id, "ready", "done", total, NULL, size,
-		hex) == -1) {
+	if ((r = set_state(cfg, db, cid, id, "ready", "done", total, NULL, size,
+		 hex)) != 1) {
+		/* Not recorded, or no one's any more: no file either. */
 		unlink(final);
+		if (r == 0) {
+			*err = "gone";
+			json_decref(manifest);
+			json_decref(files);
+			free(mj);
+			return JOB_FAIL;
+		}
 		goto retry;
 	}
 	log_event(LOG_INFO, "export_ready", LOG_I("count", total),
@@ -579,6 +635,9 @@ failed:
 	/* A database that is away may come back; anything else will not. */
 	if (strcmp(*err, "database") == 0 && !job->last)
 		return JOB_RETRY;
+	/* Another try has it, or nothing is left to export for. */
+	if (strcmp(*err, "lease_lost") == 0 || strcmp(*err, "gone") == 0)
+		return JOB_FAIL;
 	set_state(cfg, db, cid, id, "failed", "failed", -1, *err, -1, NULL);
 	return JOB_FAIL;
 retry:

@@ -69,6 +69,11 @@ static struct db_stmt q_retry = { "job_retry",
 	"UPDATE jobs SET last_error = $3, run_at = now() + make_interval(secs "
 	"=> $4::double precision) WHERE id = $1 AND attempts = $2",
 	4, 0, 0 };
+static struct db_stmt q_extend = { "job_extend",
+	"UPDATE jobs SET run_at = now() + make_interval(secs => "
+	"$3::double precision) WHERE id = $1 AND attempts = $2 AND done_at IS "
+	"NULL AND failed_at IS NULL",
+	3, 0, 0 };
 static struct db_stmt q_fail = { "job_fail",
 	"UPDATE jobs SET last_error = $3, failed_at = now(), payload = '{}' "
 	"WHERE id = $1 AND attempts = $2",
@@ -209,6 +214,23 @@ static const struct {
 	{ "webhook", webhook_deliver, webhook_give_up },
 	{ "export", export_run, NULL },
 };
+
+int
+jobs_extend(const struct conf *cfg, struct db *db, const struct job *job)
+{
+	char	    n[16], lease[16];
+	const char *p[3] = { job->id, n, lease };
+	PGresult   *res;
+	int	    rc;
+
+	snprintf(n, sizeof(n), "%d", job->attempt);
+	snprintf(lease, sizeof(lease), "%d", cfg->job_lease);
+	if ((res = db_exec(db, &q_extend, p)) == NULL)
+		return -1;
+	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 1 : 0;
+	PQclear(res);
+	return rc;
+}
 
 /* Records the outcome 'out' of try 'job'; returns 0 or -1. */
 static int

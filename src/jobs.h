@@ -33,6 +33,13 @@ struct job {
 int jobs_enqueue(
     struct db *db, const char *kind, const char *company_id, json_t *payload);
 
+/*
+ * Renews the lease of try 'job' (a long handler calls this as it goes,
+ * with no transaction open). Returns 1 if the job is still this try's, 0
+ * if a later try took it (stop), -1 on a database error.
+ */
+int jobs_extend(const struct conf *cfg, struct db *db, const struct job *job);
+
 /* The jobs process: runs until SIGTERM. Returns the exit status. */
 int jobs_run(const struct conf *cfg, int no);
 

@@ -3,9 +3,12 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,13 +55,22 @@ static struct db_stmt q_ret_visitors = { "retention_visitors",
 	"v.id",
 	3, 0, 0 };
 /* The next conversations to anonymise, with their messages. */
+/*
+ * The next conversations to anonymise (never done, or written to since),
+ * with their messages: at most $3 conversations and about 20,000
+ * messages (always at least one conversation).
+ */
 static struct db_stmt q_ret_pick = { "retention_pick",
-	"WITH v AS (SELECT id FROM conversations WHERE company_id = $1 AND "
-	"anonymised_at IS NULL AND last_message_at < now() - "
+	"WITH v AS (SELECT id, message_count, last_message_at FROM "
+	"conversations WHERE company_id = $1 AND (anonymised_at IS NULL OR "
+	"last_message_at > anonymised_at) AND last_message_at < now() - "
 	"parley_retention_interval($2) ORDER BY last_message_at, id LIMIT "
-	"$3::integer FOR UPDATE SKIP LOCKED) SELECT v.id, m.seq, m.content "
-	"FROM v LEFT JOIN messages m ON m.company_id = $1 AND "
-	"m.conversation_id = v.id ORDER BY v.id, m.seq",
+	"$3::integer FOR UPDATE SKIP LOCKED), w AS (SELECT id, sum("
+	"message_count) OVER (ORDER BY last_message_at, id) AS run, "
+	"row_number() OVER (ORDER BY last_message_at, id) AS k FROM v), x AS "
+	"(SELECT id FROM w WHERE run <= 20000 OR k = 1) SELECT x.id, m.seq, "
+	"m.content FROM x LEFT JOIN messages m ON m.company_id = $1 AND "
+	"m.conversation_id = x.id ORDER BY x.id, m.seq",
 	3, 0, 0 };
 /*
  * $1 company, $2 period, $3 conversations (JSON array of ids), $4 the
@@ -70,14 +82,25 @@ static struct db_stmt q_ret_anonymise = { "retention_anonymise",
 	"text) WHERE x.company_id = $1 AND x.conversation_id = u.conv AND "
 	"x.seq = u.seq RETURNING 1), c AS (UPDATE conversations x SET "
 	"anonymised_at = now() WHERE x.company_id = $1 AND x.id IN (SELECT "
-	"jsonb_array_elements_text($3::jsonb)::uuid) RETURNING visitor_id), "
-	"w AS (UPDATE visitors x SET name = NULL, email = NULL, external_id = "
-	"NULL, verified = false WHERE x.company_id = $1 AND x.id IN (SELECT "
-	"visitor_id FROM c) AND x.last_seen_at < now() - "
-	"parley_retention_interval($2) AND (x.name IS NOT NULL OR x.email IS "
-	"NOT NULL OR x.external_id IS NOT NULL) RETURNING 1) SELECT (SELECT "
-	"count(*) FROM c), (SELECT count(*) FROM m), (SELECT count(*) FROM w)",
+	"jsonb_array_elements_text($3::jsonb)::uuid) AND $2::text IS NOT NULL "
+	"RETURNING 1) SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM "
+	"m)",
 	4, 0, 0 };
+/*
+ * Visitors quiet for the period, with none of their conversations
+ * recent: their name, address and user id go.
+ */
+static struct db_stmt q_ret_anon_visitors = { "retention_anon_visitors",
+	"WITH v AS (SELECT id FROM visitors x WHERE company_id = $1 AND "
+	"last_seen_at < now() - parley_retention_interval($2) AND (name IS NOT "
+	"NULL OR email IS NOT NULL OR external_id IS NOT NULL) AND NOT EXISTS "
+	"(SELECT 1 FROM conversations c WHERE c.company_id = $1 AND "
+	"c.visitor_id = x.id AND c.last_message_at >= now() - "
+	"parley_retention_interval($2)) LIMIT $3::integer FOR UPDATE SKIP "
+	"LOCKED) UPDATE visitors x SET name = NULL, email = NULL, external_id "
+	"= NULL, verified = false FROM v WHERE x.company_id = $1 AND x.id = "
+	"v.id",
+	3, 0, 0 };
 /* Finished deliveries (they hold message text) after 30 days at most. */
 static struct db_stmt q_ret_deliveries = { "retention_deliveries",
 	"DELETE FROM webhook_deliveries x WHERE company_id = $1 AND id IN "
@@ -88,19 +111,25 @@ static struct db_stmt q_ret_deliveries = { "retention_deliveries",
 	3, 0, 0 };
 /* Exports past their time: marked, then their files deleted. */
 static struct db_stmt q_ret_exports = { "retention_exports",
-	"UPDATE company_exports SET status = 'expired' WHERE company_id = $1 "
-	"AND status = 'ready' AND expires_at <= now() RETURNING id",
+	"SELECT id FROM company_exports WHERE company_id = $1 AND status = "
+	"'ready' AND expires_at <= now() LIMIT 1000",
 	1, 0, 0 };
+static struct db_stmt q_ret_export_gone = { "retention_export_gone",
+	"UPDATE company_exports SET status = 'expired' WHERE company_id = $1 "
+	"AND id = $2",
+	2, 0, 0 };
 /* Dry run: what the sweep would touch now. */
 static struct db_stmt q_ret_count = { "retention_count",
 	"SELECT count(*), coalesce(sum(message_count), 0), (SELECT count(*) "
 	"FROM visitors x WHERE company_id = $1 AND last_seen_at < now() - "
-	"parley_retention_interval($2) AND ($3 = 'anonymise' OR NOT EXISTS "
+	"parley_retention_interval($2) AND ($3 = 'delete' OR name IS NOT NULL "
+	"OR email IS NOT NULL OR external_id IS NOT NULL) AND NOT EXISTS "
 	"(SELECT 1 FROM conversations c WHERE c.company_id = $1 AND "
 	"c.visitor_id = x.id AND c.last_message_at >= now() - "
-	"parley_retention_interval($2)))) FROM conversations WHERE company_id "
+	"parley_retention_interval($2))) FROM conversations WHERE company_id "
 	"= $1 AND last_message_at < now() - parley_retention_interval($2) "
-	"AND ($3 = 'delete' OR anonymised_at IS NULL)",
+	"AND ($3 = 'delete' OR anonymised_at IS NULL OR last_message_at > "
+	"anonymised_at)",
 	3, 0, 0 };
 
 static long
@@ -144,6 +173,16 @@ anonymise_batch(struct db *db, const char *cid, const char *period,
 			continue;
 		if ((masked = mask_pii(PQgetvalue(res, i, 2), &spans)) == NULL)
 			goto out;
+		/* "[email]" may be a byte longer than a short address: keep
+		 * within the column's 16000, at a character's start. */
+		if (strlen(masked) > 16000) {
+			size_t cut = 16000;
+
+			while (cut > 0 &&
+			    ((unsigned char)masked[cut] & 0xc0) == 0x80)
+				cut--;
+			masked[cut] = '\0';
+		}
 		/* Only what changed is written back. */
 		if (spans > 0)
 			json_array_append_new(msgs,
@@ -166,7 +205,6 @@ anonymise_batch(struct db *db, const char *cid, const char *period,
 		goto out;
 	done = num(w, 0);
 	out->conversations_anonymised += done;
-	out->visitors_anonymised += num(w, 2);
 out:
 	db_rollback(db);
 	PQclear(res);
@@ -211,14 +249,19 @@ sweep_company(const struct conf *cfg, struct db *db, const char *cid,
 	/* Expired exports, for every company. */
 	if ((res = once(db, cid, &q_ret_exports, p)) == NULL)
 		return -1;
+	/* The file first: marked expired only once it is gone. */
 	for (n = 0; n < PQntuples(res); n++) {
-		char path[640];
+		const char *gp[2] = { cid, PQgetvalue(res, (int)n, 0) };
+		char	    path[640];
+		PGresult   *g;
 
-		if (export_path(cfg, cid, PQgetvalue(res, (int)n, 0), path,
-			sizeof(path)) == 0)
-			(void)unlink(path);
+		if (export_path(cfg, cid, gp[1], path, sizeof(path)) == -1 ||
+		    (unlink(path) == -1 && errno != ENOENT) ||
+		    (g = once(db, cid, &q_ret_export_gone, gp)) == NULL)
+			continue;
+		PQclear(g);
+		out->exports_deleted++;
 	}
-	out->exports_deleted += PQntuples(res);
 	PQclear(res);
 	/* Finished webhook deliveries, for every company. */
 	do {
@@ -239,6 +282,16 @@ sweep_company(const struct conf *cfg, struct db *db, const char *cid,
 			if ((n = anonymise_batch(
 				 db, cid, period, batch, out)) == -1)
 				return -1;
+		} while (n > 0);
+		do {
+			if (deadline && time(NULL) >= deadline)
+				return 1;
+			if ((res = once(db, cid, &q_ret_anon_visitors, p)) ==
+			    NULL)
+				return -1;
+			n = strtol(PQcmdTuples(res), NULL, 10);
+			out->visitors_anonymised += n;
+			PQclear(res);
 		} while (n == size);
 		return 0;
 	}
@@ -264,6 +317,68 @@ sweep_company(const struct conf *cfg, struct db *db, const char *cid,
 	return 0;
 }
 
+/* Removes directory 'dir' with the files in it (one level). */
+static void
+remove_dir(const char *dir)
+{
+	DIR	      *d;
+	struct dirent *e;
+	char	       path[1400];
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			(void)unlink(path);
+		}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+/*
+ * export_dir tidied: the directory of a company that no longer exists
+ * goes whole; a try's temporary files older than a day (it died) go.
+ */
+static void
+exports_tidy(const struct conf *cfg, PGresult *companies)
+{
+	DIR	      *d, *cd;
+	struct dirent *e, *f;
+	struct stat    st;
+	char	       dir[1024], path[1400];
+	int	       i, known;
+
+	if ((d = opendir(cfg->export_dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (!db_uuid_valid(e->d_name))
+			continue;
+		for (known = 0, i = 0; i < PQntuples(companies) && !known; i++)
+			known =
+			    strcmp(PQgetvalue(companies, i, 0), e->d_name) == 0;
+		snprintf(dir, sizeof(dir), "%s/%s", cfg->export_dir, e->d_name);
+		if (!known) {
+			remove_dir(dir);
+			continue;
+		}
+		if ((cd = opendir(dir)) == NULL)
+			continue;
+		while ((f = readdir(cd)) != NULL) {
+			if (f->d_name[0] != '.' &&
+			    strstr(f->d_name, ".part-") == NULL)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, f->d_name);
+			if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_mtime < time(NULL) - 86400)
+				(void)unlink(path);
+		}
+		closedir(cd);
+	}
+	closedir(d);
+}
+
 int
 retention_run(const struct conf *cfg, struct db *db, int dry_run,
     time_t deadline, struct retention_counts *out)
@@ -273,14 +388,25 @@ retention_run(const struct conf *cfg, struct db *db, int dry_run,
 
 	if ((list = db_exec(db, &q_ret_companies, NULL)) == NULL)
 		return -1;
-	for (i = 0; i < PQntuples(list) && rc == 0; i++) {
+	for (i = 0; i < PQntuples(list) && rc != 1; i++) {
 		const char *period = PQgetvalue(list, i, 1);
+		int	    r;
 
 		if (strcmp(period, "indefinitely") != 0)
 			out->companies++;
-		rc = sweep_company(cfg, db, PQgetvalue(list, i, 0), period,
+		r = sweep_company(cfg, db, PQgetvalue(list, i, 0), period,
 		    PQgetvalue(list, i, 2), dry_run, deadline, out);
+		/* One company's trouble does not hold back the others. */
+		if (r == -1) {
+			db_rollback(db);
+			log_event(LOG_WARN, "retention_company_failed",
+			    LOG_S("resource", PQgetvalue(list, i, 0)));
+			rc = -1;
+		} else if (r == 1)
+			rc = 1;
 	}
+	if (!dry_run && rc != 1)
+		exports_tidy(cfg, list);
 	PQclear(list);
 	return rc;
 }

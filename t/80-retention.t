@@ -161,6 +161,25 @@ is $t->sql(q{SELECT count(*) AS n FROM conversations WHERE id = ?}, $old_keep)->
 like $t->sql(q{SELECT content FROM messages WHERE conversation_id = ? AND role = 'visitor'}, $old_keep)->[0]{content},
     qr/k1\@buyer\.example/, '... untouched';
 
+# Written to after anonymisation (an agent's reply): anonymised again.
+$t->sql(q{INSERT INTO messages (company_id, conversation_id, seq, role, content, created_at)
+    SELECT company_id, id, message_count + 1, 'agent', 'Reach us at help@anon.example or +1 202 555 0143', now() - interval '35 days'
+    FROM conversations WHERE id = ?}, $old_anon[1]);
+# (As if anonymised 40 days ago and written to 35 days ago.)
+$t->sql(q{UPDATE conversations SET message_count = message_count + 1, last_message_at = now() - interval '35 days',
+    anonymised_at = now() - interval '40 days' WHERE id = ?}, $old_anon[1]);
+# An identified visitor, quiet for long, with no conversation at all.
+my $quiet = $t->post('/api/v1/widget/sessions', headers => { origin => $anon->{origin} },
+    json => { bot_key => $anon->{bot}{public_key}, identity => { user_id => 'q1', email => 'q1@buyer.example',
+    name => 'Quiet One', hmac => hmac_sha256_hex('q1', $anon->{bot}{identity_secret}) } })->{json}{visitor}{id};
+$t->sql(q{UPDATE visitors SET last_seen_at = now() - interval '50 days' WHERE id = ?}, $quiet);
+($rc, $out) = ctl();
+is figure($out, 'conversations anonymised'), 1, 'a conversation written to after its anonymisation is anonymised again';
+like $t->sql(q{SELECT content FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1}, $old_anon[1])->[0]{content},
+    qr/^Reach us at \[email\] or \[phone\]$/, '... its new message masked';
+is figure($out, 'visitors anonymised'), 1, 'a quiet visitor with no conversation loses their identity too';
+ok !defined $t->sql('SELECT email FROM visitors WHERE id = ?', $quiet)->[0]{email}, '... the address gone';
+
 # Idempotent.
 ($rc, $out) = ctl();
 is figure($out, 'conversations deleted') + figure($out, 'conversations anonymised') + figure($out, 'visitors deleted'), 0,
