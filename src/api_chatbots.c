@@ -84,8 +84,16 @@ static struct db_stmt q_bot_list = { "chatbot_list",
 	"SELECT " BOT_COLS " FROM chatbots WHERE company_id = $1 ORDER BY "
 	"created_at, id LIMIT 500",
 	1, 0, 0 };
+/* The chatbot (its documents, conversations, visitors cascade) and the
+ * copies of its conversations in webhook deliveries. */
 static struct db_stmt q_bot_delete = { "chatbot_delete",
-	"DELETE FROM chatbots WHERE company_id = $1 AND id = $2", 2, 0, 0 };
+	"WITH c AS (SELECT id::text FROM conversations WHERE company_id = $1 "
+	"AND chatbot_id = $2::text::uuid), w AS (DELETE FROM "
+	"webhook_deliveries d WHERE d.company_id = $1 AND "
+	"(d.payload->'data'->>'chatbot_id' = $2::text OR "
+	"d.payload->'data'->>'conversation_id' IN (SELECT id FROM c))) DELETE "
+	"FROM chatbots WHERE company_id = $1 AND id = $2::text::uuid",
+	2, 0, 0 };
 static struct db_stmt q_bot_key = { "chatbot_key",
 	"UPDATE chatbots SET public_key = $3, updated_at = now() WHERE "
 	"company_id = $1 AND id = $2 RETURNING " BOT_COLS,

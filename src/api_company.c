@@ -224,10 +224,6 @@ static struct db_stmt q_company_users = { "company_users",
 	0 };
 static struct db_stmt q_company_exports = { "company_exports_files",
 	"SELECT id FROM company_exports WHERE company_id = $1", 1, 0, 0 };
-static struct db_stmt q_company_tombstone = { "company_tombstone",
-	"INSERT INTO company_tombstones (company_id) VALUES ($1) ON CONFLICT "
-	"DO NOTHING",
-	1, 0, 0 };
 static struct db_stmt q_company_gone = { "company_gone",
 	"SELECT parley_company_delete($1)", 1, 0, 0 };
 
@@ -276,8 +272,9 @@ cancel_subscription(
 	snprintf(path, sizeof(path), "/v1/subscriptions/%s", sub);
 	o = stripe_call(ctx->conf, sealed, "DELETE", path, NULL, &err);
 	json_decref(o);
-	/* A 4xx: no such subscription there (any more); nothing to stop. */
-	if (o != NULL || strcmp(err, "refused") == 0)
+	/* A 404: no such subscription there (any more); nothing to stop.
+	 * Anything else (a revoked key too) keeps the company. */
+	if (o != NULL || strcmp(err, "not_found") == 0)
 		return 0;
 	http_send_problem(req, 502, "payment_provider_error",
 	    "The subscription could not be cancelled; nothing was deleted. "
@@ -341,11 +338,6 @@ h_company_delete(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	if ((files = db_exec(ctx->db, &q_company_exports, p)) == NULL)
 		return -1;
-	if ((res = db_exec(ctx->db, &q_company_tombstone, p)) == NULL) {
-		PQclear(files);
-		return -1;
-	}
-	PQclear(res);
 	if ((res = db_exec(ctx->db, &q_company_gone, p)) == NULL) {
 		PQclear(files);
 		return -1;

@@ -495,9 +495,14 @@ h_analytics_summary(struct request *req, struct ctx *ctx)
 	return rc;
 }
 
+/* The conversation, and the copies of it in webhook deliveries. */
 static struct db_stmt q_conv_delete = { "conversation_delete",
-	"DELETE FROM conversations WHERE company_id = $1 AND id = $2", 2, 0,
-	0 };
+	"WITH w AS (DELETE FROM webhook_deliveries d WHERE d.company_id = $1 "
+	"AND (d.payload->'data'->>'conversation_id' = $2::text OR "
+	"(d.event_type LIKE 'conversation.%' AND d.payload->'data'->>'id' = "
+	"$2::text))) DELETE FROM conversations WHERE company_id = $1 AND id = "
+	"$2::text::uuid",
+	2, 0, 0 };
 
 int
 h_conversation_delete(struct request *req, struct ctx *ctx)

@@ -461,5 +461,11 @@ api_reauth(struct request *req, struct ctx *ctx, const char *password,
 		return 0;
 	}
 	forget_guess(ctx);
+	/* A code or recovery code is spent for good, whatever follows. */
+	if (totp &&
+	    (db_commit(ctx->db) == -1 ||
+		db_tenant_begin(
+		    ctx->db, ctx->who.company_id, NULL, NULL, NULL) == -1))
+		return -1;
 	return 1;
 }

@@ -131,7 +131,7 @@ stripe_call(const struct conf *cfg, const char *sealed, const char *method,
 		} else
 			*err = NULL;
 	} else if (cc == CURLE_OK && code >= 400 && code < 500 && code != 429)
-		*err = "refused";
+		*err = code == 404 ? "not_found" : "refused";
 	log_event(*err == NULL ? LOG_INFO : LOG_WARN, "stripe_call",
 	    LOG_S("method", method), LOG_I("status", code),
 	    LOG_S("reason", *err));

@@ -24,7 +24,9 @@ int stripe_key_sealed(struct db *db, char *sealed, size_t len);
  * may be NULL), authenticated with the key sealed in 'sealed'. Never
  * retried; 10 s timeout. Returns Stripe's JSON object on 2xx (caller
  * json_decref()s), or NULL with '*err': "not_configured", "unavailable"
- * (network, 429, 5xx), "refused" (another 4xx) or "bad_answer".
+ * (network, 429, 5xx), "not_found" (404), "refused" (another 4xx: a
+ * bad request, or a key that is revoked or lacks the permission) or
+ * "bad_answer".
  */
 json_t *stripe_call(const struct conf *cfg, const char *sealed,
     const char *method, const char *path, const char *form, const char **err);

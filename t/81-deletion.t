@@ -141,6 +141,19 @@ is $r->{json}{code}, 'subscription_active', '... subscription_active';
 	my $k = $t->stripe_key;
 	system("printf '%s\\n' '$k' | '$ctl' secret set stripe_secret_key >/dev/null 2>&1") == 0 or die 'secret set';
 }
+sub set_key {
+	my ($k) = @_;
+	local @ENV{qw(PARLEY_CONFIG PARLEY_JWT_KEY_FILE PARLEY_AUDIT_KEY_FILE PARLEY_KEYRING_FILE PARLEY_ADMIN_DATABASE_URL)} =
+	    ('', $t->dir . '/jwt.key', $t->dir . '/audit.key', $t->dir . '/keyring', $t->pg->conninfo($t->dbname, 'postgres'));
+	my $ctl = ParleyTest->builddir . '/parleyctl';
+	system("printf '%s\\n' '$k' | '$ctl' secret set stripe_secret_key >/dev/null 2>&1") == 0 or die 'secret set';
+}
+set_key('sk_test_' . ('R' x 30));
+$t->sql(q{UPDATE users SET totp_last_step = 0 WHERE id = ?}, $A->{user});
+$r = req('DELETE', '/api/v1/company', $A->{auth}, { %$body, code => totp($secret) });
+is $r->{status}, 502, 'a revoked Stripe key (401 from Stripe): 502, not taken for a cancelled subscription';
+is rows_of($A->{id})->{companies}, 1, '... and nothing was deleted';
+set_key($t->stripe_key);
 $t->stripe_call('POST', '/_subscriptions', { sub_Alpha => { id => 'sub_Alpha', object => 'subscription', status => 'active' } });
 $t->stripe_call('POST', '/_fail', { count => 1 });
 $t->sql(q{UPDATE users SET totp_last_step = 0 WHERE id = ?}, $A->{user}); # each code once: a test's shortcut

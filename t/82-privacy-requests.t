@@ -116,6 +116,13 @@ req('PATCH', "/api/v1/visitors/$bob->{id}", $A->{auth}, { restricted => JSON::PP
 is req('GET', "/api/v1/analytics/summary?from=$from&to=$to", $A->{auth})->{json}{conversations}, $an->{conversations},
     '... and come back when the restriction is lifted';
 
+# --- a conversation deleted takes its webhook copies along -------------------------------------------------
+ParleyTest::wait_for(sub { $t->sql(q{SELECT count(*) AS n FROM webhook_deliveries WHERE payload->'data'->>'conversation_id' = ?}, $cb)->[0]{n} },
+    "webhook copies of Bob's conversation");
+is req('DELETE', "/api/v1/conversations/$cb", $A->{auth})->{status}, 204, "an admin deletes Bob's conversation";
+is $t->sql(q{SELECT count(*) AS n FROM webhook_deliveries WHERE payload->'data'->>'conversation_id' = ? OR payload->'data'->>'id' = ?}, $cb, $cb)->[0]{n},
+    0, '... and the copies of it in webhook deliveries';
+
 # --- erasure ---------------------------------------------------------------------------------------------
 ParleyTest::wait_for(sub { $t->sql(q{SELECT count(*) AS n FROM webhook_deliveries WHERE payload->'data'->>'conversation_id' = ?}, $c1)->[0]{n} },
     'webhook copies of her conversation');
@@ -129,7 +136,8 @@ is $t->sql(q{SELECT count(*) AS n FROM conversations WHERE id IN (?, ?, ?)}, $c1
 is $t->sql(q{SELECT count(*) AS n FROM messages WHERE conversation_id IN (?, ?, ?)}, $c1, $c2, $c3)->[0]{n}, 0, '... her messages';
 is $t->sql(q{SELECT count(*) AS n FROM consents WHERE visitor_id = ?}, $jane->{id})->[0]{n}, 0, '... her consent records';
 is $t->sql(q{SELECT count(*) AS n FROM webhook_deliveries WHERE payload::text LIKE '%parcel%'})->[0]{n}, 0, '... and the copies of her words';
-is $t->sql(q{SELECT count(*) AS n FROM conversations WHERE id IN (?, ?)}, $cb, $co)->[0]{n}, 2, "Bob's and the other company's stay";
+is $t->sql(q{SELECT count(*) AS n FROM visitors WHERE id = ?}, $bob->{id})->[0]{n}, 1, "Bob stays";
+is $t->sql(q{SELECT count(*) AS n FROM conversations WHERE id = ?}, $co)->[0]{n}, 1, "... and the other company's conversation";
 $e = $t->sql(q{SELECT changed_fields::text AS f, changes::text AS c FROM audit_log WHERE action = 'privacy.subject_erasure'})->[0];
 is $e->{f}, '["email"]', 'the erasure is audited with the identifier used';
 like $e->{c}, qr/"visitors": \{"erased": 2\}/, '... and the counts';
