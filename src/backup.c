@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,30 +64,42 @@ pg_prog(const struct conf *cfg, const char *name, char *out, size_t len)
 		snprintf(out, len, "%s", name);
 }
 
-/* Runs 'argv' with its output on 'out_fd' (-1: inherited); wait status. */
+/*
+ * Runs 'argv' with environment 'envp'; its standard output goes into a
+ * pipe whose read end is '*out_rd' (when not NULL), its standard input
+ * comes from a pipe whose write end is '*in_wr' (when not NULL).
+ */
 static pid_t
-spawn(char *const argv[], int out_fd, int *pipe_rd)
+spawn(char *const argv[], char *const envp[], int *out_rd, int *in_wr)
 {
 	posix_spawn_file_actions_t fa;
-	int			   p[2] = { -1, -1 };
+	int			   o[2] = { -1, -1 }, i[2] = { -1, -1 };
 	pid_t			   pid;
 
+	if ((out_rd != NULL && pipe2(o, O_CLOEXEC) == -1) ||
+	    (in_wr != NULL && pipe2(i, O_CLOEXEC) == -1))
+		return -1;
 	posix_spawn_file_actions_init(&fa);
-	if (pipe_rd != NULL) {
-		if (pipe2(p, O_CLOEXEC) == -1)
-			return -1;
-		posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-	} else if (out_fd != -1)
-		posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+	if (out_rd != NULL)
+		posix_spawn_file_actions_adddup2(&fa, o[1], STDOUT_FILENO);
+	if (in_wr != NULL)
+		posix_spawn_file_actions_adddup2(&fa, i[0], STDIN_FILENO);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp) != 0)
 		pid = -1;
 	posix_spawn_file_actions_destroy(&fa);
-	if (pipe_rd != NULL) {
-		close(p[1]);
+	if (out_rd != NULL) {
+		close(o[1]);
 		if (pid == -1)
-			close(p[0]);
+			close(o[0]);
 		else
-			*pipe_rd = p[0];
+			*out_rd = o[0];
+	}
+	if (in_wr != NULL) {
+		close(i[0]);
+		if (pid == -1)
+			close(i[1]);
+		else
+			*in_wr = i[1];
 	}
 	return pid;
 }
@@ -192,59 +205,122 @@ out:
 }
 
 /*
- * Decrypts backup 'in' into 'out' (a new file, 0600). Returns 0 only when
- * the tag verifies; the caller deletes 'out' otherwise.
+ * Decrypts the backup open on 'fi' into 'fo' (-1: only checks it).
+ * Returns 0 only when the tag verifies: the plaintext written before
+ * that is not to be trusted until then.
  */
 static int
-decrypt_file(const char *in, const char *out, const unsigned char key[32])
+decrypt_fd(int fi, const unsigned char key[32], int fo)
 {
 	unsigned char	head[MAGIC_LEN + IV_LEN], tag[TAG_LEN], buf[CHUNK];
 	unsigned char	dec[CHUNK + 32];
 	EVP_CIPHER_CTX *c = NULL;
 	struct stat	st;
-	off_t		left;
+	off_t		off, end;
 	ssize_t		n;
-	int		fi, fo = -1, len, rc = -1;
+	int		len, rc = -1;
 
-	if ((fi = open(in, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
 	if (fstat(fi, &st) == -1 ||
 	    st.st_size < (off_t)(sizeof(head) + TAG_LEN) ||
-	    read(fi, head, sizeof(head)) != (ssize_t)sizeof(head) ||
+	    pread(fi, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
 	    memcmp(head, MAGIC, MAGIC_LEN) != 0 ||
 	    pread(fi, tag, TAG_LEN, st.st_size - TAG_LEN) != TAG_LEN ||
-	    (fo = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
-		-1 ||
 	    (c = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, IV_LEN, NULL) != 1 ||
 	    EVP_DecryptInit_ex(c, NULL, NULL, key, head + MAGIC_LEN) != 1 ||
 	    EVP_DecryptUpdate(c, NULL, &len, head, sizeof(head)) != 1)
 		goto out;
-	left = st.st_size - (off_t)sizeof(head) - TAG_LEN;
-	while (left > 0) {
-		size_t want =
-		    left < (off_t)sizeof(buf) ? (size_t)left : sizeof(buf);
+	end = st.st_size - TAG_LEN;
+	for (off = (off_t)sizeof(head); off < end; off += n) {
+		size_t want = end - off < (off_t)sizeof(buf)
+		    ? (size_t)(end - off)
+		    : sizeof(buf);
 
-		if ((n = read(fi, buf, want)) <= 0)
-			goto out;
-		left -= n;
-		if (EVP_DecryptUpdate(c, dec, &len, buf, (int)n) != 1 ||
-		    write_all(fo, dec, (size_t)len) == -1)
+		if ((n = pread(fi, buf, want, off)) <= 0 ||
+		    EVP_DecryptUpdate(c, dec, &len, buf, (int)n) != 1 ||
+		    (fo != -1 && write_all(fo, dec, (size_t)len) == -1))
 			goto out;
 	}
 	if (EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) != 1 ||
 	    EVP_DecryptFinal_ex(c, dec, &len) != 1 ||
-	    write_all(fo, dec, (size_t)len) == -1 || fsync(fo) == -1)
+	    (fo != -1 && write_all(fo, dec, (size_t)len) == -1))
 		goto out;
 	rc = 0;
 out:
 	crypto_wipe(dec, sizeof(dec));
 	EVP_CIPHER_CTX_free(c);
-	close(fi);
-	if (fo != -1)
-		close(fo);
 	return rc;
+}
+
+/*
+ * A libpq connection string without its password, for a child's command
+ * line (which anyone may read in ps), into 'out'; the password, if any,
+ * into 'pw' (for the child's PGPASSWORD). Returns 0 or -1.
+ */
+static int
+split_password(const char *url, char *out, size_t len, char *pw, size_t pwlen)
+{
+	PQconninfoOption *opts, *o;
+	size_t		  used = 0;
+	int		  rc = 0;
+
+	pw[0] = out[0] = '\0';
+	if ((opts = PQconninfoParse(url, NULL)) == NULL)
+		return -1;
+	for (o = opts; o->keyword != NULL && rc == 0; o++) {
+		const char *v;
+		int	    w;
+
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "password") == 0) {
+			snprintf(pw, pwlen, "%s", o->val);
+			continue;
+		}
+		w = snprintf(out + used, len - used, "%s%s='", used ? " " : "",
+		    o->keyword);
+		if (w < 0 || (size_t)w >= len - used) {
+			rc = -1;
+			break;
+		}
+		used += (size_t)w;
+		for (v = o->val; *v != '\0'; v++) {
+			if (used + 3 >= len) {
+				rc = -1;
+				break;
+			}
+			if (*v == '\'' || *v == '\\')
+				out[used++] = '\\';
+			out[used++] = *v;
+		}
+		if (rc == 0 && used + 2 < len)
+			out[used++] = '\'';
+		else
+			rc = -1;
+		out[used] = '\0';
+	}
+	PQconninfoFree(opts);
+	return rc;
+}
+
+/* The environment with PGPASSWORD set to 'pw' (static storage). */
+static char **
+child_env(const char *pw)
+{
+	static char  entry[600];
+	static char *env[512];
+	size_t	     i, n = 0;
+
+	for (i = 0; environ[i] != NULL && n < 510; i++)
+		if (strncmp(environ[i], "PGPASSWORD=", 11) != 0)
+			env[n++] = environ[i];
+	if (pw[0] != '\0') {
+		snprintf(entry, sizeof(entry), "PGPASSWORD=%s", pw);
+		env[n++] = entry;
+	}
+	env[n] = NULL;
+	return env;
 }
 
 static int
@@ -282,35 +358,7 @@ rotate(const char *dir, int days)
 	return gone;
 }
 
-/* Appends the database's tombstones to 'dir'/tombstones (one id a line). */
-static int
-save_tombstones(const char *url, const char *dir)
-{
-	PGconn	 *c = PQconnectdb(url);
-	PGresult *res;
-	char	  path[1024];
-	FILE	 *f;
-	int	  i, rc = -1;
-
-	if (PQstatus(c) != CONNECTION_OK) {
-		PQfinish(c);
-		return -1;
-	}
-	res = PQexec(c,
-	    "SELECT company_id, deleted_at FROM company_tombstones "
-	    "ORDER BY deleted_at");
-	snprintf(path, sizeof(path), "%s/tombstones", dir);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK &&
-	    (f = fopen(path, "ae")) != NULL) {
-		for (i = 0; i < PQntuples(res); i++)
-			fprintf(f, "%s %s\n", PQgetvalue(res, i, 0),
-			    PQgetvalue(res, i, 1));
-		rc = fclose(f) == 0 ? PQntuples(res) : -1;
-	}
-	PQclear(res);
-	PQfinish(c);
-	return rc;
-}
+static int save_tombstones(const char *url, const char *dir);
 
 int
 backup_main(int argc, char *argv[])
@@ -320,7 +368,7 @@ backup_main(int argc, char *argv[])
 	const char	  *file = getenv("PARLEY_CONFIG"), *dir = NULL;
 	const char	  *url = getenv("PARLEY_BACKUP_DATABASE_URL");
 	char		   name[64], path[1024], part[1040], sum[1040];
-	char		   prog[600], hex[65], stamp[32], conn[1024];
+	char		   prog[600], hex[65], stamp[32], conn[1024], pw[256];
 	struct tm	   tm;
 	time_t		   now = time(NULL);
 	pid_t		   pid;
@@ -364,14 +412,20 @@ backup_main(int argc, char *argv[])
 	snprintf(part, sizeof(part), "%s.part", path);
 	snprintf(sum, sizeof(sum), "%s.sha256", path);
 	pg_prog(&cfg, "pg_dump", prog, sizeof(prog));
-	snprintf(conn, sizeof(conn), "%s", url);
+	/* The password goes by the environment, never the command line. */
+	if (split_password(url, conn, sizeof(conn), pw, sizeof(pw)) == -1) {
+		fprintf(stderr,
+		    "parleyctl: backup: a malformed connection "
+		    "string\n");
+		goto out;
+	}
 	{
 		char *av[] = { prog, "--format=custom", "--compress=6",
 			"--no-password", "-d", conn, NULL };
 
 		if ((out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			 0600)) == -1 ||
-		    (pid = spawn(av, -1, &rd)) == -1) {
+		    (pid = spawn(av, child_env(pw), &rd, NULL)) == -1) {
 			fprintf(
 			    stderr, "parleyctl: backup: cannot run %s\n", prog);
 			goto out;
@@ -419,41 +473,267 @@ out:
 	return rc;
 }
 
-/* Company ids of the tombstone lines in file 'path' added to 'ids'. */
+/* A set of company ids, kept sorted and without repeats on demand. */
+struct ids {
+	char (*v)[37];
+	size_t n, cap;
+};
+
+static int
+ids_add(struct ids *s, const char *id)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		char(*v)[37] = realloc(s->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	memcpy(s->v[s->n++], id, 37);
+	return 0;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 static void
-read_tombstones(const char *path, char ids[][37], int *n, int max)
+ids_unique(struct ids *s)
+{
+	size_t i, k = 0;
+
+	if (s->n == 0)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), cmp_id);
+	for (i = 1; i < s->n; i++)
+		if (strcmp(s->v[i], s->v[k]) != 0)
+			memcpy(s->v[++k], s->v[i], 37);
+	s->n = k + 1;
+}
+
+/*
+ * Adds the company ids of the tombstone lines in file 'path' ("ID" or
+ * "ID TIME"). A missing file adds nothing; one that cannot be read is an
+ * error (-1): a restore must not go on without it.
+ */
+static int
+read_tombstones(const char *path, struct ids *s)
 {
 	char  line[256];
 	FILE *f;
 
-	if (path == NULL || path[0] == '\0' || (f = fopen(path, "re")) == NULL)
-		return;
-	while (*n < max && fgets(line, sizeof(line), f) != NULL) {
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	if ((f = fopen(path, "re")) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, " \n")] = '\0';
-		if (strlen(line) == 36 && db_uuid_valid(line))
-			memcpy(ids[(*n)++], line, 37);
+		if (strlen(line) == 36 && db_uuid_valid(line) &&
+		    ids_add(s, line) == -1) {
+			fclose(f);
+			return -1;
+		}
+	}
+	if (ferror(f)) {
+		fclose(f);
+		return -1;
 	}
 	fclose(f);
+	return 0;
 }
 
-#define TOMBSTONES_MAX 100000
+/*
+ * Writes 'dir'/tombstones: the ids already there and the database's, each
+ * once, replaced atomically. Returns how many, or -1.
+ */
+static int
+save_tombstones(const char *url, const char *dir)
+{
+	struct ids ids = { NULL, 0, 0 };
+	PGconn	  *c = PQconnectdb(url);
+	PGresult  *res = NULL;
+	char	   path[1024], tmp[1040];
+	size_t	   i;
+	FILE	  *f;
+	int	   rc = -1;
+
+	snprintf(path, sizeof(path), "%s/tombstones", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (PQstatus(c) != CONNECTION_OK || read_tombstones(path, &ids) == -1)
+		goto out;
+	res = PQexec(c, "SELECT company_id FROM company_tombstones");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto out;
+	for (i = 0; i < (size_t)PQntuples(res); i++)
+		if (ids_add(&ids, PQgetvalue(res, (int)i, 0)) == -1)
+			goto out;
+	ids_unique(&ids);
+	if ((f = fopen(tmp, "we")) == NULL)
+		goto out;
+	for (i = 0; i < ids.n; i++)
+		fprintf(f, "%s\n", ids.v[i]);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		fclose(f);
+		unlink(tmp);
+		goto out;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) == -1) {
+		unlink(tmp);
+		goto out;
+	}
+	rc = (int)ids.n;
+out:
+	PQclear(res);
+	PQfinish(c);
+	free(ids.v);
+	return rc;
+}
+
+/*
+ * Adds the database's own tombstones to 'ids', then deletes every company
+ * they name that is still there, as parleyd deletes one (in its tenant
+ * context, through parley_company_delete()). Returns how many were
+ * deleted, or -1 (said on standard error).
+ */
+static int
+apply_tombstones(PGconn *c, struct ids *ids)
+{
+	PGresult *res;
+	size_t	  k;
+	int	  i, again = 0;
+
+	res = PQexec(c, "SELECT company_id FROM company_tombstones");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		fprintf(stderr,
+		    "parleyctl: the tombstones table cannot be "
+		    "read\n");
+		return -1;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		if (ids_add(ids, PQgetvalue(res, i, 0)) == -1) {
+			PQclear(res);
+			return -1;
+		}
+	PQclear(res);
+	ids_unique(ids);
+	for (k = 0; k < ids->n; k++) {
+		const char *p[1] = { ids->v[k] };
+		int	    ok;
+
+		PQclear(PQexec(c, "BEGIN"));
+		PQclear(PQexecParams(c,
+		    "SELECT set_config('app.company_id', $1, true)", 1, NULL, p,
+		    NULL, NULL, 0));
+		PQclear(PQexecParams(c,
+		    "INSERT INTO company_tombstones (company_id) VALUES "
+		    "($1::uuid) ON CONFLICT DO NOTHING",
+		    1, NULL, p, NULL, NULL, 0));
+		res = PQexecParams(c, "SELECT parley_company_delete($1::uuid)",
+		    1, NULL, p, NULL, NULL, 0);
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+		if (ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+			again++;
+		PQclear(res);
+		res = ok ? PQexec(c, "COMMIT") : PQexec(c, "ROLLBACK");
+		if (!ok || PQresultStatus(res) != PGRES_COMMAND_OK) {
+			PQclear(res);
+			fprintf(stderr, "parleyctl: deleting %s again failed\n",
+			    ids->v[k]);
+			return -1;
+		}
+		PQclear(res);
+	}
+	return again;
+}
+
+/* Reads 'dir'/tombstones and 'tombstone_file' into 'ids'; 0 or -1. */
+static int
+outside_tombstones(const struct conf *cfg, const char *dir, struct ids *ids)
+{
+	char tomb[1100];
+
+	snprintf(tomb, sizeof(tomb), "%s/tombstones", dir);
+	if (read_tombstones(tomb, ids) == -1 ||
+	    read_tombstones(cfg->tombstone_file, ids) == -1) {
+		fprintf(stderr,
+		    "parleyctl: a tombstone file cannot be read: deleted "
+		    "companies could come back; not going on\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+tombstones_main(int argc, char *argv[])
+{
+	static struct conf cfg;
+	struct ids	   ids = { NULL, 0, 0 };
+	const char	  *file = getenv("PARLEY_CONFIG"), *dir = NULL;
+	const char	  *target = NULL;
+	char		   err[512];
+	PGconn		  *c = NULL;
+	int		   a, again, rc = 1;
+
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
+			file = argv[++a];
+		else if (strcmp(argv[a], "--dir") == 0 && a + 1 < argc)
+			dir = argv[++a];
+		else if (strcmp(argv[a], "--target") == 0 && a + 1 < argc)
+			target = argv[++a];
+		else
+			break;
+	}
+	if (a < argc || strcmp(argv[0], "apply") != 0 || target == NULL ||
+	    !db_conninfo_valid(target)) {
+		fprintf(stderr,
+		    "usage: parleyctl tombstones apply [-c FILE] "
+		    "[--dir BACKUPDIR] --target CONNINFO\n");
+		return 2;
+	}
+	if (file != NULL && *file == '\0')
+		file = NULL;
+	if (conf_load(&cfg, file, err, sizeof(err)) == -1) {
+		fprintf(stderr, "parleyctl: tombstones apply: %s\n", err);
+		return 2;
+	}
+	if (outside_tombstones(
+		&cfg, dir != NULL ? dir : cfg.backup_dir, &ids) == -1)
+		goto out;
+	c = PQconnectdb(target);
+	if (PQstatus(c) != CONNECTION_OK ||
+	    (again = apply_tombstones(c, &ids)) == -1)
+		goto out;
+	printf("deleted again: %d compan%s (of %zu tombstones)\n", again,
+	    again == 1 ? "y" : "ies", ids.n);
+	rc = 0;
+out:
+	PQfinish(c);
+	free(ids.v);
+	return rc;
+}
 
 int
 restore_main(int argc, char *argv[])
 {
 	static struct conf cfg;
-	static char	   ids[TOMBSTONES_MAX][37];
+	struct ids	   ids = { NULL, 0, 0 };
 	unsigned char	   key[32];
 	const char	  *file = getenv("PARLEY_CONFIG"), *in = NULL;
 	const char	  *target = NULL;
-	char		   sum[1040], want[65] = "", hex[65], tmp[1040];
-	char		   prog[600], dir[1024], tomb[1100], line[256];
+	char		   sum[1040], want[65] = "", hex[65], pw[256];
+	char		   prog[600], dir[1024], line[256];
 	char		   conn[1024];
 	PGconn		  *c = NULL;
 	PGresult	  *res;
 	pid_t		   pid;
 	FILE		  *f;
-	int		   a, i, n = 0, again = 0, rc = 1;
+	int		   a, i, fi = -1, again = 0, rc = 1;
 
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
@@ -491,84 +771,77 @@ restore_main(int argc, char *argv[])
 		crypto_wipe(key, sizeof(key));
 		return 1;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.restore-%d", in, (int)getpid());
-	if (decrypt_file(in, tmp, key) == -1) {
-		fprintf(stderr,
-		    "parleyctl: restore: %s could not be "
-		    "decrypted (damaged, or another key)\n",
-		    in);
-		unlink(tmp);
-		crypto_wipe(key, sizeof(key));
-		return 1;
-	}
-	crypto_wipe(key, sizeof(key));
-	pg_prog(&cfg, "pg_restore", prog, sizeof(prog));
-	snprintf(conn, sizeof(conn), "%s", target);
-	{
-		char *av[] = { prog, "--exit-on-error", "--single-transaction",
-			"--no-password", "-d", conn, tmp, NULL };
-
-		pid = spawn(av, -1, NULL);
-		if (pid == -1 || !exited_ok(pid)) {
-			fprintf(stderr,
-			    "parleyctl: restore: pg_restore "
-			    "failed\n");
-			unlink(tmp);
-			return 1;
-		}
-	}
-	unlink(tmp);
-	/* Deleted since the backup: deleted again. */
+	/* The tombstones outside the dumps, read before anything is
+	 * restored: without them, deleted companies could come back. */
 	snprintf(dir, sizeof(dir), "%s", in);
 	if (strrchr(dir, '/') != NULL)
 		*strrchr(dir, '/') = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	snprintf(tomb, sizeof(tomb), "%s/tombstones", dir);
-	read_tombstones(tomb, ids, &n, TOMBSTONES_MAX);
-	read_tombstones(cfg.tombstone_file, ids, &n, TOMBSTONES_MAX);
-	c = PQconnectdb(target);
-	if (PQstatus(c) != CONNECTION_OK)
-		goto out;
-	res = PQexec(c, "SELECT company_id FROM company_tombstones");
-	for (i = 0; PQresultStatus(res) == PGRES_TUPLES_OK &&
-	     i < PQntuples(res) && n < TOMBSTONES_MAX;
-	     i++)
-		snprintf(ids[n++], 37, "%s", PQgetvalue(res, i, 0));
-	PQclear(res);
-	for (i = 0; i < n; i++) {
-		const char *p[1] = { ids[i] };
-		int	    ok;
-
-		/* As parleyd deletes a company: in its tenant context. */
-		PQclear(PQexec(c, "BEGIN"));
-		PQclear(PQexecParams(c,
-		    "SELECT set_config('app.company_id', $1, true)", 1, NULL, p,
-		    NULL, NULL, 0));
-		PQclear(PQexecParams(c,
-		    "INSERT INTO company_tombstones (company_id) VALUES "
-		    "($1::uuid) ON CONFLICT DO NOTHING",
-		    1, NULL, p, NULL, NULL, 0));
-		res = PQexecParams(c, "SELECT parley_company_delete($1::uuid)",
-		    1, NULL, p, NULL, NULL, 0);
-		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-		if (ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-			again++;
-		PQclear(res);
-		res = ok ? PQexec(c, "COMMIT") : PQexec(c, "ROLLBACK");
-		if (!ok || PQresultStatus(res) != PGRES_COMMAND_OK) {
-			PQclear(res);
-			fprintf(stderr,
-			    "parleyctl: restore: deleting %s "
-			    "again failed\n",
-			    ids[i]);
-			goto out;
-		}
-		PQclear(res);
+	if (outside_tombstones(&cfg, dir, &ids) == -1) {
+		crypto_wipe(key, sizeof(key));
+		free(ids.v);
+		return 1;
 	}
-	printf("restored %s\ndeleted again: %d compan%s (of %d "
+	/*
+	 * Two passes over the same open file: the first only checks the tag,
+	 * the second decrypts into pg_restore's standard input. No plaintext
+	 * ever touches a disk.
+	 */
+	if ((fi = open(in, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    decrypt_fd(fi, key, -1) == -1) {
+		fprintf(stderr,
+		    "parleyctl: restore: %s could not be "
+		    "decrypted (damaged, or another key)\n",
+		    in);
+		if (fi != -1)
+			close(fi);
+		crypto_wipe(key, sizeof(key));
+		free(ids.v);
+		return 1;
+	}
+	pg_prog(&cfg, "pg_restore", prog, sizeof(prog));
+	if (split_password(target, conn, sizeof(conn), pw, sizeof(pw)) == -1) {
+		close(fi);
+		crypto_wipe(key, sizeof(key));
+		free(ids.v);
+		return 2;
+	}
+	{
+		char *av[] = { prog, "--exit-on-error", "--single-transaction",
+			"--no-password", "-d", conn, NULL };
+		int   wr = -1, ok;
+
+		if ((pid = spawn(av, child_env(pw), NULL, &wr)) == -1) {
+			fprintf(stderr, "parleyctl: restore: cannot run %s\n",
+			    prog);
+			close(fi);
+			crypto_wipe(key, sizeof(key));
+			free(ids.v);
+			return 1;
+		}
+		ok = decrypt_fd(fi, key, wr) == 0;
+		/* Changed since the first pass: pg_restore never sees the
+		 * end of its input, so its one transaction never commits. */
+		if (!ok)
+			kill(pid, SIGKILL);
+		close(wr);
+		close(fi);
+		crypto_wipe(key, sizeof(key));
+		if (!exited_ok(pid) || !ok) {
+			fprintf(
+			    stderr, "parleyctl: restore: pg_restore failed\n");
+			return 1;
+		}
+	}
+	/* Deleted since the backup: deleted again. */
+	c = PQconnectdb(target);
+	if (PQstatus(c) != CONNECTION_OK ||
+	    (again = apply_tombstones(c, &ids)) == -1)
+		goto out;
+	printf("restored %s\ndeleted again: %d compan%s (of %zu "
 	       "tombstones)\n",
-	    in, again, again == 1 ? "y" : "ies", n);
+	    in, again, again == 1 ? "y" : "ies", ids.n);
 	/* Row counts, to compare with the source. */
 	res = PQexec(c,
 	    "SELECT relname, n FROM (SELECT c.relname, (xpath('/row/n/text()', "
@@ -584,5 +857,6 @@ restore_main(int argc, char *argv[])
 	PQclear(res);
 out:
 	PQfinish(c);
+	free(ids.v);
 	return rc;
 }

@@ -24,5 +24,12 @@
 int backup_main(int argc, char *argv[]);
 /* `parleyctl restore [-c FILE] --file BACKUP --target URL`. */
 int restore_main(int argc, char *argv[]);
+/*
+ * `parleyctl tombstones apply [-c FILE] [--dir DIR] --target URL`: the
+ * deletions of the tombstones (backup_dir's file, tombstone_file and the
+ * database's table) applied to a database recovered some other way (a
+ * point-in-time recovery).
+ */
+int tombstones_main(int argc, char *argv[]);
 
 #endif

@@ -57,7 +57,8 @@ usage(void)
 	    "       parleyctl retention run [-c FILE] [--dry-run]\n"
 	    "       parleyctl export run [-c FILE] --company ID\n"
 	    "       parleyctl backup [-c FILE] [--dir DIR]\n"
-	    "       parleyctl restore [-c FILE] --file BACKUP --target CONNINFO\n");
+	    "       parleyctl restore [-c FILE] --file BACKUP --target CONNINFO\n"
+	    "       parleyctl tombstones apply [-c FILE] [--dir DIR] --target CONNINFO\n");
 	/* clang-format on */
 	return 2;
 }
@@ -175,6 +176,8 @@ main(int argc, char *argv[])
 		return export_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "backup") == 0)
 		return backup_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tombstones") == 0 && argc >= 3)
+		return tombstones_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "restore") == 0)
 		return restore_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "retention") == 0 && argc >= 3)

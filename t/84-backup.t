@@ -139,6 +139,15 @@ for my $tbl (@{ $dbh3->selectcol_arrayref(q{SELECT table_name FROM information_s
 is_deeply \@left, [], '... no table holds a row of it';
 ok $dbh3->selectrow_array(q{SELECT count(*) FROM companies WHERE id = ?}, undef, $B->{id}), '... while the other company is there';
 $dbh3->disconnect;
+($rc, $out) = ctl('backup');
+my @lines = split /\n/, do { local (@ARGV, $/) = ("$bdir/tombstones"); <> };
+is_deeply \@lines, [$A->{id}], 'the tombstones beside the dumps hold each deleted company once, however many backups ran';
+my $r6 = new_db('six');
+($rc, $out) = ctl("restore --file '$b1' --target '@{[ $t->pg->conninfo($r6, 'postgres') ]}'", PARLEY_TOMBSTONE_FILE => $bdir);
+is $rc, 1, 'a tombstone file that cannot be read stops the restore';
+like $out, qr/tombstone file cannot be read/, '... saying why';
+is $t->pg->psql($r6, q{SELECT count(*) FROM pg_tables WHERE schemaname = 'public'}) =~ /^\s*0\s*$/m ? 1 : 0, 1,
+    '... before anything was restored';
 my $r4 = new_db('four');
 unlink "$bdir/tombstones";
 ($rc, $out) = ctl("restore --file '$b1' --target '@{[ $t->pg->conninfo($r4, 'postgres') ]}'");

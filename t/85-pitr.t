@@ -27,6 +27,7 @@ archive_timeout = 60
 CONF
 close $fh;
 $pg->restart;
+$t->{env}{PARLEY_TOMBSTONE_FILE} = $pg->dir . '/deleted-companies';
 $t->start_parleyd;
 is $t->sql(q{SELECT setting FROM pg_settings WHERE name = 'archive_mode'})->[0]{setting}, 'on', 'WAL archiving is on';
 
@@ -36,9 +37,9 @@ sub company {
 	my $r = $t->post('/api/v1/auth/register', json => { email => "own\@$tag.example", password => $pw,
 	    name => "Owner $tag", company_name => "Co $tag" });
 	die $r->{content} unless $r->{status} == 201;
-	return $r->{json}{company}{id};
+	return wantarray ? ($r->{json}{company}{id}, $r->{json}{access_token}) : $r->{json}{company}{id};
 }
-my $before_base = company('early');
+my ($before_base, $early_token) = company('early');
 
 # The base backup (tar format, compressed, WAL fetched with it).
 my $base = $pg->dir . '/base';
@@ -50,6 +51,10 @@ ok -f "$base/base.tar.gz", sprintf('a base backup (%.1f s)', time - $t0);
 my $kept = company('kept');
 my $target = $t->sql(q{SELECT clock_timestamp()::text AS ts})->[0]{ts};
 my $lost = company('after');
+# Deleted after the chosen moment: the recovery brings it back, the
+# tombstones take it away again.
+is $t->request('DELETE', '/api/v1/company', headers => { authorization => "Bearer $early_token" },
+    json => { password => $pw, confirm_name => 'Co early' })->{status}, 204, 'a company deleted after that moment';
 # The segment holding the changes, closed and handed to the archiver.
 my $last = $t->sql(q{SELECT pg_walfile_name(pg_switch_wal()) AS w})->[0]{w};
 ParleyTest::wait_for(sub {
@@ -81,10 +86,17 @@ ParleyTest::wait_for(sub {
 my $rto = time - $t1;
 pass sprintf('the second cluster recovered to %s and was promoted in %.1f s', $target, $rto);
 sub has { my ($id) = @_; $p2->psql($t->dbname, qq{SELECT count(*) FROM companies WHERE id = '$id'}) =~ /^1/ ? 1 : 0 }
-is has($before_base), 1, 'a company from before the base backup is there';
+is has($before_base), 1, 'a company from before the base backup is there (deleted only after the moment)';
+{
+	local @ENV{qw(PARLEY_CONFIG PARLEY_TOMBSTONE_FILE)} = ('', $pg->dir . '/deleted-companies');
+	my $out = `'@{[ ParleyTest->builddir ]}/parleyctl' tombstones apply --dir '@{[ $pg->dir ]}' --target '@{[ $p2->conninfo($t->dbname, 'postgres') ]}' 2>&1`;
+	is $? >> 8, 0, 'parleyctl tombstones apply on the recovered cluster' or diag $out;
+	like $out, qr/deleted again: 1 company/, '... deletes it again';
+}
+is has($before_base), 0, '... and it is gone';
 is has($kept), 1, 'a company created before the chosen time is there (replayed from the archive)';
 is has($lost), 0, 'a company created after it is not';
-like $p2->psql($t->dbname, q{SELECT count(*) FROM users}), qr/^2$/m, "... nor its owner; the others' are";
+like $p2->psql($t->dbname, q{SELECT count(*) FROM users}), qr/^1$/m, "... nor its owner; the kept one's is";
 like $p2->psql($t->dbname, 'SELECT max(version) FROM parley_schema_migrations'), qr/^\d+$/m, 'the schema is whole';
 diag sprintf('RTO here: %.1f s to restore and replay (base backup %d KiB, %d WAL segment(s))',
     $rto, (-s "$base/base.tar.gz") / 1024, scalar @wal);
