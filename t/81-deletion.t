@@ -14,23 +14,13 @@ use ParleyTest;
 
 my $t = ParleyTest->new(stripe => 1, env => { PARLEY_WEBHOOK_ALLOW_HTTP => 1, PARLEY_LOGIN_MAX_PER_ACCOUNT => 100 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $n = 0;
 sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h, defined $j ? (json => $j) : ()) }
 sub company {
 	my ($tag) = @_;
-	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
-	    json => { email => "own\@$tag.example", password => $pw, name => 'Ow Ner', company_name => "Co $tag" })->{json};
-	my $c = { id => $o->{company}{id}, name => "Co $tag", auth => { authorization => "Bearer $o->{access_token}" },
-	    refresh => $o->{refresh_token}, user => $o->{user}{id} };
-	my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $c->{user})->[0]{password_hash};
+	my $c = $t->register_company($tag, $pw);
 	# Subscribed first, so the members' arrival makes deliveries.
 	req('POST', '/api/v1/webhook-endpoints', $c->{auth}, { url => "https://hooks.$tag.example/in", events => ['member.*'] });
-	for my $role (qw(admin member)) {
-		$t->sql(q{INSERT INTO users (company_id, email, name, role, password_hash) VALUES (?, ?, 'Pe Rson', ?, ?)},
-		    $c->{id}, "$role\@$tag.example", $role, $hash);
-		$c->{$role} = { authorization => 'Bearer ' . $t->post('/api/v1/auth/login', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
-		    json => { email => "$role\@$tag.example", password => $pw })->{json}{access_token} };
-	}
+	$c->{$_} = $t->add_member($c, "$_\@$tag.example", $_, $pw) for qw(admin member);
 	my $a = $c->{auth};
 	$c->{key} = req('POST', '/api/v1/api-keys', $a, { name => 'k', scopes => ['conversations:read'] })->{json}{key};
 	req('POST', '/api/v1/invitations', $a, { email => "guest\@$tag.example", role => 'member' });

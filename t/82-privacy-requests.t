@@ -12,18 +12,11 @@ use ParleyTest;
 
 my $t = ParleyTest->new(llm => 1, receiver => 1, env => { PARLEY_WEBHOOK_ALLOW_HTTP => 1, PARLEY_WEBHOOK_ALLOW_LOOPBACK => 1 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $n = 0;
 sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h, defined $j ? (json => $j) : ()) }
 sub company {
 	my ($tag) = @_;
-	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
-	    json => { email => "own\@$tag.example", password => $pw, name => 'Ow Ner', company_name => "Co $tag" })->{json};
-	my $c = { id => $o->{company}{id}, auth => { authorization => "Bearer $o->{access_token}" } };
-	my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $o->{user}{id})->[0]{password_hash};
-	$t->sql(q{INSERT INTO users (company_id, email, name, role, password_hash) VALUES (?, ?, 'Me Mber', 'member', ?)},
-	    $c->{id}, "mem\@$tag.example", $hash);
-	$c->{member} = { authorization => 'Bearer ' . $t->post('/api/v1/auth/login', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
-	    json => { email => "mem\@$tag.example", password => $pw })->{json}{access_token} };
+	my $c = $t->register_company($tag, $pw);
+	$c->{member} = $t->add_member($c, "mem\@$tag.example", 'member', $pw);
 	$c->{bot} = req('POST', '/api/v1/chatbots', $c->{auth}, { name => 'Help', allowed_origins => ["https://$tag.example"] })->{json};
 	$c->{tag} = $tag;
 	return $c;

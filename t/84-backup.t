@@ -21,13 +21,10 @@ $t->stop_parleyd;
 $t->{env}{PARLEY_TOMBSTONE_FILE} = "$bdir/deleted-companies";
 $t->start_parleyd;
 my $pw = 'tangerine-orbit-velvet-42';
-my $n = 0;
 sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h, defined $j ? (json => $j) : ()) }
 sub company {
 	my ($tag) = @_;
-	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
-	    json => { email => "own\@$tag.example", password => $pw, name => "Owner $tag", company_name => "Co $tag" })->{json};
-	my $c = { id => $o->{company}{id}, auth => { authorization => "Bearer $o->{access_token}" } };
+	my $c = $t->register_company($tag, $pw);
 	my $bot = req('POST', '/api/v1/chatbots', $c->{auth}, { name => "Bot $tag", allowed_origins => ["https://$tag.example"] })->{json};
 	req('POST', "/api/v1/chatbots/$bot->{id}/documents", $c->{auth}, { title => 'Doc', content_type => 'text/plain', content => "Seeds of $tag." });
 	my $vt = $t->post('/api/v1/widget/sessions', headers => { origin => "https://$tag.example" }, json => { bot_key => $bot->{public_key} })->{json}{token};

@@ -355,6 +355,36 @@ sub llm_script { my ($self, @b) = @_; $self->_llm_call('POST', '/_script', \@b) 
 sub llm_requests { my ($self) = @_; $self->_llm_call('GET', '/_requests') }
 sub llm_reset { my ($self) = @_; $self->_llm_call('DELETE', '/_requests') }
 
+# A client address of its own for each registration or login that the
+# helpers below make, so per-address limits do not get in the way.
+my $helper_addr = 0;
+sub _helper_xff { $helper_addr++; '198.18.' . int($helper_addr / 250) . '.' . ($helper_addr % 250 + 1) }
+
+# register_company(tag, password): a new company "Co TAG" and its owner
+# own@TAG.example; returns {id, name, email, user, token, refresh, auth}.
+sub register_company {
+	my ($self, $tag, $pw) = @_;
+	my $r = $self->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => _helper_xff() },
+	    json => { email => "own\@$tag.example", password => $pw, name => "Owner $tag", company_name => "Co $tag" });
+	die "register $tag: $r->{status} $r->{content}\n" unless $r->{status} == 201;
+	my $j = $r->{json};
+	return { id => $j->{company}{id}, name => "Co $tag", email => "own\@$tag.example", user => $j->{user}{id},
+	    token => $j->{access_token}, refresh => $j->{refresh_token}, auth => { authorization => "Bearer $j->{access_token}" } };
+}
+
+# add_member(company, email, role, password): a user of the company with
+# the owner's password, logged in; returns its Authorization header.
+sub add_member {
+	my ($self, $c, $email, $role, $pw) = @_;
+	my $hash = $self->sql('SELECT password_hash FROM users WHERE id = ?', $c->{user})->[0]{password_hash};
+	$self->sql(q{INSERT INTO users (company_id, email, name, role, password_hash) VALUES (?, ?, 'Pe Rson', ?, ?)},
+	    $c->{id}, $email, $role, $hash);
+	my $l = $self->post('/api/v1/auth/login', headers => { 'x-forwarded-for' => _helper_xff() },
+	    json => { email => $email, password => $pw });
+	die "login $email: $l->{status} $l->{content}\n" unless $l->{status} == 200;
+	return { authorization => "Bearer $l->{json}{access_token}" };
+}
+
 # A customer's webhook receiver (t/fakes/receiver.py): receiver_url(path)
 # is where it listens; receiver_script([...]) queues answers;
 # receiver_requests() returns what arrived; receiver_reset() clears.
