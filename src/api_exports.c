@@ -199,8 +199,7 @@ h_export_download(struct request *req, struct ctx *ctx)
 	}
 	snprintf(hdr, sizeof(hdr),
 	    "Content-Disposition: attachment; "
-	    "filename=\"parley-export-%.10s.tar.gz\"\r\nContent-Length: %s\r\n"
-	    "Cache-Control: no-store\r\n",
+	    "filename=\"parley-export-%.10s.tar.gz\"\r\nContent-Length: %s\r\n",
 	    PQgetvalue(res, 0, 8), PQgetvalue(res, 0, 4));
 	PQclear(res);
 	if (export_path(

@@ -24,25 +24,39 @@
 	"v.company_id = $1 AND (v.id = $2::uuid OR v.external_id = $3 OR "     \
 	"lower(v.email) = lower($4))"
 
-static struct db_stmt q_subject_export = { "privacy_export",
-	"SELECT count(*), coalesce(json_agg(json_build_object('id', v.id, "
-	"'chatbot_id', v.chatbot_id, 'user_id', v.external_id, 'email', "
-	"v.email, 'name', v.name, 'verified', v.verified, 'restricted', "
-	"v.restricted, 'created_at', v.created_at, 'last_seen_at', "
-	"v.last_seen_at, 'consents', (SELECT coalesce(json_agg(json_build_"
-	"object('categories', c.categories, 'policy_version', "
-	"c.policy_version, 'created_at', c.created_at) ORDER BY c.created_at), "
-	"'[]') FROM consents c WHERE c.company_id = v.company_id AND "
-	"c.visitor_id = v.id), 'conversations', (SELECT coalesce(json_agg("
-	"json_build_object('id', x.id, 'chatbot_id', x.chatbot_id, 'status', "
-	"x.status, 'created_at', x.created_at, 'messages', (SELECT coalesce("
-	"json_agg(json_build_object('seq', m.seq, 'role', m.role, 'content', "
-	"m.content, 'created_at', m.created_at) ORDER BY m.seq), '[]') FROM "
-	"messages m WHERE m.company_id = x.company_id AND m.conversation_id = "
-	"x.id)) ORDER BY x.created_at), '[]') FROM conversations x WHERE "
-	"x.company_id = v.company_id AND x.visitor_id = v.id)) ORDER BY "
-	"v.created_at), '[]')::text FROM visitors v WHERE " SUBJECT,
+/* The subject's visitor records (ids), at most 1000. */
+static struct db_stmt q_subject_ids = { "privacy_subject_ids",
+	"SELECT v.id FROM visitors v WHERE " SUBJECT " ORDER BY v.created_at, "
+	"v.id LIMIT 1000",
 	4, 0, 0 };
+/* One visitor record with its consents; $2 the visitor. */
+static struct db_stmt q_subject_visitor = { "privacy_subject_visitor",
+	"SELECT json_build_object('id', v.id, 'chatbot_id', v.chatbot_id, "
+	"'user_id', v.external_id, 'email', v.email, 'name', v.name, "
+	"'verified', v.verified, 'restricted', v.restricted, 'created_at', "
+	"v.created_at, 'last_seen_at', v.last_seen_at, 'consents', (SELECT "
+	"coalesce(json_agg(json_build_object('categories', c.categories, "
+	"'policy_version', c.policy_version, 'created_at', c.created_at) ORDER "
+	"BY c.created_at), '[]') FROM consents c WHERE c.company_id = "
+	"v.company_id AND c.visitor_id = v.id))::text FROM visitors v WHERE "
+	"v.company_id = $1 AND v.id = $2",
+	2, 0, 0 };
+/* Their conversations, oldest first, 100 after ($3 µs, $4 id). */
+static struct db_stmt q_subject_convs = { "privacy_subject_convs",
+	"SELECT id, json_build_object('id', id, 'chatbot_id', chatbot_id, "
+	"'status', status, 'created_at', created_at)::text, (extract(epoch "
+	"FROM created_at) * 1000000)::bigint FROM conversations WHERE "
+	"company_id = $1 AND visitor_id = $2 AND ((extract(epoch FROM "
+	"created_at) * 1000000)::bigint, id) > ($3::bigint, $4::uuid) ORDER "
+	"BY created_at, id LIMIT 100",
+	4, 0, 0 };
+/* A conversation's messages, 1000 at a time after seq $3. */
+static struct db_stmt q_subject_msgs = { "privacy_subject_msgs",
+	"SELECT seq, json_build_object('seq', seq, 'role', role, 'content', "
+	"content, 'created_at', created_at)::text FROM messages WHERE "
+	"company_id = $1 AND conversation_id = $2 AND seq > $3::integer ORDER "
+	"BY seq LIMIT 1000",
+	3, 0, 0 };
 /*
  * Visitors go, and with them (cascades) their conversations, messages and
  * consent records; copies of their conversations in webhook deliveries
@@ -133,32 +147,153 @@ privacy_audit(struct ctx *ctx, struct request *req, const char *action,
 	return rc;
 }
 
+/* One page of 'st' in its own tenant transaction. */
+static PGresult *
+page(struct ctx *ctx, struct db_stmt *st, const char *const *p)
+{
+	PGresult      *res = NULL;
+	struct db_call c = { st, p, &res };
+
+	if (db_tenant_batch(ctx->db, ctx->who.company_id, &c, 1) == -1)
+		return NULL;
+	return res;
+}
+
+static int
+put(struct request *req, const char *s)
+{
+	return http_stream_write(req, s, strlen(s));
+}
+
+/* Writes JSON object 'obj' without its closing brace. */
+static int
+put_open(struct request *req, const char *obj)
+{
+	size_t n = strlen(obj);
+
+	return n > 0 ? http_stream_write(req, obj, n - 1) : -1;
+}
+
+/*
+ * Streams visitor 'vid' (its record, consents, conversations and their
+ * messages) a page at a time: memory stays small whatever they wrote.
+ */
+static int
+stream_visitor(struct request *req, struct ctx *ctx, const char *vid)
+{
+	const char *p[4] = { ctx->who.company_id, vid, NULL, NULL };
+	char	    after[37] = "00000000-0000-0000-0000-000000000000";
+	char	    after_us[24] = "-1", conv[37], seq[16];
+	PGresult   *v, *cs, *ms;
+	int	    i, j, nc, nm, first = 1;
+
+	if ((v = page(ctx, &q_subject_visitor, p)) == NULL ||
+	    PQntuples(v) != 1) {
+		PQclear(v);
+		return -1;
+	}
+	i = put_open(req, PQgetvalue(v, 0, 0));
+	PQclear(v);
+	if (i == -1 || put(req, ", \"conversations\" : [") == -1)
+		return -1;
+	do {
+		p[2] = after_us;
+		p[3] = after;
+		if ((cs = page(ctx, &q_subject_convs, p)) == NULL)
+			return -1;
+		nc = PQntuples(cs);
+		for (i = 0; i < nc; i++) {
+			const char *mp[3] = { ctx->who.company_id, conv, seq };
+
+			snprintf(
+			    conv, sizeof(conv), "%s", PQgetvalue(cs, i, 0));
+			snprintf(seq, sizeof(seq), "0");
+			if (put(req, first ? "\n" : ",\n") == -1 ||
+			    put_open(req, PQgetvalue(cs, i, 1)) == -1 ||
+			    put(req, ", \"messages\" : [") == -1)
+				goto fail;
+			first = 0;
+			do {
+				if ((ms = page(ctx, &q_subject_msgs, mp)) ==
+				    NULL)
+					goto fail;
+				nm = PQntuples(ms);
+				for (j = 0; j < nm; j++)
+					if (put(req,
+						strcmp(seq, "0") == 0 && j == 0
+						    ? "\n"
+						    : ",\n") == -1 ||
+					    put(req, PQgetvalue(ms, j, 1)) ==
+						-1) {
+						PQclear(ms);
+						goto fail;
+					}
+				if (nm > 0)
+					snprintf(seq, sizeof(seq), "%s",
+					    PQgetvalue(ms, nm - 1, 0));
+				PQclear(ms);
+			} while (nm > 0);
+			if (put(req, "]}") == -1)
+				goto fail;
+		}
+		if (nc > 0) {
+			snprintf(after, sizeof(after), "%s",
+			    PQgetvalue(cs, nc - 1, 0));
+			snprintf(after_us, sizeof(after_us), "%s",
+			    PQgetvalue(cs, nc - 1, 2));
+		}
+		PQclear(cs);
+	} while (nc > 0);
+	return put(req, "]}");
+fail:
+	PQclear(cs);
+	return -1;
+}
+
 int
 h_privacy_export(struct request *req, struct ctx *ctx)
 {
 	const char *p[4] = { ctx->who.company_id }, *which = NULL;
+	char	    head[64], (*ids)[37] = NULL;
 	PGresult   *res;
-	json_t	   *o = NULL, *counts = NULL;
-	long	    n;
-	int	    rc = -1;
+	json_t	   *counts = NULL;
+	int	    i, n, rc = -1;
 
 	if (subject(req, p, &which) != 0)
 		return 0;
-	if ((res = db_exec(ctx->db, &q_subject_export, p)) == NULL)
+	if ((res = db_exec(ctx->db, &q_subject_ids, p)) == NULL)
 		return -1;
-	n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	counts = json_pack("{s:{s:i}}", "visitors", "found", (int)n);
+	n = PQntuples(res);
+	if ((ids = calloc((size_t)n + 1, sizeof(*ids))) == NULL) {
+		PQclear(res);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%s", PQgetvalue(res, i, 0));
+	PQclear(res);
+	/* Who took whose data is on record before the first byte. */
+	counts = json_pack("{s:{s:i}}", "visitors", "found", n);
 	if (privacy_audit(ctx, req, "privacy.subject_export", which, counts) ==
 		-1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
-	o = json_pack("{s:{s:s},s:o}", "subject", "by", which, "visitors",
-	    json_loads(PQgetvalue(res, 0, 1), 0, NULL));
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	rc = 0;
+	http_stream_begin(
+	    req, "application/json", "Cache-Control: no-store\r\n");
+	snprintf(head, sizeof(head),
+	    "{\"subject\": {\"by\": \"%s\"}, "
+	    "\"visitors\": [",
+	    which);
+	if (put(req, head) == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (put(req, i ? ",\n" : "\n") == -1 ||
+		    stream_visitor(req, ctx, ids[i]) == -1)
+			goto out; /* the client sees a cut answer */
+	(void)put(req, "]}\n");
 out:
-	PQclear(res);
+	free(ids);
 	json_decref(counts);
-	json_decref(o);
 	return rc;
 }
 

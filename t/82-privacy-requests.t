@@ -80,6 +80,22 @@ is $e->{f}, '["email"]', 'the export is audited with the identifier used';
 is $e->{c}, '{"visitors": {"found": 2}}', '... and the number found';
 unlike join(' ', map { $_ // '' } values %$e), qr/jane|buyer/, '... never the identifier itself';
 
+# Many conversations and a long one: streamed a page at a time, whole.
+my $heavy = visitor($A, 'cust-heavy', 'heavy@buyer.example');
+$t->sql(q{INSERT INTO conversations (company_id, chatbot_id, visitor_id, created_at)
+    SELECT ?, ?, ?, now() - g * interval '1 minute' FROM generate_series(1, 150) g}, $A->{id}, $A->{bot}{id}, $heavy->{id});
+my $long = $t->sql(q{SELECT id FROM conversations WHERE visitor_id = ? ORDER BY created_at LIMIT 1}, $heavy->{id})->[0]{id};
+$t->sql(q{INSERT INTO messages (company_id, conversation_id, seq, role, content)
+    SELECT ?, ?, g, 'visitor', 'line ' || g FROM generate_series(1, 2500) g}, $A->{id}, $long);
+$r = req('POST', '/api/v1/privacy/subject-export', $A->{auth}, { user_id => 'cust-heavy' });
+is $r->{status}, 200, 'a heavy visitor exported';
+my $hv = $r->{json}{visitors}[0];
+is scalar @{ $hv->{conversations} }, 150, '... all 150 conversations (two pages)';
+is $hv->{conversations}[0]{id}, $long, '... oldest first';
+is_deeply [map { $_->{seq} } @{ $hv->{conversations}[0]{messages} }], [1 .. 2500], '... and 2500 messages in order (three pages)';
+like ref $r->{headers}{'cache-control'} ? join(',', @{ $r->{headers}{'cache-control'} }) : $r->{headers}{'cache-control'},
+    qr/no-store/, '... not to be cached';
+
 # --- rectification and restriction -------------------------------------------------------------------
 is req('PATCH', "/api/v1/visitors/$bob->{id}", $A->{member}, { name => 'Robert' })->{status}, 403, 'a member may not rectify';
 is req('PATCH', "/api/v1/visitors/$other->{id}", $A->{auth}, { name => 'Robert' })->{status}, 404, "another company's visitor: 404";
