@@ -220,8 +220,7 @@ static struct db_stmt q_company_doomed = { "company_doomed",
 	"UPDATE",
 	1, 0, 0 };
 static struct db_stmt q_company_users = { "company_users",
-	"SELECT id FROM users WHERE company_id = $1 ORDER BY id LIMIT 16", 1, 0,
-	0 };
+	"SELECT id FROM users WHERE company_id = $1", 1, 0, 0 };
 static struct db_stmt q_company_exports = { "company_exports_files",
 	"SELECT id FROM company_exports WHERE company_id = $1", 1, 0, 0 };
 static struct db_stmt q_company_gone = { "company_gone",
@@ -290,7 +289,7 @@ h_company_delete(struct request *req, struct ctx *ctx)
 	char	    sub[112], status[32], sealed[1024] = "", res_id[48];
 	char	    path_dir[600];
 	struct verr err;
-	PGresult   *res, *files;
+	PGresult   *res, *files, *users;
 	int	    i, rc;
 
 	if (validate_object(req->json, f_delete, nitems(f_delete), 0, &err) ==
@@ -330,23 +329,25 @@ h_company_delete(struct request *req, struct ctx *ctx)
 			ctx->db, ctx->who.company_id, NULL, NULL, NULL) == -1)
 			return -1;
 	}
-	/* Every member's event streams end. */
-	if ((res = db_exec(ctx->db, &q_company_users, p)) == NULL)
+	if ((users = db_exec(ctx->db, &q_company_users, p)) == NULL)
 		return -1;
-	for (i = 0; i < PQntuples(res); i++)
-		rt_end_user(ctx, PQgetvalue(res, i, 0));
-	PQclear(res);
-	if ((files = db_exec(ctx->db, &q_company_exports, p)) == NULL)
+	if ((files = db_exec(ctx->db, &q_company_exports, p)) == NULL) {
+		PQclear(users);
 		return -1;
-	if ((res = db_exec(ctx->db, &q_company_gone, p)) == NULL) {
+	}
+	if ((res = db_exec(ctx->db, &q_company_gone, p)) == NULL ||
+	    db_commit(ctx->db) == -1) {
+		PQclear(res);
+		PQclear(users);
 		PQclear(files);
 		return -1;
 	}
 	PQclear(res);
-	if (db_commit(ctx->db) == -1) {
-		PQclear(files);
-		return -1;
-	}
+	/* Every member's event streams end, now (after the commit each is
+	 * sent at once, however many members there were). */
+	for (i = 0; i < PQntuples(users); i++)
+		rt_end_user(ctx, PQgetvalue(users, i, 0));
+	PQclear(users);
 	/* Export archives are files: they go too. */
 	for (i = 0; i < PQntuples(files); i++) {
 		char path[640];

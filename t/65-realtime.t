@@ -230,4 +230,16 @@ is req('DELETE', "/api/v1/members/$m2id", $A->{auth})->{status}, 204, 'the membe
 1 while defined next_event($m3s, 3);
 ok $m3s->{closed}, '... and their stream ends at once';
 
+# The company deleted: every member's stream ends, however many there are.
+my $Bc = { id => $B->{company}{id}, user => $B->{user}{id} };
+my @subs = map {
+	my $h = $t->add_member($Bc, "many$_\@beta.example", 'member', $pw);
+	subscribe('/api/v1/events', Authorization => $h->{authorization});
+} 1 .. 20;
+is scalar(grep { $_->{status} == 200 } @subs), 20, 'twenty members of another company subscribe';
+is req('DELETE', '/api/v1/company', $B->{auth}, { password => $pw, confirm_name => 'beta' })->{status}, 204,
+    'the company is deleted';
+for my $s (@subs) { 1 while defined next_event($s, 3) }
+is scalar(grep { $_->{closed} } @subs), 20, '... and all twenty streams end';
+
 done_testing;
