@@ -254,7 +254,9 @@ kill 'KILL', $jp;
 ParleyTest::wait_for(sub { !kill 0, $jp }, 'the jobs process gone again');
 $t->receiver_release;
 $t->sql(q{UPDATE jobs SET run_at = now() WHERE kind = 'webhook' AND done_at IS NULL AND failed_at IS NULL});
-ParleyTest::wait_for(sub { $t->sql(q{SELECT failed_at FROM webhook_deliveries WHERE event_id = ?}, $wid)->[0]{failed_at} }, 'given up', 30);
+# The delivery is given up first, then the job is recorded as failed.
+ParleyTest::wait_for(sub { $t->sql(q{SELECT failed_at FROM webhook_deliveries WHERE event_id = ?}, $wid)->[0]{failed_at}
+    && $t->sql(q{SELECT failed_at FROM jobs WHERE kind = 'webhook' ORDER BY id DESC LIMIT 1})->[0]{failed_at} }, 'given up', 30);
 is $t->sql(q{SELECT last_error FROM jobs WHERE kind = 'webhook' ORDER BY id DESC LIMIT 1})->[0]{last_error}, 'lease_expired',
     'the last attempt died with its process: the job fails (lease_expired), not retried forever';
 is scalar(grep { $_->{headers}{'webhook-id'} eq $wid } @{ $t->receiver_requests }), 1, '... after the one request';
