@@ -4,8 +4,8 @@
  *
  * usage: parleyctl audit verify [-c FILE] [--company ID] [--log FILE]...
  *
- * The audit key is read the way parleyd reads it (conf_load() and
- * keys_load(): -c FILE or $PARLEY_CONFIG, then PARLEY_* variables). The
+ * The audit key is read the way parleyd reads it (-c FILE or
+ * $PARLEY_CONFIG, then PARLEY_* variables); it is the only key needed. The
  * database is read with $PARLEY_AUDIT_DATABASE_URL: a role that sees every
  * company's rows (a superuser, or a role with BYPASSRLS, USAGE on the
  * schema and SELECT on audit_log, audit_heads and companies). Row security
@@ -766,6 +766,7 @@ audit_verify_main(int argc, char *argv[])
 	const char	    *url = getenv("PARLEY_AUDIT_DATABASE_URL");
 	const char	    *logs[AV_MAX_LOGS];
 	const unsigned char *key;
+	static unsigned char akey[256];
 	char		     err[512], company[37] = "";
 	PGconn		    *c = NULL;
 	size_t		     keylen, nlogs = 0, i;
@@ -797,12 +798,15 @@ audit_verify_main(int argc, char *argv[])
 	}
 	if (file != NULL && *file == '\0')
 		file = NULL;
+	/* The audit key alone: the machine that verifies needs no other. */
 	if (conf_load(&cfg, file, err, sizeof(err)) == -1 ||
-	    keys_load(&cfg, err, sizeof(err)) == -1) {
+	    keys_read_file("audit_key_file (PARLEY_AUDIT_KEY_FILE)",
+		cfg.audit_key_file, akey, sizeof(akey), &keylen, err,
+		sizeof(err)) == -1) {
 		fprintf(stderr, "parleyctl: audit verify: %s\n", err);
 		goto out;
 	}
-	key = keys_audit(&keylen);
+	key = akey;
 	if (url == NULL || *url == '\0') {
 		fprintf(stderr,
 		    "parleyctl: audit verify: set PARLEY_AUDIT_DATABASE_URL to "
@@ -857,5 +861,6 @@ out:
 		PQfinish(c);
 	cp_free(&cps);
 	crypto_wipe(&cfg, sizeof(cfg));
+	crypto_wipe(akey, sizeof(akey));
 	return rc;
 }
