@@ -28,20 +28,36 @@
 #include "keys.h"
 #include "keys_rotate.h"
 
+#define UUID0 "00000000-0000-0000-0000-000000000000"
+
 /*
- * Where secrets are kept: table, key column (a uuid), the associated data
- * they were sealed with (an SQL expression), secret column.
+ * Where secrets are kept: table; key column, its type and a value below
+ * every key; the associated data they were sealed with and the secret
+ * (SQL expressions); the assignment that stores a new value ($1), NULL
+ * for "secret = $1"; which rows count (SQL).
  */
 static const struct {
-	const char *table, *pk, *aad, *col;
+	const char *table, *pk, *pktype, *first, *aad, *col, *set, *where;
 } sealed[] = {
-	{ "users", "id", "company_id", "totp_secret_enc" },
-	{ "users", "id", "company_id", "totp_pending_enc" },
-	{ "chatbots", "id", "company_id", "identity_secret_enc" },
-	{ "company_llm", "company_id", "company_id", "api_key_enc" },
-	{ "webhook_endpoints", "id", "company_id", "secret_enc" },
-	{ "webhook_endpoints", "id", "company_id", "secret_prev_enc" },
-	{ "operator_secrets", "id", "'operator:' || name", "value_enc" },
+	{ "users", "id", "uuid", UUID0, "company_id", "totp_secret_enc", NULL,
+	    "true" },
+	{ "users", "id", "uuid", UUID0, "company_id", "totp_pending_enc", NULL,
+	    "true" },
+	{ "chatbots", "id", "uuid", UUID0, "company_id", "identity_secret_enc",
+	    NULL, "true" },
+	{ "company_llm", "company_id", "uuid", UUID0, "company_id",
+	    "api_key_enc", NULL, "true" },
+	{ "webhook_endpoints", "id", "uuid", UUID0, "company_id", "secret_enc",
+	    NULL, "true" },
+	{ "webhook_endpoints", "id", "uuid", UUID0, "company_id",
+	    "secret_prev_enc", NULL, "true" },
+	{ "operator_secrets", "id", "uuid", UUID0, "'operator:' || name",
+	    "value_enc", NULL, "true" },
+	/* Links in e-mails still queued. */
+	{ "jobs", "id", "bigint", "0", "company_id::text",
+	    "payload->>'token_enc'",
+	    "payload = jsonb_set(payload, '{token_enc}', to_jsonb($1::text))",
+	    "done_at IS NULL AND failed_at IS NULL" },
 };
 
 #define ROTATE_SECRET_MAX 4096
@@ -51,24 +67,30 @@ static long
 rotate_column(
     PGconn *c, const struct keyring *kr, size_t k, int batch, long *failed)
 {
-	char	    sel[512], upd[512], prefix[32], lim[16];
-	char	    after[37] = "00000000-0000-0000-0000-000000000000";
+	char	    sel[768], upd[512], set[256], prefix[32], lim[16];
+	char	    after[37];
 	const char *p[4];
 	long	    done = 0;
 	int	    i, n;
 
 	snprintf(prefix, sizeof(prefix), "v1.%s.", kr->id[0]);
 	snprintf(lim, sizeof(lim), "%d", batch);
+	snprintf(after, sizeof(after), "%s", sealed[k].first);
 	/* Identifiers from the table above only; values as parameters. */
 	snprintf(sel, sizeof(sel),
 	    "SELECT %s, %s, %s FROM %s WHERE %s IS NOT NULL AND NOT "
-	    "starts_with(%s, $1) AND %s > $3::uuid ORDER BY %s LIMIT "
+	    "starts_with(%s, $1) AND %s AND %s > $3::%s ORDER BY %s LIMIT "
 	    "$2::integer",
 	    sealed[k].pk, sealed[k].aad, sealed[k].col, sealed[k].table,
-	    sealed[k].col, sealed[k].col, sealed[k].pk, sealed[k].pk);
+	    sealed[k].col, sealed[k].col, sealed[k].where, sealed[k].pk,
+	    sealed[k].pktype, sealed[k].pk);
+	if (sealed[k].set != NULL)
+		snprintf(set, sizeof(set), "%s", sealed[k].set);
+	else
+		snprintf(set, sizeof(set), "%s = $1", sealed[k].col);
 	snprintf(upd, sizeof(upd),
-	    "UPDATE %s SET %s = $1 WHERE %s = $2 AND %s = $3", sealed[k].table,
-	    sealed[k].col, sealed[k].pk, sealed[k].col);
+	    "UPDATE %s SET %s WHERE %s = $2::%s AND %s = $3", sealed[k].table,
+	    set, sealed[k].pk, sealed[k].pktype, sealed[k].col);
 	for (;;) {
 		PGresult *res, *u;
 
@@ -163,8 +185,9 @@ remaining(PGconn *c, const struct keyring *kr)
 
 		snprintf(q, sizeof(q),
 		    "SELECT count(*) FROM %s WHERE %s IS NOT NULL AND NOT "
-		    "starts_with(%s, $1)",
-		    sealed[k].table, sealed[k].col, sealed[k].col);
+		    "starts_with(%s, $1) AND %s",
+		    sealed[k].table, sealed[k].col, sealed[k].col,
+		    sealed[k].where);
 		res = PQexecParams(c, q, 1, NULL, p, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			PQclear(res);

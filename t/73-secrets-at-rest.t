@@ -63,15 +63,22 @@ sub rotate {
 	my $out = `'@{[ ParleyTest->builddir ]}/parleyctl' keys rotate --batch 1 2>&1`;
 	return ($? >> 8, $out);
 }
+# The link of the verification e-mail still queued (no SMTP here) is
+# sealed too.
+my $queued = $t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND payload->>'token_enc' IS NOT NULL})->[0]{n};
+cmp_ok $queued, '>=', 1, "$queued queued e-mail job(s) hold a sealed link";
 my ($rc, $out) = rotate();
 is $rc, 0, 'parleyctl keys rotate' or diag $out;
-like $out, qr/rotated 5 secret\(s\)/, '... re-encrypts the five recoverable secrets (TOTP, identity, LLM key, webhook, Stripe key)';
+like $out, qr/rotated @{[ 5 + $queued ]} secret\(s\)/,
+    '... re-encrypts the recoverable secrets (TOTP, identity, LLM key, webhook, Stripe key) and the queued links';
 unlike $out, qr/\Q$secret{llm_key}\E|\Q$secret{identity}\E|\Q$secret{webhook}\E|\Q$secret{stripe_key}\E|\Q$k2\E/, '... and prints none of them';
 my $left = $t->sql(q{SELECT (SELECT count(*) FROM users WHERE totp_pending_enc NOT LIKE 'v1.k2.%')
     + (SELECT count(*) FROM chatbots WHERE identity_secret_enc NOT LIKE 'v1.k2.%')
     + (SELECT count(*) FROM company_llm WHERE api_key_enc NOT LIKE 'v1.k2.%')
     + (SELECT count(*) FROM webhook_endpoints WHERE secret_enc NOT LIKE 'v1.k2.%')
-    + (SELECT count(*) FROM operator_secrets WHERE value_enc NOT LIKE 'v1.k2.%') AS n})->[0]{n};
+    + (SELECT count(*) FROM operator_secrets WHERE value_enc NOT LIKE 'v1.k2.%')
+    + (SELECT count(*) FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND payload->>'token_enc' IS NOT NULL
+       AND payload->>'token_enc' NOT LIKE 'v1.k2.%') AS n})->[0]{n};
 is $left, 0, 'every recoverable secret is now under the new key';
 ($rc, $out) = rotate();
 like $out, qr/rotated 0 secret\(s\)/, 'a second run has nothing left to do (it resumes)';
