@@ -57,9 +57,10 @@ static struct db_stmt q_take = { "job_take",
 	"UPDATE jobs SET attempts = attempts + 1, run_at = now() + "
 	"make_interval(secs => $1::double precision) WHERE id = (SELECT id "
 	"FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= "
-	"now() ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING "
-	"id, kind, company_id, payload::text, attempts, max_attempts",
-	1, 0, 0 };
+	"now() AND ($2::boolean OR kind <> 'export') ORDER BY run_at, id "
+	"LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, company_id, "
+	"payload::text, attempts, max_attempts",
+	2, 0, 0 };
 /* Done: the payload (which may hold an encrypted secret) is erased. */
 static struct db_stmt q_done = { "job_done",
 	"UPDATE jobs SET done_at = now(), payload = '{}', last_error = NULL "
@@ -268,18 +269,19 @@ job_finish(const struct conf *cfg, struct db *db, const struct job *job,
 }
 
 int
-jobs_run_one(const struct conf *cfg, struct db *db)
+jobs_run_one(const struct conf *cfg, struct db *db, int long_ones)
 {
 	PGresult       *res;
 	struct job	job;
 	enum job_result out = JOB_FAIL;
 	const char     *err = "unknown_kind";
 	char		lease[16];
-	const char     *p[1] = { lease };
+	const char     *p[2] = { lease, NULL };
 	size_t		i;
 	int		max, rc, known;
 
 	snprintf(lease, sizeof(lease), "%d", cfg->job_lease);
+	p[1] = long_ones ? "true" : "false";
 	if ((res = db_exec(db, &q_take, p)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
@@ -387,7 +389,9 @@ jobs_run(const struct conf *cfg, int no)
 		if (cfg->retention_interval > 0 &&
 		    time(NULL) - last_sweep >= cfg->retention_interval)
 			last_sweep = sweep(cfg, db, last_sweep);
-		r = jobs_run_one(cfg, db);
+		/* With two jobs processes or more, the first takes no long
+		 * jobs (exports): e-mail and webhooks never wait behind one. */
+		r = jobs_run_one(cfg, db, no != 0 || cfg->jobs_workers < 2);
 		if (r == 1)
 			continue;
 		/* Nothing due, or the database is away: wait, then look again. */

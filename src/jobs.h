@@ -44,9 +44,9 @@ int jobs_extend(const struct conf *cfg, struct db *db, const struct job *job);
 int jobs_run(const struct conf *cfg, int no);
 
 /*
- * Takes and runs at most one due job. Returns 1 if one ran, 0 if none was
- * due, -1 on a database error.
+ * Takes and runs at most one due job (with 'long_ones' 0, not an export).
+ * Returns 1 if one ran, 0 if none was due, -1 on a database error.
  */
-int jobs_run_one(const struct conf *cfg, struct db *db);
+int jobs_run_one(const struct conf *cfg, struct db *db, int long_ones);
 
 #endif

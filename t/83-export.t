@@ -11,7 +11,7 @@ use JSON::PP;
 use Digest::SHA qw(sha256_hex);
 use ParleyTest;
 
-my $t = ParleyTest->new(env => { PARLEY_RETENTION_INTERVAL => 0 });
+my $t = ParleyTest->new(env => { PARLEY_RETENTION_INTERVAL => 0, PARLEY_JOBS_WORKERS => 2 });
 my $pw = 'tangerine-orbit-velvet-42';
 sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h, defined $j ? (json => $j) : ()) }
 sub company {
@@ -58,6 +58,11 @@ is $e->{download}, "/api/v1/company/exports/$id/download", '... with its downloa
 like $e->{sha256}, qr/^[0-9a-f]{64}$/, '... its SHA-256';
 ok $e->{expires_at}, '... and when it expires';
 is req('GET', '/api/v1/company/exports', $A->{auth})->{json}{items}[0]{id}, $id, 'listed';
+# With two jobs processes, the first never takes an export: e-mail and
+# webhooks always have a process of their own.
+my ($first) = map { $_->{pid} } grep { $_->{event} eq 'jobs_started' && $_->{worker} == 0 } $t->log_events;
+my @ran = map { $_->{pid} } grep { $_->{event} eq 'export_ready' } $t->log_events;
+ok @ran && !grep({ $_ == $first } @ran), 'the export ran on the second jobs process, not the first';
 
 # --- the archive ------------------------------------------------------------------------------
 is req('GET', "/api/v1/company/exports/$id/download", $B->{auth})->{status}, 404, "another company cannot download it";
