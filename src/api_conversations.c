@@ -131,7 +131,7 @@ h_conversation_list(struct request *req, struct ctx *ctx)
 	char	    limit[8] = "25", *us;
 	const char *p[9];
 	PGresult   *res;
-	json_t	   *items, *o;
+	json_t	   *items;
 	long	    n;
 	int	    i, rc, none = 0;
 
@@ -184,19 +184,8 @@ h_conversation_list(struct request *req, struct ctx *ctx)
 	items = json_array();
 	for (i = 0; i < PQntuples(res); i++)
 		json_array_append_new(items, conv_json(res, i));
-	o = json_pack("{s:o}", "items", items);
-	if (o != NULL && PQntuples(res) == n) {
-		char next[80];
-
-		snprintf(next, sizeof(next), "%s_%s",
-		    PQgetvalue(res, (int)n - 1, 16),
-		    PQgetvalue(res, (int)n - 1, 0));
-		json_object_set_new(o, "next_cursor", json_string(next));
-	} else if (o != NULL)
-		json_object_set_new(o, "next_cursor", json_null());
+	rc = http_send_page(req, items, res, (int)n, 16, 0);
 	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
 	return rc;
 }
 

@@ -435,7 +435,7 @@ h_webhook_deliveries(struct request *req, struct ctx *ctx)
 	const char *id = router_param(req, "id"), *p[4];
 	char	    us[20], cid[37];
 	PGresult   *check = NULL, *res = NULL;
-	json_t	   *items, *o;
+	json_t	   *items;
 	int	    i, rc;
 
 	if (!db_uuid_valid(id))
@@ -473,18 +473,7 @@ h_webhook_deliveries(struct request *req, struct ctx *ctx)
 			PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6),
 			"attempt_log",
 			json_loads(PQgetvalue(res, i, 7), 0, NULL)));
-	o = json_pack("{s:o}", "items", items);
-	if (o != NULL && PQntuples(res) == WH_PAGE) {
-		char next[80];
-
-		snprintf(next, sizeof(next), "%s_%s",
-		    PQgetvalue(res, WH_PAGE - 1, 8),
-		    PQgetvalue(res, WH_PAGE - 1, 0));
-		json_object_set_new(o, "next_cursor", json_string(next));
-	} else if (o != NULL)
-		json_object_set_new(o, "next_cursor", json_null());
+	rc = http_send_page(req, items, res, WH_PAGE, 8, 0);
 	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
 	return rc;
 }

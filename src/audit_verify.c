@@ -48,6 +48,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "keys.h"
+#include "util.h"
 #include "limits.h"
 
 #define AV_BATCH 128 /* rows per FETCH */
@@ -152,18 +153,6 @@ usage(void)
 	return 2;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes 64 hex digits into 'out'. Returns 0, or -1 for anything else. */
 static int
 hex32(const char *s, unsigned char out[32])
@@ -174,8 +163,8 @@ hex32(const char *s, unsigned char out[32])
 	if (s == NULL || strlen(s) != 64)
 		return -1;
 	for (i = 0; i < 32; i++) {
-		if ((hi = hexval(s[2 * i])) == -1 ||
-		    (lo = hexval(s[2 * i + 1])) == -1)
+		if ((hi = hex_digit(s[2 * i])) == -1 ||
+		    (lo = hex_digit(s[2 * i + 1])) == -1)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}

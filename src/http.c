@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "util.h"
 #include "log.h"
 
 static const char *const method_names[M__MAX] = {
@@ -141,16 +142,25 @@ http_json_depth_ok(const char *b, size_t len, int max)
 	return 0;
 }
 
-static int
-hexval(char c)
+int
+http_send_page(struct request *req, json_t *items, const PGresult *res,
+    int limit, int us_col, int id_col)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	json_t *o = json_pack("{s:o,s:n}", "items", items, "next_cursor");
+	char	next[80];
+	int	n = PQntuples(res), rc;
+
+	if (o == NULL)
+		return -1;
+	if (n == limit && n > 0) {
+		snprintf(next, sizeof(next), "%s_%s",
+		    PQgetvalue(res, n - 1, us_col),
+		    PQgetvalue(res, n - 1, id_col));
+		json_object_set_new(o, "next_cursor", json_string(next));
+	}
+	rc = http_send_json(req, 200, o);
+	json_decref(o);
+	return rc;
 }
 
 int
@@ -196,8 +206,8 @@ http_query_get(
 					int hi, lo;
 
 					if (end - v < 3 ||
-					    (hi = hexval(v[1])) < 0 ||
-					    (lo = hexval(v[2])) < 0)
+					    (hi = hex_digit(v[1])) < 0 ||
+					    (lo = hex_digit(v[2])) < 0)
 						return -1;
 					c = hi * 16 + lo;
 					v += 3;

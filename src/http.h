@@ -10,6 +10,7 @@
 
 #include <fcgiapp.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "limits.h"
 
@@ -89,6 +90,14 @@ int http_send_json(struct request *req, int status, const json_t *body);
  * 0, or -1 (nothing sent) when out of memory.
  */
 int http_send_items(struct request *req, json_t *items);
+/*
+ * Answers 200 {items, next_cursor} for a keyset page: 'items' (taken)
+ * made from the rows of 'res' (borrowed), asked for 'limit' of them; a
+ * full page gets next_cursor "<microseconds>_<id>" of its last row
+ * (columns 'us_col' and 'id_col', see http_cursor_get()), else null.
+ */
+int http_send_page(struct request *req, json_t *items, const PGresult *res,
+    int limit, int us_col, int id_col);
 /*
  * Adds header 'name': 'value' to whatever response is sent next. Refuses
  * (-1) a value with a control character or one that does not fit.

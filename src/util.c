@@ -58,3 +58,15 @@ utf8_clean(const char *in, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 }
+
+int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -16,4 +16,7 @@
  */
 void utf8_clean(const char *in, char *out, size_t outlen);
 
+/* The value of hexadecimal digit 'c' (either case), or -1. */
+int hex_digit(char c);
+
 #endif
