@@ -160,6 +160,7 @@ int h_conversation_reply(struct request *, struct ctx *);
 int h_conversation_patch(struct request *, struct ctx *);
 int h_conversation_delete(struct request *, struct ctx *);
 int h_conversation_suggest(struct request *, struct ctx *);
+int h_conversation_suggestion_get(struct request *, struct ctx *);
 int h_analytics_summary(struct request *, struct ctx *);
 /* api_webhooks.c */
 int h_webhook_create(struct request *, struct ctx *);

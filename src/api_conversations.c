@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "conv.h"
 #include "db.h"
+#include "idem.h"
 #include "realtime.h"
 #include "util.h"
 #include "validate.h"
@@ -249,6 +250,16 @@ lock_conv(struct ctx *ctx, const char *id, char status[16], char bot[37],
 	return found;
 }
 
+/* An agent's replayed reply: the message first stored. */
+static int
+send_agent_message(
+    struct request *req, json_t *msg, json_t *reply, const char *status)
+{
+	(void)reply;
+	(void)status;
+	return http_send_json(req, 201, msg);
+}
+
 int
 h_conversation_reply(struct request *req, struct ctx *ctx)
 {
@@ -256,6 +267,8 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	struct field	f = { "content", V_TEXT, 1, 0, F_REQUIRED };
 	struct verr	err;
 	struct conv_msg m;
+	struct idem	k;
+	struct db_call	kc;
 	char		status[16], bot[37];
 	json_t	       *msg = NULL;
 	PGresult       *res;
@@ -266,6 +279,10 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	f.max = ctx->conf->widget_message_max;
 	if (validate_object(req->json, &f, 1, 0, &err) == -1)
 		return validate_problem(req, &err);
+	if (idem_read(req, ctx, id,
+		json_string_value(json_object_get(req->json, "content")),
+		&k) == -1)
+		return 0;
 	if ((found = lock_conv(ctx, id, status, bot, NULL)) != 1)
 		return found == 0 ? http_not_found(req, "No such conversation")
 				  : -1;
@@ -274,8 +291,20 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	m.author_id = ctx->who.user_id;
 	m.content = json_string_value(json_object_get(req->json, "content"));
 	m.prompt_tokens = m.completion_tokens = -1;
-	if ((msg = conv_add(ctx, id, &m)) == NULL ||
-	    conv_set_status(ctx, id, "open", "agent", NULL) == -1)
+	if ((msg = conv_add(ctx, id, &m)) == NULL)
+		goto out;
+	if (k.on) {
+		idem_call(ctx, id, &k, &kc);
+		if ((res = db_exec(ctx->db, kc.st, kc.params)) == NULL) {
+			/* A retry: the first reply is the answer. */
+			if ((rc = idem_replay(
+				 req, ctx, &k, send_agent_message)) == 1)
+				rc = 0;
+			goto out;
+		}
+		PQclear(res);
+	}
+	if (conv_set_status(ctx, id, "open", "agent", NULL) == -1)
 		goto out;
 	rt_message(ctx, id, msg);
 	/* The first agent to answer takes the conversation. */
@@ -369,19 +398,33 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 	}
 }
 
+static struct db_stmt q_draft_new = { "draft_new",
+	"WITH d AS (INSERT INTO drafts (company_id, conversation_id, "
+	"requested_by) VALUES ($1, $2, $3) RETURNING id, conversation_id, "
+	"status, created_at), j AS (INSERT INTO reply_jobs (company_id, "
+	"conversation_id, kind, draft_id) SELECT $1, $2, 'draft', id FROM d) "
+	"SELECT id, conversation_id, status, created_at FROM d",
+	3, 0, 0 };
+static struct db_stmt q_draft_get = { "draft_get",
+	"SELECT id, conversation_id, status, content, citations, source, "
+	"created_at, done_at FROM drafts WHERE company_id = $1 AND "
+	"conversation_id = $2 AND id = $3",
+	3, 0, 0 };
+
+/*
+ * POST /suggest queues a draft for the answerer and answers 202 at once;
+ * the draft arrives on the agent's event stream ("draft.delta", then
+ * "draft") and stays readable at GET .../suggestions/{id} for a day.
+ */
 int
 h_conversation_suggest(struct request *req, struct ctx *ctx)
 {
-	const char	*id = router_param(req, "id"), *p[2];
-	char		 status[16], bot[37];
-	struct bot_ctx	 b;
-	struct bot_reply r;
-	PGresult	*res = NULL;
-	json_t		*o = NULL;
-	char		*question = NULL;
-	int		 found, restricted = 0, loaded = 0, rc = -1;
+	const char *id = router_param(req, "id"), *p[3];
+	char	    status[16], bot[37];
+	PGresult   *res = NULL;
+	json_t	   *o = NULL;
+	int	    found, restricted = 0, rc = -1;
 
-	memset(&r, 0, sizeof(r));
 	if (!db_uuid_valid(id))
 		return http_not_found(req, "No such conversation");
 	if ((found = lock_conv(ctx, id, status, bot, &restricted)) != 1)
@@ -399,42 +442,57 @@ h_conversation_suggest(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_last_visitor, p)) == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
+		db_rollback(ctx->db);
 		rc = http_send_problem(req, 409, "nothing_to_answer",
 		    "The visitor has not written anything yet", NULL, NULL,
 		    NULL);
 		goto out;
 	}
-	question = strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	res = NULL;
-	if (question == NULL || bot_load(ctx, bot, id, question, &b) == -1)
+	p[2] = ctx->who.user_id[0] != '\0' ? ctx->who.user_id : NULL;
+	if ((res = db_exec_commit(ctx->db, &q_draft_new, p)) == NULL)
 		goto out;
-	loaded = 1;
-	/* Nothing stays locked while the provider thinks. */
-	if (db_commit(ctx->db) == -1 ||
-	    bot_answer(ctx->conf, &b, question, 1, NULL, NULL, &r) == -1)
-		goto out;
-	req->upstream_us = r.provider_us;
-	if (r.prompt_tokens >= 0 || r.completion_tokens >= 0) {
-		if (db_tenant_begin(
-			ctx->db, ctx->who.company_id, NULL, NULL, NULL) == -1 ||
-		    conv_count_usage(
-			ctx, bot, r.prompt_tokens, r.completion_tokens) == -1 ||
-		    db_commit(ctx->db) == -1)
-			goto out;
-	}
-	o = json_pack("{s:s,s:O?,s:s}", "draft", r.content, "citations",
-	    r.citations, "source",
-	    b.base_url[0] == '\0' ? "knowledge_base"
-		: r.flag != NULL  ? "refused"
-				  : "llm");
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	o = json_pack("{s:s,s:s,s:s,s:s}", "id", PQgetvalue(res, 0, 0),
+	    "conversation_id", PQgetvalue(res, 0, 1), "status",
+	    PQgetvalue(res, 0, 2), "created_at", PQgetvalue(res, 0, 3));
+	rc = o != NULL ? http_send_json(req, 202, o) : -1;
 out:
 	PQclear(res);
-	free(question);
-	if (loaded)
-		bot_ctx_free(&b);
-	bot_reply_free(&r);
+	json_decref(o);
+	return rc;
+}
+
+int
+h_conversation_suggestion_get(struct request *req, struct ctx *ctx)
+{
+	const char *id = router_param(req, "id"),
+		   *did = router_param(req, "draft"), *p[3];
+	PGresult   *res;
+	json_t	   *o;
+	int	    rc;
+
+	if (!db_uuid_valid(id) || !db_uuid_valid(did))
+		return http_not_found(req, "No such draft");
+	p[0] = ctx->who.company_id;
+	p[1] = id;
+	p[2] = did;
+	if ((res = db_exec_commit(ctx->db, &q_draft_get, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return http_not_found(req, "No such draft");
+	}
+	o = json_pack("{s:s,s:s,s:s,s:s?,s:o,s:s?,s:s,s:s?}", "id",
+	    PQgetvalue(res, 0, 0), "conversation_id", PQgetvalue(res, 0, 1),
+	    "status", PQgetvalue(res, 0, 2), "draft",
+	    PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3), "citations",
+	    PQgetisnull(res, 0, 4) ? json_array()
+				   : json_loads(PQgetvalue(res, 0, 4), 0, NULL),
+	    "source", PQgetisnull(res, 0, 5) ? NULL : PQgetvalue(res, 0, 5),
+	    "created_at", PQgetvalue(res, 0, 6), "done_at",
+	    PQgetisnull(res, 0, 7) ? NULL : PQgetvalue(res, 0, 7));
+	PQclear(res);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
 	return rc;
 }

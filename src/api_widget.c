@@ -27,6 +27,7 @@
 #include "conv.h"
 #include "crypto.h"
 #include "db.h"
+#include "idem.h"
 #include "keys.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -401,118 +402,79 @@ h_widget_messages(struct request *req, struct ctx *ctx)
 	return http_send_items(req, items);
 }
 
-/* Streams released reply text to the visitor as "delta" events. */
-static int
-emit_delta(void *arg, const char *text, size_t len)
-{
-	struct request *req = arg;
-	json_t	       *d = json_pack("{s:s%}", "text", text, len);
-	int		rc;
-
-	if (d == NULL)
-		return 0;
-	rc = http_sse_send(req, "delta", d);
-	json_decref(d);
-	return rc;
-}
-
-static int
-wants_stream(const struct request *req)
-{
-	const char *a = FCGX_GetParam("HTTP_ACCEPT", req->fcgi->envp);
-
-	return a != NULL && strcasestr(a, "text/event-stream") != NULL;
-}
+/*
+ * Admission (sql/022-answerer.sql): refuses the message, before anything
+ * is stored, when the reply queue is too deep or the company's too old.
+ */
+static struct db_stmt q_admit = { "reply_admit",
+	"SELECT parley_reply_admit($1, $2::integer, $3::integer, $4::integer)",
+	4, 0, 0 };
+/* The reply job of the message just stored, if the bot is to answer. */
+static struct db_stmt q_reply_job = { "reply_job_add",
+	"INSERT INTO reply_jobs (company_id, conversation_id, kind, "
+	"message_id) SELECT $1, $2, 'reply', m.id FROM messages m JOIN "
+	"conversations c ON c.company_id = m.company_id AND c.id = "
+	"m.conversation_id WHERE m.company_id = $1 AND m.conversation_id = $2 "
+	"AND m.seq = c.message_count AND m.role = 'visitor' AND c.status = "
+	"'bot' AND c.visitor_id = $3 RETURNING id",
+	3, 0, 0 };
 
 /*
- * Sends the outcome: the visitor's message, the reply (or null) and the
- * conversation's status, as one JSON answer or as the stream's last event.
+ * The answer of a visitor's message: the stored message, the reply when
+ * one is stored already (a replay), the conversation's status and what
+ * happens next ("queued": the bot's reply follows on the conversation's
+ * events; "sent": it is here; "none": a person has the conversation).
  */
 static int
-answer(struct request *req, json_t *msg, json_t *reply, const char *status,
-    int replaced)
+send_accepted(struct request *req, json_t *msg, json_t *reply,
+    const char *status)
 {
 	json_t *o;
 	int	rc;
 
-	o = json_pack("{s:O,s:O?,s:s,s:b}", "message", msg, "reply", reply,
-	    "status", status, "replaced", replaced);
+	o = json_pack("{s:O,s:O?,s:s,s:s}", "message", msg, "reply", reply,
+	    "status", status, "reply_status",
+	    reply != NULL		  ? "sent"
+		: strcmp(status, "bot") == 0 ? "queued"
+					     : "none");
 	if (o == NULL)
 		return -1;
-	/* A stream asked for is a stream, even with no reply to stream. */
-	if (!req->streaming && wants_stream(req) && http_sse_begin(req) == 0)
-		(void)http_sse_send(req, "message", msg);
-	if (req->streaming) {
-		/* A visitor who left misses the event; the reply is kept. */
-		(void)http_sse_send(req, "done", o);
-		rc = 0;
-	} else
-		rc = http_send_json(req, 201, o);
+	rc = http_send_json(req, 201, o);
 	json_decref(o);
 	return rc;
 }
 
-/*
- * Stores the bot's reply 'r' in one tenant transaction (one round trip):
- * the month's usage, the message and, for a handoff, the new status; the
- * message only while the conversation is still the bot's. Returns the
- * stored message (new object), or NULL with '*dropped' set when an agent
- * took over meanwhile, or NULL on failure.
- */
-static json_t *
-store_reply(
-    struct ctx *ctx, const char *conv, const struct bot_reply *r, int *dropped)
+/* 503 with Retry-After: the answerers are behind; nothing was stored. */
+static int
+overloaded(struct request *req, struct ctx *ctx)
 {
-	struct db_call	    calls[3];
-	struct conv_q	    q;
-	struct conv_usage_q uq;
-	struct conv_msg	    m;
-	const char	   *sp[6];
-	json_t		   *reply;
-	int		    n = 0;
+	char hdr[48];
 
-	*dropped = 0;
-	memset(&m, 0, sizeof(m));
-	m.role = "bot";
-	m.content = r->content;
-	m.citations = r->citations;
-	m.prompt_tokens = r->prompt_tokens;
-	m.completion_tokens = r->completion_tokens;
-	m.model = r->model;
-	m.only_status = "bot";
-	n += conv_usage_call(ctx, ctx->who.chatbot_id, r->prompt_tokens,
-	    r->completion_tokens, &uq, &calls[n]);
-	conv_add_call(ctx, conv, &m, &q, &calls[n++]);
-	if (r->handoff != NULL)
-		conv_status_call(ctx, conv, "pending", r->handoff, r->flag,
-		    "bot", sp, &calls[n++]);
-	if ((m.citations != NULL && q.cj == NULL) ||
-	    db_tenant_batch(ctx->db, ctx->who.company_id, calls, n) == -1) {
-		conv_q_free(&q);
-		return NULL;
-	}
-	if ((reply = conv_add_result(&q, NULL)) == NULL)
-		*dropped = 1;
-	return reply;
+	db_rollback(ctx->db);
+	log_event(LOG_WARN, "reply_queue_full", LOG_S("reason", "admission"));
+	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n",
+	    ctx->conf->answer_retry_after);
+	return http_send_problem(req, 503, "answers_overloaded",
+	    "Too many messages are waiting for an answer: try again shortly",
+	    NULL, NULL, hdr);
 }
 
 int
 h_widget_message_post(struct request *req, struct ctx *ctx)
 {
-	const char	*conv = router_param(req, "id"), *content;
-	struct field	 f = { "content", V_TEXT, 1, 0, F_REQUIRED };
-	struct verr	 err;
-	struct bot_ctx	 b;
-	struct bot_reply r;
-	struct bot_q	 bq;
-	struct conv_q	 q;
-	struct conv_msg	 m;
-	struct db_call	 calls[1 + BOT_CALLS];
-	char		 status[16] = "";
-	json_t		*msg = NULL, *reply = NULL;
-	int		 rc = -1, loaded = 0, dropped = 0;
+	const char     *conv = router_param(req, "id"), *content;
+	struct field	f = { "content", V_TEXT, 1, 0, F_REQUIRED };
+	struct verr	err;
+	struct conv_q	q;
+	struct conv_msg m;
+	struct idem	k;
+	struct db_call	calls[4];
+	char		status[16] = "", qmax[12], cmax[12], age[12];
+	const char     *ap[4], *jp[3];
+	PGresult       *job = NULL;
+	json_t	       *msg = NULL;
+	int		rc = -1, n = 0;
 
-	memset(&r, 0, sizeof(r));
 	if (!db_uuid_valid(conv))
 		return http_not_found(req, "No such conversation");
 	f.max = ctx->conf->widget_message_max;
@@ -524,115 +486,55 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		err.code = "empty";
 		return validate_problem(req, &err);
 	}
+	if (idem_read(req, ctx, conv, content, &k) == -1)
+		return 0;
 	/*
-	 * One round trip: the visitor's message (only into a conversation of
-	 * theirs; a resolved one becomes the bot's again), what an answer
-	 * needs, and COMMIT: the message is kept before the provider is
-	 * asked, and no transaction stays open while it thinks.
+	 * One round trip, one short transaction: admission, the visitor's
+	 * message (only into a conversation of theirs; a resolved one
+	 * becomes the bot's again), its reply job when the bot has the
+	 * conversation, the idempotency key, COMMIT. An answerer writes the
+	 * reply; no worker waits for a provider.
 	 */
+	snprintf(qmax, sizeof(qmax), "%d", ctx->conf->answer_queue_max);
+	snprintf(cmax, sizeof(cmax), "%d", ctx->conf->answer_company_queue_max);
+	snprintf(age, sizeof(age), "%d", ctx->conf->answer_queue_age);
+	ap[0] = ctx->who.company_id;
+	ap[1] = qmax;
+	ap[2] = cmax;
+	ap[3] = age;
+	calls[n].st = &q_admit;
+	calls[n].params = ap;
+	calls[n++].out = NULL;
 	memset(&m, 0, sizeof(m));
 	m.role = "visitor";
 	m.content = content;
 	m.prompt_tokens = m.completion_tokens = -1;
 	m.visitor_id = ctx->who.visitor_id;
-	conv_add_call(ctx, conv, &m, &q, &calls[0]);
-	bot_calls(ctx, ctx->who.chatbot_id, conv, content, &bq, calls + 1);
-	if (db_exec_many(ctx->db, calls, 1 + BOT_CALLS, 1) == -1) {
+	conv_add_call(ctx, conv, &m, &q, &calls[n++]);
+	jp[0] = ctx->who.company_id;
+	jp[1] = conv;
+	jp[2] = ctx->who.visitor_id;
+	calls[n].st = &q_reply_job;
+	calls[n].params = jp;
+	calls[n++].out = &job;
+	if (k.on)
+		idem_call(ctx, conv, &k, &calls[n++]);
+	if (db_exec_many(ctx->db, calls, n, 1) == -1) {
 		conv_q_free(&q);
-		bot_q_free(&bq);
+		if (strcmp(db_last_sqlstate(ctx->db), "PL503") == 0)
+			return overloaded(req, ctx);
+		if ((rc = idem_replay(req, ctx, &k, send_accepted)) != 0)
+			return rc == 1 ? 0 : -1;
 		/* The month's allowance used up: 402, nothing stored. */
-		if ((rc = plan_messages_refused(ctx, req)) == 1)
-			rc = 0;
-		else
-			rc = -1;
-		goto out;
+		return plan_messages_refused(ctx, req) == 1 ? 0 : -1;
 	}
-	if ((msg = conv_add_result(&q, status)) == NULL) {
-		bot_q_free(&bq);
-		rc = http_not_found(req, "No such conversation");
-		goto out;
-	}
+	PQclear(job);
+	if ((msg = conv_add_result(&q, status)) == NULL)
+		return http_not_found(req, "No such conversation");
+	/* Committed already: published at once. */
 	rt_message(ctx, conv, msg);
-	if (strcmp(status, "bot") != 0) {
-		/* A human has it: the bot stays quiet. */
-		bot_q_free(&bq);
-		rc = answer(req, msg, NULL, status, 0);
-		goto out;
-	}
-	if (ctx->who.restricted) {
-		/* Processing restricted (GDPR Art. 18, 21): no bot, no LLM;
-		 * the conversation goes to a human. */
-		bot_q_free(&bq);
-		r.handoff = "restricted";
-		r.prompt_tokens = r.completion_tokens = -1;
-		if ((r.content = strdup(bot_handoff_text(r.handoff))) == NULL)
-			goto failed;
-	} else {
-		if (bot_parse(ctx, ctx->who.chatbot_id, &bq, &b) == -1)
-			goto failed;
-		loaded = 1;
-		if (bot_wants_human(&b, content) != NULL) {
-			r.handoff = "visitor_request";
-			r.prompt_tokens = r.completion_tokens = -1;
-			if ((r.content = strdup(bot_handoff_text(r.handoff))) ==
-			    NULL)
-				goto failed;
-		} else {
-			if (wants_stream(req)) {
-				if (http_sse_begin(req) == -1)
-					goto out;
-				(void)http_sse_send(req, "message", msg);
-			}
-			if (bot_answer(ctx->conf, &b, content, 0,
-				req->streaming ? emit_delta : NULL, req,
-				&r) == -1)
-				goto failed;
-			req->upstream_us = r.provider_us;
-		}
-	}
-	if ((reply = store_reply(ctx, conv, &r, &dropped)) == NULL && !dropped)
-		goto failed;
-	rt_message(ctx, conv, reply);
-	if (reply != NULL && r.handoff != NULL)
-		rt_status(ctx, conv, "pending", NULL);
-	if (dropped) {
-		/* An agent took over meanwhile: the reply is not kept. */
-		rc = answer(req, msg, NULL, "open", 1);
-		goto out;
-	}
-	rc = answer(req, msg, reply, r.handoff != NULL ? "pending" : "bot",
-	    r.flag != NULL);
-	goto out;
-failed:
-	/*
-	 * The visitor's message is kept; whatever failed after it, a human
-	 * is asked to answer, as when the provider fails.
-	 */
-	bot_reply_free(&r);
-	r.handoff = "provider_error";
-	r.prompt_tokens = r.completion_tokens = -1;
-	if ((r.content = strdup(bot_handoff_text(r.handoff))) != NULL &&
-	    (reply = store_reply(ctx, conv, &r, &dropped)) != NULL) {
-		log_event(
-		    LOG_WARN, "reply_failed", LOG_S("reason", "internal"));
-		rt_message(ctx, conv, reply);
-		rt_status(ctx, conv, "pending", NULL);
-		rc = answer(req, msg, reply, "pending", 1);
-	}
-out:
-	if (rc == -1 && req->streaming) {
-		/* The stream has begun: end it with an error event. */
-		json_t *e = json_pack("{s:s}", "code", "internal_error");
-
-		(void)http_sse_send(req, "error", e);
-		json_decref(e);
-		rc = 0;
-	}
-	if (loaded)
-		bot_ctx_free(&b);
-	bot_reply_free(&r);
+	rc = send_accepted(req, msg, NULL, status);
 	json_decref(msg);
-	json_decref(reply);
 	return rc;
 }
 

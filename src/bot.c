@@ -34,8 +34,6 @@
 #include "util.h"
 
 #define REPLY_MAX 16000 /* bytes of a reply (messages.content's bound) */
-/* All attempts of one exchange; nginx waits 120 s (parley-fastcgi.conf). */
-#define BOT_DEADLINE_MS 100000L
 #define OFFLINE_MAX 1500 /* bytes of a passage quoted offline */
 
 static struct db_stmt q_bot_ctx = { "bot_ctx",
@@ -71,9 +69,9 @@ static struct db_stmt q_passages = { "bot_passages",
 	3, 0, 0 };
 static struct db_stmt q_history = { "bot_history",
 	"SELECT role, content FROM (SELECT seq, role, content FROM messages "
-	"WHERE company_id = $1 AND conversation_id = $2 ORDER BY seq DESC "
-	"LIMIT 12) m ORDER BY seq",
-	2, 0, 0 };
+	"WHERE company_id = $1 AND conversation_id = $2 AND ($3::integer IS "
+	"NULL OR seq <= $3) ORDER BY seq DESC LIMIT 12) m ORDER BY seq",
+	3, 0, 0 };
 
 static const char *const handoff_texts[][2] = {
 	{ "visitor_request",
@@ -121,7 +119,8 @@ add_origin_host(json_t *hosts, const char *origin)
 
 void
 bot_calls(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
-    const char *question, struct bot_q *q, struct db_call *calls)
+    const char *question, const char *upto, struct bot_q *q,
+    struct db_call *calls)
 {
 	memset(q, 0, sizeof(*q));
 	q->p[0] = ctx->who.company_id;
@@ -129,6 +128,7 @@ bot_calls(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
 	q->p[2] = question;
 	q->hp[0] = ctx->who.company_id;
 	q->hp[1] = conversation_id;
+	q->hp[2] = upto;
 	calls[0].st = &q_bot_ctx;
 	calls[0].params = q->p;
 	calls[0].out = &q->settings;
@@ -238,12 +238,12 @@ out:
 
 int
 bot_load(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
-    const char *question, struct bot_ctx *b)
+    const char *question, const char *upto, struct bot_ctx *b)
 {
 	struct bot_q   q;
 	struct db_call calls[BOT_CALLS];
 
-	bot_calls(ctx, chatbot_id, conversation_id, question, &q, calls);
+	bot_calls(ctx, chatbot_id, conversation_id, question, upto, &q, calls);
 	if (db_exec_many(ctx->db, calls, BOT_CALLS, 0) == -1) {
 		memset(b, 0, sizeof(*b));
 		bot_q_free(&q);
@@ -639,30 +639,46 @@ offline(struct bot_ctx *b, int draft, bot_emit_fn emit, void *arg,
 	return 0;
 }
 
-int
-bot_answer(const struct conf *cfg, struct bot_ctx *b, const char *question,
-    int draft, bot_emit_fn emit, void *arg, struct bot_reply *out)
-{
+/* One answer in progress: the request, the checks and what streamed. */
+struct bot_turn {
+	struct bot_ctx	  *b; /* borrowed */
+	int		   draft;
 	struct llm_message m[3 + BOT_HISTORY];
 	char		  *owned[3 + BOT_HISTORY];
+	int		   n;
 	struct llm_config  lc;
-	struct llm_result  lr;
 	struct stream	   st;
 	const char	  *hosts[64], *urls[BOT_PASSAGES + 1];
-	char		   canary[40], hex[33];
-	struct timespec	   t0;
-	unsigned char	   r[16];
-	json_t		  *v;
-	size_t		   i, nh = 0, nu = 0;
-	int		   n, rc = -1;
+	char		   canary[40];
+};
 
-	(void)question;
+void
+bot_turn_free(struct bot_turn *t)
+{
+	if (t == NULL)
+		return;
+	guard_free(t->st.guard);
+	free(t->st.buf);
+	while (t->n > 0)
+		free(t->owned[--t->n]);
+	free(t);
+}
+
+int
+bot_begin(const struct conf *cfg, struct bot_ctx *b, int draft,
+    bot_emit_fn emit, void *arg, struct bot_turn **turn, struct bot_reply *out)
+{
+	struct bot_turn *t;
+	char		 hex[33];
+	unsigned char	 r[16];
+	json_t		*v;
+	size_t		 i, nh = 0, nu = 0;
+
+	*turn = NULL;
 	memset(out, 0, sizeof(*out));
-	memset(&st, 0, sizeof(st));
-	memset(&lr, 0, sizeof(lr));
 	out->prompt_tokens = out->completion_tokens = -1;
 	if (b->base_url[0] == '\0')
-		return offline(b, draft, emit, arg, out);
+		return offline(b, draft, emit, arg, out) == 0 ? 1 : -1;
 	if (b->used_bot >= cfg->llm_chatbot_monthly_tokens ||
 	    (b->company_budget >= 0 && b->used_company >= b->company_budget)) {
 		log_event(LOG_INFO, "llm_budget_spent",
@@ -671,98 +687,119 @@ bot_answer(const struct conf *cfg, struct bot_ctx *b, const char *question,
 				b->used_company >= b->company_budget
 			    ? "company"
 			    : "chatbot"));
-		return draft ? (out->content = strdup(""), 0)
-			     : handoff(out, "budget");
+		if (draft)
+			return (out->content = strdup("")) != NULL ? 1 : -1;
+		return handoff(out, "budget") == 0 ? 1 : -1;
 	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	t->b = b;
+	t->draft = draft;
 	if (crypto_random(r, sizeof(r)) == -1)
-		return -1;
+		goto fail;
 	crypto_hex(r, sizeof(r), hex);
-	snprintf(canary, sizeof(canary), "PRL-%s", hex);
-	if ((n = build_messages(b, draft, canary, m, owned, nitems(m))) == -1)
-		return -1;
-	json_array_foreach(b->hosts, i, v) if (nh < nitems(hosts) - 1)
-	    hosts[nh++] = json_string_value(v);
-	hosts[nh] = NULL;
+	snprintf(t->canary, sizeof(t->canary), "PRL-%s", hex);
+	if ((t->n = build_messages(b, draft, t->canary, t->m, t->owned,
+		 nitems(t->m))) == -1) {
+		t->n = 0;
+		goto fail;
+	}
+	json_array_foreach(b->hosts, i, v) if (nh < nitems(t->hosts) - 1)
+	    t->hosts[nh++] = json_string_value(v);
+	t->hosts[nh] = NULL;
 	json_array_foreach(b->passages, i, v)
 	{
 		const char *u =
 		    json_string_value(json_object_get(v, "source_url"));
 
-		if (u != NULL && nu < nitems(urls) - 1)
-			urls[nu++] = u;
+		if (u != NULL && nu < nitems(t->urls) - 1)
+			t->urls[nu++] = u;
 	}
-	urls[nu] = NULL;
-	if ((st.guard = guard_new(
-		 m[0].content, canary, hosts, urls, REPLY_MAX)) == NULL)
-		goto out;
-	st.emit = emit;
-	st.arg = arg;
-	memset(&lc, 0, sizeof(lc));
-	lc.base_url = b->base_url;
-	lc.api_key = b->api_key;
-	lc.model = b->model;
-	lc.temperature = b->temperature;
-	lc.max_tokens = b->max_tokens;
-	lc.connect_timeout_ms = cfg->llm_connect_timeout * 1000L;
-	/*
-	 * Every attempt together stays within BOT_DEADLINE_MS, below
-	 * nginx's fastcgi_read_timeout: a slow provider costs a worker for a
-	 * bounded time, and the visitor gets the handoff, not a 504.
-	 */
-	lc.timeout_ms = cfg->llm_timeout * 1000L;
-	if (lc.timeout_ms * (cfg->llm_retries + 1) > BOT_DEADLINE_MS)
-		lc.timeout_ms = BOT_DEADLINE_MS / (cfg->llm_retries + 1);
-	lc.max_retries = cfg->llm_retries;
-	lc.backoff_ms = cfg->llm_backoff_ms;
-	lc.public_only = b->public_only;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	(void)llm_chat(&lc, m, (size_t)n, on_delta, &st, &lr);
-	out->provider_us = us_since(&t0) - st.own_us;
-	out->prompt_tokens = lr.prompt_tokens;
-	out->completion_tokens = lr.completion_tokens;
+	t->urls[nu] = NULL;
+	if ((t->st.guard = guard_new(t->m[0].content, t->canary, t->hosts,
+		 t->urls, REPLY_MAX)) == NULL)
+		goto fail;
+	t->st.emit = emit;
+	t->st.arg = arg;
+	t->lc.base_url = b->base_url;
+	t->lc.api_key = b->api_key;
+	t->lc.model = b->model;
+	t->lc.temperature = b->temperature;
+	t->lc.max_tokens = b->max_tokens;
+	t->lc.connect_timeout_ms = cfg->llm_connect_timeout * 1000L;
+	t->lc.timeout_ms = cfg->llm_timeout * 1000L;
+	t->lc.max_retries = cfg->llm_retries;
+	t->lc.backoff_ms = cfg->llm_backoff_ms;
+	t->lc.public_only = b->public_only;
+	*turn = t;
+	return 0;
+fail:
+	bot_turn_free(t);
+	return -1;
+}
+
+struct llm_call *
+bot_turn_call(struct bot_turn *t, const char **err)
+{
+	return llm_call_new(
+	    &t->lc, t->m, (size_t)t->n, on_delta, &t->st, err);
+}
+
+long
+bot_turn_own_us(const struct bot_turn *t)
+{
+	return t->st.own_us;
+}
+
+int
+bot_end(struct bot_turn *t, const struct llm_result *lr, struct bot_reply *out)
+{
+	struct bot_ctx *b = t->b;
+	struct stream  *st = &t->st;
+	int		draft = t->draft, rc = -1;
+
+	out->prompt_tokens = lr->prompt_tokens;
+	out->completion_tokens = lr->completion_tokens;
 	/*
 	 * An exchange cut short (a failed check, a timeout, an error after
 	 * generation) reports no usage but was paid for: it is counted at
 	 * about four bytes a token, so refused replies cannot spend freely.
 	 */
-	if (lr.http_status != 0 && out->prompt_tokens < 0) {
+	if (lr->http_status != 0 && out->prompt_tokens < 0) {
 		size_t bytes = 0;
 		int    k;
 
-		for (k = 0; k < n; k++)
-			bytes += strlen(m[k].content);
+		for (k = 0; k < t->n; k++)
+			bytes += strlen(t->m[k].content);
 		out->prompt_tokens = (long)(bytes / 4);
-		out->completion_tokens = (long)(st.len / 4);
+		out->completion_tokens = (long)(st->len / 4);
 	}
 	snprintf(out->model, sizeof(out->model), "%s", b->model);
-	if (st.flag == NULL && lr.error != NULL) {
-		log_event(LOG_WARN, "llm_failed", LOG_S("error", lr.error),
-		    LOG_I("status", lr.http_status));
-		rc = draft ? (out->content = strdup(""), 0)
+	if (st->flag == NULL && lr->error != NULL) {
+		log_event(LOG_WARN, "llm_failed", LOG_S("error", lr->error),
+		    LOG_I("status", lr->http_status));
+		rc = draft ? (out->content = strdup("")) != NULL ? 0 : -1
 			   : handoff(out, "provider_error");
 		goto out;
 	}
-	if (st.flag == NULL)
-		st.flag = guard_check(
-		    st.guard, st.buf != NULL ? st.buf : "", st.len, 1);
-	if (st.flag != NULL) {
-		log_event(LOG_WARN, "reply_refused", LOG_S("reason", st.flag));
-		out->flag = st.flag;
-		rc = draft ? (out->content = strdup(""), 0)
+	if (st->flag == NULL)
+		st->flag = guard_check(
+		    st->guard, st->buf != NULL ? st->buf : "", st->len, 1);
+	if (st->flag != NULL) {
+		log_event(LOG_WARN, "reply_refused", LOG_S("reason", st->flag));
+		out->flag = st->flag;
+		rc = draft ? (out->content = strdup("")) != NULL ? 0 : -1
 			   : handoff(out, "output_check");
 		goto out;
 	}
-	if (emit != NULL && !st.gone && st.len > st.released)
-		(void)emit(arg, st.buf + st.released, st.len - st.released);
-	out->content = st.buf;
-	st.buf = NULL;
+	if (st->emit != NULL && !st->gone && st->len > st->released)
+		(void)st->emit(
+		    st->arg, st->buf + st->released, st->len - st->released);
+	if ((out->content = st->buf != NULL ? st->buf : strdup("")) == NULL)
+		goto out;
+	st->buf = NULL;
 	out->citations = citations_of(b->passages, BOT_PASSAGES);
 	rc = 0;
 out:
-	llm_result_free(&lr);
-	guard_free(st.guard);
-	free(st.buf);
-	while (n > 0)
-		free(owned[--n]);
 	return rc;
 }

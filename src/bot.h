@@ -57,7 +57,7 @@ typedef int (*bot_emit_fn)(void *arg, const char *text, size_t len);
 /* The three reads of bot_load(), prepared for a caller's batch. */
 #define BOT_CALLS 3
 struct bot_q {
-	const char *p[3], *hp[2];
+	const char *p[3], *hp[3];
 	PGresult   *settings, *passages, *history;
 };
 /*
@@ -68,33 +68,51 @@ struct bot_q {
  * batch failed.
  */
 void bot_calls(struct ctx *ctx, const char *chatbot_id,
-    const char *conversation_id, const char *question, struct bot_q *q,
-    struct db_call *calls);
+    const char *conversation_id, const char *question, const char *upto,
+    struct bot_q *q, struct db_call *calls);
 int  bot_parse(struct ctx *ctx, const char *chatbot_id, struct bot_q *q,
      struct bot_ctx *b);
 void bot_q_free(struct bot_q *q);
 
 /*
  * Loads the context of an answer to 'question' in chatbot 'chatbot_id'
- * for conversation 'conversation_id' ('NULL' for none: no history), in
- * the open tenant transaction of ctx->who.company_id. Returns 0 or -1.
+ * for conversation 'conversation_id' ('NULL' for none: no history), its
+ * history up to message number 'upto' (NULL: all), in the open tenant
+ * transaction of ctx->who.company_id. Returns 0 or -1.
  */
 int  bot_load(struct ctx *ctx, const char *chatbot_id,
-     const char *conversation_id, const char *question, struct bot_ctx *b);
+     const char *conversation_id, const char *question, const char *upto,
+     struct bot_ctx *b);
 void bot_ctx_free(struct bot_ctx *b);
 
 /* Returns the handoff keyword 'text' asks for, or NULL. Borrowed. */
 const char *bot_wants_human(const struct bot_ctx *b, const char *text);
 
 /*
- * Answers 'question' (the newest visitor message, already in the
- * history) with the provider of 'b', or offline. 'draft' asks for a draft
- * for a human agent instead of a reply to the visitor. 'emit' (may be
- * NULL) receives the checked text as it streams. Fills 'out'; returns 0,
- * or -1 on an internal error only (provider failures are handoffs).
+ * An answer in progress (the answerer, src/answer.c, runs many at once).
+ * bot_begin() starts the answer to the newest message of 'b' (borrowed
+ * until the turn is freed); 'draft' asks for a draft for a human agent
+ * instead of a reply to the visitor; 'emit' (may be NULL) receives the
+ * checked text as it streams. Returns 1 with 'out' filled when no
+ * provider is needed (the offline responder, a spent budget); 0 with
+ * '*turn' set (caller frees with bot_turn_free()) when the provider must
+ * be asked: bot_turn_call() makes that exchange (a new llm_call, see
+ * llm.h), and bot_end() checks its result 'lr' and fills 'out' (a handoff
+ * when the provider failed or the output check refused the reply).
+ * Returns -1 on an internal error only.
  */
-int  bot_answer(const struct conf *cfg, struct bot_ctx *b, const char *question,
-     int draft, bot_emit_fn emit, void *arg, struct bot_reply *out);
+struct bot_turn;
+struct llm_call;
+struct llm_result;
+int  bot_begin(const struct conf *cfg, struct bot_ctx *b, int draft,
+     bot_emit_fn emit, void *arg, struct bot_turn **turn,
+     struct bot_reply *out);
+struct llm_call *bot_turn_call(struct bot_turn *t, const char **err);
+int  bot_end(
+     struct bot_turn *t, const struct llm_result *lr, struct bot_reply *out);
+/* Microseconds spent in parley's own checks of the stream so far. */
+long bot_turn_own_us(const struct bot_turn *t);
+void bot_turn_free(struct bot_turn *t);
 void bot_reply_free(struct bot_reply *r);
 
 /* The texts the visitor sees when the bot hands over, by reason. */

@@ -113,6 +113,47 @@ const struct conf_key conf_keys[] = {
 	    "sender address of e-mail"),
 	K_INT("jobs_workers", jobs_workers, 0, 16, "1",
 	    "background job processes"),
+	K_INT("answer_workers", answer_workers, 0, 16, "1",
+	    "answerer processes: they stream the replies to visitors (0: "
+	    "replies wait in the queue)"),
+	K_INT("answer_streams", answer_streams, 1, 20000, "500",
+	    "replies one answerer streams at once"),
+	K_INT("answer_company_streams", answer_company_streams, 1, 20000,
+	    "100",
+	    "replies one company may have streaming at once, over all "
+	    "answerers (its fair share)"),
+	K_INT("answer_deadline", answer_deadline, 5, 600, "120",
+	    "seconds one reply may take, every provider attempt included; "
+	    "then the conversation is handed to a person"),
+	K_INT("answer_lease", answer_lease, 3, 3600, "30",
+	    "seconds a reply in progress is reserved (renewed every third of "
+	    "it); when an answerer dies another resumes the reply after this"),
+	K_INT("answer_max_tries", answer_max_tries, 1, 10, "3",
+	    "answerers a reply may be started by (crashes) before it is "
+	    "handed to a person"),
+	K_INT("answer_queue_max", answer_queue_max, 1, 10000000, "20000",
+	    "queued replies beyond which a new visitor message is refused "
+	    "(503)"),
+	K_INT("answer_company_queue_max", answer_company_queue_max, 1,
+	    10000000, "2000",
+	    "queued replies of one company beyond which its new visitor "
+	    "messages are refused (503)"),
+	K_INT("answer_queue_age", answer_queue_age, 1, 3600, "60",
+	    "seconds a company's oldest queued reply may wait before its new "
+	    "visitor messages are refused (503)"),
+	K_INT("answer_retry_after", answer_retry_after, 1, 3600, "10",
+	    "Retry-After of a visitor message refused for overload, seconds"),
+	K_INT("answer_batch_ms", answer_batch_ms, 0, 1000, "50",
+	    "milliseconds of reply text gathered into one published delta "
+	    "(the first delta goes at once)"),
+	K_INT("answer_sweep_age", answer_sweep_age, 1, 86400, "300",
+	    "seconds after which a visitor message with neither a reply nor a "
+	    "handoff is found by the sweep (queued again once, then handed "
+	    "over)"),
+	K_INT("answer_sweep_interval", answer_sweep_interval, 1, 86400, "60",
+	    "seconds between sweeps for unanswered visitor messages"),
+	K_INT("idempotency_ttl", idempotency_ttl, 60, 604800, "86400",
+	    "seconds an Idempotency-Key of a message post is remembered"),
 	K_INT("jobs_poll_ms", jobs_poll_ms, 10, 60000, "1000",
 	    "how often an idle jobs process looks for work, milliseconds"),
 	K_INT("job_retry_base", job_retry_base, 1, 3600, "30",
@@ -321,6 +362,13 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		    "(%d) + %d s (an e-mail), so more than %d",
 		    c->webhook_timeout, MAIL_TIMEOUT_S,
 		    c->webhook_timeout + MAIL_TIMEOUT_S);
+		return -1;
+	}
+	/* A reply must be able to end before its lease could run out. */
+	if (c->answer_sweep_age <= c->answer_deadline) {
+		snprintf(err, errlen,
+		    "answer_sweep_age: must exceed answer_deadline (%d)",
+		    c->answer_deadline);
 		return -1;
 	}
 	if (strncmp(c->public_base_url, "https://", 8) != 0 &&

@@ -52,6 +52,17 @@ struct conf {
 	char smtp_tls[16]; /* none, try, required */
 	char mail_from[254];
 	int  jobs_workers;
+	int  answer_workers; /* answerer processes */
+	int  answer_streams; /* concurrent replies per answerer */
+	int  answer_company_streams; /* one company's share, all answerers */
+	int  answer_deadline; /* seconds one reply may take */
+	int  answer_lease; /* seconds a running reply is reserved */
+	int  answer_max_tries; /* tries of one reply before the handoff */
+	int  answer_queue_max, answer_company_queue_max, answer_queue_age;
+	int  answer_retry_after; /* Retry-After of a refused message */
+	int  answer_batch_ms; /* deltas gathered before one publish */
+	int  answer_sweep_age, answer_sweep_interval;
+	int  idempotency_ttl; /* seconds an Idempotency-Key is kept */
 	int  jobs_poll_ms;
 	int  job_retry_base; /* seconds; doubles per attempt */
 	int  job_retry_max; /* seconds: the longest delay */

@@ -34,11 +34,11 @@ static struct db_stmt q_msg_add = { "message_add",
 	"($10::uuid IS NULL OR visitor_id = $10) AND ($11::text IS NULL OR "
 	"status = $11) RETURNING message_count, status) INSERT INTO messages "
 	"AS m (company_id, conversation_id, seq, role, author_id, content, "
-	"citations, prompt_tokens, completion_tokens, model) SELECT $1, $2, "
-	"c.message_count, $3, $4, $5, $8::jsonb, $6, $7, $9 FROM c "
-	"WHERE $3 <> 'visitor' OR parley_count_message($1) "
+	"citations, prompt_tokens, completion_tokens, model, reply_to) SELECT "
+	"$1, $2, c.message_count, $3, $4, $5, $8::jsonb, $6, $7, $9, $12 FROM "
+	"c WHERE $3 <> 'visitor' OR parley_count_message($1) "
 	"RETURNING " MSG_COLS ", (SELECT status FROM c)",
-	11, 0, 0 };
+	12, 0, 0 };
 /*
  * A conversation is handed off when it first goes to a human: pending
  * (the bot asked for one) or open (an agent took it).
@@ -71,6 +71,11 @@ conv_msg_json(PGresult *res, int i)
 	    PQgetvalue(res, i, 2), "author_id",
 	    PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3), "content",
 	    PQgetvalue(res, i, 4), "created_at", PQgetvalue(res, i, 6));
+	/* Which visitor message a bot message answers (null otherwise). */
+	if (o != NULL)
+		json_object_set_new(o, "reply_to",
+		    PQgetisnull(res, i, 7) ? json_null()
+					   : json_string(PQgetvalue(res, i, 7)));
 	if (o != NULL)
 		json_object_set_new(o, "citations",
 		    PQgetisnull(res, i, 5)
@@ -99,6 +104,7 @@ conv_add_call(struct ctx *ctx, const char *conv, const struct conv_msg *m,
 	q->p[8] = m->model != NULL && *m->model != '\0' ? m->model : NULL;
 	q->p[9] = m->visitor_id;
 	q->p[10] = m->only_status;
+	q->p[11] = m->reply_to;
 	call->st = &q_msg_add;
 	call->params = q->p;
 	call->out = &q->res;
@@ -112,7 +118,7 @@ conv_add_result(struct conv_q *q, char status[16])
 	if (q->res != NULL && PQntuples(q->res) == 1) {
 		o = conv_msg_json(q->res, 0);
 		if (status != NULL)
-			snprintf(status, 16, "%s", PQgetvalue(q->res, 0, 7));
+			snprintf(status, 16, "%s", PQgetvalue(q->res, 0, 8));
 	}
 	conv_q_free(q);
 	return o;

@@ -20,6 +20,7 @@ struct conv_msg {
 	const char *model; /* may be NULL */
 	const char *visitor_id; /* when set: only a conversation of theirs */
 	const char *only_status; /* when set: only while in this status */
+	const char *reply_to; /* a bot message: the visitor message answered */
 };
 
 #include "db.h"
@@ -27,7 +28,7 @@ struct conv_msg {
 struct conv_q {
 	char	    pt[24], ct[24];
 	char	   *cj;
-	const char *p[11];
+	const char *p[12];
 	PGresult   *res;
 };
 /*
@@ -79,7 +80,7 @@ int conv_count_usage(
 json_t *conv_msg_json(PGresult *res, int i);
 #define MSG_COLS                                                               \
 	"m.id, m.seq, m.role, m.author_id, m.content, m.citations, "           \
-	"m.created_at"
+	"m.created_at, m.reply_to"
 
 /* The JSON of an answer's stored message plus the conversation status. */
 #endif

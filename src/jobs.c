@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -33,6 +34,10 @@ static struct db_stmt q_counters_purge = { "counters_purge",
 	"DELETE FROM rate_counters WHERE window_start < now() - interval '1 "
 	"day'",
 	0, 0, 0 };
+static struct db_stmt q_keys_purge = { "idempotency_purge",
+	"SELECT parley_idempotency_purge($1::integer), "
+	"parley_drafts_purge(86400)",
+	1, 0, 0 };
 static struct db_stmt q_jobs_purge = { "jobs_purge",
 	"DELETE FROM jobs WHERE done_at < now() - interval '7 days' OR "
 	"failed_at < now() - interval '30 days'",
@@ -369,7 +374,7 @@ jobs_run(const struct conf *cfg, int no)
 {
 	struct db      *db;
 	struct timespec ts;
-	time_t		last_purge = 0, last_sweep = 0;
+	time_t		last_purge = 0, last_sweep = 0, last_answer_sweep = 0;
 	int		r;
 
 	/* No SA_RESTART: SIGTERM must interrupt a blocking call. */
@@ -384,7 +389,22 @@ jobs_run(const struct conf *cfg, int no)
 			PQclear(db_exec(db, &q_rate_purge, NULL));
 			PQclear(db_exec(db, &q_counters_purge, NULL));
 			PQclear(db_exec(db, &q_jobs_purge, NULL));
+			{
+				char	    ttl[12];
+				const char *p[1] = { ttl };
+
+				snprintf(ttl, sizeof(ttl), "%d",
+				    cfg->idempotency_ttl);
+				PQclear(db_exec(db, &q_keys_purge, p));
+			}
 			last_purge = time(NULL);
+		}
+		/* Every visitor message ends in a reply or a handoff. */
+		if (no == 0 &&
+		    time(NULL) - last_answer_sweep >=
+			cfg->answer_sweep_interval) {
+			(void)answer_sweep(cfg, db);
+			last_answer_sweep = time(NULL);
 		}
 		if (cfg->retention_interval > 0 &&
 		    time(NULL) - last_sweep >= cfg->retention_interval)

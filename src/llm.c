@@ -1,6 +1,7 @@
 /*
  * llm.c: the OpenAI-compatible Chat Completions client. One CURL handle
- * per llm_chat() call, reused across its attempts; the reply is either an
+ * per exchange (struct llm_call), reused across its attempts, driven by
+ * the caller (the answerer's multi handle, or llm_chat()); the reply is either an
  * event stream fed to the SSE parser or a JSON body collected whole, and
  * both are capped (llm.h).
  */
@@ -31,9 +32,6 @@ struct sbuf {
 	char  *p;
 	size_t len, size;
 };
-
-/* The process's libcurl handle (see llm_chat()). */
-static CURL *handle;
 
 /*
  * Appends 'len' bytes of 'data' to 'b' if the result stays within 'max'
@@ -606,69 +604,6 @@ retry_after(CURL *c)
 	return v;
 }
 
-/*
- * One attempt: performs the transfer set up on x->c and reads the reply
- * into 'out'. Returns NULL or an error code; '*delivered' is the content
- * passed to 'on_delta', '*ra' the Retry-After seconds or -1, '*cc' the
- * libcurl code.
- */
-static const char *
-attempt(struct xfer *x, llm_delta_fn on_delta, void *arg,
-    struct llm_result *out, size_t *delivered, long *ra, CURLcode *cc)
-{
-	const char *content;
-	size_t	    n;
-	long	    status = 0;
-
-	*delivered = 0;
-	*ra = -1;
-	x->mode = XFER_UNDECIDED;
-	x->total = 0;
-	x->error = NULL;
-	x->raw.len = 0;
-	llm_sse_free(x->sse);
-	x->sse = NULL;
-	if (on_delta != NULL && (x->sse = llm_sse_new(on_delta, arg)) == NULL)
-		return "internal";
-	*cc = curl_easy_perform(x->c);
-	curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
-	out->http_status = status > 0 && status < 1000 ? (int)status : 0;
-	if (x->sse != NULL)
-		*delivered = llm_sse_delivered(x->sse);
-	if (x->error != NULL)
-		return x->error;
-	if (*cc != CURLE_OK)
-		return x->guard.refused ? "blocked_address"
-					: curl_failure(x->c, *cc);
-	if (status < 200 || status >= 300) {
-		*ra = retry_after(x->c);
-		return llm_status_error(status);
-	}
-	if (x->mode == XFER_SSE) {
-		if (llm_sse_finish(x->sse) != 0)
-			return llm_sse_error(x->sse);
-		content = llm_sse_content(x->sse, &n);
-		if ((out->content = dup_bytes(content, n)) == NULL)
-			return "internal";
-		out->prompt_tokens = llm_sse_prompt_tokens(x->sse);
-		out->completion_tokens = llm_sse_completion_tokens(x->sse);
-		(void)snprintf(out->finish_reason, sizeof(out->finish_reason),
-		    "%s", llm_sse_finish_reason(x->sse));
-		return NULL;
-	}
-	if (llm_parse_reply(
-		x->raw.p != NULL ? x->raw.p : "", x->raw.len, out) != 0)
-		return out->error;
-	/* A stream request answered in one piece: deliver it in one. */
-	n = strlen(out->content);
-	if (on_delta != NULL && n > 0) {
-		if (on_delta(arg, out->content, n) != 0)
-			return "aborted";
-		*delivered = n;
-	}
-	return NULL;
-}
-
 /* Writes base_url + "/chat/completions" to 'url'. Returns 0 or -1. */
 static int
 make_url(const char *base, char *url, size_t size)
@@ -760,133 +695,272 @@ header_add(struct curl_slist **l, const char *line)
 	return 0;
 }
 
-int
-llm_chat(const struct llm_config *cfg, const struct llm_message *msgs, size_t n,
-    llm_delta_fn on_delta, void *arg, struct llm_result *out)
-{
+
+/*
+ * One exchange: the request, built once, and its attempts. The caller
+ * performs each attempt's transfer (curl_easy_perform(), or a multi
+ * handle's event loop) and reports how it ended.
+ */
+struct llm_call {
 	struct xfer	   x;
-	struct curl_slist *hdrs = NULL;
+	struct llm_config  cfg; /* borrowed strings: the caller's */
+	struct curl_slist *hdrs;
+	char		  *body;
+	llm_delta_fn	   on_delta;
+	void		  *arg;
+	struct llm_result  out;
 	struct timespec	   t0;
-	char		  *body = NULL;
-	char		   url[LLM_MAX_URL + 32], auth[LLM_MAX_KEY + 32];
+	char		   url[LLM_MAX_URL + 32];
 	char		   cerr[CURL_ERROR_SIZE];
 	const char	  *err;
-	CURLcode	   cc = CURLE_OK;
-	size_t		   delivered;
-	long		   ra, conn_ms, total_ms, wait;
-	int		   retries, w;
+	CURLcode	   cc;
+	int		   retries;
+};
 
-	memset(&x, 0, sizeof(x));
-	memset(out, 0, sizeof(*out));
-	out->prompt_tokens = out->completion_tokens = -1;
-	cerr[0] = '\0';
-	err = "internal";
-	if (cfg == NULL || make_url(cfg->base_url, url, sizeof(url)) != 0)
-		goto out;
-	if ((body = request_json(cfg, msgs, n, on_delta != NULL, &err)) == NULL)
-		goto out;
-	err = "internal";
-	if (header_add(&hdrs, "Content-Type: application/json") != 0 ||
-	    header_add(&hdrs,
+struct llm_call *
+llm_call_new(const struct llm_config *cfg, const struct llm_message *msgs,
+    size_t n, llm_delta_fn on_delta, void *arg, const char **err)
+{
+	struct llm_call *c;
+	char		 auth[LLM_MAX_KEY + 32];
+	long		 conn_ms, total_ms;
+	int		 w;
+
+	*err = "internal";
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->out.prompt_tokens = c->out.completion_tokens = -1;
+	if (cfg == NULL || make_url(cfg->base_url, c->url, sizeof(c->url)) != 0)
+		goto fail;
+	c->cfg = *cfg;
+	c->on_delta = on_delta;
+	c->arg = arg;
+	if ((c->body = request_json(cfg, msgs, n, on_delta != NULL, err)) ==
+	    NULL)
+		goto fail;
+	*err = "internal";
+	if (header_add(&c->hdrs, "Content-Type: application/json") != 0 ||
+	    header_add(&c->hdrs,
 		on_delta != NULL ? "Accept: text/event-stream"
 				 : "Accept: application/json") != 0 ||
-	    header_add(&hdrs, "Expect:") != 0) /* no 100-continue wait */
-		goto out;
+	    header_add(&c->hdrs, "Expect:") != 0) /* no 100-continue wait */
+		goto fail;
 	if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
 		if (!key_ok(cfg->api_key))
-			goto out;
+			goto fail;
 		w = snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
 		    cfg->api_key);
 		/* curl_slist_append() copies; headers_free() wipes the copy. */
 		if (w < 0 || (size_t)w >= sizeof(auth) ||
-		    header_add(&hdrs, auth) != 0) {
+		    header_add(&c->hdrs, auth) != 0) {
 			crypto_wipe(auth, sizeof(auth));
-			goto out;
+			goto fail;
 		}
 		crypto_wipe(auth, sizeof(auth));
 	}
-	/*
-	 * One handle per process, reset between exchanges: its connection
-	 * cache keeps the provider's connection (and TLS session) open, so a
-	 * message does not pay for a new handshake.
-	 */
-	if (handle == NULL)
-		handle = curl_easy_init();
-	else
-		curl_easy_reset(handle);
-	if ((x.c = handle) == NULL)
-		goto out;
+	if ((c->x.c = curl_easy_init()) == NULL)
+		goto fail;
 	conn_ms = cfg->connect_timeout_ms;
 	if (conn_ms <= 0)
 		conn_ms = LLM_DEFAULT_CONNECT_MS;
 	total_ms = cfg->timeout_ms;
 	if (total_ms <= 0)
 		total_ms = LLM_DEFAULT_TIMEOUT_MS;
-	retries = cfg->max_retries;
-	if (retries < 0)
-		retries = 0;
-	else if (retries > LLM_MAX_RETRIES)
-		retries = LLM_MAX_RETRIES;
-	curl_easy_setopt(x.c, CURLOPT_URL, url);
-	curl_easy_setopt(x.c, CURLOPT_PROTOCOLS_STR,
+	c->retries = cfg->max_retries;
+	if (c->retries < 0)
+		c->retries = 0;
+	else if (c->retries > LLM_MAX_RETRIES)
+		c->retries = LLM_MAX_RETRIES;
+	curl_easy_setopt(c->x.c, CURLOPT_URL, c->url);
+	curl_easy_setopt(c->x.c, CURLOPT_PROTOCOLS_STR,
 	    cfg->public_only ? "https" : "http,https");
 	if (cfg->public_only)
-		netguard_apply(x.c, &x.guard);
-	curl_easy_setopt(x.c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x.c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(x.c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x.c, CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
-	curl_easy_setopt(x.c, CURLOPT_TIMEOUT_MS, total_ms);
-	curl_easy_setopt(x.c, CURLOPT_USERAGENT, "parley");
-	curl_easy_setopt(x.c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(x.c, CURLOPT_POSTFIELDS, body);
+		netguard_apply(c->x.c, &c->x.guard);
+	curl_easy_setopt(c->x.c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c->x.c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c->x.c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->x.c, CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
+	curl_easy_setopt(c->x.c, CURLOPT_TIMEOUT_MS, total_ms);
+	curl_easy_setopt(c->x.c, CURLOPT_USERAGENT, "parley");
+	curl_easy_setopt(c->x.c, CURLOPT_HTTPHEADER, c->hdrs);
+	curl_easy_setopt(c->x.c, CURLOPT_POSTFIELDS, c->body);
 	curl_easy_setopt(
-	    x.c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	curl_easy_setopt(x.c, CURLOPT_WRITEFUNCTION, xfer_write);
-	curl_easy_setopt(x.c, CURLOPT_WRITEDATA, &x);
+	    c->x.c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(c->body));
+	curl_easy_setopt(c->x.c, CURLOPT_WRITEFUNCTION, xfer_write);
+	curl_easy_setopt(c->x.c, CURLOPT_WRITEDATA, &c->x);
+	curl_easy_setopt(c->x.c, CURLOPT_PRIVATE, c);
 	/*
 	 * The message may name the URL, and a URL may hold credentials:
 	 * it is never logged (only the number in 'cc') and wiped below.
 	 */
-	curl_easy_setopt(x.c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c->x.c, CURLOPT_ERRORBUFFER, c->cerr);
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	*err = NULL;
+	return c;
+fail:
+	c->err = *err;
+	llm_call_free(c);
+	return NULL;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+CURL *
+llm_call_attempt(struct llm_call *c)
+{
+	struct xfer *x = &c->x;
+
+	x->mode = XFER_UNDECIDED;
+	x->total = 0;
+	x->error = NULL;
+	x->raw.len = 0;
+	llm_sse_free(x->sse);
+	x->sse = NULL;
+	free(c->out.content);
+	c->out.content = NULL;
+	if (c->on_delta != NULL &&
+	    (x->sse = llm_sse_new(c->on_delta, c->arg)) == NULL)
+		return NULL;
+	c->out.attempts++;
+	return x->c;
+}
+
+/* How the attempt on c->x ended: NULL or an error code; '*delivered' is
+ * the content passed to on_delta, '*ra' the Retry-After seconds or -1. */
+static const char *
+outcome(struct llm_call *c, size_t *delivered, long *ra)
+{
+	struct xfer	  *x = &c->x;
+	struct llm_result *out = &c->out;
+	const char	  *content;
+	size_t		   n;
+	long		   status = 0;
+
+	*delivered = 0;
+	*ra = -1;
+	curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
+	out->http_status = status > 0 && status < 1000 ? (int)status : 0;
+	if (x->sse != NULL)
+		*delivered = llm_sse_delivered(x->sse);
+	if (x->error != NULL)
+		return x->error;
+	if (c->cc != CURLE_OK)
+		return x->guard.refused ? "blocked_address"
+					: curl_failure(x->c, c->cc);
+	if (status < 200 || status >= 300) {
+		*ra = retry_after(x->c);
+		return llm_status_error(status);
+	}
+	if (x->mode == XFER_SSE) {
+		if (llm_sse_finish(x->sse) != 0)
+			return llm_sse_error(x->sse);
+		content = llm_sse_content(x->sse, &n);
+		if ((out->content = dup_bytes(content, n)) == NULL)
+			return "internal";
+		out->prompt_tokens = llm_sse_prompt_tokens(x->sse);
+		out->completion_tokens = llm_sse_completion_tokens(x->sse);
+		(void)snprintf(out->finish_reason, sizeof(out->finish_reason),
+		    "%s", llm_sse_finish_reason(x->sse));
+		return NULL;
+	}
+	if (llm_parse_reply(
+		x->raw.p != NULL ? x->raw.p : "", x->raw.len, out) != 0)
+		return out->error;
+	/* A stream request answered in one piece: deliver it in one. */
+	n = strlen(out->content);
+	if (c->on_delta != NULL && n > 0) {
+		if (c->on_delta(c->arg, out->content, n) != 0)
+			return "aborted";
+		*delivered = n;
+	}
+	return NULL;
+}
+
+long
+llm_call_done(struct llm_call *c, CURLcode cc)
+{
+	size_t delivered;
+	long   ra, wait;
+
+	c->cc = cc;
+	c->err = outcome(c, &delivered, &ra);
+	if (c->err == NULL || !retryable(c->err) || delivered > 0 ||
+	    c->out.attempts > c->retries)
+		return 0;
+	wait = llm_backoff_ms(&c->cfg, c->out.attempts, ra);
+	log_event(LOG_WARN, "llm_retry", LOG_I("status", c->out.http_status),
+	    LOG_I("attempts", c->out.attempts), LOG_S("error", c->err),
+	    LOG_I("code", (long)cc), LOG_I("wait_ms", wait));
+	return wait > 0 ? wait : 1;
+}
+
+void
+llm_call_abort(struct llm_call *c, const char *why)
+{
+	c->err = why;
+	c->cc = CURLE_OK;
+}
+
+void
+llm_call_result(struct llm_call *c, struct llm_result *out)
+{
+	c->out.provider_ms = elapsed_ms(&c->t0);
+	log_event(c->err == NULL ? LOG_INFO : LOG_WARN, "llm_chat",
+	    LOG_I("status", c->out.http_status),
+	    LOG_I("attempts", c->out.attempts), LOG_S("error", c->err),
+	    LOG_I("code", (long)c->cc), LOG_I("dur_ms", c->out.provider_ms));
+	if (c->err != NULL) {
+		free(c->out.content);
+		c->out.content = NULL;
+	}
+	c->out.error = c->err;
+	*out = c->out;
+	memset(&c->out, 0, sizeof(c->out));
+	c->out.prompt_tokens = c->out.completion_tokens = -1;
+}
+
+void
+llm_call_free(struct llm_call *c)
+{
+	if (c == NULL)
+		return;
+	if (c->x.c != NULL)
+		curl_easy_cleanup(c->x.c);
+	llm_sse_free(c->x.sse);
+	free(c->x.raw.p);
+	headers_free(c->hdrs);
+	crypto_wipe(c->cerr, sizeof(c->cerr));
+	free(c->body);
+	free(c->out.content);
+	free(c);
+}
+
+int
+llm_chat(const struct llm_config *cfg, const struct llm_message *msgs, size_t n,
+    llm_delta_fn on_delta, void *arg, struct llm_result *out)
+{
+	struct llm_call *c;
+	const char	*err;
+	CURL		*h;
+	long		 wait;
+
+	if ((c = llm_call_new(cfg, msgs, n, on_delta, arg, &err)) == NULL) {
+		memset(out, 0, sizeof(*out));
+		out->prompt_tokens = out->completion_tokens = -1;
+		out->error = err;
+		log_event(LOG_WARN, "llm_chat", LOG_S("error", err));
+		return -1;
+	}
 	for (;;) {
-		out->attempts++;
-		err = attempt(&x, on_delta, arg, out, &delivered, &ra, &cc);
-		if (err == NULL || !retryable(err) || delivered > 0 ||
-		    out->attempts > retries)
+		if ((h = llm_call_attempt(c)) == NULL) {
+			llm_call_abort(c, "internal");
 			break;
-		wait = llm_backoff_ms(cfg, out->attempts, ra);
-		log_event(LOG_WARN, "llm_retry",
-		    LOG_I("status", out->http_status),
-		    LOG_I("attempts", out->attempts), LOG_S("error", err),
-		    LOG_I("code", (long)cc), LOG_I("wait_ms", wait));
+		}
+		if ((wait = llm_call_done(c, curl_easy_perform(h))) == 0)
+			break;
 		sleep_ms(wait);
 	}
-	out->provider_ms = elapsed_ms(&t0);
-out:
-	log_event(err == NULL ? LOG_INFO : LOG_WARN, "llm_chat",
-	    LOG_I("status", out->http_status), LOG_I("attempts", out->attempts),
-	    LOG_S("error", err), LOG_I("code", (long)cc),
-	    LOG_I("dur_ms", out->provider_ms));
-	if (err != NULL) {
-		free(out->content);
-		out->content = NULL;
-	}
-	out->error = err;
-	/* The request headers and body are the caller's: not left behind. */
-	if (x.c != NULL) {
-		curl_easy_setopt(x.c, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(x.c, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(x.c, CURLOPT_ERRORBUFFER, NULL);
-	}
-	llm_sse_free(x.sse);
-	free(x.raw.p);
-	headers_free(hdrs);
-	crypto_wipe(cerr, sizeof(cerr));
-	free(body);
-	return err == NULL ? 0 : -1;
+	llm_call_result(c, out);
+	llm_call_free(c);
+	return out->error == NULL ? 0 : -1;
 }
 
 void

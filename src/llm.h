@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 /* Caps on what a provider may send us, and on what we send. */
 #define LLM_MAX_CONTENT (64 * 1024) /* reply text, bytes */
 #define LLM_MAX_BODY (1024 * 1024) /* raw response bytes, either mode */
@@ -87,6 +89,30 @@ struct llm_result {
  */
 int llm_chat(const struct llm_config *cfg, const struct llm_message *msgs,
     size_t n, llm_delta_fn on_delta, void *arg, struct llm_result *out);
+/*
+ * The same exchange, driven by the caller: src/answer.c runs hundreds at
+ * once on one libcurl multi handle. llm_call_new() builds the request
+ * ('cfg' and 'msgs' are copied into the request; 'cfg->api_key' is
+ * borrowed until llm_call_free()); NULL with '*err' set ("internal",
+ * "too_large") when it cannot be made. Then, for each attempt:
+ * llm_call_attempt() returns the easy handle to perform (NULL: out of
+ * memory), and llm_call_done() takes the transfer's CURLcode and returns
+ * 0 when the exchange is over, or the milliseconds to wait before the
+ * next attempt (same retry rules as llm_chat()). llm_call_abort() ends it
+ * early with error 'why' (static storage). llm_call_result() moves the
+ * outcome into 'out' (free with llm_result_free()) and logs the exchange.
+ * The easy handle's CURLOPT_PRIVATE is the call.
+ */
+struct llm_call;
+struct llm_call *llm_call_new(const struct llm_config *cfg,
+    const struct llm_message *msgs, size_t n, llm_delta_fn on_delta,
+    void *arg, const char **err);
+CURL *llm_call_attempt(struct llm_call *c);
+long  llm_call_done(struct llm_call *c, CURLcode cc);
+void  llm_call_abort(struct llm_call *c, const char *why);
+void  llm_call_result(struct llm_call *c, struct llm_result *out);
+void  llm_call_free(struct llm_call *c);
+
 /* Frees what 'r' owns and resets it; 'r' itself is the caller's. */
 void llm_result_free(struct llm_result *r);
 

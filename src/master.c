@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -24,6 +26,7 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include "answer.h"
 #include "conf.h"
 #include "jobs.h"
 #include "keys.h"
@@ -32,7 +35,10 @@
 #include "master.h"
 #include "worker.h"
 
-enum proc_kind { PROC_WORKER, PROC_JOBS };
+enum proc_kind { PROC_WORKER, PROC_JOBS, PROC_ANSWER, PROC__MAX };
+
+static const char *const proc_names[PROC__MAX] = { "worker", "jobs",
+	"answerer" };
 
 struct slot {
 	pid_t	       pid; /* 0 when empty */
@@ -154,7 +160,7 @@ spawn(const struct conf *cfg, int fd, struct slot *s, enum proc_kind kind,
     int no, unsigned gen)
 {
 	sigset_t all, old;
-	pid_t	 pid;
+	pid_t	 pid, master = getpid();
 
 	/* No signal may reach the child's copy of the master's handlers. */
 	sigfillset(&all);
@@ -164,14 +170,23 @@ spawn(const struct conf *cfg, int fd, struct slot *s, enum proc_kind kind,
 		enum log_level lvl = LOG_INFO;
 
 		reset_child_signals();
+		/*
+		 * A child outlives no master: it is told to stop when the
+		 * master dies, even by SIGKILL (and checks, in case the
+		 * master died before the request took effect).
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != master)
+			_exit(0);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		(void)log_level_parse(cfg->log_level, &lvl);
-		if (kind == PROC_JOBS) {
+		log_init(lvl, proc_names[kind]);
+		if (kind != PROC_WORKER)
 			close(fd);
-			log_init(lvl, "jobs");
+		if (kind == PROC_JOBS)
 			child_exit(jobs_run(cfg, no));
-		}
-		log_init(lvl, "worker");
+		if (kind == PROC_ANSWER)
+			child_exit(answer_run(cfg, no));
 		child_exit(worker_run(cfg, fd, no));
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -197,30 +212,58 @@ static int
 top_up(const struct conf *cfg, int fd, struct slot *slots, int nslots,
     unsigned gen, int budget, int *nspawned)
 {
-	int i, w = 0, j = 0;
+	int want[PROC__MAX], have[PROC__MAX] = { 0 }, i, k, missing = 0;
 
+	want[PROC_WORKER] = cfg->workers;
+	want[PROC_JOBS] = cfg->jobs_workers;
+	want[PROC_ANSWER] = cfg->answer_workers;
 	for (i = 0; i < nslots; i++)
 		if (slots[i].pid > 0 && !slots[i].retiring &&
-		    slots[i].generation == gen) {
-			if (slots[i].kind == PROC_WORKER)
-				w++;
-			else
-				j++;
-		}
-	for (i = 0; i < nslots && budget > 0 &&
-	     (w < cfg->workers || j < cfg->jobs_workers);
-	     i++) {
+		    slots[i].generation == gen)
+			have[slots[i].kind]++;
+	for (i = 0; i < nslots && budget > 0; i++) {
 		if (slots[i].pid != 0)
 			continue;
+		for (k = 0; k < PROC__MAX && have[k] >= want[k]; k++)
+			;
+		if (k == PROC__MAX)
+			break;
 		budget--;
 		(*nspawned)++;
-		if (w < cfg->workers) {
-			if (spawn(cfg, fd, &slots[i], PROC_WORKER, w, gen) > 0)
-				w++;
-		} else if (spawn(cfg, fd, &slots[i], PROC_JOBS, j, gen) > 0)
-			j++;
+		if (spawn(cfg, fd, &slots[i], (enum proc_kind)k, have[k], gen) >
+		    0)
+			have[k]++;
 	}
-	return (cfg->workers - w) + (cfg->jobs_workers - j);
+	for (k = 0; k < PROC__MAX; k++)
+		missing += want[k] - have[k];
+	return missing;
+}
+
+/*
+ * On stop, new requests are refused at once instead of waiting for a
+ * worker that will never take them: the socket's name goes, and the
+ * socket itself is shut for reading, which every process shares (one
+ * open file description): connect() is refused, idle accept() calls
+ * return, and the connections already queued are closed here at once
+ * (nginx answers them 502 straight away, not after its timeout). The
+ * requests in hand run to their end. A reload never does this.
+ */
+static void
+refuse(const struct conf *cfg, int fd)
+{
+	int c, n = 0;
+
+	if (strncmp(cfg->listen, "unix:", 5) == 0)
+		unlink(cfg->listen + 5);
+	if (shutdown(fd, SHUT_RD) == -1)
+		return;
+	/* A shut unix socket's accept() fails at once when none queue. */
+	while (n < 4096 && (c = accept(fd, NULL, NULL)) >= 0) {
+		close(c);
+		n++;
+	}
+	if (n > 0)
+		log_event(LOG_INFO, "stop_refused", LOG_I("count", n));
 }
 
 static int
@@ -299,6 +342,8 @@ master_run(struct conf *cfg, const char *config_file)
 					    cfg->shutdown_timeout * 1000LL;
 					log_event(LOG_INFO, "stopping",
 					    LOG_I("signal", sigs[i]));
+					signal_all(slots, nslots, SIGTERM, 0);
+					refuse(cfg, fd);
 				}
 			}
 
@@ -368,8 +413,9 @@ master_run(struct conf *cfg, const char *config_file)
 				window_start = now_ms();
 				spawned = 0;
 			}
-			budget = 2 * (cfg->workers + cfg->jobs_workers) + 10 -
-			    spawned;
+			budget = 2 * (cfg->workers + cfg->jobs_workers +
+					 cfg->answer_workers) +
+			    10 - spawned;
 			if (budget <= 0) {
 				if (missing > 0)
 					log_msg(LOG_WARN, "respawn_throttled");
@@ -388,6 +434,8 @@ master_run(struct conf *cfg, const char *config_file)
 			if (left == 0)
 				retire_deadline = 0;
 			else if (now_ms() > retire_deadline) {
+				log_event(LOG_WARN, "retire_timeout_kill",
+				    LOG_I("count", left));
 				signal_all(slots, nslots, SIGKILL, 1);
 				retire_deadline = 0;
 			} else

@@ -267,7 +267,13 @@ const struct route routes[] = {
 	{ M_POST, "/api/v1/conversations/:id/suggest", AUTH_KEY, ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_WRITE, RL_LLM, BODY_NONE, 0, NULL,
 	    h_conversation_suggest,
-	    "an LLM draft reply for the agent (rate-limited per user)", NULL },
+	    "queue an LLM draft reply for the agent (rate-limited per user); "
+	    "it arrives on the agent's events and at GET "
+	    ".../suggestions/{draft}",
+	    NULL },
+	KEY(M_GET, "/api/v1/conversations/:id/suggestions/:draft",
+	    ROLE_MEMBER, SCOPE_CONVERSATIONS_WRITE,
+	    h_conversation_suggestion_get, "a queued or written draft"),
 	KEY(M_GET, "/api/v1/analytics/summary", ROLE_MEMBER,
 	    SCOPE_ANALYTICS_READ, h_analytics_summary,
 	    "conversations, messages, bot-resolved vs handed off, median "

@@ -47,6 +47,8 @@
 	var isOpen = false, ready = false, starting = false, catching = false;
 	var creating = null, busy = {}, events = null, retryTimer = 0;
 	var retryDelay = 5000;
+	/* Replies being written, by the visitor message they answer. */
+	var pending = {}, answered = {}, eventsOpen = null, eventsOpened = null;
 
 	try {
 		parentOrigin = location.ancestorOrigins &&
@@ -298,6 +300,18 @@
 
 		if (!valid(m) || shown[m.seq])
 			return;
+		if (typeof m.reply_to === "string")
+			answered[m.reply_to] = true;
+		if (typeof m.reply_to === "string" && pending[m.reply_to]) {
+			/* The stored reply replaces what streamed. */
+			li = pending[m.reply_to].li;
+			clearTimeout(pending[m.reply_to].timer);
+			delete pending[m.reply_to];
+			fill(li, m);
+			if (near)
+				toBottom();
+			return;
+		}
 		li = bubble(m.role);
 		fill(li, m);
 		for (i = 0; i < list.children.length && next === null; i++) {
@@ -339,6 +353,7 @@
 		save();
 		list.textContent = "";
 		shown = {};
+		answered = {};
 		lastSeq = 0;
 		convStatus = "";
 		showHeader();
@@ -427,12 +442,16 @@
 		    !tokenValid())
 			return;
 		events = ctl = new AbortController();
+		eventsOpen = new Promise(function (resolve) {
+			eventsOpened = resolve;
+		});
 		fetch(convPath(state.conversation_id, "events"), {
 			headers: { Authorization: "Bearer " + state.token,
 			    Accept: "text/event-stream" },
 			cache: "no-store",
 			signal: ctl.signal
 		}).then(async function (res) {
+			eventsOpened();
 			if (!res.ok)
 				return res.status;
 			retryDelay = 5000;
@@ -442,6 +461,7 @@
 		}).then(function (status) {
 			relisten(ctl, status);
 		}, function () {
+			eventsOpened();
 			relisten(ctl, -1);
 		});
 	}
@@ -500,96 +520,72 @@
 		try {
 			d = JSON.parse(text);
 		} catch (e) { /* ignored */ }
-		if (d && d.type === "message")
+		if (!d || typeof d !== "object")
+			return;
+		if (d.type === "message")
 			addMessage(d.message);
-		else if (d && d.type === "status")
+		else if (d.type === "status")
 			showConvStatus(d.status);
+		else if (d.type === "reply.start" &&
+		    typeof d.reply_to === "string" && !answered[d.reply_to])
+			writing(d.reply_to, true);
+		else if (d.type === "reply.delta" && typeof d.text === "string" &&
+		    typeof d.reply_to === "string" && !answered[d.reply_to]) {
+			writing(d.reply_to, false).childNodes[1].appendChild(
+			    document.createTextNode(d.text));
+			toBottom();
+		} else if (d.type === "reply.cancelled" &&
+		    typeof d.reply_to === "string" && pending[d.reply_to]) {
+			/* A person took over: their words will follow. */
+			clearTimeout(pending[d.reply_to].timer);
+			drop(pending[d.reply_to].li);
+			delete pending[d.reply_to];
+		}
 	}
 
 	/* Sending */
 
-	/* Reads the answer: events of "event: NAME" and "data: JSON" lines. */
-	async function readStream(res) {
-		var reader = res.body.getReader(), dec = new TextDecoder();
-		var buf = "", total = 0, name = "message", data = [];
-		var ctx = { pending: null, done: false }, r, lines, line, c;
+	/*
+	 * The bubble of the reply to visitor message 'id' while it is
+	 * written; 'restart' empties it (a reply started again from the
+	 * beginning after an answerer stopped). If no reply comes over the
+	 * events, the messages are read again now and then.
+	 */
+	function writing(id, restart) {
+		var p = pending[id];
 
-		try {
-			while (!(r = await reader.read()).done) {
-				if ((total += r.value.length) > STREAM_MAX) {
-					reader.cancel().catch(function () {});
-					break;
-				}
-				lines = (buf + dec.decode(r.value, { stream: true }))
-				    .split("\n");
-				buf = lines.pop();
-				while (lines.length > 0) {
-					line = lines.shift().replace(/\r$/, "");
-					c = line.indexOf(":");
-					if (line === "" && data.length > 0)
-						onEvent(ctx, name, data.join("\n"));
-					if (line === "") {
-						name = "message";
-						data = [];
-					} else if (line.slice(0, c) === "event")
-						name = line.slice(c + 1).trim();
-					else if (line.slice(0, c) === "data")
-						data.push(line.slice(c + 1).replace(/^ /, ""));
-				}
-			}
-		} catch (e) { /* the line dropped: as an early end */ }
-		if (!ctx.done) {
-			drop(ctx.pending);
-			setStatus(T.answer, true);
+		if (!p) {
+			p = pending[id] = { li: bubble("bot"), timer: 0, tries: 0 };
+			p.li.classList.add("pending");
+			p.li.setAttribute("aria-busy", "true");
+			list.appendChild(p.li);
+			toBottom();
 		}
-	}
-
-	function onEvent(ctx, name, text) {
-		var d = null;
-
-		try {
-			d = JSON.parse(text);
-		} catch (e) { /* ignored */ }
-		if (ctx.done || !d || typeof d !== "object")
-			return;
-		if (name === "message" || name === "delta") {
-			if (name === "message")
-				addMessage(d);
-			if (ctx.pending === null) {
-				/* The bot's answer while it streams. */
-				ctx.pending = bubble("bot");
-				ctx.pending.classList.add("pending");
-				ctx.pending.setAttribute("aria-busy", "true");
-				list.appendChild(ctx.pending);
-				toBottom();
-			}
-			if (typeof d.text === "string" && name === "delta") {
-				ctx.pending.childNodes[1].appendChild(
-				    document.createTextNode(d.text));
-				toBottom();
-			}
-		} else if (name === "done" || name === "error") {
-			ctx.done = true;
-			if (name === "done")
-				finish(d, ctx.pending);
-			else {
-				drop(ctx.pending);
+		if (restart)
+			p.li.childNodes[1].textContent = "";
+		clearTimeout(p.timer);
+		p.timer = setTimeout(function again() {
+			if (pending[id] !== p)
+				return;
+			if (++p.tries > 12) {
+				drop(p.li);
+				delete pending[id];
 				setStatus(T.answer, true);
+				return;
 			}
-		}
+			catchUp().catch(function () {});
+			p.timer = setTimeout(again, 10000);
+		}, 15000);
+		return p.li;
 	}
 
-	/* The end of an answer: the stored reply replaces what streamed. */
-	function finish(d, pending) {
-		addMessage(d.message);
-		if (valid(d.reply) && pending && !shown[d.reply.seq])
-			fill(pending, d.reply);
-		else {
-			drop(pending);
-			addMessage(d.reply);
-		}
-		toBottom();
-		showConvStatus(d.status);
+	/* Resolves once the conversation's events are open (or could not
+	 * be), at most 'ms' later. */
+	function eventsReady(ms) {
+		if (!events)
+			listen();
+		return Promise.race([eventsOpen || Promise.resolve(),
+		    new Promise(function (r) { setTimeout(r, ms); })]);
 	}
 
 	/*
@@ -621,18 +617,28 @@
 		if (new TextEncoder().encode(text).length > MESSAGE_MAX)
 			return setStatus(T.tooLong, true);
 		run("send", $("send"), async function () {
-			var res = await inConversation(function (id) {
-				return api("POST", convPath(id, "messages"),
-				    { content: text }, "text/event-stream");
-			});
+			var res, o;
 
+			/* The reply streams over the conversation's events:
+			 * they are open before the message goes. */
+			await conversation();
+			await eventsReady(3000);
+			res = await inConversation(function (id) {
+				return api("POST", convPath(id, "messages"),
+				    { content: text });
+			});
 			/* Stored: the text may go, unless more was typed. */
 			if (input.value.trim() === text)
 				input.value = "";
-			if (/^text\/event-stream/.test(res.headers.get("Content-Type")))
-				await readStream(res);
-			else
-				finish(await res.json(), null);
+			o = await res.json();
+			addMessage(o.message);
+			if (o.reply)
+				addMessage(o.reply);
+			else if (o.reply_status === "queued" && o.message &&
+			    !answered[o.message.id])
+				writing(o.message.id, false);
+			toBottom();
+			showConvStatus(o.status);
 		});
 	}
 

@@ -206,9 +206,10 @@ sub start_parleyd {
 	# Ready when every child has said it started (workers: accepting).
 	wait_for(sub {
 		my %started = map { $_->{pid} => 1 }
-		    grep { $_->{event} =~ /^(worker|jobs)_started$/ } $self->log_events;
+		    grep { $_->{event} =~ /^(worker|jobs|answerer)_started$/ } $self->log_events;
 		my @c = $self->child_pids;
-		my $want = $self->{workers} + ($self->{env}{PARLEY_JOBS_WORKERS} // 1);
+		my $want = $self->{workers} + ($self->{env}{PARLEY_JOBS_WORKERS} // 1)
+		    + ($self->{env}{PARLEY_ANSWER_WORKERS} // 1);
 		return 1 if -S $sock && @c >= $want && !grep { !$started{$_} } @c;
 		die "parleyd exited:\n" . $self->slurp('parleyd.log')
 		    if waitpid($self->{pids}{parleyd}, WNOHANG) > 0;
@@ -232,6 +233,7 @@ sub stop_parleyd {
 # processes (children that said which they are in the log).
 sub worker_pids { my $s = shift; $s->_kids_of_role('worker') }
 sub jobs_pids { my $s = shift; $s->_kids_of_role('jobs') }
+sub answer_pids { my $s = shift; $s->_kids_of_role('answerer') }
 
 sub _kids_of_role {
 	my ($self, $role) = @_;
@@ -325,6 +327,44 @@ sub wait_mail {
 		$found;
 	}, "mail to $to", 30);
 	return $found;
+}
+
+# visitor_say(token, conv, text, [headers => {...}, timeout => s]): posts a
+# visitor message and, when a reply is queued, waits (bounded) until the
+# answerer has stored the reply or handoff, or no reply is owed any more
+# (a person took the conversation). Returns the POST's answer with
+# {json}{reply} (the stored bot message, or undef) and {json}{status}
+# as they are then; {json}{posted_status} keeps the POST's own status.
+# wait_for_reply(message id, [seconds]): until the answerer has stored the
+# reply (or handoff) to a visitor message, or owes none any more.
+sub wait_for_reply {
+	my ($self, $mid, $secs) = @_;
+	my $reply = sub { $self->sql('SELECT seq FROM messages WHERE reply_to = ?', $mid)->[0] };
+	my $row;
+	wait_for(sub {
+		return 1 if $row = $reply->();
+		return 0 if $self->sql('SELECT 1 AS x FROM reply_jobs WHERE message_id = ?', $mid)->[0];
+		$row = $reply->();	# stored as the job went
+		return 1;
+	}, 'the reply to a visitor message', $secs // 30);
+	return $row ? $row->{seq} : undef;
+}
+
+sub visitor_say {
+	my ($self, $tok, $conv, $text, %o) = @_;
+	my $r = $self->request('POST', "/api/v1/widget/conversations/$conv/messages",
+	    headers => { authorization => "Bearer $tok", %{ $o{headers} // {} } },
+	    json => { content => $text });
+	return $r unless $r->{status} == 201 && ($r->{json}{reply_status} // '') eq 'queued';
+	$r->{json}{posted_status} = $r->{json}{status};
+	my $seq = $self->wait_for_reply($r->{json}{message}{id}, $o{timeout});
+	if (defined $seq) {
+		my $list = $self->request('GET', "/api/v1/widget/conversations/$conv/messages?after=" . ($seq - 1),
+		    headers => { authorization => "Bearer $tok" });
+		($r->{json}{reply}) = grep { $_->{seq} == $seq } @{ $list->{json}{items} // [] };
+	}
+	$r->{json}{status} = $self->sql('SELECT status FROM conversations WHERE id = ?', $conv)->[0]{status};
+	return $r;
 }
 
 # The fake LLM provider (t/fakes/llm.py), OpenAI's wire format.

@@ -1,0 +1,189 @@
+-- 022-answerer.sql: replies leave the request workers. A visitor's message
+-- and its reply job are stored in one transaction; answerer processes
+-- (src/answer.c) take the jobs, stream the provider's answer to the
+-- visitor's channel and store the reply exactly once.
+
+-- Which visitor message a bot message answers. One bot message per
+-- visitor message, whatever crashes and retries happen: the schema says
+-- so, not only the code.
+ALTER TABLE messages ADD COLUMN reply_to uuid;
+ALTER TABLE messages ADD COLUMN swept boolean NOT NULL DEFAULT false;
+CREATE UNIQUE INDEX messages_reply_once ON messages (company_id, reply_to)
+	WHERE reply_to IS NOT NULL;
+
+-- Existing conversations: a bot message answers the visitor message right
+-- before it (the old code answered in the same request).
+UPDATE messages b SET reply_to = v.id
+FROM messages v
+WHERE b.role = 'bot' AND v.role = 'visitor'
+    AND v.company_id = b.company_id AND v.conversation_id = b.conversation_id
+    AND v.seq = b.seq - 1;
+
+-- The reply queue (global, like jobs: answerers serve every company).
+-- Rows hold ids and state only, never text. A row lives while its reply
+-- is owed: the transaction that stores the reply (or hands the
+-- conversation over) deletes it.
+CREATE TABLE reply_jobs (
+	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	company_id	uuid NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+	conversation_id	uuid NOT NULL,
+	kind		text NOT NULL CHECK (kind IN ('reply', 'draft')),
+	message_id	uuid,		-- reply: the visitor message answered
+	draft_id	uuid,		-- draft: the drafts row to fill
+	state		text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running')),
+	tries		integer NOT NULL DEFAULT 0,
+	owner		text,		-- the answerer holding it
+	lease_until	timestamptz,
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	CHECK ((kind = 'reply') = (message_id IS NOT NULL)),
+	CHECK ((kind = 'draft') = (draft_id IS NOT NULL)),
+	FOREIGN KEY (company_id, conversation_id) REFERENCES conversations (company_id, id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX reply_jobs_message_key ON reply_jobs (message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX reply_jobs_state_idx ON reply_jobs (state, id);
+CREATE INDEX reply_jobs_company_idx ON reply_jobs (company_id, state, id);
+CREATE INDEX reply_jobs_conversation_idx ON reply_jobs (conversation_id);
+CREATE INDEX reply_jobs_owner_idx ON reply_jobs (owner) WHERE owner IS NOT NULL;
+GRANT SELECT, INSERT, UPDATE, DELETE ON reply_jobs TO parley_runtime;
+
+-- Answerers wait on LISTEN parley_reply; a new job wakes them.
+CREATE FUNCTION parley_reply_wake() RETURNS trigger
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	PERFORM pg_notify('parley_reply', 'new');
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER reply_jobs_wake AFTER INSERT ON reply_jobs
+	FOR EACH STATEMENT EXECUTE FUNCTION parley_reply_wake();
+
+-- A conversation that leaves the bot (an agent took it, a handoff) owes
+-- no reply any more: its jobs go, and the answerer streaming one is told
+-- at once (it then cancels the stream and tells the visitor).
+CREATE FUNCTION parley_reply_cancel() RETURNS trigger
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	DELETE FROM reply_jobs WHERE company_id = NEW.company_id
+	    AND conversation_id = NEW.id AND kind = 'reply';
+	IF FOUND THEN
+		PERFORM pg_notify('parley_reply', 'cancel');
+	END IF;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER conversations_reply_cancel AFTER UPDATE OF status ON conversations
+	FOR EACH ROW WHEN (OLD.status = 'bot' AND NEW.status <> 'bot')
+	EXECUTE FUNCTION parley_reply_cancel();
+
+-- Admission: a new visitor message is refused (SQLSTATE PL503, nothing
+-- stored) when the queue is deeper than p_max, the company's own queue
+-- deeper than p_company_max, or the company's oldest queued reply older
+-- than p_age seconds. Called first in the statement batch that stores
+-- the message.
+CREATE FUNCTION parley_reply_admit(p_company uuid, p_max integer,
+    p_company_max integer, p_age integer) RETURNS boolean
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	n bigint;
+	oldest timestamptz;
+BEGIN
+	SELECT count(*) INTO n FROM (SELECT 1 FROM reply_jobs WHERE state = 'queued'
+	    LIMIT p_max + 1) q;
+	IF n > p_max THEN
+		RAISE EXCEPTION 'reply queue full' USING ERRCODE = 'PL503';
+	END IF;
+	SELECT count(*), min(created_at) INTO n, oldest FROM (SELECT created_at FROM reply_jobs
+	    WHERE company_id = p_company AND state = 'queued' ORDER BY id
+	    LIMIT p_company_max + 1) q;
+	IF n > p_company_max OR oldest < now() - p_age * interval '1 second' THEN
+		RAISE EXCEPTION 'company reply queue full' USING ERRCODE = 'PL503';
+	END IF;
+	RETURN true;
+END
+$$;
+
+-- Idempotency keys of message posts: a retry under the same key returns
+-- the message first stored and stores nothing. Scope is the caller
+-- ("v:" visitor, "u:" user, "k:" API key), so no one's key can return
+-- another's answer.
+CREATE TABLE idempotency_keys (
+	company_id	uuid NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+	scope		text NOT NULL CHECK (length(scope) BETWEEN 3 AND 40),
+	key		text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
+	body_hash	bytea NOT NULL CHECK (length(body_hash) = 32),
+	conversation_id	uuid NOT NULL,
+	message_id	uuid NOT NULL,
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (company_id, scope, key),
+	FOREIGN KEY (company_id, conversation_id) REFERENCES conversations (company_id, id) ON DELETE CASCADE
+);
+CREATE INDEX idempotency_keys_age_idx ON idempotency_keys (created_at);
+SELECT parley_tenant_table('idempotency_keys');
+-- The hourly purge of expired keys runs for every company.
+GRANT DELETE ON idempotency_keys TO parley_lookup;
+GRANT SELECT (created_at) ON idempotency_keys TO parley_lookup;
+GRANT CREATE ON SCHEMA public TO parley_lookup;
+CREATE FUNCTION parley_idempotency_purge(p_ttl integer) RETURNS bigint
+	LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
+	AS $$ WITH d AS (DELETE FROM idempotency_keys WHERE created_at < now() - p_ttl * interval '1 second' RETURNING 1)
+	SELECT count(*) FROM d $$;
+ALTER FUNCTION parley_idempotency_purge(integer) OWNER TO parley_lookup;
+REVOKE ALL ON FUNCTION parley_idempotency_purge(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION parley_idempotency_purge(integer) TO parley_runtime;
+
+-- An agent's draft, written by the answerer; read back with GET
+-- /api/v1/conversations/{id}/suggestions/{draft}. Kept a day.
+CREATE TABLE drafts (
+	company_id	uuid NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+	id		uuid NOT NULL DEFAULT gen_random_uuid(),
+	conversation_id	uuid NOT NULL,
+	requested_by	uuid,		-- the user, or NULL for an API key
+	status		text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'done', 'refused', 'failed')),
+	content		text CHECK (length(content) <= 16000),
+	citations	jsonb,
+	source		text CHECK (source IN ('llm', 'knowledge_base')),
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	done_at		timestamptz,
+	PRIMARY KEY (company_id, id),
+	FOREIGN KEY (company_id, conversation_id) REFERENCES conversations (company_id, id) ON DELETE CASCADE
+);
+CREATE INDEX drafts_age_idx ON drafts (created_at);
+SELECT parley_tenant_table('drafts');
+GRANT DELETE ON drafts TO parley_lookup;
+GRANT SELECT (created_at) ON drafts TO parley_lookup;
+CREATE FUNCTION parley_drafts_purge(p_ttl integer) RETURNS bigint
+	LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
+	AS $$ WITH d AS (DELETE FROM drafts WHERE created_at < now() - p_ttl * interval '1 second' RETURNING 1)
+	SELECT count(*) FROM d $$;
+ALTER FUNCTION parley_drafts_purge(integer) OWNER TO parley_lookup;
+REVOKE ALL ON FUNCTION parley_drafts_purge(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION parley_drafts_purge(integer) TO parley_runtime;
+
+-- The sweep: conversations still the bot's whose last message is a
+-- visitor's older than p_age seconds with no reply and no reply job.
+-- Ids only; each is then resolved in its company's tenant transaction.
+GRANT SELECT (company_id, id, status, last_role, last_message_at, message_count)
+	ON conversations TO parley_lookup;
+GRANT SELECT (company_id, conversation_id, seq, id, role, reply_to) ON messages TO parley_lookup;
+GRANT SELECT (message_id) ON reply_jobs TO parley_lookup;
+CREATE INDEX conversations_waiting_idx ON conversations (last_message_at)
+	WHERE status = 'bot' AND last_role = 'visitor';
+CREATE FUNCTION parley_lookup_unanswered(p_age integer, p_max integer)
+	RETURNS TABLE (company_id uuid, conversation_id uuid, message_id uuid)
+	LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+	AS $$ SELECT c.company_id, c.id, m.id FROM conversations c
+	JOIN messages m ON m.company_id = c.company_id AND m.conversation_id = c.id
+	    AND m.seq = c.message_count AND m.role = 'visitor'
+	WHERE c.status = 'bot' AND c.last_role = 'visitor'
+	    AND c.last_message_at < now() - p_age * interval '1 second'
+	    AND NOT EXISTS (SELECT 1 FROM messages r WHERE r.company_id = m.company_id
+		AND r.reply_to = m.id)
+	    AND NOT EXISTS (SELECT 1 FROM reply_jobs j WHERE j.message_id = m.id)
+	ORDER BY c.last_message_at LIMIT p_max $$;
+ALTER FUNCTION parley_lookup_unanswered(integer, integer) OWNER TO parley_lookup;
+REVOKE CREATE ON SCHEMA public FROM parley_lookup;
+REVOKE ALL ON FUNCTION parley_lookup_unanswered(integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION parley_lookup_unanswered(integer, integer) TO parley_runtime;

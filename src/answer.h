@@ -1,0 +1,36 @@
+/*
+ * answer.h: the answerer, a process of parleyd's family that writes the
+ * bot's replies (and agents' drafts) so that no request worker ever waits
+ * for an LLM provider.
+ *
+ * A worker stores a visitor's message and its reply job (reply_jobs,
+ * sql/022-answerer.sql) in one short transaction and returns. Answerers
+ * take jobs with FOR UPDATE SKIP LOCKED under a lease, each company at
+ * most answer_company_streams at once, and run up to answer_streams
+ * provider exchanges at once on one libcurl multi handle. Released text
+ * goes to the visitor's nchan channel in batches ("reply.delta"); the
+ * final reply is stored exactly once (the job's deletion is fenced on the
+ * try, and messages_reply_once allows one bot message per visitor
+ * message) and published as a "message" event. An answerer that dies
+ * leaves its jobs to be taken again when their leases end; one that is
+ * told to stop finishes what it can before shutdown_timeout and hands the
+ * rest back to the queue.
+ */
+#ifndef PARLEY_ANSWER_H
+#define PARLEY_ANSWER_H
+
+struct conf;
+struct db;
+
+/* The answerer process: runs until SIGTERM. Returns the exit status. */
+int answer_run(const struct conf *cfg, int no);
+
+/*
+ * The sweep (run by the jobs processes): visitor messages older than
+ * answer_sweep_age with neither a reply nor a handoff nor a reply job are
+ * queued again once, then handed to a person. Returns how many it found
+ * (logged as reply_sweep), or -1 on a database error.
+ */
+int answer_sweep(const struct conf *cfg, struct db *db);
+
+#endif
