@@ -35,10 +35,12 @@ sub visitor {
 	    json => { bot_key => $key })->{json}{token};
 	return { authorization => "Bearer $tok" };
 }
+# Each message waits for the answerer's reply before the next.
 sub start {
 	my ($v, @texts) = @_;
 	my $c = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
-	req('POST', "/api/v1/widget/conversations/$c/messages", $v, { content => $_ }) for @texts;
+	my ($tok) = $v->{authorization} =~ /^Bearer (.+)$/;
+	$t->visitor_say($tok, $c, $_) for @texts;
 	return $c;
 }
 my $v1 = visitor($bot->{public_key});
@@ -129,15 +131,18 @@ is $r->{json}{status}, 'bot', 'hand back to the bot';
 
 # --- drafts -----------------------------------------------------------------
 $r = req('POST', "/api/v1/conversations/$answered/suggest", $ag);
-is $r->{status}, 200, 'a draft for the agent';
+is $r->{status}, 202, 'a draft for the agent: queued';
+my $dpath = "/api/v1/conversations/$answered/suggestions/$r->{json}{id}";
+ParleyTest::wait_for(sub { req('GET', $dpath, $ag)->{json}{status} ne 'queued' }, 'the draft');
+$r = req('GET', $dpath, $ag);
 like $r->{json}{draft}, qr/Delivery takes two days/, '... from the knowledge base (no provider here)';
 is $r->{json}{source}, 'knowledge_base', '... saying so';
-is req('POST', "/api/v1/conversations/$answered/suggest", $ag)->{status}, 200, 'a second';
-is req('POST', "/api/v1/conversations/$answered/suggest", $ag)->{status}, 200, 'a third';
+is req('POST', "/api/v1/conversations/$answered/suggest", $ag)->{status}, 202, 'a second';
+is req('POST', "/api/v1/conversations/$answered/suggest", $ag)->{status}, 202, 'a third';
 $r = req('POST', "/api/v1/conversations/$answered/suggest", $ag);
 is $r->{status}, 429, 'the fourth in a minute: 429 (suggest_rate)';
 ok $r->{headers}{'retry-after'}, '... with Retry-After';
-is req('POST', "/api/v1/conversations/$answered/suggest", $a->{auth})->{status}, 200, 'another agent has a budget of their own';
+is req('POST', "/api/v1/conversations/$answered/suggest", $a->{auth})->{status}, 202, 'another agent has a budget of their own';
 
 # --- boundaries ---------------------------------------------------------------
 is req('GET', "/api/v1/conversations/$answered", $b->{auth})->{status}, 404, "another company's conversation: 404";

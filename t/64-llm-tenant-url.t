@@ -26,7 +26,7 @@ my $tok = $t->post('/api/v1/widget/sessions', headers => { origin => 'https://sh
 my $v = { authorization => "Bearer $tok" };
 my $c = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
 $t->llm_reset;
-$r = req('POST', "/api/v1/widget/conversations/$c/messages", $v, { content => 'Hello?' });
+$r = $t->visitor_say($tok, $c, 'Hello?');
 is $r->{json}{status}, 'pending', 'a provider inside the network: the visitor is handed to a human';
 is scalar @{ $t->llm_requests }, 0, '... and the internal server received nothing';
 my @calls = grep { $_->{event} eq 'llm_chat' } $t->log_events;
@@ -35,7 +35,8 @@ ok @calls && $calls[-1]{error} =~ /^(connect|blocked_address)$/, "... refused ($
 # The deployment's key never goes to a tenant's URL.
 $t->sql(q{UPDATE company_llm SET base_url = ?}, "http://127.0.0.1:$port/v1");
 $t->llm_reset;
-req('POST', "/api/v1/widget/conversations/$c/messages", $v, { content => 'Again?' });
+$t->sql(q{UPDATE conversations SET status = 'bot' WHERE id = ?}, $c);
+$t->visitor_say($tok, $c, 'Again?');
 my $sent = $t->llm_requests;
 ok !grep({ ($_->{headers}{Authorization} // $_->{headers}{authorization} // '') =~ /\Q$t->{llm_key}\E/ } @$sent),
     "the deployment's key is not sent to a company's URL";

@@ -20,6 +20,7 @@ use File::Path qw(make_path remove_tree);
 use File::Copy ();
 use File::Temp ();
 use HTTP::Tiny;
+use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(:sys_wait_h);
@@ -335,6 +336,48 @@ sub wait_mail {
 # (a person took the conversation). Returns the POST's answer with
 # {json}{reply} (the stored bot message, or undef) and {json}{status}
 # as they are then; {json}{posted_status} keeps the POST's own status.
+# subscribe(path, headers...): an SSE subscriber on a raw socket to nginx's
+# plain HTTP port: the status line read, then events with next_event().
+sub subscribe {
+	my ($self, $path, %hdr) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->http_port, Timeout => 5) or die $!;
+	my $h = join '', map { "$_: $hdr{$_}\r\n" } keys %hdr;
+	print $s "GET $path HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n$h\r\n";
+	my $head = '';
+	my $sel = IO::Select->new($s);
+	while ($head !~ /\r\n\r\n/ && $sel->can_read(5)) {
+		sysread($s, my $b, 4096) or last;
+		$head .= $b;
+	}
+	my ($status) = $head =~ m{^HTTP/1\.1 (\d+)};
+	(my $rest = $head) =~ s/^.*?\r\n\r\n//s;
+	return { sock => $s, sel => $sel, status => $status // 0, buf => $rest, closed => 0 };
+}
+# next_event(sub, [wait]): the next event's data (decoded JSON), or undef
+# after 'wait' seconds or when the stream ended (then ->{closed} is set).
+sub next_event {
+	my ($sub, $wait) = @_;
+	my $end = time + ($wait // 5);
+	while (1) {
+		if ($sub->{buf} =~ s/\A(?:[0-9a-f]+\r\n)?(.*?)\n\n//s) {
+			my $ev = $1;
+			$sub->{closed} = 1 if $ev =~ /^:\s*410|^event: ?(?:close)?$/m && $ev !~ /^data:/m;
+			next unless $ev =~ /^data: ?(.*)$/m;
+			my $d = eval { JSON::PP::decode_json($1) };
+			return $d if $d;
+			next;
+		}
+		my $left = $end - time;
+		return undef if $left <= 0 || $sub->{closed};
+		if ($sub->{sel}->can_read($left)) {
+			my $r = sysread($sub->{sock}, my $b, 65536);
+			if (!$r) { $sub->{closed} = 1; return undef }
+			$b =~ s/\r\n[0-9a-f]+\r\n//g;    # chunk boundaries
+			$sub->{buf} .= $b;
+		}
+	}
+}
+
 # wait_for_reply(message id, [seconds]): until the answerer has stored the
 # reply (or handoff) to a visitor message, or owes none any more.
 sub wait_for_reply {
