@@ -78,8 +78,8 @@ CREATE TRIGGER conversations_reply_cancel AFTER UPDATE OF status ON conversation
 	EXECUTE FUNCTION parley_reply_cancel();
 
 -- Admission: a new visitor message is refused (SQLSTATE PL503, nothing
--- stored) when the queue is deeper than p_max, the company's own queue
--- deeper than p_company_max, or the company's oldest queued reply older
+-- stored) when p_max replies are queued already, p_company_max of the
+-- company's, or the company's oldest queued reply older
 -- than p_age seconds. Called first in the statement batch that stores
 -- the message.
 CREATE FUNCTION parley_reply_admit(p_company uuid, p_max integer,
@@ -91,14 +91,14 @@ DECLARE
 	oldest timestamptz;
 BEGIN
 	SELECT count(*) INTO n FROM (SELECT 1 FROM reply_jobs WHERE state = 'queued'
-	    LIMIT p_max + 1) q;
-	IF n > p_max THEN
+	    LIMIT p_max) q;
+	IF n >= p_max THEN
 		RAISE EXCEPTION 'reply queue full' USING ERRCODE = 'PL503';
 	END IF;
 	SELECT count(*), min(created_at) INTO n, oldest FROM (SELECT created_at FROM reply_jobs
 	    WHERE company_id = p_company AND state = 'queued' ORDER BY id
-	    LIMIT p_company_max + 1) q;
-	IF n > p_company_max OR oldest < now() - p_age * interval '1 second' THEN
+	    LIMIT p_company_max) q;
+	IF n >= p_company_max OR oldest < now() - p_age * interval '1 second' THEN
 		RAISE EXCEPTION 'company reply queue full' USING ERRCODE = 'PL503';
 	END IF;
 	RETURN true;

@@ -390,8 +390,8 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 	else
 		rc = store_draft(cfg, db, r, out,
 		    out->flag != NULL ? "refused"
-		    : out->content == NULL || (*out->content == '\0' &&
-						  r->b.base_url[0] != '\0')
+			: out->content == NULL ||
+			    (*out->content == '\0' && r->b.base_url[0] != '\0')
 			? "failed"
 			: "done");
 	if (rc == -1)
@@ -405,8 +405,8 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 
 /* A handoff (or an empty draft) without asking the provider. */
 static void
-finish_handoff(const struct conf *cfg, struct db *db, struct reply *r,
-    const char *reason)
+finish_handoff(
+    const struct conf *cfg, struct db *db, struct reply *r, const char *reason)
 {
 	struct bot_reply out;
 
@@ -414,8 +414,8 @@ finish_handoff(const struct conf *cfg, struct db *db, struct reply *r,
 	out.prompt_tokens = out.completion_tokens = -1;
 	if (r->kind == KIND_DRAFT) {
 		out.content = strdup("");
-		out.flag = strcmp(reason, "restricted") == 0 ? "restricted"
-							     : NULL;
+		out.flag =
+		    strcmp(reason, "restricted") == 0 ? "restricted" : NULL;
 	} else {
 		out.handoff = reason;
 		out.content = strdup(bot_handoff_text(reason));
@@ -539,15 +539,16 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 		publish(&ctx, r, ev);
 		json_decref(ev);
 	}
-	b = bot_begin(cfg, &r->b, r->kind == KIND_DRAFT, on_text, r, &r->turn,
-	    &out);
+	b = bot_begin(
+	    cfg, &r->b, r->kind == KIND_DRAFT, on_text, r, &r->turn, &out);
 	if (b == 1) {
 		finish(cfg, db, r, &out);
 		return;
 	}
 	if (b == -1 || (r->call = bot_turn_call(r->turn, &err)) == NULL ||
 	    start_attempt(r) == -1) {
-		log_event(LOG_WARN, "reply_failed", LOG_S("reason", "internal"));
+		log_event(
+		    LOG_WARN, "reply_failed", LOG_S("reason", "internal"));
 		finish_handoff(cfg, db, r, "provider_error");
 		return;
 	}
@@ -565,8 +566,8 @@ claim(const struct conf *cfg, struct db *db, int n)
 	struct reply *fresh[CLAIM_MAX];
 	char	      lease[12], want[12], share[12];
 	const char   *p[4] = { owner, lease, want, share };
-	PGresult   *res;
-	int	    i, got;
+	PGresult     *res;
+	int	      i, got;
 
 	snprintf(lease, sizeof(lease), "%d", cfg->answer_lease);
 	snprintf(want, sizeof(want), "%d", n);
@@ -581,8 +582,8 @@ claim(const struct conf *cfg, struct db *db, int n)
 
 		if ((fresh[i] = r) == NULL)
 			continue; /* the lease runs out; taken again later */
-		snprintf(r->job_id, sizeof(r->job_id), "%s",
-		    PQgetvalue(res, i, 0));
+		snprintf(
+		    r->job_id, sizeof(r->job_id), "%s", PQgetvalue(res, i, 0));
 		snprintf(r->company_id, sizeof(r->company_id), "%s",
 		    PQgetvalue(res, i, 1));
 		snprintf(r->conversation_id, sizeof(r->conversation_id), "%s",
@@ -594,8 +595,8 @@ claim(const struct conf *cfg, struct db *db, int n)
 		    PQgetvalue(res, i, 4));
 		snprintf(r->draft_id, sizeof(r->draft_id), "%s",
 		    PQgetvalue(res, i, 5));
-		snprintf(r->tries, sizeof(r->tries), "%s",
-		    PQgetvalue(res, i, 6));
+		snprintf(
+		    r->tries, sizeof(r->tries), "%s", PQgetvalue(res, i, 6));
 		r->deadline = now_ms() + cfg->answer_deadline * 1000LL;
 		r->next = active;
 		active = r;
@@ -695,15 +696,15 @@ listen_read(PGconn **lc, int *woken, int *cancel)
 int
 answer_run(const struct conf *cfg, int no)
 {
-	struct db     *db;
-	PGconn	      *lc = NULL;
-	struct reply  *r, *next;
-	unsigned char  rnd[8];
-	char	       hex[17];
-	long long      last_claim = 0, last_renew, last_listen = 0, now;
-	long long      stop_at = 0;
-	int	       woken = 1, cancel = 0, want = 0, running, finished = 0;
-	int	       timeout, rc = 0;
+	struct db    *db;
+	PGconn	     *lc = NULL;
+	struct reply *r, *next;
+	unsigned char rnd[8];
+	char	      hex[17];
+	long long     last_claim = 0, last_renew, last_listen = 0, now;
+	long long     stop_at = 0;
+	int	      woken = 1, cancel = 0, want = 0, running, finished = 0;
+	int	      timeout, rc = 0;
 
 	child_signals(on_term);
 	if ((db = db_new(cfg->database_url, cfg->db_connect_timeout)) == NULL)
@@ -838,8 +839,8 @@ answer_run(const struct conf *cfg, int no)
 			wfd.revents = 0;
 			nfd = 1;
 		}
-		curl_multi_poll(multi, nfd ? &wfd : NULL, (unsigned)nfd,
-		    timeout, NULL);
+		curl_multi_poll(
+		    multi, nfd ? &wfd : NULL, (unsigned)nfd, timeout, NULL);
 		if (lc != NULL)
 			listen_read(&lc, &woken, &cancel);
 	}
@@ -934,8 +935,8 @@ answer_sweep(const struct conf *cfg, struct db *db)
 		m.only_status = "bot";
 		m.reply_to = p[2];
 		if ((msg = conv_add(&ctx, p[1], &m)) == NULL ||
-		    conv_set_status(&ctx, p[1], "pending", "provider_error",
-			NULL) == -1) {
+		    conv_set_status(
+			&ctx, p[1], "pending", "provider_error", NULL) == -1) {
 			json_decref(msg);
 			db_rollback(db);
 			continue;

@@ -467,9 +467,9 @@ h_conversation_suggestion_get(struct request *req, struct ctx *ctx)
 {
 	const char *id = router_param(req, "id"),
 		   *did = router_param(req, "draft"), *p[3];
-	PGresult   *res;
-	json_t	   *o;
-	int	    rc;
+	PGresult *res;
+	json_t	 *o;
+	int	  rc;
 
 	if (!db_uuid_valid(id) || !db_uuid_valid(did))
 		return http_not_found(req, "No such draft");

@@ -426,15 +426,15 @@ static struct db_stmt q_reply_job = { "reply_job_add",
  * events; "sent": it is here; "none": a person has the conversation).
  */
 static int
-send_accepted(struct request *req, json_t *msg, json_t *reply,
-    const char *status)
+send_accepted(
+    struct request *req, json_t *msg, json_t *reply, const char *status)
 {
 	json_t *o;
 	int	rc;
 
 	o = json_pack("{s:O,s:O?,s:s,s:s}", "message", msg, "reply", reply,
 	    "status", status, "reply_status",
-	    reply != NULL		  ? "sent"
+	    reply != NULL		     ? "sent"
 		: strcmp(status, "bot") == 0 ? "queued"
 					     : "none");
 	if (o == NULL)

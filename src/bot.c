@@ -699,8 +699,8 @@ bot_begin(const struct conf *cfg, struct bot_ctx *b, int draft,
 		goto fail;
 	crypto_hex(r, sizeof(r), hex);
 	snprintf(t->canary, sizeof(t->canary), "PRL-%s", hex);
-	if ((t->n = build_messages(b, draft, t->canary, t->m, t->owned,
-		 nitems(t->m))) == -1) {
+	if ((t->n = build_messages(
+		 b, draft, t->canary, t->m, t->owned, nitems(t->m))) == -1) {
 		t->n = 0;
 		goto fail;
 	}
@@ -741,8 +741,7 @@ fail:
 struct llm_call *
 bot_turn_call(struct bot_turn *t, const char **err)
 {
-	return llm_call_new(
-	    &t->lc, t->m, (size_t)t->n, on_delta, &t->st, err);
+	return llm_call_new(&t->lc, t->m, (size_t)t->n, on_delta, &t->st, err);
 }
 
 long

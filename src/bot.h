@@ -104,12 +104,11 @@ const char *bot_wants_human(const struct bot_ctx *b, const char *text);
 struct bot_turn;
 struct llm_call;
 struct llm_result;
-int  bot_begin(const struct conf *cfg, struct bot_ctx *b, int draft,
-     bot_emit_fn emit, void *arg, struct bot_turn **turn,
-     struct bot_reply *out);
+int		 bot_begin(const struct conf *cfg, struct bot_ctx *b, int draft,
+		 bot_emit_fn emit, void *arg, struct bot_turn **turn, struct bot_reply *out);
 struct llm_call *bot_turn_call(struct bot_turn *t, const char **err);
-int  bot_end(
-     struct bot_turn *t, const struct llm_result *lr, struct bot_reply *out);
+int		 bot_end(
+		 struct bot_turn *t, const struct llm_result *lr, struct bot_reply *out);
 /* Microseconds spent in parley's own checks of the stream so far. */
 long bot_turn_own_us(const struct bot_turn *t);
 void bot_turn_free(struct bot_turn *t);

@@ -118,8 +118,7 @@ const struct conf_key conf_keys[] = {
 	    "replies wait in the queue)"),
 	K_INT("answer_streams", answer_streams, 1, 20000, "500",
 	    "replies one answerer streams at once"),
-	K_INT("answer_company_streams", answer_company_streams, 1, 20000,
-	    "100",
+	K_INT("answer_company_streams", answer_company_streams, 1, 20000, "100",
 	    "replies one company may have streaming at once, over all "
 	    "answerers (its fair share)"),
 	K_INT("answer_deadline", answer_deadline, 5, 600, "120",
@@ -134,8 +133,8 @@ const struct conf_key conf_keys[] = {
 	K_INT("answer_queue_max", answer_queue_max, 1, 10000000, "20000",
 	    "queued replies beyond which a new visitor message is refused "
 	    "(503)"),
-	K_INT("answer_company_queue_max", answer_company_queue_max, 1,
-	    10000000, "2000",
+	K_INT("answer_company_queue_max", answer_company_queue_max, 1, 10000000,
+	    "2000",
 	    "queued replies of one company beyond which its new visitor "
 	    "messages are refused (503)"),
 	K_INT("answer_queue_age", answer_queue_age, 1, 3600, "60",

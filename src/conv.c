@@ -74,8 +74,9 @@ conv_msg_json(PGresult *res, int i)
 	/* Which visitor message a bot message answers (null otherwise). */
 	if (o != NULL)
 		json_object_set_new(o, "reply_to",
-		    PQgetisnull(res, i, 7) ? json_null()
-					   : json_string(PQgetvalue(res, i, 7)));
+		    PQgetisnull(res, i, 7)
+			? json_null()
+			: json_string(PQgetvalue(res, i, 7)));
 	if (o != NULL)
 		json_object_set_new(o, "citations",
 		    PQgetisnull(res, i, 5)

@@ -38,7 +38,7 @@ int
 idem_read(struct request *req, struct ctx *ctx, const char *conv,
     const char *content, struct idem *k)
 {
-	const char    *v = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", req->fcgi->envp);
+	const char *v = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", req->fcgi->envp);
 	unsigned char h[32];
 	size_t	      n, i;
 	char	     *buf;
@@ -59,7 +59,8 @@ idem_read(struct request *req, struct ctx *ctx, const char *conv,
 	k->on = 1;
 	k->key = v;
 	if (ctx->who.visitor_id[0] != '\0')
-		snprintf(k->scope, sizeof(k->scope), "v:%s", ctx->who.visitor_id);
+		snprintf(
+		    k->scope, sizeof(k->scope), "v:%s", ctx->who.visitor_id);
 	else if (ctx->who.key_id[0] != '\0')
 		snprintf(k->scope, sizeof(k->scope), "k:%s", ctx->who.key_id);
 	else
@@ -105,16 +106,16 @@ idem_replay(
 	p[0] = ctx->who.company_id;
 	p[1] = k->scope;
 	p[2] = k->key;
-	if (db_tenant_begin(ctx->db, ctx->who.company_id, &q_idem_get, p,
-		&res) == -1)
+	if (db_tenant_begin(
+		ctx->db, ctx->who.company_id, &q_idem_get, p, &res) == -1)
 		return -1;
 	if (res == NULL || PQntuples(res) != 1)
 		goto out; /* the first request's key vanished: purged */
 	if (!crypto_equal(PQgetvalue(res, 0, 0), k->hash, 64)) {
 		db_rollback(ctx->db);
 		rc = http_send_problem(req, 422, "idempotency_mismatch",
-		    "This Idempotency-Key was used for another message",
-		    NULL, NULL, NULL);
+		    "This Idempotency-Key was used for another message", NULL,
+		    NULL, NULL);
 		rc = rc == -1 ? -1 : 1;
 		goto out;
 	}

@@ -43,8 +43,8 @@ void idem_call(
  * NULL) and the conversation's status. 'send' answers 'req' and returns 0
  * or -1.
  */
-typedef int (*idem_send_fn)(struct request *req, json_t *msg, json_t *reply,
-    const char *status);
+typedef int (*idem_send_fn)(
+    struct request *req, json_t *msg, json_t *reply, const char *status);
 /*
  * After a failed batch: if the failure was the key's (a retry), rolls
  * back and answers the replay (or 422 idempotency_mismatch for another

@@ -695,7 +695,6 @@ header_add(struct curl_slist **l, const char *line)
 	return 0;
 }
 
-
 /*
  * One exchange: the request, built once, and its attempts. The caller
  * performs each attempt's transfer (curl_easy_perform(), or a multi

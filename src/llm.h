@@ -105,13 +105,13 @@ int llm_chat(const struct llm_config *cfg, const struct llm_message *msgs,
  */
 struct llm_call;
 struct llm_call *llm_call_new(const struct llm_config *cfg,
-    const struct llm_message *msgs, size_t n, llm_delta_fn on_delta,
-    void *arg, const char **err);
-CURL *llm_call_attempt(struct llm_call *c);
-long  llm_call_done(struct llm_call *c, CURLcode cc);
-void  llm_call_abort(struct llm_call *c, const char *why);
-void  llm_call_result(struct llm_call *c, struct llm_result *out);
-void  llm_call_free(struct llm_call *c);
+    const struct llm_message *msgs, size_t n, llm_delta_fn on_delta, void *arg,
+    const char **err);
+CURL		*llm_call_attempt(struct llm_call *c);
+long		 llm_call_done(struct llm_call *c, CURLcode cc);
+void		 llm_call_abort(struct llm_call *c, const char *why);
+void		 llm_call_result(struct llm_call *c, struct llm_result *out);
+void		 llm_call_free(struct llm_call *c);
 
 /* Frees what 'r' owns and resets it; 'r' itself is the caller's. */
 void llm_result_free(struct llm_result *r);

@@ -413,8 +413,9 @@ master_run(struct conf *cfg, const char *config_file)
 				window_start = now_ms();
 				spawned = 0;
 			}
-			budget = 2 * (cfg->workers + cfg->jobs_workers +
-					 cfg->answer_workers) +
+			budget = 2 *
+				(cfg->workers + cfg->jobs_workers +
+				    cfg->answer_workers) +
 			    10 - spawned;
 			if (budget <= 0) {
 				if (missing > 0)

@@ -271,9 +271,9 @@ const struct route routes[] = {
 	    "it arrives on the agent's events and at GET "
 	    ".../suggestions/{draft}",
 	    NULL },
-	KEY(M_GET, "/api/v1/conversations/:id/suggestions/:draft",
-	    ROLE_MEMBER, SCOPE_CONVERSATIONS_WRITE,
-	    h_conversation_suggestion_get, "a queued or written draft"),
+	KEY(M_GET, "/api/v1/conversations/:id/suggestions/:draft", ROLE_MEMBER,
+	    SCOPE_CONVERSATIONS_WRITE, h_conversation_suggestion_get,
+	    "a queued or written draft"),
 	KEY(M_GET, "/api/v1/analytics/summary", ROLE_MEMBER,
 	    SCOPE_ANALYTICS_READ, h_analytics_summary,
 	    "conversations, messages, bot-resolved vs handed off, median "

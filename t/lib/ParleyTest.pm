@@ -760,6 +760,10 @@ sub problems {
 	}
 	my $plog = $self->slurp('parleyd.log');
 	push @p, "parleyd log shows a sanitizer report" if $plog =~ /(AddressSanitizer|runtime error:|LeakSanitizer)/;
+	# Every visitor message ends in a reply or a handoff: the sweep for
+	# unanswered ones finds none, unless a test makes one on purpose.
+	push @p, "the reply sweep found unanswered visitor messages"
+	    if !$self->{allow_sweep} && grep { $_->{event} eq 'reply_sweep' && $_->{found} } $self->log_events;
 	for my $line (split /\n/, $self->slurp('nginx/nginx-error.log')) {
 		next unless $line =~ /\[(?:alert|emerg|crit)\]/;
 		next if grep { $line =~ $_ } @{ $self->{allowed_alerts} // [] };
