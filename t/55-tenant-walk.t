@@ -58,6 +58,7 @@ sub company {
 	my $vh = { authorization => "Bearer $c{visitor}" };
 	$c{conversation} = $t->post('/api/v1/widget/conversations', headers => $vh)->{json}{id};
 	$t->post("/api/v1/widget/conversations/$c{conversation}/messages", headers => $vh, json => { content => 'Do you sell seeds?' });
+	$c{draft} = $t->post("/api/v1/conversations/$c{conversation}/suggest", headers => $oauth)->{json}{id};
 	return \%c;
 }
 my $A = company('alpha');
@@ -78,11 +79,13 @@ my %b_id = (
 	(map { $_ => $B->{webhook} } qw(/api/v1/webhook-endpoints/:id /api/v1/webhook-endpoints/:id/rotate-secret
 	    /api/v1/webhook-endpoints/:id/deliveries)),
 	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
-	    /api/v1/conversations/:id/suggest /api/v1/widget/conversations/:id/messages
+	    /api/v1/conversations/:id/suggest /api/v1/conversations/:id/suggestions/:draft
+	    /api/v1/widget/conversations/:id/messages
 	    /api/v1/widget/conversations/:id/handoff)),
 );
 # A second parameter, :doc, is B's document (or nobody's).
-my %b_doc = ('/api/v1/chatbots/:id/documents/:doc' => $B->{doc});
+my %b_doc = ('/api/v1/chatbots/:id/documents/:doc' => $B->{doc},
+	'/api/v1/conversations/:id/suggestions/:draft' => $B->{draft});
 my $nobody = '00000000-0000-4000-8000-000000000000';
 # Bodies that pass validation on id routes (undef: no body at all).
 my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
@@ -176,6 +179,7 @@ my %expected = (
 	'PATCH /api/v1/conversations/:id' => ['member', 'conversations:write'],
 	'DELETE /api/v1/conversations/:id' => ['admin', 'conversations:write'],
 	'POST /api/v1/conversations/:id/suggest' => ['member', 'conversations:write'],
+	'GET /api/v1/conversations/:id/suggestions/:draft' => ['member', 'conversations:write'],
 	'GET /api/v1/analytics/summary' => ['member', 'analytics:read'],
 	'GET /api/v1/events' => ['member'],
 	'GET /api/v1/consents' => ['admin'],
@@ -207,7 +211,7 @@ sub call {
 	if (defined $id) {
 		my $doc = $id eq $nobody ? $nobody : $b_doc{$r->{path}};
 		$path =~ s/:id/$id/;
-		$path =~ s/:doc/$doc/ if defined $doc;
+		$path =~ s/:(?:doc|draft)/$doc/ if defined $doc;
 	}
 	my %o = (headers => { authorization => "Bearer $cred", 'x-forwarded-for' => '198.51.100.' . (++$n % 250 + 1) });
 	# On an id route a valid body, so the id is what decides; elsewhere

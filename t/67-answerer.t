@@ -7,6 +7,7 @@
 use strict;
 use warnings;
 use Test::More;
+use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 use ParleyTest;
@@ -73,6 +74,17 @@ is $e->{reply_to}, $m->{id}, '... for that message';
 ParleyTest::wait_for(sub { !$t->sql('SELECT 1 AS x FROM reply_jobs WHERE message_id = ?', $m->{id})->[0] }, 'the job to go');
 is replies_to($m->{id}), 0, '... and no bot reply is stored after the agent';
 close $sub->{sock};
+
+# --- a REST client long-polls the conversation's events (held by nginx) ---
+my $vl = visitor();
+my $lp = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $t->http_port, Timeout => 10) or die $!;
+print $lp "GET /api/v1/widget/conversations/$vl->{conv}/events HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer $vl->{tok}\r\n\r\n";
+ParleyTest::wait_for(sub { grep { $_->{event} eq 'request' && $_->{route} eq '/api/v1/widget/conversations/:id/events' } $t->log_events },
+    'the long-poll to be authorised');
+post($vl, 'Anyone polling?');
+my $lpr = do { local $/; <$lp> };
+like $lpr, qr{^HTTP/1\.1 200}, 'a long-poll request returns with the next event';
+like $lpr, qr/"type":"message".*Anyone polling\?/s, '... the message just posted';
 
 # --- an answerer killed mid-stream ------------------------------------------------
 $t->llm_script({ reply => $words, chunk_delay_ms => 100 }, { reply => 'After the crash.' });
