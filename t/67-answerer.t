@@ -81,8 +81,10 @@ my $lp = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $t->http_por
 print $lp "GET /api/v1/widget/conversations/$vl->{conv}/events HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer $vl->{tok}\r\n\r\n";
 ParleyTest::wait_for(sub { grep { $_->{event} eq 'request' && $_->{route} eq '/api/v1/widget/conversations/:id/events' } $t->log_events },
     'the long-poll to be authorised');
-post($vl, 'Anyone polling?');
+$t->llm_script({ reply => 'Polled.' });
+my $lpm = post($vl, 'Anyone polling?')->{json}{message};
 my $lpr = do { local $/; <$lp> };
+$t->wait_for_reply($lpm->{id});
 like $lpr, qr{^HTTP/1\.1 200}, 'a long-poll request returns with the next event';
 like $lpr, qr/"type":"message".*Anyone polling\?/s, '... the message just posted';
 

@@ -96,7 +96,7 @@ my $r = $t->post('/api/v1/widget/sessions', headers => { origin => 'https://shop
 is $r->{status}, 201, 'with the old key gone, the identity secret still verifies a visitor';
 my $v = { authorization => "Bearer $r->{json}{token}" };
 my $c = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
-$r = req('POST', "/api/v1/widget/conversations/$c/messages", $v, { content => 'hello' });
+$r = $t->visitor_say($r->{json}{token}, $c, 'hello');
 is $r->{status}, 201, '... and the company LLM key still decrypts (no provider error)';
 isnt $t->sql('SELECT handoff_reason FROM conversations WHERE id = ?', $c)->[0]{handoff_reason} // '', 'provider_error',
     '... no handoff for an unreadable key';

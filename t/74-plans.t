@@ -68,13 +68,13 @@ my $tok = $t->post('/api/v1/widget/sessions', headers => { origin => 'https://sh
 my $v = { authorization => "Bearer $tok" };
 my $c = $t->request('POST', '/api/v1/widget/conversations', headers => $v)->{json}{id};
 $t->llm_reset;
-$r = $t->request('POST', "/api/v1/widget/conversations/$c/messages", headers => $v, json => { content => 'Watering?' });
+$r = $t->visitor_say($tok, "$c", 'Watering?');
 is $r->{json}{status}, 'pending', "the plan's monthly LLM tokens spent: handed to a human";
 is $t->sql('SELECT handoff_reason FROM conversations WHERE id = ?', $c)->[0]{handoff_reason}, 'budget', '... budget';
 is scalar @{ $t->llm_requests }, 0, '... without asking the provider';
 $t->sql(q{UPDATE plans SET monthly_llm_tokens = NULL WHERE id = 'free'});
 my $c2 = $t->request('POST', '/api/v1/widget/conversations', headers => $v)->{json}{id};
-$r = $t->request('POST', "/api/v1/widget/conversations/$c2/messages", headers => $v, json => { content => 'Watering?' });
+$r = $t->visitor_say($tok, "$c2", 'Watering?');
 is $r->{json}{status}, 'bot', 'no token limit on the plan: the bot answers';
 is scalar @{ $t->llm_requests }, 1, '... through the provider';
 
@@ -82,7 +82,7 @@ is scalar @{ $t->llm_requests }, 1, '... through the provider';
 my $used = req('GET', '/api/v1/billing')->{json}{usage}{messages_this_month};
 is $used, 2, 'two visitor messages counted this month';
 $t->sql(q{UPDATE plans SET monthly_messages = 3 WHERE id = 'free'});
-$r = $t->request('POST', "/api/v1/widget/conversations/$c2/messages", headers => $v, json => { content => 'Third?' });
+$r = $t->visitor_say($tok, "$c2", 'Third?');
 is $r->{status}, 201, 'the third message of an allowance of three';
 $t->llm_reset;
 my $before = $t->sql('SELECT count(*) AS n FROM messages WHERE company_id = ?', $cid)->[0]{n};

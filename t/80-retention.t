@@ -35,7 +35,7 @@ sub chat {
 	my $v = { authorization => "Bearer $r->{json}{token}" };
 	req('POST', '/api/v1/widget/consent', $v, { categories => ['essential'], policy_version => 'v1' });
 	my $conv = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
-	req('POST', "/api/v1/widget/conversations/$conv/messages", $v, { content => $_ }) for @texts;
+	$t->visitor_say($r->{json}{token}, $conv, $_) for @texts;
 	return ($conv, $r->{json}{visitor}{id});
 }
 # Moves a conversation (and its visitor's last visit) 'days' back.

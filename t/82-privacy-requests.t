@@ -32,7 +32,8 @@ sub visitor {
 sub talk {
 	my ($v, @texts) = @_;
 	my $conv = req('POST', '/api/v1/widget/conversations', $v->{h})->{json}{id};
-	req('POST', "/api/v1/widget/conversations/$conv/messages", $v->{h}, { content => $_ }) for @texts;
+	my ($tok) = $v->{h}{authorization} =~ /^Bearer (.+)$/;
+	$t->visitor_say($tok, $conv, $_) for @texts;
 	return $conv;
 }
 my $A = company('alpha');
@@ -112,7 +113,7 @@ is $r->{status}, 200, 'an admin restricts the processing of a visitor (Art. 18, 
 ok $r->{json}{restricted}, '... restricted';
 is $t->sql(q{SELECT changes::text AS c FROM audit_log WHERE action = 'visitor.update' ORDER BY seq DESC LIMIT 1})->[0]{c},
     '{"restricted": {"new": true, "old": false}}', '... audited';
-$r = req('POST', "/api/v1/widget/conversations/$cb/messages", $bob->{h}, { content => 'Please answer' });
+$r = $t->visitor_say(($bob->{h}{authorization} =~ /^Bearer (.+)$/)[0], $cb, 'Please answer');
 is $r->{status}, 201, 'the visitor still writes';
 is $r->{json}{status}, 'pending', '... and the conversation goes to a human';
 is $t->sql('SELECT handoff_reason FROM conversations WHERE id = ?', $cb)->[0]{handoff_reason}, 'restricted', '... reason restricted';
