@@ -61,6 +61,9 @@ struct reply {
 	size_t		 plen;
 	long long	 last_pub;
 	int		 published; /* deltas sent so far */
+	long long	 claimed; /* monotonic ms */
+	long		 waited_ms; /* queued before it was taken */
+	long		 first_ms; /* from the message to the first delta */
 };
 
 static volatile sig_atomic_t stopping;
@@ -84,7 +87,8 @@ static struct db_stmt q_claim = { "answer_claim",
 	"LOCKED) UPDATE reply_jobs j SET state = 'running', tries = j.tries + "
 	"1, owner = $1, lease_until = now() + $2::integer * interval '1 "
 	"second' FROM pick WHERE j.id = pick.id RETURNING j.id, j.company_id, "
-	"j.conversation_id, j.kind, j.message_id, j.draft_id, j.tries",
+	"j.conversation_id, j.kind, j.message_id, j.draft_id, j.tries, "
+	"(extract(epoch FROM clock_timestamp() - j.created_at) * 1000)::bigint",
 	4, 0, 0 };
 static struct db_stmt q_renew = { "answer_renew",
 	"UPDATE reply_jobs SET lease_until = now() + $2::integer * interval "
@@ -185,8 +189,9 @@ publish_pending(const struct conf *cfg, struct db *db, struct reply *r)
 	publish(&ctx, r, ev);
 	json_decref(ev);
 	r->plen = 0;
-	r->published++;
 	r->last_pub = now_ms();
+	if (r->published++ == 0)
+		r->first_ms = r->waited_ms + (long)(r->last_pub - r->claimed);
 }
 
 /* Receives released (checked) text: kept until the next publish. */
@@ -399,6 +404,15 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 		 * when it runs out. Nothing is lost, nothing doubled. */
 		log_event(LOG_WARN, "reply_store_failed",
 		    LOG_S("reason", "database"));
+	/* One line a reply: how long it waited, streamed and took. */
+	log_event(LOG_INFO, "reply",
+	    LOG_S("status",
+		r->kind == KIND_DRAFT	   ? "draft"
+		    : out->handoff != NULL ? out->handoff
+					   : "answered"),
+	    LOG_I("attempt", strtol(r->tries, NULL, 10)),
+	    LOG_I("wait_ms", r->waited_ms), LOG_I("first_ms", r->first_ms),
+	    LOG_I("dur_ms", r->waited_ms + (long)(now_ms() - r->claimed)));
 	bot_reply_free(out);
 	reply_end(r);
 }
@@ -597,7 +611,9 @@ claim(const struct conf *cfg, struct db *db, int n)
 		    PQgetvalue(res, i, 5));
 		snprintf(
 		    r->tries, sizeof(r->tries), "%s", PQgetvalue(res, i, 6));
-		r->deadline = now_ms() + cfg->answer_deadline * 1000LL;
+		r->claimed = now_ms();
+		r->waited_ms = strtol(PQgetvalue(res, i, 7), NULL, 10);
+		r->deadline = r->claimed + cfg->answer_deadline * 1000LL;
 		r->next = active;
 		active = r;
 		nactive++;

@@ -50,6 +50,7 @@ static const char *const allowed_keys[] = {
 	"error",
 	"exit",
 	"finished",
+	"first_ms",
 	"found",
 	"handed_back",
 	"handed_off",
