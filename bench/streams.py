@@ -39,11 +39,23 @@ async def request(conn, method, path, body=None, headers=()):
              % (method, path, u.hostname, len(data), h)).encode() + data)
     head = await r.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
-    length = 0
+    length, chunked, payload = 0, False, b""
     for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    payload = await r.readexactly(length) if length else b""
+        k, _, val = line.partition(b":")
+        if k.lower() == b"content-length":
+            length = int(val)
+        elif k.lower() == b"transfer-encoding" and b"chunked" in val.lower():
+            chunked = True
+    if chunked:
+        while True:
+            size = int((await r.readuntil(b"\r\n")).strip(), 16)
+            payload += (await r.readexactly(size + 2))[:size]
+            if size == 0:
+                break
+    elif length:
+        payload = await r.readexactly(length)
+    if status >= 300:
+        raise RuntimeError("%s %s: %d %s" % (method, path, status, payload[:200]))
     return status, json.loads(payload) if payload else None
 
 

@@ -46,17 +46,12 @@ CREATE INDEX reply_jobs_conversation_idx ON reply_jobs (conversation_id);
 CREATE INDEX reply_jobs_owner_idx ON reply_jobs (owner) WHERE owner IS NOT NULL;
 GRANT SELECT, INSERT, UPDATE, DELETE ON reply_jobs TO parley_runtime;
 
--- Answerers wait on LISTEN parley_reply; a new job wakes them.
-CREATE FUNCTION parley_reply_wake() RETURNS trigger
-	LANGUAGE plpgsql
-	AS $$
-BEGIN
-	PERFORM pg_notify('parley_reply', 'new');
-	RETURN NULL;
-END
-$$;
-CREATE TRIGGER reply_jobs_wake AFTER INSERT ON reply_jobs
-	FOR EACH STATEMENT EXECUTE FUNCTION parley_reply_wake();
+-- Answerers wait on LISTEN parley_reply. Whoever queues a job wakes them
+-- with pg_notify('parley_reply', 'new') in a statement of its own after
+-- the commit (src/answer.c, answer_wake()), not in the transaction that
+-- stores the message: a transaction that notifies holds PostgreSQL's
+-- notify lock through its commit, fsync included, which would serialise
+-- every visitor message's commit behind the others'.
 
 -- A conversation that leaves the bot (an agent took it, a handoff) owes
 -- no reply any more: its jobs go, and the answerer streaming one is told

@@ -104,6 +104,17 @@ static struct db_stmt q_fence = { "answer_fence",
 	"DELETE FROM reply_jobs WHERE id = $1::bigint AND owner = $2 AND "
 	"tries = $3::integer RETURNING id",
 	3, 0, 0 };
+/*
+ * The same for a reply, taking the conversation's row lock first: an
+ * agent taking over locks the conversation, then (by trigger) the job,
+ * so both lock in one order and never deadlock.
+ */
+static struct db_stmt q_fence_reply = { "answer_fence_reply",
+	"WITH c AS (SELECT 1 FROM conversations WHERE company_id = $4 AND id "
+	"= $5 FOR UPDATE) DELETE FROM reply_jobs WHERE id = $1::bigint AND "
+	"owner = $2 AND tries = $3::integer AND EXISTS (SELECT 1 FROM c) "
+	"RETURNING id",
+	5, 0, 0 };
 static struct db_stmt q_drop = { "answer_drop",
 	"DELETE FROM reply_jobs WHERE id = $1::bigint AND owner = $2", 2, 0,
 	0 };
@@ -129,6 +140,15 @@ static struct db_stmt q_draft_done = { "answer_draft_done",
 	"RETURNING id, conversation_id, status, content, citations, source, "
 	"created_at",
 	6, 0, 0 };
+
+static struct db_stmt q_wake = { "answer_wake",
+	"SELECT pg_notify('parley_reply', 'new')", 0, 0, 0 };
+
+void
+answer_wake(struct db *db)
+{
+	PQclear(db_exec(db, &q_wake, NULL));
+}
 
 static void
 on_term(int sig)
@@ -265,13 +285,15 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	struct conv_usage_q uq;
 	struct conv_msg	    m;
 	struct ctx	    ctx;
-	const char	   *fp[3] = { r->job_id, owner, r->tries }, *sp[6];
-	PGresult	   *res = NULL;
-	json_t		   *msg = NULL, *ev;
-	int		    n = 0, held;
+	const char	   *fp[5] = { r->job_id, owner, r->tries, r->company_id,
+			r->conversation_id },
+		   *sp[6];
+	PGresult *res = NULL;
+	json_t	 *msg = NULL, *ev;
+	int	  n = 0, held;
 
 	ctx_for(&ctx, cfg, db, r);
-	if (db_tenant_begin(db, r->company_id, &q_fence, fp, &res) == -1)
+	if (db_tenant_begin(db, r->company_id, &q_fence_reply, fp, &res) == -1)
 		return -1;
 	held = res != NULL && PQntuples(res) == 1;
 	PQclear(res);
@@ -940,6 +962,7 @@ answer_sweep(const struct conf *cfg, struct db *db)
 				continue;
 			}
 			PQclear(res);
+			answer_wake(db);
 			requeued++;
 			continue;
 		}

@@ -22,6 +22,13 @@
 struct conf;
 struct db;
 
+/*
+ * Wakes the answerers after a commit that queued a job (a statement of
+ * its own: see sql/022-answerer.sql). Failure is harmless: they look at
+ * the queue once a second anyway.
+ */
+void answer_wake(struct db *db);
+
 /* The answerer process: runs until SIGTERM. Returns the exit status. */
 int answer_run(const struct conf *cfg, int no);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
 #include "api.h"
 #include "audit.h"
 #include "bot.h"
@@ -452,6 +453,7 @@ h_conversation_suggest(struct request *req, struct ctx *ctx)
 	p[2] = ctx->who.user_id[0] != '\0' ? ctx->who.user_id : NULL;
 	if ((res = db_exec_commit(ctx->db, &q_draft_new, p)) == NULL)
 		goto out;
+	answer_wake(ctx->db);
 	o = json_pack("{s:s,s:s,s:s,s:s}", "id", PQgetvalue(res, 0, 0),
 	    "conversation_id", PQgetvalue(res, 0, 1), "status",
 	    PQgetvalue(res, 0, 2), "created_at", PQgetvalue(res, 0, 3));

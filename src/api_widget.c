@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "answer.h"
 #include "api.h"
 #include "bot.h"
 #include "conf.h"
@@ -528,6 +529,8 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		/* The month's allowance used up: 402, nothing stored. */
 		return plan_messages_refused(ctx, req) == 1 ? 0 : -1;
 	}
+	if (PQntuples(job) == 1)
+		answer_wake(ctx->db);
 	PQclear(job);
 	if ((msg = conv_add_result(&q, status)) == NULL)
 		return http_not_found(req, "No such conversation");

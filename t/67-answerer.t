@@ -14,7 +14,7 @@ use ParleyTest;
 use ParleyTest::FastCGI;
 
 my $t = ParleyTest->new(workers => 2, llm => 1, env => { PARLEY_LLM_TIMEOUT => 60, PARLEY_LLM_RETRIES => 0,
-    PARLEY_WIDGET_MESSAGE_RATE => 10000, PARLEY_ANSWER_LEASE => 3, PARLEY_SHUTDOWN_TIMEOUT => 3 });
+    PARLEY_WIDGET_MESSAGE_RATE => 10000, PARLEY_WIDGET_SESSION_RATE => 1000, PARLEY_ANSWER_LEASE => 3, PARLEY_SHUTDOWN_TIMEOUT => 3 });
 $t->{allow_sweep} = 1;    # the sweep is tested here on purpose
 my $own = $t->register_company('answerco', 'tangerine-orbit-velvet-42');
 my $auth = $own->{auth};
@@ -158,6 +158,30 @@ my $a1 = req('POST', "/api/v1/conversations/$vi->{conv}/messages", { %$auth, 'id
 my $a2 = req('POST', "/api/v1/conversations/$vi->{conv}/messages", { %$auth, 'idempotency-key' => 'agent-1' }, { content => 'Agent once' });
 is $a2->{json}{id}, $a1->{json}{id}, "an agent's reply retried: the same message";
 is $t->sql(q{SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND role = 'agent'}, $vi->{conv})->[0]{n}, 1, '... stored once';
+
+# --- a fair share of the streams per company ------------------------------------------
+$t->stop_parleyd;
+$t->{env}{PARLEY_ANSWER_COMPANY_STREAMS} = 2;
+$t->start_parleyd;
+my $other = $t->register_company('otherco', 'tangerine-orbit-velvet-42');
+my $obot = req('POST', '/api/v1/chatbots', $other->{auth}, { name => 'O', allowed_origins => ['https://shop.example'] })->{json};
+$t->llm_script(map { { reply => $words, chunk_delay_ms => 100 } } 1 .. 5);
+my @flood = map { visitor() } 1 .. 4;
+my @fp = map { post($_, 'Flood') } @flood;
+ParleyTest::wait_for(sub { $t->sql(q{SELECT count(*) AS n FROM reply_jobs WHERE state = 'running'})->[0]{n} == 2 }, 'two streaming');
+my $otok = $t->post('/api/v1/widget/sessions', headers => { origin => 'https://shop.example' },
+    json => { bot_key => $obot->{public_key} })->{json}{token};
+my $oconv = req('POST', '/api/v1/widget/conversations', { authorization => "Bearer $otok" })->{json}{id};
+my $om = req('POST', "/api/v1/widget/conversations/$oconv/messages", { authorization => "Bearer $otok" }, { content => 'Me too' })->{json}{message};
+ParleyTest::wait_for(sub { ($t->sql(q{SELECT state FROM reply_jobs WHERE message_id = ?}, $om->{id})->[0]{state} // 'gone') ne 'queued' },
+    "the other company's reply to start");
+my %by = map { $_->{state} => $_->{n} } @{ $t->sql(q{SELECT state, count(*) AS n FROM reply_jobs WHERE company_id = ? GROUP BY state}, $own->{id}) };
+is $by{running}, 2, 'one company floods: at most answer_company_streams of its replies stream at once';
+ok $by{queued} >= 1, '... the rest wait';
+pass "... and another company's reply starts at once beside them";
+$t->wait_for_reply($_->{json}{message}{id}) for @fp;
+$t->wait_for_reply($om->{id});
+one_reply_each('a flood and a neighbour', (map { $_->{conv} } @flood), $oconv);
 
 # --- overload, and the sweep --------------------------------------------------------
 # No answerer: the company's queue fills up to answer_company_queue_max.

@@ -27,7 +27,9 @@
 		tooLong: "Your message is too long. Please shorten it.",
 		answer: "Something went wrong while answering. Please try " +
 		    "again, or ask for a person.",
-		pending: "A person from the team will reply here."
+		pending: "A person from the team will reply here.",
+		busy: "Many people are writing right now. Your message will be " +
+		    "sent again in a moment\u2026"
 	};
 	var WHO = { visitor: "You", bot: "AI assistant", agent: "Team" };
 
@@ -211,6 +213,13 @@
 		/* The company's plan allows no more messages this month. */
 		if (res.status === 402)
 			throw problem(T.closed);
+		/* The answerers are behind: nothing was stored; send again. */
+		if (res.status === 503 && o && o.code === "answers_overloaded") {
+			s = parseInt(res.headers.get("Retry-After"), 10);
+			o = problem(T.busy);
+			o.retryAfter = s > 0 && s < 120 ? s : 10;
+			throw o;
+		}
 		throw problem(res.status >= 500 ? T.down : T.failed);
 	}
 
@@ -623,10 +632,23 @@
 			 * they are open before the message goes. */
 			await conversation();
 			await eventsReady(3000);
-			res = await inConversation(function (id) {
-				return api("POST", convPath(id, "messages"),
-				    { content: text });
-			});
+			for (var tries = 0; ; tries++) {
+				try {
+					res = await inConversation(function (id) {
+						return api("POST", convPath(id,
+						    "messages"), { content: text });
+					});
+					break;
+				} catch (e) {
+					if (!e.retryAfter || tries >= 3)
+						throw e;
+					setStatus(T.busy);
+					await new Promise(function (r) {
+						setTimeout(r, e.retryAfter * 1000);
+					});
+					setStatus("");
+				}
+			}
 			/* Stored: the text may go, unless more was typed. */
 			if (input.value.trim() === text)
 				input.value = "";
