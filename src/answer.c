@@ -141,13 +141,13 @@ static struct db_stmt q_draft_done = { "answer_draft_done",
 	"created_at",
 	6, 0, 0 };
 
-static struct db_stmt q_wake = { "answer_wake",
+struct db_stmt answer_wake_stmt = { "answer_wake",
 	"SELECT pg_notify('parley_reply', 'new')", 0, 0, 0 };
 
 void
 answer_wake(struct db *db)
 {
-	PQclear(db_exec(db, &q_wake, NULL));
+	PQclear(db_exec(db, &answer_wake_stmt, NULL));
 }
 
 static void

@@ -19,8 +19,8 @@
 #ifndef PARLEY_ANSWER_H
 #define PARLEY_ANSWER_H
 
+#include "db.h"
 struct conf;
-struct db;
 
 /*
  * Wakes the answerers after a commit that queued a job (a statement of
@@ -28,6 +28,8 @@ struct db;
  * the queue once a second anyway.
  */
 void answer_wake(struct db *db);
+/* The statement answer_wake() runs, for db_exec_many_then(). */
+extern struct db_stmt answer_wake_stmt;
 
 /* The answerer process: runs until SIGTERM. Returns the exit status. */
 int answer_run(const struct conf *cfg, int no);

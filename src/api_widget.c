@@ -520,7 +520,8 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	calls[n++].out = &job;
 	if (k.on)
 		idem_call(ctx, conv, &k, &calls[n++]);
-	if (db_exec_many(ctx->db, calls, n, 1) == -1) {
+	/* The answerers are woken in the same round trip, after the commit. */
+	if (db_exec_many_then(ctx->db, calls, n, &answer_wake_stmt) == -1) {
 		conv_q_free(&q);
 		if (strcmp(db_last_sqlstate(ctx->db), "PL503") == 0)
 			return overloaded(req, ctx);
@@ -529,8 +530,6 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		/* The month's allowance used up: 402, nothing stored. */
 		return plan_messages_refused(ctx, req) == 1 ? 0 : -1;
 	}
-	if (PQntuples(job) == 1)
-		answer_wake(ctx->db);
 	PQclear(job);
 	if ((msg = conv_add_result(&q, status)) == NULL)
 		return http_not_found(req, "No such conversation");

@@ -273,7 +273,7 @@ static int
 pipeline(struct db *db, struct pstep *s, int n, const char *what)
 {
 	PGresult *res;
-	int	  ok = 1, i;
+	int	  ok = 1, committed_ok = 0, i;
 
 	for (i = 0; i < n; i++) {
 		if (s[i].out != NULL)
@@ -301,23 +301,30 @@ pipeline(struct db *db, struct pstep *s, int n, const char *what)
 	}
 	for (i = 0; i < n; i++) {
 		ExecStatusType st;
+		int	       bad;
 
 		if ((res = PQgetResult(db->conn)) == NULL) {
 			ok = 0;
 			break;
 		}
 		st = PQresultStatus(res);
-		if ((st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) ||
+		bad = (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) ||
 		    (s[i].tag != NULL &&
-			strcmp(PQcmdStatus(res), s[i].tag) != 0)) {
+			strcmp(PQcmdStatus(res), s[i].tag) != 0);
+		if (bad) {
 			if (ok)
 				note_failure(db, res, what);
 			ok = 0;
 			PQclear(res);
-		} else if (s[i].out != NULL)
-			*s[i].out = res;
-		else
-			PQclear(res);
+		} else {
+			if (ok && s[i].tag != NULL &&
+			    strcmp(s[i].tag, "COMMIT") == 0)
+				committed_ok = 1;
+			if (s[i].out != NULL)
+				*s[i].out = res;
+			else
+				PQclear(res);
+		}
 		/* Each step's results end with a NULL. */
 		while ((res = PQgetResult(db->conn)) != NULL)
 			PQclear(res);
@@ -336,17 +343,24 @@ pipeline(struct db *db, struct pstep *s, int n, const char *what)
 			note_failure(db, NULL, what);
 		ok = 0;
 	}
+	/* A connection not back out of pipeline mode is of no further use. */
+	if (!ok && db->conn != NULL &&
+	    (PQstatus(db->conn) != CONNECTION_OK ||
+		PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF))
+		db_disconnect(db);
+	/*
+	 * What the server committed stands, whatever failed after it (a step
+	 * after the COMMIT, the connection lost while reading the sync): the
+	 * caller must not answer "failed" for a change that was made.
+	 */
+	if (committed_ok)
+		return 0;
 	if (!ok)
 		for (i = 0; i < n; i++)
 			if (s[i].out != NULL && *s[i].out != NULL) {
 				PQclear(*s[i].out);
 				*s[i].out = NULL;
 			}
-	/* A connection not back out of pipeline mode is of no further use. */
-	if (!ok && db->conn != NULL &&
-	    (PQstatus(db->conn) != CONNECTION_OK ||
-		PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF))
-		db_disconnect(db);
 	return ok ? 0 : -1;
 }
 
@@ -472,6 +486,26 @@ db_exec_many(struct db *db, const struct db_call *calls, int n, int commit)
 		db->in_tx = 0;
 		committed(db, 1);
 	}
+	return 0;
+}
+
+int
+db_exec_many_then(
+    struct db *db, const struct db_call *calls, int n, struct db_stmt *after)
+{
+	struct pstep s[DB_BATCH_MAX + 2];
+	int	     k;
+
+	if (n < 1 || n > DB_BATCH_MAX || !db->in_tx || db->conn == NULL ||
+	    PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	k = batch_steps(s, calls, n, 1);
+	memset(&s[k], 0, sizeof(s[k]));
+	s[k++].st = after;
+	if (pipeline(db, s, k, calls[0].st->name) == -1)
+		return -1;
+	db->in_tx = 0;
+	committed(db, 1);
 	return 0;
 }
 

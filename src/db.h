@@ -100,6 +100,15 @@ struct db_call {
  */
 int db_exec_many(struct db *, const struct db_call *calls, int n, int commit);
 /*
+ * db_exec_many() with COMMIT, then 'after' (no parameters) in the same
+ * round trip, in a transaction of its own (a notification that must not
+ * hold a lock through the commit). Once the COMMIT succeeded this returns
+ * 0 whatever happens to 'after' (a failure is logged): as everywhere, a
+ * committed change is never reported as failed.
+ */
+int db_exec_many_then(
+    struct db *, const struct db_call *calls, int n, struct db_stmt *after);
+/*
  * A whole tenant transaction in one round trip: BEGIN, the tenant context
  * of 'company_id', the 'n' calls, COMMIT. Returns 0 with results filled,
  * or -1 with nothing kept and no transaction left open.
