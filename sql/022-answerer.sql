@@ -7,9 +7,15 @@
 -- visitor message, whatever crashes and retries happen: the schema says
 -- so, not only the code.
 ALTER TABLE messages ADD COLUMN reply_to uuid;
-ALTER TABLE messages ADD COLUMN swept boolean NOT NULL DEFAULT false;
 CREATE UNIQUE INDEX messages_reply_once ON messages (company_id, reply_to)
 	WHERE reply_to IS NOT NULL;
+-- A visitor message the bot owes a reply: set by the statement that stores
+-- it (the conversation is the bot's), cleared by the reply or handoff that
+-- answers it, or when a person takes the conversation. The sweep looks
+-- for owed messages with no reply job; 'swept' says it queued one again.
+ALTER TABLE messages ADD COLUMN reply_owed boolean NOT NULL DEFAULT false;
+ALTER TABLE messages ADD COLUMN swept boolean NOT NULL DEFAULT false;
+CREATE INDEX messages_owed_idx ON messages (created_at) WHERE reply_owed;
 
 -- Existing conversations: a bot message answers the visitor message right
 -- before it (the old code answered in the same request).
@@ -18,6 +24,13 @@ FROM messages v
 WHERE b.role = 'bot' AND v.role = 'visitor'
     AND v.company_id = b.company_id AND v.conversation_id = b.conversation_id
     AND v.seq = b.seq - 1;
+-- and a conversation the bot still has whose last message is a visitor's
+-- is owed its reply (the sweep answers it, or hands it over).
+UPDATE messages m SET reply_owed = true
+FROM conversations c
+WHERE c.company_id = m.company_id AND c.id = m.conversation_id
+    AND c.status = 'bot' AND c.last_role = 'visitor'
+    AND m.seq = c.message_count AND m.role = 'visitor';
 
 -- The reply queue (global, like jobs: answerers serve every company).
 -- Rows hold ids and state only, never text. A row lives while its reply
@@ -65,6 +78,9 @@ BEGIN
 	IF FOUND THEN
 		PERFORM pg_notify('parley_reply', 'cancel');
 	END IF;
+	-- A person answers from now on: the bot owes nothing.
+	UPDATE messages SET reply_owed = false WHERE company_id = NEW.company_id
+	    AND conversation_id = NEW.id AND reply_owed;
 	RETURN NULL;
 END
 $$;
@@ -74,25 +90,35 @@ CREATE TRIGGER conversations_reply_cancel AFTER UPDATE OF status ON conversation
 
 -- Admission: a new visitor message is refused (SQLSTATE PL503, nothing
 -- stored) when p_max replies are queued already, p_company_max of the
--- company's, or the company's oldest queued reply older
--- than p_age seconds. Called first in the statement batch that stores
--- the message.
-CREATE FUNCTION parley_reply_admit(p_company uuid, p_max integer,
-    p_company_max integer, p_age integer) RETURNS boolean
+-- company's, or the company's oldest reply that could be taken now (not
+-- one waiting behind an earlier reply of its conversation) has waited
+-- more than p_age seconds. A conversation a person has is never refused:
+-- no reply will be queued for it. Called first in the statement batch
+-- that stores the message.
+CREATE FUNCTION parley_reply_admit(p_company uuid, p_conversation uuid,
+    p_max integer, p_company_max integer, p_age integer) RETURNS boolean
 	LANGUAGE plpgsql
 	AS $$
 DECLARE
 	n bigint;
 	oldest timestamptz;
 BEGIN
+	IF EXISTS (SELECT 1 FROM conversations WHERE company_id = p_company
+	    AND id = p_conversation AND status IN ('pending', 'open')) THEN
+		RETURN true;
+	END IF;
 	SELECT count(*) INTO n FROM (SELECT 1 FROM reply_jobs WHERE state = 'queued'
 	    LIMIT p_max) q;
 	IF n >= p_max THEN
 		RAISE EXCEPTION 'reply queue full' USING ERRCODE = 'PL503';
 	END IF;
-	SELECT count(*), min(created_at) INTO n, oldest FROM (SELECT created_at FROM reply_jobs
-	    WHERE company_id = p_company AND state = 'queued' ORDER BY id
-	    LIMIT p_company_max) q;
+	SELECT count(*) INTO n FROM (SELECT 1 FROM reply_jobs
+	    WHERE company_id = p_company AND state = 'queued' LIMIT p_company_max) q;
+	SELECT j.created_at INTO oldest FROM reply_jobs j
+	    WHERE j.company_id = p_company AND j.state = 'queued'
+	    AND NOT EXISTS (SELECT 1 FROM reply_jobs r WHERE r.conversation_id = j.conversation_id
+		AND r.kind = 'reply' AND r.id < j.id)
+	    ORDER BY j.id LIMIT 1;
 	IF n >= p_company_max OR oldest < now() - p_age * interval '1 second' THEN
 		RAISE EXCEPTION 'company reply queue full' USING ERRCODE = 'PL503';
 	END IF;
@@ -157,27 +183,24 @@ ALTER FUNCTION parley_drafts_purge(integer) OWNER TO parley_lookup;
 REVOKE ALL ON FUNCTION parley_drafts_purge(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION parley_drafts_purge(integer) TO parley_runtime;
 
--- The sweep: conversations still the bot's whose last message is a
--- visitor's older than p_age seconds with no reply and no reply job.
--- Ids only; each is then resolved in its company's tenant transaction.
-GRANT SELECT (company_id, id, status, last_role, last_message_at, message_count)
-	ON conversations TO parley_lookup;
-GRANT SELECT (company_id, conversation_id, seq, id, role, reply_to) ON messages TO parley_lookup;
+-- The sweep: visitor messages owed a reply, older than p_age seconds,
+-- with no reply job (and, to be sure, no reply), in conversations still
+-- the bot's. Ids only; each is then resolved in its company's tenant
+-- transaction.
+GRANT SELECT (company_id, id, status) ON conversations TO parley_lookup;
+GRANT SELECT (company_id, conversation_id, id, reply_to, reply_owed, created_at) ON messages TO parley_lookup;
 GRANT SELECT (message_id) ON reply_jobs TO parley_lookup;
-CREATE INDEX conversations_waiting_idx ON conversations (last_message_at)
-	WHERE status = 'bot' AND last_role = 'visitor';
 CREATE FUNCTION parley_lookup_unanswered(p_age integer, p_max integer)
 	RETURNS TABLE (company_id uuid, conversation_id uuid, message_id uuid)
 	LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
-	AS $$ SELECT c.company_id, c.id, m.id FROM conversations c
-	JOIN messages m ON m.company_id = c.company_id AND m.conversation_id = c.id
-	    AND m.seq = c.message_count AND m.role = 'visitor'
-	WHERE c.status = 'bot' AND c.last_role = 'visitor'
-	    AND c.last_message_at < now() - p_age * interval '1 second'
+	AS $$ SELECT m.company_id, m.conversation_id, m.id FROM messages m
+	JOIN conversations c ON c.company_id = m.company_id AND c.id = m.conversation_id
+	WHERE m.reply_owed AND m.created_at < now() - p_age * interval '1 second'
+	    AND c.status = 'bot'
+	    AND NOT EXISTS (SELECT 1 FROM reply_jobs j WHERE j.message_id = m.id)
 	    AND NOT EXISTS (SELECT 1 FROM messages r WHERE r.company_id = m.company_id
 		AND r.reply_to = m.id)
-	    AND NOT EXISTS (SELECT 1 FROM reply_jobs j WHERE j.message_id = m.id)
-	ORDER BY c.last_message_at LIMIT p_max $$;
+	ORDER BY m.created_at LIMIT p_max $$;
 ALTER FUNCTION parley_lookup_unanswered(integer, integer) OWNER TO parley_lookup;
 REVOKE CREATE ON SCHEMA public FROM parley_lookup;
 REVOKE ALL ON FUNCTION parley_lookup_unanswered(integer, integer) FROM PUBLIC;

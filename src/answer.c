@@ -30,6 +30,7 @@
 #include "conv.h"
 #include "crypto.h"
 #include "db.h"
+#include "limits.h"
 #include "llm.h"
 #include "log.h"
 #include "master.h"
@@ -37,14 +38,20 @@
 #include "router.h"
 #include "util.h"
 
-#define PENDING_MAX (64 * 1024) /* unpublished text of one reply */
 #define CLAIM_GAP_MS 20 /* claims after a reply ends, at most this often */
 #define POLL_MS 1000 /* the queue is looked at this often anyway */
-#define CLAIM_MAX 64 /* jobs taken by one claim */
+#define CLAIM_MAX PRL_ANSWER_CLAIM
 
 enum reply_kind { KIND_REPLY, KIND_DRAFT };
 
-/* One job in hand. */
+/*
+ * One job in hand, on the 'active' list. Owns 'b' (when 'loaded'),
+ * 'turn', 'call' and 'pending'; 'easy' is the call's handle while it is
+ * in the multi handle. Freed with reply_end(), which also unlinks it.
+ * A reply freed without being stored leaves its job to its lease: once
+ * that runs out (renew() renews only replies in hand), another try
+ * takes it, up to answer_max_tries.
+ */
 struct reply {
 	struct reply	*next;
 	char		 job_id[24], tries[12];
@@ -83,17 +90,20 @@ static struct db_stmt q_claim = { "answer_claim",
 	"c.company_id ORDER BY c.id) + coalesce(r.n, 0) AS pos FROM cand c "
 	"LEFT JOIN running r USING (company_id)), pick AS (SELECT j.id FROM "
 	"reply_jobs j JOIN ranked k ON k.id = j.id WHERE k.pos <= "
-	"$4::integer ORDER BY j.id LIMIT $3::integer FOR UPDATE OF j SKIP "
-	"LOCKED) UPDATE reply_jobs j SET state = 'running', tries = j.tries + "
-	"1, owner = $1, lease_until = now() + $2::integer * interval '1 "
-	"second' FROM pick WHERE j.id = pick.id RETURNING j.id, j.company_id, "
+	"$4::integer AND (j.state = 'queued' OR j.lease_until < now()) ORDER "
+	"BY j.id LIMIT $3::integer FOR UPDATE OF j SKIP LOCKED) UPDATE "
+	"reply_jobs j SET state = 'running', tries = j.tries + 1, owner = $1, "
+	"lease_until = now() + $2::integer * interval '1 second' FROM pick "
+	"WHERE j.id = pick.id AND (j.state = 'queued' OR j.lease_until < "
+	"now()) RETURNING j.id, j.company_id, "
 	"j.conversation_id, j.kind, j.message_id, j.draft_id, j.tries, "
 	"(extract(epoch FROM clock_timestamp() - j.created_at) * 1000)::bigint",
 	4, 0, 0 };
 static struct db_stmt q_renew = { "answer_renew",
 	"UPDATE reply_jobs SET lease_until = now() + $2::integer * interval "
-	"'1 second' WHERE owner = $1 AND state = 'running' RETURNING id",
-	2, 0, 0 };
+	"'1 second' WHERE owner = $1 AND state = 'running' AND id = "
+	"ANY($3::bigint[]) RETURNING id",
+	3, 0, 0 };
 static struct db_stmt q_hand_back = { "answer_hand_back",
 	"WITH u AS (UPDATE reply_jobs SET state = 'queued', owner = NULL, "
 	"lease_until = NULL, tries = greatest(tries - 1, 0) WHERE owner = $1 "
@@ -111,9 +121,11 @@ static struct db_stmt q_fence = { "answer_fence",
  */
 static struct db_stmt q_fence_reply = { "answer_fence_reply",
 	"WITH c AS (SELECT 1 FROM conversations WHERE company_id = $4 AND id "
-	"= $5 FOR UPDATE) DELETE FROM reply_jobs WHERE id = $1::bigint AND "
-	"owner = $2 AND tries = $3::integer AND EXISTS (SELECT 1 FROM c) "
-	"RETURNING id",
+	"= $5 FOR UPDATE), j AS (DELETE FROM reply_jobs WHERE id = $1::bigint "
+	"AND owner = $2 AND tries = $3::integer AND EXISTS (SELECT 1 FROM c) "
+	"RETURNING id, message_id), o AS (UPDATE messages SET reply_owed = "
+	"false WHERE company_id = $4 AND conversation_id = $5 AND id = (SELECT "
+	"message_id FROM j) AND reply_owed) SELECT id FROM j",
 	5, 0, 0 };
 static struct db_stmt q_drop = { "answer_drop",
 	"DELETE FROM reply_jobs WHERE id = $1::bigint AND owner = $2", 2, 0,
@@ -141,8 +153,15 @@ static struct db_stmt q_draft_done = { "answer_draft_done",
 	"created_at",
 	6, 0, 0 };
 
+/*
+ * A transaction of its own that commits asynchronously: it holds the
+ * notify lock only as long as its commit takes, without an fsync; a
+ * wake lost in a crash costs at most the second of the queue's poll.
+ */
 struct db_stmt answer_wake_stmt = { "answer_wake",
-	"SELECT pg_notify('parley_reply', 'new')", 0, 0, 0 };
+	"SELECT set_config('synchronous_commit', 'off', true), "
+	"pg_notify('parley_reply', 'new')",
+	0, 0, 0 };
 
 void
 answer_wake(struct db *db)
@@ -221,7 +240,7 @@ on_text(void *arg, const char *text, size_t len)
 	struct reply *r = arg;
 	char	     *np;
 
-	if (r->plen + len > PENDING_MAX)
+	if (r->plen + len > PRL_ANSWER_PENDING)
 		return 0; /* the stored reply will say it all */
 	if ((np = realloc(r->pending, r->plen + len + 1)) == NULL)
 		return 0;
@@ -362,8 +381,10 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
 		return 0;
 	}
 	if (out->citations != NULL &&
-	    (cj = json_dumps(out->citations, JSON_COMPACT)) == NULL)
+	    (cj = json_dumps(out->citations, JSON_COMPACT)) == NULL) {
+		db_rollback(db);
 		goto out;
+	}
 	dp[0] = r->company_id;
 	dp[1] = r->draft_id;
 	dp[2] = status;
@@ -422,8 +443,8 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 			? "failed"
 			: "done");
 	if (rc == -1)
-		/* The job keeps its lease: another try starts from scratch
-		 * when it runs out. Nothing is lost, nothing doubled. */
+		/* The job is left to its lease: another try starts from
+		 * scratch when it runs out. Nothing lost, nothing doubled. */
 		log_event(LOG_WARN, "reply_store_failed",
 		    LOG_S("reason", "database"));
 	/* One line a reply: how long it waited, streamed and took. */
@@ -515,6 +536,12 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 	int		 restricted, b;
 
 	ctx_for(&ctx, cfg, db, r);
+	if (strtol(r->tries, NULL, 10) > cfg->answer_max_tries) {
+		/* Answerers kept failing on it (crashes, a key that cannot be
+		 * read, the database): a person takes it. */
+		finish_handoff(cfg, db, r, "provider_error");
+		return;
+	}
 	if (db_tenant_begin(db, r->company_id,
 		r->kind == KIND_REPLY ? &q_reply_src : &q_draft_src, p,
 		&res) == -1)
@@ -537,8 +564,10 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 		snprintf(r->user_id, sizeof(r->user_id), "%s",
 		    PQgetvalue(res, 0, 5));
 	PQclear(res);
-	if (question == NULL)
+	if (question == NULL) {
+		db_rollback(db);
 		goto lost;
+	}
 	if (r->kind == KIND_REPLY && strcmp(status, "bot") != 0) {
 		/* A person has it now: the bot stays quiet. */
 		db_rollback(db);
@@ -548,15 +577,17 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 		return;
 	}
 	if (bot_load(&ctx, bot, r->conversation_id, question,
-		seq[0] != '\0' ? seq : NULL, &r->b) == -1 ||
-	    db_commit(db) == -1) {
+		seq[0] != '\0' ? seq : NULL, &r->b) == -1) {
 		db_rollback(db);
+		free(question);
 		goto lost;
 	}
 	r->loaded = 1;
+	if (db_commit(db) == -1) {
+		free(question);
+		goto lost;
+	}
 	why = restricted ? "restricted"
-	    : strtol(r->tries, NULL, 10) > cfg->answer_max_tries
-	    ? "provider_error" /* answerers kept dying on it */
 	    : r->kind == KIND_REPLY && bot_wants_human(&r->b, question) != NULL
 	    ? "visitor_request"
 	    : NULL;
@@ -590,7 +621,8 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 	}
 	return;
 lost:
-	/* The database is away: the lease runs out, the job runs again. */
+	/* The job is left to its lease: when it runs out, another try (up
+	 * to answer_max_tries, then a person). */
 	log_event(LOG_WARN, "reply_load_failed", LOG_S("reason", "database"));
 	reply_end(r);
 }
@@ -657,13 +689,28 @@ static int
 renew(const struct conf *cfg, struct db *db)
 {
 	char	      lease[12];
-	const char   *p[2] = { owner, lease };
+	const char   *p[3] = { owner, lease, NULL };
 	PGresult     *res;
 	struct reply *r, *next;
+	char	     *ids;
+	size_t	      len = 1;
 	int	      i, held;
 
+	if (active == NULL)
+		return 0;
+	/* "{1,2,3}": the ids of the jobs in hand, and only those. */
+	if ((ids = malloc((size_t)nactive * 24 + 3)) == NULL)
+		return -1;
+	ids[0] = '{';
+	for (r = active; r != NULL; r = r->next)
+		len += (size_t)snprintf(
+		    ids + len, 24, "%s%s", r == active ? "" : ",", r->job_id);
+	snprintf(ids + len, 2, "}");
 	snprintf(lease, sizeof(lease), "%d", cfg->answer_lease);
-	if ((res = db_exec(db, &q_renew, p)) == NULL)
+	p[2] = ids;
+	res = db_exec(db, &q_renew, p);
+	free(ids);
+	if (res == NULL)
 		return -1;
 	for (r = active; r != NULL; r = next) {
 		next = r->next;
@@ -693,8 +740,17 @@ renew(const struct conf *cfg, struct db *db)
 static PGconn *
 listen_open(const struct conf *cfg)
 {
-	PGconn	 *c = PQconnectdb(cfg->database_url);
-	PGresult *res;
+	const char *keys[3] = { "dbname", "connect_timeout", NULL };
+	const char *vals[3];
+	char	    timeout[12];
+	PGconn	   *c;
+	PGresult   *res;
+
+	snprintf(timeout, sizeof(timeout), "%d", cfg->db_connect_timeout);
+	vals[0] = cfg->database_url; /* expanded as a connection string */
+	vals[1] = timeout;
+	vals[2] = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
 
 	if (PQstatus(c) != CONNECTION_OK) {
 		PQfinish(c);
@@ -803,20 +859,23 @@ answer_run(const struct conf *cfg, int no)
 		curl_multi_perform(multi, &running);
 		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
 			struct llm_call *call = NULL;
+			CURL		*easy = msg->easy_handle;
+			CURLcode	 result = msg->data.result;
 			long		 wait;
 
+			/* 'msg' is not valid once its handle is removed. */
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(
-			    msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+			    easy, CURLINFO_PRIVATE, (char **)&call);
 			for (r = active; r != NULL; r = r->next)
 				if (r->call == call)
 					break;
-			curl_multi_remove_handle(multi, msg->easy_handle);
+			curl_multi_remove_handle(multi, easy);
 			if (r == NULL)
 				continue;
 			r->easy = NULL;
-			wait = llm_call_done(r->call, msg->data.result);
+			wait = llm_call_done(r->call, result);
 			if (wait > 0 && now_ms() + wait < r->deadline) {
 				r->retry_at = now_ms() + wait;
 				continue;
@@ -850,6 +909,8 @@ answer_run(const struct conf *cfg, int no)
 			    start_attempt(r) == -1) {
 				llm_call_abort(r->call, "internal");
 				exchange_over(cfg, db, r);
+				finished++;
+				want = 1;
 				continue;
 			}
 			if (r->plen > 0 &&
@@ -883,7 +944,18 @@ answer_run(const struct conf *cfg, int no)
 			listen_read(&lc, &woken, &cancel);
 	}
 	/* What did not finish goes back to the queue, for the next
-	 * generation (a reload) or the next start. */
+	 * generation (a reload) or the next start; its visitors are told
+	 * (the reply starts again, "reply.start", when it is taken). */
+	for (r = active; r != NULL; r = r->next)
+		if (r->kind == KIND_REPLY) {
+			struct ctx ctx;
+			json_t	  *ev = json_pack("{s:s,s:s}", "type",
+			       "reply.interrupted", "reply_to", r->message_id);
+
+			ctx_for(&ctx, cfg, db, r);
+			publish(&ctx, r, ev);
+			json_decref(ev);
+		}
 	{
 		const char *p[1] = { owner };
 		PGresult   *res = db_exec(db, &q_hand_back, p);

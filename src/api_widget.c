@@ -408,8 +408,9 @@ h_widget_messages(struct request *req, struct ctx *ctx)
  * is stored, when the reply queue is too deep or the company's too old.
  */
 static struct db_stmt q_admit = { "reply_admit",
-	"SELECT parley_reply_admit($1, $2::integer, $3::integer, $4::integer)",
-	4, 0, 0 };
+	"SELECT parley_reply_admit($1, $2, $3::integer, $4::integer, "
+	"$5::integer)",
+	5, 0, 0 };
 /* The reply job of the message just stored, if the bot is to answer. */
 static struct db_stmt q_reply_job = { "reply_job_add",
 	"INSERT INTO reply_jobs (company_id, conversation_id, kind, "
@@ -471,7 +472,7 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	struct idem	k;
 	struct db_call	calls[4];
 	char		status[16] = "", qmax[12], cmax[12], age[12];
-	const char     *ap[4], *jp[3];
+	const char     *ap[5], *jp[3];
 	PGresult       *job = NULL;
 	json_t	       *msg = NULL;
 	int		rc = -1, n = 0;
@@ -500,9 +501,10 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	snprintf(cmax, sizeof(cmax), "%d", ctx->conf->answer_company_queue_max);
 	snprintf(age, sizeof(age), "%d", ctx->conf->answer_queue_age);
 	ap[0] = ctx->who.company_id;
-	ap[1] = qmax;
-	ap[2] = cmax;
-	ap[3] = age;
+	ap[1] = conv;
+	ap[2] = qmax;
+	ap[3] = cmax;
+	ap[4] = age;
 	calls[n].st = &q_admit;
 	calls[n].params = ap;
 	calls[n++].out = NULL;

@@ -363,7 +363,7 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		    c->webhook_timeout + MAIL_TIMEOUT_S);
 		return -1;
 	}
-	/* A reply must be able to end before its lease could run out. */
+	/* The sweep must not take a reply still within its deadline. */
 	if (c->answer_sweep_age <= c->answer_deadline) {
 		snprintf(err, errlen,
 		    "answer_sweep_age: must exceed answer_deadline (%d)",

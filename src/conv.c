@@ -34,9 +34,10 @@ static struct db_stmt q_msg_add = { "message_add",
 	"($10::uuid IS NULL OR visitor_id = $10) AND ($11::text IS NULL OR "
 	"status = $11) RETURNING message_count, status) INSERT INTO messages "
 	"AS m (company_id, conversation_id, seq, role, author_id, content, "
-	"citations, prompt_tokens, completion_tokens, model, reply_to) SELECT "
-	"$1, $2, c.message_count, $3, $4, $5, $8::jsonb, $6, $7, $9, $12 FROM "
-	"c WHERE $3 <> 'visitor' OR parley_count_message($1) "
+	"citations, prompt_tokens, completion_tokens, model, reply_to, "
+	"reply_owed) SELECT $1, $2, c.message_count, $3, $4, $5, $8::jsonb, "
+	"$6, $7, $9, $12, $3 = 'visitor' AND c.status = 'bot' FROM c WHERE $3 "
+	"<> 'visitor' OR parley_count_message($1) "
 	"RETURNING " MSG_COLS ", (SELECT status FROM c)",
 	12, 0, 0 };
 /*

@@ -8,21 +8,31 @@
 #include <string.h>
 
 #include <fcgiapp.h>
+#include <openssl/evp.h>
 
 #include "conv.h"
 #include "crypto.h"
 #include "db.h"
 #include "http.h"
 #include "idem.h"
+#include "limits.h"
 #include "router.h"
 
+/*
+ * The key goes with the message this request just stored, and only that
+ * one: written in this transaction (created_at is the transaction's
+ * now()), by this caller (a visitor's own conversation; an agent's
+ * message). When the request stored nothing, neither is the key.
+ */
 static struct db_stmt q_idem_add = { "idempotency_add",
 	"INSERT INTO idempotency_keys (company_id, scope, key, body_hash, "
 	"conversation_id, message_id) SELECT $1, $3, $4, decode($5, 'hex'), "
 	"$2, m.id FROM messages m JOIN conversations c ON c.company_id = "
 	"m.company_id AND c.id = m.conversation_id WHERE m.company_id = $1 "
-	"AND m.conversation_id = $2 AND m.seq = c.message_count",
-	5, 0, 0 };
+	"AND m.conversation_id = $2 AND m.seq = c.message_count AND m.role = "
+	"$6 AND ($7::uuid IS NULL OR c.visitor_id = $7) AND m.created_at = "
+	"now()",
+	7, 0, 0 };
 static struct db_stmt q_idem_get = { "idempotency_get",
 	"SELECT encode(k.body_hash, 'hex'), k.message_id, c.status FROM "
 	"idempotency_keys k JOIN conversations c ON c.company_id = "
@@ -40,17 +50,17 @@ idem_read(struct request *req, struct ctx *ctx, const char *conv,
 {
 	const char *v = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", req->fcgi->envp);
 	unsigned char h[32];
+	EVP_MD_CTX   *md;
 	size_t	      n, i;
-	char	     *buf;
 
 	memset(k, 0, sizeof(k[0]));
 	if (v == NULL)
 		return 0;
-	n = strnlen(v, IDEM_KEY_MAX + 1);
+	n = strnlen(v, PRL_IDEM_KEY_MAX + 1);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
 			break;
-	if (n == 0 || n > IDEM_KEY_MAX || i < n) {
+	if (n == 0 || n > PRL_IDEM_KEY_MAX || i < n) {
 		http_send_problem(req, 400, "bad_idempotency_key",
 		    "Idempotency-Key must be 1 to 255 visible ASCII characters",
 		    NULL, NULL, NULL);
@@ -66,12 +76,18 @@ idem_read(struct request *req, struct ctx *ctx, const char *conv,
 	else
 		snprintf(k->scope, sizeof(k->scope), "u:%s", ctx->who.user_id);
 	/* The body as it matters: where it goes and what it says. */
-	n = strlen(conv) + 1 + strlen(content);
-	if ((buf = malloc(n + 1)) == NULL)
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, conv, strlen(conv)) != 1 ||
+	    EVP_DigestUpdate(md, "\n", 1) != 1 ||
+	    EVP_DigestUpdate(md, content, strlen(content)) != 1 ||
+	    EVP_DigestFinal_ex(md, h, NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		http_send_problem(req, 503, "unavailable",
+		    "Try again in a moment", NULL, NULL, NULL);
 		return -1;
-	snprintf(buf, n + 1, "%s\n%s", conv, content);
-	crypto_sha256(buf, n, h);
-	free(buf);
+	}
+	EVP_MD_CTX_free(md);
 	crypto_hex(h, sizeof(h), k->hash);
 	return 0;
 }
@@ -85,6 +101,8 @@ idem_call(
 	k->p[2] = k->scope;
 	k->p[3] = k->key;
 	k->p[4] = k->hash;
+	k->p[5] = ctx->who.visitor_id[0] != '\0' ? "visitor" : "agent";
+	k->p[6] = ctx->who.visitor_id[0] != '\0' ? ctx->who.visitor_id : NULL;
 	call->st = &q_idem_add;
 	call->params = k->p;
 	call->out = NULL;
@@ -109,8 +127,10 @@ idem_replay(
 	if (db_tenant_begin(
 		ctx->db, ctx->who.company_id, &q_idem_get, p, &res) == -1)
 		return -1;
-	if (res == NULL || PQntuples(res) != 1)
-		goto out; /* the first request's key vanished: purged */
+	if (res == NULL || PQntuples(res) != 1) {
+		rc = 0; /* not the key's conflict, or the key was purged */
+		goto out;
+	}
 	if (!crypto_equal(PQgetvalue(res, 0, 0), k->hash, 64)) {
 		db_rollback(ctx->db);
 		rc = http_send_problem(req, 422, "idempotency_mismatch",

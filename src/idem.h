@@ -17,14 +17,12 @@ struct request;
 struct ctx;
 struct db_call;
 
-#define IDEM_KEY_MAX 255
-
 struct idem {
 	int	    on; /* a key was sent */
 	char	    scope[48];
 	const char *key; /* borrowed from the request */
 	char	    hash[65]; /* hex SHA-256 of conversation and content */
-	const char *p[5];
+	const char *p[7];
 };
 
 /*

@@ -17,5 +17,9 @@
 #define PRL_MAX_LOG_LINE 4096 /* longer log lines are truncated */
 #define PRL_MAX_CONFIG_LINE 2048
 #define PRL_MAX_WORKERS 256
+#define PRL_MAX_SIDE_PROCS 32 /* jobs processes and answerers, 16 each */
+#define PRL_ANSWER_PENDING (64 * 1024) /* unpublished text of one reply */
+#define PRL_ANSWER_CLAIM 64 /* reply jobs taken by one claim */
+#define PRL_IDEM_KEY_MAX 255 /* Idempotency-Key, bytes */
 
 #endif

@@ -300,8 +300,8 @@ int
 master_run(struct conf *cfg, const char *config_file)
 {
 	/* Two generations may overlap during a reload. */
-	struct slot slots[2 * (PRL_MAX_WORKERS + 16)];
-	const int   nslots = 2 * (PRL_MAX_WORKERS + 16);
+	struct slot slots[2 * (PRL_MAX_WORKERS + PRL_MAX_SIDE_PROCS)];
+	const int   nslots = 2 * (PRL_MAX_WORKERS + PRL_MAX_SIDE_PROCS);
 	unsigned    gen = 1;
 	int	    fd, i, stopping = 0, status;
 	long long   stop_deadline = 0, retire_deadline = 0;

@@ -232,13 +232,14 @@ const struct route routes[] = {
 	    "the conversation's messages after ?after=SEQ"),
 	VISITOR(M_POST, "/api/v1/widget/conversations/:id/messages", BODY_JSON,
 	    RL_LLM, h_widget_message_post,
-	    "send a message; the bot's reply (SSE with Accept: "
-	    "text/event-stream)"),
+	    "send a message; the bot's reply follows on the conversation's "
+	    "events"),
 	VISITOR(M_POST, "/api/v1/widget/conversations/:id/handoff", BODY_NONE,
 	    RL_NONE, h_widget_handoff, "ask for a human"),
 	{ M_GET, "/api/v1/widget/conversations/:id/events", AUTH_VISITOR,
 	    ROLE_NONE, 0, RL_NONE, BODY_NONE, 0, NULL, h_widget_events_auth,
-	    "the conversation's events (SSE through nginx)", NULL },
+	    "the conversation's events (SSE or long-polling through nginx)",
+	    NULL },
 	VISITOR(M_POST, "/api/v1/widget/consent", BODY_JSON, RL_LLM,
 	    h_widget_consent, "record the visitor's cookie consent"),
 	{ M_GET, "/widget/frame", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,

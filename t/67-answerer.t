@@ -147,6 +147,9 @@ is post($vi, 'Something else', 'idempotency-key' => 'key-1')->{status}, 422, 'th
 my $vo = visitor();
 $vo->{conv} = $vi->{conv};
 is post($vo, 'Only once', 'idempotency-key' => 'key-1')->{status}, 404, "another visitor's key is theirs (and so is the conversation)";
+is post($vo, 'Only once', 'idempotency-key' => 'key-1')->{status}, 404, '... retried: still nothing of theirs to replay';
+is $t->sql(q{SELECT count(*) AS n FROM idempotency_keys WHERE conversation_id = ?}, $vi->{conv})->[0]{n}, 1,
+    '... and the refused post left no key behind';
 my $vo2 = visitor();
 my $r3 = post($vo2, 'Only once', 'idempotency-key' => 'key-1');
 isnt $r3->{json}{message}{id}, $r1->{json}{message}{id}, "another visitor using the same key gets their own message";
@@ -206,7 +209,7 @@ is $t->sql(q{SELECT count(*) AS n FROM messages})->[0]{n}, $before, '... and not
 # queues it again once, then hands the conversation to a person.
 my $lost = $t->sql(q{SELECT message_id FROM reply_jobs WHERE conversation_id = ?}, $q[0]{conv})->[0]{message_id};
 $t->sql(q{DELETE FROM reply_jobs WHERE message_id = ?}, $lost);
-$t->sql(q{UPDATE conversations SET last_message_at = now() - interval '5 minutes' WHERE id = ?}, $q[0]{conv});
+$t->sql(q{UPDATE messages SET created_at = now() - interval '5 minutes' WHERE id = ?}, $lost);
 ParleyTest::wait_for(sub { $t->sql('SELECT 1 AS x FROM reply_jobs WHERE message_id = ?', $lost)->[0] }, 'the sweep to re-queue');
 pass 'the sweep queues a lost reply again';
 $t->sql(q{DELETE FROM reply_jobs WHERE message_id = ?}, $lost);

@@ -171,13 +171,15 @@
 	}
 
 	/* An API call with the token; on 401, once more with a new session. */
-	async function api(method, path, body, accept) {
+	async function api(method, path, body, accept, key) {
 		for (var i = 0; ; i++) {
 			var tok = await token();
 			var h = { Authorization: "Bearer " + tok }, res;
 
 			if (accept)
 				h.Accept = accept;
+			if (key)
+				h["Idempotency-Key"] = key;
 			if (body !== undefined)
 				h["Content-Type"] = "application/json";
 			res = await fetch(path, { method: method, headers: h,
@@ -535,9 +537,10 @@
 			addMessage(d.message);
 		else if (d.type === "status")
 			showConvStatus(d.status);
-		else if (d.type === "reply.start" &&
+		else if ((d.type === "reply.start" ||
+		    d.type === "reply.interrupted") &&
 		    typeof d.reply_to === "string" && !answered[d.reply_to])
-			writing(d.reply_to, true);
+			writing(d.reply_to, true);	/* it starts again */
 		else if (d.type === "reply.delta" && typeof d.text === "string" &&
 		    typeof d.reply_to === "string" && !answered[d.reply_to]) {
 			writing(d.reply_to, false).childNodes[1].appendChild(
@@ -588,6 +591,16 @@
 		return p.li;
 	}
 
+	/* A random Idempotency-Key: 128 bits, hex. */
+	function newKey() {
+		var b = new Uint8Array(16), out = "", i;
+
+		crypto.getRandomValues(b);
+		for (i = 0; i < b.length; i++)
+			out += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+		return out;
+	}
+
 	/* Resolves once the conversation's events are open (or could not
 	 * be), at most 'ms' later. */
 	function eventsReady(ms) {
@@ -626,17 +639,20 @@
 		if (new TextEncoder().encode(text).length > MESSAGE_MAX)
 			return setStatus(T.tooLong, true);
 		run("send", $("send"), async function () {
-			var res, o;
+			var res, o, key = newKey();
 
 			/* The reply streams over the conversation's events:
-			 * they are open before the message goes. */
+			 * they are open before the message goes. One key for
+			 * every try of this message: a retry after a lost
+			 * answer stores nothing twice. */
 			await conversation();
 			await eventsReady(3000);
 			for (var tries = 0; ; tries++) {
 				try {
 					res = await inConversation(function (id) {
 						return api("POST", convPath(id,
-						    "messages"), { content: text });
+						    "messages"), { content: text },
+						    undefined, key);
 					});
 					break;
 				} catch (e) {
