@@ -299,7 +299,7 @@ static int
 store_reply(const struct conf *cfg, struct db *db, struct reply *r,
     const struct bot_reply *out)
 {
-	struct db_call	    calls[3];
+	struct db_call	    calls[4];
 	struct conv_q	    q;
 	struct conv_usage_q uq;
 	struct conv_msg	    m;
@@ -307,20 +307,11 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	const char	   *fp[5] = { r->job_id, owner, r->tries, r->company_id,
 			r->conversation_id },
 		   *sp[6];
-	PGresult *res = NULL;
+	PGresult *fence = NULL;
 	json_t	 *msg = NULL, *ev;
-	int	  n = 0, held;
+	int	  n = 0, rc = -1;
 
 	ctx_for(&ctx, cfg, db, r);
-	if (db_tenant_begin(db, r->company_id, &q_fence_reply, fp, &res) == -1)
-		return -1;
-	held = res != NULL && PQntuples(res) == 1;
-	PQclear(res);
-	if (!held) {
-		/* Cancelled, or a later try has it: not ours to store. */
-		db_rollback(db);
-		return 0;
-	}
 	memset(&m, 0, sizeof(m));
 	m.role = "bot";
 	m.content = out->content;
@@ -330,31 +321,53 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	m.model = out->model;
 	m.only_status = "bot";
 	m.reply_to = r->message_id;
+	/*
+	 * Lock order, as every deletion takes it: the usage row first (its
+	 * keys: the company and the chatbot), then the conversation (the
+	 * fence), then the job and the message. An agent taking over locks
+	 * the conversation, then the job: the same order.
+	 */
 	n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
 	    out->completion_tokens, &uq, &calls[n]);
+	calls[n].st = &q_fence_reply;
+	calls[n].params = fp;
+	calls[n++].out = &fence;
 	conv_add_call(&ctx, r->conversation_id, &m, &q, &calls[n++]);
 	if (out->handoff != NULL)
 		conv_status_call(&ctx, r->conversation_id, "pending",
 		    out->handoff, out->flag, "bot", sp, &calls[n++]);
 	if ((m.citations != NULL && q.cj == NULL) ||
-	    db_exec_many(db, calls, n, 1) == -1) {
-		conv_q_free(&q);
+	    db_tenant_begin(db, r->company_id, NULL, NULL, NULL) == -1)
+		goto out;
+	if (db_exec_many(db, calls, n, 0) == -1) {
 		db_rollback(db);
-		return -1;
+		goto out;
 	}
+	if (fence == NULL || PQntuples(fence) != 1) {
+		/* Cancelled, or a later try has it: not ours to store. */
+		db_rollback(db);
+		rc = 0;
+		goto out;
+	}
+	if (db_commit(db) == -1)
+		goto out;
+	rc = 0;
 	if ((msg = conv_add_result(&q, NULL)) == NULL) {
 		/* An agent took over meanwhile: the reply is not kept. */
 		ev = json_pack("{s:s,s:s,s:s}", "type", "reply.cancelled",
 		    "reply_to", r->message_id, "reason", "agent");
 		publish(&ctx, r, ev);
 		json_decref(ev);
-		return 0;
+		goto out;
 	}
 	rt_message(&ctx, r->conversation_id, msg);
 	if (out->handoff != NULL)
 		rt_status(&ctx, r->conversation_id, "pending", NULL);
+out:
+	PQclear(fence);
+	conv_q_free(&q);
 	json_decref(msg);
-	return 0;
+	return rc;
 }
 
 /* The same for a draft: its row filled, and the agent told. */
@@ -363,28 +376,18 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
     const struct bot_reply *out, const char *status)
 {
 	struct ctx	    ctx;
-	struct db_call	    calls[2];
+	struct db_call	    calls[3];
 	struct conv_usage_q uq;
 	const char	   *fp[3] = { r->job_id, owner, r->tries }, *dp[6];
 	char		   *cj = NULL;
-	PGresult	   *res = NULL, *row = NULL;
+	PGresult	   *fence = NULL, *row = NULL;
 	json_t		   *d, *ev;
-	int		    n = 0, held, rc = -1;
+	int		    n = 0, rc = -1;
 
 	ctx_for(&ctx, cfg, db, r);
-	if (db_tenant_begin(db, r->company_id, &q_fence, fp, &res) == -1)
-		return -1;
-	held = res != NULL && PQntuples(res) == 1;
-	PQclear(res);
-	if (!held) {
-		db_rollback(db);
-		return 0;
-	}
 	if (out->citations != NULL &&
-	    (cj = json_dumps(out->citations, JSON_COMPACT)) == NULL) {
-		db_rollback(db);
+	    (cj = json_dumps(out->citations, JSON_COMPACT)) == NULL)
 		goto out;
-	}
 	dp[0] = r->company_id;
 	dp[1] = r->draft_id;
 	dp[2] = status;
@@ -393,16 +396,29 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
 	dp[5] = strcmp(status, "failed") == 0 ? NULL
 	    : r->b.base_url[0] == '\0'	      ? "knowledge_base"
 					      : "llm";
+	/* The usage (and its keys' locks) first, as in store_reply(). */
 	if (r->loaded)
 		n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
 		    out->completion_tokens, &uq, &calls[n]);
+	calls[n].st = &q_fence;
+	calls[n].params = fp;
+	calls[n++].out = &fence;
 	calls[n].st = &q_draft_done;
 	calls[n].params = dp;
 	calls[n++].out = &row;
-	if (db_exec_many(db, calls, n, 1) == -1) {
+	if (db_tenant_begin(db, r->company_id, NULL, NULL, NULL) == -1)
+		goto out;
+	if (db_exec_many(db, calls, n, 0) == -1) {
 		db_rollback(db);
 		goto out;
 	}
+	if (fence == NULL || PQntuples(fence) != 1) {
+		db_rollback(db);
+		rc = 0;
+		goto out;
+	}
+	if (db_commit(db) == -1)
+		goto out;
 	if (PQntuples(row) == 1) {
 		d = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s?,s:s}", "id",
 		    PQgetvalue(row, 0, 0), "conversation_id",
@@ -420,6 +436,7 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
 	}
 	rc = 0;
 out:
+	PQclear(fence);
 	PQclear(row);
 	free(cj);
 	return rc;

@@ -37,9 +37,15 @@ sub company {
 		my $v = { authorization => "Bearer $r->{json}{token}" };
 		req('POST', '/api/v1/widget/consent', $v, { categories => ['essential'], policy_version => 'v1' });
 		my $conv = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
-		req('POST', "/api/v1/widget/conversations/$conv/messages", $v, { content => "Do you sell seeds? ($tag $i)" });
+		my $m = req('POST', "/api/v1/widget/conversations/$conv/messages", { %$v, 'idempotency-key' => "k$i" },
+		    { content => "Do you sell seeds? ($tag $i)" })->{json}{message};
+		$t->wait_for_reply($m->{id});
 		push @{ $c->{convs} }, $conv;
 	}
+	# A draft for an agent, and a reply still owed (a job in the queue).
+	req('POST', "/api/v1/conversations/$c->{convs}[0]/suggest", $a);
+	$t->sql(q{INSERT INTO reply_jobs (company_id, conversation_id, kind, message_id, state, owner, lease_until)
+	    VALUES (?, ?, 'reply', gen_random_uuid(), 'running', 'elsewhere', now() + interval '1 hour')}, $c->{id}, $c->{convs}[1]);
 	# What Stripe, the retention sweep and the LLM would have left.
 	$t->sql(q{INSERT INTO stripe_events (event_id, company_id, type, created, applied) VALUES (?, ?, 'invoice.paid', 1, true)},
 	    "evt_$tag", $c->{id});
