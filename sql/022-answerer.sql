@@ -88,6 +88,33 @@ CREATE TRIGGER conversations_reply_cancel AFTER UPDATE OF status ON conversation
 	FOR EACH ROW WHEN (OLD.status = 'bot' AND NEW.status <> 'bot')
 	EXECUTE FUNCTION parley_reply_cancel();
 
+-- The answerer stores a reply (or a draft) in the transaction that takes
+-- its job: this locks the conversation (the order an agent's takeover
+-- locks in: conversation, then job), deletes the job only if this try
+-- still holds it, and clears the message's reply_owed; otherwise it
+-- raises SQLSTATE PL409 and nothing of the transaction is kept.
+CREATE FUNCTION parley_reply_take(p_job bigint, p_owner text, p_tries integer,
+    p_company uuid, p_conversation uuid) RETURNS boolean
+	LANGUAGE plpgsql
+	AS $$
+DECLARE
+	m uuid;
+BEGIN
+	PERFORM 1 FROM conversations WHERE company_id = p_company AND id = p_conversation
+	    FOR UPDATE;
+	DELETE FROM reply_jobs WHERE id = p_job AND owner = p_owner AND tries = p_tries
+	    AND company_id = p_company RETURNING message_id INTO m;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'reply job not held' USING ERRCODE = 'PL409';
+	END IF;
+	IF m IS NOT NULL THEN
+		UPDATE messages SET reply_owed = false WHERE company_id = p_company
+		    AND conversation_id = p_conversation AND id = m AND reply_owed;
+	END IF;
+	RETURN true;
+END
+$$;
+
 -- Admission: a new visitor message is refused (SQLSTATE PL503, nothing
 -- stored) when p_max replies are queued already, p_company_max of the
 -- company's, or the company's oldest reply that could be taken now (not

@@ -109,24 +109,13 @@ static struct db_stmt q_hand_back = { "answer_hand_back",
 	"lease_until = NULL, tries = greatest(tries - 1, 0) WHERE owner = $1 "
 	"RETURNING 1) SELECT count(*), pg_notify('parley_reply', 'new') FROM u",
 	1, 0, 0 };
-/* The job is still this try's: deleted in the transaction that ends it. */
-static struct db_stmt q_fence = { "answer_fence",
-	"DELETE FROM reply_jobs WHERE id = $1::bigint AND owner = $2 AND "
-	"tries = $3::integer RETURNING id",
-	3, 0, 0 };
 /*
- * The same for a reply, taking the conversation's row lock first: an
- * agent taking over locks the conversation, then (by trigger) the job,
- * so both lock in one order and never deadlock.
+ * The job is still this try's: taken (deleted) in the transaction that
+ * stores its outcome, which it aborts otherwise (sql/022-answerer.sql).
  */
-static struct db_stmt q_fence_reply = { "answer_fence_reply",
-	"WITH c AS (SELECT 1 FROM conversations WHERE company_id = $4 AND id "
-	"= $5 FOR UPDATE), j AS (DELETE FROM reply_jobs WHERE id = $1::bigint "
-	"AND owner = $2 AND tries = $3::integer AND EXISTS (SELECT 1 FROM c) "
-	"RETURNING id, message_id), o AS (UPDATE messages SET reply_owed = "
-	"false WHERE company_id = $4 AND conversation_id = $5 AND id = (SELECT "
-	"message_id FROM j) AND reply_owed) SELECT id FROM j",
-	5, 0, 0 };
+static struct db_stmt q_take = { "answer_take",
+	"SELECT parley_reply_take($1::bigint, $2, $3::integer, $4, $5)", 5, 0,
+	0 };
 static struct db_stmt q_drop = { "answer_drop",
 	"DELETE FROM reply_jobs WHERE id = $1::bigint AND owner = $2", 2, 0,
 	0 };
@@ -185,7 +174,7 @@ now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* A ctx for the shared helpers (bot_load, conv_*, rt_*) of 'r'. */
+/* A ctx for the shared helpers (bot_calls, conv_*, rt_*) of 'r'. */
 static void
 ctx_for(struct ctx *ctx, const struct conf *cfg, struct db *db,
     const struct reply *r)
@@ -251,6 +240,7 @@ on_text(void *arg, const char *text, size_t len)
 	return 0;
 }
 
+/* Frees 'r' and all it owns (its handle leaves the multi handle first). */
 static void
 reply_free(struct reply *r)
 {
@@ -264,7 +254,7 @@ reply_free(struct reply *r)
 	free(r);
 }
 
-/* Unlinks 'r' from the active list and frees it. */
+/* Unlinks 'r' from the active list and frees it: 'r' is gone after. */
 static void
 reply_end(struct reply *r)
 {
@@ -295,6 +285,19 @@ drop_job(struct db *db, const struct reply *r)
  * and, for a handoff, the new status. Then publishes it. Returns 0 (also
  * when nothing was stored because the reply is no longer owed) or -1.
  */
+/*
+ * Runs the 'n' 'calls' in one tenant transaction of 'r''s company, in
+ * one round trip. Returns 1 when committed, 0 when the job is no longer
+ * this try's (nothing kept), -1 on error.
+ */
+static int
+store_batch(struct db *db, struct reply *r, struct db_call *calls, int n)
+{
+	if (db_tenant_batch(db, r->company_id, calls, n) == 0)
+		return 1;
+	return strcmp(db_last_sqlstate(db), "PL409") == 0 ? 0 : -1;
+}
+
 static int
 store_reply(const struct conf *cfg, struct db *db, struct reply *r,
     const struct bot_reply *out)
@@ -304,12 +307,11 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	struct conv_usage_q uq;
 	struct conv_msg	    m;
 	struct ctx	    ctx;
-	const char	   *fp[5] = { r->job_id, owner, r->tries, r->company_id,
+	const char	   *tp[5] = { r->job_id, owner, r->tries, r->company_id,
 			r->conversation_id },
 		   *sp[6];
-	PGresult *fence = NULL;
-	json_t	 *msg = NULL, *ev;
-	int	  n = 0, rc = -1;
+	json_t *msg = NULL, *ev;
+	int	n = 0, rc = -1, got;
 
 	ctx_for(&ctx, cfg, db, r);
 	memset(&m, 0, sizeof(m));
@@ -322,35 +324,26 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	m.only_status = "bot";
 	m.reply_to = r->message_id;
 	/*
-	 * Lock order, as every deletion takes it: the usage row first (its
-	 * keys: the company and the chatbot), then the conversation (the
-	 * fence), then the job and the message. An agent taking over locks
-	 * the conversation, then the job: the same order.
+	 * One round trip. Lock order, as every deletion takes it: the usage
+	 * row first (its keys: the company and the chatbot), then the
+	 * conversation and the job (parley_reply_take()), then the message.
 	 */
 	n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
 	    out->completion_tokens, &uq, &calls[n]);
-	calls[n].st = &q_fence_reply;
-	calls[n].params = fp;
-	calls[n++].out = &fence;
+	calls[n].st = &q_take;
+	calls[n].params = tp;
+	calls[n++].out = NULL;
 	conv_add_call(&ctx, r->conversation_id, &m, &q, &calls[n++]);
 	if (out->handoff != NULL)
 		conv_status_call(&ctx, r->conversation_id, "pending",
 		    out->handoff, out->flag, "bot", sp, &calls[n++]);
-	if ((m.citations != NULL && q.cj == NULL) ||
-	    db_tenant_begin(db, r->company_id, NULL, NULL, NULL) == -1)
+	if (m.citations != NULL && q.cj == NULL)
 		goto out;
-	if (db_exec_many(db, calls, n, 0) == -1) {
-		db_rollback(db);
-		goto out;
-	}
-	if (fence == NULL || PQntuples(fence) != 1) {
-		/* Cancelled, or a later try has it: not ours to store. */
-		db_rollback(db);
-		rc = 0;
+	if ((got = store_batch(db, r, calls, n)) != 1) {
+		/* 0: cancelled, or a later try has it: not ours to store. */
+		rc = got;
 		goto out;
 	}
-	if (db_commit(db) == -1)
-		goto out;
 	rc = 0;
 	if ((msg = conv_add_result(&q, NULL)) == NULL) {
 		/* An agent took over meanwhile: the reply is not kept. */
@@ -364,7 +357,6 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	if (out->handoff != NULL)
 		rt_status(&ctx, r->conversation_id, "pending", NULL);
 out:
-	PQclear(fence);
 	conv_q_free(&q);
 	json_decref(msg);
 	return rc;
@@ -378,11 +370,13 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
 	struct ctx	    ctx;
 	struct db_call	    calls[3];
 	struct conv_usage_q uq;
-	const char	   *fp[3] = { r->job_id, owner, r->tries }, *dp[6];
-	char		   *cj = NULL;
-	PGresult	   *fence = NULL, *row = NULL;
-	json_t		   *d, *ev;
-	int		    n = 0, rc = -1;
+	const char	   *tp[5] = { r->job_id, owner, r->tries, r->company_id,
+			r->conversation_id },
+		   *dp[6];
+	char	 *cj = NULL;
+	PGresult *row = NULL;
+	json_t	 *d, *ev;
+	int	  n = 0, rc = -1, got;
 
 	ctx_for(&ctx, cfg, db, r);
 	if (out->citations != NULL &&
@@ -400,25 +394,16 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
 	if (r->loaded)
 		n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
 		    out->completion_tokens, &uq, &calls[n]);
-	calls[n].st = &q_fence;
-	calls[n].params = fp;
-	calls[n++].out = &fence;
+	calls[n].st = &q_take;
+	calls[n].params = tp;
+	calls[n++].out = NULL;
 	calls[n].st = &q_draft_done;
 	calls[n].params = dp;
 	calls[n++].out = &row;
-	if (db_tenant_begin(db, r->company_id, NULL, NULL, NULL) == -1)
-		goto out;
-	if (db_exec_many(db, calls, n, 0) == -1) {
-		db_rollback(db);
+	if ((got = store_batch(db, r, calls, n)) != 1) {
+		rc = got;
 		goto out;
 	}
-	if (fence == NULL || PQntuples(fence) != 1) {
-		db_rollback(db);
-		rc = 0;
-		goto out;
-	}
-	if (db_commit(db) == -1)
-		goto out;
 	if (PQntuples(row) == 1) {
 		d = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s?,s:s}", "id",
 		    PQgetvalue(row, 0, 0), "conversation_id",
@@ -436,7 +421,6 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
 	}
 	rc = 0;
 out:
-	PQclear(fence);
 	PQclear(row);
 	free(cj);
 	return rc;
@@ -547,6 +531,8 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 		     r->kind == KIND_REPLY ? r->message_id : r->draft_id };
 	struct ctx	 ctx;
 	struct bot_reply out;
+	struct bot_q	 bq;
+	struct db_call	 bc[BOT_CALLS];
 	PGresult	*res = NULL;
 	const char	*why, *err;
 	char		*question = NULL, seq[12] = "", bot[37], status[16];
@@ -593,17 +579,20 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 		free(question);
 		return;
 	}
-	if (bot_load(&ctx, bot, r->conversation_id, question,
-		seq[0] != '\0' ? seq : NULL, &r->b) == -1) {
+	/* What the answer needs, and COMMIT, in the same round trip. */
+	bot_calls(&ctx, bot, r->conversation_id, question,
+	    seq[0] != '\0' ? seq : NULL, &bq, bc);
+	if (db_exec_many(db, bc, BOT_CALLS, 1) == -1) {
+		bot_q_free(&bq);
 		db_rollback(db);
 		free(question);
 		goto lost;
 	}
-	r->loaded = 1;
-	if (db_commit(db) == -1) {
+	if (bot_parse(&ctx, bot, &bq, &r->b) == -1) {
 		free(question);
 		goto lost;
 	}
+	r->loaded = 1;
 	why = restricted ? "restricted"
 	    : r->kind == KIND_REPLY && bot_wants_human(&r->b, question) != NULL
 	    ? "visitor_request"

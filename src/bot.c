@@ -236,22 +236,6 @@ out:
 	return rc;
 }
 
-int
-bot_load(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
-    const char *question, const char *upto, struct bot_ctx *b)
-{
-	struct bot_q   q;
-	struct db_call calls[BOT_CALLS];
-
-	bot_calls(ctx, chatbot_id, conversation_id, question, upto, &q, calls);
-	if (db_exec_many(ctx->db, calls, BOT_CALLS, 0) == -1) {
-		memset(b, 0, sizeof(*b));
-		bot_q_free(&q);
-		return -1;
-	}
-	return bot_parse(ctx, chatbot_id, &q, b);
-}
-
 void
 bot_ctx_free(struct bot_ctx *b)
 {

@@ -1,10 +1,11 @@
 /*
- * bot.h: how a chatbot answers. bot_load() gathers, inside the caller's
- * tenant transaction, everything an answer needs (settings, provider,
- * budget, knowledge-base passages, history); the caller then commits, so
- * no transaction stays open while the provider thinks; bot_answer() calls
- * the provider (or the offline responder), checks the reply (src/guard.c)
- * and says whether to hand the conversation to a human.
+ * bot.h: how a chatbot answers. bot_calls() and bot_parse() gather,
+ * inside the caller's tenant transaction, everything an answer needs
+ * (settings, provider, budget, knowledge-base passages, history); the
+ * caller commits, so no transaction stays open while the provider
+ * thinks; bot_begin() and bot_end() ask the provider (or the offline
+ * responder), check the reply (src/guard.c) and say whether to hand the
+ * conversation to a human.
  *
  * Prompt layout and defences: docs/llm.md.
  */
@@ -17,7 +18,7 @@ struct ctx;
 #define BOT_PASSAGES 4 /* knowledge-base chunks given to the model */
 #define BOT_HISTORY 12 /* earlier messages given to the model */
 
-/* What bot_load() found. Free with bot_ctx_free(). */
+/* What bot_parse() found. Free with bot_ctx_free(). */
 struct bot_ctx {
 	char company_id[37], chatbot_id[37];
 	char *template; /* the chatbot's prompt template */
@@ -54,15 +55,14 @@ struct bot_reply {
 typedef int (*bot_emit_fn)(void *arg, const char *text, size_t len);
 
 #include "db.h"
-/* The three reads of bot_load(), prepared for a caller's batch. */
+/* The three reads of an answer's context, for a caller's batch. */
 #define BOT_CALLS 3
 struct bot_q {
 	const char *p[3], *hp[3];
 	PGresult   *settings, *passages, *history;
 };
 /*
- * Fills 'calls' (BOT_CALLS of them) and 'q' with the reads bot_load()
- * makes, so a caller can send them with its own statements; the strings
+ * Fills 'calls' (BOT_CALLS of them) and 'q' with the reads of the context, so a caller can send them with its own statements; the strings
  * given must outlive the batch. bot_parse() then fills 'b' from the
  * results (0 or -1) and frees what 'q' holds; bot_q_free() when the
  * batch failed.
@@ -75,14 +75,11 @@ int  bot_parse(struct ctx *ctx, const char *chatbot_id, struct bot_q *q,
 void bot_q_free(struct bot_q *q);
 
 /*
- * Loads the context of an answer to 'question' in chatbot 'chatbot_id'
- * for conversation 'conversation_id' ('NULL' for none: no history), its
- * history up to message number 'upto' (NULL: all), in the open tenant
- * transaction of ctx->who.company_id. Returns 0 or -1.
+ * bot_calls() loads the context of an answer to 'question' in chatbot
+ * 'chatbot_id' for conversation 'conversation_id' ('NULL' for none: no
+ * history), its history up to message number 'upto' (NULL: all), in the
+ * open tenant transaction of ctx->who.company_id.
  */
-int  bot_load(struct ctx *ctx, const char *chatbot_id,
-     const char *conversation_id, const char *question, const char *upto,
-     struct bot_ctx *b);
 void bot_ctx_free(struct bot_ctx *b);
 
 /* Returns the handoff keyword 'text' asks for, or NULL. Borrowed. */
