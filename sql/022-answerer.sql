@@ -58,6 +58,10 @@ CREATE INDEX reply_jobs_company_idx ON reply_jobs (company_id, state, id);
 CREATE INDEX reply_jobs_conversation_idx ON reply_jobs (conversation_id);
 CREATE INDEX reply_jobs_owner_idx ON reply_jobs (owner) WHERE owner IS NOT NULL;
 GRANT SELECT, INSERT, UPDATE, DELETE ON reply_jobs TO parley_runtime;
+-- A queue: every row is inserted, updated and deleted within seconds, so
+-- its dead rows are vacuumed as they come, not once a fifth is dead.
+ALTER TABLE reply_jobs SET (autovacuum_vacuum_scale_factor = 0,
+	autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);
 
 -- Answerers wait on LISTEN parley_reply. Whoever queues a job wakes them
 -- with pg_notify('parley_reply', 'new') in a statement of its own after

@@ -208,6 +208,17 @@ publish_pending(const struct conf *cfg, struct db *db, struct reply *r)
 	if (r->plen == 0)
 		return;
 	ctx_for(&ctx, cfg, db, r);
+	if (r->kind == KIND_REPLY && r->published == 0) {
+		/* The visitor's widget starts a new bubble (again, after a
+		 * crash: the stream restarts from the beginning). Sent with
+		 * the first piece only: a reply written at once is one event,
+		 * the stored message. */
+		ev = json_pack("{s:s,s:s,s:i}", "type", "reply.start",
+		    "reply_to", r->message_id, "attempt",
+		    (int)strtol(r->tries, NULL, 10));
+		publish(&ctx, r, ev);
+		json_decref(ev);
+	}
 	if (r->kind == KIND_REPLY)
 		ev = json_pack("{s:s,s:s,s:s%}", "type", "reply.delta",
 		    "reply_to", r->message_id, "text", r->pending, r->plen);
@@ -433,7 +444,10 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 {
 	int rc;
 
-	publish_pending(cfg, db, r);
+	/* The rest of a stream under way; a reply that never streamed
+	 * arrives whole, as the stored message. */
+	if (r->published > 0)
+		publish_pending(cfg, db, r);
 	if (r->kind == KIND_REPLY)
 		rc = store_reply(cfg, db, r, out);
 	else
@@ -449,14 +463,19 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 		log_event(LOG_WARN, "reply_store_failed",
 		    LOG_S("reason", "database"));
 	/* One line a reply: how long it waited, streamed and took. */
-	log_event(LOG_INFO, "reply",
-	    LOG_S("status",
-		r->kind == KIND_DRAFT	   ? "draft"
-		    : out->handoff != NULL ? out->handoff
-					   : "answered"),
-	    LOG_I("attempt", strtol(r->tries, NULL, 10)),
-	    LOG_I("wait_ms", r->waited_ms), LOG_I("first_ms", r->first_ms),
-	    LOG_I("dur_ms", r->waited_ms + (long)(now_ms() - r->claimed)));
+	{
+		long dur = r->waited_ms + (long)(now_ms() - r->claimed);
+
+		log_event(LOG_INFO, "reply",
+		    LOG_S("status",
+			r->kind == KIND_DRAFT	   ? "draft"
+			    : out->handoff != NULL ? out->handoff
+						   : "answered"),
+		    LOG_I("attempt", strtol(r->tries, NULL, 10)),
+		    LOG_I("wait_ms", r->waited_ms),
+		    LOG_I("first_ms", r->published > 0 ? r->first_ms : dur),
+		    LOG_I("dur_ms", dur));
+	}
 	bot_reply_free(out);
 	reply_end(r);
 }
@@ -601,16 +620,6 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 	if (why != NULL) {
 		finish_handoff(cfg, db, r, why);
 		return;
-	}
-	if (r->kind == KIND_REPLY) {
-		/* The visitor's widget starts a new bubble (again, after a
-		 * crash: the stream restarts from the beginning). */
-		json_t *ev = json_pack("{s:s,s:s,s:i}", "type", "reply.start",
-		    "reply_to", r->message_id, "attempt",
-		    (int)strtol(r->tries, NULL, 10));
-
-		publish(&ctx, r, ev);
-		json_decref(ev);
 	}
 	b = bot_begin(
 	    cfg, &r->b, r->kind == KIND_DRAFT, on_text, r, &r->turn, &out);

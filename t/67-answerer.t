@@ -89,7 +89,7 @@ like $lpr, qr{^HTTP/1\.1 200}, 'a long-poll request returns with the next event'
 like $lpr, qr/"type":"message".*Anyone polling\?/s, '... the message just posted';
 
 # --- an answerer killed mid-stream ------------------------------------------------
-$t->llm_script({ reply => $words, chunk_delay_ms => 100 }, { reply => 'After the crash.' });
+$t->llm_script({ reply => $words, chunk_delay_ms => 100 }, { reply => "After the crash: $words", chunk_delay_ms => 20 });
 my $vk = visitor();
 $sub = $t->subscribe("/api/v1/widget/conversations/$vk->{conv}/events", Authorization => "Bearer $vk->{tok}");
 $m = post($vk, 'Crash test')->{json}{message};
@@ -101,7 +101,7 @@ while ($e = ParleyTest::next_event($sub, 20)) {
 	push @starts, $e if $e->{type} eq 'reply.start';
 	last if $e->{type} eq 'message' && $e->{message}{role} eq 'bot';
 }
-is $e->{message}{content}, 'After the crash.', 'a killed answerer: another resumes the reply once its lease ends';
+is $e->{message}{content}, "After the crash: $words", 'a killed answerer: another resumes the reply once its lease ends';
 is $starts[-1]{attempt}, 2, '... from the start (the visitor is told: attempt 2)';
 is replies_to($m->{id}), 1, '... stored once';
 close $sub->{sock};
