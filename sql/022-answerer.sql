@@ -174,18 +174,6 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_age_idx ON idempotency_keys (created_at);
 SELECT parley_tenant_table('idempotency_keys');
--- The hourly purge of expired keys runs for every company.
-GRANT DELETE ON idempotency_keys TO parley_lookup;
-GRANT SELECT (created_at) ON idempotency_keys TO parley_lookup;
-GRANT CREATE ON SCHEMA public TO parley_lookup;
-CREATE FUNCTION parley_idempotency_purge(p_ttl integer) RETURNS bigint
-	LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
-	AS $$ WITH d AS (DELETE FROM idempotency_keys WHERE created_at < now() - p_ttl * interval '1 second' RETURNING 1)
-	SELECT count(*) FROM d $$;
-ALTER FUNCTION parley_idempotency_purge(integer) OWNER TO parley_lookup;
-REVOKE ALL ON FUNCTION parley_idempotency_purge(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION parley_idempotency_purge(integer) TO parley_runtime;
-
 -- An agent's draft, written by the answerer; read back with GET
 -- /api/v1/conversations/{id}/suggestions/{draft}. Kept a day.
 CREATE TABLE drafts (
@@ -204,15 +192,17 @@ CREATE TABLE drafts (
 );
 CREATE INDEX drafts_age_idx ON drafts (created_at);
 SELECT parley_tenant_table('drafts');
-GRANT DELETE ON drafts TO parley_lookup;
-GRANT SELECT (created_at) ON drafts TO parley_lookup;
-CREATE FUNCTION parley_drafts_purge(p_ttl integer) RETURNS bigint
+-- The jobs processes purge, for every company, Idempotency-Key rows
+-- older than p_keys seconds and drafts older than p_drafts.
+GRANT DELETE, SELECT (created_at) ON idempotency_keys, drafts TO parley_lookup;
+GRANT CREATE ON SCHEMA public TO parley_lookup;
+CREATE FUNCTION parley_answer_purge(p_keys integer, p_drafts integer) RETURNS void
 	LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
-	AS $$ WITH d AS (DELETE FROM drafts WHERE created_at < now() - p_ttl * interval '1 second' RETURNING 1)
-	SELECT count(*) FROM d $$;
-ALTER FUNCTION parley_drafts_purge(integer) OWNER TO parley_lookup;
-REVOKE ALL ON FUNCTION parley_drafts_purge(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION parley_drafts_purge(integer) TO parley_runtime;
+	AS $$ DELETE FROM idempotency_keys WHERE created_at < now() - p_keys * interval '1 second';
+	DELETE FROM drafts WHERE created_at < now() - p_drafts * interval '1 second' $$;
+ALTER FUNCTION parley_answer_purge(integer, integer) OWNER TO parley_lookup;
+REVOKE ALL ON FUNCTION parley_answer_purge(integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION parley_answer_purge(integer, integer) TO parley_runtime;
 
 -- The sweep: visitor messages owed a reply, older than p_age seconds,
 -- with no reply job (and, to be sure, no reply), in conversations still

@@ -34,10 +34,8 @@ static struct db_stmt q_counters_purge = { "counters_purge",
 	"DELETE FROM rate_counters WHERE window_start < now() - interval '1 "
 	"day'",
 	0, 0, 0 };
-static struct db_stmt q_keys_purge = { "idempotency_purge",
-	"SELECT parley_idempotency_purge($1::integer), "
-	"parley_drafts_purge(86400)",
-	1, 0, 0 };
+static struct db_stmt q_keys_purge = { "answer_purge",
+	"SELECT parley_answer_purge($1::integer, 86400)", 1, 0, 0 };
 static struct db_stmt q_jobs_purge = { "jobs_purge",
 	"DELETE FROM jobs WHERE done_at < now() - interval '7 days' OR "
 	"failed_at < now() - interval '30 days'",
