@@ -93,8 +93,8 @@ CREATE TRIGGER conversations_reply_cancel AFTER UPDATE OF status ON conversation
 	EXECUTE FUNCTION parley_reply_cancel();
 
 -- The answerer stores a reply (or a draft) in the transaction that takes
--- its job: this locks the conversation (the order an agent's takeover
--- locks in: conversation, then job), deletes the job only if this try
+-- its job: this locks the company and the chatbot (key share), then the
+-- conversation (the order deletions and an agent's takeover lock in), deletes the job only if this try
 -- still holds it, and clears the message's reply_owed; otherwise it
 -- raises SQLSTATE PL409 and nothing of the transaction is kept.
 CREATE FUNCTION parley_reply_take(p_job bigint, p_owner text, p_tries integer,
@@ -104,6 +104,13 @@ CREATE FUNCTION parley_reply_take(p_job bigint, p_owner text, p_tries integer,
 DECLARE
 	m uuid;
 BEGIN
+	-- The parents first, as a deletion of the company or the chatbot
+	-- locks them first: the writes below re-check their keys (a row
+	-- updated twice in a transaction has its foreign keys checked).
+	PERFORM 1 FROM companies WHERE id = p_company FOR KEY SHARE;
+	PERFORM 1 FROM chatbots b JOIN conversations c ON c.company_id = b.company_id
+	    AND c.chatbot_id = b.id WHERE c.company_id = p_company AND c.id = p_conversation
+	    FOR KEY SHARE OF b;
 	PERFORM 1 FROM conversations WHERE company_id = p_company AND id = p_conversation
 	    FOR UPDATE;
 	DELETE FROM reply_jobs WHERE id = p_job AND owner = p_owner AND tries = p_tries

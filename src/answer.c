@@ -335,15 +335,15 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	m.only_status = "bot";
 	m.reply_to = r->message_id;
 	/*
-	 * One round trip. Lock order, as every deletion takes it: the usage
-	 * row first (its keys: the company and the chatbot), then the
-	 * conversation and the job (parley_reply_take()), then the message.
+	 * One round trip. Lock order, as every deletion takes it: the
+	 * company, the chatbot, the conversation and the job
+	 * (parley_reply_take()), then the usage and the message.
 	 */
-	n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
-	    out->completion_tokens, &uq, &calls[n]);
 	calls[n].st = &q_take;
 	calls[n].params = tp;
 	calls[n++].out = NULL;
+	n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
+	    out->completion_tokens, &uq, &calls[n]);
 	conv_add_call(&ctx, r->conversation_id, &m, &q, &calls[n++]);
 	if (out->handoff != NULL)
 		conv_status_call(&ctx, r->conversation_id, "pending",
@@ -401,13 +401,13 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
 	dp[5] = strcmp(status, "failed") == 0 ? NULL
 	    : r->b.base_url[0] == '\0'	      ? "knowledge_base"
 					      : "llm";
-	/* The usage (and its keys' locks) first, as in store_reply(). */
-	if (r->loaded)
-		n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
-		    out->completion_tokens, &uq, &calls[n]);
+	/* The job (and the parents' locks) first, as in store_reply(). */
 	calls[n].st = &q_take;
 	calls[n].params = tp;
 	calls[n++].out = NULL;
+	if (r->loaded)
+		n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
+		    out->completion_tokens, &uq, &calls[n]);
 	calls[n].st = &q_draft_done;
 	calls[n].params = dp;
 	calls[n++].out = &row;

@@ -158,7 +158,13 @@ try {
 
 	step = "a narrow phone screen";
 	await page.setViewportSize({ width: 360, height: 640 });
-	const box = await (await frame2.frameElement()).boundingBox();
+	// The layout follows the new viewport on a later frame: wait for it.
+	const el = await frame2.frameElement();
+	let box = await el.boundingBox();
+	for (let i = 0; i < 100 && box && box.width > 360; i++) {
+		await page.waitForTimeout(20);
+		box = await el.boundingBox();
+	}
 	check(box && box.width <= 360 && box.width >= 300, "on a 360 px screen the chat fits the width", JSON.stringify(box));
 
 	step = "an origin not allowed";
