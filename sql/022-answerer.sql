@@ -25,12 +25,14 @@ WHERE b.role = 'bot' AND v.role = 'visitor'
     AND v.company_id = b.company_id AND v.conversation_id = b.conversation_id
     AND v.seq = b.seq - 1;
 -- and a conversation the bot still has whose last message is a visitor's
--- is owed its reply (the sweep answers it, or hands it over).
+-- of the last hour is owed its reply (the sweep answers it, or hands it
+-- over); older ones are the inbox's (unanswered), not the model's.
 UPDATE messages m SET reply_owed = true
 FROM conversations c
 WHERE c.company_id = m.company_id AND c.id = m.conversation_id
     AND c.status = 'bot' AND c.last_role = 'visitor'
-    AND m.seq = c.message_count AND m.role = 'visitor';
+    AND m.seq = c.message_count AND m.role = 'visitor'
+    AND m.created_at > now() - interval '1 hour';
 
 -- The reply queue (global, like jobs: answerers serve every company).
 -- Rows hold ids and state only, never text. A row lives while its reply

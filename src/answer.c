@@ -71,6 +71,8 @@ struct reply {
 	long long	 claimed; /* monotonic ms */
 	long		 waited_ms; /* queued before it was taken */
 	long		 first_ms; /* from the message to the first delta */
+	long long	 lease_end; /* monotonic ms: ours until then */
+	int		 held; /* renew(): in the answer */
 };
 
 static volatile sig_atomic_t stopping;
@@ -107,8 +109,11 @@ static struct db_stmt q_renew = { "answer_renew",
 static struct db_stmt q_hand_back = { "answer_hand_back",
 	"WITH u AS (UPDATE reply_jobs SET state = 'queued', owner = NULL, "
 	"lease_until = NULL, tries = greatest(tries - 1, 0) WHERE owner = $1 "
-	"RETURNING 1) SELECT count(*), pg_notify('parley_reply', 'new') FROM u",
-	1, 0, 0 };
+	"AND id = ANY($2::bigint[]) RETURNING 1) SELECT count(*), "
+	"pg_notify('parley_reply', 'new') FROM u",
+	2, 0, 0 };
+static struct db_stmt q_gone = { "answer_gone",
+	"SELECT id FROM reply_jobs WHERE id = ANY($1::bigint[])", 1, 0, 0 };
 /*
  * The job is still this try's: taken (deleted) in the transaction that
  * stores its outcome, which it aborts otherwise (sql/022-answerer.sql).
@@ -290,13 +295,6 @@ drop_job(struct db *db, const struct reply *r)
 }
 
 /*
- * Stores the outcome 'out' of reply 'r' in one tenant transaction: the
- * job's deletion, fenced on this try (a later try or a cancellation wins),
- * the usage, the bot message (only while the conversation is the bot's)
- * and, for a handoff, the new status. Then publishes it. Returns 0 (also
- * when nothing was stored because the reply is no longer owed) or -1.
- */
-/*
  * Runs the 'n' 'calls' in one tenant transaction of 'r''s company, in
  * one round trip. Returns 1 when committed, 0 when the job is no longer
  * this try's (nothing kept), -1 on error.
@@ -309,6 +307,13 @@ store_batch(struct db *db, struct reply *r, struct db_call *calls, int n)
 	return strcmp(db_last_sqlstate(db), "PL409") == 0 ? 0 : -1;
 }
 
+/*
+ * Stores the outcome 'out' of reply 'r' in one tenant transaction: the
+ * job's deletion, fenced on this try (a later try or a cancellation wins),
+ * the usage, the bot message (only while the conversation is the bot's)
+ * and, for a handoff, the new status. Then publishes it. Returns 0 (also
+ * when nothing was stored because the reply is no longer owed) or -1.
+ */
 static int
 store_reply(const struct conf *cfg, struct db *db, struct reply *r,
     const struct bot_reply *out)
@@ -453,7 +458,7 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 	else
 		rc = store_draft(cfg, db, r, out,
 		    out->flag != NULL ? "refused"
-			: out->content == NULL ||
+			: !r->loaded || out->content == NULL ||
 			    (*out->content == '\0' && r->b.base_url[0] != '\0')
 			? "failed"
 			: "done");
@@ -568,6 +573,14 @@ start_reply(const struct conf *cfg, struct db *db, struct reply *r)
 		r->kind == KIND_REPLY ? &q_reply_src : &q_draft_src, p,
 		&res) == -1)
 		goto lost;
+	if (r->kind == KIND_DRAFT && res != NULL && PQntuples(res) == 1 &&
+	    PQgetisnull(res, 0, 0)) {
+		/* Nothing of the visitor's to draft a reply to. */
+		PQclear(res);
+		db_rollback(db);
+		finish_handoff(cfg, db, r, "provider_error");
+		return;
+	}
 	if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
 		/* The message or conversation is gone (deleted, erased). */
 		PQclear(res);
@@ -681,6 +694,7 @@ claim(const struct conf *cfg, struct db *db, int n)
 		snprintf(
 		    r->tries, sizeof(r->tries), "%s", PQgetvalue(res, i, 6));
 		r->claimed = now_ms();
+		r->lease_end = r->claimed + cfg->answer_lease * 1000LL;
 		r->waited_ms = strtol(PQgetvalue(res, i, 7), NULL, 10);
 		r->deadline = r->claimed + cfg->answer_deadline * 1000LL;
 		r->next = active;
@@ -700,6 +714,71 @@ claim(const struct conf *cfg, struct db *db, int n)
  * because a person took the conversation, or deleted) is stopped, and the
  * visitor told. Returns 0 or -1.
  */
+/*
+ * The ids of the replies in hand, as a PostgreSQL array literal
+ * "{1,2,3}" (each id at most 19 digits). Returns a new string; caller
+ * frees with free(). NULL if out of memory.
+ */
+static char *
+held_ids(void)
+{
+	struct reply *r;
+	char	     *ids;
+	size_t	      len = 1;
+
+	if ((ids = malloc((size_t)nactive * 24 + 3)) == NULL)
+		return NULL;
+	ids[0] = '{';
+	for (r = active; r != NULL; r = r->next)
+		len += (size_t)snprintf(
+		    ids + len, 24, "%s%s", r == active ? "" : ",", r->job_id);
+	snprintf(ids + len, 2, "}");
+	return ids;
+}
+
+static int
+cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Column 0 of 'res' as sorted numbers, in a new array (caller frees with
+ * free(); NULL when empty or out of memory), their count in '*n'.
+ */
+static long long *
+sorted_ids(PGresult *res, int *n)
+{
+	long long *v;
+	int	   i;
+
+	*n = PQntuples(res);
+	if (*n == 0 || (v = malloc((size_t)*n * sizeof(*v))) == NULL) {
+		*n = 0;
+		return NULL;
+	}
+	for (i = 0; i < *n; i++)
+		v[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	qsort(v, (size_t)*n, sizeof(*v), cmp_ll);
+	return v;
+}
+
+static int
+has_id(const long long *v, int n, const struct reply *r)
+{
+	long long id = strtoll(r->job_id, NULL, 10);
+
+	return v != NULL && bsearch(&id, v, (size_t)n, sizeof(*v), cmp_ll);
+}
+
+/*
+ * Renews the leases of the jobs in hand. A job no longer held is
+ * stopped: when it is gone (a person took the conversation, or it was
+ * deleted) its visitor is told; when another try has it (our lease ran
+ * out) nothing is said: that try streams now. Returns 0 or -1.
+ */
 static int
 renew(const struct conf *cfg, struct db *db)
 {
@@ -707,47 +786,60 @@ renew(const struct conf *cfg, struct db *db)
 	const char   *p[3] = { owner, lease, NULL };
 	PGresult     *res;
 	struct reply *r, *next;
+	long long    *v, until;
 	char	     *ids;
-	size_t	      len = 1;
-	int	      i, held;
+	int	      n, lost = 0;
 
 	if (active == NULL)
 		return 0;
-	/* "{1,2,3}": the ids of the jobs in hand, and only those. */
-	if ((ids = malloc((size_t)nactive * 24 + 3)) == NULL)
+	if ((ids = held_ids()) == NULL)
 		return -1;
-	ids[0] = '{';
-	for (r = active; r != NULL; r = r->next)
-		len += (size_t)snprintf(
-		    ids + len, 24, "%s%s", r == active ? "" : ",", r->job_id);
-	snprintf(ids + len, 2, "}");
 	snprintf(lease, sizeof(lease), "%d", cfg->answer_lease);
 	p[2] = ids;
+	until = now_ms() + cfg->answer_lease * 1000LL;
 	res = db_exec(db, &q_renew, p);
+	if (res == NULL) {
+		free(ids);
+		return -1;
+	}
+	v = sorted_ids(res, &n);
+	PQclear(res);
+	for (r = active; r != NULL; r = r->next) {
+		if ((r->held = has_id(v, n, r)))
+			r->lease_end = until;
+		else
+			lost++;
+	}
+	free(v);
+	if (lost == 0) {
+		free(ids);
+		return 0;
+	}
+	/* Of those not held, which are gone (not merely taken)? */
+	p[0] = ids;
+	res = db_exec(db, &q_gone, p);
 	free(ids);
 	if (res == NULL)
 		return -1;
+	v = sorted_ids(res, &n);
+	PQclear(res);
 	for (r = active; r != NULL; r = next) {
 		next = r->next;
-		held = 0;
-		for (i = 0; i < PQntuples(res) && !held; i++)
-			held = strcmp(PQgetvalue(res, i, 0), r->job_id) == 0;
-		if (!held) {
+		if (r->held)
+			continue;
+		if (!has_id(v, n, r) && r->kind == KIND_REPLY) {
 			struct ctx ctx;
-			json_t	  *ev;
+			json_t	  *ev = json_pack("{s:s,s:s,s:s}", "type",
+			       "reply.cancelled", "reply_to", r->message_id,
+			       "reason", "agent");
 
 			ctx_for(&ctx, cfg, db, r);
-			ev = r->kind == KIND_REPLY
-			    ? json_pack("{s:s,s:s,s:s}", "type",
-				  "reply.cancelled", "reply_to", r->message_id,
-				  "reason", "agent")
-			    : NULL;
 			publish(&ctx, r, ev);
 			json_decref(ev);
-			reply_end(r);
 		}
+		reply_end(r);
 	}
-	PQclear(res);
+	free(v);
 	return 0;
 }
 
@@ -905,6 +997,14 @@ answer_run(const struct conf *cfg, int no)
 		timeout = POLL_MS;
 		for (r = active; r != NULL; r = next) {
 			next = r->next;
+			if (now >= r->lease_end) {
+				/* Renewals failed until the lease ran out: the
+				 * job may be another try's now. Stop, quietly. */
+				log_event(LOG_WARN, "reply_lease_lost",
+				    LOG_S("reason", "renew"));
+				reply_end(r);
+				continue;
+			}
 			if (r->call == NULL)
 				continue;
 			if (now >= r->deadline) {
@@ -962,7 +1062,7 @@ answer_run(const struct conf *cfg, int no)
 	 * generation (a reload) or the next start; its visitors are told
 	 * (the reply starts again, "reply.start", when it is taken). */
 	for (r = active; r != NULL; r = r->next)
-		if (r->kind == KIND_REPLY) {
+		if (r->kind == KIND_REPLY && r->published > 0) {
 			struct ctx ctx;
 			json_t	  *ev = json_pack("{s:s,s:s}", "type",
 			       "reply.interrupted", "reply_to", r->message_id);
@@ -972,12 +1072,15 @@ answer_run(const struct conf *cfg, int no)
 			json_decref(ev);
 		}
 	{
-		const char *p[1] = { owner };
-		PGresult   *res = db_exec(db, &q_hand_back, p);
-		long	    back = res != NULL && PQntuples(res) == 1
-			   ? strtol(PQgetvalue(res, 0, 0), NULL, 10)
-			   : -1;
+		char	   *ids = held_ids();
+		const char *p[2] = { owner, ids };
+		PGresult   *res =
+		      ids != NULL ? db_exec(db, &q_hand_back, p) : NULL;
+		long back = res != NULL && PQntuples(res) == 1
+		    ? strtol(PQgetvalue(res, 0, 0), NULL, 10)
+		    : -1;
 
+		free(ids);
 		PQclear(res);
 		log_event(back < 0 ? LOG_WARN : LOG_INFO, "answerer_stopped",
 		    LOG_I("worker", no), LOG_I("finished", finished),
@@ -1001,14 +1104,25 @@ static struct db_stmt q_unanswered = { "answer_unanswered",
 	"SELECT company_id, conversation_id, message_id FROM "
 	"parley_lookup_unanswered($1::integer, 100)",
 	1, 0, 0 };
+/* The message, still owed, locked: is it swept already? */
 static struct db_stmt q_swept = { "answer_swept",
-	"UPDATE messages SET swept = true WHERE company_id = $1 AND "
-	"conversation_id = $2 AND id = $3 AND NOT swept RETURNING id",
+	"SELECT m.swept FROM messages m JOIN conversations c ON c.company_id "
+	"= m.company_id AND c.id = m.conversation_id WHERE m.company_id = $1 "
+	"AND m.conversation_id = $2 AND m.id = $3 AND m.reply_owed AND "
+	"c.status = 'bot' AND NOT EXISTS (SELECT 1 FROM reply_jobs j WHERE "
+	"j.message_id = m.id) FOR UPDATE OF c, m",
 	3, 0, 0 };
 static struct db_stmt q_requeue = { "answer_requeue",
-	"INSERT INTO reply_jobs (company_id, conversation_id, kind, "
-	"message_id) VALUES ($1, $2, 'reply', $3) ON CONFLICT DO NOTHING",
+	"WITH s AS (UPDATE messages SET swept = true WHERE company_id = $1 "
+	"AND conversation_id = $2 AND id = $3) INSERT INTO reply_jobs "
+	"(company_id, conversation_id, kind, message_id) VALUES ($1, $2, "
+	"'reply', $3) ON CONFLICT DO NOTHING",
 	3, 0, 0 };
+/* One sweeper at a time (two generations overlap during a reload). */
+static struct db_stmt q_sweep_try = { "answer_sweep_lock",
+	"SELECT pg_try_advisory_lock(7238911)", 0, 0, 0 };
+static struct db_stmt q_sweep_done = { "answer_sweep_unlock",
+	"SELECT pg_advisory_unlock(7238911)", 0, 0, 0 };
 
 int
 answer_sweep(const struct conf *cfg, struct db *db)
@@ -1019,8 +1133,16 @@ answer_sweep(const struct conf *cfg, struct db *db)
 	int	    i, requeued = 0, handed = 0, found;
 
 	snprintf(age, sizeof(age), "%d", cfg->answer_sweep_age);
-	if ((list = db_exec(db, &q_unanswered, p)) == NULL)
+	if ((res = db_exec(db, &q_sweep_try, NULL)) == NULL)
 		return -1;
+	i = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!i)
+		return 0; /* another process is sweeping */
+	if ((list = db_exec(db, &q_unanswered, p)) == NULL) {
+		PQclear(db_exec(db, &q_sweep_done, NULL));
+		return -1;
+	}
 	found = PQntuples(list);
 	for (i = 0; i < found; i++) {
 		struct ctx	ctx;
@@ -1038,7 +1160,13 @@ answer_sweep(const struct conf *cfg, struct db *db)
 		p[2] = PQgetvalue(list, i, 2);
 		if (db_tenant_begin(db, p[0], &q_swept, p, &res) == -1)
 			continue;
-		first = res != NULL && PQntuples(res) == 1;
+		if (res == NULL || PQntuples(res) != 1) {
+			/* Answered, queued or taken by a person meanwhile. */
+			PQclear(res);
+			db_rollback(db);
+			continue;
+		}
+		first = strcmp(PQgetvalue(res, 0, 0), "f") == 0;
 		PQclear(res);
 		if (first) {
 			/* Once more through the answerers. */
@@ -1077,6 +1205,7 @@ answer_sweep(const struct conf *cfg, struct db *db)
 		handed++;
 	}
 	PQclear(list);
+	PQclear(db_exec(db, &q_sweep_done, NULL));
 	log_event(found > 0 ? LOG_WARN : LOG_INFO, "reply_sweep",
 	    LOG_I("found", found), LOG_I("requeued", requeued),
 	    LOG_I("handed_off", handed));

@@ -298,9 +298,9 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 		idem_call(ctx, id, &k, &kc);
 		if ((res = db_exec(ctx->db, kc.st, kc.params)) == NULL) {
 			/* A retry: the first reply is the answer. */
-			if ((rc = idem_replay(
-				 req, ctx, &k, send_agent_message)) == 1)
-				rc = 0;
+			rc = idem_replay(req, ctx, &k, send_agent_message) == 1
+			    ? 0
+			    : -1;
 			goto out;
 		}
 		PQclear(res);

@@ -62,8 +62,9 @@ struct bot_q {
 	PGresult   *settings, *passages, *history;
 };
 /*
- * Fills 'calls' (BOT_CALLS of them) and 'q' with the reads of the context, so a caller can send them with its own statements; the strings
- * given must outlive the batch. bot_parse() then fills 'b' from the
+ * Fills 'calls' (BOT_CALLS of them) and 'q' with the reads of the
+ * context, so a caller can send them with its own statements; the
+ * strings given must outlive the batch. bot_parse() then fills 'b' from the
  * results (0 or -1) and frees what 'q' holds; bot_q_free() when the
  * batch failed.
  */

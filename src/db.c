@@ -517,6 +517,7 @@ db_tenant_batch(
 	struct pstep s[DB_BATCH_MAX + 3];
 	PGresult    *res;
 
+	db->sqlstate[0] = '\0'; /* a failure says its own, or none */
 	if (db->in_tx || !db_uuid_valid(company_id) || n < 1 ||
 	    n > DB_BATCH_MAX) {
 		log_msg(LOG_ERROR, "tenant_context_missing");

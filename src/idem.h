@@ -28,7 +28,8 @@ struct idem {
 /*
  * Reads the Idempotency-Key header of 'req' for a message 'content' to
  * conversation 'conv' by the caller of 'ctx'. Returns 0 (with k->on 0
- * when there is none), or -1 after answering 400 for a malformed key.
+ * when there is none), or -1 after answering: 400 for a malformed key,
+ * 503 when the body could not be hashed.
  */
 int idem_read(struct request *req, struct ctx *ctx, const char *conv,
     const char *content, struct idem *k);

@@ -51,6 +51,7 @@
 	var retryDelay = 5000;
 	/* Replies being written, by the visitor message they answer. */
 	var pending = {}, answered = {}, eventsOpen = null, eventsOpened = null;
+	var lastSend = null;	/* {text, key} until its answer arrives */
 
 	try {
 		parentOrigin = location.ancestorOrigins &&
@@ -97,6 +98,14 @@
 		if (typeof s !== "string")
 			return;
 		convStatus = s;
+		/* A person has it: no bot reply is being written any more
+		 * (a handoff's own message has arrived before its status). */
+		if (s !== "bot")
+			Object.keys(pending).forEach(function (id) {
+				clearTimeout(pending[id].timer);
+				drop(pending[id].li);
+				delete pending[id];
+			});
 		if (s === "pending" || statusEl.textContent === T.pending)
 			setStatus("");
 	}
@@ -537,10 +546,12 @@
 			addMessage(d.message);
 		else if (d.type === "status")
 			showConvStatus(d.status);
-		else if ((d.type === "reply.start" ||
-		    d.type === "reply.interrupted") &&
+		else if (d.type === "reply.start" &&
 		    typeof d.reply_to === "string" && !answered[d.reply_to])
-			writing(d.reply_to, true);	/* it starts again */
+			writing(d.reply_to, true);	/* (again: from the start) */
+		else if (d.type === "reply.interrupted" &&
+		    typeof d.reply_to === "string" && pending[d.reply_to])
+			writing(d.reply_to, true);	/* it will start again */
 		else if (d.type === "reply.delta" && typeof d.text === "string" &&
 		    typeof d.reply_to === "string" && !answered[d.reply_to]) {
 			writing(d.reply_to, false).childNodes[1].appendChild(
@@ -639,7 +650,13 @@
 		if (new TextEncoder().encode(text).length > MESSAGE_MAX)
 			return setStatus(T.tooLong, true);
 		run("send", $("send"), async function () {
-			var res, o, key = newKey();
+			var res, o, key;
+
+			/* The same text sent again (its answer was lost) goes
+			 * with the same key: stored once. */
+			if (!lastSend || lastSend.text !== text)
+				lastSend = { text: text, key: newKey() };
+			key = lastSend.key;
 
 			/* The reply streams over the conversation's events:
 			 * they are open before the message goes. One key for
@@ -666,6 +683,7 @@
 				}
 			}
 			/* Stored: the text may go, unless more was typed. */
+			lastSend = null;
 			if (input.value.trim() === text)
 				input.value = "";
 			o = await res.json();
