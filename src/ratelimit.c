@@ -71,11 +71,23 @@ ratelimit_bucket(const char *name, char hex[65])
 void
 ratelimit_addr(const char *addr, char *out, size_t outlen)
 {
-	unsigned char a[16];
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0xff };
+	unsigned char		   a[16];
 
 	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, a) == 1) {
 		char hex[17];
 
+		/*
+		 * An IPv4-mapped address (::ffff:a.b.c.d, what a dual-stack
+		 * listener or a proxy may write) is that IPv4 client: its /64
+		 * would put every IPv4 client in one bucket.
+		 */
+		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+			snprintf(out, outlen, "%u.%u.%u.%u", a[12], a[13],
+			    a[14], a[15]);
+			return;
+		}
 		crypto_hex(a, 8, hex);
 		snprintf(out, outlen, "v6/64:%s", hex);
 	} else

@@ -12,8 +12,9 @@
 struct db;
 
 /*
- * Writes the bucket form of client address 'addr': IPv4 as is, IPv6 as
- * its /64 (one subscriber holds a whole /64), into 'out'.
+ * Writes the bucket form of client address 'addr': IPv4 as is (and an
+ * IPv4-mapped IPv6 address as its IPv4), IPv6 as its /64 (one subscriber
+ * holds a whole /64), into 'out'.
  */
 void ratelimit_addr(const char *addr, char *out, size_t outlen);
 
