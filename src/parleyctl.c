@@ -58,7 +58,8 @@ usage(void)
 	    "       parleyctl export run [-c FILE] --company ID\n"
 	    "       parleyctl backup [-c FILE] [--dir DIR]\n"
 	    "       parleyctl restore [-c FILE] --file BACKUP --target CONNINFO\n"
-	    "       parleyctl tombstones apply [-c FILE] [--dir DIR] --target CONNINFO\n");
+	    "       parleyctl tombstones apply [-c FILE] [--dir DIR] --target CONNINFO\n"
+	    "-c FILE may also come before the command.\n");
 	/* clang-format on */
 	return 2;
 }
@@ -159,6 +160,24 @@ cmd_config_keys(void)
 int
 main(int argc, char *argv[])
 {
+	char *moved[64];
+	int   i;
+
+	/*
+	 * "-c FILE" before the subcommand works as it does after it: it is
+	 * moved to the end, where every subcommand that reads a
+	 * configuration looks for it.
+	 */
+	if (argc >= 4 && strcmp(argv[1], "-c") == 0 &&
+	    (size_t)argc < sizeof(moved) / sizeof(moved[0])) {
+		moved[0] = argv[0];
+		for (i = 3; i < argc; i++)
+			moved[i - 2] = argv[i];
+		moved[argc - 2] = argv[1];
+		moved[argc - 1] = argv[2];
+		moved[argc] = NULL;
+		argv = moved;
+	}
 	if (argc < 2)
 		return usage();
 	if (strcmp(argv[1], "migrate") == 0)

@@ -117,6 +117,18 @@ like $out, qr/^dry run \(nothing changed\): 2 companies/m, '... two companies ha
 is figure($out, 'conversations deleted'), 24, '... 24 conversations would be deleted';
 is figure($out, 'conversations anonymised'), 12, '... 12 anonymised';
 is $t->sql('SELECT count(*) AS n FROM conversations WHERE company_id = ?', $del->{id})->[0]{n}, 26, '... and nothing changed';
+# A global option before the subcommand works as it does after it.
+{
+	my $cf = $t->dir . '/ctl.conf';
+	open my $fh, '>', $cf or die $!;
+	print $fh "retention_batch = 10\n";
+	close $fh;
+	local $ENV{PARLEY_CONFIG} = '';
+	local $ENV{PARLEY_DATABASE_URL} = $t->app_conninfo;
+	my $o = `'@{[ ParleyTest->builddir ]}/parleyctl' -c '$cf' retention run --dry-run 2>&1`;
+	is $? >> 8, 0, 'parleyctl -c FILE retention run: -c before the subcommand' or diag $o;
+	is figure($o, 'conversations deleted'), 24, '... the same dry run';
+}
 
 # --- the sweep ------------------------------------------------------------------------------------
 my $msgs = $t->sql(q{SELECT count(*) AS n FROM messages m JOIN conversations c ON c.id = m.conversation_id
