@@ -42,6 +42,8 @@ static const char *const role_names[ROLE__MAX] = {
 	"owner",
 };
 
+#define CTL_ARGS_MAX 63 /* arguments "-c FILE" may be moved in */
+
 static int
 usage(void)
 {
@@ -160,7 +162,7 @@ cmd_config_keys(void)
 int
 main(int argc, char *argv[])
 {
-	char *moved[64];
+	char *moved[CTL_ARGS_MAX + 1];
 	int   i;
 
 	/*
@@ -168,8 +170,7 @@ main(int argc, char *argv[])
 	 * moved to the end, where every subcommand that reads a
 	 * configuration looks for it.
 	 */
-	if (argc >= 4 && strcmp(argv[1], "-c") == 0 &&
-	    (size_t)argc < sizeof(moved) / sizeof(moved[0])) {
+	if (argc >= 4 && argc <= CTL_ARGS_MAX && strcmp(argv[1], "-c") == 0) {
 		moved[0] = argv[0];
 		for (i = 3; i < argc; i++)
 			moved[i - 2] = argv[i];
