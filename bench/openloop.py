@@ -20,6 +20,8 @@ import sys
 import time
 from urllib.parse import urlparse
 
+from httpio import read_response
+
 BASE, TARGETS, RATE, SECONDS = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 u = urlparse(BASE)
 targets = [line.split() for line in open(TARGETS) if line.strip()]
@@ -58,27 +60,7 @@ async def one(i, due):
         conn = idle.pop() if idle else await connect()
         r, w = conn
         w.write(req)
-        head = await r.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        n = 0
-        chunked = False
-        keep = True
-        for line in head.split(b"\r\n"):
-            k, _, v = line.partition(b":")
-            if k.lower() == b"content-length":
-                n = int(v)
-            elif k.lower() == b"transfer-encoding" and b"chunked" in v.lower():
-                chunked = True
-            elif k.lower() == b"connection" and b"close" in v.lower():
-                keep = False
-        if chunked:
-            while True:
-                size = int((await r.readuntil(b"\r\n")).strip(), 16)
-                await r.readexactly(size + 2)
-                if size == 0:
-                    break
-        else:
-            await r.readexactly(n)
+        status, _, keep = await read_response(r)
         lat.append((time.monotonic() - due) * 1000.0)
         if status != 201:
             errors[0] += 1

@@ -19,6 +19,8 @@ import sys
 import time
 from urllib.parse import urlparse
 
+from httpio import read_response
+
 BASE, KEY, ORIGIN, COUNT, RATE, READY = (sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]),
                                          float(sys.argv[5]), sys.argv[6])
 u = urlparse(BASE)
@@ -37,23 +39,7 @@ async def request(conn, method, path, body=None, headers=()):
     h = "".join("%s: %s\r\n" % kv for kv in headers)
     w.write(("%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
              % (method, path, u.hostname, len(data), h)).encode() + data)
-    head = await r.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length, chunked, payload = 0, False, b""
-    for line in head.split(b"\r\n"):
-        k, _, val = line.partition(b":")
-        if k.lower() == b"content-length":
-            length = int(val)
-        elif k.lower() == b"transfer-encoding" and b"chunked" in val.lower():
-            chunked = True
-    if chunked:
-        while True:
-            size = int((await r.readuntil(b"\r\n")).strip(), 16)
-            payload += (await r.readexactly(size + 2))[:size]
-            if size == 0:
-                break
-    elif length:
-        payload = await r.readexactly(length)
+    status, payload, _ = await read_response(r)
     if status >= 300:
         raise RuntimeError("%s %s: %d %s" % (method, path, status, payload[:200]))
     return status, json.loads(payload) if payload else None

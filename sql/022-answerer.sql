@@ -67,7 +67,7 @@ ALTER TABLE reply_jobs SET (autovacuum_vacuum_scale_factor = 0,
 
 -- Answerers wait on LISTEN parley_reply. Whoever queues a job wakes them
 -- with pg_notify('parley_reply', 'new') in a statement of its own after
--- the commit (src/answer.c, answer_wake()), not in the transaction that
+-- the commit (answer_wake_stmt, src/answer.c), not in the transaction that
 -- stores the message: a transaction that notifies holds PostgreSQL's
 -- notify lock through its commit, fsync included, which would serialise
 -- every visitor message's commit behind the others'.

@@ -157,26 +157,11 @@ struct db_stmt answer_wake_stmt = { "answer_wake",
 	"pg_notify('parley_reply', 'new')",
 	0, 0, 0 };
 
-void
-answer_wake(struct db *db)
-{
-	PQclear(db_exec(db, &answer_wake_stmt, NULL));
-}
-
 static void
 on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* A ctx for the shared helpers (bot_calls, conv_*, rt_*) of 'r'. */
@@ -233,7 +218,7 @@ publish_pending(const struct conf *cfg, struct db *db, struct reply *r)
 	publish(&ctx, r, ev);
 	json_decref(ev);
 	r->plen = 0;
-	r->last_pub = now_ms();
+	r->last_pub = mono_ms();
 	if (r->published++ == 0)
 		r->first_ms = r->waited_ms + (long)(r->last_pub - r->claimed);
 }
@@ -469,7 +454,7 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 		    LOG_S("reason", "database"));
 	/* One line a reply: how long it waited, streamed and took. */
 	{
-		long dur = r->waited_ms + (long)(now_ms() - r->claimed);
+		long dur = r->waited_ms + (long)(mono_ms() - r->claimed);
 
 		log_event(LOG_INFO, "reply",
 		    LOG_S("status",
@@ -693,7 +678,7 @@ claim(const struct conf *cfg, struct db *db, int n)
 		    PQgetvalue(res, i, 5));
 		snprintf(
 		    r->tries, sizeof(r->tries), "%s", PQgetvalue(res, i, 6));
-		r->claimed = now_ms();
+		r->claimed = mono_ms();
 		r->lease_end = r->claimed + cfg->answer_lease * 1000LL;
 		r->waited_ms = strtol(PQgetvalue(res, i, 7), NULL, 10);
 		r->deadline = r->claimed + cfg->answer_deadline * 1000LL;
@@ -796,7 +781,7 @@ renew(const struct conf *cfg, struct db *db)
 		return -1;
 	snprintf(lease, sizeof(lease), "%d", cfg->answer_lease);
 	p[2] = ids;
-	until = now_ms() + cfg->answer_lease * 1000LL;
+	until = mono_ms() + cfg->answer_lease * 1000LL;
 	res = db_exec(db, &q_renew, p);
 	if (res == NULL) {
 		free(ids);
@@ -917,7 +902,7 @@ answer_run(const struct conf *cfg, int no)
 	}
 	crypto_hex(rnd, sizeof(rnd), hex);
 	snprintf(owner, sizeof(owner), "%ld-%s", (long)getpid(), hex);
-	last_renew = now_ms();
+	last_renew = mono_ms();
 	log_event(LOG_INFO, "answerer_started", LOG_I("worker", no),
 	    LOG_I("streams", cfg->answer_streams));
 	for (;;) {
@@ -925,7 +910,7 @@ answer_run(const struct conf *cfg, int no)
 		CURLMsg		  *msg;
 		int		   left, nfd = 0;
 
-		now = now_ms();
+		now = mono_ms();
 		if (stopping && stop_at == 0) {
 			/* Finish what can finish before the master's limit;
 			 * hand the rest back. */
@@ -983,8 +968,8 @@ answer_run(const struct conf *cfg, int no)
 				continue;
 			r->easy = NULL;
 			wait = llm_call_done(r->call, result);
-			if (wait > 0 && now_ms() + wait < r->deadline) {
-				r->retry_at = now_ms() + wait;
+			if (wait > 0 && mono_ms() + wait < r->deadline) {
+				r->retry_at = mono_ms() + wait;
 				continue;
 			}
 			if (wait > 0)
@@ -993,7 +978,7 @@ answer_run(const struct conf *cfg, int no)
 			finished++;
 			want = 1;
 		}
-		now = now_ms();
+		now = mono_ms();
 		timeout = POLL_MS;
 		for (r = active; r != NULL; r = next) {
 			next = r->next;
@@ -1169,15 +1154,14 @@ answer_sweep(const struct conf *cfg, struct db *db)
 		first = strcmp(PQgetvalue(res, 0, 0), "f") == 0;
 		PQclear(res);
 		if (first) {
-			/* Once more through the answerers. */
-			if ((res = db_exec(db, &q_requeue, p)) == NULL ||
-			    db_commit(db) == -1) {
-				PQclear(res);
+			/* Once more through the answerers, woken at once. */
+			struct db_call rq = { &q_requeue, p, NULL };
+
+			if (db_exec_many_then(db, &rq, 1, &answer_wake_stmt) ==
+			    -1) {
 				db_rollback(db);
 				continue;
 			}
-			PQclear(res);
-			answer_wake(db);
 			requeued++;
 			continue;
 		}

@@ -23,12 +23,10 @@
 struct conf;
 
 /*
- * Wakes the answerers after a commit that queued a job (a statement of
- * its own: see sql/022-answerer.sql). Failure is harmless: they look at
- * the queue once a second anyway.
+ * Wakes the answerers: run by db_exec_many_then() after the COMMIT that
+ * queued a job, in a transaction of its own (see sql/022-answerer.sql).
+ * A lost wake is harmless: they look at the queue once a second anyway.
  */
-void answer_wake(struct db *db);
-/* The statement answer_wake() runs, for db_exec_many_then(). */
 extern struct db_stmt answer_wake_stmt;
 
 /* The answerer process: runs until SIGTERM. Returns the exit status. */

@@ -420,11 +420,12 @@ static struct db_stmt q_draft_get = { "draft_get",
 int
 h_conversation_suggest(struct request *req, struct ctx *ctx)
 {
-	const char *id = router_param(req, "id"), *p[3];
-	char	    status[16], bot[37];
-	PGresult   *res = NULL;
-	json_t	   *o = NULL;
-	int	    found, restricted = 0, rc = -1;
+	const char    *id = router_param(req, "id"), *p[3];
+	char	       status[16], bot[37];
+	struct db_call dc;
+	PGresult      *res = NULL;
+	json_t	      *o = NULL;
+	int	       found, restricted = 0, rc = -1;
 
 	if (!db_uuid_valid(id))
 		return http_not_found(req, "No such conversation");
@@ -451,9 +452,12 @@ h_conversation_suggest(struct request *req, struct ctx *ctx)
 	}
 	PQclear(res);
 	p[2] = ctx->who.user_id[0] != '\0' ? ctx->who.user_id : NULL;
-	if ((res = db_exec_commit(ctx->db, &q_draft_new, p)) == NULL)
+	dc.st = &q_draft_new;
+	dc.params = p;
+	dc.out = &res;
+	/* The answerers are woken in the same round trip, after COMMIT. */
+	if (db_exec_many_then(ctx->db, &dc, 1, &answer_wake_stmt) == -1)
 		goto out;
-	answer_wake(ctx->db);
 	o = json_pack("{s:s,s:s,s:s,s:s}", "id", PQgetvalue(res, 0, 0),
 	    "conversation_id", PQgetvalue(res, 0, 1), "status",
 	    PQgetvalue(res, 0, 2), "created_at", PQgetvalue(res, 0, 3));

@@ -418,7 +418,7 @@ static struct db_stmt q_reply_job = { "reply_job_add",
 	"conversations c ON c.company_id = m.company_id AND c.id = "
 	"m.conversation_id WHERE m.company_id = $1 AND m.conversation_id = $2 "
 	"AND m.seq = c.message_count AND m.role = 'visitor' AND c.status = "
-	"'bot' AND c.visitor_id = $3 RETURNING id",
+	"'bot' AND c.visitor_id = $3",
 	3, 0, 0 };
 
 /*
@@ -473,7 +473,6 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	struct db_call	calls[4];
 	char		status[16] = "", qmax[12], cmax[12], age[12];
 	const char     *ap[5], *jp[3];
-	PGresult       *job = NULL;
 	json_t	       *msg = NULL;
 	int		rc = -1, n = 0;
 
@@ -519,7 +518,7 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	jp[2] = ctx->who.visitor_id;
 	calls[n].st = &q_reply_job;
 	calls[n].params = jp;
-	calls[n++].out = &job;
+	calls[n++].out = NULL;
 	if (k.on)
 		idem_call(ctx, conv, &k, &calls[n++]);
 	/* The answerers are woken in the same round trip, after the commit. */
@@ -532,7 +531,6 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		/* The month's allowance used up: 402, nothing stored. */
 		return plan_messages_refused(ctx, req) == 1 ? 0 : -1;
 	}
-	PQclear(job);
 	if ((msg = conv_add_result(&q, status)) == NULL)
 		return http_not_found(req, "No such conversation");
 	/* Committed already: published at once. */

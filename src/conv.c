@@ -197,18 +197,3 @@ conv_usage_call(struct ctx *ctx, const char *chatbot, long prompt,
 	call->out = NULL;
 	return 1;
 }
-
-int
-conv_count_usage(
-    struct ctx *ctx, const char *chatbot, long prompt, long completion)
-{
-	struct conv_usage_q q;
-	struct db_call	    c;
-	PGresult	   *res;
-
-	if (conv_usage_call(ctx, chatbot, prompt, completion, &q, &c) == 0)
-		return 0;
-	res = db_exec(ctx->db, c.st, c.params);
-	PQclear(res);
-	return res != NULL ? 0 : -1;
-}

@@ -72,10 +72,6 @@ json_t *conv_add(struct ctx *ctx, const char *conv, const struct conv_msg *m);
 int conv_set_status(struct ctx *ctx, const char *conv, const char *status,
     const char *reason, const char *flag);
 
-/* Adds an answer's token usage to the month's count of 'chatbot'. */
-int conv_count_usage(
-    struct ctx *ctx, const char *chatbot, long prompt, long completion);
-
 /* Row 'i' of a messages query (MSG_COLS) as JSON. New object. */
 json_t *conv_msg_json(PGresult *res, int i);
 #define MSG_COLS                                                               \

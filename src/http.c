@@ -464,34 +464,6 @@ http_stream_write(struct request *req, const char *buf, size_t len)
 }
 
 int
-http_sse_begin(struct request *req)
-{
-	/* nginx must pass each event on at once, not buffer the answer. */
-	send_raw(req, 200, "text/event-stream", "X-Accel-Buffering: no\r\n",
-	    NULL, 0);
-	req->streaming = 1;
-	return FCGX_FFlush(req->fcgi->out) == -1 ? -1 : 0;
-}
-
-int
-http_sse_send(struct request *req, const char *event, const json_t *data)
-{
-	FCGX_Stream *out = req->fcgi->out;
-	char	    *s;
-	int	     rc = 0;
-
-	if ((s = json_dumps(data, JSON_COMPACT)) == NULL)
-		return -1;
-	/* Compact JSON has no newline, so one data line carries it. */
-	if (FCGX_FPrintF(out, "event: %s\ndata: ", event) < 0 ||
-	    FCGX_PutS(s, out) < 0 || FCGX_PutS("\n\n", out) < 0 ||
-	    FCGX_FFlush(out) == -1)
-		rc = -1;
-	free(s);
-	return rc;
-}
-
-int
 http_send_json(struct request *req, int status, const json_t *body)
 {
 	char *s;

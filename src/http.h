@@ -52,7 +52,6 @@ struct request {
 	char		    segbuf[PRL_MAX_PATH + 1];
 	char		    headers[512]; /* extra response header lines */
 	int		    streaming; /* an event stream has begun */
-	long		    upstream_us; /* time waiting for a third party */
 	struct timespec	    start;
 	int		    status; /* 0 until a response is sent */
 };
@@ -111,16 +110,6 @@ int http_stream_begin(
     struct request *req, const char *ctype, const char *extra);
 /* Writes 'len' bytes of body. Returns 0, or -1 once the client is gone. */
 int http_stream_write(struct request *req, const char *buf, size_t len);
-/*
- * Starts a text/event-stream answer (200). Events then follow with
- * http_sse_send(); the stream ends with the request.
- */
-int http_sse_begin(struct request *req);
-/*
- * Sends event 'event' with 'data' (borrowed) as one compact JSON line and
- * flushes it to nginx. Returns 0, or -1 once the client has gone away.
- */
-int http_sse_send(struct request *req, const char *event, const json_t *data);
 /* Sends a response with no body (204, or a HEAD answer). */
 int http_send_empty(struct request *req, int status);
 /*

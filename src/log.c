@@ -71,7 +71,6 @@ static const char *const allowed_keys[] = {
 	"sqlstate",
 	"status",
 	"streams",
-	"upstream_us",
 	"version",
 	"visitors_anonymised",
 	"visitors_deleted",

@@ -33,6 +33,7 @@
 #include "limits.h"
 #include "log.h"
 #include "master.h"
+#include "util.h"
 #include "worker.h"
 
 enum proc_kind { PROC_WORKER, PROC_JOBS, PROC_ANSWER, PROC__MAX };
@@ -287,15 +288,6 @@ signal_all(struct slot *slots, int n, int sig, int only_retiring)
 			kill(slots[i].pid, sig);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 int
 master_run(struct conf *cfg, const char *config_file)
 {
@@ -338,7 +330,7 @@ master_run(struct conf *cfg, const char *config_file)
 					     sigs[i] == SIGINT) &&
 				    !stopping) {
 					stopping = 1;
-					stop_deadline = now_ms() +
+					stop_deadline = mono_ms() +
 					    cfg->shutdown_timeout * 1000LL;
 					log_event(LOG_INFO, "stopping",
 					    LOG_I("signal", sigs[i]));
@@ -395,7 +387,7 @@ master_run(struct conf *cfg, const char *config_file)
 				    nslots, &spawned);
 				signal_all(slots, nslots, SIGTERM, 1);
 				retire_deadline =
-				    now_ms() + cfg->shutdown_timeout * 1000LL;
+				    mono_ms() + cfg->shutdown_timeout * 1000LL;
 				log_event(LOG_INFO, "reloaded",
 				    LOG_I("generation", gen),
 				    LOG_I("workers", cfg->workers));
@@ -409,8 +401,8 @@ master_run(struct conf *cfg, const char *config_file)
 		if (!stopping) {
 			int budget;
 
-			if (now_ms() - window_start >= 1000) {
-				window_start = now_ms();
+			if (mono_ms() - window_start >= 1000) {
+				window_start = mono_ms();
 				spawned = 0;
 			}
 			budget = 2 *
@@ -434,7 +426,7 @@ master_run(struct conf *cfg, const char *config_file)
 					left++;
 			if (left == 0)
 				retire_deadline = 0;
-			else if (now_ms() > retire_deadline) {
+			else if (mono_ms() > retire_deadline) {
 				log_event(LOG_WARN, "retire_timeout_kill",
 				    LOG_I("count", left));
 				signal_all(slots, nslots, SIGKILL, 1);
@@ -447,7 +439,7 @@ master_run(struct conf *cfg, const char *config_file)
 		if (stopping) {
 			if (count_live(slots, nslots) == 0)
 				break;
-			if (now_ms() > stop_deadline) {
+			if (mono_ms() > stop_deadline) {
 				log_msg(LOG_WARN, "stop_timeout_kill");
 				signal_all(slots, nslots, SIGKILL, 0);
 			} else

@@ -16,6 +16,9 @@
  */
 void utf8_clean(const char *in, char *out, size_t outlen);
 
+/* Milliseconds on the monotonic clock (for intervals, not dates). */
+long long mono_ms(void);
+
 /* The value of hexadecimal digit 'c' (either case), or -1. */
 int hex_digit(char c);
 

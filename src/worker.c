@@ -50,16 +50,11 @@ handle(FCGX_Request *fcgi, struct ctx *ctx)
 		http_send_problem(&req, 500, "internal_error", "Internal error",
 		    NULL, NULL, NULL);
 	dur = us_since(&req.start);
-	/*
-	 * dur_us is the whole request; upstream_us the part spent waiting
-	 * for a third party (the LLM provider), so parleyd's own time is
-	 * their difference.
-	 */
+	/* dur_us is the whole request: no worker waits for a provider. */
 	log_event(req.status >= 500 ? LOG_WARN : LOG_INFO, "request",
 	    LOG_S("method", http_method_name(req.method)),
 	    LOG_S("route", req.route), LOG_I("status", req.status),
-	    LOG_I("dur_ms", dur / 1000), LOG_I("dur_us", dur),
-	    LOG_I("upstream_us", req.upstream_us));
+	    LOG_I("dur_ms", dur / 1000), LOG_I("dur_us", dur));
 	http_request_end(&req);
 }
 
