@@ -122,9 +122,15 @@ is scalar(grep { $_->{event} eq 'retire_timeout_kill' } $t->log_events), 0, '...
 
 $t->llm_script(map { { reply => $words, chunk_delay_ms => 300 } } 1 .. 3);
 my @st = map { visitor() } 1 .. 3;
+my $ss = $t->subscribe("/api/v1/widget/conversations/$st[0]{conv}/events", Authorization => "Bearer $st[0]{tok}");
 @posted = map { post($_, 'Stop me') } @st;
 ParleyTest::wait_for(sub { $t->sql(q{SELECT count(*) AS n FROM reply_jobs WHERE state = 'running'})->[0]{n} >= 3 }, 'three streaming');
+1 while ($e = ParleyTest::next_event($ss, 10)) && $e->{type} ne 'reply.delta';
+is $e->{type}, 'reply.delta', 'a reply streams when parleyd is told to stop';
 is $t->stop_parleyd('TERM'), 0, 'parleyd stops with replies streaming';
+1 while ($e = ParleyTest::next_event($ss, 2)) && $e->{type} ne 'reply.interrupted';
+is $e && $e->{reply_to}, $posted[0]{json}{message}{id}, '... and its visitor is told the reply was interrupted';
+close $ss->{sock};
 my @stops = grep { $_->{event} eq 'answerer_stopped' } $t->log_events;
 is $stops[-1]{handed_back}, 3, '... the answerer hands them back to the queue';
 is $t->sql(q{SELECT count(*) AS n FROM reply_jobs WHERE state = 'queued' AND owner IS NULL})->[0]{n}, 3, '... queued again';
