@@ -49,6 +49,9 @@ int api_email_normalize(const char *in, char out[API_EMAIL_MAX + 1]);
 /* The per-address limit 'kind'; 0, or -2 after answering 429/503. */
 int api_addr_limit(struct request *req, struct ctx *ctx, const char *kind,
     int max, int window);
+/* Limit 'kind' on 'subject' (counted); 0, or -2 after answering. */
+int api_limit(struct request *req, struct ctx *ctx, const char *kind,
+    const char *subject, int max, int window);
 /* Answers 422 weak_password for 'field' with the policy's reason. */
 int api_weak_password(
     struct request *req, const char *field, const char *reason);

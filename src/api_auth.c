@@ -407,6 +407,13 @@ api_addr_limit(
 }
 
 int
+api_limit(struct request *req, struct ctx *ctx, const char *kind,
+    const char *subject, int max, int window)
+{
+	return limit(req, ctx, kind, subject, max, window, 1);
+}
+
+int
 api_weak_password(struct request *req, const char *field, const char *reason)
 {
 	return weak_password(req, field, reason);

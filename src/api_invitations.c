@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@
 static struct db_stmt q_lookup_email_inv = { "inv_lookup_email",
 	"SELECT user_id FROM parley_lookup_user_by_email($1)", 1, DB_RETRY_SAFE,
 	0 };
+/* Row security keeps this to the inviting company's own members. */
+static struct db_stmt q_member_email = { "inv_member_email",
+	"SELECT 1 FROM users WHERE lower(email) = lower($1)", 1, 0, 0 };
 static struct db_stmt q_inv_new = { "invitation_new",
 	"INSERT INTO invitations (company_id, email, role, token_hash, "
 	"invited_by, expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5, "
@@ -63,6 +67,30 @@ static struct db_stmt q_user_add = { "user_add",
 	"INSERT INTO users (company_id, email, name, role, password_hash, "
 	"email_verified_at) VALUES ($1, $2, $3, $4, $5, now()) RETURNING id",
 	5, 0, 0 };
+
+/*
+ * Every invitation sent is counted, revoked ones included, on two
+ * budgets: the invited address (from any company, so no loop of invite
+ * and revoke, nor several companies, can flood a mailbox) and the
+ * inviting company. Returns 0, or -2 after answering 429 (or 503).
+ */
+static int
+invite_budget(struct request *req, struct ctx *ctx, const char *email)
+{
+	const struct conf *cfg = ctx->conf;
+	char		   addr[API_EMAIL_MAX + 1];
+	size_t		   i;
+
+	for (i = 0; email[i] != '\0' && i < sizeof(addr) - 1; i++)
+		addr[i] = (char)tolower((unsigned char)email[i]);
+	addr[i] = '\0';
+	if (api_limit(req, ctx, "invite:company", ctx->who.company_id,
+		cfg->invite_max_per_company, cfg->invite_window) == -2 ||
+	    api_limit(req, ctx, "invite:addr", addr,
+		cfg->invite_max_per_address, cfg->invite_window) == -2)
+		return -2;
+	return 0;
+}
 
 static const struct field f_invite[] = {
 	{ "email", V_STRING, 3, 320, F_REQUIRED },
@@ -103,13 +131,21 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	if ((rc = plan_check(ctx, req, PLAN_MEMBERS)) != 0)
 		return rc == 1 ? 0 : -1;
 	rc = -1;
+	if (invite_budget(req, ctx, email) == -2)
+		return 0;
+	/*
+	 * Only the company's own members are refused here: whether the
+	 * address has an account in another company is not this company's
+	 * to learn. The invitee is told at accept time.
+	 */
 	p[0] = email;
-	if ((res = db_exec(ctx->db, &q_lookup_email_inv, p)) == NULL)
+	if ((res = db_exec(ctx->db, &q_member_email, p)) == NULL)
 		return -1;
 	if (PQntuples(res) > 0) {
 		PQclear(res);
-		return http_send_problem(req, 409, "email_taken",
-		    "This address already has an account", NULL, NULL, NULL);
+		return http_send_problem(req, 409, "already_member",
+		    "This address belongs to a member of this company", NULL,
+		    NULL, NULL);
 	}
 	PQclear(res);
 	if (crypto_token(tok, h) == -1)
@@ -210,6 +246,17 @@ h_invitation_delete(struct request *req, struct ctx *ctx)
 	return http_send_empty(req, 204);
 }
 
+static int
+email_elsewhere(struct request *req)
+{
+	return http_send_problem(req, 409, "email_taken",
+	    "This address already has an account",
+	    "The invited address already belongs to an account, in this or "
+	    "another company, and an address can belong to one account only. "
+	    "Sign in with it, or ask to be invited at another address.",
+	    NULL, NULL);
+}
+
 static const struct field f_accept[] = {
 	{ "token", V_STRING, 1, 128, F_REQUIRED },
 	{ "name", V_STRING, 1, 200, F_REQUIRED },
@@ -227,7 +274,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	const char	  *name, *pw, *why, *p[5];
 	PGresult	  *res;
 	json_t		  *tokens = NULL;
-	int		   rc = -1;
+	int		   n, rc = -1;
 
 	if (validate_object(req->json, f_accept, nitems(f_accept), 0, &err) ==
 	    -1)
@@ -265,6 +312,20 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 0));
 	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
+	/*
+	 * The holder of the token reads the address's mail, so telling
+	 * them the address is taken reveals nothing they could not learn
+	 * by signing in. The invitation stays open.
+	 */
+	p[0] = email;
+	if ((res = db_exec(ctx->db, &q_lookup_email_inv, p)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	if (n > 0) {
+		db_rollback(ctx->db);
+		return email_elsewhere(req);
+	}
 	if ((why = password_policy(pw, email, name, cfg->password_min_bits))) {
 		db_rollback(ctx->db); /* the invitation stays usable */
 		return api_weak_password(req, "password", why);
@@ -278,9 +339,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	p[4] = hash;
 	if ((res = db_exec(ctx->db, &q_user_add, p)) == NULL) {
 		if (strcmp(db_last_sqlstate(ctx->db), "23505") == 0)
-			rc = http_send_problem(req, 409, "email_taken",
-			    "This address already has an account", NULL, NULL,
-			    NULL);
+			rc = email_elsewhere(req);
 		goto out;
 	}
 	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));

@@ -88,6 +88,15 @@ const struct conf_key conf_keys[] = {
 	    "reset_window"),
 	K_INT("reset_window", reset_window, 1, 86400, "3600",
 	    "password reset rate-limit window, seconds"),
+	K_INT("invite_max_per_address", invite_max_per_address, 1, 100000, "3",
+	    "invitations to one address, from any company, per "
+	    "invite_window (revoked ones count)"),
+	K_INT("invite_max_per_company", invite_max_per_company, 1, 1000000,
+	    "100",
+	    "invitations one company may send per invite_window (revoked "
+	    "ones count)"),
+	K_INT("invite_window", invite_window, 1, 604800, "86400",
+	    "invitation rate-limit window, seconds"),
 	K_INT("api_rate_max", api_rate_max, 1, 1000000, "600",
 	    "authenticated requests per user and per API key per "
 	    "api_rate_window"),

@@ -40,6 +40,7 @@ struct conf {
 	int  login_max_per_ip, login_max_per_account, login_window;
 	int  register_max_per_ip, register_window;
 	int  reset_max, reset_window;
+	int  invite_max_per_address, invite_max_per_company, invite_window;
 	int  api_rate_max, api_rate_window; /* per user and per API key */
 	char recaptcha_secret[256];
 	char recaptcha_url[256];

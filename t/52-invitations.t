@@ -7,7 +7,7 @@ use Test::More;
 use JSON::PP;
 use ParleyTest;
 
-my $t = ParleyTest->new(smtp => 1);
+my $t = ParleyTest->new(smtp => 1, env => { PARLEY_INVITE_MAX_PER_COMPANY => 10 });
 my $pw = 'tangerine-orbit-velvet-42';
 my $n = 0;
 sub reg {
@@ -36,12 +36,17 @@ my $inv_id = $r->{json}{id};
 my $tok = token_for('Newbie@inv.example');
 ok $tok, 'the invitation arrives by e-mail with a link';
 is invite('newbie@inv.example', 'admin')->{json}{code}, 'already_invited', 'one open invitation per address';
-is invite('boss@elsewhere.example', 'member')->{json}{code}, 'email_taken', 'an address with an account elsewhere cannot be invited';
+# Whether an address has an account in another company is not the
+# inviter's to learn: it is invited like any other; its holder is told.
+$r = invite('boss@elsewhere.example', 'member');
+is $r->{status}, 201, 'an address with an account elsewhere is invited like any other';
+my $elsewhere_id = $r->{json}{id};
+is invite('boss@inv.example', 'member')->{json}{code}, 'already_member', "one of the company's own members: already_member";
 is invite('x@inv.example', 'superuser')->{status}, 422, 'an unknown role: 422';
 
 $r = $t->get('/api/v1/invitations', headers => $auth);
 is $r->{status}, 200, 'open invitations listed';
-is scalar(@{ $r->{json}{items} }), 1, '... one';
+is scalar(@{ $r->{json}{items} }), 2, '... two';
 
 $r = join_with($tok, 'password1234');
 is $r->{status}, 422, 'a weak password is refused';
@@ -52,7 +57,15 @@ is $me->{company}{id}, $own->{company}{id}, 'the new user belongs to the invitin
 is $me->{role}, 'member', '... with the invited role';
 is $me->{user}{email_verified}, JSON::PP::true, '... their address proven by the link';
 is join_with($tok)->{status}, 400, 'the link works once';
-is scalar(@{ $t->get('/api/v1/invitations', headers => $auth)->{json}{items} }), 0, 'no longer open';
+ok !grep({ $_->{id} eq $inv_id } @{ $t->get('/api/v1/invitations', headers => $auth)->{json}{items} }), 'no longer open';
+
+my $x = join_with(token_for('boss@elsewhere.example'));
+is $x->{status}, 409, 'accepting with an address that has an account elsewhere: 409';
+is $x->{json}{code}, 'email_taken', '... email_taken';
+like $x->{json}{detail}, qr/another company/, '... saying plainly that it belongs to another company';
+ok grep({ $_->{id} eq $elsewhere_id } @{ $t->get('/api/v1/invitations', headers => $auth)->{json}{items} }),
+    '... and the invitation stays open';
+is $t->request('DELETE', "/api/v1/invitations/$elsewhere_id", headers => $auth)->{status}, 204, '(revoked)';
 
 # A member may not invite; an admin may not invite an owner.
 my $mauth = { authorization => "Bearer $r->{json}{access_token}" };
@@ -82,9 +95,34 @@ my $log = $t->sql(q{SELECT action, changed_fields::text AS f, coalesce(changes::
     $own->{company}{id});
 my %n;
 $n{ $_->{action} }++ for @$log;
-is $n{'invitation.create'}, 3, 'creations audited';
-is $n{'invitation.revoke'}, 1, 'the revocation audited';
+is $n{'invitation.create'}, 4, 'creations audited';
+is $n{'invitation.revoke'}, 2, 'the revocations audited';
 is $n{'invitation.accept'}, 1, 'the acceptance audited';
 ok !grep({ "$_->{f} $_->{c}" =~ /\@/ } @$log), 'no e-mail address in the audit log';
+
+# Invitation mail is budgeted per address (from any company) and per
+# company, revoked invitations included: no loop of invite and revoke
+# floods a mailbox.
+my @st;
+for (1 .. 5) {
+	my $x = invite('flood@victim.example', 'member');
+	push @st, $x->{status};
+	$t->request('DELETE', "/api/v1/invitations/$x->{json}{id}", headers => $auth) if $x->{status} == 201;
+}
+is "@st", '201 201 201 429 429', 'invite + revoke to one address: three, then 429';
+$r = invite('flood@victim.example', 'member');
+ok $r->{json}{retry_after} > 0 && $r->{headers}{'retry-after'}, '... with Retry-After';
+my $oauth = { authorization => "Bearer $other->{access_token}" };
+is invite('Flood@victim.example', 'member', $oauth)->{status}, 429, '... from another company too, however the address is spelt';
+ParleyTest::wait_for(sub { 3 == grep { $_->{to} eq 'flood@victim.example' } $t->mails }, 'three invitation mails');
+ParleyTest::wait_for(sub { !$t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NULL AND failed_at IS NULL})->[0]{n} },
+    'the mail queue drained');
+is scalar(grep { $_->{to} =~ /^flood\@victim\.example$/i } $t->mails), 3, '... and no more mail went to that address';
+@st = map {
+	my $x = invite("team$_\@elsewhere.example", 'member', $oauth);
+	$t->request('DELETE', "/api/v1/invitations/$x->{json}{id}", headers => $oauth) if $x->{status} == 201;
+	$x->{status};
+} 1 .. 10;
+is "@st", join(' ', ('201') x 9, '429'), 'a company sends at most invite_max_per_company invitations per window';
 
 done_testing;
