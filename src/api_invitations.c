@@ -81,7 +81,7 @@ invite_budget(struct request *req, struct ctx *ctx, const char *email)
 	char		   addr[API_EMAIL_MAX + 1];
 	size_t		   i;
 
-	for (i = 0; email[i] != '\0' && i < sizeof(addr) - 1; i++)
+	for (i = 0; i < sizeof(addr) - 1 && email[i] != '\0'; i++)
 		addr[i] = (char)tolower((unsigned char)email[i]);
 	addr[i] = '\0';
 	if (api_limit(req, ctx, "invite:company", ctx->who.company_id,
