@@ -16,6 +16,7 @@ int h_csp_report(struct request *, struct ctx *);
 
 /* api_auth.c */
 int h_register(struct request *, struct ctx *);
+int h_register_confirm(struct request *, struct ctx *);
 int h_login(struct request *, struct ctx *);
 int h_refresh(struct request *, struct ctx *);
 int h_logout(struct request *, struct ctx *);

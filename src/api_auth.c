@@ -54,9 +54,29 @@ static struct db_stmt q_user_login = { "user_login",
 static struct db_stmt q_company_new = { "company_new",
 	"INSERT INTO companies (id, name) VALUES ($1, $2)", 2, 0, 0 };
 static struct db_stmt q_user_new = { "user_new",
-	"INSERT INTO users (company_id, email, name, role, password_hash) "
-	"VALUES ($1, $2, $3, 'owner', $4) RETURNING id, created_at",
+	"INSERT INTO users (company_id, email, name, role, password_hash, "
+	"email_verified_at) VALUES ($1, $2, $3, 'owner', $4, now()) RETURNING "
+	"id",
 	4, 0, 0 };
+static struct db_stmt q_signup_put = { "signup_put",
+	"INSERT INTO signups (company_id, email, name, company_name, "
+	"password_hash, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, "
+	"decode($6, 'hex'), now() + make_interval(secs => $7::integer)) ON "
+	"CONFLICT ((lower(email))) DO UPDATE SET company_id = "
+	"EXCLUDED.company_id, email = EXCLUDED.email, name = EXCLUDED.name, "
+	"company_name = EXCLUDED.company_name, password_hash = "
+	"EXCLUDED.password_hash, token_hash = EXCLUDED.token_hash, expires_at "
+	"= "
+	"EXCLUDED.expires_at, created_at = now()",
+	7, 0, 0 };
+static struct db_stmt q_signup_find = { "signup_find",
+	"SELECT company_id FROM signups WHERE token_hash = decode($1, 'hex') "
+	"AND expires_at > now()",
+	1, DB_RETRY_SAFE, 0 };
+static struct db_stmt q_signup_take = { "signup_take",
+	"DELETE FROM signups WHERE token_hash = decode($1, 'hex') AND "
+	"expires_at > now() RETURNING email, name, company_name, password_hash",
+	1, 0, 0 };
 static struct db_stmt q_token_new = { "auth_token_new",
 	"INSERT INTO auth_tokens (company_id, user_id, kind, token_hash, "
 	"expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), now() + "
@@ -441,17 +461,102 @@ static const struct field f_register[] = {
 	{ "captcha_token", V_STRING, 0, 4096, F_NULLABLE },
 };
 
+/*
+ * The registration of an address that has an account: its holder is
+ * told by mail (and sees it in the account's security events), nothing
+ * else changes. The caller has hashed the password all the same, so
+ * both answers cost alike.
+ */
+static int
+register_taken(struct request *req, struct ctx *ctx, const char *email,
+    const char *uid, const char *cid)
+{
+	json_t *job =
+	    json_pack("{s:s,s:s}", "to", email, "template", "signup_existing");
+	int rc = -1;
+
+	if (job == NULL ||
+	    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		goto out;
+	if (jobs_enqueue(ctx->db, "email", cid, job) == -1 ||
+	    event_record(ctx->db, req, cid, uid, "signup_attempt", NULL) ==
+		-1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	rc = 0;
+out:
+	json_decref(job);
+	return rc;
+}
+
+/*
+ * A pending signup for a new address: what the company and owner will be
+ * made of, and the link (sealed under the company id it will have) that
+ * creates them. A newer signup of the address replaces an older one.
+ */
+static int
+register_new(struct ctx *ctx, const char *email, const char *name,
+    const char *cname, const char *hash)
+{
+	char	      tok[CRYPTO_TOKEN_LEN + 1], hex[65], ttl[16], cid[37];
+	unsigned char h[32];
+	const char   *p[7];
+	char	     *sealed = NULL;
+	json_t	     *job = NULL;
+	PGresult     *res;
+	int	      rc = -1;
+
+	if (crypto_uuid(cid) == -1 || crypto_token(tok, h) == -1)
+		return -1;
+	crypto_hex(h, sizeof(h), hex);
+	snprintf(ttl, sizeof(ttl), "%d", ctx->conf->verify_ttl);
+	if ((sealed = keyring_encrypt(keys_ring(), cid, tok, strlen(tok))) ==
+	    NULL)
+		goto out;
+	job = json_pack("{s:s,s:s,s:s,s:s}", "to", email, "template",
+	    "signup_confirm", "token_enc", sealed, "seal_id", cid);
+	if (job == NULL ||
+	    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		goto out;
+	p[0] = cid;
+	p[1] = email;
+	p[2] = name;
+	p[3] = cname;
+	p[4] = hash;
+	p[5] = hex;
+	p[6] = ttl;
+	if ((res = db_exec(ctx->db, &q_signup_put, p)) == NULL)
+		goto out;
+	PQclear(res);
+	if (jobs_enqueue(ctx->db, "email", NULL, job) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	rc = 0;
+out:
+	crypto_wipe(tok, sizeof(tok));
+	free(sealed);
+	json_decref(job);
+	return rc;
+}
+
+/*
+ * Registration answers 202 the same way whether or not the address has
+ * an account, so it tells nobody which addresses do: a new address gets
+ * a link that creates the company and its owner
+ * (h_register_confirm), a taken one a notice. Checks that depend only on
+ * the request (captcha, address limit, format, password policy) come
+ * first and answer as before.
+ */
 int
 h_register(struct request *req, struct ctx *ctx)
 {
 	const struct conf *cfg = ctx->conf;
 	struct verr	   err;
 	char		   email[EMAIL_MAX + 1], hash[PASSWORD_HASH_MAX];
-	char		   cid[37], uid[37], created[64];
-	const char	  *pw, *name, *cname, *why, *p[4];
-	PGresult	  *res;
-	json_t		  *tokens = NULL, *out = NULL;
-	int		   rc = -1;
+	char		   cid[37], uid[37], akey[EMAIL_MAX + 8];
+	const char	  *pw, *name, *cname, *why;
+	json_t		  *out = NULL;
+	int		   found, rc = -1;
 
 	if (validate_object(
 		req->json, f_register, nitems(f_register), 0, &err) == -1)
@@ -472,18 +577,77 @@ h_register(struct request *req, struct ctx *ctx)
 	}
 	if ((why = password_policy(pw, email, name, cfg->password_min_bits)))
 		return weak_password(req, "password", why);
-	switch (lookup_email(ctx, email, uid, cid)) {
-	case -1: return -1;
-	case 1:
-		return http_send_problem(req, 409, "email_taken",
-		    "An account with this e-mail address exists", NULL, NULL,
-		    NULL);
-	}
-	if (password_hash(pw, cfg->bcrypt_cost, hash) == -1 ||
-	    crypto_uuid(cid) == -1)
+	/* Mail to one address is budgeted, taken or not. */
+	acct_key(0, NULL, email, akey, sizeof(akey));
+	if (limit(req, ctx, "register:addr", akey, cfg->register_max_per_ip,
+		cfg->register_window, 1) == -2)
+		return 0;
+	if ((found = lookup_email(ctx, email, uid, cid)) == -1 ||
+	    password_hash(pw, cfg->bcrypt_cost, hash) == -1)
+		goto out;
+	if ((found ? register_taken(req, ctx, email, uid, cid)
+		   : register_new(ctx, email, name, cname, hash)) == -1)
+		goto out;
+	out = json_pack(
+	    "{s:s,s:s}", "status", "confirmation_sent", "email", email);
+	rc = out == NULL ? -1 : http_send_json(req, 202, out);
+out:
+	crypto_wipe(hash, sizeof(hash));
+	json_decref(out);
+	return rc;
+}
+
+/* The body of the routes that take a link's token. */
+static const struct field f_token[] = {
+	{ "token", V_STRING, 1, 128, F_REQUIRED },
+};
+
+/*
+ * The signup link: creates the company and its owner, whose address the
+ * link has just proven, and starts their first session. The signup is
+ * deleted in the same transaction, so the link works once.
+ */
+int
+h_register_confirm(struct request *req, struct ctx *ctx)
+{
+	struct verr err;
+	char	    hex[65], cid[37], uid[37], email[EMAIL_MAX + 1];
+	char	    name[201], cname[201], hash[PASSWORD_HASH_MAX];
+	const char *p[4];
+	PGresult   *res;
+	json_t	   *tokens = NULL, *out = NULL;
+	int	    rc = -1;
+
+	if (validate_object(req->json, f_token, nitems(f_token), 0, &err) == -1)
+		return validate_problem(req, &err);
+	/* 256-bit links are not guessed: nginx's register zone suffices. */
+	if (api_token_hash_hex(
+		json_string_value(json_object_get(req->json, "token")), hex) ==
+	    -1)
+		goto bad;
+	p[0] = hex;
+	if ((res = db_exec(ctx->db, &q_signup_find, p)) == NULL)
 		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		goto bad;
+	}
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 		return unavailable(req);
+	if ((res = db_exec(ctx->db, &q_signup_take, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) { /* used meanwhile */
+		PQclear(res);
+		db_rollback(ctx->db);
+		goto bad;
+	}
+	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 0));
+	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 1));
+	snprintf(cname, sizeof(cname), "%s", PQgetvalue(res, 0, 2));
+	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 3));
+	PQclear(res);
 	p[0] = cid;
 	p[1] = cname;
 	if ((res = db_exec(ctx->db, &q_company_new, p)) == NULL)
@@ -493,24 +657,23 @@ h_register(struct request *req, struct ctx *ctx)
 	p[2] = name;
 	p[3] = hash;
 	if ((res = db_exec(ctx->db, &q_user_new, p)) == NULL) {
+		/* The address got an account since; its holder reads this. */
 		if (strcmp(db_last_sqlstate(ctx->db), "23505") == 0)
 			rc = http_send_problem(req, 409, "email_taken",
-			    "An account with this e-mail address exists", NULL,
-			    NULL, NULL);
+			    "This address already has an account",
+			    "Sign in with it, or set a new password.", NULL,
+			    NULL);
 		goto out;
 	}
 	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
-	snprintf(created, sizeof(created), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
 	if ((tokens = session_start(ctx, req, cid, uid, "owner")) == NULL ||
-	    send_link(ctx, cid, uid, email, "email_verify", cfg->verify_ttl) ==
-		-1 ||
 	    event_record(ctx->db, req, cid, uid, "register", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	out = json_pack("{s:{s:s,s:s,s:s,s:s,s:b,s:b},s:{s:s,s:s}}", "user",
 	    "id", uid, "email", email, "name", name, "role", "owner",
-	    "email_verified", 0, "mfa_enabled", 0, "company", "id", cid, "name",
+	    "email_verified", 1, "mfa_enabled", 0, "company", "id", cid, "name",
 	    cname);
 	if (out == NULL || json_object_update(out, tokens) == -1)
 		goto out;
@@ -520,6 +683,9 @@ out:
 	json_decref(tokens);
 	json_decref(out);
 	return rc;
+bad:
+	return http_send_problem(req, 400, "invalid_token",
+	    "This link is invalid, used or expired", NULL, NULL, NULL);
 }
 
 static const struct field f_login[] = {
@@ -1070,10 +1236,6 @@ out:
 
 /* --- e-mail verification --- */
 
-static const struct field f_verify[] = {
-	{ "token", V_STRING, 1, 128, F_REQUIRED },
-};
-
 int
 h_email_verify(struct request *req, struct ctx *ctx)
 {
@@ -1083,8 +1245,7 @@ h_email_verify(struct request *req, struct ctx *ctx)
 	PGresult   *res;
 	int	    r;
 
-	if (validate_object(req->json, f_verify, nitems(f_verify), 0, &err) ==
-	    -1)
+	if (validate_object(req->json, f_token, nitems(f_token), 0, &err) == -1)
 		return validate_problem(req, &err);
 	r = open_token(req, ctx, "email_verify",
 	    json_string_value(json_object_get(req->json, "token")), cid, uid,

@@ -36,6 +36,8 @@ static struct db_stmt q_counters_purge = { "counters_purge",
 	0, 0, 0 };
 static struct db_stmt q_keys_purge = { "answer_purge",
 	"SELECT parley_answer_purge($1::integer, 86400)", 1, 0, 0 };
+static struct db_stmt q_signups_purge = { "signups_purge",
+	"DELETE FROM signups WHERE expires_at < now()", 0, 0, 0 };
 static struct db_stmt q_jobs_purge = { "jobs_purge",
 	"DELETE FROM jobs WHERE done_at < now() - interval '7 days' OR "
 	"failed_at < now() - interval '30 days'",
@@ -101,6 +103,16 @@ jobs_enqueue(
 	return 0;
 }
 
+/* The mail result as a job result. */
+static enum job_result
+mail_result(int rc, const char **err)
+{
+	if (rc == 0)
+		return JOB_OK;
+	*err = rc == -1 ? "mail_rejected" : "mail_unavailable";
+	return rc == -1 ? JOB_FAIL : JOB_RETRY;
+}
+
 /* A notice that needs no link: an endpoint turned off. */
 static enum job_result
 job_notice(
@@ -131,11 +143,54 @@ job_notice(
 	    cfg->public_base_url);
 	rc = mail_send(
 	    cfg, to, "A parley webhook endpoint was turned off", body);
-	if (rc == 0)
-		return JOB_OK;
-	*err = rc == -1 ? "mail_rejected" : "mail_unavailable";
-	return rc == -1 ? JOB_FAIL : JOB_RETRY;
+	return mail_result(rc, err);
 }
+
+/*
+ * Someone registered with an address that has an account: its holder is
+ * told, and nothing else happens (the registration answered as for a new
+ * address, so it reveals nothing).
+ */
+static enum job_result
+job_signup_existing(const struct conf *cfg, const char *to, const char **err)
+{
+	char body[2048];
+
+	snprintf(body, sizeof(body),
+	    "Someone tried to sign up for parley with this address, which "
+	    "already has an account. Nothing was changed.\n\nIf it was you, "
+	    "sign in at %s/login, or set a new password at "
+	    "%s/forgot-password.\n\nIf it was not you, you can ignore this "
+	    "message.\n",
+	    cfg->public_base_url, cfg->public_base_url);
+	return mail_result(
+	    mail_send(
+		cfg, to, "Someone tried to sign up with your address", body),
+	    err);
+}
+
+/* The mails that carry a one-time link: template, subject, path, text. */
+static const struct {
+	const char *tpl, *subject, *path, *intro;
+} link_mails[] = {
+	{ "password_reset", "Reset your parley password",
+	    "/reset-password#token=",
+	    "Someone asked to reset the password of this parley account. If "
+	    "it was you, open this link within 30 minutes; it works once:" },
+	{ "invitation", "You are invited to join a team on parley",
+	    "/accept-invitation#token=",
+	    "You have been invited to join a team on parley. Open this link "
+	    "within 7 days to choose your name and password; it works once:" },
+	{ "signup_confirm", "Finish signing up for parley",
+	    "/confirm-signup#token=",
+	    "Someone, hopefully you, asked to create a parley account with "
+	    "this address. Open this link within 48 hours to create it; it "
+	    "works once:" },
+	{ "email_verify", "Confirm your e-mail address for parley",
+	    "/verify-email#token=",
+	    "Please confirm that this address belongs to your parley account "
+	    "by opening this link:" },
+};
 
 /* E-mail: a one-time link (password reset, invitation, address
  * verification) or a notice. */
@@ -153,36 +208,32 @@ job_email(const struct conf *cfg, struct db *db, const struct job *job,
 	const char   *subject, *path, *intro;
 	unsigned char tok[64];
 	char	      body[2048];
+	size_t	      k;
 	int	      n, rc;
 
 	(void)db;
 	if (to != NULL && tpl != NULL && strcmp(tpl, "webhook_disabled") == 0)
 		return job_notice(cfg, to, payload, err);
+	if (to != NULL && tpl != NULL && strcmp(tpl, "signup_existing") == 0)
+		return job_signup_existing(cfg, to, err);
+	/* A signup's link is sealed under the company it will create. */
+	if (company_id == NULL)
+		company_id =
+		    json_string_value(json_object_get(payload, "seal_id"));
 	if (to == NULL || tpl == NULL || sealed == NULL || company_id == NULL) {
 		*err = "bad_payload";
 		return JOB_FAIL;
 	}
-	if (strcmp(tpl, "password_reset") == 0) {
-		subject = "Reset your parley password";
-		path = "/reset-password#token=";
-		intro = "Someone asked to reset the password of this parley "
-			"account. If it was you, open this link within 30 "
-			"minutes; it works once:";
-	} else if (strcmp(tpl, "invitation") == 0) {
-		subject = "You are invited to join a team on parley";
-		path = "/accept-invitation#token=";
-		intro = "You have been invited to join a team on parley. Open "
-			"this link within 7 days to choose your name and "
-			"password; it works once:";
-	} else if (strcmp(tpl, "email_verify") == 0) {
-		subject = "Confirm your e-mail address for parley";
-		path = "/verify-email#token=";
-		intro = "Please confirm that this address belongs to your "
-			"parley account by opening this link:";
-	} else {
+	for (k = 0; k < nitems(link_mails); k++)
+		if (strcmp(tpl, link_mails[k].tpl) == 0)
+			break;
+	if (k == nitems(link_mails)) {
 		*err = "bad_template";
 		return JOB_FAIL;
 	}
+	subject = link_mails[k].subject;
+	path = link_mails[k].path;
+	intro = link_mails[k].intro;
 	n = keyring_decrypt(
 	    keys_ring(), company_id, sealed, tok, sizeof(tok) - 1);
 	if (n <= 0) {
@@ -197,10 +248,7 @@ job_email(const struct conf *cfg, struct db *db, const struct job *job,
 	crypto_wipe(tok, sizeof(tok));
 	rc = mail_send(cfg, to, subject, body);
 	crypto_wipe(body, sizeof(body));
-	if (rc == 0)
-		return JOB_OK;
-	*err = rc == -1 ? "mail_rejected" : "mail_unavailable";
-	return rc == -1 ? JOB_FAIL : JOB_RETRY;
+	return mail_result(rc, err);
 }
 
 /*
@@ -387,6 +435,7 @@ jobs_run(const struct conf *cfg, int no)
 			PQclear(db_exec(db, &q_rate_purge, NULL));
 			PQclear(db_exec(db, &q_counters_purge, NULL));
 			PQclear(db_exec(db, &q_jobs_purge, NULL));
+			PQclear(db_exec(db, &q_signups_purge, NULL));
 			{
 				char	    ttl[12];
 				const char *p[1] = { ttl };

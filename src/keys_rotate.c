@@ -54,7 +54,8 @@ static const struct {
 	{ "operator_secrets", "id", "uuid", UUID0, "'operator:' || name",
 	    "value_enc", NULL, "true" },
 	/* Links in e-mails still queued. */
-	{ "jobs", "id", "bigint", "0", "company_id::text",
+	{ "jobs", "id", "bigint", "0",
+	    "coalesce(company_id::text, payload->>'seal_id')",
 	    "payload->>'token_enc'",
 	    "payload = jsonb_set(payload, '{token_enc}', to_jsonb($1::text))",
 	    "done_at IS NULL AND failed_at IS NULL" },

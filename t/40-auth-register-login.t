@@ -12,31 +12,79 @@ use ParleyTest;
 my $t = ParleyTest->new(smtp => 1, env => { PARLEY_LOGIN_MAX_PER_ACCOUNT => 50, PARLEY_BCRYPT_COST => 12 });
 my $pw = 'tangerine-orbit-velvet-42';
 
+# Registration confirms the address before anything exists: 202, then
+# the link in the mail creates the company and its owner.
 my $r = $t->post('/api/v1/auth/register', json => { email => '  Ann.Smith@Example.COM ', password => $pw,
     name => 'Ann Smith', company_name => 'Acme Ltd' }, headers => { 'user-agent' => 'tests/1' });
-is $r->{status}, 201, 'register: 201';
+is $r->{status}, 202, 'register: 202';
+is_deeply $r->{json}, { status => 'confirmation_sent', email => 'Ann.Smith@example.com' },
+    '... confirmation_sent, the address trimmed and its domain lower-cased';
+is $t->sql(q{SELECT count(*) AS n FROM users})->[0]{n}, 0, '... and no account exists before the link is used';
+my $mail = $t->wait_mail('Ann.Smith@example.com', qr/finish signing up/i);
+my ($stok) = $mail->{body} =~ m{https://app\.parley\.test/confirm-signup#token=([A-Za-z0-9_-]{43})};
+ok $stok, 'the signup mail carries a link';
+# The mail can arrive before the job is marked done: wait for the state.
+ParleyTest::wait_for(sub { $t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NOT NULL})->[0]{n} }, 'the job done');
+is $t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NOT NULL AND payload = '{}'})->[0]{n}, 1,
+    'the job is done and its payload (the sealed token) erased';
+is $t->post('/api/v1/auth/register/confirm', json => { token => 'A' x 43 })->{status}, 400, 'an unknown link: 400';
+$r = $t->post('/api/v1/auth/register/confirm', json => { token => $stok }, headers => { 'user-agent' => 'tests/1' });
+is $r->{status}, 201, 'the link creates the account: 201';
 my $reg = $r->{json};
 is $reg->{user}{email}, 'Ann.Smith@example.com', 'e-mail trimmed, domain lower-cased';
 is $reg->{user}{role}, 'owner', 'the registrant owns the company';
+is $reg->{user}{email_verified}, JSON::PP::true, 'the address is verified: the link proved it';
 is $reg->{company}{name}, 'Acme Ltd', 'company created';
 is $reg->{token_type}, 'Bearer', 'token pair returned';
 is $reg->{expires_in}, 900, 'access token lives 15 minutes';
 like $reg->{refresh_token}, qr/^[A-Za-z0-9_-]{43}$/, 'refresh token: 256 bits base64url';
+is $t->post('/api/v1/auth/register/confirm', json => { token => $stok })->{status}, 400, 'the link works once';
+is $t->sql(q{SELECT count(*) AS n FROM signups})->[0]{n}, 0, '... the pending signup is gone';
 
 my $row = $t->sql('SELECT password_hash, email_verified_at FROM users WHERE id = ?', $reg->{user}{id})->[0];
 like $row->{password_hash}, qr/^\$2b\$12\$/, 'stored as bcrypt $2b$ at the configured cost (12)';
-is $row->{email_verified_at}, undef, 'not verified yet';
+ok defined $row->{email_verified_at}, 'verified in the database';
 {
 	use Digest::SHA qw(sha256_hex);
 	my $rt = $t->sql('SELECT encode(token_hash, ?) AS h FROM refresh_tokens', 'hex')->[0]{h};
 	is $rt, sha256_hex($reg->{refresh_token}), 'refresh token stored as its SHA-256 only';
 }
 
-# Duplicates, in any case or spacing, are refused.
-$r = $t->post('/api/v1/auth/register', json => { email => 'ann.smith@EXAMPLE.com', password => $pw,
-    name => 'Ann', company_name => 'Other' });
-is $r->{status}, 409, 'same address again: 409';
-is $r->{json}{code}, 'email_taken', '... email_taken';
+# A taken address, in any case or spacing, is answered like a new one:
+# registration tells nobody which addresses have accounts. Its holder is
+# told by mail; nothing else changes.
+my %new = %{ $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.200' },
+    json => { email => 'fresh@example.com', password => $pw, name => 'Fre Sh', company_name => 'New' }) };
+$r = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.201' },
+    json => { email => ' ann.smith@EXAMPLE.com', password => $pw, name => 'Ann', company_name => 'Other' });
+is $r->{status}, $new{status}, 'same address again: the status a new address gets (202)';
+is_deeply [ sort keys %{ $r->{json} } ], [ sort keys %{ $new{json} } ], '... the same fields';
+is $r->{json}{status}, $new{json}{status}, '... the same status text';
+$mail = $t->wait_mail('ann.smith@example.com', qr/tried to sign up/);
+like $mail->{body}, qr/already has an account/, 'the holder of the address is told someone tried to sign up';
+unlike $mail->{body}, qr/#token=/, '... by a mail that carries no link';
+is $t->sql(q{SELECT count(*) AS n FROM companies})->[0]{n}, 1, '... and no company was made';
+is $t->sql(q{SELECT count(*) AS n FROM signups WHERE lower(email) = 'ann.smith@example.com'})->[0]{n}, 0,
+    '... nor a pending signup';
+ok $t->sql(q{SELECT 1 FROM security_events WHERE kind = 'signup_attempt' AND user_id = ?}, $reg->{user}{id})->[0],
+    "... the attempt is in the account's security events";
+# Registering again replaces the pending signup: the older link stops working.
+my $m1 = $t->wait_mail('fresh@example.com', qr/finish signing up/i);
+$t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.202' },
+    json => { email => 'fresh@example.com', password => $pw, name => 'Fre Sh', company_name => 'Newer' });
+ParleyTest::wait_for(sub { 2 == grep { $_->{to} eq 'fresh@example.com' } $t->mails }, 'the second signup mail');
+my @fm = grep { $_->{to} eq 'fresh@example.com' } $t->mails;
+my @ftok = map { /confirm-signup#token=([A-Za-z0-9_-]{43})/ ? $1 : () } map { $_->{body} } @fm;
+is $t->post('/api/v1/auth/register/confirm', json => { token => $ftok[0] })->{status}, 400, 'an older link of the address no longer works';
+$r = $t->post('/api/v1/auth/register/confirm', json => { token => $ftok[1] });
+is $r->{json}{company}{name}, 'Newer', '... the newest does';
+# An expired link does not work, and the jobs process purges it.
+$t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.203' },
+    json => { email => 'late@example.com', password => $pw, name => 'La Te', company_name => 'Late' });
+my ($ltok) = $t->wait_mail('late@example.com', qr/finish signing up/i)->{body} =~ /#token=([A-Za-z0-9_-]{43})/;
+$t->backdate('signups', 'expires_at', '49 hours', q{email = 'late@example.com'});
+$r = $t->post('/api/v1/auth/register/confirm', json => { token => $ltok });
+is $r->{status}, 400, 'an expired link: 400' or diag $r->{content};
 
 # Password policy, with reasons.
 my %weak = (
@@ -54,21 +102,23 @@ for my $p (sort keys %weak) {
 	is $r->{json}{errors}[0]{code}, $weak{$p}, "... because $weak{$p}";
 	ok length($r->{json}{detail} // ''), '... with a reason a person can act on';
 }
-is $t->sql(q{SELECT count(*) AS n FROM users WHERE lower(email) = 'weak@example.com'})->[0]{n}, 0,
-    'no account was created by refused registrations';
+is $t->sql(q{SELECT count(*) AS n FROM signups WHERE lower(email) = 'weak@example.com'})->[0]{n}, 0,
+    'nothing was stored for refused registrations';
 
-# Verification e-mail, sent by the jobs worker through real SMTP.
-my $mail = $t->wait_mail('Ann.Smith@example.com', qr/Confirm your e-mail/);
-my ($vtok) = $mail->{body} =~ m{https://app\.parley\.test/verify-email#token=([A-Za-z0-9_-]{43})};
-ok $vtok, 'the verification mail carries a link';
-is $t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NOT NULL AND payload = '{}'})->[0]{n}, 1,
-    'the job is done and its payload (the sealed token) erased';
+# Verification of an address not yet proven (an account made before
+# registration confirmed addresses): the link, sent again on request.
+$t->sql('UPDATE users SET email_verified_at = NULL WHERE id = ?', $reg->{user}{id});
 $r = $t->get('/api/v1/me', headers => { authorization => "Bearer $reg->{access_token}" });
 is $r->{status}, 200, '/me with the access token';
 is $r->{json}{user}{email_verified}, JSON::PP::false, 'unverified state visible in /me';
 is $r->{json}{role}, 'owner', '/me: role';
 is $r->{json}{company}{id}, $reg->{company}{id}, '/me: company';
 is $r->{json}{mfa}{enabled}, JSON::PP::false, '/me: MFA state';
+is $t->post('/api/v1/auth/email/resend', headers => { authorization => "Bearer $reg->{access_token}" })->{status}, 202,
+    'the verification link sent again';
+$mail = $t->wait_mail('Ann.Smith@example.com', qr/Confirm your e-mail/);
+my ($vtok) = $mail->{body} =~ m{https://app\.parley\.test/verify-email#token=([A-Za-z0-9_-]{43})};
+ok $vtok, 'the verification mail carries a link';
 is $t->post('/api/v1/auth/email/verify', json => { token => $vtok })->{status}, 204, 'verification link works';
 is $t->post('/api/v1/auth/email/verify', json => { token => $vtok })->{status}, 400, '... once';
 $r = $t->get('/api/v1/me', headers => { authorization => "Bearer $reg->{access_token}" });

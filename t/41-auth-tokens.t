@@ -11,7 +11,7 @@ use ParleyTest;
 
 my $t = ParleyTest->new;
 my $pw = 'tangerine-orbit-velvet-42';
-my $reg = $t->post('/api/v1/auth/register', json => { email => 'owner@acme.example', password => $pw,
+my $reg = $t->signup(json => { email => 'owner@acme.example', password => $pw,
     name => 'Olive Owner', company_name => 'Acme' })->{json};
 ok $reg->{access_token}, 'registered';
 my ($uid, $cid, $sid) = ($reg->{user}{id}, $reg->{company}{id}, $reg->{session_id});

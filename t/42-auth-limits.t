@@ -9,7 +9,7 @@ my $pw = 'tangerine-orbit-velvet-42';
 
 sub register {
 	my ($email, $ip, $captcha) = @_;
-	return $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => $ip },
+	return $t->signup(headers => { 'x-forwarded-for' => $ip },
 	    json => { email => $email, password => $pw, name => 'Rita Limit', company_name => 'Limits',
 	        defined $captcha ? (captcha_token => $captcha) : () });
 }

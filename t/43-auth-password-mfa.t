@@ -13,7 +13,7 @@ my $pw = 'tangerine-orbit-velvet-42';
 push @secrets, $pw;
 my $email = 'mia.mfa@example.org';
 
-my $reg = $t->post('/api/v1/auth/register', json => { email => $email, password => $pw, name => 'Mia Mfa',
+my $reg = $t->signup(json => { email => $email, password => $pw, name => 'Mia Mfa',
     company_name => 'Factor Inc' })->{json};
 ok $reg->{access_token}, 'registered';
 push @secrets, $reg->{access_token}, $reg->{refresh_token};

@@ -12,7 +12,7 @@ is scalar($t->jobs_pids), 2, 'two jobs processes beside the workers';
 
 my $r = $t->post('/api/v1/auth/register', json => { email => 'jo@example.net', password => $pw,
     name => 'Jo Jobs', company_name => 'Queue Co' });
-is $r->{status}, 201, 'registered while SMTP is down: the request does not wait for mail';
+is $r->{status}, 202, 'registered while SMTP is down: the request does not wait for mail';
 
 sub job { $t->sql('SELECT id, attempts, last_error, run_at > now() AS later, done_at, failed_at, payload::text AS payload FROM jobs ORDER BY id')->[0] }
 # The try is counted when the job is taken, its outcome when it ends.
@@ -28,8 +28,10 @@ $t->stop_parleyd;
 $t->start_smtp;
 $t->sql(q{UPDATE jobs SET run_at = now()});
 $t->start_parleyd;
-my $mail = $t->wait_mail('jo@example.net', qr/Confirm your e-mail/);
+my $mail = $t->wait_mail('jo@example.net', qr/finish signing up/i);
 ok $mail, 'delivered after the restart';
+my ($stok) = $mail->{body} =~ m{confirm-signup#token=([A-Za-z0-9_-]{43})};
+is $t->post('/api/v1/auth/register/confirm', json => { token => $stok })->{status}, 201, '... and its link works';
 ParleyTest::wait_for(sub { job()->{done_at} }, 'the job marked done');
 $j = job();
 is $j->{payload}, '{}', 'done: payload erased';
@@ -39,7 +41,7 @@ cmp_ok $j->{attempts}, '>=', 2, "delivered on attempt $j->{attempts}";
 for my $i (1 .. 12) {
 	$r = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => "198.51.100.$i" },
 	    json => { email => "user$i\@example.net", password => $pw, name => "User $i", company_name => "Co $i" });
-	die $r->{content} unless $r->{status} == 201;
+	die $r->{content} unless $r->{status} == 202;
 }
 ParleyTest::wait_for(sub { scalar(grep { $_->{to} =~ /^user\d+\@/ } $t->mails) >= 12 }, 'twelve mails');
 ParleyTest::wait_for(sub { !$t->sql('SELECT count(*) AS n FROM jobs WHERE done_at IS NULL')->[0]{n} }, 'the queue drained');

@@ -19,7 +19,7 @@ sub ip { $n++; return "198.51.100." . ($n % 250 + 1) }
 
 sub register {
 	my ($email) = @_;
-	my $r = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => "203.0.113." . (++$n % 250) },
+	my $r = $t->signup(headers => { 'x-forwarded-for' => "203.0.113." . (++$n % 250) },
 	    json => { email => $email, password => $pw, name => 'Vic Tim', company_name => 'Target', captcha_token => 'pass' });
 	die "register $email: $r->{content}" unless $r->{status} == 201;
 	return $r->{json};
@@ -96,11 +96,11 @@ is $t->post('/api/v1/auth/password/forgot', headers => { 'x-forwarded-for' => ip
     json => { email => 'reset@example.com', captcha_token => 'pass' })->{status}, 202,
     "the owner's own request still goes through";
 
-# 6. Tokens are bound to their kind: a verification link is no reset link.
-my $mail = $t->wait_mail('race@example.com', qr/Confirm/);
+# 6. Tokens are bound to their kind: a signup link is no reset link.
+my $mail = $t->wait_mail('race@example.com', qr/finish signing up/i);
 my ($vtok) = $mail->{body} =~ /#token=([A-Za-z0-9_-]{43})/;
 is $t->post('/api/v1/auth/password/reset', json => { token => $vtok, password => 'brand-new-phrase-for-me' })->{status}, 400,
-    'a verification token used as a reset token: 400';
+    'a signup token used as a reset token: 400';
 
 # 7. Refresh race: two concurrent uses of one refresh token end the session.
 my $s = login('timing@example.com', $pw)->{json};

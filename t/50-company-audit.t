@@ -12,7 +12,7 @@ use ParleyTest;
 
 my $t = ParleyTest->new(workers => 3);
 my $pw = 'tangerine-orbit-velvet-42';
-my $owner = $t->post('/api/v1/auth/register', json => { email => 'own@co.example', password => $pw,
+my $owner = $t->signup(json => { email => 'own@co.example', password => $pw,
     name => 'Ona Owner', company_name => 'Audit Co' })->{json};
 my $cid = $owner->{company}{id};
 my $oauth = { authorization => "Bearer $owner->{access_token}" };

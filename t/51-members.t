@@ -13,7 +13,7 @@ my $pw = 'tangerine-orbit-velvet-42';
 my $n = 0;
 sub company {
 	my ($tag) = @_;
-	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
+	my $o = $t->signup(headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
 	    json => { email => "owner\@$tag.example", password => $pw, name => 'Owen Owner', company_name => $tag })->{json};
 	my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $o->{user}{id})->[0]{password_hash};
 	my %who = (owner => $o);

@@ -12,7 +12,7 @@ my $pw = 'tangerine-orbit-velvet-42';
 my $n = 0;
 sub reg {
 	my ($email, $co) = @_;
-	return $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
+	return $t->signup(headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
 	    json => { email => $email, password => $pw, name => 'Ina Inviter', company_name => $co })->{json};
 }
 my $own = reg('boss@inv.example', 'Inviters');

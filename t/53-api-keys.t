@@ -10,9 +10,9 @@ use ParleyTest;
 
 my $t = ParleyTest->new;
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'keys@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'keys@co.example', password => $pw,
     name => 'Kay Keys', company_name => 'Keys Co' })->{json};
-my $other = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.9' },
+my $other = $t->signup(headers => { 'x-forwarded-for' => '203.0.113.9' },
     json => { email => 'keys@else.example', password => $pw, name => 'Els Else', company_name => 'Else' })->{json};
 my $auth = { authorization => "Bearer $own->{access_token}" };
 my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $own->{user}{id})->[0]{password_hash};

@@ -7,7 +7,7 @@ use ParleyTest;
 
 my $t = ParleyTest->new(workers => 3, env => { PARLEY_API_RATE_MAX => 8, PARLEY_API_RATE_WINDOW => 60 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'lim@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'lim@co.example', password => $pw,
     name => 'Lim Its', company_name => 'Limits Co' })->{json};
 my $auth = { authorization => "Bearer $own->{access_token}" };
 my $key = $t->post('/api/v1/api-keys', headers => $auth, json => { name => 'k', scopes => ['members:read'] })->{json}{key};
@@ -54,7 +54,7 @@ cmp_ok $events, '<=', 12, "denial events are bounded by the budget ($events)";
 # A budget over 100 is counted in batches per worker: it still holds, to
 # within 20 requests per worker.
 my $big = ParleyTest->new(workers => 3, env => { PARLEY_API_RATE_MAX => 200, PARLEY_API_RATE_WINDOW => 3600 });
-my $bo = $big->post('/api/v1/auth/register', json => { email => 'big@co.example', password => $pw,
+my $bo = $big->signup(json => { email => 'big@co.example', password => $pw,
     name => 'Big Budget', company_name => 'Big Co' })->{json};
 my @b = map { $big->get('/api/v1/me', headers => { authorization => "Bearer $bo->{access_token}" })->{status} } 1 .. 290;
 my $ok = grep { $_ == 200 } @b;

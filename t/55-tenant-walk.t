@@ -20,7 +20,7 @@ my $n = 0;
 
 sub company {
 	my ($tag) = @_;
-	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
+	my $o = $t->signup(headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
 	    json => { email => "owner\@$tag.example", password => $pw, name => 'Owen Owner', company_name => $tag })->{json};
 	my $oauth = { authorization => "Bearer $o->{access_token}" };
 	my %c = (id => $o->{company}{id}, users => { owner => { token => $o->{access_token}, id => $o->{user}{id}, session => $o->{session_id} } });
@@ -199,7 +199,7 @@ my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1
     'POST /api/v1/widget/conversations/:id/handoff', 'GET /api/v1/widget/conversations/:id/events',
     'POST /api/v1/widget/consent');
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
-    'POST /api/v1/auth/register', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
+    'POST /api/v1/auth/register', 'POST /api/v1/auth/register/confirm', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
     'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions',
     'GET /widget/frame', 'POST /api/v1/webhooks/stripe');

@@ -9,7 +9,7 @@ use ParleyTest;
 
 my $t = ParleyTest->new(env => { PARLEY_KB_COMPANY_MAX => 200000, PARLEY_KB_DOCUMENT_MAX => 65536 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'bots@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'bots@co.example', password => $pw,
     name => 'Bo Bots', company_name => 'Bots Co' })->{json};
 my $cid = $own->{company}{id};
 my $auth = { authorization => "Bearer $own->{access_token}" };

@@ -14,7 +14,7 @@ my $t = ParleyTest->new(env => { PARLEY_WIDGET_MESSAGE_RATE => 10, PARLEY_WIDGET
 my $pw = 'tangerine-orbit-velvet-42';
 sub company {
 	my ($n) = @_;
-	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => "203.0.113.$n" },
+	my $o = $t->signup(headers => { 'x-forwarded-for' => "203.0.113.$n" },
 	    json => { email => "w$n\@co$n.example", password => $pw, name => 'Wi Dget', company_name => "Widget $n" })->{json};
 	return { %$o, auth => { authorization => "Bearer $o->{access_token}" } };
 }

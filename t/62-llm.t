@@ -14,7 +14,7 @@ use ParleyTest;
 my $t = ParleyTest->new(llm => 1, env => { PARLEY_LLM_RETRIES => 2, PARLEY_LLM_TIMEOUT => 2,
     PARLEY_WIDGET_MESSAGE_RATE => 1000 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'ai@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'ai@co.example', password => $pw,
     name => 'Al Eye', company_name => 'AI Co' })->{json};
 my $auth = { authorization => "Bearer $own->{access_token}" };
 sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h, defined $j ? (json => $j) : ()) }

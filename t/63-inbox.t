@@ -12,7 +12,7 @@ my $t = ParleyTest->new(env => { PARLEY_SUGGEST_RATE => 3 });
 my $pw = 'tangerine-orbit-velvet-42';
 sub company {
 	my ($n) = @_;
-	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => "203.0.113.$n" },
+	my $o = $t->signup(headers => { 'x-forwarded-for' => "203.0.113.$n" },
 	    json => { email => "in$n\@co$n.example", password => $pw, name => 'In Box', company_name => "Inbox $n" })->{json};
 	return { %$o, auth => { authorization => "Bearer $o->{access_token}" } };
 }

@@ -9,7 +9,7 @@ use ParleyTest;
 
 my $t = ParleyTest->new(llm => 1, env => { PARLEY_LLM_COMPANY_BASE_URL => 1, PARLEY_LLM_RETRIES => 0 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'url@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'url@co.example', password => $pw,
     name => 'Ur L', company_name => 'URL Co' })->{json};
 my $auth = { authorization => "Bearer $own->{access_token}" };
 sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h, defined $j ? (json => $j) : ()) }

@@ -21,7 +21,7 @@ ok -d $modules, 'playwright-core is installed (dev/test runs npm ci in t/browser
 
 my $t = ParleyTest->new(llm => 1, env => { PARLEY_WIDGET_MESSAGE_RATE => 1000 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'garden@shop.example', password => $pw,
+my $own = $t->signup(json => { email => 'garden@shop.example', password => $pw,
     name => 'Gar Den', company_name => 'Garden Shop' })->{json};
 my $auth = { authorization => "Bearer $own->{access_token}" };
 

@@ -45,7 +45,7 @@ sub verify {
 
 sub company {
 	my ($email, $name, $ip) = @_;
-	my $r = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => $ip },
+	my $r = $t->signup(headers => { 'x-forwarded-for' => $ip },
 	    json => { email => $email, password => $pw, name => 'Ann Owner', company_name => $name });
 	die "register: $r->{status}" unless $r->{status} == 201;
 	return ($r->{json}{company}{id}, { authorization => "Bearer $r->{json}{access_token}" });

@@ -10,11 +10,11 @@ use ParleyTest;
 
 my $t = ParleyTest->new(env => { PARLEY_API_RATE_MAX => 100000 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'aud@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'aud@co.example', password => $pw,
     name => 'Au Dit', company_name => 'Audit Co' })->{json};
 my $cid = $own->{company}{id};
 my $auth = { authorization => "Bearer $own->{access_token}" };
-my $other = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.7' },
+my $other = $t->signup(headers => { 'x-forwarded-for' => '203.0.113.7' },
     json => { email => 'aud@else.example', password => $pw, name => 'El Se', company_name => 'Else' })->{json};
 my $hash = $t->sql('SELECT password_hash FROM users WHERE id = ?', $own->{user}{id})->[0]{password_hash};
 sub user {

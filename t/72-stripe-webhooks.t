@@ -15,7 +15,7 @@ my $old = 'whsec_old' . join('', map { ('a' .. 'z')[int rand 26] } 1 .. 24);
 my $t = ParleyTest->new(env => { PARLEY_STRIPE_WEBHOOK_SECRET => $secret, PARLEY_STRIPE_WEBHOOK_SECRET_PREVIOUS => $old });
 $t->note_secrets({ stripe_secret => $secret, stripe_old_secret => $old });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'bill@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'bill@co.example', password => $pw,
     name => 'Bil Ling', company_name => 'Billing Co' })->{json};
 my $cid = $own->{company}{id};
 sub company { $t->sql('SELECT plan, stripe_customer_id, stripe_subscription_id, subscription_status, billing_state FROM companies WHERE id = ?', $cid)->[0] }
@@ -110,7 +110,7 @@ my $other = event('charge.refunded', { id => 'ch_1', object => 'charge', custome
 is deliver($other, sign($other))->{status}, 200, 'an event parley does not act on: recorded';
 # A subscription's first event before the checkout's: its metadata (set
 # by parley's Checkout) names the company, whose customer is bound then.
-my $two = $t->post('/api/v1/auth/register', json => { email => 'two@co.example', password => $pw,
+my $two = $t->signup(json => { email => 'two@co.example', password => $pw,
     name => 'Tw O', company_name => 'Second Co' })->{json}{company}{id};
 my $early = event('customer.subscription.created', { id => 'sub_Early1', object => 'subscription', customer => 'cus_Early1',
     status => 'active', metadata => { plan => 'pro', company_id => $two } });
@@ -125,7 +125,7 @@ is $t->sql('SELECT stripe_customer_id FROM companies WHERE id = ?', $two)->[0]{s
 
 # The checkout's event before its subscription's older one: the
 # subscription's still applies (checkouts and invoices keep their own clock).
-my $three = $t->post('/api/v1/auth/register', json => { email => 'three@co.example', password => $pw,
+my $three = $t->signup(json => { email => 'three@co.example', password => $pw,
     name => 'Thr Ee', company_name => 'Third Co' })->{json}{company}{id};
 my $t0 = time;
 my $co3 = event('checkout.session.completed', { id => 'cs_3', object => 'checkout.session', client_reference_id => $three,

@@ -12,7 +12,7 @@ use ParleyTest;
 
 my $t = ParleyTest->new(llm => 1);
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'keys@rest.example', password => $pw,
+my $own = $t->signup(json => { email => 'keys@rest.example', password => $pw,
     name => 'Ke Ys', company_name => 'Rest Co' })->{json};
 my $auth = { authorization => "Bearer $own->{access_token}" };
 sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h // $auth, defined $j ? (json => $j) : ()) }
@@ -63,8 +63,14 @@ sub rotate {
 	my $out = `'@{[ ParleyTest->builddir ]}/parleyctl' keys rotate --batch 1 2>&1`;
 	return ($? >> 8, $out);
 }
-# The link of the verification e-mail still queued (no SMTP here) is
-# sealed too.
+# Links in e-mails still queued (the mail server is down) are sealed too:
+# a password reset, and a signup, whose company does not exist yet.
+$t->stop_smtp;
+is $t->post('/api/v1/auth/password/forgot', headers => { 'x-forwarded-for' => '203.0.113.70' },
+    json => { email => 'keys@rest.example' })->{status}, 202, 'a reset link queued';
+is $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.71' },
+    json => { email => 'queued@rest.example', password => $pw, name => 'Qu Eued', company_name => 'Queued' })->{status},
+    202, 'a signup link queued';
 my $queued = $t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND payload->>'token_enc' IS NOT NULL})->[0]{n};
 cmp_ok $queued, '>=', 1, "$queued queued e-mail job(s) hold a sealed link";
 my ($rc, $out) = rotate();
@@ -98,6 +104,11 @@ my $v = { authorization => "Bearer $r->{json}{token}" };
 my $c = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
 $r = $t->visitor_say($r->{json}{token}, $c, 'hello');
 is $r->{status}, 201, '... and the company LLM key still decrypts (no provider error)';
+$t->start_smtp;
+my $m = $t->wait_mail('queued@rest.example', qr/finish signing up/i);
+my ($stok) = $m->{body} =~ m{confirm-signup#token=([A-Za-z0-9_-]{43})};
+is $t->post('/api/v1/auth/register/confirm', json => { token => $stok })->{status}, 201,
+    '... and the queued signup link, re-sealed, arrives and works';
 isnt $t->sql('SELECT handoff_reason FROM conversations WHERE id = ?', $c)->[0]{handoff_reason} // '', 'provider_error',
     '... no handoff for an unreadable key';
 my $sent = $t->llm_requests->[-1];

@@ -10,7 +10,7 @@ use ParleyTest;
 
 my $t = ParleyTest->new(llm => 1);
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'plan@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'plan@co.example', password => $pw,
     name => 'Pl An', company_name => 'Plan Co' })->{json};
 my $cid = $own->{company}{id};
 my $auth = { authorization => "Bearer $own->{access_token}" };

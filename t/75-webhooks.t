@@ -18,7 +18,7 @@ use ParleyTest;
 my $t = ParleyTest->new(receiver => 1, smtp => 1, env => { PARLEY_WEBHOOK_ALLOW_HTTP => 1,
     PARLEY_WEBHOOK_ALLOW_LOOPBACK => 1, PARLEY_WEBHOOK_TIMEOUT => 2 });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'hooks@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'hooks@co.example', password => $pw,
     name => 'Ho Oks', company_name => 'Hook Co' })->{json};
 my $cid = $own->{company}{id};
 my $auth = { authorization => "Bearer $own->{access_token}" };

@@ -14,7 +14,7 @@ my $whsec = 'whsec_' . join('', map { ('a' .. 'z', 0 .. 9)[int rand 36] } 1 .. 3
 my $t = ParleyTest->new(stripe => 1, env => { PARLEY_STRIPE_WEBHOOK_SECRET => $whsec });
 $t->note_secrets({ stripe_whsec => $whsec });
 my $pw = 'tangerine-orbit-velvet-42';
-my $own = $t->post('/api/v1/auth/register', json => { email => 'pay@co.example', password => $pw,
+my $own = $t->signup(json => { email => 'pay@co.example', password => $pw,
     name => 'Pay Er', company_name => 'Pay Co' })->{json};
 my $cid = $own->{company}{id};
 my $auth = { authorization => "Bearer $own->{access_token}" };

@@ -17,7 +17,7 @@ my $pw = 'tangerine-orbit-velvet-42';
 my $n = 0;
 sub company {
 	my ($tag) = @_;
-	my $o = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
+	my $o = $t->signup(headers => { 'x-forwarded-for' => '203.0.113.' . ++$n },
 	    json => { email => "own\@$tag.example", password => $pw, name => 'Ow Ner', company_name => $tag })->{json};
 	my $auth = { authorization => "Bearer $o->{access_token}" };
 	my $bot = $t->post('/api/v1/chatbots', headers => $auth,

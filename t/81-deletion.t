@@ -197,7 +197,7 @@ ok scalar(grep { $_->{event} eq 'company_deleted' && ($_->{resource} // '') eq "
 	is $? >> 8, 0, "audit verify with parleyd's checkpoints: the deleted company is no broken chain" or diag $v;
 	like $v, qr/^ok \Q$A->{id}\E deleted at /m, '... it is reported as deleted';
 }
-is $t->post('/api/v1/auth/register', json => { email => 'own@alpha.example', password => $pw, name => 'Ow Ner', company_name => 'Co alpha' })->{status},
+is $t->signup(json => { email => 'own@alpha.example', password => $pw, name => 'Ow Ner', company_name => 'Co alpha' })->{status},
     201, 'the address may sign up again';
 
 done_testing;

@@ -34,7 +34,7 @@ is $t->sql(q{SELECT setting FROM pg_settings WHERE name = 'archive_mode'})->[0]{
 my $pw = 'tangerine-orbit-velvet-42';
 sub company {
 	my ($tag) = @_;
-	my $r = $t->post('/api/v1/auth/register', json => { email => "own\@$tag.example", password => $pw,
+	my $r = $t->signup(json => { email => "own\@$tag.example", password => $pw,
 	    name => "Owner $tag", company_name => "Co $tag" });
 	die $r->{content} unless $r->{status} == 201;
 	return wantarray ? ($r->{json}{company}{id}, $r->{json}{access_token}) : $r->{json}{company}{id};

@@ -105,7 +105,8 @@ sub new {
 	$self->make_keys;
 	# The nchan publisher's socket: in a directory only we can enter.
 	mkdir "$self->{dir}/pub", 0700;
-	$self->start_smtp if $o{smtp};
+	# Mail is on unless a test needs it late: registration needs it.
+	$self->start_smtp unless $o{smtp_later};
 	# smtp_later: parleyd is told of an SMTP port nobody listens on yet.
 	$self->{smtp_port} = free_port() if $o{smtp_later};
 	$self->start_captcha if $o{captcha};
@@ -285,21 +286,59 @@ sub jwt_key_b64 { $_[0]{secrets}{jwt_key} }
 sub audit_key_b64 { $_[0]{secrets}{audit_key} }
 
 # wait_port(port, pid, what): until something accepts on the port.
+# listens(pid, port): whether process 'pid' itself holds the listening
+# socket on 127.0.0.1:port. A connect alone is not proof: tests run in
+# parallel, and another test's server may have bound a port this one was
+# handed too.
+sub listens {
+	my ($pid, $port) = @_;
+	my $want = sprintf '0100007F:%04X', $port;
+	my %inode;
+	open my $fh, '<', '/proc/net/tcp' or return 0;
+	while (<$fh>) {
+		my @f = split ' ';
+		$inode{ $f[9] } = 1 if ($f[1] // '') eq $want && ($f[3] // '') eq '0A';
+	}
+	return 0 unless %inode;
+	opendir my $d, "/proc/$pid/fd" or return 0;
+	for (readdir $d) {
+		my $l = readlink "/proc/$pid/fd/$_" // next;
+		return 1 if $l =~ /^socket:\[(\d+)\]$/ && $inode{$1};
+	}
+	return 0;
+}
+
 sub wait_port {
 	my ($self, $port, $pid, $what) = @_;
 	wait_for(sub {
 		die "$what exited\n" if waitpid($pid, WNOHANG) > 0;
-		IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 1) ? 1 : 0;
+		listens($pid, $port);
 	}, $what, 20);
 }
 
 # The fake SMTP server (t/fakes/smtp.py): mails land in DIR/mail.
 sub start_smtp {
 	my ($self) = @_;
-	$self->{smtp_port} //= free_port();
-	$self->{pids}{smtp} = $self->spawn("$self->{dir}/smtp.log", {},
-	    '/usr/bin/python3', "$SRCDIR/t/fakes/smtp.py", $self->{smtp_port}, "$self->{dir}/mail");
-	$self->wait_port($self->{smtp_port}, $self->{pids}{smtp}, 'the fake SMTP server');
+	# A port picked here may be taken by a parallel test before the
+	# server binds it: pick another (unless parleyd already knows it).
+	for my $try (1 .. 5) {
+		my $fixed = defined $self->{smtp_port};
+		$self->{smtp_port} //= free_port();
+		$self->{pids}{smtp} = $self->spawn("$self->{dir}/smtp.log", {},
+		    '/usr/bin/python3', "$SRCDIR/t/fakes/smtp.py", $self->{smtp_port}, "$self->{dir}/mail");
+		return if eval { $self->wait_port($self->{smtp_port}, $self->{pids}{smtp}, 'the fake SMTP server'); 1 };
+		die $@ if $fixed;
+		delete $self->{pids}{smtp};
+		delete $self->{smtp_port};
+	}
+	die "the fake SMTP server: no free port after 5 tries\n";
+}
+
+sub stop_smtp {
+	my ($self) = @_;
+	my $pid = delete $self->{pids}{smtp} or return;
+	kill 'TERM', $pid;
+	waitpid $pid, 0;
 }
 
 # mails(): every message received so far, as {to, subject, body, raw}.
@@ -443,11 +482,31 @@ sub llm_reset { my ($self) = @_; $self->_llm_call('DELETE', '/_requests') }
 my $helper_addr = 0;
 sub _helper_xff { $helper_addr++; '198.18.' . int($helper_addr / 250) . '.' . ($helper_addr % 250 + 1) }
 
+# signup(json => {...}, headers => {...}): registers as a person would:
+# POST /auth/register, the link from the mail, POST /auth/register/confirm
+# (from the same client address). Returns the confirmation's answer (201
+# with the token pair), or the registration's when that was not 202.
+sub signup {
+	my ($self, %o) = @_;
+	(my $addr = lc $o{json}{email}) =~ s/^\s+|\s+$//g;
+	my $to_re = qr/^\Q$addr\E$/i;
+	my $subj = qr/finish signing up/i;
+	my $before = grep { ($_->{to} // '') =~ $to_re && $_->{subject} =~ $subj } $self->mails;
+	my $r = $self->post('/api/v1/auth/register', %o);
+	return $r unless $r->{status} == 202;
+	my @m;
+	wait_for(sub { @m = grep { ($_->{to} // '') =~ $to_re && $_->{subject} =~ $subj } $self->mails; @m > $before },
+	    "the signup mail to $o{json}{email}", 30);
+	my ($tok) = $m[-1]{body} =~ m{/confirm-signup#token=([A-Za-z0-9_-]{43})}
+	    or die "no signup link in the mail to $o{json}{email}\n";
+	return $self->post('/api/v1/auth/register/confirm', headers => $o{headers} // {}, json => { token => $tok });
+}
+
 # register_company(tag, password): a new company "Co TAG" and its owner
 # own@TAG.example; returns {id, name, email, user, token, refresh, auth}.
 sub register_company {
 	my ($self, $tag, $pw) = @_;
-	my $r = $self->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => _helper_xff() },
+	my $r = $self->signup(headers => { 'x-forwarded-for' => _helper_xff() },
 	    json => { email => "own\@$tag.example", password => $pw, name => "Owner $tag", company_name => "Co $tag" });
 	die "register $tag: $r->{status} $r->{content}\n" unless $r->{status} == 201;
 	my $j = $r->{json};
@@ -591,9 +650,8 @@ sub start_nginx {
 		my $up = eval {
 			wait_for(sub {
 				die "exited\n" if waitpid($self->{pids}{nginx}, WNOHANG) > 0;
-				my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-				    PeerPort => $self->{https_port}, Timeout => 1);
-				return $s ? 1 : 0;
+				return listens($self->{pids}{nginx}, $self->{http_port}) &&
+				    listens($self->{pids}{nginx}, $self->{https_port});
 			}, 'nginx to listen', 20);
 		};
 		return if $up;
