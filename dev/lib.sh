@@ -61,13 +61,17 @@ build() {
 
 # pgdir NAME: where a private cluster lives. PostgreSQL refuses to run as
 # root, so as root it runs as an unprivileged user in a fresh mktemp
-# directory under /tmp (a checkout under /root is mode 0700); the cluster
-# makes it private (0700) to that user. dev/up remembers it in var/.
+# directory outside the checkout (one under /root is mode 0700); the
+# cluster makes it private (0700) to that user. dev/up's is under
+# /var/tmp, which survives a reboot, and dev/up remembers it in var/;
+# the others are under /tmp.
 pgdir() {
 	if [ "$(id -u)" -eq 0 ]; then
 		if [ "$1" = dev ] && [ -f "$top/var/pgdir" ] &&
 		    [ -d "$(cat "$top/var/pgdir")" ]; then
 			cat "$top/var/pgdir"
+		elif [ "$1" = dev ]; then
+			mktemp -d "/var/tmp/parley-$1-XXXXXXXX"
 		else
 			mktemp -d "/tmp/parley-$1-XXXXXXXX"
 		fi

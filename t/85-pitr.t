@@ -66,7 +66,7 @@ my @wal = grep { -f } glob "$archive/0*";
 cmp_ok scalar @wal, '>=', 1, scalar(@wal) . ' WAL segment(s) archived';
 
 # --- recovery into a second cluster --------------------------------------------------------------
-$p2 = ParleyTest::Pg->new();
+$p2 = ParleyTest::Pg->new(fast => 1);
 $p2->sys('mkdir', '-p', '-m', '0700', $p2->{data}, $p2->{sock});
 $p2->sys('tar', '-xzf', "$base/base.tar.gz", '-C', $p2->{data});
 $p2->sys('sh', '-c', "cat >> '$p2->{data}/postgresql.conf' <<'EOF'

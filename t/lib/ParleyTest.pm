@@ -116,12 +116,12 @@ sub new {
 
 	# Database: shared cluster + cloned template, or a cluster of our own.
 	if (!$o{own_cluster} && $ENV{PARLEY_TEST_PGDIR}) {
-		$self->{pg} = ParleyTest::Pg->new(dir => $ENV{PARLEY_TEST_PGDIR});
+		$self->{pg} = ParleyTest::Pg->new(dir => $ENV{PARLEY_TEST_PGDIR}, fast => 1);
 		state $n = 0;
 		$self->{db} = "parley_t_" . $$ . "_" . $n++;
 		$self->_clone_template;
 	} else {
-		$self->{pg} = ParleyTest::Pg->new(dir => "$self->{dir}/pg");
+		$self->{pg} = ParleyTest::Pg->new(dir => "$self->{dir}/pg", fast => 1);
 		$self->{own_cluster} = 1;
 		$self->{pg}->start;
 		$self->{db} = $o{no_migrate} ? undef : $self->{pg}->setup($SRCDIR, $BUILDDIR, 'parley');

@@ -40,10 +40,13 @@ sub sys {
 
 sub _q { my $s = shift; $s =~ s/'/'\\''/g; return "'$s'" }
 
-# new(dir => DIR): a cluster object for DIR (created when missing).
+# new(dir => DIR, fast => 1): a cluster object for DIR (created when
+# missing). A cluster is durable (fsync, synchronous commit, full page
+# writes) unless 'fast' is given when it is first made: tests' clusters
+# are, since nothing in them outlives the run; dev/up's and bench's never.
 sub new {
 	my ($class, %o) = @_;
-	my $self = bless { user => run_user(), bin => bindir() }, $class;
+	my $self = bless { user => run_user(), bin => bindir(), fast => $o{fast} }, $class;
 	$self->{dir} = $o{dir} // File::Temp::tempdir('parley-pg-XXXXXX',
 	    TMPDIR => 1, CLEANUP => 0);
 	# Trust authentication is safe only because nobody else can reach
@@ -76,7 +79,10 @@ sub initdb {
 	my ($self) = @_;
 	return if -f "$self->{data}/PG_VERSION";
 	$self->sys("$self->{bin}/initdb", '-D', $self->{data}, '-U', 'postgres',
-	    '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions');
+	    '-A', 'trust', '-E', 'UTF8', '--locale=C', $self->{fast} ? ('--no-sync') : (), '--no-instructions');
+	my $durability = $self->{fast}
+	    ? "# A test cluster: fast, not crash-safe (nothing in it outlives the run).\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off"
+	    : "# Durable: an acknowledged commit survives a crash.\nfsync = on\nsynchronous_commit = on\nfull_page_writes = on";
 	$self->sys('mkdir', '-p', '-m', '0700', $self->{sock});
 	open my $fh, '>>', "$self->{data}/postgresql.conf" or die $!;
 	print $fh <<"CONF";
@@ -87,9 +93,7 @@ unix_socket_permissions = 0700
 port = $self->{port}
 max_connections = 300
 shared_buffers = 64MB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+$durability
 # Never log statements or their parameters: they may hold secrets.
 log_statement = 'none'
 log_min_duration_statement = -1
