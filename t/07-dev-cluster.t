@@ -21,6 +21,12 @@ for my $s (qw(fsync synchronous_commit full_page_writes)) {
 	is setting($dir{fast}, $s), 'off', "dev/pg start --fast (tests): $s off";
 }
 
+# A cluster made fast (as dev/up's were once) is durable once dev/up
+# starts it.
+pg('stop', $dir{fast});
+pg('start', $dir{fast});
+is setting($dir{fast}, $_), 'on', "an old fast cluster started by dev/pg start: $_ on" for qw(fsync synchronous_commit);
+
 # Acknowledged commits, then an immediate stop (no shutdown checkpoint):
 # every one is there after the restart.
 pg('sql', $dir{dev}, 'postgres', "'CREATE TABLE acked (n integer)'");

@@ -109,9 +109,12 @@ sub start {
 	my ($self) = @_;
 	$self->initdb;
 	return if $self->running;
+	# Durable also for a cluster made before clusters were (the command
+	# line wins over postgresql.conf).
+	my $durable = $self->{fast} ? '' : ' -c fsync=on -c synchronous_commit=on -c full_page_writes=on';
 	$self->sys("$self->{bin}/pg_ctl", '-D', $self->{data}, '-l', $self->{log},
 	    '-w', '-t', '60', '-o', '-c unix_socket_directories=' . $self->{sock}
-	    . ' -c unix_socket_permissions=0700', 'start');
+	    . ' -c unix_socket_permissions=0700' . $durable, 'start');
 }
 
 sub running {
