@@ -42,6 +42,26 @@ is decode_json($body)->{code}, 'bad_path', '... by parleyd, code bad_path';
 ($st, $head, $body) = $t->raw("TRACE /api/v1/meta HTTP/1.0\r\nHost: x\r\n\r\n");
 ok $st == 400 || $st == 405, "TRACE refused ($st)";
 is_problem($t->get('/api/v1/meta?' . ('q=' x ($lim{PRL_MAX_QUERY} / 2 + 1))), 400, 'bad_query', 'overlong query');
+# Request lines nginx refuses while parsing them (the request then has no
+# URI): a 400 problem, not an HTML 500 from a failed redirect.
+for my $line ('GET /a%00b HTTP/1.1', 'GET /widget/../../etc/passwd HTTP/1.1', 'GET /api/v1/../../../../x HTTP/1.0',
+    "GET /a\x00b HTTP/1.1") {
+	($st, $head, $body) = $t->raw("$line\r\nHost: x\r\nConnection: close\r\n\r\n");
+	(my $shown = $line) =~ s/\x00/\\0/g;
+	is $st, 400, "'$shown': 400";
+	like $head, qr{^Content-Type: application/problem\+json}mi, '... problem+json';
+	is eval { decode_json($body)->{code} }, 'bad_request', '... code bad_request';
+}
+# HTTP/0.9 has no status line or headers: the body is still a problem.
+for my $line ('GET /a%00b', 'GET /nothing-here') {
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $t->http_port, Timeout => 10) or die $!;
+	print $s "$line\r\n";
+	local $/;
+	my $resp = <$s> // '';
+	my $p = eval { decode_json($resp) };
+	ok $p && $p->{code} =~ /^(bad_request|not_found)$/, "HTTP/0.9 '$line': a problem+json body ($resp)";
+}
+unlike $t->slurp('nginx/nginx-error.log'), qr/empty URI|\[error\]/, 'none of these logs an error';
 
 # Bodies.
 my $report = { 'csp-report' => { 'document-uri' => 'https://shop.example/cart?token=SECRET123',
