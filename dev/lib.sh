@@ -6,12 +6,12 @@ cd "$top" || exit 1
 
 # Debian packages parley needs to build, run and test.
 PARLEY_DEBS="gcc make autoconf automake pkg-config perl openssl util-linux curl
- libfcgi-dev libpq-dev libssl-dev libjwt-dev libcurl4-openssl-dev
+ libfcgi-dev libpq-dev libssl-dev libjwt-dev libcurl4-openssl-dev libidn2-dev
  libjansson-dev libcrypt-dev liboath-dev libzxcvbn-dev libxml2-dev
  libarchive-dev
  postgresql postgresql-client nginx libnginx-mod-nchan
  libdbd-pg-perl libio-socket-ssl-perl libnet-ssleay-perl
- python3 python3-aiosmtpd python3-bcrypt oathtool
+ python3 python3-aiosmtpd python3-bcrypt python3-confusable-homoglyphs oathtool
  clang-format cppcheck"
 
 say() { printf '%s\n' "$*"; }

@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "keys.h"
+#include "netguard.h"
 #include "util.h"
 #include "validate.h"
 
@@ -75,7 +76,7 @@ h_company_llm_put(struct request *req, struct ctx *ctx)
 {
 	struct verr	   err;
 	struct audit_entry e = { 0 };
-	const char	  *p[7], *url, *key;
+	const char	  *p[7], *url, *key, *why;
 	char		  *sealed = NULL;
 	json_t		  *fields = NULL, *changes = NULL, *o = NULL, *v;
 	PGresult	  *res = NULL;
@@ -94,12 +95,13 @@ h_company_llm_put(struct request *req, struct ctx *ctx)
 			    NULL, NULL, NULL);
 		/*
 		 * A tenant's provider: https only (the key travels with each
-		 * request), and parleyd connects to public addresses only
-		 * (src/llm.c checks the address it actually connected to).
+		 * request) and a public host, judged as webhook URLs are
+		 * (src/netguard.c); parleyd also checks the address it
+		 * actually connects to (src/llm.c).
 		 */
-		if (strncmp(url, "https://", 8) != 0) {
+		if ((why = netguard_url_check(url, 0)) != NULL) {
 			err.field = "base_url";
-			err.code = "format";
+			err.code = why;
 			return validate_problem(req, &err);
 		}
 	}

@@ -10,8 +10,41 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <curl/curl.h>
+#include <idn2.h>
 
 #include "netguard.h"
+
+/*
+ * Whether IPv6 address 'a' is in a range no public service lives in
+ * (IANA's special-purpose registry), or one that embeds an IPv4 address
+ * some stack or relay may reach: refused whatever that address is.
+ */
+static int
+v6_special(const unsigned char a[16])
+{
+	static const unsigned char zero[12] = { 0 };
+	static const unsigned char siit[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff, 0, 0 };
+	static const unsigned char discard[8] = { 1, 0, 0, 0, 0, 0, 0, 0 };
+
+	return memcmp(a, zero, 12) == 0 || /* ::/96: ::, ::1, IPv4-compatible */
+	    memcmp(a, siit, 12) == 0 || /* ::ffff:0:0:0/96 SIIT */
+	    memcmp(a, discard, 8) == 0 || /* 100::/64 discard */
+	    (a[0] & 0xfe) == 0xfc || /* fc00::/7 unique local */
+	    (a[0] == 0xfe &&
+		(a[1] & 0x80) == 0x80) || /* fe80::/10, fec0::/10 */
+	    a[0] == 0xff || /* multicast */
+	    (a[0] == 0x20 && a[1] == 0x01 && (a[2] & 0xfe) == 0) ||
+	    /* 2001::/23 protocol assignments: Teredo 2001::/32, benchmarking,
+	       ORCHID */
+	    (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d &&
+		a[3] == 0xb8) || /* 2001:db8::/32 documentation */
+	    (a[0] == 0x3f && a[1] == 0xff && (a[2] & 0xf0) == 0) ||
+	    /* 3fff::/20 documentation */
+	    (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff &&
+		a[3] == 0x9b) || /* 64:ff9b::/32 NAT64, well-known and local */
+	    (a[0] == 0x20 && a[1] == 0x02); /* 2002::/16 6to4 */
+}
 
 int
 netguard_addr_public(const char *ip)
@@ -26,23 +59,11 @@ netguard_addr_public(const char *ip)
 	else if (inet_pton(AF_INET6, ip, a) == 1) {
 		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0,
 			0, 0, 0, 0xff, 0xff };
-		static const unsigned char zero[15] = { 0 };
 
 		if (memcmp(a, mapped, 12) == 0)
 			v4 = a + 12;
-		else if (memcmp(a, zero, 15) == 0) /* :: and ::1 */
-			return 0;
-		else if ((a[0] & 0xfe) == 0xfc || /* fc00::/7 unique local */
-		    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 */
-		    a[0] == 0xff || /* multicast */
-		    (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d &&
-			a[3] == 0xb8) || /* 2001:db8::/32 documentation */
-		    (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff &&
-			a[3] == 0x9b) || /* 64:ff9b::/96 NAT64 */
-		    (a[0] == 0x20 && a[1] == 0x02)) /* 2002::/16 6to4 */
-			return 0;
 		else
-			return 1;
+			return !v6_special(a);
 	} else
 		return 0;
 	return !(v4[0] == 0 || v4[0] == 10 || v4[0] == 127 ||
@@ -50,6 +71,7 @@ netguard_addr_public(const char *ip)
 	    (v4[0] == 169 && v4[1] == 254) || /* link-local, metadata */
 	    (v4[0] == 172 && (v4[1] & 0xf0) == 16) ||
 	    (v4[0] == 192 && v4[1] == 0 && (v4[2] == 0 || v4[2] == 2)) ||
+	    (v4[0] == 192 && v4[1] == 88 && v4[2] == 99) || /* 6to4 relay */
 	    (v4[0] == 192 && v4[1] == 168) ||
 	    (v4[0] == 198 && (v4[1] & 0xfe) == 18) ||
 	    (v4[0] == 198 && v4[1] == 51 && v4[2] == 100) ||
@@ -142,11 +164,35 @@ static const char *
 host_refused(const char *host, int loopback)
 {
 	char   h[256];
-	size_t len = strlen(host);
+	size_t len = strlen(host), i;
 
 	if (len == 0 || len >= sizeof(h))
 		return "format";
 	memcpy(h, host, len + 1);
+	/*
+	 * A name that is not all ASCII is judged as libcurl will resolve it:
+	 * after IDNA (UTS #46, with libcurl's flags), which maps
+	 * "127\u3002\u0030..." and "\u2460\u2461\u2466.0.0.1" to 127.0.0.1.
+	 */
+	for (i = 0; i < len && (unsigned char)h[i] < 0x80; i++)
+		;
+	if (i < len) {
+		char *ascii = NULL;
+		int   rc = idn2_lookup_u8((const uint8_t *)host,
+		      (uint8_t **)&ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+
+		if (rc == IDN2_DISALLOWED)
+			rc = idn2_lookup_u8((const uint8_t *)host,
+			    (uint8_t **)&ascii,
+			    IDN2_NFC_INPUT | IDN2_TRANSITIONAL);
+		if (rc != IDN2_OK || ascii == NULL ||
+		    (len = strlen(ascii)) == 0 || len >= sizeof(h)) {
+			idn2_free(ascii);
+			return "format";
+		}
+		memcpy(h, ascii, len + 1);
+		idn2_free(ascii);
+	}
 	/* "localhost." is "localhost". */
 	if (h[len - 1] == '.')
 		h[--len] = '\0';

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include <libxml/xmlerror.h>
 
 #include "text.h"
+#include "util.h"
 
 /*
  * Length of the valid UTF-8 sequence at 's' ('n' bytes available), or 0 if
@@ -691,31 +693,157 @@ text_normalize(const char *in, size_t len)
 }
 
 /*
- * Angle brackets a model may read as '<' or '>' (fullwidth, small, CJK,
- * mathematical, single guillemets), neutralised like the ASCII ones.
+ * What each non-ASCII character reads as (src/confusables.inc, made by
+ * dev/gen-confusables from Unicode's data): an ASCII character, or 0 for
+ * a character a reader does not see. Sorted by code point.
  */
-static const struct {
-	const char *utf8;
-	int	    open;
-} lookalikes[] = {
-	{ "\xef\xbc\x9c", 1 }, /* U+FF1C fullwidth less-than */
-	{ "\xef\xbc\x9e", 0 }, /* U+FF1E */
-	{ "\xef\xb9\xa4", 1 }, /* U+FE64 small less-than */
-	{ "\xef\xb9\xa5", 0 }, /* U+FE65 */
-	{ "\xe2\x80\xb9", 1 }, /* U+2039 single left guillemet */
-	{ "\xe2\x80\xba", 0 }, /* U+203A */
-	{ "\xe3\x80\x88", 1 }, /* U+3008 CJK angle bracket */
-	{ "\xe3\x80\x89", 0 }, /* U+3009 */
-	{ "\xe2\x8c\xa9", 1 }, /* U+2329 angle bracket */
-	{ "\xe2\x8c\xaa", 0 }, /* U+232A */
-	{ "\xe2\x9f\xa8", 1 }, /* U+27E8 mathematical angle bracket */
-	{ "\xe2\x9f\xa9", 0 }, /* U+27E9 */
+static const struct confusable {
+	unsigned int  cp;
+	unsigned char as;
+} confusables[] = {
+#include "confusables.inc"
 };
+
+/* The tags the prompt wraps untrusted text in (src/bot.c). */
+static const char *const wrapper_tags[] = { "untrusted_document" };
+
+/* Characters skipped between a bracket and the tag name, at most. */
+#define NEUT_SKIP_MAX 8
+
+static int
+confusable_cmp(const void *k, const void *e)
+{
+	unsigned int cp = *(const unsigned int *)k;
+	unsigned int ecp = ((const struct confusable *)e)->cp;
+
+	return cp < ecp ? -1 : cp > ecp;
+}
+
+/*
+ * What code point 'cp' reads as: ASCII lower-cased, a look-alike's ASCII
+ * character, 0 for an invisible one, -1 for anything else.
+ */
+static int
+reads_as(unsigned int cp)
+{
+	const struct confusable *c;
+
+	if (cp < 0x80)
+		return tolower((int)cp);
+	c = bsearch(&cp, confusables, nitems(confusables),
+	    sizeof(confusables[0]), confusable_cmp);
+	return c == NULL ? -1 : c->as;
+}
+
+/* Decodes the code point at s[i] (of 'len'); invalid bytes are U+FFFD. */
+static unsigned int
+utf8_at(const char *s, size_t len, size_t i, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)s + i;
+	size_t		     k, want;
+	unsigned int	     cp;
+
+	*n = 1;
+	if (p[0] < 0x80)
+		return p[0];
+	if ((p[0] & 0xe0) == 0xc0)
+		want = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		want = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		want = 4, cp = p[0] & 0x07;
+	else
+		return 0xfffd;
+	if (i + want > len)
+		return 0xfffd;
+	for (k = 1; k < want; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0xfffd;
+		cp = cp << 6 | (p[k] & 0x3f);
+	}
+	*n = want;
+	return cp;
+}
+
+/* The start of the code point that ends before s[i] (i > 0). */
+static size_t
+utf8_back(const char *s, size_t i)
+{
+	size_t k = i - 1;
+
+	while (k > 0 && i - k < 4 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	return k;
+}
+
+/* Whether 'r' (a reads_as() value) may sit unseen inside a tag. */
+static int
+skippable(int r)
+{
+	return r == 0 || r == ' ' || r == '\t' || r == '\n';
+}
+
+/*
+ * Whether an opening bracket before s[i] would open a wrapper tag: what
+ * follows reads as an optional '/' and a wrapper tag's name, however it
+ * is spelt (look-alike letters, invisible characters, spaces).
+ */
+static int
+opens_wrapper(const char *s, size_t len, size_t i)
+{
+	size_t t, k, n, skip;
+	int    r;
+
+	for (t = 0; t < nitems(wrapper_tags); t++) {
+		const char *name = wrapper_tags[t];
+		size_t	    j = i;
+		int	    slash = 0;
+
+		for (k = 0, skip = 0; name[k] != '\0' && j < len; j += n) {
+			r = reads_as(utf8_at(s, len, j, &n));
+			if (r == name[k])
+				k++;
+			else if (k == 0 && r == '/' && !slash)
+				slash = 1;
+			else if (!skippable(r) || ++skip > NEUT_SKIP_MAX)
+				break;
+		}
+		if (name[k] == '\0')
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether a closing bracket at s[i] would close a wrapper tag's name. */
+static int
+closes_wrapper(const char *s, size_t len, size_t i)
+{
+	size_t t, k, n, skip;
+	int    r;
+
+	for (t = 0; t < nitems(wrapper_tags); t++) {
+		const char *name = wrapper_tags[t];
+		size_t	    j = i;
+
+		k = strlen(name);
+		for (skip = 0; k > 0 && j > 0;) {
+			j = utf8_back(s, j);
+			r = reads_as(utf8_at(s, len, j, &n));
+			if (r == name[k - 1])
+				k--;
+			else if (!skippable(r) || ++skip > NEUT_SKIP_MAX)
+				break;
+		}
+		if (k == 0)
+			return 1;
+	}
+	return 0;
+}
 
 char *
 text_neutralise(const char *in)
 {
-	size_t i, k, n, len, o = 0;
+	size_t i, n, len, o = 0;
 	char  *out;
 
 	if (in == NULL)
@@ -727,29 +855,26 @@ text_neutralise(const char *in)
 	if ((out = malloc(4 * len + 1)) == NULL)
 		return NULL;
 	for (i = 0; i < len; i += n) {
-		const char *rep = NULL;
+		unsigned int cp = utf8_at(in, len, i, &n);
+		const char  *rep = NULL;
+		int	     r = -1;
 
-		n = 1;
-		if (in[i] == '<')
+		if (cp == '<')
 			rep = "&lt;";
-		else if (in[i] == '>')
+		else if (cp == '>')
 			rep = "&gt;";
-		else
-			for (k = 0;
-			     k < sizeof(lookalikes) / sizeof(lookalikes[0]);
-			     k++)
-				if (strncmp(in + i, lookalikes[k].utf8, 3) ==
-				    0) {
-					rep = lookalikes[k].open ? "&lt;"
-								 : "&gt;";
-					n = 3;
-					break;
-				}
+		else if (cp >= 0x80 && (r = reads_as(cp)) == '<' &&
+		    opens_wrapper(in, len, i + n))
+			rep = "&lt;";
+		else if (cp >= 0x80 && r == '>' && closes_wrapper(in, len, i))
+			rep = "&gt;";
 		if (rep != NULL) {
 			memcpy(out + o, rep, 4);
 			o += 4;
-		} else
-			out[o++] = in[i];
+		} else {
+			memcpy(out + o, in + i, n);
+			o += n;
+		}
 	}
 	out[o] = '\0';
 	return out;

@@ -87,10 +87,14 @@ int text_chunks(
 /*
  * Makes the string 'in' safe to place between <untrusted_document> tags in
  * a prompt: every '<' becomes "&lt;" and every '>' becomes "&gt;", so the
- * content can neither open nor close a tag, whatever its case or spacing;
- * look-alike angle brackets (fullwidth, small, CJK, mathematical, single
- * guillemets) are replaced the same way. All other bytes are kept as they
- * are ('&' included).
+ * content can neither open nor close a tag, whatever its case or spacing.
+ * A look-alike of '<' or '>' (by Unicode's confusables, NFKC or name:
+ * fullwidth, small, CJK and mathematical brackets, guillemets, arrowheads)
+ * is replaced the same way where it would make a wrapper tag: before what
+ * reads as [/]untrusted_document, or after its name, however that is
+ * spelt (look-alike letters, invisible characters, spaces). Elsewhere it
+ * is kept: « and » are quotation marks in French, German, Danish and
+ * Estonian. All other bytes are kept as they are ('&' included).
  * Returns a new string; caller frees with free(). NULL if the result would
  * exceed TEXT_MAX_LEN bytes or memory ran out.
  */

@@ -17,8 +17,24 @@ my $port = $t->{llm_port};
 
 my $r = req('PUT', '/api/v1/company/llm', $auth, { base_url => "http://127.0.0.1:$port/v1" });
 is $r->{status}, 422, 'a plain-http provider URL: 422 (the key would travel in clear)';
-$r = req('PUT', '/api/v1/company/llm', $auth, { base_url => "https://127.0.0.1:$port/v1" });
-is $r->{status}, 200, 'an https URL is accepted';
+is req('PUT', '/api/v1/company/llm', $auth, { base_url => 'ftp://llm.example/v1' })->{status}, 422, 'ftp: 422';
+# The URL is judged as webhook URLs are: a host inside the network, in
+# any spelling libcurl would resolve to it, is refused at once.
+for my $u ("https://127.0.0.1:$port/v1", 'https://localhost/v1', 'https://[::ffff:0:7f00:1]/v1',
+    'https://127.0.0.1%E3%80%82/v1', 'https://%E2%91%A0%E2%91%A1%E2%91%A6.0.0.1/v1',
+    'https://169.254.169.254/latest', 'https://10.0.0.5/v1') {
+	$r = req('PUT', '/api/v1/company/llm', $auth, { base_url => $u });
+	is $r->{status}, 422, "a provider inside the network ($u): 422";
+	is $r->{json}{errors}[0]{code}, 'private_address', '... private_address';
+}
+# Raw non-ASCII is no URI at all (RFC 3986): refused as format first.
+$r = req('PUT', '/api/v1/company/llm', $auth, { base_url => "https://127\xe3\x80\x820\xe3\x80\x820\xe3\x80\x821/v1" });
+is $r->{status}, 422, 'ideographic full stops, unencoded: 422';
+is req('PUT', '/api/v1/company/llm', $auth, { base_url => 'https://llm.example/v1' })->{status}, 200,
+    'a public https URL is accepted';
+# One that became internal later (DNS pointing inside) is caught when
+# parleyd connects: stored here directly, as such a name would resolve.
+$t->sql(q{UPDATE company_llm SET base_url = ?}, "https://127.0.0.1:$port/v1");
 
 my $bot = req('POST', '/api/v1/chatbots', $auth, { name => 'B', allowed_origins => ['https://shop.example'] })->{json};
 my $tok = $t->post('/api/v1/widget/sessions', headers => { origin => 'https://shop.example' },

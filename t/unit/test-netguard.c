@@ -41,6 +41,31 @@ static const struct {
 	{ "ff02::1", 0 },
 	{ "2001:db8::1", 0 },
 	{ "64:ff9b::7f00:1", 0 },
+	{ "64:ff9b:1::a00:1", 0 }, /* local-use NAT64 */
+	{ "2002:7f00:1::1", 0 }, /* 6to4 */
+	/* IPv4-compatible beyond ::/120, the SIIT form, site-local, Teredo,
+	   discard, ORCHID, documentation, the 6to4 relay. */
+	{ "::127.0.0.1", 0 },
+	{ "::a00:1", 0 },
+	{ "::5db8:d822", 0 }, /* ::93.184.216.34, deprecated form */
+	{ "::ffff:0:7f00:1", 0 },
+	{ "::ffff:0:5db8:d822", 0 },
+	{ "fec0::1", 0 },
+	{ "feff::1", 0 },
+	{ "2001::1", 0 },
+	{ "2001:0:4136:e378:8000:63bf:3fff:fdd2", 0 },
+	{ "2001:2::1", 0 },
+	{ "2001:20::1", 0 },
+	{ "100::1", 0 },
+	{ "3fff::1", 0 },
+	{ "192.88.99.1", 0 },
+	{ "::ffff:192.88.99.1", 0 },
+	/* Near them, public. */
+	{ "2001:4860:4860::8888", 1 },
+	{ "2001:200::1", 1 },
+	{ "100:0:0:1::1", 1 },
+	{ "192.88.100.1", 1 },
+	{ "fdff:ffff::1", 0 },
 	{ "localhost", 0 },
 	{ "", 0 },
 };
@@ -88,6 +113,27 @@ static const struct {
 	{ "https://2130706433/in", 0, "private_address" },
 	{ "https://0x7f000001/in", 0, "private_address" },
 	{ "https://017700000001/in", 0, "private_address" },
+	{ "https://[::127.0.0.1]/in", 0, "private_address" },
+	{ "https://[::ffff:0:7f00:1]/in", 0, "private_address" },
+	{ "https://[2001::1]/in", 0, "private_address" },
+	/* Names IDNA (UTS #46) maps to an address, as libcurl resolves them:
+	   ideographic full stops, circled digits, fullwidth forms. */
+	{ "https://127\xe3\x80\x82"
+	  "0\xe3\x80\x82"
+	  "0\xe3\x80\x82"
+	  "1/",
+	    0, "private_address" },
+	{ "https://\xe2\x91\xa0\xe2\x91\xa1\xe2\x91\xa6.0.0.1/", 0,
+	    "private_address" },
+	{ "https://\xef\xbc\x91\xef\xbc\x90.0.0.1/", 0, "private_address" },
+	{ "https://\xef\xbd\x8c\xef\xbd\x8f\xef\xbd\x83\xef\xbd\x81"
+	  "\xef\xbd\x8c\xef\xbd\x88\xef\xbd\x8f\xef\xbd\x93\xef\xbd\x94/",
+	    0, "private_address" }, /* fullwidth "localhost" */
+	{ "https://127.0.0.1%E3%80%82/", 0, "private_address" },
+	{ "https://b\xc3\xbc"
+	  "cher.example/in",
+	    0, NULL },
+	{ "https://xn--bcher-kva.example/in", 0, NULL },
 	{ "https://user:pw@hooks.example.com/in", 0, "format" },
 	{ "https://hooks.example.com/in#frag", 0, "format" },
 	{ "hooks.example.com/in", 0, "format" },

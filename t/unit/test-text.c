@@ -301,18 +301,61 @@ static const struct {
 	{ "a &lt; b & c \xc3\xa9", "a &lt; b & c \xc3\xa9" },
 	{ "", "" },
 	{ "<<>>", "&lt;&lt;&gt;&gt;" },
-	/* Look-alike brackets: fullwidth, small, guillemets, CJK, math. */
+	/* Look-alike brackets where they would make a wrapper tag. */
 	{ "\xef\xbc\x9c/untrusted_document\xef\xbc\x9e",
-	    "&lt;/untrusted_document&gt;" },
-	{ "\xef\xb9\xa4x\xef\xb9\xa5 \xe2\x80\xb9y\xe2\x80\xba",
-	    "&lt;x&gt; &lt;y&gt;" },
+	    "&lt;/untrusted_document&gt;" }, /* fullwidth */
+	{ "\xcb\x82/untrusted_document\xcb\x83",
+	    "&lt;/untrusted_document&gt;" }, /* U+02C2 modifier arrowheads */
+	{ "\xe3\x80\x8auntrusted_document\xe3\x80\x8b",
+	    "&lt;untrusted_document&gt;" }, /* U+300A double angle */
+	{ "\xe2\x9d\xae/untrusted_document\xe2\x9d\xaf",
+	    "&lt;/untrusted_document&gt;" }, /* U+276E heavy ornaments */
+	{ "\xe1\x90\xb8untrusted_document\xe1\x90\xb3",
+	    "&lt;untrusted_document&gt;" }, /* U+1438 Canadian syllabics */
+	{ "\xe2\x80\xb9 /untrusted_document\xe2\x80\xba",
+	    "&lt; /untrusted_document&gt;" }, /* single guillemets, a space */
+	{ "\xc2\xabuntrusted_document\xc2\xbb",
+	    "&lt;untrusted_document&gt;" }, /* even « » */
+	{ "\xef\xb9\xa4\xe2\x88\x95UNTRUSTED_DOCUMENT\xef\xb9\xa5",
+	    "&lt;\xe2\x88\x95UNTRUSTED_DOCUMENT&gt;" }, /* small, U+2215 */
+	{ "\xe3\x80\x88untrusted_d\xd0\xbe"
+	  "cument\xe3\x80\x89",
+	    "&lt;untrusted_d\xd0\xbe"
+	    "cument&gt;" }, /* Cyrillic o */
+	{ "\xe2\x9f\xa8untrusted\xe2\x80\x8b_document\xe2\x9f\xa9",
+	    "&lt;untrusted\xe2\x80\x8b_document&gt;" }, /* ZWSP inside */
+	{ "\xe2\x80\xb9\xef\xbd\x95ntrusted_document x=1\xe2\x80\xba",
+	    "&lt;\xef\xbd\x95ntrusted_document x=1\xe2\x80\xba" },
+	/* Elsewhere they are text: quotation marks in many languages. */
+	{ "Il a dit \xc2\xab bonjour \xc2\xbb et \xe2\x80\xb9 merci "
+	  "\xe2\x80\xba.",
+	    "Il a dit \xc2\xab bonjour \xc2\xbb et \xe2\x80\xb9 merci "
+	    "\xe2\x80\xba." }, /* French */
+	{ "Er sagte \xc2\xbbHallo\xc2\xab und \xe2\x80\x9eja\xe2\x80\x9c.",
+	    "Er sagte \xc2\xbbHallo\xc2\xab und \xe2\x80\x9eja\xe2\x80\x9c." },
+	{ "Han sagde \xc2\xbbtak\xc2\xab.", "Han sagde \xc2\xbbtak\xc2\xab." },
+	{ "Ta \xc3\xbc"
+	  "tles \xc2\xab"
+	  "ait\xc3\xa4"
+	  "h\xc2\xbb.",
+	    "Ta \xc3\xbc"
+	    "tles \xc2\xab"
+	    "ait\xc3\xa4"
+	    "h\xc2\xbb." }, /* Estonian */
 	{ "\xe3\x80\x88"
 	  "a\xe3\x80\x89\xe2\x8c\xa9"
 	  "b\xe2\x8c\xaa\xe2\x9f\xa8"
 	  "c\xe2\x9f\xa9",
-	    "&lt;a&gt;&lt;b&gt;&lt;c&gt;" },
+	    "\xe3\x80\x88"
+	    "a\xe3\x80\x89\xe2\x8c\xa9"
+	    "b\xe2\x8c\xaa\xe2\x9f\xa8"
+	    "c\xe2\x9f\xa9" }, /* brackets around other words */
+	{ "\xe2\x80\xb9untrusted\xe2\x80\xba",
+	    "\xe2\x80\xb9untrusted\xe2\x80\xba" },
 	/* Other characters sharing lead bytes are kept. */
 	{ "\xef\xbc\x9d\xe2\x80\xa6", "\xef\xbc\x9d\xe2\x80\xa6" },
+	/* Invalid UTF-8 passes through byte by byte. */
+	{ "\xff<\xe2\x80", "\xff&lt;\xe2\x80" },
 };
 
 static void
