@@ -157,48 +157,98 @@ number_start(const char *in, size_t i)
 }
 
 /*
- * A run of digits with single separators from 'seps' between them,
- * starting at in[i] (a digit, or '+' or '(' when 'phone'). Returns its
- * length (without a trailing separator) and the digits in '*digits'.
+ * Numbers. A run is digit groups with one separator between each two: a
+ * space or dash (which a card may use too), or a dot, slash or the
+ * parentheses of an area code (phones only), the first group perhaps
+ * after '+'. A run is parsed once, then its groups are taken left to
+ * right: from each, the longest card (13 to 19 digits, Luhn) made of the
+ * groups that follow it, else the longest phone (7 to 15 digits, not a
+ * date), else the group is kept. A look-ahead never passes 19 digits, so
+ * this is linear in the run; and what is kept is what a second pass would
+ * keep, so masking twice masks nothing more.
  */
-static size_t
-number_run(const char *in, size_t i, const char *seps, int phone, int *digits)
-{
-	size_t start = i, end = i;
-	int    d = 0, open = 0;
+struct group {
+	size_t start, end; /* bytes, '(' ... ')' and a leading '+' included */
+	int    digits;
+	int    plus; /* starts with '+' */
+	int    card_gap,
+	    phone_gap; /* may the next group continue a card, a phone */
+};
 
-	if (phone && in[i] == '+')
-		i++;
+struct groups {
+	struct group *v;
+	size_t	      n, cap;
+};
+
+/* Parses the run at in[i]; returns the number of groups, -1 on ENOMEM. */
+static int
+parse_run(const char *in, size_t i, struct groups *g)
+{
+	g->n = 0;
 	for (;;) {
-		if (phone && in[i] == '(' && !open) {
+		struct group x = { i, i, 0, 0, 0, 0 };
+		int	     open = 0;
+
+		if (g->n == 0 && in[i] == '+') {
+			x.plus = 1;
+			i++;
+		}
+		if (in[i] == '(' && is_digit(in[i + 1])) {
 			open = 1;
 			i++;
-			continue;
 		}
 		if (!is_digit(in[i]))
 			break;
 		while (is_digit(in[i])) {
 			i++;
-			d++;
+			x.digits++;
 		}
-		end = i;
-		if (phone && in[i] == ')' && open) {
-			open = 0;
+		if (open && in[i] == ')')
 			i++;
-			end = i;
+		x.end = i;
+		if (g->n == g->cap) {
+			size_t	      cap = g->cap ? 2 * g->cap : 16;
+			struct group *v = realloc(g->v, cap * sizeof(*v));
+
+			if (v == NULL)
+				return -1;
+			g->v = v;
+			g->cap = cap;
 		}
-		/* One separator (a space after ')' too), then digits again. */
-		if (in[i] != '\0' && strchr(seps, in[i]) != NULL &&
-		    (is_digit(in[i + 1]) || (phone && in[i + 1] == '(')))
+		/* The gap to the next group, if there is one. */
+		if (in[i] != '\0' && strchr(" -./", in[i]) != NULL &&
+		    (is_digit(in[i + 1]) ||
+			(in[i + 1] == '(' && is_digit(in[i + 2])))) {
+			x.phone_gap = 1;
+			x.card_gap = (in[i] == ' ' || in[i] == '-') &&
+			    is_digit(in[i + 1]);
+			g->v[g->n++] = x;
 			i++;
-		else if (phone && in[i] == ' ' && in[i - 1] == ')' &&
-		    is_digit(in[i + 1]))
-			i++;
-		else
+		} else if ((in[i - 1] == ')' && is_digit(in[i])) ||
+		    (in[i] == '(' && is_digit(in[i + 1]))) {
+			x.phone_gap = 1;
+			g->v[g->n++] = x;
+		} else {
+			g->v[g->n++] = x;
 			break;
+		}
 	}
-	*digits = d;
-	return end - start;
+	return (int)g->n;
+}
+
+/* The Luhn check of the 'n' digits in 'd'. */
+static int
+luhn(const char *d, int n)
+{
+	int sum = 0, k, v;
+
+	for (k = 0; k < n; k++) {
+		v = d[n - 1 - k] - '0';
+		if (k % 2 == 1 && (v *= 2) > 9)
+			v -= 9;
+		sum += v;
+	}
+	return sum % 10 == 0;
 }
 
 /* Returns 1 if the 'len' bytes at 's' read as a date: YYYY-MM-DD or
@@ -214,12 +264,97 @@ a_date(const char *s, size_t len)
 	return is_digit(s[0]) && s[2] == '/' && s[5] == '/' && is_digit(s[9]);
 }
 
+/*
+ * The last group of the longest card starting at group 'a', or -1. A card
+ * is digits with single spaces or dashes, no parentheses nor '+'.
+ */
+static long
+card_at(const char *in, const struct groups *g, size_t a, int tail_ok)
+{
+	char   d[19];
+	int    total = 0;
+	long   best = -1;
+	size_t h, k;
+
+	for (h = a; h < g->n; h++) {
+		const struct group *x = &g->v[h];
+
+		if ((h > a && !g->v[h - 1].card_gap) || x->plus ||
+		    in[x->start] == '(' || total + x->digits > 19)
+			break;
+		for (k = x->start; k < x->end; k++)
+			d[total++] = in[k];
+		if (total >= 13 && (h + 1 < g->n || tail_ok) && luhn(d, total))
+			best = (long)h;
+	}
+	return best;
+}
+
+/* The last group of the longest phone number starting at group 'a'. */
+static long
+phone_at(const char *in, const struct groups *g, size_t a, int tail_ok)
+{
+	int    total = 0;
+	long   best = -1;
+	size_t h;
+
+	for (h = a; h < g->n; h++) {
+		if ((h > a && !g->v[h - 1].phone_gap) ||
+		    (total += g->v[h].digits) > 15)
+			break;
+		if (total >= 7 && (h + 1 < g->n || tail_ok) &&
+		    !a_date(in + g->v[a].start, g->v[h].end - g->v[a].start))
+			best = (long)h;
+	}
+	return best;
+}
+
+/*
+ * Masks the run of 'g' into out + *o; returns where the run ends. The
+ * run's last group may end a number only if no ASCII letter or digit
+ * follows it ('tail_ok').
+ */
+static size_t
+mask_run(
+    const char *in, const struct groups *g, char *out, size_t *o, int *count)
+{
+	size_t pos = g->v[0].start, a = 0;
+	int    tail_ok = !ascii_alnum(in[g->v[g->n - 1].end]);
+	long   h;
+
+	while (a < g->n) {
+		const char *tag = "[card]";
+
+		memcpy(out + *o, in + pos, g->v[a].start - pos);
+		*o += g->v[a].start - pos;
+		if ((h = card_at(in, g, a, tail_ok)) < 0) {
+			tag = "[phone]";
+			h = phone_at(in, g, a, tail_ok);
+		}
+		if (h < 0) { /* kept */
+			memcpy(out + *o, in + g->v[a].start,
+			    g->v[a].end - g->v[a].start);
+			*o += g->v[a].end - g->v[a].start;
+			pos = g->v[a].end;
+			a++;
+			continue;
+		}
+		memcpy(out + *o, tag, strlen(tag));
+		*o += strlen(tag);
+		(*count)++;
+		pos = g->v[h].end;
+		a = (size_t)h + 1;
+	}
+	return pos;
+}
+
 char *
 mask_pii(const char *in, int *n)
 {
-	size_t len = strlen(in), i = 0, o = 0, k, step;
-	char  *out;
-	int    count = 0;
+	struct groups g = { NULL, 0, 0 };
+	size_t	      len = strlen(in), i = 0, o = 0, k, step;
+	char	     *out;
+	int	      count = 0;
 
 	/* "[phone]" (7) is never longer than what it replaces (7+ digits),
 	 * "[card]" than 13 digits, "[email]" than an address but by one byte
@@ -228,7 +363,6 @@ mask_pii(const char *in, int *n)
 		return NULL;
 	while (i < len) {
 		size_t run, skip = 0;
-		int    digits;
 
 		/* E-mail: from a word's start, look ahead for '@'. */
 		if (local_char(in + i) > 0 && !after_local(in, i)) {
@@ -242,34 +376,23 @@ mask_pii(const char *in, int *n)
 				continue;
 			}
 		}
-		/* Numbers, phone or card. */
-		if ((is_digit(in[i]) || in[i] == '+' || in[i] == '(') &&
+		/* Numbers: a run of digit groups, phones and cards in it. */
+		if ((is_digit(in[i]) ||
+			((in[i] == '+' || in[i] == '(') &&
+			    (is_digit(in[i + 1]) ||
+				(in[i + 1] == '(' && is_digit(in[i + 2]))))) &&
 		    number_start(in, i)) {
-			if (is_digit(in[i])) {
-				run = number_run(in, i, " -", 0, &digits);
-				if (digits >= 13 && digits <= 19 &&
-				    !ascii_alnum(in[i + run])) {
-					memcpy(out + o, "[card]", 6);
-					o += 6;
-					i += run;
-					count++;
-					continue;
-				}
+			int ng = parse_run(in, i, &g);
+
+			if (ng < 0) {
+				free(out);
+				free(g.v);
+				return NULL;
 			}
-			run = number_run(in, i, " -./", 1, &digits);
-			if (digits >= 7 && digits <= 15 &&
-			    !ascii_alnum(in[i + run]) && !a_date(in + i, run)) {
-				memcpy(out + o, "[phone]", 7);
-				o += 7;
-				i += run;
-				count++;
+			if (ng > 0) {
+				i = mask_run(in, &g, out, &o, &count);
 				continue;
 			}
-			/* Not a number to mask: its digits are copied, so
-			 * its tail is not read as a number of its own. */
-			if (is_digit(in[i]))
-				while (is_digit(in[i + skip]))
-					skip++;
 		}
 		if (skip == 0)
 			skip = 1;
@@ -278,6 +401,7 @@ mask_pii(const char *in, int *n)
 		i += skip;
 	}
 	out[o] = '\0';
+	free(g.v);
 	if (n != NULL)
 		*n = count;
 	return out;
