@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "unicode.h"
 
 #define HASH_P 0x1fffffffffffffffULL /* 2^61 - 1 */
 #define HASH_B 0x16a09e667f3bcc9ULL
@@ -37,9 +38,11 @@ enum uphase {
 struct guard {
 	size_t max_len;
 
-	unsigned char *canary; /* lower case */
+	unsigned char *canary; /* as it reads (unicode.h) */
 	size_t	      *kmp;
 	size_t	       clen;
+	size_t	      *cring; /* raw offsets of the last 'clen' characters */
+	size_t	       cfed; /* characters fed to the canary automaton */
 
 	unsigned char *prompt; /* normalised */
 	struct gram   *grams; /* sorted, no duplicates */
@@ -60,7 +63,7 @@ struct guard {
 	int	    done; /* the final check passed */
 	int	    nonspace; /* saw something visible */
 
-	size_t q; /* canary bytes matched */
+	size_t q; /* canary characters matched */
 
 	uint64_t      h;
 	size_t	      ncount; /* normalised bytes */
@@ -75,6 +78,7 @@ struct guard {
 
 	enum uphase ph;
 	int	    md; /* the link is a Markdown target */
+	int	    special; /* http or https: "https:host" has a host too */
 	int	    mdlt; /* target opened with '<' */
 	int	    paren; /* '(' minus ')' in the URL */
 	size_t	    hold; /* held back from here while in a link */
@@ -388,6 +392,89 @@ scheme_before(const char *text, size_t s)
 	return 0;
 }
 
+/* A character of a URL scheme (RFC 3986). */
+static int
+scheme_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+}
+
+/*
+ * Length of a scheme ending right before offset 's' ("ftp" in "ftp:"),
+ * starting with a letter at a word's start; 0 if there is none.
+ */
+static size_t
+any_scheme_before(const char *text, size_t s)
+{
+	size_t k = s;
+
+	while (k > 0 && s - k < 32 && scheme_char((unsigned char)text[k - 1]))
+		k--;
+	while (k < s &&
+	    !((text[k] >= 'a' && text[k] <= 'z') ||
+		(text[k] >= 'A' && text[k] <= 'Z')))
+		k++;
+	if (k == s || (k > 0 && hostish((unsigned char)text[k - 1])))
+		return 0;
+	return s - k;
+}
+
+/* A character of a bare host name and port ("shop.example:8443"). */
+static int
+bare_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':';
+}
+
+/*
+ * The start of a bare host name ending right before offset 's' (before a
+ * '/'): at a word's start, two or more labels, the last one letters
+ * only, perhaps a port; NOWHERE if there is none.
+ */
+static size_t
+bare_host_before(const char *text, size_t s)
+{
+	size_t k = s, i, dots = 0, last = 0, end;
+
+	while (k > 0 && s - k < GUARD_MAX_HOST &&
+	    bare_char((unsigned char)text[k - 1]))
+		k--;
+	if (k == s || (k > 0 && hostish((unsigned char)text[k - 1])))
+		return NOWHERE;
+	for (end = k; end < s && text[end] != ':'; end++)
+		;
+	for (i = k; i < end; i++)
+		if (text[i] == '.') {
+			if (i == k || text[i - 1] == '.')
+				return NOWHERE;
+			dots++;
+			last = i + 1;
+		}
+	if (dots == 0 || end - last < 2)
+		return NOWHERE;
+	for (i = last; i < end; i++)
+		if (!((text[i] >= 'a' && text[i] <= 'z') ||
+			(text[i] >= 'A' && text[i] <= 'Z')))
+			return NOWHERE;
+	return k;
+}
+
+/* Whether "//" ending at 's' may begin a scheme-relative URL. */
+static int
+relative_start(const char *text, size_t s)
+{
+	unsigned char c;
+
+	if (s < 2)
+		return s == 1;
+	c = (unsigned char)text[s - 2];
+	return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 ||
+	    strchr(":/\\.-_~%@+", c) != NULL);
+}
+
 /* One character [s, e) of the reply, 'cp' (or CP_BAD): the link checks. */
 static void
 link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
@@ -430,8 +517,14 @@ link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
 			g->nslash++;
 			break;
 		}
-		if (g->nslash == 0 && !g->md) {
-			g->ph = U_NONE; /* "http:" in prose */
+		/*
+		 * "https:host" is https://host to a browser; any other scheme
+		 * needs "//" to name a host; "http:" before a space is prose.
+		 */
+		if (g->nslash < 2 && !g->md &&
+		    !(g->special && !cp_ends_auth(cp) && cp != ':' &&
+			cp != '.')) {
+			g->ph = U_NONE;
 			break;
 		}
 		if (cp_ends_auth(cp) || (g->md && cp == ')')) {
@@ -472,11 +565,32 @@ link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
 			g->hold = s;
 			g->mdt = NOWHERE;
 			g->paren = 0;
-		} else if (cp == ':' && (n = scheme_before(text, s)) > 0) {
+		} else if (cp == ':' &&
+		    ((n = scheme_before(text, s)) > 0 ||
+			(n = any_scheme_before(text, s)) > 0)) {
 			g->ph = U_SLASH;
 			g->md = 0;
+			g->special = scheme_before(text, s) == n &&
+			    (s - n == 0 ||
+				!hostish((unsigned char)text[s - n - 1]));
 			g->ustart = g->hold = s - n;
 			g->nslash = 0;
+		} else if (cp == '/' && g->prev == '/' &&
+		    relative_start(text, s)) {
+			/* "//host": the page's scheme, another host. */
+			g->ph = U_SLASH;
+			g->md = 0;
+			g->special = 0;
+			g->ustart = g->hold = s - 1;
+			g->nslash = 2;
+		} else if (cp == '/' && g->prev != '/' &&
+		    (n = bare_host_before(text, s)) != NOWHERE) {
+			/* "shop.example/path": a host without a scheme. */
+			g->md = 0;
+			g->ustart = g->hold = g->auth = n;
+			g->paren = 0;
+			g->ph = U_AUTH;
+			judge_auth(g, text, s, 0);
 		} else if (cp == '.' && s >= 3 &&
 		    ci_eq(text + s - 3, "www", 3) &&
 		    (s == 3 || !hostish((unsigned char)text[s - 4]))) {
@@ -490,12 +604,39 @@ link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
 	g->prev = cp;
 }
 
+/*
+ * One character of the reply, starting at s, to the canary automaton, as
+ * it reads (unicode.h): look-alikes as what they look like (U+2010 as
+ * '-'), invisible characters skipped, case ignored.
+ */
+static void
+canary_char(struct guard *g, size_t s, uint32_t cp)
+{
+	int	      r = cp == CP_BAD ? -1 : uc_reads_as(cp);
+	unsigned char c;
+
+	if (r == 0)
+		return;
+	c = r < 0 ? 0xff : (unsigned char)r;
+	g->cring[g->cfed % g->clen] = s;
+	g->cfed++;
+	while (g->q > 0 && g->canary[g->q] != c)
+		g->q = g->kmp[g->q - 1];
+	if (g->canary[g->q] == c)
+		g->q++;
+	if (g->q == g->clen)
+		fail(g, "canary", g->cring[(g->cfed - g->clen) % g->clen]);
+}
+
 static void
 char_done(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
 {
 	if (!cp_blank(cp))
 		g->nonspace = 1;
-	link_char(g, text, s, e, cp);
+	if (g->clen > 0)
+		canary_char(g, s, cp);
+	if (g->fail == NULL)
+		link_char(g, text, s, e, cp);
 }
 
 /* Assembles UTF-8 characters one byte at a time. */
@@ -600,18 +741,6 @@ guard_check(struct guard *g, const char *text, size_t len, int final)
 		}
 		c = (unsigned char)text[i];
 		g->pos = i + 1;
-		if (g->clen > 0) {
-			c = lower(c);
-			while (g->q > 0 && g->canary[g->q] != c)
-				g->q = g->kmp[g->q - 1];
-			if (g->canary[g->q] == c)
-				g->q++;
-			if (g->q == g->clen) {
-				fail(g, "canary", i + 1 - g->clen);
-				break;
-			}
-			c = (unsigned char)text[i];
-		}
 		if (g->ngrams > 0)
 			prompt_byte(g, i, c);
 		if (g->fail == NULL)
@@ -652,8 +781,8 @@ guard_safe_len(const struct guard *g, const char *text, size_t len)
 		lim = 0;
 	if (g->need > 0 && g->cpstart < lim)
 		lim = g->cpstart;
-	if (g->pos - g->q < lim)
-		lim = g->pos - g->q;
+	if (g->q > 0 && g->cring[(g->cfed - g->q) % g->clen] < lim)
+		lim = g->cring[(g->cfed - g->q) % g->clen];
 	if (g->ngrams > 0 && g->ncount > 0) {
 		k = g->ncount < g->win - 1 ? g->ncount : g->win - 1;
 		if (k > 0 && g->ringpos[(g->ncount - k) % g->win] < lim)
@@ -661,8 +790,18 @@ guard_safe_len(const struct guard *g, const char *text, size_t len)
 	}
 	if (g->ph != U_NONE && g->hold < lim)
 		lim = g->hold;
-	/* The start of something that may become a link. */
+	/* The start of something that may become a link: a last word that
+	 * may be a bare host or a scheme ("shop.example", "ftp:"), a '/'. */
 	n = g->pos < len ? g->pos : len;
+	for (k = n, j = 0; k > 0 && n - k < GUARD_MAX_HOST &&
+	     (scheme_char((unsigned char)text[k - 1]) || text[k - 1] == ':');
+	     k--)
+		if (text[k - 1] == '.' || text[k - 1] == ':')
+			j = 1;
+	if (j && k < lim)
+		lim = k;
+	if (n > 0 && (text[n - 1] == '/' || text[n - 1] == '\\') && n - 1 < lim)
+		lim = n - 1;
 	for (j = 0; j < sizeof(partial) / sizeof(partial[0]); j++)
 		for (k = strlen(partial[j]); k > 0; k--)
 			if (k <= n && ci_eq(text + n - k, partial[j], k)) {
@@ -749,10 +888,18 @@ setup_canary(struct guard *g, const char *canary)
 	if (n > GUARD_MAX_CANARY)
 		return -1;
 	if ((g->canary = malloc(n + 1)) == NULL ||
-	    (g->kmp = calloc(n, sizeof(*g->kmp))) == NULL)
+	    (g->kmp = calloc(n, sizeof(*g->kmp))) == NULL ||
+	    (g->cring = calloc(n, sizeof(*g->cring))) == NULL)
 		return -1;
-	for (i = 0; i <= n; i++)
-		g->canary[i] = lower((unsigned char)canary[i]);
+	/* An ASCII canary, as it reads; anything else reads as itself. */
+	for (i = 0; i < n; i++) {
+		int r = (unsigned char)canary[i] < 0x80
+		    ? uc_reads_as((unsigned char)canary[i])
+		    : -1;
+
+		g->canary[i] = r <= 0 ? 0xff : (unsigned char)r;
+	}
+	g->canary[n] = '\0';
 	for (i = 1; i < n; i++) {
 		while (k > 0 && g->canary[i] != g->canary[k])
 			k = g->kmp[k - 1];
@@ -861,6 +1008,7 @@ guard_free(struct guard *g)
 		return;
 	free(g->canary);
 	free(g->kmp);
+	free(g->cring);
 	free(g->prompt);
 	free(g->grams);
 	if (g->hosts != NULL)

@@ -28,7 +28,10 @@ struct guard;
  * whitespace runs collapsed to one space; a reply holding any GUARD_NGRAM
  * consecutive bytes of it (or all of it, if it is shorter but at least
  * GUARD_MIN_PROMPT bytes) fails with "system_prompt".
- * 'canary': fails with "canary" anywhere in the reply, ASCII case folded.
+ * 'canary' (ASCII): fails with "canary" anywhere in the reply as it reads
+ * (unicode.h): case folded, look-alike characters as what they look like
+ * (U+2010 as '-', Cyrillic and fullwidth letters), invisible characters
+ * (zero-width spaces and joiners) skipped.
  * 'allowed_hosts': NULL-terminated host names; a link may go to one of
  * them or any subdomain ("example.com" allows "docs.example.com", not
  * "evilexample.com" or "example.com.evil.net"). Compared in lower case,
@@ -53,10 +56,13 @@ void guard_free(struct guard *g);
  * a whole); a shorter 'len' than before is ignored. 'final' is 1 for the
  * complete reply: links that end it are then judged, and a reply that is
  * empty or only whitespace fails.
- * Links are http:// and https:// URLs (any case; "\" counts as "/"),
- * hosts starting "www.", and Markdown link targets "[x](target)", which
- * must be http(s) URLs (or "//host"): a relative, mailto: or javascript:
- * target fails. A link fails if it has user information ("user@host"),
+ * Links are every URL-like token: http:// and https:// URLs (any case;
+ * "\" counts as "/"; "https:host" and "https:/host" too, as browsers
+ * read them), any other scheme followed by "//" ("ftp://host"),
+ * scheme-relative "//host", a bare host with a path ("shop.example/x",
+ * two labels or more, the last letters only), hosts starting "www.", and
+ * Markdown link targets "[x](target)", which must be http(s) URLs (or
+ * "//host"): a relative, mailto: or javascript: target fails. A link fails if it has user information ("user@host"),
  * or if its host, in lower case with IDN full stops read as '.', the port
  * and trailing dots removed, is not allowed and the URL is not an allowed
  * one.

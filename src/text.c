@@ -12,6 +12,7 @@
 #include <libxml/xmlerror.h>
 
 #include "text.h"
+#include "unicode.h"
 #include "util.h"
 
 /*
@@ -692,78 +693,11 @@ text_normalize(const char *in, size_t len)
 	return out;
 }
 
-/*
- * What each non-ASCII character reads as (src/confusables.inc, made by
- * dev/gen-confusables from Unicode's data): an ASCII character, or 0 for
- * a character a reader does not see. Sorted by code point.
- */
-static const struct confusable {
-	unsigned int  cp;
-	unsigned char as;
-} confusables[] = {
-#include "confusables.inc"
-};
-
 /* The tags the prompt wraps untrusted text in (src/bot.c). */
 static const char *const wrapper_tags[] = { "untrusted_document" };
 
 /* Characters skipped between a bracket and the tag name, at most. */
 #define NEUT_SKIP_MAX 8
-
-static int
-confusable_cmp(const void *k, const void *e)
-{
-	unsigned int cp = *(const unsigned int *)k;
-	unsigned int ecp = ((const struct confusable *)e)->cp;
-
-	return cp < ecp ? -1 : cp > ecp;
-}
-
-/*
- * What code point 'cp' reads as: ASCII lower-cased, a look-alike's ASCII
- * character, 0 for an invisible one, -1 for anything else.
- */
-static int
-reads_as(unsigned int cp)
-{
-	const struct confusable *c;
-
-	if (cp < 0x80)
-		return tolower((int)cp);
-	c = bsearch(&cp, confusables, nitems(confusables),
-	    sizeof(confusables[0]), confusable_cmp);
-	return c == NULL ? -1 : c->as;
-}
-
-/* Decodes the code point at s[i] (of 'len'); invalid bytes are U+FFFD. */
-static unsigned int
-utf8_at(const char *s, size_t len, size_t i, size_t *n)
-{
-	const unsigned char *p = (const unsigned char *)s + i;
-	size_t		     k, want;
-	unsigned int	     cp;
-
-	*n = 1;
-	if (p[0] < 0x80)
-		return p[0];
-	if ((p[0] & 0xe0) == 0xc0)
-		want = 2, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		want = 3, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		want = 4, cp = p[0] & 0x07;
-	else
-		return 0xfffd;
-	if (i + want > len)
-		return 0xfffd;
-	for (k = 1; k < want; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0xfffd;
-		cp = cp << 6 | (p[k] & 0x3f);
-	}
-	*n = want;
-	return cp;
-}
 
 /* The start of the code point that ends before s[i] (i > 0). */
 static size_t
@@ -776,7 +710,7 @@ utf8_back(const char *s, size_t i)
 	return k;
 }
 
-/* Whether 'r' (a reads_as() value) may sit unseen inside a tag. */
+/* Whether 'r' (a uc_reads_as() value) may sit unseen inside a tag. */
 static int
 skippable(int r)
 {
@@ -800,7 +734,7 @@ opens_wrapper(const char *s, size_t len, size_t i)
 		int	    slash = 0;
 
 		for (k = 0, skip = 0; name[k] != '\0' && j < len; j += n) {
-			r = reads_as(utf8_at(s, len, j, &n));
+			r = uc_reads_as(uc_decode(s, len, j, &n));
 			if (r == name[k])
 				k++;
 			else if (k == 0 && r == '/' && !slash)
@@ -828,7 +762,7 @@ closes_wrapper(const char *s, size_t len, size_t i)
 		k = strlen(name);
 		for (skip = 0; k > 0 && j > 0;) {
 			j = utf8_back(s, j);
-			r = reads_as(utf8_at(s, len, j, &n));
+			r = uc_reads_as(uc_decode(s, len, j, &n));
 			if (r == name[k - 1])
 				k--;
 			else if (!skippable(r) || ++skip > NEUT_SKIP_MAX)
@@ -855,7 +789,7 @@ text_neutralise(const char *in)
 	if ((out = malloc(4 * len + 1)) == NULL)
 		return NULL;
 	for (i = 0; i < len; i += n) {
-		unsigned int cp = utf8_at(in, len, i, &n);
+		unsigned int cp = uc_decode(in, len, i, &n);
 		const char  *rep = NULL;
 		int	     r = -1;
 
@@ -863,7 +797,7 @@ text_neutralise(const char *in)
 			rep = "&lt;";
 		else if (cp == '>')
 			rep = "&gt;";
-		else if (cp >= 0x80 && (r = reads_as(cp)) == '<' &&
+		else if (cp >= 0x80 && (r = uc_reads_as(cp)) == '<' &&
 		    opens_wrapper(in, len, i + n))
 			rep = "&lt;";
 		else if (cp >= 0x80 && r == '>' && closes_wrapper(in, len, i))

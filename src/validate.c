@@ -38,7 +38,10 @@ check_chars(const char *s, size_t len, enum vkind kind)
 				return -1;
 			break;
 		case V_TEXT:
-			if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') ||
+			/* CR only in CRLF, as text from Windows has it. */
+			if ((c < 0x20 && c != '\n' && c != '\t' &&
+				!(c == '\r' && i + 1 < len &&
+				    s[i + 1] == '\n')) ||
 			    c == 0x7f)
 				return -1;
 			break;

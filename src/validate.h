@@ -14,7 +14,7 @@ struct request;
 
 enum vkind {
 	V_STRING, /* UTF-8, no control characters, min..max bytes */
-	V_TEXT, /* as V_STRING, but newline and tab allowed */
+	V_TEXT, /* as V_STRING, but newline, tab and CRLF allowed (no lone CR) */
 	V_TOKEN, /* [a-z0-9_-], min..max bytes */
 	V_URI, /* printable ASCII, no spaces, min..max bytes */
 	V_UUID, /* canonical UUID */

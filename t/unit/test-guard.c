@@ -115,6 +115,37 @@ static const struct {
 	    "https://example.com/go?to=https://evil.net/", "link",
 	    "https://evil" },
 	{ "http: in prose", "the http: scheme and https:", NULL, NULL },
+	/* The canary as it reads: look-alikes, invisible characters. */
+	{ "canary with U+2010 hyphen",
+	    "CANARY\xe2\x80\x90"
+	    "9f3b2c",
+	    "canary", "CANARY" },
+	{ "canary with a zero-width space", "ok CANA\xe2\x80\x8bRY-9f3b2c",
+	    "canary", "CANA" },
+	{ "canary in fullwidth letters", "\xef\xbc\xa3\xef\xbc\xa1NARY-9f3b2c",
+	    "canary", "\xef\xbc\xa3" },
+	{ "canary with Cyrillic letters", "C\xd0\x90NARY-9f3b2c", "canary",
+	    "C\xd0\x90" },
+	/* Every URL-like token: scheme-relative, schemeless, other schemes. */
+	{ "scheme-relative in HTML", "<a href=\"//evil.net\">x</a>", "link",
+	    "//evil" },
+	{ "scheme-relative allowed", "see //example.com/x", NULL, NULL },
+	{ "https without slashes", "go to https:evil.net/x now", "link",
+	    "https:evil" },
+	{ "https with one slash", "https:/evil.net", "link", "https:" },
+	{ "a bare host with a path", "Log in at evil.net/path please", "link",
+	    "evil.net" },
+	{ "a bare host with a port and a path", "evil.net:8443/x", "link",
+	    "evil.net" },
+	{ "a bare allowed host", "See docs.example.com/help", NULL, NULL },
+	{ "ftp", "Files at ftp://evil.net/pub", "link", "ftp:" },
+	{ "any scheme with a host", "git+ssh://evil.net/repo", "link",
+	    "git+ssh" },
+	{ "schemes and paths in prose",
+	    "Note: the ratio is 3:2, see page 4/5, and/or v1.2/3 or a.b/c.",
+	    NULL, NULL },
+	{ "a path without a host", "the folder src/lib and ./x/y", NULL, NULL },
+	{ "a comment", "x = 1 // a comment", NULL, NULL },
 	{ "too long", NULL, "too_long", NULL },
 };
 
@@ -224,6 +255,11 @@ static const struct {
 	{ "a\xc3", 1 },
 	{ "   ", 0 },
 	{ "\xe2\x82\xac\xe2\x82", 3 },
+	{ "Log in at evil.net", 10 }, /* may become evil.net/path */
+	{ "see /", 4 }, /* may become //host */
+	{ "see ftp:", 4 },
+	{ "ab CANA\xe2\x80\x8bRY-", 3 },
+	{ "Hello world.", 6 },
 };
 
 static void
