@@ -466,6 +466,20 @@ set_state(const struct conf *cfg, struct db *db, const char *cid,
 	return open_row;
 }
 
+/*
+ * Whether the failure at hand ('err', with 'e' the errno of the call that
+ * failed) is a full disk: a write that failed with ENOSPC or EDQUOT, or a
+ * table's rows that could not be written into the part file 'f'.
+ */
+static int
+disk_full(const char *err, int e, FILE *f)
+{
+	if (e != ENOSPC && e != EDQUOT)
+		return 0;
+	return strcmp(err, "write") == 0 || strcmp(err, "export_dir") == 0 ||
+	    (strcmp(err, "database") == 0 && f != NULL && ferror(f));
+}
+
 enum job_result
 export_run(const struct conf *cfg, struct db *db, const struct job *job,
     const char **err)
@@ -617,7 +631,15 @@ export_run(const struct conf *cfg, struct db *db, const struct job *job,
 	*err = NULL;
 	return JOB_OK;
 failed:
-	log_event(LOG_WARN, "export_failed", LOG_S("reason", *err));
+	/*
+	 * A write that failed for want of space is no database trouble and
+	 * no later try will fare better: said plainly, once.
+	 */
+	if (disk_full(*err, errno, p.f))
+		*err = "disk_full";
+	log_event(strcmp(*err, "disk_full") == 0 ? LOG_ERROR : LOG_WARN,
+	    "export_failed", LOG_S("reason", *err),
+	    LOG_S("export_dir", cfg->export_dir));
 	if (p.f != NULL)
 		fclose(p.f);
 	if (p.path[0] != '\0')

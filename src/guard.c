@@ -790,15 +790,15 @@ guard_safe_len(const struct guard *g, const char *text, size_t len)
 	}
 	if (g->ph != U_NONE && g->hold < lim)
 		lim = g->hold;
-	/* The start of something that may become a link: a last word that
-	 * may be a bare host or a scheme ("shop.example", "ftp:"), a '/'. */
+	/* The start of something that may become a link: the last word,
+	 * which may grow into a bare host or a scheme ("shop" into
+	 * "shop.example/", "ftp" into "ftp://"), and a last '/'. */
 	n = g->pos < len ? g->pos : len;
-	for (k = n, j = 0; k > 0 && n - k < GUARD_MAX_HOST &&
+	for (k = n; k > 0 && n - k < GUARD_MAX_HOST &&
 	     (scheme_char((unsigned char)text[k - 1]) || text[k - 1] == ':');
 	     k--)
-		if (text[k - 1] == '.' || text[k - 1] == ':')
-			j = 1;
-	if (j && k < lim)
+		;
+	if (k < n && k < lim)
 		lim = k;
 	if (n > 0 && (text[n - 1] == '/' || text[n - 1] == '\\') && n - 1 < lim)
 		lim = n - 1;

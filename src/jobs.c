@@ -115,8 +115,8 @@ mail_result(int rc, const char **err)
 
 /* A notice that needs no link: an endpoint turned off. */
 static enum job_result
-job_notice(
-    const struct conf *cfg, const char *to, json_t *payload, const char **err)
+job_notice(const struct conf *cfg, const char *to, json_t *payload,
+    const char *key, const char **err)
 {
 	const char *url = json_string_value(json_object_get(payload, "url"));
 	const char *why = json_string_value(json_object_get(payload, "reason"));
@@ -142,7 +142,7 @@ job_notice(
 	    "Events that happened meanwhile were not sent.\n",
 	    cfg->public_base_url);
 	rc = mail_send(
-	    cfg, to, "A parley webhook endpoint was turned off", body);
+	    cfg, to, "A parley webhook endpoint was turned off", body, key);
 	return mail_result(rc, err);
 }
 
@@ -152,7 +152,8 @@ job_notice(
  * address, so it reveals nothing).
  */
 static enum job_result
-job_signup_existing(const struct conf *cfg, const char *to, const char **err)
+job_signup_existing(
+    const struct conf *cfg, const char *to, const char *key, const char **err)
 {
 	char body[2048];
 
@@ -164,8 +165,8 @@ job_signup_existing(const struct conf *cfg, const char *to, const char **err)
 	    "message.\n",
 	    cfg->public_base_url, cfg->public_base_url);
 	return mail_result(
-	    mail_send(
-		cfg, to, "Someone tried to sign up with your address", body),
+	    mail_send(cfg, to, "Someone tried to sign up with your address",
+		body, key),
 	    err);
 }
 
@@ -213,9 +214,9 @@ job_email(const struct conf *cfg, struct db *db, const struct job *job,
 
 	(void)db;
 	if (to != NULL && tpl != NULL && strcmp(tpl, "webhook_disabled") == 0)
-		return job_notice(cfg, to, payload, err);
+		return job_notice(cfg, to, payload, job->id, err);
 	if (to != NULL && tpl != NULL && strcmp(tpl, "signup_existing") == 0)
-		return job_signup_existing(cfg, to, err);
+		return job_signup_existing(cfg, to, job->id, err);
 	/* A signup's link is sealed under the company it will create. */
 	if (company_id == NULL)
 		company_id =
@@ -246,7 +247,7 @@ job_email(const struct conf *cfg, struct db *db, const struct job *job,
 	    "message.\n",
 	    intro, cfg->public_base_url, path, (const char *)tok);
 	crypto_wipe(tok, sizeof(tok));
-	rc = mail_send(cfg, to, subject, body);
+	rc = mail_send(cfg, to, subject, body, job->id);
 	crypto_wipe(body, sizeof(body));
 	return mail_result(rc, err);
 }

@@ -9,9 +9,12 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "conf.h"
 #include "crypto.h"
+#include "keys.h"
 #include "log.h"
 #include "mail.h"
 
@@ -47,13 +50,14 @@ address_ok(const char *a)
 
 int
 mail_send(const struct conf *cfg, const char *to, const char *subject,
-    const char *body)
+    const char *body, const char *key)
 {
 	CURL		  *c = NULL;
 	struct curl_slist *rcpt = NULL;
 	struct msg	  *m = NULL;
 	char		   date[64], id[33], from[260];
-	unsigned char	   r[16];
+	unsigned char	   r[32];
+	unsigned int	   rlen = sizeof(r);
 	time_t		   now = time(NULL);
 	struct tm	   tm;
 	CURLcode	   cc;
@@ -70,15 +74,25 @@ mail_send(const struct conf *cfg, const char *to, const char *subject,
 		return -2;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	crypto_random(r, sizeof(r));
-	crypto_hex(r, sizeof(r), id);
+	if (key != NULL) {
+		size_t		     klen;
+		const unsigned char *k = keys_ratelimit(&klen);
+		char		     label[96];
+
+		snprintf(label, sizeof(label), "message-id:%s", key);
+		HMAC(EVP_sha256(), k, (int)klen, (const unsigned char *)label,
+		    strlen(label), r, &rlen);
+	} else
+		crypto_random(r, 16);
+	crypto_hex(r, 16, id);
 	n = snprintf(m->data, sizeof(m->data),
 	    "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n"
-	    "Message-ID: <%s@parley>\r\nMIME-Version: 1.0\r\n"
+	    "Message-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated"
 	    "\r\n\r\n",
-	    date, cfg->mail_from, to, subject, id);
+	    date, cfg->mail_from, to, subject, id,
+	    strchr(cfg->mail_from, '@') + 1);
 	if (n < 0 || (size_t)n >= sizeof(m->data))
 		goto out;
 	m->len = (size_t)n;

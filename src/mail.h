@@ -11,11 +11,15 @@
 struct conf;
 
 /*
- * Sends 'body' (UTF-8 text) with 'subject' (ASCII) to 'to'. Returns 0,
- * -1 for a permanent failure (bad address), -2 for a temporary one
- * (server unreachable, 4xx, not configured: retry later).
+ * Sends 'body' (UTF-8 text) with 'subject' (ASCII) to 'to'. 'key' names
+ * the e-mail across tries (the job's id): its Message-ID is the same
+ * every time, <HMAC(key)@mail_from's domain>, so a mail system that got
+ * it once (a try that died between DATA and the server's 250) drops the
+ * copy; NULL gives a random one. Returns 0, -1 for a permanent failure
+ * (bad address), -2 for a temporary one (server unreachable, 4xx, not
+ * configured: retry later).
  */
 int mail_send(const struct conf *cfg, const char *to, const char *subject,
-    const char *body);
+    const char *body, const char *key);
 
 #endif

@@ -127,33 +127,51 @@ email_at(const char *in, size_t start, size_t at)
 	return end - start;
 }
 
-/* Returns 1 if the character before in[i] belongs to an address. */
-static int
-after_local(const char *in, size_t i)
+/* The length of the address starting at in[i] (a word's start), or 0. */
+static size_t
+email_len(const char *in, size_t i)
 {
-	size_t j = i;
+	size_t k, step;
 
-	if (i == 0)
-		return 0;
-	do
-		j--;
-	while (j > 0 && ((unsigned char)in[j] & 0xc0) == 0x80);
-	return local_char(in + j) > 0;
+	for (k = i; (step = local_char(in + k)) > 0; k += step)
+		;
+	return in[k] == '@' ? email_at(in, i, k) : 0;
 }
 
 /*
- * Returns 1 if a number may start at in[i]: not right after an ASCII
+ * The context checks below read what comes before position 'o' in the
+ * output so far ('out', NUL-terminated at 'o'), not the input: a mask tag
+ * there stands where a second pass will find it, so both passes judge
+ * what follows a masked span alike, and masking is idempotent.
+ */
+
+/* Returns 1 if the character before out[o] belongs to an address. */
+static int
+after_local(const char *out, size_t o)
+{
+	size_t j = o;
+
+	if (o == 0)
+		return 0;
+	do
+		j--;
+	while (j > 0 && ((unsigned char)out[j] & 0xc0) == 0x80);
+	return local_char(out + j) > 0;
+}
+
+/*
+ * Returns 1 if a number may start after out[o]: not right after an ASCII
  * letter or digit, nor inside a token such as "ABC-1234567" or "v1.2".
  */
 static int
-number_start(const char *in, size_t i)
+number_start(const char *out, size_t o)
 {
-	if (i == 0)
+	if (o == 0)
 		return 1;
-	if (ascii_alnum(in[i - 1]))
+	if (ascii_alnum(out[o - 1]))
 		return 0;
-	return !(i >= 2 && strchr("-./_#", in[i - 1]) != NULL &&
-	    ascii_alnum(in[i - 2]));
+	return !(o >= 2 && strchr("-./_#", out[o - 1]) != NULL &&
+	    ascii_alnum(out[o - 2]));
 }
 
 /*
@@ -319,8 +337,10 @@ mask_run(
     const char *in, const struct groups *g, char *out, size_t *o, int *count)
 {
 	size_t pos = g->v[0].start, a = 0;
-	int    tail_ok = !ascii_alnum(in[g->v[g->n - 1].end]);
-	long   h;
+	/* An address may follow the last group; no other word. */
+	int tail_ok = !ascii_alnum(in[g->v[g->n - 1].end]) ||
+	    in[g->v[g->n - 1].end - 1] == ')';
+	long h;
 
 	while (a < g->n) {
 		const char *tag = "[card]";
@@ -344,6 +364,22 @@ mask_run(
 		(*count)++;
 		pos = g->v[h].end;
 		a = (size_t)h + 1;
+		/*
+		 * After a tag, a second pass reads on from a fresh start,
+		 * where an address may begin ("[phone] 1234.jo@x.io"): so
+		 * does this one.
+		 */
+		if (a < g->n) {
+			if (email_len(in, pos) >
+			    0) /* from the gap: "-1.j@x.io" */
+				return pos;
+			memcpy(out + *o, in + pos, g->v[a].start - pos);
+			*o += g->v[a].start - pos;
+			pos = g->v[a].start;
+			out[*o] = '\0';
+			if (!after_local(out, *o) && email_len(in, pos) > 0)
+				return pos;
+		}
 	}
 	return pos;
 }
@@ -352,7 +388,7 @@ char *
 mask_pii(const char *in, int *n)
 {
 	struct groups g = { NULL, 0, 0 };
-	size_t	      len = strlen(in), i = 0, o = 0, k, step;
+	size_t	      len = strlen(in), i = 0, o = 0;
 	char	     *out;
 	int	      count = 0;
 
@@ -365,10 +401,9 @@ mask_pii(const char *in, int *n)
 		size_t run, skip = 0;
 
 		/* E-mail: from a word's start, look ahead for '@'. */
-		if (local_char(in + i) > 0 && !after_local(in, i)) {
-			for (k = i; (step = local_char(in + k)) > 0; k += step)
-				;
-			if (in[k] == '@' && (run = email_at(in, i, k)) > 0) {
+		out[o] = '\0';
+		if (local_char(in + i) > 0 && !after_local(out, o)) {
+			if ((run = email_len(in, i)) > 0) {
 				memcpy(out + o, "[email]", 7);
 				o += 7;
 				i += run;
@@ -381,7 +416,7 @@ mask_pii(const char *in, int *n)
 			((in[i] == '+' || in[i] == '(') &&
 			    (is_digit(in[i + 1]) ||
 				(in[i + 1] == '(' && is_digit(in[i + 2]))))) &&
-		    number_start(in, i)) {
+		    number_start(out, o)) {
 			int ng = parse_run(in, i, &g);
 
 			if (ng < 0) {
@@ -389,6 +424,17 @@ mask_pii(const char *in, int *n)
 				free(g.v);
 				return NULL;
 			}
+			/*
+			 * A last group glued to a word ("1jane@...") is left
+			 * to the loop, which reads it as the word it starts,
+			 * as a second pass would; unless that word is an
+			 * address ("(555)jo@x.io"): masked, it is no word a
+			 * second pass would see.
+			 */
+			if (ng > 0 && ascii_alnum(in[g.v[ng - 1].end]) &&
+			    !(in[g.v[ng - 1].end - 1] == ')' &&
+				email_len(in, g.v[ng - 1].end) > 0))
+				g.n = (size_t)--ng;
 			if (ng > 0) {
 				i = mask_run(in, &g, out, &o, &count);
 				continue;

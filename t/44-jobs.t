@@ -52,6 +52,23 @@ is scalar(grep { $_ != 1 } values %seen), 0, 'nobody got it twice';
 my %by = map { $_->{pid} => 1 } grep { $_->{event} eq 'job' && $_->{status} eq 'done' } $t->log_events;
 cmp_ok scalar(keys %by), '>=', 1, 'jobs were done by ' . scalar(keys %by) . ' process(es)';
 
+# At least once, deduplicated: a try whose answer never came (the server
+# stored the mail, then the connection died) is sent again with the same
+# Message-ID, in the mail_from domain, so mail systems drop the copy.
+{
+	open my $fh, '>', $t->dir . '/mail/.lose-answer' or die $!;
+	close $fh;
+}
+$t->post('/api/v1/auth/password/forgot', headers => { 'x-forwarded-for' => '198.51.100.99' }, json => { email => 'jo@example.net' });
+ParleyTest::wait_for(sub { 2 == grep { $_->{to} eq 'jo@example.net' && $_->{subject} =~ /Reset/ } $t->mails }, 'the mail twice', 30);
+my @ids = map { $_->{head} =~ /^Message-ID: (<[^>]+>)\r?$/mi ? $1 : 'none' }
+    grep { $_->{to} eq 'jo@example.net' && $_->{subject} =~ /Reset/ } $t->mails;
+is $ids[0], $ids[1], 'a mail sent again carries the same Message-ID';
+like $ids[0], qr/^<[0-9a-f]{32}\@parley\.test>$/, '... in the mail_from domain';
+my @others = map { $_->{head} =~ /^Message-ID: (<[^>]+>)/mi ? $1 : () } grep { $_->{to} =~ /^user\d+\@/ } $t->mails;
+my %uniq = map { $_ => 1 } @others;
+is scalar(keys %uniq), scalar(@others), 'every other mail has a Message-ID of its own';
+
 # Giving up: after max_attempts a job fails for good, its secret erased.
 my $smtp = delete $t->{pids}{smtp};
 kill 'TERM', $smtp;

@@ -5,6 +5,10 @@ usage: smtp.py PORT MAILDIR
 
 Every accepted message is written to MAILDIR/NNNN.eml as received, with
 X-Envelope-From and X-Envelope-To lines in front. Runs until killed.
+
+While MAILDIR/.lose-answer exists, the next message is stored and the
+connection then closed instead of answering 250 (the file is removed): to
+the sender, a try that died between DATA and the answer.
 """
 import os
 import signal
@@ -31,6 +35,10 @@ class Handler:
                 f.write(b"X-Envelope-To: " + r.encode() + b"\r\n")
             f.write(envelope.original_content)
         os.rename(tmp, os.path.join(self.maildir, "%04d.eml" % n))
+        lose = os.path.join(self.maildir, ".lose-answer")
+        if os.path.exists(lose):
+            os.unlink(lose)
+            server.transport.abort()
         return "250 Message accepted"
 
 
