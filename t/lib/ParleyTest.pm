@@ -95,6 +95,8 @@ sub new {
 		body_max => $o{body_max} // '1m',
 		real_ip_from => $o{real_ip_from} // 'set_real_ip_from 127.0.0.1;',
 		env => $o{env} // {},
+		conn_per_addr => $o{conn_per_addr},
+		header_timeout => $o{header_timeout},
 		pids => {},
 	}, $class;
 	push @INSTANCES, $self;
@@ -614,6 +616,10 @@ sub nginx_env {
 		NGX_ACCESS_LOG => "$self->{dir}/nginx/access.log",
 		NGX_USER_DIRECTIVE => $> == 0 ? 'user root;' : '',
 		NGX_NGINX_WORKERS => 1,
+		NGX_WORKER_CONNECTIONS => 4096,
+		NGX_WORKER_RLIMIT => 8192,
+		NGX_CONN_PER_ADDR => $self->{conn_per_addr} // 1000,
+		NGX_HEADER_TIMEOUT => $self->{header_timeout} // '10s',
 		NGX_WIDGET_ROOT => "$SRCDIR/widget",
 		NGX_PUBLISH_SOCKET => "$self->{dir}/pub/nchan.sock",
 		NGX_WELLKNOWN_ROOT => "$SRCDIR/nginx",
