@@ -333,6 +333,30 @@ is $rc, 1, 'an entry edited in the second batch: exit 1';
 like $out, qr/^BROKEN $bulk[0] at entry 200: hmac mismatch/m, '... named';
 is scalar(() = $out =~ /^ok /mg), 151, '... the others ok';
 
+# In the development stack, as docs/operations.md and README.md say:
+# ./dev/parleyctl sets the configuration and the connections itself
+# (pointed here at this test's cluster and database).
+{
+	my $var = $t->dir . '/devvar';
+	mkdir $var;
+	my $env = $t->parleyd_env;
+	open my $fh, '>', "$var/parleyd.conf" or die;
+	for my $k (sort grep { /^PARLEY_/ && !/^PARLEY_(CONFIG|LISTEN)$/ } keys %$env) {
+		(my $key = lc $k) =~ s/^parley_//;
+		print $fh "$key = $env->{$k}\n";
+	}
+	close $fh;
+	open $fh, '>', "$var/pgdir" or die;
+	print $fh $t->pg->dir, "\n";
+	close $fh;
+	local %ENV = (%ENV, PARLEY_DEV_VAR => $var, PARLEY_DEV_BIN => $b, PARLEY_DEV_DB => $t->dbname);
+	delete local $ENV{PARLEY_AUDIT_DATABASE_URL};
+	my $out = `'@{[ ParleyTest->srcdir ]}/dev/parleyctl' audit verify --company $bulk[1] 2>&1`;
+	is $? >> 8, 0, './dev/parleyctl audit verify works without setting anything' or diag $out;
+	like $out, qr/^ok $bulk[1] /m, '... and checks the chain';
+	push @outputs, $out;
+}
+
 my $b64 = $t->audit_key_b64;
 ok !(grep { index($_, $b64) >= 0 || index($_, unpack('H*', $key)) >= 0 } @outputs), 'the key is never printed';
 
