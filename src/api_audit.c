@@ -18,6 +18,7 @@
 
 #define AUDIT_PAGE_MAX 200
 #define AUDIT_EXPORT_BATCH 1000
+#define EXPORT_COLS 14 /* the CSV's columns */
 
 #define ENTRY_COLS                                                             \
 	"seq, created_at, actor_type, actor_id, action, resource_type, "       \
@@ -35,6 +36,23 @@
 
 static struct db_stmt q_entries = { "audit_entries",
 	"SELECT " ENTRY_COLS ENTRY_WHERE, 9, 0, 0 };
+/*
+ * The export's rows: the entries, and beside each actor id who that is
+ * now (a member's current e-mail and name, "deleted user" once gone; an
+ * API key's name), read as the CSV is written. The log itself names ids
+ * only, so erasing a person never means rewriting it.
+ */
+static struct db_stmt q_export_entries = { "audit_export_entries",
+	"SELECT e.seq, e.created_at, e.actor_type, e.actor_id, CASE "
+	"e.actor_type WHEN 'user' THEN coalesce(u.email, '') END, CASE "
+	"e.actor_type WHEN 'user' THEN coalesce(u.name, 'deleted user') WHEN "
+	"'api_key' THEN coalesce(k.name, 'deleted API key') END, e.action, "
+	"e.resource_type, e.resource_id, e.changed_fields, e.changes, e.ip, "
+	"e.user_agent, e.request_id FROM (SELECT " ENTRY_COLS ENTRY_WHERE
+	") e LEFT JOIN users u ON e.actor_type = 'user' AND u.id::text = "
+	"e.actor_id LEFT JOIN api_keys k ON e.actor_type = 'api_key' AND "
+	"k.id::text = e.actor_id ORDER BY e.seq DESC",
+	9, 0, 0 };
 /*
  * The range: from (default: the start of time for the listing, 90 days
  * ago for the export), to (default now); whether it is within the last
@@ -196,7 +214,7 @@ csv_row(struct csv_line *l, PGresult *res, int i)
 	int c, rc = 0;
 
 	csv_reset(l);
-	for (c = 0; c < 12 && rc == 0; c++)
+	for (c = 0; c < EXPORT_COLS && rc == 0; c++)
 		rc = csv_cell(
 		    l, PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c));
 	return rc == 0 ? csv_end(l) : -1;
@@ -205,9 +223,10 @@ csv_row(struct csv_line *l, PGresult *res, int i)
 int
 h_audit_export(struct request *req, struct ctx *ctx)
 {
-	static const char *const head[12] = { "seq", "created_at", "actor_type",
-		"actor_id", "action", "resource_type", "resource_id", "fields",
-		"changes", "ip", "user_agent", "request_id" };
+	static const char *const head[EXPORT_COLS] = { "seq", "created_at",
+		"actor_type", "actor_id", "actor_email", "actor_name", "action",
+		"resource_type", "resource_id", "fields", "changes", "ip",
+		"user_agent", "request_id" };
 	struct filter		 f;
 	struct audit_entry	 e = { 0 };
 	struct csv_line		 l;
@@ -240,11 +259,11 @@ h_audit_export(struct request *req, struct ctx *ctx)
 	f.p[7] = NULL;
 	f.p[8] = lim;
 	/* The first batch before any byte goes out: errors are still 500s. */
-	if ((res = db_exec(ctx->db, &q_entries, f.p)) == NULL)
+	if ((res = db_exec(ctx->db, &q_export_entries, f.p)) == NULL)
 		goto out;
 	http_stream_begin(req, "text/csv; charset=utf-8",
 	    "Content-Disposition: attachment; filename=\"audit-log.csv\"\r\n");
-	for (i = 0; i < 12; i++)
+	for (i = 0; i < EXPORT_COLS; i++)
 		csv_cell(&l, head[i]);
 	csv_end(&l);
 	if (http_stream_write(req, l.p, l.len) == -1)
@@ -262,7 +281,7 @@ h_audit_export(struct request *req, struct ctx *ctx)
 		snprintf(below, sizeof(below), "%s", PQgetvalue(res, n - 1, 0));
 		PQclear(res);
 		f.p[7] = below;
-		if ((res = db_exec(ctx->db, &q_entries, f.p)) == NULL)
+		if ((res = db_exec(ctx->db, &q_export_entries, f.p)) == NULL)
 			goto done;
 	}
 done:

@@ -173,8 +173,9 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	if ((sealed = keyring_encrypt(
 		 keys_ring(), ctx->who.company_id, tok, strlen(tok))) == NULL)
 		goto out;
-	job = json_pack("{s:s,s:s,s:s}", "to", email, "template", "invitation",
-	    "token_enc", sealed);
+	/* Who invited is read when the mail goes out (src/jobs.c). */
+	job = json_pack("{s:s,s:s,s:s,s:s}", "to", email, "template",
+	    "invitation", "token_enc", sealed, "invited_by", ctx->who.user_id);
 	fields = json_pack("[s,s]", "email", "role");
 	memset(&e, 0, sizeof(e));
 	e.action = "invitation.create";

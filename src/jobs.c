@@ -170,6 +170,45 @@ job_signup_existing(
 	    err);
 }
 
+/* Who invited, to which company: read when the mail goes out. */
+static struct db_stmt q_invite_names = { "invite_names",
+	"SELECT c.name, u.name, u.email FROM companies c LEFT JOIN users u "
+	"ON u.company_id = c.id AND u.id = $2 WHERE c.id = $1",
+	2, 0, 0 };
+
+/*
+ * The invitation's first lines: the company and, while they are still a
+ * member, who invited (their current name and address). Returns 0, or -1
+ * if the database could not say (try again later).
+ */
+static int
+invite_intro(struct db *db, const struct job *job, char *out, size_t outlen)
+{
+	const char *by =
+	    json_string_value(json_object_get(job->payload, "invited_by"));
+	const char *p[2] = { job->company_id, db_uuid_valid(by) ? by : NULL };
+	PGresult   *res = NULL;
+	struct db_call c = { &q_invite_names, p, &res };
+
+	if (db_tenant_batch(db, job->company_id, &c, 1) == -1)
+		return -1;
+	if (PQntuples(res) != 1)
+		snprintf(out, outlen,
+		    "You have been invited to join a team "
+		    "on parley.\n\n");
+	else if (PQgetisnull(res, 0, 1))
+		snprintf(out, outlen,
+		    "You have been invited to join %s on parley.\n\n",
+		    PQgetvalue(res, 0, 0));
+	else
+		snprintf(out, outlen,
+		    "%s (%s) invited you to join %s on parley.\n\n",
+		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+		    PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
 /* The mails that carry a one-time link: template, subject, path, text. */
 static const struct {
 	const char *tpl, *subject, *path, *intro;
@@ -180,8 +219,8 @@ static const struct {
 	    "it was you, open this link within 30 minutes; it works once:" },
 	{ "invitation", "You are invited to join a team on parley",
 	    "/accept-invitation#token=",
-	    "You have been invited to join a team on parley. Open this link "
-	    "within 7 days to choose your name and password; it works once:" },
+	    "Open this link within 7 days to choose your name and password; "
+	    "it works once:" },
 	{ "signup_confirm", "Finish signing up for parley",
 	    "/confirm-signup#token=",
 	    "Someone, hopefully you, asked to create a parley account with "
@@ -208,11 +247,10 @@ job_email(const struct conf *cfg, struct db *db, const struct job *job,
 	    json_string_value(json_object_get(payload, "token_enc"));
 	const char   *subject, *path, *intro;
 	unsigned char tok[64];
-	char	      body[2048];
+	char	      body[2048], who[700] = "";
 	size_t	      k;
 	int	      n, rc;
 
-	(void)db;
 	if (to != NULL && tpl != NULL && strcmp(tpl, "webhook_disabled") == 0)
 		return job_notice(cfg, to, payload, job->id, err);
 	if (to != NULL && tpl != NULL && strcmp(tpl, "signup_existing") == 0)
@@ -235,6 +273,12 @@ job_email(const struct conf *cfg, struct db *db, const struct job *job,
 	subject = link_mails[k].subject;
 	path = link_mails[k].path;
 	intro = link_mails[k].intro;
+	if (strcmp(tpl, "invitation") == 0 &&
+	    invite_intro(db, job, who, sizeof(who)) == -1) {
+		*err = "database";
+		return JOB_RETRY;
+	}
+
 	n = keyring_decrypt(
 	    keys_ring(), company_id, sealed, tok, sizeof(tok) - 1);
 	if (n <= 0) {
@@ -243,9 +287,9 @@ job_email(const struct conf *cfg, struct db *db, const struct job *job,
 	}
 	tok[n] = '\0';
 	snprintf(body, sizeof(body),
-	    "%s\n\n%s%s%s\n\nIf you did not ask for this, ignore this "
+	    "%s%s\n\n%s%s%s\n\nIf you did not ask for this, ignore this "
 	    "message.\n",
-	    intro, cfg->public_base_url, path, (const char *)tok);
+	    who, intro, cfg->public_base_url, path, (const char *)tok);
 	crypto_wipe(tok, sizeof(tok));
 	rc = mail_send(cfg, to, subject, body, job->id);
 	crypto_wipe(body, sizeof(body));

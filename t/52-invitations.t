@@ -35,6 +35,9 @@ is $r->{json}{email}, 'Newbie@inv.example', '... address normalised';
 my $inv_id = $r->{json}{id};
 my $tok = token_for('Newbie@inv.example');
 ok $tok, 'the invitation arrives by e-mail with a link';
+my ($im) = grep { $_->{to} eq 'Newbie@inv.example' && $_->{subject} =~ /invited/ } $t->mails;
+like $im->{body}, qr/^Ina Inviter \(boss\@inv\.example\) invited you to join Inviters on parley\./m,
+    '... naming who invited and the company';
 is invite('newbie@inv.example', 'admin')->{json}{code}, 'already_invited', 'one open invitation per address';
 # Whether an address has an account in another company is not the
 # inviter's to learn: it is invited like any other; its holder is told.

@@ -118,6 +118,10 @@ is $r->{status}, 200, 'another company reads its own log';
 ok !grep({ $_->{action} =~ /^(chatbot|template|document)\./ } @{ $r->{json}{items} }), '... with none of these entries';
 
 # --- the CSV export ----------------------------------------------------------------
+# An admin who changed something and was then removed: the CSV says so.
+my ($gid, $gauth) = user('gone@co.example', 'admin');
+is req('PATCH', '/api/v1/company', $gauth, { name => 'Audit Co (by gone)' })->{status}, 200, 'an admin changes the name';
+is req('DELETE', "/api/v1/members/$gid")->{status}, 204, '... and is removed';
 # An entry carrying a would-be formula: the user agent is recorded.
 req('PATCH', '/api/v1/company', { %$auth, 'user-agent' => '=HYPERLINK("http://evil.example","x")' }, { name => 'Audit Co' });
 my $before = count();
@@ -126,8 +130,13 @@ is $r->{status}, 200, 'the CSV export';
 like $r->{headers}{'content-type'}, qr{^text/csv}, '... text/csv';
 like $r->{headers}{'content-disposition'}, qr/attachment; filename="audit-log\.csv"/, '... as a download';
 my @lines = split /\r\n/, $r->{content};
-is $lines[0], 'seq,created_at,actor_type,actor_id,action,resource_type,resource_id,fields,changes,ip,user_agent,request_id',
+is $lines[0], 'seq,created_at,actor_type,actor_id,actor_email,actor_name,action,resource_type,resource_id,fields,changes,ip,user_agent,request_id',
     '... a header line';
+ok grep({ /^\d+,[^,]+,user,$own->{user}{id},aud\@co\.example,Au Dit,company\.update,/ } @lines),
+    "... the actor's current e-mail and name beside the id";
+ok grep({ /^\d+,[^,]+,user,$gid,,deleted user,company\.update,/ } @lines), '... "deleted user" for one removed since';
+is $t->sql(q{SELECT count(*) AS n FROM audit_log WHERE company_id = ? AND (changes::text LIKE '%gone@co.example%' OR changes::text LIKE '%Au Dit%')}, $cid)->[0]{n},
+    0, '... which the log itself does not hold';
 is scalar(@lines) - 1, $before + 1, '... every entry, and the export itself';
 like $r->{content}, qr/,"'=HYPERLINK\(""http:\/\/evil\.example"",""x""\)",/, '... a formula neutralised and quoted (RFC 4180)';
 unlike $r->{content}, qr/(^|,)=HYPERLINK/m, '... no cell starts with =';
@@ -142,5 +151,7 @@ my $k = req('POST', '/api/v1/api-keys', undef, { name => 'auditor', scopes => ['
 is req('GET', '/api/v1/audit-log/export.csv', { authorization => "Bearer $k" })->{status}, 200, 'an API key with audit:read exports';
 is $t->sql(q{SELECT actor_type FROM audit_log WHERE company_id = ? ORDER BY seq DESC LIMIT 1}, $cid)->[0]{actor_type},
     'api_key', '... and is recorded as the actor';
+@lines = split /\r\n/, req('GET', '/api/v1/audit-log/export.csv')->{content};
+ok grep({ /^\d+,[^,]+,api_key,[0-9a-f-]{36},,auditor,audit_log\.export,/ } @lines), 'in the CSV, an API key actor by its name';
 
 done_testing;
