@@ -184,7 +184,7 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 	PGresult	  *res = NULL;
 	long long	   ts;
 	int		   subscription_event, other_sub, apply = 1, rc = -1;
-	long long	   clock;
+	enum stripe_order  order;
 
 	if (ctx->conf->stripe_webhook_secret[0] == '\0')
 		return bad_event(req, "not_configured");
@@ -281,20 +281,16 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 		strcmp(str(json_object_get(obj, "metadata"), "company_id"),
 		    cid) == 0))
 		apply = 0;
-	/*
-	 * In order: an event older than the last of its kind applied (or as
-	 * old, once canceled) is recorded, not applied. A new subscription
-	 * starts its own clock.
-	 */
-	clock = !subscription_event ? b.state_at : other_sub ? 0 : b.last;
-	if (ts < clock || (subscription_event && ts == clock && b.canceled))
+	/* In order (stripe_order(), src/stripe.h). */
+	order = stripe_order(
+	    subscription_event, other_sub, ts, b.state_at, b.last, b.canceled);
+	if (order == STRIPE_RECORD)
 		apply = 0;
 	/*
 	 * A tie: two events of one second, whose order Stripe does not
 	 * promise. The subscription as Stripe has it now decides.
 	 */
-	if (apply && subscription_event && ts == clock && clock > 0 &&
-	    id_ok(sub, "sub_")) {
+	if (apply && order == STRIPE_ASK && id_ok(sub, "sub_")) {
 		const char *miss = NULL;
 
 		db_rollback(ctx->db); /* no lock held while Stripe answers */

@@ -159,3 +159,16 @@ stripe_form_add(char *form, size_t len, const char *key, const char *value)
 	}
 	return 0;
 }
+
+enum stripe_order
+stripe_order(int subscription, int other_sub, long long ts, long long state_at,
+    long long last, int canceled)
+{
+	long long clock = !subscription ? state_at : other_sub ? 0 : last;
+
+	if (ts < clock || (subscription && ts == clock && canceled))
+		return STRIPE_RECORD;
+	if (subscription && ts == clock && clock > 0)
+		return STRIPE_ASK;
+	return STRIPE_APPLY;
+}

@@ -38,4 +38,26 @@ json_t *stripe_call(const struct conf *cfg, const char *sealed,
  */
 int stripe_form_add(char *form, size_t len, const char *key, const char *value);
 
+/* What to do with a billing event, by its place in time (stripe_order()). */
+enum stripe_order {
+	STRIPE_APPLY, /* newer than what was applied: apply it */
+	STRIPE_RECORD, /* older (or stale): record it, change nothing */
+	STRIPE_ASK /* a tie with the last applied: ask Stripe which is now */
+};
+
+/*
+ * The ordering rules for a Stripe event created at 'ts' (seconds): a
+ * subscription event ('subscription') against the subscription's clock
+ * 'last' (the creation time of the last subscription event applied;
+ * 'canceled' once it is canceled), any other event against 'state_at'
+ * (the last billing state change applied). An event of another
+ * subscription than the company's ('other_sub') starts its own clock. An
+ * older event is recorded, not applied; as old as the last one, a
+ * subscription event is asked about (Stripe does not promise the order of
+ * two events of one second), or recorded once the subscription is
+ * canceled. Pure.
+ */
+enum stripe_order stripe_order(int subscription, int other_sub, long long ts,
+    long long state_at, long long last, int canceled);
+
 #endif

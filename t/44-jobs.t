@@ -38,6 +38,14 @@ is $j->{payload}, '{}', 'done: payload erased';
 cmp_ok $j->{attempts}, '>=', 2, "delivered on attempt $j->{attempts}";
 
 # Many jobs, two processes: each mail exactly once (FOR UPDATE SKIP LOCKED).
+# A slow mail server (a quarter of a second a mail) keeps one process busy
+# while the other takes the next job, so both work.
+{
+	open my $fh, '>', $t->dir . '/mail/.slow' or die $!;
+	print $fh "0.25\n";
+	close $fh;
+}
+my $logged = () = $t->log_events;
 for my $i (1 .. 12) {
 	$r = $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => "198.51.100.$i" },
 	    json => { email => "user$i\@example.net", password => $pw, name => "User $i", company_name => "Co $i" });
@@ -49,8 +57,10 @@ my %seen;
 $seen{ $_->{to} }++ for grep { $_->{to} =~ /^user\d+\@/ } $t->mails;
 is scalar(keys %seen), 12, 'every user got mail';
 is scalar(grep { $_ != 1 } values %seen), 0, 'nobody got it twice';
-my %by = map { $_->{pid} => 1 } grep { $_->{event} eq 'job' && $_->{status} eq 'done' } $t->log_events;
-cmp_ok scalar(keys %by), '>=', 1, 'jobs were done by ' . scalar(keys %by) . ' process(es)';
+my @all = $t->log_events;
+my %by = map { $_->{pid} => 1 } grep { $_->{event} eq 'job' && $_->{status} eq 'done' } @all[$logged .. $#all];
+is scalar(keys %by), 2, 'both jobs processes sent mail';
+unlink $t->dir . '/mail/.slow';
 
 # At least once, deduplicated: a try whose answer never came (the server
 # stored the mail, then the connection died) is sent again with the same

@@ -6,10 +6,12 @@ usage: smtp.py PORT MAILDIR
 Every accepted message is written to MAILDIR/NNNN.eml as received, with
 X-Envelope-From and X-Envelope-To lines in front. Runs until killed.
 
-While MAILDIR/.lose-answer exists, the next message is stored and the
+While MAILDIR/.slow holds a number, each message is answered that many
+seconds late (a slow mail server). While MAILDIR/.lose-answer exists, the next message is stored and the
 connection then closed instead of answering 250 (the file is removed): to
 the sender, a try that died between DATA and the answer.
 """
+import asyncio
 import os
 import signal
 import sys
@@ -25,6 +27,11 @@ class Handler:
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        try:
+            with open(os.path.join(self.maildir, ".slow")) as f:
+                await asyncio.sleep(float(f.read().strip() or 0))
+        except (OSError, ValueError):
+            pass
         with self.lock:
             self.count += 1
             n = self.count

@@ -815,6 +815,29 @@ sub log_events {
 	return @ev;
 }
 
+# server_ms(@responses): how long parleyd took over each response (its
+# request log's dur_us, found by X-Request-Id), in milliseconds: timing
+# without the client's and the network's noise.
+sub server_ms {
+	my ($self, @r) = @_;
+	my %want = map { ($_->{headers}{'x-request-id'} // '') => 1 } @r;
+	my %dur;
+	wait_for(sub {
+		%dur = map { $_->{req_id} => $_->{dur_us} / 1000 }
+		    grep { ($_->{event} // '') eq 'request' && $want{ $_->{req_id} // '' } } $self->log_events;
+		keys %dur == keys %want;
+	}, 'the requests in the log');
+	return map { $dur{ $_->{headers}{'x-request-id'} } } @r;
+}
+
+# paired_ratio(\@a, \@b): the median over pairs of a[i] / b[i], each pair
+# measured back to back, so a burst of load on a busy machine moves both.
+sub paired_ratio {
+	my ($x, $y) = @_;
+	my @r = sort { $a <=> $b } map { $x->[$_] / $y->[$_] } 0 .. $#$x;
+	return $r[ int(@r / 2) ];
+}
+
 # problems(): what the end-of-file check would complain about.
 sub problems {
 	my ($self) = @_;
