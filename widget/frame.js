@@ -1,7 +1,9 @@
 /*
  * frame.js: the chat in the widget's iframe, on parley's origin. The token
  * comes from the loader by postMessage (origins checked both ways) and is
- * kept in localStorage with the conversation id. Text reaches the page only
+ * kept, with the conversation id, in the host page's own storage through
+ * the loader: a third-party frame's storage is blocked or partitioned in
+ * many browsers, the page's own is not. Text reaches the page only
  * through textContent; the only links are http(s) citation sources.
  */
 (function () {
@@ -43,7 +45,7 @@
 	var parent = window.parent, parentOrigin = null;
 	var KEY = "parley:" + bot, CONSENT_KEY = "parley:consent:" + bot;
 	/* token, expires_at (ms), conversation_id, chatbot, welcome, visitor */
-	var state = load(KEY) || {};
+	var state = {}, stored = false, stateTimer = 0;
 	var shown = {}, lastSeq = 0;	/* stored messages shown, by seq */
 	var convStatus = "", waiting = [], askTimer = 0;
 	var isOpen = false, ready = false, starting = false, catching = false;
@@ -61,19 +63,23 @@
 	if (parent === window || parentOrigin === "null")
 		parentOrigin = null;
 
-	function load(key) {
+	function object(v) {
+		return v && typeof v === "object" && !Array.isArray(v) ? v : null;
+	}
+
+	/* What this frame kept before it kept things in the page (once). */
+	function legacy(key) {
 		try {
-			var v = JSON.parse(localStorage.getItem(key));
-			return v && typeof v === "object" ? v : null;
+			return object(JSON.parse(localStorage.getItem(key)));
 		} catch (e) {
-			return null;
+			return null;	/* blocked, as third-party storage often is */
 		}
 	}
 
+	/* Kept in the host page's storage, by the loader. */
 	function store(key, value) {
-		try {
-			localStorage.setItem(key, JSON.stringify(value));
-		} catch (e) { /* storage blocked: this page load only */ }
+		parent.postMessage({ parley: "store", key: key, value: value },
+		    parentOrigin);
 	}
 
 	function save() {
@@ -779,6 +785,12 @@
 		if ((p === "session" || p === "session-error") &&
 		    waiting.length === 0)
 			return;
+		if (p === "state") {
+			/* Once, in answer to our "ready". */
+			if (!stored)
+				begin(object(d.store) || {});
+			return;
+		}
 		if (p === "session")
 			onSession(d);
 		else if (p === "session-error")
@@ -817,8 +829,21 @@
 		if (ev.key === "Escape" && !ev.isComposing)
 			askClose();
 	});
-	consentEl.hidden = (load(CONSENT_KEY) || {}).policy_version === POLICY;
+	/* What the page kept for us arrives in answer to "ready". */
+	function begin(kept) {
+		stored = true;
+		clearTimeout(stateTimer);
+		state = object(kept[KEY]) || legacy(KEY) || {};
+		consentEl.hidden = (object(kept[CONSENT_KEY]) ||
+		    legacy(CONSENT_KEY) || {}).policy_version === POLICY;
+		showHeader();
+		start();
+	}
+
 	parent.postMessage({ parley: "ready" }, parentOrigin);
-	showHeader();
-	start();
+	/* A loader that keeps nothing (an old one): start without. */
+	stateTimer = setTimeout(function () {
+		if (!stored)
+			begin({});
+	}, 2000);
 })();

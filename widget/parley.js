@@ -8,7 +8,11 @@
  * chat frame, styled through the CSSOM so the page's CSS and CSP do not
  * matter. It makes one request, the visitor session (which must carry this
  * page's Origin), and hands the token to the frame by postMessage, with
- * origins checked both ways.
+ * origins checked both ways. It keeps what the frame asks it to keep (the
+ * visitor's session and conversation, the consent given) in this page's
+ * own localStorage: a third-party frame's storage is blocked or
+ * partitioned in many browsers, and the visitor would start over on
+ * every page.
  */
 (function () {
 	"use strict";
@@ -25,6 +29,35 @@
 	var SHADOW = "0 2px 8px rgba(0, 0, 0, 0.35)";
 	var host, button, frame, isOpen = false, ready = false, asking = false;
 	var wanted = false; /* the frame asked for a session before the chat opened */
+	var STORE = "parley:" + bot, KEEP = [STORE, "parley:consent:" + bot];
+	var STORE_MAX = 16384, memory = {};
+
+	/* What the frame asked to keep, from this page's storage. */
+	function kept() {
+		try {
+			var v = JSON.parse(localStorage.getItem(STORE));
+
+			return v && typeof v === "object" && !Array.isArray(v) ? v :
+			    {};
+		} catch (e) {
+			return memory;	/* this page's storage is blocked too */
+		}
+	}
+
+	function keep(key, value) {
+		var all = kept(), text;
+
+		if (KEEP.indexOf(key) < 0)
+			return;
+		all[key] = value;
+		text = JSON.stringify(all);
+		if (text.length > STORE_MAX)
+			return;
+		memory = all;
+		try {
+			localStorage.setItem(STORE, text);
+		} catch (e) { /* kept for this page load only */ }
+	}
 
 	/* Sets 'props' on 'el' as inline !important declarations. */
 	function css(el, props) {
@@ -191,6 +224,7 @@
 			return;
 		if (d.parley === "ready") {
 			ready = true;
+			post({ parley: "state", store: kept() });
 			if (isOpen)	/* opened before the frame could hear it */
 				post({ parley: "opened" });
 		} else if (d.parley === "need-session") {
@@ -205,6 +239,8 @@
 		}
 		else if (d.parley === "close" && isOpen)
 			setOpen(false, true);
+		else if (d.parley === "store" && typeof d.key === "string")
+			keep(d.key, d.value);
 	}
 
 	if (document.body)

@@ -3,11 +3,14 @@
 // and the host pages and reads one JSON line per check from stdout:
 // {"ok": bool, "name": "...", "diag": "..."}.
 //
-// Environment: BASE (parley), HOST_URL (a page on an allowed origin),
-// BAD_URL (the same page on an origin not allowed), AGENT_TOKEN, OUT (where
-// screenshots go), CHROMIUM (the browser).
+// Environment: BASE (parley), HOST_URL (a page on an allowed origin, on
+// another site than parley's, as a shop's is), BAD_URL (the same page on
+// an origin not allowed), AGENT_TOKEN, OUT (where screenshots go),
+// CHROMIUM (the browser), THIRD_PARTY ("block" or "allow": the profile's
+// third-party cookie and storage setting, as a person sets it in
+// chromium's settings; the run checks it took effect).
 import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const env = process.env;
@@ -49,11 +52,21 @@ async function agentReply(text) {
 	return r.status;
 }
 
-const browser = await chromium.launch({
+// A regular persistent profile, its third-party setting written where
+// chromium keeps it (Preferences: cookie_controls_mode 1 blocks them).
+const blocked = env.THIRD_PARTY !== "allow";
+const profile = mkdtempSync(`${env.OUT}/profile-`);
+mkdirSync(`${profile}/Default`);
+writeFileSync(`${profile}/Default/Preferences`, JSON.stringify({
+	profile: { cookie_controls_mode: blocked ? 1 : 0, block_third_party_cookies: blocked },
+}));
+const context = await chromium.launchPersistentContext(profile, {
 	executablePath: env.CHROMIUM || "/usr/bin/chromium",
 	args: ["--no-sandbox", "--disable-dev-shm-usage"],
+	headless: true,
+	viewport: { width: 1280, height: 800 },
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const browser = { close: () => context.close() };
 const page = await context.newPage();
 const dialogs = [];
 const streams = [];
@@ -64,6 +77,16 @@ try {
 	step = "load the host page";
 	await page.goto(env.HOST_URL);
 	const frame = await frameOf(page);
+	const access = await frame.evaluate(() => {
+		try {
+			localStorage.getItem("x");
+			return "allowed";
+		} catch (e) {
+			return "denied";
+		}
+	});
+	check(access === (blocked ? "denied" : "allowed"),
+	    `third-party storage is ${blocked ? "blocked" : "allowed"} in this profile, as set`, access);
 	await openChat(page);
 	step = "the frame shows the chat";
 	await frame.waitForSelector("#input", { state: "visible", timeout: 10000 });
@@ -154,7 +177,10 @@ try {
 	await frame2.waitForFunction(() => [...document.querySelectorAll("li.msg .body")]
 	    .some((e) => e.textContent === "Hello, this is Sam from the garden shop."), null, { timeout: 10000 });
 	const n = await frame2.$$eval("li.msg[data-role='visitor']", (els) => els.length);
-	check(n >= 2, "after a reload the conversation is still there", `${n} visitor messages`);
+	check(n >= 2, `after a reload the conversation is still there (third-party storage ${blocked ? "blocked" : "allowed"})`,
+	    `${n} visitor messages`);
+	const keptHere = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("parley:")));
+	check(keptHere.length >= 1, "the visitor's session is kept in the shop page's own storage", keptHere.join(","));
 
 	step = "a narrow phone screen";
 	await page.setViewportSize({ width: 360, height: 640 });
@@ -177,8 +203,9 @@ try {
 	await bad.keyboard.press("Enter");
 	await bad.waitForTimeout(4000);
 	const badFrame = bad.frames().find((x) => x.url().includes("/widget/frame"));
-	let hasToken = false;
-	if (badFrame)
+	let hasToken = await bad.evaluate(() => Object.keys(localStorage).some((k) =>
+	    /"token"/.test(localStorage.getItem(k) || ""))).catch(() => false);
+	if (badFrame && !hasToken)
 		hasToken = await badFrame.evaluate(() => Object.keys(localStorage).some((k) =>
 		    /"token"/.test(localStorage.getItem(k) || ""))).catch(() => false);
 	check(!sessions.includes(201) && !hasToken, "on an origin not allowed the frame is refused and no session is made",
