@@ -441,12 +441,14 @@ finish(const struct conf *cfg, struct db *db, struct reply *r,
 	if (r->kind == KIND_REPLY)
 		rc = store_reply(cfg, db, r, out);
 	else
+		/* Nothing to suggest from the knowledge base: refused, as a
+		 * flagged draft is; a provider that said nothing: failed. */
 		rc = store_draft(cfg, db, r, out,
-		    out->flag != NULL ? "refused"
-			: !r->loaded || out->content == NULL ||
-			    (*out->content == '\0' && r->b.base_url[0] != '\0')
-			? "failed"
-			: "done");
+		    out->flag != NULL			     ? "refused"
+			: !r->loaded || out->content == NULL ? "failed"
+			: *out->content != '\0'		     ? "done"
+			: r->b.base_url[0] != '\0'	     ? "failed"
+							     : "refused");
 	if (rc == -1)
 		/* The job is left to its lease: another try starts from
 		 * scratch when it runs out. Nothing lost, nothing doubled. */

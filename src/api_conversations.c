@@ -344,6 +344,19 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 
 	if (!db_uuid_valid(id))
 		return http_not_found(req, "No such conversation");
+	/* "me", as in the assignee=me filter: the member asking. */
+	a = json_object_get(req->json, "assignee_id");
+	if (json_is_string(a) && strcmp(json_string_value(a), "me") == 0) {
+		if (ctx->who.kind != AUTH_USER ||
+		    !db_uuid_valid(ctx->who.user_id)) {
+			err.field = "assignee_id";
+			err.code =
+			    "format"; /* an API key is nobody to assign */
+			return validate_problem(req, &err);
+		}
+		json_object_set_new(
+		    req->json, "assignee_id", json_string(ctx->who.user_id));
+	}
 	if (validate_object(req->json, f_patch, nitems(f_patch), 0, &err) == -1)
 		return validate_problem(req, &err);
 	st = json_string_value(json_object_get(req->json, "status"));

@@ -11,6 +11,7 @@
 #define PRL_MAX_HEADER 8192 /* any single header value we read */
 #define PRL_MAX_BODY (1024 * 1024) /* absolute body cap; routes set less */
 #define PRL_BODY_SMALL (16 * 1024) /* default per-route body limit */
+#define PRL_BODY_EMPTY 64 /* what a body-less route reads: "", {} or null */
 #define PRL_MAX_JSON_DEPTH 32 /* nesting of arrays/objects */
 #define PRL_MAX_PATH_SEGMENTS 16
 #define PRL_REQUEST_ID_LEN 32 /* hex characters */

@@ -148,6 +148,20 @@ lookup(struct request *req)
 	return NULL;
 }
 
+/* Whether 's' is only white space, or "{}" or "null" in white space. */
+static int
+empty_body(const char *s)
+{
+	s += strspn(s, " \t\r\n");
+	if (strncmp(s, "{", 1) == 0) {
+		s += 1 + strspn(s + 1, " \t\r\n");
+		if (*s++ != '}')
+			return 0;
+	} else if (strncmp(s, "null", 4) == 0)
+		s += 4;
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
 void
 router_dispatch(struct request *req, struct ctx *ctx)
 {
@@ -159,8 +173,20 @@ router_dispatch(struct request *req, struct ctx *ctx)
 	if (auth_authenticate(req, ctx, r) == -1)
 		goto out;
 	if (r->body == BODY_NONE) {
-		if (req->content_length > 0 && http_read_body(req, 0) == -1)
+		/*
+		 * No body, or one that says nothing: "{}" or null (what most
+		 * HTTP clients send with a POST). Anything else is refused.
+		 */
+		if (req->content_length > 0 &&
+		    (req->content_length > PRL_BODY_EMPTY ||
+			http_read_body(req, PRL_BODY_EMPTY) == -1 ||
+			!empty_body(req->body))) {
+			if (req->status == 0)
+				http_send_problem(req, 422, "body_not_allowed",
+				    "This request takes no body", NULL, NULL,
+				    NULL);
 			goto out;
+		}
 	} else {
 		if (router_ctype_ok(req->content_type, r->ctypes) == -1) {
 			http_send_problem(req, 415, "unsupported_media_type",

@@ -110,7 +110,14 @@ is_problem($r, 413, 'body_too_large', 'body over the route limit');
 is $r->{json}{max_bytes}, $lim{PRL_BODY_SMALL}, '... stating the limit';
 $r = $t->post('/api/v1/csp-report', body => 'x' x (1024 * 1024 + 10), headers => { 'content-type' => 'application/csp-report' });
 is_problem($r, 413, 'body_too_large', "nginx's 413 over client_max_body_size");
-is_problem($t->request('GET', '/api/v1/meta', body => 'unexpected'), 413, 'body_too_large', 'a body where none is allowed');
+is_problem($t->request('GET', '/api/v1/meta', body => 'unexpected'), 422, 'body_not_allowed', 'a body where none is allowed: 422');
+is_problem($t->request('GET', '/api/v1/meta', body => '{"a":1}'), 422, 'body_not_allowed', '... a JSON object with members too');
+is_problem($t->request('GET', '/api/v1/meta', body => ' ' x 100), 422, 'body_not_allowed', '... and a long one');
+# What most HTTP clients send with a POST that needs nothing: accepted.
+for my $b ('', '{}', 'null', " { }\n", ' null ') {
+	my $r = $t->request('GET', '/api/v1/meta', body => $b, headers => { 'content-type' => 'application/json' });
+	is $r->{status}, 200, 'a body-less route takes ' . (length $b ? "'$b'" : 'an empty body (Content-Length 0)') =~ s/\n/\\n/r;
+}
 
 # A request parleyd never answers still gets a problem: parleyd down → 502.
 $t->stop_parleyd;

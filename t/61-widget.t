@@ -94,6 +94,12 @@ $r = req('POST', '/api/v1/widget/conversations', $v1);
 is $r->{status}, 403, '... and an anonymous token issued before is refused on every widget endpoint';
 is req('GET', '/api/v1/widget/conversations', $v1)->{json}{code}, 'verification_required', '... reads too';
 is req('POST', '/api/v1/widget/conversations', $vv)->{status}, 201, '... a verified visitor goes on';
+# A body-less action takes what most HTTP clients send with a POST.
+is $t->request('POST', '/api/v1/widget/conversations', headers => $vv, json => {})->{status}, 201, '... with {} as its body too';
+is $t->request('POST', '/api/v1/widget/conversations', headers => $vv, body => 'null',
+    )->{status}, 201, '... or null';
+is $t->request('POST', '/api/v1/widget/conversations', headers => $vv, json => { topic => 'x' })->{json}{code},
+    'body_not_allowed', '... but not a body that says something';
 req('PATCH', "/api/v1/chatbots/$bot->{id}", $a->{auth}, { require_verified => JSON::PP::false });
 
 # --- conversations and the offline responder ----------------------------

@@ -125,6 +125,16 @@ is req('PATCH', "/api/v1/conversations/$human", $ag, { assignee_id => $b->{user}
 is req('PATCH', "/api/v1/conversations/$human", $ag, { assignee_id => '00000000-0000-4000-8000-000000000000' })->{status}, 422,
     'nor an unknown one';
 is req('PATCH', "/api/v1/conversations/$human", $ag, { status => 'closed' })->{status}, 422, 'an unknown status: 422';
+# "me", as in the assignee=me filter.
+$r = req('PATCH', "/api/v1/conversations/$human", $ag, { assignee_id => 'me' });
+is $r->{status}, 200, 'assignee_id "me": 200';
+is $r->{json}{assignee_id}, $agent_id, '... assigned to the member asking';
+{
+	my $key = req('POST', '/api/v1/api-keys', $a->{auth}, { name => 'assign', scopes => ['conversations:write'] })->{json}{key};
+	$r = req('PATCH', "/api/v1/conversations/$human", { authorization => "Bearer $key" }, { assignee_id => 'me' });
+	is $r->{status}, 422, '... an API key is nobody to assign: 422';
+	is $r->{json}{errors}[0]{field}, 'assignee_id', '... naming the field';
+}
 $r = req('PATCH', "/api/v1/conversations/$human", $ag, { assignee_id => undef, status => 'bot' });
 is $r->{json}{assignee_id}, undef, 'unassign';
 is $r->{json}{status}, 'bot', 'hand back to the bot';
@@ -143,6 +153,16 @@ $r = req('POST', "/api/v1/conversations/$answered/suggest", $ag);
 is $r->{status}, 429, 'the fourth in a minute: 429 (suggest_rate)';
 ok $r->{headers}{'retry-after'}, '... with Retry-After';
 is req('POST', "/api/v1/conversations/$answered/suggest", $a->{auth})->{status}, 202, 'another agent has a budget of their own';
+# Nothing in the knowledge base for it: refused, not an empty draft.
+$r = req('POST', "/api/v1/conversations/$unknown/suggest", $a->{auth});
+is $r->{status}, 202, 'a draft for a question the knowledge base cannot answer';
+{
+	my $p = "/api/v1/conversations/$unknown/suggestions/$r->{json}{id}";
+	ParleyTest::wait_for(sub { req('GET', $p, $a->{auth})->{json}{status} ne 'queued' }, 'that draft');
+	my $d = req('GET', $p, $a->{auth})->{json};
+	is $d->{status}, 'refused', '... is refused' or diag explain $d;
+	ok !length($d->{draft} // ''), '... with no draft';
+}
 
 # --- boundaries ---------------------------------------------------------------
 is req('GET', "/api/v1/conversations/$answered", $b->{auth})->{status}, 404, "another company's conversation: 404";
