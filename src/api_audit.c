@@ -49,9 +49,10 @@ static struct db_stmt q_export_entries = { "audit_export_entries",
 	"'api_key' THEN coalesce(k.name, 'deleted API key') END, e.action, "
 	"e.resource_type, e.resource_id, e.changed_fields, e.changes, e.ip, "
 	"e.user_agent, e.request_id FROM (SELECT " ENTRY_COLS ENTRY_WHERE
-	") e LEFT JOIN users u ON e.actor_type = 'user' AND u.id::text = "
-	"e.actor_id LEFT JOIN api_keys k ON e.actor_type = 'api_key' AND "
-	"k.id::text = e.actor_id ORDER BY e.seq DESC",
+	") e LEFT JOIN users u ON u.company_id = $1 AND e.actor_type = 'user' "
+	"AND u.id::text = e.actor_id LEFT JOIN api_keys k ON k.company_id = "
+	"$1 AND e.actor_type = 'api_key' AND k.id::text = e.actor_id ORDER BY "
+	"e.seq DESC",
 	9, 0, 0 };
 /*
  * The range: from (default: the start of time for the listing, 90 days

@@ -602,10 +602,19 @@ static const struct field f_token[] = {
 	{ "token", V_STRING, 1, 128, F_REQUIRED },
 };
 
+static const struct field f_register_confirm[] = {
+	{ "token", V_STRING, 1, 128, F_REQUIRED },
+	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+};
+
 /*
- * The signup link: creates the company and its owner, whose address the
- * link has just proven, and starts their first session. The signup is
- * deleted in the same transaction, so the link works once.
+ * The signup link, with the password chosen at registration: creates the
+ * company and its owner, whose address the link has just proven, and
+ * starts their first session. The signup is deleted in the same
+ * transaction, so the link works once. The password must match: anyone
+ * may register any address again, which replaces the pending signup and
+ * mails the address a new link; without the password, following that
+ * link would make the account with a stranger's password.
  */
 int
 h_register_confirm(struct request *req, struct ctx *ctx)
@@ -616,10 +625,13 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 	const char *p[4];
 	PGresult   *res;
 	json_t	   *tokens = NULL, *out = NULL;
+	const char *pw;
 	int	    rc = -1;
 
-	if (validate_object(req->json, f_token, nitems(f_token), 0, &err) == -1)
+	if (validate_object(req->json, f_register_confirm,
+		nitems(f_register_confirm), 0, &err) == -1)
 		return validate_problem(req, &err);
+	pw = json_string_value(json_object_get(req->json, "password"));
 	/* 256-bit links are not guessed: nginx's register zone suffices. */
 	if (api_token_hash_hex(
 		json_string_value(json_object_get(req->json, "token")), hex) ==
@@ -648,6 +660,16 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 	snprintf(cname, sizeof(cname), "%s", PQgetvalue(res, 0, 2));
 	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 3));
 	PQclear(res);
+	if (strlen(pw) > PASSWORD_MAX_BYTES || !password_verify(pw, hash)) {
+		db_rollback(ctx->db); /* the signup stays, for a typo */
+		crypto_wipe(hash, sizeof(hash));
+		return http_send_problem(req, 403, "password_mismatch",
+		    "This link belongs to a sign-up with another password",
+		    "Enter the password you chose when you signed up. If you "
+		    "did not sign up twice, someone else signed up with your "
+		    "address after you: sign up again.",
+		    NULL, NULL);
+	}
 	p[0] = cid;
 	p[1] = cname;
 	if ((res = db_exec(ctx->db, &q_company_new, p)) == NULL)

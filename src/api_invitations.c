@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "plans.h"
+#include "ratelimit.h"
 #include "events.h"
 #include "jobs.h"
 #include "keys.h"
@@ -34,7 +35,9 @@ static struct db_stmt q_lookup_email_inv = { "inv_lookup_email",
 	0 };
 /* Row security keeps this to the inviting company's own members. */
 static struct db_stmt q_member_email = { "inv_member_email",
-	"SELECT 1 FROM users WHERE lower(email) = lower($1)", 1, 0, 0 };
+	"SELECT 1 FROM users WHERE company_id = $2 AND lower(email) = "
+	"lower($1)",
+	2, 0, 0 };
 static struct db_stmt q_inv_new = { "invitation_new",
 	"INSERT INTO invitations (company_id, email, role, token_hash, "
 	"invited_by, expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5, "
@@ -69,27 +72,39 @@ static struct db_stmt q_user_add = { "user_add",
 	5, 0, 0 };
 
 /*
- * Every invitation sent is counted, revoked ones included, on two
- * budgets: the invited address (from any company, so no loop of invite
- * and revoke, nor several companies, can flood a mailbox) and the
- * inviting company. Returns 0, or -2 after answering 429 (or 503).
+ * Every invitation is counted, revoked ones included, so no loop of
+ * invite and revoke floods a mailbox: on the inviting company's budget
+ * and on its budget for the address (429 past either: what this company
+ * did, nothing else), and on the address's budget from all companies.
+ * Past that one the invitation is made and answered like any other but
+ * not mailed: another company's invitations are no business of this one.
+ * Returns 1 to mail it, 0 not to, -2 after answering 429 (or 503).
  */
 static int
 invite_budget(struct request *req, struct ctx *ctx, const char *email)
 {
 	const struct conf *cfg = ctx->conf;
-	char		   addr[API_EMAIL_MAX + 1];
+	char		   addr[API_EMAIL_MAX + 1], caddr[API_EMAIL_MAX + 40];
+	char		   name[API_EMAIL_MAX + 64];
 	size_t		   i;
+	int		   r;
 
 	for (i = 0; i < sizeof(addr) - 1 && email[i] != '\0'; i++)
 		addr[i] = (char)tolower((unsigned char)email[i]);
 	addr[i] = '\0';
+	snprintf(caddr, sizeof(caddr), "%s:%s", ctx->who.company_id, addr);
 	if (api_limit(req, ctx, "invite:company", ctx->who.company_id,
 		cfg->invite_max_per_company, cfg->invite_window) == -2 ||
-	    api_limit(req, ctx, "invite:addr", addr,
+	    api_limit(req, ctx, "invite:caddr", caddr,
 		cfg->invite_max_per_address, cfg->invite_window) == -2)
 		return -2;
-	return 0;
+	snprintf(name, sizeof(name), "invite:addr:%s", addr);
+	if ((r = ratelimit_hit(ctx->db, name, cfg->invite_max_per_address,
+		 cfg->invite_window, 1)) < 0) {
+		api_unavailable(req); /* fail closed */
+		return -2;
+	}
+	return r == 0;
 }
 
 static const struct field f_invite[] = {
@@ -110,7 +125,7 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	json_t		  *job = NULL, *fields = NULL, *o = NULL;
 	PGresult	  *res;
 	enum role	   role;
-	int		   rc = -1;
+	int		   mail, rc = -1;
 
 	if (validate_object(req->json, f_invite, nitems(f_invite), 0, &err) ==
 	    -1)
@@ -131,7 +146,7 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	if ((rc = plan_check(ctx, req, PLAN_MEMBERS)) != 0)
 		return rc == 1 ? 0 : -1;
 	rc = -1;
-	if (invite_budget(req, ctx, email) == -2)
+	if ((mail = invite_budget(req, ctx, email)) == -2)
 		return 0;
 	/*
 	 * Only the company's own members are refused here: whether the
@@ -139,6 +154,7 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	 * to learn. The invitee is told at accept time.
 	 */
 	p[0] = email;
+	p[1] = ctx->who.company_id;
 	if ((res = db_exec(ctx->db, &q_member_email, p)) == NULL)
 		return -1;
 	if (PQntuples(res) > 0) {
@@ -183,7 +199,9 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	e.resource_id = id;
 	e.fields = fields;
 	if (job == NULL ||
-	    jobs_enqueue(ctx->db, "email", ctx->who.company_id, job) == -1 ||
+	    (mail &&
+		jobs_enqueue(ctx->db, "email", ctx->who.company_id, job) ==
+		    -1) ||
 	    audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_json(req, 201, o);

@@ -89,8 +89,8 @@ const struct conf_key conf_keys[] = {
 	K_INT("reset_window", reset_window, 1, 86400, "3600",
 	    "password reset rate-limit window, seconds"),
 	K_INT("invite_max_per_address", invite_max_per_address, 1, 100000, "3",
-	    "invitations to one address, from any company, per "
-	    "invite_window (revoked ones count)"),
+	    "invitations to one address per invite_window, from one company "
+	    "and mailed from all (revoked ones count)"),
 	K_INT("invite_max_per_company", invite_max_per_company, 1, 1000000,
 	    "100",
 	    "invitations one company may send per invite_window (revoked "

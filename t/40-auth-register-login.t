@@ -9,7 +9,8 @@ use ParleyTest;
 # Account lockout is tested in t/42-auth-limits.t; here it must not interfere.
 # The default cost (12): the timing comparison below needs bcrypt, not
 # scheduling noise of a busy test machine, to dominate a login.
-my $t = ParleyTest->new(smtp => 1, env => { PARLEY_LOGIN_MAX_PER_ACCOUNT => 50, PARLEY_BCRYPT_COST => 12 });
+my $t = ParleyTest->new(smtp => 1, env => { PARLEY_LOGIN_MAX_PER_ACCOUNT => 50, PARLEY_BCRYPT_COST => 12,
+    PARLEY_REGISTER_MAX_PER_IP => 20 });
 my $pw = 'tangerine-orbit-velvet-42';
 
 # Registration confirms the address before anything exists: 202, then
@@ -27,8 +28,12 @@ ok $stok, 'the signup mail carries a link';
 ParleyTest::wait_for(sub { $t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NOT NULL})->[0]{n} }, 'the job done');
 is $t->sql(q{SELECT count(*) AS n FROM jobs WHERE done_at IS NOT NULL AND payload = '{}'})->[0]{n}, 1,
     'the job is done and its payload (the sealed token) erased';
-is $t->post('/api/v1/auth/register/confirm', json => { token => 'A' x 43 })->{status}, 400, 'an unknown link: 400';
-$r = $t->post('/api/v1/auth/register/confirm', json => { token => $stok }, headers => { 'user-agent' => 'tests/1' });
+is $t->post('/api/v1/auth/register/confirm', json => { token => 'A' x 43, password => $pw })->{status}, 400, 'an unknown link: 400';
+$r = $t->post('/api/v1/auth/register/confirm', json => { token => $stok, password => 'not-the-one-chosen-at-all' });
+is $r->{status}, 403, 'the link with another password than the one chosen: 403';
+is $r->{json}{code}, 'password_mismatch', '... password_mismatch';
+is $t->post('/api/v1/auth/register/confirm', json => { token => $stok })->{status}, 422, '... and without one: 422';
+$r = $t->post('/api/v1/auth/register/confirm', json => { token => $stok, password => $pw }, headers => { 'user-agent' => 'tests/1' });
 is $r->{status}, 201, 'the link creates the account: 201';
 my $reg = $r->{json};
 is $reg->{user}{email}, 'Ann.Smith@example.com', 'e-mail trimmed, domain lower-cased';
@@ -38,7 +43,7 @@ is $reg->{company}{name}, 'Acme Ltd', 'company created';
 is $reg->{token_type}, 'Bearer', 'token pair returned';
 is $reg->{expires_in}, 900, 'access token lives 15 minutes';
 like $reg->{refresh_token}, qr/^[A-Za-z0-9_-]{43}$/, 'refresh token: 256 bits base64url';
-is $t->post('/api/v1/auth/register/confirm', json => { token => $stok })->{status}, 400, 'the link works once';
+is $t->post('/api/v1/auth/register/confirm', json => { token => $stok, password => $pw })->{status}, 400, 'the link works once';
 is $t->sql(q{SELECT count(*) AS n FROM signups})->[0]{n}, 0, '... the pending signup is gone';
 
 my $row = $t->sql('SELECT password_hash, email_verified_at FROM users WHERE id = ?', $reg->{user}{id})->[0];
@@ -75,16 +80,46 @@ $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.
 ParleyTest::wait_for(sub { 2 == grep { $_->{to} eq 'fresh@example.com' } $t->mails }, 'the second signup mail');
 my @fm = grep { $_->{to} eq 'fresh@example.com' } $t->mails;
 my @ftok = map { /confirm-signup#token=([A-Za-z0-9_-]{43})/ ? $1 : () } map { $_->{body} } @fm;
-is $t->post('/api/v1/auth/register/confirm', json => { token => $ftok[0] })->{status}, 400, 'an older link of the address no longer works';
-$r = $t->post('/api/v1/auth/register/confirm', json => { token => $ftok[1] });
+is $t->post('/api/v1/auth/register/confirm', json => { token => $ftok[0], password => $pw })->{status}, 400, 'an older link of the address no longer works';
+$r = $t->post('/api/v1/auth/register/confirm', json => { token => $ftok[1], password => $pw });
 is $r->{json}{company}{name}, 'Newer', '... the newest does';
+# Someone else registers the address again, with a password of theirs,
+# after its owner did: the owner's link then carries the stranger's
+# signup, and the owner's password does not open it. No account is made
+# with a password its owner does not know.
+$t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.210' },
+    json => { email => 'owner2@example.com', password => $pw, name => 'Ow Ner', company_name => 'Mine' });
+ParleyTest::wait_for(sub { 1 == grep { $_->{to} eq 'owner2@example.com' } $t->mails }, 'the owner\'s signup mail');
+$t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.211' },
+    json => { email => 'owner2@example.com', password => 'stranger-chosen-passphrase-9', name => 'Mal Lory', company_name => 'Theirs' });
+ParleyTest::wait_for(sub { 2 == grep { $_->{to} eq 'owner2@example.com' } $t->mails }, 'the second signup mail');
+my ($otok) = map { /confirm-signup#token=([A-Za-z0-9_-]{43})/ ? $1 : () } map { $_->{body} } grep { $_->{to} eq 'owner2@example.com' } $t->mails;
+my @otoks = map { /confirm-signup#token=([A-Za-z0-9_-]{43})/ ? $1 : () } map { $_->{body} } grep { $_->{to} eq 'owner2@example.com' } $t->mails;
+$r = $t->post('/api/v1/auth/register/confirm', json => { token => $otoks[1], password => $pw });
+is $r->{json}{code}, 'password_mismatch', "a stranger's sign-up of one's address: its link refuses one's own password";
+is $t->sql(q{SELECT count(*) AS n FROM users WHERE email = 'owner2@example.com'})->[0]{n}, 0, '... and no account is made';
 # An expired link does not work, and the jobs process purges it.
 $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => '198.51.100.203' },
     json => { email => 'late@example.com', password => $pw, name => 'La Te', company_name => 'Late' });
 my ($ltok) = $t->wait_mail('late@example.com', qr/finish signing up/i)->{body} =~ /#token=([A-Za-z0-9_-]{43})/;
 $t->backdate('signups', 'expires_at', '49 hours', q{email = 'late@example.com'});
-$r = $t->post('/api/v1/auth/register/confirm', json => { token => $ltok });
+$r = $t->post('/api/v1/auth/register/confirm', json => { token => $ltok, password => $pw });
 is $r->{status}, 400, 'an expired link: 400' or diag $r->{content};
+
+# The same work either way: a taken address costs what a new one does
+# (parleyd's own time, in pairs back to back, as for login below).
+{
+	my (@rt, @rn);
+	for my $i (1 .. 7) {
+		push @rt, $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => "198.51.100.22$i" },
+		    json => { email => 'ann.smith@example.com', password => $pw, name => 'Ann', company_name => "T$i" });
+		push @rn, $t->post('/api/v1/auth/register', headers => { 'x-forwarded-for' => "198.51.100.23$i" },
+		    json => { email => "new$i\@example.com", password => $pw, name => 'Ne W', company_name => "N$i" });
+	}
+	ok !grep({ $_->{status} != 202 } @rt, @rn), 'taken and new addresses: all 202';
+	my $ratio = ParleyTest::paired_ratio([ $t->server_ms(@rt) ], [ $t->server_ms(@rn) ]);
+	ok $ratio <= 1.5 && $ratio >= 1 / 1.5, sprintf('a taken address costs what a new one does: median pair ratio %.2f', $ratio);
+}
 
 # Password policy, with reasons.
 my %weak = (

@@ -31,7 +31,7 @@ $t->start_parleyd;
 my $mail = $t->wait_mail('jo@example.net', qr/finish signing up/i);
 ok $mail, 'delivered after the restart';
 my ($stok) = $mail->{body} =~ m{confirm-signup#token=([A-Za-z0-9_-]{43})};
-is $t->post('/api/v1/auth/register/confirm', json => { token => $stok })->{status}, 201, '... and its link works';
+is $t->post('/api/v1/auth/register/confirm', json => { token => $stok, password => $pw })->{status}, 201, '... and its link works';
 ParleyTest::wait_for(sub { job()->{done_at} }, 'the job marked done');
 $j = job();
 is $j->{payload}, '{}', 'done: payload erased';

@@ -107,7 +107,7 @@ is $r->{status}, 201, '... and the company LLM key still decrypts (no provider e
 $t->start_smtp;
 my $m = $t->wait_mail('queued@rest.example', qr/finish signing up/i);
 my ($stok) = $m->{body} =~ m{confirm-signup#token=([A-Za-z0-9_-]{43})};
-is $t->post('/api/v1/auth/register/confirm', json => { token => $stok })->{status}, 201,
+is $t->post('/api/v1/auth/register/confirm', json => { token => $stok, password => $pw })->{status}, 201,
     '... and the queued signup link, re-sealed, arrives and works';
 isnt $t->sql('SELECT handoff_reason FROM conversations WHERE id = ?', $c)->[0]{handoff_reason} // '', 'provider_error',
     '... no handoff for an unreadable key';

@@ -67,10 +67,14 @@
 		return v && typeof v === "object" && !Array.isArray(v) ? v : null;
 	}
 
-	/* What this frame kept before it kept things in the page (once). */
+	/* What this frame kept before it kept things in the page: taken
+	 * once, then removed, so it cannot come back later. */
 	function legacy(key) {
 		try {
-			return object(JSON.parse(localStorage.getItem(key)));
+			var v = object(JSON.parse(localStorage.getItem(key)));
+
+			localStorage.removeItem(key);
+			return v;
 		} catch (e) {
 			return null;	/* blocked, as third-party storage often is */
 		}
@@ -833,9 +837,16 @@
 	function begin(kept) {
 		stored = true;
 		clearTimeout(stateTimer);
-		state = object(kept[KEY]) || legacy(KEY) || {};
-		consentEl.hidden = (object(kept[CONSENT_KEY]) ||
-		    legacy(CONSENT_KEY) || {}).policy_version === POLICY;
+		var old = legacy(KEY), oldConsent = legacy(CONSENT_KEY);
+
+		state = object(kept[KEY]) || old || {};
+		consentEl.hidden = (object(kept[CONSENT_KEY]) || oldConsent ||
+		    {}).policy_version === POLICY;
+		/* Moved into the page's storage. */
+		if (!kept[KEY] && old)
+			save();
+		if (!kept[CONSENT_KEY] && oldConsent)
+			store(CONSENT_KEY, oldConsent);
 		showHeader();
 		start();
 	}

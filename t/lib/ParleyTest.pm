@@ -501,7 +501,8 @@ sub signup {
 	    "the signup mail to $o{json}{email}", 30);
 	my ($tok) = $m[-1]{body} =~ m{/confirm-signup#token=([A-Za-z0-9_-]{43})}
 	    or die "no signup link in the mail to $o{json}{email}\n";
-	return $self->post('/api/v1/auth/register/confirm', headers => $o{headers} // {}, json => { token => $tok });
+	return $self->post('/api/v1/auth/register/confirm', headers => $o{headers} // {},
+	    json => { token => $tok, password => $o{json}{password} });
 }
 
 # register_company(tag, password): a new company "Co TAG" and its owner
