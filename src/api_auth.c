@@ -632,7 +632,8 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 		nitems(f_register_confirm), 0, &err) == -1)
 		return validate_problem(req, &err);
 	pw = json_string_value(json_object_get(req->json, "password"));
-	/* 256-bit links are not guessed: nginx's register zone suffices. */
+	/* 256-bit links are not guessed; nginx's per-address limit_req on
+	 * /api/ bounds the tries. */
 	if (api_token_hash_hex(
 		json_string_value(json_object_get(req->json, "token")), hex) ==
 	    -1)

@@ -24,8 +24,14 @@ enum auth_kind {
 
 enum role { ROLE_NONE, ROLE_MEMBER, ROLE_ADMIN, ROLE_OWNER, ROLE__MAX };
 
-/* Rate-limit classes, enforced in PostgreSQL once identity lands. */
-enum rl_class { RL_NONE, RL_LOGIN, RL_REGISTER, RL_RESET, RL_LLM, RL__MAX };
+/*
+ * The budget the dispatcher counts an authenticated request against
+ * (src/auth.c, rate_params): the general API budget, or the LLM one.
+ * Public routes count their own budgets in their handlers (login,
+ * registration and reset: per client address and per account), and
+ * nginx's per-address limit_req is in front of every /api/ route.
+ */
+enum rl_class { RL_NONE, RL_LLM, RL__MAX };
 
 enum body_kind { BODY_NONE, BODY_JSON };
 

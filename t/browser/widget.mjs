@@ -122,8 +122,10 @@ try {
 	await frame.press("#input", "Enter");
 	const botSel = "li.msg[data-role='bot']";
 	// The reply streams: part of it is on screen before the whole of it.
+	// Watched for up to 20 s: on two busy cores the first words may come
+	// late, but once they come the rest takes over a second.
 	let partial = "";
-	for (let i = 0; i < 200 && !partial; i++) {
+	for (let i = 0; i < 1000 && !partial; i++) {
 		const texts = await frame.$$eval(`${botSel} .body`, (els) => els.map((e) => e.textContent));
 		const last = texts[texts.length - 1] || "";
 		if (last && last !== "We are open from 9 to 17, Monday to Friday.")
