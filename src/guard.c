@@ -612,20 +612,27 @@ link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
 static void
 canary_char(struct guard *g, size_t s, uint32_t cp)
 {
-	int	      r = cp == CP_BAD ? -1 : uc_reads_as(cp);
+	char	      as[4] = { (char)0xff, '\0' };
+	int	      n = cp == CP_BAD ? -1 : uc_reads(cp, as), k;
 	unsigned char c;
 
-	if (r == 0)
-		return;
-	c = r < 0 ? 0xff : (unsigned char)r;
-	g->cring[g->cfed % g->clen] = s;
-	g->cfed++;
-	while (g->q > 0 && g->canary[g->q] != c)
-		g->q = g->kmp[g->q - 1];
-	if (g->canary[g->q] == c)
-		g->q++;
-	if (g->q == g->clen)
-		fail(g, "canary", g->cring[(g->cfed - g->clen) % g->clen]);
+	if (n < 0) {
+		as[0] = (char)0xff; /* reads as nothing of the canary */
+		n = 1;
+	}
+	/* Each character it reads as ("ﬀ": two), all starting at 's'. */
+	for (k = 0; k < n && g->fail == NULL; k++) {
+		c = (unsigned char)as[k];
+		g->cring[g->cfed % g->clen] = s;
+		g->cfed++;
+		while (g->q > 0 && g->canary[g->q] != c)
+			g->q = g->kmp[g->q - 1];
+		if (g->canary[g->q] == c)
+			g->q++;
+		if (g->q == g->clen)
+			fail(g, "canary",
+			    g->cring[(g->cfed - g->clen) % g->clen]);
+	}
 }
 
 static void

@@ -710,22 +710,25 @@ utf8_back(const char *s, size_t i)
 	return k;
 }
 
-/* Whether 'r' (a uc_reads_as() value) may sit unseen inside a tag. */
+/* Whether what a character reads as ('as', 'n' long) sits unseen in a tag. */
 static int
-skippable(int r)
+skippable(const char *as, int n)
 {
-	return r == 0 || r == ' ' || r == '\t' || r == '\n';
+	return n == 0 ||
+	    (n == 1 && (as[0] == ' ' || as[0] == '\t' || as[0] == '\n'));
 }
 
 /*
  * Whether an opening bracket before s[i] would open a wrapper tag: what
  * follows reads as an optional '/' and a wrapper tag's name, however it
- * is spelt (look-alike letters, invisible characters, spaces).
+ * is spelt (look-alike letters, "ﬀ" for "ff", invisible characters,
+ * spaces).
  */
 static int
 opens_wrapper(const char *s, size_t len, size_t i)
 {
-	size_t t, k, n, skip;
+	size_t t, k, n, skip, nl;
+	char   as[4];
 	int    r;
 
 	for (t = 0; t < nitems(wrapper_tags); t++) {
@@ -733,16 +736,19 @@ opens_wrapper(const char *s, size_t len, size_t i)
 		size_t	    j = i;
 		int	    slash = 0;
 
-		for (k = 0, skip = 0; name[k] != '\0' && j < len; j += n) {
-			r = uc_reads_as(uc_decode(s, len, j, &n));
-			if (r == name[k])
-				k++;
-			else if (k == 0 && r == '/' && !slash)
+		nl = strlen(name);
+		for (k = 0, skip = 0; k < nl && j < len; j += n) {
+			r = uc_reads(uc_decode(s, len, j, &n), as);
+			if (r > 0 && (size_t)r <= nl - k &&
+			    memcmp(name + k, as, (size_t)r) == 0)
+				k += (size_t)r;
+			else if (k == 0 && r == 1 && as[0] == '/' && !slash)
 				slash = 1;
-			else if (!skippable(r) || ++skip > NEUT_SKIP_MAX)
+			else if (r < 0 || !skippable(as, r) ||
+			    ++skip > NEUT_SKIP_MAX)
 				break;
 		}
-		if (name[k] == '\0')
+		if (k == nl)
 			return 1;
 	}
 	return 0;
@@ -753,6 +759,7 @@ static int
 closes_wrapper(const char *s, size_t len, size_t i)
 {
 	size_t t, k, n, skip;
+	char   as[4];
 	int    r;
 
 	for (t = 0; t < nitems(wrapper_tags); t++) {
@@ -762,10 +769,12 @@ closes_wrapper(const char *s, size_t len, size_t i)
 		k = strlen(name);
 		for (skip = 0; k > 0 && j > 0;) {
 			j = utf8_back(s, j);
-			r = uc_reads_as(uc_decode(s, len, j, &n));
-			if (r == name[k - 1])
-				k--;
-			else if (!skippable(r) || ++skip > NEUT_SKIP_MAX)
+			r = uc_reads(uc_decode(s, len, j, &n), as);
+			if (r > 0 && (size_t)r <= k &&
+			    memcmp(name + k - (size_t)r, as, (size_t)r) == 0)
+				k -= (size_t)r;
+			else if (r < 0 || !skippable(as, r) ||
+			    ++skip > NEUT_SKIP_MAX)
 				break;
 		}
 		if (k == 0)

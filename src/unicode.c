@@ -14,8 +14,8 @@
  * one a reader does not see. Sorted by code point.
  */
 static const struct confusable {
-	unsigned int  cp;
-	unsigned char as;
+	unsigned int cp;
+	char	     as[4];
 } confusables[] = {
 #include "confusables.inc"
 };
@@ -37,15 +37,33 @@ fold(int c)
 }
 
 int
-uc_reads_as(unsigned int cp)
+uc_reads(unsigned int cp, char out[4])
 {
 	const struct confusable *c;
+	int			 n;
 
-	if (cp < 0x80)
-		return fold(tolower((int)cp));
+	if (cp < 0x80) {
+		out[0] = (char)fold(tolower((int)cp));
+		out[1] = '\0';
+		return 1;
+	}
 	c = bsearch(&cp, confusables, nitems(confusables),
 	    sizeof(confusables[0]), confusable_cmp);
-	return c == NULL ? -1 : fold(c->as);
+	if (c == NULL)
+		return -1;
+	for (n = 0; c->as[n] != '\0'; n++)
+		out[n] = (char)fold((unsigned char)c->as[n]);
+	out[n] = '\0';
+	return n;
+}
+
+int
+uc_reads_as(unsigned int cp)
+{
+	char s[4];
+	int  n = uc_reads(cp, s);
+
+	return n == 1 ? (unsigned char)s[0] : n == 0 ? 0 : -1;
 }
 
 unsigned int

@@ -11,10 +11,15 @@
 #include <stddef.h>
 
 /*
- * What code point 'cp' reads as: an ASCII character (letters in lower
- * case, '0' as 'o' and '1' as 'l'); 0 for a character nobody sees
- * (zero-width spaces and joiners, soft hyphen, BOM); -1 for any other.
+ * What code point 'cp' reads as: one to three ASCII characters written to
+ * 'out' (NUL-terminated; letters in lower case, '0' as 'o' and '1' as 'l':
+ * "ﬀ" reads as "ff", "⑩" as "lo"), and their number; 0 for a character
+ * nobody sees (zero-width spaces and joiners, soft hyphen, BOM); -1 for
+ * any other.
  */
+int uc_reads(unsigned int cp, char out[4]);
+
+/* As uc_reads(), for one character: it, 0, or -1 (also for several). */
 int uc_reads_as(unsigned int cp);
 
 /*

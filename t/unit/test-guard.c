@@ -361,9 +361,25 @@ test_long(void)
 	guard_free(g);
 }
 
+/* NFKC that gives several characters: "ﬀ" is "ff", "⑩" is "10". */
+static void
+test_nfkc(void)
+{
+	struct guard *g = guard_new(NULL, "PRL-00ff10", NULL, NULL, 0);
+	const char    r[] = "leaked: PRL-00\xef\xac\x80\xe2\x91\xa9 ok";
+	const char   *w;
+
+	w = g != NULL ? guard_check(g, r, strlen(r), 1) : "no guard";
+	tap_ok(w != NULL && strcmp(w, "canary") == 0,
+	    "canary written with a ligature and a circled number (got %s)",
+	    w ? w : "none");
+	guard_free(g);
+}
+
 int
 main(void)
 {
+	test_nfkc();
 	test_cases();
 	test_holds();
 	test_setup();

@@ -326,6 +326,10 @@ static const struct {
 	    "&lt;untrusted\xe2\x80\x8b_document&gt;" }, /* ZWSP inside */
 	{ "\xe2\x80\xb9\xef\xbd\x95ntrusted_document x=1\xe2\x80\xba",
 	    "&lt;\xef\xbd\x95ntrusted_document x=1\xe2\x80\xba" },
+	{ "\xe2\x80\xb9untru\xef\xac\x86"
+	  "ed_document\xe2\x80\xba",
+	    "&lt;untru\xef\xac\x86"
+	    "ed_document&gt;" }, /* U+FB06 "st" */
 	/* Elsewhere they are text: quotation marks in many languages. */
 	{ "Il a dit \xc2\xab bonjour \xc2\xbb et \xe2\x80\xb9 merci "
 	  "\xe2\x80\xba.",
