@@ -1,8 +1,10 @@
 /*
  * jobs.h: background work in PostgreSQL's jobs table, taken with FOR
  * UPDATE SKIP LOCKED by the jobs processes parleyd runs beside its
- * workers. A job runs inside the transaction that locks it, so a crash
- * leaves it to be taken again: handlers must be idempotent (at least
+ * workers. Taking a job leases it (one autocommitted statement); the
+ * handler runs with no transaction open, and its outcome is recorded
+ * afterwards, fenced on the try's number. A crash leaves the job to be
+ * taken again when the lease ends: handlers must be idempotent (at least
  * once). Failures retry with exponential backoff up to max_attempts.
  */
 #ifndef PARLEY_JOBS_H
