@@ -11,7 +11,7 @@ PARLEY_DEBS="gcc make autoconf automake pkg-config perl openssl util-linux curl
  libarchive-dev
  postgresql postgresql-client nginx libnginx-mod-nchan
  libdbd-pg-perl libio-socket-ssl-perl libnet-ssleay-perl
- python3 python3-aiosmtpd python3-bcrypt oathtool jq
+ python3 python3-aiosmtpd python3-bcrypt python3-yaml oathtool jq
  clang-format cppcheck"
 
 say() { printf '%s\n' "$*"; }

@@ -9,6 +9,10 @@ use ParleyTest;
 my $b = ParleyTest->builddir;
 my $routes = decode_json(scalar `'$b/parleyctl' routes`);
 
+# A real YAML parser reads it (Debian's python3-yaml), not only the line
+# patterns below.
+my $yaml = `/usr/bin/python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(len(d["paths"]))' '@{[ ParleyTest->srcdir ]}/docs/openapi.yaml' 2>&1`;
+like $yaml, qr/^\d+$/, 'docs/openapi.yaml is valid YAML' or diag $yaml;
 open my $fh, '<', ParleyTest->srcdir . '/docs/openapi.yaml' or die;
 my (%doc, $path, $in_paths);
 while (<$fh>) {
