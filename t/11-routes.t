@@ -4,6 +4,7 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
+use File::Temp ();
 use ParleyTest;
 
 my $b = ParleyTest->builddir;
@@ -13,6 +14,20 @@ my $routes = decode_json(scalar `'$b/parleyctl' routes`);
 # patterns below.
 my $yaml = `/usr/bin/python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(len(d["paths"]))' '@{[ ParleyTest->srcdir ]}/docs/openapi.yaml' 2>&1`;
 like $yaml, qr/^\d+$/, 'docs/openapi.yaml is valid YAML' or diag $yaml;
+# What the route table says of each operation (operationId, path
+# parameters, x-auth, x-role, x-scopes) is written into the document by
+# dev/openapi-annotate: the file must be what it writes from this table.
+{
+	my $src = ParleyTest->srcdir;
+	my $copy = File::Temp->new;
+	system('cp', "$src/docs/openapi.yaml", $copy->filename) == 0 or die;
+	system("'$b/parleyctl' routes | '$src/dev/openapi-annotate' '@{[ $copy->filename ]}'") == 0 or die;
+	my $want = do { local $/; open my $f, '<', $copy->filename or die; <$f> };
+	my $have = do { local $/; open my $f, '<', "$src/docs/openapi.yaml" or die; <$f> };
+	ok $want eq $have, "docs/openapi.yaml carries the route table's operationId, roles and scopes (run dev/openapi-annotate)";
+	my $ids = `/usr/bin/python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); ids = [o["operationId"] for p in d["paths"].values() for k, o in p.items() if k != "parameters"]; print(len(ids), len(set(ids)))' '$src/docs/openapi.yaml'`;
+	like $ids, qr/^(\d+) \1$/, "every operation has an operationId of its own ($ids)";
+}
 open my $fh, '<', ParleyTest->srcdir . '/docs/openapi.yaml' or die;
 my (%doc, $path, $in_paths);
 while (<$fh>) {
