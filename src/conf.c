@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "conf.h"
-#include "mail.h"
 #include "db.h"
 #include "limits.h"
 #include "log.h"

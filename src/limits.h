@@ -17,6 +17,7 @@
 #define PRL_REQUEST_ID_LEN 32 /* hex characters */
 #define PRL_MAX_LOG_LINE 4096 /* longer log lines are truncated */
 #define PRL_MAX_CONFIG_LINE 2048
+#define MAIL_TIMEOUT_S 30 /* seconds one e-mail may take, connect included */
 #define PRL_MAX_WORKERS 256
 #define PRL_MAX_SIDE_PROCS 32 /* jobs processes and answerers, 16 each */
 #define PRL_ANSWER_PENDING (64 * 1024) /* unpublished text of one reply */

@@ -5,8 +5,7 @@
 #ifndef PARLEY_MAIL_H
 #define PARLEY_MAIL_H
 
-/* Seconds one message may take (connect included). */
-#define MAIL_TIMEOUT_S 30
+#include "limits.h" /* MAIL_TIMEOUT_S */
 
 struct conf;
 
