@@ -373,7 +373,7 @@ backup_main(int argc, char *argv[])
 	time_t		   now = time(NULL);
 	pid_t		   pid;
 	FILE		  *f;
-	int		   a, rd = -1, out = -1, rc = 1, gone, ts;
+	int		   a, k, rd = -1, out = -1, rc = 1, gone, ts;
 
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
@@ -407,9 +407,20 @@ backup_main(int argc, char *argv[])
 	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(name, sizeof(name), "parley-%s.backup", stamp);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(part, sizeof(part), "%s.part", path);
+	/* Two backups in one second get names of their own: the second
+	 * must not replace the first. */
+	for (k = 1; k <= 100; k++) {
+		if (k == 1)
+			snprintf(name, sizeof(name), "parley-%s.backup", stamp);
+		else
+			snprintf(name, sizeof(name), "parley-%s-%d.backup",
+			    stamp, k);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		snprintf(part, sizeof(part), "%s.part", path);
+		if (access(path, F_OK) == -1 && errno == ENOENT &&
+		    access(part, F_OK) == -1 && errno == ENOENT)
+			break;
+	}
 	snprintf(sum, sizeof(sum), "%s.sha256", path);
 	pg_prog(&cfg, "pg_dump", prog, sizeof(prog));
 	/* The password goes by the environment, never the command line. */

@@ -117,6 +117,13 @@ like do { local (@ARGV, $/) = ("$bdir/deleted-companies"); <> }, qr/^\Q$A->{id}\
 ($rc, $out) = ctl('backup');
 is $rc, 0, 'a second backup';
 my ($b2) = $out =~ /^backup (\S+)$/m;
+# Two backups in one second (this test makes them fast) do not share a
+# name: the second never replaces the first.
+isnt $b2, $b1, '... in a file of its own';
+ok -f $b1 && -f $b2, '... and both are there';
+($rc, $out) = ctl('backup');
+my ($b2b) = $out =~ /^backup (\S+)$/m;
+ok $rc == 0 && $b2b ne $b2 && -f $b2, 'a third at once, in a file of its own again';
 my $r2 = new_db('two');
 ($rc, $out) = ctl("restore --file '$b2' --target '@{[ $t->pg->conninfo($r2, 'postgres') ]}'");
 is $rc, 0, '... restored' or diag $out;
