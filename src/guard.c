@@ -480,7 +480,7 @@ static void
 link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
 {
 	const char *t;
-	size_t	    n;
+	size_t	    n, h = 0;
 
 	switch (g->ph) {
 	case U_MD:
@@ -566,11 +566,12 @@ link_char(struct guard *g, const char *text, size_t s, size_t e, uint32_t cp)
 			g->mdt = NOWHERE;
 			g->paren = 0;
 		} else if (cp == ':' &&
-		    ((n = scheme_before(text, s)) > 0 ||
-			(n = any_scheme_before(text, s)) > 0)) {
+		    (n = (h = scheme_before(text, s)) > 0
+			    ? h
+			    : any_scheme_before(text, s)) > 0) {
 			g->ph = U_SLASH;
 			g->md = 0;
-			g->special = scheme_before(text, s) == n &&
+			g->special = h == n &&
 			    (s - n == 0 ||
 				!hostish((unsigned char)text[s - n - 1]));
 			g->ustart = g->hold = s - n;
