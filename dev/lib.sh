@@ -11,6 +11,7 @@ PARLEY_DEBS="gcc make autoconf automake pkg-config perl openssl util-linux curl
  libarchive-dev
  postgresql postgresql-client nginx libnginx-mod-nchan
  libdbd-pg-perl libio-socket-ssl-perl libnet-ssleay-perl
+ libjson-validator-perl libyaml-libyaml-perl
  python3 python3-aiosmtpd python3-bcrypt python3-yaml oathtool jq
  clang-format cppcheck"
 

@@ -13,15 +13,15 @@
 #include "validate.h"
 
 static const struct field fields[] = {
-	{ "name", V_STRING, 1, 20, F_REQUIRED },
-	{ "note", V_TEXT, 0, 200, F_NULLABLE },
-	{ "kind", V_TOKEN, 1, 8, 0 },
-	{ "id", V_UUID, 0, 0, 0 },
-	{ "email", V_EMAIL, 3, 254, 0 },
-	{ "url", V_URI, 8, 256, 0 },
-	{ "n", V_INT, 1, 100, 0 },
-	{ "flag", V_BOOL, 0, 0, 0 },
-	{ "list", V_ARRAY, 0, 4, 0 },
+	FIELD("name", V_STRING, 1, 20, F_REQUIRED),
+	FIELD("note", V_TEXT, 0, 200, F_NULLABLE),
+	FIELD("kind", V_TOKEN, 1, 8, 0),
+	FIELD("id", V_UUID, 0, 0, 0),
+	FIELD("email", V_EMAIL, 3, 254, 0),
+	FIELD("url", V_URI, 8, 256, 0),
+	FIELD("n", V_INT, 1, 100, 0),
+	FIELD("flag", V_BOOL, 0, 0, 0),
+	FIELD("list", V_ARRAY, 0, 4, 0),
 };
 
 int

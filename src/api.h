@@ -112,8 +112,6 @@ int h_api_key_delete(struct request *, struct ctx *);
 int h_security_events(struct request *, struct ctx *);
 
 /* api_chatbots.c */
-/* Returns 1 if 's' is an exact lower-case origin scheme://host[:port]. */
-int	api_origin_valid(const char *s);
 json_t *chatbot_json(PGresult *res, int row);
 int	h_chatbot_create(struct request *, struct ctx *);
 int	h_chatbot_list(struct request *, struct ctx *);

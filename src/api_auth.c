@@ -454,11 +454,11 @@ api_unavailable(struct request *req)
 /* --- registration and login --- */
 
 static const struct field f_register[] = {
-	{ "email", V_STRING, 3, 320, F_REQUIRED },
-	{ "password", V_STRING, 1, 1024, F_REQUIRED },
-	{ "name", V_STRING, 1, 200, F_REQUIRED },
-	{ "company_name", V_STRING, 1, 200, F_REQUIRED },
-	{ "captcha_token", V_STRING, 0, 4096, F_NULLABLE },
+	FIELD("email", V_STRING, 3, 320, F_REQUIRED),
+	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
+	FIELD("name", V_STRING, 1, 200, F_REQUIRED),
+	FIELD("company_name", V_STRING, 1, 200, F_REQUIRED),
+	FIELD("captcha_token", V_STRING, 0, 4096, F_NULLABLE),
 };
 
 /*
@@ -599,12 +599,12 @@ out:
 
 /* The body of the routes that take a link's token. */
 static const struct field f_token[] = {
-	{ "token", V_STRING, 1, 128, F_REQUIRED },
+	FIELD("token", V_STRING, 1, 128, F_REQUIRED),
 };
 
 static const struct field f_register_confirm[] = {
-	{ "token", V_STRING, 1, 128, F_REQUIRED },
-	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+	FIELD("token", V_STRING, 1, 128, F_REQUIRED),
+	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
 };
 
 /*
@@ -712,9 +712,9 @@ bad:
 }
 
 static const struct field f_login[] = {
-	{ "email", V_STRING, 1, 320, F_REQUIRED },
-	{ "password", V_STRING, 1, 1024, F_REQUIRED },
-	{ "totp_code", V_STRING, 0, 64, F_NULLABLE },
+	FIELD("email", V_STRING, 1, 320, F_REQUIRED),
+	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
+	FIELD("totp_code", V_STRING, 0, 64, F_NULLABLE),
 };
 
 static int
@@ -860,7 +860,7 @@ out:
 /* --- refresh and logout --- */
 
 static const struct field f_refresh[] = {
-	{ "refresh_token", V_STRING, 1, 128, F_REQUIRED },
+	FIELD("refresh_token", V_STRING, 1, 128, F_REQUIRED),
 };
 
 int
@@ -1009,8 +1009,8 @@ h_me(struct request *req, struct ctx *ctx)
 /* --- passwords --- */
 
 static const struct field f_forgot[] = {
-	{ "email", V_STRING, 1, 320, F_REQUIRED },
-	{ "captcha_token", V_STRING, 0, 4096, F_NULLABLE },
+	FIELD("email", V_STRING, 1, 320, F_REQUIRED),
+	FIELD("captcha_token", V_STRING, 0, 4096, F_NULLABLE),
 };
 
 int
@@ -1072,8 +1072,8 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 }
 
 static const struct field f_reset[] = {
-	{ "token", V_STRING, 1, 128, F_REQUIRED },
-	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+	FIELD("token", V_STRING, 1, 128, F_REQUIRED),
+	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
 };
 
 /*
@@ -1175,9 +1175,9 @@ out:
 }
 
 static const struct field f_change[] = {
-	{ "current_password", V_STRING, 1, 1024, F_REQUIRED },
-	{ "new_password", V_STRING, 1, 1024, F_REQUIRED },
-	{ "end_other_sessions", V_BOOL, 0, 0, 0 },
+	FIELD("current_password", V_STRING, 1, 1024, F_REQUIRED),
+	FIELD("new_password", V_STRING, 1, 1024, F_REQUIRED),
+	FIELD("end_other_sessions", V_BOOL, 0, 0, 0),
 };
 
 int
@@ -1353,16 +1353,12 @@ h_session_delete(struct request *req, struct ctx *ctx)
 	json_t	   *d;
 	int	    n;
 
-	if (!db_uuid_valid(id))
-		return http_send_problem(
-		    req, 404, "not_found", "No such session", NULL, NULL, NULL);
 	if ((n = session_revoke(ctx, ctx->who.company_id, ctx->who.user_id, id,
 		 NULL, "ended_by_user")) == -1)
 		return -1;
 	if (n == 0) {
 		db_rollback(ctx->db);
-		return http_send_problem(
-		    req, 404, "not_found", "No such session", NULL, NULL, NULL);
+		return router_not_found(req);
 	}
 	d = json_pack("{s:s}", "session_id", id);
 	n = event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,

@@ -600,7 +600,7 @@ out:
 int
 h_billing_checkout(struct request *req, struct ctx *ctx)
 {
-	static const struct field f = { "plan", V_TOKEN, 1, 32, F_REQUIRED };
+	static const struct field f = FIELD("plan", V_TOKEN, 1, 32, F_REQUIRED);
 	struct verr		  err;
 
 	if (validate_object(req->json, &f, 1, 0, &err) == -1)

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "handler.h"
+#include "resources.h"
 #include "audit.h"
 #include "crypto.h"
 #include "db.h"
@@ -19,14 +21,6 @@
 #include "plans.h"
 #include "util.h"
 #include "validate.h"
-
-/* Columns of a chatbot as chatbot_json() reads them. */
-#define BOT_COLS                                                               \
-	"id, name, prompt_template, welcome_message, "                         \
-	"array_to_json(allowed_origins), array_to_json(link_domains), "        \
-	"language, model, temperature, max_tokens, "                           \
-	"array_to_json(handoff_keywords), handoff_on_no_answer, "              \
-	"require_verified, public_key, created_at, updated_at"
 
 /*
  * $2 is the flat, validated settings object; an absent member keeps the
@@ -65,7 +59,7 @@ static struct db_stmt q_bot_set = { "chatbot_set",
 	"require_verified = " BOT_SET("require_verified",
 	    "($2::jsonb->>'require_verified')::boolean") ", "
 	"updated_at = now() WHERE company_id = $1 AND id = $3 "
-	"RETURNING " BOT_COLS,
+	"RETURNING {{Chatbot}}",
 	3, 0, 0 };
 /* clang-format on */
 /* The knowledge base is indexed in the chatbot's language. */
@@ -74,14 +68,14 @@ static struct db_stmt q_bot_reindex = { "chatbot_reindex",
 	"AND chatbot_id = $2 AND language <> $3::regconfig",
 	3, 0, 0 };
 static struct db_stmt q_bot_lock = { "chatbot_lock",
-	"SELECT " BOT_COLS " FROM chatbots WHERE company_id = $1 AND id = $2 "
+	"SELECT {{Chatbot}} FROM chatbots WHERE company_id = $1 AND id = $2 "
 	"FOR UPDATE",
 	2, 0, 0 };
 static struct db_stmt q_bot_get = { "chatbot_get",
-	"SELECT " BOT_COLS " FROM chatbots WHERE company_id = $1 AND id = $2",
-	2, 0, 0 };
+	"SELECT {{Chatbot}} FROM chatbots WHERE company_id = $1 AND id = $2", 2,
+	0, 0 };
 static struct db_stmt q_bot_list = { "chatbot_list",
-	"SELECT " BOT_COLS " FROM chatbots WHERE company_id = $1 ORDER BY "
+	"SELECT {{Chatbot}} FROM chatbots WHERE company_id = $1 ORDER BY "
 	"created_at, id LIMIT 500",
 	1, 0, 0 };
 /* The chatbot (its documents, conversations, visitors cascade) and the
@@ -96,169 +90,22 @@ static struct db_stmt q_bot_delete = { "chatbot_delete",
 	2, 0, 0 };
 static struct db_stmt q_bot_key = { "chatbot_key",
 	"UPDATE chatbots SET public_key = $3, updated_at = now() WHERE "
-	"company_id = $1 AND id = $2 RETURNING " BOT_COLS,
+	"company_id = $1 AND id = $2 RETURNING {{Chatbot}}",
 	3, 0, 0 };
 static struct db_stmt q_bot_secret = { "chatbot_secret",
 	"UPDATE chatbots SET identity_secret_enc = $3, updated_at = now() "
-	"WHERE company_id = $1 AND id = $2 RETURNING " BOT_COLS,
+	"WHERE company_id = $1 AND id = $2 RETURNING {{Chatbot}}",
 	3, 0, 0 };
-
-static const struct field f_bot[] = {
-	{ "name", V_STRING, 1, 100, 0 },
-	{ "prompt_template", V_TEXT, 0, 8000, 0 },
-	{ "welcome_message", V_TEXT, 0, 1000, 0 },
-	{ "allowed_origins", V_ARRAY, 0, 20, 0 },
-	{ "link_domains", V_ARRAY, 0, 20, 0 },
-	{ "language", V_TOKEN, 1, 20, 0 },
-	{ "model", V_STRING, 1, 100, F_NULLABLE },
-	{ "temperature", V_NUMBER, 0, 2, 0 },
-	{ "max_tokens", V_INT, 16, 4096, 0 },
-	{ "handoff_keywords", V_ARRAY, 0, 20, 0 },
-	{ "handoff_on_no_answer", V_BOOL, 0, 0, 0 },
-	{ "require_verified", V_BOOL, 0, 0, 0 },
-};
 
 /* Settings whose values the audit log may hold (not personal data). */
 static const char *const audited_values[] = { "language", "model",
 	"temperature", "max_tokens", "handoff_on_no_answer", "require_verified",
 	"allowed_origins", "link_domains" };
 
-static const char *const languages[] = { "simple", "english", "french",
-	"german", "spanish", "italian", "portuguese", "dutch", "danish",
-	"finnish", "norwegian", "swedish", "russian", "hungarian", "romanian",
-	"turkish" };
-
-int
-api_origin_valid(const char *s)
-{
-	const char *h, *colon;
-	size_t	    n;
-
-	if (strncmp(s, "https://", 8) == 0)
-		h = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		h = s + 7;
-	else
-		return 0;
-	n = strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-");
-	if (n == 0 || n > 253 || h[0] == '.' || h[0] == '-' || h[n - 1] == '.')
-		return 0;
-	colon = h + n;
-	if (*colon == '\0')
-		return 1;
-	if (*colon != ':')
-		return 0;
-	n = strspn(colon + 1, "0123456789");
-	if (n == 0 || n > 5 || colon[1 + n] != '\0' || colon[1] == '0' ||
-	    strtol(colon + 1, NULL, 10) > 65535)
-		return 0;
-	return 1;
-}
-
-/* A host name: lower-case letters, digits, dots and hyphens. */
-static int
-host_valid(const char *s)
-{
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-");
-
-	return n > 0 && n <= 253 && s[n] == '\0' && s[0] != '.' &&
-	    s[0] != '-' && s[n - 1] != '.' && strchr(s, '.') != NULL;
-}
-
-/* Checks the elements of array member 'name' of 'o' with 'ok'. */
-static int
-strings_ok(json_t *o, const char *name, int (*ok)(const char *), size_t max,
-    struct verr *err)
-{
-	json_t *a = json_object_get(o, name), *v;
-	size_t	i;
-
-	if (a == NULL)
-		return 0;
-	json_array_foreach(a, i, v)
-	{
-		const char *s = json_string_value(v);
-
-		if (s == NULL || strlen(s) == 0 || strlen(s) > max ||
-		    (ok != NULL && !ok(s))) {
-			err->field = name;
-			err->code = "format";
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-keyword_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20)
-			return 0;
-	return 1;
-}
-
-/* Validates a create or patch body; on failure answers and returns -1. */
-static int
-bot_validate(struct request *req, int create)
-{
-	struct verr err;
-	const char *lang;
-	size_t	    i;
-
-	if (validate_object(req->json, f_bot, nitems(f_bot), 0, &err) == -1 ||
-	    strings_ok(req->json, "allowed_origins", api_origin_valid, 100,
-		&err) == -1 ||
-	    strings_ok(req->json, "link_domains", host_valid, 253, &err) ==
-		-1 ||
-	    strings_ok(req->json, "handoff_keywords", keyword_ok, 50, &err) ==
-		-1)
-		goto bad;
-	if (create && json_object_get(req->json, "name") == NULL) {
-		err.field = "name";
-		err.code = "required";
-		goto bad;
-	}
-	if ((lang = json_string_value(
-		 json_object_get(req->json, "language"))) != NULL) {
-		for (i = 0; i < nitems(languages); i++)
-			if (strcmp(lang, languages[i]) == 0)
-				break;
-		if (i == nitems(languages)) {
-			err.field = "language";
-			err.code = "format";
-			goto bad;
-		}
-	}
-	return 0;
-bad:
-	validate_problem(req, &err);
-	return -1;
-}
-
 json_t *
 chatbot_json(PGresult *res, int row)
 {
-	json_t *o;
-	char   *end;
-
-	o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s*,s:f,s:i,s:o,s:b,s:b,"
-		      "s:s,s:s,s:s}",
-	    "id", PQgetvalue(res, row, 0), "name", PQgetvalue(res, row, 1),
-	    "prompt_template", PQgetvalue(res, row, 2), "welcome_message",
-	    PQgetvalue(res, row, 3), "allowed_origins",
-	    json_loads(PQgetvalue(res, row, 4), 0, NULL), "link_domains",
-	    json_loads(PQgetvalue(res, row, 5), 0, NULL), "language",
-	    PQgetvalue(res, row, 6), "model",
-	    PQgetisnull(res, row, 7) ? NULL : PQgetvalue(res, row, 7),
-	    "temperature", strtod(PQgetvalue(res, row, 8), &end), "max_tokens",
-	    (int)strtol(PQgetvalue(res, row, 9), NULL, 10), "handoff_keywords",
-	    json_loads(PQgetvalue(res, row, 10), 0, NULL),
-	    "handoff_on_no_answer", strcmp(PQgetvalue(res, row, 11), "t") == 0,
-	    "require_verified", strcmp(PQgetvalue(res, row, 12), "t") == 0,
-	    "public_key", PQgetvalue(res, row, 13), "created_at",
-	    PQgetvalue(res, row, 14), "updated_at", PQgetvalue(res, row, 15));
-	return o;
+	return row_json(&row_chatbot, res, row);
 }
 
 /* Re-indexes the chatbot's chunks in its language ('p': company, id, language). */
@@ -355,8 +202,6 @@ h_chatbot_create(struct request *req, struct ctx *ctx)
 	PGresult   *res = NULL;
 	int	    rc = -1;
 
-	if (bot_validate(req, 1) == -1)
-		return 0;
 	if ((rc = plan_check(ctx, req, PLAN_CHATBOTS)) != 0)
 		return rc == 1 ? 0 : -1;
 	rc = -1;
@@ -377,7 +222,7 @@ h_chatbot_create(struct request *req, struct ctx *ctx)
 	    PQntuples(res) != 1)
 		goto out;
 	p[1] = id;
-	p[2] = PQgetvalue(res, 0, 6);
+	p[2] = row_get(res, 0, "language");
 	if (reindex(ctx, p) == -1)
 		goto out;
 	bot_diff(req->json, NULL, res, &fields, &changes);
@@ -402,42 +247,16 @@ int
 h_chatbot_list(struct request *req, struct ctx *ctx)
 {
 	const char *p[1] = { ctx->who.company_id };
-	PGresult   *res;
-	json_t	   *items;
-	int	    i;
 
-	if ((res = db_exec_commit(ctx->db, &q_bot_list, p)) == NULL)
-		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items, chatbot_json(res, i));
-	PQclear(res);
-	return http_send_items(req, items);
+	return api_list(req, ctx, &q_bot_list, p);
 }
 
 int
 h_chatbot_get(struct request *req, struct ctx *ctx)
 {
-	const char *id = router_param(req, "id"), *p[2];
-	PGresult   *res;
-	json_t	   *o;
-	int	    rc;
+	const char *p[2] = { ctx->who.company_id, router_param(req, "id") };
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such chatbot");
-	p[0] = ctx->who.company_id;
-	p[1] = id;
-	if ((res = db_exec_commit(ctx->db, &q_bot_get, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return http_not_found(req, "No such chatbot");
-	}
-	o = chatbot_json(res, 0);
-	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return api_get_one(req, ctx, &q_bot_get, p);
 }
 
 int
@@ -449,16 +268,12 @@ h_chatbot_patch(struct request *req, struct ctx *ctx)
 	char	   *body = NULL;
 	int	    rc = -1;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such chatbot");
-	if (bot_validate(req, 0) == -1)
-		return 0;
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((old = db_exec(ctx->db, &q_bot_lock, p)) == NULL)
 		goto out;
 	if (PQntuples(old) != 1) {
-		rc = http_not_found(req, "No such chatbot");
+		rc = router_not_found(req);
 		goto out;
 	}
 	if ((body = json_dumps(req->json, JSON_COMPACT)) == NULL)
@@ -469,7 +284,7 @@ h_chatbot_patch(struct request *req, struct ctx *ctx)
 	    PQntuples(res) != 1)
 		goto out;
 	p[1] = id;
-	p[2] = PQgetvalue(res, 0, 6);
+	p[2] = row_get(res, 0, "language");
 	if (reindex(ctx, p) == -1)
 		goto out;
 	bot_diff(req->json, old, res, &fields, &changes);
@@ -493,24 +308,9 @@ out:
 int
 h_chatbot_delete(struct request *req, struct ctx *ctx)
 {
-	const char *id = router_param(req, "id"), *p[2];
-	PGresult   *res;
-	int	    n;
+	const char *p[2] = { ctx->who.company_id, router_param(req, "id") };
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such chatbot");
-	p[0] = ctx->who.company_id;
-	p[1] = id;
-	if ((res = db_exec(ctx->db, &q_bot_delete, p)) == NULL)
-		return -1;
-	n = (int)strtol(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	if (n == 0)
-		return http_not_found(req, "No such chatbot");
-	if (bot_audit(ctx, req, "chatbot.delete", id, NULL, NULL) == -1 ||
-	    db_commit(ctx->db) == -1)
-		return -1;
-	return http_send_empty(req, 204);
+	return api_delete(req, ctx, &q_bot_delete, p);
 }
 
 /* Rotates the widget key ('secret' 0) or the identity secret ('secret' 1). */
@@ -524,8 +324,6 @@ rotate(struct request *req, struct ctx *ctx, int secret)
 	json_t	   *o = NULL, *fields = NULL;
 	int	    rc = -1;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such chatbot");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if (secret) {
@@ -542,7 +340,7 @@ rotate(struct request *req, struct ctx *ctx, int secret)
 	    NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
-		rc = http_not_found(req, "No such chatbot");
+		rc = router_not_found(req);
 		goto out;
 	}
 	fields = json_pack("[s]", secret ? "identity_secret" : "public_key");

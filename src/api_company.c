@@ -69,13 +69,13 @@ h_company_get(struct request *req, struct ctx *ctx)
 }
 
 static const struct field f_patch[] = {
-	{ "name", V_STRING, 1, 200, 0 },
-	{ "settings", V_OBJECT, 0, 0, 0 },
+	FIELD("name", V_STRING, 1, 200, 0),
+	FIELD("settings", V_OBJECT, 0, 0, 0),
 };
 static const struct field f_settings[] = {
-	{ "mfa_required", V_BOOL, 0, 0, 0 },
-	{ "retention_period", V_TOKEN, 1, 16, 0 },
-	{ "retention_action", V_TOKEN, 1, 16, 0 },
+	FIELD("mfa_required", V_BOOL, 0, 0, 0),
+	FIELD("retention_period", V_TOKEN, 1, 16, 0),
+	FIELD("retention_action", V_TOKEN, 1, 16, 0),
 };
 
 /* Returns 1 if 's' is one of the 'n' 'choices'. */
@@ -244,9 +244,9 @@ tombstone_append(const char *path, const char *id)
 }
 
 static const struct field f_delete[] = {
-	{ "password", V_STRING, 1, 1024, F_REQUIRED },
-	{ "code", V_STRING, 1, 64, 0 },
-	{ "confirm_name", V_STRING, 1, 200, F_REQUIRED },
+	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
+	FIELD("code", V_STRING, 1, 64, 0),
+	FIELD("confirm_name", V_STRING, 1, 200, F_REQUIRED),
 };
 
 /*

@@ -199,15 +199,13 @@ h_conversation_get(struct request *req, struct ctx *ctx)
 	json_t	   *o, *msgs;
 	int	    i, rc;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such conversation");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_not_found(req, "No such conversation");
+		return router_not_found(req);
 	}
 	o = conv_json(res, 0);
 	PQclear(res);
@@ -265,7 +263,7 @@ int
 h_conversation_reply(struct request *req, struct ctx *ctx)
 {
 	const char     *id = router_param(req, "id"), *p[3];
-	struct field	f = { "content", V_TEXT, 1, 0, F_REQUIRED };
+	struct field	f = FIELD("content", V_TEXT, 1, 0, F_REQUIRED);
 	struct verr	err;
 	struct conv_msg m;
 	struct idem	k;
@@ -275,8 +273,6 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	PGresult       *res;
 	int		found, rc = -1;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such conversation");
 	f.max = ctx->conf->widget_message_max;
 	if (validate_object(req->json, &f, 1, 0, &err) == -1)
 		return validate_problem(req, &err);
@@ -285,8 +281,7 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 		&k) == -1)
 		return 0;
 	if ((found = lock_conv(ctx, id, status, bot, NULL)) != 1)
-		return found == 0 ? http_not_found(req, "No such conversation")
-				  : -1;
+		return found == 0 ? router_not_found(req) : -1;
 	memset(&m, 0, sizeof(m));
 	m.role = "agent";
 	m.author_id = ctx->who.user_id;
@@ -328,8 +323,8 @@ out:
 }
 
 static const struct field f_patch[] = {
-	{ "status", V_TOKEN, 3, 8, 0 },
-	{ "assignee_id", V_UUID, 0, 0, F_NULLABLE },
+	FIELD("status", V_TOKEN, 3, 8, 0),
+	FIELD("assignee_id", V_UUID, 0, 0, F_NULLABLE),
 };
 
 int
@@ -342,8 +337,6 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 	PGresult   *res;
 	int	    found;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such conversation");
 	/* "me", as in the assignee=me filter: the member asking. */
 	a = json_object_get(req->json, "assignee_id");
 	if (json_is_string(a) && strcmp(json_string_value(a), "me") == 0) {
@@ -368,8 +361,7 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 		return validate_problem(req, &err);
 	}
 	if ((found = lock_conv(ctx, id, status, bot, NULL)) != 1)
-		return found == 0 ? http_not_found(req, "No such conversation")
-				  : -1;
+		return found == 0 ? router_not_found(req) : -1;
 	p[0] = ctx->who.company_id;
 	if ((a = json_object_get(req->json, "assignee_id")) != NULL) {
 		p[1] = json_string_value(a);
@@ -440,11 +432,8 @@ h_conversation_suggest(struct request *req, struct ctx *ctx)
 	json_t	      *o = NULL;
 	int	       found, restricted = 0, rc = -1;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such conversation");
 	if ((found = lock_conv(ctx, id, status, bot, &restricted)) != 1)
-		return found == 0 ? http_not_found(req, "No such conversation")
-				  : -1;
+		return found == 0 ? router_not_found(req) : -1;
 	if (restricted) {
 		db_rollback(ctx->db);
 		return http_send_problem(req, 409, "processing_restricted",
@@ -490,8 +479,6 @@ h_conversation_suggestion_get(struct request *req, struct ctx *ctx)
 	json_t	 *o;
 	int	  rc;
 
-	if (!db_uuid_valid(id) || !db_uuid_valid(did))
-		return http_not_found(req, "No such draft");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	p[2] = did;
@@ -499,7 +486,7 @@ h_conversation_suggestion_get(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_not_found(req, "No such draft");
+		return router_not_found(req);
 	}
 	o = json_pack("{s:s,s:s,s:s,s:s?,s:o,s:s?,s:s,s:s?}", "id",
 	    PQgetvalue(res, 0, 0), "conversation_id", PQgetvalue(res, 0, 1),
@@ -578,8 +565,6 @@ h_conversation_delete(struct request *req, struct ctx *ctx)
 	PGresult	  *res;
 	long		   n;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such conversation");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_conv_delete, p)) == NULL)
@@ -587,7 +572,7 @@ h_conversation_delete(struct request *req, struct ctx *ctx)
 	n = strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	if (n == 0)
-		return http_not_found(req, "No such conversation");
+		return router_not_found(req);
 	e.action = "conversation.delete";
 	e.resource_type = "conversation";
 	e.resource_id = id;

@@ -25,21 +25,21 @@ const char *const csp_report_ctypes[] = {
 };
 
 static const struct field f_legacy[] = {
-	{ "document-uri", V_URI, 1, 2048, F_REQUIRED },
-	{ "violated-directive", V_STRING, 1, 256, 0 },
-	{ "effective-directive", V_TOKEN, 1, 64, 0 },
-	{ "blocked-uri", V_URI, 0, 2048, 0 },
+	FIELD("document-uri", V_URI, 1, 2048, F_REQUIRED),
+	FIELD("violated-directive", V_STRING, 1, 256, 0),
+	FIELD("effective-directive", V_TOKEN, 1, 64, 0),
+	FIELD("blocked-uri", V_URI, 0, 2048, 0),
 };
 
 static const struct field f_modern[] = {
-	{ "documentURL", V_URI, 1, 2048, F_REQUIRED },
-	{ "effectiveDirective", V_TOKEN, 1, 64, F_REQUIRED },
-	{ "blockedURL", V_URI, 0, 2048, 0 },
+	FIELD("documentURL", V_URI, 1, 2048, F_REQUIRED),
+	FIELD("effectiveDirective", V_TOKEN, 1, 64, F_REQUIRED),
+	FIELD("blockedURL", V_URI, 0, 2048, 0),
 };
 
 static const struct field f_envelope[] = {
-	{ "type", V_TOKEN, 1, 64, F_REQUIRED },
-	{ "body", V_OBJECT, 0, 0, F_REQUIRED },
+	FIELD("type", V_TOKEN, 1, 64, F_REQUIRED),
+	FIELD("body", V_OBJECT, 0, 0, F_REQUIRED),
 };
 
 /* Copies the scheme://host[:port] of 'uri', or a keyword such as "inline". */

@@ -61,10 +61,10 @@ static struct db_stmt q_doc_delete = { "document_delete",
 	3, 0, 0 };
 
 static const struct field f_doc[] = {
-	{ "title", V_STRING, 1, 200, F_REQUIRED },
-	{ "content_type", V_URI, 1, 40, F_REQUIRED },
-	{ "content", V_TEXT, 1, 524288, F_REQUIRED },
-	{ "source_url", V_URI, 8, 2000, F_NULLABLE },
+	FIELD("title", V_STRING, 1, 200, F_REQUIRED),
+	FIELD("content_type", V_URI, 1, 40, F_REQUIRED),
+	FIELD("content", V_TEXT, 1, 524288, F_REQUIRED),
+	FIELD("source_url", V_URI, 8, 2000, F_NULLABLE),
 };
 
 static json_t *
@@ -115,8 +115,6 @@ h_document_create(struct request *req, struct ctx *ctx)
 	long long used;
 	int	  rc = -1;
 
-	if (!db_uuid_valid(bot))
-		return http_not_found(req, "No such chatbot");
 	if (validate_object(req->json, f_doc, nitems(f_doc), 0, &err) == -1)
 		return validate_problem(req, &err);
 	ctype = json_string_value(json_object_get(req->json, "content_type"));
@@ -165,7 +163,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_doc_quota, p)) == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
-		rc = http_not_found(req, "No such chatbot");
+		rc = router_not_found(req);
 		goto out;
 	}
 	snprintf(lang, sizeof(lang), "%s", PQgetvalue(res, 0, 0));
@@ -230,8 +228,6 @@ h_document_list(struct request *req, struct ctx *ctx)
 	json_t	   *items;
 	int	    i;
 
-	if (!db_uuid_valid(bot))
-		return http_not_found(req, "No such chatbot");
 	p[0] = ctx->who.company_id;
 	p[1] = bot;
 	/* An unknown chatbot is a 404, not an empty list. */
@@ -239,7 +235,7 @@ h_document_list(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_not_found(req, "No such chatbot");
+		return router_not_found(req);
 	}
 	PQclear(res);
 	if ((res = db_exec_commit(ctx->db, &q_doc_list, p)) == NULL)
@@ -261,8 +257,6 @@ h_document_get(struct request *req, struct ctx *ctx)
 	json_t	   *o;
 	int	    rc;
 
-	if (!db_uuid_valid(bot) || !db_uuid_valid(doc))
-		return http_not_found(req, "No such document");
 	p[0] = ctx->who.company_id;
 	p[1] = bot;
 	p[2] = doc;
@@ -270,7 +264,7 @@ h_document_get(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_not_found(req, "No such document");
+		return router_not_found(req);
 	}
 	o = doc_json(res, 0);
 	json_object_set_new(o, "text", json_string(PQgetvalue(res, 0, 8)));
@@ -290,8 +284,6 @@ h_document_delete(struct request *req, struct ctx *ctx)
 	PGresult	  *res;
 	int		   n;
 
-	if (!db_uuid_valid(bot) || !db_uuid_valid(doc))
-		return http_not_found(req, "No such document");
 	p[0] = ctx->who.company_id;
 	p[1] = bot;
 	p[2] = doc;
@@ -300,7 +292,7 @@ h_document_delete(struct request *req, struct ctx *ctx)
 	n = (int)strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	if (n == 0)
-		return http_not_found(req, "No such document");
+		return router_not_found(req);
 	memset(&e, 0, sizeof(e));
 	e.action = "document.delete";
 	e.resource_type = "document";

@@ -144,17 +144,12 @@ exp_get(struct request *req, struct ctx *ctx, const char *id, int commit,
 	PGresult   *res;
 
 	*answered = 0;
-	if (!db_uuid_valid(id)) {
-		*answered = 1;
-		http_not_found(req, "No such export");
-		return NULL;
-	}
 	res = commit ? db_exec_commit(ctx->db, &q_exp_get, p)
 		     : db_exec(ctx->db, &q_exp_get, p);
 	if (res != NULL && PQntuples(res) != 1) {
 		PQclear(res);
 		*answered = 1;
-		http_not_found(req, "No such export");
+		router_not_found(req);
 		return NULL;
 	}
 	return res;

@@ -108,8 +108,8 @@ invite_budget(struct request *req, struct ctx *ctx, const char *email)
 }
 
 static const struct field f_invite[] = {
-	{ "email", V_STRING, 3, 320, F_REQUIRED },
-	{ "role", V_TOKEN, 5, 6, F_REQUIRED },
+	FIELD("email", V_STRING, 3, 320, F_REQUIRED),
+	FIELD("role", V_TOKEN, 5, 6, F_REQUIRED),
 };
 
 int
@@ -244,9 +244,6 @@ h_invitation_delete(struct request *req, struct ctx *ctx)
 	PGresult	  *res;
 	int		   n;
 
-	if (!db_uuid_valid(id))
-		return http_send_problem(req, 404, "not_found",
-		    "No such invitation", NULL, NULL, NULL);
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_inv_revoke, p)) == NULL)
@@ -254,8 +251,7 @@ h_invitation_delete(struct request *req, struct ctx *ctx)
 	n = (int)strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	if (n == 0)
-		return http_send_problem(req, 404, "not_found",
-		    "No such invitation", NULL, NULL, NULL);
+		return router_not_found(req);
 	memset(&e, 0, sizeof(e));
 	e.action = "invitation.revoke";
 	e.resource_type = "invitation";
@@ -277,9 +273,9 @@ email_elsewhere(struct request *req)
 }
 
 static const struct field f_accept[] = {
-	{ "token", V_STRING, 1, 128, F_REQUIRED },
-	{ "name", V_STRING, 1, 200, F_REQUIRED },
-	{ "password", V_STRING, 1, 1024, F_REQUIRED },
+	FIELD("token", V_STRING, 1, 128, F_REQUIRED),
+	FIELD("name", V_STRING, 1, 200, F_REQUIRED),
+	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
 };
 
 int

@@ -37,9 +37,9 @@ static struct db_stmt q_future = { "api_key_future",
 	"SELECT $1::timestamptz > now() + interval '1 minute'", 1, 0, 0 };
 
 static const struct field f_key[] = {
-	{ "name", V_STRING, 1, 100, F_REQUIRED },
-	{ "scopes", V_ARRAY, 1, SCOPE__COUNT, F_REQUIRED },
-	{ "expires_at", V_STRING, 10, 40, F_NULLABLE },
+	FIELD("name", V_STRING, 1, 100, F_REQUIRED),
+	FIELD("scopes", V_ARRAY, 1, SCOPE__COUNT, F_REQUIRED),
+	FIELD("expires_at", V_STRING, 10, 40, F_NULLABLE),
 };
 
 /* "prl_" + the id's 32 hex digits + "_" + a 43-character secret. */
@@ -186,9 +186,6 @@ h_api_key_delete(struct request *req, struct ctx *ctx)
 	PGresult	  *res;
 	int		   n;
 
-	if (!db_uuid_valid(id))
-		return http_send_problem(
-		    req, 404, "not_found", "No such key", NULL, NULL, NULL);
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_key_revoke, p)) == NULL)
@@ -196,8 +193,7 @@ h_api_key_delete(struct request *req, struct ctx *ctx)
 	n = (int)strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	if (n == 0)
-		return http_send_problem(
-		    req, 404, "not_found", "No such key", NULL, NULL, NULL);
+		return router_not_found(req);
 	memset(&e, 0, sizeof(e));
 	e.action = "api_key.revoke";
 	e.resource_type = "api_key";

@@ -66,9 +66,9 @@ h_company_llm_get(struct request *req, struct ctx *ctx)
 }
 
 static const struct field f_llm[] = {
-	{ "base_url", V_URI, 12, 256, F_NULLABLE },
-	{ "model", V_STRING, 1, 100, F_NULLABLE },
-	{ "api_key", V_URI, 1, 512, F_NULLABLE },
+	FIELD("base_url", V_URI, 12, 256, F_NULLABLE),
+	FIELD("model", V_STRING, 1, 100, F_NULLABLE),
+	FIELD("api_key", V_URI, 1, 512, F_NULLABLE),
 };
 
 int

@@ -72,8 +72,7 @@ h_members_list(struct request *req, struct ctx *ctx)
 static int
 not_found(struct request *req)
 {
-	return http_send_problem(
-	    req, 404, "not_found", "No such member", NULL, NULL, NULL);
+	return router_not_found(req);
 }
 
 /*
@@ -87,10 +86,6 @@ lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
 	PGresult   *res;
 	enum role   role;
 
-	if (!db_uuid_valid(id)) {
-		not_found(req);
-		return ROLE_NONE;
-	}
 	if ((res = db_exec(ctx->db, &q_owners, p)) == NULL)
 		return -1;
 	*owners = PQntuples(res);
@@ -139,7 +134,7 @@ refuse(
 }
 
 static const struct field f_role[] = {
-	{ "role", V_TOKEN, 5, 6, F_REQUIRED },
+	FIELD("role", V_TOKEN, 5, 6, F_REQUIRED),
 };
 
 int

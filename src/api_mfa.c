@@ -241,7 +241,7 @@ out:
 }
 
 static const struct field f_enable[] = {
-	{ "code", V_STRING, 1, 16, F_REQUIRED },
+	FIELD("code", V_STRING, 1, 16, F_REQUIRED),
 };
 
 /* Checks a TOTP code against a sealed secret; fills 'step'. 1 ok, 0 no. */
@@ -351,8 +351,8 @@ out:
 }
 
 static const struct field f_disable[] = {
-	{ "password", V_STRING, 1, 1024, F_REQUIRED },
-	{ "code", V_STRING, 1, 32, F_REQUIRED },
+	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
+	FIELD("code", V_STRING, 1, 32, F_REQUIRED),
 };
 
 /*

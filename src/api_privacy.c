@@ -92,9 +92,9 @@ static struct db_stmt q_visitor_set = { "visitor_set",
 	7, 0, 0 };
 
 static const struct field f_subject[] = {
-	{ "visitor_id", V_UUID, 0, 0, 0 },
-	{ "user_id", V_STRING, 1, 200, 0 },
-	{ "email", V_EMAIL, 3, 254, 0 },
+	FIELD("visitor_id", V_UUID, 0, 0, 0),
+	FIELD("user_id", V_STRING, 1, 200, 0),
+	FIELD("email", V_EMAIL, 3, 254, 0),
 };
 
 /*
@@ -333,9 +333,9 @@ out:
 }
 
 static const struct field f_visitor[] = {
-	{ "name", V_STRING, 1, 200, F_NULLABLE },
-	{ "email", V_EMAIL, 3, 254, F_NULLABLE },
-	{ "restricted", V_BOOL, 0, 0, 0 },
+	FIELD("name", V_STRING, 1, 200, F_NULLABLE),
+	FIELD("email", V_EMAIL, 3, 254, F_NULLABLE),
+	FIELD("restricted", V_BOOL, 0, 0, 0),
 };
 
 int
@@ -349,8 +349,6 @@ h_visitor_patch(struct request *req, struct ctx *ctx)
 	PGresult	  *res;
 	int		   was, rc = -1;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such visitor");
 	if (validate_object(req->json, f_visitor, nitems(f_visitor), 0, &err) ==
 	    -1)
 		return validate_problem(req, &err);
@@ -360,7 +358,7 @@ h_visitor_patch(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_not_found(req, "No such visitor");
+		return router_not_found(req);
 	}
 	was = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);

@@ -88,16 +88,16 @@ static struct db_stmt q_wh_deliveries = { "webhook_deliveries",
 	4, 0, 0 };
 
 static const struct field f_wh[] = {
-	{ "url", V_URI, 10, 2000, F_REQUIRED },
-	{ "events", V_ARRAY, 1, 20, F_REQUIRED },
-	{ "description", V_STRING, 0, 200, 0 },
-	{ "enabled", V_BOOL, 0, 0, 0 },
+	FIELD("url", V_URI, 10, 2000, F_REQUIRED),
+	FIELD("events", V_ARRAY, 1, 20, F_REQUIRED),
+	FIELD("description", V_STRING, 0, 200, 0),
+	FIELD("enabled", V_BOOL, 0, 0, 0),
 };
 static const struct field f_wh_patch[] = {
-	{ "url", V_URI, 10, 2000, 0 },
-	{ "events", V_ARRAY, 1, 20, 0 },
-	{ "description", V_STRING, 0, 200, 0 },
-	{ "enabled", V_BOOL, 0, 0, 0 },
+	FIELD("url", V_URI, 10, 2000, 0),
+	FIELD("events", V_ARRAY, 1, 20, 0),
+	FIELD("description", V_STRING, 0, 200, 0),
+	FIELD("enabled", V_BOOL, 0, 0, 0),
 };
 
 /* An endpoint as answered: the secret only as a hint. */
@@ -298,15 +298,13 @@ h_webhook_get(struct request *req, struct ctx *ctx)
 	json_t	   *o;
 	int	    rc;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such webhook endpoint");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec_commit(ctx->db, &q_wh_get, p)) == NULL)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_not_found(req, "No such webhook endpoint");
+		return router_not_found(req);
 	}
 	o = wh_json(ctx->who.company_id, res, 0);
 	PQclear(res);
@@ -324,8 +322,6 @@ h_webhook_patch(struct request *req, struct ctx *ctx)
 	json_t	   *o = NULL, *fields = NULL, *changes = NULL, *v;
 	int	    rc = -1;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such webhook endpoint");
 	if (wh_check(req, ctx, 0) != 0)
 		return 0;
 	ev = events_text(req);
@@ -338,7 +334,7 @@ h_webhook_patch(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_wh_set, p)) == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
-		rc = http_not_found(req, "No such webhook endpoint");
+		rc = router_not_found(req);
 		goto out;
 	}
 	/* Names always; the new values of the non-personal settings. */
@@ -372,8 +368,6 @@ h_webhook_delete(struct request *req, struct ctx *ctx)
 	PGresult   *res;
 	long	    n;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such webhook endpoint");
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_wh_delete, p)) == NULL)
@@ -381,7 +375,7 @@ h_webhook_delete(struct request *req, struct ctx *ctx)
 	n = strtol(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	if (n == 0)
-		return http_not_found(req, "No such webhook endpoint");
+		return router_not_found(req);
 	if (wh_audit(ctx, req, "webhook_endpoint.delete", id, NULL, NULL) ==
 		-1 ||
 	    db_commit(ctx->db) == -1)
@@ -398,8 +392,6 @@ h_webhook_rotate(struct request *req, struct ctx *ctx)
 	json_t	   *o = NULL, *fields = NULL;
 	int	    rc = -1;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such webhook endpoint");
 	if ((sealed = new_secret(ctx->who.company_id, plain)) == NULL)
 		goto out;
 	p[0] = ctx->who.company_id;
@@ -408,7 +400,7 @@ h_webhook_rotate(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_wh_rotate, p)) == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
-		rc = http_not_found(req, "No such webhook endpoint");
+		rc = router_not_found(req);
 		goto out;
 	}
 	fields = json_pack("[s]", "secret");
@@ -438,8 +430,6 @@ h_webhook_deliveries(struct request *req, struct ctx *ctx)
 	json_t	   *items;
 	int	    i, rc;
 
-	if (!db_uuid_valid(id))
-		return http_not_found(req, "No such webhook endpoint");
 	if ((rc = http_cursor_get(req, us, cid)) == -1)
 		return http_bad_query(req, "cursor", "cursor is malformed");
 	p[0] = ctx->who.company_id;
@@ -456,7 +446,7 @@ h_webhook_deliveries(struct request *req, struct ctx *ctx)
 	if (PQntuples(check) != 1) {
 		PQclear(check);
 		PQclear(res);
-		return http_not_found(req, "No such webhook endpoint");
+		return router_not_found(req);
 	}
 	PQclear(check);
 	items = json_array();

@@ -100,7 +100,7 @@ h_widget_preflight(struct request *req, struct ctx *ctx)
 	int	    ok;
 
 	(void)http_add_header(req, "Vary", "Origin");
-	if (req->origin == NULL || !api_origin_valid(req->origin))
+	if (req->origin == NULL || !validate_origin(req->origin))
 		return http_send_problem(req, 403, "origin_not_allowed",
 		    "This site may not open a chat session", NULL, NULL, NULL);
 	if ((res = db_exec(ctx->db, &q_origin_lookup, p)) == NULL)
@@ -119,14 +119,14 @@ h_widget_preflight(struct request *req, struct ctx *ctx)
 }
 
 static const struct field f_session[] = {
-	{ "bot_key", V_TOKEN, 35, 35, F_REQUIRED },
-	{ "identity", V_OBJECT, 0, 0, F_NULLABLE },
+	FIELD("bot_key", V_TOKEN, 35, 35, F_REQUIRED),
+	FIELD("identity", V_OBJECT, 0, 0, F_NULLABLE),
 };
 static const struct field f_identity[] = {
-	{ "user_id", V_STRING, 1, 200, F_REQUIRED },
-	{ "email", V_EMAIL, 3, 254, F_NULLABLE },
-	{ "name", V_STRING, 1, 200, F_NULLABLE },
-	{ "hmac", V_TOKEN, 64, 64, F_REQUIRED },
+	FIELD("user_id", V_STRING, 1, 200, F_REQUIRED),
+	FIELD("email", V_EMAIL, 3, 254, F_NULLABLE),
+	FIELD("name", V_STRING, 1, 200, F_NULLABLE),
+	FIELD("hmac", V_TOKEN, 64, 64, F_REQUIRED),
 };
 
 /*
@@ -210,7 +210,7 @@ h_widget_session(struct request *req, struct ctx *ctx)
 		err.field = full;
 		return validate_problem(req, &err);
 	}
-	if (req->origin == NULL || !api_origin_valid(req->origin))
+	if (req->origin == NULL || !validate_origin(req->origin))
 		return origin_refused(req);
 	ratelimit_addr(req->remote_addr, addr, sizeof(addr));
 	snprintf(bucket, sizeof(bucket), "widget:session:%s", addr);
@@ -371,8 +371,6 @@ h_widget_messages(struct request *req, struct ctx *ctx)
 	long	    a;
 	int	    i, q;
 
-	if (!db_uuid_valid(conv))
-		return http_not_found(req, "No such conversation");
 	q = http_query_get(req, "after", after, sizeof(after));
 	a = strtol(after, &end, 10);
 	if (q == -1 || *end != '\0' || a < 0 || a > 1000000000)
@@ -385,7 +383,7 @@ h_widget_messages(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_not_found(req, "No such conversation");
+		return router_not_found(req);
 	}
 	PQclear(res);
 	p[3] = after;
@@ -465,7 +463,7 @@ int
 h_widget_message_post(struct request *req, struct ctx *ctx)
 {
 	const char     *conv = router_param(req, "id"), *content;
-	struct field	f = { "content", V_TEXT, 1, 0, F_REQUIRED };
+	struct field	f = FIELD("content", V_TEXT, 1, 0, F_REQUIRED);
 	struct verr	err;
 	struct conv_q	q;
 	struct conv_msg m;
@@ -476,8 +474,6 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	json_t	       *msg = NULL;
 	int		rc = -1, n = 0;
 
-	if (!db_uuid_valid(conv))
-		return http_not_found(req, "No such conversation");
 	f.max = ctx->conf->widget_message_max;
 	if (validate_object(req->json, &f, 1, 0, &err) == -1)
 		return validate_problem(req, &err);
@@ -532,7 +528,7 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		return plan_messages_refused(ctx, req) == 1 ? 0 : -1;
 	}
 	if ((msg = conv_add_result(&q, status)) == NULL)
-		return http_not_found(req, "No such conversation");
+		return router_not_found(req);
 	/* Committed already: published at once. */
 	rt_message(ctx, conv, msg);
 	rc = send_accepted(req, msg, NULL, status);
@@ -550,8 +546,6 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 	char		status[16];
 	int		rc = -1;
 
-	if (!db_uuid_valid(conv))
-		return http_not_found(req, "No such conversation");
 	p[0] = ctx->who.company_id;
 	p[1] = conv;
 	p[2] = ctx->who.visitor_id;
@@ -559,7 +553,7 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_not_found(req, "No such conversation");
+		return router_not_found(req);
 	}
 	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -658,9 +652,6 @@ h_widget_events_auth(struct request *req, struct ctx *ctx)
 	PGresult   *res;
 	int	    n;
 
-	if (!db_uuid_valid(conv))
-		return http_send_problem(req, 403, "forbidden",
-		    "Not your conversation", NULL, NULL, NULL);
 	p[0] = ctx->who.company_id;
 	p[1] = conv;
 	p[2] = ctx->who.visitor_id;
@@ -690,8 +681,8 @@ static struct db_stmt q_consent_list = { "consent_list",
 	2, 0, 0 };
 
 static const struct field f_consent[] = {
-	{ "categories", V_ARRAY, 1, 3, F_REQUIRED },
-	{ "policy_version", V_TOKEN, 1, 32, F_REQUIRED },
+	FIELD("categories", V_ARRAY, 1, 3, F_REQUIRED),
+	FIELD("policy_version", V_TOKEN, 1, 32, F_REQUIRED),
 };
 
 int

@@ -12,6 +12,10 @@
 
 #include "db.h"
 #include "log.h"
+#include "row.h"
+
+/* Room for the SELECT lists a statement names with {{Row}}. */
+#define DB_ROW_LIST_MAX 4096
 
 struct db {
 	PGconn	     *conn;
@@ -203,7 +207,21 @@ prepare(struct db *db, struct db_stmt *st)
 
 	if (st->prepared_gen == db->gen)
 		return 0;
-	res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
+	if (strstr(st->sql, "{{") != NULL) {
+		/* A row's SELECT list, declared once (row.h). */
+		size_t len = strlen(st->sql) + DB_ROW_LIST_MAX;
+		char  *sql = malloc(len);
+
+		if (sql == NULL || row_expand(st->sql, sql, len) == -1) {
+			free(sql);
+			log_event(LOG_ERROR, "db_row_unknown",
+			    LOG_S("statement", st->name));
+			return -1;
+		}
+		res = PQprepare(db->conn, st->name, sql, st->nparams, NULL);
+		free(sql);
+	} else
+		res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
 	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		note_failure(db, res, st->name);

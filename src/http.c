@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "validate.h"
 #include "util.h"
 #include "log.h"
 
@@ -491,6 +492,20 @@ int
 http_send_empty(struct request *req, int status)
 {
 	return send_raw(req, status, NULL, NULL, NULL, 0);
+}
+
+int
+validate_problem(struct request *req, const struct verr *err)
+{
+	json_t *x;
+	int	rc;
+
+	x = json_pack("{s:[{s:s,s:s}]}", "errors", "field", err->field, "code",
+	    err->code);
+	rc = http_send_problem(
+	    req, 422, "validation_failed", "Invalid input", NULL, x, NULL);
+	json_decref(x);
+	return rc;
 }
 
 int

@@ -28,6 +28,7 @@ enum http_method {
 };
 
 #define PRL_MAX_PARAMS 4
+#define PRL_MAX_ARGS 8 /* query parameters a route declares */
 
 struct request {
 	FCGX_Request	   *fcgi; /* borrowed */
@@ -50,10 +51,15 @@ struct request {
 	char		   *param[PRL_MAX_PARAMS]; /* point into 'segbuf' */
 	size_t		    nparams;
 	char		    segbuf[PRL_MAX_PATH + 1];
-	char		    headers[512]; /* extra response header lines */
-	int		    streaming; /* an event stream has begun */
-	struct timespec	    start;
-	int		    status; /* 0 until a response is sent */
+	/* The declared query parameters present, checked and decoded. */
+	const char     *arg_name[PRL_MAX_ARGS];
+	char	       *arg[PRL_MAX_ARGS]; /* point into 'argbuf' */
+	size_t		nargs;
+	char		argbuf[PRL_MAX_QUERY + 1];
+	char		headers[512]; /* extra response header lines */
+	int		streaming; /* an event stream has begun */
+	struct timespec start;
+	int		status; /* 0 until a response is sent */
 };
 
 /*
@@ -120,6 +126,10 @@ int http_send_empty(struct request *req, int status);
  */
 int http_send_problem(struct request *req, int status, const char *code,
     const char *title, const char *detail, json_t *extra, const char *headers);
+
+struct verr;
+/* Answers 422 validation_failed naming the field and code in 'err'. */
+int validate_problem(struct request *req, const struct verr *err);
 
 /* Answers 400 bad_query naming parameter 'name', with 'title'. */
 int http_bad_query(struct request *req, const char *name, const char *title);

@@ -3,6 +3,7 @@
  *
  * usage: parleyctl migrate [--dry-run] [--dir DIR]
  *        parleyctl routes
+ *        parleyctl openapi
  *        parleyctl config-keys
  *
  * migrate connects with $PARLEY_MIGRATE_DATABASE_URL (the owner role).
@@ -17,6 +18,7 @@
 
 #include "conf.h"
 #include "migrate.h"
+#include "openapi.h"
 #include "audit_verify.h"
 #include "backup.h"
 #include "export.h"
@@ -51,6 +53,7 @@ usage(void)
 	    /* clang-format off */
 	    "usage: parleyctl migrate [--dry-run] [--dir DIR]\n"
 	    "       parleyctl routes\n"
+	    "       parleyctl openapi\n"
 	    "       parleyctl config-keys\n"
 	    "       parleyctl permissions\n"
 	    "       parleyctl audit verify [--company ID] [--log FILE]...\n"
@@ -148,6 +151,21 @@ cmd_permissions(void)
 	return 0;
 }
 
+/* The OpenAPI document, as docs/openapi.yaml has it. */
+static int
+cmd_openapi(void)
+{
+	json_t *doc = openapi_document();
+	int	rc;
+
+	if (doc == NULL)
+		return 1;
+	rc =
+	    openapi_write_yaml(stdout, doc) == 0 && fflush(stdout) == 0 ? 0 : 1;
+	json_decref(doc);
+	return rc;
+}
+
 static int
 cmd_config_keys(void)
 {
@@ -185,6 +203,8 @@ main(int argc, char *argv[])
 		return cmd_migrate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "routes") == 0 && argc == 2)
 		return cmd_routes();
+	if (strcmp(argv[1], "openapi") == 0 && argc == 2)
+		return cmd_openapi();
 	if (strcmp(argv[1], "config-keys") == 0 && argc == 2)
 		return cmd_config_keys();
 	if (strcmp(argv[1], "permissions") == 0 && argc == 2)

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -73,6 +74,88 @@ router_param(const struct request *req, const char *name)
 			req->param_name[i][len] == '/'))
 			return req->param[i];
 	return NULL;
+}
+
+const char *
+router_arg(const struct request *req, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < req->nargs; i++)
+		if (strcmp(req->arg_name[i], name) == 0)
+			return req->arg[i];
+	return NULL;
+}
+
+long long
+router_arg_int(const struct request *req, const char *name, long long dflt)
+{
+	const char *v = router_arg(req, name);
+
+	return v != NULL ? strtoll(v, NULL, 10) : dflt;
+}
+
+int
+router_arg_bool(const struct request *req, const char *name, int dflt)
+{
+	const char *v = router_arg(req, name);
+
+	return v != NULL ? strcmp(v, "true") == 0 : dflt;
+}
+
+int
+router_not_found(struct request *req)
+{
+	const struct route *r = req->route_def;
+	char		    title[64];
+
+	snprintf(title, sizeof(title), "No such %s",
+	    r != NULL && r->spec != NULL && r->spec->noun != NULL
+		? r->spec->noun
+		: "resource");
+	return http_not_found(req, title);
+}
+
+/*
+ * Checks what the route's spec declares of the path and the query:
+ * every path parameter a UUID (404 otherwise, as for an unknown id),
+ * each declared query parameter as declared (400 bad_query). Returns 0,
+ * or -1 after answering.
+ */
+static int
+check_params(struct request *req, const struct route *r)
+{
+	const struct spec *sp = r->spec;
+	size_t		   i, used = 0;
+
+	for (i = 0; i < req->nparams; i++)
+		if (!db_uuid_valid(req->param[i]))
+			return router_not_found(req), -1;
+	req->nargs = 0;
+	for (i = 0; sp != NULL && i < sp->nquery; i++) {
+		const struct field *f = &sp->query[i];
+		char		   *buf = req->argbuf + used;
+		struct verr	    err;
+		char		    title[96];
+		int		    rc;
+
+		rc = http_query_get(
+		    req, f->name, buf, sizeof(req->argbuf) - used);
+		if (rc == 0)
+			continue;
+		if (rc == -1 || validate_text(buf, f, &err) == -1) {
+			snprintf(title, sizeof(title), "%s is malformed%s",
+			    f->name,
+			    rc != -1 && strcmp(err.code, "range") == 0
+				? " or out of range"
+				: "");
+			return http_bad_query(req, f->name, title), -1;
+		}
+		req->arg_name[req->nargs] = f->name;
+		req->arg[req->nargs++] = buf;
+		used += strlen(buf) + 1;
+	}
+	return 0;
 }
 
 int
@@ -172,6 +255,8 @@ router_dispatch(struct request *req, struct ctx *ctx)
 	/* Who is asking comes first: no body of an anonymous caller is read. */
 	if (auth_authenticate(req, ctx, r) == -1)
 		goto out;
+	if (check_params(req, r) == -1)
+		goto denied;
 	if (r->body == BODY_NONE) {
 		/*
 		 * No body, or one that says nothing: "{}" or null (what most
@@ -196,10 +281,20 @@ router_dispatch(struct request *req, struct ctx *ctx)
 		if (http_read_body(req, r->max_body) == -1 ||
 		    http_parse_json(req) == -1)
 			goto out;
+		if (r->spec != NULL && r->spec->body != NULL) {
+			struct verr err;
+
+			if (validate_object(req->json, r->spec->body,
+				r->spec->nbody, 0, &err) == -1) {
+				validate_problem(req, &err);
+				goto out;
+			}
+		}
 	}
 	if (r->fn(req, ctx) == -1 && req->status == 0)
 		http_send_problem(req, 500, "internal_error", "Internal error",
 		    NULL, NULL, NULL);
+denied:
 	/* An id the caller may not see (another company's, or none). */
 	if (req->status == 404 && req->nparams > 0 &&
 	    ctx->who.kind != AUTH_PUBLIC)

@@ -10,6 +10,8 @@
 
 #include "db.h"
 #include "http.h"
+#include "row.h"
+#include "validate.h"
 
 struct conf;
 struct db;
@@ -65,6 +67,54 @@ struct ctx {
 	unsigned long rate_commits;
 };
 
+/* How a documented answer's body is made. */
+enum reply_shape {
+	R_ONE, /* one 'row' object */
+	R_ITEMS, /* {items: ['row'…]} */
+	R_PAGE, /* {items: ['row'…], next_cursor} */
+	R_EMPTY, /* no body */
+	R_PROBLEM, /* problem+json with one of 'codes' */
+	R_OTHER, /* a body of media type 'ctype', described in prose */
+	R_PROSE, /* described in prose only: no schema declared yet */
+};
+
+/* An answer a route gives: its status, body and meaning. */
+struct resp {
+	int		  status;
+	enum reply_shape  shape;
+	const struct row *row; /* R_ONE, R_ITEMS, R_PAGE */
+	const char	 *desc;
+	const char	 *codes; /* R_PROBLEM: its codes, space-separated */
+	const char	 *ctype; /* R_OTHER */
+};
+
+#define REPLY(status, shape, row, desc)                                        \
+	{                                                                      \
+		status, shape, row, desc, NULL, NULL                           \
+	}
+#define PROBLEM(status, codes, desc)                                           \
+	{                                                                      \
+		status, R_PROBLEM, NULL, desc, codes, NULL                     \
+	}
+
+/*
+ * What a route takes and gives, declared once: the dispatcher checks the
+ * input against it before the handler runs, parleyctl openapi documents
+ * it. Path parameters are all UUIDs: a malformed one is 404, like an
+ * unknown one.
+ */
+struct spec {
+	const char	   *noun; /* "template": 404 says "No such template" */
+	const struct field *body; /* the JSON body's members, or NULL */
+	size_t		    nbody;
+	const struct field *query; /* query parameters, or NULL */
+	size_t		    nquery;
+	const struct resp  *replies; /* success first */
+	size_t		    nreplies;
+	const char	   *audit; /* the audit action ("template.create") */
+	const char	   *doc; /* more than the summary says, or NULL */
+};
+
 /*
  * A handler answers 'req' and returns 0, or returns -1 without answering
  * (the dispatcher then answers 500 and rolls back an open transaction).
@@ -89,7 +139,8 @@ struct route {
 	 * trip, with the session check and COMMIT: the handler then finds
 	 * the rows in ctx->read and has no transaction open.
 	 */
-	struct db_stmt *read;
+	struct db_stmt	  *read;
+	const struct spec *spec; /* input checked, answers documented */
 };
 
 /* The route table (routes.c). */
@@ -108,8 +159,25 @@ void router_dispatch(struct request *req, struct ctx *ctx);
 /* The route 'req' was dispatched to, or NULL. */
 const struct route *router_current(const struct request *req);
 
-/* Returns the value of path parameter 'name', or NULL. Borrowed. */
+/*
+ * Returns the value of path parameter 'name' (a checked UUID), or NULL.
+ * Borrowed.
+ */
 const char *router_param(const struct request *req, const char *name);
+
+/*
+ * Returns the decoded value of declared query parameter 'name' once the
+ * dispatcher checked it, or NULL when absent. Borrowed.
+ */
+const char *router_arg(const struct request *req, const char *name);
+/* router_arg() as an integer, or 'dflt' when absent. */
+long long router_arg_int(
+    const struct request *req, const char *name, long long dflt);
+/* router_arg() as a boolean ("true"), or 'dflt' when absent. */
+int router_arg_bool(const struct request *req, const char *name, int dflt);
+
+/* Answers 404 "No such <noun>" for the current route's noun. */
+int router_not_found(struct request *req);
 
 /* Returns 0 if 'ctype' names one of 'accepted' (NULL: application/json). */
 int router_ctype_ok(const char *ctype, const char *const *accepted);

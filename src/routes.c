@@ -5,282 +5,1042 @@
 #include "config.h"
 
 #include "api.h"
+#include "resources.h"
 #include "router.h"
 #include "scopes.h"
 
+/*
+ * Route specs: what each route takes and gives (router.h). Written with
+ * designated initializers; these macros fill a member and its count.
+ */
+#define BODY(...)                                                              \
+	.body = (const struct field[]){ __VA_ARGS__ },                         \
+	.nbody = sizeof((const struct field[]){ __VA_ARGS__ }) /               \
+	    sizeof(struct field)
+#define QUERY(...)                                                             \
+	.query = (const struct field[]){ __VA_ARGS__ },                        \
+	.nquery = sizeof((const struct field[]){ __VA_ARGS__ }) /              \
+	    sizeof(struct field)
+#define REPLIES(...)                                                           \
+	.replies = (const struct resp[]){ __VA_ARGS__ },                       \
+	.nreplies =                                                            \
+	    sizeof((const struct resp[]){ __VA_ARGS__ }) / sizeof(struct resp)
+
+/* Response templates. */
+#define TEMPLATE_NAME_TAKEN PROBLEM(409, "name_taken", "the name is taken")
+static const struct spec s_template_create = { .noun = "template",
+	BODY(FIELD("name", V_STRING, 1, 100, F_REQUIRED),
+	    FIELD("body", V_TEXT, 1, 4000, F_REQUIRED)),
+	REPLIES(REPLY(201, R_ONE, &row_template, "the template"),
+	    TEMPLATE_NAME_TAKEN),
+	.audit = "template.create" };
+static const struct spec s_template_list = { .noun = "template",
+	REPLIES(REPLY(200, R_ITEMS, &row_template, "by name")) };
+static const struct spec s_template_patch = { .noun = "template",
+	BODY(FIELD("name", V_STRING, 1, 100, 0),
+	    FIELD("body", V_TEXT, 1, 4000, 0)),
+	REPLIES(REPLY(200, R_ONE, &row_template, "the template"),
+	    TEMPLATE_NAME_TAKEN),
+	.audit = "template.update" };
+static const struct spec s_template_delete = { .noun = "template",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted")),
+	.audit = "template.delete" };
+
 /* clang-format off */
-#define AUTHN(m, path, fn, rl, sum) \
+#define AUTHN(m, path, fn, rl, sum, sp) \
 	{ m, path, AUTH_PUBLIC, ROLE_NONE, 0, rl, BODY_JSON, PRL_BODY_SMALL, \
-	    NULL, fn, sum, NULL }
-#define USER_JSON(m, path, role, fn, sum) \
+	    NULL, fn, sum, NULL, sp }
+#define USER_JSON(m, path, role, fn, sum, sp) \
 	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_JSON, PRL_BODY_SMALL, \
-	    NULL, fn, sum, NULL }
-#define USER(m, path, role, fn, sum) \
+	    NULL, fn, sum, NULL, sp }
+#define USER(m, path, role, fn, sum, sp) \
 	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum, \
-	    NULL }
+	    NULL, sp }
 /* A read-only user route answered in one database round trip. */
-#define USER_READ(m, path, role, fn, st, sum) \
+#define USER_READ(m, path, role, fn, st, sum, sp) \
 	{ m, path, AUTH_USER, role, 0, RL_NONE, BODY_NONE, 0, NULL, fn, sum, \
-	    &st }
+	    &st, sp }
 /* A route for users and for API keys with 'scope'. */
-#define KEY(m, path, role, scope, fn, sum) \
+#define KEY(m, path, role, scope, fn, sum, sp) \
 	{ m, path, AUTH_KEY, role, scope, RL_NONE, BODY_NONE, 0, NULL, fn, \
-	    sum, NULL }
-#define KEY_JSON(m, path, role, scope, max, fn, sum) \
+	    sum, NULL, sp }
+#define KEY_JSON(m, path, role, scope, max, fn, sum, sp) \
 	{ m, path, AUTH_KEY, role, scope, RL_NONE, BODY_JSON, max, NULL, fn, \
-	    sum, NULL }
+	    sum, NULL, sp }
 /* Widget routes: a visitor token; 'rl' RL_LLM counts visitor messages. */
-#define VISITOR(m, path, body, rl, fn, sum) \
+#define VISITOR(m, path, body, rl, fn, sum, sp) \
 	{ m, path, AUTH_VISITOR, ROLE_NONE, 0, rl, body, \
-	    (body) == BODY_JSON ? PRL_BODY_SMALL : 0, NULL, fn, sum, NULL }
+	    (body) == BODY_JSON ? PRL_BODY_SMALL : 0, NULL, fn, sum, NULL, sp }
 /* clang-format on */
+
+/* Chatbots. */
+static const char *const  bot_languages[] = { "simple", "english", "french",
+	 "german", "spanish", "italian", "portuguese", "dutch", "danish",
+	 "finnish", "norwegian", "swedish", "russian", "hungarian", "romanian",
+	 "turkish", NULL };
+static const struct field f_origin = FIELD_DOC("origin", V_ORIGIN, 1, 100, 0,
+    "an exact lower-case scheme://host[:port]: http or https, no path, "
+    "no wildcard");
+static const struct field f_host = FIELD("domain", V_HOST, 1, 253, 0);
+static const struct field f_keyword = FIELD("keyword", V_STRING, 1, 50, 0);
+/* The settings of a chatbot; 'name_flags' F_REQUIRED on create. */
+#define CHATBOT_BODY(name_flags)                                               \
+	BODY(FIELD("name", V_STRING, 1, 100, name_flags),                      \
+	    FIELD("prompt_template", V_TEXT, 0, 8000, 0),                      \
+	    FIELD("welcome_message", V_TEXT, 0, 1000, 0),                      \
+	    { "allowed_origins", V_ARRAY, 0, 20, 0, NULL, &f_origin, 1,        \
+		"the sites that may embed the widget" },                       \
+	    { "link_domains", V_ARRAY, 0, 20, 0, NULL, &f_host, 1,             \
+		"domains the bot may link to besides the allowed origins" },   \
+	    { "language", V_ENUM, 0, 0, 0, bot_languages, NULL, 0,             \
+		"the knowledge base's text-search configuration" },            \
+	    FIELD_DOC("model", V_STRING, 1, 100, F_NULLABLE,                   \
+		"the LLM model; null for the default"),                        \
+	    FIELD("temperature", V_NUMBER, 0, 2, 0),                           \
+	    FIELD("max_tokens", V_INT, 16, 4096, 0),                           \
+	    { "handoff_keywords", V_ARRAY, 0, 20, 0, NULL, &f_keyword, 1,      \
+		"a visitor message with one of these goes to a human" },       \
+	    FIELD("handoff_on_no_answer", V_BOOL, 0, 0, 0),                    \
+	    FIELD_DOC("require_verified", V_BOOL, 0, 0, 0,                     \
+		"only visitors with a signed identity may chat"))
+static const struct spec s_chatbot_create = { .noun = "chatbot",
+	CHATBOT_BODY(F_REQUIRED),
+	REPLIES(REPLY(201, R_ONE, &row_chatbot,
+		    "the chatbot, with its identity_secret this once"),
+	    PROBLEM(402, "plan_limit", "the plan allows no more chatbots")),
+	.audit = "chatbot.create",
+	.doc = "The answer carries the widget's public_key and, this once, "
+	       "the identity_secret with which the company's backend signs "
+	       "visitor identities: hex(HMAC-SHA256(key = identity_secret as "
+	       "given, message = user_id))." };
+static const struct spec s_chatbot_list = { .noun = "chatbot",
+	REPLIES(REPLY(200, R_ITEMS, &row_chatbot,
+	    "the chatbots, oldest first, without identity secrets")) };
+static const struct spec s_chatbot_get = { .noun = "chatbot",
+	REPLIES(REPLY(200, R_ONE, &row_chatbot, "the chatbot")) };
+static const struct spec s_chatbot_patch = { .noun = "chatbot",
+	CHATBOT_BODY(0),
+	REPLIES(REPLY(200, R_ONE, &row_chatbot, "the chatbot")),
+	.audit = "chatbot.update",
+	.doc = "Any member of the create body; absent ones are kept. model "
+	       "null returns to the default. A new language re-indexes the "
+	       "knowledge base. Changes are audited by field name, settings "
+	       "that are not personal data with old and new values." };
+static const struct spec s_chatbot_delete = { .noun = "chatbot",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted")),
+	.audit = "chatbot.delete" };
+static const struct spec s_chatbot_rotate_key = { .noun = "chatbot",
+	REPLIES(REPLY(
+	    200, R_ONE, &row_chatbot, "the chatbot with its new public_key")),
+	.audit = "chatbot.rotate_key" };
+static const struct spec s_chatbot_rotate_secret = { .noun = "chatbot",
+	REPLIES(REPLY(200, R_ONE, &row_chatbot,
+	    "the chatbot with its new identity_secret, this once")),
+	.audit = "chatbot.rotate_identity_secret" };
+
+/* Specs still described in prose (issue 15 declares them one by one). */
+#define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
+static const struct spec s_healthz = { REPLIES(
+    RESP(200, R_PROSE, NULL, "alive")) };
+static const struct spec s_readyz = { REPLIES(RESP(200, R_PROSE, NULL, "ready"),
+    PROBLEM(503, NULL,
+	"not ready: code database_unavailable, migrations_pending or "
+	"schema_newer_than_code")) };
+static const struct spec s_meta = { REPLIES(
+    RESP(200, R_PROSE, NULL, "metadata")) };
+static const struct spec s_csp_report = { REPLIES(RESP(
+					      204, R_PROSE, NULL, "accepted")),
+	.doc =
+	    "Accepts the report-uri format (application/csp-report, an "
+	    "object with a \"csp-report\" member) and the Reporting API format "
+	    "(application/reports+json, an array of at most 16 reports). "
+	    "Body at most 16 KiB. Each csp-violation is logged with "
+	    "directive, blocked origin and document origin+path; never query "
+	    "strings or samples." };
+static const struct spec s_register = {
+	REPLIES(RESP(202, R_PROSE, NULL, "{status: confirmation_sent, email}")),
+	.doc =
+	    "Body {email, password, name, company_name, captcha_token?}. The "
+	    "address is trimmed and its domain lower-cased. Password policy: "
+	    "12+ characters, at most 72 bytes, not common or built on the "
+	    "name/address (422 weak_password with errors[0].code too_short, "
+	    "too_long, too_common or contains_personal_data). 3 per 30 "
+	    "minutes per client address and per e-mail address (429). When a "
+	    "reCAPTCHA secret is configured, captcha_token is verified (400 "
+	    "captcha_failed, 503 when the provider is unreachable).\n"
+	    "The answer is the same whether or not the address has an "
+	    "account, so registration tells nobody which addresses do: 202 "
+	    "{status: \"confirmation_sent\", email}. A new address is mailed a "
+	    "link (valid verify_ttl, 48 hours by default; a newer "
+	    "registration of the address replaces it) to POST "
+	    "/api/v1/auth/register/confirm; nothing exists until then. An "
+	    "address with an account is mailed a notice that someone tried "
+	    "to sign up with it, and nothing else changes. Registration "
+	    "needs outgoing mail (smtp_url)."
+};
+static const struct spec s_register_confirm = {
+	REPLIES(RESP(201, R_PROSE, NULL,
+	    "{user, company, access_token, token_type, expires_in, "
+	    "refresh_token, session_id}")),
+	.doc =
+	    "Body {token, password}: the token from the link's #token=, and "
+	    "the password chosen at registration (403 password_mismatch "
+	    "otherwise: anyone may register an address again, which mails it "
+	    "a new link, and the account must not be made with a stranger's "
+	    "password). Creates the company and its owner, whose address is "
+	    "verified by the link, and starts the first session. The link "
+	    "works once. 400 invalid_token when unknown, used, replaced or "
+	    "expired; 409 email_taken if the address got an account since."
+};
+static const struct spec s_login = {
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{access_token, token_type: Bearer, expires_in: 900, "
+	    "refresh_token, session_id}")),
+	.doc = "Body {email, password, totp_code?}. Wrong address and wrong "
+	       "password answer the same 401 invalid_credentials in about the "
+	       "same time. With MFA on: 401 mfa_required without a code, "
+	       "mfa_invalid for a wrong or reused one; a recovery code may "
+	       "stand in for a TOTP code. 5 attempts per 15 minutes per client "
+	       "address and 5 failures per account (429 with Retry-After)."
+};
+static const struct spec s_refresh = { REPLIES(RESP(
+					   200, R_PROSE, NULL, "a new pair")),
+	.doc =
+	    "Body {refresh_token}. The presented token is dead afterwards. "
+	    "Presenting an already-rotated token revokes the whole session "
+	    "(401 refresh_reused). No grace period: two concurrent refreshes "
+	    "of one token count as reuse." };
+static const struct spec s_logout = { REPLIES(
+    RESP(204, R_PROSE, NULL, "ended")) };
+static const struct spec s_logout_all = { REPLIES(
+    RESP(204, R_PROSE, NULL, "ended")) };
+static const struct spec s_password_forgot = {
+	REPLIES(RESP(202, R_PROSE, NULL, "accepted")),
+	.doc = "Body {email, captcha_token?}. 3 per hour per account and per "
+	       "address."
+};
+static const struct spec s_password_reset = {
+	REPLIES(RESP(204, R_PROSE, NULL, "password set")),
+	.doc =
+	    "Body {token, password}. 400 invalid_token when unknown, used or "
+	    "expired."
+};
+static const struct spec s_password_change = {
+	REPLIES(RESP(200, R_PROSE, NULL, "{sessions_ended}")),
+	.doc = "Body {current_password, new_password, end_other_sessions? "
+	       "(default true)}. 403 wrong_password. Answers {sessions_ended}."
+};
+static const struct spec s_email_verify = { REPLIES(
+    RESP(204, R_PROSE, NULL, "verified")) };
+static const struct spec s_email_resend = { REPLIES(
+    RESP(202, R_PROSE, NULL, "accepted")) };
+static const struct spec s_sessions_list = { REPLIES(RESP(
+						 200, R_PROSE, NULL, "list")),
+	.doc = "{items: [{id, created_at, last_used_at, ip, user_agent, "
+	       "current}]}" };
+static const struct spec s_session_delete = { .noun = "session",
+	REPLIES(RESP(204, R_PROSE, NULL, "ended")) };
+static const struct spec s_mfa_setup = { REPLIES(
+    RESP(200, R_PROSE, NULL, "secret")) };
+static const struct spec s_mfa_enable = { REPLIES(
+    RESP(200, R_PROSE, NULL, "{recovery_codes}")) };
+static const struct spec s_mfa_disable = { REPLIES(
+    RESP(204, R_PROSE, NULL, "disabled")) };
+static const struct spec s_me = { REPLIES(RESP(200, R_PROSE, NULL,
+    "{user: {id, email, name, email_verified, created_at}, company: "
+    "{id, name}, role, mfa: {enabled}, session_id}")) };
+static const struct spec s_company_get = { REPLIES(RESP(200, R_PROSE, NULL,
+    "{id, name, settings: {mfa_required, retention_period, "
+    "retention_action}, created_at}")) };
+static const struct spec s_company_patch = {
+	REPLIES(RESP(200, R_PROSE, NULL, "the company")),
+	.doc =
+	    "Body {name?, settings?: {mfa_required?, retention_period?, "
+	    "retention_action?}}; unknown fields are refused (422 naming the "
+	    "field, settings.X for settings). With mfa_required on, members "
+	    "without TOTP get 403 mfa_setup_required on every route but TOTP "
+	    "setup/enable, /me and logout. retention_period: 30_days, "
+	    "60_days, 90_days (the default), 6_months, 1_year or "
+	    "indefinitely; retention_action: delete (the default) or "
+	    "anonymise; other values 422 not_allowed. Settings changes are "
+	    "audited with old and new values; conversations whose last "
+	    "activity is older than the period are deleted or anonymised by "
+	    "the retention sweep (docs/privacy.md)."
+};
+static const struct spec s_company_delete = {
+	REPLIES(RESP(204, R_PROSE, NULL, "deleted")),
+	.doc =
+	    "Body {password, code?, confirm_name}: the owner's password, a "
+	    "TOTP or recovery code when two-factor authentication is on (403 "
+	    "mfa_code_required without one; 403 reauth_failed for a wrong "
+	    "one; each try counts against the account's guess budget), and "
+	    "the company's name exactly (422 mismatch). A live Stripe "
+	    "subscription is cancelled through Stripe's API first (409 "
+	    "subscription_active when no Stripe key is set; 502 when Stripe "
+	    "fails, and nothing is deleted). Then every row of the company "
+	    "in every table goes in one transaction \u2014 members, sessions "
+	    "(every token stops working at once), API keys, chatbots, "
+	    "documents, conversations, messages, visitors, consents, webhook "
+	    "endpoints, usage, the audit log and every encrypted secret \u2014 "
+	    "leaving only a tombstone (the company id and the time). parleyd "
+	    "logs company_deleted with the id."
+};
+static const struct spec s_members_list = { REPLIES(RESP(200, R_PROSE, NULL,
+    "{items: [{id, email, name, role, mfa_enabled, created_at}]}")) };
+static const struct spec s_member_patch = { .noun = "member",
+	REPLIES(RESP(200, R_PROSE, NULL, "the member")),
+	.doc =
+	    "Body {role: member|admin|owner}. Only an owner grants or takes "
+	    "away owner (403 owner_required); the last owner cannot be "
+	    "demoted (403 last_owner). Another company's id answers 404 like "
+	    "an unknown one." };
+static const struct spec s_member_delete = { .noun = "member",
+	REPLIES(RESP(204, R_PROSE, NULL, "removed")) };
+static const struct spec s_invitation_create = {
+	REPLIES(RESP(
+	    201, R_PROSE, NULL, "{id, email, role, created_at, expires_at}")),
+	.doc =
+	    "Body {email, role}. A single-use link valid 7 days is e-mailed "
+	    "by the jobs process. 409 already_invited (one open invitation "
+	    "per address), 409 already_member (a member of this company has "
+	    "the address). An address with an account in another company is "
+	    "invited like any other: whether it has one is not the inviter's "
+	    "to learn. 429 rate_limited past invite_max_per_address "
+	    "invitations to one address or invite_max_per_company in all "
+	    "from this company per invite_window, revoked ones included. An "
+	    "address invited invite_max_per_address times by all companies "
+	    "together gets no more mail in the window; the invitation is "
+	    "still made and answered alike, so a company learns nothing of "
+	    "others' invitations."
+};
+static const struct spec s_invitation_list = { REPLIES(RESP(200, R_PROSE, NULL,
+    "{items: [{id, email, role, created_at, expires_at}]}")) };
+static const struct spec s_invitation_delete = { .noun = "invitation",
+	REPLIES(RESP(204, R_PROSE, NULL, "revoked")) };
+static const struct spec s_invitation_accept = {
+	REPLIES(RESP(201, R_PROSE, NULL, "a token pair")),
+	.doc =
+	    "Body {token, name, password} (password policy as at "
+	    "registration). 400 invalid_token when unknown, used, revoked or "
+	    "expired. 409 email_taken when the address already has an "
+	    "account (in another company: an address belongs to one "
+	    "account); the invitation stays open. Limited like registration "
+	    "per client address."
+};
+static const struct spec s_api_key_create = {
+	REPLIES(RESP(201, R_PROSE, NULL,
+	    "{id, name, key, scopes, created_at, expires_at}")),
+	.doc =
+	    "Body {name, scopes[], expires_at?}. Scopes, exactly: "
+	    "conversations:read, conversations:write, chatbots:read, "
+	    "chatbots:write, documents:read, documents:write, "
+	    "templates:write, members:read, audit:read, webhooks:write, "
+	    "analytics:read. A key cannot hold a scope beyond its creator's "
+	    "role (403 scope_beyond_role) and, on each use, is capped by the "
+	    "creator's role at that moment. Use it as `Authorization: Bearer "
+	    "prl_<id>_<secret>` on routes that accept keys."
+};
+static const struct spec s_api_key_list = { REPLIES(RESP(200, R_PROSE, NULL,
+    "{items: [{id, name, prefix, scopes, created_at, last_used_at, "
+    "expires_at, created_by}]}")) };
+static const struct spec s_api_key_delete = { .noun = "key",
+	REPLIES(RESP(204, R_PROSE, NULL, "revoked")) };
+static const struct spec s_billing_get = { REPLIES(RESP(200, R_PROSE, NULL,
+    "{plan: {id, name, limits: {chatbots, members, documents, "
+    "monthly_messages, monthly_llm_tokens}}, subscription_status, "
+    "billing_state, stripe_customer, usage: {chatbots, members, "
+    "documents, llm_tokens_this_month, messages_this_month}}")) };
+static const struct spec s_billing_checkout = {
+	REPLIES(RESP(201, R_PROSE, NULL, "{id, url}")),
+	.doc =
+	    "Body {plan}: a plan with a Stripe price (plans.stripe_price_id; "
+	    "422 unknown or not_for_sale otherwise). parley creates a "
+	    "subscription-mode Checkout session through Stripe's API "
+	    "(stripe_api_url) with the company as client_reference_id and "
+	    "the plan in metadata, and answers its id and url; the plan "
+	    "changes when Stripe's webhook reports the completed checkout. "
+	    "409 subscription_exists while a subscription is active, "
+	    "trialing or past due (use the portal); 503 "
+	    "billing_not_configured without a Stripe key; 502 "
+	    "payment_provider_error when Stripe fails."
+};
+static const struct spec s_billing_portal = {
+	REPLIES(RESP(201, R_PROSE, NULL, "{id, url}")),
+	.doc =
+	    "Answers {id, url} of a billing portal session for the company's "
+	    "Stripe customer, returning to /settings/billing. 409 "
+	    "no_customer before a first subscription; 502 and 503 as for "
+	    "checkout."
+};
+static const struct spec s_stripe_webhook = {
+	REPLIES(RESP(200, R_PROSE, NULL, "applied, or recorded"),
+	    RESP(204, R_PROSE, NULL, "not a customer of this deployment")),
+	.doc =
+	    "The raw body is verified against Stripe-Signature exactly as "
+	    "Stripe documents: the signed payload is \"{t}.{raw body}\", "
+	    "HMAC-SHA256 keyed by the endpoint secret as given (whsec_ "
+	    "prefix included), hex; any v1 may match; v0 and other schemes "
+	    "are ignored; the comparison is constant-time; timestamps more "
+	    "than 300 s off either way are refused; the previous secret is "
+	    "accepted while rotating. Anything else: 400 and nothing "
+	    "changes. The event id is stored, unique, with its effect: a "
+	    "redelivery answers 200 and changes nothing. "
+	    "checkout.session.completed (client_reference_id = the company), "
+	    "customer.subscription.created/updated/deleted, invoice.paid and "
+	    "invoice.payment_failed update the company's plan (from the "
+	    "metadata's plan), subscription status and billing state; a "
+	    "subscription event older than the last applied is recorded but "
+	    "not applied. Effects are audited with Stripe as the actor. An "
+	    "event of an unknown customer answers 204."
+};
+static const struct spec s_audit_list = {
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{items: [{seq, created_at, actor_type, actor_id, action, "
+	    "resource_type, resource_id, fields, changes, ip, user_agent, "
+	    "request_id}], next_cursor}")),
+	.doc =
+	    "Query: from, to (timestamps), actor (a user or API key id), "
+	    "action (e.g. chatbot.update), resource (TYPE or TYPE:ID), limit "
+	    "(1-200, default 50), cursor (from next_cursor). Entries name "
+	    "the fields that changed and, for non-personal settings only, "
+	    "old and new values."
+};
+static const struct spec s_audit_export = {
+	REPLIES(RESP(200, R_PROSE, NULL, "text/csv")),
+	.doc =
+	    "The last 90 days by default; from and to may narrow it but not "
+	    "reach further back (400). Streamed, RFC 4180 (CRLF lines, "
+	    "quoted cells where needed); a cell that begins with =, +, -, @, "
+	    "a tab or a carriage return is prefixed with an apostrophe so no "
+	    "spreadsheet runs it as a formula. Same filters as the listing. "
+	    "Columns: seq, created_at, actor_type, actor_id, actor_email, "
+	    "actor_name, action, resource_type, resource_id, fields, "
+	    "changes, ip, user_agent, request_id. actor_email and actor_name "
+	    "are who the actor is when the CSV is written (a member's "
+	    "current address and name, \"deleted user\" once removed; an API "
+	    "key's name): the log itself holds ids only."
+};
+static const struct spec s_security_events = {
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{items: [{id, kind, user_id, ip, user_agent, detail, "
+	    "created_at}], next_cursor}")),
+	.doc =
+	    "Query: limit (1-200, default 50), before (next_cursor of the "
+	    "previous page). Kinds: register, login_success, login_failure, "
+	    "login_locked, refresh_reuse, logout, logout_all, session_ended, "
+	    "password_reset_requested, password_reset, password_change, "
+	    "email_verified, mfa_enabled, mfa_disabled. Never a secret."
+};
+static const struct spec s_company_llm_get = { REPLIES(
+    RESP(200, R_PROSE, NULL, "{base_url, model, api_key_set, updated_at}")) };
+static const struct spec s_company_llm_put = {
+	REPLIES(RESP(
+	    200, R_PROSE, NULL, "{base_url, model, api_key_set, updated_at}")),
+	.doc =
+	    "Body {api_key?, model?, base_url?}; an absent member is kept, "
+	    "null clears it. The key is stored AES-256-GCM encrypted and "
+	    "never shown again. base_url is refused (403 "
+	    "base_url_not_allowed) unless the deployment sets "
+	    "llm_company_base_url = 1, and is judged as webhook URLs are "
+	    "(422 with errors[0].code https_required, format or "
+	    "private_address). Audited by field name (the model's value too; "
+	    "never the key or the URL)."
+};
+static const struct spec s_document_create = { .noun = "chatbot",
+	REPLIES(RESP(201, R_PROSE, NULL,
+	    "{id, chatbot_id, title, content_type, source_url, bytes, "
+	    "chunks, created_at}")),
+	.doc =
+	    "Body {title, content_type, content, source_url?}. content_type "
+	    "is text/plain, text/markdown or text/html (415 otherwise); HTML "
+	    "is reduced to text by libxml2's parser, dropping scripts, "
+	    "styles and hidden parts. The text is split into chunks and "
+	    "indexed with PostgreSQL full-text search in the chatbot's "
+	    "language. 413 document_too_large over kb_document_max; 413 "
+	    "knowledge_base_full over kb_company_max for the company." };
+static const struct spec s_document_list = { .noun = "chatbot",
+	REPLIES(RESP(200, R_PROSE, NULL, "{items: [document]}")) };
+static const struct spec s_document_get = { .noun = "document",
+	REPLIES(RESP(200, R_PROSE, NULL, "the document and its text")) };
+static const struct spec s_document_delete = { .noun = "document",
+	REPLIES(RESP(204, R_PROSE, NULL, "deleted")) };
+static const struct spec s_export_create = {
+	REPLIES(RESP(202, R_PROSE, NULL, "the export")),
+	.doc =
+	    "Answers 202 with the export {id, status queued, ...}; 409 "
+	    "export_in_progress while another is queued or running. The jobs "
+	    "process writes a tar.gz (libarchive) into export_dir: "
+	    "manifest.json (format, company, each file's record count and "
+	    "SHA-256), company.json, members.json (no password hashes or "
+	    "secrets), chatbots.json (no keys or secrets), documents.json "
+	    "(with their text), templates.json, visitors.json, "
+	    "consents.json, conversations.json (each with its messages) and "
+	    "audit_log.json."
+};
+static const struct spec s_export_list = { REPLIES(
+    RESP(200, R_PROSE, NULL, "{items: [export]}")) };
+static const struct spec s_export_get = { .noun = "export",
+	REPLIES(RESP(200, R_PROSE, NULL, "the export")),
+	.doc = "{id, status (queued, running, ready, failed, expired), stage, "
+	       "records, bytes, sha256, error, created_at, finished_at, "
+	       "expires_at, download (while ready)}" };
+static const struct spec s_export_download = { .noun = "export",
+	REPLIES(RESP(200, R_PROSE, NULL, "the tar.gz")),
+	.doc =
+	    "application/gzip, as an attachment. 409 export_not_ready before "
+	    "it is ready or after it expired (export_ttl, 7 days by default; "
+	    "the sweep then deletes the file); 410 export_gone if the file "
+	    "is missing." };
+static const struct spec s_privacy_export = {
+	REPLIES(RESP(200, R_PROSE, NULL, "the subject's data")),
+	.doc =
+	    "Body: exactly one of {visitor_id}, {user_id} (the company's own "
+	    "id, as its backend vouched for it) or {email} (matched whatever "
+	    "its case); 422 otherwise. Answers {subject: {by}, visitors: "
+	    "[{id, chatbot_id, user_id, email, name, verified, restricted, "
+	    "created_at, last_seen_at, consents: [...], conversations: [{id, "
+	    "chatbot_id, status, created_at, messages: [{seq, role, content, "
+	    "created_at}]}]}]}. The audit entry names which identifier was "
+	    "used and how many records were found, never the identifier. The "
+	    "answer is streamed (conversations 100 and messages 1000 at a "
+	    "time), so memory stays small however much the person wrote; at "
+	    "most 1000 visitor records match."
+};
+static const struct spec s_privacy_erase = { REPLIES(RESP(
+						 200, R_PROSE, NULL, "counts")),
+	.doc = "The same body. Deletes, at once, every matching visitor record "
+	       "with its conversations, messages and consent records, and the "
+	       "copies of those conversations in webhook deliveries. Answers "
+	       "the counts {visitors, conversations, messages, "
+	       "webhook_deliveries}; the audit entry keeps the identifier's "
+	       "kind and the counts only." };
+static const struct spec s_visitor_patch = { .noun = "visitor",
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{id, chatbot_id, user_id, email, name, verified, restricted, "
+	    "created_at, last_seen_at}")),
+	.doc =
+	    "Body {name?, email?, restricted?}; name and email may be null "
+	    "(cleared). restricted true (GDPR Art. 18, or an objection under "
+	    "Art. 21): the bot and the LLM no longer process the visitor's "
+	    "messages (each new message hands the conversation to a human, "
+	    "handoff_reason restricted; agents get 409 processing_restricted "
+	    "for drafts) and their conversations are left out of analytics." };
+static const struct spec s_webhook_create = {
+	REPLIES(RESP(201, R_PROSE, NULL,
+	    "{id, url, description, events, enabled, disabled_reason, "
+	    "secret_hint, secret, created_at, updated_at}")),
+	.doc =
+	    "Body {url, events, description?, enabled?}. url: https (http "
+	    "only where webhook_allow_http is set for development), no user "
+	    "name or password, not localhost or a non-public address literal "
+	    "(422 https_required, private_address, format); names are judged "
+	    "again on the address actually connected to. events: 1 to 20 of "
+	    "conversation.created, conversation.status_changed, "
+	    "message.created, member.joined, member.updated, member.removed, "
+	    "a family such as \"member.*\", or \"*\" (422 unknown_event). At "
+	    "most 20 endpoints per company (409 too_many). The answer "
+	    "carries the signing secret (\"whsec_\" + base64 of 24 bytes) this "
+	    "once; it is stored encrypted and later answers show only "
+	    "secret_hint. Deliveries: POST of {type, timestamp, data} with "
+	    "the Standard Webhooks headers webhook-id (msg_\u2026, the same on "
+	    "every attempt and every endpoint of one event), "
+	    "webhook-timestamp and webhook-signature (\"v1,<base64 "
+	    "HMAC-SHA256 of '{id}.{timestamp}.{body}'>\"); 15 s timeout, "
+	    "redirects not followed, 13 attempts with exponential backoff "
+	    "(about a day); a 410 answer, an address refused or the last "
+	    "failed attempt turns the endpoint off and e-mails the owners "
+	    "and admins."
+};
+static const struct spec s_webhook_list = { REPLIES(
+    RESP(200, R_PROSE, NULL, "{items: [endpoint]}")) };
+static const struct spec s_webhook_get = { .noun = "webhook endpoint",
+	REPLIES(RESP(200, R_PROSE, NULL, "the endpoint")) };
+static const struct spec s_webhook_patch = { .noun = "webhook endpoint",
+	REPLIES(RESP(200, R_PROSE, NULL, "the endpoint")),
+	.doc = "Turning an endpoint on clears its disabled_reason. Checks as "
+	       "for POST." };
+static const struct spec s_webhook_delete = { .noun = "webhook endpoint",
+	REPLIES(RESP(204, R_PROSE, NULL, "deleted")) };
+static const struct spec s_webhook_rotate = { .noun = "webhook endpoint",
+	REPLIES(RESP(200, R_PROSE, NULL, "the endpoint with {secret}")),
+	.doc =
+	    "For 24 hours deliveries carry two signatures, under the new and "
+	    "the old secret, so a receiver can switch without losing any." };
+static const struct spec s_webhook_deliveries = { .noun = "webhook endpoint",
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{items: [{id, event_id, event_type, attempts, created_at, "
+	    "delivered_at, failed_at, attempt_log: [attempt]}], next_cursor}")),
+	.doc =
+	    "Each with its attempts (n, started_at, finished_at, status, "
+	    "error, the receiver's answer truncated to 1 KiB). An attempt "
+	    "without finished_at was interrupted (the process stopped "
+	    "mid-request). Query cursor (next_cursor of the previous page)." };
+static const struct spec s_widget_preflight = { REPLIES(
+    RESP(204, R_PROSE, NULL, "allowed")) };
+static const struct spec s_widget_session = {
+	REPLIES(RESP(201, R_PROSE, NULL,
+	    "{token, token_type, expires_in, visitor: {id, verified}, "
+	    "chatbot: {id, name, welcome_message}}")),
+	.doc =
+	    "Called by the widget's loader on the host page, so the request "
+	    "carries the host site's Origin; it must be in the chatbot's "
+	    "allowed_origins exactly (403 origin_not_allowed otherwise, with "
+	    "no CORS header, so the browser hides the answer). Body "
+	    "{bot_key, identity?: {user_id, email?, name?, hmac}}: a valid "
+	    "hmac (64 hex, HMAC-SHA256 of user_id under the identity secret, "
+	    "compared in constant time) makes a verified visitor; a wrong "
+	    "one is refused (403 identity_invalid). A chatbot with "
+	    "require_verified refuses anonymous visitors here (403 "
+	    "verification_required) and on every other widget route. "
+	    "Rate-limited per address (widget_session_rate)."
+};
+static const struct spec s_widget_conversation_create = { REPLIES(
+    RESP(201, R_PROSE, NULL,
+	"{id, status, created_at, last_message_at, message_count}")) };
+static const struct spec s_widget_conversation_list = { REPLIES(
+    RESP(200, R_PROSE, NULL, "{items: [conversation]}")) };
+static const struct spec s_widget_messages = { .noun = "conversation",
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{items: [{id, seq, role, author_id, content, citations, "
+	    "created_at}]}")) };
+static const struct spec s_widget_message_post = { .noun = "conversation",
+	REPLIES(
+	    RESP(201, R_PROSE, NULL, "{message, reply, status, reply_status}")),
+	.doc =
+	    "Body {content} (at most widget_message_max bytes). One short "
+	    "transaction stores the message and, while the bot has the "
+	    "conversation, its reply job; no worker waits for the LLM. "
+	    "Answer (201): {message, reply, status, reply_status}: "
+	    "reply_status is \"queued\" (the reply arrives on GET .../events "
+	    "as reply.start, reply.delta\u2026 and the stored reply as a "
+	    "message "
+	    "event whose message.reply_to is this message's id), \"none\" (a "
+	    "person has the conversation) or \"sent\" (a replay whose reply is "
+	    "stored: reply holds it). Changed in 0.2: the reply is no longer "
+	    "in this answer and the endpoint no longer streams. Optional "
+	    "header Idempotency-Key (1-255 visible ASCII): a retry with the "
+	    "same key and body returns the first message (header "
+	    "Idempotent-Replayed: true) and stores nothing; another body "
+	    "under the key is 422 idempotency_mismatch; keys belong to the "
+	    "visitor and last idempotency_ttl seconds. Refused before "
+	    "anything is stored: 402 plan_limit (the plan's monthly_messages "
+	    "used up), 429 (the visitor's widget_message_rate), 503 "
+	    "answers_overloaded with Retry-After (answer_queue_max, "
+	    "answer_company_queue_max or answer_queue_age exceeded; never "
+	    "for a conversation a person has)." };
+static const struct spec s_widget_handoff = { .noun = "conversation",
+	REPLIES(RESP(200, R_PROSE, NULL, "{status, reply}")) };
+static const struct spec s_widget_events_auth = { .noun = "conversation",
+	REPLIES(RESP(200, R_PROSE, NULL, "text/event-stream")),
+	.doc =
+	    "nginx asks parleyd (auth_request) whether the visitor owns the "
+	    "conversation (403 otherwise), then subscribes: server-sent "
+	    "events with Accept text/event-stream, otherwise long-polling "
+	    "(each request returns the next event). Each event's data is one "
+	    "of {\"type\": \"message\", \"message\": {id, seq, role, content, "
+	    "citations, created_at, reply_to}}, {\"type\": \"status\", "
+	    "\"status\"}, {\"type\": \"reply.start\", \"reply_to\", "
+	    "\"attempt\"} (a "
+	    "reply streams: sent with its first piece; attempt > 1: started "
+	    "again after an answerer stopped, so forget what streamed; a "
+	    "reply written at once is only its message event), {\"type\": "
+	    "\"reply.delta\", \"reply_to\", \"text\"} (checked pieces of it), "
+	    "{\"type\": \"reply.cancelled\", \"reply_to\", \"reason\": "
+	    "\"agent\"} (an "
+	    "agent took over; no bot reply follows), {\"type\": "
+	    "\"reply.interrupted\", \"reply_to\"} (parleyd is stopping or "
+	    "reloading: the reply starts again with reply.start). The stored "
+	    "reply (or handoff) is the message event whose reply_to names "
+	    "the visitor's message. New subscribers start with the next "
+	    "event; a reconnecting EventSource resumes from its "
+	    "Last-Event-ID. Subscriptions are re-authorised at least every "
+	    "15 minutes." };
+static const struct spec s_widget_consent = {
+	REPLIES(RESP(201, R_PROSE, NULL,
+	    "{id, categories, policy_version, created_at}")),
+	.doc = "Body {categories (essential required; analytics, marketing "
+	       "optional), policy_version ([a-z0-9_-], up to 32)}. Each answer "
+	       "is kept with its time; the latest is in force. Counts against "
+	       "the visitor's message rate (widget_message_rate)."
+};
+static const struct spec s_widget_frame = { REPLIES(
+    RESP(200, R_PROSE, NULL, "text/html"),
+    PROBLEM(403, NULL, "unknown chatbot")) };
+static const struct spec s_events_auth = {
+	REPLIES(RESP(200, R_PROSE, NULL, "text/event-stream, or a WebSocket")),
+	.doc =
+	    "nginx asks parleyd (auth_request) who the caller is; parleyd's "
+	    "answer names the channels (the caller's company, session and "
+	    "user; nothing in the query is used). The stream multiplexes "
+	    "them: logout or revocation of the session deletes the session's "
+	    "channel, logout-all, a password change or reset and removal of "
+	    "the member delete the user's, and either ends the stream at "
+	    "once; nchan_subscriber_timeout makes clients reconnect, and so "
+	    "be authorised again, at least every 15 minutes. Events: "
+	    "{\"type\": \"message\", \"conversation_id\", \"message\"}, "
+	    "{\"type\": "
+	    "\"status\", \"conversation_id\", \"status\", \"assignee_id\"}."
+};
+static const struct spec s_consent_list = { REPLIES(RESP(200, R_PROSE, NULL,
+    "{items: [{id, chatbot_id, visitor_id, categories, "
+    "policy_version, created_at}]}")) };
+static const struct spec s_conversation_list = {
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{items: [{id, chatbot_id, visitor, status, assignee_id, "
+	    "handoff_reason, flag_reason, message_count, last_role, tokens, "
+	    "created_at, last_message_at, unanswered}], next_cursor}")),
+	.doc =
+	    "Query: status (bot, pending, open, resolved), unanswered (true, "
+	    "false: pending, or the visitor spoke last), assignee (a user "
+	    "id, me, none), chatbot (id), limit (1-100, default 25), cursor "
+	    "(from next_cursor). Ordered by last activity, newest first."
+};
+static const struct spec s_conversation_get = { .noun = "conversation",
+	REPLIES(RESP(200, R_PROSE, NULL, "the conversation and messages[]")) };
+static const struct spec s_conversation_reply = { .noun = "conversation",
+	REPLIES(RESP(201, R_PROSE, NULL, "the stored message")),
+	.doc =
+	    "Body {content}. A reply of the bot streaming at that moment is "
+	    "cancelled (the visitor gets reply.cancelled). Optional header "
+	    "Idempotency-Key, as for a visitor's message (keys belong to the "
+	    "user or API key)." };
+static const struct spec s_conversation_patch = { .noun = "conversation",
+	REPLIES(RESP(200, R_PROSE, NULL, "the conversation")),
+	.doc =
+	    "Body {status?, assignee_id?}; assignee_id null unassigns, \"me\" "
+	    "assigns the member asking (an API key: 422); it must be a user "
+	    "of the company (422)." };
+static const struct spec s_conversation_delete = { .noun = "conversation",
+	REPLIES(RESP(204, R_PROSE, NULL, "deleted")),
+	.doc = "The company's event streams get {type deleted, "
+	       "conversation_id}; the visitor's stream ends." };
+static const struct spec s_conversation_suggest = { .noun = "conversation",
+	REPLIES(RESP(202, R_PROSE, NULL,
+	    "{id, conversation_id, status: queued, created_at}")),
+	.doc = "Answers 202 at once; the answerer writes the draft. It arrives "
+	       "on the agent's GET /api/v1/events as {type draft.delta, id, "
+	       "text} pieces and {type draft, draft} and stays readable for a "
+	       "day at GET .../suggestions/{draft}. 409 processing_restricted "
+	       "for a restricted visitor, 409 nothing_to_answer before the "
+	       "visitor wrote." };
+static const struct spec s_conversation_suggestion_get = { .noun = "draft",
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{id, conversation_id, status: queued | done | refused | failed, "
+	    "draft, citations, source: llm | knowledge_base, created_at, "
+	    "done_at}; refused: the output guard refused it, or the "
+	    "knowledge base has nothing for it (no empty draft)")) };
+static const struct spec s_analytics_summary = {
+	REPLIES(RESP(200, R_PROSE, NULL,
+	    "{from, to, conversations, messages, bot_resolved, handed_off, "
+	    "resolved, flagged, tokens, median_first_response_seconds}")),
+	.doc =
+	    "Query from, to (timestamps or dates; default the last 30 days). "
+	    "Counted over the conversations created in that range: "
+	    "conversations; messages (all of theirs); bot_resolved (the bot "
+	    "answered and no human was ever involved); handed_off (the bot "
+	    "asked for a human, the visitor did, or an agent took over); "
+	    "resolved (status resolved now); flagged (a reply failed an "
+	    "output check); tokens (LLM tokens of their messages); "
+	    "median_first_response_seconds (from the visitor's first message "
+	    "to the first answer, the bot's or an agent's; null when none)."
+};
 
 const struct route routes[] = {
 	{ M_GET, "/healthz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
-	    NULL, h_healthz, "liveness: the process answers", NULL },
+	    NULL, h_healthz, "liveness: the process answers", NULL,
+	    &s_healthz },
 	{ M_GET, "/readyz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
 	    NULL, h_readyz, "readiness: database reachable, schema current",
-	    NULL },
+	    NULL, &s_readyz },
 	{ M_GET, "/api/v1/meta", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,
-	    0, NULL, h_meta, "service name and versions", NULL },
+	    0, NULL, h_meta, "service name and versions", NULL, &s_meta },
 	{ M_POST, "/api/v1/csp-report", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_BODY_SMALL, csp_report_ctypes, h_csp_report,
-	    "Content-Security-Policy violation reports", NULL },
+	    "Content-Security-Policy violation reports", NULL, &s_csp_report },
 	AUTHN(M_POST, "/api/v1/auth/register", h_register, RL_NONE,
-	    "e-mail a link that creates a company and its owner (always 202)"),
+	    "e-mail a link that creates a company and its owner (always 202)",
+	    &s_register),
 	AUTHN(M_POST, "/api/v1/auth/register/confirm", h_register_confirm,
 	    RL_NONE,
-	    "create the company and its owner with the link; returns tokens"),
+	    "create the company and its owner with the link; returns tokens",
+	    &s_register_confirm),
 	AUTHN(M_POST, "/api/v1/auth/login", h_login, RL_NONE,
-	    "log in with e-mail, password and, if enabled, a TOTP code"),
+	    "log in with e-mail, password and, if enabled, a TOTP code",
+	    &s_login),
 	AUTHN(M_POST, "/api/v1/auth/refresh", h_refresh, RL_NONE,
-	    "rotate the refresh token; returns a new pair"),
+	    "rotate the refresh token; returns a new pair", &s_refresh),
 	USER(M_POST, "/api/v1/auth/logout", ROLE_MEMBER, h_logout,
-	    "end this session now"),
+	    "end this session now", &s_logout),
 	USER(M_POST, "/api/v1/auth/logout-all", ROLE_MEMBER, h_logout_all,
-	    "end every session of the user"),
+	    "end every session of the user", &s_logout_all),
 	AUTHN(M_POST, "/api/v1/auth/password/forgot", h_password_forgot,
-	    RL_NONE, "e-mail a single-use reset link (always 202)"),
+	    RL_NONE, "e-mail a single-use reset link (always 202)",
+	    &s_password_forgot),
 	AUTHN(M_POST, "/api/v1/auth/password/reset", h_password_reset, RL_NONE,
-	    "set a new password with a reset link token"),
+	    "set a new password with a reset link token", &s_password_reset),
 	USER_JSON(M_POST, "/api/v1/auth/password/change", ROLE_MEMBER,
-	    h_password_change, "change the password, ending other sessions"),
+	    h_password_change, "change the password, ending other sessions",
+	    &s_password_change),
 	AUTHN(M_POST, "/api/v1/auth/email/verify", h_email_verify, RL_NONE,
-	    "confirm the e-mail address with a link token"),
+	    "confirm the e-mail address with a link token", &s_email_verify),
 	USER(M_POST, "/api/v1/auth/email/resend", ROLE_MEMBER, h_email_resend,
-	    "send the verification link again"),
+	    "send the verification link again", &s_email_resend),
 	USER_READ(M_GET, "/api/v1/auth/sessions", ROLE_MEMBER, h_sessions_list,
-	    q_sessions, "the user's active sessions"),
+	    q_sessions, "the user's active sessions", &s_sessions_list),
 	USER(M_DELETE, "/api/v1/auth/sessions/:id", ROLE_MEMBER,
-	    h_session_delete, "end one of the user's sessions"),
+	    h_session_delete, "end one of the user's sessions",
+	    &s_session_delete),
 	USER(M_POST, "/api/v1/auth/mfa/totp/setup", ROLE_MEMBER, h_mfa_setup,
-	    "start TOTP enrolment: secret and otpauth URI"),
+	    "start TOTP enrolment: secret and otpauth URI", &s_mfa_setup),
 	USER_JSON(M_POST, "/api/v1/auth/mfa/totp/enable", ROLE_MEMBER,
-	    h_mfa_enable, "confirm a code; returns ten recovery codes"),
+	    h_mfa_enable, "confirm a code; returns ten recovery codes",
+	    &s_mfa_enable),
 	USER_JSON(M_POST, "/api/v1/auth/mfa/totp/disable", ROLE_MEMBER,
-	    h_mfa_disable, "turn TOTP off with password and a code"),
+	    h_mfa_disable, "turn TOTP off with password and a code",
+	    &s_mfa_disable),
 	USER_READ(M_GET, "/api/v1/me", ROLE_MEMBER, h_me, q_me,
-	    "the current user, company, role and MFA state"),
+	    "the current user, company, role and MFA state", &s_me),
 	USER_READ(M_GET, "/api/v1/company", ROLE_MEMBER, h_company_get,
-	    q_company, "the company and its settings"),
+	    q_company, "the company and its settings", &s_company_get),
 	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,
-	    "change the company's name and settings (audited)"),
+	    "change the company's name and settings (audited)",
+	    &s_company_patch),
 	USER_JSON(M_DELETE, "/api/v1/company", ROLE_OWNER, h_company_delete,
 	    "delete the company and everything of it, now (owner; password, "
-	    "TOTP and the company's name)"),
+	    "TOTP and the company's name)",
+	    &s_company_delete),
 	{ M_GET, "/api/v1/members", AUTH_KEY, ROLE_MEMBER, SCOPE_MEMBERS_READ,
 	    RL_NONE, BODY_NONE, 0, NULL, h_members_list,
 	    "the company's members (users, or API keys with members:read)",
-	    &q_members },
+	    &q_members, &s_members_list },
 	USER_JSON(M_PATCH, "/api/v1/members/:id", ROLE_ADMIN, h_member_patch,
-	    "change a member's role (owner rules apply; audited)"),
+	    "change a member's role (owner rules apply; audited)",
+	    &s_member_patch),
 	USER(M_DELETE, "/api/v1/members/:id", ROLE_ADMIN, h_member_delete,
-	    "remove a member, ending their sessions at once (audited)"),
+	    "remove a member, ending their sessions at once (audited)",
+	    &s_member_delete),
 	USER_JSON(M_POST, "/api/v1/invitations", ROLE_ADMIN,
-	    h_invitation_create, "invite someone by e-mail (audited)"),
+	    h_invitation_create, "invite someone by e-mail (audited)",
+	    &s_invitation_create),
 	USER(M_GET, "/api/v1/invitations", ROLE_ADMIN, h_invitation_list,
-	    "open invitations"),
+	    "open invitations", &s_invitation_list),
 	USER(M_DELETE, "/api/v1/invitations/:id", ROLE_ADMIN,
-	    h_invitation_delete, "revoke an invitation (audited)"),
+	    h_invitation_delete, "revoke an invitation (audited)",
+	    &s_invitation_delete),
 	AUTHN(M_POST, "/api/v1/invitations/accept", h_invitation_accept,
-	    RL_NONE, "join with an invitation token; returns tokens"),
+	    RL_NONE, "join with an invitation token; returns tokens",
+	    &s_invitation_accept),
 	USER_JSON(M_POST, "/api/v1/api-keys", ROLE_ADMIN, h_api_key_create,
-	    "create a scoped API key; the key is shown once (audited)"),
+	    "create a scoped API key; the key is shown once (audited)",
+	    &s_api_key_create),
 	USER(M_GET, "/api/v1/api-keys", ROLE_ADMIN, h_api_key_list,
-	    "the company's API keys, without secrets"),
+	    "the company's API keys, without secrets", &s_api_key_list),
 	USER(M_DELETE, "/api/v1/api-keys/:id", ROLE_ADMIN, h_api_key_delete,
-	    "revoke an API key (audited)"),
+	    "revoke an API key (audited)", &s_api_key_delete),
 	USER(M_GET, "/api/v1/billing", ROLE_OWNER, h_billing_get,
-	    "the plan, its limits, what is used, the billing state (owner)"),
+	    "the plan, its limits, what is used, the billing state (owner)",
+	    &s_billing_get),
 	USER_JSON(M_POST, "/api/v1/billing/checkout", ROLE_OWNER,
 	    h_billing_checkout,
-	    "a Stripe Checkout session for a plan: {id, url} (audited)"),
+	    "a Stripe Checkout session for a plan: {id, url} (audited)",
+	    &s_billing_checkout),
 	USER(M_POST, "/api/v1/billing/portal", ROLE_OWNER, h_billing_portal,
-	    "a Stripe customer portal session: {id, url} (audited)"),
+	    "a Stripe customer portal session: {id, url} (audited)",
+	    &s_billing_portal),
 	{ M_POST, "/api/v1/webhooks/stripe", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_MAX_BODY, stripe_ctypes, h_stripe_webhook,
 	    "Stripe events, verified by their signature (Stripe-Signature)",
-	    NULL },
+	    NULL, &s_stripe_webhook },
 	KEY(M_GET, "/api/v1/audit-log", ROLE_ADMIN, SCOPE_AUDIT_READ,
 	    h_audit_list,
 	    "the audit log, newest first: filters from, to, actor, action, "
-	    "resource; cursor pagination"),
+	    "resource; cursor pagination",
+	    &s_audit_list),
 	KEY(M_GET, "/api/v1/audit-log/export.csv", ROLE_ADMIN, SCOPE_AUDIT_READ,
 	    h_audit_export,
-	    "the audit log as CSV, at most the last 90 days (audited)"),
+	    "the audit log as CSV, at most the last 90 days (audited)",
+	    &s_audit_export),
 	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
-	    "the company's security events, newest first"),
+	    "the company's security events, newest first", &s_security_events),
 	USER(M_GET, "/api/v1/company/llm", ROLE_ADMIN, h_company_llm_get,
-	    "the company's own LLM provider settings (no key shown)"),
+	    "the company's own LLM provider settings (no key shown)",
+	    &s_company_llm_get),
 	USER_JSON(M_PUT, "/api/v1/company/llm", ROLE_ADMIN, h_company_llm_put,
 	    "set the company's LLM key, model (and URL where allowed; "
-	    "audited)"),
+	    "audited)",
+	    &s_company_llm_put),
 	KEY_JSON(M_POST, "/api/v1/chatbots", ROLE_ADMIN, SCOPE_CHATBOTS_WRITE,
 	    PRL_BODY_SMALL, h_chatbot_create,
-	    "create a chatbot; the identity secret is shown once (audited)"),
+	    "create a chatbot; the identity secret is shown once (audited)",
+	    &s_chatbot_create),
 	KEY(M_GET, "/api/v1/chatbots", ROLE_MEMBER, SCOPE_CHATBOTS_READ,
-	    h_chatbot_list, "the company's chatbots"),
+	    h_chatbot_list, "the company's chatbots", &s_chatbot_list),
 	KEY(M_GET, "/api/v1/chatbots/:id", ROLE_MEMBER, SCOPE_CHATBOTS_READ,
-	    h_chatbot_get, "one chatbot"),
+	    h_chatbot_get, "one chatbot", &s_chatbot_get),
 	KEY_JSON(M_PATCH, "/api/v1/chatbots/:id", ROLE_ADMIN,
 	    SCOPE_CHATBOTS_WRITE, PRL_BODY_SMALL, h_chatbot_patch,
-	    "change a chatbot's settings (audited)"),
+	    "change a chatbot's settings (audited)", &s_chatbot_patch),
 	KEY(M_DELETE, "/api/v1/chatbots/:id", ROLE_ADMIN, SCOPE_CHATBOTS_WRITE,
 	    h_chatbot_delete,
 	    "delete a chatbot with its knowledge base and conversations "
-	    "(audited)"),
+	    "(audited)",
+	    &s_chatbot_delete),
 	KEY(M_POST, "/api/v1/chatbots/:id/rotate-key", ROLE_ADMIN,
 	    SCOPE_CHATBOTS_WRITE, h_chatbot_rotate_key,
-	    "replace the widget's public key (audited)"),
+	    "replace the widget's public key (audited)", &s_chatbot_rotate_key),
 	KEY(M_POST, "/api/v1/chatbots/:id/rotate-identity-secret", ROLE_ADMIN,
 	    SCOPE_CHATBOTS_WRITE, h_chatbot_rotate_secret,
-	    "replace the identity secret; shown once (audited)"),
+	    "replace the identity secret; shown once (audited)",
+	    &s_chatbot_rotate_secret),
 	KEY_JSON(M_POST, "/api/v1/chatbots/:id/documents", ROLE_ADMIN,
 	    SCOPE_DOCUMENTS_WRITE, PRL_MAX_BODY, h_document_create,
-	    "add a knowledge-base document (audited)"),
+	    "add a knowledge-base document (audited)", &s_document_create),
 	KEY(M_GET, "/api/v1/chatbots/:id/documents", ROLE_MEMBER,
 	    SCOPE_DOCUMENTS_READ, h_document_list,
-	    "the chatbot's knowledge-base documents"),
+	    "the chatbot's knowledge-base documents", &s_document_list),
 	KEY(M_GET, "/api/v1/chatbots/:id/documents/:doc", ROLE_MEMBER,
-	    SCOPE_DOCUMENTS_READ, h_document_get, "one document with its text"),
+	    SCOPE_DOCUMENTS_READ, h_document_get, "one document with its text",
+	    &s_document_get),
 	KEY(M_DELETE, "/api/v1/chatbots/:id/documents/:doc", ROLE_ADMIN,
 	    SCOPE_DOCUMENTS_WRITE, h_document_delete,
-	    "delete a document and its chunks (audited)"),
+	    "delete a document and its chunks (audited)", &s_document_delete),
 	USER(M_POST, "/api/v1/company/export", ROLE_ADMIN, h_export_create,
-	    "start a full data export of the company (audited)"),
+	    "start a full data export of the company (audited)",
+	    &s_export_create),
 	USER(M_GET, "/api/v1/company/exports", ROLE_ADMIN, h_export_list,
-	    "the company's recent exports"),
+	    "the company's recent exports", &s_export_list),
 	USER(M_GET, "/api/v1/company/exports/:id", ROLE_ADMIN, h_export_get,
-	    "an export's progress, and its download once ready"),
+	    "an export's progress, and its download once ready", &s_export_get),
 	USER(M_GET, "/api/v1/company/exports/:id/download", ROLE_ADMIN,
 	    h_export_download,
-	    "the export archive (tar.gz) until it expires (audited)"),
+	    "the export archive (tar.gz) until it expires (audited)",
+	    &s_export_download),
 	USER_JSON(M_POST, "/api/v1/privacy/subject-export", ROLE_ADMIN,
 	    h_privacy_export,
 	    "everything about one visitor (by visitor id, user id or e-mail), "
-	    "as JSON (audited)"),
+	    "as JSON (audited)",
+	    &s_privacy_export),
 	USER_JSON(M_POST, "/api/v1/privacy/subject-erasure", ROLE_ADMIN,
 	    h_privacy_erase,
 	    "erase one visitor: their records, conversations and consents "
-	    "(audited, without the data)"),
+	    "(audited, without the data)",
+	    &s_privacy_erase),
 	USER_JSON(M_PATCH, "/api/v1/visitors/:id", ROLE_ADMIN, h_visitor_patch,
 	    "rectify a visitor's name or e-mail, restrict their processing "
-	    "(audited)"),
+	    "(audited)",
+	    &s_visitor_patch),
 	KEY_JSON(M_POST, "/api/v1/webhook-endpoints", ROLE_ADMIN,
 	    SCOPE_WEBHOOKS_WRITE, PRL_BODY_SMALL, h_webhook_create,
 	    "add a webhook endpoint; its signing secret is shown once "
-	    "(audited)"),
+	    "(audited)",
+	    &s_webhook_create),
 	KEY(M_GET, "/api/v1/webhook-endpoints", ROLE_ADMIN,
 	    SCOPE_WEBHOOKS_WRITE, h_webhook_list,
-	    "the company's webhook endpoints"),
+	    "the company's webhook endpoints", &s_webhook_list),
 	KEY(M_GET, "/api/v1/webhook-endpoints/:id", ROLE_ADMIN,
-	    SCOPE_WEBHOOKS_WRITE, h_webhook_get, "one webhook endpoint"),
+	    SCOPE_WEBHOOKS_WRITE, h_webhook_get, "one webhook endpoint",
+	    &s_webhook_get),
 	KEY_JSON(M_PATCH, "/api/v1/webhook-endpoints/:id", ROLE_ADMIN,
 	    SCOPE_WEBHOOKS_WRITE, PRL_BODY_SMALL, h_webhook_patch,
-	    "change, enable or disable a webhook endpoint (audited)"),
+	    "change, enable or disable a webhook endpoint (audited)",
+	    &s_webhook_patch),
 	KEY(M_DELETE, "/api/v1/webhook-endpoints/:id", ROLE_ADMIN,
 	    SCOPE_WEBHOOKS_WRITE, h_webhook_delete,
-	    "delete a webhook endpoint and its deliveries (audited)"),
+	    "delete a webhook endpoint and its deliveries (audited)",
+	    &s_webhook_delete),
 	KEY(M_POST, "/api/v1/webhook-endpoints/:id/rotate-secret", ROLE_ADMIN,
 	    SCOPE_WEBHOOKS_WRITE, h_webhook_rotate,
 	    "a new signing secret, shown once; the old one signs too for 24 "
-	    "hours (audited)"),
+	    "hours (audited)",
+	    &s_webhook_rotate),
 	KEY(M_GET, "/api/v1/webhook-endpoints/:id/deliveries", ROLE_ADMIN,
 	    SCOPE_WEBHOOKS_WRITE, h_webhook_deliveries,
-	    "an endpoint's deliveries, newest first, with their attempts"),
+	    "an endpoint's deliveries, newest first, with their attempts",
+	    &s_webhook_deliveries),
 	KEY_JSON(M_POST, "/api/v1/templates", ROLE_ADMIN, SCOPE_TEMPLATES_WRITE,
 	    PRL_BODY_SMALL, h_template_create,
-	    "create a response template (audited)"),
+	    "create a response template (audited)", &s_template_create),
 	USER(M_GET, "/api/v1/templates", ROLE_MEMBER, h_template_list,
-	    "the company's response templates"),
+	    "the company's response templates", &s_template_list),
 	KEY_JSON(M_PATCH, "/api/v1/templates/:id", ROLE_ADMIN,
 	    SCOPE_TEMPLATES_WRITE, PRL_BODY_SMALL, h_template_patch,
-	    "change a response template (audited)"),
+	    "change a response template (audited)", &s_template_patch),
 	KEY(M_DELETE, "/api/v1/templates/:id", ROLE_ADMIN,
 	    SCOPE_TEMPLATES_WRITE, h_template_delete,
-	    "delete a response template (audited)"),
+	    "delete a response template (audited)", &s_template_delete),
 	{ M_OPTIONS, "/api/v1/widget/sessions", AUTH_PUBLIC, ROLE_NONE, 0,
 	    RL_NONE, BODY_NONE, 0, NULL, h_widget_preflight,
-	    "CORS preflight: only origins some chatbot allows", NULL },
+	    "CORS preflight: only origins some chatbot allows", NULL,
+	    &s_widget_preflight },
 	{ M_POST, "/api/v1/widget/sessions", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_BODY_SMALL, NULL, h_widget_session,
-	    "a visitor token for a chatbot, from an allowed Origin only",
-	    NULL },
+	    "a visitor token for a chatbot, from an allowed Origin only", NULL,
+	    &s_widget_session },
 	VISITOR(M_POST, "/api/v1/widget/conversations", BODY_NONE, RL_NONE,
-	    h_widget_conversation_create, "start a conversation"),
+	    h_widget_conversation_create, "start a conversation",
+	    &s_widget_conversation_create),
 	VISITOR(M_GET, "/api/v1/widget/conversations", BODY_NONE, RL_NONE,
-	    h_widget_conversation_list, "the visitor's conversations"),
+	    h_widget_conversation_list, "the visitor's conversations",
+	    &s_widget_conversation_list),
 	VISITOR(M_GET, "/api/v1/widget/conversations/:id/messages", BODY_NONE,
 	    RL_NONE, h_widget_messages,
-	    "the conversation's messages after ?after=SEQ"),
+	    "the conversation's messages after ?after=SEQ", &s_widget_messages),
 	VISITOR(M_POST, "/api/v1/widget/conversations/:id/messages", BODY_JSON,
 	    RL_LLM, h_widget_message_post,
 	    "send a message; the bot's reply follows on the conversation's "
-	    "events"),
+	    "events",
+	    &s_widget_message_post),
 	VISITOR(M_POST, "/api/v1/widget/conversations/:id/handoff", BODY_NONE,
-	    RL_NONE, h_widget_handoff, "ask for a human"),
+	    RL_NONE, h_widget_handoff, "ask for a human", &s_widget_handoff),
 	{ M_GET, "/api/v1/widget/conversations/:id/events", AUTH_VISITOR,
 	    ROLE_NONE, 0, RL_NONE, BODY_NONE, 0, NULL, h_widget_events_auth,
 	    "the conversation's events (SSE or long-polling through nginx)",
-	    NULL },
+	    NULL, &s_widget_events_auth },
 	VISITOR(M_POST, "/api/v1/widget/consent", BODY_JSON, RL_LLM,
-	    h_widget_consent, "record the visitor's cookie consent"),
+	    h_widget_consent, "record the visitor's cookie consent",
+	    &s_widget_consent),
 	{ M_GET, "/widget/frame", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,
 	    0, NULL, h_widget_frame,
-	    "the chat frame (nginx asks for its per-chatbot CSP)", NULL },
+	    "the chat frame (nginx asks for its per-chatbot CSP)", NULL,
+	    &s_widget_frame },
 	USER(M_GET, "/api/v1/events", ROLE_MEMBER, h_events_auth,
-	    "the company's events (SSE or WebSocket through nginx)"),
+	    "the company's events (SSE or WebSocket through nginx)",
+	    &s_events_auth),
 	USER(M_GET, "/api/v1/consents", ROLE_ADMIN, h_consent_list,
-	    "visitors' consent records (?visitor_id=)"),
+	    "visitors' consent records (?visitor_id=)", &s_consent_list),
 	KEY(M_GET, "/api/v1/conversations", ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_READ, h_conversation_list,
 	    "the inbox: filters status, unanswered, assignee, chatbot; "
-	    "cursor pagination"),
+	    "cursor pagination",
+	    &s_conversation_list),
 	KEY(M_GET, "/api/v1/conversations/:id", ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_READ, h_conversation_get,
-	    "one conversation with its messages"),
+	    "one conversation with its messages", &s_conversation_get),
 	KEY_JSON(M_POST, "/api/v1/conversations/:id/messages", ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_WRITE, PRL_BODY_SMALL, h_conversation_reply,
-	    "an agent's reply: a human handles it from now on"),
+	    "an agent's reply: a human handles it from now on",
+	    &s_conversation_reply),
 	KEY_JSON(M_PATCH, "/api/v1/conversations/:id", ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_WRITE, PRL_BODY_SMALL, h_conversation_patch,
-	    "change status or assignee"),
+	    "change status or assignee", &s_conversation_patch),
 	KEY(M_DELETE, "/api/v1/conversations/:id", ROLE_ADMIN,
 	    SCOPE_CONVERSATIONS_WRITE, h_conversation_delete,
-	    "delete a conversation and its messages, now (audited)"),
+	    "delete a conversation and its messages, now (audited)",
+	    &s_conversation_delete),
 	{ M_POST, "/api/v1/conversations/:id/suggest", AUTH_KEY, ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_WRITE, RL_LLM, BODY_NONE, 0, NULL,
 	    h_conversation_suggest,
 	    "queue an LLM draft reply for the agent (rate-limited per user); "
 	    "it arrives on the agent's events and at GET "
 	    ".../suggestions/{draft}",
-	    NULL },
+	    NULL, &s_conversation_suggest },
 	KEY(M_GET, "/api/v1/conversations/:id/suggestions/:draft", ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_WRITE, h_conversation_suggestion_get,
-	    "a queued or written draft"),
+	    "a queued or written draft", &s_conversation_suggestion_get),
 	KEY(M_GET, "/api/v1/analytics/summary", ROLE_MEMBER,
 	    SCOPE_ANALYTICS_READ, h_analytics_summary,
 	    "conversations, messages, bot-resolved vs handed off, median "
-	    "first response, tokens"),
+	    "first response, tokens",
+	    &s_analytics_summary),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -4,10 +4,10 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
-#include "http.h"
 #include "validate.h"
 
 static int
@@ -69,7 +69,7 @@ check_email(const char *s, size_t len)
 }
 
 int
-validate_value(const json_t *v, const struct field *f, struct verr *err)
+validate_value(json_t *v, const struct field *f, struct verr *err)
 {
 	const char *s;
 	size_t	    len;
@@ -119,13 +119,184 @@ validate_value(const json_t *v, const struct field *f, struct verr *err)
 		return 0;
 	case V_BOOL: return json_is_boolean(v) ? 0 : fail(err, f->name, "type");
 	case V_OBJECT:
-		return json_is_object(v) ? 0 : fail(err, f->name, "type");
-	case V_ARRAY:
+		if (!json_is_object(v))
+			return fail(err, f->name, "type");
+		if (f->sub == NULL)
+			return 0;
+		return validate_object(v, f->sub, f->nsub, 0, err);
+	case V_ARRAY: {
+		size_t	k;
+		json_t *e;
+
 		if (!json_is_array(v))
 			return fail(err, f->name, "type");
 		len = json_array_size(v);
 		if ((long long)len < f->min || (long long)len > f->max)
 			return fail(err, f->name, "length");
+		if (f->sub == NULL)
+			return 0;
+		json_array_foreach(v, k, e)
+		{
+			if (json_is_null(e) ||
+			    validate_value(e, f->sub, err) == -1)
+				return fail(err, f->name,
+				    json_is_null(e) ? "type" : err->code);
+		}
+		return 0;
+	}
+	case V_ENUM:
+	case V_TIME:
+	case V_CURSOR:
+	case V_ORIGIN:
+	case V_HOST:
+		if (!json_is_string(v))
+			return fail(err, f->name, "type");
+		if (strlen(json_string_value(v)) != json_string_length(v))
+			return fail(err, f->name, "format");
+		return validate_text(json_string_value(v), f, err);
+	default: return fail(err, f->name, "type");
+	}
+}
+
+static int
+digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+int
+validate_origin(const char *s)
+{
+	const char *h, *colon;
+	size_t	    n;
+
+	if (strncmp(s, "https://", 8) == 0)
+		h = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else
+		return 0;
+	n = strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+	if (n == 0 || n > 253 || h[0] == '.' || h[0] == '-' || h[n - 1] == '.')
+		return 0;
+	colon = h + n;
+	if (*colon == '\0')
+		return 1;
+	if (*colon != ':')
+		return 0;
+	n = strspn(colon + 1, "0123456789");
+	if (n == 0 || n > 5 || colon[1 + n] != '\0' || colon[1] == '0' ||
+	    strtol(colon + 1, NULL, 10) > 65535)
+		return 0;
+	return 1;
+}
+
+/* A host name: lower-case letters, digits, dots and hyphens, a dot. */
+static int
+host_valid(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+
+	return n > 0 && n <= 253 && s[n] == '\0' && s[0] != '.' &&
+	    s[0] != '-' && s[n - 1] != '.' && strchr(s, '.') != NULL;
+}
+
+/* The two digits at 's' as a number. */
+static int
+num2(const char *s)
+{
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+int
+validate_rfc3339(const char *s)
+{
+	size_t n = strlen(s);
+
+	/* YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM) */
+	if (n < 20 || n > 40 || !digits(s, 4) || s[4] != '-' ||
+	    !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
+	    (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) ||
+	    s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' ||
+	    !digits(s + 17, 2))
+		return 0;
+	if (num2(s + 5) < 1 || num2(s + 5) > 12 || num2(s + 8) < 1 ||
+	    num2(s + 8) > 31 || num2(s + 11) > 23 || num2(s + 14) > 59 ||
+	    num2(s + 17) > 60)
+		return 0;
+	s += 19;
+	if (*s == '.') {
+		size_t f = strspn(s + 1, "0123456789");
+
+		if (f == 0 || f > 9)
+			return 0;
+		s += 1 + f;
+	}
+	if ((*s == 'Z' || *s == 'z') && s[1] == '\0')
+		return 1;
+	return (*s == '+' || *s == '-') && digits(s + 1, 2) && s[3] == ':' &&
+	    digits(s + 4, 2) && s[6] == '\0' && num2(s + 1) <= 23 &&
+	    num2(s + 4) <= 59;
+}
+
+int
+validate_text(const char *s, const struct field *f, struct verr *err)
+{
+	size_t	  len = strlen(s), i;
+	char	 *end;
+	long long n;
+
+	switch (f->kind) {
+	case V_UUID: return db_uuid_valid(s) ? 0 : fail(err, f->name, "format");
+	case V_INT:
+		if (len == 0 || len > 19 || strspn(s, "-0123456789") != len)
+			return fail(err, f->name, "format");
+		n = strtoll(s, &end, 10);
+		if (*end != '\0')
+			return fail(err, f->name, "format");
+		if (n < f->min || n > f->max)
+			return fail(err, f->name, "range");
+		return 0;
+	case V_BOOL:
+		return strcmp(s, "true") == 0 || strcmp(s, "false") == 0
+		    ? 0
+		    : fail(err, f->name, "format");
+	case V_ENUM:
+		for (i = 0; f->values != NULL && f->values[i] != NULL; i++)
+			if (strcmp(s, f->values[i]) == 0)
+				return 0;
+		return fail(err, f->name, "format");
+	case V_TIME:
+		return validate_rfc3339(s) ? 0 : fail(err, f->name, "format");
+	case V_CURSOR: {
+		const char *us = s, *id = strchr(s, '_');
+
+		if (id == NULL || id == us || (size_t)(id - us) > 19 ||
+		    !digits(us, (size_t)(id - us)) || !db_uuid_valid(id + 1))
+			return fail(err, f->name, "format");
+		return 0;
+	}
+	case V_ORIGIN:
+		if (len == 0 || (long long)len > f->max)
+			return fail(err, f->name, "length");
+		return validate_origin(s) ? 0 : fail(err, f->name, "format");
+	case V_HOST:
+		if (len == 0 || (long long)len > f->max)
+			return fail(err, f->name, "length");
+		return host_valid(s) ? 0 : fail(err, f->name, "format");
+	case V_STRING:
+	case V_TOKEN:
+	case V_EMAIL:
+		if ((long long)len < f->min || (long long)len > f->max)
+			return fail(err, f->name, "length");
+		if (check_chars(s, len, f->kind) == -1 ||
+		    (f->kind == V_EMAIL && check_email(s, len) == -1))
+			return fail(err, f->name, "format");
 		return 0;
 	default: return fail(err, f->name, "type");
 	}
@@ -165,18 +336,4 @@ validate_object(json_t *o, const struct field *fields, size_t n, unsigned flags,
 			return -1;
 	}
 	return 0;
-}
-
-int
-validate_problem(struct request *req, const struct verr *err)
-{
-	json_t *x;
-	int	rc;
-
-	x = json_pack("{s:[{s:s,s:s}]}", "errors", "field", err->field, "code",
-	    err->code);
-	rc = http_send_problem(
-	    req, 422, "validation_failed", "Invalid input", NULL, x, NULL);
-	json_decref(x);
-	return rc;
 }

@@ -707,7 +707,43 @@ sub request {
 	}
 	$self->note_secrets($h{authorization}, $r->{json});
 	$self->note_secrets_of_request($o{json});
+	check_contract($method, $path, $r) unless $o{no_contract};
 	return $r;
+}
+
+# The API contract: every JSON answer of a documented route must match
+# the schema docs/openapi.yaml gives its route and status (JSON::Validator,
+# OpenAPI 3.0). A mismatch fails the test that made the request.
+my ($contract, @contract_paths);
+sub contract {
+	return $contract if $contract;
+	require JSON::Validator::Schema::OpenAPIv3;
+	$contract = JSON::Validator::Schema::OpenAPIv3->new("$SRCDIR/docs/openapi.yaml");
+	die "docs/openapi.yaml: @{ $contract->errors }" if @{ $contract->errors };
+	for my $p (sort keys %{ $contract->get('/paths') }) {
+		(my $re = quotemeta $p) =~ s/\\\{\w+\\\}/[^\/]+/g;
+		push @contract_paths, [qr/^$re$/, $p];
+	}
+	return $contract;
+}
+
+sub check_contract {
+	my ($method, $path, $r) = @_;
+	my $ct = $r->{headers}{'content-type'} // '';
+	return unless $ct =~ m{^application/(?:problem\+)?json} && defined $r->{json};
+	return if $method eq 'HEAD' || $r->{status} >= 599;
+	my $c = contract();
+	(my $p = $path) =~ s/\?.*//s;
+	my ($tpl) = map { $_->[1] } grep { $p =~ $_->[0] } @contract_paths;
+	return unless defined $tpl;
+	return unless $c->get(['paths', $tpl, lc $method]);
+	my @errors = $c->validate_response([lc $method, $tpl, $r->{status}],
+	    { body => sub { { exists => 1, value => $r->{json}, accept => $ct =~ s/;.*//r } } });
+	return unless @errors;
+	local $Test::Builder::Level = $Test::Builder::Level + 2;
+	Test::More::fail("$method $tpl $r->{status}: the answer matches docs/openapi.yaml");
+	Test::More::diag("  $_") for @errors;
+	Test::More::diag('  body: ' . substr($r->{content}, 0, 600));
 }
 
 # raw(bytes): sends a hand-written HTTP/1.1 request over plain HTTP and

@@ -3,19 +3,39 @@
 
 #include <string.h>
 
+#include "row.h"
 #include "tap.h"
 #include "util.h"
 #include "validate.h"
 
+/* row_expand() needs the declared rows; two of ours. */
+static const struct col c_thing[] = {
+	COL("id", C_UUID, 0),
+	COL_EXPR("tags", C_STRINGS, 0, "array_to_json(tags)"),
+	COL("secret", C_STRING, COL_EXTRA),
+};
+static const struct row r_thing = ROW("Thing", c_thing, NULL);
+const struct row *const rows_all[] = { &r_thing, NULL };
+
+static const char *const colours[] = { "red", "green", NULL };
+static const struct field f_el = FIELD("origin", V_ORIGIN, 1, 100, 0);
+static const struct field f_inner[] = {
+	FIELD("x", V_INT, 0, 9, F_REQUIRED),
+};
+
 static const struct field f_test[] = {
-	{ "name", V_STRING, 1, 10, F_REQUIRED },
-	{ "note", V_TEXT, 0, 20, F_NULLABLE },
-	{ "kind", V_TOKEN, 1, 8, 0 },
-	{ "id", V_UUID, 0, 0, 0 },
-	{ "email", V_EMAIL, 3, 254, 0 },
-	{ "n", V_INT, 1, 100, 0 },
-	{ "flag", V_BOOL, 0, 0, 0 },
-	{ "list", V_ARRAY, 0, 2, 0 },
+	FIELD("name", V_STRING, 1, 10, F_REQUIRED),
+	FIELD("note", V_TEXT, 0, 20, F_NULLABLE),
+	FIELD("kind", V_TOKEN, 1, 8, 0),
+	FIELD("id", V_UUID, 0, 0, 0),
+	FIELD("email", V_EMAIL, 3, 254, 0),
+	FIELD("n", V_INT, 1, 100, 0),
+	FIELD("flag", V_BOOL, 0, 0, 0),
+	FIELD("list", V_ARRAY, 0, 2, 0),
+	FIELD_ENUM("colour", colours, 0, NULL),
+	FIELD("at", V_TIME, 0, 0, 0),
+	{ "origins", V_ARRAY, 0, 3, 0, NULL, &f_el, 1, NULL },
+	FIELD_SUB("inner", V_OBJECT, 0, 0, 0, f_inner, NULL),
 };
 
 static const struct {
@@ -56,7 +76,74 @@ static const struct {
 	{ "{\"name\":\"a\",\"list\":[1,2,3]}", -1, "list", "length" },
 	{ "{\"name\":\"a\",\"extra\":1}", -1, "extra", "unknown" },
 	{ "[]", -1, "", "type" },
+	{ "{\"name\":\"a\",\"colour\":\"red\"}", 0, NULL, NULL },
+	{ "{\"name\":\"a\",\"colour\":\"blue\"}", -1, "colour", "format" },
+	{ "{\"name\":\"a\",\"colour\":1}", -1, "colour", "type" },
+	{ "{\"name\":\"a\",\"at\":\"2026-12-01T20:10:28.173Z\"}", 0, NULL,
+	    NULL },
+	{ "{\"name\":\"a\",\"at\":\"2026-12-01T20:10:28+05:30\"}", 0, NULL,
+	    NULL },
+	{ "{\"name\":\"a\",\"at\":\"2026-12-01 20:10:28.17+00\"}", -1, "at",
+	    "format" },
+	{ "{\"name\":\"a\",\"at\":\"2026-13-01T20:10:28Z\"}", -1, "at",
+	    "format" },
+	{ "{\"name\":\"a\",\"origins\":[\"https://shop.example\"]}", 0,
+	    NULL, NULL },
+	{ "{\"name\":\"a\",\"origins\":[\"https://shop.example/x\"]}", -1,
+	    "origins", "format" },
+	{ "{\"name\":\"a\",\"origins\":[null]}", -1, "origins", "type" },
+	{ "{\"name\":\"a\",\"inner\":{\"x\":3}}", 0, NULL, NULL },
+	{ "{\"name\":\"a\",\"inner\":{}}", -1, "x", "required" },
+	{ "{\"name\":\"a\",\"inner\":{\"x\":3,\"y\":1}}", -1, "y",
+	    "unknown" },
 };
+
+/* Query parameters: decoded text against a declaration. */
+static const struct {
+	struct field f;
+	const char  *text;
+	int	     ok;
+} texts[] = {
+	{ FIELD("limit", V_INT, 1, 200, 0), "50", 0 },
+	{ FIELD("limit", V_INT, 1, 200, 0), "0", -1 },
+	{ FIELD("limit", V_INT, 1, 200, 0), "5x", -1 },
+	{ FIELD("limit", V_INT, 1, 200, 0), "", -1 },
+	{ FIELD("flag", V_BOOL, 0, 0, 0), "true", 0 },
+	{ FIELD("flag", V_BOOL, 0, 0, 0), "1", -1 },
+	{ FIELD("cursor", V_CURSOR, 0, 0, 0),
+	    "1764620000000000_6f1c2d3e-1111-4a2b-9c3d-0123456789ab", 0 },
+	{ FIELD("cursor", V_CURSOR, 0, 0, 0), "_6f1c2d3e", -1 },
+	{ FIELD("id", V_UUID, 0, 0, 0), "6f1c2d3e-1111-4a2b-9c3d-0123456789ab",
+	    0 },
+	{ FIELD("id", V_UUID, 0, 0, 0), "me", -1 },
+};
+
+static void
+rows(void)
+{
+	char out[256], ts[64];
+
+	tap_is_int(row_expand("SELECT {{Thing}} FROM t", out, sizeof(out)), 0,
+	    "row_expand: a declared row");
+	tap_is_str(out, "SELECT id, array_to_json(tags) AS tags FROM t",
+	    "  its SELECT list, without the handler's columns");
+	tap_is_int(row_expand("RETURNING {{Thing x}}", out, sizeof(out)), 0,
+	    "row_expand: with an alias");
+	tap_is_str(out, "RETURNING x.id, array_to_json(tags) AS tags",
+	    "  columns qualified");
+	tap_is_int(row_expand("SELECT {{Nope}}", out, sizeof(out)), -1,
+	    "row_expand: an unknown row is refused");
+	tap_is_int(row_expand("SELECT {{Thing}}", out, 12), -1,
+	    "row_expand: refuses what does not fit");
+	tap_is_int(row_time_rfc3339("2026-12-01 20:10:28.173302+00", ts), 0,
+	    "PostgreSQL timestamptz text converts");
+	tap_is_str(ts, "2026-12-01T20:10:28.173Z", "  to RFC 3339 UTC, ms");
+	tap_is_int(row_time_rfc3339("2026-12-01 01:10:28+05:30", ts), 0,
+	    "an offset converts");
+	tap_is_str(ts, "2026-11-30T19:40:28.000Z", "  to UTC");
+	tap_is_int(row_time_rfc3339("yesterday", ts), -1, "garbage is refused");
+}
+
 
 int
 main(void)
@@ -88,5 +175,10 @@ main(void)
 	    validate_object(j, f_test, nitems(f_test), VO_ALLOW_UNKNOWN, &err),
 	    0, "unknown allowed when declared so");
 	json_decref(j);
+	for (i = 0; i < nitems(texts); i++) {
+		tap_is_int(validate_text(texts[i].text, &texts[i].f, &err),
+		    texts[i].ok, "query %s=%s", texts[i].f.name, texts[i].text);
+	}
+	rows();
 	return tap_done();
 }

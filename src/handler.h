@@ -1,0 +1,49 @@
+/*
+ * handler.h: what handlers repeat, written once: get one row, list rows,
+ * delete one, answer a write, and the audit entry a route's spec names.
+ * Each answers the request itself and returns 0, or -1 without answering
+ * (the dispatcher answers 500 and rolls back), as handlers do.
+ */
+#ifndef PARLEY_HANDLER_H
+#define PARLEY_HANDLER_H
+
+#include "router.h"
+
+/*
+ * Runs 'st' with 'p' and COMMIT; answers 200 with its one row encoded as
+ * the route's first reply declares, or 404 when there is none.
+ */
+int api_get_one(struct request *req, struct ctx *ctx, struct db_stmt *st,
+    const char *const *p);
+/* Runs 'st' with 'p' and COMMIT; answers 200 {items: […]}. */
+int api_list(struct request *req, struct ctx *ctx, struct db_stmt *st,
+    const char *const *p);
+/*
+ * Runs the DELETE 'st' with 'p'; 404 when it deleted nothing; otherwise
+ * writes the route's audit entry for path parameter "id", commits and
+ * answers 204.
+ */
+int api_delete(struct request *req, struct ctx *ctx, struct db_stmt *st,
+    const char *const *p);
+/*
+ * Answers a write whose RETURNING row is 'res' (borrowed): 404 when it
+ * has no row; otherwise the route's audit entry (the body's field names)
+ * for the row's id, COMMIT, and 'status' with the row encoded.
+ */
+int api_written(
+    struct request *req, struct ctx *ctx, const PGresult *res, int status);
+/*
+ * Writes the route's audit entry for resource 'id' in the open
+ * transaction: the body's field names, and 'changes' (borrowed, may be
+ * NULL). Returns 0 or -1.
+ */
+int api_audit(
+    struct request *req, struct ctx *ctx, const char *id, json_t *changes);
+/* The row the route's first reply declares, or NULL. */
+const struct row *api_row(const struct request *req);
+/* Member 'name' of the checked JSON body as a string, or NULL. */
+const char *api_body_str(const struct request *req, const char *name);
+/* Answers 409 'code' with 'title'. */
+int api_conflict(struct request *req, const char *code, const char *title);
+
+#endif
