@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 
 #include "api.h"
+#include "handler.h"
+#include "resources.h"
 #include "audit.h"
 #include "conf.h"
 #include "crypto.h"
@@ -28,27 +30,25 @@
 #define WH_SECRET_LEN (6 + 32) /* "whsec_" + base64 of 24 bytes */
 #define WH_PAGE 50 /* the LIMIT of q_wh_deliveries */
 
-#define WH_COLS                                                                \
-	"id, url, description, array_to_json(events), enabled, "               \
-	"disabled_reason, secret_enc, created_at, updated_at"
-
 /* The company row locked: concurrent creations count in turn. */
 static struct db_stmt q_wh_count = { "webhook_count",
 	"SELECT (SELECT count(*) FROM webhook_endpoints WHERE company_id = "
-	"$1) FROM companies WHERE id = $1 FOR UPDATE",
+	"$1) AS n FROM companies WHERE id = $1 FOR UPDATE",
 	1, 0, 0 };
 static struct db_stmt q_wh_new = { "webhook_new",
 	"INSERT INTO webhook_endpoints (company_id, url, description, events, "
 	"secret_enc, enabled) VALUES ($1, $2, coalesce($3, ''), ARRAY(SELECT "
 	"DISTINCT jsonb_array_elements_text($4::jsonb) ORDER BY 1), $5, "
-	"coalesce($6::boolean, true)) RETURNING " WH_COLS,
+	"coalesce($6::boolean, true)) RETURNING {{WebhookEndpoint}}",
 	6, 0, 0 };
 static struct db_stmt q_wh_list = { "webhook_list",
-	"SELECT " WH_COLS " FROM webhook_endpoints WHERE company_id = $1 "
+	"SELECT {{WebhookEndpoint}} FROM webhook_endpoints WHERE company_id = "
+	"$1 "
 	"ORDER BY created_at, id",
 	1, 0, 0 };
 static struct db_stmt q_wh_get = { "webhook_get",
-	"SELECT " WH_COLS " FROM webhook_endpoints WHERE company_id = $1 AND "
+	"SELECT {{WebhookEndpoint}} FROM webhook_endpoints WHERE company_id = "
+	"$1 AND "
 	"id = $2",
 	2, 0, 0 };
 /* Turning an endpoint on clears why it was turned off. */
@@ -60,7 +60,7 @@ static struct db_stmt q_wh_set = { "webhook_set",
 	"ORDER BY 1) END, enabled = coalesce($6::boolean, enabled), "
 	"disabled_reason = CASE WHEN $6::boolean THEN NULL ELSE "
 	"disabled_reason END, updated_at = now() WHERE company_id = $1 AND id "
-	"= $2 RETURNING " WH_COLS,
+	"= $2 RETURNING {{WebhookEndpoint}}",
 	6, 0, 0 };
 static struct db_stmt q_wh_delete = { "webhook_delete",
 	"DELETE FROM webhook_endpoints WHERE company_id = $1 AND id = $2", 2, 0,
@@ -70,35 +70,15 @@ static struct db_stmt q_wh_rotate = { "webhook_rotate",
 	"UPDATE webhook_endpoints SET secret_prev_enc = secret_enc, "
 	"secret_prev_until = now() + interval '24 hours', secret_enc = $3, "
 	"updated_at = now() WHERE company_id = $1 AND id = $2 "
-	"RETURNING " WH_COLS,
+	"RETURNING {{WebhookEndpoint}}",
 	3, 0, 0 };
 /* Newest first; $3/$4 the cursor (microseconds, id) of the last seen. */
 static struct db_stmt q_wh_deliveries = { "webhook_deliveries",
-	"SELECT d.id, d.event_id, d.event_type, d.attempts, d.created_at, "
-	"d.delivered_at, d.failed_at, (SELECT coalesce(json_agg(json_build_"
-	"object('n', a.n, 'started_at', a.started_at, 'finished_at', "
-	"a.finished_at, 'status', a.status, 'error', a.error, 'response', "
-	"a.response) ORDER BY a.n), '[]') FROM webhook_attempts a WHERE "
-	"a.company_id = d.company_id AND a.delivery_id = d.id)::text, "
-	"(extract(epoch FROM d.created_at) * 1000000)::bigint FROM "
-	"webhook_deliveries d WHERE d.company_id = $1 AND d.endpoint_id = $2 "
-	"AND ($3::bigint IS NULL OR (d.created_at, d.id) < "
-	"(to_timestamp($3::bigint / 1000000.0), $4::uuid)) ORDER BY "
-	"d.created_at DESC, d.id DESC LIMIT 50",
+	"SELECT {{WebhookDelivery}} FROM webhook_deliveries d WHERE "
+	"d.company_id = $1 AND d.endpoint_id = $2 AND ($3::bigint IS NULL OR "
+	"(d.created_at, d.id) < (to_timestamp($3::bigint / 1000000.0), "
+	"$4::uuid)) ORDER BY d.created_at DESC, d.id DESC LIMIT 50",
 	4, 0, 0 };
-
-static const struct field f_wh[] = {
-	FIELD("url", V_URI, 10, 2000, F_REQUIRED),
-	FIELD("events", V_ARRAY, 1, 20, F_REQUIRED),
-	FIELD("description", V_STRING, 0, 200, 0),
-	FIELD("enabled", V_BOOL, 0, 0, 0),
-};
-static const struct field f_wh_patch[] = {
-	FIELD("url", V_URI, 10, 2000, 0),
-	FIELD("events", V_ARRAY, 1, 20, 0),
-	FIELD("description", V_STRING, 0, 200, 0),
-	FIELD("enabled", V_BOOL, 0, 0, 0),
-};
 
 /* An endpoint as answered: the secret only as a hint. */
 static json_t *
@@ -109,19 +89,13 @@ wh_json(const char *cid, PGresult *res, int i)
 	int	n;
 	json_t *o;
 
-	n = keyring_decrypt(keys_ring(), cid, PQgetvalue(res, i, 6),
+	n = keyring_decrypt(keys_ring(), cid, row_get(res, i, "secret_enc"),
 	    (unsigned char *)plain, sizeof(plain) - 1);
 	if (n > 10)
 		snprintf(hint, sizeof(hint), "whsec_...%.4s", plain + n - 4);
 	crypto_wipe(plain, sizeof(plain));
-	o = json_pack("{s:s,s:s,s:s,s:o,s:b,s:s*,s:s,s:s,s:s}", "id",
-	    PQgetvalue(res, i, 0), "url", PQgetvalue(res, i, 1), "description",
-	    PQgetvalue(res, i, 2), "events",
-	    json_loads(PQgetvalue(res, i, 3), 0, NULL), "enabled",
-	    strcmp(PQgetvalue(res, i, 4), "t") == 0, "disabled_reason",
-	    PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5),
-	    "secret_hint", hint, "created_at", PQgetvalue(res, i, 7),
-	    "updated_at", PQgetvalue(res, i, 8));
+	if ((o = row_json(&row_webhook, res, i)) != NULL)
+		json_object_set_new(o, "secret_hint", json_string(hint));
 	return o;
 }
 
@@ -140,22 +114,19 @@ new_secret(const char *cid, char plain[WH_SECRET_LEN + 1])
 }
 
 /*
- * Checks the body's url and events ('create': both required). Returns 0,
- * or 1 after answering 422.
+ * Checks what the spec cannot: the events are known, the URL may be
+ * reached. Returns 0, or 1 after answering 422.
  */
 static int
-wh_check(struct request *req, struct ctx *ctx, int create)
+wh_check(struct request *req, struct ctx *ctx)
 {
 	struct verr err;
 	json_t	   *ev = json_object_get(req->json, "events"), *v;
-	const char *url = json_string_value(json_object_get(req->json, "url"));
+	const char *url = api_body_str(req, "url");
 	const char *why;
 	size_t	    i;
 	unsigned    flags = 0;
 
-	if (validate_object(req->json, create ? f_wh : f_wh_patch,
-		create ? nitems(f_wh) : nitems(f_wh_patch), 0, &err) == -1)
-		return validate_problem(req, &err), 1;
 	json_array_foreach(
 	    ev, i, v) if (!webhook_event_valid(json_string_value(v)))
 	{
@@ -173,32 +144,6 @@ wh_check(struct request *req, struct ctx *ctx, int create)
 		return validate_problem(req, &err), 1;
 	}
 	return 0;
-}
-
-static int
-wh_audit(struct ctx *ctx, struct request *req, const char *action,
-    const char *id, json_t *fields, json_t *changes)
-{
-	struct audit_entry e = { 0 };
-
-	e.action = action;
-	e.resource_type = "webhook_endpoint";
-	e.resource_id = id;
-	e.fields = fields;
-	e.changes = changes;
-	return audit_write(ctx, req, &e);
-}
-
-/* The names of the body's members, for the audit entry. */
-static json_t *
-body_fields(struct request *req)
-{
-	json_t	   *fields = json_array(), *v;
-	const char *k;
-
-	json_object_foreach(req->json, k, v)
-	    json_array_append_new(fields, json_string(k));
-	return fields;
 }
 
 /* The events array as JSON text (free()), or NULL when absent. */
@@ -224,10 +169,10 @@ h_webhook_create(struct request *req, struct ctx *ctx)
 	const char *p[6];
 	char	    plain[WH_SECRET_LEN + 1] = "", *sealed = NULL, *ev = NULL;
 	PGresult   *res = NULL;
-	json_t	   *o = NULL, *fields = NULL;
+	json_t	   *o = NULL;
 	int	    rc = -1;
 
-	if (wh_check(req, ctx, 1) != 0)
+	if (wh_check(req, ctx) != 0)
 		return 0;
 	p[0] = ctx->who.company_id;
 	if ((res = db_exec(ctx->db, &q_wh_count, p)) == NULL ||
@@ -235,7 +180,7 @@ h_webhook_create(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		return -1;
 	}
-	if (strtol(PQgetvalue(res, 0, 0), NULL, 10) >= WH_MAX_ENDPOINTS) {
+	if (row_int(res, 0, "n") >= WH_MAX_ENDPOINTS) {
 		PQclear(res);
 		return http_send_problem(req, 409, "too_many",
 		    "A company has at most 20 webhook endpoints", NULL, NULL,
@@ -245,17 +190,15 @@ h_webhook_create(struct request *req, struct ctx *ctx)
 	if ((sealed = new_secret(ctx->who.company_id, plain)) == NULL ||
 	    (ev = events_text(req)) == NULL)
 		goto out;
-	p[1] = json_string_value(json_object_get(req->json, "url"));
-	p[2] = json_string_value(json_object_get(req->json, "description"));
+	p[1] = api_body_str(req, "url");
+	p[2] = api_body_str(req, "description");
 	p[3] = ev;
 	p[4] = sealed;
 	p[5] = bool_param(req, "enabled");
 	if ((res = db_exec(ctx->db, &q_wh_new, p)) == NULL ||
 	    PQntuples(res) != 1)
 		goto out;
-	fields = body_fields(req);
-	if (wh_audit(ctx, req, "webhook_endpoint.create", PQgetvalue(res, 0, 0),
-		fields, NULL) == -1 ||
+	if (api_audit(req, ctx, row_get(res, 0, "id"), NULL, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	if ((o = wh_json(ctx->who.company_id, res, 0)) == NULL)
@@ -267,7 +210,6 @@ out:
 	PQclear(res);
 	free(sealed);
 	free(ev);
-	json_decref(fields);
 	json_decref(o);
 	return rc;
 }
@@ -293,22 +235,18 @@ h_webhook_list(struct request *req, struct ctx *ctx)
 int
 h_webhook_get(struct request *req, struct ctx *ctx)
 {
-	const char *id = router_param(req, "id"), *p[2];
+	const char *p[2] = { ctx->who.company_id, router_param(req, "id") };
 	PGresult   *res;
-	json_t	   *o;
+	json_t	   *o = NULL;
 	int	    rc;
 
-	p[0] = ctx->who.company_id;
-	p[1] = id;
 	if ((res = db_exec_commit(ctx->db, &q_wh_get, p)) == NULL)
 		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return router_not_found(req);
-	}
-	o = wh_json(ctx->who.company_id, res, 0);
+	rc = PQntuples(res) != 1 ? router_not_found(req)
+	    : (o = wh_json(ctx->who.company_id, res, 0)) != NULL
+	    ? http_send_json(req, 200, o)
+	    : -1;
 	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
 	return rc;
 }
@@ -319,16 +257,16 @@ h_webhook_patch(struct request *req, struct ctx *ctx)
 	const char *id = router_param(req, "id"), *p[6];
 	char	   *ev = NULL;
 	PGresult   *res = NULL;
-	json_t	   *o = NULL, *fields = NULL, *changes = NULL, *v;
+	json_t	   *o = NULL, *changes = NULL, *v;
 	int	    rc = -1;
 
-	if (wh_check(req, ctx, 0) != 0)
+	if (wh_check(req, ctx) != 0)
 		return 0;
 	ev = events_text(req);
 	p[0] = ctx->who.company_id;
 	p[1] = id;
-	p[2] = json_string_value(json_object_get(req->json, "url"));
-	p[3] = json_string_value(json_object_get(req->json, "description"));
+	p[2] = api_body_str(req, "url");
+	p[3] = api_body_str(req, "description");
 	p[4] = ev;
 	p[5] = bool_param(req, "enabled");
 	if ((res = db_exec(ctx->db, &q_wh_set, p)) == NULL)
@@ -338,7 +276,6 @@ h_webhook_patch(struct request *req, struct ctx *ctx)
 		goto out;
 	}
 	/* Names always; the new values of the non-personal settings. */
-	fields = body_fields(req);
 	changes = json_object();
 	if ((v = json_object_get(req->json, "enabled")) != NULL)
 		json_object_set_new(
@@ -346,7 +283,7 @@ h_webhook_patch(struct request *req, struct ctx *ctx)
 	if ((v = json_object_get(req->json, "events")) != NULL)
 		json_object_set_new(
 		    changes, "events", json_pack("{s:O}", "new", v));
-	if (wh_audit(ctx, req, "webhook_endpoint.update", id, fields,
+	if (api_audit(req, ctx, id, NULL,
 		json_object_size(changes) > 0 ? changes : NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
@@ -355,7 +292,6 @@ h_webhook_patch(struct request *req, struct ctx *ctx)
 out:
 	PQclear(res);
 	free(ev);
-	json_decref(fields);
 	json_decref(changes);
 	json_decref(o);
 	return rc;
@@ -364,23 +300,9 @@ out:
 int
 h_webhook_delete(struct request *req, struct ctx *ctx)
 {
-	const char *id = router_param(req, "id"), *p[2];
-	PGresult   *res;
-	long	    n;
+	const char *p[2] = { ctx->who.company_id, router_param(req, "id") };
 
-	p[0] = ctx->who.company_id;
-	p[1] = id;
-	if ((res = db_exec(ctx->db, &q_wh_delete, p)) == NULL)
-		return -1;
-	n = strtol(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	if (n == 0)
-		return router_not_found(req);
-	if (wh_audit(ctx, req, "webhook_endpoint.delete", id, NULL, NULL) ==
-		-1 ||
-	    db_commit(ctx->db) == -1)
-		return -1;
-	return http_send_empty(req, 204);
+	return api_delete(req, ctx, &q_wh_delete, p);
 }
 
 int
@@ -404,8 +326,7 @@ h_webhook_rotate(struct request *req, struct ctx *ctx)
 		goto out;
 	}
 	fields = json_pack("[s]", "secret");
-	if (wh_audit(ctx, req, "webhook_endpoint.rotate_secret", id, fields,
-		NULL) == -1 ||
+	if (api_audit(req, ctx, id, fields, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	if ((o = wh_json(ctx->who.company_id, res, 0)) == NULL)
@@ -424,46 +345,20 @@ out:
 int
 h_webhook_deliveries(struct request *req, struct ctx *ctx)
 {
-	const char *id = router_param(req, "id"), *p[4];
+	const char *p[4] = { ctx->who.company_id, router_param(req, "id") };
 	char	    us[20], cid[37];
-	PGresult   *check = NULL, *res = NULL;
-	json_t	   *items;
-	int	    i, rc;
+	PGresult   *check;
 
-	if ((rc = http_cursor_get(req, us, cid)) == -1)
-		return http_bad_query(req, "cursor", "cursor is malformed");
-	p[0] = ctx->who.company_id;
-	p[1] = id;
-	p[2] = rc == 1 ? us : NULL;
-	p[3] = rc == 1 ? cid : NULL;
-	{
-		struct db_call calls[2] = { { &q_wh_get, p, &check },
-			{ &q_wh_deliveries, p, &res } };
-
-		if (db_exec_many(ctx->db, calls, 2, 1) == -1)
-			return -1;
+	if (api_cursor(req, us, cid)) {
+		p[2] = us;
+		p[3] = cid;
 	}
+	if ((check = db_exec(ctx->db, &q_wh_get, p)) == NULL)
+		return -1;
 	if (PQntuples(check) != 1) {
 		PQclear(check);
-		PQclear(res);
 		return router_not_found(req);
 	}
 	PQclear(check);
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items,
-		    json_pack("{s:s,s:s,s:s,s:i,s:s,s:s*,s:s*,s:o}", "id",
-			PQgetvalue(res, i, 0), "event_id",
-			PQgetvalue(res, i, 1), "event_type",
-			PQgetvalue(res, i, 2), "attempts",
-			(int)strtol(PQgetvalue(res, i, 3), NULL, 10),
-			"created_at", PQgetvalue(res, i, 4), "delivered_at",
-			PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5),
-			"failed_at",
-			PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6),
-			"attempt_log",
-			json_loads(PQgetvalue(res, i, 7), 0, NULL)));
-	rc = http_send_page(req, items, res, WH_PAGE, 8, 0);
-	PQclear(res);
-	return rc;
+	return api_page(req, ctx, &q_wh_deliveries, p, WH_PAGE);
 }

@@ -74,7 +74,7 @@ static struct db_stmt q_wconv_lock = { "widget_conversation_lock",
 	"AND visitor_id = $3 FOR UPDATE",
 	3, 0, 0 };
 static struct db_stmt q_wmsgs = { "widget_messages",
-	"SELECT " MSG_COLS " FROM messages m JOIN conversations c ON "
+	"SELECT {{Message}} FROM messages m JOIN conversations c ON "
 	"c.company_id = m.company_id AND c.id = m.conversation_id WHERE "
 	"m.company_id = $1 AND m.conversation_id = $2 AND c.visitor_id = $3 "
 	"AND m.seq > $4::integer ORDER BY m.seq LIMIT 200",

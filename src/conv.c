@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conv.h"
+#include "resources.h"
 #include "db.h"
 #include "router.h"
 
@@ -38,7 +39,7 @@ static struct db_stmt q_msg_add = { "message_add",
 	"reply_owed) SELECT $1, $2, c.message_count, $3, $4, $5, $8::jsonb, "
 	"$6, $7, $9, $12, $3 = 'visitor' AND c.status = 'bot' FROM c WHERE $3 "
 	"<> 'visitor' OR parley_count_message($1) "
-	"RETURNING " MSG_COLS ", (SELECT status FROM c)",
+	"RETURNING {{Message}}, (SELECT status FROM c) AS conv_status",
 	12, 0, 0 };
 /*
  * A conversation is handed off when it first goes to a human: pending
@@ -65,25 +66,7 @@ static struct db_stmt q_usage_add = { "llm_usage_add",
 json_t *
 conv_msg_json(PGresult *res, int i)
 {
-	json_t *o;
-
-	o = json_pack("{s:s,s:i,s:s,s:s*,s:s,s:s}", "id", PQgetvalue(res, i, 0),
-	    "seq", (int)strtol(PQgetvalue(res, i, 1), NULL, 10), "role",
-	    PQgetvalue(res, i, 2), "author_id",
-	    PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3), "content",
-	    PQgetvalue(res, i, 4), "created_at", PQgetvalue(res, i, 6));
-	/* Which visitor message a bot message answers (null otherwise). */
-	if (o != NULL)
-		json_object_set_new(o, "reply_to",
-		    PQgetisnull(res, i, 7)
-			? json_null()
-			: json_string(PQgetvalue(res, i, 7)));
-	if (o != NULL)
-		json_object_set_new(o, "citations",
-		    PQgetisnull(res, i, 5)
-			? json_array()
-			: json_loads(PQgetvalue(res, i, 5), 0, NULL));
-	return o;
+	return row_json(&row_message, res, i);
 }
 
 void
@@ -120,7 +103,8 @@ conv_add_result(struct conv_q *q, char status[16])
 	if (q->res != NULL && PQntuples(q->res) == 1) {
 		o = conv_msg_json(q->res, 0);
 		if (status != NULL)
-			snprintf(status, 16, "%s", PQgetvalue(q->res, 0, 8));
+			snprintf(status, 16, "%s",
+			    row_get(q->res, 0, "conv_status"));
 	}
 	conv_q_free(q);
 	return o;

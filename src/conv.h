@@ -72,11 +72,11 @@ json_t *conv_add(struct ctx *ctx, const char *conv, const struct conv_msg *m);
 int conv_set_status(struct ctx *ctx, const char *conv, const char *status,
     const char *reason, const char *flag);
 
-/* Row 'i' of a messages query (MSG_COLS) as JSON. New object. */
+/*
+ * Row 'i' of a messages query as JSON (row Message of resources.c, which
+ * statements select as {{Message}} from messages m). New object.
+ */
 json_t *conv_msg_json(PGresult *res, int i);
-#define MSG_COLS                                                               \
-	"m.id, m.seq, m.role, m.author_id, m.content, m.citations, "           \
-	"m.created_at, m.reply_to"
 
 /* The JSON of an answer's stored message plus the conversation status. */
 #endif

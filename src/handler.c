@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,17 +65,66 @@ api_list(struct request *req, struct ctx *ctx, struct db_stmt *st,
 }
 
 int
-api_audit(struct request *req, struct ctx *ctx, const char *id, json_t *changes)
+api_page(struct request *req, struct ctx *ctx, struct db_stmt *st,
+    const char *const *p, long limit)
+{
+	const struct row *r = api_row(req);
+	PGresult	 *res;
+	json_t		 *o, *items;
+	char		  next[80];
+	int		  n, rc;
+
+	if (r == NULL || (res = db_exec_commit(ctx->db, st, p)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	if ((items = row_json_all(r, res)) == NULL ||
+	    (o = json_pack("{s:o,s:n}", "items", items, "next_cursor")) ==
+		NULL) {
+		PQclear(res);
+		return -1;
+	}
+	if (n == limit && n > 0) {
+		snprintf(next, sizeof(next), "%s_%s",
+		    row_get(res, n - 1, "cursor_us"),
+		    row_get(res, n - 1, "id"));
+		json_object_set_new(o, "next_cursor", json_string(next));
+	}
+	PQclear(res);
+	rc = http_send_json(req, 200, o);
+	json_decref(o);
+	return rc;
+}
+
+int
+api_cursor(const struct request *req, char us[20], char id[37])
+{
+	const char *c = router_arg(req, "cursor"), *sep;
+
+	if (c == NULL || (sep = strchr(c, '_')) == NULL ||
+	    (size_t)(sep - c) >= 20 || strlen(sep + 1) != 36)
+		return 0;
+	memcpy(us, c, (size_t)(sep - c));
+	us[sep - c] = '\0';
+	memcpy(id, sep + 1, 37);
+	return 1;
+}
+
+int
+api_audit(struct request *req, struct ctx *ctx, const char *id, json_t *names,
+    json_t *changes)
 {
 	const struct spec *sp = req->route_def->spec;
 	struct audit_entry e;
+	char		   type[64];
 	json_t		  *fields = NULL, *v;
 	const char	  *k;
 	size_t		   i;
 	int		   rc;
 
 	memset(&e, 0, sizeof(e));
-	if (json_is_object(req->json)) {
+	if (names != NULL)
+		fields = json_incref(names);
+	else if (json_is_object(req->json)) {
 		fields = json_array();
 		json_object_foreach(req->json, k, v)
 		{
@@ -85,8 +135,14 @@ api_audit(struct request *req, struct ctx *ctx, const char *id, json_t *changes)
 					    fields, json_string(k));
 		}
 	}
+	/* The noun as the audit log names it: "webhook endpoint" as
+	 * webhook_endpoint. */
+	snprintf(type, sizeof(type), "%s", sp->noun != NULL ? sp->noun : "");
+	for (i = 0; type[i] != '\0'; i++)
+		if (type[i] == ' ')
+			type[i] = '_';
 	e.action = sp->audit;
-	e.resource_type = sp->noun;
+	e.resource_type = type;
 	e.resource_id = id;
 	e.fields = fields;
 	e.changes = changes;
@@ -108,7 +164,7 @@ api_delete(struct request *req, struct ctx *ctx, struct db_stmt *st,
 	PQclear(res);
 	if (n == 0)
 		return router_not_found(req);
-	if (api_audit(req, ctx, router_param(req, "id"), NULL) == -1 ||
+	if (api_audit(req, ctx, router_param(req, "id"), NULL, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);
@@ -120,7 +176,7 @@ api_written(
 {
 	if (PQntuples(res) != 1)
 		return router_not_found(req);
-	if (api_audit(req, ctx, row_get(res, 0, "id"), NULL) == -1 ||
+	if (api_audit(req, ctx, row_get(res, 0, "id"), NULL, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return send_row(req, res, status);

@@ -19,6 +19,18 @@ int api_get_one(struct request *req, struct ctx *ctx, struct db_stmt *st,
 int api_list(struct request *req, struct ctx *ctx, struct db_stmt *st,
     const char *const *p);
 /*
+ * Runs 'st' with 'p' and COMMIT; answers 200 {items, next_cursor} for a
+ * keyset page of at most 'limit' rows: a full page's next_cursor is
+ * "<cursor_us>_<id>" of its last row (columns named so), else null.
+ */
+int api_page(struct request *req, struct ctx *ctx, struct db_stmt *st,
+    const char *const *p, long limit);
+/*
+ * Splits the checked query parameter "cursor" into 'us' and 'id';
+ * returns 1, or 0 when absent.
+ */
+int api_cursor(const struct request *req, char us[20], char id[37]);
+/*
  * Runs the DELETE 'st' with 'p'; 404 when it deleted nothing; otherwise
  * writes the route's audit entry for path parameter "id", commits and
  * answers 204.
@@ -34,11 +46,12 @@ int api_written(
     struct request *req, struct ctx *ctx, const PGresult *res, int status);
 /*
  * Writes the route's audit entry for resource 'id' in the open
- * transaction: the body's field names, and 'changes' (borrowed, may be
- * NULL). Returns 0 or -1.
+ * transaction: the field names 'fields' (borrowed; NULL: those of the
+ * body but secrets), and 'changes' (borrowed, may be NULL). Returns 0
+ * or -1.
  */
-int api_audit(
-    struct request *req, struct ctx *ctx, const char *id, json_t *changes);
+int api_audit(struct request *req, struct ctx *ctx, const char *id,
+    json_t *fields, json_t *changes);
 /* The row the route's first reply declares, or NULL. */
 const struct row *api_row(const struct request *req);
 /* Member 'name' of the checked JSON body as a string, or NULL. */

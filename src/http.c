@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,48 +142,6 @@ http_json_depth_ok(const char *b, size_t len, int max)
 			depth--;
 	}
 	return 0;
-}
-
-int
-http_send_page(struct request *req, json_t *items, const PGresult *res,
-    int limit, int us_col, int id_col)
-{
-	json_t *o = json_pack("{s:o,s:n}", "items", items, "next_cursor");
-	char	next[80];
-	int	n = PQntuples(res), rc;
-
-	if (o == NULL)
-		return -1;
-	if (n == limit && n > 0) {
-		snprintf(next, sizeof(next), "%s_%s",
-		    PQgetvalue(res, n - 1, us_col),
-		    PQgetvalue(res, n - 1, id_col));
-		json_object_set_new(o, "next_cursor", json_string(next));
-	}
-	rc = http_send_json(req, 200, o);
-	json_decref(o);
-	return rc;
-}
-
-int
-http_cursor_get(const struct request *req, char us[20], char id[37])
-{
-	char   cursor[64], *sep;
-	size_t n;
-	int    rc;
-
-	if ((rc = http_query_get(req, "cursor", cursor, sizeof(cursor))) != 1)
-		return rc;
-	if ((sep = strchr(cursor, '_')) == NULL)
-		return -1;
-	n = (size_t)(sep - cursor);
-	if (n < 1 || n > 18 || strspn(cursor, "0123456789") != n ||
-	    !db_uuid_valid(sep + 1))
-		return -1;
-	memcpy(us, cursor, n);
-	us[n] = '\0';
-	memcpy(id, sep + 1, 37);
-	return 1;
 }
 
 int
@@ -492,6 +451,20 @@ int
 http_send_empty(struct request *req, int status)
 {
 	return send_raw(req, status, NULL, NULL, NULL, 0);
+}
+
+const char *
+http_header(const struct request *req, const char *name)
+{
+	char   env[80] = "HTTP_";
+	size_t i, n = 5;
+
+	for (i = 0; name[i] != '\0' && n + 1 < sizeof(env); i++)
+		env[n++] = name[i] == '-'
+		    ? '_'
+		    : (char)toupper((unsigned char)name[i]);
+	env[n] = '\0';
+	return req->fcgi != NULL ? FCGX_GetParam(env, req->fcgi->envp) : NULL;
 }
 
 int

@@ -96,14 +96,6 @@ int http_send_json(struct request *req, int status, const json_t *body);
  */
 int http_send_items(struct request *req, json_t *items);
 /*
- * Answers 200 {items, next_cursor} for a keyset page: 'items' (taken)
- * made from the rows of 'res' (borrowed), asked for 'limit' of them; a
- * full page gets next_cursor "<microseconds>_<id>" of its last row
- * (columns 'us_col' and 'id_col', see http_cursor_get()), else null.
- */
-int http_send_page(struct request *req, json_t *items, const PGresult *res,
-    int limit, int us_col, int id_col);
-/*
  * Adds header 'name': 'value' to whatever response is sent next. Refuses
  * (-1) a value with a control character or one that does not fit.
  */
@@ -127,6 +119,9 @@ int http_send_empty(struct request *req, int status);
 int http_send_problem(struct request *req, int status, const char *code,
     const char *title, const char *detail, json_t *extra, const char *headers);
 
+/* Request header 'name' ("Idempotency-Key"), or NULL. Borrowed. */
+const char *http_header(const struct request *req, const char *name);
+
 struct verr;
 /* Answers 422 validation_failed naming the field and code in 'err'. */
 int validate_problem(struct request *req, const struct verr *err);
@@ -142,12 +137,6 @@ int http_not_found(struct request *req, const char *title);
  */
 int http_query_get(
     const struct request *req, const char *name, char *out, size_t outlen);
-
-/*
- * The keyset cursor "<microseconds>_<uuid>" of query parameter "cursor":
- * returns 1 with both parts written, 0 if absent, -1 if malformed.
- */
-int http_cursor_get(const struct request *req, char us[20], char id[37]);
 
 /* Returns 1 if 's' is exactly 32 lowercase hexadecimal characters. */
 int http_request_id_valid(const char *s);

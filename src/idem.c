@@ -15,6 +15,7 @@
 #include "db.h"
 #include "http.h"
 #include "idem.h"
+#include "row.h"
 #include "limits.h"
 #include "router.h"
 
@@ -40,7 +41,7 @@ static struct db_stmt q_idem_get = { "idempotency_get",
 	"AND k.scope = $2 AND k.key = $3",
 	3, 0, 0 };
 static struct db_stmt q_idem_msgs = { "idempotency_messages",
-	"SELECT " MSG_COLS " FROM messages m WHERE m.company_id = $1 AND "
+	"SELECT {{Message}} FROM messages m WHERE m.company_id = $1 AND "
 	"(m.id = $2 OR m.reply_to = $2) ORDER BY m.seq",
 	2, 0, 0 };
 
@@ -145,7 +146,7 @@ idem_replay(
 	if ((msgs = db_exec_commit(ctx->db, &q_idem_msgs, p)) == NULL)
 		goto out;
 	for (i = 0; i < PQntuples(msgs); i++) {
-		if (strcmp(PQgetvalue(msgs, i, 0), mid) == 0)
+		if (strcmp(row_get(msgs, i, "id"), mid) == 0)
 			msg = conv_msg_json(msgs, i);
 		else if (reply == NULL)
 			reply = conv_msg_json(msgs, i);

@@ -116,6 +116,16 @@ field_schema(const struct field *f)
 		json_object_set_new(s, "maxLength", json_integer(f->max));
 		break;
 	case V_UUID:
+		if (f->values != NULL) {
+			e = json_array();
+			for (i = 0; f->values[i] != NULL; i++)
+				json_array_append_new(
+				    e, json_string(f->values[i]));
+			json_object_set_new(s, "anyOf",
+			    json_pack("[{s:s,s:s},{s:s,s:o}]", "type", "string",
+				"format", "uuid", "type", "string", "enum", e));
+			break;
+		}
 		json_object_set_new(s, "type", json_string("string"));
 		json_object_set_new(s, "format", json_string("uuid"));
 		break;
@@ -149,8 +159,10 @@ field_schema(const struct field *f)
 		json_object_set_new(s, "enum", e);
 		break;
 	case V_TIME:
-		json_object_set_new(s, "type", json_string("string"));
-		json_object_set_new(s, "format", json_string("date-time"));
+		json_object_set_new(s, "anyOf",
+		    json_pack("[{s:s,s:s},{s:s,s:s}]", "type", "string",
+			"format", "date-time", "type", "string", "format",
+			"date"));
 		break;
 	case V_ORIGIN:
 		json_object_set_new(s, "type", json_string("string"));
@@ -242,6 +254,8 @@ row_schema(const struct row *r)
 	size_t	i;
 
 	for (i = 0; i < r->ncols; i++) {
+		if (r->cols[i].flags & COL_HIDDEN)
+			continue;
 		json_object_set_new(
 		    props, r->cols[i].name, col_schema(&r->cols[i]));
 		if (!(r->cols[i].flags & COL_EXTRA))
@@ -458,6 +472,16 @@ operation(const struct route *r)
 		if (sp->query[i].doc != NULL)
 			json_object_set_new(
 			    q, "description", json_string(sp->query[i].doc));
+		json_array_append_new(params, q);
+	}
+	for (i = 0; sp != NULL && i < sp->nheaders; i++) {
+		json_t *q = json_pack("{s:s,s:s,s:o}", "name",
+		    sp->headers[i].name, "in", "header", "schema",
+		    field_schema(&sp->headers[i]));
+
+		if (sp->headers[i].doc != NULL)
+			json_object_set_new(
+			    q, "description", json_string(sp->headers[i].doc));
 		json_array_append_new(params, q);
 	}
 	if (json_array_size(params) > 0)

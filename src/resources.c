@@ -42,7 +42,181 @@ static const struct col chatbot_cols[] = {
 const struct row row_chatbot = ROW("Chatbot", chatbot_cols,
     "A chatbot: its widget settings and how it answers");
 
+static const struct col visitor_brief_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("name", C_STRING, COL_NULL),
+	COL("email", C_STRING, COL_NULL),
+	COL_DOC("verified", C_BOOL, 0,
+	    "the company's backend signed the visitor's identity"),
+};
+const struct row row_visitor_brief =
+    ROW("VisitorBrief", visitor_brief_cols, "Who a conversation is with");
+
+static const struct col citation_cols[] = {
+	COL("document_id", C_UUID, 0),
+	COL("title", C_STRING, 0),
+	COL("source_url", C_STRING, COL_NULL),
+};
+const struct row row_citation = ROW(
+    "Citation", citation_cols, "A knowledge-base document an answer drew on");
+
+static const char *const msg_roles[] = { "visitor", "bot", "agent", "system",
+	NULL };
+/* Selected from messages as m (see conv.h). */
+static const struct col message_cols[] = {
+	COL_EXPR("id", C_UUID, 0, "m.id"),
+	COL_EXPR("seq", C_INT, 0, "m.seq"),
+	{ "role", C_STRING, 0, "m.role", NULL, msg_roles, NULL },
+	COL_SUB("author_id", C_UUID, COL_NULL, "m.author_id", NULL,
+	    "the agent who wrote it"),
+	COL_EXPR("content", C_STRING, 0, "m.content"),
+	COL_SUB("citations", C_ROWS, 0, "coalesce(m.citations, '[]'::jsonb)",
+	    &row_citation, NULL),
+	COL_EXPR("created_at", C_TIME, 0, "m.created_at"),
+	COL_SUB("reply_to", C_UUID, COL_NULL, "m.reply_to", NULL,
+	    "the visitor message a bot message answers"),
+};
+const struct row row_message =
+    ROW("Message", message_cols, "One message of a conversation");
+
+static const char *const conv_statuses[] = { "bot", "pending", "open",
+	"resolved", NULL };
+/* Selected from conversations c joined with visitors v. */
+static const struct col conversation_cols[] = {
+	COL_EXPR("id", C_UUID, 0, "c.id"),
+	COL_EXPR("chatbot_id", C_UUID, 0, "c.chatbot_id"),
+	COL_SUB("visitor", C_JSON, 0,
+	    "json_build_object('id', v.id, 'name', v.name, 'email', v.email, "
+	    "'verified', v.verified)",
+	    &row_visitor_brief, NULL),
+	{ "status", C_STRING, 0, "c.status", NULL, conv_statuses,
+	    "bot: the bot answers; pending: waiting for a human; open: a "
+	    "human handles it; resolved" },
+	COL_EXPR("assignee_id", C_UUID, COL_NULL, "c.assignee_id"),
+	COL_EXPR("handoff_reason", C_STRING, COL_NULL, "c.handoff_reason"),
+	COL_EXPR("flag_reason", C_STRING, COL_NULL, "c.flag_reason"),
+	COL_EXPR("message_count", C_INT, 0, "c.message_count"),
+	COL_EXPR("last_role", C_STRING, COL_NULL, "c.last_role"),
+	COL_EXPR("tokens", C_INT, 0, "c.tokens"),
+	COL_EXPR("created_at", C_TIME, 0, "c.created_at"),
+	COL_EXPR("last_message_at", C_TIME, 0, "c.last_message_at"),
+	COL_SUB("unanswered", C_BOOL, 0,
+	    "coalesce(c.status = 'pending' OR (c.status <> 'resolved' AND "
+	    "c.last_role = 'visitor'), false)",
+	    NULL, "waiting for a human, or the visitor spoke last"),
+	COL_EXPR("cursor_us", C_INT, COL_HIDDEN,
+	    "(extract(epoch FROM c.last_message_at) * 1000000)::bigint"),
+	COL_SUB("messages", C_ROWS, COL_EXTRA, NULL, &row_message,
+	    "GET /conversations/{id} only: the last 1000 messages"),
+};
+const struct row row_conversation = ROW("Conversation", conversation_cols,
+    "A conversation of a visitor with a chatbot, as the inbox shows it");
+
+static const char *const draft_statuses[] = { "queued", "done", "refused",
+	"failed", NULL };
+static const struct col	 draft_cols[] = {
+	 COL("id", C_UUID, 0),
+	 COL("conversation_id", C_UUID, 0),
+	 { "status", C_STRING, 0, NULL, NULL, draft_statuses,
+	     "refused: nothing in the knowledge base to draft from" },
+	 COL_SUB("draft", C_STRING, COL_NULL, "content", NULL,
+	     "the text, once done"),
+	 COL_SUB("citations", C_ROWS, 0, "coalesce(citations, '[]'::jsonb)",
+	     &row_citation, NULL),
+	 { "source", C_STRING, COL_NULL, NULL, NULL,
+	     (const char *const[]){ "llm", "knowledge_base", NULL }, NULL },
+	 COL("created_at", C_TIME, 0),
+	 COL("done_at", C_TIME, COL_NULL),
+};
+const struct row row_draft =
+    ROW("Draft", draft_cols, "An LLM draft reply for an agent");
+
+static const struct col summary_cols[] = {
+	COL_EXPR("from", C_TIME, 0, "$2::timestamptz"),
+	COL_EXPR("to", C_TIME, 0, "$3::timestamptz"),
+	COL_EXPR("conversations", C_INT, 0, "count(*)"),
+	COL_EXPR("messages", C_INT, 0, "coalesce(sum(message_count), 0)"),
+	COL_SUB("bot_resolved", C_INT, 0,
+	    "count(*) FILTER (WHERE handed_off_at IS NULL AND "
+	    "first_response_at IS NOT NULL)",
+	    NULL, "answered by the bot and never handed off"),
+	COL_EXPR("handed_off", C_INT, 0,
+	    "count(*) FILTER (WHERE handed_off_at IS NOT NULL)"),
+	COL_EXPR("resolved", C_INT, 0,
+	    "count(*) FILTER (WHERE status = 'resolved')"),
+	COL_SUB("median_first_response_seconds", C_NUMBER, COL_NULL,
+	    "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+	    "first_response_at - first_visitor_at))",
+	    NULL, "null when nothing was answered"),
+	COL_EXPR("tokens", C_INT, 0, "coalesce(sum(tokens), 0)"),
+	COL_EXPR("flagged", C_INT, 0,
+	    "count(*) FILTER (WHERE flag_reason IS NOT NULL)"),
+};
+const struct row row_summary = ROW(
+    "AnalyticsSummary", summary_cols, "Conversations created in [from, to)");
+
+static const struct col webhook_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("url", C_STRING, 0),
+	COL("description", C_STRING, 0),
+	COL_EXPR("events", C_STRINGS, 0, "array_to_json(events)"),
+	COL("enabled", C_BOOL, 0),
+	COL_DOC("disabled_reason", C_STRING, COL_NULL,
+	    "why parley turned it off (failing for days), or null"),
+	COL_DOC("secret_hint", C_STRING, COL_ADDED,
+	    "the signing secret's last four characters: whsec_...abcd"),
+	COL_DOC("secret", C_STRING, COL_EXTRA,
+	    "only when made or rotated: the signing secret, whsec_..."),
+	COL("created_at", C_TIME, 0),
+	COL("updated_at", C_TIME, 0),
+	COL("secret_enc", C_STRING, COL_HIDDEN),
+};
+const struct row row_webhook = ROW("WebhookEndpoint", webhook_cols,
+    "Where parley posts a company's events, signed");
+
+static const struct col attempt_cols[] = {
+	COL("n", C_INT, 0),
+	COL("started_at", C_TIME, 0),
+	COL("finished_at", C_TIME, COL_NULL),
+	COL_DOC("status", C_INT, COL_NULL, "the receiver's HTTP status"),
+	COL("error", C_STRING, COL_NULL),
+	COL_DOC("response", C_STRING, COL_NULL,
+	    "the start of the receiver's answer"),
+};
+const struct row row_attempt = ROW("DeliveryAttempt", attempt_cols, NULL);
+
+static const struct col delivery_cols[] = {
+	COL_EXPR("id", C_UUID, 0, "d.id"),
+	COL_EXPR("event_id", C_STRING, 0, "d.event_id"),
+	COL_EXPR("event_type", C_STRING, 0, "d.event_type"),
+	COL_EXPR("attempts", C_INT, 0, "d.attempts"),
+	COL_EXPR("created_at", C_TIME, 0, "d.created_at"),
+	COL_EXPR("delivered_at", C_TIME, COL_NULL, "d.delivered_at"),
+	COL_EXPR("failed_at", C_TIME, COL_NULL, "d.failed_at"),
+	COL_SUB("attempt_log", C_ROWS, 0,
+	    "(SELECT coalesce(json_agg(json_build_object('n', a.n, "
+	    "'started_at', parley_time(a.started_at), 'finished_at', "
+	    "parley_time(a.finished_at), 'status', a.status, 'error', "
+	    "a.error, 'response', a.response) ORDER BY a.n), '[]') FROM "
+	    "webhook_attempts a WHERE a.company_id = d.company_id AND "
+	    "a.delivery_id = d.id)",
+	    &row_attempt, "every attempt, first first"),
+	COL_EXPR("cursor_us", C_INT, COL_HIDDEN,
+	    "(extract(epoch FROM d.created_at) * 1000000)::bigint"),
+};
+const struct row row_delivery = ROW(
+    "WebhookDelivery", delivery_cols, "One event's delivery to an endpoint");
+
 const struct row *const rows_all[] = {
+	&row_webhook,
+	&row_attempt,
+	&row_delivery,
+	&row_visitor_brief,
+	&row_citation,
+	&row_message,
+	&row_conversation,
+	&row_draft,
+	&row_summary,
 	&row_template,
 	&row_chatbot,
 	NULL,

@@ -11,5 +11,14 @@
 
 extern const struct row row_template;
 extern const struct row row_chatbot;
+extern const struct row row_visitor_brief;
+extern const struct row row_citation;
+extern const struct row row_message;
+extern const struct row row_conversation;
+extern const struct row row_draft;
+extern const struct row row_summary;
+extern const struct row row_webhook;
+extern const struct row row_attempt;
+extern const struct row row_delivery;
 
 #endif

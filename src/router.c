@@ -155,6 +155,19 @@ check_params(struct request *req, const struct route *r)
 		req->arg[req->nargs++] = buf;
 		used += strlen(buf) + 1;
 	}
+	for (i = 0; sp != NULL && i < sp->nheaders; i++) {
+		const struct field *f = &sp->headers[i];
+		const char	   *v = http_header(req, f->name);
+		struct verr	    err;
+		char		    title[96];
+
+		if (v == NULL || validate_text(v, f, &err) == 0)
+			continue;
+		snprintf(title, sizeof(title), "%s is malformed", f->name);
+		return http_send_problem(
+			   req, 400, "bad_header", title, NULL, NULL, NULL),
+		       -1;
+	}
 	return 0;
 }
 

@@ -109,6 +109,8 @@ struct spec {
 	size_t		    nbody;
 	const struct field *query; /* query parameters, or NULL */
 	size_t		    nquery;
+	const struct field *headers; /* request headers that matter */
+	size_t		    nheaders;
 	const struct resp  *replies; /* success first */
 	size_t		    nreplies;
 	const char	   *audit; /* the audit action ("template.create") */

@@ -21,6 +21,10 @@
 	.query = (const struct field[]){ __VA_ARGS__ },                        \
 	.nquery = sizeof((const struct field[]){ __VA_ARGS__ }) /              \
 	    sizeof(struct field)
+#define HEADERS(...)                                                           \
+	.headers = (const struct field[]){ __VA_ARGS__ },                      \
+	.nheaders = sizeof((const struct field[]){ __VA_ARGS__ }) /            \
+	    sizeof(struct field)
 #define REPLIES(...)                                                           \
 	.replies = (const struct resp[]){ __VA_ARGS__ },                       \
 	.nreplies =                                                            \
@@ -137,6 +141,144 @@ static const struct spec s_chatbot_rotate_secret = { .noun = "chatbot",
 	REPLIES(REPLY(200, R_ONE, &row_chatbot,
 	    "the chatbot with its new identity_secret, this once")),
 	.audit = "chatbot.rotate_identity_secret" };
+
+/* The inbox. */
+static const char *const conv_statuses[] = { "bot", "pending", "open",
+	"resolved", NULL };
+static const char *const me_none[] = { "me", "none", NULL };
+static const char *const me[] = { "me", NULL };
+#define IDEM_KEY                                                               \
+	FIELD_DOC("Idempotency-Key", V_URI, 1, PRL_IDEM_KEY_MAX, 0,            \
+	    "a retry with the same key and content answers the first message")
+static const struct spec s_conversation_list = { .noun = "conversation",
+	QUERY(FIELD_ENUM("status", conv_statuses, 0, NULL),
+	    FIELD_DOC("unanswered", V_BOOL, 0, 0, 0,
+		"pending, or the visitor spoke last"),
+	    { "assignee", V_UUID, 0, 0, 0, me_none, NULL, 0,
+		"a member's id, me or none" },
+	    FIELD_DOC("chatbot", V_UUID, 0, 0, 0, "a chatbot's id"),
+	    FIELD_DOC("limit", V_INT, 1, 100, 0, "page size, 25 by default"),
+	    FIELD_DOC("cursor", V_CURSOR, 0, 0, 0,
+		"next_cursor of the previous page")),
+	REPLIES(REPLY(200, R_PAGE, &row_conversation,
+	    "by last activity, newest first")) };
+static const struct spec s_conversation_get = { .noun = "conversation",
+	REPLIES(REPLY(200, R_ONE, &row_conversation,
+	    "the conversation with its messages")) };
+static const struct spec s_conversation_reply = { .noun = "conversation",
+	BODY(FIELD_DOC("content", V_TEXT, 1, 16000, F_REQUIRED,
+	    "at most widget_message_max bytes (2000 by default)")),
+	HEADERS(IDEM_KEY),
+	REPLIES(REPLY(201, R_ONE, &row_message, "the stored message"),
+	    PROBLEM(422, "validation_failed idempotency_mismatch",
+		"a bad body, or a key used with other content")),
+	.doc = "A reply of the bot streaming at that moment is cancelled (the "
+	       "visitor gets reply.cancelled). The first agent to answer "
+	       "takes the conversation." };
+static const struct spec s_conversation_patch = { .noun = "conversation",
+	BODY(FIELD_ENUM("status", conv_statuses, 0, NULL),
+	    { "assignee_id", V_UUID, 0, 0, F_NULLABLE, me, NULL, 0,
+		"a member's id, \"me\" (users only), or null to unassign" }),
+	REPLIES(REPLY(200, R_ONE, &row_conversation, "the conversation")) };
+static const struct spec s_conversation_delete = { .noun = "conversation",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted")),
+	.audit = "conversation.delete",
+	.doc = "The company's event streams get {type deleted, "
+	       "conversation_id}; the visitor's stream ends." };
+static const struct spec s_conversation_suggest = { .noun = "conversation",
+	REPLIES(REPLY(202, R_ONE, &row_draft, "queued"),
+	    PROBLEM(409, "processing_restricted nothing_to_answer",
+		"a restricted visitor, or nothing written yet")),
+	.doc =
+	    "Answers 202 at once; the answerer writes the draft. It arrives "
+	    "on the agent's GET /api/v1/events as {type draft.delta, id, "
+	    "text} pieces and {type draft, draft} and stays readable for a "
+	    "day at GET .../suggestions/{draft}. refused: nothing in the "
+	    "knowledge base to draft from, or the output guard refused it." };
+static const struct spec s_conversation_suggestion_get = { .noun = "draft",
+	REPLIES(REPLY(200, R_ONE, &row_draft, "the draft")) };
+static const struct spec s_analytics_summary = {
+	QUERY(FIELD_DOC("from", V_TIME, 0, 0, 0, "30 days ago by default"),
+	    FIELD_DOC("to", V_TIME, 0, 0, 0, "now by default")),
+	REPLIES(REPLY(200, R_ONE, &row_summary, "the counts")),
+	.doc = "Counted over the conversations created in [from, to): "
+	       "messages (all of theirs); bot_resolved (the bot answered and "
+	       "no human was ever involved); handed_off (the bot asked for a "
+	       "human, the visitor did, or an agent took over); resolved "
+	       "(status resolved now); flagged (a reply failed an output "
+	       "check); tokens (LLM tokens of their messages); "
+	       "median_first_response_seconds (from the visitor's first "
+	       "message to the first answer, the bot's or an agent's)."
+};
+
+/* Webhook endpoints. */
+static const struct field f_event = FIELD_DOC("event", V_STRING, 1, 64, 0,
+    "an event type, a family such as member.*, or *");
+#define WEBHOOK_BODY(req)                                                      \
+	BODY(FIELD_DOC("url", V_URI, 10, 2000, req,                            \
+		 "https; no user name or password; a public address"),         \
+	    { "events", V_ARRAY, 1, 20, req, NULL, &f_event, 1, NULL },        \
+	    FIELD("description", V_STRING, 0, 200, 0),                         \
+	    FIELD("enabled", V_BOOL, 0, 0, 0))
+static const struct spec s_webhook_create = { .noun = "webhook endpoint",
+	WEBHOOK_BODY(F_REQUIRED),
+	REPLIES(REPLY(201, R_ONE, &row_webhook,
+		    "the endpoint, with its secret this once"),
+	    PROBLEM(409, "too_many", "a company has at most 20 endpoints"),
+	    PROBLEM(422,
+		"validation_failed unknown_event https_required "
+		"private_address",
+		"a bad body, event or URL")),
+	.audit = "webhook_endpoint.create",
+	.doc =
+	    "Body {url, events, description?, enabled?}. url: https (http "
+	    "only where webhook_allow_http is set for development), no user "
+	    "name or password, not localhost or a non-public address literal "
+	    "(422 https_required, private_address, format); names are judged "
+	    "again on the address actually connected to. events: 1 to 20 of "
+	    "conversation.created, conversation.status_changed, "
+	    "message.created, member.joined, member.updated, member.removed, "
+	    "a family such as \"member.*\", or \"*\" (422 unknown_event). At "
+	    "most 20 endpoints per company (409 too_many). The answer "
+	    "carries the signing secret (\"whsec_\" + base64 of 24 bytes) this "
+	    "once; it is stored encrypted and later answers show only "
+	    "secret_hint. Deliveries: POST of {type, timestamp, data} with "
+	    "the Standard Webhooks headers webhook-id (msg_\u2026, the same on "
+	    "every attempt and every endpoint of one event), "
+	    "webhook-timestamp and webhook-signature (\"v1,<base64 "
+	    "HMAC-SHA256 of '{id}.{timestamp}.{body}'>\"); 15 s timeout, "
+	    "redirects not followed, 13 attempts with exponential backoff "
+	    "(about a day); a 410 answer, an address refused or the last "
+	    "failed attempt turns the endpoint off and e-mails the owners "
+	    "and admins." };
+static const struct spec s_webhook_list = { .noun = "webhook endpoint",
+	REPLIES(REPLY(200, R_ITEMS, &row_webhook, "oldest first")) };
+static const struct spec s_webhook_get = { .noun = "webhook endpoint",
+	REPLIES(REPLY(200, R_ONE, &row_webhook, "the endpoint")) };
+static const struct spec s_webhook_patch = { .noun = "webhook endpoint",
+	WEBHOOK_BODY(0),
+	REPLIES(REPLY(200, R_ONE, &row_webhook, "the endpoint")),
+	.audit = "webhook_endpoint.update",
+	.doc = "Turning an endpoint on clears its disabled_reason. Checks as "
+	       "for POST." };
+static const struct spec s_webhook_delete = { .noun = "webhook endpoint",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted")),
+	.audit = "webhook_endpoint.delete" };
+static const struct spec s_webhook_rotate = { .noun = "webhook endpoint",
+	REPLIES(REPLY(200, R_ONE, &row_webhook,
+	    "the endpoint with its new secret, this once")),
+	.audit = "webhook_endpoint.rotate_secret",
+	.doc = "For 24 hours deliveries carry two signatures, under the new "
+	       "and the old secret, so a receiver can switch without losing "
+	       "any." };
+static const struct spec s_webhook_deliveries = { .noun = "webhook endpoint",
+	QUERY(FIELD_DOC(
+	    "cursor", V_CURSOR, 0, 0, 0, "next_cursor of the previous page")),
+	REPLIES(REPLY(200, R_PAGE, &row_delivery,
+	    "newest first, 50 a page, each with its attempts")),
+	.doc = "An attempt's response is the receiver's answer truncated to "
+	       "1 KiB; an attempt without finished_at was interrupted (the "
+	       "process stopped mid-request)." };
 
 /* Specs still described in prose (issue 15 declares them one by one). */
 #define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
@@ -525,56 +667,6 @@ static const struct spec s_visitor_patch = { .noun = "visitor",
 	    "messages (each new message hands the conversation to a human, "
 	    "handoff_reason restricted; agents get 409 processing_restricted "
 	    "for drafts) and their conversations are left out of analytics." };
-static const struct spec s_webhook_create = {
-	REPLIES(RESP(201, R_PROSE, NULL,
-	    "{id, url, description, events, enabled, disabled_reason, "
-	    "secret_hint, secret, created_at, updated_at}")),
-	.doc =
-	    "Body {url, events, description?, enabled?}. url: https (http "
-	    "only where webhook_allow_http is set for development), no user "
-	    "name or password, not localhost or a non-public address literal "
-	    "(422 https_required, private_address, format); names are judged "
-	    "again on the address actually connected to. events: 1 to 20 of "
-	    "conversation.created, conversation.status_changed, "
-	    "message.created, member.joined, member.updated, member.removed, "
-	    "a family such as \"member.*\", or \"*\" (422 unknown_event). At "
-	    "most 20 endpoints per company (409 too_many). The answer "
-	    "carries the signing secret (\"whsec_\" + base64 of 24 bytes) this "
-	    "once; it is stored encrypted and later answers show only "
-	    "secret_hint. Deliveries: POST of {type, timestamp, data} with "
-	    "the Standard Webhooks headers webhook-id (msg_\u2026, the same on "
-	    "every attempt and every endpoint of one event), "
-	    "webhook-timestamp and webhook-signature (\"v1,<base64 "
-	    "HMAC-SHA256 of '{id}.{timestamp}.{body}'>\"); 15 s timeout, "
-	    "redirects not followed, 13 attempts with exponential backoff "
-	    "(about a day); a 410 answer, an address refused or the last "
-	    "failed attempt turns the endpoint off and e-mails the owners "
-	    "and admins."
-};
-static const struct spec s_webhook_list = { REPLIES(
-    RESP(200, R_PROSE, NULL, "{items: [endpoint]}")) };
-static const struct spec s_webhook_get = { .noun = "webhook endpoint",
-	REPLIES(RESP(200, R_PROSE, NULL, "the endpoint")) };
-static const struct spec s_webhook_patch = { .noun = "webhook endpoint",
-	REPLIES(RESP(200, R_PROSE, NULL, "the endpoint")),
-	.doc = "Turning an endpoint on clears its disabled_reason. Checks as "
-	       "for POST." };
-static const struct spec s_webhook_delete = { .noun = "webhook endpoint",
-	REPLIES(RESP(204, R_PROSE, NULL, "deleted")) };
-static const struct spec s_webhook_rotate = { .noun = "webhook endpoint",
-	REPLIES(RESP(200, R_PROSE, NULL, "the endpoint with {secret}")),
-	.doc =
-	    "For 24 hours deliveries carry two signatures, under the new and "
-	    "the old secret, so a receiver can switch without losing any." };
-static const struct spec s_webhook_deliveries = { .noun = "webhook endpoint",
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{items: [{id, event_id, event_type, attempts, created_at, "
-	    "delivered_at, failed_at, attempt_log: [attempt]}], next_cursor}")),
-	.doc =
-	    "Each with its attempts (n, started_at, finished_at, status, "
-	    "error, the receiver's answer truncated to 1 KiB). An attempt "
-	    "without finished_at was interrupted (the process stopped "
-	    "mid-request). Query cursor (next_cursor of the previous page)." };
 static const struct spec s_widget_preflight = { REPLIES(
     RESP(204, R_PROSE, NULL, "allowed")) };
 static const struct spec s_widget_session = {
@@ -684,66 +776,6 @@ static const struct spec s_events_auth = {
 static const struct spec s_consent_list = { REPLIES(RESP(200, R_PROSE, NULL,
     "{items: [{id, chatbot_id, visitor_id, categories, "
     "policy_version, created_at}]}")) };
-static const struct spec s_conversation_list = {
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{items: [{id, chatbot_id, visitor, status, assignee_id, "
-	    "handoff_reason, flag_reason, message_count, last_role, tokens, "
-	    "created_at, last_message_at, unanswered}], next_cursor}")),
-	.doc =
-	    "Query: status (bot, pending, open, resolved), unanswered (true, "
-	    "false: pending, or the visitor spoke last), assignee (a user "
-	    "id, me, none), chatbot (id), limit (1-100, default 25), cursor "
-	    "(from next_cursor). Ordered by last activity, newest first."
-};
-static const struct spec s_conversation_get = { .noun = "conversation",
-	REPLIES(RESP(200, R_PROSE, NULL, "the conversation and messages[]")) };
-static const struct spec s_conversation_reply = { .noun = "conversation",
-	REPLIES(RESP(201, R_PROSE, NULL, "the stored message")),
-	.doc =
-	    "Body {content}. A reply of the bot streaming at that moment is "
-	    "cancelled (the visitor gets reply.cancelled). Optional header "
-	    "Idempotency-Key, as for a visitor's message (keys belong to the "
-	    "user or API key)." };
-static const struct spec s_conversation_patch = { .noun = "conversation",
-	REPLIES(RESP(200, R_PROSE, NULL, "the conversation")),
-	.doc =
-	    "Body {status?, assignee_id?}; assignee_id null unassigns, \"me\" "
-	    "assigns the member asking (an API key: 422); it must be a user "
-	    "of the company (422)." };
-static const struct spec s_conversation_delete = { .noun = "conversation",
-	REPLIES(RESP(204, R_PROSE, NULL, "deleted")),
-	.doc = "The company's event streams get {type deleted, "
-	       "conversation_id}; the visitor's stream ends." };
-static const struct spec s_conversation_suggest = { .noun = "conversation",
-	REPLIES(RESP(202, R_PROSE, NULL,
-	    "{id, conversation_id, status: queued, created_at}")),
-	.doc = "Answers 202 at once; the answerer writes the draft. It arrives "
-	       "on the agent's GET /api/v1/events as {type draft.delta, id, "
-	       "text} pieces and {type draft, draft} and stays readable for a "
-	       "day at GET .../suggestions/{draft}. 409 processing_restricted "
-	       "for a restricted visitor, 409 nothing_to_answer before the "
-	       "visitor wrote." };
-static const struct spec s_conversation_suggestion_get = { .noun = "draft",
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{id, conversation_id, status: queued | done | refused | failed, "
-	    "draft, citations, source: llm | knowledge_base, created_at, "
-	    "done_at}; refused: the output guard refused it, or the "
-	    "knowledge base has nothing for it (no empty draft)")) };
-static const struct spec s_analytics_summary = {
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{from, to, conversations, messages, bot_resolved, handed_off, "
-	    "resolved, flagged, tokens, median_first_response_seconds}")),
-	.doc =
-	    "Query from, to (timestamps or dates; default the last 30 days). "
-	    "Counted over the conversations created in that range: "
-	    "conversations; messages (all of theirs); bot_resolved (the bot "
-	    "answered and no human was ever involved); handed_off (the bot "
-	    "asked for a human, the visitor did, or an agent took over); "
-	    "resolved (status resolved now); flagged (a reply failed an "
-	    "output check); tokens (LLM tokens of their messages); "
-	    "median_first_response_seconds (from the visitor's first message "
-	    "to the first answer, the bot's or an agent's; null when none)."
-};
 
 const struct route routes[] = {
 	{ M_GET, "/healthz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,

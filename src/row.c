@@ -46,16 +46,17 @@ put_list(const struct row *r, const char *alias, size_t alen, char *out,
 	for (i = 0; i < r->ncols; i++) {
 		const struct col *c = &r->cols[i];
 
-		if (c->flags & (COL_EXTRA | COL_NOSELECT))
+		if (c->flags & (COL_EXTRA | COL_ADDED | COL_NOSELECT))
 			continue;
 		if (n++ > 0 && put(out, outlen, pos, ", ", 2) == -1)
 			return -1;
 		if (c->expr != NULL) {
 			if (put(out, outlen, pos, c->expr, strlen(c->expr)) ==
 				-1 ||
-			    put(out, outlen, pos, " AS ", 4) == -1 ||
+			    put(out, outlen, pos, " AS \"", 5) == -1 ||
 			    put(out, outlen, pos, c->name, strlen(c->name)) ==
-				-1)
+				-1 ||
+			    put(out, outlen, pos, "\"", 1) == -1)
 				return -1;
 			continue;
 		}
@@ -216,7 +217,7 @@ row_json(const struct row *r, const PGresult *res, int i)
 		const struct col *c = &r->cols[k];
 		int		  n;
 
-		if (c->flags & COL_EXTRA)
+		if (c->flags & (COL_EXTRA | COL_ADDED | COL_HIDDEN))
 			continue;
 		if ((n = col_number(res, c->name)) < 0)
 			goto fail;

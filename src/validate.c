@@ -94,8 +94,7 @@ validate_value(json_t *v, const struct field *f, struct verr *err)
 		if (strlen(s) != len) /* embedded NUL */
 			return fail(err, f->name, "format");
 		if (f->kind == V_UUID)
-			return db_uuid_valid(s) ? 0
-						: fail(err, f->name, "format");
+			return validate_text(s, f, err);
 		if ((long long)len < f->min || (long long)len > f->max)
 			return fail(err, f->name, "length");
 		if (check_chars(s, len, f->kind) == -1)
@@ -252,7 +251,12 @@ validate_text(const char *s, const struct field *f, struct verr *err)
 	long long n;
 
 	switch (f->kind) {
-	case V_UUID: return db_uuid_valid(s) ? 0 : fail(err, f->name, "format");
+	case V_UUID:
+		/* A UUID, or one of the words 'values' allows ("me"). */
+		for (i = 0; f->values != NULL && f->values[i] != NULL; i++)
+			if (strcmp(s, f->values[i]) == 0)
+				return 0;
+		return db_uuid_valid(s) ? 0 : fail(err, f->name, "format");
 	case V_INT:
 		if (len == 0 || len > 19 || strspn(s, "-0123456789") != len)
 			return fail(err, f->name, "format");
@@ -272,6 +276,12 @@ validate_text(const char *s, const struct field *f, struct verr *err)
 				return 0;
 		return fail(err, f->name, "format");
 	case V_TIME:
+		/* A date-time, or a full-date (midnight UTC). */
+		if (len == 10 && digits(s, 4) && s[4] == '-' &&
+		    digits(s + 5, 2) && s[7] == '-' && digits(s + 8, 2) &&
+		    num2(s + 5) >= 1 && num2(s + 5) <= 12 && num2(s + 8) >= 1 &&
+		    num2(s + 8) <= 31)
+			return 0;
 		return validate_rfc3339(s) ? 0 : fail(err, f->name, "format");
 	case V_CURSOR: {
 		const char *us = s, *id = strchr(s, '_');
@@ -290,6 +300,8 @@ validate_text(const char *s, const struct field *f, struct verr *err)
 			return fail(err, f->name, "length");
 		return host_valid(s) ? 0 : fail(err, f->name, "format");
 	case V_STRING:
+	case V_TEXT:
+	case V_URI:
 	case V_TOKEN:
 	case V_EMAIL:
 		if ((long long)len < f->min || (long long)len > f->max)

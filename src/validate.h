@@ -17,7 +17,7 @@ enum vkind {
 	V_TEXT, /* as V_STRING, but newline, tab and CRLF allowed (no lone CR) */
 	V_TOKEN, /* [a-z0-9_-], min..max bytes */
 	V_URI, /* printable ASCII, no spaces, min..max bytes */
-	V_UUID, /* canonical UUID */
+	V_UUID, /* canonical UUID, or one of 'values' when given */
 	V_EMAIL, /* local@domain, min..max bytes, one '@', no spaces */
 	V_INT, /* integer in min..max */
 	V_BOOL,
@@ -25,7 +25,7 @@ enum vkind {
 	V_OBJECT, /* checked further by the caller */
 	V_ARRAY, /* min..max elements, each as 'sub' when given */
 	V_ENUM, /* a string, one of 'values' */
-	V_TIME, /* an RFC 3339 date-time */
+	V_TIME, /* an RFC 3339 date-time, or a full-date */
 	V_CURSOR, /* a keyset cursor "<microseconds>_<uuid>" */
 	V_ORIGIN, /* an exact lower-case origin scheme://host[:port] */
 	V_HOST, /* a lower-case host name with a dot */
@@ -41,7 +41,7 @@ struct field {
 	enum vkind	    kind;
 	long long	    min, max;
 	unsigned	    flags;
-	const char *const  *values; /* V_ENUM: NULL-terminated */
+	const char *const  *values; /* V_ENUM, V_UUID: NULL-terminated */
 	const struct field *sub; /* V_OBJECT: its members; V_ARRAY: element */
 	size_t		    nsub;
 	const char	   *doc; /* one line for the API description, or NULL */

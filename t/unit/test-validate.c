@@ -125,11 +125,11 @@ rows(void)
 
 	tap_is_int(row_expand("SELECT {{Thing}} FROM t", out, sizeof(out)), 0,
 	    "row_expand: a declared row");
-	tap_is_str(out, "SELECT id, array_to_json(tags) AS tags FROM t",
+	tap_is_str(out, "SELECT id, array_to_json(tags) AS \"tags\" FROM t",
 	    "  its SELECT list, without the handler's columns");
 	tap_is_int(row_expand("RETURNING {{Thing x}}", out, sizeof(out)), 0,
 	    "row_expand: with an alias");
-	tap_is_str(out, "RETURNING x.id, array_to_json(tags) AS tags",
+	tap_is_str(out, "RETURNING x.id, array_to_json(tags) AS \"tags\"",
 	    "  columns qualified");
 	tap_is_int(row_expand("SELECT {{Nope}}", out, sizeof(out)), -1,
 	    "row_expand: an unknown row is refused");
