@@ -17,7 +17,7 @@ static const struct col c_thing[] = {
 static const struct row r_thing = ROW("Thing", c_thing, NULL);
 const struct row *const rows_all[] = { &r_thing, NULL };
 
-static const char *const colours[] = { "red", "green", NULL };
+static const char *const  colours[] = { "red", "green", NULL };
 static const struct field f_el = FIELD("origin", V_ORIGIN, 1, 100, 0);
 static const struct field f_inner[] = {
 	FIELD("x", V_INT, 0, 9, F_REQUIRED),
@@ -87,15 +87,14 @@ static const struct {
 	    "format" },
 	{ "{\"name\":\"a\",\"at\":\"2026-13-01T20:10:28Z\"}", -1, "at",
 	    "format" },
-	{ "{\"name\":\"a\",\"origins\":[\"https://shop.example\"]}", 0,
-	    NULL, NULL },
+	{ "{\"name\":\"a\",\"origins\":[\"https://shop.example\"]}", 0, NULL,
+	    NULL },
 	{ "{\"name\":\"a\",\"origins\":[\"https://shop.example/x\"]}", -1,
 	    "origins", "format" },
 	{ "{\"name\":\"a\",\"origins\":[null]}", -1, "origins", "type" },
 	{ "{\"name\":\"a\",\"inner\":{\"x\":3}}", 0, NULL, NULL },
 	{ "{\"name\":\"a\",\"inner\":{}}", -1, "x", "required" },
-	{ "{\"name\":\"a\",\"inner\":{\"x\":3,\"y\":1}}", -1, "y",
-	    "unknown" },
+	{ "{\"name\":\"a\",\"inner\":{\"x\":3,\"y\":1}}", -1, "y", "unknown" },
 };
 
 /* Query parameters: decoded text against a declaration. */
@@ -143,7 +142,6 @@ rows(void)
 	tap_is_str(ts, "2026-11-30T19:40:28.000Z", "  to UTC");
 	tap_is_int(row_time_rfc3339("yesterday", ts), -1, "garbage is refused");
 }
-
 
 int
 main(void)
