@@ -121,9 +121,10 @@ field_schema(const struct field *f)
 			for (i = 0; f->values[i] != NULL; i++)
 				json_array_append_new(
 				    e, json_string(f->values[i]));
+			json_object_set_new(s, "type", json_string("string"));
 			json_object_set_new(s, "anyOf",
-			    json_pack("[{s:s,s:s},{s:s,s:o}]", "type", "string",
-				"format", "uuid", "type", "string", "enum", e));
+			    json_pack(
+				"[{s:s},{s:o}]", "format", "uuid", "enum", e));
 			break;
 		}
 		json_object_set_new(s, "type", json_string("string"));
@@ -159,9 +160,9 @@ field_schema(const struct field *f)
 		json_object_set_new(s, "enum", e);
 		break;
 	case V_TIME:
+		json_object_set_new(s, "type", json_string("string"));
 		json_object_set_new(s, "anyOf",
-		    json_pack("[{s:s,s:s},{s:s,s:s}]", "type", "string",
-			"format", "date-time", "type", "string", "format",
+		    json_pack("[{s:s},{s:s}]", "format", "date-time", "format",
 			"date"));
 		break;
 	case V_ORIGIN:
@@ -219,9 +220,16 @@ col_schema(const struct col *c)
 		    s, "items", json_pack("{s:s}", "type", "string"));
 		break;
 	case C_JSON:
-		if (c->sub != NULL)
+		if (c->sub != NULL && !(c->flags & COL_NULL) &&
+		    c->doc == NULL) {
+			json_decref(s);
+			return ref("schemas", c->sub->name);
+		}
+		if (c->sub != NULL) {
+			json_object_set_new(s, "type", json_string("object"));
 			json_object_set_new(s, "allOf",
 			    json_pack("[o]", ref("schemas", c->sub->name)));
+		}
 		break;
 	case C_ROWS:
 		json_object_set_new(s, "type", json_string("array"));
