@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "api.h"
-#include "audit.h"
+#include "handler.h"
+#include "resources.h"
 #include "conf.h"
 #include "db.h"
 #include "plans.h"
@@ -20,16 +21,12 @@
 #include "util.h"
 #include "validate.h"
 
-#define DOC_COLS                                                               \
-	"id, chatbot_id, title, content_type, source_url, bytes, chunks, "     \
-	"created_at"
-
 /* Locks the company row: uploads of one company are serialised, so the
  * quota holds. Returns the chatbot's language and the bytes stored. */
 static struct db_stmt q_doc_quota = { "document_quota",
 	"SELECT b.language, (SELECT coalesce(sum(octet_length(d.text)), 0) "
 	"FROM "
-	"kb_documents d WHERE d.company_id = $1) FROM companies c JOIN "
+	"kb_documents d WHERE d.company_id = $1) AS used FROM companies c JOIN "
 	"chatbots b ON b.company_id = c.id WHERE c.id = $1 AND b.id = $2 FOR "
 	"UPDATE OF c",
 	2, 0, 0 };
@@ -37,7 +34,7 @@ static struct db_stmt q_doc_new = { "document_new",
 	"INSERT INTO kb_documents (company_id, chatbot_id, title, "
 	"content_type, source_url, bytes, text, chunks, created_by) VALUES "
 	"($1, $2, $3, $4, $5, $6, $7, json_array_length($8::json), $9) "
-	"RETURNING " DOC_COLS,
+	"RETURNING {{Document}}",
 	9, 0, 0 };
 static struct db_stmt q_chunks_new = { "chunks_new",
 	"INSERT INTO kb_chunks (company_id, chatbot_id, document_id, ord, "
@@ -48,36 +45,17 @@ static struct db_stmt q_chunks_new = { "chunks_new",
 static struct db_stmt q_doc_bot = { "document_bot",
 	"SELECT 1 FROM chatbots WHERE company_id = $1 AND id = $2", 2, 0, 0 };
 static struct db_stmt q_doc_list = { "document_list",
-	"SELECT " DOC_COLS " FROM kb_documents WHERE company_id = $1 AND "
+	"SELECT {{Document}} FROM kb_documents WHERE company_id = $1 AND "
 	"chatbot_id = $2 ORDER BY created_at DESC, id LIMIT 1000",
 	2, 0, 0 };
 static struct db_stmt q_doc_get = { "document_get",
-	"SELECT " DOC_COLS ", text FROM kb_documents WHERE company_id = $1 AND "
+	"SELECT {{Document}}, text FROM kb_documents WHERE company_id = $1 AND "
 	"chatbot_id = $2 AND id = $3",
 	3, 0, 0 };
 static struct db_stmt q_doc_delete = { "document_delete",
 	"DELETE FROM kb_documents WHERE company_id = $1 AND chatbot_id = $2 "
 	"AND id = $3",
 	3, 0, 0 };
-
-static const struct field f_doc[] = {
-	FIELD("title", V_STRING, 1, 200, F_REQUIRED),
-	FIELD("content_type", V_URI, 1, 40, F_REQUIRED),
-	FIELD("content", V_TEXT, 1, 524288, F_REQUIRED),
-	FIELD("source_url", V_URI, 8, 2000, F_NULLABLE),
-};
-
-static json_t *
-doc_json(PGresult *res, int i)
-{
-	return json_pack("{s:s,s:s,s:s,s:s,s:s*,s:i,s:i,s:s}", "id",
-	    PQgetvalue(res, i, 0), "chatbot_id", PQgetvalue(res, i, 1), "title",
-	    PQgetvalue(res, i, 2), "content_type", PQgetvalue(res, i, 3),
-	    "source_url", PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
-	    "bytes", (int)strtol(PQgetvalue(res, i, 5), NULL, 10), "chunks",
-	    (int)strtol(PQgetvalue(res, i, 6), NULL, 10), "created_at",
-	    PQgetvalue(res, i, 7));
-}
 
 static int
 add_chunk(void *arg, const char *chunk, size_t len)
@@ -106,21 +84,18 @@ h_document_create(struct request *req, struct ctx *ctx)
 	const char *bot = router_param(req, "id"), *ctype, *content, *url;
 	const char *p[9];
 	struct verr err;
-	struct audit_entry e = { 0 };
-	json_t		  *chunks = NULL, *o = NULL, *fields = NULL;
-	char	 *text = NULL, *title = NULL, *cj = NULL, *doc_id = NULL;
-	char	  bytes[24], lang[24];
-	PGresult *res = NULL;
-	size_t	  len;
-	long long used;
-	int	  rc = -1;
+	json_t	   *chunks = NULL, *o = NULL, *fields = NULL;
+	char	   *text = NULL, *title = NULL, *cj = NULL, *doc_id = NULL;
+	char	    bytes[24], lang[24];
+	PGresult   *res = NULL;
+	size_t	    len;
+	long long   used;
+	int	    rc = -1;
 
-	if (validate_object(req->json, f_doc, nitems(f_doc), 0, &err) == -1)
-		return validate_problem(req, &err);
-	ctype = json_string_value(json_object_get(req->json, "content_type"));
-	content = json_string_value(json_object_get(req->json, "content"));
-	len = json_string_length(json_object_get(req->json, "content"));
-	url = json_string_value(json_object_get(req->json, "source_url"));
+	ctype = api_body_str(req, "content_type");
+	content = api_body_str(req, "content");
+	len = strlen(content);
+	url = api_body_str(req, "source_url");
 	if (url != NULL && strncmp(url, "https://", 8) != 0 &&
 	    strncmp(url, "http://", 7) != 0) {
 		err.field = "source_url";
@@ -166,8 +141,8 @@ h_document_create(struct request *req, struct ctx *ctx)
 		rc = router_not_found(req);
 		goto out;
 	}
-	snprintf(lang, sizeof(lang), "%s", PQgetvalue(res, 0, 0));
-	used = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	snprintf(lang, sizeof(lang), "%s", row_get(res, 0, "language"));
+	used = row_int(res, 0, "used");
 	PQclear(res);
 	res = NULL;
 	if (used + (long long)strlen(text) > ctx->conf->kb_company_max) {
@@ -180,7 +155,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 	if ((cj = json_dumps(chunks, JSON_COMPACT)) == NULL)
 		goto out;
 	snprintf(bytes, sizeof(bytes), "%zu", len);
-	p[2] = json_string_value(json_object_get(req->json, "title"));
+	p[2] = api_body_str(req, "title");
 	p[3] = ctype;
 	p[4] = url;
 	p[5] = bytes;
@@ -190,8 +165,8 @@ h_document_create(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_doc_new, p)) == NULL ||
 	    PQntuples(res) != 1)
 		goto out;
-	o = doc_json(res, 0);
-	doc_id = strdup(PQgetvalue(res, 0, 0));
+	o = row_json(&row_document, res, 0);
+	doc_id = strdup(row_get(res, 0, "id"));
 	PQclear(res);
 	res = NULL;
 	p[2] = doc_id;
@@ -201,12 +176,8 @@ h_document_create(struct request *req, struct ctx *ctx)
 	    (res = db_exec(ctx->db, &q_chunks_new, p)) == NULL)
 		goto out;
 	fields = json_pack("[s,s,s]", "title", "content_type", "source_url");
-	memset(&e, 0, sizeof(e));
-	e.action = "document.create";
-	e.resource_type = "document";
-	e.resource_id = doc_id;
-	e.fields = fields;
-	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+	if (o == NULL || api_audit(req, ctx, doc_id, fields, NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_json(req, 201, o);
 out:
@@ -223,13 +194,9 @@ out:
 int
 h_document_list(struct request *req, struct ctx *ctx)
 {
-	const char *bot = router_param(req, "id"), *p[2];
+	const char *p[2] = { ctx->who.company_id, router_param(req, "id") };
 	PGresult   *res;
-	json_t	   *items;
-	int	    i;
 
-	p[0] = ctx->who.company_id;
-	p[1] = bot;
 	/* An unknown chatbot is a 404, not an empty list. */
 	if ((res = db_exec(ctx->db, &q_doc_bot, p)) == NULL)
 		return -1;
@@ -238,66 +205,23 @@ h_document_list(struct request *req, struct ctx *ctx)
 		return router_not_found(req);
 	}
 	PQclear(res);
-	if ((res = db_exec_commit(ctx->db, &q_doc_list, p)) == NULL)
-		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items, doc_json(res, i));
-	PQclear(res);
-	return http_send_items(req, items);
+	return api_list(req, ctx, &q_doc_list, p);
 }
 
 int
 h_document_get(struct request *req, struct ctx *ctx)
 {
-	const char *bot = router_param(req, "id"),
-		   *doc = router_param(req, "doc");
-	const char *p[3];
-	PGresult   *res;
-	json_t	   *o;
-	int	    rc;
+	const char *p[3] = { ctx->who.company_id, router_param(req, "id"),
+		router_param(req, "doc") };
 
-	p[0] = ctx->who.company_id;
-	p[1] = bot;
-	p[2] = doc;
-	if ((res = db_exec_commit(ctx->db, &q_doc_get, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return router_not_found(req);
-	}
-	o = doc_json(res, 0);
-	json_object_set_new(o, "text", json_string(PQgetvalue(res, 0, 8)));
-	PQclear(res);
-	rc = http_send_json(req, 200, o);
-	json_decref(o);
-	return rc;
+	return api_get_one(req, ctx, &q_doc_get, p);
 }
 
 int
 h_document_delete(struct request *req, struct ctx *ctx)
 {
-	const char *bot = router_param(req, "id"),
-		   *doc = router_param(req, "doc");
-	const char	  *p[3];
-	struct audit_entry e = { 0 };
-	PGresult	  *res;
-	int		   n;
+	const char *p[3] = { ctx->who.company_id, router_param(req, "id"),
+		router_param(req, "doc") };
 
-	p[0] = ctx->who.company_id;
-	p[1] = bot;
-	p[2] = doc;
-	if ((res = db_exec(ctx->db, &q_doc_delete, p)) == NULL)
-		return -1;
-	n = (int)strtol(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	if (n == 0)
-		return router_not_found(req);
-	memset(&e, 0, sizeof(e));
-	e.action = "document.delete";
-	e.resource_type = "document";
-	e.resource_id = doc;
-	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
-		return -1;
-	return http_send_empty(req, 204);
+	return api_delete(req, ctx, &q_doc_delete, p);
 }

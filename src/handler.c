@@ -137,7 +137,10 @@ api_audit(struct request *req, struct ctx *ctx, const char *id, json_t *names,
 	}
 	/* The noun as the audit log names it: "webhook endpoint" as
 	 * webhook_endpoint. */
-	snprintf(type, sizeof(type), "%s", sp->noun != NULL ? sp->noun : "");
+	snprintf(type, sizeof(type), "%s",
+	    sp->resource != NULL   ? sp->resource
+		: sp->noun != NULL ? sp->noun
+				   : "");
 	for (i = 0; type[i] != '\0'; i++)
 		if (type[i] == ' ')
 			type[i] = '_';
@@ -164,7 +167,9 @@ api_delete(struct request *req, struct ctx *ctx, struct db_stmt *st,
 	PQclear(res);
 	if (n == 0)
 		return router_not_found(req);
-	if (api_audit(req, ctx, router_param(req, "id"), NULL, NULL) == -1 ||
+	/* The resource is the path's last id: /chatbots/{id}/documents/{doc}. */
+	if (api_audit(req, ctx, req->param[req->nparams - 1], NULL, NULL) ==
+		-1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);

@@ -345,99 +345,154 @@ add_response(json_t *resps, int status, const char *desc, json_t *schema,
 	json_object_set_new(resps, key, o);
 }
 
-/* A response every route of its kind may give, from components. */
+/*
+ * What the dispatcher and the layers under it (http.c, auth.c) answer
+ * for any route of a kind, with their problem codes: a route's own
+ * problem of the same status adds its codes to these.
+ */
+static const struct common {
+	int	    status;
+	const char *name, *desc, *codes;
+} commons[] = {
+	{ 400, "BadRequest", "a malformed request, JSON body, query or header",
+	    "bad_content_length bad_method bad_path bad_query bad_uri "
+	    "body_incomplete body_required json_too_deep malformed_json "
+	    "bad_header" },
+	{ 401, "Unauthorized", "no valid credentials",
+	    "unauthenticated invalid_token token_expired session_revoked" },
+	{ 403, "Forbidden",
+	    "the role, scope or account state does not allow it",
+	    "forbidden insufficient_scope mfa_setup_required "
+	    "verification_required" },
+	{ 404, "NotFound", "no such resource (or not the caller's)",
+	    "not_found" },
+	{ 413, "TooLarge", "the body is larger than the route takes",
+	    "body_too_large" },
+	{ 415, "UnsupportedMediaType", "a Content-Type the route does not take",
+	    "unsupported_media_type" },
+	{ 422, "Invalid", "the input breaks its declaration",
+	    "validation_failed body_not_allowed" },
+};
+
+/* Appends the space-separated 'codes' to array 'e'. */
 static void
-add_common(json_t *resps, int status, const char *name)
+add_codes(json_t *e, const char *codes)
 {
-	char key[8];
-
-	snprintf(key, sizeof(key), "%d", status);
-	if (json_object_get(resps, key) == NULL)
-		json_object_set_new(resps, key, ref("responses", name));
-}
-
-/* The responses add_common() names. */
-static json_t *
-common_responses(void)
-{
-	static const char *const c[][2] = {
-		{ "BadRequest",
-		    "malformed JSON or query (bad_request, "
-		    "bad_query)" },
-		{ "Unauthorized", "no valid credentials" },
-		{ "Forbidden", "the role, scope or state does not allow it" },
-		{ "NotFound", "no such resource (or not the caller's)" },
-		{ "TooLarge", "the body is larger than the route takes" },
-		{ "UnsupportedMediaType",
-		    "a Content-Type the route does not "
-		    "take" },
-		{ "Invalid",
-		    "the input breaks its declaration "
-		    "(validation_failed, body_not_allowed)" },
-		{ "Error",
-		    "an error: rate limited (429, Retry-After), "
-		    "unavailable (503), internal (500)" },
-	};
-	json_t *o = json_object();
-	size_t	i;
-
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		json_object_set_new(o, c[i][0],
-		    json_pack("{s:s,s:{s:{s:o}}}", "description", c[i][1],
-			"content", "application/problem+json", "schema",
-			ref("schemas", "Problem")));
-	return o;
-}
-
-/* A problem reply whose code is one of the space-separated 'codes'. */
-static json_t *
-problem_codes(const char *codes)
-{
-	json_t	   *e = json_array();
 	const char *p = codes;
 
 	while (*p != '\0') {
-		size_t n = strcspn(p, " ");
+		size_t	n = strcspn(p, " "), i;
+		json_t *v;
+		int	seen = 0;
 
-		json_array_append_new(e, json_stringn(p, n));
+		json_array_foreach(e, i, v) if (json_string_length(v) == n &&
+		    strncmp(json_string_value(v), p, n) == 0) seen = 1;
+		if (!seen)
+			json_array_append_new(e, json_stringn(p, n));
 		p += n + strspn(p + n, " ");
 	}
+}
+
+/* A problem body whose code is in 'e' (taken). */
+static json_t *
+problem_of(json_t *e)
+{
 	return json_pack("{s:[o,{s:{s:{s:o}}}]}", "allOf",
 	    ref("schemas", "Problem"), "properties", "code", "enum", e);
+}
+
+/* The responses 'commons' names. */
+static json_t *
+common_responses(void)
+{
+	json_t *o = json_object(), *e;
+	size_t	i;
+
+	for (i = 0; i < sizeof(commons) / sizeof(commons[0]); i++) {
+		add_codes(e = json_array(), commons[i].codes);
+		json_object_set_new(o, commons[i].name,
+		    json_pack("{s:s,s:{s:{s:o}}}", "description",
+			commons[i].desc, "content", "application/problem+json",
+			"schema", problem_of(e)));
+	}
+	json_object_set_new(o, "Error",
+	    json_pack("{s:s,s:{s:{s:o}}}", "description",
+		"an error any route may give: rate_limited (429, with "
+		"Retry-After), database_unavailable or overloaded (503), "
+		"internal_error (500)",
+		"content", "application/problem+json", "schema",
+		ref("schemas", "Problem")));
+	return o;
+}
+
+static const struct common *
+common_of(int status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commons) / sizeof(commons[0]); i++)
+		if (commons[i].status == status)
+			return &commons[i];
+	return NULL;
+}
+
+/* Whether the dispatcher may answer 'status' for route 'r'. */
+static int
+common_applies(const struct route *r, int status)
+{
+	const struct spec *sp = r->spec;
+
+	switch (status) {
+	case 400:
+		return r->body == BODY_JSON ||
+		    (sp != NULL && (sp->nquery > 0 || sp->nheaders > 0));
+	case 401: return r->auth != AUTH_PUBLIC;
+	case 403: return r->auth == AUTH_USER || r->auth == AUTH_KEY;
+	case 404: return strchr(r->pattern, ':') != NULL;
+	case 413:
+	case 415: return r->body == BODY_JSON;
+	case 422: return 1;
+	default: return 0;
+	}
 }
 
 static json_t *
 responses(const struct route *r)
 {
 	const struct spec *sp = r->spec;
-	json_t		  *o = json_object();
+	json_t		  *o = json_object(), *e;
 	size_t		   i;
 
 	for (i = 0; sp != NULL && i < sp->nreplies; i++) {
-		const struct resp *rp = &sp->replies[i];
+		const struct resp   *rp = &sp->replies[i];
+		const struct common *c = common_of(rp->status);
 
-		if (rp->shape == R_PROBLEM)
-			add_response(o, rp->status, rp->desc,
-			    rp->codes != NULL ? problem_codes(rp->codes)
-					      : ref("schemas", "Problem"),
-			    "application/problem+json");
-		else
+		if (rp->shape != R_PROBLEM) {
 			add_response(o, rp->status, rp->desc, reply_schema(rp),
 			    rp->ctype != NULL ? rp->ctype : "application/json");
+			continue;
+		}
+		if (rp->codes == NULL) {
+			add_response(o, rp->status, rp->desc,
+			    ref("schemas", "Problem"),
+			    "application/problem+json");
+			continue;
+		}
+		add_codes(e = json_array(), rp->codes);
+		if (c != NULL && common_applies(r, rp->status))
+			add_codes(e, c->codes);
+		add_response(o, rp->status, rp->desc, problem_of(e),
+		    "application/problem+json");
 	}
-	if (r->body == BODY_JSON || (sp != NULL && sp->nquery > 0))
-		add_common(o, 400, "BadRequest");
-	if (r->auth != AUTH_PUBLIC)
-		add_common(o, 401, "Unauthorized");
-	if (r->auth == AUTH_USER || r->auth == AUTH_KEY)
-		add_common(o, 403, "Forbidden");
-	if (strchr(r->pattern, ':') != NULL)
-		add_common(o, 404, "NotFound");
-	if (r->body == BODY_JSON) {
-		add_common(o, 413, "TooLarge");
-		add_common(o, 415, "UnsupportedMediaType");
+	for (i = 0; i < sizeof(commons) / sizeof(commons[0]); i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "%d", commons[i].status);
+		if (common_applies(r, commons[i].status) &&
+		    json_object_get(o, key) == NULL)
+			json_object_set_new(
+			    o, key, ref("responses", commons[i].name));
 	}
-	add_common(o, 422, "Invalid");
 	json_object_set_new(o, "default", ref("responses", "Error"));
 	return o;
 }

@@ -207,7 +207,43 @@ static const struct col delivery_cols[] = {
 const struct row row_delivery = ROW(
     "WebhookDelivery", delivery_cols, "One event's delivery to an endpoint");
 
+static const struct col document_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("chatbot_id", C_UUID, 0),
+	COL("title", C_STRING, 0),
+	{ "content_type", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){
+		"text/plain", "text/markdown", "text/html", NULL },
+	    NULL },
+	COL("source_url", C_STRING, COL_NULL),
+	COL_DOC("bytes", C_INT, 0, "the size of the content as sent"),
+	COL_DOC("chunks", C_INT, 0, "the parts it is indexed in"),
+	COL("created_at", C_TIME, 0),
+	COL_DOC("text", C_STRING, COL_EXTRA,
+	    "GET of one document only: the text as indexed"),
+};
+const struct row row_document =
+    ROW("Document", document_cols, "A knowledge-base document of a chatbot");
+
+static const struct col api_key_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("name", C_STRING, 0),
+	COL_SUB("prefix", C_STRING, 0, "'prl_' || left(id::text, 8)", NULL,
+	    "what identifies the key in lists and logs; no secret"),
+	COL_EXPR("scopes", C_STRINGS, 0, "array_to_json(scopes)"),
+	COL("created_at", C_TIME, 0),
+	COL("last_used_at", C_TIME, COL_NULL),
+	COL("expires_at", C_TIME, COL_NULL),
+	COL_DOC("created_by", C_UUID, COL_NULL, "the admin who made it"),
+	COL_DOC("key", C_STRING, COL_EXTRA,
+	    "only when made: prl_<id>_<secret>, shown this once"),
+};
+const struct row row_api_key = ROW("ApiKey", api_key_cols,
+    "A scoped API key of the company, without its secret");
+
 const struct row *const rows_all[] = {
+	&row_api_key,
+	&row_document,
 	&row_webhook,
 	&row_attempt,
 	&row_delivery,

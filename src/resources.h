@@ -20,5 +20,7 @@ extern const struct row row_summary;
 extern const struct row row_webhook;
 extern const struct row row_attempt;
 extern const struct row row_delivery;
+extern const struct row row_document;
+extern const struct row row_api_key;
 
 #endif

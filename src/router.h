@@ -114,6 +114,7 @@ struct spec {
 	const struct resp  *replies; /* success first */
 	size_t		    nreplies;
 	const char	   *audit; /* the audit action ("template.create") */
+	const char	   *resource; /* its resource type, when not the noun */
 	const char	   *doc; /* more than the summary says, or NULL */
 };
 

@@ -280,6 +280,62 @@ static const struct spec s_webhook_deliveries = { .noun = "webhook endpoint",
 	       "1 KiB; an attempt without finished_at was interrupted (the "
 	       "process stopped mid-request)." };
 
+/* Knowledge-base documents. */
+static const struct spec s_document_create = { .noun = "chatbot",
+	BODY(FIELD("title", V_STRING, 1, 200, F_REQUIRED),
+	    FIELD_DOC("content_type", V_URI, 1, 40, F_REQUIRED,
+		"text/plain, text/markdown or text/html"),
+	    FIELD_DOC("content", V_TEXT, 1, 524288, F_REQUIRED,
+		"at most kb_document_max bytes"),
+	    FIELD_DOC("source_url", V_URI, 8, 2000, F_NULLABLE,
+		"where it comes from (http or https), for citations")),
+	REPLIES(REPLY(201, R_ONE, &row_document, "the document, indexed"),
+	    PROBLEM(402, "plan_limit", "the plan allows no more documents"),
+	    PROBLEM(413, "document_too_large knowledge_base_full",
+		"over kb_document_max, or the company's kb_company_max"),
+	    PROBLEM(415, "unsupported_document_type unsupported_media_type",
+		"content_type is none of the three")),
+	.audit = "document.create",
+	.resource = "document",
+	.doc = "HTML is reduced to text by libxml2's parser, dropping "
+	       "scripts, styles and hidden parts. The text is split into "
+	       "chunks and indexed with PostgreSQL full-text search in the "
+	       "chatbot's language." };
+static const struct spec s_document_list = { .noun = "chatbot",
+	REPLIES(REPLY(
+	    200, R_ITEMS, &row_document, "newest first, without their text")) };
+static const struct spec s_document_get = { .noun = "document",
+	REPLIES(
+	    REPLY(200, R_ONE, &row_document, "the document and its text")) };
+static const struct spec s_document_delete = { .noun = "document",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted, with its chunks")),
+	.audit = "document.delete" };
+
+/* API keys. */
+static const struct field f_scope = FIELD_ENUM("scope", scope_names, 0, NULL);
+static const struct spec  s_api_key_create = { .noun = "key",
+	 BODY(FIELD("name", V_STRING, 1, 100, F_REQUIRED),
+	     { "scopes", V_ARRAY, 1, SCOPE__COUNT, F_REQUIRED, NULL, &f_scope, 1,
+		 NULL },
+	     FIELD_DOC("expires_at", V_TIME, 0, 0, F_NULLABLE,
+		 "at least a minute ahead; null: never")),
+	 REPLIES(REPLY(201, R_ONE, &row_api_key, "the key, shown this once"),
+	     PROBLEM(
+		 403, "scope_beyond_role", "a scope beyond the creator's role")),
+	 .audit = "api_key.create",
+	 .resource = "api_key",
+	 .doc = "A key cannot hold a scope beyond its creator's role and, on "
+		 "each use, is capped by the creator's role at that moment. "
+		 "Use it as `Authorization: Bearer prl_<id>_<secret>` on "
+		 "routes that accept keys." };
+static const struct spec  s_api_key_list = { .noun = "key",
+	 REPLIES(REPLY(200, R_ITEMS, &row_api_key,
+	     "the keys not revoked, newest first")) };
+static const struct spec  s_api_key_delete = { .noun = "key",
+	 REPLIES(REPLY(204, R_EMPTY, NULL, "revoked")),
+	 .audit = "api_key.revoke",
+	 .resource = "api_key" };
+
 /* Specs still described in prose (issue 15 declares them one by one). */
 #define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_healthz = { REPLIES(
@@ -469,24 +525,6 @@ static const struct spec s_invitation_accept = {
 	    "account); the invitation stays open. Limited like registration "
 	    "per client address."
 };
-static const struct spec s_api_key_create = {
-	REPLIES(RESP(201, R_PROSE, NULL,
-	    "{id, name, key, scopes, created_at, expires_at}")),
-	.doc =
-	    "Body {name, scopes[], expires_at?}. Scopes, exactly: "
-	    "conversations:read, conversations:write, chatbots:read, "
-	    "chatbots:write, documents:read, documents:write, "
-	    "templates:write, members:read, audit:read, webhooks:write, "
-	    "analytics:read. A key cannot hold a scope beyond its creator's "
-	    "role (403 scope_beyond_role) and, on each use, is capped by the "
-	    "creator's role at that moment. Use it as `Authorization: Bearer "
-	    "prl_<id>_<secret>` on routes that accept keys."
-};
-static const struct spec s_api_key_list = { REPLIES(RESP(200, R_PROSE, NULL,
-    "{items: [{id, name, prefix, scopes, created_at, last_used_at, "
-    "expires_at, created_by}]}")) };
-static const struct spec s_api_key_delete = { .noun = "key",
-	REPLIES(RESP(204, R_PROSE, NULL, "revoked")) };
 static const struct spec s_billing_get = { REPLIES(RESP(200, R_PROSE, NULL,
     "{plan: {id, name, limits: {chatbots, members, documents, "
     "monthly_messages, monthly_llm_tokens}}, subscription_status, "
@@ -588,24 +626,6 @@ static const struct spec s_company_llm_put = {
 	    "private_address). Audited by field name (the model's value too; "
 	    "never the key or the URL)."
 };
-static const struct spec s_document_create = { .noun = "chatbot",
-	REPLIES(RESP(201, R_PROSE, NULL,
-	    "{id, chatbot_id, title, content_type, source_url, bytes, "
-	    "chunks, created_at}")),
-	.doc =
-	    "Body {title, content_type, content, source_url?}. content_type "
-	    "is text/plain, text/markdown or text/html (415 otherwise); HTML "
-	    "is reduced to text by libxml2's parser, dropping scripts, "
-	    "styles and hidden parts. The text is split into chunks and "
-	    "indexed with PostgreSQL full-text search in the chatbot's "
-	    "language. 413 document_too_large over kb_document_max; 413 "
-	    "knowledge_base_full over kb_company_max for the company." };
-static const struct spec s_document_list = { .noun = "chatbot",
-	REPLIES(RESP(200, R_PROSE, NULL, "{items: [document]}")) };
-static const struct spec s_document_get = { .noun = "document",
-	REPLIES(RESP(200, R_PROSE, NULL, "the document and its text")) };
-static const struct spec s_document_delete = { .noun = "document",
-	REPLIES(RESP(204, R_PROSE, NULL, "deleted")) };
 static const struct spec s_export_create = {
 	REPLIES(RESP(202, R_PROSE, NULL, "the export")),
 	.doc =

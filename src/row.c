@@ -217,7 +217,10 @@ row_json(const struct row *r, const PGresult *res, int i)
 		const struct col *c = &r->cols[k];
 		int		  n;
 
-		if (c->flags & (COL_EXTRA | COL_ADDED | COL_HIDDEN))
+		if (c->flags & (COL_ADDED | COL_HIDDEN))
+			continue;
+		/* A sometimes column: there when the statement selected it. */
+		if ((c->flags & COL_EXTRA) && PQfnumber(res, c->name) < 0)
 			continue;
 		if ((n = col_number(res, c->name)) < 0)
 			goto fail;

@@ -7,7 +7,7 @@
 
 #include "scopes.h"
 
-static const char *const names[SCOPE__COUNT] = {
+const char *const scope_names[SCOPE__COUNT + 1] = {
 	"conversations:read",
 	"conversations:write",
 	"chatbots:read",
@@ -19,6 +19,7 @@ static const char *const names[SCOPE__COUNT] = {
 	"audit:read",
 	"webhooks:write",
 	"analytics:read",
+	NULL,
 };
 
 unsigned
@@ -27,7 +28,7 @@ scope_parse(const char *name)
 	int i;
 
 	for (i = 0; i < SCOPE__COUNT; i++)
-		if (strcmp(name, names[i]) == 0)
+		if (strcmp(name, scope_names[i]) == 0)
 			return 1u << i;
 	return 0;
 }
@@ -54,7 +55,7 @@ scope_json(unsigned mask)
 
 	for (i = 0; i < SCOPE__COUNT; i++)
 		if (mask & (1u << i))
-			json_array_append_new(a, json_string(names[i]));
+			json_array_append_new(a, json_string(scope_names[i]));
 	return a;
 }
 

@@ -22,6 +22,9 @@
 #define SCOPE_ANALYTICS_READ 0x400u
 #define SCOPE__COUNT 11
 
+/* Every scope's name, in bit order, NULL-terminated. */
+extern const char *const scope_names[SCOPE__COUNT + 1];
+
 /* The scope's bit for 'name', or 0 when there is no such scope. */
 unsigned scope_parse(const char *name);
 /* Every scope role 'r' may hold (members: conversations, knowledge-base
