@@ -13,7 +13,8 @@
 #include <string.h>
 
 #include "api.h"
-#include "audit.h"
+#include "handler.h"
+#include "resources.h"
 #include "auth.h"
 #include "conf.h"
 #include "crypto.h"
@@ -41,11 +42,10 @@ static struct db_stmt q_member_email = { "inv_member_email",
 static struct db_stmt q_inv_new = { "invitation_new",
 	"INSERT INTO invitations (company_id, email, role, token_hash, "
 	"invited_by, expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5, "
-	"now() + make_interval(secs => $6::integer)) RETURNING id, created_at, "
-	"expires_at",
+	"now() + make_interval(secs => $6::integer)) RETURNING {{Invitation}}",
 	6, 0, 0 };
 static struct db_stmt q_inv_list = { "invitation_list",
-	"SELECT id, email, role, created_at, expires_at FROM invitations WHERE "
+	"SELECT {{Invitation}} FROM invitations WHERE "
 	"company_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND "
 	"expires_at > now() ORDER BY created_at DESC LIMIT 500",
 	1, 0, 0 };
@@ -59,7 +59,8 @@ static struct db_stmt q_inv_lookup = { "invitation_lookup",
 	1, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_inv_use = { "invitation_use",
 	"SELECT email, role, expires_at > now() AND accepted_at IS NULL AND "
-	"revoked_at IS NULL FROM invitations WHERE id = $1 AND company_id = $2 "
+	"revoked_at IS NULL AS usable FROM invitations WHERE id = $1 AND "
+	"company_id = $2 "
 	"FOR UPDATE",
 	2, 0, 0 };
 static struct db_stmt q_inv_accepted = { "invitation_accepted",
@@ -107,39 +108,23 @@ invite_budget(struct request *req, struct ctx *ctx, const char *email)
 	return r == 0;
 }
 
-static const struct field f_invite[] = {
-	FIELD("email", V_STRING, 3, 320, F_REQUIRED),
-	FIELD("role", V_TOKEN, 5, 6, F_REQUIRED),
-};
-
 int
 h_invitation_create(struct request *req, struct ctx *ctx)
 {
-	struct verr	   err;
-	struct audit_entry e = { 0 };
-	char		   email[API_EMAIL_MAX + 1], tok[CRYPTO_TOKEN_LEN + 1];
-	char		   hex[65], ttl[16], id[37];
-	unsigned char	   h[32];
-	const char	  *p[6];
-	char		  *sealed = NULL;
-	json_t		  *job = NULL, *fields = NULL, *o = NULL;
-	PGresult	  *res;
-	enum role	   role;
-	int		   mail, rc = -1;
+	struct verr   err = { "email", "format" };
+	char	      email[API_EMAIL_MAX + 1], tok[CRYPTO_TOKEN_LEN + 1];
+	char	      hex[65], ttl[16], id[37];
+	unsigned char h[32];
+	const char   *p[6];
+	char	     *sealed = NULL;
+	json_t	     *job = NULL, *fields = NULL, *o = NULL;
+	PGresult     *res;
+	enum role     role;
+	int	      mail, rc = -1;
 
-	if (validate_object(req->json, f_invite, nitems(f_invite), 0, &err) ==
-	    -1)
+	role = auth_role_parse(api_body_str(req, "role"));
+	if (api_email_normalize(api_body_str(req, "email"), email) == -1)
 		return validate_problem(req, &err);
-	role = auth_role_parse(
-	    json_string_value(json_object_get(req->json, "role")));
-	if (role == ROLE_NONE ||
-	    api_email_normalize(
-		json_string_value(json_object_get(req->json, "email")),
-		email) == -1) {
-		err.field = role == ROLE_NONE ? "role" : "email";
-		err.code = "format";
-		return validate_problem(req, &err);
-	}
 	if (role == ROLE_OWNER && ctx->who.role != ROLE_OWNER)
 		return http_send_problem(req, 403, "owner_required",
 		    "Only an owner can invite an owner", NULL, NULL, NULL);
@@ -181,10 +166,8 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 			    NULL, NULL);
 		goto out;
 	}
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", id, "email", email, "role",
-	    auth_role_name(role), "created_at", PQgetvalue(res, 0, 1),
-	    "expires_at", PQgetvalue(res, 0, 2));
+	snprintf(id, sizeof(id), "%s", row_get(res, 0, "id"));
+	o = row_json(&row_invitation, res, 0);
 	PQclear(res);
 	if ((sealed = keyring_encrypt(
 		 keys_ring(), ctx->who.company_id, tok, strlen(tok))) == NULL)
@@ -193,16 +176,12 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	job = json_pack("{s:s,s:s,s:s,s:s}", "to", email, "template",
 	    "invitation", "token_enc", sealed, "invited_by", ctx->who.user_id);
 	fields = json_pack("[s,s]", "email", "role");
-	memset(&e, 0, sizeof(e));
-	e.action = "invitation.create";
-	e.resource_type = "invitation";
-	e.resource_id = id;
-	e.fields = fields;
-	if (job == NULL ||
+	if (job == NULL || o == NULL ||
 	    (mail &&
 		jobs_enqueue(ctx->db, "email", ctx->who.company_id, job) ==
 		    -1) ||
-	    audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+	    api_audit(req, ctx, id, fields, NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_json(req, 201, o);
 out:
@@ -218,47 +197,16 @@ int
 h_invitation_list(struct request *req, struct ctx *ctx)
 {
 	const char *p[1] = { ctx->who.company_id };
-	PGresult   *res;
-	json_t	   *items;
-	int	    i;
 
-	if ((res = db_exec_commit(ctx->db, &q_inv_list, p)) == NULL)
-		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items,
-		    json_pack("{s:s,s:s,s:s,s:s,s:s}", "id",
-			PQgetvalue(res, i, 0), "email", PQgetvalue(res, i, 1),
-			"role", PQgetvalue(res, i, 2), "created_at",
-			PQgetvalue(res, i, 3), "expires_at",
-			PQgetvalue(res, i, 4)));
-	PQclear(res);
-	return http_send_items(req, items);
+	return api_list(req, ctx, &q_inv_list, p);
 }
 
 int
 h_invitation_delete(struct request *req, struct ctx *ctx)
 {
-	const char	  *id = router_param(req, "id"), *p[2];
-	struct audit_entry e = { 0 };
-	PGresult	  *res;
-	int		   n;
+	const char *p[2] = { ctx->who.company_id, router_param(req, "id") };
 
-	p[0] = ctx->who.company_id;
-	p[1] = id;
-	if ((res = db_exec(ctx->db, &q_inv_revoke, p)) == NULL)
-		return -1;
-	n = (int)strtol(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	if (n == 0)
-		return router_not_found(req);
-	memset(&e, 0, sizeof(e));
-	e.action = "invitation.revoke";
-	e.resource_type = "invitation";
-	e.resource_id = id;
-	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
-		return -1;
-	return http_send_empty(req, 204);
+	return api_delete(req, ctx, &q_inv_revoke, p);
 }
 
 static int
@@ -272,18 +220,10 @@ email_elsewhere(struct request *req)
 	    NULL, NULL);
 }
 
-static const struct field f_accept[] = {
-	FIELD("token", V_STRING, 1, 128, F_REQUIRED),
-	FIELD("name", V_STRING, 1, 200, F_REQUIRED),
-	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
-};
-
 int
 h_invitation_accept(struct request *req, struct ctx *ctx)
 {
 	const struct conf *cfg = ctx->conf;
-	struct verr	   err;
-	struct audit_entry e = { 0 };
 	char		   hex[65], iid[37], cid[37], uid[37], email[255];
 	char		   role[8], hash[PASSWORD_HASH_MAX];
 	const char	  *name, *pw, *why, *p[5];
@@ -291,17 +231,12 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	json_t		  *tokens = NULL;
 	int		   n, rc = -1;
 
-	if (validate_object(req->json, f_accept, nitems(f_accept), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
 	if (api_addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
 		cfg->register_window) == -2)
 		return 0;
-	name = json_string_value(json_object_get(req->json, "name"));
-	pw = json_string_value(json_object_get(req->json, "password"));
-	if (api_token_hash_hex(
-		json_string_value(json_object_get(req->json, "token")), hex) ==
-	    -1)
+	name = api_body_str(req, "name");
+	pw = api_body_str(req, "password");
+	if (api_token_hash_hex(api_body_str(req, "token"), hex) == -1)
 		goto bad;
 	p[0] = hex;
 	if ((res = db_exec(ctx->db, &q_inv_lookup, p)) == NULL)
@@ -310,8 +245,8 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		goto bad;
 	}
-	snprintf(iid, sizeof(iid), "%s", PQgetvalue(res, 0, 0));
-	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
+	snprintf(iid, sizeof(iid), "%s", row_get(res, 0, "invitation_id"));
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
 	PQclear(res);
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 		return api_unavailable(req);
@@ -319,13 +254,13 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	p[1] = cid;
 	if ((res = db_exec(ctx->db, &q_inv_use, p)) == NULL)
 		return -1;
-	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+	if (PQntuples(res) != 1 || !row_bool(res, 0, "usable")) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		goto bad;
 	}
-	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 0));
-	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
+	snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
+	snprintf(role, sizeof(role), "%s", row_get(res, 0, "role"));
 	PQclear(res);
 	/*
 	 * The holder of the token reads the address's mail, so telling
@@ -357,7 +292,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 			rc = email_elsewhere(req);
 		goto out;
 	}
-	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "id"));
 	PQclear(res);
 	p[0] = iid;
 	p[1] = cid;
@@ -368,12 +303,8 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	ctx->who.kind = AUTH_USER;
 	memcpy(ctx->who.company_id, cid, sizeof(cid));
 	memcpy(ctx->who.user_id, uid, sizeof(uid));
-	memset(&e, 0, sizeof(e));
-	e.action = "invitation.accept";
-	e.resource_type = "member";
-	e.resource_id = uid;
 	if ((tokens = session_start(ctx, req, cid, uid, role)) == NULL ||
-	    audit_write(ctx, req, &e) == -1 ||
+	    api_audit(req, ctx, uid, NULL, NULL) == -1 ||
 	    event_record(ctx->db, req, cid, uid, "invitation_accepted", NULL) ==
 		-1 ||
 	    db_commit(ctx->db) == -1)

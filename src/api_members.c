@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "api.h"
-#include "audit.h"
+#include "handler.h"
+#include "resources.h"
 #include "auth.h"
 #include "db.h"
 #include "realtime.h"
@@ -20,8 +21,8 @@
 #include "validate.h"
 
 struct db_stmt q_members = { "members_list",
-	"SELECT u.id, u.email, u.name, u.role, u.totp_enabled_at IS NOT NULL, "
-	"u.created_at FROM users u WHERE u.company_id = $2 AND EXISTS (SELECT "
+	"SELECT {{Member u}} FROM users u WHERE u.company_id = $2 AND EXISTS "
+	"(SELECT "
 	"1 FROM users me WHERE me.id = $1 AND me.company_id = $2) ORDER BY "
 	"u.created_at, u.id LIMIT 1000",
 	2, 0, 0 };
@@ -35,8 +36,7 @@ static struct db_stmt q_member = { "member_get",
 	2, 0, 0 };
 static struct db_stmt q_member_role = { "member_role",
 	"UPDATE users SET role = $3, updated_at = now() WHERE company_id = $1 "
-	"AND id = $2 RETURNING id, email, name, role, totp_enabled_at IS NOT "
-	"NULL, created_at",
+	"AND id = $2 RETURNING {{Member}}",
 	3, 0, 0 };
 static struct db_stmt q_member_invitations = { "member_invitations",
 	"UPDATE invitations SET revoked_at = now() WHERE company_id = $1 AND "
@@ -45,34 +45,15 @@ static struct db_stmt q_member_invitations = { "member_invitations",
 static struct db_stmt q_member_delete = { "member_delete",
 	"DELETE FROM users WHERE company_id = $1 AND id = $2", 2, 0, 0 };
 
-static json_t *
-member_json(PGresult *res, int i)
-{
-	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "id",
-	    PQgetvalue(res, i, 0), "email", PQgetvalue(res, i, 1), "name",
-	    PQgetvalue(res, i, 2), "role", PQgetvalue(res, i, 3), "mfa_enabled",
-	    strcmp(PQgetvalue(res, i, 4), "t") == 0, "created_at",
-	    PQgetvalue(res, i, 5));
-}
-
 int
 h_members_list(struct request *req, struct ctx *ctx)
 {
 	json_t *items;
-	int	i;
 
-	if (ctx->read == NULL)
+	if (ctx->read == NULL ||
+	    (items = row_json_all(&row_member, ctx->read)) == NULL)
 		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(ctx->read); i++)
-		json_array_append_new(items, member_json(ctx->read, i));
 	return http_send_items(req, items);
-}
-
-static int
-not_found(struct request *req)
-{
-	return router_not_found(req);
 }
 
 /*
@@ -100,7 +81,7 @@ lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
 		if ((res = db_exec(ctx->db, &q_member, me)) == NULL)
 			return -1;
 		ctx->who.role = PQntuples(res) == 1
-		    ? auth_role_parse(PQgetvalue(res, 0, 0))
+		    ? auth_role_parse(row_get(res, 0, "role"))
 		    : ROLE_NONE;
 		PQclear(res);
 		if (ctx->who.role < ROLE_ADMIN) {
@@ -113,10 +94,10 @@ lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		not_found(req);
+		router_not_found(req);
 		return ROLE_NONE;
 	}
-	role = auth_role_parse(PQgetvalue(res, 0, 0));
+	role = auth_role_parse(row_get(res, 0, "role"));
 	PQclear(res);
 	return (int)role;
 }
@@ -133,30 +114,16 @@ refuse(
 	return http_send_problem(req, 403, code, title, NULL, NULL, NULL);
 }
 
-static const struct field f_role[] = {
-	FIELD("role", V_TOKEN, 5, 6, F_REQUIRED),
-};
-
 int
 h_member_patch(struct request *req, struct ctx *ctx)
 {
-	const char	  *id = router_param(req, "id"), *p[3];
-	struct verr	   err;
-	struct audit_entry e = { 0 };
-	enum role	   cur, next;
-	json_t		  *fields, *changes, *o;
-	PGresult	  *res;
-	int		   owners = 0, r, rc;
+	const char *id = router_param(req, "id"), *p[3];
+	enum role   cur, next;
+	json_t	   *fields, *changes, *o;
+	PGresult   *res;
+	int	    owners = 0, r, rc;
 
-	if (validate_object(req->json, f_role, nitems(f_role), 0, &err) == -1)
-		return validate_problem(req, &err);
-	next = auth_role_parse(
-	    json_string_value(json_object_get(req->json, "role")));
-	if (next == ROLE_NONE) {
-		err.field = "role";
-		err.code = "format";
-		return validate_problem(req, &err);
-	}
+	next = auth_role_parse(api_body_str(req, "role"));
 	if ((r = lock_target(req, ctx, id, &owners)) <= (int)ROLE_NONE)
 		return r == -1 ? -1 : 0;
 	cur = (enum role)r;
@@ -187,12 +154,7 @@ h_member_patch(struct request *req, struct ctx *ctx)
 		fields = json_pack("[s]", "role");
 		changes = json_pack("{s:{s:s,s:s}}", "role", "old",
 		    auth_role_name(cur), "new", auth_role_name(next));
-		e.action = "member.role_change";
-		e.resource_type = "member";
-		e.resource_id = id;
-		e.fields = fields;
-		e.changes = changes;
-		r = audit_write(ctx, req, &e);
+		r = api_audit(req, ctx, id, fields, changes);
 		json_decref(fields);
 		json_decref(changes);
 		if (r == -1) {
@@ -204,7 +166,7 @@ h_member_patch(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		return -1;
 	}
-	o = member_json(res, 0);
+	o = row_json(&row_member, res, 0);
 	PQclear(res);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
@@ -214,10 +176,9 @@ h_member_patch(struct request *req, struct ctx *ctx)
 int
 h_member_delete(struct request *req, struct ctx *ctx)
 {
-	const char	  *id = router_param(req, "id"), *p[2];
-	struct audit_entry e = { 0 };
-	PGresult	  *res;
-	int		   owners = 0, r;
+	const char *id = router_param(req, "id"), *p[2];
+	PGresult   *res;
+	int	    owners = 0, r;
 
 	if ((r = lock_target(req, ctx, id, &owners)) <= (int)ROLE_NONE)
 		return r == -1 ? -1 : 0;
@@ -241,11 +202,8 @@ h_member_delete(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_member_delete, p)) == NULL)
 		return -1;
 	PQclear(res);
-	memset(&e, 0, sizeof(e));
-	e.action = "member.remove";
-	e.resource_type = "member";
-	e.resource_id = id;
-	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+	if (api_audit(req, ctx, id, NULL, NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);
 }

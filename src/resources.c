@@ -241,7 +241,45 @@ static const struct col api_key_cols[] = {
 const struct row row_api_key = ROW("ApiKey", api_key_cols,
     "A scoped API key of the company, without its secret");
 
+static const char *const roles[] = { "member", "admin", "owner", NULL };
+static const struct col	 invitation_cols[] = {
+	 COL("id", C_UUID, 0),
+	 COL("email", C_STRING, 0),
+	 { "role", C_STRING, 0, NULL, NULL, roles, NULL },
+	 COL("created_at", C_TIME, 0),
+	 COL("expires_at", C_TIME, 0),
+};
+const struct row row_invitation =
+    ROW("Invitation", invitation_cols, "An open invitation into the company");
+
+/* Selected as {{Member u}} or plain. */
+static const struct col member_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("email", C_STRING, 0),
+	COL("name", C_STRING, 0),
+	{ "role", C_STRING, 0, NULL, NULL, roles, NULL },
+	COL_SUB("mfa_enabled", C_BOOL, 0, "totp_enabled_at IS NOT NULL", NULL,
+	    "the member has TOTP on"),
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_member =
+    ROW("Member", member_cols, "A user of the company");
+
+static const struct col tokens_cols[] = {
+	COL_DOC("access_token", C_STRING, 0, "a JWT for Authorization: Bearer"),
+	{ "token_type", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "Bearer", NULL }, NULL },
+	COL_DOC("expires_in", C_INT, 0, "seconds the access token is good for"),
+	COL_DOC("refresh_token", C_STRING, 0,
+	    "single use: POST /api/v1/auth/refresh for a new pair"),
+	COL("session_id", C_UUID, 0),
+};
+const struct row row_tokens = ROW("Tokens", tokens_cols, "A session's tokens");
+
 const struct row *const rows_all[] = {
+	&row_invitation,
+	&row_member,
+	&row_tokens,
 	&row_api_key,
 	&row_document,
 	&row_webhook,

@@ -336,6 +336,66 @@ static const struct spec  s_api_key_delete = { .noun = "key",
 	 .audit = "api_key.revoke",
 	 .resource = "api_key" };
 
+/* The team. */
+static const char *const roles[] = { "member", "admin", "owner", NULL };
+static const struct spec s_members_list = { .noun = "member",
+	REPLIES(REPLY(200, R_ITEMS, &row_member, "oldest first")) };
+static const struct spec s_member_patch = { .noun = "member",
+	BODY(FIELD_ENUM("role", roles, F_REQUIRED, NULL)),
+	REPLIES(REPLY(200, R_ONE, &row_member, "the member"),
+	    PROBLEM(403, "owner_required last_owner",
+		"only an owner grants or takes away owner; the last owner "
+		"stays")),
+	.audit = "member.role_change",
+	.doc = "Another company's id answers 404 like an unknown one." };
+static const struct spec s_member_delete = { .noun = "member",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "removed; their sessions end"),
+	    PROBLEM(403, "owner_required last_owner",
+		"only an owner removes an owner; the last owner stays")),
+	.audit = "member.remove" };
+static const struct spec s_invitation_create = { .noun = "invitation",
+	BODY(FIELD("email", V_STRING, 3, 320, F_REQUIRED),
+	    FIELD_ENUM("role", roles, F_REQUIRED, NULL)),
+	REPLIES(REPLY(201, R_ONE, &row_invitation, "made; the link is mailed"),
+	    PROBLEM(402, "plan_limit", "the plan allows no more members"),
+	    PROBLEM(403, "owner_required", "only an owner invites an owner"),
+	    PROBLEM(409, "already_invited already_member",
+		"an open invitation, or a member, has the address")),
+	.audit = "invitation.create",
+	.doc = "A single-use link valid 7 days is e-mailed by the jobs "
+	       "process. An address with an account in another company is "
+	       "invited like any other: whether it has one is not the "
+	       "inviter's to learn. 429 rate_limited past "
+	       "invite_max_per_address invitations to one address or "
+	       "invite_max_per_company in all from this company per "
+	       "invite_window, revoked ones included. An address invited "
+	       "invite_max_per_address times by all companies together gets "
+	       "no more mail in the window; the invitation is still made and "
+	       "answered alike, so a company learns nothing of others' "
+	       "invitations." };
+static const struct spec s_invitation_list = { .noun = "invitation",
+	REPLIES(REPLY(
+	    200, R_ITEMS, &row_invitation, "open invitations, newest first")) };
+static const struct spec s_invitation_delete = { .noun = "invitation",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "revoked")),
+	.audit = "invitation.revoke" };
+static const struct spec s_invitation_accept = { .noun = "invitation",
+	BODY(FIELD_DOC("token", V_STRING, 1, 128, F_REQUIRED | F_SECRET,
+		 "from the invitation's link"),
+	    FIELD("name", V_STRING, 1, 200, F_REQUIRED),
+	    FIELD_DOC("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET,
+		"policy as at registration")),
+	REPLIES(REPLY(201, R_ONE, &row_tokens, "joined: a session"),
+	    PROBLEM(400, "invalid_token", "unknown, used, revoked or expired"),
+	    PROBLEM(409, "email_taken",
+		"the address has an account; the invitation stays open"),
+	    PROBLEM(422, "weak_password", "the password breaks the policy")),
+	.audit = "invitation.accept",
+	.resource = "member",
+	.doc = "An address belongs to one account, so an address with an "
+	       "account in another company cannot join. Limited like "
+	       "registration per client address." };
+
 /* Specs still described in prose (issue 15 declares them one by one). */
 #define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_healthz = { REPLIES(
@@ -482,48 +542,6 @@ static const struct spec s_company_delete = {
 	    "endpoints, usage, the audit log and every encrypted secret \u2014 "
 	    "leaving only a tombstone (the company id and the time). parleyd "
 	    "logs company_deleted with the id."
-};
-static const struct spec s_members_list = { REPLIES(RESP(200, R_PROSE, NULL,
-    "{items: [{id, email, name, role, mfa_enabled, created_at}]}")) };
-static const struct spec s_member_patch = { .noun = "member",
-	REPLIES(RESP(200, R_PROSE, NULL, "the member")),
-	.doc =
-	    "Body {role: member|admin|owner}. Only an owner grants or takes "
-	    "away owner (403 owner_required); the last owner cannot be "
-	    "demoted (403 last_owner). Another company's id answers 404 like "
-	    "an unknown one." };
-static const struct spec s_member_delete = { .noun = "member",
-	REPLIES(RESP(204, R_PROSE, NULL, "removed")) };
-static const struct spec s_invitation_create = {
-	REPLIES(RESP(
-	    201, R_PROSE, NULL, "{id, email, role, created_at, expires_at}")),
-	.doc =
-	    "Body {email, role}. A single-use link valid 7 days is e-mailed "
-	    "by the jobs process. 409 already_invited (one open invitation "
-	    "per address), 409 already_member (a member of this company has "
-	    "the address). An address with an account in another company is "
-	    "invited like any other: whether it has one is not the inviter's "
-	    "to learn. 429 rate_limited past invite_max_per_address "
-	    "invitations to one address or invite_max_per_company in all "
-	    "from this company per invite_window, revoked ones included. An "
-	    "address invited invite_max_per_address times by all companies "
-	    "together gets no more mail in the window; the invitation is "
-	    "still made and answered alike, so a company learns nothing of "
-	    "others' invitations."
-};
-static const struct spec s_invitation_list = { REPLIES(RESP(200, R_PROSE, NULL,
-    "{items: [{id, email, role, created_at, expires_at}]}")) };
-static const struct spec s_invitation_delete = { .noun = "invitation",
-	REPLIES(RESP(204, R_PROSE, NULL, "revoked")) };
-static const struct spec s_invitation_accept = {
-	REPLIES(RESP(201, R_PROSE, NULL, "a token pair")),
-	.doc =
-	    "Body {token, name, password} (password policy as at "
-	    "registration). 400 invalid_token when unknown, used, revoked or "
-	    "expired. 409 email_taken when the address already has an "
-	    "account (in another company: an address belongs to one "
-	    "account); the invitation stays open. Limited like registration "
-	    "per client address."
 };
 static const struct spec s_billing_get = { REPLIES(RESP(200, R_PROSE, NULL,
     "{plan: {id, name, limits: {chatbots, members, documents, "
