@@ -517,8 +517,8 @@ billing_session(struct request *req, struct ctx *ctx, const char *plan)
 	if (sealed[0] == '\0')
 		return stripe_failed(req, "not_configured");
 	if (plan != NULL && (!have_plan || price[0] == '\0')) {
-		struct verr v = { "plan",
-			have_plan ? "not_for_sale" : "unknown" };
+		struct verr v = { .field = "plan",
+			.code = have_plan ? "not_for_sale" : "unknown" };
 
 		return validate_problem(req, &v);
 	}

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "handler.h"
+#include "resources.h"
 #include "audit.h"
 #include "crypto.h"
 #include "conf.h"
@@ -24,35 +26,23 @@
 #include "validate.h"
 
 struct db_stmt	      q_company = { "company_get",
-	       "SELECT c.id, c.name, c.mfa_required, c.created_at, "
-		      "c.retention_period, c.retention_action FROM companies c "
-		      "JOIN users u ON u.company_id = c.id WHERE u.id = $1 AND c.id = $2",
+	       "SELECT {{Company c}} FROM companies c JOIN users u ON "
+		      "u.company_id = c.id WHERE u.id = $1 AND c.id = $2",
 	       2, 0, 0 };
 static struct db_stmt q_company_lock = { "company_lock",
 	"SELECT name, mfa_required, retention_period, retention_action FROM "
 	"companies WHERE id = $1 FOR UPDATE",
 	1, 0, 0 };
 static struct db_stmt q_company_set = { "company_set",
-	"UPDATE companies SET name = $2, mfa_required = $3, retention_period "
+	"UPDATE companies c SET name = $2, mfa_required = $3, retention_period "
 	"= $4, retention_action = $5, updated_at = now() WHERE id = $1 "
-	"RETURNING id, name, mfa_required, created_at, retention_period, "
-	"retention_action",
+	"RETURNING {{Company c}}",
 	5, 0, 0 };
 
 /* The choices of the retention settings. */
 static const char *const periods[] = { "30_days", "60_days", "90_days",
 	"6_months", "1_year", "indefinitely" };
 static const char *const actions[] = { "delete", "anonymise" };
-
-static json_t *
-company_json(PGresult *res)
-{
-	return json_pack("{s:s,s:s,s:{s:b,s:s,s:s},s:s}", "id",
-	    PQgetvalue(res, 0, 0), "name", PQgetvalue(res, 0, 1), "settings",
-	    "mfa_required", strcmp(PQgetvalue(res, 0, 2), "t") == 0,
-	    "retention_period", PQgetvalue(res, 0, 4), "retention_action",
-	    PQgetvalue(res, 0, 5), "created_at", PQgetvalue(res, 0, 3));
-}
 
 int
 h_company_get(struct request *req, struct ctx *ctx)
@@ -62,21 +52,11 @@ h_company_get(struct request *req, struct ctx *ctx)
 
 	if (ctx->read == NULL || PQntuples(ctx->read) != 1)
 		return -1;
-	o = company_json(ctx->read);
+	o = row_json(&row_company, ctx->read, 0);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
 	return rc;
 }
-
-static const struct field f_patch[] = {
-	FIELD("name", V_STRING, 1, 200, 0),
-	FIELD("settings", V_OBJECT, 0, 0, 0),
-};
-static const struct field f_settings[] = {
-	FIELD("mfa_required", V_BOOL, 0, 0, 0),
-	FIELD("retention_period", V_TOKEN, 1, 16, 0),
-	FIELD("retention_action", V_TOKEN, 1, 16, 0),
-};
 
 /* Returns 1 if 's' is one of the 'n' 'choices'. */
 static int
@@ -120,37 +100,26 @@ choice(json_t *settings, const char *key, const char *const *choices, size_t n,
 int
 h_company_patch(struct request *req, struct ctx *ctx)
 {
-	struct verr	   err;
-	struct audit_entry e = { 0 };
-	json_t		  *settings, *v, *fields = NULL, *changes = NULL, *o;
-	const char	  *p[5];
-	char		   name[201], period[16], action[16];
-	PGresult	  *res;
-	int		   mfa, new_mfa, rc = -1;
+	struct verr err;
+	json_t	   *settings, *v, *fields = NULL, *changes = NULL, *o;
+	const char *p[5];
+	char	    name[201], period[16], action[16];
+	PGresult   *res;
+	int	    mfa, new_mfa, rc = -1;
 
-	if (validate_object(req->json, f_patch, nitems(f_patch), 0, &err) == -1)
-		return validate_problem(req, &err);
 	settings = json_object_get(req->json, "settings");
-	if (settings != NULL &&
-	    validate_object(
-		settings, f_settings, nitems(f_settings), 0, &err) == -1) {
-		/* Name the nested field as settings.X. */
-		char full[80];
-
-		snprintf(full, sizeof(full), "settings.%s", err.field);
-		err.field = full;
-		return validate_problem(req, &err);
-	}
 	p[0] = ctx->who.company_id;
 	if ((res = db_exec(ctx->db, &q_company_lock, p)) == NULL ||
 	    PQntuples(res) != 1) {
 		PQclear(res);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 0));
-	mfa = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	snprintf(period, sizeof(period), "%s", PQgetvalue(res, 0, 2));
-	snprintf(action, sizeof(action), "%s", PQgetvalue(res, 0, 3));
+	snprintf(name, sizeof(name), "%s", row_get(res, 0, "name"));
+	mfa = row_bool(res, 0, "mfa_required");
+	snprintf(
+	    period, sizeof(period), "%s", row_get(res, 0, "retention_period"));
+	snprintf(
+	    action, sizeof(action), "%s", row_get(res, 0, "retention_action"));
 	PQclear(res);
 	new_mfa = mfa;
 	fields = json_array();
@@ -190,12 +159,8 @@ h_company_patch(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_company_set, p)) == NULL)
 		goto out;
 	if (json_array_size(fields) > 0) {
-		e.action = "company.update";
-		e.resource_type = "company";
-		e.resource_id = ctx->who.company_id;
-		e.fields = fields;
-		e.changes = json_object_size(changes) > 0 ? changes : NULL;
-		if (audit_write(ctx, req, &e) == -1) {
+		if (api_audit(req, ctx, ctx->who.company_id, fields,
+			json_object_size(changes) > 0 ? changes : NULL) == -1) {
 			PQclear(res);
 			goto out;
 		}
@@ -204,7 +169,7 @@ h_company_patch(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		goto out;
 	}
-	o = company_json(res);
+	o = row_json(&row_company, res, 0);
 	PQclear(res);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
@@ -215,9 +180,9 @@ out:
 }
 
 static struct db_stmt q_company_doomed = { "company_doomed",
-	"SELECT name, coalesce(stripe_subscription_id, ''), "
-	"coalesce(subscription_status, '') FROM companies WHERE id = $1 FOR "
-	"UPDATE",
+	"SELECT name, coalesce(stripe_subscription_id, '') AS sub, "
+	"coalesce(subscription_status, '') AS status FROM companies WHERE id = "
+	"$1 FOR UPDATE",
 	1, 0, 0 };
 static struct db_stmt q_company_users = { "company_users",
 	"SELECT id FROM users WHERE company_id = $1", 1, 0, 0 };
@@ -242,12 +207,6 @@ tombstone_append(const char *path, const char *id)
 		rc = -1;
 	return rc;
 }
-
-static const struct field f_delete[] = {
-	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
-	FIELD("code", V_STRING, 1, 64, 0),
-	FIELD("confirm_name", V_STRING, 1, 200, F_REQUIRED),
-};
 
 /*
  * Cancels subscription 'sub' at Stripe, with no transaction open. Returns
@@ -292,28 +251,24 @@ h_company_delete(struct request *req, struct ctx *ctx)
 	PGresult   *res, *files, *users;
 	int	    i, rc;
 
-	if (validate_object(req->json, f_delete, nitems(f_delete), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
-	if ((rc = api_reauth(req, ctx,
-		 json_string_value(json_object_get(req->json, "password")),
-		 json_string_value(json_object_get(req->json, "code")))) != 1)
+	if ((rc = api_reauth(req, ctx, api_body_str(req, "password"),
+		 api_body_str(req, "code"))) != 1)
 		return rc == 0 ? 0 : -1;
 	if ((res = db_exec(ctx->db, &q_company_doomed, p)) == NULL ||
 	    PQntuples(res) != 1) {
 		PQclear(res);
 		return -1;
 	}
-	confirm = json_string_value(json_object_get(req->json, "confirm_name"));
-	if (strcmp(confirm, PQgetvalue(res, 0, 0)) != 0) {
+	confirm = api_body_str(req, "confirm_name");
+	if (strcmp(confirm, row_get(res, 0, "name")) != 0) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		err.field = "confirm_name";
 		err.code = "mismatch";
 		return validate_problem(req, &err);
 	}
-	snprintf(sub, sizeof(sub), "%s", PQgetvalue(res, 0, 1));
-	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 2));
+	snprintf(sub, sizeof(sub), "%s", row_get(res, 0, "sub"));
+	snprintf(status, sizeof(status), "%s", row_get(res, 0, "status"));
 	PQclear(res);
 	/* A live subscription is cancelled first: no bills after deletion. */
 	if (sub[0] != '\0' && strcmp(status, "canceled") != 0 &&
@@ -346,14 +301,14 @@ h_company_delete(struct request *req, struct ctx *ctx)
 	/* Every member's event streams end, now (after the commit each is
 	 * sent at once, however many members there were). */
 	for (i = 0; i < PQntuples(users); i++)
-		rt_end_user(ctx, PQgetvalue(users, i, 0));
+		rt_end_user(ctx, row_get(users, i, "id"));
 	PQclear(users);
 	/* Export archives are files: they go too. */
 	for (i = 0; i < PQntuples(files); i++) {
 		char path[640];
 
 		if (export_path(ctx->conf, ctx->who.company_id,
-			PQgetvalue(files, i, 0), path, sizeof(path)) == 0)
+			row_get(files, i, "id"), path, sizeof(path)) == 0)
 			(void)unlink(path);
 	}
 	PQclear(files);

@@ -182,7 +182,7 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 {
 	const char     *id = router_param(req, "id"), *p[3];
 	const char     *content = api_body_str(req, "content");
-	struct verr	err = { "content", "length" };
+	struct verr	err = { .field = "content", .code = "length" };
 	struct conv_msg m;
 	struct idem	k;
 	struct db_call	kc;
@@ -242,7 +242,7 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 {
 	const char *id = router_param(req, "id"), *p[3];
 	const char *st = api_body_str(req, "status");
-	struct verr err = { "assignee_id", "unknown" };
+	struct verr err = { .field = "assignee_id", .code = "unknown" };
 	char	    status[16], bot[37];
 	json_t	   *a = json_object_get(req->json, "assignee_id"), *o;
 	PGresult   *res;

@@ -111,7 +111,7 @@ invite_budget(struct request *req, struct ctx *ctx, const char *email)
 int
 h_invitation_create(struct request *req, struct ctx *ctx)
 {
-	struct verr   err = { "email", "format" };
+	struct verr   err = { .field = "email", .code = "format" };
 	char	      email[API_EMAIL_MAX + 1], tok[CRYPTO_TOKEN_LEN + 1];
 	char	      hex[65], ttl[16], id[37];
 	unsigned char h[32];

@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "api.h"
-#include "audit.h"
+#include "handler.h"
+#include "resources.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -21,8 +22,8 @@
 #include "validate.h"
 
 static struct db_stmt q_llm_get = { "company_llm_get",
-	"SELECT base_url, model, api_key_enc IS NOT NULL, updated_at FROM "
-	"company_llm WHERE company_id = $1",
+	"SELECT {{CompanyLlm l}} FROM (SELECT 1) x LEFT JOIN company_llm l ON "
+	"l.company_id = $1",
 	1, 0, 0 };
 /* $2..$4: new values; $5..$7: 't' to set that column (NULL clears). */
 static struct db_stmt q_llm_set = { "company_llm_set",
@@ -32,20 +33,13 @@ static struct db_stmt q_llm_set = { "company_llm_set",
 	"ELSE l.base_url END, model = CASE WHEN $6::boolean THEN "
 	"EXCLUDED.model ELSE l.model END, api_key_enc = CASE WHEN $7::boolean "
 	"THEN EXCLUDED.api_key_enc ELSE l.api_key_enc END, updated_at = now() "
-	"RETURNING base_url, model, api_key_enc IS NOT NULL, updated_at",
+	"RETURNING {{CompanyLlm l}}",
 	7, 0, 0 };
 
 static json_t *
 llm_json(PGresult *res)
 {
-	if (PQntuples(res) != 1)
-		return json_pack("{s:n,s:n,s:b,s:n}", "base_url", "model",
-		    "api_key_set", 0, "updated_at");
-	return json_pack("{s:s*,s:s*,s:b,s:s}", "base_url",
-	    PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0), "model",
-	    PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
-	    "api_key_set", strcmp(PQgetvalue(res, 0, 2), "t") == 0,
-	    "updated_at", PQgetvalue(res, 0, 3));
+	return row_json(&row_company_llm, res, 0);
 }
 
 int
@@ -65,27 +59,18 @@ h_company_llm_get(struct request *req, struct ctx *ctx)
 	return rc;
 }
 
-static const struct field f_llm[] = {
-	FIELD("base_url", V_URI, 12, 256, F_NULLABLE),
-	FIELD("model", V_STRING, 1, 100, F_NULLABLE),
-	FIELD("api_key", V_URI, 1, 512, F_NULLABLE),
-};
-
 int
 h_company_llm_put(struct request *req, struct ctx *ctx)
 {
-	struct verr	   err;
-	struct audit_entry e = { 0 };
-	const char	  *p[7], *url, *key, *why;
-	char		  *sealed = NULL;
-	json_t		  *fields = NULL, *changes = NULL, *o = NULL, *v;
-	PGresult	  *res = NULL;
-	const char	  *k;
-	int		   rc = -1;
+	struct verr err;
+	const char *p[7], *url, *key, *why;
+	char	   *sealed = NULL;
+	json_t	   *fields = NULL, *changes = NULL, *o = NULL, *v;
+	PGresult   *res = NULL;
+	const char *k;
+	int	    rc = -1;
 
-	if (validate_object(req->json, f_llm, nitems(f_llm), 0, &err) == -1)
-		return validate_problem(req, &err);
-	url = json_string_value(json_object_get(req->json, "base_url"));
+	url = api_body_str(req, "base_url");
 	if (url != NULL) {
 		if (!ctx->conf->llm_company_base_url)
 			return http_send_problem(req, 403,
@@ -105,14 +90,14 @@ h_company_llm_put(struct request *req, struct ctx *ctx)
 			return validate_problem(req, &err);
 		}
 	}
-	key = json_string_value(json_object_get(req->json, "api_key"));
+	key = api_body_str(req, "api_key");
 	if (key != NULL &&
 	    (sealed = keyring_encrypt(
 		 keys_ring(), ctx->who.company_id, key, strlen(key))) == NULL)
 		return -1;
 	p[0] = ctx->who.company_id;
 	p[1] = url;
-	p[2] = json_string_value(json_object_get(req->json, "model"));
+	p[2] = api_body_str(req, "model");
 	p[3] = sealed;
 	p[4] = json_object_get(req->json, "base_url") != NULL ? "t" : "f";
 	p[5] = json_object_get(req->json, "model") != NULL ? "t" : "f";
@@ -129,13 +114,8 @@ h_company_llm_put(struct request *req, struct ctx *ctx)
 			json_object_set_new(
 			    changes, k, json_pack("{s:O}", "new", v));
 	}
-	memset(&e, 0, sizeof(e));
-	e.action = "company.llm_update";
-	e.resource_type = "company";
-	e.resource_id = ctx->who.company_id;
-	e.fields = fields;
-	e.changes = changes;
-	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+	if (api_audit(req, ctx, ctx->who.company_id, fields, changes) == -1 ||
+	    db_commit(ctx->db) == -1)
 		goto out;
 	o = llm_json(res);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;

@@ -276,7 +276,65 @@ static const struct col tokens_cols[] = {
 };
 const struct row row_tokens = ROW("Tokens", tokens_cols, "A session's tokens");
 
+static const char *const retention_periods[] = { "30_days", "60_days",
+	"90_days", "6_months", "1_year", "indefinitely", NULL };
+static const struct col	 company_settings_cols[] = {
+	 COL_DOC("mfa_required", C_BOOL, 0,
+	     "members without TOTP may only set it up"),
+	 { "retention_period", C_STRING, 0, NULL, NULL, retention_periods,
+	     "how long conversations are kept after their last activity" },
+	 { "retention_action", C_STRING, 0, NULL, NULL,
+	     (const char *const[]){ "delete", "anonymise", NULL }, NULL },
+};
+const struct row row_company_settings =
+    ROW("CompanySettings", company_settings_cols, NULL);
+
+/* Selected from companies as c. */
+static const struct col company_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("name", C_STRING, 0),
+	COL_SUB("settings", C_JSON, 0,
+	    "json_build_object('mfa_required', c.mfa_required, "
+	    "'retention_period', c.retention_period, 'retention_action', "
+	    "c.retention_action)",
+	    &row_company_settings, NULL),
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_company =
+    ROW("Company", company_cols, "The company: the tenant");
+
+/* Selected from company_llm as l, which may have no row. */
+static const struct col company_llm_cols[] = {
+	COL_DOC("base_url", C_STRING, COL_NULL,
+	    "the company's own provider; null: the deployment's"),
+	COL_DOC("model", C_STRING, COL_NULL, "null: the deployment's default"),
+	COL_SUB("api_key_set", C_BOOL, 0, "l.api_key_enc IS NOT NULL", NULL,
+	    "the company gave its own key (never shown)"),
+	COL("updated_at", C_TIME, COL_NULL),
+};
+const struct row row_company_llm = ROW(
+    "CompanyLlm", company_llm_cols, "The company's own LLM provider settings");
+
+static const struct col security_event_cols[] = {
+	COL("id", C_UUID, 0),
+	COL_DOC("kind", C_STRING, 0, "login_success, login_failure, ..."),
+	COL("user_id", C_UUID, COL_NULL),
+	COL("ip", C_STRING, COL_NULL),
+	COL("user_agent", C_STRING, COL_NULL),
+	COL_SUB("detail", C_JSON, 0, "coalesce(detail, '{}'::jsonb)", NULL,
+	    "what else is known, never a secret"),
+	COL("created_at", C_TIME, 0),
+	COL_EXPR("cursor_us", C_INT, COL_HIDDEN,
+	    "(extract(epoch FROM created_at) * 1000000)::bigint"),
+};
+const struct row row_security_event = ROW("SecurityEvent", security_event_cols,
+    "Something that happened to an account");
+
 const struct row *const rows_all[] = {
+	&row_company_settings,
+	&row_company,
+	&row_company_llm,
+	&row_security_event,
 	&row_invitation,
 	&row_member,
 	&row_tokens,

@@ -25,5 +25,9 @@ extern const struct row row_api_key;
 extern const struct row row_invitation;
 extern const struct row row_member;
 extern const struct row row_tokens;
+extern const struct row row_company_settings;
+extern const struct row row_company;
+extern const struct row row_company_llm;
+extern const struct row row_security_event;
 
 #endif

@@ -396,6 +396,94 @@ static const struct spec s_invitation_accept = { .noun = "invitation",
 	       "account in another company cannot join. Limited like "
 	       "registration per client address." };
 
+/* The company. */
+static const struct field f_company_settings[] = {
+	FIELD("mfa_required", V_BOOL, 0, 0, 0),
+	FIELD_DOC("retention_period", V_TOKEN, 1, 16, 0,
+	    "30_days, 60_days, 90_days (the default), 6_months, 1_year or "
+	    "indefinitely; another value is 422 not_allowed"),
+	FIELD_DOC("retention_action", V_TOKEN, 1, 16, 0,
+	    "delete (the default) or anonymise; another value is 422 "
+	    "not_allowed"),
+};
+static const struct spec s_company_get = { .noun = "company",
+	REPLIES(REPLY(200, R_ONE, &row_company, "the company")) };
+static const struct spec s_company_patch = { .noun = "company",
+	BODY(FIELD("name", V_STRING, 1, 200, 0),
+	    FIELD_SUB("settings", V_OBJECT, 0, 0, 0, f_company_settings, NULL)),
+	REPLIES(REPLY(200, R_ONE, &row_company, "the company"),
+	    PROBLEM(422, "not_allowed", "a retention setting not offered")),
+	.audit = "company.update",
+	.doc = "A failure names the field as settings.X for settings. With "
+	       "mfa_required on, members without TOTP get 403 "
+	       "mfa_setup_required on every route but TOTP setup/enable, /me "
+	       "and logout. Settings changes are audited with old and new "
+	       "values; conversations whose last activity is older than the "
+	       "retention period are deleted or anonymised by the retention "
+	       "sweep (docs/privacy.md)." };
+static const struct spec s_company_delete = { .noun = "company",
+	BODY(FIELD("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
+	    FIELD_DOC("code", V_STRING, 1, 64, F_SECRET,
+		"a TOTP or recovery code, when TOTP is on"),
+	    FIELD_DOC("confirm_name", V_STRING, 1, 200, F_REQUIRED,
+		"the company's name, exactly")),
+	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted, everything of it"),
+	    PROBLEM(403, "reauth_failed mfa_code_required",
+		"a wrong password or code, or a code missing"),
+	    PROBLEM(409, "subscription_active",
+		"a live subscription and no Stripe key to cancel it"),
+	    PROBLEM(422, "mismatch", "confirm_name is not the name"),
+	    PROBLEM(502, "payment_provider_error",
+		"Stripe did not cancel; nothing went")),
+	.doc =
+	    "The owner's password, a "
+	    "TOTP or recovery code when two-factor authentication is on (403 "
+	    "mfa_code_required without one; 403 reauth_failed for a wrong "
+	    "one; each try counts against the account's guess budget), and "
+	    "the company's name exactly (422 mismatch). A live Stripe "
+	    "subscription is cancelled through Stripe's API first (409 "
+	    "subscription_active when no Stripe key is set; 502 when Stripe "
+	    "fails, and nothing is deleted). Then every row of the company "
+	    "in every table goes in one transaction \u2014 members, sessions "
+	    "(every token stops working at once), API keys, chatbots, "
+	    "documents, conversations, messages, visitors, consents, webhook "
+	    "endpoints, usage, the audit log and every encrypted secret \u2014 "
+	    "leaving only a tombstone (the company id and the time). parleyd "
+	    "logs company_deleted with the id." };
+static const struct spec s_security_events = { .noun = "event",
+	QUERY(FIELD_DOC("limit", V_INT, 1, 200, 0, "50 by default"),
+	    FIELD_DOC("before", V_CURSOR, 0, 0, 0,
+		"next_cursor of the previous page")),
+	REPLIES(REPLY(200, R_PAGE, &row_security_event, "newest first")),
+	.doc = "Kinds: register, login_success, login_failure, login_locked, "
+	       "refresh_reuse, logout, logout_all, session_ended, "
+	       "password_reset_requested, password_reset, password_change, "
+	       "email_verified, mfa_enabled, mfa_disabled, and more. Never a "
+	       "secret." };
+static const struct spec s_company_llm_get = { .noun = "company",
+	REPLIES(REPLY(200, R_ONE, &row_company_llm, "the settings")) };
+static const struct spec s_company_llm_put = { .noun = "company",
+	BODY(FIELD_DOC("base_url", V_URI, 12, 256, F_NULLABLE,
+		 "where llm_company_base_url allows: https, a public host"),
+	    FIELD("model", V_STRING, 1, 100, F_NULLABLE),
+	    FIELD_DOC("api_key", V_URI, 1, 512, F_NULLABLE,
+		"stored encrypted, never shown again")),
+	REPLIES(REPLY(200, R_ONE, &row_company_llm, "the settings"),
+	    PROBLEM(403, "base_url_not_allowed",
+		"this deployment keeps the provider URL"),
+	    PROBLEM(422, "validation_failed https_required private_address",
+		"a bad body or base_url")),
+	.audit = "company.llm_update",
+	.doc =
+	    "Body {api_key?, model?, base_url?}; an absent member is kept, "
+	    "null clears it. The key is stored AES-256-GCM encrypted and "
+	    "never shown again. base_url is refused (403 "
+	    "base_url_not_allowed) unless the deployment sets "
+	    "llm_company_base_url = 1, and is judged as webhook URLs are "
+	    "(422 with errors[0].code https_required, format or "
+	    "private_address). Audited by field name (the model's value too; "
+	    "never the key or the URL)." };
+
 /* Specs still described in prose (issue 15 declares them one by one). */
 #define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_healthz = { REPLIES(
@@ -507,42 +595,6 @@ static const struct spec s_mfa_disable = { REPLIES(
 static const struct spec s_me = { REPLIES(RESP(200, R_PROSE, NULL,
     "{user: {id, email, name, email_verified, created_at}, company: "
     "{id, name}, role, mfa: {enabled}, session_id}")) };
-static const struct spec s_company_get = { REPLIES(RESP(200, R_PROSE, NULL,
-    "{id, name, settings: {mfa_required, retention_period, "
-    "retention_action}, created_at}")) };
-static const struct spec s_company_patch = {
-	REPLIES(RESP(200, R_PROSE, NULL, "the company")),
-	.doc =
-	    "Body {name?, settings?: {mfa_required?, retention_period?, "
-	    "retention_action?}}; unknown fields are refused (422 naming the "
-	    "field, settings.X for settings). With mfa_required on, members "
-	    "without TOTP get 403 mfa_setup_required on every route but TOTP "
-	    "setup/enable, /me and logout. retention_period: 30_days, "
-	    "60_days, 90_days (the default), 6_months, 1_year or "
-	    "indefinitely; retention_action: delete (the default) or "
-	    "anonymise; other values 422 not_allowed. Settings changes are "
-	    "audited with old and new values; conversations whose last "
-	    "activity is older than the period are deleted or anonymised by "
-	    "the retention sweep (docs/privacy.md)."
-};
-static const struct spec s_company_delete = {
-	REPLIES(RESP(204, R_PROSE, NULL, "deleted")),
-	.doc =
-	    "Body {password, code?, confirm_name}: the owner's password, a "
-	    "TOTP or recovery code when two-factor authentication is on (403 "
-	    "mfa_code_required without one; 403 reauth_failed for a wrong "
-	    "one; each try counts against the account's guess budget), and "
-	    "the company's name exactly (422 mismatch). A live Stripe "
-	    "subscription is cancelled through Stripe's API first (409 "
-	    "subscription_active when no Stripe key is set; 502 when Stripe "
-	    "fails, and nothing is deleted). Then every row of the company "
-	    "in every table goes in one transaction \u2014 members, sessions "
-	    "(every token stops working at once), API keys, chatbots, "
-	    "documents, conversations, messages, visitors, consents, webhook "
-	    "endpoints, usage, the audit log and every encrypted secret \u2014 "
-	    "leaving only a tombstone (the company id and the time). parleyd "
-	    "logs company_deleted with the id."
-};
 static const struct spec s_billing_get = { REPLIES(RESP(200, R_PROSE, NULL,
     "{plan: {id, name, limits: {chatbots, members, documents, "
     "monthly_messages, monthly_llm_tokens}}, subscription_status, "
@@ -617,32 +669,6 @@ static const struct spec s_audit_export = {
 	    "are who the actor is when the CSV is written (a member's "
 	    "current address and name, \"deleted user\" once removed; an API "
 	    "key's name): the log itself holds ids only."
-};
-static const struct spec s_security_events = {
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{items: [{id, kind, user_id, ip, user_agent, detail, "
-	    "created_at}], next_cursor}")),
-	.doc =
-	    "Query: limit (1-200, default 50), before (next_cursor of the "
-	    "previous page). Kinds: register, login_success, login_failure, "
-	    "login_locked, refresh_reuse, logout, logout_all, session_ended, "
-	    "password_reset_requested, password_reset, password_change, "
-	    "email_verified, mfa_enabled, mfa_disabled. Never a secret."
-};
-static const struct spec s_company_llm_get = { REPLIES(
-    RESP(200, R_PROSE, NULL, "{base_url, model, api_key_set, updated_at}")) };
-static const struct spec s_company_llm_put = {
-	REPLIES(RESP(
-	    200, R_PROSE, NULL, "{base_url, model, api_key_set, updated_at}")),
-	.doc =
-	    "Body {api_key?, model?, base_url?}; an absent member is kept, "
-	    "null clears it. The key is stored AES-256-GCM encrypted and "
-	    "never shown again. base_url is refused (403 "
-	    "base_url_not_allowed) unless the deployment sets "
-	    "llm_company_base_url = 1, and is judged as webhook URLs are "
-	    "(422 with errors[0].code https_required, format or "
-	    "private_address). Audited by field name (the model's value too; "
-	    "never the key or the URL)."
 };
 static const struct spec s_export_create = {
 	REPLIES(RESP(202, R_PROSE, NULL, "the export")),

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +123,17 @@ validate_value(json_t *v, const struct field *f, struct verr *err)
 			return fail(err, f->name, "type");
 		if (f->sub == NULL)
 			return 0;
-		return validate_object(v, f->sub, f->nsub, 0, err);
+		if (validate_object(v, f->sub, f->nsub, 0, err) == -1) {
+			char name[sizeof(err->path)];
+
+			/* Name it from the top: settings.mfa_required. */
+			snprintf(
+			    name, sizeof(name), "%s.%s", f->name, err->field);
+			memcpy(err->path, name, sizeof(name));
+			err->field = err->path;
+			return -1;
+		}
+		return 0;
 	case V_ARRAY: {
 		size_t	k;
 		json_t *e;

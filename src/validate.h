@@ -73,9 +73,10 @@ struct field {
 
 /* The first failure: field name (borrowed) and a stable code. */
 struct verr {
-	const char *field;
-	const char *
-	    code; /* "required", "type", "length", "range", "format", "unknown" */
+	const char *field; /* "settings.mfa_required" for a nested one */
+	/* "required", "type", "length", "range", "format", "unknown" */
+	const char *code;
+	char	    path[128]; /* where a nested field's name is made */
 };
 
 /*

@@ -93,8 +93,9 @@ static const struct {
 	    "origins", "format" },
 	{ "{\"name\":\"a\",\"origins\":[null]}", -1, "origins", "type" },
 	{ "{\"name\":\"a\",\"inner\":{\"x\":3}}", 0, NULL, NULL },
-	{ "{\"name\":\"a\",\"inner\":{}}", -1, "x", "required" },
-	{ "{\"name\":\"a\",\"inner\":{\"x\":3,\"y\":1}}", -1, "y", "unknown" },
+	{ "{\"name\":\"a\",\"inner\":{}}", -1, "inner.x", "required" },
+	{ "{\"name\":\"a\",\"inner\":{\"x\":3,\"y\":1}}", -1, "inner.y",
+	    "unknown" },
 };
 
 /* Query parameters: decoded text against a declaration. */
