@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "api.h"
-#include "audit.h"
+#include "handler.h"
+#include "resources.h"
 #include "csv.h"
 #include "db.h"
 #include "log.h"
@@ -22,8 +23,7 @@
 
 #define ENTRY_COLS                                                             \
 	"seq, created_at, actor_type, actor_id, action, resource_type, "       \
-	"resource_id, changed_fields::text, changes::text, ip, user_agent, "   \
-	"request_id"
+	"resource_id, changed_fields, changes, ip, user_agent, request_id"
 /* $2 from, $3 to, $4 actor, $5 action, $6 resource type, $7 id, $8 below. */
 #define ENTRY_WHERE                                                            \
 	" FROM audit_log WHERE company_id = $1 AND created_at >= "             \
@@ -35,7 +35,7 @@
 	"($8::bigint IS NULL OR seq < $8) ORDER BY seq DESC LIMIT $9::integer"
 
 static struct db_stmt q_entries = { "audit_entries",
-	"SELECT " ENTRY_COLS ENTRY_WHERE, 9, 0, 0 };
+	"SELECT {{AuditEntry}}" ENTRY_WHERE, 9, 0, 0 };
 /*
  * The export's rows: the entries, and beside each actor id who that is
  * now (a member's current e-mail and name, "deleted user" once gone; an
@@ -43,11 +43,12 @@ static struct db_stmt q_entries = { "audit_entries",
  * only, so erasing a person never means rewriting it.
  */
 static struct db_stmt q_export_entries = { "audit_export_entries",
-	"SELECT e.seq, e.created_at, e.actor_type, e.actor_id, CASE "
-	"e.actor_type WHEN 'user' THEN coalesce(u.email, '') END, CASE "
-	"e.actor_type WHEN 'user' THEN coalesce(u.name, 'deleted user') WHEN "
-	"'api_key' THEN coalesce(k.name, 'deleted API key') END, e.action, "
-	"e.resource_type, e.resource_id, e.changed_fields, e.changes, e.ip, "
+	"SELECT e.seq, parley_time(e.created_at) AS created_at, e.actor_type, "
+	"e.actor_id, CASE e.actor_type WHEN 'user' THEN coalesce(u.email, '') "
+	"END AS actor_email, CASE e.actor_type WHEN 'user' THEN "
+	"coalesce(u.name, 'deleted user') WHEN 'api_key' THEN coalesce(k.name, "
+	"'deleted API key') END AS actor_name, e.action, e.resource_type, "
+	"e.resource_id, e.changed_fields AS fields, e.changes, e.ip, "
 	"e.user_agent, e.request_id FROM (SELECT " ENTRY_COLS ENTRY_WHERE
 	") e LEFT JOIN users u ON u.company_id = $1 AND e.actor_type = 'user' "
 	"AND u.id::text = e.actor_id LEFT JOIN api_keys k ON k.company_id = "
@@ -61,13 +62,15 @@ static struct db_stmt q_export_entries = { "audit_export_entries",
  */
 static struct db_stmt q_range = { "audit_range",
 	"SELECT coalesce($1::timestamptz, CASE WHEN $3::boolean THEN now() - "
-	"interval '90 days' ELSE '-infinity' END), coalesce($2::timestamptz, "
-	"'infinity'), coalesce($1::timestamptz, now()) >= now() - interval "
-	"'90 days 1 minute'",
+	"interval '90 days' ELSE '-infinity' END) AS f, "
+	"coalesce($2::timestamptz, "
+	"'infinity') AS t, coalesce($1::timestamptz, now()) >= now() - "
+	"interval "
+	"'90 days 1 minute' AS recent",
 	3, 0, 0 };
 
 struct filter {
-	char	    from[64], to[64], actor[65], action[65], rtype[33], rid[65];
+	char	    from[64], to[64], rtype[33], rid[65];
 	const char *p[9];
 	int	    limit;
 };
@@ -79,65 +82,48 @@ struct filter {
 static int
 filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 {
-	char	    res_q[100], lim[8] = "50", *colon, *end;
-	const char *rp[3];
+	const char *rp[3], *v, *colon;
 	PGresult   *res;
-	int	    rf, rt, r;
-	long	    n;
+	int	    r;
 
 	memset(f, 0, sizeof(*f));
-	if ((rf = http_query_get(req, "from", f->from, sizeof(f->from))) == -1)
-		return http_bad_query(req, "from", "from is malformed"), -1;
-	if ((rt = http_query_get(req, "to", f->to, sizeof(f->to))) == -1)
-		return http_bad_query(req, "to", "to is malformed"), -1;
-	if ((r = http_query_get(req, "actor", f->actor, sizeof(f->actor))) ==
-	    -1)
-		return http_bad_query(req, "actor", "actor is malformed"), -1;
-	f->p[3] = r == 1 ? f->actor : NULL;
-	if ((r = http_query_get(req, "action", f->action, sizeof(f->action))) ==
-		-1 ||
-	    (r == 1 &&
-		strspn(f->action, "abcdefghijklmnopqrstuvwxyz_.") !=
-		    strlen(f->action)))
+	f->p[3] = router_arg(req, "actor");
+	if ((v = router_arg(req, "action")) != NULL &&
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz_.") != strlen(v))
 		return http_bad_query(req, "action", "action is malformed"), -1;
-	f->p[4] = r == 1 ? f->action : NULL;
+	f->p[4] = v;
 	/* resource=TYPE or TYPE:ID */
-	if ((r = http_query_get(req, "resource", res_q, sizeof(res_q))) == -1)
-		return http_bad_query(req, "resource", "resource is malformed"),
-		       -1;
-	if (r == 1) {
-		if ((colon = strchr(res_q, ':')) != NULL) {
-			*colon = '\0';
-			snprintf(f->rid, sizeof(f->rid), "%s", colon + 1);
-			f->p[6] = f->rid;
-		}
-		if (strlen(res_q) == 0 || strlen(res_q) >= sizeof(f->rtype) ||
-		    strspn(res_q, "abcdefghijklmnopqrstuvwxyz_") !=
-			strlen(res_q))
+	if ((v = router_arg(req, "resource")) != NULL) {
+		size_t n = (colon = strchr(v, ':')) != NULL
+		    ? (size_t)(colon - v)
+		    : strlen(v);
+
+		if (n == 0 || n >= sizeof(f->rtype) ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyz_") != n)
 			return http_bad_query(req, "resource",
 				   "resource is TYPE or TYPE:ID"),
 			       -1;
-		snprintf(f->rtype, sizeof(f->rtype), "%s", res_q);
+		snprintf(f->rtype, sizeof(f->rtype), "%.*s", (int)n, v);
 		f->p[5] = f->rtype;
+		if (colon != NULL) {
+			snprintf(f->rid, sizeof(f->rid), "%s", colon + 1);
+			f->p[6] = f->rid;
+		}
 	}
-	if ((r = http_query_get(req, "limit", lim, sizeof(lim))) == -1 ||
-	    (n = strtol(lim, &end, 10)) < 1 || n > AUDIT_PAGE_MAX ||
-	    *end != '\0')
-		return http_bad_query(req, "limit", "limit is 1 to 200"), -1;
-	f->limit = (int)n;
-	rp[0] = rf == 1 ? f->from : NULL;
-	rp[1] = rt == 1 ? f->to : NULL;
+	f->limit = (int)router_arg_int(req, "limit", 50);
+	rp[0] = router_arg(req, "from");
+	rp[1] = router_arg(req, "to");
 	rp[2] = export ? "t" : "f";
 	if ((res = db_exec(ctx->db, &q_range, rp)) == NULL) {
-		/* An unparsable time aborted the transaction. */
+		/* A time PostgreSQL has not (February 31st). */
 		db_rollback(ctx->db);
-		return http_bad_query(req, rf == 1 ? "from" : "to",
+		return http_bad_query(req, rp[0] != NULL ? "from" : "to",
 			   "from and to must be timestamps"),
 		       -1;
 	}
-	snprintf(f->from, sizeof(f->from), "%s", PQgetvalue(res, 0, 0));
-	snprintf(f->to, sizeof(f->to), "%s", PQgetvalue(res, 0, 1));
-	r = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+	snprintf(f->from, sizeof(f->from), "%s", row_get(res, 0, "f"));
+	snprintf(f->to, sizeof(f->to), "%s", row_get(res, 0, "t"));
+	r = row_bool(res, 0, "recent");
 	PQclear(res);
 	if (export && !r) {
 		db_rollback(ctx->db);
@@ -151,73 +137,29 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 	return 0;
 }
 
-static json_t *
-entry_json(PGresult *res, int i)
-{
-#define S(c) (PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c))
-#define V(c) PQgetvalue(res, i, c)
-	json_t *o = json_pack("{s:I,s:s,s:s,s:s*,s:s,s:s,s:s*,s:s*,s:s*,s:s*}",
-	    "seq", (json_int_t)strtoll(V(0), NULL, 10), "created_at", V(1),
-	    "actor_type", V(2), "actor_id", S(3), "action", V(4),
-	    "resource_type", V(5), "resource_id", S(6), "ip", S(9),
-	    "user_agent", S(10), "request_id", S(11));
-
-	if (o != NULL) {
-		json_object_set_new(
-		    o, "fields", json_loads(PQgetvalue(res, i, 7), 0, NULL));
-		json_object_set_new(o, "changes",
-		    PQgetisnull(res, i, 8) ? json_null()
-					   : json_loads(V(8), 0, NULL));
-	}
-	return o;
-#undef S
-#undef V
-}
-
 int
 h_audit_list(struct request *req, struct ctx *ctx)
 {
 	struct filter f;
-	char	      cursor[24], lim[8], *end;
-	PGresult     *res;
-	json_t	     *items, *o;
-	int	      i, r, rc;
+	char	      lim[8];
 
 	if (filters(req, ctx, &f, 0) == -1)
 		return 0;
-	if ((r = http_query_get(req, "cursor", cursor, sizeof(cursor))) == -1 ||
-	    (r == 1 && (strtoll(cursor, &end, 10) < 1 || *end != '\0')))
-		return http_bad_query(req, "cursor", "cursor is malformed");
-	f.p[7] = r == 1 ? cursor : NULL;
+	f.p[7] = router_arg(req, "cursor");
 	snprintf(lim, sizeof(lim), "%d", f.limit);
 	f.p[8] = lim;
-	if ((res = db_exec_commit(ctx->db, &q_entries, f.p)) == NULL)
-		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items, entry_json(res, i));
-	o = json_pack("{s:o}", "items", items);
-	if (o != NULL)
-		json_object_set_new(o, "next_cursor",
-		    PQntuples(res) == f.limit
-			? json_string(PQgetvalue(res, f.limit - 1, 0))
-			: json_null());
-	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return api_page(req, ctx, &q_entries, f.p, f.limit);
 }
 
-/* One CSV line of row 'i' into 'l'. */
+/* One CSV line of row 'i' into 'l': the columns named 'head'. */
 static int
-csv_row(struct csv_line *l, PGresult *res, int i)
+csv_row(struct csv_line *l, PGresult *res, int i, const char *const *head)
 {
 	int c, rc = 0;
 
 	csv_reset(l);
 	for (c = 0; c < EXPORT_COLS && rc == 0; c++)
-		rc = csv_cell(
-		    l, PQgetisnull(res, i, c) ? NULL : PQgetvalue(res, i, c));
+		rc = csv_cell(l, row_get(res, i, head[c]));
 	return rc == 0 ? csv_end(l) : -1;
 }
 
@@ -229,7 +171,6 @@ h_audit_export(struct request *req, struct ctx *ctx)
 		"resource_type", "resource_id", "fields", "changes", "ip",
 		"user_agent", "request_id" };
 	struct filter		 f;
-	struct audit_entry	 e = { 0 };
 	struct csv_line		 l;
 	char			 below[24], lim[8];
 	json_t			*changes = NULL;
@@ -243,15 +184,11 @@ h_audit_export(struct request *req, struct ctx *ctx)
 	/* The export is itself an administrative act: audited first. */
 	changes = json_pack(
 	    "{s:{s:s},s:{s:s}}", "from", "new", f.from, "to", "new", f.to);
-	memset(&e, 0, sizeof(e));
-	e.action = "audit_log.export";
-	e.resource_type = "audit_log";
-	e.changes = changes;
 	/*
 	 * Committed before anything is read: the export is on record, and
 	 * the audit chain's lock is not held while it streams.
 	 */
-	if (changes == NULL || audit_write(ctx, req, &e) == -1 ||
+	if (changes == NULL || api_audit(req, ctx, NULL, NULL, changes) == -1 ||
 	    db_commit(ctx->db) == -1 ||
 	    db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
 		-1)
@@ -272,14 +209,15 @@ h_audit_export(struct request *req, struct ctx *ctx)
 	for (;;) {
 		n = PQntuples(res);
 		for (i = 0; i < n; i++) {
-			if (csv_row(&l, res, i) == -1 ||
+			if (csv_row(&l, res, i, head) == -1 ||
 			    http_stream_write(req, l.p, l.len) == -1)
 				goto done;
 			rows++;
 		}
 		if (n < AUDIT_EXPORT_BATCH)
 			break;
-		snprintf(below, sizeof(below), "%s", PQgetvalue(res, n - 1, 0));
+		snprintf(
+		    below, sizeof(below), "%s", row_get(res, n - 1, "seq"));
 		PQclear(res);
 		f.p[7] = below;
 		if ((res = db_exec(ctx->db, &q_export_entries, f.p)) == NULL)

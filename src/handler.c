@@ -84,9 +84,8 @@ api_page(struct request *req, struct ctx *ctx, struct db_stmt *st,
 		return -1;
 	}
 	if (n == limit && n > 0) {
-		snprintf(next, sizeof(next), "%s_%s",
-		    row_get(res, n - 1, "cursor_us"),
-		    row_get(res, n - 1, "id"));
+		snprintf(
+		    next, sizeof(next), "%s", row_get(res, n - 1, "cursor"));
 		json_object_set_new(o, "next_cursor", json_string(next));
 	}
 	PQclear(res);

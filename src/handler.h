@@ -21,7 +21,7 @@ int api_list(struct request *req, struct ctx *ctx, struct db_stmt *st,
 /*
  * Runs 'st' with 'p' and COMMIT; answers 200 {items, next_cursor} for a
  * keyset page of at most 'limit' rows: a full page's next_cursor is
- * "<cursor_us>_<id>" of its last row (columns named so), else null.
+ * its last row's hidden column "cursor", else null.
  */
 int api_page(struct request *req, struct ctx *ctx, struct db_stmt *st,
     const char *const *p, long limit);

@@ -104,8 +104,9 @@ static const struct col conversation_cols[] = {
 	    "coalesce(c.status = 'pending' OR (c.status <> 'resolved' AND "
 	    "c.last_role = 'visitor'), false)",
 	    NULL, "waiting for a human, or the visitor spoke last"),
-	COL_EXPR("cursor_us", C_INT, COL_HIDDEN,
-	    "(extract(epoch FROM c.last_message_at) * 1000000)::bigint"),
+	COL_EXPR("cursor", C_STRING, COL_HIDDEN,
+	    "(extract(epoch FROM c.last_message_at) * 1000000)::bigint || '_' "
+	    "|| c.id"),
 	COL_SUB("messages", C_ROWS, COL_EXTRA, NULL, &row_message,
 	    "GET /conversations/{id} only: the last 1000 messages"),
 };
@@ -201,8 +202,9 @@ static const struct col delivery_cols[] = {
 	    "webhook_attempts a WHERE a.company_id = d.company_id AND "
 	    "a.delivery_id = d.id)",
 	    &row_attempt, "every attempt, first first"),
-	COL_EXPR("cursor_us", C_INT, COL_HIDDEN,
-	    "(extract(epoch FROM d.created_at) * 1000000)::bigint"),
+	COL_EXPR("cursor", C_STRING, COL_HIDDEN,
+	    "(extract(epoch FROM d.created_at) * 1000000)::bigint || '_' || "
+	    "d.id"),
 };
 const struct row row_delivery = ROW(
     "WebhookDelivery", delivery_cols, "One event's delivery to an endpoint");
@@ -324,13 +326,37 @@ static const struct col security_event_cols[] = {
 	COL_SUB("detail", C_JSON, 0, "coalesce(detail, '{}'::jsonb)", NULL,
 	    "what else is known, never a secret"),
 	COL("created_at", C_TIME, 0),
-	COL_EXPR("cursor_us", C_INT, COL_HIDDEN,
-	    "(extract(epoch FROM created_at) * 1000000)::bigint"),
+	COL_EXPR("cursor", C_STRING, COL_HIDDEN,
+	    "(extract(epoch FROM created_at) * 1000000)::bigint || '_' || id"),
 };
 const struct row row_security_event = ROW("SecurityEvent", security_event_cols,
     "Something that happened to an account");
 
+static const struct col audit_entry_cols[] = {
+	COL_DOC("seq", C_INT, 0, "the entry's place in the company's chain"),
+	COL("created_at", C_TIME, 0),
+	{ "actor_type", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){
+		"user", "api_key", "stripe", "system", NULL },
+	    NULL },
+	COL("actor_id", C_STRING, COL_NULL),
+	COL_DOC("action", C_STRING, 0, "chatbot.update, member.remove, ..."),
+	COL("resource_type", C_STRING, 0),
+	COL("resource_id", C_STRING, COL_NULL),
+	COL_SUB("fields", C_STRINGS, 0, "changed_fields", NULL,
+	    "the names of what changed"),
+	COL_SUB("changes", C_JSON, COL_NULL, NULL, NULL,
+	    "old and new values of settings that are not personal data"),
+	COL("ip", C_STRING, COL_NULL),
+	COL("user_agent", C_STRING, COL_NULL),
+	COL("request_id", C_STRING, COL_NULL),
+	COL_EXPR("cursor", C_STRING, COL_HIDDEN, "seq::text"),
+};
+const struct row row_audit_entry = ROW(
+    "AuditEntry", audit_entry_cols, "One entry of the hash-chained audit log");
+
 const struct row *const rows_all[] = {
+	&row_audit_entry,
 	&row_company_settings,
 	&row_company,
 	&row_company_llm,

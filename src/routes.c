@@ -484,6 +484,45 @@ static const struct spec s_company_llm_put = { .noun = "company",
 	    "private_address). Audited by field name (the model's value too; "
 	    "never the key or the URL)." };
 
+/* The audit log. */
+#define AUDIT_QUERY(...)                                                       \
+	QUERY(FIELD_DOC("from", V_TIME, 0, 0, 0, "from this time on"),         \
+	    FIELD_DOC("to", V_TIME, 0, 0, 0, "before this time"),              \
+	    FIELD_DOC("actor", V_STRING, 1, 64, 0, "a user's or key's id"),    \
+	    FIELD_DOC("action", V_STRING, 1, 64, 0, "chatbot.update, ..."),    \
+	    FIELD_DOC("resource", V_STRING, 1, 99, 0, "TYPE or TYPE:ID"),      \
+	    FIELD_DOC("limit", V_INT, 1, 200, 0, "50 by default"),             \
+	    __VA_ARGS__)
+static const struct spec s_audit_list = { .noun = "entry",
+	AUDIT_QUERY(FIELD_DOC("cursor", V_INT, 1, 9223372036854775807LL, 0,
+	    "next_cursor of the previous page")),
+	REPLIES(REPLY(200, R_PAGE, &row_audit_entry, "newest first")),
+	.doc = "Entries name the fields that changed and, for non-personal "
+	       "settings only, old and new values." };
+static const struct spec s_audit_export = { .noun = "entry",
+	QUERY(FIELD_DOC("from", V_TIME, 0, 0, 0, "90 days ago by default"),
+	    FIELD_DOC("to", V_TIME, 0, 0, 0, "now by default"),
+	    FIELD("actor", V_STRING, 1, 64, 0),
+	    FIELD("action", V_STRING, 1, 64, 0),
+	    FIELD("resource", V_STRING, 1, 99, 0)),
+	REPLIES({ 200, R_OTHER, NULL, "the entries, newest first", NULL,
+		    "text/csv" },
+	    PROBLEM(400, "bad_query", "older than 90 days, or malformed")),
+	.audit = "audit_log.export",
+	.resource = "audit_log",
+	.doc =
+	    "The last 90 days by default; from and to may narrow it but not "
+	    "reach further back (400). Streamed, RFC 4180 (CRLF lines, "
+	    "quoted cells where needed); a cell that begins with =, +, -, @, "
+	    "a tab or a carriage return is prefixed with an apostrophe so no "
+	    "spreadsheet runs it as a formula. Same filters as the listing. "
+	    "Columns: seq, created_at, actor_type, actor_id, actor_email, "
+	    "actor_name, action, resource_type, resource_id, fields, "
+	    "changes, ip, user_agent, request_id. actor_email and actor_name "
+	    "are who the actor is when the CSV is written (a member's "
+	    "current address and name, \"deleted user\" once removed; an API "
+	    "key's name): the log itself holds ids only." };
+
 /* Specs still described in prose (issue 15 declares them one by one). */
 #define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_healthz = { REPLIES(
@@ -642,33 +681,6 @@ static const struct spec s_stripe_webhook = {
 	    "subscription event older than the last applied is recorded but "
 	    "not applied. Effects are audited with Stripe as the actor. An "
 	    "event of an unknown customer answers 204."
-};
-static const struct spec s_audit_list = {
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{items: [{seq, created_at, actor_type, actor_id, action, "
-	    "resource_type, resource_id, fields, changes, ip, user_agent, "
-	    "request_id}], next_cursor}")),
-	.doc =
-	    "Query: from, to (timestamps), actor (a user or API key id), "
-	    "action (e.g. chatbot.update), resource (TYPE or TYPE:ID), limit "
-	    "(1-200, default 50), cursor (from next_cursor). Entries name "
-	    "the fields that changed and, for non-personal settings only, "
-	    "old and new values."
-};
-static const struct spec s_audit_export = {
-	REPLIES(RESP(200, R_PROSE, NULL, "text/csv")),
-	.doc =
-	    "The last 90 days by default; from and to may narrow it but not "
-	    "reach further back (400). Streamed, RFC 4180 (CRLF lines, "
-	    "quoted cells where needed); a cell that begins with =, +, -, @, "
-	    "a tab or a carriage return is prefixed with an apostrophe so no "
-	    "spreadsheet runs it as a formula. Same filters as the listing. "
-	    "Columns: seq, created_at, actor_type, actor_id, actor_email, "
-	    "actor_name, action, resource_type, resource_id, fields, "
-	    "changes, ip, user_agent, request_id. actor_email and actor_name "
-	    "are who the actor is when the CSV is written (a member's "
-	    "current address and name, \"deleted user\" once removed; an API "
-	    "key's name): the log itself holds ids only."
 };
 static const struct spec s_export_create = {
 	REPLIES(RESP(202, R_PROSE, NULL, "the export")),
