@@ -355,7 +355,30 @@ static const struct col audit_entry_cols[] = {
 const struct row row_audit_entry = ROW(
     "AuditEntry", audit_entry_cols, "One entry of the hash-chained audit log");
 
+static const struct col export_cols[] = {
+	COL("id", C_UUID, 0),
+	{ "status", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){
+		"queued", "running", "ready", "failed", "expired", NULL },
+	    NULL },
+	COL_DOC("stage", C_STRING, COL_NULL, "what is being written now"),
+	COL_DOC("records", C_INT, 0, "rows written so far"),
+	COL_DOC("bytes", C_INT, COL_NULL, "the archive's size, once ready"),
+	COL_DOC("sha256", C_STRING, COL_NULL, "the archive's SHA-256, hex"),
+	COL("error", C_STRING, COL_NULL),
+	COL("created_at", C_TIME, 0),
+	COL("finished_at", C_TIME, COL_NULL),
+	COL("expires_at", C_TIME, COL_NULL),
+	COL_SUB("download", C_STRING, COL_NULL,
+	    "CASE WHEN status = 'ready' AND expires_at > now() THEN "
+	    "'/api/v1/company/exports/' || id || '/download' END",
+	    NULL, "the archive's path while it can be downloaded, else null"),
+};
+const struct row row_export =
+    ROW("Export", export_cols, "A full data export of the company");
+
 const struct row *const rows_all[] = {
+	&row_export,
 	&row_audit_entry,
 	&row_company_settings,
 	&row_company,

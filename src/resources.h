@@ -30,5 +30,6 @@ extern const struct row row_company;
 extern const struct row row_company_llm;
 extern const struct row row_security_event;
 extern const struct row row_audit_entry;
+extern const struct row row_export;
 
 #endif

@@ -523,6 +523,34 @@ static const struct spec s_audit_export = { .noun = "entry",
 	    "current address and name, \"deleted user\" once removed; an API "
 	    "key's name): the log itself holds ids only." };
 
+/* Data exports. */
+static const struct spec s_export_create = { .noun = "export",
+	REPLIES(REPLY(202, R_ONE, &row_export, "queued"),
+	    PROBLEM(409, "export_in_progress", "one export at a time")),
+	.audit = "company.export",
+	.doc =
+	    "Answers 202 with the export {id, status queued, ...}; 409 "
+	    "export_in_progress while another is queued or running. The jobs "
+	    "process writes a tar.gz (libarchive) into export_dir: "
+	    "manifest.json (format, company, each file's record count and "
+	    "SHA-256), company.json, members.json (no password hashes or "
+	    "secrets), chatbots.json (no keys or secrets), documents.json "
+	    "(with their text), templates.json, visitors.json, "
+	    "consents.json, conversations.json (each with its messages) and "
+	    "audit_log.json." };
+static const struct spec s_export_list = { .noun = "export",
+	REPLIES(
+	    REPLY(200, R_ITEMS, &row_export, "the last 20, newest first")) };
+static const struct spec s_export_get = { .noun = "export",
+	REPLIES(REPLY(200, R_ONE, &row_export, "the export")) };
+static const struct spec s_export_download = { .noun = "export",
+	REPLIES({ 200, R_OTHER, NULL, "the archive, as an attachment", NULL,
+		    "application/gzip" },
+	    PROBLEM(409, "export_not_ready",
+		"not ready yet, or expired (export_ttl, 7 days by default)"),
+	    PROBLEM(410, "export_gone", "the file is missing")),
+	.audit = "company.export_download" };
+
 /* Specs still described in prose (issue 15 declares them one by one). */
 #define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_healthz = { REPLIES(
@@ -682,33 +710,6 @@ static const struct spec s_stripe_webhook = {
 	    "not applied. Effects are audited with Stripe as the actor. An "
 	    "event of an unknown customer answers 204."
 };
-static const struct spec s_export_create = {
-	REPLIES(RESP(202, R_PROSE, NULL, "the export")),
-	.doc =
-	    "Answers 202 with the export {id, status queued, ...}; 409 "
-	    "export_in_progress while another is queued or running. The jobs "
-	    "process writes a tar.gz (libarchive) into export_dir: "
-	    "manifest.json (format, company, each file's record count and "
-	    "SHA-256), company.json, members.json (no password hashes or "
-	    "secrets), chatbots.json (no keys or secrets), documents.json "
-	    "(with their text), templates.json, visitors.json, "
-	    "consents.json, conversations.json (each with its messages) and "
-	    "audit_log.json."
-};
-static const struct spec s_export_list = { REPLIES(
-    RESP(200, R_PROSE, NULL, "{items: [export]}")) };
-static const struct spec s_export_get = { .noun = "export",
-	REPLIES(RESP(200, R_PROSE, NULL, "the export")),
-	.doc = "{id, status (queued, running, ready, failed, expired), stage, "
-	       "records, bytes, sha256, error, created_at, finished_at, "
-	       "expires_at, download (while ready)}" };
-static const struct spec s_export_download = { .noun = "export",
-	REPLIES(RESP(200, R_PROSE, NULL, "the tar.gz")),
-	.doc =
-	    "application/gzip, as an attachment. 409 export_not_ready before "
-	    "it is ready or after it expired (export_ttl, 7 days by default; "
-	    "the sweep then deletes the file); 410 export_gone if the file "
-	    "is missing." };
 static const struct spec s_privacy_export = {
 	REPLIES(RESP(200, R_PROSE, NULL, "the subject's data")),
 	.doc =
