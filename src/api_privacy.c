@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "handler.h"
+#include "resources.h"
 #include "audit.h"
 #include "db.h"
 #include "util.h"
@@ -34,18 +36,21 @@ static struct db_stmt q_subject_visitor = { "privacy_subject_visitor",
 	"SELECT json_build_object('id', v.id, 'chatbot_id', v.chatbot_id, "
 	"'user_id', v.external_id, 'email', v.email, 'name', v.name, "
 	"'verified', v.verified, 'restricted', v.restricted, 'created_at', "
-	"v.created_at, 'last_seen_at', v.last_seen_at, 'consents', (SELECT "
+	"parley_time(v.created_at), 'last_seen_at', "
+	"parley_time(v.last_seen_at), 'consents', (SELECT "
 	"coalesce(json_agg(json_build_object('categories', c.categories, "
-	"'policy_version', c.policy_version, 'created_at', c.created_at) ORDER "
-	"BY c.created_at), '[]') FROM consents c WHERE c.company_id = "
-	"v.company_id AND c.visitor_id = v.id))::text FROM visitors v WHERE "
-	"v.company_id = $1 AND v.id = $2",
+	"'policy_version', c.policy_version, 'created_at', "
+	"parley_time(c.created_at)) ORDER BY c.created_at), '[]') FROM "
+	"consents c WHERE c.company_id = v.company_id AND c.visitor_id = "
+	"v.id))::text AS record FROM visitors v WHERE v.company_id = $1 AND "
+	"v.id = $2",
 	2, 0, 0 };
 /* Their conversations, oldest first, 100 after ($3 µs, $4 id). */
 static struct db_stmt q_subject_convs = { "privacy_subject_convs",
 	"SELECT id, json_build_object('id', id, 'chatbot_id', chatbot_id, "
-	"'status', status, 'created_at', created_at)::text, (extract(epoch "
-	"FROM created_at) * 1000000)::bigint FROM conversations WHERE "
+	"'status', status, 'created_at', parley_time(created_at))::text AS "
+	"record, (extract(epoch FROM created_at) * 1000000)::bigint AS us "
+	"FROM conversations WHERE "
 	"company_id = $1 AND visitor_id = $2 AND ((extract(epoch FROM "
 	"created_at) * 1000000)::bigint, id) > ($3::bigint, $4::uuid) ORDER "
 	"BY created_at, id LIMIT 100",
@@ -53,7 +58,8 @@ static struct db_stmt q_subject_convs = { "privacy_subject_convs",
 /* A conversation's messages, 1000 at a time after seq $3. */
 static struct db_stmt q_subject_msgs = { "privacy_subject_msgs",
 	"SELECT seq, json_build_object('seq', seq, 'role', role, 'content', "
-	"content, 'created_at', created_at)::text FROM messages WHERE "
+	"content, 'created_at', parley_time(created_at))::text AS record FROM "
+	"messages WHERE "
 	"company_id = $1 AND conversation_id = $2 AND seq > $3::integer ORDER "
 	"BY seq LIMIT 1000",
 	3, 0, 0 };
@@ -73,8 +79,7 @@ static struct db_stmt q_subject_erase = { "privacy_erase",
 	"d.payload->'data'->>'id' "
 	"IN (SELECT id::text FROM c))) RETURNING 1), dv AS (DELETE FROM "
 	"visitors x WHERE x.company_id = $1 AND x.id IN (SELECT id FROM v) "
-	"RETURNING 1) SELECT (SELECT count(*) FROM dv), (SELECT count(*) FROM "
-	"c), (SELECT n FROM m), (SELECT count(*) FROM w)",
+	"RETURNING 1) SELECT {{Erasure}}",
 	4, 0, 0 };
 static struct db_stmt q_visitor_lock = { "visitor_lock",
 	"SELECT restricted FROM visitors WHERE company_id = $1 AND id = $2 FOR "
@@ -87,15 +92,11 @@ static struct db_stmt q_visitor_set = { "visitor_set",
 	"= coalesce($7::boolean, restricted), restricted_at = CASE WHEN "
 	"$7::boolean AND NOT restricted THEN now() WHEN NOT $7::boolean THEN "
 	"NULL ELSE restricted_at END WHERE company_id = $1 AND id = $2 "
-	"RETURNING id, chatbot_id, external_id, email, name, verified, "
-	"restricted, created_at, last_seen_at",
+	"RETURNING {{Visitor}}",
 	7, 0, 0 };
 
-static const struct field f_subject[] = {
-	FIELD("visitor_id", V_UUID, 0, 0, 0),
-	FIELD("user_id", V_STRING, 1, 200, 0),
-	FIELD("email", V_EMAIL, 3, 254, 0),
-};
+/* The identifiers a subject is found by, as the body names them. */
+static const char *const by[] = { "visitor_id", "user_id", "email" };
 
 /*
  * Reads the subject of the body into 'p' ($2..$4) and the identifier's
@@ -107,17 +108,11 @@ subject(struct request *req, const char **p, const char **which)
 	struct verr err;
 	size_t	    i, given = 0;
 
-	if (validate_object(req->json, f_subject, nitems(f_subject), 0, &err) ==
-	    -1) {
-		validate_problem(req, &err);
-		return 1;
-	}
-	for (i = 0; i < nitems(f_subject); i++) {
-		p[1 + i] = json_string_value(
-		    json_object_get(req->json, f_subject[i].name));
+	for (i = 0; i < nitems(by); i++) {
+		p[1 + i] = api_body_str(req, by[i]);
 		if (p[1 + i] != NULL) {
 			given++;
-			*which = f_subject[i].name;
+			*which = by[i];
 		}
 	}
 	if (given != 1) {
@@ -134,15 +129,11 @@ static int
 privacy_audit(struct ctx *ctx, struct request *req, const char *action,
     const char *which, json_t *counts)
 {
-	struct audit_entry e = { 0 };
-	json_t		  *fields = json_pack("[s]", which);
-	int		   rc;
+	json_t *fields = json_pack("[s]", which);
+	int	rc;
 
-	e.action = action;
-	e.resource_type = "visitor";
-	e.fields = fields;
-	e.changes = counts;
-	rc = audit_write(ctx, req, &e);
+	(void)action; /* the route's spec names it */
+	rc = api_audit(req, ctx, NULL, fields, counts);
 	json_decref(fields);
 	return rc;
 }
@@ -192,7 +183,7 @@ stream_visitor(struct request *req, struct ctx *ctx, const char *vid)
 		PQclear(v);
 		return -1;
 	}
-	i = put_open(req, PQgetvalue(v, 0, 0));
+	i = put_open(req, row_get(v, 0, "record"));
 	PQclear(v);
 	if (i == -1 || put(req, ", \"conversations\" : [") == -1)
 		return -1;
@@ -206,10 +197,10 @@ stream_visitor(struct request *req, struct ctx *ctx, const char *vid)
 			const char *mp[3] = { ctx->who.company_id, conv, seq };
 
 			snprintf(
-			    conv, sizeof(conv), "%s", PQgetvalue(cs, i, 0));
+			    conv, sizeof(conv), "%s", row_get(cs, i, "id"));
 			snprintf(seq, sizeof(seq), "0");
 			if (put(req, first ? "\n" : ",\n") == -1 ||
-			    put_open(req, PQgetvalue(cs, i, 1)) == -1 ||
+			    put_open(req, row_get(cs, i, "record")) == -1 ||
 			    put(req, ", \"messages\" : [") == -1)
 				goto fail;
 			first = 0;
@@ -223,14 +214,15 @@ stream_visitor(struct request *req, struct ctx *ctx, const char *vid)
 						strcmp(seq, "0") == 0 && j == 0
 						    ? "\n"
 						    : ",\n") == -1 ||
-					    put(req, PQgetvalue(ms, j, 1)) ==
+					    put(req,
+						row_get(ms, j, "record")) ==
 						-1) {
 						PQclear(ms);
 						goto fail;
 					}
 				if (nm > 0)
 					snprintf(seq, sizeof(seq), "%s",
-					    PQgetvalue(ms, nm - 1, 0));
+					    row_get(ms, nm - 1, "seq"));
 				PQclear(ms);
 			} while (nm > 0);
 			if (put(req, "]}") == -1)
@@ -238,9 +230,9 @@ stream_visitor(struct request *req, struct ctx *ctx, const char *vid)
 		}
 		if (nc > 0) {
 			snprintf(after, sizeof(after), "%s",
-			    PQgetvalue(cs, nc - 1, 0));
+			    row_get(cs, nc - 1, "id"));
 			snprintf(after_us, sizeof(after_us), "%s",
-			    PQgetvalue(cs, nc - 1, 2));
+			    row_get(cs, nc - 1, "us"));
 		}
 		PQclear(cs);
 	} while (nc > 0);
@@ -269,7 +261,7 @@ h_privacy_export(struct request *req, struct ctx *ctx)
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		snprintf(ids[i], sizeof(ids[i]), "%s", PQgetvalue(res, i, 0));
+		snprintf(ids[i], sizeof(ids[i]), "%s", row_get(res, i, "id"));
 	PQclear(res);
 	/* Who took whose data is on record before the first byte. */
 	counts = json_pack("{s:{s:i}}", "visitors", "found", n);
@@ -309,10 +301,7 @@ h_privacy_erase(struct request *req, struct ctx *ctx)
 		return 0;
 	if ((res = db_exec(ctx->db, &q_subject_erase, p)) == NULL)
 		return -1;
-#define I(c) (json_int_t) strtoll(PQgetvalue(res, 0, c), NULL, 10)
-	o = json_pack("{s:I,s:I,s:I,s:I}", "visitors", I(0), "conversations",
-	    I(1), "messages", I(2), "webhook_deliveries", I(3));
-#undef I
+	o = row_json(&row_erasure, res, 0);
 	PQclear(res);
 	if (o == NULL)
 		return -1;
@@ -332,26 +321,14 @@ out:
 	return rc;
 }
 
-static const struct field f_visitor[] = {
-	FIELD("name", V_STRING, 1, 200, F_NULLABLE),
-	FIELD("email", V_EMAIL, 3, 254, F_NULLABLE),
-	FIELD("restricted", V_BOOL, 0, 0, 0),
-};
-
 int
 h_visitor_patch(struct request *req, struct ctx *ctx)
 {
-	const char	  *id = router_param(req, "id"), *p[7];
-	struct verr	   err;
-	struct audit_entry e = { 0 };
-	json_t		  *v, *fields = NULL, *changes = NULL, *o = NULL;
-	const char	  *k;
-	PGresult	  *res;
-	int		   was, rc = -1;
+	const char *id = router_param(req, "id"), *p[7];
+	json_t	   *v, *changes = NULL, *o = NULL;
+	PGresult   *res;
+	int	    was, rc = -1;
 
-	if (validate_object(req->json, f_visitor, nitems(f_visitor), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_visitor_lock, p)) == NULL)
@@ -360,41 +337,27 @@ h_visitor_patch(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		return router_not_found(req);
 	}
-	was = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	was = row_bool(res, 0, "restricted");
 	PQclear(res);
 	p[2] = json_object_get(req->json, "name") != NULL ? "true" : "false";
-	p[3] = json_string_value(json_object_get(req->json, "name"));
+	p[3] = api_body_str(req, "name");
 	p[4] = json_object_get(req->json, "email") != NULL ? "true" : "false";
-	p[5] = json_string_value(json_object_get(req->json, "email"));
+	p[5] = api_body_str(req, "email");
 	v = json_object_get(req->json, "restricted");
 	p[6] = v == NULL ? NULL : json_is_true(v) ? "true" : "false";
 	if ((res = db_exec(ctx->db, &q_visitor_set, p)) == NULL)
 		return -1;
 	/* Names of what changed; values only of the restriction flag. */
-	fields = json_array();
-	json_object_foreach(req->json, k, v)
-	    json_array_append_new(fields, json_string(k));
 	if ((v = json_object_get(req->json, "restricted")) != NULL)
 		changes = json_pack("{s:{s:b,s:b}}", "restricted", "old", was,
 		    "new", json_is_true(v));
-	e.action = "visitor.update";
-	e.resource_type = "visitor";
-	e.resource_id = id;
-	e.fields = fields;
-	e.changes = changes;
-	if (audit_write(ctx, req, &e) == -1 || db_commit(ctx->db) == -1)
+	if (api_audit(req, ctx, id, NULL, changes) == -1 ||
+	    db_commit(ctx->db) == -1)
 		goto out;
-#define S(c) (PQgetisnull(res, 0, c) ? NULL : PQgetvalue(res, 0, c))
-	o = json_pack("{s:s,s:s,s:s*,s:s*,s:s*,s:b,s:b,s:s,s:s}", "id", S(0),
-	    "chatbot_id", S(1), "user_id", S(2), "email", S(3), "name", S(4),
-	    "verified", strcmp(PQgetvalue(res, 0, 5), "t") == 0, "restricted",
-	    strcmp(PQgetvalue(res, 0, 6), "t") == 0, "created_at", S(7),
-	    "last_seen_at", S(8));
-#undef S
+	o = row_json(&row_visitor, res, 0);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 out:
 	PQclear(res);
-	json_decref(fields);
 	json_decref(changes);
 	json_decref(o);
 	return rc;

@@ -377,7 +377,95 @@ static const struct col export_cols[] = {
 const struct row row_export =
     ROW("Export", export_cols, "A full data export of the company");
 
+static const struct col erasure_cols[] = {
+	COL_EXPR("visitors", C_INT, 0, "(SELECT count(*) FROM dv)"),
+	COL_EXPR("conversations", C_INT, 0, "(SELECT count(*) FROM c)"),
+	COL_EXPR("messages", C_INT, 0, "(SELECT n FROM m)"),
+	COL_EXPR("webhook_deliveries", C_INT, 0, "(SELECT count(*) FROM w)"),
+};
+const struct row row_erasure =
+    ROW("Erasure", erasure_cols, "What an erasure deleted");
+
+static const struct col visitor_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("chatbot_id", C_UUID, 0),
+	COL_SUB("user_id", C_STRING, COL_NULL, "external_id", NULL,
+	    "the company's own id of the person, as its backend signed it"),
+	COL("email", C_STRING, COL_NULL),
+	COL("name", C_STRING, COL_NULL),
+	COL("verified", C_BOOL, 0),
+	COL_DOC("restricted", C_BOOL, 0,
+	    "processing restricted: no bot, no LLM, out of analytics"),
+	COL("created_at", C_TIME, 0),
+	COL("last_seen_at", C_TIME, 0),
+};
+const struct row row_visitor =
+    ROW("Visitor", visitor_cols, "A visitor record of one chatbot");
+
+/* The subject export's parts, built as JSON by SQL (api_privacy.c). */
+static const struct col subject_message_cols[] = {
+	COL("seq", C_INT, 0),
+	{ "role", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "visitor", "bot", "agent", NULL }, NULL },
+	COL("content", C_STRING, 0),
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_subject_message =
+    ROW("SubjectMessage", subject_message_cols, NULL);
+static const struct col subject_conversation_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("chatbot_id", C_UUID, 0),
+	COL("status", C_STRING, 0),
+	COL("created_at", C_TIME, 0),
+	COL_SUB("messages", C_ROWS, 0, NULL, &row_subject_message, NULL),
+};
+const struct row row_subject_conversation =
+    ROW("SubjectConversation", subject_conversation_cols, NULL);
+static const struct col subject_consent_cols[] = {
+	COL("categories", C_STRINGS, 0),
+	COL("policy_version", C_STRING, 0),
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_subject_consent =
+    ROW("SubjectConsent", subject_consent_cols, NULL);
+static const struct col subject_visitor_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("chatbot_id", C_UUID, 0),
+	COL("user_id", C_STRING, COL_NULL),
+	COL("email", C_STRING, COL_NULL),
+	COL("name", C_STRING, COL_NULL),
+	COL("verified", C_BOOL, 0),
+	COL("restricted", C_BOOL, 0),
+	COL("created_at", C_TIME, 0),
+	COL("last_seen_at", C_TIME, 0),
+	COL_SUB("consents", C_ROWS, 0, NULL, &row_subject_consent, NULL),
+	COL_SUB(
+	    "conversations", C_ROWS, 0, NULL, &row_subject_conversation, NULL),
+};
+const struct row row_subject_visitor =
+    ROW("SubjectVisitor", subject_visitor_cols, NULL);
+static const struct col subject_by_cols[] = {
+	{ "by", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "visitor_id", "user_id", "email", NULL },
+	    "which identifier found them" },
+};
+const struct row row_subject_by = ROW("SubjectBy", subject_by_cols, NULL);
+static const struct col subject_export_cols[] = {
+	COL_SUB("subject", C_JSON, 0, NULL, &row_subject_by, NULL),
+	COL_SUB("visitors", C_ROWS, 0, NULL, &row_subject_visitor, NULL),
+};
+const struct row row_subject_export = ROW("SubjectExport", subject_export_cols,
+    "Everything about one person (GDPR Art. 15, 20)");
+
 const struct row *const rows_all[] = {
+	&row_erasure,
+	&row_visitor,
+	&row_subject_message,
+	&row_subject_conversation,
+	&row_subject_consent,
+	&row_subject_visitor,
+	&row_subject_by,
+	&row_subject_export,
 	&row_export,
 	&row_audit_entry,
 	&row_company_settings,

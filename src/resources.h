@@ -31,5 +31,8 @@ extern const struct row row_company_llm;
 extern const struct row row_security_event;
 extern const struct row row_audit_entry;
 extern const struct row row_export;
+extern const struct row row_erasure;
+extern const struct row row_visitor;
+extern const struct row row_subject_export;
 
 #endif

@@ -551,6 +551,50 @@ static const struct spec s_export_download = { .noun = "export",
 	    PROBLEM(410, "export_gone", "the file is missing")),
 	.audit = "company.export_download" };
 
+/* Data-subject requests. */
+#define SUBJECT_BODY                                                           \
+	BODY(FIELD("visitor_id", V_UUID, 0, 0, 0),                             \
+	    FIELD_DOC("user_id", V_STRING, 1, 200, 0,                          \
+		"the company's own id, as its backend vouched for it"),        \
+	    FIELD_DOC(                                                         \
+		"email", V_EMAIL, 3, 254, 0, "matched whatever its case"))
+static const struct spec s_privacy_export = { .noun = "visitor",
+	SUBJECT_BODY,
+	REPLIES(REPLY(200, R_ONE, &row_subject_export, "the subject's data"),
+	    PROBLEM(422, "one_of_visitor_id_user_id_email",
+		"exactly one identifier")),
+	.audit = "privacy.subject_export",
+	.doc = "Exactly one of visitor_id, user_id or email. The audit entry "
+	       "names which identifier was used and how many records were "
+	       "found, never the identifier. The answer is streamed "
+	       "(conversations 100 and messages 1000 at a time), so memory "
+	       "stays small however much the person wrote; at most 1000 "
+	       "visitor records match." };
+static const struct spec s_privacy_erase = { .noun = "visitor",
+	SUBJECT_BODY,
+	REPLIES(REPLY(200, R_ONE, &row_erasure, "what was deleted"),
+	    PROBLEM(422, "one_of_visitor_id_user_id_email",
+		"exactly one identifier")),
+	.audit = "privacy.subject_erasure",
+	.doc = "Deletes, at once, every matching visitor record with its "
+	       "conversations, messages and consent records, and the copies "
+	       "of those conversations in webhook deliveries. The audit entry "
+	       "keeps the identifier's kind and the counts, never the data." };
+static const struct spec s_visitor_patch = { .noun = "visitor",
+	BODY(FIELD("name", V_STRING, 1, 200, F_NULLABLE),
+	    FIELD("email", V_EMAIL, 3, 254, F_NULLABLE),
+	    FIELD_DOC("restricted", V_BOOL, 0, 0, 0,
+		"restrict processing (Art. 18, 21)")),
+	REPLIES(REPLY(200, R_ONE, &row_visitor, "the visitor record")),
+	.audit = "visitor.update",
+	.doc =
+	    "name and email may be null "
+	    "(cleared). restricted true (GDPR Art. 18, or an objection under "
+	    "Art. 21): the bot and the LLM no longer process the visitor's "
+	    "messages (each new message hands the conversation to a human, "
+	    "handoff_reason restricted; agents get 409 processing_restricted "
+	    "for drafts) and their conversations are left out of analytics." };
+
 /* Specs still described in prose (issue 15 declares them one by one). */
 #define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_healthz = { REPLIES(
@@ -710,40 +754,6 @@ static const struct spec s_stripe_webhook = {
 	    "not applied. Effects are audited with Stripe as the actor. An "
 	    "event of an unknown customer answers 204."
 };
-static const struct spec s_privacy_export = {
-	REPLIES(RESP(200, R_PROSE, NULL, "the subject's data")),
-	.doc =
-	    "Body: exactly one of {visitor_id}, {user_id} (the company's own "
-	    "id, as its backend vouched for it) or {email} (matched whatever "
-	    "its case); 422 otherwise. Answers {subject: {by}, visitors: "
-	    "[{id, chatbot_id, user_id, email, name, verified, restricted, "
-	    "created_at, last_seen_at, consents: [...], conversations: [{id, "
-	    "chatbot_id, status, created_at, messages: [{seq, role, content, "
-	    "created_at}]}]}]}. The audit entry names which identifier was "
-	    "used and how many records were found, never the identifier. The "
-	    "answer is streamed (conversations 100 and messages 1000 at a "
-	    "time), so memory stays small however much the person wrote; at "
-	    "most 1000 visitor records match."
-};
-static const struct spec s_privacy_erase = { REPLIES(RESP(
-						 200, R_PROSE, NULL, "counts")),
-	.doc = "The same body. Deletes, at once, every matching visitor record "
-	       "with its conversations, messages and consent records, and the "
-	       "copies of those conversations in webhook deliveries. Answers "
-	       "the counts {visitors, conversations, messages, "
-	       "webhook_deliveries}; the audit entry keeps the identifier's "
-	       "kind and the counts only." };
-static const struct spec s_visitor_patch = { .noun = "visitor",
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{id, chatbot_id, user_id, email, name, verified, restricted, "
-	    "created_at, last_seen_at}")),
-	.doc =
-	    "Body {name?, email?, restricted?}; name and email may be null "
-	    "(cleared). restricted true (GDPR Art. 18, or an objection under "
-	    "Art. 21): the bot and the LLM no longer process the visitor's "
-	    "messages (each new message hands the conversation to a human, "
-	    "handoff_reason restricted; agents get 409 processing_restricted "
-	    "for drafts) and their conversations are left out of analytics." };
 static const struct spec s_widget_preflight = { REPLIES(
     RESP(204, R_PROSE, NULL, "allowed")) };
 static const struct spec s_widget_session = {
