@@ -8,11 +8,13 @@
 #include "api.h"
 #include "conf.h"
 #include "db.h"
+#include "row.h"
 #include "schema.h"
 
 static struct db_stmt q_schema_version = { "schema_version",
-	"SELECT coalesce(max(version), 0) FROM parley_schema_migrations", 0,
-	DB_RETRY_SAFE, 0 };
+	"SELECT coalesce(max(version), 0) AS version FROM "
+	"parley_schema_migrations",
+	0, DB_RETRY_SAFE, 0 };
 
 int
 h_healthz(struct request *req, struct ctx *ctx)
@@ -36,7 +38,7 @@ h_readyz(struct request *req, struct ctx *ctx)
 		return http_send_problem(req, 503, "database_unavailable",
 		    "Database unavailable", NULL, NULL, "Retry-After: 1\r\n");
 	}
-	v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	v = (long)row_int(res, 0, "version");
 	PQclear(res);
 	if (v != PARLEY_SCHEMA_VERSION) {
 		o = json_pack("{s:i,s:i}", "schema_version", (int)v,

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "handler.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -26,7 +27,8 @@
 #define RECOVERY_CODES 10
 
 static struct db_stmt q_mfa_state = { "mfa_state",
-	"SELECT email, totp_enabled_at IS NOT NULL, totp_pending_enc, "
+	"SELECT email, totp_enabled_at IS NOT NULL AS enabled, "
+	"totp_pending_enc, "
 	"totp_secret_enc, totp_last_step, password_hash FROM users WHERE id = "
 	"$1 AND company_id = $2 FOR UPDATE",
 	2, 0, 0 };
@@ -204,14 +206,14 @@ h_mfa_setup(struct request *req, struct ctx *ctx)
 
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
-	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+	if (row_bool(res, 0, "enabled")) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return http_send_problem(req, 409, "mfa_already_enabled",
 		    "Two-factor authentication is already on", NULL, NULL,
 		    NULL);
 	}
-	uri_escape(PQgetvalue(res, 0, 0), label, sizeof(label));
+	uri_escape(row_get(res, 0, "email"), label, sizeof(label));
 	PQclear(res);
 	if (totp_new_secret(raw, b32) == -1 ||
 	    (sealed = keyring_encrypt(
@@ -240,10 +242,6 @@ out:
 	return rc;
 }
 
-static const struct field f_enable[] = {
-	FIELD("code", V_STRING, 1, 16, F_REQUIRED),
-};
-
 /* Checks a TOTP code against a sealed secret; fills 'step'. 1 ok, 0 no. */
 static int
 code_ok(struct ctx *ctx, const char *sealed, const char *last, const char *code,
@@ -267,7 +265,6 @@ code_ok(struct ctx *ctx, const char *sealed, const char *last, const char *code,
 int
 h_mfa_enable(struct request *req, struct ctx *ctx)
 {
-	struct verr err;
 	char	    codes[RECOVERY_CODES][20], hex[65], step[24];
 	const char *p[3];
 	PGresult   *res;
@@ -275,22 +272,20 @@ h_mfa_enable(struct request *req, struct ctx *ctx)
 	uint64_t    st = 0;
 	int	    i, ok, rc = -1;
 
-	if (validate_object(req->json, f_enable, nitems(f_enable), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
 	if (count_guess(req, ctx) == -2)
 		return 0;
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
-	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 || PQgetisnull(res, 0, 2)) {
+	if (row_bool(res, 0, "enabled") ||
+	    row_get(res, 0, "totp_pending_enc") == NULL) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return http_send_problem(req, 409, "mfa_setup_required",
 		    "Start with POST /api/v1/auth/mfa/totp/setup", NULL, NULL,
 		    NULL);
 	}
-	ok = code_ok(ctx, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 4),
-	    json_string_value(json_object_get(req->json, "code")), &st);
+	ok = code_ok(ctx, row_get(res, 0, "totp_pending_enc"),
+	    row_get(res, 0, "totp_last_step"), api_body_str(req, "code"), &st);
 	PQclear(res);
 	if (ok != 1) {
 		db_rollback(ctx->db);
@@ -350,11 +345,6 @@ out:
 	return rc;
 }
 
-static const struct field f_disable[] = {
-	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
-	FIELD("code", V_STRING, 1, 32, F_REQUIRED),
-};
-
 /*
  * Turns TOTP off. The attempt is counted first; the password is always
  * checked (a bcrypt) before the code, so the time taken says nothing
@@ -363,38 +353,34 @@ static const struct field f_disable[] = {
 int
 h_mfa_disable(struct request *req, struct ctx *ctx)
 {
-	struct verr err;
 	const char *pw, *code, *p[3];
 	char	    hash[PASSWORD_HASH_MAX];
 	PGresult   *res;
 	int	    ok, pw_ok, recovery;
 
-	if (validate_object(req->json, f_disable, nitems(f_disable), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
-	pw = json_string_value(json_object_get(req->json, "password"));
-	code = json_string_value(json_object_get(req->json, "code"));
+	pw = api_body_str(req, "password");
+	code = api_body_str(req, "code");
 	if (count_guess(req, ctx) == -2)
 		return 0;
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
-	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+	if (!row_bool(res, 0, "enabled")) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return http_send_problem(req, 409, "mfa_not_enabled",
 		    "Two-factor authentication is off", NULL, NULL, NULL);
 	}
-	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 5));
+	snprintf(hash, sizeof(hash), "%s", row_get(res, 0, "password_hash"));
 	if (strlen(pw) > PASSWORD_MAX_BYTES) {
 		password_verify_dummy(pw, ctx->conf->bcrypt_cost);
 		pw_ok = 0;
 	} else
 		pw_ok = password_verify(pw, hash);
 	crypto_wipe(hash, sizeof(hash));
-	ok = pw_ok
-	    ? mfa_verify(ctx, ctx->who.company_id, ctx->who.user_id,
-		  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), code, &recovery)
-	    : 0;
+	ok = pw_ok ? mfa_verify(ctx, ctx->who.company_id, ctx->who.user_id,
+			 row_get(res, 0, "totp_secret_enc"),
+			 row_get(res, 0, "totp_last_step"), code, &recovery)
+		   : 0;
 	PQclear(res);
 	if (ok == -1)
 		return -1;
@@ -431,8 +417,8 @@ api_reauth(struct request *req, struct ctx *ctx, const char *password,
 		return 0;
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
-	totp = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 5));
+	totp = row_bool(res, 0, "enabled");
+	snprintf(hash, sizeof(hash), "%s", row_get(res, 0, "password_hash"));
 	if (strlen(password) > PASSWORD_MAX_BYTES) {
 		password_verify_dummy(password, ctx->conf->bcrypt_cost);
 		pw_ok = 0;
@@ -449,7 +435,8 @@ api_reauth(struct request *req, struct ctx *ctx, const char *password,
 	}
 	ok = pw_ok && totp
 	    ? mfa_verify(ctx, ctx->who.company_id, ctx->who.user_id,
-		  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), code, &recovery)
+		  row_get(res, 0, "totp_secret_enc"),
+		  row_get(res, 0, "totp_last_step"), code, &recovery)
 	    : pw_ok;
 	PQclear(res);
 	if (ok == -1)

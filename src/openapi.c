@@ -554,7 +554,8 @@ operation(const struct route *r)
 	if (r->body == BODY_JSON) {
 		json_t		  *schema = sp != NULL && sp->body != NULL
 			       ? fields_schema(sp->body, sp->nbody)
-			       : json_pack("{s:s}", "type", "object");
+			       : r->ctypes != NULL ? json_object() /* a foreign format */
+						   : json_pack("{s:s}", "type", "object");
 		json_t		  *content = json_object();
 		const char *const *ct = r->ctypes;
 

@@ -457,7 +457,44 @@ static const struct col subject_export_cols[] = {
 const struct row row_subject_export = ROW("SubjectExport", subject_export_cols,
     "Everything about one person (GDPR Art. 15, 20)");
 
+static const struct col health_cols[] = {
+	{ "status", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "ok", NULL }, NULL },
+};
+const struct row	row_health = ROW("Health", health_cols, NULL);
+static const struct col ready_cols[] = {
+	{ "status", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "ready", NULL }, NULL },
+	COL("schema_version", C_INT, 0),
+};
+const struct row	row_ready = ROW("Ready", ready_cols, NULL);
+static const struct col meta_cols[] = {
+	COL("name", C_STRING, 0),
+	COL_DOC("instance", C_STRING, 0, "this deployment's instance_name"),
+	COL("version", C_STRING, 0),
+	{ "api_version", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "v1", NULL }, NULL },
+	COL("schema_version", C_INT, 0),
+};
+const struct row	row_meta = ROW("Meta", meta_cols, NULL);
+static const struct col totp_setup_cols[] = {
+	COL_DOC("secret", C_STRING, 0, "base32, for apps that take it typed"),
+	COL_DOC(
+	    "otpauth_uri", C_STRING, 0, "otpauth://totp/..., for a QR code"),
+};
+const struct row row_totp_setup = ROW("TotpSetup", totp_setup_cols, NULL);
+static const struct col recovery_cols[] = {
+	COL_DOC("recovery_codes", C_STRINGS, 0,
+	    "ten single-use codes, shown this once"),
+};
+const struct row row_recovery = ROW("RecoveryCodes", recovery_cols, NULL);
+
 const struct row *const rows_all[] = {
+	&row_health,
+	&row_ready,
+	&row_meta,
+	&row_totp_setup,
+	&row_recovery,
 	&row_erasure,
 	&row_visitor,
 	&row_subject_message,

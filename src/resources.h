@@ -34,5 +34,10 @@ extern const struct row row_export;
 extern const struct row row_erasure;
 extern const struct row row_visitor;
 extern const struct row row_subject_export;
+extern const struct row row_health;
+extern const struct row row_ready;
+extern const struct row row_meta;
+extern const struct row row_totp_setup;
+extern const struct row row_recovery;
 
 #endif

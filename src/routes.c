@@ -595,25 +595,51 @@ static const struct spec s_visitor_patch = { .noun = "visitor",
 	    "handoff_reason restricted; agents get 409 processing_restricted "
 	    "for drafts) and their conversations are left out of analytics." };
 
-/* Specs still described in prose (issue 15 declares them one by one). */
-#define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
+/* Health and metadata. */
 static const struct spec s_healthz = { REPLIES(
-    RESP(200, R_PROSE, NULL, "alive")) };
-static const struct spec s_readyz = { REPLIES(RESP(200, R_PROSE, NULL, "ready"),
-    PROBLEM(503, NULL,
-	"not ready: code database_unavailable, migrations_pending or "
-	"schema_newer_than_code")) };
+    REPLY(200, R_ONE, &row_health, "alive")) };
+static const struct spec s_readyz = { REPLIES(
+    REPLY(200, R_ONE, &row_ready, "ready"),
+    PROBLEM(503,
+	"database_unavailable migrations_pending "
+	"schema_newer_than_code",
+	"not ready")) };
 static const struct spec s_meta = { REPLIES(
-    RESP(200, R_PROSE, NULL, "metadata")) };
-static const struct spec s_csp_report = { REPLIES(RESP(
-					      204, R_PROSE, NULL, "accepted")),
+    REPLY(200, R_ONE, &row_meta, "metadata")) };
+static const struct spec s_csp_report = {
+	REPLIES(REPLY(204, R_EMPTY, NULL, "accepted"),
+	    PROBLEM(422, "validation_failed", "not a report")),
 	.doc =
 	    "Accepts the report-uri format (application/csp-report, an "
 	    "object with a \"csp-report\" member) and the Reporting API format "
 	    "(application/reports+json, an array of at most 16 reports). "
 	    "Body at most 16 KiB. Each csp-violation is logged with "
 	    "directive, blocked origin and document origin+path; never query "
-	    "strings or samples." };
+	    "strings or samples."
+};
+
+/* TOTP. */
+static const struct spec s_mfa_setup = { REPLIES(
+    REPLY(200, R_ONE, &row_totp_setup, "a secret, pending until enabled"),
+    PROBLEM(409, "mfa_already_enabled", "TOTP is on already")) };
+static const struct spec s_mfa_enable = {
+	BODY(FIELD_DOC("code", V_STRING, 1, 16, F_REQUIRED | F_SECRET,
+	    "six digits from the authenticator app")),
+	REPLIES(REPLY(200, R_ONE, &row_recovery, "on; the recovery codes"),
+	    PROBLEM(400, "mfa_invalid", "a wrong code"),
+	    PROBLEM(409, "mfa_setup_required", "no secret pending"))
+};
+static const struct spec s_mfa_disable = {
+	BODY(FIELD("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
+	    FIELD_DOC("code", V_STRING, 1, 32, F_REQUIRED | F_SECRET,
+		"a TOTP or recovery code")),
+	REPLIES(REPLY(204, R_EMPTY, NULL, "off"),
+	    PROBLEM(403, "mfa_invalid", "a wrong password or code"),
+	    PROBLEM(409, "mfa_not_enabled", "TOTP is off"))
+};
+
+/* Specs still described in prose (issue 15 declares them one by one). */
+#define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_register = {
 	REPLIES(RESP(202, R_PROSE, NULL, "{status: confirmation_sent, email}")),
 	.doc =
@@ -697,12 +723,6 @@ static const struct spec s_sessions_list = { REPLIES(RESP(
 	       "current}]}" };
 static const struct spec s_session_delete = { .noun = "session",
 	REPLIES(RESP(204, R_PROSE, NULL, "ended")) };
-static const struct spec s_mfa_setup = { REPLIES(
-    RESP(200, R_PROSE, NULL, "secret")) };
-static const struct spec s_mfa_enable = { REPLIES(
-    RESP(200, R_PROSE, NULL, "{recovery_codes}")) };
-static const struct spec s_mfa_disable = { REPLIES(
-    RESP(204, R_PROSE, NULL, "disabled")) };
 static const struct spec s_me = { REPLIES(RESP(200, R_PROSE, NULL,
     "{user: {id, email, name, email_verified, created_at}, company: "
     "{id, name}, role, mfa: {enabled}, session_id}")) };
