@@ -15,6 +15,8 @@
 #include <time.h>
 
 #include "api.h"
+#include "handler.h"
+#include "resources.h"
 #include "audit.h"
 #include "conf.h"
 #include "db.h"
@@ -35,9 +37,10 @@ static struct db_stmt	 q_event_new = { "stripe_event_new",
 	      "(event_id) DO NOTHING RETURNING event_id",
 	   5, 0, 0 };
 static struct db_stmt	 q_company_billing = { "stripe_company",
-	   "SELECT billing_event_at, coalesce(stripe_customer_id, ''), "
-	      "coalesce(stripe_subscription_id, ''), coalesce(subscription_status, "
-	      "''), billing_state_at FROM companies WHERE id = $1 FOR UPDATE",
+	   "SELECT billing_event_at, coalesce(stripe_customer_id, '') AS cus, "
+	      "coalesce(stripe_subscription_id, '') AS sub, "
+	      "coalesce(subscription_status, '') AS status, billing_state_at FROM "
+	      "companies WHERE id = $1 FOR UPDATE",
 	   1, 0, 0 };
 static const char *const statuses[] = { "incomplete", "incomplete_expired",
 	"trialing", "active", "past_due", "canceled", "unpaid", "paused" };
@@ -127,13 +130,13 @@ company_billing(struct ctx *ctx, struct billing_row *b)
 		db_rollback(ctx->db);
 		return 0;
 	}
-	b->last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	snprintf(b->cus, sizeof(b->cus), "%s", PQgetvalue(res, 0, 1));
-	snprintf(b->sub, sizeof(b->sub), "%s", PQgetvalue(res, 0, 2));
-	b->canceled = strcmp(PQgetvalue(res, 0, 3), "canceled") == 0;
+	b->last = row_int(res, 0, "billing_event_at");
+	snprintf(b->cus, sizeof(b->cus), "%s", row_get(res, 0, "cus"));
+	snprintf(b->sub, sizeof(b->sub), "%s", row_get(res, 0, "sub"));
+	b->canceled = strcmp(row_get(res, 0, "status"), "canceled") == 0;
 	b->ended = b->canceled ||
-	    strcmp(PQgetvalue(res, 0, 3), "incomplete_expired") == 0;
-	b->state_at = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	    strcmp(row_get(res, 0, "status"), "incomplete_expired") == 0;
+	b->state_at = row_int(res, 0, "billing_state_at");
 	PQclear(res);
 	return 1;
 }
@@ -214,7 +217,7 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 			return api_unavailable(req);
 		if (PQntuples(res) == 1) {
 			snprintf(company, sizeof(company), "%s",
-			    PQgetvalue(res, 0, 0));
+			    row_get(res, 0, "company_id"));
 			cid = company;
 		}
 		PQclear(res);
@@ -375,69 +378,27 @@ out:
 }
 
 static struct db_stmt q_billing = { "billing_get",
-	"SELECT p.id, p.name, p.max_chatbots, p.max_members, p.max_documents, "
-	"p.monthly_messages, p.monthly_llm_tokens, c.subscription_status, "
-	"c.billing_state, c.stripe_customer_id IS NOT NULL, (SELECT count(*) "
-	"FROM chatbots WHERE company_id = c.id), (SELECT count(*) FROM users "
-	"WHERE company_id = c.id), (SELECT count(*) FROM kb_documents WHERE "
-	"company_id = c.id), (SELECT coalesce(sum(tokens), 0) FROM llm_usage "
-	"WHERE company_id = c.id AND month = date_trunc('month', now() AT "
-	"TIME ZONE 'UTC')::date), (SELECT coalesce(sum(messages), 0) FROM "
-	"message_usage WHERE company_id = c.id AND month = date_trunc('month', "
-	"now() AT TIME ZONE 'UTC')::date) FROM companies c JOIN plans p ON "
-	"p.id = c.plan WHERE c.id = $1",
+	"SELECT {{Billing}} FROM companies c JOIN plans p ON p.id = c.plan "
+	"WHERE c.id = $1",
 	1, 0, 0 };
-
-/* A limit as JSON: its number, or null for none. */
-static json_t *
-limit(PGresult *res, int col)
-{
-	return PQgetisnull(res, 0, col)
-	    ? json_null()
-	    : json_integer(strtoll(PQgetvalue(res, 0, col), NULL, 10));
-}
 
 int
 h_billing_get(struct request *req, struct ctx *ctx)
 {
 	const char *p[1] = { ctx->who.company_id };
-	PGresult   *res;
-	json_t	   *o;
-	int	    rc;
 
-	if ((res = db_exec_commit(ctx->db, &q_billing, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return -1;
-	}
-#define I(c) json_integer(strtoll(PQgetvalue(res, 0, c), NULL, 10))
-	o = json_pack("{s:{s:s,s:s,s:{s:o,s:o,s:o,s:o,s:o}},s:s*,s:s,s:b,"
-		      "s:{s:o,s:o,s:o,s:o,s:o}}",
-	    "plan", "id", PQgetvalue(res, 0, 0), "name", PQgetvalue(res, 0, 1),
-	    "limits", "chatbots", limit(res, 2), "members", limit(res, 3),
-	    "documents", limit(res, 4), "monthly_messages", limit(res, 5),
-	    "monthly_llm_tokens", limit(res, 6), "subscription_status",
-	    PQgetisnull(res, 0, 7) ? NULL : PQgetvalue(res, 0, 7),
-	    "billing_state", PQgetvalue(res, 0, 8), "stripe_customer",
-	    strcmp(PQgetvalue(res, 0, 9), "t") == 0, "usage", "chatbots", I(10),
-	    "members", I(11), "documents", I(12), "llm_tokens_this_month",
-	    I(13), "messages_this_month", I(14));
-#undef I
-	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return api_get_one(req, ctx, &q_billing, p);
 }
 
 /* What Checkout and the portal need, read in the owner's transaction. */
 static struct db_stmt q_checkout_info = { "billing_checkout_info",
-	"SELECT coalesce(c.stripe_customer_id, ''), "
-	"coalesce(c.subscription_status, ''), (SELECT stripe_price_id FROM "
-	"plans WHERE id = $2), EXISTS (SELECT 1 FROM plans WHERE id = $2), "
-	"(SELECT email FROM users WHERE company_id = c.id AND id = $3), "
-	"c.stripe_subscription_id IS NOT NULL FROM companies c WHERE c.id = "
-	"$1 FOR UPDATE",
+	"SELECT coalesce(c.stripe_customer_id, '') AS cus, "
+	"coalesce(c.subscription_status, '') AS status, (SELECT "
+	"stripe_price_id FROM plans WHERE id = $2) AS price, EXISTS (SELECT 1 "
+	"FROM plans WHERE id = $2) AS have_plan, (SELECT email FROM users "
+	"WHERE company_id = c.id AND id = $3) AS email, "
+	"c.stripe_subscription_id IS NOT NULL AS has_sub FROM companies c "
+	"WHERE c.id = $1 FOR UPDATE",
 	3, 0, 0 };
 
 /* Answers the outcome of a Stripe call that failed with 'err'. */
@@ -461,20 +422,23 @@ static int
 billing_audit(
     struct request *req, struct ctx *ctx, const char *action, const char *plan)
 {
-	struct audit_entry e = { 0 };
-	json_t		  *changes = NULL;
-	int		   rc;
+	json_t *changes = NULL, *none = json_array();
+	int	rc;
 
+	(void)action; /* the route's spec names it */
 	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
-	    -1)
+	    -1) {
+		json_decref(none);
 		return -1;
+	}
 	if (plan != NULL)
 		changes = json_pack("{s:{s:s}}", "plan", "requested", plan);
-	e.action = action;
-	e.resource_type = "company";
-	e.resource_id = ctx->who.company_id;
-	e.changes = changes;
-	rc = audit_write(ctx, req, &e) == 0 && db_commit(ctx->db) == 0 ? 0 : -1;
+	/* No field names: the request's plan is in the changes. */
+	rc = api_audit(req, ctx, ctx->who.company_id, none, changes) == 0 &&
+		db_commit(ctx->db) == 0
+	    ? 0
+	    : -1;
+	json_decref(none);
 	json_decref(changes);
 	return rc;
 }
@@ -500,14 +464,14 @@ billing_session(struct request *req, struct ctx *ctx, const char *plan)
 		PQclear(res);
 		return -1;
 	}
-	snprintf(cus, sizeof(cus), "%s", PQgetvalue(res, 0, 0));
-	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 1));
-	if (!PQgetisnull(res, 0, 2))
-		snprintf(price, sizeof(price), "%s", PQgetvalue(res, 0, 2));
-	have_plan = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
-	if (!PQgetisnull(res, 0, 4))
-		snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 4));
-	has_sub = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+	snprintf(cus, sizeof(cus), "%s", row_get(res, 0, "cus"));
+	snprintf(status, sizeof(status), "%s", row_get(res, 0, "status"));
+	if (row_get(res, 0, "price") != NULL)
+		snprintf(price, sizeof(price), "%s", row_get(res, 0, "price"));
+	have_plan = row_bool(res, 0, "have_plan");
+	if (row_get(res, 0, "email") != NULL)
+		snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
+	has_sub = row_bool(res, 0, "has_sub");
 	PQclear(res);
 	if (stripe_key_sealed(ctx->db, sealed, sizeof(sealed)) == -1)
 		return -1;
@@ -600,13 +564,7 @@ out:
 int
 h_billing_checkout(struct request *req, struct ctx *ctx)
 {
-	static const struct field f = FIELD("plan", V_TOKEN, 1, 32, F_REQUIRED);
-	struct verr		  err;
-
-	if (validate_object(req->json, &f, 1, 0, &err) == -1)
-		return validate_problem(req, &err);
-	return billing_session(
-	    req, ctx, json_string_value(json_object_get(req->json, "plan")));
+	return billing_session(req, ctx, api_body_str(req, "plan"));
 }
 
 int

@@ -489,7 +489,71 @@ static const struct col recovery_cols[] = {
 };
 const struct row row_recovery = ROW("RecoveryCodes", recovery_cols, NULL);
 
+static const struct col plan_limits_cols[] = {
+	COL("chatbots", C_INT, COL_NULL),
+	COL("members", C_INT, COL_NULL),
+	COL("documents", C_INT, COL_NULL),
+	COL("monthly_messages", C_INT, COL_NULL),
+	COL("monthly_llm_tokens", C_INT, COL_NULL),
+};
+const struct row row_plan_limits =
+    ROW("PlanLimits", plan_limits_cols, "What the plan allows; null: no limit");
+static const struct col plan_cols[] = {
+	COL("id", C_STRING, 0),
+	COL("name", C_STRING, 0),
+	COL_SUB("limits", C_JSON, 0, NULL, &row_plan_limits, NULL),
+};
+const struct row	row_plan = ROW("Plan", plan_cols, NULL);
+static const struct col usage_cols[] = {
+	COL("chatbots", C_INT, 0),
+	COL("members", C_INT, 0),
+	COL("documents", C_INT, 0),
+	COL("llm_tokens_this_month", C_INT, 0),
+	COL("messages_this_month", C_INT, 0),
+};
+const struct row row_usage = ROW("Usage", usage_cols, NULL);
+#define THIS_MONTH "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
+/* Selected from companies c joined with its plan p. */
+static const struct col billing_cols[] = {
+	COL_SUB("plan", C_JSON, 0,
+	    "json_build_object('id', p.id, 'name', p.name, 'limits', "
+	    "json_build_object('chatbots', p.max_chatbots, 'members', "
+	    "p.max_members, 'documents', p.max_documents, "
+	    "'monthly_messages', p.monthly_messages, 'monthly_llm_tokens', "
+	    "p.monthly_llm_tokens))",
+	    &row_plan, NULL),
+	COL_SUB("subscription_status", C_STRING, COL_NULL,
+	    "c.subscription_status", NULL, "Stripe's, once subscribed"),
+	COL_EXPR("billing_state", C_STRING, 0, "c.billing_state"),
+	COL_SUB("stripe_customer", C_BOOL, 0,
+	    "c.stripe_customer_id IS NOT NULL", NULL,
+	    "the company is a Stripe customer (the portal works)"),
+	COL_SUB("usage", C_JSON, 0,
+	    "json_build_object('chatbots', (SELECT count(*) FROM chatbots "
+	    "WHERE company_id = c.id), 'members', (SELECT count(*) FROM users "
+	    "WHERE company_id = c.id), 'documents', (SELECT count(*) FROM "
+	    "kb_documents WHERE company_id = c.id), 'llm_tokens_this_month', "
+	    "(SELECT coalesce(sum(tokens), 0) FROM llm_usage WHERE company_id "
+	    "= c.id AND month = " THIS_MONTH "), 'messages_this_month', "
+	    "(SELECT coalesce(sum(messages), 0) FROM message_usage WHERE "
+	    "company_id = c.id AND month = " THIS_MONTH "))",
+	    &row_usage, NULL),
+};
+const struct row	row_billing = ROW("Billing", billing_cols,
+	   "The plan, its limits, what is used, the billing state");
+static const struct col stripe_session_cols[] = {
+	COL("id", C_STRING, 0),
+	COL_DOC("url", C_STRING, 0, "where to send the owner: Stripe's page"),
+};
+const struct row row_stripe_session = ROW("StripeSession", stripe_session_cols,
+    "A Stripe Checkout or billing portal session");
+
 const struct row *const rows_all[] = {
+	&row_plan_limits,
+	&row_plan,
+	&row_usage,
+	&row_billing,
+	&row_stripe_session,
 	&row_health,
 	&row_ready,
 	&row_meta,

@@ -39,5 +39,7 @@ extern const struct row row_ready;
 extern const struct row row_meta;
 extern const struct row row_totp_setup;
 extern const struct row row_recovery;
+extern const struct row row_billing;
+extern const struct row row_stripe_session;
 
 #endif

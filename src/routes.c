@@ -638,6 +638,62 @@ static const struct spec s_mfa_disable = {
 	    PROBLEM(409, "mfa_not_enabled", "TOTP is off"))
 };
 
+/* Billing. */
+#define STRIPE_FAILURES                                                        \
+	PROBLEM(502, "payment_provider_error", "Stripe failed"),               \
+	    PROBLEM(503, "billing_not_configured", "no Stripe key is set")
+static const struct spec s_billing_get = { .noun = "company",
+	REPLIES(REPLY(200, R_ONE, &row_billing, "the billing state")) };
+static const struct spec s_billing_checkout = { .noun = "company",
+	BODY(FIELD("plan", V_TOKEN, 1, 32, F_REQUIRED)),
+	REPLIES(REPLY(201, R_ONE, &row_stripe_session, "a Checkout session"),
+	    PROBLEM(409, "subscription_exists", "use the portal"),
+	    PROBLEM(422, "unknown not_for_sale", "no such plan on sale"),
+	    STRIPE_FAILURES),
+	.audit = "billing.checkout",
+	.doc = "A plan with a Stripe price (plans.stripe_price_id; "
+	       "422 unknown or not_for_sale otherwise). parley creates a "
+	       "subscription-mode Checkout session through Stripe's API "
+	       "(stripe_api_url) with the company as client_reference_id and "
+	       "the plan in metadata, and answers its id and url; the plan "
+	       "changes when Stripe's webhook reports the completed checkout. "
+	       "409 subscription_exists while a subscription is active, "
+	       "trialing or past due (use the portal); 503 "
+	       "billing_not_configured without a Stripe key; 502 "
+	       "payment_provider_error when Stripe fails." };
+static const struct spec s_billing_portal = { .noun = "company",
+	REPLIES(REPLY(201, R_ONE, &row_stripe_session, "a portal session"),
+	    PROBLEM(409, "no_customer", "no subscription yet"),
+	    STRIPE_FAILURES),
+	.audit = "billing.portal",
+	.doc =
+	    "Answers {id, url} of a billing portal session for the company's "
+	    "Stripe customer, returning to /settings/billing. 409 "
+	    "no_customer before a first subscription; 502 and 503 as for "
+	    "checkout." };
+static const struct spec s_stripe_webhook = {
+	REPLIES(REPLY(200, R_EMPTY, NULL, "applied, or recorded"),
+	    REPLY(204, R_EMPTY, NULL, "not a customer of this deployment"),
+	    PROBLEM(400, "bad_webhook", "not verified")),
+	.doc =
+	    "The raw body is verified against Stripe-Signature exactly as "
+	    "Stripe documents: the signed payload is \"{t}.{raw body}\", "
+	    "HMAC-SHA256 keyed by the endpoint secret as given (whsec_ "
+	    "prefix included), hex; any v1 may match; v0 and other schemes "
+	    "are ignored; the comparison is constant-time; timestamps more "
+	    "than 300 s off either way are refused; the previous secret is "
+	    "accepted while rotating. Anything else: 400 and nothing "
+	    "changes. The event id is stored, unique, with its effect: a "
+	    "redelivery answers 200 and changes nothing. "
+	    "checkout.session.completed (client_reference_id = the company), "
+	    "customer.subscription.created/updated/deleted, invoice.paid and "
+	    "invoice.payment_failed update the company's plan (from the "
+	    "metadata's plan), subscription status and billing state; a "
+	    "subscription event older than the last applied is recorded but "
+	    "not applied. Effects are audited with Stripe as the actor. An "
+	    "event of an unknown customer answers 204."
+};
+
 /* Specs still described in prose (issue 15 declares them one by one). */
 #define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_register = {
@@ -726,54 +782,6 @@ static const struct spec s_session_delete = { .noun = "session",
 static const struct spec s_me = { REPLIES(RESP(200, R_PROSE, NULL,
     "{user: {id, email, name, email_verified, created_at}, company: "
     "{id, name}, role, mfa: {enabled}, session_id}")) };
-static const struct spec s_billing_get = { REPLIES(RESP(200, R_PROSE, NULL,
-    "{plan: {id, name, limits: {chatbots, members, documents, "
-    "monthly_messages, monthly_llm_tokens}}, subscription_status, "
-    "billing_state, stripe_customer, usage: {chatbots, members, "
-    "documents, llm_tokens_this_month, messages_this_month}}")) };
-static const struct spec s_billing_checkout = {
-	REPLIES(RESP(201, R_PROSE, NULL, "{id, url}")),
-	.doc =
-	    "Body {plan}: a plan with a Stripe price (plans.stripe_price_id; "
-	    "422 unknown or not_for_sale otherwise). parley creates a "
-	    "subscription-mode Checkout session through Stripe's API "
-	    "(stripe_api_url) with the company as client_reference_id and "
-	    "the plan in metadata, and answers its id and url; the plan "
-	    "changes when Stripe's webhook reports the completed checkout. "
-	    "409 subscription_exists while a subscription is active, "
-	    "trialing or past due (use the portal); 503 "
-	    "billing_not_configured without a Stripe key; 502 "
-	    "payment_provider_error when Stripe fails."
-};
-static const struct spec s_billing_portal = {
-	REPLIES(RESP(201, R_PROSE, NULL, "{id, url}")),
-	.doc =
-	    "Answers {id, url} of a billing portal session for the company's "
-	    "Stripe customer, returning to /settings/billing. 409 "
-	    "no_customer before a first subscription; 502 and 503 as for "
-	    "checkout."
-};
-static const struct spec s_stripe_webhook = {
-	REPLIES(RESP(200, R_PROSE, NULL, "applied, or recorded"),
-	    RESP(204, R_PROSE, NULL, "not a customer of this deployment")),
-	.doc =
-	    "The raw body is verified against Stripe-Signature exactly as "
-	    "Stripe documents: the signed payload is \"{t}.{raw body}\", "
-	    "HMAC-SHA256 keyed by the endpoint secret as given (whsec_ "
-	    "prefix included), hex; any v1 may match; v0 and other schemes "
-	    "are ignored; the comparison is constant-time; timestamps more "
-	    "than 300 s off either way are refused; the previous secret is "
-	    "accepted while rotating. Anything else: 400 and nothing "
-	    "changes. The event id is stored, unique, with its effect: a "
-	    "redelivery answers 200 and changes nothing. "
-	    "checkout.session.completed (client_reference_id = the company), "
-	    "customer.subscription.created/updated/deleted, invoice.paid and "
-	    "invoice.payment_failed update the company's plan (from the "
-	    "metadata's plan), subscription status and billing state; a "
-	    "subscription event older than the last applied is recorded but "
-	    "not applied. Effects are audited with Stripe as the actor. An "
-	    "event of an unknown customer answers 204."
-};
 static const struct spec s_widget_preflight = { REPLIES(
     RESP(204, R_PROSE, NULL, "allowed")) };
 static const struct spec s_widget_session = {
