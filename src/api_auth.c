@@ -14,11 +14,14 @@
 #include <string.h>
 
 #include "api.h"
+#include "handler.h"
+#include "resources.h"
 #include "auth.h"
 #include "captcha.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "row.h"
 #include "events.h"
 #include "jobs.h"
 #include "keys.h"
@@ -36,19 +39,21 @@
 /* --- statements --- */
 
 static struct db_stmt q_lookup_email = { "lookup_email",
-	"SELECT user_id, company_id FROM parley_lookup_user_by_email($1)", 1,
-	DB_RETRY_SAFE, 0 };
+	"SELECT user_id AS id, company_id FROM "
+	"parley_lookup_user_by_email($1)",
+	1, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_lookup_refresh = { "lookup_refresh",
-	"SELECT session_id, company_id FROM "
+	"SELECT session_id AS id, company_id FROM "
 	"parley_lookup_refresh_token(decode($1, 'hex'))",
 	1, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_lookup_token = { "lookup_auth_token",
-	"SELECT token_id, company_id FROM parley_lookup_auth_token($1, "
+	"SELECT token_id AS id, company_id FROM parley_lookup_auth_token($1, "
 	"decode($2, 'hex'))",
 	2, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_user_login = { "user_login",
 	"SELECT password_hash, role, totp_secret_enc, totp_last_step, "
-	"totp_enabled_at IS NOT NULL FROM users WHERE id = $1 AND company_id "
+	"totp_enabled_at IS NOT NULL AS mfa FROM users WHERE id = $1 AND "
+	"company_id "
 	"= $2",
 	2, 0, 0 };
 static struct db_stmt q_company_new = { "company_new",
@@ -83,8 +88,9 @@ static struct db_stmt q_token_new = { "auth_token_new",
 	"make_interval(secs => $5::integer))",
 	5, 0, 0 };
 static struct db_stmt q_refresh_use = { "refresh_use",
-	"SELECT rt.rotated_at IS NOT NULL, s.user_id, s.revoked_at IS NULL "
-	"AND s.expires_at > now() AND s.idle_expires_at > now(), u.role FROM "
+	"SELECT rt.rotated_at IS NOT NULL AS reused, s.user_id, s.revoked_at "
+	"IS NULL AND s.expires_at > now() AND s.idle_expires_at > now() AS "
+	"live, u.role FROM "
 	"refresh_tokens rt JOIN sessions s ON s.id = rt.session_id AND "
 	"s.company_id = rt.company_id JOIN users u ON u.id = s.user_id AND "
 	"u.company_id = s.company_id WHERE rt.token_hash = decode($1, 'hex') "
@@ -104,14 +110,13 @@ static struct db_stmt q_session_kill = { "session_kill",
 	"= $1 AND company_id = $2 AND revoked_at IS NULL RETURNING id",
 	3, 0, 0 };
 struct db_stmt	      q_me = { "me",
-	       "SELECT u.id, u.email, u.name, u.role, u.email_verified_at IS NOT "
-		      "NULL, u.totp_enabled_at IS NOT NULL, u.created_at, c.id, c.name FROM "
-		      "users u JOIN companies c ON c.id = u.company_id WHERE u.id = $1 AND "
-		      "u.company_id = $2",
+	       "SELECT {{Me}} FROM users u JOIN companies c ON c.id = "
+		      "u.company_id WHERE u.id = $1 AND u.company_id = $2",
 	       2, 0, 0 };
 static struct db_stmt q_token_use = { "auth_token_use",
-	"SELECT t.user_id, t.expires_at > now() AND t.used_at IS NULL, "
-	"u.email, u.name, u.email_verified_at IS NOT NULL FROM auth_tokens t "
+	"SELECT t.user_id, t.expires_at > now() AND t.used_at IS NULL AS "
+	"usable, u.email, u.name, u.email_verified_at IS NOT NULL AS verified "
+	"FROM auth_tokens t "
 	"JOIN users u ON u.id = t.user_id AND u.company_id = t.company_id "
 	"WHERE t.id = $1 AND t.company_id = $2 AND t.kind = $3 FOR UPDATE OF t",
 	3, 0, 0 };
@@ -131,11 +136,14 @@ static struct db_stmt q_email_verified = { "email_verified",
 	"UPDATE users SET email_verified_at = now(), updated_at = now() WHERE "
 	"id = $1 AND company_id = $2",
 	2, 0, 0 };
+static struct db_stmt q_user_state = { "user_state",
+	"SELECT email, email_verified_at IS NOT NULL AS verified FROM users "
+	"WHERE id = $1 AND company_id = $2",
+	2, 0, 0 };
 static struct db_stmt q_user_email = { "user_email",
 	"SELECT email FROM users WHERE id = $1 AND company_id = $2", 2, 0, 0 };
 struct db_stmt	      q_sessions = { "sessions_list",
-	       "SELECT id, created_at, last_used_at, coalesce(ip, ''), "
-		      "coalesce(user_agent, '') FROM sessions WHERE company_id = $2 AND "
+	       "SELECT {{Session}} FROM sessions WHERE company_id = $2 AND "
 		      "user_id = $1 AND revoked_at IS NULL AND expires_at > now() AND "
 		      "idle_expires_at > now() ORDER BY created_at DESC LIMIT 100",
 	       2, 0, 0 };
@@ -285,9 +293,8 @@ captcha_check(struct request *req, struct ctx *ctx)
 
 	if (!captcha_enabled(ctx->conf))
 		return 0;
-	r = captcha_verify(ctx->conf,
-	    json_string_value(json_object_get(req->json, "captcha_token")),
-	    req->remote_addr);
+	r = captcha_verify(
+	    ctx->conf, api_body_str(req, "captcha_token"), req->remote_addr);
 	if (r == 0)
 		return 0;
 	if (r == -1)
@@ -313,8 +320,8 @@ lookup_ids(struct ctx *ctx, struct db_stmt *st, const char *const *p,
 		return -1;
 	found = PQntuples(res) == 1;
 	if (found) {
-		snprintf(id, 37, "%s", PQgetvalue(res, 0, 0));
-		snprintf(cid, 37, "%s", PQgetvalue(res, 0, 1));
+		snprintf(id, 37, "%s", row_get(res, 0, "id"));
+		snprintf(cid, 37, "%s", row_get(res, 0, "company_id"));
 	}
 	PQclear(res);
 	return found;
@@ -453,14 +460,6 @@ api_unavailable(struct request *req)
 
 /* --- registration and login --- */
 
-static const struct field f_register[] = {
-	FIELD("email", V_STRING, 3, 320, F_REQUIRED),
-	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
-	FIELD("name", V_STRING, 1, 200, F_REQUIRED),
-	FIELD("company_name", V_STRING, 1, 200, F_REQUIRED),
-	FIELD("captcha_token", V_STRING, 0, 4096, F_NULLABLE),
-};
-
 /*
  * The registration of an address that has an account: its holder is
  * told by mail (and sees it in the account's security events), nothing
@@ -558,19 +557,14 @@ h_register(struct request *req, struct ctx *ctx)
 	json_t		  *out = NULL;
 	int		   found, rc = -1;
 
-	if (validate_object(
-		req->json, f_register, nitems(f_register), 0, &err) == -1)
-		return validate_problem(req, &err);
 	if (captcha_check(req, ctx) == -2 ||
 	    addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
 		cfg->register_window) == -2)
 		return 0;
-	pw = json_string_value(json_object_get(req->json, "password"));
-	name = json_string_value(json_object_get(req->json, "name"));
-	cname = json_string_value(json_object_get(req->json, "company_name"));
-	if (email_normalize(
-		json_string_value(json_object_get(req->json, "email")),
-		email) == -1) {
+	pw = api_body_str(req, "password");
+	name = api_body_str(req, "name");
+	cname = api_body_str(req, "company_name");
+	if (email_normalize(api_body_str(req, "email"), email) == -1) {
 		err.field = "email";
 		err.code = "format";
 		return validate_problem(req, &err);
@@ -598,15 +592,6 @@ out:
 }
 
 /* The body of the routes that take a link's token. */
-static const struct field f_token[] = {
-	FIELD("token", V_STRING, 1, 128, F_REQUIRED),
-};
-
-static const struct field f_register_confirm[] = {
-	FIELD("token", V_STRING, 1, 128, F_REQUIRED),
-	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
-};
-
 /*
  * The signup link, with the password chosen at registration: creates the
  * company and its owner, whose address the link has just proven, and
@@ -619,7 +604,6 @@ static const struct field f_register_confirm[] = {
 int
 h_register_confirm(struct request *req, struct ctx *ctx)
 {
-	struct verr err;
 	char	    hex[65], cid[37], uid[37], email[EMAIL_MAX + 1];
 	char	    name[201], cname[201], hash[PASSWORD_HASH_MAX];
 	const char *p[4];
@@ -628,15 +612,10 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 	const char *pw;
 	int	    rc = -1;
 
-	if (validate_object(req->json, f_register_confirm,
-		nitems(f_register_confirm), 0, &err) == -1)
-		return validate_problem(req, &err);
-	pw = json_string_value(json_object_get(req->json, "password"));
+	pw = api_body_str(req, "password");
 	/* 256-bit links are not guessed; nginx's per-address limit_req on
 	 * /api/ bounds the tries. */
-	if (api_token_hash_hex(
-		json_string_value(json_object_get(req->json, "token")), hex) ==
-	    -1)
+	if (api_token_hash_hex(api_body_str(req, "token"), hex) == -1)
 		goto bad;
 	p[0] = hex;
 	if ((res = db_exec(ctx->db, &q_signup_find, p)) == NULL)
@@ -645,7 +624,7 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		goto bad;
 	}
-	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
 	PQclear(res);
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 		return unavailable(req);
@@ -656,10 +635,10 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 		db_rollback(ctx->db);
 		goto bad;
 	}
-	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 0));
-	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 1));
-	snprintf(cname, sizeof(cname), "%s", PQgetvalue(res, 0, 2));
-	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 3));
+	snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
+	snprintf(name, sizeof(name), "%s", row_get(res, 0, "name"));
+	snprintf(cname, sizeof(cname), "%s", row_get(res, 0, "company_name"));
+	snprintf(hash, sizeof(hash), "%s", row_get(res, 0, "password_hash"));
 	PQclear(res);
 	if (strlen(pw) > PASSWORD_MAX_BYTES || !password_verify(pw, hash)) {
 		db_rollback(ctx->db); /* the signup stays, for a typo */
@@ -688,7 +667,7 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 			    NULL);
 		goto out;
 	}
-	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "id"));
 	PQclear(res);
 	if ((tokens = session_start(ctx, req, cid, uid, "owner")) == NULL ||
 	    event_record(ctx->db, req, cid, uid, "register", NULL) == -1 ||
@@ -710,12 +689,6 @@ bad:
 	return http_send_problem(req, 400, "invalid_token",
 	    "This link is invalid, used or expired", NULL, NULL, NULL);
 }
-
-static const struct field f_login[] = {
-	FIELD("email", V_STRING, 1, 320, F_REQUIRED),
-	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
-	FIELD("totp_code", V_STRING, 0, 64, F_NULLABLE),
-};
 
 static int
 bad_credentials(struct request *req)
@@ -749,7 +722,6 @@ int
 h_login(struct request *req, struct ctx *ctx)
 {
 	const struct conf *cfg = ctx->conf;
-	struct verr	   err;
 	char		   email[EMAIL_MAX + 1], uid[37], cid[37], akey[300];
 	char		   hash[PASSWORD_HASH_MAX], role[8], step[24];
 	char		  *secret = NULL;
@@ -758,16 +730,12 @@ h_login(struct request *req, struct ctx *ctx)
 	json_t		  *tokens = NULL, *detail = NULL;
 	int		   found, mfa, ok, recovery = 0, rc = -1;
 
-	if (validate_object(req->json, f_login, nitems(f_login), 0, &err) == -1)
-		return validate_problem(req, &err);
-	pw = json_string_value(json_object_get(req->json, "password"));
-	code = json_string_value(json_object_get(req->json, "totp_code"));
+	pw = api_body_str(req, "password");
+	code = api_body_str(req, "totp_code");
 	if (addr_limit(req, ctx, "login:ip", cfg->login_max_per_ip,
 		cfg->login_window) == -2)
 		return 0;
-	if (email_normalize(
-		json_string_value(json_object_get(req->json, "email")),
-		email) == -1) {
+	if (email_normalize(api_body_str(req, "email"), email) == -1) {
 		password_verify_dummy(pw, cfg->bcrypt_cost);
 		return bad_credentials(req);
 	}
@@ -799,11 +767,11 @@ h_login(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		return -1;
 	}
-	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 0));
-	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 1));
-	secret = strdup(PQgetvalue(res, 0, 2));
-	snprintf(step, sizeof(step), "%s", PQgetvalue(res, 0, 3));
-	mfa = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	snprintf(hash, sizeof(hash), "%s", row_get(res, 0, "password_hash"));
+	snprintf(role, sizeof(role), "%s", row_get(res, 0, "role"));
+	secret = strdup(row_get(res, 0, "totp_secret_enc"));
+	snprintf(step, sizeof(step), "%s", row_get(res, 0, "totp_last_step"));
+	mfa = row_bool(res, 0, "mfa");
 	PQclear(res);
 	db_rollback(ctx->db); /* no transaction held during bcrypt */
 	if (secret == NULL)
@@ -859,26 +827,16 @@ out:
 
 /* --- refresh and logout --- */
 
-static const struct field f_refresh[] = {
-	FIELD("refresh_token", V_STRING, 1, 128, F_REQUIRED),
-};
-
 int
 h_refresh(struct request *req, struct ctx *ctx)
 {
-	struct verr err;
 	char	    hex[65], sid[37], cid[37], uid[37], role[8], idle[16];
 	const char *p[3];
 	PGresult   *res;
 	json_t	   *tokens = NULL;
 	int	    reused, live;
 
-	if (validate_object(req->json, f_refresh, nitems(f_refresh), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
-	if (token_hash_hex(
-		json_string_value(json_object_get(req->json, "refresh_token")),
-		hex) == -1)
+	if (token_hash_hex(api_body_str(req, "refresh_token"), hex) == -1)
 		goto invalid;
 	p[0] = hex;
 	if ((res = db_exec(ctx->db, &q_lookup_refresh, p)) == NULL)
@@ -887,8 +845,8 @@ h_refresh(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		goto invalid;
 	}
-	snprintf(sid, sizeof(sid), "%s", PQgetvalue(res, 0, 0));
-	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
+	snprintf(sid, sizeof(sid), "%s", row_get(res, 0, "id"));
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
 	PQclear(res);
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 		return unavailable(req);
@@ -899,10 +857,10 @@ h_refresh(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		goto invalid;
 	}
-	reused = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 1));
-	live = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
-	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 3));
+	reused = row_bool(res, 0, "reused");
+	snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "user_id"));
+	live = row_bool(res, 0, "live");
+	snprintf(role, sizeof(role), "%s", row_get(res, 0, "role"));
 	PQclear(res);
 	if (reused) {
 		/* A rotated token came back: someone else has it. */
@@ -993,25 +951,17 @@ h_me(struct request *req, struct ctx *ctx)
 
 	if (res == NULL || PQntuples(res) != 1)
 		return -1;
-	o = json_pack("{s:{s:s,s:s,s:s,s:b,s:s},s:{s:s,s:s},s:s,s:{s:b},s:s}",
-	    "user", "id", PQgetvalue(res, 0, 0), "email", PQgetvalue(res, 0, 1),
-	    "name", PQgetvalue(res, 0, 2), "email_verified",
-	    strcmp(PQgetvalue(res, 0, 4), "t") == 0, "created_at",
-	    PQgetvalue(res, 0, 6), "company", "id", PQgetvalue(res, 0, 7),
-	    "name", PQgetvalue(res, 0, 8), "role", PQgetvalue(res, 0, 3), "mfa",
-	    "enabled", strcmp(PQgetvalue(res, 0, 5), "t") == 0, "session_id",
-	    ctx->who.session_id);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	if ((o = row_json(&row_me, res, 0)) == NULL ||
+	    json_object_set_new(
+		o, "session_id", json_string(ctx->who.session_id)) == -1)
+		rc = -1;
+	else
+		rc = http_send_json(req, 200, o);
 	json_decref(o);
 	return rc;
 }
 
 /* --- passwords --- */
-
-static const struct field f_forgot[] = {
-	FIELD("email", V_STRING, 1, 320, F_REQUIRED),
-	FIELD("captcha_token", V_STRING, 0, 4096, F_NULLABLE),
-};
 
 int
 h_password_forgot(struct request *req, struct ctx *ctx)
@@ -1022,17 +972,12 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 	json_t		  *o;
 	int		   found, rc;
 
-	if (validate_object(req->json, f_forgot, nitems(f_forgot), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
 	/* The captcha first: nobody without one may spend a victim's budget. */
 	if (captcha_check(req, ctx) == -2 ||
 	    addr_limit(
 		req, ctx, "reset:ip", cfg->reset_max, cfg->reset_window) == -2)
 		return 0;
-	if (email_normalize(
-		json_string_value(json_object_get(req->json, "email")),
-		email) == -1) {
+	if (email_normalize(api_body_str(req, "email"), email) == -1) {
 		err.field = "email";
 		err.code = "format";
 		return validate_problem(req, &err);
@@ -1055,7 +1000,7 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 			PQclear(res);
 			return -1;
 		}
-		snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 0));
+		snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
 		PQclear(res);
 		if (send_link(ctx, cid, uid, email, "password_reset",
 			cfg->reset_ttl) == -1 ||
@@ -1070,11 +1015,6 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 	json_decref(o);
 	return rc;
 }
-
-static const struct field f_reset[] = {
-	FIELD("token", V_STRING, 1, 128, F_REQUIRED),
-	FIELD("password", V_STRING, 1, 1024, F_REQUIRED),
-};
 
 /*
  * Opens the tenant transaction of an e-mailed token of 'kind' and locks
@@ -1104,15 +1044,15 @@ open_token(struct request *req, struct ctx *ctx, const char *kind,
 	p[2] = kind;
 	if ((res = db_exec(ctx->db, &q_token_use, p)) == NULL)
 		return -1;
-	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+	if (PQntuples(res) != 1 || !row_bool(res, 0, "usable")) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		bad_token(req);
 		return 0;
 	}
-	snprintf(uid, 37, "%s", PQgetvalue(res, 0, 0));
-	snprintf(email, EMAIL_MAX + 1, "%s", PQgetvalue(res, 0, 2));
-	snprintf(name, 201, "%s", PQgetvalue(res, 0, 3));
+	snprintf(uid, 37, "%s", row_get(res, 0, "user_id"));
+	snprintf(email, EMAIL_MAX + 1, "%s", row_get(res, 0, "email"));
+	snprintf(name, 201, "%s", row_get(res, 0, "name"));
 	PQclear(res);
 	return 1;
 }
@@ -1134,19 +1074,15 @@ spend_tokens(
 int
 h_password_reset(struct request *req, struct ctx *ctx)
 {
-	struct verr err;
 	char	    cid[37], uid[37], email[EMAIL_MAX + 1], name[201];
 	char	    hash[PASSWORD_HASH_MAX];
 	const char *pw, *why, *p[3];
 	PGresult   *res;
 	int	    r, rc = -1;
 
-	if (validate_object(req->json, f_reset, nitems(f_reset), 0, &err) == -1)
-		return validate_problem(req, &err);
-	pw = json_string_value(json_object_get(req->json, "password"));
-	r = open_token(req, ctx, "password_reset",
-	    json_string_value(json_object_get(req->json, "token")), cid, uid,
-	    email, name);
+	pw = api_body_str(req, "password");
+	r = open_token(req, ctx, "password_reset", api_body_str(req, "token"),
+	    cid, uid, email, name);
 	if (r != 1)
 		return r;
 	if ((why = password_policy(
@@ -1174,16 +1110,9 @@ out:
 	return rc;
 }
 
-static const struct field f_change[] = {
-	FIELD("current_password", V_STRING, 1, 1024, F_REQUIRED),
-	FIELD("new_password", V_STRING, 1, 1024, F_REQUIRED),
-	FIELD("end_other_sessions", V_BOOL, 0, 0, 0),
-};
-
 int
 h_password_change(struct request *req, struct ctx *ctx)
 {
-	struct verr err;
 	char	    akey[48];
 	char	    hash[PASSWORD_HASH_MAX], email[EMAIL_MAX + 1], name[201];
 	const char *cur, *pw, *why, *p[3];
@@ -1191,11 +1120,8 @@ h_password_change(struct request *req, struct ctx *ctx)
 	json_t	   *end, *o = NULL;
 	int	    ended = 0, rc = -1;
 
-	if (validate_object(req->json, f_change, nitems(f_change), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
-	cur = json_string_value(json_object_get(req->json, "current_password"));
-	pw = json_string_value(json_object_get(req->json, "new_password"));
+	cur = api_body_str(req, "current_password");
+	pw = api_body_str(req, "new_password");
 	end = json_object_get(req->json, "end_other_sessions");
 	p[0] = ctx->who.user_id;
 	p[1] = ctx->who.company_id;
@@ -1204,9 +1130,9 @@ h_password_change(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		return -1;
 	}
-	snprintf(hash, sizeof(hash), "%s", PQgetvalue(res, 0, 0));
-	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 1));
-	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 2));
+	snprintf(hash, sizeof(hash), "%s", row_get(res, 0, "password_hash"));
+	snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
+	snprintf(name, sizeof(name), "%s", row_get(res, 0, "name"));
 	PQclear(res);
 	db_rollback(ctx->db);
 	/* A guess at the current password counts like a login guess. */
@@ -1262,17 +1188,13 @@ out:
 int
 h_email_verify(struct request *req, struct ctx *ctx)
 {
-	struct verr err;
 	char	    cid[37], uid[37], email[EMAIL_MAX + 1], name[201];
 	const char *p[2];
 	PGresult   *res;
 	int	    r;
 
-	if (validate_object(req->json, f_token, nitems(f_token), 0, &err) == -1)
-		return validate_problem(req, &err);
-	r = open_token(req, ctx, "email_verify",
-	    json_string_value(json_object_get(req->json, "token")), cid, uid,
-	    email, name);
+	r = open_token(req, ctx, "email_verify", api_body_str(req, "token"),
+	    cid, uid, email, name);
 	if (r != 1)
 		return r;
 	p[0] = uid;
@@ -1297,12 +1219,13 @@ h_email_resend(struct request *req, struct ctx *ctx)
 	json_t	   *o;
 	int	    verified, rc;
 
-	if ((res = db_exec(ctx->db, &q_me, p)) == NULL || PQntuples(res) != 1) {
+	if ((res = db_exec(ctx->db, &q_user_state, p)) == NULL ||
+	    PQntuples(res) != 1) {
 		PQclear(res);
 		return -1;
 	}
-	snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 1));
-	verified = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
+	verified = row_bool(res, 0, "verified");
 	PQclear(res);
 	db_rollback(ctx->db);
 	if (verified)
@@ -1328,21 +1251,14 @@ int
 h_sessions_list(struct request *req, struct ctx *ctx)
 {
 	PGresult *res = ctx->read; /* q_sessions */
-	json_t	 *items;
-	int	  i;
+	json_t	 *items, *o;
+	size_t	  i;
 
-	if (res == NULL)
+	if (res == NULL || (items = row_json_all(&row_session, res)) == NULL)
 		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items,
-		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id",
-			PQgetvalue(res, i, 0), "created_at",
-			PQgetvalue(res, i, 1), "last_used_at",
-			PQgetvalue(res, i, 2), "ip", PQgetvalue(res, i, 3),
-			"user_agent", PQgetvalue(res, i, 4), "current",
-			strcmp(PQgetvalue(res, i, 0), ctx->who.session_id) ==
-			    0));
+	json_array_foreach(items, i, o) json_object_set_new(o, "current",
+	    json_boolean(strcmp(json_string_value(json_object_get(o, "id")),
+			     ctx->who.session_id) == 0));
 	return http_send_items(req, items);
 }
 

@@ -466,10 +466,10 @@ billing_session(struct request *req, struct ctx *ctx, const char *plan)
 	}
 	snprintf(cus, sizeof(cus), "%s", row_get(res, 0, "cus"));
 	snprintf(status, sizeof(status), "%s", row_get(res, 0, "status"));
-	if (row_get(res, 0, "price") != NULL)
+	if (row_opt(res, 0, "price") != NULL)
 		snprintf(price, sizeof(price), "%s", row_get(res, 0, "price"));
 	have_plan = row_bool(res, 0, "have_plan");
-	if (row_get(res, 0, "email") != NULL)
+	if (row_opt(res, 0, "email") != NULL)
 		snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
 	has_sub = row_bool(res, 0, "has_sub");
 	PQclear(res);

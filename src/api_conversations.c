@@ -227,7 +227,7 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	if (res == NULL)
 		goto out;
 	if (PQntuples(res) == 1)
-		rt_status(ctx, id, "open", row_get(res, 0, "assignee_id"));
+		rt_status(ctx, id, "open", row_opt(res, 0, "assignee_id"));
 	PQclear(res);
 	if (db_commit(ctx->db) == -1)
 		goto out;
@@ -282,7 +282,7 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL)
 		return -1;
 	rt_status(
-	    ctx, id, row_get(res, 0, "status"), row_get(res, 0, "assignee_id"));
+	    ctx, id, row_get(res, 0, "status"), row_opt(res, 0, "assignee_id"));
 	o = db_commit(ctx->db) == 0 ? row_json(&row_conversation, res, 0)
 				    : NULL;
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;

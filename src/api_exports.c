@@ -107,7 +107,7 @@ h_export_download(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		return router_not_found(req);
 	}
-	if (row_get(res, 0, "download") == NULL) {
+	if (row_opt(res, 0, "download") == NULL) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return http_send_problem(req, 409, "export_not_ready",

@@ -277,7 +277,7 @@ h_mfa_enable(struct request *req, struct ctx *ctx)
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
 	if (row_bool(res, 0, "enabled") ||
-	    row_get(res, 0, "totp_pending_enc") == NULL) {
+	    row_opt(res, 0, "totp_pending_enc") == NULL) {
 		PQclear(res);
 		db_rollback(ctx->db);
 		return http_send_problem(req, 409, "mfa_setup_required",

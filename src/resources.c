@@ -548,7 +548,107 @@ static const struct col stripe_session_cols[] = {
 const struct row row_stripe_session = ROW("StripeSession", stripe_session_cols,
     "A Stripe Checkout or billing portal session");
 
+static const struct col me_user_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("email", C_STRING, 0),
+	COL("name", C_STRING, 0),
+	COL("email_verified", C_BOOL, 0),
+	COL("created_at", C_TIME, 0),
+};
+const struct row	row_me_user = ROW("MeUser", me_user_cols, NULL);
+static const struct col company_brief_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("name", C_STRING, 0),
+};
+const struct row row_company_brief =
+    ROW("CompanyBrief", company_brief_cols, NULL);
+static const struct col mfa_state_cols[] = {
+	COL("enabled", C_BOOL, 0),
+};
+const struct row row_mfa_state = ROW("MfaState", mfa_state_cols, NULL);
+/* Selected from users u joined with companies c. */
+static const struct col me_cols[] = {
+	COL_SUB("user", C_JSON, 0,
+	    "json_build_object('id', u.id, 'email', u.email, 'name', u.name, "
+	    "'email_verified', u.email_verified_at IS NOT NULL, 'created_at', "
+	    "parley_time(u.created_at))",
+	    &row_me_user, NULL),
+	COL_SUB("company", C_JSON, 0,
+	    "json_build_object('id', c.id, 'name', c.name)", &row_company_brief,
+	    NULL),
+	{ "role", C_STRING, 0, "u.role", NULL, roles,
+	    "read from the database, not the token" },
+	COL_SUB("mfa", C_JSON, 0,
+	    "json_build_object('enabled', u.totp_enabled_at IS NOT NULL)",
+	    &row_mfa_state, NULL),
+	COL("session_id", C_UUID, COL_ADDED),
+};
+const struct row row_me =
+    ROW("Me", me_cols, "The current user, company, role and MFA state");
+
+static const struct col session_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("created_at", C_TIME, 0),
+	COL("last_used_at", C_TIME, 0),
+	COL("ip", C_STRING, COL_NULL),
+	COL("user_agent", C_STRING, COL_NULL),
+	COL_DOC("current", C_BOOL, COL_ADDED, "the session asking"),
+};
+const struct row row_session =
+    ROW("Session", session_cols, "A signed-in session of the user");
+
+static const struct col new_user_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("email", C_STRING, 0),
+	COL("name", C_STRING, 0),
+	{ "role", C_STRING, 0, NULL, NULL, roles, NULL },
+	COL("email_verified", C_BOOL, 0),
+	COL("mfa_enabled", C_BOOL, 0),
+};
+const struct row row_new_user = ROW("NewUser", new_user_cols, NULL);
+/* Built by the handler: the new owner, their company and tokens. */
+static const struct col signed_up_cols[] = {
+	COL_SUB("user", C_JSON, 0, NULL, &row_new_user, NULL),
+	COL_SUB("company", C_JSON, 0, NULL, &row_company_brief, NULL),
+	COL("access_token", C_STRING, 0),
+	{ "token_type", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "Bearer", NULL }, NULL },
+	COL("expires_in", C_INT, 0),
+	COL("refresh_token", C_STRING, 0),
+	COL("session_id", C_UUID, 0),
+};
+const struct row row_signed_up =
+    ROW("SignedUp", signed_up_cols, "A new company and its owner, signed in");
+static const struct col confirmation_cols[] = {
+	{ "status", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "confirmation_sent", NULL }, NULL },
+	COL_DOC("email", C_STRING, 0, "the address, as normalised"),
+};
+const struct row row_confirmation = ROW("ConfirmationSent", confirmation_cols,
+    "A link was mailed (or a notice, if taken)");
+static const struct col accepted_cols[] = {
+	{ "status", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "accepted", NULL }, NULL },
+};
+const struct row row_accepted =
+    ROW("Accepted", accepted_cols, "Taken in; a mail follows when it applies");
+static const struct col password_changed_cols[] = {
+	COL_DOC("sessions_ended", C_INT, 0, "the other sessions ended"),
+};
+const struct row row_password_changed =
+    ROW("PasswordChanged", password_changed_cols, NULL);
+
 const struct row *const rows_all[] = {
+	&row_me_user,
+	&row_company_brief,
+	&row_mfa_state,
+	&row_me,
+	&row_session,
+	&row_new_user,
+	&row_signed_up,
+	&row_confirmation,
+	&row_accepted,
+	&row_password_changed,
 	&row_plan_limits,
 	&row_plan,
 	&row_usage,

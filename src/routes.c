@@ -694,12 +694,24 @@ static const struct spec s_stripe_webhook = {
 	    "event of an unknown customer answers 204."
 };
 
-/* Specs still described in prose (issue 15 declares them one by one). */
-#define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
+/* Accounts and sessions. */
+#define CAPTCHA_TOKEN                                                          \
+	FIELD_DOC("captcha_token", V_STRING, 0, 4096, F_NULLABLE | F_SECRET,   \
+	    "when the deployment has a reCAPTCHA secret")
 static const struct spec s_register = {
-	REPLIES(RESP(202, R_PROSE, NULL, "{status: confirmation_sent, email}")),
+	BODY(FIELD("email", V_STRING, 3, 320, F_REQUIRED),
+	    FIELD_DOC("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET,
+		"12+ characters, at most 72 bytes, not common, not built on "
+		"the name or address"),
+	    FIELD("name", V_STRING, 1, 200, F_REQUIRED),
+	    FIELD("company_name", V_STRING, 1, 200, F_REQUIRED), CAPTCHA_TOKEN),
+	REPLIES(REPLY(202, R_ONE, &row_confirmation,
+		    "the same whether or not the address has an account"),
+	    PROBLEM(400, "captcha_failed", "the captcha check failed"),
+	    PROBLEM(422, "weak_password", "the password breaks the policy"),
+	    PROBLEM(503, "unavailable", "the captcha provider is unreachable")),
 	.doc =
-	    "Body {email, password, name, company_name, captcha_token?}. The "
+	    "The "
 	    "address is trimmed and its domain lower-cased. Password policy: "
 	    "12+ characters, at most 72 bytes, not common or built on the "
 	    "name/address (422 weak_password with errors[0].code too_short, "
@@ -718,11 +730,16 @@ static const struct spec s_register = {
 	    "needs outgoing mail (smtp_url)."
 };
 static const struct spec s_register_confirm = {
-	REPLIES(RESP(201, R_PROSE, NULL,
-	    "{user, company, access_token, token_type, expires_in, "
-	    "refresh_token, session_id}")),
+	BODY(FIELD_DOC("token", V_STRING, 1, 128, F_REQUIRED | F_SECRET,
+		 "from the link's #token="),
+	    FIELD_DOC("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET,
+		"the one chosen at registration")),
+	REPLIES(REPLY(201, R_ONE, &row_signed_up, "made, and signed in"),
+	    PROBLEM(400, "invalid_token", "unknown, used or expired"),
+	    PROBLEM(403, "password_mismatch", "not the password chosen"),
+	    PROBLEM(409, "email_taken", "the address got an account since")),
 	.doc =
-	    "Body {token, password}: the token from the link's #token=, and "
+	    "the token from the link's #token=, and "
 	    "the password chosen at registration (403 password_mismatch "
 	    "otherwise: anyone may register an address again, which mails it "
 	    "a new link, and the account must not be made with a stranger's "
@@ -732,56 +749,78 @@ static const struct spec s_register_confirm = {
 	    "expired; 409 email_taken if the address got an account since."
 };
 static const struct spec s_login = {
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{access_token, token_type: Bearer, expires_in: 900, "
-	    "refresh_token, session_id}")),
-	.doc = "Body {email, password, totp_code?}. Wrong address and wrong "
+	BODY(FIELD("email", V_STRING, 1, 320, F_REQUIRED),
+	    FIELD("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
+	    FIELD_DOC("totp_code", V_STRING, 0, 64, F_NULLABLE | F_SECRET,
+		"a TOTP or recovery code, when TOTP is on")),
+	REPLIES(REPLY(200, R_ONE, &row_tokens, "signed in"),
+	    PROBLEM(401, "invalid_credentials mfa_required mfa_invalid",
+		"wrong address or password, or a code wanted or wrong")),
+	.doc = "Wrong address and wrong "
 	       "password answer the same 401 invalid_credentials in about the "
 	       "same time. With MFA on: 401 mfa_required without a code, "
 	       "mfa_invalid for a wrong or reused one; a recovery code may "
 	       "stand in for a TOTP code. 5 attempts per 15 minutes per client "
 	       "address and 5 failures per account (429 with Retry-After)."
 };
-static const struct spec s_refresh = { REPLIES(RESP(
-					   200, R_PROSE, NULL, "a new pair")),
+static const struct spec s_refresh = {
+	BODY(FIELD("refresh_token", V_STRING, 1, 128, F_REQUIRED | F_SECRET)),
+	REPLIES(REPLY(200, R_ONE, &row_tokens, "a new pair"),
+	    PROBLEM(401, "invalid_token refresh_reused session_revoked",
+		"unknown, reused (the session ends), or the session ended")),
 	.doc =
-	    "Body {refresh_token}. The presented token is dead afterwards. "
+	    "The presented token is dead afterwards. "
 	    "Presenting an already-rotated token revokes the whole session "
 	    "(401 refresh_reused). No grace period: two concurrent refreshes "
-	    "of one token count as reuse." };
+	    "of one token count as reuse."
+};
 static const struct spec s_logout = { REPLIES(
-    RESP(204, R_PROSE, NULL, "ended")) };
+    REPLY(204, R_EMPTY, NULL, "this session ended")) };
 static const struct spec s_logout_all = { REPLIES(
-    RESP(204, R_PROSE, NULL, "ended")) };
+    REPLY(204, R_EMPTY, NULL, "every session of the user ended")) };
 static const struct spec s_password_forgot = {
-	REPLIES(RESP(202, R_PROSE, NULL, "accepted")),
-	.doc = "Body {email, captcha_token?}. 3 per hour per account and per "
-	       "address."
+	BODY(FIELD("email", V_STRING, 1, 320, F_REQUIRED), CAPTCHA_TOKEN),
+	REPLIES(REPLY(202, R_ONE, &row_accepted,
+		    "the same whether or not the address has an account"),
+	    PROBLEM(400, "captcha_failed", "the captcha check failed"),
+	    PROBLEM(503, "unavailable", "the captcha provider is unreachable")),
+	.doc = "3 per hour per account and per address."
 };
 static const struct spec s_password_reset = {
-	REPLIES(RESP(204, R_PROSE, NULL, "password set")),
-	.doc =
-	    "Body {token, password}. 400 invalid_token when unknown, used or "
-	    "expired."
+	BODY(FIELD_DOC("token", V_STRING, 1, 128, F_REQUIRED | F_SECRET,
+		 "from the link"),
+	    FIELD("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET)),
+	REPLIES(REPLY(204, R_EMPTY, NULL, "set; every session ended"),
+	    PROBLEM(400, "invalid_token", "unknown, used or expired"),
+	    PROBLEM(422, "weak_password", "the password breaks the policy"))
 };
 static const struct spec s_password_change = {
-	REPLIES(RESP(200, R_PROSE, NULL, "{sessions_ended}")),
-	.doc = "Body {current_password, new_password, end_other_sessions? "
-	       "(default true)}. 403 wrong_password. Answers {sessions_ended}."
+	BODY(
+	    FIELD("current_password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
+	    FIELD("new_password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
+	    FIELD_DOC(
+		"end_other_sessions", V_BOOL, 0, 0, 0, "true by default")),
+	REPLIES(REPLY(200, R_ONE, &row_password_changed, "changed"),
+	    PROBLEM(403, "wrong_password", "the current password is wrong"),
+	    PROBLEM(422, "weak_password", "the password breaks the policy"))
 };
-static const struct spec s_email_verify = { REPLIES(
-    RESP(204, R_PROSE, NULL, "verified")) };
+static const struct spec s_email_verify = { BODY(FIELD_DOC("token", V_STRING, 1,
+						128, F_REQUIRED | F_SECRET,
+						"from the link")),
+	REPLIES(REPLY(204, R_EMPTY, NULL, "verified"),
+	    PROBLEM(400, "invalid_token", "unknown, used or expired")) };
 static const struct spec s_email_resend = { REPLIES(
-    RESP(202, R_PROSE, NULL, "accepted")) };
-static const struct spec s_sessions_list = { REPLIES(RESP(
-						 200, R_PROSE, NULL, "list")),
-	.doc = "{items: [{id, created_at, last_used_at, ip, user_agent, "
-	       "current}]}" };
+    REPLY(202, R_ONE, &row_accepted, "a new link is mailed"),
+    PROBLEM(409, "already_verified", "nothing to verify")) };
+static const struct spec s_sessions_list = { .noun = "session",
+	REPLIES(REPLY(200, R_ITEMS, &row_session, "newest first")) };
 static const struct spec s_session_delete = { .noun = "session",
-	REPLIES(RESP(204, R_PROSE, NULL, "ended")) };
-static const struct spec s_me = { REPLIES(RESP(200, R_PROSE, NULL,
-    "{user: {id, email, name, email_verified, created_at}, company: "
-    "{id, name}, role, mfa: {enabled}, session_id}")) };
+	REPLIES(REPLY(204, R_EMPTY, NULL, "ended")) };
+static const struct spec s_me = { REPLIES(
+    REPLY(200, R_ONE, &row_me, "who is asking")) };
+
+/* Specs still described in prose (issue 15 declares them one by one). */
+#define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
 static const struct spec s_widget_preflight = { REPLIES(
     RESP(204, R_PROSE, NULL, "allowed")) };
 static const struct spec s_widget_session = {

@@ -111,7 +111,7 @@ col_number(const PGresult *res, const char *name)
 }
 
 const char *
-row_get(const PGresult *res, int i, const char *name)
+row_opt(const PGresult *res, int i, const char *name)
 {
 	int n = col_number(res, name);
 
@@ -120,20 +120,24 @@ row_get(const PGresult *res, int i, const char *name)
 	return PQgetvalue(res, i, n);
 }
 
+const char *
+row_get(const PGresult *res, int i, const char *name)
+{
+	const char *v = row_opt(res, i, name);
+
+	return v != NULL ? v : "";
+}
+
 int
 row_bool(const PGresult *res, int i, const char *name)
 {
-	const char *v = row_get(res, i, name);
-
-	return v != NULL && v[0] == 't';
+	return row_get(res, i, name)[0] == 't';
 }
 
 long long
 row_int(const PGresult *res, int i, const char *name)
 {
-	const char *v = row_get(res, i, name);
-
-	return v != NULL ? strtoll(v, NULL, 10) : 0;
+	return strtoll(row_get(res, i, name), NULL, 10);
 }
 
 int

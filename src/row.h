@@ -96,10 +96,13 @@ json_t *row_json(const struct row *r, const PGresult *res, int i);
 json_t *row_json_all(const struct row *r, const PGresult *res);
 
 /*
- * The value of column 'name' in row 'i' of 'res', or NULL for SQL NULL.
- * A column 'res' does not have is logged and read as NULL.
+ * The value of column 'name' in row 'i' of 'res'; "" for SQL NULL, as
+ * PQgetvalue() has it. A column 'res' does not have is logged and read
+ * as "".
  */
 const char *row_get(const PGresult *res, int i, const char *name);
+/* row_get(), but NULL for SQL NULL (and for a missing column). */
+const char *row_opt(const PGresult *res, int i, const char *name);
 
 /* row_get() as a boolean ('t'), and as a long long (0 when NULL). */
 int	  row_bool(const PGresult *res, int i, const char *name);
