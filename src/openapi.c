@@ -225,11 +225,11 @@ col_schema(const struct col *c)
 			json_decref(s);
 			return ref("schemas", c->sub->name);
 		}
-		if (c->sub != NULL) {
-			json_object_set_new(s, "type", json_string("object"));
+		/* A JSON column is an object: its row's, or any. */
+		json_object_set_new(s, "type", json_string("object"));
+		if (c->sub != NULL)
 			json_object_set_new(s, "allOf",
 			    json_pack("[o]", ref("schemas", c->sub->name)));
-		}
 		break;
 	case C_ROWS:
 		json_object_set_new(s, "type", json_string("array"));
