@@ -23,6 +23,8 @@
 
 #include "answer.h"
 #include "api.h"
+#include "handler.h"
+#include "resources.h"
 #include "bot.h"
 #include "conf.h"
 #include "conv.h"
@@ -42,9 +44,9 @@ static struct db_stmt q_bot_lookup = { "widget_bot_lookup",
 	"SELECT company_id, chatbot_id FROM parley_lookup_bot($1)", 1,
 	DB_RETRY_SAFE, 0 };
 static struct db_stmt q_origin_lookup = { "widget_origin_lookup",
-	"SELECT parley_lookup_origin($1)", 1, DB_RETRY_SAFE, 0 };
+	"SELECT parley_lookup_origin($1) AS allowed", 1, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_bot_widget = { "widget_bot",
-	"SELECT $3 = ANY (allowed_origins), require_verified, "
+	"SELECT $3 = ANY (allowed_origins) AS allowed, require_verified, "
 	"identity_secret_enc, name, welcome_message FROM chatbots WHERE "
 	"company_id = $1 AND id = $2",
 	3, 0, 0 };
@@ -60,13 +62,13 @@ static struct db_stmt q_visitor_known = { "visitor_known",
 	"= coalesce(EXCLUDED.name, visitors.name), last_seen_at = now() "
 	"RETURNING id",
 	5, 0, 0 };
-#define CONV_COLS "id, status, created_at, last_message_at, message_count"
 static struct db_stmt q_wconv_new = { "widget_conversation_new",
 	"INSERT INTO conversations (company_id, chatbot_id, visitor_id) "
-	"VALUES ($1, $2, $3) RETURNING " CONV_COLS,
+	"VALUES ($1, $2, $3) RETURNING {{WidgetConversation}}",
 	3, 0, 0 };
 static struct db_stmt q_wconv_list = { "widget_conversation_list",
-	"SELECT " CONV_COLS " FROM conversations WHERE company_id = $1 AND "
+	"SELECT {{WidgetConversation}} FROM conversations WHERE company_id = "
+	"$1 AND "
 	"visitor_id = $2 ORDER BY created_at DESC LIMIT 20",
 	2, 0, 0 };
 static struct db_stmt q_wconv_lock = { "widget_conversation_lock",
@@ -74,7 +76,7 @@ static struct db_stmt q_wconv_lock = { "widget_conversation_lock",
 	"AND visitor_id = $3 FOR UPDATE",
 	3, 0, 0 };
 static struct db_stmt q_wmsgs = { "widget_messages",
-	"SELECT {{Message}} FROM messages m JOIN conversations c ON "
+	"SELECT {{WidgetMessage}} FROM messages m JOIN conversations c ON "
 	"c.company_id = m.company_id AND c.id = m.conversation_id WHERE "
 	"m.company_id = $1 AND m.conversation_id = $2 AND c.visitor_id = $3 "
 	"AND m.seq > $4::integer ORDER BY m.seq LIMIT 200",
@@ -105,7 +107,7 @@ h_widget_preflight(struct request *req, struct ctx *ctx)
 		    "This site may not open a chat session", NULL, NULL, NULL);
 	if ((res = db_exec(ctx->db, &q_origin_lookup, p)) == NULL)
 		return api_unavailable(req);
-	ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	ok = PQntuples(res) == 1 && row_bool(res, 0, "allowed");
 	PQclear(res);
 	if (!ok)
 		return http_send_problem(req, 403, "origin_not_allowed",
@@ -117,17 +119,6 @@ h_widget_preflight(struct request *req, struct ctx *ctx)
 	(void)http_add_header(req, "Access-Control-Max-Age", "600");
 	return http_send_empty(req, 204);
 }
-
-static const struct field f_session[] = {
-	FIELD("bot_key", V_TOKEN, 35, 35, F_REQUIRED),
-	FIELD("identity", V_OBJECT, 0, 0, F_NULLABLE),
-};
-static const struct field f_identity[] = {
-	FIELD("user_id", V_STRING, 1, 200, F_REQUIRED),
-	FIELD("email", V_EMAIL, 3, 254, F_NULLABLE),
-	FIELD("name", V_STRING, 1, 200, F_NULLABLE),
-	FIELD("hmac", V_TOKEN, 64, 64, F_REQUIRED),
-};
 
 /*
  * Checks 'mac' (64 hex digits) against HMAC-SHA256('user_id') under the
@@ -196,14 +187,8 @@ h_widget_session(struct request *req, struct ctx *ctx)
 	int		     verified = 0, required, rc = -1, wait;
 	char		     bucket[96], addr[64];
 
-	if (validate_object(req->json, f_session, nitems(f_session), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
 	id = json_object_get(req->json, "identity");
-	if (json_is_object(id) &&
-	    (validate_object(id, f_identity, nitems(f_identity), 0, &err) ==
-		    -1 ||
-		hex_bad(id, &err))) {
+	if (json_is_object(id) && hex_bad(id, &err)) {
 		char full[48];
 
 		snprintf(full, sizeof(full), "identity.%s", err.field);
@@ -227,7 +212,7 @@ h_widget_session(struct request *req, struct ctx *ctx)
 		    "later",
 		    NULL, NULL, hdr);
 	}
-	bot_key = json_string_value(json_object_get(req->json, "bot_key"));
+	bot_key = api_body_str(req, "bot_key");
 	p[0] = bot_key;
 	if ((res = db_exec(ctx->db, &q_bot_lookup, p)) == NULL)
 		return api_unavailable(req);
@@ -236,8 +221,8 @@ h_widget_session(struct request *req, struct ctx *ctx)
 		/* An unknown key says no more than a wrong origin. */
 		return origin_refused(req);
 	}
-	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 0));
-	snprintf(bot, sizeof(bot), "%s", PQgetvalue(res, 0, 1));
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
+	snprintf(bot, sizeof(bot), "%s", row_get(res, 0, "chatbot_id"));
 	PQclear(res);
 	p[0] = cid;
 	p[1] = bot;
@@ -245,21 +230,22 @@ h_widget_session(struct request *req, struct ctx *ctx)
 	if (db_tenant_begin(ctx->db, cid, &q_bot_widget, p, &res) == -1)
 		return api_unavailable(req);
 	if (res == NULL || PQntuples(res) != 1 ||
-	    strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	    !row_bool(res, 0, "allowed")) {
 		rc = origin_refused(req);
 		goto out;
 	}
 	/* From here on the browser may read the answer. */
 	cors(req, req->origin);
-	required = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 3));
-	snprintf(welcome, sizeof(welcome), "%s", PQgetvalue(res, 0, 4));
+	required = row_bool(res, 0, "require_verified");
+	snprintf(name, sizeof(name), "%s", row_get(res, 0, "name"));
+	snprintf(
+	    welcome, sizeof(welcome), "%s", row_get(res, 0, "welcome_message"));
 	if (json_is_object(id)) {
 		int ok;
 
 		uid = json_string_value(json_object_get(id, "user_id"));
-		ok = identity_ok(cid, PQgetvalue(res, 0, 2), uid,
-		    json_string_value(json_object_get(id, "hmac")));
+		ok = identity_ok(cid, row_get(res, 0, "identity_secret_enc"),
+		    uid, json_string_value(json_object_get(id, "hmac")));
 		if (ok == -1)
 			goto out;
 		if (ok == 0) {
@@ -291,7 +277,7 @@ h_widget_session(struct request *req, struct ctx *ctx)
 	if (res == NULL || PQntuples(res) != 1)
 		goto out;
 	memset(&c, 0, sizeof(c));
-	snprintf(c.sub, sizeof(c.sub), "%s", PQgetvalue(res, 0, 0));
+	snprintf(c.sub, sizeof(c.sub), "%s", row_get(res, 0, "id"));
 	snprintf(c.cid, sizeof(c.cid), "%s", cid);
 	snprintf(c.sid, sizeof(c.sid), "%s", bot);
 	snprintf(c.role, sizeof(c.role), "visitor");
@@ -316,15 +302,6 @@ out:
 	return rc;
 }
 
-static json_t *
-wconv_json(PGresult *res, int i)
-{
-	return json_pack("{s:s,s:s,s:s,s:s,s:i}", "id", PQgetvalue(res, i, 0),
-	    "status", PQgetvalue(res, i, 1), "created_at",
-	    PQgetvalue(res, i, 2), "last_message_at", PQgetvalue(res, i, 3),
-	    "message_count", (int)strtol(PQgetvalue(res, i, 4), NULL, 10));
-}
-
 int
 h_widget_conversation_create(struct request *req, struct ctx *ctx)
 {
@@ -336,7 +313,7 @@ h_widget_conversation_create(struct request *req, struct ctx *ctx)
 
 	if ((res = db_exec_commit(ctx->db, &q_wconv_new, p)) == NULL)
 		return -1;
-	o = wconv_json(res, 0);
+	o = row_json(&row_widget_conversation, res, 0);
 	PQclear(res);
 	rc = o != NULL ? http_send_json(req, 201, o) : -1;
 	json_decref(o);
@@ -347,35 +324,17 @@ int
 h_widget_conversation_list(struct request *req, struct ctx *ctx)
 {
 	const char *p[2] = { ctx->who.company_id, ctx->who.visitor_id };
-	PGresult   *res;
-	json_t	   *items;
-	int	    i;
 
-	if ((res = db_exec_commit(ctx->db, &q_wconv_list, p)) == NULL)
-		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items, wconv_json(res, i));
-	PQclear(res);
-	return http_send_items(req, items);
+	return api_list(req, ctx, &q_wconv_list, p);
 }
 
 int
 h_widget_messages(struct request *req, struct ctx *ctx)
 {
 	const char *conv = router_param(req, "id"), *p[4];
-	char	    after[12] = "0";
+	const char *after = router_arg(req, "after");
 	PGresult   *res;
-	json_t	   *items;
-	char	   *end;
-	long	    a;
-	int	    i, q;
 
-	q = http_query_get(req, "after", after, sizeof(after));
-	a = strtol(after, &end, 10);
-	if (q == -1 || *end != '\0' || a < 0 || a > 1000000000)
-		return http_send_problem(req, 400, "bad_query",
-		    "after must be a message number", NULL, NULL, NULL);
 	p[0] = ctx->who.company_id;
 	p[1] = conv;
 	p[2] = ctx->who.visitor_id;
@@ -386,19 +345,9 @@ h_widget_messages(struct request *req, struct ctx *ctx)
 		return router_not_found(req);
 	}
 	PQclear(res);
-	p[3] = after;
-	if ((res = db_exec_commit(ctx->db, &q_wmsgs, p)) == NULL)
-		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++) {
-		json_t *o = conv_msg_json(res, i);
-
-		/* Which agent wrote is the company's business. */
-		json_object_del(o, "author_id");
-		json_array_append_new(items, o);
-	}
-	PQclear(res);
-	return http_send_items(req, items);
+	/* Which agent wrote is the company's business: not in the row. */
+	p[3] = after != NULL ? after : "0";
+	return api_list(req, ctx, &q_wmsgs, p);
 }
 
 /*
@@ -463,8 +412,7 @@ int
 h_widget_message_post(struct request *req, struct ctx *ctx)
 {
 	const char     *conv = router_param(req, "id"), *content;
-	struct field	f = FIELD("content", V_TEXT, 1, 0, F_REQUIRED);
-	struct verr	err;
+	struct verr	err = { .field = "content", .code = "length" };
 	struct conv_q	q;
 	struct conv_msg m;
 	struct idem	k;
@@ -474,10 +422,10 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	json_t	       *msg = NULL;
 	int		rc = -1, n = 0;
 
-	f.max = ctx->conf->widget_message_max;
-	if (validate_object(req->json, &f, 1, 0, &err) == -1)
+	content = api_body_str(req, "content");
+	/* The spec's bound is the largest; the configuration may say less. */
+	if (strlen(content) > (size_t)ctx->conf->widget_message_max)
 		return validate_problem(req, &err);
-	content = json_string_value(json_object_get(req->json, "content"));
 	if (content[strspn(content, " \t\r\n")] == '\0') {
 		err.field = "content";
 		err.code = "empty";
@@ -555,7 +503,7 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		return router_not_found(req);
 	}
-	snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
+	snprintf(status, sizeof(status), "%s", row_get(res, 0, "status"));
 	PQclear(res);
 	if (strcmp(status, "bot") == 0 || strcmp(status, "resolved") == 0) {
 		memset(&m, 0, sizeof(m));
@@ -581,7 +529,8 @@ out:
 }
 
 static struct db_stmt q_frame_origins = { "widget_frame_origins",
-	"SELECT array_to_string(allowed_origins, ' ') FROM chatbots WHERE "
+	"SELECT array_to_string(allowed_origins, ' ') AS origins FROM "
+	"chatbots WHERE "
 	"company_id = $1 AND id = $2",
 	2, 0, 0 };
 
@@ -594,13 +543,12 @@ static struct db_stmt q_frame_origins = { "widget_frame_origins",
 int
 h_widget_frame(struct request *req, struct ctx *ctx)
 {
-	char	    key[40], cid[37], bot[37], csp[4096];
-	const char *p[2];
+	char	    cid[37], bot[37], csp[4096];
+	const char *p[2], *key = router_arg(req, "bot");
 	PGresult   *res = NULL;
 	int	    n;
 
-	if (http_query_get(req, "bot", key, sizeof(key)) != 1 ||
-	    strlen(key) != 35 || strncmp(key, "pk_", 3) != 0 ||
+	if (key == NULL || strlen(key) != 35 || strncmp(key, "pk_", 3) != 0 ||
 	    strspn(key + 3, "0123456789abcdef") != 32)
 		return http_send_problem(req, 403, "unknown_chatbot",
 		    "No such chatbot", NULL, NULL, NULL);
@@ -612,8 +560,8 @@ h_widget_frame(struct request *req, struct ctx *ctx)
 		return http_send_problem(req, 403, "unknown_chatbot",
 		    "No such chatbot", NULL, NULL, NULL);
 	}
-	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 0));
-	snprintf(bot, sizeof(bot), "%s", PQgetvalue(res, 0, 1));
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
+	snprintf(bot, sizeof(bot), "%s", row_get(res, 0, "chatbot_id"));
 	PQclear(res);
 	p[0] = cid;
 	p[1] = bot;
@@ -630,8 +578,8 @@ h_widget_frame(struct request *req, struct ctx *ctx)
 	    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
 	    "form-action 'none'; frame-ancestors %s; report-uri "
 	    "/api/v1/csp-report",
-	    PQntuples(res) == 1 && *PQgetvalue(res, 0, 0) != '\0'
-		? PQgetvalue(res, 0, 0)
+	    PQntuples(res) == 1 && *row_get(res, 0, "origins") != '\0'
+		? row_get(res, 0, "origins")
 		: "'none'");
 	PQclear(res);
 	if (n < 0 || (size_t)n >= sizeof(csp) ||
@@ -671,19 +619,13 @@ static struct db_stmt q_consent_new = { "consent_new",
 	"INSERT INTO consents (company_id, chatbot_id, visitor_id, "
 	"categories, policy_version) VALUES ($1, $2, $3, ARRAY(SELECT "
 	"DISTINCT json_array_elements_text($4::json) ORDER BY 1), $5) "
-	"RETURNING id, array_to_json(categories), policy_version, created_at",
+	"RETURNING {{Consent}}",
 	5, 0, 0 };
 static struct db_stmt q_consent_list = { "consent_list",
-	"SELECT id, chatbot_id, visitor_id, array_to_json(categories), "
-	"policy_version, created_at FROM consents WHERE company_id = $1 AND "
+	"SELECT {{Consent}} FROM consents WHERE company_id = $1 AND "
 	"($2::uuid IS NULL OR visitor_id = $2) ORDER BY created_at DESC, id "
 	"LIMIT 500",
 	2, 0, 0 };
-
-static const struct field f_consent[] = {
-	FIELD("categories", V_ARRAY, 1, 3, F_REQUIRED),
-	FIELD("policy_version", V_TOKEN, 1, 32, F_REQUIRED),
-};
 
 int
 h_widget_consent(struct request *req, struct ctx *ctx)
@@ -696,9 +638,6 @@ h_widget_consent(struct request *req, struct ctx *ctx)
 	size_t	    i;
 	int	    essential = 0, rc = -1;
 
-	if (validate_object(req->json, f_consent, nitems(f_consent), 0, &err) ==
-	    -1)
-		return validate_problem(req, &err);
 	cats = json_object_get(req->json, "categories");
 	json_array_foreach(cats, i, v)
 	{
@@ -726,13 +665,10 @@ h_widget_consent(struct request *req, struct ctx *ctx)
 	p[1] = ctx->who.chatbot_id;
 	p[2] = ctx->who.visitor_id;
 	p[3] = cj;
-	p[4] = json_string_value(json_object_get(req->json, "policy_version"));
+	p[4] = api_body_str(req, "policy_version");
 	if ((res = db_exec_commit(ctx->db, &q_consent_new, p)) == NULL)
 		goto out;
-	o = json_pack("{s:s,s:o,s:s,s:s}", "id", PQgetvalue(res, 0, 0),
-	    "categories", json_loads(PQgetvalue(res, 0, 1), 0, NULL),
-	    "policy_version", PQgetvalue(res, 0, 2), "created_at",
-	    PQgetvalue(res, 0, 3));
+	o = row_json(&row_consent, res, 0);
 	rc = o != NULL ? http_send_json(req, 201, o) : -1;
 out:
 	PQclear(res);
@@ -744,32 +680,10 @@ out:
 int
 h_consent_list(struct request *req, struct ctx *ctx)
 {
-	char	    vid[40];
-	const char *p[2];
-	PGresult   *res;
-	json_t	   *items;
-	int	    i, q;
+	const char *p[2] = { ctx->who.company_id,
+		router_arg(req, "visitor_id") };
 
-	q = http_query_get(req, "visitor_id", vid, sizeof(vid));
-	if (q == -1 || (q == 1 && !db_uuid_valid(vid)))
-		return http_send_problem(req, 400, "bad_query",
-		    "visitor_id must be a visitor's id", NULL, NULL, NULL);
-	p[0] = ctx->who.company_id;
-	p[1] = q == 1 ? vid : NULL;
-	if ((res = db_exec_commit(ctx->db, &q_consent_list, p)) == NULL)
-		return -1;
-	items = json_array();
-	for (i = 0; i < PQntuples(res); i++)
-		json_array_append_new(items,
-		    json_pack("{s:s,s:s,s:s,s:o,s:s,s:s}", "id",
-			PQgetvalue(res, i, 0), "chatbot_id",
-			PQgetvalue(res, i, 1), "visitor_id",
-			PQgetvalue(res, i, 2), "categories",
-			json_loads(PQgetvalue(res, i, 3), 0, NULL),
-			"policy_version", PQgetvalue(res, i, 4), "created_at",
-			PQgetvalue(res, i, 5)));
-	PQclear(res);
-	return http_send_items(req, items);
+	return api_list(req, ctx, &q_consent_list, p);
 }
 
 /*

@@ -71,6 +71,7 @@ ref(const char *kind, const char *name)
 }
 
 static json_t *field_schema(const struct field *f);
+static json_t *row_schema(const struct row *r);
 
 /* The object schema of 'n' members 'f'. */
 static json_t *
@@ -224,6 +225,13 @@ col_schema(const struct col *c)
 		    c->doc == NULL) {
 			json_decref(s);
 			return ref("schemas", c->sub->name);
+		}
+		if (c->sub != NULL && (c->flags & COL_NULL)) {
+			/* OpenAPI 3.0: nullable holds for a type, not a $ref. */
+			json_decref(s);
+			s = row_schema(c->sub);
+			json_object_del(s, "description");
+			break;
 		}
 		/* A JSON column is an object: its row's, or any. */
 		json_object_set_new(s, "type", json_string("object"));
@@ -447,7 +455,7 @@ common_applies(const struct route *r, int status)
 		return r->body == BODY_JSON ||
 		    (sp != NULL && (sp->nquery > 0 || sp->nheaders > 0));
 	case 401: return r->auth != AUTH_PUBLIC;
-	case 403: return r->auth == AUTH_USER || r->auth == AUTH_KEY;
+	case 403: return r->auth != AUTH_PUBLIC;
 	case 404: return strchr(r->pattern, ':') != NULL;
 	case 413:
 	case 415: return r->body == BODY_JSON;

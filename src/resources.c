@@ -638,7 +638,92 @@ static const struct col password_changed_cols[] = {
 const struct row row_password_changed =
     ROW("PasswordChanged", password_changed_cols, NULL);
 
+static const struct col widget_conversation_cols[] = {
+	COL("id", C_UUID, 0),
+	{ "status", C_STRING, 0, NULL, NULL, conv_statuses, NULL },
+	COL("created_at", C_TIME, 0),
+	COL("last_message_at", C_TIME, 0),
+	COL("message_count", C_INT, 0),
+};
+const struct row row_widget_conversation = ROW("WidgetConversation",
+    widget_conversation_cols, "A conversation as its visitor sees it");
+/* A message as its visitor sees it: who of the company wrote is not said. */
+static const struct col widget_message_cols[] = {
+	COL_EXPR("id", C_UUID, 0, "m.id"),
+	COL_EXPR("seq", C_INT, 0, "m.seq"),
+	{ "role", C_STRING, 0, "m.role", NULL, msg_roles, NULL },
+	COL_EXPR("content", C_STRING, 0, "m.content"),
+	COL_SUB("citations", C_ROWS, 0, "coalesce(m.citations, '[]'::jsonb)",
+	    &row_citation, NULL),
+	COL_EXPR("created_at", C_TIME, 0, "m.created_at"),
+	COL_EXPR("reply_to", C_UUID, COL_NULL, "m.reply_to"),
+};
+const struct row row_widget_message = ROW(
+    "WidgetMessage", widget_message_cols, "A message as its visitor sees it");
+static const struct col consent_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("chatbot_id", C_UUID, 0),
+	COL("visitor_id", C_UUID, 0),
+	COL_EXPR("categories", C_STRINGS, 0, "array_to_json(categories)"),
+	COL_DOC("policy_version", C_STRING, 0,
+	    "the version of the cookie policy the visitor saw"),
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_consent =
+    ROW("Consent", consent_cols, "A visitor's cookie consent, as given");
+static const struct col widget_visitor_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("verified", C_BOOL, 0),
+};
+const struct row row_widget_visitor =
+    ROW("WidgetVisitor", widget_visitor_cols, NULL);
+static const struct col widget_chatbot_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("name", C_STRING, 0),
+	COL("welcome_message", C_STRING, 0),
+};
+const struct row row_widget_chatbot =
+    ROW("WidgetChatbot", widget_chatbot_cols, NULL);
+static const struct col widget_session_cols[] = {
+	COL_DOC(
+	    "token", C_STRING, 0, "the visitor token: Authorization: Bearer"),
+	{ "token_type", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "Bearer", NULL }, NULL },
+	COL("expires_in", C_INT, 0),
+	COL_SUB("visitor", C_JSON, 0, NULL, &row_widget_visitor, NULL),
+	COL_SUB("chatbot", C_JSON, 0, NULL, &row_widget_chatbot, NULL),
+};
+const struct row row_widget_session =
+    ROW("WidgetSession", widget_session_cols, "A visitor's chat session");
+static const struct col message_accepted_cols[] = {
+	COL_SUB("message", C_JSON, 0, NULL, &row_message, "the stored message"),
+	COL_SUB("reply", C_JSON, COL_NULL, NULL, &row_message,
+	    "the bot's reply when it is stored already (a retry)"),
+	{ "status", C_STRING, 0, NULL, NULL, conv_statuses,
+	    "the conversation's" },
+	{ "reply_status", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "queued", "sent", "none", NULL },
+	    "queued: the reply follows on the conversation's events; none: a "
+	    "person has the conversation" },
+};
+const struct row row_message_accepted =
+    ROW("MessageAccepted", message_accepted_cols, "A visitor's message, taken");
+static const struct col handoff_cols[] = {
+	{ "status", C_STRING, 0, NULL, NULL, conv_statuses, NULL },
+	COL_SUB("reply", C_JSON, COL_NULL, NULL, &row_message,
+	    "the bot's word that a person will answer"),
+};
+const struct row row_handoff = ROW("Handoff", handoff_cols, NULL);
+
 const struct row *const rows_all[] = {
+	&row_widget_conversation,
+	&row_widget_message,
+	&row_consent,
+	&row_widget_visitor,
+	&row_widget_chatbot,
+	&row_widget_session,
+	&row_message_accepted,
+	&row_handoff,
 	&row_me_user,
 	&row_company_brief,
 	&row_mfa_state,

@@ -47,5 +47,11 @@ extern const struct row row_signed_up;
 extern const struct row row_confirmation;
 extern const struct row row_accepted;
 extern const struct row row_password_changed;
+extern const struct row row_widget_conversation;
+extern const struct row row_consent;
+extern const struct row row_widget_message;
+extern const struct row row_widget_session;
+extern const struct row row_message_accepted;
+extern const struct row row_handoff;
 
 #endif

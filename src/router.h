@@ -75,7 +75,6 @@ enum reply_shape {
 	R_EMPTY, /* no body */
 	R_PROBLEM, /* problem+json with one of 'codes' */
 	R_OTHER, /* a body of media type 'ctype', described in prose */
-	R_PROSE, /* described in prose only: no schema declared yet */
 };
 
 /* An answer a route gives: its status, body and meaning. */

@@ -819,41 +819,70 @@ static const struct spec s_session_delete = { .noun = "session",
 static const struct spec s_me = { REPLIES(
     REPLY(200, R_ONE, &row_me, "who is asking")) };
 
-/* Specs still described in prose (issue 15 declares them one by one). */
-#define RESP(status, shape, row, desc) REPLY(status, shape, row, desc)
-static const struct spec s_widget_preflight = { REPLIES(
-    RESP(204, R_PROSE, NULL, "allowed")) };
-static const struct spec s_widget_session = {
-	REPLIES(RESP(201, R_PROSE, NULL,
-	    "{token, token_type, expires_in, visitor: {id, verified}, "
-	    "chatbot: {id, name, welcome_message}}")),
+/* The widget: a visitor's side. */
+#define ORIGIN_HEADER                                                          \
+	FIELD_DOC("Origin", V_STRING, 1, 300, 0,                               \
+	    "the host page's origin, as the browser sends it; one no "         \
+	    "chatbot allows is 403 origin_not_allowed")
+static const char *const  consent_categories[] = { "essential", "analytics",
+	 "marketing", NULL };
+static const struct field f_category =
+    FIELD_ENUM("category", consent_categories, 0, NULL);
+static const struct field f_identity[] = {
+	FIELD_DOC("user_id", V_STRING, 1, 200, F_REQUIRED,
+	    "the company's own id of the person"),
+	FIELD("email", V_EMAIL, 3, 254, F_NULLABLE),
+	FIELD("name", V_STRING, 1, 200, F_NULLABLE),
+	FIELD_DOC("hmac", V_TOKEN, 64, 64, F_REQUIRED | F_SECRET,
+	    "hex HMAC-SHA256 of user_id under the identity secret"),
+};
+static const struct spec s_widget_preflight = { HEADERS(ORIGIN_HEADER),
+	REPLIES(REPLY(204, R_EMPTY, NULL, "allowed, with the CORS headers"),
+	    PROBLEM(
+		403, "origin_not_allowed", "no chatbot allows the origin")) };
+static const struct spec s_widget_session = { .noun = "chatbot",
+	BODY(FIELD_DOC("bot_key", V_TOKEN, 35, 35, F_REQUIRED,
+		 "the chatbot's public_key (data-key)"),
+	    FIELD_SUB("identity", V_OBJECT, 0, 0, F_NULLABLE, f_identity,
+		"a signed-in customer, vouched for by the company's backend")),
+	HEADERS(ORIGIN_HEADER),
+	REPLIES(REPLY(201, R_ONE, &row_widget_session, "a visitor token"),
+	    PROBLEM(403,
+		"origin_not_allowed identity_invalid verification_required",
+		"the origin, the identity or its absence is refused")),
 	.doc =
 	    "Called by the widget's loader on the host page, so the request "
 	    "carries the host site's Origin; it must be in the chatbot's "
 	    "allowed_origins exactly (403 origin_not_allowed otherwise, with "
-	    "no CORS header, so the browser hides the answer). Body "
-	    "{bot_key, identity?: {user_id, email?, name?, hmac}}: a valid "
+	    "no CORS header, so the browser hides the answer). A valid "
 	    "hmac (64 hex, HMAC-SHA256 of user_id under the identity secret, "
 	    "compared in constant time) makes a verified visitor; a wrong "
 	    "one is refused (403 identity_invalid). A chatbot with "
 	    "require_verified refuses anonymous visitors here (403 "
 	    "verification_required) and on every other widget route. "
-	    "Rate-limited per address (widget_session_rate)."
-};
-static const struct spec s_widget_conversation_create = { REPLIES(
-    RESP(201, R_PROSE, NULL,
-	"{id, status, created_at, last_message_at, message_count}")) };
-static const struct spec s_widget_conversation_list = { REPLIES(
-    RESP(200, R_PROSE, NULL, "{items: [conversation]}")) };
+	    "Rate-limited per address (widget_session_rate)." };
+static const struct spec s_widget_conversation_create = { .noun =
+							      "conversation",
+	REPLIES(REPLY(201, R_ONE, &row_widget_conversation, "started")) };
+static const struct spec s_widget_conversation_list = { .noun = "conversation",
+	REPLIES(REPLY(200, R_ITEMS, &row_widget_conversation,
+	    "the visitor's last 20, newest first")) };
 static const struct spec s_widget_messages = { .noun = "conversation",
-	REPLIES(RESP(200, R_PROSE, NULL,
-	    "{items: [{id, seq, role, author_id, content, citations, "
-	    "created_at}]}")) };
+	QUERY(FIELD_DOC("after", V_INT, 0, 1000000000, 0,
+	    "the last seq seen: only later ones come")),
+	REPLIES(REPLY(200, R_ITEMS, &row_widget_message, "200 at most")) };
 static const struct spec s_widget_message_post = { .noun = "conversation",
-	REPLIES(
-	    RESP(201, R_PROSE, NULL, "{message, reply, status, reply_status}")),
+	BODY(FIELD_DOC("content", V_TEXT, 1, 16000, F_REQUIRED,
+	    "at most widget_message_max bytes (2000 by default)")),
+	HEADERS(IDEM_KEY),
+	REPLIES(REPLY(201, R_ONE, &row_message_accepted, "taken"),
+	    PROBLEM(402, "plan_limit", "the month's messages are used up"),
+	    PROBLEM(
+		422, "idempotency_mismatch", "a key used with other content"),
+	    PROBLEM(503, "answers_overloaded",
+		"too many messages wait for answers: Retry-After")),
 	.doc =
-	    "Body {content} (at most widget_message_max bytes). One short "
+	    "One short "
 	    "transaction stores the message and, while the bot has the "
 	    "conversation, its reply job; no worker waits for the LLM. "
 	    "Answer (201): {message, reply, status, reply_status}: "
@@ -875,9 +904,11 @@ static const struct spec s_widget_message_post = { .noun = "conversation",
 	    "answer_company_queue_max or answer_queue_age exceeded; never "
 	    "for a conversation a person has)." };
 static const struct spec s_widget_handoff = { .noun = "conversation",
-	REPLIES(RESP(200, R_PROSE, NULL, "{status, reply}")) };
+	REPLIES(REPLY(200, R_ONE, &row_handoff, "a person will answer")) };
 static const struct spec s_widget_events_auth = { .noun = "conversation",
-	REPLIES(RESP(200, R_PROSE, NULL, "text/event-stream")),
+	REPLIES(
+	    { 200, R_OTHER, NULL, "server-sent events, or a long-polled event",
+		NULL, "text/event-stream" }),
 	.doc =
 	    "nginx asks parleyd (auth_request) whether the visitor owns the "
 	    "conversation (403 otherwise), then subscribes: server-sent "
@@ -902,18 +933,27 @@ static const struct spec s_widget_events_auth = { .noun = "conversation",
 	    "Last-Event-ID. Subscriptions are re-authorised at least every "
 	    "15 minutes." };
 static const struct spec s_widget_consent = {
-	REPLIES(RESP(201, R_PROSE, NULL,
-	    "{id, categories, policy_version, created_at}")),
-	.doc = "Body {categories (essential required; analytics, marketing "
-	       "optional), policy_version ([a-z0-9_-], up to 32)}. Each answer "
+	BODY({ "categories", V_ARRAY, 1, 3, F_REQUIRED, NULL, &f_category, 1,
+		 NULL },
+	    FIELD_DOC("policy_version", V_TOKEN, 1, 32, F_REQUIRED,
+		"the cookie policy's version")),
+	REPLIES(REPLY(201, R_ONE, &row_consent, "recorded")),
+	.doc = "essential is required; analytics and marketing are optional. "
+	       "Each answer "
 	       "is kept with its time; the latest is in force. Counts against "
 	       "the visitor's message rate (widget_message_rate)."
 };
-static const struct spec s_widget_frame = { REPLIES(
-    RESP(200, R_PROSE, NULL, "text/html"),
-    PROBLEM(403, NULL, "unknown chatbot")) };
+static const struct spec s_widget_frame = {
+	QUERY(FIELD_DOC("bot", V_STRING, 1, 40, 0, "the chatbot's public_key")),
+	REPLIES({ 200, R_OTHER, NULL,
+		    "the frame, its CSP allowing only the chatbot's origins",
+		    NULL, "text/html" },
+	    PROBLEM(403, "unknown_chatbot forbidden",
+		"no such chatbot (nginx answers forbidden)"))
+};
 static const struct spec s_events_auth = {
-	REPLIES(RESP(200, R_PROSE, NULL, "text/event-stream, or a WebSocket")),
+	REPLIES({ 200, R_OTHER, NULL, "server-sent events, or a WebSocket",
+	    NULL, "text/event-stream" }),
 	.doc =
 	    "nginx asks parleyd (auth_request) who the caller is; parleyd's "
 	    "answer names the channels (the caller's company, session and "
@@ -927,9 +967,10 @@ static const struct spec s_events_auth = {
 	    "{\"type\": "
 	    "\"status\", \"conversation_id\", \"status\", \"assignee_id\"}."
 };
-static const struct spec s_consent_list = { REPLIES(RESP(200, R_PROSE, NULL,
-    "{items: [{id, chatbot_id, visitor_id, categories, "
-    "policy_version, created_at}]}")) };
+static const struct spec s_consent_list = { .noun = "consent",
+	QUERY(FIELD_DOC("visitor_id", V_UUID, 0, 0, 0, "one visitor's only")),
+	REPLIES(
+	    REPLY(200, R_ITEMS, &row_consent, "newest first, 500 at most")) };
 
 const struct route routes[] = {
 	{ M_GET, "/healthz", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE, 0,
