@@ -44,9 +44,6 @@ int  acct_limit(struct request *req, struct ctx *ctx, const char *key);
 void acct_forget(struct ctx *ctx, const char *key);
 
 /* Helpers of api_auth.c shared with other handlers. */
-#define API_EMAIL_MAX 254
-/* Trims, lower-cases the domain; 0, or -1 if not an address. */
-int api_email_normalize(const char *in, char out[API_EMAIL_MAX + 1]);
 /* The per-address limit 'kind'; 0, or -2 after answering 429/503. */
 int api_addr_limit(struct request *req, struct ctx *ctx, const char *kind,
     int max, int window);
@@ -56,21 +53,10 @@ int api_limit(struct request *req, struct ctx *ctx, const char *kind,
 /* Answers 422 weak_password for 'field' with the policy's reason. */
 int api_weak_password(
     struct request *req, const char *field, const char *reason);
-/* Hex SHA-256 of a presented 43-character token; -1 if malformed. */
-int api_token_hash_hex(const char *tok, char hex[65]);
 /* Answers 503 with Retry-After. */
 int api_unavailable(struct request *req);
 
 /* api_mfa.c */
-/*
- * Checks a second factor for user 'uid' in the open tenant transaction of
- * 'cid': a six-digit TOTP code against 'secret_enc' (each time step once,
- * after 'last_step') or an unused recovery code, which it spends. Returns
- * 1 if accepted, 0 if not, -1 on error; sets '*recovery'.
- */
-int mfa_verify(struct ctx *ctx, const char *cid, const char *uid,
-    const char *secret_enc, const char *last_step, const char *code,
-    int *recovery);
 /*
  * Re-authentication before a destructive action: the caller's password
  * and, when TOTP is on, a code or recovery code ('code' may be NULL).

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "api.h"
+#include "mfa.h"
 #include "handler.h"
 #include "resources.h"
 #include "auth.h"
@@ -34,22 +36,14 @@
 #include "util.h"
 #include "validate.h"
 
-#define EMAIL_MAX 254
+#define EMAIL_MAX ACCOUNT_EMAIL_MAX
 
 /* --- statements --- */
 
-static struct db_stmt q_lookup_email = { "lookup_email",
-	"SELECT user_id AS id, company_id FROM "
-	"parley_lookup_user_by_email($1)",
-	1, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_lookup_refresh = { "lookup_refresh",
 	"SELECT session_id AS id, company_id FROM "
 	"parley_lookup_refresh_token(decode($1, 'hex'))",
 	1, DB_RETRY_SAFE, 0 };
-static struct db_stmt q_lookup_token = { "lookup_auth_token",
-	"SELECT token_id AS id, company_id FROM parley_lookup_auth_token($1, "
-	"decode($2, 'hex'))",
-	2, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_user_login = { "user_login",
 	"SELECT password_hash, role, totp_secret_enc, totp_last_step, "
 	"totp_enabled_at IS NOT NULL AS mfa FROM users WHERE id = $1 AND "
@@ -63,17 +57,6 @@ static struct db_stmt q_user_new = { "user_new",
 	"email_verified_at) VALUES ($1, $2, $3, 'owner', $4, now()) RETURNING "
 	"id",
 	4, 0, 0 };
-static struct db_stmt q_signup_put = { "signup_put",
-	"INSERT INTO signups (company_id, email, name, company_name, "
-	"password_hash, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, "
-	"decode($6, 'hex'), now() + make_interval(secs => $7::integer)) ON "
-	"CONFLICT ((lower(email))) DO UPDATE SET company_id = "
-	"EXCLUDED.company_id, email = EXCLUDED.email, name = EXCLUDED.name, "
-	"company_name = EXCLUDED.company_name, password_hash = "
-	"EXCLUDED.password_hash, token_hash = EXCLUDED.token_hash, expires_at "
-	"= "
-	"EXCLUDED.expires_at, created_at = now()",
-	7, 0, 0 };
 static struct db_stmt q_signup_find = { "signup_find",
 	"SELECT company_id FROM signups WHERE token_hash = decode($1, 'hex') "
 	"AND expires_at > now()",
@@ -82,11 +65,6 @@ static struct db_stmt q_signup_take = { "signup_take",
 	"DELETE FROM signups WHERE token_hash = decode($1, 'hex') AND "
 	"expires_at > now() RETURNING email, name, company_name, password_hash",
 	1, 0, 0 };
-static struct db_stmt q_token_new = { "auth_token_new",
-	"INSERT INTO auth_tokens (company_id, user_id, kind, token_hash, "
-	"expires_at) VALUES ($1, $2, $3, decode($4, 'hex'), now() + "
-	"make_interval(secs => $5::integer))",
-	5, 0, 0 };
 static struct db_stmt q_refresh_use = { "refresh_use",
 	"SELECT rt.rotated_at IS NOT NULL AS reused, s.user_id, s.revoked_at "
 	"IS NULL AND s.expires_at > now() AND s.idle_expires_at > now() AS "
@@ -149,38 +127,6 @@ struct db_stmt	      q_sessions = { "sessions_list",
 	       2, 0, 0 };
 
 /* --- helpers --- */
-
-/*
- * Normalises an e-mail address: trims white space, lower-cases the domain.
- * Returns 0, or -1 if it is not a plausible address.
- */
-static int
-email_normalize(const char *in, char out[EMAIL_MAX + 1])
-{
-	size_t len, i;
-	char  *at;
-
-	while (isspace((unsigned char)*in))
-		in++;
-	len = strlen(in);
-	while (len > 0 && isspace((unsigned char)in[len - 1]))
-		len--;
-	if (len < 3 || len > EMAIL_MAX)
-		return -1;
-	memcpy(out, in, len);
-	out[len] = '\0';
-	if ((at = strchr(out, '@')) == NULL || at == out ||
-	    strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL ||
-	    at[1] == '.' || out[len - 1] == '.')
-		return -1;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)out[i] <= 0x20 || out[i] == 0x7f ||
-		    strchr("<>(),;:\\\"[]", out[i]) != NULL)
-			return -1;
-	for (i = (size_t)(at - out) + 1; i < len; i++)
-		out[i] = (char)tolower((unsigned char)out[i]);
-	return 0;
-}
 
 static int
 too_many(struct request *req, int seconds)
@@ -298,133 +244,21 @@ captcha_check(struct request *req, struct ctx *ctx)
 	if (r == 0)
 		return 0;
 	if (r == -1)
-		http_send_problem(req, 400, "captcha_failed",
-		    "The captcha check failed", NULL, NULL, NULL);
+		api_problem(
+		    req, 400, "captcha_failed", "The captcha check failed");
 	else
 		unavailable(req);
 	return -2;
 }
 
-/*
- * Runs lookup 'st' (credential in, one row of two ids out) and copies the
- * ids into 'id' and 'cid'. Returns 1 if found, 0 if not, -1 on error.
- */
-static int
-lookup_ids(struct ctx *ctx, struct db_stmt *st, const char *const *p,
-    char id[37], char cid[37])
-{
-	PGresult *res;
-	int	  found;
-
-	if ((res = db_exec(ctx->db, st, p)) == NULL)
-		return -1;
-	found = PQntuples(res) == 1;
-	if (found) {
-		snprintf(id, 37, "%s", row_get(res, 0, "id"));
-		snprintf(cid, 37, "%s", row_get(res, 0, "company_id"));
-	}
-	PQclear(res);
-	return found;
-}
-
-/* Looks an address up; fills ids and returns 1, or 0 if unknown, -1. */
-static int
-lookup_email(struct ctx *ctx, const char *email, char uid[37], char cid[37])
-{
-	const char *p[1] = { email };
-
-	return lookup_ids(ctx, &q_lookup_email, p, uid, cid);
-}
-
-/*
- * In the open tenant transaction, creates a single-use token of 'kind'
- * and queues the e-mail carrying it. Returns 0 or -1.
- */
-static int
-send_link(struct ctx *ctx, const char *cid, const char *uid, const char *email,
-    const char *kind, int ttl)
-{
-	char	      tok[CRYPTO_TOKEN_LEN + 1], hex[65], sttl[16];
-	unsigned char h[32];
-	const char   *p[5];
-	char	     *sealed = NULL;
-	json_t	     *job = NULL;
-	PGresult     *res;
-	int	      rc = -1;
-
-	if (crypto_token(tok, h) == -1)
-		return -1;
-	crypto_hex(h, sizeof(h), hex);
-	snprintf(sttl, sizeof(sttl), "%d", ttl);
-	p[0] = cid;
-	p[1] = uid;
-	p[2] = kind;
-	p[3] = hex;
-	p[4] = sttl;
-	if ((res = db_exec(ctx->db, &q_token_new, p)) == NULL)
-		goto out;
-	PQclear(res);
-	/* The job carries the token encrypted; it is erased once sent. */
-	if ((sealed = keyring_encrypt(keys_ring(), cid, tok, strlen(tok))) ==
-	    NULL)
-		goto out;
-	job = json_pack("{s:s,s:s,s:s}", "to", email, "template", kind,
-	    "token_enc", sealed);
-	if (job == NULL || jobs_enqueue(ctx->db, "email", cid, job) == -1)
-		goto out;
-	rc = 0;
-out:
-	json_decref(job);
-	free(sealed);
-	crypto_wipe(tok, sizeof(tok));
-	return rc;
-}
-
-/* Hex SHA-256 of a presented token, after checking its shape. */
-static int
-token_hash_hex(const char *tok, char hex[65])
-{
-	unsigned char h[32];
-	size_t	      i;
-
-	if (strlen(tok) != CRYPTO_TOKEN_LEN)
-		return -1;
-	for (i = 0; i < CRYPTO_TOKEN_LEN; i++)
-		if (!isalnum((unsigned char)tok[i]) && tok[i] != '-' &&
-		    tok[i] != '_')
-			return -1;
-	crypto_sha256(tok, CRYPTO_TOKEN_LEN, h);
-	crypto_hex(h, sizeof(h), hex);
-	return 0;
-}
-
-/* Resolves an e-mailed token of 'kind' to its id and company. */
-static int
-lookup_token(struct ctx *ctx, const char *kind, const char *tok, char tid[37],
-    char cid[37])
-{
-	char	    hex[65];
-	const char *p[2] = { kind, hex };
-
-	if (token_hash_hex(tok, hex) == -1)
-		return 0;
-	return lookup_ids(ctx, &q_lookup_token, p, tid, cid);
-}
-
 static int
 bad_token(struct request *req)
 {
-	return http_send_problem(req, 400, "invalid_token",
-	    "This link is invalid, used or expired", NULL, NULL, NULL);
+	return api_problem(
+	    req, 400, "invalid_token", "This link is invalid, used or expired");
 }
 
 /* --- shared with the other handlers (api.h) --- */
-
-int
-api_email_normalize(const char *in, char out[EMAIL_MAX + 1])
-{
-	return email_normalize(in, out);
-}
 
 int
 api_addr_limit(
@@ -444,12 +278,6 @@ int
 api_weak_password(struct request *req, const char *field, const char *reason)
 {
 	return weak_password(req, field, reason);
-}
-
-int
-api_token_hash_hex(const char *tok, char hex[65])
-{
-	return token_hash_hex(tok, hex);
 }
 
 int
@@ -489,56 +317,6 @@ out:
 }
 
 /*
- * A pending signup for a new address: what the company and owner will be
- * made of, and the link (sealed under the company id it will have) that
- * creates them. A newer signup of the address replaces an older one.
- */
-static int
-register_new(struct ctx *ctx, const char *email, const char *name,
-    const char *cname, const char *hash)
-{
-	char	      tok[CRYPTO_TOKEN_LEN + 1], hex[65], ttl[16], cid[37];
-	unsigned char h[32];
-	const char   *p[7];
-	char	     *sealed = NULL;
-	json_t	     *job = NULL;
-	PGresult     *res;
-	int	      rc = -1;
-
-	if (crypto_uuid(cid) == -1 || crypto_token(tok, h) == -1)
-		return -1;
-	crypto_hex(h, sizeof(h), hex);
-	snprintf(ttl, sizeof(ttl), "%d", ctx->conf->verify_ttl);
-	if ((sealed = keyring_encrypt(keys_ring(), cid, tok, strlen(tok))) ==
-	    NULL)
-		goto out;
-	job = json_pack("{s:s,s:s,s:s,s:s}", "to", email, "template",
-	    "signup_confirm", "token_enc", sealed, "seal_id", cid);
-	if (job == NULL ||
-	    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
-		goto out;
-	p[0] = cid;
-	p[1] = email;
-	p[2] = name;
-	p[3] = cname;
-	p[4] = hash;
-	p[5] = hex;
-	p[6] = ttl;
-	if ((res = db_exec(ctx->db, &q_signup_put, p)) == NULL)
-		goto out;
-	PQclear(res);
-	if (jobs_enqueue(ctx->db, "email", NULL, job) == -1 ||
-	    db_commit(ctx->db) == -1)
-		goto out;
-	rc = 0;
-out:
-	crypto_wipe(tok, sizeof(tok));
-	free(sealed);
-	json_decref(job);
-	return rc;
-}
-
-/*
  * Registration answers 202 the same way whether or not the address has
  * an account, so it tells nobody which addresses do: a new address gets
  * a link that creates the company and its owner
@@ -564,7 +342,7 @@ h_register(struct request *req, struct ctx *ctx)
 	pw = api_body_str(req, "password");
 	name = api_body_str(req, "name");
 	cname = api_body_str(req, "company_name");
-	if (email_normalize(api_body_str(req, "email"), email) == -1) {
+	if (account_email_normalize(api_body_str(req, "email"), email) == -1) {
 		err.field = "email";
 		err.code = "format";
 		return validate_problem(req, &err);
@@ -576,11 +354,12 @@ h_register(struct request *req, struct ctx *ctx)
 	if (limit(req, ctx, "register:addr", akey, cfg->register_max_per_ip,
 		cfg->register_window, 1) == -2)
 		return 0;
-	if ((found = lookup_email(ctx, email, uid, cid)) == -1 ||
+	if ((found = account_lookup_email(ctx->db, email, uid, cid)) == -1 ||
 	    password_hash(pw, cfg->bcrypt_cost, hash) == -1)
 		goto out;
 	if ((found ? register_taken(req, ctx, email, uid, cid)
-		   : register_new(ctx, email, name, cname, hash)) == -1)
+		   : account_signup_put(ctx->db, ctx->conf->verify_ttl, email,
+			 name, cname, hash)) == -1)
 		goto out;
 	out = json_pack(
 	    "{s:s,s:s}", "status", "confirmation_sent", "email", email);
@@ -615,7 +394,7 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 	pw = api_body_str(req, "password");
 	/* 256-bit links are not guessed; nginx's per-address limit_req on
 	 * /api/ bounds the tries. */
-	if (api_token_hash_hex(api_body_str(req, "token"), hex) == -1)
+	if (account_token_hash(api_body_str(req, "token"), hex) == -1)
 		goto bad;
 	p[0] = hex;
 	if ((res = db_exec(ctx->db, &q_signup_find, p)) == NULL)
@@ -686,15 +465,15 @@ out:
 	json_decref(out);
 	return rc;
 bad:
-	return http_send_problem(req, 400, "invalid_token",
-	    "This link is invalid, used or expired", NULL, NULL, NULL);
+	return api_problem(
+	    req, 400, "invalid_token", "This link is invalid, used or expired");
 }
 
 static int
 bad_credentials(struct request *req)
 {
-	return http_send_problem(req, 401, "invalid_credentials",
-	    "Wrong e-mail address or password", NULL, NULL, NULL);
+	return api_problem(req, 401, "invalid_credentials",
+	    "Wrong e-mail address or password");
 }
 
 /* Records a failed login as a security event of a known account. */
@@ -735,11 +514,11 @@ h_login(struct request *req, struct ctx *ctx)
 	if (addr_limit(req, ctx, "login:ip", cfg->login_max_per_ip,
 		cfg->login_window) == -2)
 		return 0;
-	if (email_normalize(api_body_str(req, "email"), email) == -1) {
+	if (account_email_normalize(api_body_str(req, "email"), email) == -1) {
 		password_verify_dummy(pw, cfg->bcrypt_cost);
 		return bad_credentials(req);
 	}
-	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
+	if ((found = account_lookup_email(ctx->db, email, uid, cid)) == -1)
 		return -1;
 	acct_key(found, uid, email, akey, sizeof(akey));
 	if (acct_limit(req, ctx, akey) == -2) {
@@ -785,9 +564,8 @@ h_login(struct request *req, struct ctx *ctx)
 	if (mfa && (code == NULL || *code == '\0')) {
 		/* The password was right: not a failed guess. */
 		acct_forget(ctx, akey);
-		rc = http_send_problem(req, 401, "mfa_required",
-		    "Enter the code from your authenticator app", NULL, NULL,
-		    NULL);
+		rc = api_problem(req, 401, "mfa_required",
+		    "Enter the code from your authenticator app");
 		goto out;
 	}
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1) {
@@ -795,14 +573,14 @@ h_login(struct request *req, struct ctx *ctx)
 		goto out;
 	}
 	if (mfa) {
-		if ((ok = mfa_verify(
-			 ctx, cid, uid, secret, step, code, &recovery)) == -1)
+		if ((ok = mfa_verify(ctx->db, cid, uid, secret, step, code,
+			 &recovery)) == -1)
 			goto out;
 		if (!ok) {
 			db_rollback(ctx->db);
 			login_failed(req, ctx, cid, uid, "mfa");
-			rc = http_send_problem(req, 401, "mfa_invalid",
-			    "Wrong or already used code", NULL, NULL, NULL);
+			rc = api_problem(req, 401, "mfa_invalid",
+			    "Wrong or already used code");
 			goto out;
 		}
 	}
@@ -836,7 +614,7 @@ h_refresh(struct request *req, struct ctx *ctx)
 	json_t	   *tokens = NULL;
 	int	    reused, live;
 
-	if (token_hash_hex(api_body_str(req, "refresh_token"), hex) == -1)
+	if (account_token_hash(api_body_str(req, "refresh_token"), hex) == -1)
 		goto invalid;
 	p[0] = hex;
 	if ((res = db_exec(ctx->db, &q_lookup_refresh, p)) == NULL)
@@ -875,15 +653,14 @@ h_refresh(struct request *req, struct ctx *ctx)
 			ctx->db, req, cid, uid, "refresh_reuse", NULL) == -1 ||
 		    db_commit(ctx->db) == -1)
 			return -1;
-		return http_send_problem(req, 401, "refresh_reused",
+		return api_problem(req, 401, "refresh_reused",
 		    "This refresh token was already used: the session has been "
-		    "ended",
-		    NULL, NULL, NULL);
+		    "ended");
 	}
 	if (!live) {
 		db_rollback(ctx->db);
-		return http_send_problem(req, 401, "session_revoked",
-		    "The session has ended: log in again", NULL, NULL, NULL);
+		return api_problem(req, 401, "session_revoked",
+		    "The session has ended: log in again");
 	}
 	if ((res = db_exec(ctx->db, &q_refresh_rotate, p)) == NULL)
 		return -1;
@@ -904,8 +681,7 @@ h_refresh(struct request *req, struct ctx *ctx)
 	json_decref(tokens);
 	return live;
 invalid:
-	return http_send_problem(req, 401, "invalid_token",
-	    "Unknown refresh token", NULL, NULL, NULL);
+	return api_problem(req, 401, "invalid_token", "Unknown refresh token");
 }
 
 int
@@ -977,12 +753,12 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 	    addr_limit(
 		req, ctx, "reset:ip", cfg->reset_max, cfg->reset_window) == -2)
 		return 0;
-	if (email_normalize(api_body_str(req, "email"), email) == -1) {
+	if (account_email_normalize(api_body_str(req, "email"), email) == -1) {
 		err.field = "email";
 		err.code = "format";
 		return validate_problem(req, &err);
 	}
-	if ((found = lookup_email(ctx, email, uid, cid)) == -1)
+	if ((found = account_lookup_email(ctx->db, email, uid, cid)) == -1)
 		return -1;
 	acct_key(found, uid, email, akey, sizeof(akey));
 	if (limit(req, ctx, "reset:acct", akey, cfg->reset_max,
@@ -1002,8 +778,8 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 		}
 		snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
 		PQclear(res);
-		if (send_link(ctx, cid, uid, email, "password_reset",
-			cfg->reset_ttl) == -1 ||
+		if (account_send_link(ctx->db, cid, uid, email,
+			"password_reset", cfg->reset_ttl) == -1 ||
 		    event_record(ctx->db, req, cid, uid,
 			"password_reset_requested", NULL) == -1 ||
 		    db_commit(ctx->db) == -1)
@@ -1030,7 +806,7 @@ open_token(struct request *req, struct ctx *ctx, const char *kind,
 	PGresult   *res;
 	int	    r;
 
-	if ((r = lookup_token(ctx, kind, tok, tid, cid)) != 1) {
+	if ((r = account_lookup_token(ctx->db, kind, tok, tid, cid)) != 1) {
 		if (r == 0)
 			bad_token(req);
 		return r;
@@ -1140,8 +916,8 @@ h_password_change(struct request *req, struct ctx *ctx)
 	if (acct_limit(req, ctx, akey) == -2)
 		goto out;
 	if (strlen(cur) > PASSWORD_MAX_BYTES || !password_verify(cur, hash)) {
-		rc = http_send_problem(req, 403, "wrong_password",
-		    "The current password is wrong", NULL, NULL, NULL);
+		rc = api_problem(req, 403, "wrong_password",
+		    "The current password is wrong");
 		goto out;
 	}
 	acct_forget(ctx, akey);
@@ -1229,14 +1005,14 @@ h_email_resend(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	db_rollback(ctx->db);
 	if (verified)
-		return http_send_problem(req, 409, "already_verified",
-		    "This address is already verified", NULL, NULL, NULL);
+		return api_problem(req, 409, "already_verified",
+		    "This address is already verified");
 	if (limit(req, ctx, "verify:acct", ctx->who.user_id, 3, 3600, 1) == -2)
 		return 0;
 	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
 		-1 ||
-	    send_link(ctx, ctx->who.company_id, ctx->who.user_id, email,
-		"email_verify", ctx->conf->verify_ttl) == -1 ||
+	    account_send_link(ctx->db, ctx->who.company_id, ctx->who.user_id,
+		email, "email_verify", ctx->conf->verify_ttl) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	o = json_pack("{s:s}", "status", "accepted");

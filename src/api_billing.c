@@ -66,8 +66,8 @@ static int
 bad_event(struct request *req, const char *why)
 {
 	log_event(LOG_WARN, "stripe_event_refused", LOG_S("reason", why));
-	return http_send_problem(req, 400, "bad_webhook",
-	    "The event could not be verified", NULL, NULL, NULL);
+	return api_problem(
+	    req, 400, "bad_webhook", "The event could not be verified");
 }
 
 /* A string member of 'o', or NULL. Borrowed. */
@@ -406,12 +406,10 @@ static int
 stripe_failed(struct request *req, const char *err)
 {
 	if (strcmp(err, "not_configured") == 0)
-		return http_send_problem(req, 503, "billing_not_configured",
-		    "Online payment is not set up on this server", NULL, NULL,
-		    NULL);
-	return http_send_problem(req, 502, "payment_provider_error",
-	    "The payment provider could not be reached; try again shortly",
-	    NULL, NULL, NULL);
+		return api_problem(req, 503, "billing_not_configured",
+		    "Online payment is not set up on this server");
+	return api_problem(req, 502, "payment_provider_error",
+	    "The payment provider could not be reached; try again shortly");
 }
 
 /*
@@ -490,14 +488,12 @@ billing_session(struct request *req, struct ctx *ctx, const char *plan)
 	 * its state but ended), plans change in the portal. */
 	if (plan != NULL && has_sub && strcmp(status, "canceled") != 0 &&
 	    strcmp(status, "incomplete_expired") != 0)
-		return http_send_problem(req, 409, "subscription_exists",
+		return api_problem(req, 409, "subscription_exists",
 		    "The company has a subscription: change its plan in the "
-		    "billing portal",
-		    NULL, NULL, NULL);
+		    "billing portal");
 	if (plan == NULL && cus[0] == '\0')
-		return http_send_problem(req, 409, "no_customer",
-		    "The company has no billing account yet: subscribe first",
-		    NULL, NULL, NULL);
+		return api_problem(req, 409, "no_customer",
+		    "The company has no billing account yet: subscribe first");
 	snprintf(back, sizeof(back), "%s/settings/billing",
 	    ctx->conf->public_base_url);
 	if (plan != NULL) {

@@ -48,14 +48,11 @@ int
 h_company_get(struct request *req, struct ctx *ctx)
 {
 	json_t *o;
-	int	rc;
 
 	if (ctx->read == NULL || PQntuples(ctx->read) != 1)
 		return -1;
 	o = row_json(&row_company, ctx->read, 0);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return api_send(req, 200, o);
 }
 
 /* Returns 1 if 's' is one of the 'n' 'choices'. */
@@ -221,10 +218,9 @@ cancel_subscription(
 	json_t	   *o;
 
 	if (sealed[0] == '\0') {
-		http_send_problem(req, 409, "subscription_active",
+		api_problem(req, 409, "subscription_active",
 		    "The company has a subscription: cancel it in the "
-		    "billing portal first",
-		    NULL, NULL, NULL);
+		    "billing portal first");
 		return 1;
 	}
 	snprintf(path, sizeof(path), "/v1/subscriptions/%s", sub);
@@ -234,10 +230,9 @@ cancel_subscription(
 	 * Anything else (a revoked key too) keeps the company. */
 	if (o != NULL || strcmp(err, "not_found") == 0)
 		return 0;
-	http_send_problem(req, 502, "payment_provider_error",
+	api_problem(req, 502, "payment_provider_error",
 	    "The subscription could not be cancelled; nothing was deleted. "
-	    "Try again shortly",
-	    NULL, NULL, NULL);
+	    "Try again shortly");
 	return 1;
 }
 

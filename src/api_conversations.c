@@ -324,10 +324,9 @@ h_conversation_suggest(struct request *req, struct ctx *ctx)
 		return found == 0 ? router_not_found(req) : -1;
 	if (restricted) {
 		db_rollback(ctx->db);
-		return http_send_problem(req, 409, "processing_restricted",
+		return api_problem(req, 409, "processing_restricted",
 		    "This visitor restricted the processing of their data: no "
-		    "drafts by the language model",
-		    NULL, NULL, NULL);
+		    "drafts by the language model");
 	}
 	p[0] = ctx->who.company_id;
 	p[1] = id;
@@ -335,9 +334,8 @@ h_conversation_suggest(struct request *req, struct ctx *ctx)
 		goto out;
 	if (PQntuples(res) != 1) {
 		db_rollback(ctx->db);
-		rc = http_send_problem(req, 409, "nothing_to_answer",
-		    "The visitor has not written anything yet", NULL, NULL,
-		    NULL);
+		rc = api_problem(req, 409, "nothing_to_answer",
+		    "The visitor has not written anything yet");
 		goto out;
 	}
 	PQclear(res);

@@ -115,10 +115,9 @@ h_document_create(struct request *req, struct ctx *ctx)
 	    strcmp(ctype, "text/markdown") == 0)
 		text = text_normalize(content, len);
 	else
-		return http_send_problem(req, 415, "unsupported_document_type",
+		return api_problem(req, 415, "unsupported_document_type",
 		    "content_type must be text/plain, text/markdown or "
-		    "text/html",
-		    NULL, NULL, NULL);
+		    "text/html");
 	free(title);
 	if (text == NULL || text[strspn(text, " \n\t")] == '\0') {
 		free(text);
@@ -129,8 +128,8 @@ h_document_create(struct request *req, struct ctx *ctx)
 	chunks = json_array();
 	if (text_chunks(text, CHUNK_TARGET, CHUNK_MAX, add_chunk, chunks) ==
 	    -1) {
-		rc = http_send_problem(req, 413, "document_too_large",
-		    "The document has too many parts", NULL, NULL, NULL);
+		rc = api_problem(req, 413, "document_too_large",
+		    "The document has too many parts");
 		goto out;
 	}
 	p[0] = ctx->who.company_id;

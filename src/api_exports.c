@@ -53,8 +53,8 @@ h_export_create(struct request *req, struct ctx *ctx)
 	if (row_int(res, 0, "busy") != 0) {
 		PQclear(res);
 		db_rollback(ctx->db);
-		return http_send_problem(req, 409, "export_in_progress",
-		    "An export is already being made", NULL, NULL, NULL);
+		return api_problem(req, 409, "export_in_progress",
+		    "An export is already being made");
 	}
 	PQclear(res);
 	if ((res = db_exec(ctx->db, &q_exp_new, p)) == NULL)
@@ -110,9 +110,8 @@ h_export_download(struct request *req, struct ctx *ctx)
 	if (row_opt(res, 0, "download") == NULL) {
 		PQclear(res);
 		db_rollback(ctx->db);
-		return http_send_problem(req, 409, "export_not_ready",
-		    "The export is not ready, or has expired", NULL, NULL,
-		    NULL);
+		return api_problem(req, 409, "export_not_ready",
+		    "The export is not ready, or has expired");
 	}
 	snprintf(hdr, sizeof(hdr),
 	    "Content-Disposition: attachment; "
@@ -123,8 +122,8 @@ h_export_download(struct request *req, struct ctx *ctx)
 		ctx->conf, ctx->who.company_id, id, path, sizeof(path)) == -1 ||
 	    (f = fopen(path, "re")) == NULL) {
 		db_rollback(ctx->db);
-		return http_send_problem(req, 410, "export_gone",
-		    "The export's file is gone", NULL, NULL, NULL);
+		return api_problem(
+		    req, 410, "export_gone", "The export's file is gone");
 	}
 	/* Who took the company's data, on record before the first byte. */
 	if (api_audit(req, ctx, id, NULL, NULL) == -1 ||

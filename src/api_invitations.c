@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "api.h"
 #include "handler.h"
 #include "resources.h"
@@ -85,10 +86,10 @@ static int
 invite_budget(struct request *req, struct ctx *ctx, const char *email)
 {
 	const struct conf *cfg = ctx->conf;
-	char		   addr[API_EMAIL_MAX + 1], caddr[API_EMAIL_MAX + 40];
-	char		   name[API_EMAIL_MAX + 64];
-	size_t		   i;
-	int		   r;
+	char   addr[ACCOUNT_EMAIL_MAX + 1], caddr[ACCOUNT_EMAIL_MAX + 40];
+	char   name[ACCOUNT_EMAIL_MAX + 64];
+	size_t i;
+	int    r;
 
 	for (i = 0; i < sizeof(addr) - 1 && email[i] != '\0'; i++)
 		addr[i] = (char)tolower((unsigned char)email[i]);
@@ -112,7 +113,7 @@ int
 h_invitation_create(struct request *req, struct ctx *ctx)
 {
 	struct verr   err = { .field = "email", .code = "format" };
-	char	      email[API_EMAIL_MAX + 1], tok[CRYPTO_TOKEN_LEN + 1];
+	char	      email[ACCOUNT_EMAIL_MAX + 1], tok[CRYPTO_TOKEN_LEN + 1];
 	char	      hex[65], ttl[16], id[37];
 	unsigned char h[32];
 	const char   *p[6];
@@ -123,11 +124,11 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	int	      mail, rc = -1;
 
 	role = auth_role_parse(api_body_str(req, "role"));
-	if (api_email_normalize(api_body_str(req, "email"), email) == -1)
+	if (account_email_normalize(api_body_str(req, "email"), email) == -1)
 		return validate_problem(req, &err);
 	if (role == ROLE_OWNER && ctx->who.role != ROLE_OWNER)
-		return http_send_problem(req, 403, "owner_required",
-		    "Only an owner can invite an owner", NULL, NULL, NULL);
+		return api_problem(req, 403, "owner_required",
+		    "Only an owner can invite an owner");
 	if ((rc = plan_check(ctx, req, PLAN_MEMBERS)) != 0)
 		return rc == 1 ? 0 : -1;
 	rc = -1;
@@ -144,9 +145,8 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 		return -1;
 	if (PQntuples(res) > 0) {
 		PQclear(res);
-		return http_send_problem(req, 409, "already_member",
-		    "This address belongs to a member of this company", NULL,
-		    NULL, NULL);
+		return api_problem(req, 409, "already_member",
+		    "This address belongs to a member of this company");
 	}
 	PQclear(res);
 	if (crypto_token(tok, h) == -1)
@@ -161,9 +161,8 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	p[5] = ttl;
 	if ((res = db_exec(ctx->db, &q_inv_new, p)) == NULL) {
 		if (strcmp(db_last_sqlstate(ctx->db), "23505") == 0)
-			rc = http_send_problem(req, 409, "already_invited",
-			    "An open invitation for this address exists", NULL,
-			    NULL, NULL);
+			rc = api_problem(req, 409, "already_invited",
+			    "An open invitation for this address exists");
 		goto out;
 	}
 	snprintf(id, sizeof(id), "%s", row_get(res, 0, "id"));
@@ -236,7 +235,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 		return 0;
 	name = api_body_str(req, "name");
 	pw = api_body_str(req, "password");
-	if (api_token_hash_hex(api_body_str(req, "token"), hex) == -1)
+	if (account_token_hash(api_body_str(req, "token"), hex) == -1)
 		goto bad;
 	p[0] = hex;
 	if ((res = db_exec(ctx->db, &q_inv_lookup, p)) == NULL)
@@ -315,7 +314,6 @@ out:
 	json_decref(tokens);
 	return rc;
 bad:
-	return http_send_problem(req, 400, "invalid_token",
-	    "This invitation is invalid, used, revoked or expired", NULL, NULL,
-	    NULL);
+	return api_problem(req, 400, "invalid_token",
+	    "This invitation is invalid, used, revoked or expired");
 }

@@ -57,9 +57,8 @@ h_api_key_create(struct request *req, struct ctx *ctx)
 	json_array_foreach(scopes, i, v) mask |=
 	    scope_parse(json_string_value(v));
 	if (mask & ~scope_ceiling(ctx->who.role))
-		return http_send_problem(req, 403, "scope_beyond_role",
-		    "A key cannot hold a scope beyond your role", NULL, NULL,
-		    NULL);
+		return api_problem(req, 403, "scope_beyond_role",
+		    "A key cannot hold a scope beyond your role");
 	exp = api_body_str(req, "expires_at");
 	if (exp != NULL) {
 		p[0] = exp;

@@ -48,15 +48,12 @@ h_company_llm_get(struct request *req, struct ctx *ctx)
 	const char *p[1] = { ctx->who.company_id };
 	PGresult   *res;
 	json_t	   *o;
-	int	    rc;
 
 	if ((res = db_exec_commit(ctx->db, &q_llm_get, p)) == NULL)
 		return -1;
 	o = llm_json(res);
 	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return api_send(req, 200, o);
 }
 
 int
@@ -73,11 +70,9 @@ h_company_llm_put(struct request *req, struct ctx *ctx)
 	url = api_body_str(req, "base_url");
 	if (url != NULL) {
 		if (!ctx->conf->llm_company_base_url)
-			return http_send_problem(req, 403,
-			    "base_url_not_allowed",
+			return api_problem(req, 403, "base_url_not_allowed",
 			    "This deployment does not let companies choose "
-			    "their own provider URL",
-			    NULL, NULL, NULL);
+			    "their own provider URL");
 		/*
 		 * A tenant's provider: https only (the key travels with each
 		 * request) and a public host, judged as webhook URLs are

@@ -85,8 +85,8 @@ lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
 		    : ROLE_NONE;
 		PQclear(res);
 		if (ctx->who.role < ROLE_ADMIN) {
-			http_send_problem(req, 403, "forbidden",
-			    "Your role does not allow this", NULL, NULL, NULL);
+			api_problem(req, 403, "forbidden",
+			    "Your role does not allow this");
 			return ROLE_NONE;
 		}
 	}
@@ -121,7 +121,7 @@ h_member_patch(struct request *req, struct ctx *ctx)
 	enum role   cur, next;
 	json_t	   *fields, *changes, *o;
 	PGresult   *res;
-	int	    owners = 0, r, rc;
+	int	    owners = 0, r;
 
 	next = auth_role_parse(api_body_str(req, "role"));
 	if ((r = lock_target(req, ctx, id, &owners)) <= (int)ROLE_NONE)
@@ -168,9 +168,7 @@ h_member_patch(struct request *req, struct ctx *ctx)
 	}
 	o = row_json(&row_member, res, 0);
 	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return api_send(req, 200, o);
 }
 
 int

@@ -182,9 +182,8 @@ h_webhook_create(struct request *req, struct ctx *ctx)
 	}
 	if (row_int(res, 0, "n") >= WH_MAX_ENDPOINTS) {
 		PQclear(res);
-		return http_send_problem(req, 409, "too_many",
-		    "A company has at most 20 webhook endpoints", NULL, NULL,
-		    NULL);
+		return api_problem(req, 409, "too_many",
+		    "A company has at most 20 webhook endpoints");
 	}
 	PQclear(res);
 	if ((sealed = new_secret(ctx->who.company_id, plain)) == NULL ||

@@ -103,15 +103,15 @@ h_widget_preflight(struct request *req, struct ctx *ctx)
 
 	(void)http_add_header(req, "Vary", "Origin");
 	if (req->origin == NULL || !validate_origin(req->origin))
-		return http_send_problem(req, 403, "origin_not_allowed",
-		    "This site may not open a chat session", NULL, NULL, NULL);
+		return api_problem(req, 403, "origin_not_allowed",
+		    "This site may not open a chat session");
 	if ((res = db_exec(ctx->db, &q_origin_lookup, p)) == NULL)
 		return api_unavailable(req);
 	ok = PQntuples(res) == 1 && row_bool(res, 0, "allowed");
 	PQclear(res);
 	if (!ok)
-		return http_send_problem(req, 403, "origin_not_allowed",
-		    "This site may not open a chat session", NULL, NULL, NULL);
+		return api_problem(req, 403, "origin_not_allowed",
+		    "This site may not open a chat session");
 	(void)http_add_header(req, "Access-Control-Allow-Origin", req->origin);
 	(void)http_add_header(req, "Access-Control-Allow-Methods", "POST");
 	(void)http_add_header(
@@ -168,8 +168,8 @@ hex_bad(json_t *id, struct verr *err)
 static int
 origin_refused(struct request *req)
 {
-	return http_send_problem(req, 403, "origin_not_allowed",
-	    "This site may not open a chat session", NULL, NULL, NULL);
+	return api_problem(req, 403, "origin_not_allowed",
+	    "This site may not open a chat session");
 }
 
 int
@@ -251,17 +251,15 @@ h_widget_session(struct request *req, struct ctx *ctx)
 		if (ok == 0) {
 			log_event(LOG_INFO, "visitor_identity_refused",
 			    LOG_S("reason", "hmac"));
-			rc = http_send_problem(req, 403, "identity_invalid",
-			    "The visitor's identity could not be verified",
-			    NULL, NULL, NULL);
+			rc = api_problem(req, 403, "identity_invalid",
+			    "The visitor's identity could not be verified");
 			goto out;
 		}
 		verified = 1;
 	}
 	if (required && !verified) {
-		rc = http_send_problem(req, 403, "verification_required",
-		    "This chat is for signed-in customers only", NULL, NULL,
-		    NULL);
+		rc = api_problem(req, 403, "verification_required",
+		    "This chat is for signed-in customers only");
 		goto out;
 	}
 	PQclear(res);
@@ -309,15 +307,12 @@ h_widget_conversation_create(struct request *req, struct ctx *ctx)
 		ctx->who.visitor_id };
 	PGresult   *res;
 	json_t	   *o;
-	int	    rc;
 
 	if ((res = db_exec_commit(ctx->db, &q_wconv_new, p)) == NULL)
 		return -1;
 	o = row_json(&row_widget_conversation, res, 0);
 	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 201, o) : -1;
-	json_decref(o);
-	return rc;
+	return api_send(req, 201, o);
 }
 
 int
@@ -550,15 +545,15 @@ h_widget_frame(struct request *req, struct ctx *ctx)
 
 	if (key == NULL || strlen(key) != 35 || strncmp(key, "pk_", 3) != 0 ||
 	    strspn(key + 3, "0123456789abcdef") != 32)
-		return http_send_problem(req, 403, "unknown_chatbot",
-		    "No such chatbot", NULL, NULL, NULL);
+		return api_problem(
+		    req, 403, "unknown_chatbot", "No such chatbot");
 	p[0] = key;
 	if ((res = db_exec(ctx->db, &q_bot_lookup, p)) == NULL)
 		return api_unavailable(req);
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return http_send_problem(req, 403, "unknown_chatbot",
-		    "No such chatbot", NULL, NULL, NULL);
+		return api_problem(
+		    req, 403, "unknown_chatbot", "No such chatbot");
 	}
 	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
 	snprintf(bot, sizeof(bot), "%s", row_get(res, 0, "chatbot_id"));
@@ -608,8 +603,8 @@ h_widget_events_auth(struct request *req, struct ctx *ctx)
 	n = PQntuples(res);
 	PQclear(res);
 	if (n != 1)
-		return http_send_problem(req, 403, "forbidden",
-		    "Not your conversation", NULL, NULL, NULL);
+		return api_problem(
+		    req, 403, "forbidden", "Not your conversation");
 	if (http_add_header(req, "X-Parley-Conversation", conv) == -1)
 		return -1;
 	return http_send_empty(req, 204);

@@ -187,6 +187,22 @@ api_written(
 }
 
 int
+api_problem(
+    struct request *req, int status, const char *code, const char *title)
+{
+	return http_send_problem(req, status, code, title, NULL, NULL, NULL);
+}
+
+int
+api_send(struct request *req, int status, json_t *o)
+{
+	int rc = o != NULL ? http_send_json(req, status, o) : -1;
+
+	json_decref(o);
+	return rc;
+}
+
+int
 api_conflict(struct request *req, const char *code, const char *title)
 {
 	return http_send_problem(req, 409, code, title, NULL, NULL, NULL);

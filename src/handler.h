@@ -56,6 +56,14 @@ int api_audit(struct request *req, struct ctx *ctx, const char *id,
 const struct row *api_row(const struct request *req);
 /* Member 'name' of the checked JSON body as a string, or NULL. */
 const char *api_body_str(const struct request *req, const char *name);
+/* Answers problem 'status' 'code' with 'title', no detail. */
+int api_problem(
+    struct request *req, int status, const char *code, const char *title);
+/*
+ * Sends 'o' (taken, may be NULL: then nothing is sent and -1 returned)
+ * as JSON with 'status'.
+ */
+int api_send(struct request *req, int status, json_t *o);
 /* Answers 409 'code' with 'title'. */
 int api_conflict(struct request *req, const char *code, const char *title);
 
