@@ -16,7 +16,7 @@
 #include "account.h"
 #include "crypto.h"
 #include "db.h"
-#include "jobs.h"
+#include "job_queue.h"
 #include "keys.h"
 #include "row.h"
 

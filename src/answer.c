@@ -33,9 +33,9 @@
 #include "limits.h"
 #include "llm.h"
 #include "log.h"
-#include "master.h"
+#include "proc.h"
 #include "realtime.h"
-#include "router.h"
+#include "ctx.h"
 #include "util.h"
 
 #define CLAIM_GAP_MS 20 /* claims after a reply ends, at most this often */

@@ -25,7 +25,7 @@
 #include "db.h"
 #include "row.h"
 #include "events.h"
-#include "jobs.h"
+#include "job_queue.h"
 #include "keys.h"
 #include "log.h"
 #include "password.h"
@@ -306,8 +306,8 @@ register_taken(struct request *req, struct ctx *ctx, const char *email,
 	    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 		goto out;
 	if (jobs_enqueue(ctx->db, "email", cid, job) == -1 ||
-	    event_record(ctx->db, req, cid, uid, "signup_attempt", NULL) ==
-		-1 ||
+	    event_record(
+		ctx->db, &ctx->from, cid, uid, "signup_attempt", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = 0;
@@ -448,8 +448,9 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 	}
 	snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "id"));
 	PQclear(res);
-	if ((tokens = session_start(ctx, req, cid, uid, "owner")) == NULL ||
-	    event_record(ctx->db, req, cid, uid, "register", NULL) == -1 ||
+	if ((tokens = session_start(ctx, cid, uid, "owner")) == NULL ||
+	    event_record(ctx->db, &ctx->from, cid, uid, "register", NULL) ==
+		-1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	out = json_pack("{s:{s:s,s:s,s:s,s:s,s:b,s:b},s:{s:s,s:s}}", "user",
@@ -484,7 +485,8 @@ login_failed(struct request *req, struct ctx *ctx, const char *cid,
 	json_t *d = json_pack("{s:s}", "reason", reason);
 
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-	    event_record(ctx->db, req, cid, uid, "login_failure", d) == 0)
+	    event_record(ctx->db, &ctx->from, cid, uid, "login_failure", d) ==
+		0)
 		(void)db_commit(ctx->db);
 	db_rollback(ctx->db);
 	json_decref(d);
@@ -524,8 +526,8 @@ h_login(struct request *req, struct ctx *ctx)
 	if (acct_limit(req, ctx, akey) == -2) {
 		if (found && req->status == 429 &&
 		    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-		    event_record(
-			ctx->db, req, cid, uid, "login_locked", NULL) == 0)
+		    event_record(ctx->db, &ctx->from, cid, uid, "login_locked",
+			NULL) == 0)
 			db_commit(ctx->db);
 		return 0;
 	}
@@ -585,9 +587,9 @@ h_login(struct request *req, struct ctx *ctx)
 		}
 	}
 	detail = json_pack("{s:b,s:b}", "mfa", mfa, "recovery_code", recovery);
-	if ((tokens = session_start(ctx, req, cid, uid, role)) == NULL ||
-	    event_record(ctx->db, req, cid, uid, "login_success", detail) ==
-		-1 ||
+	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
+	    event_record(
+		ctx->db, &ctx->from, cid, uid, "login_success", detail) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	acct_forget(ctx, akey);
@@ -649,8 +651,8 @@ h_refresh(struct request *req, struct ctx *ctx)
 			return -1;
 		rt_end_sessions(ctx, res);
 		PQclear(res);
-		if (event_record(
-			ctx->db, req, cid, uid, "refresh_reuse", NULL) == -1 ||
+		if (event_record(ctx->db, &ctx->from, cid, uid, "refresh_reuse",
+			NULL) == -1 ||
 		    db_commit(ctx->db) == -1)
 			return -1;
 		return api_problem(req, 401, "refresh_reused",
@@ -689,8 +691,8 @@ h_logout(struct request *req, struct ctx *ctx)
 {
 	if (session_revoke(ctx, ctx->who.company_id, ctx->who.user_id,
 		ctx->who.session_id, NULL, "logout") == -1 ||
-	    event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-		"logout", NULL) == -1 ||
+	    event_record(ctx->db, &ctx->from, ctx->who.company_id,
+		ctx->who.user_id, "logout", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);
@@ -706,8 +708,8 @@ h_logout_all(struct request *req, struct ctx *ctx)
 		 NULL, NULL, "logout_all")) == -1)
 		return -1;
 	d = json_pack("{s:i}", "sessions", n);
-	if (event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-		"logout_all", d) == -1 ||
+	if (event_record(ctx->db, &ctx->from, ctx->who.company_id,
+		ctx->who.user_id, "logout_all", d) == -1 ||
 	    db_commit(ctx->db) == -1) {
 		json_decref(d);
 		return -1;
@@ -780,7 +782,7 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		if (account_send_link(ctx->db, cid, uid, email,
 			"password_reset", cfg->reset_ttl) == -1 ||
-		    event_record(ctx->db, req, cid, uid,
+		    event_record(ctx->db, &ctx->from, cid, uid,
 			"password_reset_requested", NULL) == -1 ||
 		    db_commit(ctx->db) == -1)
 			return -1;
@@ -876,8 +878,8 @@ h_password_reset(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	if (spend_tokens(ctx, cid, uid, "password_reset") == -1 ||
 	    session_revoke(ctx, cid, uid, NULL, NULL, "password_reset") == -1 ||
-	    event_record(ctx->db, req, cid, uid, "password_reset", NULL) ==
-		-1 ||
+	    event_record(
+		ctx->db, &ctx->from, cid, uid, "password_reset", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_empty(req, 204);
@@ -945,8 +947,8 @@ h_password_change(struct request *req, struct ctx *ctx)
 	}
 	if (spend_tokens(ctx, ctx->who.company_id, ctx->who.user_id,
 		"password_reset") == -1 ||
-	    event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-		"password_change", NULL) == -1 ||
+	    event_record(ctx->db, &ctx->from, ctx->who.company_id,
+		ctx->who.user_id, "password_change", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	o = json_pack("{s:i}", "sessions_ended", ended);
@@ -979,8 +981,8 @@ h_email_verify(struct request *req, struct ctx *ctx)
 		return -1;
 	PQclear(res);
 	if (spend_tokens(ctx, cid, uid, "email_verify") == -1 ||
-	    event_record(ctx->db, req, cid, uid, "email_verified", NULL) ==
-		-1 ||
+	    event_record(
+		ctx->db, &ctx->from, cid, uid, "email_verified", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);
@@ -1053,8 +1055,8 @@ h_session_delete(struct request *req, struct ctx *ctx)
 		return router_not_found(req);
 	}
 	d = json_pack("{s:s}", "session_id", id);
-	n = event_record(ctx->db, req, ctx->who.company_id, ctx->who.user_id,
-	    "session_ended", d);
+	n = event_record(ctx->db, &ctx->from, ctx->who.company_id,
+	    ctx->who.user_id, "session_ended", d);
 	json_decref(d);
 	if (n == -1 || db_commit(ctx->db) == -1)
 		return -1;

@@ -364,7 +364,7 @@ h_stripe_webhook(struct request *req, struct ctx *ctx)
 		e.changes = changes;
 		e.actor_type = "stripe";
 		e.actor_id = id;
-		if (audit_write(ctx, req, &e) == -1)
+		if (audit_write(ctx, &e) == -1)
 			goto out;
 	}
 	if (db_commit(ctx->db) == -1)

@@ -158,7 +158,7 @@ bot_audit(struct ctx *ctx, struct request *req, const char *action,
 	e.resource_id = id;
 	e.fields = fields;
 	e.changes = changes;
-	return audit_write(ctx, req, &e);
+	return audit_write(ctx, &e);
 }
 
 /*
@@ -195,15 +195,16 @@ bot_diff(json_t *body, PGresult *old, PGresult *now, json_t **fields,
 int
 h_chatbot_create(struct request *req, struct ctx *ctx)
 {
-	char	    id[37], key[36], secret[CRYPTO_TOKEN_LEN + 1];
-	char	   *sealed = NULL, *body = NULL;
-	const char *p[5];
-	json_t	   *o = NULL, *fields = NULL, *changes = NULL;
-	PGresult   *res = NULL;
-	int	    rc = -1;
+	struct plan_refusal refusal;
+	char		    id[37], key[36], secret[CRYPTO_TOKEN_LEN + 1];
+	char		   *sealed = NULL, *body = NULL;
+	const char	   *p[5];
+	json_t		   *o = NULL, *fields = NULL, *changes = NULL;
+	PGresult	   *res = NULL;
+	int		    rc = -1;
 
-	if ((rc = plan_check(ctx, req, PLAN_CHATBOTS)) != 0)
-		return rc == 1 ? 0 : -1;
+	if ((rc = plan_check(ctx, PLAN_CHATBOTS, &refusal)) != 0)
+		return rc == 1 ? api_plan_refused(req, &refusal) : -1;
 	rc = -1;
 	if (crypto_uuid(id) == -1 || new_public_key(key) == -1 ||
 	    (sealed = new_identity_secret(ctx->who.company_id, secret)) ==

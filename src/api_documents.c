@@ -81,6 +81,7 @@ too_large(struct request *req, const char *code, const char *title, int max)
 int
 h_document_create(struct request *req, struct ctx *ctx)
 {
+	struct plan_refusal refusal;
 	const char *bot = router_param(req, "id"), *ctype, *content, *url;
 	const char *p[9];
 	struct verr err;
@@ -102,8 +103,8 @@ h_document_create(struct request *req, struct ctx *ctx)
 		err.code = "format";
 		return validate_problem(req, &err);
 	}
-	if ((rc = plan_check(ctx, req, PLAN_DOCUMENTS)) != 0)
-		return rc == 1 ? 0 : -1;
+	if ((rc = plan_check(ctx, PLAN_DOCUMENTS, &refusal)) != 0)
+		return rc == 1 ? api_plan_refused(req, &refusal) : -1;
 	rc = -1;
 	if (len > (size_t)ctx->conf->kb_document_max)
 		return too_large(req, "document_too_large",

@@ -15,7 +15,7 @@
 #include "conf.h"
 #include "db.h"
 #include "export.h"
-#include "jobs.h"
+#include "job_queue.h"
 #include "util.h"
 
 /* The company row locked: one export at a time. */

@@ -23,7 +23,7 @@
 #include "plans.h"
 #include "ratelimit.h"
 #include "events.h"
-#include "jobs.h"
+#include "job_queue.h"
 #include "keys.h"
 #include "password.h"
 #include "session.h"
@@ -112,7 +112,8 @@ invite_budget(struct request *req, struct ctx *ctx, const char *email)
 int
 h_invitation_create(struct request *req, struct ctx *ctx)
 {
-	struct verr   err = { .field = "email", .code = "format" };
+	struct plan_refusal refusal;
+	struct verr	    err = { .field = "email", .code = "format" };
 	char	      email[ACCOUNT_EMAIL_MAX + 1], tok[CRYPTO_TOKEN_LEN + 1];
 	char	      hex[65], ttl[16], id[37];
 	unsigned char h[32];
@@ -129,8 +130,8 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	if (role == ROLE_OWNER && ctx->who.role != ROLE_OWNER)
 		return api_problem(req, 403, "owner_required",
 		    "Only an owner can invite an owner");
-	if ((rc = plan_check(ctx, req, PLAN_MEMBERS)) != 0)
-		return rc == 1 ? 0 : -1;
+	if ((rc = plan_check(ctx, PLAN_MEMBERS, &refusal)) != 0)
+		return rc == 1 ? api_plan_refused(req, &refusal) : -1;
 	rc = -1;
 	if ((mail = invite_budget(req, ctx, email)) == -2)
 		return 0;
@@ -302,10 +303,10 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	ctx->who.kind = AUTH_USER;
 	memcpy(ctx->who.company_id, cid, sizeof(cid));
 	memcpy(ctx->who.user_id, uid, sizeof(uid));
-	if ((tokens = session_start(ctx, req, cid, uid, role)) == NULL ||
+	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
 	    api_audit(req, ctx, uid, NULL, NULL) == -1 ||
-	    event_record(ctx->db, req, cid, uid, "invitation_accepted", NULL) ==
-		-1 ||
+	    event_record(ctx->db, &ctx->from, cid, uid, "invitation_accepted",
+		NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_json(req, 201, tokens);

@@ -406,16 +406,17 @@ overloaded(struct request *req, struct ctx *ctx)
 int
 h_widget_message_post(struct request *req, struct ctx *ctx)
 {
-	const char     *conv = router_param(req, "id"), *content;
-	struct verr	err = { .field = "content", .code = "length" };
-	struct conv_q	q;
-	struct conv_msg m;
-	struct idem	k;
-	struct db_call	calls[4];
-	char		status[16] = "", qmax[12], cmax[12], age[12];
-	const char     *ap[5], *jp[3];
-	json_t	       *msg = NULL;
-	int		rc = -1, n = 0;
+	const char	   *conv = router_param(req, "id"), *content;
+	struct verr	    err = { .field = "content", .code = "length" };
+	struct plan_refusal refusal;
+	struct conv_q	    q;
+	struct conv_msg	    m;
+	struct idem	    k;
+	struct db_call	    calls[4];
+	char		    status[16] = "", qmax[12], cmax[12], age[12];
+	const char	   *ap[5], *jp[3];
+	json_t		   *msg = NULL;
+	int		    rc = -1, n = 0;
 
 	content = api_body_str(req, "content");
 	/* The spec's bound is the largest; the configuration may say less. */
@@ -468,7 +469,9 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		if ((rc = idem_replay(req, ctx, &k, send_accepted)) != 0)
 			return rc == 1 ? 0 : -1;
 		/* The month's allowance used up: 402, nothing stored. */
-		return plan_messages_refused(ctx, req) == 1 ? 0 : -1;
+		return plan_messages_refused(ctx, &refusal) == 1
+		    ? api_plan_refused(req, &refusal)
+		    : -1;
 	}
 	if ((msg = conv_add_result(&q, status)) == NULL)
 		return router_not_found(req);

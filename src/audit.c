@@ -14,10 +14,9 @@
 #include "audit.h"
 #include "crypto.h"
 #include "db.h"
-#include "http.h"
 #include "keys.h"
 #include "log.h"
-#include "router.h"
+#include "ctx.h"
 #include "util.h"
 
 /* Locks the company's chain head (creating it) and reads it with the time. */
@@ -100,10 +99,17 @@ audit_mac(const unsigned char *key, size_t keylen, const unsigned char prev[32],
 	return 0;
 }
 
-int
-audit_write(
-    struct ctx *ctx, const struct request *req, const struct audit_entry *e)
+/* 's', or NULL when it is NULL or empty. */
+static const char *
+nonempty(const char *s)
 {
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+int
+audit_write(struct ctx *ctx, const struct audit_entry *e)
+{
+	const struct origin *from = &ctx->from;
 	const char	    *cid = ctx->who.company_id;
 	const char	    *actor_type = ctx->who.kind == AUTH_KEY ? "api_key"
 		     : ctx->who.kind == AUTH_USER		    ? "user"
@@ -144,7 +150,7 @@ audit_write(
 			prev[i] = (unsigned char)b;
 		}
 	}
-	utf8_clean(req->user_agent, ua, sizeof(ua));
+	utf8_clean(from->user_agent, ua, sizeof(ua));
 	/* Ids as the database writes them (lower case), whatever the URL had. */
 	if (e->resource_id != NULL && db_uuid_valid(e->resource_id)) {
 		size_t i;
@@ -162,8 +168,8 @@ audit_write(
 	}
 	canon = audit_canonical(cid, next, created, actor_type, actor_id,
 	    e->action, e->resource_type, resource_id, e->fields, e->changes,
-	    req->remote_addr[0] ? req->remote_addr : NULL, ua[0] ? ua : NULL,
-	    req->request_id[0] ? req->request_id : NULL);
+	    nonempty(from->addr), ua[0] ? ua : NULL,
+	    nonempty(from->request_id));
 	if (canon == NULL)
 		goto out;
 	key = keys_audit(&keylen);
@@ -187,9 +193,9 @@ audit_write(
 	p[7] = resource_id;
 	p[8] = fields;
 	p[9] = changes;
-	p[10] = req->remote_addr[0] ? req->remote_addr : NULL;
+	p[10] = nonempty(from->addr);
 	p[11] = ua[0] ? ua : NULL;
-	p[12] = req->request_id[0] ? req->request_id : NULL;
+	p[12] = nonempty(from->request_id);
 	p[13] = prevhex;
 	p[14] = machex;
 	if ((res = db_exec(ctx->db, &q_entry, p)) == NULL)

@@ -14,7 +14,6 @@
 #include <jansson.h>
 
 struct ctx;
-struct request;
 
 struct audit_entry {
 	const char *action; /* "member.role_change" */
@@ -29,11 +28,11 @@ struct audit_entry {
 };
 
 /*
- * Appends 'e' for the caller (ctx->who: a user or an API key) in the open
- * tenant transaction of ctx->who.company_id. Returns 0 or -1.
+ * Appends 'e' for the caller (ctx->who: a user or an API key; ctx->from:
+ * where the request came from) in the open tenant transaction of
+ * ctx->who.company_id. Returns 0 or -1.
  */
-int audit_write(
-    struct ctx *ctx, const struct request *req, const struct audit_entry *e);
+int audit_write(struct ctx *ctx, const struct audit_entry *e);
 
 /*
  * The canonical text an entry's HMAC covers, given its stored values

@@ -210,7 +210,7 @@ auth_record_denial(struct request *req, struct ctx *ctx, const struct route *r,
 	    ctx->who.kind == AUTH_KEY ? ctx->who.key_id : NULL);
 	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
 		0 &&
-	    event_record(ctx->db, req, ctx->who.company_id,
+	    event_record(ctx->db, &ctx->from, ctx->who.company_id,
 		ctx->who.user_id[0] ? ctx->who.user_id : NULL, kind, d) == 0)
 		(void)db_commit(ctx->db);
 	db_rollback(ctx->db);

@@ -4,7 +4,7 @@
 #ifndef PARLEY_AUTH_H
 #define PARLEY_AUTH_H
 
-#include "router.h"
+#include "route.h"
 
 /*
  * Establishes ctx->who for route 'r'. Returns 0, or -1 after having

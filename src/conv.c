@@ -12,7 +12,7 @@
 #include "conv.h"
 #include "resources.h"
 #include "db.h"
-#include "router.h"
+#include "ctx.h"
 
 /*
  * One statement numbers and stores a message: the conversation row is

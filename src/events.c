@@ -8,7 +8,7 @@
 
 #include "db.h"
 #include "events.h"
-#include "http.h"
+#include "ctx.h"
 #include "log.h"
 #include "util.h"
 
@@ -19,7 +19,7 @@ static struct db_stmt q_event = { "event_insert",
 	6, 0, 0 };
 
 int
-event_record(struct db *db, const struct request *req, const char *company_id,
+event_record(struct db *db, const struct origin *from, const char *company_id,
     const char *user_id, const char *kind, json_t *detail)
 {
 	char	    ua[513];
@@ -27,13 +27,13 @@ event_record(struct db *db, const struct request *req, const char *company_id,
 	PGresult   *res;
 	const char *p[6];
 
-	utf8_clean(req->user_agent, ua, sizeof(ua));
+	utf8_clean(from->user_agent, ua, sizeof(ua));
 	if (detail != NULL)
 		d = json_dumps(detail, JSON_COMPACT);
 	p[0] = company_id;
 	p[1] = user_id;
 	p[2] = kind;
-	p[3] = req->remote_addr;
+	p[3] = from->addr != NULL ? from->addr : "";
 	p[4] = ua[0] != '\0' ? ua : NULL;
 	p[5] = d;
 	res = db_exec(db, &q_event, p);

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 struct db;
-struct request;
+struct origin;
 
 /*
  * Records event 'kind' for 'user_id' (may be NULL) in the open tenant
@@ -17,7 +17,7 @@ struct request;
  * and 'detail' (borrowed, may be NULL; ids and codes only). Also logs it.
  * Returns 0 or -1.
  */
-int event_record(struct db *db, const struct request *req,
+int event_record(struct db *db, const struct origin *from,
     const char *company_id, const char *user_id, const char *kind,
     json_t *detail);
 

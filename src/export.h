@@ -11,7 +11,7 @@
 #ifndef PARLEY_EXPORT_H
 #define PARLEY_EXPORT_H
 
-#include "jobs.h"
+#include "job_queue.h"
 
 struct conf;
 struct db;

@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "db.h"
 #include "handler.h"
+#include "plans.h"
 
 const struct row *
 api_row(const struct request *req)
@@ -148,7 +149,7 @@ api_audit(struct request *req, struct ctx *ctx, const char *id, json_t *names,
 	e.resource_id = id;
 	e.fields = fields;
 	e.changes = changes;
-	rc = audit_write(ctx, req, &e);
+	rc = audit_write(ctx, &e);
 	json_decref(fields);
 	return rc;
 }
@@ -199,6 +200,19 @@ api_send(struct request *req, int status, json_t *o)
 	int rc = o != NULL ? http_send_json(req, status, o) : -1;
 
 	json_decref(o);
+	return rc;
+}
+
+int
+api_plan_refused(struct request *req, const struct plan_refusal *r)
+{
+	json_t *x = json_pack("{s:s,s:I,s:s}", "limit", r->limit, "max",
+	    (json_int_t)r->max, "plan", r->plan);
+	int	rc = http_send_problem(req, 402, "plan_limit",
+		"Your plan's limit is reached: upgrade, or remove something first",
+		NULL, x, NULL);
+
+	json_decref(x);
 	return rc;
 }
 

@@ -64,6 +64,9 @@ int api_problem(
  * as JSON with 'status'.
  */
 int api_send(struct request *req, int status, json_t *o);
+struct plan_refusal;
+/* Answers 402 plan_limit naming the limit, its maximum and the plan. */
+int api_plan_refused(struct request *req, const struct plan_refusal *r);
 /* Answers 409 'code' with 'title'. */
 int api_conflict(struct request *req, const char *code, const char *title);
 

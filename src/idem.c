@@ -17,7 +17,7 @@
 #include "idem.h"
 #include "row.h"
 #include "limits.h"
-#include "router.h"
+#include "ctx.h"
 
 /*
  * The key goes with the message this request just stored, and only that

@@ -14,10 +14,12 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "job_mail.h"
+#include "job_queue.h"
 #include "jobs.h"
 #include "keys.h"
 #include "log.h"
-#include "master.h"
+#include "proc.h"
 #include "export.h"
 #include "mail.h"
 #include "retention.h"
@@ -47,9 +49,6 @@ static struct db_stmt q_sweep_lock = { "retention_lock",
 	"SELECT pg_try_advisory_lock(72657465)", 0, 0, 0 };
 static struct db_stmt q_sweep_unlock = { "retention_unlock",
 	"SELECT pg_advisory_unlock(72657465)", 0, 0, 0 };
-static struct db_stmt q_enqueue = { "job_enqueue",
-	"INSERT INTO jobs (kind, company_id, payload) VALUES ($1, $2, $3)", 3,
-	0, 0 };
 /*
  * Taking a job leases it: the try is counted and the job is not due again
  * until the lease ends, in one autocommitted statement. The handler then
@@ -75,226 +74,10 @@ static struct db_stmt q_retry = { "job_retry",
 	"UPDATE jobs SET last_error = $3, run_at = now() + make_interval(secs "
 	"=> $4::double precision) WHERE id = $1 AND attempts = $2",
 	4, 0, 0 };
-static struct db_stmt q_extend = { "job_extend",
-	"UPDATE jobs SET run_at = now() + make_interval(secs => "
-	"$3::double precision) WHERE id = $1 AND attempts = $2 AND done_at IS "
-	"NULL AND failed_at IS NULL",
-	3, 0, 0 };
 static struct db_stmt q_fail = { "job_fail",
 	"UPDATE jobs SET last_error = $3, failed_at = now(), payload = '{}' "
 	"WHERE id = $1 AND attempts = $2",
 	3, 0, 0 };
-
-int
-jobs_enqueue(
-    struct db *db, const char *kind, const char *company_id, json_t *payload)
-{
-	char	   *s = json_dumps(payload, JSON_COMPACT);
-	const char *p[3] = { kind, company_id, s };
-	PGresult   *res;
-
-	if (s == NULL)
-		return -1;
-	res = db_exec(db, &q_enqueue, p);
-	free(s);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
-}
-
-/* The mail result as a job result. */
-static enum job_result
-mail_result(int rc, const char **err)
-{
-	if (rc == 0)
-		return JOB_OK;
-	*err = rc == -1 ? "mail_rejected" : "mail_unavailable";
-	return rc == -1 ? JOB_FAIL : JOB_RETRY;
-}
-
-/* A notice that needs no link: an endpoint turned off. */
-static enum job_result
-job_notice(const struct conf *cfg, const char *to, json_t *payload,
-    const char *key, const char **err)
-{
-	const char *url = json_string_value(json_object_get(payload, "url"));
-	const char *why = json_string_value(json_object_get(payload, "reason"));
-	char	    body[4096];
-	int	    rc;
-
-	if (url == NULL || why == NULL) {
-		*err = "bad_payload";
-		return JOB_FAIL;
-	}
-	snprintf(body, sizeof(body),
-	    "parley has turned off a webhook endpoint of your company:\n\n"
-	    "  %s\n\nReason: %s.\n\n%s\nSee its deliveries and turn it on "
-	    "again under Settings, Webhooks (%s/settings/webhooks), or with "
-	    "PATCH /api/v1/webhook-endpoints/{id} {\"enabled\": true}.\n",
-	    url,
-	    strcmp(why, "retries_exhausted") == 0
-		? "its deliveries kept failing for about a day"
-		: strcmp(why, "gone") == 0 ? "it answered 410 Gone"
-		: strcmp(why, "blocked_address") == 0
-		? "its address is not public (loopback, private or link-local)"
-		: why,
-	    "Events that happened meanwhile were not sent.\n",
-	    cfg->public_base_url);
-	rc = mail_send(
-	    cfg, to, "A parley webhook endpoint was turned off", body, key);
-	return mail_result(rc, err);
-}
-
-/*
- * Someone registered with an address that has an account: its holder is
- * told, and nothing else happens (the registration answered as for a new
- * address, so it reveals nothing).
- */
-static enum job_result
-job_signup_existing(
-    const struct conf *cfg, const char *to, const char *key, const char **err)
-{
-	char body[2048];
-
-	snprintf(body, sizeof(body),
-	    "Someone tried to sign up for parley with this address, which "
-	    "already has an account. Nothing was changed.\n\nIf it was you, "
-	    "sign in at %s/login, or set a new password at "
-	    "%s/forgot-password.\n\nIf it was not you, you can ignore this "
-	    "message.\n",
-	    cfg->public_base_url, cfg->public_base_url);
-	return mail_result(
-	    mail_send(cfg, to, "Someone tried to sign up with your address",
-		body, key),
-	    err);
-}
-
-/* Who invited, to which company: read when the mail goes out. */
-static struct db_stmt q_invite_names = { "invite_names",
-	"SELECT c.name, u.name, u.email FROM companies c LEFT JOIN users u "
-	"ON u.company_id = c.id AND u.id = $2 WHERE c.id = $1",
-	2, 0, 0 };
-
-/*
- * The invitation's first lines: the company and, while they are still a
- * member, who invited (their current name and address). Returns 0, or -1
- * if the database could not say (try again later).
- */
-static int
-invite_intro(struct db *db, const struct job *job, char *out, size_t outlen)
-{
-	const char *by =
-	    json_string_value(json_object_get(job->payload, "invited_by"));
-	const char *p[2] = { job->company_id, db_uuid_valid(by) ? by : NULL };
-	PGresult   *res = NULL;
-	struct db_call c = { &q_invite_names, p, &res };
-
-	if (db_tenant_batch(db, job->company_id, &c, 1) == -1)
-		return -1;
-	if (PQntuples(res) != 1)
-		snprintf(out, outlen,
-		    "You have been invited to join a team "
-		    "on parley.\n\n");
-	else if (PQgetisnull(res, 0, 1))
-		snprintf(out, outlen,
-		    "You have been invited to join %s on parley.\n\n",
-		    PQgetvalue(res, 0, 0));
-	else
-		snprintf(out, outlen,
-		    "%s (%s) invited you to join %s on parley.\n\n",
-		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-		    PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
-}
-
-/* The mails that carry a one-time link: template, subject, path, text. */
-static const struct {
-	const char *tpl, *subject, *path, *intro;
-} link_mails[] = {
-	{ "password_reset", "Reset your parley password",
-	    "/reset-password#token=",
-	    "Someone asked to reset the password of this parley account. If "
-	    "it was you, open this link within 30 minutes; it works once:" },
-	{ "invitation", "You are invited to join a team on parley",
-	    "/accept-invitation#token=",
-	    "Open this link within 7 days to choose your name and password; "
-	    "it works once:" },
-	{ "signup_confirm", "Finish signing up for parley",
-	    "/confirm-signup#token=",
-	    "Someone, hopefully you, asked to create a parley account with "
-	    "this address. Open this link within 48 hours to create it; it "
-	    "works once:" },
-	{ "email_verify", "Confirm your e-mail address for parley",
-	    "/verify-email#token=",
-	    "Please confirm that this address belongs to your parley account "
-	    "by opening this link:" },
-};
-
-/* E-mail: a one-time link (password reset, invitation, address
- * verification) or a notice. */
-static enum job_result
-job_email(const struct conf *cfg, struct db *db, const struct job *job,
-    const char **err)
-{
-	const char *company_id = job->company_id;
-	json_t	   *payload = job->payload;
-	const char *to = json_string_value(json_object_get(payload, "to"));
-	const char *tpl =
-	    json_string_value(json_object_get(payload, "template"));
-	const char *sealed =
-	    json_string_value(json_object_get(payload, "token_enc"));
-	const char   *subject, *path, *intro;
-	unsigned char tok[64];
-	char	      body[2048], who[700] = "";
-	size_t	      k;
-	int	      n, rc;
-
-	if (to != NULL && tpl != NULL && strcmp(tpl, "webhook_disabled") == 0)
-		return job_notice(cfg, to, payload, job->id, err);
-	if (to != NULL && tpl != NULL && strcmp(tpl, "signup_existing") == 0)
-		return job_signup_existing(cfg, to, job->id, err);
-	/* A signup's link is sealed under the company it will create. */
-	if (company_id == NULL)
-		company_id =
-		    json_string_value(json_object_get(payload, "seal_id"));
-	if (to == NULL || tpl == NULL || sealed == NULL || company_id == NULL) {
-		*err = "bad_payload";
-		return JOB_FAIL;
-	}
-	for (k = 0; k < nitems(link_mails); k++)
-		if (strcmp(tpl, link_mails[k].tpl) == 0)
-			break;
-	if (k == nitems(link_mails)) {
-		*err = "bad_template";
-		return JOB_FAIL;
-	}
-	subject = link_mails[k].subject;
-	path = link_mails[k].path;
-	intro = link_mails[k].intro;
-	if (strcmp(tpl, "invitation") == 0 &&
-	    invite_intro(db, job, who, sizeof(who)) == -1) {
-		*err = "database";
-		return JOB_RETRY;
-	}
-
-	n = keyring_decrypt(
-	    keys_ring(), company_id, sealed, tok, sizeof(tok) - 1);
-	if (n <= 0) {
-		*err = "undecryptable";
-		return JOB_FAIL;
-	}
-	tok[n] = '\0';
-	snprintf(body, sizeof(body),
-	    "%s%s\n\n%s%s%s\n\nIf you did not ask for this, ignore this "
-	    "message.\n",
-	    who, intro, cfg->public_base_url, path, (const char *)tok);
-	crypto_wipe(tok, sizeof(tok));
-	rc = mail_send(cfg, to, subject, body, job->id);
-	crypto_wipe(body, sizeof(body));
-	return mail_result(rc, err);
-}
 
 /*
  * Each kind's handler, and what to do when a job of the kind is given up
@@ -307,27 +90,10 @@ static const struct {
 	    const struct job *, const char **);
 	void (*give_up)(const struct conf *, struct db *, const struct job *);
 } handlers[] = {
-	{ "email", job_email, NULL },
+	{ "email", job_mail, NULL },
 	{ "webhook", webhook_deliver, webhook_give_up },
 	{ "export", export_run, NULL },
 };
-
-int
-jobs_extend(const struct conf *cfg, struct db *db, const struct job *job)
-{
-	char	    n[16], lease[16];
-	const char *p[3] = { job->id, n, lease };
-	PGresult   *res;
-	int	    rc;
-
-	snprintf(n, sizeof(n), "%d", job->attempt);
-	snprintf(lease, sizeof(lease), "%d", cfg->job_lease);
-	if ((res = db_exec(db, &q_extend, p)) == NULL)
-		return -1;
-	rc = strcmp(PQcmdTuples(res), "1") == 0 ? 1 : 0;
-	PQclear(res);
-	return rc;
-}
 
 /* Records the outcome 'out' of try 'job'; returns 0 or -1. */
 static int

@@ -33,6 +33,7 @@
 #include "limits.h"
 #include "log.h"
 #include "master.h"
+#include "proc.h"
 #include "util.h"
 #include "worker.h"
 
@@ -84,21 +85,6 @@ setup_signals(void)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	return 0;
-}
-
-void
-child_signals(void (*on_stop)(int))
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Restores default dispositions in a new worker before it sets its own. */

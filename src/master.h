@@ -13,13 +13,6 @@ struct conf;
  * 'config_file' (may be NULL) and the environment again. Returns the exit
  * status for main().
  */
-/*
- * In a child (worker or jobs process): 'on_stop' handles SIGTERM and
- * SIGINT without SA_RESTART (so a blocking accept() or sleep returns),
- * SIGHUP and SIGPIPE are ignored (the master reloads).
- */
-void child_signals(void (*on_stop)(int));
-
 int master_run(struct conf *cfg, const char *config_file);
 
 #endif

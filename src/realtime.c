@@ -16,7 +16,7 @@
 #include "db.h"
 #include "log.h"
 #include "realtime.h"
-#include "router.h"
+#include "ctx.h"
 
 struct rt_item {
 	char	      path[64]; /* "/pub/c-<uuid>" */

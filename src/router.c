@@ -263,6 +263,9 @@ router_dispatch(struct request *req, struct ctx *ctx)
 {
 	const struct route *r;
 
+	ctx->from.addr = req->remote_addr;
+	ctx->from.user_agent = req->user_agent;
+	ctx->from.request_id = req->request_id;
 	if ((r = lookup(req)) == NULL)
 		return;
 	/* Who is asking comes first: no body of an anonymous caller is read. */

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "router.h"
+#include "ctx.h"
 
 #define SCOPE_CONVERSATIONS_READ 0x001u
 #define SCOPE_CONVERSATIONS_WRITE 0x002u

@@ -11,7 +11,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "keys.h"
-#include "router.h"
+#include "ctx.h"
 #include "realtime.h"
 #include "session.h"
 #include "token.h"
@@ -84,8 +84,8 @@ out:
 }
 
 json_t *
-session_start(struct ctx *ctx, const struct request *req,
-    const char *company_id, const char *user_id, const char *role)
+session_start(struct ctx *ctx, const char *company_id, const char *user_id,
+    const char *role)
 {
 	char	    ttl[16], idle[16], ua[513], sid[37];
 	const char *p[6];
@@ -93,12 +93,12 @@ session_start(struct ctx *ctx, const struct request *req,
 
 	snprintf(ttl, sizeof(ttl), "%d", ctx->conf->refresh_ttl);
 	snprintf(idle, sizeof(idle), "%d", ctx->conf->refresh_idle_ttl);
-	utf8_clean(req->user_agent, ua, sizeof(ua));
+	utf8_clean(ctx->from.user_agent, ua, sizeof(ua));
 	p[0] = company_id;
 	p[1] = user_id;
 	p[2] = ttl;
 	p[3] = idle;
-	p[4] = req->remote_addr;
+	p[4] = ctx->from.addr;
 	p[5] = ua;
 	if ((res = db_exec(ctx->db, &q_session_new, p)) == NULL)
 		return NULL;

@@ -21,8 +21,8 @@ struct request;
  * {access_token, token_type, expires_in, refresh_token, session_id}
  * (caller json_decref()s), or NULL.
  */
-json_t *session_start(struct ctx *ctx, const struct request *req,
-    const char *company_id, const char *user_id, const char *role);
+json_t *session_start(struct ctx *ctx, const char *company_id,
+    const char *user_id, const char *role);
 
 /*
  * Issues a new refresh token for 'session_id' and an access token, in the

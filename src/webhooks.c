@@ -14,11 +14,10 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
-#include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "netguard.h"
-#include "router.h"
+#include "ctx.h"
 #include "util.h"
 #include "webhooks.h"
 #include "whsig.h"
@@ -212,7 +211,6 @@ endpoint_disable(struct db *db, const struct conf *cfg, const char *cid,
 {
 	const char	  *p[3] = { cid, eid, reason };
 	struct ctx	   ctx;
-	struct request	   req;
 	struct audit_entry e = { 0 };
 	PGresult	  *res, *r2;
 	json_t		  *changes;
@@ -230,12 +228,13 @@ endpoint_disable(struct db *db, const struct conf *cfg, const char *cid,
 	if (r2 == NULL)
 		return -1;
 	PQclear(r2);
+	/* The jobs process acts for no request: the system, from nowhere. */
 	memset(&ctx, 0, sizeof(ctx));
-	memset(&req, 0, sizeof(req));
+	ctx.from.addr = "";
+	ctx.from.request_id = "";
 	ctx.conf = cfg;
 	ctx.db = db;
 	snprintf(ctx.who.company_id, sizeof(ctx.who.company_id), "%s", cid);
-	req.remote_addr = "";
 	changes = json_pack("{s:{s:b,s:b},s:{s:n,s:s}}", "enabled", "old", 1,
 	    "new", 0, "disabled_reason", "old", "new", reason);
 	e.action = "webhook_endpoint.disable";
@@ -243,7 +242,7 @@ endpoint_disable(struct db *db, const struct conf *cfg, const char *cid,
 	e.resource_id = eid;
 	e.changes = changes;
 	e.actor_type = "system";
-	rc = audit_write(&ctx, &req, &e);
+	rc = audit_write(&ctx, &e);
 	json_decref(changes);
 	return rc;
 }

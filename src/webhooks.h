@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "jobs.h"
+#include "job_queue.h"
 
 struct conf;
 struct ctx;

@@ -16,7 +16,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
-#include "master.h"
+#include "proc.h"
 #include "router.h"
 #include "worker.h"
 
