@@ -17,7 +17,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "job_queue.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "row.h"
 
 static struct db_stmt q_lookup_email = { "lookup_email",

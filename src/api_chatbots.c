@@ -17,7 +17,7 @@
 #include "audit.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "plans.h"
 #include "util.h"
 #include "validate.h"

@@ -19,7 +19,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "netguard.h"
 #include "util.h"
 #include "validate.h"

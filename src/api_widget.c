@@ -31,7 +31,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "idem.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "plans.h"

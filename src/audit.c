@@ -14,7 +14,7 @@
 #include "audit.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "log.h"
 #include "ctx.h"
 #include "util.h"

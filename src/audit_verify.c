@@ -47,7 +47,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "util.h"
 #include "limits.h"
 

@@ -19,13 +19,13 @@
 
 #include "auth.h"
 #include "crypto.h"
-#include "events.h"
+#include "security_events.h"
 #include "ratelimit.h"
 #include "scopes.h"
 #include "conf.h"
 #include "db.h"
 #include "http.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "log.h"
 #include "token.h"
 

@@ -23,7 +23,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 
 extern char **environ;
 

@@ -27,7 +27,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "guard.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "llm.h"
 #include "log.h"
 #include "text.h"

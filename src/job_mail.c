@@ -14,7 +14,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "job_mail.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "log.h"
 #include "mail.h"
 #include "row.h"

@@ -17,7 +17,7 @@
 #include "job_mail.h"
 #include "job_queue.h"
 #include "jobs.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "log.h"
 #include "proc.h"
 #include "export.h"

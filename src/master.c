@@ -29,7 +29,7 @@
 #include "answer.h"
 #include "conf.h"
 #include "jobs.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "limits.h"
 #include "log.h"
 #include "master.h"

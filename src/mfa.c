@@ -15,7 +15,7 @@
 
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "mfa.h"
 #include "totp.h"
 

@@ -22,7 +22,7 @@
 #include "audit_verify.h"
 #include "backup.h"
 #include "export.h"
-#include "keys_rotate.h"
+#include "keyring_rotate.h"
 #include "retention.h"
 #include "router.h"
 #include "scopes.h"

@@ -14,7 +14,7 @@
 #include <curl/curl.h>
 
 #include "conf.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "log.h"
 #include "master.h"
 

@@ -16,7 +16,7 @@
 
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "ratelimit.h"
 
 static struct db_stmt q_rate = { "rate_check",

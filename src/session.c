@@ -10,7 +10,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "ctx.h"
 #include "realtime.h"
 #include "session.h"

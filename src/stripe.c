@@ -12,7 +12,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "log.h"
 #include "stripe.h"
 

@@ -14,7 +14,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
+#include "server_keys.h"
 #include "log.h"
 #include "netguard.h"
 #include "ctx.h"

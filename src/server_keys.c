@@ -1,5 +1,5 @@
 /*
- * keys.c: secrets from files outside the database.
+ * server_keys.c: secrets from files outside the database.
  */
 #include "config.h"
 
@@ -11,7 +11,7 @@
 #include <openssl/hmac.h>
 
 #include "conf.h"
-#include "keys.h"
+#include "server_keys.h"
 
 static unsigned char  jwt_key[256];
 static size_t	      jwt_len;

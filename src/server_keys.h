@@ -1,10 +1,10 @@
 /*
- * keys.h: the process's secrets, read from files named by the
+ * server_keys.h: the process's secrets, read from files named by the
  * configuration at start and on reload: the access-token signing key and
  * the keyring. Never logged, wiped when replaced.
  */
-#ifndef PARLEY_KEYS_H
-#define PARLEY_KEYS_H
+#ifndef PARLEY_SERVER_KEYS_H
+#define PARLEY_SERVER_KEYS_H
 
 #include <stddef.h>
 

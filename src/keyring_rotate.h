@@ -1,8 +1,8 @@
 /*
- * keys_rotate.h: `parleyctl keys rotate` (see keys_rotate.c).
+ * keyring_rotate.h: `parleyctl keys rotate` (see keyring_rotate.c).
  */
-#ifndef PARLEY_KEYS_ROTATE_H
-#define PARLEY_KEYS_ROTATE_H
+#ifndef PARLEY_KEYRING_ROTATE_H
+#define PARLEY_KEYRING_ROTATE_H
 /* Runs the command with its arguments (argv[0] "rotate"). */
 int keys_rotate_main(int argc, char *argv[]);
 /*

@@ -1,10 +1,10 @@
 /*
- * events.h: security events (login, logout, refresh reuse, password and
+ * security_events.h: security events (login, logout, refresh reuse, password and
  * MFA changes), written in the caller's tenant transaction. Never a
  * password, token or secret: the kind, who, when, from where.
  */
-#ifndef PARLEY_EVENTS_H
-#define PARLEY_EVENTS_H
+#ifndef PARLEY_SECURITY_EVENTS_H
+#define PARLEY_SECURITY_EVENTS_H
 
 #include <jansson.h>
 

@@ -1,5 +1,5 @@
 /*
- * events.c: the security_events table.
+ * security_events.c: the security_events table.
  */
 #include "config.h"
 
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "events.h"
+#include "security_events.h"
 #include "ctx.h"
 #include "log.h"
 #include "util.h"

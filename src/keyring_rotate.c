@@ -1,5 +1,5 @@
 /*
- * keys_rotate.c: `parleyctl keys rotate [-c FILE] [--batch N]`. Every
+ * keyring_rotate.c: `parleyctl keys rotate [-c FILE] [--batch N]`. Every
  * stored secret that must be recovered is keyring ciphertext
  * "v1.KID.…" (src/crypto.c); this re-encrypts each one not under the
  * keyring's first (newest) key with that key, in short transactions of
@@ -25,8 +25,8 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
-#include "keys.h"
-#include "keys_rotate.h"
+#include "server_keys.h"
+#include "keyring_rotate.h"
 
 #define UUID0 "00000000-0000-0000-0000-000000000000"
 
