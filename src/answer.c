@@ -34,6 +34,7 @@
 #include "llm.h"
 #include "log.h"
 #include "proc.h"
+#include "row.h"
 #include "realtime.h"
 #include "ctx.h"
 #include "util.h"
@@ -144,7 +145,7 @@ static struct db_stmt q_draft_done = { "answer_draft_done",
 	"UPDATE drafts SET status = $3, content = $4, citations = $5::jsonb, "
 	"source = $6, done_at = now() WHERE company_id = $1 AND id = $2 "
 	"RETURNING id, conversation_id, status, content, citations, source, "
-	"created_at",
+	"parley_time(created_at) AS created_at",
 	6, 0, 0 };
 
 /*
@@ -407,15 +408,15 @@ store_draft(const struct conf *cfg, struct db *db, struct reply *r,
 	}
 	if (PQntuples(row) == 1) {
 		d = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s?,s:s}", "id",
-		    PQgetvalue(row, 0, 0), "conversation_id",
-		    PQgetvalue(row, 0, 1), "status", PQgetvalue(row, 0, 2),
-		    "content", PQgetvalue(row, 0, 3), "citations",
-		    PQgetisnull(row, 0, 4)
+		    row_get(row, 0, "id"), "conversation_id",
+		    row_get(row, 0, "conversation_id"), "status",
+		    row_get(row, 0, "status"), "content",
+		    row_get(row, 0, "content"), "citations",
+		    row_opt(row, 0, "citations") == NULL
 			? json_array()
-			: json_loads(PQgetvalue(row, 0, 4), 0, NULL),
-		    "source",
-		    PQgetisnull(row, 0, 5) ? NULL : PQgetvalue(row, 0, 5),
-		    "created_at", PQgetvalue(row, 0, 6));
+			: json_loads(row_get(row, 0, "citations"), 0, NULL),
+		    "source", row_opt(row, 0, "source"), "created_at",
+		    row_get(row, 0, "created_at"));
 		ev = json_pack("{s:s,s:o}", "type", "draft", "draft", d);
 		publish(&ctx, r, ev);
 		json_decref(ev);

@@ -97,11 +97,9 @@ h_conversation_list(struct request *req, struct ctx *ctx)
 	p[0] = ctx->who.company_id;
 	p[1] = router_arg(req, "status");
 	p[2] = router_arg(req, "unanswered");
-	/* "me": the member asking (an API key is nobody); "none": no one. */
+	/* "me": the member asking, or the API key's creator; "none": no one. */
 	if (a != NULL && strcmp(a, "me") == 0)
-		p[3] = ctx->who.kind == AUTH_USER ? ctx->who.user_id
-						  : "00000000-0000-0000-0000-"
-						    "000000000000";
+		p[3] = ctx->who.user_id;
 	else if (a != NULL && strcmp(a, "none") != 0)
 		p[3] = a;
 	p[4] = a != NULL && strcmp(a, "none") == 0 ? "true" : "false";

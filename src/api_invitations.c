@@ -228,7 +228,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	char		   role[8], hash[PASSWORD_HASH_MAX];
 	const char	  *name, *pw, *why, *p[5];
 	PGresult	  *res;
-	json_t		  *tokens = NULL;
+	json_t		  *tokens = NULL, *none = NULL;
 	int		   n, rc = -1;
 
 	if (api_addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
@@ -303,8 +303,10 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	ctx->who.kind = AUTH_USER;
 	memcpy(ctx->who.company_id, cid, sizeof(cid));
 	memcpy(ctx->who.user_id, uid, sizeof(uid));
-	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
-	    api_audit(req, ctx, uid, NULL, NULL) == -1 ||
+	/* Who joined, named by the entry's resource: no field names. */
+	if ((none = json_array()) == NULL ||
+	    (tokens = session_start(ctx, cid, uid, role)) == NULL ||
+	    api_audit(req, ctx, uid, none, NULL) == -1 ||
 	    event_record(ctx->db, &ctx->from, cid, uid, "invitation_accepted",
 		NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
@@ -312,6 +314,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	rc = http_send_json(req, 201, tokens);
 out:
 	crypto_wipe(hash, sizeof(hash));
+	json_decref(none);
 	json_decref(tokens);
 	return rc;
 bad:

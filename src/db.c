@@ -175,6 +175,21 @@ db_ensure(struct db *db)
 	}
 	/* Notices may quote data (a search phrase): they never reach stderr. */
 	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+	/*
+	 * Times are read as ISO text (src/row.c converts them to RFC 3339),
+	 * whatever DateStyle the cluster or the role has.
+	 */
+	{
+		PGresult *res = PQexec(db->conn, "SET DateStyle TO ISO, MDY");
+		int	  ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+		PQclear(res);
+		if (!ok) {
+			log_msg(LOG_ERROR, "db_datestyle_failed");
+			db_disconnect(db);
+			return -1;
+		}
+	}
 	db->gen++;
 	if (db->gen == 0)
 		db->gen = 1;

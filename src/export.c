@@ -41,7 +41,8 @@ static struct db_stmt q_exp_company = { "export_company",
 	"SELECT json_build_object('id', id, 'name', name, 'plan', plan, "
 	"'settings', json_build_object('mfa_required', mfa_required, "
 	"'retention_period', retention_period, 'retention_action', "
-	"retention_action), 'created_at', created_at)::text FROM companies "
+	"retention_action), 'created_at', parley_time(created_at))::text FROM "
+	"companies "
 	"WHERE id = $1",
 	1, 0, 0 };
 
@@ -57,7 +58,8 @@ static struct table tables[] = {
 		"SELECT id::text, json_build_object('id', id, 'email', email, "
 		"'name', name, 'role', role, 'email_verified', "
 		"email_verified_at IS NOT NULL, 'mfa_enabled', totp_enabled_at "
-		"IS NOT NULL, 'created_at', created_at)::text FROM users WHERE "
+		"IS NOT NULL, 'created_at', parley_time(created_at))::text "
+		"FROM users WHERE "
 		"company_id = $1 AND id > $2::uuid ORDER BY id LIMIT "
 		"$3::integer",
 		3, 0, 0 } },
@@ -70,7 +72,8 @@ static struct table tables[] = {
 		"model, 'temperature', temperature, 'max_tokens', max_tokens, "
 		"'handoff_keywords', handoff_keywords, 'handoff_on_no_answer', "
 		"handoff_on_no_answer, 'require_verified', require_verified, "
-		"'created_at', created_at, 'updated_at', updated_at)::text "
+		"'created_at', parley_time(created_at), 'updated_at', "
+		"parley_time(updated_at))::text "
 		"FROM chatbots WHERE company_id = $1 AND id > $2::uuid ORDER "
 		"BY "
 		"id LIMIT $3::integer",
@@ -80,13 +83,15 @@ static struct table tables[] = {
 		"SELECT id::text, json_build_object('id', id, 'chatbot_id', "
 		"chatbot_id, 'title', title, 'content_type', content_type, "
 		"'source_url', source_url, 'text', text, 'created_at', "
-		"created_at)::text FROM kb_documents WHERE company_id = $1 AND "
+		"parley_time(created_at))::text FROM kb_documents WHERE "
+		"company_id = $1 AND "
 		"id > $2::uuid ORDER BY id LIMIT least($3::integer, 50)",
 		3, 0, 0 } },
 	{ "templates.json",
 	    { "export_templates",
 		"SELECT id::text, json_build_object('id', id, 'name', name, "
-		"'body', body, 'created_at', created_at)::text FROM "
+		"'body', body, 'created_at', parley_time(created_at))::text "
+		"FROM "
 		"response_templates WHERE company_id = $1 AND id > $2::uuid "
 		"ORDER BY id LIMIT $3::integer",
 		3, 0, 0 } },
@@ -95,7 +100,8 @@ static struct table tables[] = {
 		"SELECT id::text, json_build_object('id', id, 'chatbot_id', "
 		"chatbot_id, 'user_id', external_id, 'email', email, 'name', "
 		"name, 'verified', verified, 'restricted', restricted, "
-		"'created_at', created_at, 'last_seen_at', last_seen_at)::text "
+		"'created_at', parley_time(created_at), 'last_seen_at', "
+		"parley_time(last_seen_at))::text "
 		"FROM visitors WHERE company_id = $1 AND id > $2::uuid ORDER "
 		"BY "
 		"id LIMIT $3::integer",
@@ -105,14 +111,16 @@ static struct table tables[] = {
 		"SELECT id::text, json_build_object('id', id, 'visitor_id', "
 		"visitor_id, 'chatbot_id', chatbot_id, 'categories', "
 		"categories, 'policy_version', policy_version, 'created_at', "
-		"created_at)::text FROM consents WHERE company_id = $1 AND id "
+		"parley_time(created_at))::text FROM consents WHERE company_id "
+		"= $1 AND id "
 		"> "
 		"$2::uuid ORDER BY id LIMIT $3::integer",
 		3, 0, 0 } },
 	{ "audit_log.json",
 	    { "export_audit",
 		"SELECT seq::text, json_build_object('seq', seq, 'created_at', "
-		"created_at, 'actor_type', actor_type, 'actor_id', actor_id, "
+		"parley_time(created_at), 'actor_type', actor_type, "
+		"'actor_id', actor_id, "
 		"'action', action, 'resource_type', resource_type, "
 		"'resource_id', resource_id, 'fields', changed_fields, "
 		"'changes', changes, 'ip', ip, 'user_agent', user_agent, "
@@ -126,15 +134,18 @@ static struct table tables[] = {
 static struct db_stmt q_exp_convs = { "export_conversations",
 	"SELECT id, json_build_object('id', id, 'chatbot_id', chatbot_id, "
 	"'visitor_id', visitor_id, 'status', status, 'handoff_reason', "
-	"handoff_reason, 'created_at', created_at, 'last_message_at', "
-	"last_message_at, 'resolved_at', resolved_at)::text FROM conversations "
+	"handoff_reason, 'created_at', parley_time(created_at), "
+	"'last_message_at', "
+	"parley_time(last_message_at), 'resolved_at', "
+	"parley_time(resolved_at))::text FROM conversations "
 	"WHERE company_id = $1 AND id > $2::uuid ORDER BY id LIMIT $3::integer",
 	3, 0, 0 };
 /* $2 first, $3 last conversation of the page; $4/$5 the last row seen. */
 static struct db_stmt q_exp_msgs = { "export_messages",
 	"SELECT conversation_id, json_build_object('seq', seq, 'role', role, "
 	"'author_id', author_id, 'content', content, 'created_at', "
-	"created_at)::text, seq FROM messages WHERE company_id = $1 AND "
+	"parley_time(created_at))::text, seq FROM messages WHERE company_id = "
+	"$1 AND "
 	"(company_id, conversation_id, seq) > ($1, $4::uuid, $5::integer) AND "
 	"conversation_id >= $2::uuid AND conversation_id <= $3::uuid ORDER BY "
 	"conversation_id, seq LIMIT $6::integer",

@@ -180,7 +180,7 @@ field_schema(const struct field *f)
 	case V_CURSOR:
 		json_object_set_new(s, "type", json_string("string"));
 		json_object_set_new(s, "pattern",
-		    json_string("^[0-9]{1,19}_[0-9a-fA-F-]{36}$"));
+		    json_string("^[0-9]{1,18}_[0-9a-fA-F-]{36}$"));
 		break;
 	default: break;
 	}
@@ -325,7 +325,8 @@ reply_schema(const struct resp *r)
 		    "type", "object", "required", "items", "next_cursor",
 		    "properties", "items", items, "next_cursor", "type",
 		    "string", "nullable", 1, "description",
-		    "give it as ?cursor= for the next page; null on the last",
+		    "give it back for the next page (the route's cursor or "
+		    "before parameter); null on the last",
 		    "additionalProperties", 0);
 	case R_OTHER:
 		return json_pack(
@@ -430,6 +431,10 @@ common_responses(void)
 		"internal_error (500)",
 		"content", "application/problem+json", "schema",
 		ref("schemas", "Problem")));
+	json_object_set_new(json_object_get(o, "Error"), "headers",
+	    json_pack("{s:{s:s,s:{s:s}}}", "Retry-After", "description",
+		"seconds to wait before trying again (429, 503)", "schema",
+		"type", "integer"));
 	return o;
 }
 

@@ -70,9 +70,14 @@ struct spec {
 	size_t		    nheaders;
 	const struct resp  *replies; /* success first */
 	size_t		    nreplies;
-	const char	   *audit; /* the audit action ("template.create") */
-	const char	   *resource; /* its resource type, when not the noun */
-	const char	   *doc; /* more than the summary says, or NULL */
+	/*
+	 * nginx's auth_request takes only 2xx, 401 and 403: a route it asks
+	 * answers malformed input 403 with this code, not 400 or 404.
+	 */
+	const char *refuse;
+	const char *audit; /* the audit action ("template.create") */
+	const char *resource; /* its resource type, when not the noun */
+	const char *doc; /* more than the summary says, or NULL */
 };
 
 /*

@@ -116,6 +116,16 @@ router_not_found(struct request *req)
 	return http_not_found(req, title);
 }
 
+/* For a route nginx asks (auth_request): 403 'refuse'. Returns 1 if so. */
+static int
+refused(struct request *req, const struct spec *sp)
+{
+	if (sp == NULL || sp->refuse == NULL)
+		return 0;
+	http_send_problem(req, 403, sp->refuse, "Forbidden", NULL, NULL, NULL);
+	return 1;
+}
+
 /*
  * Checks what the route's spec declares of the path and the query:
  * every path parameter a UUID (404 otherwise, as for an unknown id),
@@ -130,7 +140,8 @@ check_params(struct request *req, const struct route *r)
 
 	for (i = 0; i < req->nparams; i++)
 		if (!db_uuid_valid(req->param[i]))
-			return router_not_found(req), -1;
+			return refused(req, sp) ? -1
+						: (router_not_found(req), -1);
 	req->nargs = 0;
 	for (i = 0; sp != NULL && i < sp->nquery; i++) {
 		const struct field *f = &sp->query[i];
@@ -144,6 +155,8 @@ check_params(struct request *req, const struct route *r)
 		if (rc == 0)
 			continue;
 		if (rc == -1 || validate_text(buf, f, &err) == -1) {
+			if (refused(req, sp))
+				return -1;
 			snprintf(title, sizeof(title), "%s is malformed%s",
 			    f->name,
 			    rc != -1 && strcmp(err.code, "range") == 0
@@ -161,7 +174,8 @@ check_params(struct request *req, const struct route *r)
 		struct verr	    err;
 		char		    title[96];
 
-		if (v == NULL || validate_text(v, f, &err) == 0)
+		if (v == NULL || (f->flags & F_ADVISORY) ||
+		    validate_text(v, f, &err) == 0)
 			continue;
 		snprintf(title, sizeof(title), "%s is malformed", f->name);
 		return http_send_problem(

@@ -148,7 +148,7 @@ static const char *const conv_statuses[] = { "bot", "pending", "open",
 static const char *const me_none[] = { "me", "none", NULL };
 static const char *const me[] = { "me", NULL };
 #define IDEM_KEY                                                               \
-	FIELD_DOC("Idempotency-Key", V_URI, 1, PRL_IDEM_KEY_MAX, 0,            \
+	FIELD_DOC("Idempotency-Key", V_URI, 1, PRL_IDEM_KEY_MAX, F_ADVISORY,   \
 	    "a retry with the same key and content answers the first message")
 static const struct spec s_conversation_list = { .noun = "conversation",
 	QUERY(FIELD_ENUM("status", conv_statuses, 0, NULL),
@@ -225,10 +225,9 @@ static const struct spec s_webhook_create = { .noun = "webhook endpoint",
 	REPLIES(REPLY(201, R_ONE, &row_webhook,
 		    "the endpoint, with its secret this once"),
 	    PROBLEM(409, "too_many", "a company has at most 20 endpoints"),
-	    PROBLEM(422,
-		"validation_failed unknown_event https_required "
-		"private_address",
-		"a bad body, event or URL")),
+	    PROBLEM(422, "validation_failed",
+		"a bad body, event or URL: errors[0].code is unknown_event, "
+		"https_required, private_address or a declared field's")),
 	.audit = "webhook_endpoint.create",
 	.doc =
 	    "Body {url, events, description?, enabled?}. url: https (http "
@@ -412,7 +411,8 @@ static const struct spec s_company_patch = { .noun = "company",
 	BODY(FIELD("name", V_STRING, 1, 200, 0),
 	    FIELD_SUB("settings", V_OBJECT, 0, 0, 0, f_company_settings, NULL)),
 	REPLIES(REPLY(200, R_ONE, &row_company, "the company"),
-	    PROBLEM(422, "not_allowed", "a retention setting not offered")),
+	    PROBLEM(422, "validation_failed",
+		"errors[0].code not_allowed: a retention setting not offered")),
 	.audit = "company.update",
 	.doc = "A failure names the field as settings.X for settings. With "
 	       "mfa_required on, members without TOTP get 403 "
@@ -432,7 +432,8 @@ static const struct spec s_company_delete = { .noun = "company",
 		"a wrong password or code, or a code missing"),
 	    PROBLEM(409, "subscription_active",
 		"a live subscription and no Stripe key to cancel it"),
-	    PROBLEM(422, "mismatch", "confirm_name is not the name"),
+	    PROBLEM(422, "validation_failed",
+		"errors[0].code mismatch: confirm_name is not the name"),
 	    PROBLEM(502, "payment_provider_error",
 		"Stripe did not cancel; nothing went")),
 	.doc =
@@ -471,8 +472,9 @@ static const struct spec s_company_llm_put = { .noun = "company",
 	REPLIES(REPLY(200, R_ONE, &row_company_llm, "the settings"),
 	    PROBLEM(403, "base_url_not_allowed",
 		"this deployment keeps the provider URL"),
-	    PROBLEM(422, "validation_failed https_required private_address",
-		"a bad body or base_url")),
+	    PROBLEM(422, "validation_failed",
+		"a bad body or base_url: errors[0].code https_required, "
+		"private_address or format")),
 	.audit = "company.llm_update",
 	.doc =
 	    "Body {api_key?, model?, base_url?}; an absent member is kept, "
@@ -561,8 +563,9 @@ static const struct spec s_export_download = { .noun = "export",
 static const struct spec s_privacy_export = { .noun = "visitor",
 	SUBJECT_BODY,
 	REPLIES(REPLY(200, R_ONE, &row_subject_export, "the subject's data"),
-	    PROBLEM(422, "one_of_visitor_id_user_id_email",
-		"exactly one identifier")),
+	    PROBLEM(422, "validation_failed",
+		"errors[0].code one_of_visitor_id_user_id_email: exactly one "
+		"identifier")),
 	.audit = "privacy.subject_export",
 	.doc = "Exactly one of visitor_id, user_id or email. The audit entry "
 	       "names which identifier was used and how many records were "
@@ -573,8 +576,9 @@ static const struct spec s_privacy_export = { .noun = "visitor",
 static const struct spec s_privacy_erase = { .noun = "visitor",
 	SUBJECT_BODY,
 	REPLIES(REPLY(200, R_ONE, &row_erasure, "what was deleted"),
-	    PROBLEM(422, "one_of_visitor_id_user_id_email",
-		"exactly one identifier")),
+	    PROBLEM(422, "validation_failed",
+		"errors[0].code one_of_visitor_id_user_id_email: exactly one "
+		"identifier")),
 	.audit = "privacy.subject_erasure",
 	.doc = "Deletes, at once, every matching visitor record with its "
 	       "conversations, messages and consent records, and the copies "
@@ -648,7 +652,8 @@ static const struct spec s_billing_checkout = { .noun = "company",
 	BODY(FIELD("plan", V_TOKEN, 1, 32, F_REQUIRED)),
 	REPLIES(REPLY(201, R_ONE, &row_stripe_session, "a Checkout session"),
 	    PROBLEM(409, "subscription_exists", "use the portal"),
-	    PROBLEM(422, "unknown not_for_sale", "no such plan on sale"),
+	    PROBLEM(422, "validation_failed",
+		"errors[0].code unknown or not_for_sale: no such plan on sale"),
 	    STRIPE_FAILURES),
 	.audit = "billing.checkout",
 	.doc = "A plan with a Stripe price (plans.stripe_price_id; "
@@ -821,7 +826,7 @@ static const struct spec s_me = { REPLIES(
 
 /* The widget: a visitor's side. */
 #define ORIGIN_HEADER                                                          \
-	FIELD_DOC("Origin", V_STRING, 1, 300, 0,                               \
+	FIELD_DOC("Origin", V_STRING, 1, 300, F_ADVISORY,                      \
 	    "the host page's origin, as the browser sends it; one no "         \
 	    "chatbot allows is 403 origin_not_allowed")
 static const char *const  consent_categories[] = { "essential", "analytics",
@@ -906,6 +911,7 @@ static const struct spec s_widget_message_post = { .noun = "conversation",
 static const struct spec s_widget_handoff = { .noun = "conversation",
 	REPLIES(REPLY(200, R_ONE, &row_handoff, "a person will answer")) };
 static const struct spec s_widget_events_auth = { .noun = "conversation",
+	.refuse = "forbidden",
 	REPLIES(
 	    { 200, R_OTHER, NULL, "server-sent events, or a long-polled event",
 		NULL, "text/event-stream" }),
@@ -943,14 +949,13 @@ static const struct spec s_widget_consent = {
 	       "is kept with its time; the latest is in force. Counts against "
 	       "the visitor's message rate (widget_message_rate)."
 };
-static const struct spec s_widget_frame = {
+static const struct spec s_widget_frame = { .refuse = "unknown_chatbot",
 	QUERY(FIELD_DOC("bot", V_STRING, 1, 40, 0, "the chatbot's public_key")),
 	REPLIES({ 200, R_OTHER, NULL,
 		    "the frame, its CSP allowing only the chatbot's origins",
 		    NULL, "text/html" },
 	    PROBLEM(403, "unknown_chatbot forbidden",
-		"no such chatbot (nginx answers forbidden)"))
-};
+		"no such chatbot (nginx answers forbidden)")) };
 static const struct spec s_events_auth = {
 	REPLIES({ 200, R_OTHER, NULL, "server-sent events, or a WebSocket",
 	    NULL, "text/event-stream" }),

@@ -80,8 +80,8 @@ extern const struct row *const rows_all[];
 /*
  * Writes 'sql' into 'out' (at most 'outlen' bytes) with each "{{Name}}"
  * replaced by row Name's SELECT list, or "{{Name a}}" by the list with
- * its columns qualified by alias 'a'. Timestamps are selected as RFC 3339
- * text. Returns 0, or -1 for an unknown row or when it does not fit.
+ * its columns qualified by alias 'a' (expressions are used as written).
+ * Returns 0, or -1 for an unknown row or when it does not fit.
  */
 int row_expand(const char *sql, char *out, size_t outlen);
 

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,9 +272,12 @@ validate_text(const char *s, const struct field *f, struct verr *err)
 	case V_INT:
 		if (len == 0 || len > 19 || strspn(s, "-0123456789") != len)
 			return fail(err, f->name, "format");
+		errno = 0;
 		n = strtoll(s, &end, 10);
-		if (*end != '\0')
+		if (*end != '\0' || end == s)
 			return fail(err, f->name, "format");
+		if (errno == ERANGE)
+			return fail(err, f->name, "range");
 		if (n < f->min || n > f->max)
 			return fail(err, f->name, "range");
 		return 0;
@@ -297,7 +301,8 @@ validate_text(const char *s, const struct field *f, struct verr *err)
 	case V_CURSOR: {
 		const char *us = s, *id = strchr(s, '_');
 
-		if (id == NULL || id == us || (size_t)(id - us) > 19 ||
+		/* 18 digits: always a bigint (microseconds to year 33658). */
+		if (id == NULL || id == us || (size_t)(id - us) > 18 ||
 		    !digits(us, (size_t)(id - us)) || !db_uuid_valid(id + 1))
 			return fail(err, f->name, "format");
 		return 0;

@@ -35,6 +35,7 @@ enum vkind {
 #define F_REQUIRED 0x01
 #define F_NULLABLE 0x02
 #define F_SECRET 0x04 /* a password or code: never echoed, never audited */
+#define F_ADVISORY 0x08 /* documented; the handler checks it (its own code) */
 
 struct field {
 	const char	   *name;

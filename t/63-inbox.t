@@ -111,6 +111,8 @@ is_deeply [map { $_->{role} } @{ $r->{json}{items} }], [qw(visitor bot agent vis
 is_deeply ids('unanswered=true'), [sort $human, $quiet], 'the visitor spoke last: unanswered again';
 
 is req('POST', "/api/v1/conversations/$unknown/messages", $ag, { content => '' })->{status}, 422, 'an empty reply: 422';
+is req('POST', "/api/v1/conversations/$unknown/messages", { %$ag, 'idempotency-key' => 'two words' }, { content => 'x' })->{json}{code},
+    'bad_idempotency_key', 'an Idempotency-Key with a space: 400 bad_idempotency_key';
 is req('POST', "/api/v1/conversations/$unknown/messages", $ag, { content => 'x' x 2001 })->{status}, 422, 'a reply too long: 422';
 
 # --- status and assignee --------------------------------------------------
@@ -171,6 +173,13 @@ is req('PATCH', "/api/v1/conversations/$answered", $b->{auth}, { status => 'reso
 is scalar @{ req('GET', '/api/v1/conversations', $b->{auth})->{json}{items} }, 0, '... nor listed';
 my $rk = req('POST', '/api/v1/api-keys', $a->{auth}, { name => 'r', scopes => ['conversations:read'] })->{json}{key};
 is req('GET', '/api/v1/conversations', { authorization => "Bearer $rk" })->{status}, 200, 'a key with conversations:read lists';
+is_deeply [sort map { $_->{id} } @{ req('GET', '/api/v1/conversations?assignee=me', { authorization => "Bearer $rk" })->{json}{items} }],
+    [sort map { $_->{id} } @{ req('GET', '/api/v1/conversations?assignee=me', $a->{auth})->{json}{items} }],
+    "... and assignee=me is the key's creator";
+# A cursor is 18 digits at most: always a bigint, never a 500.
+is req('GET', '/api/v1/conversations?cursor=9999999999999999999_00000000-0000-4000-8000-000000000000', $ag)->{status}, 400,
+    'a cursor of 19 digits: 400';
+is req('GET', '/api/v1/conversations?limit=99999999999999999999', $ag)->{json}{code}, 'bad_query', 'a limit past a bigint: 400 bad_query';
 is req('POST', "/api/v1/conversations/$answered/messages", { authorization => "Bearer $rk" }, { content => 'x' })->{status}, 403,
     '... but cannot reply';
 

@@ -56,6 +56,10 @@ is $r->{status}, 403, 'an unknown chatbot: 403';
 is $r->{headers}{'x-frame-options'}, 'DENY', '... and that answer may not be framed either';
 like $r->{headers}{'content-security-policy'}, qr/frame-ancestors 'none'/, "... frame-ancestors 'none'";
 is $t->get('/widget/frame')->{status}, 403, 'no chatbot: 403';
+# nginx asks parleyd (auth_request), which takes only 2xx, 401 and 403:
+# malformed input is 403 too, never a 500.
+is $t->get('/widget/frame?bot=%ZZ')->{status}, 403, 'a malformed bot key: 403';
+is $t->get('/widget/frame?bot=' . ('x' x 100))->{status}, 403, '... and a long one';
 is $t->get('/widget/frame.html')->{headers}{'x-frame-options'}, 'DENY', 'the file itself by another name: DENY';
 
 # --- agents ---------------------------------------------------------------
@@ -113,6 +117,8 @@ is subscribe("/api/v1/widget/conversations/$va->{conv}/events", Authorization =>
     "another visitor cannot subscribe to it";
 my $vbs = subscribe("/api/v1/widget/conversations/$vb->{conv}/events", Authorization => "Bearer $vb->{token}");
 is subscribe("/api/v1/widget/conversations/$va->{conv}/events")->{status}, 401, 'no token: 401';
+is subscribe('/api/v1/widget/conversations/' . ('x' x 36) . '/events', Authorization => "Bearer $va->{token}")->{status}, 403,
+    'not a conversation id: 403 (nginx asks; 404 would be its 500)';
 $r = req('POST', "/api/v1/conversations/$va->{conv}/messages", $A->{auth}, { content => 'Hi, this is Ana from the team.' });
 is $r->{status}, 201, 'an agent replies';
 $ev = next_event($vs);
