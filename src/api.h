@@ -36,7 +36,7 @@ extern struct db_stmt q_sessions;
 
 /*
  * api_auth.c: the per-account guess budget ("login:acct:KEY", KEY "u:"
- * and a user id): acct_limit() counts a guess (0, or -2 after answering
+ * and a user id): acct_limit() counts a guess (0, or HTTP_ANSWERED after answering
  * 429/503; call it outside any transaction), acct_forget() takes one
  * back once the guess proved right.
  */
@@ -44,10 +44,10 @@ int  acct_limit(struct request *req, struct ctx *ctx, const char *key);
 void acct_forget(struct ctx *ctx, const char *key);
 
 /* Helpers of api_auth.c shared with other handlers. */
-/* The per-address limit 'kind'; 0, or -2 after answering 429/503. */
+/* The per-address limit 'kind'; 0, or HTTP_ANSWERED after answering 429/503. */
 int api_addr_limit(struct request *req, struct ctx *ctx, const char *kind,
     int max, int window);
-/* Limit 'kind' on 'subject' (counted); 0, or -2 after answering. */
+/* Limit 'kind' on 'subject' (counted); 0, or HTTP_ANSWERED after answering. */
 int api_limit(struct request *req, struct ctx *ctx, const char *kind,
     const char *subject, int max, int window);
 /* Answers 422 weak_password for 'field' with the policy's reason. */
@@ -62,7 +62,7 @@ int api_unavailable(struct request *req);
  * and, when TOTP is on, a code or recovery code ('code' may be NULL).
  * Counts a guess on the account's budget (so it cannot be used to guess
  * passwords), then leaves a fresh tenant transaction open. Returns 1 if
- * accepted; 0 after answering (403 reauth_failed or mfa_code_required,
+ * accepted; HTTP_ANSWERED after answering (403 reauth_failed or mfa_code_required,
  * 429); -1 on error.
  */
 int api_reauth(struct request *req, struct ctx *ctx, const char *password,

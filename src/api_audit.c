@@ -77,7 +77,7 @@ struct filter {
 
 /*
  * Reads the filters into 'f' and resolves the range in the open
- * transaction. Returns 0, or -1 after answering 400.
+ * transaction. Returns 0, or HTTP_ANSWERED after answering 400.
  */
 static int
 filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
@@ -90,7 +90,8 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 	f->p[3] = router_arg(req, "actor");
 	if ((v = router_arg(req, "action")) != NULL &&
 	    strspn(v, "abcdefghijklmnopqrstuvwxyz_.") != strlen(v))
-		return http_bad_query(req, "action", "action is malformed"), -1;
+		return http_bad_query(req, "action", "action is malformed"),
+		       HTTP_ANSWERED;
 	f->p[4] = v;
 	/* resource=TYPE or TYPE:ID */
 	if ((v = router_arg(req, "resource")) != NULL) {
@@ -102,7 +103,7 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 		    strspn(v, "abcdefghijklmnopqrstuvwxyz_") != n)
 			return http_bad_query(req, "resource",
 				   "resource is TYPE or TYPE:ID"),
-			       -1;
+			       HTTP_ANSWERED;
 		snprintf(f->rtype, sizeof(f->rtype), "%.*s", (int)n, v);
 		f->p[5] = f->rtype;
 		if (colon != NULL) {
@@ -119,7 +120,7 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 		db_rollback(ctx->db);
 		return http_bad_query(req, rp[0] != NULL ? "from" : "to",
 			   "from and to must be timestamps"),
-		       -1;
+		       HTTP_ANSWERED;
 	}
 	snprintf(f->from, sizeof(f->from), "%s", row_get(res, 0, "f"));
 	snprintf(f->to, sizeof(f->to), "%s", row_get(res, 0, "t"));
@@ -129,7 +130,7 @@ filters(struct request *req, struct ctx *ctx, struct filter *f, int export)
 		db_rollback(ctx->db);
 		return http_bad_query(req, "from",
 			   "The export covers at most the last 90 days"),
-		       -1;
+		       HTTP_ANSWERED;
 	}
 	f->p[0] = ctx->who.company_id;
 	f->p[1] = f->from;
@@ -143,7 +144,7 @@ h_audit_list(struct request *req, struct ctx *ctx)
 	struct filter f;
 	char	      lim[8];
 
-	if (filters(req, ctx, &f, 0) == -1)
+	if (filters(req, ctx, &f, 0) == HTTP_ANSWERED)
 		return 0;
 	f.p[7] = router_arg(req, "cursor");
 	snprintf(lim, sizeof(lim), "%d", f.limit);
@@ -179,7 +180,7 @@ h_audit_export(struct request *req, struct ctx *ctx)
 	int			 i, n, rc = -1;
 
 	memset(&l, 0, sizeof(l));
-	if (filters(req, ctx, &f, 1) == -1)
+	if (filters(req, ctx, &f, 1) == HTTP_ANSWERED)
 		return 0;
 	/* The export is itself an administrative act: audited first. */
 	changes = json_pack(

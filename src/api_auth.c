@@ -152,7 +152,7 @@ unavailable(struct request *req)
 
 /*
  * Applies rate limit 'name' (see ratelimit_hit). Returns 0 to go on, or
- * -2 after answering (429 or, failing closed, 503).
+ * HTTP_ANSWERED after answering (429 or, failing closed, 503).
  */
 static int
 limit(struct request *req, struct ctx *ctx, const char *kind,
@@ -169,7 +169,7 @@ limit(struct request *req, struct ctx *ctx, const char *kind,
 		too_many(req, r);
 	else
 		unavailable(req);
-	return -2;
+	return HTTP_ANSWERED;
 }
 
 /*
@@ -248,7 +248,7 @@ captcha_check(struct request *req, struct ctx *ctx)
 		    req, 400, "captcha_failed", "The captcha check failed");
 	else
 		unavailable(req);
-	return -2;
+	return HTTP_ANSWERED;
 }
 
 static int
@@ -335,9 +335,9 @@ h_register(struct request *req, struct ctx *ctx)
 	json_t		  *out = NULL;
 	int		   found, rc = -1;
 
-	if (captcha_check(req, ctx) == -2 ||
+	if (captcha_check(req, ctx) == HTTP_ANSWERED ||
 	    addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
-		cfg->register_window) == -2)
+		cfg->register_window) == HTTP_ANSWERED)
 		return 0;
 	pw = api_body_str(req, "password");
 	name = api_body_str(req, "name");
@@ -352,7 +352,7 @@ h_register(struct request *req, struct ctx *ctx)
 	/* Mail to one address is budgeted, taken or not. */
 	acct_key(0, NULL, email, akey, sizeof(akey));
 	if (limit(req, ctx, "register:addr", akey, cfg->register_max_per_ip,
-		cfg->register_window, 1) == -2)
+		cfg->register_window, 1) == HTTP_ANSWERED)
 		return 0;
 	if ((found = account_lookup_email(ctx->db, email, uid, cid)) == -1 ||
 	    password_hash(pw, cfg->bcrypt_cost, hash) == -1)
@@ -514,7 +514,7 @@ h_login(struct request *req, struct ctx *ctx)
 	pw = api_body_str(req, "password");
 	code = api_body_str(req, "totp_code");
 	if (addr_limit(req, ctx, "login:ip", cfg->login_max_per_ip,
-		cfg->login_window) == -2)
+		cfg->login_window) == HTTP_ANSWERED)
 		return 0;
 	if (account_email_normalize(api_body_str(req, "email"), email) == -1) {
 		password_verify_dummy(pw, cfg->bcrypt_cost);
@@ -523,7 +523,7 @@ h_login(struct request *req, struct ctx *ctx)
 	if ((found = account_lookup_email(ctx->db, email, uid, cid)) == -1)
 		return -1;
 	acct_key(found, uid, email, akey, sizeof(akey));
-	if (acct_limit(req, ctx, akey) == -2) {
+	if (acct_limit(req, ctx, akey) == HTTP_ANSWERED) {
 		if (found && req->status == 429 &&
 		    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
 		    event_record(ctx->db, &ctx->from, cid, uid, "login_locked",
@@ -751,9 +751,9 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 	int		   found, rc;
 
 	/* The captcha first: nobody without one may spend a victim's budget. */
-	if (captcha_check(req, ctx) == -2 ||
-	    addr_limit(
-		req, ctx, "reset:ip", cfg->reset_max, cfg->reset_window) == -2)
+	if (captcha_check(req, ctx) == HTTP_ANSWERED ||
+	    addr_limit(req, ctx, "reset:ip", cfg->reset_max,
+		cfg->reset_window) == HTTP_ANSWERED)
 		return 0;
 	if (account_email_normalize(api_body_str(req, "email"), email) == -1) {
 		err.field = "email";
@@ -764,7 +764,7 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 		return -1;
 	acct_key(found, uid, email, akey, sizeof(akey));
 	if (limit(req, ctx, "reset:acct", akey, cfg->reset_max,
-		cfg->reset_window, 1) == -2)
+		cfg->reset_window, 1) == HTTP_ANSWERED)
 		return 0;
 	if (found) {
 		const char *p[2] = { uid, cid };
@@ -915,7 +915,7 @@ h_password_change(struct request *req, struct ctx *ctx)
 	db_rollback(ctx->db);
 	/* A guess at the current password counts like a login guess. */
 	snprintf(akey, sizeof(akey), "u:%s", ctx->who.user_id);
-	if (acct_limit(req, ctx, akey) == -2)
+	if (acct_limit(req, ctx, akey) == HTTP_ANSWERED)
 		goto out;
 	if (strlen(cur) > PASSWORD_MAX_BYTES || !password_verify(cur, hash)) {
 		rc = api_problem(req, 403, "wrong_password",
@@ -1009,7 +1009,8 @@ h_email_resend(struct request *req, struct ctx *ctx)
 	if (verified)
 		return api_problem(req, 409, "already_verified",
 		    "This address is already verified");
-	if (limit(req, ctx, "verify:acct", ctx->who.user_id, 3, 3600, 1) == -2)
+	if (limit(req, ctx, "verify:acct", ctx->who.user_id, 3, 3600, 1) ==
+	    HTTP_ANSWERED)
 		return 0;
 	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
 		-1 ||

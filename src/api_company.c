@@ -207,7 +207,8 @@ tombstone_append(const char *path, const char *id)
 
 /*
  * Cancels subscription 'sub' at Stripe, with no transaction open. Returns
- * 0 (cancelled, or Stripe knows it no more), or 1 after answering.
+ * 0 (cancelled, or Stripe knows it no more), or HTTP_ANSWERED after
+ * answering.
  */
 static int
 cancel_subscription(
@@ -221,7 +222,7 @@ cancel_subscription(
 		api_problem(req, 409, "subscription_active",
 		    "The company has a subscription: cancel it in the "
 		    "billing portal first");
-		return 1;
+		return HTTP_ANSWERED;
 	}
 	snprintf(path, sizeof(path), "/v1/subscriptions/%s", sub);
 	o = stripe_call(ctx->conf, sealed, "DELETE", path, NULL, &err);
@@ -233,7 +234,7 @@ cancel_subscription(
 	api_problem(req, 502, "payment_provider_error",
 	    "The subscription could not be cancelled; nothing was deleted. "
 	    "Try again shortly");
-	return 1;
+	return HTTP_ANSWERED;
 }
 
 int
@@ -248,7 +249,7 @@ h_company_delete(struct request *req, struct ctx *ctx)
 
 	if ((rc = api_reauth(req, ctx, api_body_str(req, "password"),
 		 api_body_str(req, "code"))) != 1)
-		return rc == 0 ? 0 : -1;
+		return rc == HTTP_ANSWERED ? 0 : -1;
 	if ((res = db_exec(ctx->db, &q_company_doomed, p)) == NULL ||
 	    PQntuples(res) != 1) {
 		PQclear(res);
@@ -273,7 +274,7 @@ h_company_delete(struct request *req, struct ctx *ctx)
 		db_rollback(ctx->db); /* no lock while Stripe answers */
 		rc = cancel_subscription(req, ctx, sub, sealed);
 		crypto_wipe(sealed, sizeof(sealed));
-		if (rc != 0)
+		if (rc == HTTP_ANSWERED)
 			return 0;
 		if (db_tenant_begin(
 			ctx->db, ctx->who.company_id, NULL, NULL, NULL) == -1)

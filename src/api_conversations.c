@@ -192,7 +192,7 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	/* The spec's bound is the largest; the configuration may say less. */
 	if (strlen(content) > (size_t)ctx->conf->widget_message_max)
 		return validate_problem(req, &err);
-	if (idem_read(req, ctx, id, content, &k) == -1)
+	if (idem_read(req, ctx, id, content, &k) == HTTP_ANSWERED)
 		return 0;
 	if ((found = lock_conv(ctx, id, status, bot, NULL)) != 1)
 		return found == 0 ? router_not_found(req) : -1;
@@ -207,7 +207,8 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 		idem_call(ctx, id, &k, &kc);
 		if ((res = db_exec(ctx->db, kc.st, kc.params)) == NULL) {
 			/* A retry: the first reply is the answer. */
-			rc = idem_replay(req, ctx, &k, send_agent_message) == 1
+			rc = idem_replay(req, ctx, &k, send_agent_message) ==
+				HTTP_ANSWERED
 			    ? 0
 			    : -1;
 			goto out;

@@ -80,7 +80,7 @@ static struct db_stmt q_user_add = { "user_add",
  * did, nothing else), and on the address's budget from all companies.
  * Past that one the invitation is made and answered like any other but
  * not mailed: another company's invitations are no business of this one.
- * Returns 1 to mail it, 0 not to, -2 after answering 429 (or 503).
+ * Returns 1 to mail it, 0 not to, HTTP_ANSWERED after answering 429 (or 503).
  */
 static int
 invite_budget(struct request *req, struct ctx *ctx, const char *email)
@@ -96,15 +96,17 @@ invite_budget(struct request *req, struct ctx *ctx, const char *email)
 	addr[i] = '\0';
 	snprintf(caddr, sizeof(caddr), "%s:%s", ctx->who.company_id, addr);
 	if (api_limit(req, ctx, "invite:company", ctx->who.company_id,
-		cfg->invite_max_per_company, cfg->invite_window) == -2 ||
+		cfg->invite_max_per_company,
+		cfg->invite_window) == HTTP_ANSWERED ||
 	    api_limit(req, ctx, "invite:caddr", caddr,
-		cfg->invite_max_per_address, cfg->invite_window) == -2)
-		return -2;
+		cfg->invite_max_per_address,
+		cfg->invite_window) == HTTP_ANSWERED)
+		return HTTP_ANSWERED;
 	snprintf(name, sizeof(name), "invite:addr:%s", addr);
 	if ((r = ratelimit_hit(ctx->db, name, cfg->invite_max_per_address,
 		 cfg->invite_window, 1)) < 0) {
 		api_unavailable(req); /* fail closed */
-		return -2;
+		return HTTP_ANSWERED;
 	}
 	return r == 0;
 }
@@ -133,7 +135,7 @@ h_invitation_create(struct request *req, struct ctx *ctx)
 	if ((rc = plan_check(ctx, PLAN_MEMBERS, &refusal)) != 0)
 		return rc == 1 ? api_plan_refused(req, &refusal) : -1;
 	rc = -1;
-	if ((mail = invite_budget(req, ctx, email)) == -2)
+	if ((mail = invite_budget(req, ctx, email)) == HTTP_ANSWERED)
 		return 0;
 	/*
 	 * Only the company's own members are refused here: whether the
@@ -232,7 +234,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	int		   n, rc = -1;
 
 	if (api_addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
-		cfg->register_window) == -2)
+		cfg->register_window) == HTTP_ANSWERED)
 		return 0;
 	name = api_body_str(req, "name");
 	pw = api_body_str(req, "password");

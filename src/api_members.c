@@ -58,7 +58,8 @@ h_members_list(struct request *req, struct ctx *ctx)
 
 /*
  * Locks the owners and the target. Returns the target's role (and the
- * number of owners in '*owners'), ROLE_NONE after answering 404, or -1.
+ * number of owners in '*owners'), HTTP_ANSWERED after answering (403,
+ * 404), or -1.
  */
 static int
 lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
@@ -87,7 +88,7 @@ lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
 		if (ctx->who.role < ROLE_ADMIN) {
 			api_problem(req, 403, "forbidden",
 			    "Your role does not allow this");
-			return ROLE_NONE;
+			return HTTP_ANSWERED;
 		}
 	}
 	if ((res = db_exec(ctx->db, &q_member, p)) == NULL)
@@ -95,7 +96,7 @@ lock_target(struct request *req, struct ctx *ctx, const char *id, int *owners)
 	if (PQntuples(res) != 1) {
 		PQclear(res);
 		router_not_found(req);
-		return ROLE_NONE;
+		return HTTP_ANSWERED;
 	}
 	role = auth_role_parse(row_get(res, 0, "role"));
 	PQclear(res);
@@ -124,8 +125,8 @@ h_member_patch(struct request *req, struct ctx *ctx)
 	int	    owners = 0, r;
 
 	next = auth_role_parse(api_body_str(req, "role"));
-	if ((r = lock_target(req, ctx, id, &owners)) <= (int)ROLE_NONE)
-		return r == -1 ? -1 : 0;
+	if ((r = lock_target(req, ctx, id, &owners)) < 0)
+		return r == HTTP_ANSWERED ? 0 : -1;
 	cur = (enum role)r;
 	if ((cur == ROLE_OWNER || next == ROLE_OWNER) &&
 	    ctx->who.role != ROLE_OWNER)
@@ -178,8 +179,8 @@ h_member_delete(struct request *req, struct ctx *ctx)
 	PGresult   *res;
 	int	    owners = 0, r;
 
-	if ((r = lock_target(req, ctx, id, &owners)) <= (int)ROLE_NONE)
-		return r == -1 ? -1 : 0;
+	if ((r = lock_target(req, ctx, id, &owners)) < 0)
+		return r == HTTP_ANSWERED ? 0 : -1;
 	if (r == ROLE_OWNER && ctx->who.role != ROLE_OWNER)
 		return refuse(req, ctx, "owner_required",
 		    "Only an owner can remove an owner");

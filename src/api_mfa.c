@@ -62,7 +62,7 @@ mfa_state(struct ctx *ctx)
 /*
  * Leaves the request's transaction to count a guess on the user's account
  * budget (a rolled-back count would not count), then opens a new tenant
- * transaction. Returns 0, or -2 after answering.
+ * transaction. Returns 0, or HTTP_ANSWERED after answering.
  */
 static int
 count_guess(struct request *req, struct ctx *ctx)
@@ -71,14 +71,14 @@ count_guess(struct request *req, struct ctx *ctx)
 
 	db_rollback(ctx->db);
 	snprintf(key, sizeof(key), "u:%s", ctx->who.user_id);
-	if (acct_limit(req, ctx, key) == -2)
-		return -2;
+	if (acct_limit(req, ctx, key) == HTTP_ANSWERED)
+		return HTTP_ANSWERED;
 	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
 	    -1) {
 		http_send_problem(req, 503, "unavailable",
 		    "Service temporarily unavailable", NULL, NULL,
 		    "Retry-After: 1\r\n");
-		return -2;
+		return HTTP_ANSWERED;
 	}
 	return 0;
 }
@@ -147,7 +147,7 @@ h_mfa_enable(struct request *req, struct ctx *ctx)
 	uint64_t    st = 0;
 	int	    i, ok, rc = -1;
 
-	if (count_guess(req, ctx) == -2)
+	if (count_guess(req, ctx) == HTTP_ANSWERED)
 		return 0;
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
@@ -211,7 +211,7 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 
 	pw = api_body_str(req, "password");
 	code = api_body_str(req, "code");
-	if (count_guess(req, ctx) == -2)
+	if (count_guess(req, ctx) == HTTP_ANSWERED)
 		return 0;
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
@@ -264,8 +264,8 @@ api_reauth(struct request *req, struct ctx *ctx, const char *password,
 	PGresult *res;
 	int	  ok, pw_ok, recovery, totp;
 
-	if (count_guess(req, ctx) == -2)
-		return 0;
+	if (count_guess(req, ctx) == HTTP_ANSWERED)
+		return HTTP_ANSWERED;
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
 	totp = row_bool(res, 0, "enabled");
@@ -281,7 +281,7 @@ api_reauth(struct request *req, struct ctx *ctx, const char *password,
 		db_rollback(ctx->db);
 		api_problem(req, 403, "mfa_code_required",
 		    "Give a code from your authenticator app too");
-		return 0;
+		return HTTP_ANSWERED;
 	}
 	ok = pw_ok && totp
 	    ? mfa_verify(ctx->db, ctx->who.company_id, ctx->who.user_id,
@@ -295,7 +295,7 @@ api_reauth(struct request *req, struct ctx *ctx, const char *password,
 		db_rollback(ctx->db);
 		api_problem(
 		    req, 403, "reauth_failed", "Wrong password or code");
-		return 0;
+		return HTTP_ANSWERED;
 	}
 	forget_guess(ctx);
 	/* A code or recovery code is spent for good, whatever follows. */

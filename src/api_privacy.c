@@ -100,7 +100,7 @@ static const char *const by[] = { "visitor_id", "user_id", "email" };
 
 /*
  * Reads the subject of the body into 'p' ($2..$4) and the identifier's
- * name into '*which'. Returns 0, or 1 after answering 422.
+ * name into '*which'. Returns 0, or HTTP_ANSWERED after answering 422.
  */
 static int
 subject(struct request *req, const char **p, const char **which)
@@ -119,7 +119,7 @@ subject(struct request *req, const char **p, const char **which)
 		err.field = "visitor_id";
 		err.code = "one_of_visitor_id_user_id_email";
 		validate_problem(req, &err);
-		return 1;
+		return HTTP_ANSWERED;
 	}
 	return 0;
 }
@@ -251,7 +251,7 @@ h_privacy_export(struct request *req, struct ctx *ctx)
 	json_t	   *counts = NULL;
 	int	    i, n, rc = -1;
 
-	if (subject(req, p, &which) != 0)
+	if (subject(req, p, &which) == HTTP_ANSWERED)
 		return 0;
 	if ((res = db_exec(ctx->db, &q_subject_ids, p)) == NULL)
 		return -1;
@@ -297,7 +297,7 @@ h_privacy_erase(struct request *req, struct ctx *ctx)
 	json_t	   *o = NULL, *counts = NULL;
 	int	    rc = -1;
 
-	if (subject(req, p, &which) != 0)
+	if (subject(req, p, &which) == HTTP_ANSWERED)
 		return 0;
 	if ((res = db_exec(ctx->db, &q_subject_erase, p)) == NULL)
 		return -1;

@@ -115,7 +115,7 @@ new_secret(const char *cid, char plain[WH_SECRET_LEN + 1])
 
 /*
  * Checks what the spec cannot: the events are known, the URL may be
- * reached. Returns 0, or 1 after answering 422.
+ * reached. Returns 0, or HTTP_ANSWERED after answering 422.
  */
 static int
 wh_check(struct request *req, struct ctx *ctx)
@@ -132,7 +132,7 @@ wh_check(struct request *req, struct ctx *ctx)
 	{
 		err.field = "events";
 		err.code = "unknown_event";
-		return validate_problem(req, &err), 1;
+		return validate_problem(req, &err), HTTP_ANSWERED;
 	}
 	if (ctx->conf->webhook_allow_http)
 		flags |= NG_ALLOW_HTTP;
@@ -141,7 +141,7 @@ wh_check(struct request *req, struct ctx *ctx)
 	if (url != NULL && (why = netguard_url_check(url, flags)) != NULL) {
 		err.field = "url";
 		err.code = why;
-		return validate_problem(req, &err), 1;
+		return validate_problem(req, &err), HTTP_ANSWERED;
 	}
 	return 0;
 }
@@ -172,7 +172,7 @@ h_webhook_create(struct request *req, struct ctx *ctx)
 	json_t	   *o = NULL;
 	int	    rc = -1;
 
-	if (wh_check(req, ctx) != 0)
+	if (wh_check(req, ctx) == HTTP_ANSWERED)
 		return 0;
 	p[0] = ctx->who.company_id;
 	if ((res = db_exec(ctx->db, &q_wh_count, p)) == NULL ||
@@ -259,7 +259,7 @@ h_webhook_patch(struct request *req, struct ctx *ctx)
 	json_t	   *o = NULL, *changes = NULL, *v;
 	int	    rc = -1;
 
-	if (wh_check(req, ctx) != 0)
+	if (wh_check(req, ctx) == HTTP_ANSWERED)
 		return 0;
 	ev = events_text(req);
 	p[0] = ctx->who.company_id;

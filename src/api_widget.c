@@ -427,7 +427,7 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		err.code = "empty";
 		return validate_problem(req, &err);
 	}
-	if (idem_read(req, ctx, conv, content, &k) == -1)
+	if (idem_read(req, ctx, conv, content, &k) == HTTP_ANSWERED)
 		return 0;
 	/*
 	 * One round trip, one short transaction: admission, the visitor's
@@ -467,7 +467,7 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 		if (strcmp(db_last_sqlstate(ctx->db), "PL503") == 0)
 			return overloaded(req, ctx);
 		if ((rc = idem_replay(req, ctx, &k, send_accepted)) != 0)
-			return rc == 1 ? 0 : -1;
+			return rc == HTTP_ANSWERED ? 0 : -1;
 		/* The month's allowance used up: 402, nothing stored. */
 		return plan_messages_refused(ctx, &refusal) == 1
 		    ? api_plan_refused(req, &refusal)

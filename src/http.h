@@ -119,6 +119,14 @@ int http_send_empty(struct request *req, int status);
 int http_send_problem(struct request *req, int status, const char *code,
     const char *title, const char *detail, json_t *extra, const char *headers);
 
+/*
+ * What every helper returns once it has answered the request itself (a
+ * 429, a 403, a 422, a replay), whatever else it returns: its caller
+ * returns 0 at once. -1 keeps its meaning everywhere: failed without
+ * answering (the dispatcher answers 500 and rolls back).
+ */
+enum { HTTP_ANSWERED = -2 };
+
 /* Request header 'name' ("Idempotency-Key"), or NULL. Borrowed. */
 const char *http_header(const struct request *req, const char *name);
 

@@ -65,7 +65,7 @@ idem_read(struct request *req, struct ctx *ctx, const char *conv,
 		http_send_problem(req, 400, "bad_idempotency_key",
 		    "Idempotency-Key must be 1 to 255 visible ASCII characters",
 		    NULL, NULL, NULL);
-		return -1;
+		return HTTP_ANSWERED;
 	}
 	k->on = 1;
 	k->key = v;
@@ -86,7 +86,7 @@ idem_read(struct request *req, struct ctx *ctx, const char *conv,
 		EVP_MD_CTX_free(md);
 		http_send_problem(req, 503, "unavailable",
 		    "Try again in a moment", NULL, NULL, NULL);
-		return -1;
+		return HTTP_ANSWERED;
 	}
 	EVP_MD_CTX_free(md);
 	crypto_hex(h, sizeof(h), k->hash);
@@ -137,7 +137,7 @@ idem_replay(
 		rc = http_send_problem(req, 422, "idempotency_mismatch",
 		    "This Idempotency-Key was used for another message", NULL,
 		    NULL, NULL);
-		rc = rc == -1 ? -1 : 1;
+		rc = rc == -1 ? -1 : HTTP_ANSWERED;
 		goto out;
 	}
 	snprintf(mid, sizeof(mid), "%s", PQgetvalue(res, 0, 1));
@@ -154,7 +154,7 @@ idem_replay(
 	if (msg == NULL)
 		goto out;
 	(void)http_add_header(req, "Idempotent-Replayed", "true");
-	rc = send(req, msg, reply, status) == -1 ? -1 : 1;
+	rc = send(req, msg, reply, status) == -1 ? -1 : HTTP_ANSWERED;
 out:
 	db_rollback(ctx->db);
 	PQclear(res);

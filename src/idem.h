@@ -28,7 +28,7 @@ struct idem {
 /*
  * Reads the Idempotency-Key header of 'req' for a message 'content' to
  * conversation 'conv' by the caller of 'ctx'. Returns 0 (with k->on 0
- * when there is none), or -1 after answering: 400 for a malformed key,
+ * when there is none), or HTTP_ANSWERED after answering: 400 for a malformed key,
  * 503 when the body could not be hashed.
  */
 int idem_read(struct request *req, struct ctx *ctx, const char *conv,
@@ -47,7 +47,7 @@ typedef int (*idem_send_fn)(
 /*
  * After a failed batch: if the failure was the key's (a retry), rolls
  * back and answers the replay (or 422 idempotency_mismatch for another
- * body). Returns 1 when it answered, 0 when the failure was not the key's,
+ * body). Returns HTTP_ANSWERED when it answered, 0 when the failure was not the key's,
  * -1 on error.
  */
 int idem_replay(
