@@ -622,6 +622,7 @@ sub nginx_env {
 		NGX_CONN_PER_ADDR => $self->{conn_per_addr} // 1000,
 		NGX_HEADER_TIMEOUT => $self->{header_timeout} // '10s',
 		NGX_WIDGET_ROOT => "$SRCDIR/widget",
+		NGX_CONSOLE_ROOT => "$SRCDIR/console",
 		NGX_PUBLISH_SOCKET => "$self->{dir}/pub/nchan.sock",
 		NGX_WELLKNOWN_ROOT => "$SRCDIR/nginx",
 		NGX_TLS_CERT => $cert,

@@ -1,0 +1,268 @@
+// app.js: the parley console, account pages first: sign up, the pages
+// parley's e-mails link to (confirm-signup, verify-email, reset-password,
+// accept-invitation), log in (with a TOTP or recovery code), forgot
+// password, log out. Plain modules, no build step, nothing fetched from
+// anywhere but parley's own origin. Every text from the API is set as
+// text (textContent): the CSP requires Trusted Types and this code never
+// writes HTML.
+//
+// The access token lives in memory only; so does the refresh token until
+// the cookie mode of issue 16 lands: reloading the page signs out.
+
+const state = { tokens: null, me: null };
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+
+// el("p", {class: "muted"}, "text", child…): a DOM node, text as text.
+function el(tag, attrs = {}, ...children) {
+	const n = document.createElement(tag);
+	for (const [k, v] of Object.entries(attrs)) {
+		if (v === false || v === null || v === undefined) continue;
+		if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
+		else n.setAttribute(k, v === true ? "" : String(v));
+	}
+	for (const c of children.flat()) {
+		if (c === null || c === undefined || c === false) continue;
+		n.append(c instanceof Node ? c : document.createTextNode(String(c)));
+	}
+	return n;
+}
+
+function show(title, ...nodes) {
+	document.title = `${title} · parley`;
+	main.replaceChildren(el("h1", {}, title), ...nodes);
+	main.focus();
+}
+
+// The API: JSON in and out; a problem's code and title on failure.
+async function api(method, path, body, auth = true) {
+	const headers = { accept: "application/json" };
+	if (body !== undefined) headers["content-type"] = "application/json";
+	if (auth && state.tokens) headers.authorization = `Bearer ${state.tokens.access_token}`;
+	const r = await fetch(path, {
+		method, headers, credentials: "same-origin",
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const text = await r.text();
+	let json = null;
+	try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+	if (!r.ok) {
+		const e = new Error(json?.title ?? `HTTP ${r.status}`);
+		e.status = r.status;
+		e.code = json?.code ?? "";
+		e.detail = json?.detail ?? "";
+		e.field = json?.errors?.[0]?.field ?? "";
+		e.reason = json?.errors?.[0]?.code ?? "";
+		throw e;
+	}
+	return json;
+}
+
+// The token a mailed link carries after '#token=' (never sent to a server
+// by the browser: it is a fragment).
+function linkToken() {
+	const m = location.hash.match(/^#token=([A-Za-z0-9_-]{43})$/);
+	return m ? m[1] : null;
+}
+
+// A form: fields [{name, label, type, autocomplete, required}], a button,
+// and what to do with the values; its errors are shown in it, as text.
+function form(fields, button, submit) {
+	const err = el("p", { class: "error", role: "alert" });
+	const inputs = fields.map((f) => el("input", {
+		name: f.name, id: `f-${f.name}`, type: f.type ?? "text",
+		autocomplete: f.autocomplete ?? "off", required: f.required !== false,
+		inputmode: f.inputmode, value: f.value,
+	}));
+	const btn = el("button", { type: "submit" }, button);
+	const f = el("form", {
+		novalidate: true,
+		onsubmit: async (ev) => {
+			ev.preventDefault();
+			err.textContent = "";
+			btn.disabled = true;
+			const values = Object.fromEntries(inputs.map((i) => [i.name, i.value]));
+			try {
+				await submit(values, err);
+			} catch (e) {
+				err.textContent = explain(e);
+			} finally {
+				btn.disabled = false;
+			}
+		},
+	},
+	fields.map((fd, i) => el("label", { for: `f-${fd.name}` }, fd.label, inputs[i])),
+	err, btn);
+	return f;
+}
+
+// What a failure means, in words a person can act on.
+function explain(e) {
+	const words = {
+		invalid_credentials: "That e-mail address and password do not match.",
+		mfa_required: "Enter the code from your authenticator app (or a recovery code).",
+		mfa_invalid: "That code is wrong or used: check the time on your device.",
+		invalid_token: "This link is invalid, used or expired. Ask for a new one.",
+		password_mismatch: "That is not the password you chose when you signed up.",
+		email_taken: "This address already has an account. Log in with it, or ask to be invited at another address.",
+		weak_password: "Choose a stronger password: at least 12 characters, not a common one, not built on your name or address.",
+		rate_limited: "Too many tries: wait a little and try again.",
+		captcha_failed: "The captcha check failed.",
+	};
+	if (e.code === "validation_failed" && e.field) return `Check ${e.field.replace(/_/g, " ")}.`;
+	return words[e.code] ?? e.message;
+}
+
+function signedIn(tokens) {
+	state.tokens = tokens;
+	history.replaceState(null, "", "/");
+	route();
+}
+
+const pages = {
+	"/login": () => {
+		let mfa = false;
+		const extra = el("div");
+		const f = form([
+			{ name: "email", label: "E-mail", type: "email", autocomplete: "username" },
+			{ name: "password", label: "Password", type: "password", autocomplete: "current-password" },
+		], "Log in", async (v) => {
+			const body = { email: v.email, password: v.password };
+			const code = f.querySelector("[name=totp_code]");
+			if (code) body.totp_code = code.value;
+			try {
+				signedIn(await api("POST", "/api/v1/auth/login", body, false));
+			} catch (e) {
+				if (e.code === "mfa_required" && !mfa) {
+					mfa = true;
+					const i = el("input", { name: "totp_code", id: "f-totp_code", autocomplete: "one-time-code", inputmode: "numeric" });
+					f.insertBefore(el("label", { for: "f-totp_code" }, "Authenticator code or recovery code", i), f.querySelector(".error"));
+					i.focus();
+				}
+				throw e;
+			}
+		});
+		show("Log in", f, extra,
+		    el("p", {}, el("a", { href: "/forgot-password" }, "Forgot your password?")),
+		    el("p", {}, "New to parley? ", el("a", { href: "/signup" }, "Create a company")));
+	},
+	"/signup": () => {
+		show("Create your company", form([
+			{ name: "company_name", label: "Company", autocomplete: "organization" },
+			{ name: "name", label: "Your name", autocomplete: "name" },
+			{ name: "email", label: "E-mail", type: "email", autocomplete: "email" },
+			{ name: "password", label: "Password (12 characters or more)", type: "password", autocomplete: "new-password" },
+		], "Sign up", async (v) => {
+			const r = await api("POST", "/api/v1/auth/register", v, false);
+			show("Check your mail", el("p", {}, "We sent a link to ", el("strong", {}, r.email),
+			    ". Open it to finish signing up."));
+		}));
+	},
+	"/confirm-signup": () => {
+		const token = linkToken();
+		if (!token) return bad();
+		show("Finish signing up", el("p", {}, "Enter the password you chose to create your company."),
+		    form([{ name: "password", label: "Password", type: "password", autocomplete: "current-password" }],
+			"Create my company", async (v) => {
+				signedIn(await api("POST", "/api/v1/auth/register/confirm", { token, password: v.password }, false));
+			}));
+	},
+	"/verify-email": async () => {
+		const token = linkToken();
+		if (!token) return bad();
+		show("Verifying your address", el("p", { class: "muted" }, "One moment…"));
+		try {
+			await api("POST", "/api/v1/auth/email/verify", { token }, false);
+			show("Address verified", el("p", { class: "ok", role: "status" }, "Your e-mail address is verified."),
+			    el("p", {}, el("a", { href: "/login" }, "Log in")));
+		} catch (e) {
+			show("Address not verified", el("p", { class: "error", role: "alert" }, explain(e)));
+		}
+	},
+	"/reset-password": () => {
+		const token = linkToken();
+		if (!token) return bad();
+		show("Choose a new password", form([
+			{ name: "password", label: "New password (12 characters or more)", type: "password", autocomplete: "new-password" },
+		], "Set password", async (v) => {
+			await api("POST", "/api/v1/auth/password/reset", { token, password: v.password }, false);
+			show("Password set", el("p", { class: "ok", role: "status" },
+			    "Your password is set and every session of yours has ended."),
+			    el("p", {}, el("a", { href: "/login" }, "Log in")));
+		}));
+	},
+	"/forgot-password": () => {
+		show("Forgot your password?", form([
+			{ name: "email", label: "E-mail", type: "email", autocomplete: "email" },
+		], "Send me a link", async (v) => {
+			await api("POST", "/api/v1/auth/password/forgot", { email: v.email }, false);
+			show("Check your mail", el("p", {},
+			    "If the address has an account, a link to choose a new password is on its way."));
+		}));
+	},
+	"/accept-invitation": () => {
+		const token = linkToken();
+		if (!token) return bad();
+		show("Join your team", form([
+			{ name: "name", label: "Your name", autocomplete: "name" },
+			{ name: "password", label: "Password (12 characters or more)", type: "password", autocomplete: "new-password" },
+		], "Join", async (v) => {
+			signedIn(await api("POST", "/api/v1/invitations/accept", { token, name: v.name, password: v.password }, false));
+		}));
+	},
+	"/": async () => {
+		if (!state.tokens) return go("/login");
+		state.me = await api("GET", "/api/v1/me");
+		show(`Hello, ${state.me.user.name}`,
+		    el("p", {}, "You are ", el("strong", {}, state.me.role), " of ", el("strong", {}, state.me.company.name), "."),
+		    el("p", { class: "muted" }, "The inbox and the admin pages come next (issue 16)."));
+	},
+};
+
+function bad() {
+	show("This link is incomplete", el("p", { class: "error", role: "alert" },
+	    "Open the link from the e-mail again, whole."));
+}
+
+function go(path) {
+	history.pushState(null, "", path);
+	route();
+}
+
+function renderNav() {
+	nav.replaceChildren(...(state.tokens
+		? [el("button", { class: "link", type: "button", onclick: () => logout(false) }, "Log out"),
+		   el("button", { class: "link", type: "button", onclick: () => logout(true) }, "Log out everywhere")]
+		: [el("a", { href: "/login" }, "Log in"), el("a", { href: "/signup" }, "Sign up")]));
+}
+
+async function logout(everywhere) {
+	try {
+		await api("POST", everywhere ? "/api/v1/auth/logout-all" : "/api/v1/auth/logout");
+	} catch { /* the session may be gone already */ }
+	state.tokens = null;
+	state.me = null;
+	go("/login");
+}
+
+async function route() {
+	renderNav();
+	const page = pages[location.pathname] ?? (() => show("Not found", el("p", {}, el("a", { href: "/" }, "Go home"))));
+	try {
+		await page();
+	} catch (e) {
+		if (e.status === 401) { state.tokens = null; return go("/login"); }
+		show("Something went wrong", el("p", { class: "error", role: "alert" }, explain(e)));
+	}
+}
+
+// In-app links without a page load (the tokens are in memory).
+document.addEventListener("click", (ev) => {
+	const a = ev.target.closest?.("a[href^='/']");
+	if (!a || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target) return;
+	if (!(a.getAttribute("href") in pages)) return;
+	ev.preventDefault();
+	go(a.getAttribute("href"));
+});
+window.addEventListener("popstate", route);
+route();

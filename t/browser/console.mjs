@@ -1,0 +1,186 @@
+// The console's account pages in a real browser (Debian's chromium,
+// headless, playwright-core), against the real stack: sign up and finish
+// from the mailed link, join from an invitation's link (and be told
+// plainly when the address has an account already), reset a password
+// from its link and log in with it, verify an address from its link.
+// Every text is text (a name with HTML in it opens no dialog), axe-core
+// finds no serious or critical violation, no page logs an error. Run by
+// t/89-console-account.t, which reads one JSON line per check:
+// {"ok": bool, "name": "...", "diag": "..."}.
+//
+// Environment: BASE (parley), MAILDIR (the suite's SMTP catcher), OUT
+// (screenshots), CHROMIUM, OTHER_EMAIL (an address with an account in
+// another company), UNVERIFIED_TOKEN (an access token of a user whose
+// address is not verified).
+import { chromium } from "playwright-core";
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const env = process.env;
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+let failed = 0;
+
+function check(ok, name, diag) {
+	if (!ok) failed++;
+	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
+	return ok;
+}
+
+// The newest mail to 'to' whose body has 'path'#token=…: that link.
+async function mailedLink(to, path, seen = new Set()) {
+	for (let i = 0; i < 300; i++) {
+		for (const f of readdirSync(env.MAILDIR).filter((n) => n.endsWith(".eml")).sort()) {
+			if (seen.has(f)) continue;
+			const m = readFileSync(`${env.MAILDIR}/${f}`, "utf8");
+			const link = m.match(new RegExp(`https?://[^\\s"]*${path}#token=[A-Za-z0-9_-]{43}`));
+			if (link && m.includes(`X-Envelope-To: ${to}`)) {
+				seen.add(f);
+				return link[0].replace(/^https?:\/\/[^/]+/, env.BASE);
+			}
+		}
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	throw new Error(`no ${path} mail to ${to}`);
+}
+
+async function api(method, path, body, token) {
+	const h = { "content-type": "application/json", "x-forwarded-for": "198.51.100.89" };
+	if (token) h.authorization = `Bearer ${token}`;
+	const r = await fetch(env.BASE + path, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
+	return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+const browser = await chromium.launch({
+	executablePath: env.CHROMIUM || "/usr/bin/chromium",
+	args: ["--no-sandbox", "--disable-dev-shm-usage"],
+	headless: true,
+});
+const dialogs = [];
+const errors = [];
+async function newPage() {
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+	const page = await ctx.newPage();
+	page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+	page.on("pageerror", (e) => errors.push(String(e)));
+	// A refused request (a 409 the page explains) is logged by the browser
+	// as "Failed to load resource": that is no error of the page's.
+	page.on("console", (m) => {
+		if (m.type() === "error" && !/^Failed to load resource/.test(m.text())) errors.push(m.text());
+	});
+	return page;
+}
+async function axe(page, what) {
+	await page.evaluate(axeSource);
+	const v = await page.evaluate(async () => {
+		const r = await window.axe.run(document, { resultTypes: ["violations"] });
+		return r.violations.filter((x) => x.impact === "serious" || x.impact === "critical").map((x) => x.id);
+	});
+	check(v.length === 0, `axe-core: no serious or critical violation on ${what}`, v.join(", "));
+}
+const heading = (page) => page.locator("h1").textContent();
+
+const pw = "a console passphrase, long";
+const evil = `Eve <img src=x onerror=alert(1)>`;
+const owner = `owner-${Date.now()}@console.example`;
+try {
+	// Sign up and finish from the mailed link.
+	const p1 = await newPage();
+	await p1.goto(`${env.BASE}/signup`);
+	const csp = (await (await fetch(`${env.BASE}/signup`)).headers.get("content-security-policy")) ?? "";
+	check(/require-trusted-types-for 'script'/.test(csp) && /script-src 'self'/.test(csp) && !/unsafe/.test(csp),
+	    "the console's CSP: own scripts only, Trusted Types required", csp);
+	await axe(p1, "sign up");
+	await p1.getByLabel("Company").fill("Console Co");
+	await p1.getByLabel("Your name").fill(evil);
+	await p1.getByLabel("E-mail").fill(owner);
+	await p1.getByLabel(/^Password/).fill(pw);
+	await p1.getByRole("button", { name: "Sign up" }).click();
+	await p1.getByText("Check your mail").waitFor();
+	check(true, "sign up: a link is mailed");
+	const confirm = await mailedLink(owner, "/confirm-signup");
+	await p1.goto(confirm);
+	check((await heading(p1)) === "Finish signing up", "the confirm-signup link opens its page", await heading(p1));
+	await axe(p1, "confirm sign-up");
+	await p1.getByLabel("Password").fill(pw);
+	await p1.getByRole("button", { name: "Create my company" }).click();
+	await p1.locator("h1", { hasText: "Hello," }).waitFor();
+	check((await heading(p1)) === `Hello, ${evil}`, "signed in as the owner, the name shown as text", await heading(p1));
+	check(await p1.getByText("owner").first().isVisible(), "... as owner");
+	check(await p1.locator("img").count() === 0, "... and no element made of it");
+
+	// Invite two addresses (the API, as an admin's page will): one new,
+	// one with an account in another company.
+	const login = await api("POST", "/api/v1/auth/login", { email: owner, password: pw });
+	const tok = login.json?.access_token;
+	const member = `member-${Date.now()}@console.example`;
+	check((await api("POST", "/api/v1/invitations", { email: member, role: "member" }, tok)).status === 201, "an invitation is sent");
+	check((await api("POST", "/api/v1/invitations", { email: env.OTHER_EMAIL, role: "member" }, tok)).status === 201,
+	    "... and one to an address with an account elsewhere");
+
+	const p2 = await newPage();
+	await p2.goto(await mailedLink(member, "/accept-invitation"));
+	check((await heading(p2)) === "Join your team", "the accept-invitation link opens its page", await heading(p2));
+	await axe(p2, "accept an invitation");
+	await p2.getByLabel("Your name").fill("Mo Member");
+	await p2.getByLabel(/^Password/).fill(pw);
+	await p2.getByRole("button", { name: "Join" }).click();
+	await p2.locator("h1", { hasText: "Hello," }).waitFor();
+	check((await heading(p2)) === "Hello, Mo Member", "the invitee joined from the link, in a context of their own");
+	check(await p2.getByText("member", { exact: true }).isVisible(), "... as member");
+
+	const p3 = await newPage();
+	await p3.goto(await mailedLink(env.OTHER_EMAIL, "/accept-invitation"));
+	await p3.getByLabel("Your name").fill("Otto Other");
+	await p3.getByLabel(/^Password/).fill(pw);
+	await p3.getByRole("button", { name: "Join" }).click();
+	const taken = p3.getByRole("alert");
+	await taken.filter({ hasText: "already has an account" }).waitFor();
+	check(/already has an account/.test(await taken.textContent()), "an address with an account elsewhere is told so plainly",
+	    await taken.textContent());
+
+	// Forgot, reset from the link, log in with the new password.
+	const p4 = await newPage();
+	await p4.goto(`${env.BASE}/forgot-password`);
+	await p4.getByLabel("E-mail").fill(member);
+	await p4.getByRole("button", { name: "Send me a link" }).click();
+	await p4.getByText("Check your mail").waitFor();
+	await p4.goto(await mailedLink(member, "/reset-password"));
+	check((await heading(p4)) === "Choose a new password", "the reset-password link opens its page");
+	await axe(p4, "reset a password");
+	const pw2 = "another console passphrase";
+	await p4.getByLabel(/^New password/).fill(pw2);
+	await p4.getByRole("button", { name: "Set password" }).click();
+	await p4.getByText("Password set").waitFor();
+	await p4.locator("main").getByRole("link", { name: "Log in" }).click();
+	await p4.getByLabel("E-mail").fill(member);
+	await p4.getByLabel("Password").fill(pw2);
+	await p4.getByRole("button", { name: "Log in" }).click();
+	await p4.locator("h1", { hasText: "Hello," }).waitFor();
+	check((await heading(p4)) === "Hello, Mo Member", "logged in with the new password");
+	await axe(p4, "the signed-in page");
+	await p4.getByRole("button", { name: "Log out", exact: true }).click();
+	await p4.locator("h1", { hasText: "Log in" }).waitFor();
+	check(true, "logged out");
+
+	// Verify an address from the link.
+	const me = await api("GET", "/api/v1/me", null, env.UNVERIFIED_TOKEN);
+	check((await api("POST", "/api/v1/auth/email/resend", null, env.UNVERIFIED_TOKEN)).status === 202, "a verification link is sent");
+	const p5 = await newPage();
+	await p5.goto(await mailedLink(me.json.user.email, "/verify-email"));
+	await p5.locator("h1", { hasText: "Address verified" }).waitFor();
+	check(true, "the verify-email link verifies the address");
+	const after = await api("GET", "/api/v1/me", null, env.UNVERIFIED_TOKEN);
+	check(after.json?.user?.email_verified === true, "... as the API says");
+
+	// A used link says so.
+	await p5.goto(p5.url());
+	await p5.locator("h1", { hasText: "Address not verified" }).waitFor();
+	check(/invalid, used or expired/.test(await p5.getByRole("alert").textContent()), "a used link says it is used");
+} catch (e) {
+	check(false, "the journey ran to its end", String(e?.stack ?? e));
+}
+check(dialogs.length === 0, "no dialog opened (HTML stayed text)", dialogs.join(" | "));
+check(errors.length === 0, "no page logged an error", errors.join(" | "));
+await browser.close();
+process.exit(failed ? 1 : 0);
