@@ -6,8 +6,10 @@
 // text (textContent): the CSP requires Trusted Types and this code never
 // writes HTML.
 //
-// The access token lives in memory only; so does the refresh token until
-// the cookie mode of issue 16 lands: reloading the page signs out.
+// The access token lives in memory only. The console asks for cookie
+// mode (X-Parley-Session: cookie): the refresh token is an HttpOnly,
+// Secure, SameSite=Strict cookie for /api/v1/auth that no script can
+// read, and a reload refreshes from it.
 
 const state = { tokens: null, me: null };
 const main = document.getElementById("main");
@@ -36,7 +38,7 @@ function show(title, ...nodes) {
 
 // The API: JSON in and out; a problem's code and title on failure.
 async function api(method, path, body, auth = true) {
-	const headers = { accept: "application/json" };
+	const headers = { accept: "application/json", "x-parley-session": "cookie" };
 	if (body !== undefined) headers["content-type"] = "application/json";
 	if (auth && state.tokens) headers.authorization = `Bearer ${state.tokens.access_token}`;
 	const r = await fetch(path, {
@@ -265,4 +267,15 @@ document.addEventListener("click", (ev) => {
 	go(a.getAttribute("href"));
 });
 window.addEventListener("popstate", route);
-route();
+
+// A reload keeps the session: the refresh cookie gives a new access token.
+async function restore() {
+	if (/^\/(login|signup|confirm-signup|verify-email|reset-password|forgot-password|accept-invitation)$/.test(location.pathname))
+		return;
+	try {
+		state.tokens = await api("POST", "/api/v1/auth/refresh", {}, false);
+	} catch {
+		state.tokens = null;
+	}
+}
+restore().then(route);

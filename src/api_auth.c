@@ -459,7 +459,8 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 	    cname);
 	if (out == NULL || json_object_update(out, tokens) == -1)
 		goto out;
-	rc = http_send_json(req, 201, out);
+	rc = api_send_tokens(req, ctx, 201, out);
+	out = NULL; /* taken */
 out:
 	crypto_wipe(hash, sizeof(hash));
 	json_decref(tokens);
@@ -593,7 +594,8 @@ h_login(struct request *req, struct ctx *ctx)
 	    db_commit(ctx->db) == -1)
 		goto out;
 	acct_forget(ctx, akey);
-	rc = http_send_json(req, 200, tokens);
+	rc = api_send_tokens(req, ctx, 200, tokens);
+	tokens = NULL; /* taken */
 out:
 	crypto_wipe(hash, sizeof(hash));
 	if (secret != NULL) {
@@ -611,12 +613,25 @@ int
 h_refresh(struct request *req, struct ctx *ctx)
 {
 	char	    hex[65], sid[37], cid[37], uid[37], role[8], idle[16];
-	const char *p[3];
+	char	    cookie[128];
+	const char *p[3], *rt;
 	PGresult   *res;
 	json_t	   *tokens = NULL;
-	int	    reused, live;
+	int	    reused, live, answered;
 
-	if (account_token_hash(api_body_str(req, "refresh_token"), hex) == -1)
+	/* The console's cookie, from parley's own pages; else the body's. */
+	if (api_cookie_mode(req)) {
+		rt = api_refresh_cookie(
+		    req, ctx, cookie, sizeof(cookie), &answered);
+		if (answered)
+			return 0;
+	} else if ((rt = api_body_str(req, "refresh_token")) == NULL) {
+		struct verr err = { .field = "refresh_token",
+			.code = "required" };
+
+		return validate_problem(req, &err);
+	}
+	if (rt == NULL || account_token_hash(rt, hex) == -1)
 		goto invalid;
 	p[0] = hex;
 	if ((res = db_exec(ctx->db, &q_lookup_refresh, p)) == NULL)
@@ -679,9 +694,7 @@ h_refresh(struct request *req, struct ctx *ctx)
 		json_decref(tokens);
 		return -1;
 	}
-	live = http_send_json(req, 200, tokens);
-	json_decref(tokens);
-	return live;
+	return api_send_tokens(req, ctx, 200, tokens);
 invalid:
 	return api_problem(req, 401, "invalid_token", "Unknown refresh token");
 }
@@ -695,6 +708,8 @@ h_logout(struct request *req, struct ctx *ctx)
 		ctx->who.user_id, "logout", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
+	if (api_cookie_mode(req))
+		api_clear_cookie(req);
 	return http_send_empty(req, 204);
 }
 
@@ -715,6 +730,8 @@ h_logout_all(struct request *req, struct ctx *ctx)
 		return -1;
 	}
 	json_decref(d);
+	if (api_cookie_mode(req))
+		api_clear_cookie(req);
 	return http_send_empty(req, 204);
 }
 

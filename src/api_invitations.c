@@ -313,7 +313,8 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 		NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
-	rc = http_send_json(req, 201, tokens);
+	rc = api_send_tokens(req, ctx, 201, tokens);
+	tokens = NULL; /* taken */
 out:
 	crypto_wipe(hash, sizeof(hash));
 	json_decref(none);

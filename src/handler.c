@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "db.h"
+#include "conf.h"
 #include "handler.h"
 #include "plans.h"
 
@@ -226,4 +227,89 @@ const char *
 api_body_str(const struct request *req, const char *name)
 {
 	return json_string_value(json_object_get(req->json, name));
+}
+
+int
+api_cookie_mode(const struct request *req)
+{
+	const char *v = http_header(req, "X-Parley-Session");
+
+	return v != NULL && strcmp(v, "cookie") == 0;
+}
+
+int
+api_send_tokens(
+    struct request *req, struct ctx *ctx, int status, json_t *tokens)
+{
+	char	    cookie[256];
+	const char *rt;
+
+	if (tokens == NULL)
+		return -1;
+	if (api_cookie_mode(req) &&
+	    (rt = json_string_value(
+		 json_object_get(tokens, "refresh_token"))) != NULL) {
+		snprintf(cookie, sizeof(cookie),
+		    "%s=%s; Path=/api/v1/auth; Max-Age=%d; HttpOnly; Secure; "
+		    "SameSite=Strict",
+		    API_REFRESH_COOKIE, rt, ctx->conf->refresh_ttl);
+		if (http_add_header(req, "Set-Cookie", cookie) == -1) {
+			json_decref(tokens);
+			return -1;
+		}
+		json_object_del(tokens, "refresh_token");
+	}
+	return api_send(req, status, tokens);
+}
+
+/* Whether 'origin' is public_base_url's scheme://host[:port]. */
+static int
+origin_is_ours(const struct conf *cfg, const char *origin)
+{
+	const char *u = cfg->public_base_url, *host;
+	size_t	    n;
+
+	if (origin == NULL || (host = strstr(u, "://")) == NULL)
+		return 0;
+	n = (size_t)(host + 3 - u) + strcspn(host + 3, "/");
+	return strlen(origin) == n && strncmp(origin, u, n) == 0;
+}
+
+const char *
+api_refresh_cookie(
+    struct request *req, struct ctx *ctx, char *buf, size_t len, int *answered)
+{
+	const char *c = http_header(req, "Cookie"), *p;
+	size_t	    n = strlen(API_REFRESH_COOKIE);
+
+	*answered = 0;
+	/* A cross-site request cannot set the header nor fake the Origin. */
+	if (!origin_is_ours(ctx->conf, req->origin)) {
+		*answered = 1;
+		api_problem(req, 403, "origin_not_allowed",
+		    "The session cookie is for parley's own pages");
+		return NULL;
+	}
+	for (p = c; p != NULL && *p != '\0';) {
+		p += strspn(p, " ;");
+		if (strncmp(p, API_REFRESH_COOKIE, n) == 0 && p[n] == '=') {
+			size_t v = strcspn(p + n + 1, ";");
+
+			if (v >= len)
+				return NULL;
+			memcpy(buf, p + n + 1, v);
+			buf[v] = '\0';
+			return buf;
+		}
+		p += strcspn(p, ";");
+	}
+	return NULL;
+}
+
+void
+api_clear_cookie(struct request *req)
+{
+	(void)http_add_header(req, "Set-Cookie",
+	    API_REFRESH_COOKIE "=; Path=/api/v1/auth; Max-Age=0; HttpOnly; "
+			       "Secure; SameSite=Strict");
 }

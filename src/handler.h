@@ -64,6 +64,30 @@ int api_problem(
  * as JSON with 'status'.
  */
 int api_send(struct request *req, int status, json_t *o);
+/*
+ * The console's cookie mode: a request with "X-Parley-Session: cookie"
+ * gets its refresh token as an HttpOnly, Secure, SameSite=Strict cookie
+ * for /api/v1/auth, never in the JSON, and gives it back the same way.
+ */
+#define API_REFRESH_COOKIE "parley_refresh"
+/* Whether 'req' asks for cookie mode. */
+int api_cookie_mode(const struct request *req);
+/*
+ * Sends 'tokens' (taken) with 'status': in cookie mode without
+ * refresh_token, which goes into the cookie instead.
+ */
+int api_send_tokens(
+    struct request *req, struct ctx *ctx, int status, json_t *tokens);
+/*
+ * In cookie mode: the refresh cookie's value, or NULL; answers 403
+ * origin_not_allowed (returning NULL with '*answered' set) when the
+ * request's Origin is not public_base_url's. 'buf' holds the value.
+ */
+const char *api_refresh_cookie(
+    struct request *req, struct ctx *ctx, char *buf, size_t len, int *answered);
+/* Ends the refresh cookie (logout). */
+void api_clear_cookie(struct request *req);
+
 struct plan_refusal;
 /* Answers 402 plan_limit naming the limit, its maximum and the plan. */
 int api_plan_refused(struct request *req, const struct plan_refusal *r);

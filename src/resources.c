@@ -272,8 +272,9 @@ static const struct col tokens_cols[] = {
 	{ "token_type", C_STRING, 0, NULL, NULL,
 	    (const char *const[]){ "Bearer", NULL }, NULL },
 	COL_DOC("expires_in", C_INT, 0, "seconds the access token is good for"),
-	COL_DOC("refresh_token", C_STRING, 0,
-	    "single use: POST /api/v1/auth/refresh for a new pair"),
+	COL_DOC("refresh_token", C_STRING, COL_EXTRA,
+	    "single use: POST /api/v1/auth/refresh for a new pair; absent in "
+	    "cookie mode (X-Parley-Session: cookie), where a cookie holds it"),
 	COL("session_id", C_UUID, 0),
 };
 const struct row row_tokens = ROW("Tokens", tokens_cols, "A session's tokens");
@@ -614,7 +615,7 @@ static const struct col signed_up_cols[] = {
 	{ "token_type", C_STRING, 0, NULL, NULL,
 	    (const char *const[]){ "Bearer", NULL }, NULL },
 	COL("expires_in", C_INT, 0),
-	COL("refresh_token", C_STRING, 0),
+	COL_DOC("refresh_token", C_STRING, COL_EXTRA, "absent in cookie mode"),
 	COL("session_id", C_UUID, 0),
 };
 const struct row row_signed_up =

@@ -30,6 +30,20 @@
 	.nreplies =                                                            \
 	    sizeof((const struct resp[]){ __VA_ARGS__ }) / sizeof(struct resp)
 
+static const char *const cookie_mode[] = { "cookie", NULL };
+/* The console's cookie mode (docs/security.md). */
+#define SESSION_MODE                                                           \
+	{                                                                      \
+		"X-Parley-Session", V_ENUM, 0, 0, F_ADVISORY, cookie_mode,     \
+		    NULL, 0,                                                   \
+		    "cookie: the refresh token travels as an HttpOnly, "       \
+		    "Secure, "                                                 \
+		    "SameSite=Strict cookie for /api/v1/auth (Set-Cookie "     \
+		    "parley_refresh), never in the JSON; refresh then takes "  \
+		    "the "                                                     \
+		    "cookie, from public_base_url's Origin only"               \
+	}
+
 /* Response templates. */
 #define TEMPLATE_NAME_TAKEN PROBLEM(409, "name_taken", "the name is taken")
 static const struct spec s_template_create = { .noun = "template",
@@ -379,6 +393,7 @@ static const struct spec s_invitation_delete = { .noun = "invitation",
 	REPLIES(REPLY(204, R_EMPTY, NULL, "revoked")),
 	.audit = "invitation.revoke" };
 static const struct spec s_invitation_accept = { .noun = "invitation",
+	HEADERS(SESSION_MODE),
 	BODY(FIELD_DOC("token", V_STRING, 1, 128, F_REQUIRED | F_SECRET,
 		 "from the invitation's link"),
 	    FIELD("name", V_STRING, 1, 200, F_REQUIRED),
@@ -734,7 +749,7 @@ static const struct spec s_register = {
 	    "to sign up with it, and nothing else changes. Registration "
 	    "needs outgoing mail (smtp_url)."
 };
-static const struct spec s_register_confirm = {
+static const struct spec s_register_confirm = { HEADERS(SESSION_MODE),
 	BODY(FIELD_DOC("token", V_STRING, 1, 128, F_REQUIRED | F_SECRET,
 		 "from the link's #token="),
 	    FIELD_DOC("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET,
@@ -751,9 +766,8 @@ static const struct spec s_register_confirm = {
 	    "password). Creates the company and its owner, whose address is "
 	    "verified by the link, and starts the first session. The link "
 	    "works once. 400 invalid_token when unknown, used, replaced or "
-	    "expired; 409 email_taken if the address got an account since."
-};
-static const struct spec s_login = {
+	    "expired; 409 email_taken if the address got an account since." };
+static const struct spec s_login = { HEADERS(SESSION_MODE),
 	BODY(FIELD("email", V_STRING, 1, 320, F_REQUIRED),
 	    FIELD("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
 	    FIELD_DOC("totp_code", V_STRING, 0, 64, F_NULLABLE | F_SECRET,
@@ -766,11 +780,15 @@ static const struct spec s_login = {
 	       "same time. With MFA on: 401 mfa_required without a code, "
 	       "mfa_invalid for a wrong or reused one; a recovery code may "
 	       "stand in for a TOTP code. 5 attempts per 15 minutes per client "
-	       "address and 5 failures per account (429 with Retry-After)."
-};
+	       "address and 5 failures per account (429 with Retry-After)." };
 static const struct spec s_refresh = {
-	BODY(FIELD("refresh_token", V_STRING, 1, 128, F_REQUIRED | F_SECRET)),
-	REPLIES(REPLY(200, R_ONE, &row_tokens, "a new pair"),
+	BODY(FIELD_DOC("refresh_token", V_STRING, 1, 128, F_SECRET,
+	    "required, but in cookie mode (the cookie carries it)")),
+	HEADERS(SESSION_MODE),
+	REPLIES(REPLY(200, R_ONE, &row_tokens,
+		    "a new pair (in cookie mode without refresh_token)"),
+	    PROBLEM(403, "origin_not_allowed",
+		"cookie mode from another origin than public_base_url's"),
 	    PROBLEM(401, "invalid_token refresh_reused session_revoked",
 		"unknown, reused (the session ends), or the session ended")),
 	.doc =
@@ -779,10 +797,10 @@ static const struct spec s_refresh = {
 	    "(401 refresh_reused). No grace period: two concurrent refreshes "
 	    "of one token count as reuse."
 };
-static const struct spec s_logout = { REPLIES(
-    REPLY(204, R_EMPTY, NULL, "this session ended")) };
-static const struct spec s_logout_all = { REPLIES(
-    REPLY(204, R_EMPTY, NULL, "every session of the user ended")) };
+static const struct spec s_logout = { HEADERS(SESSION_MODE),
+	REPLIES(REPLY(204, R_EMPTY, NULL, "this session ended")) };
+static const struct spec s_logout_all = { HEADERS(SESSION_MODE),
+	REPLIES(REPLY(204, R_EMPTY, NULL, "every session of the user ended")) };
 static const struct spec s_password_forgot = {
 	BODY(FIELD("email", V_STRING, 1, 320, F_REQUIRED), CAPTCHA_TOKEN),
 	REPLIES(REPLY(202, R_ONE, &row_accepted,

@@ -169,4 +169,40 @@ is $t->get('/api/v1/security-events?before=junk', headers => { authorization => 
     'bad cursor: 400';
 ok !grep({ $_->{kind} !~ /^[a-z_]+$/ } @{ $r->{json}{items} }), 'events have kinds';
 
+# The console's cookie mode: the refresh token as an HttpOnly cookie,
+# never in the JSON; refreshed from parley's own Origin only.
+my $ours = 'https://app.parley.test'; # the suite's public_base_url
+my $c = $t->post('/api/v1/auth/login', json => { email => 'owner@acme.example', password => $pw },
+    headers => { 'x-forwarded-for' => '203.0.113.77', 'x-parley-session' => 'cookie' });
+is $c->{status}, 200, 'cookie mode: logged in';
+ok !exists $c->{json}{refresh_token}, '... no refresh_token in the JSON';
+ok $c->{json}{access_token}, '... the access token as ever';
+my $set = $c->{headers}{'set-cookie'} // '';
+like $set, qr/^parley_refresh=[A-Za-z0-9_-]{43}; Path=\/api\/v1\/auth; Max-Age=\d+; HttpOnly; Secure; SameSite=Strict$/,
+    '... the refresh token in an HttpOnly, Secure, SameSite=Strict cookie for /api/v1/auth';
+my ($cookie) = $set =~ /^(parley_refresh=[^;]+)/;
+$t->note_secrets("Bearer " . ($cookie =~ s/^parley_refresh=//r));
+my %cm = ('x-parley-session' => 'cookie', cookie => $cookie);
+is $t->post('/api/v1/auth/refresh', json => {}, headers => { %cm })->{json}{code}, 'origin_not_allowed',
+    'refresh with the cookie and no Origin: 403 origin_not_allowed';
+is $t->post('/api/v1/auth/refresh', json => {}, headers => { %cm, origin => 'https://evil.example' })->{status}, 403,
+    '... and from another site: 403';
+is $t->post('/api/v1/auth/refresh', json => {}, headers => { cookie => $cookie, origin => $ours })->{json}{errors}[0]{field},
+    'refresh_token', '... and the cookie alone, without the mode header, is no token (422)';
+my $c2 = $t->post('/api/v1/auth/refresh', json => {}, headers => { %cm, origin => $ours });
+is $c2->{status}, 200, 'refresh from our Origin with the cookie: 200';
+ok !exists $c2->{json}{refresh_token}, '... no refresh_token in the JSON';
+my ($cookie2) = ($c2->{headers}{'set-cookie'} // '') =~ /^(parley_refresh=[^;]+)/;
+ok $cookie2 && $cookie2 ne $cookie, '... a new cookie: the token rotated';
+$t->note_secrets("Bearer " . (($cookie2 // '') =~ s/^parley_refresh=//r));
+my $reuse = $t->post('/api/v1/auth/refresh', json => {}, headers => { %cm, origin => $ours });
+is $reuse->{json}{code}, 'refresh_reused', 'the old cookie again: refresh_reused, as for a bearer token';
+is $t->post('/api/v1/auth/refresh', json => {}, headers => { 'x-parley-session' => 'cookie', cookie => $cookie2, origin => $ours })->{status},
+    401, '... and the session has ended';
+my $c3 = $t->post('/api/v1/auth/login', json => { email => 'owner@acme.example', password => $pw },
+    headers => { 'x-forwarded-for' => '203.0.113.78', 'x-parley-session' => 'cookie' });
+my $out = $t->post('/api/v1/auth/logout', headers => { authorization => "Bearer $c3->{json}{access_token}", 'x-parley-session' => 'cookie' });
+is $out->{status}, 204, 'logout in cookie mode';
+like $out->{headers}{'set-cookie'} // '', qr/^parley_refresh=; Path=\/api\/v1\/auth; Max-Age=0;/, '... clears the cookie';
+
 done_testing;

@@ -17,6 +17,13 @@ ok $chromium, 'chromium is installed (dev/test installs it)' or BAIL_OUT('no chr
 ok -d $modules, 'playwright-core is installed (dev/test runs npm ci in t/browser)' or BAIL_OUT('no playwright-core');
 
 my $t = ParleyTest->new;
+# Over HTTPS, as the console is used (its refresh cookie is Secure), and
+# the public_base_url its cookie's Origin check compares with.
+my $https = $t->url('', 'https');
+$https =~ s{/$}{};
+$t->stop_parleyd;
+$t->{env}{PARLEY_PUBLIC_BASE_URL} = $https;
+$t->start_parleyd;
 # Every page of the console answers, and its shell is the same page.
 for my $p (qw(/ /login /signup /confirm-signup /verify-email /reset-password /forgot-password /accept-invitation)) {
 	my $r = $t->get($p);
@@ -30,7 +37,8 @@ my $other = $t->register_company('elsewhere', 'an elsewhere passphrase');
 my $unv = $t->register_company('unverified', 'an unverified passphrase');
 $t->sql('UPDATE users SET email_verified_at = NULL WHERE id = ?', $unv->{user});
 
-local $ENV{BASE} = do { (my $b = $t->url('')) =~ s{/$}{}; $b };
+local $ENV{BASE} = $https;
+local $ENV{NODE_TLS_REJECT_UNAUTHORIZED} = '0'; # the suite's own certificate, for node's fetch
 local $ENV{MAILDIR} = $t->dir . '/mail';
 local $ENV{OUT} = $t->dir;
 local $ENV{CHROMIUM} = $chromium;

@@ -59,7 +59,7 @@ const browser = await chromium.launch({
 const dialogs = [];
 const errors = [];
 async function newPage() {
-	const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: true });
 	const page = await ctx.newPage();
 	page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
 	page.on("pageerror", (e) => errors.push(String(e)));
@@ -108,6 +108,20 @@ try {
 	check((await heading(p1)) === `Hello, ${evil}`, "signed in as the owner, the name shown as text", await heading(p1));
 	check(await p1.getByText("owner").first().isVisible(), "... as owner");
 	check(await p1.locator("img").count() === 0, "... and no element made of it");
+	check(!/parley_refresh/.test(await p1.evaluate(() => document.cookie)),
+	    "the refresh cookie cannot be read by script");
+	check((await p1.context().cookies()).some((c) => c.name === "parley_refresh" && c.httpOnly && c.secure && c.sameSite === "Strict"),
+	    "... it is HttpOnly, Secure, SameSite=Strict");
+	await p1.reload();
+	await p1.locator("h1", { hasText: "Hello," }).waitFor();
+	check(true, "a reload keeps the session (refreshed from the cookie)");
+	const cross = await fetch(`${env.BASE}/api/v1/auth/refresh`, {
+		method: "POST",
+		headers: { "content-type": "application/json", "x-parley-session": "cookie", origin: "https://evil.example",
+			cookie: (await p1.context().cookies()).filter((c) => c.name === "parley_refresh").map((c) => `${c.name}=${c.value}`).join("; ") },
+		body: "{}",
+	});
+	check(cross.status === 403, "a cross-site request with the cookie is refused", String(cross.status));
 
 	// Invite two addresses (the API, as an admin's page will): one new,
 	// one with an account in another company.
