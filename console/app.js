@@ -212,6 +212,51 @@ const pages = {
 			signedIn(await api("POST", "/api/v1/invitations/accept", { token, name: v.name, password: v.password }, false));
 		}));
 	},
+	"/settings/billing": async () => {
+		if (!state.tokens) return go("/login");
+		const q = new URLSearchParams(location.search).get("checkout");
+		const note = q === "success"
+			? el("p", { class: "ok", role: "status" }, "Thank you: Stripe confirms the payment, and the plan changes as soon as it tells parley.")
+			: q === "canceled" ? el("p", { role: "status" }, "The checkout was cancelled: nothing changed.") : null;
+		let b;
+		try {
+			b = await api("GET", "/api/v1/billing");
+		} catch (e) {
+			if (e.status !== 403) throw e;
+			return show("Billing", note, el("p", {}, "Only the company's owner sees and changes billing."));
+		}
+		const lim = (v) => (v === null ? "no limit" : String(v));
+		const rows = [["Chatbots", b.usage.chatbots, b.plan.limits.chatbots],
+			["Members and invitations", b.usage.members, b.plan.limits.members],
+			["Documents", b.usage.documents, b.plan.limits.documents],
+			["Messages this month", b.usage.messages_this_month, b.plan.limits.monthly_messages],
+			["LLM tokens this month", b.usage.llm_tokens_this_month, b.plan.limits.monthly_llm_tokens]];
+		show("Billing", note,
+		    el("p", {}, "Plan: ", el("strong", {}, b.plan.name), `, billing ${b.billing_state}`,
+			b.subscription_status ? ` (subscription ${b.subscription_status})` : ""),
+		    el("table", {}, el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Used"), el("th", { scope: "col" }, "Now"), el("th", { scope: "col" }, "Limit"))),
+			el("tbody", {}, rows.map(([n, u, l]) => el("tr", {}, el("th", { scope: "row" }, n), el("td", {}, String(u)), el("td", {}, lim(l)))))),
+		    b.stripe_customer
+			? el("button", { type: "button", onclick: async () => { location.assign((await api("POST", "/api/v1/billing/portal", {})).url); } }, "Manage billing at Stripe")
+			: null);
+	},
+	"/settings/webhooks": async () => {
+		if (!state.tokens) return go("/login");
+		let list;
+		try {
+			list = (await api("GET", "/api/v1/webhook-endpoints")).items;
+		} catch (e) {
+			if (e.status !== 403) throw e;
+			return show("Webhooks", el("p", {}, "Only admins and owners manage webhook endpoints."));
+		}
+		const item = (w) => el("li", {}, el("strong", {}, w.url), " — ", w.enabled ? "on" : "off",
+		    w.disabled_reason ? ` (turned off: ${w.disabled_reason})` : "", " ",
+		    w.enabled ? null : el("button", { type: "button", onclick: async () => {
+			await api("PATCH", `/api/v1/webhook-endpoints/${w.id}`, { enabled: true });
+			route();
+		    } }, `Turn ${w.url} on again`));
+		show("Webhooks", list.length ? el("ul", {}, list.map(item)) : el("p", { class: "muted" }, "No webhook endpoints yet."));
+	},
 	"/": async () => {
 		if (!state.tokens) return go("/login");
 		state.me = await api("GET", "/api/v1/me");

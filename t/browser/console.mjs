@@ -122,6 +122,15 @@ try {
 		body: "{}",
 	});
 	check(cross.status === 403, "a cross-site request with the cookie is refused", String(cross.status));
+	// The pages Stripe returns to and the webhook mail names.
+	await p1.goto(`${env.BASE}/settings/billing?checkout=success`);
+	await p1.locator("h1", { hasText: "Billing" }).waitFor();
+	check(/Thank you/.test(await p1.getByRole("status").textContent()), "Stripe's return page answers, after a full load");
+	check(await p1.getByText("Plan:").isVisible(), "... with the plan and its limits");
+	await axe(p1, "billing");
+	await p1.goto(`${env.BASE}/settings/webhooks`);
+	await p1.locator("h1", { hasText: "Webhooks" }).waitFor();
+	check(await p1.getByText("No webhook endpoints yet.").isVisible(), "the webhooks page the disabled-endpoint mail names answers");
 
 	// Invite two addresses (the API, as an admin's page will): one new,
 	// one with an account in another company.
