@@ -257,12 +257,59 @@ const pages = {
 		    } }, `Turn ${w.url} on again`));
 		show("Webhooks", list.length ? el("ul", {}, list.map(item)) : el("p", { class: "muted" }, "No webhook endpoints yet."));
 	},
+	"/settings/account": async () => {
+		if (!state.tokens) return go("/login");
+		state.me = await api("GET", "/api/v1/me");
+		const sessions = (await api("GET", "/api/v1/auth/sessions")).items;
+		const totp = el("section", { "aria-labelledby": "totp-h" }, el("h2", { id: "totp-h" }, "Two-factor authentication"));
+		if (state.me.mfa.enabled) {
+			totp.append(el("p", {}, "On: logging in asks for a code from your authenticator app."),
+			    form([{ name: "password", label: "Password", type: "password", autocomplete: "current-password" },
+				{ name: "code", label: "Code or recovery code", autocomplete: "one-time-code" }],
+			    "Turn two-factor authentication off", async (v) => {
+				await api("POST", "/api/v1/auth/mfa/totp/disable", v);
+				route();
+			    }));
+		} else {
+			totp.append(el("p", {}, "Off."), el("button", { type: "button", onclick: async () => {
+				const s = await api("POST", "/api/v1/auth/mfa/totp/setup", {});
+				totp.replaceChildren(el("h2", { id: "totp-h" }, "Two-factor authentication"),
+				    el("p", {}, "Add this secret to your authenticator app, then enter the code it shows."),
+				    el("p", {}, "Secret: ", el("code", { id: "totp-secret" }, s.secret)),
+				    el("p", { class: "muted" }, el("a", { href: s.otpauth_uri }, "Open in an authenticator app")),
+				    form([{ name: "code", label: "Code", autocomplete: "one-time-code", inputmode: "numeric" }], "Turn on", async (v) => {
+					const r = await api("POST", "/api/v1/auth/mfa/totp/enable", { code: v.code });
+					totp.replaceChildren(el("h2", { id: "totp-h" }, "Two-factor authentication"),
+					    el("p", { class: "ok", role: "status" }, "On. Keep these recovery codes somewhere safe: each works once, and they are shown only now."),
+					    el("ul", { id: "recovery-codes" }, r.recovery_codes.map((c) => el("li", {}, el("code", {}, c)))));
+				    }));
+			} }, "Set up two-factor authentication"));
+		}
+		const sess = el("section", { "aria-labelledby": "sess-h" }, el("h2", { id: "sess-h" }, "Sessions"),
+		    el("ul", {}, sessions.map((x) => el("li", {}, `${x.user_agent ?? "unknown browser"} from ${x.ip ?? "somewhere"}, last used ${x.last_used_at}`,
+			x.current ? " (this one)" : el("button", { type: "button", class: "link", onclick: async () => {
+				await api("DELETE", `/api/v1/auth/sessions/${x.id}`);
+				route();
+			} }, " end it")))));
+		const pw = el("section", { "aria-labelledby": "pw-h" }, el("h2", { id: "pw-h" }, "Password"),
+		    form([{ name: "current_password", label: "Current password", type: "password", autocomplete: "current-password" },
+			{ name: "new_password", label: "New password", type: "password", autocomplete: "new-password" }],
+		    "Change password", async (v, err) => {
+			const r = await api("POST", "/api/v1/auth/password/change", v);
+			err.textContent = "";
+			pw.append(el("p", { class: "ok", role: "status" }, `Changed; ${r.sessions_ended} other session(s) ended.`));
+		    }));
+		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), totp, sess, pw);
+	},
 	"/": async () => {
 		if (!state.tokens) return go("/login");
 		state.me = await api("GET", "/api/v1/me");
 		show(`Hello, ${state.me.user.name}`,
 		    el("p", {}, "You are ", el("strong", {}, state.me.role), " of ", el("strong", {}, state.me.company.name), "."),
-		    el("p", { class: "muted" }, "The inbox and the admin pages come next (issue 16)."));
+		    el("p", {}, el("a", { href: "/settings/account" }, "Your account"), " · ",
+			el("a", { href: "/settings/billing" }, "Billing"), " · ",
+			el("a", { href: "/settings/webhooks" }, "Webhooks")),
+		    el("p", { class: "muted" }, "The inbox and the other admin pages come next (issue 16)."));
 	},
 };
 

@@ -13,6 +13,7 @@
 // another company), UNVERIFIED_TOKEN (an access token of a user whose
 // address is not verified).
 import { chromium } from "playwright-core";
+import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
@@ -79,6 +80,19 @@ async function axe(page, what) {
 	check(v.length === 0, `axe-core: no serious or critical violation on ${what}`, v.join(", "));
 }
 const heading = (page) => page.locator("h1").textContent();
+
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret, as an app has it.
+function totp(b32, t = Date.now()) {
+	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	let bits = "";
+	for (const ch of b32.replace(/=+$/, "").toUpperCase()) bits += alpha.indexOf(ch).toString(2).padStart(5, "0");
+	const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+	const msg = Buffer.alloc(8);
+	msg.writeBigUInt64BE(BigInt(Math.floor(t / 30000)));
+	const h = createHmac("sha1", key).update(msg).digest();
+	const o = h[h.length - 1] & 15;
+	return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
 
 const pw = "a console passphrase, long";
 const evil = `Eve <img src=x onerror=alert(1)>`;
@@ -182,9 +196,33 @@ try {
 	await p4.locator("h1", { hasText: "Hello," }).waitFor();
 	check((await heading(p4)) === "Hello, Mo Member", "logged in with the new password");
 	await axe(p4, "the signed-in page");
+	// TOTP: set up from the account page, then log in with a code.
+	await p4.locator("main").getByRole("link", { name: "Your account" }).click();
+	await p4.locator("h1", { hasText: "Your account" }).waitFor();
+	await p4.getByRole("button", { name: "Set up two-factor authentication" }).click();
+	const secret = await p4.locator("#totp-secret").textContent();
+	check(/^[A-Z2-7]{32}$/.test(secret), "TOTP setup shows a 160-bit base32 secret", secret);
+	await p4.getByLabel("Code").fill(totp(secret));
+	await p4.getByRole("button", { name: "Turn on" }).click();
+	await p4.locator("#recovery-codes li").first().waitFor();
+	check(await p4.locator("#recovery-codes li").count() === 10, "... turned on: ten recovery codes shown once");
+	await axe(p4, "your account");
 	await p4.getByRole("button", { name: "Log out", exact: true }).click();
 	await p4.locator("h1", { hasText: "Log in" }).waitFor();
 	check(true, "logged out");
+	await p4.getByLabel("E-mail").fill(member);
+	await p4.getByLabel("Password").fill(pw2);
+	await p4.getByRole("button", { name: "Log in" }).click();
+	const codeBox = p4.getByLabel("Authenticator code or recovery code");
+	await codeBox.waitFor();
+	check(true, "with TOTP on, logging in asks for a code");
+	// The code of the next step: the one used at enabling may not be reused.
+	await codeBox.fill(totp(secret, Date.now() + 30000));
+	await p4.getByRole("button", { name: "Log in" }).click();
+	await p4.locator("h1", { hasText: "Hello," }).waitFor();
+	check((await heading(p4)) === "Hello, Mo Member", "... and a code from the app logs in");
+	await p4.getByRole("button", { name: "Log out", exact: true }).click();
+	await p4.locator("h1", { hasText: "Log in" }).waitFor();
 
 	// Verify an address from the link.
 	const me = await api("GET", "/api/v1/me", null, env.UNVERIFIED_TOKEN);
