@@ -260,7 +260,14 @@ const pages = {
 	"/settings/account": async () => {
 		if (!state.tokens) return go("/login");
 		state.me = await api("GET", "/api/v1/me");
-		const sessions = (await api("GET", "/api/v1/auth/sessions")).items;
+		// A company that requires TOTP lets a member without it do only this.
+		let sessions = [], required = false;
+		try {
+			sessions = (await api("GET", "/api/v1/auth/sessions")).items;
+		} catch (e) {
+			if (e.code !== "mfa_setup_required") throw e;
+			required = true;
+		}
 		const totp = el("section", { "aria-labelledby": "totp-h" }, el("h2", { id: "totp-h" }, "Two-factor authentication"));
 		if (state.me.mfa.enabled) {
 			totp.append(el("p", {}, "On: logging in asks for a code from your authenticator app."),
@@ -299,11 +306,20 @@ const pages = {
 			err.textContent = "";
 			pw.append(el("p", { class: "ok", role: "status" }, `Changed; ${r.sessions_ended} other session(s) ended.`));
 		    }));
+		if (required)
+			return show("Set up two-factor authentication",
+			    el("p", { role: "status" }, "Your company requires two-factor authentication: set it up to continue."), totp);
 		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), totp, sess, pw);
 	},
 	"/": async () => {
 		if (!state.tokens) return go("/login");
 		state.me = await api("GET", "/api/v1/me");
+		try {
+			await api("GET", "/api/v1/company");
+		} catch (e) {
+			if (e.code === "mfa_setup_required") return go("/settings/account");
+			throw e;
+		}
 		show(`Hello, ${state.me.user.name}`,
 		    el("p", {}, "You are ", el("strong", {}, state.me.role), " of ", el("strong", {}, state.me.company.name), "."),
 		    el("p", {}, el("a", { href: "/settings/account" }, "Your account"), " · ",

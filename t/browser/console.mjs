@@ -238,6 +238,13 @@ try {
 	await p5.goto(p5.url());
 	await p5.locator("h1", { hasText: "Address not verified" }).waitFor();
 	check(/invalid, used or expired/.test(await p5.getByRole("alert").textContent()), "a used link says it is used");
+	// A company that requires TOTP sends its members without it to set it up.
+	check((await api("PATCH", "/api/v1/company", { settings: { mfa_required: true } }, tok)).status === 200,
+	    "the owner requires TOTP of the company");
+	await p1.goto(`${env.BASE}/`);
+	await p1.locator("h1", { hasText: "Set up two-factor authentication" }).waitFor();
+	check(/requires two-factor authentication/.test(await p1.getByRole("status").textContent()),
+	    "a member without TOTP lands on its setup, told why");
 } catch (e) {
 	check(false, "the journey ran to its end", String(e?.stack ?? e));
 }
