@@ -257,6 +257,52 @@ const pages = {
 		    } }, `Turn ${w.url} on again`));
 		show("Webhooks", list.length ? el("ul", {}, list.map(item)) : el("p", { class: "muted" }, "No webhook endpoints yet."));
 	},
+	"/settings/members": async () => {
+		if (!state.tokens) return go("/login");
+		state.me = await api("GET", "/api/v1/me");
+		const admin = state.me.role !== "member";
+		const members = (await api("GET", "/api/v1/members")).items;
+		const roleSelect = (m) => {
+			const s = el("select", { "aria-label": `Role of ${m.name}`, onchange: async (ev) => {
+				try {
+					await api("PATCH", `/api/v1/members/${m.id}`, { role: ev.target.value });
+				} catch (e) {
+					alert.textContent = explain(e);
+				}
+				route();
+			} }, ["member", "admin", "owner"].map((r) => el("option", { value: r, selected: r === m.role }, r)));
+			return s;
+		};
+		const alert = el("p", { class: "error", role: "alert" });
+		const list = el("ul", { id: "members" }, members.map((m) => el("li", {},
+		    el("strong", {}, m.name), ` ${m.email} `,
+		    admin && m.id !== state.me.user.id ? roleSelect(m) : el("span", {}, m.role),
+		    admin && m.id !== state.me.user.id ? el("button", { type: "button", class: "link", onclick: async () => {
+			try {
+				await api("DELETE", `/api/v1/members/${m.id}`);
+			} catch (e) {
+				alert.textContent = explain(e);
+				return;
+			}
+			route();
+		    } }, ` remove ${m.name}`) : null)));
+		const parts = [alert, list];
+		if (admin) {
+			const open = (await api("GET", "/api/v1/invitations")).items;
+			parts.push(el("h2", {}, "Invitations"),
+			    open.length ? el("ul", { id: "invitations" }, open.map((i) => el("li", {}, `${i.email} as ${i.role}, until ${i.expires_at} `,
+				el("button", { type: "button", class: "link", onclick: async () => {
+					await api("DELETE", `/api/v1/invitations/${i.id}`);
+					route();
+				} }, `revoke ${i.email}`)))) : el("p", { class: "muted" }, "No open invitations."),
+			    form([{ name: "email", label: "Invite by e-mail", type: "email", autocomplete: "off" },
+				{ name: "role", label: "Role (member, admin or owner)", value: "member" }], "Send invitation", async (v) => {
+				await api("POST", "/api/v1/invitations", { email: v.email, role: v.role });
+				route();
+			}));
+		}
+		show("Members", ...parts);
+	},
 	"/settings/account": async () => {
 		if (!state.tokens) return go("/login");
 		state.me = await api("GET", "/api/v1/me");
@@ -323,6 +369,7 @@ const pages = {
 		show(`Hello, ${state.me.user.name}`,
 		    el("p", {}, "You are ", el("strong", {}, state.me.role), " of ", el("strong", {}, state.me.company.name), "."),
 		    el("p", {}, el("a", { href: "/settings/account" }, "Your account"), " · ",
+			el("a", { href: "/settings/members" }, "Members"), " · ",
 			el("a", { href: "/settings/billing" }, "Billing"), " · ",
 			el("a", { href: "/settings/webhooks" }, "Webhooks")),
 		    el("p", { class: "muted" }, "The inbox and the other admin pages come next (issue 16)."));

@@ -26,7 +26,7 @@ $t->{env}{PARLEY_PUBLIC_BASE_URL} = $https;
 $t->start_parleyd;
 # Every page of the console answers, and its shell is the same page.
 for my $p (qw(/ /login /signup /confirm-signup /verify-email /reset-password /forgot-password /accept-invitation
-    /settings/billing /settings/webhooks /settings/account)) {
+    /settings/billing /settings/webhooks /settings/account /settings/members)) {
 	my $r = $t->get($p);
 	is $r->{status}, 200, "GET $p: the console";
 	like $r->{content}, qr{<script type="module" src="/console/app\.js"></script>}, '... its shell';

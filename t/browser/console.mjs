@@ -238,6 +238,26 @@ try {
 	await p5.goto(p5.url());
 	await p5.locator("h1", { hasText: "Address not verified" }).waitFor();
 	check(/invalid, used or expired/.test(await p5.getByRole("alert").textContent()), "a used link says it is used");
+	// Members: the owner sees the team, invites from the page and revokes.
+	await p1.goto(`${env.BASE}/settings/members`);
+	await p1.locator("h1", { hasText: "Members" }).waitFor();
+	check(/Mo Member/.test(await p1.locator("#members").textContent()), "the members page lists the team");
+	const third = `third-${Date.now()}@console.example`;
+	await p1.getByLabel("Invite by e-mail").fill(third);
+	await p1.getByRole("button", { name: "Send invitation" }).click();
+	await p1.locator("#invitations li", { hasText: third }).waitFor();
+	check(true, "an invitation sent from the page is listed");
+	await mailedLink(third, "/accept-invitation");
+	check(true, "... and mailed");
+	await axe(p1, "members");
+	await p1.getByRole("button", { name: `revoke ${third}` }).click();
+	await p1.locator("#invitations li", { hasText: third }).waitFor({ state: "detached" });
+	check(true, "... and revoked from the page");
+	const memberRole = p1.getByLabel("Role of Mo Member");
+	await memberRole.selectOption("admin");
+	await p1.locator("h1", { hasText: "Members" }).waitFor();
+	check((await api("GET", "/api/v1/members", null, tok)).json.items.some((m) => m.name === "Mo Member" && m.role === "admin"),
+	    "a role changed on the page is the API's");
 	// A company that requires TOTP sends its members without it to set it up.
 	check((await api("PATCH", "/api/v1/company", { settings: { mfa_required: true } }, tok)).status === 200,
 	    "the owner requires TOTP of the company");
