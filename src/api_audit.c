@@ -17,7 +17,6 @@
 #include "db.h"
 #include "log.h"
 
-#define AUDIT_PAGE_MAX 200
 #define AUDIT_EXPORT_BATCH 1000
 #define EXPORT_COLS 14 /* the CSV's columns */
 

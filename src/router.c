@@ -96,14 +96,6 @@ router_arg_int(const struct request *req, const char *name, long long dflt)
 }
 
 int
-router_arg_bool(const struct request *req, const char *name, int dflt)
-{
-	const char *v = router_arg(req, name);
-
-	return v != NULL ? strcmp(v, "true") == 0 : dflt;
-}
-
-int
 router_not_found(struct request *req)
 {
 	const struct route *r = req->route_def;

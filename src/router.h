@@ -34,8 +34,6 @@ const char *router_arg(const struct request *req, const char *name);
 /* router_arg() as an integer, or 'dflt' when absent. */
 long long router_arg_int(
     const struct request *req, const char *name, long long dflt);
-/* router_arg() as a boolean ("true"), or 'dflt' when absent. */
-int router_arg_bool(const struct request *req, const char *name, int dflt);
 
 /* Answers 404 "No such <noun>" for the current route's noun. */
 int router_not_found(struct request *req);

@@ -46,7 +46,7 @@ put_list(const struct row *r, const char *alias, size_t alen, char *out,
 	for (i = 0; i < r->ncols; i++) {
 		const struct col *c = &r->cols[i];
 
-		if (c->flags & (COL_EXTRA | COL_ADDED | COL_NOSELECT))
+		if (c->flags & (COL_EXTRA | COL_ADDED))
 			continue;
 		if (n++ > 0 && put(out, outlen, pos, ", ", 2) == -1)
 			return -1;

@@ -29,7 +29,6 @@ enum col_type {
 #define COL_NULL 0x01 /* null when empty (still present) */
 #define COL_EXTRA                                                              \
 	0x02 /* sometimes: when a statement selects it, or the handler adds it */
-#define COL_NOSELECT 0x04 /* read from the statement, not from {{Row}} */
 #define COL_HIDDEN 0x08 /* selected for the handler, never encoded */
 #define COL_ADDED 0x10 /* not selected: the handler adds it, always */
 
