@@ -51,9 +51,9 @@ $t->{pids}{hostpage} = $t->spawn($t->dir . '/hostpage.log', {},
     '/usr/bin/python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', $site, $port);
 $t->wait_port($port, $t->{pids}{hostpage}, 'the host page server');
 
-# The provider streams its answer slowly enough to be seen streaming,
-# also when the event stream opens late on two busy cores (300 ms a word;
-# scripted for each run below).
+# The provider holds its answer until the page has the conversation's
+# event stream open (the script releases it), then streams it slowly
+# enough to be seen streaming (100 ms a word; scripted for each run).
 
 my $out = $t->dir . '/screenshots';
 make_path($out);
@@ -62,13 +62,17 @@ local $ENV{HOST_URL} = "http://localhost:$port/";
 local $ENV{BAD_URL} = "http://127.0.0.1:$port/";
 local $ENV{AGENT_TOKEN} = $own->{access_token};
 local $ENV{OUT} = $out;
+# Longer than the 40 bytes the output guard holds back while it streams.
+local $ENV{REPLY} = 'We are open from 9 to 17, Monday to Friday. On weekends and public holidays the shop '
+    . 'is closed, and orders placed then are sent on the next working day.';
+local $ENV{LLM_CONTROL} = "http://127.0.0.1:$t->{llm_port}";
 local $ENV{CHROMIUM} = $chromium;
 my $script = ParleyTest->srcdir . '/t/browser/widget.mjs';
 # Both ways: third-party storage blocked (as in many browsers and
 # profiles), and allowed.
 for my $mode (qw(block allow)) {
 	local $ENV{THIRD_PARTY} = $mode;
-	$t->llm_script({ reply => 'We are open from 9 to 17, Monday to Friday.', chunk_delay_ms => 300 });
+	$t->llm_script({ reply => $ENV{REPLY}, chunk_delay_ms => 100, hold => JSON::PP::true });
 	open my $node, '-|', 'node', $script or die "node: $!";
 	my $checks = 0;
 	while (my $line = <$node>) {

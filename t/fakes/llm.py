@@ -24,12 +24,16 @@ Control API on the same port:
                           words of "reply", if given), then an error object
                       {"delay_ms": N, ...}           sleep first
                       {"chunk_delay_ms": N, ...}     sleep between chunks
+                      {"hold": true, ...}            wait for POST /_release
+                          (at most 20 s) before answering
                       {"usage": {"prompt_tokens": N, "completion_tokens": M}}
                       {"finish_reason": "length"}
                   In "reply", {system} stands for the first message's
                   content and {canary} for the word after "Confidential
                   marker: " in the system messages (a leaking model).
   GET /_requests    every request so far: [{"headers": {...}, "body": {...}}]
+  GET /_held        {"held": N}: completion requests waiting for a release
+  POST /_release    lets every held request go on
   DELETE /_requests forgets them and empties the script.
 Anything else: 404 with an OpenAI error object.
 
@@ -53,6 +57,9 @@ lock = threading.Lock()
 script = []
 requests = []
 serial = [0]
+held = [0]
+released = threading.Condition(lock)
+generation = [0]
 
 ERRORS = {
     400: ("invalid_request_error", None, "Invalid request."),
@@ -112,6 +119,10 @@ class H(BaseHTTPRequestHandler):
             with lock:
                 out = list(requests)
             self.send_json(200, out)
+        elif self.path == "/_held":
+            with lock:
+                n = held[0]
+            self.send_json(200, {"held": n})
         else:
             self.not_found()
 
@@ -141,6 +152,11 @@ class H(BaseHTTPRequestHandler):
             with lock:
                 script.extend(items)
             self.send_json(200, {"queued": len(items)})
+        elif self.path == "/_release":
+            with lock:
+                generation[0] += 1
+                released.notify_all()
+            self.send_json(200, {"ok": True})
         elif self.path == "/v1/chat/completions":
             self.completion(raw)
         else:
@@ -167,6 +183,14 @@ class H(BaseHTTPRequestHandler):
             b = script.pop(0) if script else {}
             serial[0] += 1
             cid = "chatcmpl-fake%06d" % serial[0]
+        if b.get("hold"):
+            # Waits for the test's signal: a reply that starts only once
+            # the test has seen what must come first.
+            with lock:
+                held[0] += 1
+                mine = generation[0]
+                released.wait_for(lambda: generation[0] != mine, timeout=20)
+                held[0] -= 1
         if b.get("delay_ms"):
             time.sleep(b["delay_ms"] / 1000.0)
         if body is None or not isinstance(body.get("messages"), list):
