@@ -48,6 +48,8 @@ static const struct col visitor_brief_cols[] = {
 	COL("email", C_STRING, COL_NULL),
 	COL_DOC("verified", C_BOOL, 0,
 	    "the company's backend signed the visitor's identity"),
+	COL_DOC("restricted", C_BOOL, 0,
+	    "processing of the visitor's data is restricted (GDPR art. 18)"),
 };
 const struct row row_visitor_brief =
     ROW("VisitorBrief", visitor_brief_cols, "Who a conversation is with");
@@ -87,7 +89,7 @@ static const struct col conversation_cols[] = {
 	COL_EXPR("chatbot_id", C_UUID, 0, "c.chatbot_id"),
 	COL_SUB("visitor", C_JSON, 0,
 	    "json_build_object('id', v.id, 'name', v.name, 'email', v.email, "
-	    "'verified', v.verified)",
+	    "'verified', v.verified, 'restricted', v.restricted)",
 	    &row_visitor_brief, NULL),
 	{ "status", C_STRING, 0, "c.status", NULL, conv_statuses,
 	    "bot: the bot answers; pending: waiting for a human; open: a "

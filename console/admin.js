@@ -1,0 +1,463 @@
+// admin.js: the pages that run the company. Each shows only what the
+// role may do (member, admin, owner); the API's 403 stays the real check,
+// and a page forced by a member says plainly that the role does not
+// allow it. Secrets (API keys, identity and webhook secrets) are shown
+// once, with a copy button; deleting asks first.
+import { state, el, show, WIDE, api, form, explain, go, reload, confirmButton, secretOnce, table, when, download } from "./lib.js";
+
+const ADMIN = ["admin", "owner"];
+const SCOPES = ["conversations:read", "conversations:write", "chatbots:read", "chatbots:write", "documents:read",
+	"documents:write", "templates:write", "members:read", "audit:read", "webhooks:write", "analytics:read"];
+const EVENTS = ["conversation.created", "conversation.status_changed", "message.created", "member.joined",
+	"member.updated", "member.removed"];
+const RETENTION = [["30_days", "30 days"], ["60_days", "60 days"], ["90_days", "90 days"], ["6_months", "6 months"],
+	["1_year", "1 year"], ["indefinitely", "indefinitely"]];
+
+// The settings pages, who may see each, and the home page's links to them.
+const SECTIONS = [
+	["/settings/account", "Your account", null],
+	["/settings/company", "Company", ADMIN],
+	["/settings/members", "Members and invitations", null],
+	["/settings/chatbots", "Chatbots and knowledge base", null],
+	["/settings/templates", "Templates", null],
+	["/settings/api-keys", "API keys", ADMIN],
+	["/settings/webhooks", "Webhooks", ADMIN],
+	["/settings/llm", "LLM provider", ADMIN],
+	["/settings/audit-log", "Audit log", ADMIN],
+	["/settings/export", "Data export", ADMIN],
+	["/settings/privacy", "Privacy requests", ADMIN],
+	["/settings/consents", "Consents", ADMIN],
+	["/settings/security-events", "Security events", ADMIN],
+	["/settings/billing", "Billing", ["owner"]],
+];
+
+export function homeLinks(role) {
+	return el("nav", { "aria-label": "Settings" }, el("ul", { class: "links" },
+	    SECTIONS.filter(([, , who]) => !who || who.includes(role)).map(([href, label]) => el("li", {}, el("a", { href }, label)))));
+}
+
+// Runs a page when signed in and the role allows it; otherwise the login,
+// or a plain refusal (what the API would answer anyway).
+function page(title, who, fn) {
+	return async () => {
+		if (!state.tokens) return go("/login");
+		state.me = await api("GET", "/api/v1/me");
+		if (who && !who.includes(state.me.role))
+			return show(title, el("p", { role: "alert", class: "error" }, `Your role (${state.me.role}) does not allow this page.`));
+		try {
+			await fn();
+		} catch (e) {
+			if (e.status !== 403) throw e;
+			show(title, el("p", { role: "alert", class: "error" }, explain(e)));
+		}
+	};
+}
+
+const isAdmin = () => ADMIN.includes(state.me.role);
+const list = (id, items, fn, empty) => (items.length ? el("ul", { id, class: "items" }, items.map(fn)) : el("p", { class: "muted" }, empty));
+const lines = (s) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+const delButton = (what, path, after = reload) => confirmButton(`Delete ${what}`, `Delete ${what}? This cannot be undone.`, "Delete",
+    async () => { await api("DELETE", path); after(); });
+
+async function companyPage() {
+	const c = await api("GET", "/api/v1/company");
+	const s = c.settings ?? {};
+	const saved = el("p", { role: "status", class: "ok" });
+	const settings = form([
+		{ name: "name", label: "Company name", value: c.name, autocomplete: "organization" },
+		{ name: "mfa_required", label: "Every member must use two-factor authentication", type: "checkbox", checked: !!s.mfa_required },
+		{ name: "retention_period", label: "Keep conversations for", options: RETENTION, value: s.retention_period ?? "90_days" },
+		{ name: "retention_action", label: "Then", options: [["delete", "delete them"], ["anonymise", "anonymise them"]], value: s.retention_action ?? "delete" },
+	], "Save", async (v) => {
+		await api("PATCH", "/api/v1/company", { name: v.name, settings: {
+			mfa_required: v.mfa_required, retention_period: v.retention_period, retention_action: v.retention_action } });
+		saved.textContent = "Saved.";
+	});
+	const parts = [settings, saved];
+	if (state.me.role === "owner") {
+		parts.push(el("section", { "aria-labelledby": "delete-h", class: "danger-zone" }, el("h2", { id: "delete-h" }, "Delete the company"),
+		    el("p", {}, "Deletes the company with every chatbot, document, conversation, member and key, at once. Type the company's name to confirm."),
+		    form([
+			{ name: "password", label: "Your password", type: "password", autocomplete: "current-password" },
+			{ name: "code", label: "Authenticator code (if two-factor authentication is on)", required: false, autocomplete: "one-time-code" },
+			{ name: "confirm_name", label: `Type “${c.name}”` },
+		    ], "Delete the company for good", async (v) => {
+			const body = { password: v.password, confirm_name: v.confirm_name };
+			if (v.code) body.code = v.code;
+			await api("DELETE", "/api/v1/company", body);
+			state.tokens = null;
+			show("Company deleted", el("p", { role: "status" }, "The company and everything in it are deleted."));
+		    })));
+	}
+	show("Company", ...parts);
+}
+
+async function membersPage() {
+	const admin = isAdmin();
+	const members = (await api("GET", "/api/v1/members")).items;
+	const alert = el("p", { class: "error", role: "alert" });
+	const roleSelect = (m) => el("select", { "aria-label": `Role of ${m.name}`, onchange: async (ev) => {
+		try {
+			await api("PATCH", `/api/v1/members/${m.id}`, { role: ev.target.value });
+		} catch (e) {
+			alert.textContent = explain(e);
+			return;
+		}
+		reload();
+	} }, ["member", "admin", "owner"].map((r) => el("option", { value: r, selected: r === m.role }, r)));
+	const mine = (m) => m.id === state.me.user.id;
+	const parts = [alert, list("members", members, (m) => el("li", {},
+	    el("strong", {}, m.name), ` ${m.email} `,
+	    admin && !mine(m) ? roleSelect(m) : el("span", {}, m.role), " ",
+	    admin && !mine(m) ? confirmButton(`Remove ${m.name}`, `Remove ${m.name} from the company? Their sessions end now.`, "Remove",
+		async () => { await api("DELETE", `/api/v1/members/${m.id}`); reload(); }) : null), "")];
+	if (admin) {
+		const open = (await api("GET", "/api/v1/invitations")).items;
+		parts.push(el("h2", {}, "Invitations"),
+		    list("invitations", open, (i) => el("li", {}, `${i.email} as ${i.role}, until ${when(i.expires_at)} `,
+			el("button", { type: "button", class: "link", onclick: async () => {
+				await api("DELETE", `/api/v1/invitations/${i.id}`);
+				reload();
+			} }, `revoke ${i.email}`)), "No open invitations."),
+		    form([{ name: "email", label: "Invite by e-mail", type: "email", autocomplete: "off" },
+			{ name: "role", label: "Role", options: [["member", "member"], ["admin", "admin"], ["owner", "owner"]], value: "member" }],
+		    "Send invitation", async (v) => {
+			await api("POST", "/api/v1/invitations", { email: v.email, role: v.role });
+			reload();
+		    }));
+	}
+	show("Members", ...parts);
+}
+
+async function apiKeysPage() {
+	const made = el("div");
+	const f = form([{ name: "name", label: "Name" },
+		...SCOPES.map((s) => ({ name: s, label: s, type: "checkbox" })),
+		{ name: "expires_at", label: "Expires (optional, YYYY-MM-DD)", required: false }],
+	"Create key", async (v) => {
+		const scopes = SCOPES.filter((s) => v[s]);
+		const body = { name: v.name, scopes };
+		if (v.expires_at) body.expires_at = v.expires_at;
+		const k = await api("POST", "/api/v1/api-keys", body);
+		made.replaceChildren(secretOnce(`The key “${k.name}”`, k.key, "new-key"));
+		await refreshList();
+	});
+	const holder = el("div");
+	const refreshList = async () => {
+		const items = (await api("GET", "/api/v1/api-keys")).items;
+		holder.replaceChildren(list("api-keys", items, (k) => el("li", {},
+		    el("strong", {}, k.name), ` ${k.prefix}… · ${k.scopes.join(", ")} · last used ${k.last_used_at ? when(k.last_used_at) : "never"}`,
+		    k.expires_at ? ` · expires ${when(k.expires_at)}` : "", " ",
+		    confirmButton(`Revoke ${k.name}`, `Revoke the key “${k.name}”? Whatever uses it stops working now.`, "Revoke",
+			async () => { await api("DELETE", `/api/v1/api-keys/${k.id}`); await refreshList(); })), "No API keys yet."));
+	};
+	await refreshList();
+	show("API keys", made, holder, el("h2", {}, "New key"), f);
+}
+
+function embedSnippet(bot) {
+	const code = `<script src="${location.origin}/widget/parley.js" data-bot="${bot.public_key}" async></script>`;
+	return el("div", { class: "secret" }, el("p", {}, "Paste this into your site's pages:"),
+	    el("pre", {}, el("code", { id: "embed" }, code)), " ",
+	    el("button", { type: "button", onclick: async (ev) => {
+		try { await navigator.clipboard.writeText(code); ev.target.textContent = "Copied"; } catch { ev.target.textContent = "Select and copy"; }
+	    } }, "Copy the snippet"));
+}
+
+async function chatbotsPage() {
+	const q = new URLSearchParams(location.search).get("id");
+	if (q && /^[0-9a-f-]{36}$/.test(q)) return chatbotPage(q);
+	const bots = (await api("GET", "/api/v1/chatbots")).items;
+	const parts = [list("chatbots", bots, (b) => el("li", {}, el("a", { href: `/settings/chatbots?id=${b.id}` }, b.name),
+	    ` · ${b.allowed_origins.length ? b.allowed_origins.join(", ") : "no site allowed yet"}`), "No chatbots yet.")];
+	if (isAdmin())
+		parts.push(el("h2", {}, "New chatbot"), form([
+			{ name: "name", label: "Name" },
+			{ name: "welcome_message", label: "Welcome message", required: false },
+			{ name: "allowed_origins", label: "Sites that may embed it (origins such as https://shop.example, one per line)", type: "textarea", rows: 2, required: false },
+		], "Create chatbot", async (v) => {
+			const b = await api("POST", "/api/v1/chatbots", { name: v.name, welcome_message: v.welcome_message || undefined,
+				allowed_origins: lines(v.allowed_origins) });
+			go(`/settings/chatbots?id=${b.id}`);
+		}));
+	show("Chatbots", ...parts);
+}
+
+async function chatbotPage(id) {
+	const b = await api("GET", `/api/v1/chatbots/${id}`);
+	const docs = (await api("GET", `/api/v1/chatbots/${id}/documents`)).items;
+	const admin = isAdmin();
+	const shown = el("div");
+	const saved = el("p", { role: "status", class: "ok" });
+	const parts = [el("p", {}, el("a", { href: "/settings/chatbots" }, "← All chatbots")), shown, embedSnippet(b)];
+	if (admin) {
+		parts.push(el("h2", {}, "Settings"), form([
+			{ name: "name", label: "Name", value: b.name },
+			{ name: "welcome_message", label: "Welcome message", value: b.welcome_message ?? "", required: false },
+			{ name: "prompt_template", label: "Prompt template", type: "textarea", rows: 4, value: b.prompt_template ?? "", required: false },
+			{ name: "allowed_origins", label: "Sites that may embed it (one origin per line)", type: "textarea", rows: 3, value: b.allowed_origins.join("\n"), required: false },
+			{ name: "require_verified", label: "Only visitors whose identity your site signed may chat", type: "checkbox", checked: b.require_verified },
+		], "Save chatbot", async (v) => {
+			const body = { name: v.name, welcome_message: v.welcome_message, allowed_origins: lines(v.allowed_origins), require_verified: v.require_verified };
+			if (v.prompt_template) body.prompt_template = v.prompt_template;
+			await api("PATCH", `/api/v1/chatbots/${id}`, body);
+			saved.textContent = "Saved.";
+		}), saved,
+		el("h2", {}, "Keys"),
+		el("p", {}, el("button", { type: "button", onclick: async () => {
+			const n = await api("POST", `/api/v1/chatbots/${id}/rotate-key`);
+			shown.replaceChildren(el("p", { class: "ok", role: "status" }, "A new widget key: update the snippet on your site."), embedSnippet(n));
+		} }, "Rotate the widget key"), " ",
+		el("button", { type: "button", onclick: async () => {
+			const n = await api("POST", `/api/v1/chatbots/${id}/rotate-identity-secret`);
+			shown.replaceChildren(secretOnce("The identity secret (your backend signs visitors' identities with it)", n.identity_secret, "identity-secret"));
+		} }, "Rotate the identity secret")));
+	}
+	const docList = list("documents", docs, (d) => el("li", {},
+	    el("button", { type: "button", class: "link", onclick: async () => {
+		const full = await api("GET", `/api/v1/chatbots/${id}/documents/${d.id}`);
+		viewer.replaceChildren(el("h3", {}, full.title), el("pre", { class: "doc" }, full.text ?? ""));
+	    } }, d.title), ` · ${d.content_type} · ${d.bytes} bytes · ${d.chunks} chunks `,
+	    admin ? delButton(`“${d.title}”`, `/api/v1/chatbots/${id}/documents/${d.id}`) : null), "No documents yet.");
+	const viewer = el("div", { class: "viewer", "aria-live": "polite" });
+	parts.push(el("h2", {}, "Knowledge base"), docList, viewer);
+	if (admin) {
+		parts.push(el("h3", {}, "Add a document"), form([
+			{ name: "title", label: "Title" },
+			{ name: "content_type", label: "Format", options: [["text/plain", "plain text"], ["text/markdown", "Markdown"], ["text/html", "HTML"]], value: "text/markdown" },
+			{ name: "file", label: "From a file (.txt, .md, .html), or paste below", type: "file", accept: ".txt,.md,.markdown,.html,.htm,text/plain,text/markdown,text/html", required: false },
+			{ name: "content", label: "Text", type: "textarea", rows: 6, required: false },
+			{ name: "source_url", label: "Where it is on your site (optional URL)", type: "url", required: false },
+		], "Add to the knowledge base", async (v) => {
+			let content = v.content;
+			let type = v.content_type;
+			if (v.file) {
+				content = await v.file.text();
+				if (/\.html?$/i.test(v.file.name)) type = "text/html";
+				else if (/\.(md|markdown)$/i.test(v.file.name)) type = "text/markdown";
+				else type = "text/plain";
+			}
+			const body = { title: v.title, content_type: type, content };
+			if (v.source_url) body.source_url = v.source_url;
+			await api("POST", `/api/v1/chatbots/${id}/documents`, body);
+			reload();
+		}),
+		el("h2", {}, "Delete"), delButton(`the chatbot “${b.name}”`, `/api/v1/chatbots/${id}`, () => go("/settings/chatbots")));
+	}
+	show(b.name, ...parts);
+}
+
+async function templatesPage() {
+	const items = (await api("GET", "/api/v1/templates")).items;
+	const admin = isAdmin();
+	const parts = [list("templates", items, (t) => el("li", {}, el("strong", {}, t.name), el("p", { class: "pre" }, t.body),
+	    admin ? el("details", {}, el("summary", {}, `Edit ${t.name}`), form([
+		{ name: "name", label: "Name", value: t.name },
+		{ name: "body", label: "Text", type: "textarea", value: t.body },
+	    ], "Save template", async (v) => { await api("PATCH", `/api/v1/templates/${t.id}`, v); reload(); })) : null,
+	    admin ? delButton(`the template “${t.name}”`, `/api/v1/templates/${t.id}`) : null), "No templates yet.")];
+	if (admin)
+		parts.push(el("h2", {}, "New template"), form([{ name: "name", label: "Name" }, { name: "body", label: "Text", type: "textarea" }],
+		    "Add template", async (v) => { await api("POST", "/api/v1/templates", v); reload(); }));
+	show("Templates", ...parts);
+}
+
+async function webhooksPage() {
+	const hooks = (await api("GET", "/api/v1/webhook-endpoints")).items;
+	const shown = el("div");
+	const deliveries = el("div", { "aria-live": "polite" });
+	const item = (w) => el("li", {}, el("strong", {}, w.url), ` · ${w.events.join(", ")} · `, w.enabled ? "on" : "off",
+	    w.disabled_reason ? ` (turned off: ${w.disabled_reason})` : "", ` · secret …${w.secret_hint ?? ""} `,
+	    el("button", { type: "button", onclick: async () => {
+		await api("PATCH", `/api/v1/webhook-endpoints/${w.id}`, { enabled: !w.enabled });
+		reload();
+	    } }, w.enabled ? `Turn ${w.url} off` : `Turn ${w.url} on again`), " ",
+	    el("button", { type: "button", onclick: async () => {
+		const n = await api("POST", `/api/v1/webhook-endpoints/${w.id}/rotate-secret`);
+		shown.replaceChildren(secretOnce(`The new signing secret of ${w.url}`, n.secret, "webhook-secret"));
+	    } }, "Rotate secret"), " ",
+	    el("button", { type: "button", onclick: async () => {
+		const d = (await api("GET", `/api/v1/webhook-endpoints/${w.id}/deliveries`)).items;
+		deliveries.replaceChildren(el("h2", {}, `Deliveries to ${w.url}`), d.length ? table("Deliveries", ["Event", "Made", "Attempts", "Outcome", "Last answer"],
+		    d.map((x) => [x.event_type, when(x.created_at), String(x.attempts),
+			x.delivered_at ? `delivered ${when(x.delivered_at)}` : x.failed_at ? `failed ${when(x.failed_at)}` : "pending",
+			(x.attempt_log ?? []).slice(-1).map((a) => `${a.status ?? a.error ?? ""}`).join("")])) : el("p", { class: "muted" }, "No deliveries yet."));
+	    } }, "Deliveries"), " ",
+	    delButton(`the endpoint ${w.url}`, `/api/v1/webhook-endpoints/${w.id}`));
+	show("Webhooks", WIDE, shown, hooks.length ? el("ul", { id: "webhooks", class: "items" }, hooks.map(item)) : el("p", { class: "muted" }, "No webhook endpoints yet."),
+	    deliveries, el("h2", {}, "New endpoint"),
+	    form([{ name: "url", label: "URL (https)", type: "url" }, { name: "description", label: "Description", required: false },
+		...EVENTS.map((e) => ({ name: e, label: e, type: "checkbox" }))], "Add endpoint", async (v) => {
+		const events = EVENTS.filter((e) => v[e]);
+		const body = { url: v.url, events: events.length ? events : ["*"] };
+		if (v.description) body.description = v.description;
+		const w = await api("POST", "/api/v1/webhook-endpoints", body);
+		await webhooksPage();
+		document.querySelector("main > div").replaceChildren(secretOnce(`The signing secret of ${w.url}`, w.secret, "webhook-secret"));
+	    }));
+}
+
+async function llmPage() {
+	const l = await api("GET", "/api/v1/company/llm");
+	const saved = el("p", { role: "status", class: "ok" });
+	show("LLM provider", el("p", {}, "Your own OpenAI-compatible provider, instead of the operator's. The key is stored encrypted and never shown again."),
+	    el("p", {}, l.api_key_set ? "A key is set." : "No key of your own is set."),
+	    form([{ name: "base_url", label: "Base URL (https)", type: "url", value: l.base_url ?? "", required: false },
+		{ name: "model", label: "Model", value: l.model ?? "", required: false },
+		{ name: "api_key", label: "API key (leave empty to keep the one set)", type: "password", required: false, autocomplete: "off" }],
+	    "Save", async (v) => {
+		const body = {};
+		for (const k of ["base_url", "model", "api_key"]) if (v[k]) body[k] = v[k];
+		await api("PUT", "/api/v1/company/llm", body);
+		saved.textContent = "Saved.";
+	    }), saved);
+}
+
+function auditQuery(v) {
+	const q = new URLSearchParams();
+	for (const k of ["from", "to", "action", "actor"]) if (v[k]) q.set(k, v[k]);
+	return q;
+}
+
+async function auditPage() {
+	const results = el("div", { "aria-live": "polite" });
+	let cursor = null, filters = {};
+	const more = el("button", { type: "button", class: "link", hidden: true, onclick: () => load(false) }, "Older entries");
+	const rows = [];
+	const load = async (fresh) => {
+		const q = auditQuery(filters);
+		q.set("limit", "50");
+		if (!fresh && cursor) q.set("cursor", cursor);
+		if (fresh) rows.length = 0;
+		const p = await api("GET", `/api/v1/audit-log?${q}`);
+		for (const a of p.items)
+			rows.push([String(a.seq), when(a.created_at), `${a.actor_type}${a.actor_id ? ` ${a.actor_id.slice(0, 8)}` : ""}`, a.action,
+				a.resource_type ? `${a.resource_type} ${a.resource_id?.slice(0, 8) ?? ""}` : "", a.ip ?? "",
+				JSON.stringify(a.changes ?? a.fields ?? {})]);
+		cursor = p.next_cursor;
+		more.hidden = !cursor;
+		results.replaceChildren(table("Audit log", ["#", "When", "Who", "Action", "Resource", "Address", "Details"], rows));
+	};
+	const since = new Date(Date.now() - 90 * 86400000).toISOString().slice(0, 10);
+	show("Audit log", WIDE, el("p", {}, "Every change made in the company, chained so that no entry can be altered unseen."),
+	    form([{ name: "from", label: "From (YYYY-MM-DD)", required: false, value: since }, { name: "to", label: "To", required: false },
+		{ name: "action", label: "Action (such as member.invite)", required: false }], "Show", async (v) => {
+		filters = v;
+		await load(true);
+	    }),
+	    el("p", {}, el("button", { type: "button", id: "audit-csv", onclick: async () => {
+		await download(`/api/v1/audit-log/export.csv?${auditQuery(filters.from ? filters : { from: since })}`, "audit-log.csv");
+	    } }, "Download CSV (the last 90 days, or as filtered)")),
+	    results, more);
+	await load(true);
+}
+
+async function exportPage() {
+	const items = (await api("GET", "/api/v1/company/exports")).items;
+	const status = el("p", { role: "status" });
+	const running = items.some((x) => x.status === "queued" || x.status === "running");
+	show("Data export", el("p", {}, "Everything of the company's as one archive: members, chatbots, documents, conversations, consents, the audit log."),
+	    el("button", { type: "button", id: "export-start", onclick: async () => {
+		await api("POST", "/api/v1/company/export");
+		status.textContent = "Export started.";
+		reload();
+	    } }, "Start an export"), status,
+	    list("exports", items, (x) => el("li", {}, `${when(x.created_at)} · ${x.status}${x.stage ? ` (${x.stage})` : ""}`,
+		x.records ? ` · ${x.records} records` : "", x.bytes ? ` · ${x.bytes} bytes` : "", x.error ? ` · ${x.error}` : "", " ",
+		x.status === "done" ? el("button", { type: "button", onclick: () => download(`/api/v1/company/exports/${x.id}/download`, `parley-export-${x.id}.zip`) }, "Download") : null,
+		x.sha256 ? el("span", { class: "muted" }, ` sha256 ${x.sha256}`) : null), "No exports yet."));
+	// Progress: the list is read again while an export runs.
+	if (running) setTimeout(() => { if (location.pathname === "/settings/export") reload(); }, 2000);
+}
+
+function subjectFields() {
+	return [{ name: "kind", label: "Identify the person by", options: [["email", "e-mail address"], ["visitor_id", "visitor id"], ["user_id", "their user id in your site"]], value: "email" },
+		{ name: "value", label: "Value" }];
+}
+
+async function privacyPage() {
+	const out = el("div", { "aria-live": "polite" });
+	show("Privacy requests", el("p", {}, "Requests of the people you hold data about (GDPR articles 15 to 18)."),
+	    el("h2", {}, "Access: export a person's data"),
+	    form(subjectFields(), "Download their data", async (v) => {
+		const r = await api("POST", "/api/v1/privacy/subject-export", { [v.kind]: v.value });
+		const url = URL.createObjectURL(new Blob([JSON.stringify(r, null, 2)], { type: "application/json" }));
+		const a = el("a", { href: url, download: "subject-export.json" });
+		document.body.append(a);
+		a.click();
+		a.remove();
+		out.replaceChildren(el("p", { role: "status" }, `Exported ${r.visitors?.length ?? 0} visitor record(s).`));
+	    }),
+	    el("h2", {}, "Erasure"),
+	    form([...subjectFields(), { name: "sure", label: "I understand: every matching visitor record, with its conversations, messages and consent records and their copies in webhook deliveries, is deleted now and cannot be restored", type: "checkbox" }],
+	    "Erase their data", async (v, err) => {
+		if (!v.sure) { err.textContent = "Tick the box to confirm what will be deleted."; return; }
+		const r = await api("POST", "/api/v1/privacy/subject-erasure", { [v.kind]: v.value });
+		out.replaceChildren(el("p", { role: "status" }, `Erased: ${r.visitors} visitor(s), ${r.conversations} conversation(s), ${r.messages} message(s), ${r.webhook_deliveries} webhook deliveries.`));
+	    }),
+	    el("h2", {}, "Rectify or restrict a visitor"),
+	    form([{ name: "id", label: "Visitor id" }, { name: "name", label: "Correct name", required: false },
+		{ name: "email", label: "Correct e-mail", type: "email", required: false },
+		{ name: "restricted", label: "Restrict processing (no bot, no drafts)", options: [["", "leave as is"], ["true", "restrict"], ["false", "lift the restriction"]], value: "" }],
+	    "Save visitor", async (v) => {
+		const body = {};
+		if (v.name) body.name = v.name;
+		if (v.email) body.email = v.email;
+		if (v.restricted) body.restricted = v.restricted === "true";
+		const r = await api("PATCH", `/api/v1/visitors/${encodeURIComponent(v.id)}`, body);
+		out.replaceChildren(el("p", { role: "status" }, `Saved: ${r.name ?? "no name"}, ${r.email ?? "no e-mail"}, ${r.restricted ? "restricted" : "not restricted"}.`));
+	    }),
+	    out);
+}
+
+async function consentsPage() {
+	const items = (await api("GET", "/api/v1/consents")).items;
+	show("Consents", WIDE, items.length ? table("Consents", ["When", "Visitor", "Chatbot", "Categories", "Policy"], items.map((c) =>
+	    [when(c.created_at), c.visitor_id, c.chatbot_id, (c.categories ?? []).map((x) => (typeof x === "string" ? x : `${x.name}: ${x.granted ? "yes" : "no"}`)).join(", "), c.policy_version]))
+	    : el("p", { class: "muted" }, "No consent records yet."));
+}
+
+async function securityEventsPage() {
+	const items = (await api("GET", "/api/v1/security-events")).items;
+	show("Security events", WIDE, items.length ? table("Security events", ["When", "What", "User", "Address", "Browser", "Detail"], items.map((x) =>
+	    [when(x.created_at), x.kind, x.user_id ?? "", x.ip ?? "", x.user_agent ?? "", typeof x.detail === "string" ? x.detail : JSON.stringify(x.detail ?? "")]))
+	    : el("p", { class: "muted" }, "No security events."));
+}
+
+async function billingPage() {
+	const q = new URLSearchParams(location.search).get("checkout");
+	const note = q === "success"
+		? el("p", { class: "ok", role: "status" }, "Thank you: Stripe confirms the payment, and the plan changes as soon as it tells parley.")
+		: q === "canceled" ? el("p", { role: "status" }, "The checkout was cancelled: nothing changed.") : null;
+	const b = await api("GET", "/api/v1/billing");
+	const lim = (v) => (v === null ? "no limit" : String(v));
+	const rows = [["Chatbots", b.usage.chatbots, b.plan.limits.chatbots],
+		["Members and invitations", b.usage.members, b.plan.limits.members],
+		["Documents", b.usage.documents, b.plan.limits.documents],
+		["Messages this month", b.usage.messages_this_month, b.plan.limits.monthly_messages],
+		["LLM tokens this month", b.usage.llm_tokens_this_month, b.plan.limits.monthly_llm_tokens]];
+	show("Billing", note,
+	    el("p", {}, "Plan: ", el("strong", {}, b.plan.name), `, billing ${b.billing_state}`,
+		b.subscription_status ? ` (subscription ${b.subscription_status})` : ""),
+	    table("Usage and limits", ["", "Now", "Limit"], rows.map(([n, u, l]) => [n, String(u), lim(l)])),
+	    b.stripe_customer
+		? el("button", { type: "button", onclick: async () => { location.assign((await api("POST", "/api/v1/billing/portal", {})).url); } }, "Manage billing at Stripe")
+		: form([{ name: "plan", label: "Upgrade to", options: [["pro", "Pro"], ["enterprise", "Enterprise"]], value: "pro" }], "Go to checkout at Stripe",
+		    async (v) => { location.assign((await api("POST", "/api/v1/billing/checkout", { plan: v.plan })).url); }));
+}
+
+export const adminPages = {
+	"/settings/company": page("Company", ADMIN, companyPage),
+	"/settings/members": page("Members", null, membersPage),
+	"/settings/api-keys": page("API keys", ADMIN, apiKeysPage),
+	"/settings/chatbots": page("Chatbots", null, chatbotsPage),
+	"/settings/templates": page("Templates", null, templatesPage),
+	"/settings/webhooks": page("Webhooks", ADMIN, webhooksPage),
+	"/settings/llm": page("LLM provider", ADMIN, llmPage),
+	"/settings/audit-log": page("Audit log", ADMIN, auditPage),
+	"/settings/export": page("Data export", ADMIN, exportPage),
+	"/settings/privacy": page("Privacy requests", ADMIN, privacyPage),
+	"/settings/consents": page("Consents", ADMIN, consentsPage),
+	"/settings/security-events": page("Security events", ADMIN, securityEventsPage),
+	"/settings/billing": page("Billing", ["owner"], billingPage),
+};

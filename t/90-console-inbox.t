@@ -1,0 +1,83 @@
+# The console's inbox in a real browser: Debian's chromium driven by
+# playwright-core (t/browser/inbox.mjs) against the real stack. A visitor
+# on a shop page of another site writes in the widget; the agent, in a
+# context of their own, sees the conversation arrive live, is notified
+# (with the permission granted) when it is handed to a person, opens it
+# with the keyboard, inserts a template with "/", takes the LLM's draft,
+# edits and sends it; the visitor sees the reply; assignment, resolve,
+# reopen and delete are the API's; HTML stays text; axe finds nothing
+# serious; the inbox works at 360 px; a member sees no admin page and the
+# API refuses it when forced; the whole run sends no CSP report.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use File::Path qw(make_path);
+use ParleyTest;
+
+my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
+ok $chromium, 'chromium is installed (dev/test installs it)' or BAIL_OUT('no chromium');
+ok -d ParleyTest->srcdir . '/t/browser/node_modules/playwright-core', 'playwright-core is installed' or BAIL_OUT('no playwright-core');
+
+my $t = ParleyTest->new(llm => 1, env => { PARLEY_WIDGET_MESSAGE_RATE => 1000 });
+my $https = $t->url('', 'https');
+$https =~ s{/$}{};
+$t->stop_parleyd;
+$t->{env}{PARLEY_PUBLIC_BASE_URL} = $https;
+$t->start_parleyd;
+
+my $pw = 'an inbox passphrase, long';
+my $own = $t->signup(json => { email => 'agent@inbox.example', password => $pw,
+    name => 'Ada Agent', company_name => 'Inbox Shop' })->{json};
+my $auth = { authorization => "Bearer $own->{access_token}" };
+my $c = { id => $own->{company}{id}, user => $own->{user}{id} };
+$t->add_member($c, 'mo@inbox.example', 'member', $pw);
+
+my $port = ParleyTest::free_port();
+my $site = $t->dir . '/site';
+make_path($site);
+my $bot = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { name => 'Shop helper',
+    welcome_message => 'Hello!', allowed_origins => ["http://localhost:$port"] })->{json};
+is $t->request('POST', "/api/v1/chatbots/$bot->{id}/documents", headers => $auth, json => { title => 'Shipping',
+    content_type => 'text/plain', source_url => 'https://shop.example/shipping',
+    content => 'We ship to Norway, Sweden and Denmark within five working days.' })->{status}, 201, 'a document';
+is $t->request('POST', '/api/v1/templates', headers => $auth, json => { name => 'thanks',
+    body => 'Thank you for writing to us!' })->{status}, 201, 'a template';
+open my $fh, '>', "$site/index.html" or die;
+print $fh <<"HTML";
+<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body><h1>Shop</h1>
+<script src="$https/widget/parley.js" data-bot="$bot->{public_key}" async></script>
+</body></html>
+HTML
+close $fh;
+$t->{pids}{hostpage} = $t->spawn($t->dir . '/hostpage.log', {},
+    '/usr/bin/python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', $site, $port);
+$t->wait_port($port, $t->{pids}{hostpage}, 'the host page server');
+
+# The bot's answer, then the agent's draft (held until the page asks).
+$t->llm_script({ reply => 'We ship to **Norway** within five working days.' },
+    { reply => 'Yes, we ship to Norway: parcels arrive within five working days.', chunk_delay_ms => 50 });
+
+local $ENV{BASE} = $https;
+local $ENV{NODE_TLS_REJECT_UNAUTHORIZED} = '0';
+local $ENV{HOST_URL} = "http://localhost:$port/";
+local $ENV{OUT} = $t->dir;
+local $ENV{CHROMIUM} = $chromium;
+local $ENV{AGENT_EMAIL} = 'agent@inbox.example';
+local $ENV{MEMBER_EMAIL} = 'mo@inbox.example';
+local $ENV{PASSWORD} = $pw;
+open my $node, '-|', 'node', ParleyTest->srcdir . '/t/browser/inbox.mjs' or die "node: $!";
+my $checks = 0;
+while (my $line = <$node>) {
+	my $r = eval { decode_json($line) } or do { diag $line; next };
+	$checks++;
+	ok $r->{ok}, $r->{name} or diag $r->{diag};
+}
+close $node;
+is $?, 0, 'the browser run ended cleanly';
+cmp_ok $checks, '>=', 30, "the browser made its checks ($checks)";
+is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report in the whole run';
+diag 'screenshots in ' . $t->dir unless Test::More->builder->is_passing;
+done_testing;
