@@ -67,7 +67,7 @@ async function companyPage() {
 		{ name: "name", label: "Company name", value: c.name, autocomplete: "organization" },
 		{ name: "mfa_required", label: "Every member must use two-factor authentication", type: "checkbox", checked: !!s.mfa_required },
 		{ name: "retention_period", label: "Keep conversations for", options: RETENTION, value: s.retention_period ?? "90_days" },
-		{ name: "retention_action", label: "Then", options: [["delete", "delete them"], ["anonymise", "anonymise them"]], value: s.retention_action ?? "delete" },
+		{ name: "retention_action", label: "After that period", options: [["delete", "delete them"], ["anonymise", "anonymise them"]], value: s.retention_action ?? "delete" },
 	], "Save", async (v) => {
 		await api("PATCH", "/api/v1/company", { name: v.name, settings: {
 			mfa_required: v.mfa_required, retention_period: v.retention_period, retention_action: v.retention_action } });
@@ -338,7 +338,8 @@ async function auditPage() {
 		more.hidden = !cursor;
 		results.replaceChildren(table("Audit log", ["#", "When", "Who", "Action", "Resource", "Address", "Details"], rows));
 	};
-	const since = new Date(Date.now() - 90 * 86400000).toISOString().slice(0, 10);
+	const since = new Date(Date.now() - 89 * 86400000).toISOString().slice(0, 10);
+	const csvErr = el("span", { class: "error", role: "alert" });
 	show("Audit log", WIDE, el("p", {}, "Every change made in the company, chained so that no entry can be altered unseen."),
 	    form([{ name: "from", label: "From (YYYY-MM-DD)", required: false, value: since }, { name: "to", label: "To", required: false },
 		{ name: "action", label: "Action (such as member.invite)", required: false }], "Show", async (v) => {
@@ -346,8 +347,16 @@ async function auditPage() {
 		await load(true);
 	    }),
 	    el("p", {}, el("button", { type: "button", id: "audit-csv", onclick: async () => {
-		await download(`/api/v1/audit-log/export.csv?${auditQuery(filters.from ? filters : { from: since })}`, "audit-log.csv");
-	    } }, "Download CSV (the last 90 days, or as filtered)")),
+		// The export covers at most the last 90 days.
+		const floor = new Date(Date.now() - 90 * 86400000 + 60000);
+		const from = filters.from && new Date(filters.from) > floor ? filters.from : floor.toISOString();
+		csvErr.textContent = "";
+		try {
+			await download(`/api/v1/audit-log/export.csv?${auditQuery({ ...filters, from })}`, "audit-log.csv");
+		} catch (e) {
+			csvErr.textContent = explain(e);
+		}
+	    } }, "Download CSV (the last 90 days, or as filtered)"), csvErr),
 	    results, more);
 	await load(true);
 }
@@ -364,7 +373,7 @@ async function exportPage() {
 	    } }, "Start an export"), status,
 	    list("exports", items, (x) => el("li", {}, `${when(x.created_at)} · ${x.status}${x.stage ? ` (${x.stage})` : ""}`,
 		x.records ? ` · ${x.records} records` : "", x.bytes ? ` · ${x.bytes} bytes` : "", x.error ? ` · ${x.error}` : "", " ",
-		x.status === "done" ? el("button", { type: "button", onclick: () => download(`/api/v1/company/exports/${x.id}/download`, `parley-export-${x.id}.zip`) }, "Download") : null,
+		x.status === "ready" ? el("button", { type: "button", onclick: () => download(`/api/v1/company/exports/${x.id}/download`, `parley-export-${x.id}.tar.gz`) }, "Download") : null,
 		x.sha256 ? el("span", { class: "muted" }, ` sha256 ${x.sha256}`) : null), "No exports yet."));
 	// Progress: the list is read again while an export runs.
 	if (running) setTimeout(() => { if (location.pathname === "/settings/export") reload(); }, 2000);

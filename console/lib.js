@@ -216,7 +216,7 @@ export function secretOnce(label, value, id) {
 
 // A table: column headings and rows of cells (text or nodes).
 export function table(label, heads, rows) {
-	return el("div", { class: "scroll" }, el("table", { "aria-label": label },
+	return el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": label }, el("table", {},
 	    el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))),
 	    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c)))))));
 }
@@ -245,6 +245,7 @@ export function explain(e) {
 		plan_limit: "Your plan's limit is reached: see Billing.",
 		processing_restricted: "This visitor restricted processing of their data: no draft is made for them.",
 		nothing_to_answer: "The visitor has not written anything to answer yet.",
+		base_url_not_allowed: "This deployment keeps the provider's URL: set only the model and the key.",
 	};
 	if (e.code === "validation_failed" && e.field) return `Check ${e.field.replace(/_/g, " ")}${e.detail ? `: ${e.detail}` : "."}`;
 	return words[e.code] ?? (e.detail || e.message);

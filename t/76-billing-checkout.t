@@ -25,19 +25,7 @@ sub calls { [grep { $_->{path} =~ m{^/v1/} } @{ $t->stripe_call('GET', '/_reques
 my $r = req('POST', '/api/v1/billing/checkout', undef, { plan => 'pro' });
 is $r->{status}, 503, 'no Stripe key set: 503';
 is $r->{json}{code}, 'billing_not_configured', '... billing_not_configured';
-my %env = (PARLEY_CONFIG => '', PARLEY_JWT_KEY_FILE => $t->dir . '/jwt.key', PARLEY_AUDIT_KEY_FILE => $t->dir . '/audit.key',
-    PARLEY_KEYRING_FILE => $t->dir . '/keyring', PARLEY_DATABASE_URL => $t->app_conninfo,
-    PARLEY_ADMIN_DATABASE_URL => $t->pg->conninfo($t->dbname, 'postgres'));
-sub secret_set {
-	my ($value) = @_;
-	local @ENV{keys %env} = values %env;
-	my $ctl = ParleyTest->builddir . '/parleyctl';
-	open my $p, '-|', "printf '%s\\n' '$value' | '$ctl' secret set stripe_secret_key 2>&1" or die;
-	local $/;
-	my $out = <$p>;
-	close $p;
-	return ($? >> 8, $out);
-}
+sub secret_set { $t->secret_set('stripe_secret_key', $_[0]) }
 my ($rc, $out) = secret_set('not-a-key');
 is $rc, 2, 'parleyctl secret set refuses what is not a Stripe key';
 ($rc, $out) = secret_set($t->stripe_key);

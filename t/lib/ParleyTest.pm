@@ -556,6 +556,20 @@ sub receiver_requests { my ($self) = @_; $self->_receiver_call('GET', '/_request
 sub receiver_reset { my ($self) = @_; $self->_receiver_call('DELETE', '/_requests') }
 sub receiver_release { my ($self) = @_; $self->_receiver_call('POST', '/_release') }
 
+# secret_set(name, value): parleyctl secret set NAME, the value on its
+# standard input, against this stack; returns (exit status, output).
+sub secret_set {
+	my ($self, $name, $value) = @_;
+	local @ENV{qw(PARLEY_CONFIG PARLEY_JWT_KEY_FILE PARLEY_AUDIT_KEY_FILE PARLEY_KEYRING_FILE
+	    PARLEY_DATABASE_URL PARLEY_ADMIN_DATABASE_URL)} = ('', "$self->{dir}/jwt.key", "$self->{dir}/audit.key",
+	    "$self->{dir}/keyring", $self->app_conninfo, $self->pg->conninfo($self->dbname, 'postgres'));
+	open my $p, '-|', "printf '%s\\n' '$value' | '$BUILDDIR/parleyctl' secret set '$name' 2>&1" or die "parleyctl: $!";
+	local $/;
+	my $out = <$p>;
+	close $p;
+	return ($? >> 8, $out);
+}
+
 # The fake Stripe API (t/fakes/stripe.py): stripe_key() is the secret key
 # it accepts; stripe_call(method, path, body) talks to its control API.
 sub start_stripe {

@@ -1,0 +1,324 @@
+// The console's admin pages in a real browser (run by t/91-console-admin.t,
+// which reads one JSON line per check: {"ok", "name", "diag"}): the owner
+// creates, changes and deletes each thing once from its page, downloads
+// what the pages offer, and deletes the company.
+//
+// Environment: BASE (parley, https), OUT, CHROMIUM, EMAIL and PASSWORD
+// (the owner), COMPANY (its name, with HTML in it), HOOK_URL (a webhook
+// receiver), VISITOR_ID (a visitor with a conversation and a consent).
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { gunzipSync } from "node:zlib";
+
+const env = process.env;
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+let failed = 0;
+function check(ok, name, diag) {
+	if (!ok) failed++;
+	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
+	return ok;
+}
+async function axe(page, what) {
+	await page.evaluate(axeSource);
+	const v = await page.evaluate(async () => {
+		const r = await window.axe.run(document, { resultTypes: ["violations"] });
+		return r.violations.filter((x) => x.impact === "serious" || x.impact === "critical").map((x) => `${x.id}: ${x.nodes[0]?.target}`);
+	});
+	check(v.length === 0, `axe-core: no serious or critical violation on ${what}`, v.join(", "));
+}
+let token = null;
+async function api(method, path, body, auth = token) {
+	const h = { "content-type": "application/json" };
+	if (auth) h.authorization = `Bearer ${auth}`;
+	const r = await fetch(env.BASE + path, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
+	return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+const browser = await chromium.launch({
+	executablePath: env.CHROMIUM || "/usr/bin/chromium",
+	args: ["--no-sandbox", "--disable-dev-shm-usage"],
+	headless: true,
+});
+const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true, acceptDownloads: true });
+await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: env.BASE });
+const page = await ctx.newPage();
+const dialogs = [];
+const errors = [];
+page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+page.on("pageerror", (e) => errors.push(String(e)));
+page.on("console", (m) => {
+	if (m.type() === "error" && !/^Failed to load resource/.test(m.text())) errors.push(m.text());
+});
+const h1 = (text) => page.locator("h1", { hasText: text }).waitFor();
+const open = async (path, title) => {
+	await page.goto(`${env.BASE}${path}`);
+	await h1(title);
+};
+const status = (text) => page.getByRole("status").filter({ hasText: text }).first().waitFor();
+async function downloaded(click) {
+	const [d] = await Promise.all([page.waitForEvent("download"), click()]);
+	return { name: d.suggestedFilename(), bytes: readFileSync(await d.path()) };
+}
+const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+const evil = "<img src=x onerror=alert(1)>";
+
+let step = "start";
+try {
+	step = "log in";
+	await page.goto(`${env.BASE}/login`);
+	await page.getByLabel("E-mail").fill(env.EMAIL);
+	await page.getByLabel("Password").fill(env.PASSWORD);
+	await page.getByRole("button", { name: "Log in" }).click();
+	await h1("Hello,");
+	token = (await api("POST", "/api/v1/auth/login", { email: env.EMAIL, password: env.PASSWORD }, null)).json.access_token;
+	const links = await page.locator("main nav a").allTextContents();
+	check(["Company", "API keys", "Webhooks", "Audit log", "Data export", "Privacy requests", "Billing"].every((l) => links.includes(l)),
+	    "the owner is offered every settings page", links.join(", "));
+	check((await page.locator("main").textContent()).includes(env.COMPANY), "the company's name is shown as text");
+
+	step = "company";
+	await open("/settings/company", "Company");
+	check(await page.getByLabel("Company name").inputValue() === env.COMPANY, "the company page has the company's name");
+	await page.getByLabel("Keep conversations for").selectOption("30_days");
+	await page.getByLabel("After that period").selectOption("anonymise");
+	await page.getByRole("button", { name: "Save", exact: true }).click();
+	await status("Saved.");
+	const co = (await api("GET", "/api/v1/company")).json;
+	check(co.settings.retention_period === "30_days" && co.settings.retention_action === "anonymise",
+	    "retention set on the page is the API's", JSON.stringify(co.settings));
+	await axe(page, "company");
+
+	step = "API keys";
+	await open("/settings/api-keys", "API keys");
+	await page.getByLabel("Name").fill(`CI ${evil}`);
+	await page.getByLabel("conversations:read").check();
+	await page.getByRole("button", { name: "Create key" }).click();
+	const key = await page.locator("#new-key").textContent();
+	check(key.length > 20, "a new API key is shown once", key.slice(0, 6));
+	await page.getByRole("button", { name: "Copy" }).click();
+	check(await clipboard() === key, "... its copy button copies it");
+	check((await api("GET", "/api/v1/conversations", null, key)).status === 200, "... and it works");
+	check((await page.locator("#api-keys").textContent()).includes(`CI ${evil}`), "the key is listed, its name as text");
+	await axe(page, "API keys");
+	await page.getByRole("button", { name: `Revoke CI ${evil}` }).click();
+	await page.getByRole("button", { name: "Revoke", exact: true }).click();
+	await page.getByText("No API keys yet.").waitFor();
+	check((await api("GET", "/api/v1/conversations", null, key)).status === 401, "a key revoked on the page no longer works");
+
+	step = "chatbots";
+	await open("/settings/chatbots", "Chatbots");
+	await page.getByLabel("Name").fill(`Help ${evil}`);
+	await page.getByLabel(/^Sites that may embed it/).fill("https://shop.example");
+	await page.getByRole("button", { name: "Create chatbot" }).click();
+	await h1(`Help ${evil}`);
+	check(true, "a chatbot created on the page opens, its name as text");
+	const snippet = await page.locator("#embed").textContent();
+	check(/^<script src="https:\/\/[^"]+\/widget\/parley\.js" data-bot="[^"]+" async><\/script>$/.test(snippet), "the embed snippet is shown", snippet);
+	await page.getByRole("button", { name: "Copy the snippet" }).click();
+	check(await clipboard() === snippet, "... with a copy button");
+	const botId = new URL(page.url()).searchParams.get("id");
+	await page.getByLabel("Welcome message").fill(`Welcome ${evil}`);
+	await page.getByLabel("Only visitors whose identity your site signed may chat").check();
+	await page.getByRole("button", { name: "Save chatbot" }).click();
+	await status("Saved.");
+	let b = (await api("GET", `/api/v1/chatbots/${botId}`)).json;
+	check(b.welcome_message === `Welcome ${evil}` && b.require_verified === true, "the chatbot's settings saved on the page are the API's");
+	await page.getByRole("button", { name: "Rotate the widget key" }).click();
+	await status("A new widget key");
+	const snippet2 = await page.locator("#embed").first().textContent();
+	b = (await api("GET", `/api/v1/chatbots/${botId}`)).json;
+	check(snippet2 !== snippet && snippet2.includes(b.public_key), "rotating the widget key shows the new snippet");
+	await page.getByRole("button", { name: "Rotate the identity secret" }).click();
+	const secret = await page.locator("#identity-secret").textContent();
+	check(secret.length >= 32, "rotating the identity secret shows it once");
+	// The knowledge base: pasted Markdown, an uploaded HTML file.
+	await page.getByLabel("Title").fill(`Returns ${evil}`);
+	await page.getByLabel("Text", { exact: true }).fill("# Returns\n\nReturn within **30 days**.");
+	await page.getByRole("button", { name: "Add to the knowledge base" }).click();
+	await page.locator("#documents li", { hasText: "Returns" }).waitFor();
+	check(true, "a pasted document is added and listed, its title as text");
+	await page.getByLabel("Title").fill("FAQ");
+	await page.getByLabel(/^From a file/).setInputFiles({ name: "faq.html", mimeType: "text/html",
+		buffer: Buffer.from("<html><body><h1>FAQ</h1><p>We answer within a day.</p><script>alert(1)</script></body></html>") });
+	await page.getByRole("button", { name: "Add to the knowledge base" }).click();
+	await page.locator("#documents li", { hasText: "FAQ" }).waitFor();
+	check(/text\/html/.test(await page.locator("#documents li", { hasText: "FAQ" }).textContent()), "an uploaded HTML file is added as HTML");
+	await page.getByRole("button", { name: "FAQ", exact: true }).click();
+	await page.locator(".viewer pre").waitFor();
+	const text = await page.locator(".viewer pre").textContent();
+	check(/We answer within a day/.test(text) && !/alert/.test(text), "a document is viewed as its extracted text", text);
+	await axe(page, "a chatbot");
+	await page.getByRole("button", { name: `Delete “Returns ${evil}”` }).click();
+	await page.getByRole("button", { name: "Delete", exact: true }).click();
+	await page.locator("#documents li", { hasText: "Returns" }).waitFor({ state: "detached" });
+	check((await api("GET", `/api/v1/chatbots/${botId}/documents`)).json.items.length === 1, "a document deleted on the page is gone");
+	await page.getByRole("button", { name: `Delete the chatbot “Help ${evil}”` }).click();
+	await page.getByRole("button", { name: "Delete", exact: true }).click();
+	await h1("Chatbots");
+	check((await api("GET", `/api/v1/chatbots/${botId}`)).status === 404, "a chatbot deleted on the page is gone");
+
+	step = "templates";
+	await open("/settings/templates", "Templates");
+	await page.getByLabel("Name").fill("greet");
+	await page.getByLabel("Text").fill(`Hello ${evil}`);
+	await page.getByRole("button", { name: "Add template" }).click();
+	await page.locator("#templates li", { hasText: "greet" }).waitFor();
+	check((await page.locator("#templates").textContent()).includes(`Hello ${evil}`), "a template is added, its text as text");
+	await page.getByText("Edit greet").click();
+	await page.locator("#templates details").getByLabel("Text").fill("Hello there!");
+	await page.getByRole("button", { name: "Save template" }).click();
+	await page.locator("#templates li", { hasText: "Hello there!" }).waitFor();
+	check((await api("GET", "/api/v1/templates")).json.items[0].body === "Hello there!", "a template edited on the page is the API's");
+	await axe(page, "templates");
+	await page.getByRole("button", { name: "Delete the template “greet”" }).click();
+	await page.getByRole("button", { name: "Delete", exact: true }).click();
+	await page.getByText("No templates yet.").waitFor();
+	check((await api("GET", "/api/v1/templates")).json.items.length === 0, "... and deleted");
+
+	step = "webhooks";
+	await open("/settings/webhooks", "Webhooks");
+	await page.getByLabel("URL (https)").fill(env.HOOK_URL);
+	await page.getByLabel("Description").fill(`Ops ${evil}`);
+	await page.getByLabel("message.created").check();
+	await page.getByRole("button", { name: "Add endpoint" }).click();
+	const whsec = await page.locator("#webhook-secret").textContent();
+	check(/^whsec_/.test(whsec) || whsec.length >= 32, "a new endpoint's signing secret is shown once", whsec.slice(0, 6));
+	await page.getByRole("button", { name: `Turn ${env.HOOK_URL} off` }).click();
+	await page.getByRole("button", { name: `Turn ${env.HOOK_URL} on again` }).waitFor();
+	let w = (await api("GET", "/api/v1/webhook-endpoints")).json.items[0];
+	check(w.enabled === false, "turned off on the page");
+	await page.getByRole("button", { name: `Turn ${env.HOOK_URL} on again` }).click();
+	await page.getByRole("button", { name: `Turn ${env.HOOK_URL} off` }).waitFor();
+	w = (await api("GET", "/api/v1/webhook-endpoints")).json.items[0];
+	check(w.enabled === true, "... and on again");
+	await page.getByRole("button", { name: "Rotate secret" }).click();
+	await page.locator("#webhook-secret").waitFor();
+	check(await page.locator("#webhook-secret").textContent() !== whsec, "rotating shows a new secret once");
+	// A message makes a delivery; the page lists it with its attempts.
+	const s = await fetch(`${env.BASE}/api/v1/widget/sessions`, { method: "POST", headers: { "content-type": "application/json", origin: "https://shop.example" },
+		body: JSON.stringify({ bot_key: (await api("GET", "/api/v1/chatbots")).json.items[0].public_key }) });
+	const vt = (await s.json()).token;
+	const vh = { "content-type": "application/json", origin: "https://shop.example", authorization: `Bearer ${vt}` };
+	const conv = await (await fetch(`${env.BASE}/api/v1/widget/conversations`, { method: "POST", headers: vh })).json();
+	await fetch(`${env.BASE}/api/v1/widget/conversations/${conv.id}/messages`, { method: "POST", headers: vh, body: JSON.stringify({ content: "a delivery" }) });
+	let delivered = false;
+	for (let i = 0; i < 50 && !delivered; i++) {
+		await page.getByRole("button", { name: "Deliveries" }).click();
+		await page.locator("h2", { hasText: "Deliveries to" }).waitFor();
+		delivered = /message\.created/.test(await page.locator("main").textContent()) && /delivered/.test(await page.locator("table").textContent().catch(() => ""));
+		if (!delivered) await page.waitForTimeout(200);
+	}
+	check(delivered, "the endpoint's deliveries are listed, delivered", await page.locator("main").textContent());
+	await axe(page, "webhooks");
+	await page.getByRole("button", { name: `Delete the endpoint ${env.HOOK_URL}` }).click();
+	await page.getByRole("button", { name: "Delete", exact: true }).click();
+	await page.getByText("No webhook endpoints yet.").waitFor();
+	check((await api("GET", "/api/v1/webhook-endpoints")).json.items.length === 0, "an endpoint deleted on the page is gone");
+
+	step = "LLM";
+	await open("/settings/llm", "LLM provider");
+	await page.getByLabel("Base URL (https)").fill("https://llm.example/v1");
+	await page.getByLabel("Model").fill("gpt-4o-mini");
+	await page.getByLabel(/^API key/).fill("sk-a-test-key-of-the-company-0123456789");
+	await page.getByRole("button", { name: "Save", exact: true }).click();
+	// This deployment keeps the provider's URL (llm_company_base_url 0).
+	await page.getByRole("alert").filter({ hasText: "keeps the provider's URL" }).waitFor();
+	check(true, "a base URL the deployment does not allow is refused, in words");
+	await page.getByLabel("Base URL (https)").fill("");
+	await page.getByRole("button", { name: "Save", exact: true }).click();
+	await status("Saved.");
+	const llm = (await api("GET", "/api/v1/company/llm")).json;
+	check(llm.model === "gpt-4o-mini" && llm.api_key_set === true,
+	    "the LLM settings saved on the page are the API's (the key set, not shown)", JSON.stringify(llm));
+	await page.reload();
+	await h1("LLM provider");
+	check(await page.getByText("A key is set.").isVisible() && !(await page.content()).includes("sk-a-test-key"), "... and the key is never shown again");
+	await axe(page, "LLM provider");
+
+	step = "consents";
+	await open("/settings/consents", "Consents");
+	check((await page.locator("table").textContent()).includes(env.VISITOR_ID), "the visitor's consent is listed");
+	await axe(page, "consents");
+
+	step = "security events";
+	await open("/settings/security-events", "Security events");
+	check(/login|register/.test(await page.locator("table").textContent()), "security events are listed");
+	await axe(page, "security events");
+
+	step = "privacy";
+	await open("/settings/privacy", "Privacy requests");
+	const forms = page.locator("main form");
+	await forms.nth(0).getByLabel("Identify the person by").selectOption("visitor_id");
+	await forms.nth(0).getByLabel("Value").fill(env.VISITOR_ID);
+	const sub = await downloaded(() => forms.nth(0).getByRole("button", { name: "Download their data" }).click());
+	const subj = JSON.parse(sub.bytes.toString("utf8"));
+	check(sub.name === "subject-export.json" && subj.visitors?.length === 1, "a subject export downloads as JSON with the visitor's data", sub.name);
+	await forms.nth(2).getByLabel("Visitor id").fill(env.VISITOR_ID);
+	await forms.nth(2).getByLabel("Correct name").fill(`Vera ${evil}`);
+	await forms.nth(2).getByLabel(/Restrict processing/).selectOption("true");
+	await forms.nth(2).getByRole("button", { name: "Save visitor" }).click();
+	await status("Saved:");
+	check(/restricted/.test(await page.getByRole("status").last().textContent()), "a visitor is corrected and restricted from the page");
+	await forms.nth(1).getByLabel("Identify the person by").selectOption("visitor_id");
+	await forms.nth(1).getByLabel("Value").fill(env.VISITOR_ID);
+	await forms.nth(1).getByRole("button", { name: "Erase their data" }).click();
+	await forms.nth(1).getByRole("alert").filter({ hasText: "Tick the box" }).waitFor();
+	check(true, "an erasure asks for the confirmation that says what is deleted");
+	await forms.nth(1).getByLabel(/I understand/).check();
+	await forms.nth(1).getByRole("button", { name: "Erase their data" }).click();
+	await status("Erased:");
+	check(/Erased: 1 visitor/.test(await page.getByRole("status").last().textContent()), "... then erases the visitor");
+	await axe(page, "privacy requests");
+
+	step = "audit log";
+	await open("/settings/audit-log", "Audit log");
+	await page.locator("table").waitFor();
+	const audit = await page.locator("table").textContent();
+	check(/api_key\.create|apikey|chatbot\.create/.test(audit), "the audit log lists what was done", audit.slice(0, 300));
+	const csv = await downloaded(() => page.getByRole("button", { name: /Download CSV/ }).click());
+	const head = csv.bytes.toString("utf8").split("\n")[0];
+	check(csv.name === "audit-log.csv" && /seq/.test(head) && /action/.test(head), "the audit CSV downloads and opens", head);
+	check(csv.bytes.toString("utf8").split("\n").length > 5, "... with the entries");
+	await axe(page, "the audit log");
+
+	step = "export";
+	await open("/settings/export", "Data export");
+	await page.getByRole("button", { name: "Start an export" }).click();
+	await page.getByRole("button", { name: "Download" }).waitFor({ timeout: 30000 });
+	check(true, "a data export is started and its progress followed until done");
+	const arc = await downloaded(() => page.getByRole("button", { name: "Download" }).click());
+	const tar = gunzipSync(arc.bytes).toString("latin1");
+	check(/\.tar\.gz$/.test(arc.name) && tar.includes("conversations.json") && tar.includes("ustar"),
+	    "the export downloads as a tar.gz archive that opens, with the conversations", arc.name);
+	await axe(page, "data export");
+
+	step = "billing";
+	await open("/settings/billing", "Billing");
+	let checkout = null;
+	await page.route("https://checkout.stripe.com/**", (r) => { checkout = r.request().url(); r.fulfill({ status: 200, contentType: "text/html", body: "<title>Stripe</title>" }); });
+	await page.getByRole("button", { name: "Go to checkout at Stripe" }).click();
+	await page.waitForURL(/checkout\.stripe\.com/);
+	check(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/.test(checkout ?? ""), "the checkout button goes to Stripe's checkout", checkout);
+
+	step = "delete the company";
+	await open("/settings/company", "Company");
+	await axe(page, "company, with the delete form");
+	await page.getByLabel("Your password").fill(env.PASSWORD);
+	await page.getByLabel(/^Type/).fill("not the name");
+	await page.getByRole("button", { name: "Delete the company for good" }).click();
+	await page.getByRole("alert").filter({ hasText: /confirm|name/i }).first().waitFor();
+	check((await api("GET", "/api/v1/company")).status === 200, "a wrong name deletes nothing");
+	await page.getByLabel(/^Type/).fill(env.COMPANY);
+	await page.getByRole("button", { name: "Delete the company for good" }).click();
+	await h1("Company deleted");
+	check((await api("GET", "/api/v1/company")).status === 401, "the company deleted on the page is gone (its sessions too)");
+} catch (e) {
+	check(false, "the journey ran to its end", `at ${step}: ${String(e?.stack ?? e)}`);
+	await page.screenshot({ path: `${env.OUT}/admin-failure.png` }).catch(() => {});
+}
+check(dialogs.length === 0, "no dialog opened (HTML stayed text)", dialogs.join(" | "));
+check(errors.length === 0, "no page logged an error", errors.join(" | "));
+await browser.close();
+process.exit(failed ? 1 : 0);
