@@ -13,6 +13,33 @@ import { adminPages, homeLinks } from "./admin.js";
 
 const nav = document.getElementById("nav");
 
+// The TOTP setup's QR code (rows of modules from the API, "1" dark),
+// drawn on a canvas with its quiet zone: no image from anywhere, no HTML.
+function qrCanvas(rows) {
+	const scale = 5, quiet = 4, n = rows.length, size = (n + 2 * quiet) * scale;
+	const c = el("canvas", { id: "totp-qr", width: size, height: size, role: "img",
+	    "aria-label": "QR code of the secret, for an authenticator app" });
+	const g = c.getContext("2d");
+	g.fillStyle = "#fff";
+	g.fillRect(0, 0, size, size);
+	g.fillStyle = "#000";
+	rows.forEach((row, y) => {
+		for (let x = 0; x < n; x++)
+			if (row[x] === "1") g.fillRect((x + quiet) * scale, (y + quiet) * scale, scale, scale);
+	});
+	return c;
+}
+
+// One's own profile: the name the team sees.
+function profileForm() {
+	const saved = el("p", { role: "status", class: "ok" });
+	return el("section", { "aria-labelledby": "profile-h" }, el("h2", { id: "profile-h" }, "Profile"),
+	    form([{ name: "name", label: "Your name", value: state.me.user.name, autocomplete: "name" }], "Save name", async (v) => {
+		state.me = await api("PATCH", "/api/v1/me", { name: v.name });
+		saved.textContent = "Saved.";
+	    }), saved);
+}
+
 function signedIn(tokens) {
 	state.tokens = tokens;
 	history.replaceState(null, "", "/");
@@ -134,7 +161,8 @@ const pages = {
 			totp.append(el("p", {}, "Off."), el("button", { type: "button", onclick: async () => {
 				const s = await api("POST", "/api/v1/auth/mfa/totp/setup", {});
 				totp.replaceChildren(el("h2", { id: "totp-h" }, "Two-factor authentication"),
-				    el("p", {}, "Add this secret to your authenticator app, then enter the code it shows."),
+				    el("p", {}, "Scan this code with your authenticator app (or type the secret), then enter the code it shows."),
+				    qrCanvas(s.qr),
 				    el("p", {}, "Secret: ", el("code", { id: "totp-secret" }, s.secret)),
 				    el("p", { class: "muted" }, el("a", { href: s.otpauth_uri }, "Open in an authenticator app")),
 				    form([{ name: "code", label: "Code", autocomplete: "one-time-code", inputmode: "numeric" }], "Turn on", async (v) => {
@@ -162,7 +190,7 @@ const pages = {
 		if (required)
 			return show("Set up two-factor authentication",
 			    el("p", { role: "status" }, "Your company requires two-factor authentication: set it up to continue."), totp);
-		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), totp, sess, pw);
+		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), profileForm(), totp, sess, pw);
 	},
 	"/": async () => {
 		if (!state.tokens) return go("/login");

@@ -737,12 +737,12 @@ h_logout_all(struct request *req, struct ctx *ctx)
 
 /* --- the current user --- */
 
-int
-h_me(struct request *req, struct ctx *ctx)
+/* The answer of GET and PATCH /me: the q_me row and the session. */
+static int
+send_me(struct request *req, struct ctx *ctx, PGresult *res)
 {
-	PGresult *res = ctx->read; /* q_me, run with the session check */
-	json_t	 *o;
-	int	  rc;
+	json_t *o;
+	int	rc;
 
 	if (res == NULL || PQntuples(res) != 1)
 		return -1;
@@ -753,6 +753,47 @@ h_me(struct request *req, struct ctx *ctx)
 	else
 		rc = http_send_json(req, 200, o);
 	json_decref(o);
+	return rc;
+}
+
+int
+h_me(struct request *req, struct ctx *ctx)
+{
+	return send_me(
+	    req, ctx, ctx->read); /* q_me, run with the session check */
+}
+
+static struct db_stmt q_me_rename = { "me_rename",
+	"UPDATE users SET name = $3 WHERE id = $1 AND company_id = $2 AND "
+	"name IS DISTINCT FROM $3 RETURNING id",
+	3, 0, 0 };
+
+/* PATCH /me {name?}: one's own profile; answers what GET /me does. */
+int
+h_me_patch(struct request *req, struct ctx *ctx)
+{
+	const char *p[3] = { ctx->who.user_id, ctx->who.company_id,
+		api_body_str(req, "name") };
+	PGresult   *res;
+	int	    changed = 0, rc;
+
+	if (p[2] != NULL) {
+		if ((res = db_exec(ctx->db, &q_me_rename, p)) == NULL)
+			return -1;
+		changed = PQntuples(res) == 1;
+		PQclear(res);
+	}
+	/* A name is the person's: which field changed, never its value. */
+	if (changed && api_audit(req, ctx, ctx->who.user_id, NULL, NULL) == -1)
+		return -1;
+	if ((res = db_exec(ctx->db, &q_me, p)) == NULL)
+		return -1;
+	if (db_commit(ctx->db) == -1) {
+		PQclear(res);
+		return -1;
+	}
+	rc = send_me(req, ctx, res);
+	PQclear(res);
 	return rc;
 }
 

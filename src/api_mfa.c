@@ -126,8 +126,11 @@ h_mfa_setup(struct request *req, struct ctx *ctx)
 	if (db_commit(ctx->db) == -1)
 		goto out;
 	mfa_otpauth_uri(label, b32, uri, sizeof(uri));
-	o = json_pack("{s:s,s:s}", "secret", b32, "otpauth_uri", uri);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	o = json_pack("{s:s,s:s,s:o*}", "secret", b32, "otpauth_uri", uri, "qr",
+	    mfa_qr_rows(uri));
+	rc = o != NULL && json_object_get(o, "qr") != NULL
+	    ? http_send_json(req, 200, o)
+	    : -1;
 out:
 	crypto_wipe(raw, sizeof(raw));
 	crypto_wipe(b32, sizeof(b32));

@@ -13,6 +13,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <qrencode.h>
+
+/* The width of a version 40 symbol, the largest. */
+#define QR_WIDTH_MAX (17 + 4 * QRSPEC_VERSION_MAX)
+
 #include "crypto.h"
 #include "db.h"
 #include "server_keys.h"
@@ -147,6 +152,36 @@ mfa_otpauth_uri(const char *account, const char *b32, char *out, size_t len)
 	    "otpauth://totp/parley:%s?secret=%s&issuer=parley&algorithm=SHA1&"
 	    "digits=6&period=30",
 	    label, b32);
+}
+
+json_t *
+mfa_qr_rows(const char *text)
+{
+	QRcode *q;
+	json_t *rows;
+	char	line[QR_WIDTH_MAX + 1];
+	int	x, y;
+
+	if ((q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1)) ==
+		NULL ||
+	    q->width <= 0 || q->width > QR_WIDTH_MAX) {
+		QRcode_free(q);
+		return NULL;
+	}
+	rows = json_array();
+	for (y = 0; rows != NULL && y < q->width; y++) {
+		for (x = 0; x < q->width; x++)
+			line[x] = (q->data[y * q->width + x] & 1) ? '1' : '0';
+		line[q->width] = '\0';
+		if (json_array_append_new(rows, json_string(line)) == -1) {
+			json_decref(rows);
+			rows = NULL;
+		}
+	}
+	crypto_wipe(line, sizeof(line));
+	crypto_wipe(q->data, (size_t)q->width * (size_t)q->width);
+	QRcode_free(q);
+	return rows;
 }
 
 int

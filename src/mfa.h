@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct db;
 
 #define MFA_RECOVERY_CODES 10
@@ -34,6 +36,14 @@ int mfa_totp_ok(const char *cid, const char *sealed, const char *last,
 /* The otpauth:// URI of secret 'b32' for 'account', into 'out'. */
 void mfa_otpauth_uri(
     const char *account, const char *b32, char *out, size_t len);
+
+/*
+ * 'text' as a QR code (libqrencode, error correction level M): a JSON
+ * array with one string per row of modules, "1" dark and "0" light, no
+ * quiet zone. NULL on failure. The modules are wiped before they are
+ * freed (the text is a secret).
+ */
+json_t *mfa_qr_rows(const char *text);
 
 /* Deletes the user's recovery codes. Returns 0 or -1. */
 int mfa_recovery_clear(struct db *db, const char *cid, const char *uid);

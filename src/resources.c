@@ -484,6 +484,9 @@ static const struct col totp_setup_cols[] = {
 	COL_DOC("secret", C_STRING, 0, "base32, for apps that take it typed"),
 	COL_DOC(
 	    "otpauth_uri", C_STRING, 0, "otpauth://totp/..., for a QR code"),
+	COL_DOC("qr", C_STRINGS, 0,
+	    "otpauth_uri as a QR code (libqrencode, level M): one string "
+	    "per row of modules, \"1\" dark, without the quiet zone"),
 };
 const struct row row_totp_setup = ROW("TotpSetup", totp_setup_cols, NULL);
 static const struct col recovery_cols[] = {

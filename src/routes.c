@@ -841,6 +841,13 @@ static const struct spec s_session_delete = { .noun = "session",
 	REPLIES(REPLY(204, R_EMPTY, NULL, "ended")) };
 static const struct spec s_me = { REPLIES(
     REPLY(200, R_ONE, &row_me, "who is asking")) };
+static const struct spec s_me_patch = { .noun = "user",
+	BODY(FIELD_DOC("name", V_STRING, 1, 200, 0,
+	    "the name the team sees (the inbox, the member list)")),
+	REPLIES(REPLY(200, R_ONE, &row_me, "who is asking, as changed")),
+	.audit = "user.profile_update",
+	.doc = "One's own profile. The audit entry names the changed field, "
+	       "never its value." };
 
 /* The widget: a visitor's side. */
 #define ORIGIN_HEADER                                                          \
@@ -1050,6 +1057,8 @@ const struct route routes[] = {
 	    &s_mfa_disable),
 	USER_READ(M_GET, "/api/v1/me", ROLE_MEMBER, h_me, q_me,
 	    "the current user, company, role and MFA state", &s_me),
+	USER_JSON(M_PATCH, "/api/v1/me", ROLE_MEMBER, h_me_patch,
+	    "change one's own profile (name)", &s_me_patch),
 	USER_READ(M_GET, "/api/v1/company", ROLE_MEMBER, h_company_get,
 	    q_company, "the company and its settings", &s_company_get),
 	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,

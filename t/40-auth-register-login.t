@@ -216,4 +216,25 @@ ok $kinds{$_}, "security event $_ recorded" for qw(register email_verified login
 ok !grep({ ($_->{ip} // '') eq '' } @{ $t->sql(q{SELECT ip FROM security_events WHERE kind LIKE 'login%'}) }),
     'login events carry the client address';
 
+# One's own profile: PATCH /me changes the name, audited without it.
+{
+	my $l = login('ann.smith@example.com', $pw, ip => '203.0.113.22');
+	my $h = { authorization => "Bearer $l->{json}{access_token}" };
+	my $r = $t->request('PATCH', '/api/v1/me', headers => $h, json => { name => 'Ann Smith-Jones' });
+	is $r->{status}, 200, 'PATCH /me renames oneself';
+	is $r->{json}{user}{name}, 'Ann Smith-Jones', '... and answers the new profile';
+	is $t->get('/api/v1/me', headers => $h)->{json}{user}{name}, 'Ann Smith-Jones', '... as GET /me has it';
+	my $a = $t->sql(q{SELECT changed_fields::text AS f, changes::text AS c, resource_id FROM audit_log WHERE action = 'user.profile_update'});
+	is scalar @$a, 1, '... audited once';
+	is $a->[0]{f}, '["name"]', '... naming the field';
+	unlike(($a->[0]{c} // '') . $a->[0]{f}, qr/Smith-Jones/, '... never its value');
+	is $t->request('PATCH', '/api/v1/me', headers => $h, json => { name => 'Ann Smith-Jones' })->{status}, 200, 'the same name again: 200';
+	is scalar @{ $t->sql(q{SELECT 1 FROM audit_log WHERE action = 'user.profile_update'}) }, 1, '... and nothing audited';
+	is $t->request('PATCH', '/api/v1/me', headers => $h, json => { name => '' })->{status}, 422, 'an empty name: 422';
+	is $t->request('PATCH', '/api/v1/me', headers => $h, json => { name => 'x' x 201 })->{status}, 422, 'a name over 200 characters: 422';
+	is $t->request('PATCH', '/api/v1/me', headers => $h, json => { email => 'other@example.com' })->{json}{code}, 'validation_failed',
+	    'the address cannot be changed this way';
+	is $t->get('/api/v1/me', headers => $h)->{json}{user}{name}, 'Ann Smith-Jones', '... and a rejected request changed nothing';
+}
+
 done_testing;

@@ -97,6 +97,27 @@ my $secret = $r->{json}{secret};
 push @secrets, $secret;
 like $secret, qr/^[A-Z2-7]{32}$/, 'a 160-bit base32 secret';
 like $r->{json}{otpauth_uri}, qr{^otpauth://totp/parley:mia\.mfa\@example\.org\?secret=\Q$secret\E&issuer=parley}, 'and an otpauth URI';
+# The QR code, as an app's camera reads it: drawn as a PBM image with a
+# quiet zone of 4 modules, read by zbarimg (zbar-tools, from Debian).
+{
+	my $rows = $r->{json}{qr};
+	my $w = @$rows;
+	ok $w >= 21 && $w <= 177 && ($w - 17) % 4 == 0 && !grep({ !/^[01]{$w}$/ } @$rows), "a QR code of $w x $w modules";
+	my $scale = 4;
+	my $size = ($w + 8) * $scale;
+	my $pbm = $t->dir . '/qr.pbm';
+	open my $img, '>', $pbm or die;
+	print $img "P1\n$size $size\n";
+	for my $y (-4 .. $w + 3) {
+		my $line = join ' ', map { my $x = $_; ($y >= 0 && $y < $w && $x >= 0 && $x < $w) ? substr($rows->[$y], $x, 1) : 0 } -4 .. $w + 3;
+		$line = join ' ', map { ($_) x $scale } split / /, $line;
+		print $img "$line\n" for 1 .. $scale;
+	}
+	close $img;
+	chomp(my $read = `zbarimg --raw -q '$pbm' 2>/dev/null`);
+	is $read, $r->{json}{otpauth_uri}, '... that reads as the otpauth URI';
+	unlink $pbm;
+}
 unlike $t->sql('SELECT totp_pending_enc AS s FROM users')->[0]{s}, qr/\Q$secret\E/, 'stored encrypted';
 like $t->sql('SELECT totp_pending_enc AS s FROM users')->[0]{s}, qr/^v1\.k1\./, '... with its key id';
 

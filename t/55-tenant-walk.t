@@ -130,6 +130,7 @@ my %expected = (
 	'POST /api/v1/auth/mfa/totp/enable' => ['member'],
 	'POST /api/v1/auth/mfa/totp/disable' => ['member'],
 	'GET /api/v1/me' => ['member'],
+	'PATCH /api/v1/me' => ['member'],
 	'GET /api/v1/company' => ['member'],
 	'PATCH /api/v1/company' => ['admin'],
 	'GET /api/v1/members' => ['member', 'members:read'],

@@ -14,7 +14,8 @@
 // address is not verified).
 import { chromium } from "playwright-core";
 import { createHmac } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 
 const env = process.env;
@@ -199,10 +200,22 @@ try {
 	// TOTP: set up from the account page, then log in with a code.
 	await p4.locator("main").getByRole("link", { name: "Your account" }).click();
 	await p4.locator("h1", { hasText: "Your account" }).waitFor();
+	await p4.getByLabel("Your name").fill("Mo M. Member");
+	await p4.getByRole("button", { name: "Save name" }).click();
+	await p4.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+	check((await api("GET", "/api/v1/me", null, (await api("POST", "/api/v1/auth/login", { email: member, password: pw2 })).json?.access_token)).json?.user?.name === "Mo M. Member",
+	    "one's own name changed on the account page is the API's");
 	await p4.getByRole("button", { name: "Set up two-factor authentication" }).click();
-	const secret = await p4.locator("#totp-secret").textContent();
-	check(/^[A-Z2-7]{32}$/.test(secret), "TOTP setup shows a 160-bit base32 secret", secret);
-	await p4.getByLabel("Code").fill(totp(secret));
+	// The secret as an app's camera reads it: the QR code's pixels, read
+	// by zbarimg (zbar-tools).
+	await p4.locator("#totp-qr").screenshot({ path: `${env.OUT}/totp-qr.png` });
+	const uri = execFileSync("zbarimg", ["--raw", "-q", `${env.OUT}/totp-qr.png`], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+	unlinkSync(`${env.OUT}/totp-qr.png`);
+	const secret = new URL(uri).searchParams.get("secret") ?? "";
+	check(/^otpauth:\/\/totp\/parley:/.test(uri) && /^[A-Z2-7]{32}$/.test(secret), "TOTP setup shows a QR code of the otpauth URI with a 160-bit secret",
+	    uri.replace(/secret=[^&]+/, "secret=…"));
+	check(await p4.locator("#totp-secret").textContent() === secret, "... and the same secret as text, to type");
+	await p4.getByLabel("Code", { exact: true }).fill(totp(secret));
 	await p4.getByRole("button", { name: "Turn on" }).click();
 	await p4.locator("#recovery-codes li").first().waitFor();
 	check(await p4.locator("#recovery-codes li").count() === 10, "... turned on: ten recovery codes shown once");
@@ -220,7 +233,7 @@ try {
 	await codeBox.fill(totp(secret, Date.now() + 30000));
 	await p4.getByRole("button", { name: "Log in" }).click();
 	await p4.locator("h1", { hasText: "Hello," }).waitFor();
-	check((await heading(p4)) === "Hello, Mo Member", "... and a code from the app logs in");
+	check((await heading(p4)) === "Hello, Mo M. Member", "... and a code from the app logs in");
 	await p4.getByRole("button", { name: "Log out", exact: true }).click();
 	await p4.locator("h1", { hasText: "Log in" }).waitFor();
 
@@ -241,7 +254,7 @@ try {
 	// Members: the owner sees the team, invites from the page and revokes.
 	await p1.goto(`${env.BASE}/settings/members`);
 	await p1.locator("h1", { hasText: "Members" }).waitFor();
-	check(/Mo Member/.test(await p1.locator("#members").textContent()), "the members page lists the team");
+	check(/Mo M\. Member/.test(await p1.locator("#members").textContent()), "the members page lists the team");
 	const third = `third-${Date.now()}@console.example`;
 	await p1.getByLabel("Invite by e-mail").fill(third);
 	await p1.getByRole("button", { name: "Send invitation" }).click();
@@ -253,11 +266,17 @@ try {
 	await p1.getByRole("button", { name: `revoke ${third}` }).click();
 	await p1.locator("#invitations li", { hasText: third }).waitFor({ state: "detached" });
 	check(true, "... and revoked from the page");
-	const memberRole = p1.getByLabel("Role of Mo Member");
+	const memberRole = p1.getByLabel("Role of Mo M. Member");
 	await memberRole.selectOption("admin");
-	await p1.locator("h1", { hasText: "Members" }).waitFor();
-	check((await api("GET", "/api/v1/members", null, tok)).json.items.some((m) => m.name === "Mo Member" && m.role === "admin"),
-	    "a role changed on the page is the API's");
+	// The page reads the team again once the change is made.
+	await p1.locator("#members select[aria-label='Role of Mo M. Member'] option[value='admin']:checked").waitFor({ state: "attached" });
+	await p1.waitForFunction(() => document.querySelector("#members") !== null);
+	let promoted = false;
+	for (let i = 0; i < 50 && !promoted; i++) {
+		promoted = (await api("GET", "/api/v1/members", null, tok)).json.items.some((m) => m.name === "Mo M. Member" && m.role === "admin");
+		if (!promoted) await p1.waitForTimeout(100);
+	}
+	check(promoted, "a role changed on the page is the API's");
 	// A company that requires TOTP sends its members without it to set it up.
 	check((await api("PATCH", "/api/v1/company", { settings: { mfa_required: true } }, tok)).status === 200,
 	    "the owner requires TOTP of the company");
