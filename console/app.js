@@ -9,6 +9,7 @@
 
 import { state, el, show, api, linkToken, form, explain, go, refreshSession } from "./lib.js";
 import { inboxPage, leaveInbox, stopEvents } from "./inbox.js";
+import { solveChallenge } from "./pow.js";
 import { adminPages, homeLinks } from "./admin.js";
 
 const nav = document.getElementById("nav");
@@ -38,6 +39,19 @@ function profileForm() {
 		state.me = await api("PATCH", "/api/v1/me", { name: v.name });
 		saved.textContent = "Saved.";
 	    }), saved);
+}
+
+// The captcha of sign-up and forgot-password: the proof of work starts
+// as the page opens, while the person types; the form waits for it.
+function captcha() {
+	const start = () => { const p = solveChallenge(); p.catch(() => {}); return p; };
+	let next = start();
+	return async (body) => {
+		const token = await next;
+		next = start(); // each is spent once: the next try needs another
+		if (token) body.captcha_token = token;
+		return body;
+	};
 }
 
 function signedIn(tokens) {
@@ -74,13 +88,14 @@ const pages = {
 		    el("p", {}, "New to parley? ", el("a", { href: "/signup" }, "Create a company")));
 	},
 	"/signup": () => {
+		const withCaptcha = captcha();
 		show("Create your company", form([
 			{ name: "company_name", label: "Company", autocomplete: "organization" },
 			{ name: "name", label: "Your name", autocomplete: "name" },
 			{ name: "email", label: "E-mail", type: "email", autocomplete: "email" },
 			{ name: "password", label: "Password (12 characters or more)", type: "password", autocomplete: "new-password" },
 		], "Sign up", async (v) => {
-			const r = await api("POST", "/api/v1/auth/register", v, false);
+			const r = await api("POST", "/api/v1/auth/register", await withCaptcha({ ...v }), false);
 			show("Check your mail", el("p", {}, "We sent a link to ", el("strong", {}, r.email),
 			    ". Open it to finish signing up."));
 		}));
@@ -119,10 +134,11 @@ const pages = {
 		}));
 	},
 	"/forgot-password": () => {
+		const withCaptcha = captcha();
 		show("Forgot your password?", form([
 			{ name: "email", label: "E-mail", type: "email", autocomplete: "email" },
 		], "Send me a link", async (v) => {
-			await api("POST", "/api/v1/auth/password/forgot", { email: v.email }, false);
+			await api("POST", "/api/v1/auth/password/forgot", await withCaptcha({ email: v.email }), false);
 			show("Check your mail", el("p", {},
 			    "If the address has an account, a link to choose a new password is on its way."));
 		}));

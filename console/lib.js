@@ -239,7 +239,7 @@ export function explain(e) {
 		email_taken: "This address already has an account. Log in with it, or ask to be invited at another address.",
 		weak_password: "Choose a stronger password: at least 12 characters, not a common one, not built on your name or address.",
 		rate_limited: "Too many tries: wait a little and try again.",
-		captcha_failed: "The captcha check failed.",
+		captcha_failed: "The check that you are a person failed: reload the page and try again. (If this deployment uses reCAPTCHA, the console cannot show it: its operator should set pow_difficulty instead.)",
 		access_denied: "Your role does not allow this.",
 		forbidden: "Your role does not allow this.",
 		plan_limit: "Your plan's limit is reached: see Billing.",

@@ -22,6 +22,7 @@ int h_refresh(struct request *, struct ctx *);
 int h_logout(struct request *, struct ctx *);
 int h_logout_all(struct request *, struct ctx *);
 int h_me(struct request *, struct ctx *);
+int h_pow_challenge(struct request *, struct ctx *);
 int h_me_patch(struct request *, struct ctx *);
 int h_password_forgot(struct request *, struct ctx *);
 int h_password_reset(struct request *, struct ctx *);

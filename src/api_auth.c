@@ -20,6 +20,7 @@
 #include "resources.h"
 #include "auth.h"
 #include "captcha.h"
+#include "pow.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -232,15 +233,52 @@ weak_password(struct request *req, const char *field, const char *reason)
 	return rc;
 }
 
+/*
+ * A proof of work (pow.h), each challenge spent once. Returns 0 to go
+ * on, or HTTP_ANSWERED once refused.
+ */
+static int
+pow_check(struct request *req, struct ctx *ctx, const char *token)
+{
+	char id[65], name[80];
+	int  r = -2;
+
+	if (pow_verify(ctx->conf, token, id) == 0) {
+		snprintf(name, sizeof(name), "pow:%s", id);
+		r = ratelimit_hit(ctx->db, name, 1, ctx->conf->pow_ttl + 60, 1);
+	}
+	if (r == 0)
+		return 0;
+	if (r == -1)
+		unavailable(req);
+	else
+		api_problem(
+		    req, 400, "captcha_failed", "The captcha check failed");
+	return HTTP_ANSWERED;
+}
+
+/*
+ * The captcha of registration and password reset: a proof of work when
+ * pow_difficulty is set and the token is one, else reCAPTCHA when its
+ * secret is set; with neither, none.
+ */
 static int
 captcha_check(struct request *req, struct ctx *ctx)
 {
-	int r;
+	const char *token = api_body_str(req, "captcha_token");
+	int	    r;
 
-	if (!captcha_enabled(ctx->conf))
-		return 0;
-	r = captcha_verify(
-	    ctx->conf, api_body_str(req, "captcha_token"), req->remote_addr);
+	if (pow_enabled(ctx->conf) && token != NULL &&
+	    strncmp(token, POW_PREFIX ".", sizeof(POW_PREFIX)) == 0)
+		return pow_check(req, ctx, token);
+	if (!captcha_enabled(ctx->conf)) {
+		if (!pow_enabled(ctx->conf))
+			return 0;
+		api_problem(
+		    req, 400, "captcha_failed", "The captcha check failed");
+		return HTTP_ANSWERED;
+	}
+	r = captcha_verify(ctx->conf, token, req->remote_addr);
 	if (r == 0)
 		return 0;
 	if (r == -1)
@@ -256,6 +294,25 @@ bad_token(struct request *req)
 {
 	return api_problem(
 	    req, 400, "invalid_token", "This link is invalid, used or expired");
+}
+
+int
+h_pow_challenge(struct request *req, struct ctx *ctx)
+{
+	char	challenge[POW_CHALLENGE_MAX + 1];
+	json_t *o;
+	int	rc;
+
+	if (!pow_enabled(ctx->conf))
+		return api_problem(req, 404, "captcha_off",
+		    "This deployment asks for no proof of work");
+	if (pow_challenge(ctx->conf, challenge) == -1)
+		return -1;
+	o = json_pack("{s:s,s:i,s:i}", "challenge", challenge, "difficulty",
+	    ctx->conf->pow_difficulty, "expires_in", ctx->conf->pow_ttl);
+	rc = o != NULL ? http_send_json(req, 200, o) : -1;
+	json_decref(o);
+	return rc;
 }
 
 /* --- shared with the other handlers (api.h) --- */

@@ -109,6 +109,14 @@ const struct conf_key conf_keys[] = {
 	    "reCAPTCHA verification endpoint"),
 	K_INT("recaptcha_min_score", recaptcha_min_score, 0, 100, "50",
 	    "minimum reCAPTCHA v3 score, percent"),
+	K_INT("pow_difficulty", pow_difficulty, 0, 32, "0",
+	    "parley's own captcha: leading zero bits of the proof of work "
+	    "that registration and password reset require (0: none; 18 is "
+	    "about a second in a browser). The console solves it; nothing "
+	    "goes to a third party"),
+	K_INT("pow_ttl", pow_ttl, 30, 3600, "300",
+	    "seconds a proof-of-work challenge may be solved and used in "
+	    "(each once)"),
 	K_STR("smtp_url", smtp_url, 0, "",
 	    "SMTP server, smtp://host:port or smtps://host:port; empty: "
 	    "e-mail jobs wait"),

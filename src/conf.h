@@ -45,6 +45,8 @@ struct conf {
 	char recaptcha_secret[256];
 	char recaptcha_url[256];
 	int  recaptcha_min_score; /* percent */
+	int  pow_difficulty; /* leading zero bits; 0: no proof of work */
+	int  pow_ttl; /* seconds a challenge may be solved in */
 
 	/* E-mail and jobs */
 	char smtp_url[256];

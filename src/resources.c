@@ -480,6 +480,15 @@ static const struct col meta_cols[] = {
 	COL("schema_version", C_INT, 0),
 };
 const struct row	row_meta = ROW("Meta", meta_cols, NULL);
+static const struct col pow_cols[] = {
+	COL_DOC("challenge", C_STRING, 0, "signed by parleyd; used once"),
+	COL_DOC("difficulty", C_INT, 0,
+	    "leading zero bits SHA-256(challenge + \".\" + nonce) must have"),
+	COL_DOC("expires_in", C_INT, 0, "seconds it may be solved and used in"),
+};
+const struct row	row_pow_challenge = ROW("PowChallenge", pow_cols,
+	   "parley's own captcha: a proof of work; captcha_token is "
+		  "challenge.nonce, the nonce in decimal");
 static const struct col totp_setup_cols[] = {
 	COL_DOC("secret", C_STRING, 0, "base32, for apps that take it typed"),
 	COL_DOC(
@@ -748,6 +757,7 @@ const struct row *const rows_all[] = {
 	&row_health,
 	&row_ready,
 	&row_meta,
+	&row_pow_challenge,
 	&row_totp_setup,
 	&row_recovery,
 	&row_erasure,

@@ -12,6 +12,7 @@
 extern const struct row row_template;
 extern const struct row row_chatbot;
 extern const struct row row_visitor_brief;
+extern const struct row row_pow_challenge;
 extern const struct row row_citation;
 extern const struct row row_message;
 extern const struct row row_conversation;

@@ -625,6 +625,17 @@ static const struct spec s_readyz = { REPLIES(
 	"not ready")) };
 static const struct spec s_meta = { REPLIES(
     REPLY(200, R_ONE, &row_meta, "metadata")) };
+static const struct spec s_pow_challenge = {
+	REPLIES(REPLY(200, R_ONE, &row_pow_challenge, "a new challenge"),
+	    PROBLEM(404, "captcha_off",
+		"this deployment asks for no proof of work")),
+	.doc = "parley's own captcha, for registration and password reset "
+	       "when pow_difficulty is set: find a decimal nonce such that "
+	       "SHA-256(challenge + \".\" + nonce) starts with difficulty "
+	       "zero bits, and send challenge.nonce as captcha_token before "
+	       "expires_in seconds pass. Each challenge is accepted once. "
+	       "Nothing is asked of a third party."
+};
 static const struct spec s_csp_report = {
 	REPLIES(REPLY(204, R_EMPTY, NULL, "accepted"),
 	    PROBLEM(422, "validation_failed", "not a report")),
@@ -717,7 +728,8 @@ static const struct spec s_stripe_webhook = {
 /* Accounts and sessions. */
 #define CAPTCHA_TOKEN                                                          \
 	FIELD_DOC("captcha_token", V_STRING, 0, 4096, F_NULLABLE | F_SECRET,   \
-	    "when the deployment has a reCAPTCHA secret")
+	    "when the deployment asks for a captcha: a solved proof of work "  \
+	    "(GET /api/v1/auth/challenge) or a reCAPTCHA token")
 static const struct spec s_register = {
 	BODY(FIELD("email", V_STRING, 3, 320, F_REQUIRED),
 	    FIELD_DOC("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET,
@@ -736,9 +748,11 @@ static const struct spec s_register = {
 	    "12+ characters, at most 72 bytes, not common or built on the "
 	    "name/address (422 weak_password with errors[0].code too_short, "
 	    "too_long, too_common or contains_personal_data). 3 per 30 "
-	    "minutes per client address and per e-mail address (429). When a "
-	    "reCAPTCHA secret is configured, captcha_token is verified (400 "
-	    "captcha_failed, 503 when the provider is unreachable).\n"
+	    "minutes per client address and per e-mail address (429). When the "
+	    "deployment asks for a captcha (pow_difficulty, recaptcha_secret), "
+	    "captcha_token is verified: a proof of work from GET "
+	    "/api/v1/auth/challenge, each used once, or a reCAPTCHA token "
+	    "(400 captcha_failed, 503 when reCAPTCHA is unreachable).\n"
 	    "The answer is the same whether or not the address has an "
 	    "account, so registration tells nobody which addresses do: 202 "
 	    "{status: \"confirmation_sent\", email}. A new address is mailed a "
@@ -1011,6 +1025,9 @@ const struct route routes[] = {
 	    NULL, &s_readyz },
 	{ M_GET, "/api/v1/meta", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,
 	    0, NULL, h_meta, "service name and versions", NULL, &s_meta },
+	{ M_GET, "/api/v1/auth/challenge", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
+	    BODY_NONE, 0, NULL, h_pow_challenge,
+	    "a proof-of-work challenge (the captcha)", NULL, &s_pow_challenge },
 	{ M_POST, "/api/v1/csp-report", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_JSON, PRL_BODY_SMALL, csp_report_ctypes, h_csp_report,
 	    "Content-Security-Policy violation reports", NULL, &s_csp_report },

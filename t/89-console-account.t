@@ -16,7 +16,9 @@ my $modules = ParleyTest->srcdir . '/t/browser/node_modules/playwright-core';
 ok $chromium, 'chromium is installed (dev/test installs it)' or BAIL_OUT('no chromium');
 ok -d $modules, 'playwright-core is installed (dev/test runs npm ci in t/browser)' or BAIL_OUT('no playwright-core');
 
-my $t = ParleyTest->new;
+# parley's own captcha on: the sign-up and forgot-password pages solve
+# its proof of work in the page (a low difficulty, for speed).
+my $t = ParleyTest->new(env => { PARLEY_POW_DIFFICULTY => 12 });
 # Over HTTPS, as the console is used (its refresh cookie is Secure), and
 # the public_base_url its cookie's Origin check compares with.
 my $https = $t->url('', 'https');

@@ -488,8 +488,26 @@ sub _helper_xff { $helper_addr++; '198.18.' . int($helper_addr / 250) . '.' . ($
 # POST /auth/register, the link from the mail, POST /auth/register/confirm
 # (from the same client address). Returns the confirmation's answer (201
 # with the token pair), or the registration's when that was not 202.
+# pow_token(): a solved proof of work (GET /api/v1/auth/challenge) as a
+# browser finds it, for a captcha_token; pow_solve(challenge, bits) and
+# pow_bits(bytes) are its parts.
+sub pow_bits { my $b = unpack 'B*', $_[0]; $b =~ /^(0*)/; length $1 }
+sub pow_solve {
+	my ($c, $bits) = @_;
+	require Digest::SHA;
+	for (my $n = 0; ; $n++) { return "$c.$n" if pow_bits(Digest::SHA::sha256("$c.$n")) >= $bits }
+}
+sub pow_token {
+	my ($self) = @_;
+	my $c = $self->get('/api/v1/auth/challenge')->{json} or die "no proof-of-work challenge\n";
+	return pow_solve($c->{challenge}, $c->{difficulty});
+}
+
 sub signup {
 	my ($self, %o) = @_;
+	# The deployment's own captcha, when on: solved as a browser would.
+	$o{json} = { %{ $o{json} }, captcha_token => $self->pow_token }
+	    if $self->{env}{PARLEY_POW_DIFFICULTY} && !exists $o{json}{captcha_token};
 	(my $addr = lc $o{json}{email}) =~ s/^\s+|\s+$//g;
 	my $to_re = qr/^\Q$addr\E$/i;
 	my $subj = qr/finish signing up/i;
