@@ -382,49 +382,72 @@ function notify(title, body, id) {
 	ding();
 }
 
-async function fetchOne(id) {
-	try {
-		const { messages, ...c } = await api("GET", `/api/v1/conversations/${id}`);
-		return c;
-	} catch {
-		return null;
-	}
+// Events about conversations the list does not hold yet (new ones, or
+// older ones that came back to life) are not fetched one by one: at most
+// once a second the first page is read again, which holds them, newest
+// activity first. A busy company's hundred events a second cost one
+// request a second.
+let topTimer = 0;
+function refreshTop() {
+	if (topTimer || !view) return;
+	topTimer = setTimeout(async () => {
+		topTimer = 0;
+		if (!view) return;
+		const q = query();
+		q.delete("cursor");
+		try {
+			const page = await api("GET", `/api/v1/conversations?${q}`);
+			for (const c of page.items) view.items.set(c.id, { ...view.items.get(c.id), ...c });
+			if (!view.cursor && page.next_cursor) view.cursor = page.next_cursor;
+			renderList();
+		} catch { /* the next event tries again */ }
+	}, 1000);
 }
 
-async function onMessage(id, m) {
-	let c = view?.items.get(id);
-	if (!c) c = await fetchOne(id);
+// The conversation 'id' as the list holds it, or null (then the first
+// page is read again soon).
+function known(id) {
+	const c = view?.items.get(id);
+	if (!c) refreshTop();
+	return c ?? null;
+}
+
+function onMessage(id, m) {
+	if (m.role === "visitor" && !(view?.open === id && document.visibilityState === "visible")) {
+		state.unread.add(id);
+		retitle();
+	}
+	const c = known(id);
 	if (!c) return;
 	if (m.created_at && (!c.last_message_at || m.created_at > c.last_message_at)) c.last_message_at = m.created_at;
 	c.last_role = m.role;
 	c.unanswered = unanswered(c);
-	if (view) view.items.set(id, c);
-	if (m.role === "visitor" && !(view?.open === id && document.visibilityState === "visible")) {
-		state.unread.add(id);
-		retitle();
-		if (c.assignee_id === me()) notify(`${visitorName(c)} wrote`, "A visitor assigned to you wrote.", id);
-	}
-	if (view?.open === id) addMessage(m);
-	if (view) renderList();
+	if (m.role === "visitor" && c.assignee_id === me() && view?.open !== id)
+		notify(`${visitorName(c)} wrote`, "A visitor assigned to you wrote.", id);
+	if (view.open === id) addMessage(m);
+	scheduleRender();
 }
 
-async function onStatus(d) {
-	let c = view?.items.get(d.conversation_id);
-	const was = c?.status;
-	if (!c) c = await fetchOne(d.conversation_id);
+function onStatus(d) {
+	const c = known(d.conversation_id);
+	if (d.status === "pending" && c?.status !== "pending") {
+		if (view?.open !== d.conversation_id) { state.unread.add(d.conversation_id); retitle(); }
+		notify("A visitor is waiting for a person", `${c ? visitorName(c) : "A visitor"} was handed to your team.`, d.conversation_id);
+	}
 	if (!c) return;
 	c.status = d.status;
 	c.assignee_id = d.assignee_id ?? null;
 	c.unanswered = unanswered(c);
-	if (view) {
-		view.items.set(c.id, c);
-		if (view.open === c.id) { view.conv = { ...view.conv, status: c.status, assignee_id: c.assignee_id }; renderConversationHead(); }
-		renderList();
-	}
-	if (d.status === "pending" && was !== "pending") {
-		if (view?.open !== c.id) { state.unread.add(c.id); retitle(); }
-		notify("A visitor is waiting for a person", `${visitorName(c)} was handed to your team.`, c.id);
-	}
+	if (view.open === c.id) { view.conv = { ...view.conv, status: c.status, assignee_id: c.assignee_id }; renderConversationHead(); }
+	scheduleRender();
+}
+
+// The list is drawn again at most once a frame, however many events came.
+let renderPending = false;
+function scheduleRender() {
+	if (renderPending) return;
+	renderPending = true;
+	requestAnimationFrame(() => { renderPending = false; if (view) renderList(); });
 }
 
 function onEvent(text) {

@@ -111,7 +111,7 @@ const struct conf_key conf_keys[] = {
 	    "minimum reCAPTCHA v3 score, percent"),
 	K_INT("pow_difficulty", pow_difficulty, 0, 32, "0",
 	    "parley's own captcha: leading zero bits of the proof of work "
-	    "that registration and password reset require (0: none; 18 is "
+	    "that registration and password reset require (0: none; 17 takes "
 	    "about a second in a browser). The console solves it; nothing "
 	    "goes to a third party"),
 	K_INT("pow_ttl", pow_ttl, 30, 3600, "300",
