@@ -15,6 +15,12 @@ const env = process.env;
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 let failed = 0;
+
+// make screenshots (dev/screenshots) sets SCREENSHOTS: the pages shown in
+// docs/console.md are taken there; otherwise none.
+async function shot(page, name, fullPage = true) {
+	if (env.SCREENSHOTS) await page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage });
+}
 function check(ok, name, diag) {
 	if (!ok) failed++;
 	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
@@ -77,6 +83,7 @@ try {
 	check(["Company", "API keys", "Webhooks", "Audit log", "Data export", "Privacy requests", "Billing"].every((l) => links.includes(l)),
 	    "the owner is offered every settings page", links.join(", "));
 	check((await page.locator("main").textContent()).includes(env.COMPANY), "the company's name is shown as text");
+	await shot(page, "settings");
 
 	step = "company";
 	await open("/settings/company", "Company");
@@ -150,6 +157,7 @@ try {
 	const text = await page.locator(".viewer pre").textContent();
 	check(/We answer within a day/.test(text) && !/alert/.test(text), "a document is viewed as its extracted text", text);
 	await axe(page, "a chatbot");
+	await shot(page, "chatbot");
 	await page.getByRole("button", { name: `Delete “Returns ${evil}”` }).click();
 	await page.getByRole("button", { name: "Delete", exact: true }).click();
 	await page.locator("#documents li", { hasText: "Returns" }).waitFor({ state: "detached" });
@@ -212,6 +220,7 @@ try {
 	}
 	check(delivered, "the endpoint's deliveries are listed, delivered", await page.locator("main").textContent());
 	await axe(page, "webhooks");
+	await shot(page, "webhooks");
 	await page.getByRole("button", { name: `Delete the endpoint ${env.HOOK_URL}` }).click();
 	await page.getByRole("button", { name: "Delete", exact: true }).click();
 	await page.getByText("No webhook endpoints yet.").waitFor();
@@ -271,6 +280,7 @@ try {
 	await status("Erased:");
 	check(/Erased: 1 visitor/.test(await page.getByRole("status").last().textContent()), "... then erases the visitor");
 	await axe(page, "privacy requests");
+	await shot(page, "privacy");
 
 	step = "audit log";
 	await open("/settings/audit-log", "Audit log");
@@ -282,6 +292,7 @@ try {
 	check(csv.name === "audit-log.csv" && /seq/.test(head) && /action/.test(head), "the audit CSV downloads and opens", head);
 	check(csv.bytes.toString("utf8").split("\n").length > 5, "... with the entries");
 	await axe(page, "the audit log");
+	await shot(page, "audit-log", false);
 
 	step = "export";
 	await open("/settings/export", "Data export");

@@ -23,6 +23,12 @@ const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 let failed = 0;
 
+// make screenshots (dev/screenshots) sets SCREENSHOTS: the pages shown in
+// docs/console.md are taken there; otherwise none.
+async function shot(page, name, fullPage = true) {
+	if (env.SCREENSHOTS) await page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage });
+}
+
 function check(ok, name, diag) {
 	if (!ok) failed++;
 	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
@@ -106,6 +112,7 @@ try {
 	check(/require-trusted-types-for 'script'/.test(csp) && /script-src 'self'/.test(csp) && !/unsafe/.test(csp),
 	    "the console's CSP: own scripts only, Trusted Types required", csp);
 	await axe(p1, "sign up");
+	await shot(p1, "signup");
 	await p1.getByLabel("Company").fill("Console Co");
 	await p1.getByLabel("Your name").fill(evil);
 	await p1.getByLabel("E-mail").fill(owner);
@@ -208,6 +215,7 @@ try {
 	await p4.getByRole("button", { name: "Set up two-factor authentication" }).click();
 	// The secret as an app's camera reads it: the QR code's pixels, read
 	// by zbarimg (zbar-tools).
+	await shot(p4, "account-totp");
 	await p4.locator("#totp-qr").screenshot({ path: `${env.OUT}/totp-qr.png` });
 	const uri = execFileSync("zbarimg", ["--raw", "-q", `${env.OUT}/totp-qr.png`], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
 	unlinkSync(`${env.OUT}/totp-qr.png`);
@@ -228,6 +236,7 @@ try {
 	await p4.getByRole("button", { name: "Log in" }).click();
 	const codeBox = p4.getByLabel("Authenticator code or recovery code");
 	await codeBox.waitFor();
+	await shot(p4, "login-totp");
 	check(true, "with TOTP on, logging in asks for a code");
 	// The code of the next step: the one used at enabling may not be reused.
 	await codeBox.fill(totp(secret, Date.now() + 30000));
@@ -263,6 +272,7 @@ try {
 	await mailedLink(third, "/accept-invitation");
 	check(true, "... and mailed");
 	await axe(p1, "members");
+	await shot(p1, "members");
 	await p1.getByRole("button", { name: `revoke ${third}` }).click();
 	await p1.locator("#invitations li", { hasText: third }).waitFor({ state: "detached" });
 	check(true, "... and revoked from the page");

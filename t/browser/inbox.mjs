@@ -13,6 +13,12 @@ const env = process.env;
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 let failed = 0;
+
+// make screenshots (dev/screenshots) sets SCREENSHOTS: the pages shown in
+// docs/console.md are taken there; otherwise none.
+async function shot(page, name, fullPage = true) {
+	if (env.SCREENSHOTS) await page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage });
+}
 function check(ok, name, diag) {
 	if (!ok) failed++;
 	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
@@ -166,6 +172,7 @@ try {
 	await agent.locator("#reply").focus();
 	await agent.keyboard.press("End");
 	await agent.keyboard.type(" Ada");
+	await shot(agent, "inbox");
 	await agent.keyboard.press("Control+Enter");
 	const sent = `${draft} Ada`;
 	await waitText(agent, "ol.messages li.agent .body", sent);
@@ -216,6 +223,7 @@ try {
 	    "at 360 px the conversation is shown alone, with a way back");
 	check(await wide() <= 360, "... and fits the width", String(await wide()));
 	await axe(phone, "a conversation at 360 px");
+	await shot(phone, "inbox-phone");
 	await phone.getByRole("link", { name: /All conversations/ }).click();
 	check(await phone.locator("ul.convs").isVisible(), "... and back to the list");
 
