@@ -178,16 +178,25 @@ async function chatbotsPage() {
 		], "Create chatbot", async (v) => {
 			const b = await api("POST", "/api/v1/chatbots", { name: v.name, welcome_message: v.welcome_message || undefined,
 				allowed_origins: lines(v.allowed_origins) });
+			// Its identity secret is in this answer only: the next page shows it.
+			made = b.identity_secret;
 			go(`/settings/chatbots?id=${b.id}`);
 		}));
 	show("Chatbots", ...parts);
 }
+
+// A new chatbot's identity secret, from its creation to its page.
+let made = null;
 
 async function chatbotPage(id) {
 	const b = await api("GET", `/api/v1/chatbots/${id}`);
 	const docs = (await api("GET", `/api/v1/chatbots/${id}/documents`)).items;
 	const admin = isAdmin();
 	const shown = el("div");
+	if (made) {
+		shown.append(secretOnce("The identity secret (your backend signs visitors' identities with it)", made, "identity-secret"));
+		made = null;
+	}
 	const saved = el("p", { role: "status", class: "ok" });
 	const parts = [el("p", {}, el("a", { href: "/settings/chatbots" }, "← All chatbots")), shown, embedSnippet(b)];
 	if (admin) {

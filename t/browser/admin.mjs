@@ -121,6 +121,8 @@ try {
 	await page.getByRole("button", { name: "Create chatbot" }).click();
 	await h1(`Help ${evil}`);
 	check(true, "a chatbot created on the page opens, its name as text");
+	const firstSecret = await page.locator("#identity-secret").textContent();
+	check(firstSecret.length >= 32, "... with its identity secret, shown once");
 	const snippet = await page.locator("#embed").textContent();
 	check(/^<script src="https:\/\/[^"]+\/widget\/parley\.js" data-bot="[^"]+" async><\/script>$/.test(snippet), "the embed snippet is shown", snippet);
 	await page.getByRole("button", { name: "Copy the snippet" }).click();
@@ -138,8 +140,9 @@ try {
 	b = (await api("GET", `/api/v1/chatbots/${botId}`)).json;
 	check(snippet2 !== snippet && snippet2.includes(b.public_key), "rotating the widget key shows the new snippet");
 	await page.getByRole("button", { name: "Rotate the identity secret" }).click();
+	await page.locator("#identity-secret").filter({ hasNotText: firstSecret }).waitFor();
 	const secret = await page.locator("#identity-secret").textContent();
-	check(secret.length >= 32, "rotating the identity secret shows it once");
+	check(secret.length >= 32 && secret !== firstSecret, "rotating the identity secret shows the new one once");
 	// The knowledge base: pasted Markdown, an uploaded HTML file.
 	await page.getByLabel("Title").fill(`Returns ${evil}`);
 	await page.getByLabel("Text", { exact: true }).fill("# Returns\n\nReturn within **30 days**.");

@@ -227,6 +227,7 @@ try {
 	await p4.getByRole("button", { name: "Turn on" }).click();
 	await p4.locator("#recovery-codes li").first().waitFor();
 	check(await p4.locator("#recovery-codes li").count() === 10, "... turned on: ten recovery codes shown once");
+	const recovery = await p4.locator("#recovery-codes li").allTextContents();
 	await axe(p4, "your account");
 	await p4.getByRole("button", { name: "Log out", exact: true }).click();
 	await p4.locator("h1", { hasText: "Log in" }).waitFor();
@@ -243,6 +244,31 @@ try {
 	await p4.getByRole("button", { name: "Log in" }).click();
 	await p4.locator("h1", { hasText: "Hello," }).waitFor();
 	check((await heading(p4)) === "Hello, Mo M. Member", "... and a code from the app logs in");
+	// The account page: end another session, change the password, turn
+	// TOTP off with a recovery code.
+	await p4.locator("main").getByRole("link", { name: "Your account" }).click();
+	await p4.locator("h1", { hasText: "Your account" }).waitFor();
+	const ends = p4.getByRole("button", { name: "end it" });
+	const others = await ends.count();
+	check(others >= 1, "the account page lists the other sessions", String(others));
+	await ends.first().click();
+	await p4.waitForFunction((n) => [...document.querySelectorAll("button")].filter((b) => b.textContent.trim() === "end it").length === n - 1, others);
+	check(true, "... and ends one");
+	const pw3 = "a third console passphrase";
+	await p4.getByLabel("Current password").fill(pw2);
+	await p4.getByLabel("New password").fill(pw3);
+	await p4.getByRole("button", { name: "Change password" }).click();
+	await p4.getByRole("status").filter({ hasText: "Changed;" }).waitFor();
+	check((await api("POST", "/api/v1/auth/login", { email: member, password: pw2 })).json?.code === "invalid_credentials" &&
+	    (await api("POST", "/api/v1/auth/login", { email: member, password: pw3 })).json?.code === "mfa_required",
+	    "the password changed on the page is the one that logs in");
+	const totpBox = p4.locator("section[aria-labelledby='totp-h']");
+	await totpBox.getByLabel("Password").fill(pw3);
+	await totpBox.getByLabel("Code or recovery code").fill(recovery[0]);
+	await p4.getByRole("button", { name: "Turn two-factor authentication off" }).click();
+	await p4.getByRole("button", { name: "Set up two-factor authentication" }).waitFor();
+	check((await api("POST", "/api/v1/auth/login", { email: member, password: pw3 })).status === 200,
+	    "TOTP turned off on the page with a recovery code: a login needs no code");
 	await p4.getByRole("button", { name: "Log out", exact: true }).click();
 	await p4.locator("h1", { hasText: "Log in" }).waitFor();
 

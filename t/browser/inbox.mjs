@@ -135,6 +135,13 @@ try {
 	const notes = await agent.evaluate(() => window.__notes);
 	check(notes.some(([t]) => /waiting for a person/.test(t)), "a browser notification tells the agent", JSON.stringify(notes));
 
+	// A visitor's name with HTML in it (as an admin may correct it, or a
+	// shop's backend sign it).
+	const tok = (await api("POST", "/api/v1/auth/login", { email: env.AGENT_EMAIL, password: env.PASSWORD })).json.access_token;
+	const first = (await api("GET", "/api/v1/conversations?limit=1", null, tok)).json.items[0];
+	const vname = "Vic <img src=x onerror=alert(2)>";
+	check((await api("PATCH", `/api/v1/visitors/${first.visitor.id}`, { name: vname }, tok)).status === 200, "the visitor's name is set");
+
 	// The keyboard alone: to the list, open the conversation.
 	step = "open with the keyboard";
 	await agent.locator("ul.convs a").first().focus();
@@ -142,6 +149,7 @@ try {
 	await agent.locator("#conv-title").waitFor();
 	check(await agent.evaluate(() => document.activeElement?.id) === "conv-title", "Enter opens the conversation and moves the focus to it");
 	check(!/^\(\d+\)/.test(await agent.title()), "... and it is no longer unread", await agent.title());
+	check(await agent.locator("#conv-title").textContent() === vname, "the visitor's name is shown as text", await agent.locator("#conv-title").textContent());
 	const roles = await agent.$$eval("ol.messages li", (els) => els.map((e) => e.dataset.role));
 	check(roles.includes("visitor") && roles.includes("bot"), "the messages are shown with their roles", roles.join(","));
 	check(await agent.locator("ol.messages li.visitor .body").first().textContent() === "Do you ship to Norway? <img src=x onerror=alert(1)>",
@@ -191,7 +199,6 @@ try {
 
 	// Assignment, resolve, reopen, as the API has them.
 	step = "assign, resolve, reopen";
-	const tok = (await api("POST", "/api/v1/auth/login", { email: env.AGENT_EMAIL, password: env.PASSWORD })).json.access_token;
 	const convs = (await api("GET", "/api/v1/conversations?limit=5", null, tok)).json.items;
 	const id = convs[0].id;
 	check((await api("GET", `/api/v1/conversations/${id}`, null, tok)).json.assignee_id !== null, "the agent who answered holds the conversation");
