@@ -73,6 +73,8 @@ await page.goto(`${env.BASE}/inbox?filter=all`);
 await page.locator("ul.convs li").nth(24).waitFor({ timeout: 30000 });
 await page.locator("#live", { hasText: "live" }).waitFor({ timeout: 30000 });
 await page.evaluate(() => { window.__long.length = 0; });
+// Chromium's own trace too: every task of the page's main thread.
+await browser.startTracing(page, { categories: ["devtools.timeline", "toplevel"] });
 const before = apiCalls.length;
 writeFileSync(env.GO, "");
 const t0 = Date.now();
@@ -84,6 +86,14 @@ while (Date.now() - t0 < Number(env.SECONDS) * 1000) {
 	await page.waitForTimeout(100);
 }
 await page.waitForTimeout(1500);
+const trace = JSON.parse((await browser.stopTracing()).toString("utf8"));
+const events = trace.traceEvents ?? trace;
+const mains = new Set(events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain").map((e) => `${e.pid}:${e.tid}`));
+const tasks = events.filter((e) => (e.name === "RunTask" || e.name === "ThreadControllerImpl::RunTask") && e.dur !== undefined &&
+    mains.has(`${e.pid}:${e.tid}`)).map((e) => e.dur / 1000);
+if (!tasks.length) console.log(`(trace: ${events.length} events; names: ${[...new Set(events.map((e) => e.name))].slice(0, 30).join(", ")}; main threads ${[...mains].join(" ")})`);
+console.log(`Chromium's trace: ${tasks.length} tasks on the page's main threads, longest ${tasks.length ? worst(tasks).toFixed(1) : 0} ms, ` +
+    `${tasks.filter((d) => d > 200).length} over 200 ms, ${tasks.filter((d) => d > 50).length} over 50 ms`);
 const long = await page.evaluate(() => window.__long);
 console.log(`with 100 events/s for ${env.SECONDS} s: ${long.length} long tasks (> 50 ms), longest ${long.length ? worst(long).toFixed(0) : 0} ms; ` +
     `a frame's wait: median ${median(lag)} ms, worst ${worst(lag)} ms; the page's conversation requests: ${apiCalls.length - before}`);

@@ -4,6 +4,7 @@
 // allow it. Secrets (API keys, identity and webhook secrets) are shown
 // once, with a copy button; deleting asks first.
 import { state, el, show, WIDE, api, form, explain, go, reload, confirmButton, secretOnce, table, when, download } from "./lib.js";
+import { stopEvents } from "./inbox.js";
 
 const ADMIN = ["admin", "owner"];
 const SCOPES = ["conversations:read", "conversations:write", "chatbots:read", "chatbots:write", "documents:read",
@@ -85,7 +86,10 @@ async function companyPage() {
 			const body = { password: v.password, confirm_name: v.confirm_name };
 			if (v.code) body.code = v.code;
 			await api("DELETE", "/api/v1/company", body);
+			stopEvents();
 			state.tokens = null;
+			state.me = null;
+			document.getElementById("nav").replaceChildren(el("a", { href: "/signup" }, "Sign up"));
 			show("Company deleted", el("p", { role: "status" }, "The company and everything in it are deleted."));
 		    })));
 	}
@@ -371,21 +375,39 @@ async function auditPage() {
 }
 
 async function exportPage() {
-	const items = (await api("GET", "/api/v1/company/exports")).items;
 	const status = el("p", { role: "status" });
-	const running = items.some((x) => x.status === "queued" || x.status === "running");
+	const holder = el("div", { "aria-live": "polite" });
+	const err = el("p", { class: "error", role: "alert" });
+	// The list, read again every two seconds while an export runs, in
+	// place: the focus stays where it is.
+	const refresh = async () => {
+		const items = (await api("GET", "/api/v1/company/exports")).items;
+		holder.replaceChildren(list("exports", items, (x) => el("li", {}, `${when(x.created_at)} · ${x.status}${x.stage ? ` (${x.stage})` : ""}`,
+		    x.records ? ` · ${x.records} records` : "", x.bytes ? ` · ${x.bytes} bytes` : "", x.error ? ` · ${x.error}` : "", " ",
+		    x.status === "ready" ? el("button", { type: "button", onclick: async () => {
+			err.textContent = "";
+			try {
+				await download(`/api/v1/company/exports/${x.id}/download`, `parley-export-${x.id}.tar.gz`);
+			} catch (e) {
+				err.textContent = explain(e);
+			}
+		    } }, "Download") : null,
+		    x.sha256 ? el("span", { class: "muted" }, ` sha256 ${x.sha256}`) : null), "No exports yet."));
+		if (items.some((x) => x.status === "queued" || x.status === "running"))
+			setTimeout(() => { if (holder.isConnected) refresh().catch(() => {}); }, 2000);
+	};
+	await refresh();
 	show("Data export", el("p", {}, "Everything of the company's as one archive: members, chatbots, documents, conversations, consents, the audit log."),
 	    el("button", { type: "button", id: "export-start", onclick: async () => {
-		await api("POST", "/api/v1/company/export");
-		status.textContent = "Export started.";
-		reload();
-	    } }, "Start an export"), status,
-	    list("exports", items, (x) => el("li", {}, `${when(x.created_at)} · ${x.status}${x.stage ? ` (${x.stage})` : ""}`,
-		x.records ? ` · ${x.records} records` : "", x.bytes ? ` · ${x.bytes} bytes` : "", x.error ? ` · ${x.error}` : "", " ",
-		x.status === "ready" ? el("button", { type: "button", onclick: () => download(`/api/v1/company/exports/${x.id}/download`, `parley-export-${x.id}.tar.gz`) }, "Download") : null,
-		x.sha256 ? el("span", { class: "muted" }, ` sha256 ${x.sha256}`) : null), "No exports yet."));
-	// Progress: the list is read again while an export runs.
-	if (running) setTimeout(() => { if (location.pathname === "/settings/export") reload(); }, 2000);
+		err.textContent = "";
+		try {
+			await api("POST", "/api/v1/company/export");
+			status.textContent = "Export started.";
+			await refresh();
+		} catch (e) {
+			err.textContent = explain(e);
+		}
+	    } }, "Start an export"), status, err, holder);
 }
 
 function subjectFields() {

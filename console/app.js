@@ -7,7 +7,7 @@
 // Every text from the API is set as text (textContent): the CSP requires
 // Trusted Types and this code never writes HTML.
 
-import { state, el, show, api, linkToken, form, explain, go, refreshSession } from "./lib.js";
+import { state, el, show, api, linkToken, form, explain, go, refreshSession, when } from "./lib.js";
 import { inboxPage, leaveInbox, stopEvents } from "./inbox.js";
 import { solveChallenge } from "./pow.js";
 import { adminPages, homeLinks } from "./admin.js";
@@ -47,9 +47,11 @@ function captcha() {
 	const start = () => { const p = solveChallenge(); p.catch(() => {}); return p; };
 	let next = start();
 	return async (body) => {
-		const token = await next;
+		let solved = await next.catch(() => undefined);
+		// Solved long ago (the page stayed open): a fresh one.
+		if (solved === undefined || (solved && solved.until - Date.now() < 30000)) solved = await start();
 		next = start(); // each is spent once: the next try needs another
-		if (token) body.captcha_token = token;
+		if (solved) body.captcha_token = solved.token;
 		return body;
 	};
 }
@@ -190,7 +192,7 @@ const pages = {
 			} }, "Set up two-factor authentication"));
 		}
 		const sess = el("section", { "aria-labelledby": "sess-h" }, el("h2", { id: "sess-h" }, "Sessions"),
-		    el("ul", {}, sessions.map((x) => el("li", {}, `${x.user_agent ?? "unknown browser"} from ${x.ip ?? "somewhere"}, last used ${x.last_used_at}`,
+		    el("ul", {}, sessions.map((x) => el("li", {}, `${x.user_agent ?? "unknown browser"} from ${x.ip ?? "somewhere"}, last used ${when(x.last_used_at)}`,
 			x.current ? " (this one)" : el("button", { type: "button", class: "link", onclick: async () => {
 				await api("DELETE", `/api/v1/auth/sessions/${x.id}`);
 				route();

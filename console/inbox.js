@@ -135,8 +135,11 @@ function messageItem(m) {
 		    : el("span", { class: "cite" }, c.title)])) : null);
 }
 
-function addMessage(m) {
-	if (!view?.conv || view.seen.has(m.id)) return;
+// Shows message 'm' of conversation 'conv' if it is the one shown; one
+// of the conversation being opened waits until its messages are read.
+function addMessage(m, conv) {
+	if (view?.open === conv && view.conv?.id !== conv) { view.arrived.push(m); return; }
+	if (!view?.conv || view.conv.id !== conv || view.seen.has(m.id)) return;
 	view.seen.add(m.id);
 	view.messages.append(messageItem(m));
 	view.messages.lastElementChild.scrollIntoView?.({ block: "nearest" });
@@ -260,8 +263,17 @@ function replyBox(c) {
 		note.textContent = "Drafting…";
 		try {
 			const d = await api("POST", `/api/v1/conversations/${c.id}/suggest`);
-			view.draft = { id: d.id, text: "", edited: false };
+			view.draft = { id: d.id, text: "", edited: false, conv: c.id };
+			// Its events may have come before this answer: take them.
+			const early = earlyDrafts.get(d.id);
+			earlyDrafts.delete(d.id);
 			if (d.status !== "queued") draftDone(d);
+			else if (early?.done) draftDone(early.done);
+			else {
+				if (early?.text) draftPiece(d.id, early.text);
+				// Without the stream (reconnecting), the draft is read once.
+				setTimeout(() => draftFallback(c.id, d.id), 20000);
+			}
 		} catch (e) {
 			note.textContent = "";
 			err.textContent = explain(e);
@@ -280,7 +292,7 @@ function replyBox(c) {
 			if (text.value.trim() === content) text.value = "";
 			view.draft = null;
 			note.textContent = "";
-			addMessage(m);
+			addMessage(m, c.id);
 		} catch (e) {
 			err.textContent = explain(e);
 		}
@@ -294,16 +306,37 @@ function replyBox(c) {
 	return f;
 }
 
+// Draft events that came before the 202 that names their draft: kept a
+// little while, by id.
+const earlyDrafts = new Map();
+function early(id) {
+	if (!earlyDrafts.has(id)) {
+		earlyDrafts.set(id, { text: "", done: null });
+		setTimeout(() => earlyDrafts.delete(id), 60000);
+	}
+	return earlyDrafts.get(id);
+}
+
+async function draftFallback(conv, id) {
+	if (!view?.draft || view.draft.id !== id || view.draft.finished) return;
+	try {
+		draftDone(await api("GET", `/api/v1/conversations/${conv}/suggestions/${id}`));
+	} catch { /* gone with the conversation */ }
+}
+
 // The draft's pieces and its end (from the agent's events, or the 202).
 function draftPiece(id, piece) {
-	if (!view?.draft || view.draft.id !== id || view.draft.edited) return;
+	if (!view?.draft || view.draft.id !== id) { early(id).text += piece; return; }
+	if (view.draft.edited) return;
 	view.draft.text += piece;
 	view.replyText.value = view.draft.text;
 	view.draftNote.textContent = "Draft (streaming): edit it before you send it.";
 }
 
 function draftDone(d) {
-	if (!view?.draft || view.draft.id !== d.id) return;
+	if (!view?.draft || view.draft.id !== d.id) { early(d.id).done = d; return; }
+	if (d.status === "queued" || view.draft.finished) return;
+	view.draft.finished = true;
 	const content = d.content ?? d.draft;
 	if (d.status === "done" && content) {
 		if (!view.draft.edited) view.replyText.value = content;
@@ -319,6 +352,8 @@ function draftDone(d) {
 async function openConversation(id, push) {
 	if (push) history.pushState(null, "", inboxUrl(id));
 	view.open = id;
+	view.conv = null;
+	view.arrived = [];
 	state.unread.delete(id);
 	retitle();
 	renderList();
@@ -350,7 +385,8 @@ async function openConversation(id, push) {
 		view.list.querySelector("a")?.focus();
 	    } }, "← All conversations")),
 	    view.head, view.messages, replyBox(rest));
-	for (const m of messages ?? []) addMessage(m);
+	for (const m of [...(messages ?? []), ...view.arrived]) addMessage(m, id);
+	view.arrived = [];
 	renderList();
 	view.head.querySelector("h2").setAttribute("tabindex", "-1");
 	if (push) view.head.querySelector("h2").focus();
@@ -388,6 +424,7 @@ function notify(title, body, id) {
 // activity first. A busy company's hundred events a second cost one
 // request a second.
 let topTimer = 0;
+const wrote = new Set();
 function refreshTop() {
 	if (topTimer || !view) return;
 	topTimer = setTimeout(async () => {
@@ -399,6 +436,13 @@ function refreshTop() {
 			const page = await api("GET", `/api/v1/conversations?${q}`);
 			for (const c of page.items) view.items.set(c.id, { ...view.items.get(c.id), ...c });
 			if (!view.cursor && page.next_cursor) view.cursor = page.next_cursor;
+			// A visitor wrote in a conversation the list did not hold:
+			// now that it is known, its assignee is told.
+			for (const id of wrote) {
+				const c = view.items.get(id);
+				if (c?.assignee_id === me()) notify(`${visitorName(c)} wrote`, "A visitor assigned to you wrote.", id);
+			}
+			wrote.clear();
 			renderList();
 		} catch { /* the next event tries again */ }
 	}, 1000);
@@ -418,13 +462,16 @@ function onMessage(id, m) {
 		retitle();
 	}
 	const c = known(id);
-	if (!c) return;
+	if (!c) {
+		if (m.role === "visitor") wrote.add(id);
+		return;
+	}
 	if (m.created_at && (!c.last_message_at || m.created_at > c.last_message_at)) c.last_message_at = m.created_at;
 	c.last_role = m.role;
 	c.unanswered = unanswered(c);
-	if (m.role === "visitor" && c.assignee_id === me() && view?.open !== id)
+	if (m.role === "visitor" && c.assignee_id === me() && !(view.open === id && document.visibilityState === "visible"))
 		notify(`${visitorName(c)} wrote`, "A visitor assigned to you wrote.", id);
-	if (view.open === id) addMessage(m);
+	if (view.open === id) addMessage(m, id);
 	scheduleRender();
 }
 
@@ -520,6 +567,14 @@ export function stopEvents() {
 	state.eventsOpen = false;
 	state.unread.clear();
 }
+
+// The conversation shown is read once the tab is seen again.
+document.addEventListener("visibilitychange", () => {
+	if (document.visibilityState === "visible" && view?.open && state.unread.delete(view.open)) {
+		retitle();
+		scheduleRender();
+	}
+});
 
 // ---- the page -----------------------------------------------------------
 

@@ -78,12 +78,15 @@ function headers(body, auth, extra) {
 	return h;
 }
 
-// A new access token from the refresh cookie (one request at a time:
-// the refresh token rotates). Resolves to whether there is a session.
+// A new access token from the refresh cookie. One request at a time, in
+// this tab and across the console's tabs (a Web Lock): the refresh token
+// rotates, and the same one presented twice is taken for a stolen one
+// and ends the session. Resolves to whether there is a session.
 let refreshing = null;
 export function refreshSession() {
-	refreshing ??= api("POST", "/api/v1/auth/refresh", {}, false)
-		.then((t) => { state.tokens = t; return true; }, () => { state.tokens = null; return false; })
+	const once = () => api("POST", "/api/v1/auth/refresh", {}, false)
+		.then((t) => { state.tokens = t; return true; }, () => { state.tokens = null; return false; });
+	refreshing ??= (navigator.locks ? navigator.locks.request("parley-refresh", once) : once())
 		.finally(() => { refreshing = null; });
 	return refreshing;
 }
@@ -109,7 +112,9 @@ export async function api(method, path, body, auth = true, extra = {}) {
 // Downloads 'path' (with the access token, which a plain link cannot
 // carry) as the file 'name'.
 export async function download(path, name) {
-	const r = await fetch(path, { headers: headers(undefined, true, { accept: "*/*" }), credentials: "same-origin" });
+	const get = () => fetch(path, { headers: headers(undefined, true, { accept: "*/*" }), credentials: "same-origin" });
+	let r = await get();
+	if (r.status === 401 && state.tokens && await refreshSession()) r = await get();
 	if (!r.ok) throw failure(r, await r.json().catch(() => null));
 	const url = URL.createObjectURL(await r.blob());
 	const a = el("a", { href: url, download: name });

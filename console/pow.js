@@ -14,17 +14,20 @@ function zeroBits(h) {
 	return b;
 }
 
-// Resolves to the captcha_token, or null when the deployment asks for
-// none (404 captcha_off).
+// Resolves to { token, until } (until: when parleyd stops taking it, by
+// this page's clock), or null when the deployment asks for none (404
+// captcha_off). Gives up once the challenge has expired.
 export async function solveChallenge() {
 	const r = await fetch("/api/v1/auth/challenge", { headers: { accept: "application/json" } });
 	if (r.status === 404) return null;
 	if (!r.ok) throw new Error(`challenge: HTTP ${r.status}`);
-	const { challenge, difficulty } = await r.json();
+	const { challenge, difficulty, expires_in: ttl } = await r.json();
+	const until = Date.now() + ttl * 1000;
 	const enc = new TextEncoder();
-	for (let n = 0; ; n++) {
+	for (let n = 0; Date.now() < until; n++) {
 		const token = `${challenge}.${n}`;
 		const h = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(token)));
-		if (zeroBits(h) >= difficulty) return token;
+		if (zeroBits(h) >= difficulty) return { token, until };
 	}
+	throw new Error("challenge expired unsolved");
 }

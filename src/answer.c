@@ -312,8 +312,10 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	const char	   *tp[5] = { r->job_id, owner, r->tries, r->company_id,
 			r->conversation_id },
 		   *sp[6];
-	json_t *msg = NULL, *ev;
-	int	n = 0, rc = -1, got;
+	json_t	 *msg = NULL, *ev;
+	PGresult *sres = NULL;
+	char	  assignee[37] = "";
+	int	  n = 0, rc = -1, got;
 
 	ctx_for(&ctx, cfg, db, r);
 	memset(&m, 0, sizeof(m));
@@ -336,9 +338,11 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 	n += conv_usage_call(&ctx, r->b.chatbot_id, out->prompt_tokens,
 	    out->completion_tokens, &uq, &calls[n]);
 	conv_add_call(&ctx, r->conversation_id, &m, &q, &calls[n++]);
-	if (out->handoff != NULL)
+	if (out->handoff != NULL) {
 		conv_status_call(&ctx, r->conversation_id, "pending",
-		    out->handoff, out->flag, "bot", sp, &calls[n++]);
+		    out->handoff, out->flag, "bot", sp, &calls[n]);
+		calls[n++].out = &sres;
+	}
 	if (m.citations != NULL && q.cj == NULL)
 		goto out;
 	if ((got = store_batch(db, r, calls, n)) != 1) {
@@ -356,9 +360,12 @@ store_reply(const struct conf *cfg, struct db *db, struct reply *r,
 		goto out;
 	}
 	rt_message(&ctx, r->conversation_id, msg);
-	if (out->handoff != NULL)
-		rt_status(&ctx, r->conversation_id, "pending", NULL);
+	if (out->handoff != NULL) {
+		conv_status_assignee(sres, assignee);
+		rt_status(&ctx, r->conversation_id, "pending", assignee);
+	}
 out:
+	PQclear(sres);
 	conv_q_free(&q);
 	json_decref(msg);
 	return rc;
@@ -1136,6 +1143,7 @@ answer_sweep(const struct conf *cfg, struct db *db)
 		struct ctx	ctx;
 		struct conv_msg m;
 		json_t	       *msg;
+		char		assignee[37];
 		int		first;
 
 		memset(&ctx, 0, sizeof(ctx));
@@ -1176,14 +1184,14 @@ answer_sweep(const struct conf *cfg, struct db *db)
 		m.only_status = "bot";
 		m.reply_to = p[2];
 		if ((msg = conv_add(&ctx, p[1], &m)) == NULL ||
-		    conv_set_status(
-			&ctx, p[1], "pending", "provider_error", NULL) == -1) {
+		    conv_set_status(&ctx, p[1], "pending", "provider_error",
+			NULL, assignee) == -1) {
 			json_decref(msg);
 			db_rollback(db);
 			continue;
 		}
 		rt_message(&ctx, p[1], msg);
-		rt_status(&ctx, p[1], "pending", NULL);
+		rt_status(&ctx, p[1], "pending", assignee);
 		json_decref(msg);
 		if (db_commit(db) == -1) {
 			db_rollback(db);

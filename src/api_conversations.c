@@ -184,7 +184,7 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 	struct conv_msg m;
 	struct idem	k;
 	struct db_call	kc;
-	char		status[16], bot[37];
+	char		status[16], bot[37], assignee[37];
 	json_t	       *msg = NULL;
 	PGresult       *res;
 	int		found, rc = -1;
@@ -215,18 +215,19 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 		}
 		PQclear(res);
 	}
-	if (conv_set_status(ctx, id, "open", "agent", NULL) == -1)
+	if (conv_set_status(ctx, id, "open", "agent", NULL, assignee) == -1)
 		goto out;
 	rt_message(ctx, id, msg);
-	/* The first agent to answer takes the conversation. */
+	/* The first agent to answer takes the conversation. Every list
+	 * learns it is open now, and whose. */
 	p[0] = ctx->who.company_id;
 	p[1] = id;
 	p[2] = ctx->who.user_id;
 	res = db_exec(ctx->db, &q_conv_assign_if_none, p);
 	if (res == NULL)
 		goto out;
-	if (PQntuples(res) == 1)
-		rt_status(ctx, id, "open", row_opt(res, 0, "assignee_id"));
+	rt_status(ctx, id, "open",
+	    PQntuples(res) == 1 ? row_get(res, 0, "assignee_id") : assignee);
 	PQclear(res);
 	if (db_commit(ctx->db) == -1)
 		goto out;
@@ -275,7 +276,7 @@ h_conversation_patch(struct request *req, struct ctx *ctx)
 		PQclear(res);
 	}
 	if (st != NULL && strcmp(st, status) != 0 &&
-	    conv_set_status(ctx, id, st, "agent", NULL) == -1)
+	    conv_set_status(ctx, id, st, "agent", NULL, NULL) == -1)
 		return -1;
 	p[1] = id;
 	if ((res = db_exec(ctx->db, &q_conv_get, p)) == NULL)

@@ -489,7 +489,7 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 	struct conv_msg m;
 	PGresult       *res;
 	json_t	       *reply = NULL, *o;
-	char		status[16];
+	char		status[16], assignee[37];
 	int		rc = -1;
 
 	p[0] = ctx->who.company_id;
@@ -509,11 +509,11 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 		m.content = bot_handoff_text("visitor_request");
 		m.prompt_tokens = m.completion_tokens = -1;
 		if ((reply = conv_add(ctx, conv, &m)) == NULL ||
-		    conv_set_status(
-			ctx, conv, "pending", "visitor_request", NULL) == -1)
+		    conv_set_status(ctx, conv, "pending", "visitor_request",
+			NULL, assignee) == -1)
 			goto out;
 		rt_message(ctx, conv, reply);
-		rt_status(ctx, conv, "pending", NULL);
+		rt_status(ctx, conv, "pending", assignee);
 		snprintf(status, sizeof(status), "pending");
 	}
 	if (db_commit(ctx->db) == -1)

@@ -53,7 +53,8 @@ static struct db_stmt q_conv_status = { "conversation_status",
 	"now()) ELSE handed_off_at END, flag_reason = coalesce($5, "
 	"flag_reason), resolved_at = CASE WHEN $3 = 'resolved' THEN now() END, "
 	"updated_at = now() WHERE company_id = $1 AND id = $2 AND ($6::text "
-	"IS NULL OR status = $6)",
+	"IS NULL OR status = $6) RETURNING coalesce(assignee_id::text, '') AS "
+	"assignee_id",
 	6, 0, 0 };
 static struct db_stmt q_usage_add = { "llm_usage_add",
 	"INSERT INTO llm_usage (company_id, chatbot_id, month, shard, tokens, "
@@ -149,9 +150,17 @@ conv_status_call(struct ctx *ctx, const char *conv, const char *status,
 	call->out = NULL;
 }
 
+void
+conv_status_assignee(PGresult *res, char assignee[37])
+{
+	assignee[0] = '\0';
+	if (res != NULL && PQntuples(res) == 1)
+		snprintf(assignee, 37, "%s", row_get(res, 0, "assignee_id"));
+}
+
 int
 conv_set_status(struct ctx *ctx, const char *conv, const char *status,
-    const char *reason, const char *flag)
+    const char *reason, const char *flag, char assignee[37])
 {
 	const char    *p[6];
 	struct db_call c;
@@ -159,6 +168,8 @@ conv_set_status(struct ctx *ctx, const char *conv, const char *status,
 
 	conv_status_call(ctx, conv, status, reason, flag, NULL, p, &c);
 	res = db_exec(ctx->db, c.st, c.params);
+	if (assignee != NULL)
+		conv_status_assignee(res, assignee);
 	PQclear(res);
 	return res != NULL ? 0 : -1;
 }

@@ -67,10 +67,14 @@ json_t *conv_add(struct ctx *ctx, const char *conv, const struct conv_msg *m);
 /*
  * Sets the status of 'conv' to 'status' ("bot", "pending", "open",
  * "resolved"), with the handoff reason and output-check flag when given
- * (may be NULL). Returns 0 or -1.
+ * (may be NULL). When 'assignee' is not NULL, writes the conversation's
+ * assignee into it ("" when none), for the status event (rt_status),
+ * which always says who holds the conversation. Returns 0 or -1.
  */
 int conv_set_status(struct ctx *ctx, const char *conv, const char *status,
-    const char *reason, const char *flag);
+    const char *reason, const char *flag, char assignee[37]);
+/* The assignee a status change (conv_status_call) returned, "" if none. */
+void conv_status_assignee(PGresult *res, char assignee[37]);
 
 /*
  * Row 'i' of a messages query as JSON (row Message of resources.c, which

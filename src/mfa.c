@@ -15,9 +15,6 @@
 
 #include <qrencode.h>
 
-/* The width of a version 40 symbol, the largest. */
-#define QR_WIDTH_MAX (17 + 4 * QRSPEC_VERSION_MAX)
-
 #include "crypto.h"
 #include "db.h"
 #include "server_keys.h"
@@ -153,6 +150,9 @@ mfa_otpauth_uri(const char *account, const char *b32, char *out, size_t len)
 	    "digits=6&period=30",
 	    label, b32);
 }
+
+/* The width of a version 40 symbol, the largest. */
+#define QR_WIDTH_MAX (17 + 4 * QRSPEC_VERSION_MAX)
 
 json_t *
 mfa_qr_rows(const char *text)

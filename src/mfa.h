@@ -40,8 +40,9 @@ void mfa_otpauth_uri(
 /*
  * 'text' as a QR code (libqrencode, error correction level M): a JSON
  * array with one string per row of modules, "1" dark and "0" light, no
- * quiet zone. NULL on failure. The modules are wiped before they are
- * freed (the text is a secret).
+ * quiet zone. Returns a new array (caller json_decref()s), or NULL on
+ * failure. libqrencode's modules are wiped before they are freed (the
+ * text is a secret).
  */
 json_t *mfa_qr_rows(const char *text);
 

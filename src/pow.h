@@ -3,7 +3,7 @@
  * signed by parleyd (HMAC-SHA256 under a key derived from the rate-limit
  * key) and says when it expires and how many leading zero bits the
  * SHA-256 of "challenge.nonce" must have; the browser finds such a nonce
- * (console/pow-worker.js), and "challenge.nonce" is the captcha_token.
+ * (console/pow.js), and "challenge.nonce" is the captcha_token.
  * Nothing leaves the visitor's or owner's browser for a third party.
  * Each challenge is spent once (the caller records its id).
  */

@@ -198,8 +198,10 @@ rt_status(
 
 	if (ctx->conf->realtime_socket[0] == '\0')
 		return;
-	ev = json_pack("{s:s,s:s,s:s,s:s*}", "type", "status",
-	    "conversation_id", conv, "status", status, "assignee_id", assignee);
+	/* Always who holds it: null is "nobody", never "unchanged". */
+	ev = json_pack("{s:s,s:s,s:s,s:s?}", "type", "status",
+	    "conversation_id", conv, "status", status, "assignee_id",
+	    assignee != NULL && assignee[0] != '\0' ? assignee : NULL);
 	rt_queue(ctx, "c", ctx->who.company_id, ev);
 	json_object_del(ev, "assignee_id");
 	rt_queue(ctx, "v", conv, ev);

@@ -132,6 +132,26 @@ is scalar @other, 0, 'the other visitor hears nothing of it';
 my @agent;
 while (my $e = next_event($sa, 1)) { push @agent, $e }
 ok scalar(grep { $_->{type} eq 'status' && $_->{status} eq 'open' } @agent), 'agents see the status change';
+is((grep { $_->{type} eq 'status' } @agent)[-1]{assignee_id}, $A->{user}{id}, '... with who holds it now');
+# A status event always says who holds the conversation: null is nobody.
+req('PATCH', "/api/v1/conversations/$va->{conv}", $A->{auth}, { assignee_id => undef });
+$ev = next_event($sa);
+$ev = next_event($sa) while $ev && $ev->{type} ne 'status';
+ok $ev && exists $ev->{assignee_id} && !defined $ev->{assignee_id}, 'unassigned: assignee_id null in the event';
+req('PATCH', "/api/v1/conversations/$va->{conv}", $A->{auth}, { assignee_id => 'me', status => 'resolved' });
+next_event($sa, 1) for 1 .. 2;
+req('POST', "/api/v1/widget/conversations/$va->{conv}/handoff", $va->{h});
+my @handoff;
+while (my $e = next_event($sa, 1)) { push @handoff, $e }
+my ($hs) = grep { $_->{type} eq 'status' && $_->{status} eq 'pending' } @handoff;
+is $hs->{assignee_id}, $A->{user}{id}, 'a handoff of an assigned conversation keeps its assignee in the event';
+# An agent's reply on a conversation someone holds: every list learns it is open.
+req('POST', "/api/v1/conversations/$va->{conv}/messages", $A->{auth}, { content => 'Back again.' });
+my @reply;
+while (my $e = next_event($sa, 1)) { push @reply, $e }
+my ($rs) = grep { $_->{type} eq 'status' } @reply;
+ok $rs && $rs->{status} eq 'open' && $rs->{assignee_id} eq $A->{user}{id},
+    "an agent's reply on an assigned conversation publishes its status, open, and whose";
 
 # --- idle subscribers hold no worker ----------------------------------------
 my @many = map { subscribe("/api/v1/widget/conversations/$va->{conv}/events", Authorization => "Bearer $va->{token}") } 1 .. 10 * $workers;
