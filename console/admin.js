@@ -279,7 +279,7 @@ async function webhooksPage() {
 	const hooks = (await api("GET", "/api/v1/webhook-endpoints")).items;
 	const shown = el("div");
 	const deliveries = el("div", { "aria-live": "polite" });
-	const item = (w) => el("li", {}, el("strong", {}, w.url), ` · ${w.events.join(", ")} · `, w.enabled ? "on" : "off",
+	const item = (w) => el("li", {}, el("strong", {}, w.url), w.description ? ` (${w.description})` : "", ` · ${w.events.join(", ")} · `, w.enabled ? "on" : "off",
 	    w.disabled_reason ? ` (turned off: ${w.disabled_reason})` : "", ` · secret …${w.secret_hint ?? ""} `,
 	    el("button", { type: "button", onclick: async () => {
 		await api("PATCH", `/api/v1/webhook-endpoints/${w.id}`, { enabled: !w.enabled });

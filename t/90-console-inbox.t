@@ -43,6 +43,13 @@ is $t->request('POST', "/api/v1/chatbots/$bot->{id}/documents", headers => $auth
     content => 'We ship to Norway, Sweden and Denmark within five working days.' })->{status}, 201, 'a document';
 is $t->request('POST', '/api/v1/templates', headers => $auth, json => { name => 'thanks',
     body => 'Thank you for writing to us!' })->{status}, 201, 'a template';
+# Another chatbot with 30 conversations: the chatbot filter and the
+# list's keyset pages.
+my $other = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { name => 'Other bot' })->{json};
+$t->sql(q{INSERT INTO visitors (company_id, chatbot_id, name) SELECT ?, ?, 'Seeded ' || g FROM generate_series(1, 30) g},
+    $c->{id}, $other->{id});
+$t->sql(q{INSERT INTO conversations (company_id, chatbot_id, visitor_id, status, message_count, last_role, last_message_at)
+    SELECT company_id, chatbot_id, id, 'open', 1, 'visitor', now() - interval '1 day' FROM visitors WHERE chatbot_id = ?}, $other->{id});
 open my $fh, '>', "$site/index.html" or die;
 print $fh <<"HTML";
 <!doctype html>
@@ -68,6 +75,7 @@ local $ENV{CHROMIUM} = $chromium;
 local $ENV{AGENT_EMAIL} = 'agent@inbox.example';
 local $ENV{MEMBER_EMAIL} = 'mo@inbox.example';
 local $ENV{PASSWORD} = $pw;
+local $ENV{BOT_ID} = $bot->{id};
 open my $node, '-|', 'node', ParleyTest->srcdir . '/t/browser/inbox.mjs' or die "node: $!";
 my $checks = 0;
 while (my $line = <$node>) {

@@ -36,6 +36,7 @@ my $evil = 'Acme <img src=x onerror=alert(1)>';
 my $own = $t->signup(json => { email => 'boss@admin.example', password => $pw,
     name => 'Bo Boss', company_name => $evil })->{json};
 my $auth = { authorization => "Bearer $own->{access_token}" };
+$t->add_member({ id => $own->{company}{id}, user => $own->{user}{id} }, 'pat@admin.example', 'member', $pw);
 # A visitor with a conversation and a consent, for the privacy pages.
 my $bot = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { name => 'Seed bot',
     allowed_origins => ['https://shop.example'] })->{json};

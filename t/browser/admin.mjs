@@ -97,6 +97,13 @@ try {
 	    "retention set on the page is the API's", JSON.stringify(co.settings));
 	await axe(page, "company");
 
+	step = "members";
+	await open("/settings/members", "Members");
+	await page.getByRole("button", { name: "Remove Pe Rson" }).click();
+	await page.getByRole("button", { name: "Remove", exact: true }).click();
+	await page.locator("#members li", { hasText: "Pe Rson" }).waitFor({ state: "detached" });
+	check(!(await api("GET", "/api/v1/members")).json.items.some((m) => m.name === "Pe Rson"), "a member removed on the page (asked first) is gone");
+
 	step = "API keys";
 	await open("/settings/api-keys", "API keys");
 	await page.getByLabel("Name").fill(`CI ${evil}`);
@@ -116,6 +123,7 @@ try {
 
 	step = "chatbots";
 	await open("/settings/chatbots", "Chatbots");
+	await axe(page, "chatbots");
 	await page.getByLabel("Name").fill(`Help ${evil}`);
 	await page.getByLabel(/^Sites that may embed it/).fill("https://shop.example");
 	await page.getByRole("button", { name: "Create chatbot" }).click();
@@ -195,6 +203,7 @@ try {
 	await page.getByLabel("message.created").check();
 	await page.getByRole("button", { name: "Add endpoint" }).click();
 	const whsec = await page.locator("#webhook-secret").textContent();
+	check((await page.locator("#webhooks").textContent()).includes(`Ops ${evil}`), "the endpoint is listed, its description as text");
 	check(/^whsec_/.test(whsec) || whsec.length >= 32, "a new endpoint's signing secret is shown once", whsec.slice(0, 6));
 	await page.getByRole("button", { name: `Turn ${env.HOOK_URL} off` }).click();
 	await page.getByRole("button", { name: `Turn ${env.HOOK_URL} on again` }).waitFor();
@@ -290,10 +299,15 @@ try {
 	await page.locator("table").waitFor();
 	const audit = await page.locator("table").textContent();
 	check(/api_key\.create|apikey|chatbot\.create/.test(audit), "the audit log lists what was done", audit.slice(0, 300));
+	await page.getByLabel(/^Action/).fill("template.create");
+	await page.getByRole("button", { name: "Show", exact: true }).click();
+	await page.waitForFunction(() => [...document.querySelectorAll("tbody tr td:nth-child(4)")].every((td) => td.textContent === "template.create"));
+	check(await page.locator("tbody tr").count() === 1, "the audit log filtered by action", String(await page.locator("tbody tr").count()));
 	const csv = await downloaded(() => page.getByRole("button", { name: /Download CSV/ }).click());
 	const head = csv.bytes.toString("utf8").split("\n")[0];
 	check(csv.name === "audit-log.csv" && /seq/.test(head) && /action/.test(head), "the audit CSV downloads and opens", head);
-	check(csv.bytes.toString("utf8").split("\n").length > 5, "... with the entries");
+	const rows = csv.bytes.toString("utf8").trim().split("\n").slice(1);
+	check(rows.length === 1 && /template\.create/.test(rows[0]), "... with the entries as filtered", String(rows.length));
 	await axe(page, "the audit log");
 	await shot(page, "audit-log", false);
 
@@ -309,6 +323,8 @@ try {
 	await axe(page, "data export");
 
 	step = "billing";
+	await open("/settings/billing?checkout=canceled", "Billing");
+	check(/cancelled: nothing changed/.test(await page.getByRole("status").first().textContent()), "Stripe's cancel return page says nothing changed");
 	await open("/settings/billing", "Billing");
 	let checkout = null;
 	await page.route("https://checkout.stripe.com/**", (r) => { checkout = r.request().url(); r.fulfill({ status: 200, contentType: "text/html", body: "<title>Stripe</title>" }); });

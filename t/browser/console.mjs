@@ -187,6 +187,7 @@ try {
 	// Forgot, reset from the link, log in with the new password.
 	const p4 = await newPage();
 	await p4.goto(`${env.BASE}/forgot-password`);
+	await axe(p4, "forgot password");
 	await p4.getByLabel("E-mail").fill(member);
 	await p4.getByRole("button", { name: "Send me a link" }).click();
 	await p4.getByText("Check your mail").waitFor();
@@ -244,6 +245,15 @@ try {
 	await p4.getByRole("button", { name: "Log in" }).click();
 	await p4.locator("h1", { hasText: "Hello," }).waitFor();
 	check((await heading(p4)) === "Hello, Mo M. Member", "... and a code from the app logs in");
+	await p4.getByRole("button", { name: "Log out", exact: true }).click();
+	await p4.locator("h1", { hasText: "Log in" }).waitFor();
+	await p4.getByLabel("E-mail").fill(member);
+	await p4.getByLabel("Password").fill(pw2);
+	await p4.getByRole("button", { name: "Log in" }).click();
+	await p4.getByLabel("Authenticator code or recovery code").fill(recovery[1]);
+	await p4.getByRole("button", { name: "Log in" }).click();
+	await p4.locator("h1", { hasText: "Hello," }).waitFor();
+	check(true, "a recovery code logs in too");
 	// The account page: end another session, change the password, turn
 	// TOTP off with a recovery code.
 	await p4.locator("main").getByRole("link", { name: "Your account" }).click();
@@ -267,10 +277,13 @@ try {
 	await totpBox.getByLabel("Code or recovery code").fill(recovery[0]);
 	await p4.getByRole("button", { name: "Turn two-factor authentication off" }).click();
 	await p4.getByRole("button", { name: "Set up two-factor authentication" }).waitFor();
-	check((await api("POST", "/api/v1/auth/login", { email: member, password: pw3 })).status === 200,
-	    "TOTP turned off on the page with a recovery code: a login needs no code");
-	await p4.getByRole("button", { name: "Log out", exact: true }).click();
+	const elsewhere = await api("POST", "/api/v1/auth/login", { email: member, password: pw3 });
+	check(elsewhere.status === 200, "TOTP turned off on the page with a recovery code: a login needs no code");
+	// Log out everywhere: that other session ends too.
+	await p4.getByRole("button", { name: "Log out everywhere" }).click();
 	await p4.locator("h1", { hasText: "Log in" }).waitFor();
+	await axe(p4, "log in");
+	check((await api("GET", "/api/v1/me", null, elsewhere.json.access_token)).status === 401, "log out everywhere ends every session");
 
 	// Verify an address from the link.
 	const me = await api("GET", "/api/v1/me", null, env.UNVERIFIED_TOKEN);
@@ -279,6 +292,7 @@ try {
 	await p5.goto(await mailedLink(me.json.user.email, "/verify-email"));
 	await p5.locator("h1", { hasText: "Address verified" }).waitFor();
 	check(true, "the verify-email link verifies the address");
+	await axe(p5, "verify e-mail");
 	const after = await api("GET", "/api/v1/me", null, env.UNVERIFIED_TOKEN);
 	check(after.json?.user?.email_verified === true, "... as the API says");
 

@@ -101,6 +101,24 @@ try {
 	check(await agent.evaluate(() => localStorage.getItem("parley.notify")) === "1", "the agent opts in to notifications");
 	await agent.getByLabel("Show").selectOption("all");
 	await agent.locator("#live", { hasText: "live" }).waitFor({ timeout: 15000 });
+	await agent.locator("ul.convs li").first().waitFor();
+	// The other chatbot's thirty: 25 a page, then the older ones.
+	// A filter draws the page anew: the old list goes first.
+	const refilter = async (label, option) => {
+		const old = await agent.$("ul.convs");
+		await agent.getByLabel(label).selectOption(option);
+		await agent.waitForFunction((o) => o && !o.isConnected, old);
+	};
+	await refilter("Chatbot", { label: "Other bot" });
+	await agent.locator("ul.convs li").nth(24).waitFor();
+	check(await agent.locator("ul.convs li").count() === 25, "one chatbot's conversations, 25 a page",
+	    String(await agent.locator("ul.convs li").count()));
+	await agent.getByRole("button", { name: "Older conversations" }).click();
+	await agent.locator("ul.convs li").nth(29).waitFor();
+	check(await agent.locator("ul.convs li").count() === 30 && !(await agent.getByRole("button", { name: "Older conversations" }).isVisible()),
+	    "... and the older ones on the next page (the API's cursor), to the end");
+	await refilter("Chatbot", { label: "Shop helper" });
+	await agent.getByText("No conversations here.").waitFor();
 	check(await agent.getByText("No conversations here.").isVisible(), "an empty inbox says so");
 	await axe(agent, "the inbox");
 
@@ -196,6 +214,17 @@ try {
 	await frame.press("#input", "Enter");
 	await waitText(agent, "ol.messages li.visitor .body", "Great, thanks!");
 	check(true, "the visitor's next message appears in the open conversation, live");
+	// Not looking at it: a visitor writing to the agent notifies them.
+	await agent.goto(`${env.BASE}/inbox?filter=all`);
+	await agent.locator("#live", { hasText: "live" }).waitFor({ timeout: 15000 });
+	await agent.locator("ul.convs li").first().waitFor();
+	await frame.fill("#input", "Are you still there?");
+	await frame.press("#input", "Enter");
+	await agent.waitForFunction(() => window.__notes.some(([t]) => /wrote/.test(t)), null, { timeout: 10000 }).catch(() => {});
+	const wroteNotes = await agent.evaluate(() => window.__notes);
+	check(wroteNotes.some(([t]) => /wrote/.test(t)), "a visitor writing in a conversation assigned to the agent notifies them", JSON.stringify(wroteNotes));
+	await agent.locator("ul.convs li", { hasText: vname }).locator("a").click();
+	await agent.locator("#conv-title").waitFor();
 
 	// Assignment, resolve, reopen, as the API has them.
 	step = "assign, resolve, reopen";
@@ -206,10 +235,22 @@ try {
 	await agent.locator("#conv-title").waitFor();
 	for (let i = 0; i < 50 && (await api("GET", `/api/v1/conversations/${id}`, null, tok)).json.assignee_id !== null; i++) await agent.waitForTimeout(100);
 	check((await api("GET", `/api/v1/conversations/${id}`, null, tok)).json.assignee_id === null, "assigned to nobody from the page");
-	await agent.getByRole("button", { name: "Assign to me" }).click();
+	await agent.getByLabel("Assigned to").selectOption({ label: "Pe Rson" });
+	await agent.getByRole("button", { name: "Assign to me" }).waitFor();
+	let held = null;
+	for (let i = 0; i < 50 && !held; i++) {
+		held = (await api("GET", `/api/v1/conversations/${id}`, null, tok)).json.assignee_id;
+		if (!held) await agent.waitForTimeout(100);
+	}
+	const team = (await api("GET", "/api/v1/members", null, tok)).json.items;
+	check(team.some((m) => m.id === held && m.name === "Pe Rson"), "assigned to someone else from the page");
+	// The keyboard alone, for the buttons too.
+	await agent.getByRole("button", { name: "Assign to me" }).focus();
+	await agent.keyboard.press("Enter");
 	await agent.getByRole("button", { name: "Assign to me" }).waitFor({ state: "detached" });
-	check((await api("GET", `/api/v1/conversations/${id}`, null, tok)).json.assignee_id !== null, "... and to me again");
-	await agent.getByRole("button", { name: "Resolve" }).click();
+	check((await api("GET", `/api/v1/conversations/${id}`, null, tok)).json.assignee_id !== held, "... and to me again (Enter)");
+	await agent.getByRole("button", { name: "Resolve" }).focus();
+	await agent.keyboard.press("Enter");
 	await agent.getByRole("button", { name: "Reopen" }).waitFor();
 	check((await api("GET", `/api/v1/conversations/${id}`, null, tok)).json.status === "resolved", "resolved from the page");
 	await agent.getByRole("button", { name: "Reopen" }).click();
@@ -220,7 +261,7 @@ try {
 	step = "360 px";
 	const phone = await newPage({ viewport: { width: 360, height: 740 } });
 	await login(phone, env.AGENT_EMAIL);
-	await phone.goto(`${env.BASE}/inbox?filter=all`);
+	await phone.goto(`${env.BASE}/inbox?filter=all&chatbot=${env.BOT_ID}`);
 	await phone.locator("ul.convs li").first().waitFor();
 	const wide = () => phone.evaluate(() => document.documentElement.scrollWidth);
 	check(await wide() <= 360, "at 360 px the inbox list fits the width", String(await wide()));
