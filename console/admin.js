@@ -280,7 +280,7 @@ async function webhooksPage() {
 	const shown = el("div");
 	const deliveries = el("div", { "aria-live": "polite" });
 	const item = (w) => el("li", {}, el("strong", {}, w.url), w.description ? ` (${w.description})` : "", ` · ${w.events.join(", ")} · `, w.enabled ? "on" : "off",
-	    w.disabled_reason ? ` (turned off: ${w.disabled_reason})` : "", ` · secret …${w.secret_hint ?? ""} `,
+	    w.disabled_reason ? ` (turned off: ${w.disabled_reason})` : "", ` · secret ${w.secret_hint ?? ""} `,
 	    el("button", { type: "button", onclick: async () => {
 		await api("PATCH", `/api/v1/webhook-endpoints/${w.id}`, { enabled: !w.enabled });
 		reload();
