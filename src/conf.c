@@ -114,6 +114,12 @@ const struct conf_key conf_keys[] = {
 	    "that registration and password reset require (0: none; 17 takes "
 	    "about a second in a browser). The console solves it; nothing "
 	    "goes to a third party"),
+	K_INT("oidc_allow_loopback", oidc_allow_loopback, 0, 1, "0",
+	    "1: OpenID Connect providers may be on loopback addresses "
+	    "(development and tests only; private addresses stay refused)"),
+	K_STR("oidc_ca_file", oidc_ca_file, 0, "",
+	    "CA certificates (PEM) to trust for OpenID Connect providers "
+	    "instead of the system's (tests with a local provider)"),
 	K_INT("pow_ttl", pow_ttl, 30, 3600, "300",
 	    "seconds a proof-of-work challenge may be solved and used in "
 	    "(each once)"),

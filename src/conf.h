@@ -47,6 +47,8 @@ struct conf {
 	int  recaptcha_min_score; /* percent */
 	int  pow_difficulty; /* leading zero bits; 0: no proof of work */
 	int  pow_ttl; /* seconds a challenge may be solved in */
+	int  oidc_allow_loopback; /* tests: OpenID providers on loopback */
+	char oidc_ca_file[256]; /* tests: the local provider's CA */
 
 	/* E-mail and jobs */
 	char smtp_url[256];

@@ -23,6 +23,7 @@
 #include "backup.h"
 #include "export.h"
 #include "keyring_rotate.h"
+#include "oidc.h"
 #include "retention.h"
 #include "router.h"
 #include "scopes.h"
@@ -64,6 +65,7 @@ usage(void)
 	    "       parleyctl backup [-c FILE] [--dir DIR]\n"
 	    "       parleyctl restore [-c FILE] --file BACKUP --target CONNINFO\n"
 	    "       parleyctl tombstones apply [-c FILE] [--dir DIR] --target CONNINFO\n"
+	    "       parleyctl oidc check [-c FILE] ISSUER\n"
 	    "-c FILE may also come before the command.\n");
 	/* clang-format on */
 	return 2;
@@ -222,6 +224,8 @@ main(int argc, char *argv[])
 		return restore_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "retention") == 0 && argc >= 3)
 		return retention_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "oidc") == 0 && argc >= 3)
+		return oidc_check_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "secret") == 0 && argc >= 3)
 		return keys_secret_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "audit") == 0 && argc >= 3 &&
