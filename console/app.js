@@ -7,7 +7,7 @@
 // Every text from the API is set as text (textContent): the CSP requires
 // Trusted Types and this code never writes HTML.
 
-import { state, el, show, api, linkToken, form, explain, go, refreshSession, when } from "./lib.js";
+import { state, el, show, api, linkToken, form, explain, go, refreshSession, when, confirmButton } from "./lib.js";
 import { inboxPage, leaveInbox, stopEvents } from "./inbox.js";
 import { solveChallenge } from "./pow.js";
 import { adminPages, homeLinks } from "./admin.js";
@@ -29,6 +29,24 @@ function qrCanvas(rows) {
 			if (row[x] === "1") g.fillRect((x + quiet) * scale, (y + quiet) * scale, scale, scale);
 	});
 	return c;
+}
+
+// The sign-in providers linked to one's account: listed, unlinked, and
+// linked (through the provider, which sends the browser back here).
+async function identitiesSection() {
+	const list = await providers();
+	const mine = (await api("GET", "/api/v1/me/identities")).items;
+	const why = new URLSearchParams(location.search).get("oidc");
+	const err = el("p", { class: "error", role: "alert" });
+	const names = Object.fromEntries(list.map((p) => [p.id, p.name]));
+	if (!list.length && !mine.length) return null;
+	return el("section", { "aria-labelledby": "idp-h" }, el("h2", { id: "idp-h" }, "Sign-in providers"),
+	    why ? el("p", { role: "status", class: why === "linked" ? "ok" : "error" }, OIDC_WORDS[why] ?? "") : null,
+	    el("ul", { id: "identities" }, mine.map((i) => el("li", {}, `${names[i.provider] ?? i.provider}${i.email ? ` (${i.email})` : ""}, linked ${when(i.created_at)} `,
+		confirmButton(`Unlink ${names[i.provider] ?? i.provider}`, "Unlink it? You will not be able to sign in with it.", "Unlink",
+		    async () => { await api("DELETE", `/api/v1/me/identities/${i.id}`); go("/settings/account"); })))),
+	    list.map((p) => el("button", { type: "button", onclick: () => viaProvider("/api/v1/auth/oidc/link", p.id, err) }, `Link ${p.name}`)),
+	    err);
 }
 
 // One's own profile: the name the team sees.
@@ -55,6 +73,33 @@ function captcha() {
 		return body;
 	};
 }
+
+// The sign-in providers the deployment offers (OpenID Connect), and a
+// flow through one: the API answers the provider's URL and sets the
+// cookie that binds the flow to this browser.
+async function providers() {
+	try {
+		return (await api("GET", "/api/v1/auth/oidc/providers", undefined, false)).items;
+	} catch {
+		return [];
+	}
+}
+async function viaProvider(path, id, err) {
+	try {
+		location.assign((await api("POST", path, { provider: id }, path.endsWith("/link"))).url);
+	} catch (e) {
+		err.textContent = explain(e);
+	}
+}
+const OIDC_WORDS = {
+	unknown_identity: "No account has linked this sign-in yet: log in with your password, then link it on your account page.",
+	mfa_required: "Your account has two-factor authentication: log in with your password and code.",
+	denied: "The sign-in was cancelled at the provider.",
+	expired: "That sign-in link is used or expired: start again.",
+	failed: "The sign-in could not be completed: start again.",
+	linked: "Linked: you can sign in with it from now on.",
+	identity_taken: "That identity is linked to another account already.",
+};
 
 function signedIn(tokens) {
 	state.tokens = tokens;
@@ -85,6 +130,11 @@ const pages = {
 				throw e;
 			}
 		});
+		const why = new URLSearchParams(location.search).get("oidc");
+		const perr = el("p", { class: "error", role: "alert" }, OIDC_WORDS[why] ?? "");
+		providers().then((list) => extra.replaceChildren(...list.map((pr) => el("p", {},
+		    el("button", { type: "button", class: "secondary", onclick: () => viaProvider("/api/v1/auth/oidc/start", pr.id, perr) },
+			`Sign in with ${pr.name}`))), perr));
 		show("Log in", f, extra,
 		    el("p", {}, el("a", { href: "/forgot-password" }, "Forgot your password?")),
 		    el("p", {}, "New to parley? ", el("a", { href: "/signup" }, "Create a company")));
@@ -208,7 +258,8 @@ const pages = {
 		if (required)
 			return show("Set up two-factor authentication",
 			    el("p", { role: "status" }, "Your company requires two-factor authentication: set it up to continue."), totp);
-		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), profileForm(), totp, sess, pw);
+		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), profileForm(), totp,
+		    await identitiesSection(), sess, pw);
 	},
 	"/": async () => {
 		if (!state.tokens) return go("/login");

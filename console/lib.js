@@ -250,6 +250,8 @@ export function explain(e) {
 		plan_limit: "Your plan's limit is reached: see Billing.",
 		processing_restricted: "This visitor restricted processing of their data: no draft is made for them.",
 		nothing_to_answer: "The visitor has not written anything to answer yet.",
+		unknown_provider: "This sign-in provider is not offered here.",
+		provider_unavailable: "The sign-in provider cannot be reached right now: try again later.",
 		base_url_not_allowed: "This deployment keeps the provider's URL: set only the model and the key.",
 	};
 	if (e.code === "validation_failed" && e.field) return `Check ${e.field.replace(/_/g, " ")}${e.detail ? `: ${e.detail}` : "."}`;

@@ -55,3 +55,9 @@ CREATE TABLE oidc_flows (
 );
 CREATE INDEX oidc_flows_expires ON oidc_flows (expires_at);
 GRANT SELECT, INSERT, UPDATE, DELETE ON oidc_flows TO parley_runtime;
+
+-- The providers' client secrets are the operator's, kept like Stripe's
+-- (keyring ciphertext, written by parleyctl secret set).
+ALTER TABLE operator_secrets DROP CONSTRAINT operator_secrets_name_check;
+ALTER TABLE operator_secrets ADD CONSTRAINT operator_secrets_name_check
+	CHECK (name IN ('stripe_secret_key', 'oidc_google_client_secret', 'oidc_generic_client_secret'));

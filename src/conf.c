@@ -117,6 +117,20 @@ const struct conf_key conf_keys[] = {
 	K_INT("oidc_allow_loopback", oidc_allow_loopback, 0, 1, "0",
 	    "1: OpenID Connect providers may be on loopback addresses "
 	    "(development and tests only; private addresses stay refused)"),
+	K_STR("oidc_google_issuer", oidc_google_issuer, 8,
+	    "https://accounts.google.com",
+	    "Google's issuer (the tests point it at a local provider)"),
+	K_STR("oidc_google_client_id", oidc_google_client_id, 0, "",
+	    "the OAuth client id of \"Sign in with Google\"; empty: not "
+	    "offered. Its secret: parleyctl secret set "
+	    "oidc_google_client_secret"),
+	K_STR("oidc_generic_issuer", oidc_generic_issuer, 0, "",
+	    "any standard OpenID Provider, by its issuer URL (https)"),
+	K_STR("oidc_generic_client_id", oidc_generic_client_id, 0, "",
+	    "the client id parley has at that provider; empty: not offered. "
+	    "Its secret: parleyctl secret set oidc_generic_client_secret"),
+	K_STR("oidc_generic_name", oidc_generic_name, 1, "OpenID Connect",
+	    "the name its button shows (\"Sign in with NAME\")"),
 	K_STR("oidc_ca_file", oidc_ca_file, 0, "",
 	    "CA certificates (PEM) to trust for OpenID Connect providers "
 	    "instead of the system's (tests with a local provider)"),

@@ -48,7 +48,10 @@ struct conf {
 	int  pow_difficulty; /* leading zero bits; 0: no proof of work */
 	int  pow_ttl; /* seconds a challenge may be solved in */
 	int  oidc_allow_loopback; /* tests: OpenID providers on loopback */
-	char oidc_ca_file[256]; /* tests: the local provider's CA */
+	char oidc_ca_file[256];
+	char oidc_google_issuer[256], oidc_google_client_id[256];
+	char oidc_generic_issuer[256], oidc_generic_client_id[256];
+	char oidc_generic_name[64]; /* tests: the local provider's CA */
 
 	/* E-mail and jobs */
 	char smtp_url[256];

@@ -276,23 +276,14 @@ origin_is_ours(const struct conf *cfg, const char *origin)
 }
 
 const char *
-api_refresh_cookie(
-    struct request *req, struct ctx *ctx, char *buf, size_t len, int *answered)
+api_cookie(struct request *req, const char *name, char *buf, size_t len)
 {
 	const char *c = http_header(req, "Cookie"), *p;
-	size_t	    n = strlen(API_REFRESH_COOKIE);
+	size_t	    n = strlen(name);
 
-	*answered = 0;
-	/* A cross-site request cannot set the header nor fake the Origin. */
-	if (!origin_is_ours(ctx->conf, req->origin)) {
-		*answered = 1;
-		api_problem(req, 403, "origin_not_allowed",
-		    "The session cookie is for parley's own pages");
-		return NULL;
-	}
 	for (p = c; p != NULL && *p != '\0';) {
 		p += strspn(p, " ;");
-		if (strncmp(p, API_REFRESH_COOKIE, n) == 0 && p[n] == '=') {
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
 			size_t v = strcspn(p + n + 1, ";");
 
 			if (v >= len)
@@ -304,6 +295,21 @@ api_refresh_cookie(
 		p += strcspn(p, ";");
 	}
 	return NULL;
+}
+
+const char *
+api_refresh_cookie(
+    struct request *req, struct ctx *ctx, char *buf, size_t len, int *answered)
+{
+	*answered = 0;
+	/* A cross-site request cannot set the header nor fake the Origin. */
+	if (!origin_is_ours(ctx->conf, req->origin)) {
+		*answered = 1;
+		api_problem(req, 403, "origin_not_allowed",
+		    "The session cookie is for parley's own pages");
+		return NULL;
+	}
+	return api_cookie(req, API_REFRESH_COOKIE, buf, len);
 }
 
 void

@@ -70,6 +70,9 @@ int api_send(struct request *req, int status, json_t *o);
  * for /api/v1/auth, never in the JSON, and gives it back the same way.
  */
 #define API_REFRESH_COOKIE "parley_refresh"
+/* Cookie 'name' of the request into 'buf' (at most 'len' - 1 bytes), or NULL. */
+const char *api_cookie(
+    struct request *req, const char *name, char *buf, size_t len);
 /* Whether 'req' asks for cookie mode. */
 int api_cookie_mode(const struct request *req);
 /*

@@ -342,10 +342,13 @@ keys_secret_main(int argc, char *argv[])
 			name = NULL, a = argc;
 	}
 	if (strcmp(argv[0], "set") != 0 || name == NULL ||
-	    strcmp(name, "stripe_secret_key") != 0) {
+	    (strcmp(name, "stripe_secret_key") != 0 &&
+		strcmp(name, "oidc_google_client_secret") != 0 &&
+		strcmp(name, "oidc_generic_client_secret") != 0)) {
 		fprintf(stderr,
 		    "usage: parleyctl secret set [-c FILE] "
-		    "stripe_secret_key < value\n");
+		    "stripe_secret_key|oidc_google_client_secret|"
+		    "oidc_generic_client_secret < value\n");
 		return 2;
 	}
 	/* From standard input, so it shows in no process list or history. */
@@ -355,10 +358,12 @@ keys_secret_main(int argc, char *argv[])
 	}
 	n = strcspn(value, "\r\n");
 	value[n] = '\0';
-	if (!stripe_key_ok(value)) {
-		fprintf(stderr,
-		    "parleyctl: secret set: not a Stripe secret "
-		    "key (sk_live_…, sk_test_…, rk_…)\n");
+	if (strcmp(name, "stripe_secret_key") == 0 ? !stripe_key_ok(value)
+						   : n < 8 || n > 500) {
+		fprintf(stderr, "parleyctl: secret set: %s\n",
+		    strcmp(name, "stripe_secret_key") == 0
+			? "not a Stripe secret key (sk_live_…, sk_test_…, rk_…)"
+			: "a client secret is 8 to 500 bytes");
 		goto out;
 	}
 	if ((c = admin_connect("secret set", file)) == NULL)

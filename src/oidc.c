@@ -74,6 +74,37 @@ header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/*
+ * Runs transfer 'c' to 'url' (https only, no redirects, bounded in time,
+ * through 'guard'), its body into 'b'; frees 'c'. Returns curl's result
+ * and the status in '*status'.
+ */
+static CURLcode
+perform(const struct conf *cfg, CURL *c, const char *url, struct body *b,
+    struct netguard *guard, long *status)
+{
+	CURLcode cc;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)OIDC_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "parley-oidc/1");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if (cfg->oidc_ca_file[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->oidc_ca_file);
+	guard->allow_loopback = cfg->oidc_allow_loopback;
+	netguard_apply(c, guard);
+	cc = curl_easy_perform(c);
+	*status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	return cc;
+}
+
 int
 oidc_fetch_json(const struct conf *cfg, const char *url, json_t **out,
     int *max_age, const char **why)
@@ -92,24 +123,9 @@ oidc_fetch_json(const struct conf *cfg, const char *url, json_t **out,
 		*why = "connect";
 		return -1;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)OIDC_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "parley-oidc/1");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &b);
-	if (cfg->oidc_ca_file[0] != '\0')
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->oidc_ca_file);
-	guard.allow_loopback = cfg->oidc_allow_loopback;
-	netguard_apply(c, &guard);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
+	cc = perform(cfg, c, url, &b, &guard, &code);
 	if (cc != CURLE_OK)
 		*why = guard.refused		       ? "blocked_address"
 		    : b.too_large		       ? "too_large"
@@ -242,6 +258,137 @@ oidc_jwks(const struct conf *cfg, const struct oidc_meta *m, json_t **jwks,
 	}
 	*expires = until(max_age);
 	return 0;
+}
+
+/* This process's providers: a few, each read again when it expires. */
+#define OIDC_CACHE_N 8
+static struct cached {
+	struct oidc_meta m;
+	json_t		*jwks;
+	long long	 jwks_expires, jwks_read;
+} cache[OIDC_CACHE_N];
+
+int
+oidc_provider_keys(const struct conf *cfg, const char *issuer, int refresh,
+    const struct oidc_meta **m, const json_t **jwks, const char **why)
+{
+	long long      now = (long long)time(NULL);
+	size_t	       i, slot = 0;
+	struct cached *c = NULL;
+
+	for (i = 0; i < OIDC_CACHE_N; i++) {
+		if (strcmp(cache[i].m.issuer, issuer) == 0) {
+			c = &cache[i];
+			break;
+		}
+		if (cache[i].m.expires < cache[slot].m.expires)
+			slot = i;
+	}
+	if (c == NULL || c->m.expires <= now) {
+		struct oidc_meta fresh;
+
+		if (oidc_discover(cfg, issuer, &fresh, why) == -1)
+			return -1;
+		if (c == NULL) {
+			c = &cache[slot];
+			json_decref(c->jwks);
+			memset(c, 0, sizeof(*c));
+		}
+		c->m = fresh;
+		/* The copy's algorithm names are its own. */
+		for (i = 0; fresh.algs[i] != NULL; i++)
+			c->m.algs[i] = c->m.alg_buf[i];
+		c->m.algs[i] = NULL;
+	}
+	/* An unknown kid reads the key set again, at most once a minute. */
+	if (c->jwks == NULL || c->jwks_expires <= now ||
+	    (refresh && c->jwks_read + OIDC_CACHE_MIN <= now)) {
+		json_t	 *k;
+		long long exp;
+
+		if (oidc_jwks(cfg, &c->m, &k, &exp, why) == -1)
+			return -1;
+		json_decref(c->jwks);
+		c->jwks = k;
+		c->jwks_expires = exp;
+		c->jwks_read = now;
+	}
+	*m = &c->m;
+	*jwks = c->jwks;
+	return 0;
+}
+
+/* 'k'=url-escaped 'v', appended to 'out' (with '&' after the first). */
+static int
+form_add(CURL *c, char *out, size_t len, const char *k, const char *v)
+{
+	char  *e = curl_easy_escape(c, v, 0);
+	size_t n = strlen(out);
+	int    w;
+
+	if (e == NULL)
+		return -1;
+	w = snprintf(out + n, len - n, "%s%s=%s", n > 0 ? "&" : "", k, e);
+	curl_free(e);
+	return w < 0 || (size_t)w >= len - n ? -1 : 0;
+}
+
+int
+oidc_exchange(const struct conf *cfg, const struct oidc_meta *m,
+    const char *client_id, const char *secret, const char *code,
+    const char *redirect_uri, const char *verifier, char **id_token,
+    const char **why)
+{
+	struct netguard	   guard = { 0 };
+	struct body	   b = { NULL, 0, 0, -1 };
+	struct curl_slist *h = NULL;
+	char		   form[8192] = "";
+	json_t		  *o = NULL;
+	const char	  *t;
+	CURL		  *c;
+	CURLcode	   cc;
+	long		   status = 0;
+
+	*id_token = NULL;
+	*why = "connect";
+	if ((c = curl_easy_init()) == NULL)
+		return -1;
+	if (form_add(c, form, sizeof(form), "grant_type",
+		"authorization_code") == -1 ||
+	    form_add(c, form, sizeof(form), "code", code) == -1 ||
+	    form_add(c, form, sizeof(form), "redirect_uri", redirect_uri) ==
+		-1 ||
+	    form_add(c, form, sizeof(form), "code_verifier", verifier) == -1 ||
+	    form_add(c, form, sizeof(form), "client_id", client_id) == -1 ||
+	    form_add(c, form, sizeof(form), "client_secret", secret) == -1) {
+		curl_easy_cleanup(c);
+		*why = "token_refused";
+		return -1;
+	}
+	h = curl_slist_append(h, "Accept: application/json");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
+	cc = perform(cfg, c, m->token_endpoint, &b, &guard, &status);
+	curl_slist_free_all(h);
+	/* The form held the client's secret and the code. */
+	memset(form, 0, sizeof(form));
+	*why = NULL;
+	if (cc != CURLE_OK)
+		*why = guard.refused ? "blocked_address"
+		    : b.too_large    ? "too_large"
+				     : "connect";
+	else if (status != 200)
+		*why = "token_refused";
+	else if (b.data == NULL ||
+	    (o = json_loadb(b.data, b.len, 0, NULL)) == NULL)
+		*why = "bad_json";
+	else if ((t = json_string_value(json_object_get(o, "id_token"))) ==
+		NULL ||
+	    (*id_token = strdup(t)) == NULL)
+		*why = "no_id_token";
+	json_decref(o);
+	free(b.data);
+	return *why == NULL ? 0 : -1;
 }
 
 int

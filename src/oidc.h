@@ -55,6 +55,26 @@ int oidc_discover(const struct conf *cfg, const char *issuer,
 int oidc_jwks(const struct conf *cfg, const struct oidc_meta *m, json_t **jwks,
     long long *expires, const char **why);
 
+/*
+ * The metadata and key set of 'issuer', from this process's cache or
+ * read anew when expired (or, with 'refresh', the key set at once: an
+ * unknown kid, at most once a minute). '*jwks' is borrowed: valid until
+ * the next call. Returns 0 or -1 with a reason.
+ */
+int oidc_provider_keys(const struct conf *cfg, const char *issuer, int refresh,
+    const struct oidc_meta **m, const json_t **jwks, const char **why);
+
+/*
+ * Exchanges authorization code 'code' at the token endpoint of 'm'
+ * (client_secret_post, PKCE 'verifier') and writes the ID token into a
+ * new string '*id_token' (caller frees). Returns 0, or -1 with a reason
+ * (oidc_fetch_json's, or token_refused, no_id_token).
+ */
+int oidc_exchange(const struct conf *cfg, const struct oidc_meta *m,
+    const char *client_id, const char *secret, const char *code,
+    const char *redirect_uri, const char *verifier, char **id_token,
+    const char **why);
+
 /* parleyctl oidc check ISSUER: what parley reads of a provider. */
 int oidc_check_main(int argc, char *argv[]);
 

@@ -480,6 +480,29 @@ static const struct col meta_cols[] = {
 	COL("schema_version", C_INT, 0),
 };
 const struct row	row_meta = ROW("Meta", meta_cols, NULL);
+static const struct col oidc_provider_cols[] = {
+	COL_DOC(
+	    "id", C_STRING, 0, "google, or generic (any standard provider)"),
+	COL_DOC("name", C_STRING, 0, "what its button says"),
+};
+const struct row row_oidc_provider = ROW("OidcProvider", oidc_provider_cols,
+    "A sign-in provider this deployment offers");
+static const struct col oidc_start_cols[] = {
+	COL_DOC("url", C_STRING, 0,
+	    "the provider's authorization URL: go there (a binding cookie "
+	    "for the callback is set with this answer)"),
+};
+const struct row row_oidc_start =
+    ROW("OidcStart", oidc_start_cols, "A sign-in or link through a provider");
+static const struct col identity_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("provider", C_STRING, 0),
+	COL_DOC("email", C_STRING, COL_NULL, "as the provider said"),
+	COL("created_at", C_TIME, 0),
+	COL("last_used_at", C_TIME, COL_NULL),
+};
+const struct row	row_identity = ROW("Identity", identity_cols,
+	   "An identity at a provider linked to one's account");
 static const struct col pow_cols[] = {
 	COL_DOC("challenge", C_STRING, 0, "signed by parleyd; used once"),
 	COL_DOC("difficulty", C_INT, 0,
@@ -758,6 +781,9 @@ const struct row *const rows_all[] = {
 	&row_ready,
 	&row_meta,
 	&row_pow_challenge,
+	&row_oidc_provider,
+	&row_oidc_start,
+	&row_identity,
 	&row_totp_setup,
 	&row_recovery,
 	&row_erasure,

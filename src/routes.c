@@ -625,6 +625,51 @@ static const struct spec s_readyz = { REPLIES(
 	"not ready")) };
 static const struct spec s_meta = { REPLIES(
     REPLY(200, R_ONE, &row_meta, "metadata")) };
+static const char *const oidc_ids[] = { "google", "generic", NULL };
+static const struct spec s_oidc_providers = { .noun = "provider",
+	REPLIES(REPLY(200, R_ITEMS, &row_oidc_provider, "those configured")) };
+#define OIDC_START_SPEC(what)                                                  \
+	BODY(FIELD_ENUM("provider", oidc_ids, F_REQUIRED, NULL)),              \
+	    REPLIES(REPLY(200, R_ONE, &row_oidc_start, what),                  \
+		PROBLEM(404, "unknown_provider", "not configured here"),       \
+		PROBLEM(502, "provider_unavailable",                           \
+		    "its discovery document or keys could not be read"))
+static const struct spec s_oidc_start = {
+	OIDC_START_SPEC("go to url; the provider returns to GET "
+			"/api/v1/auth/oidc/callback"),
+	.doc = "The authorization code flow with PKCE (S256), state and "
+	       "nonce. Signs in the account that has linked this identity "
+	       "(the ID token's iss and sub), never one with the same "
+	       "e-mail address. A browser cookie binds the flow: the "
+	       "callback works once, in the browser that started it, within "
+	       "ten minutes. Counts against login_max_per_ip (429)."
+};
+static const struct spec s_oidc_link = { .audit = "user.identity_link",
+	OIDC_START_SPEC("go to url; the identity is linked on return"),
+	.doc = "Links an identity at the provider to the signed-in account "
+	       "(which has proved itself by signing in)." };
+static const struct spec s_oidc_callback = {
+	QUERY(FIELD_DOC("state", V_URI, 43, 43, 0, "the flow's"),
+	    FIELD_DOC("code", V_STRING, 1, 2048, 0, "the authorization code"),
+	    FIELD_DOC("error", V_STRING, 1, 128, 0, "the provider's refusal")),
+	REPLIES({ 303, R_OTHER, NULL,
+	    "to the console: / when signed in (the refresh cookie set), "
+	    "/settings/account?oidc=linked, or /login?oidc=REASON "
+	    "(unknown_identity, mfa_required, denied, expired, failed)",
+	    NULL, NULL }),
+	.doc = "Where the provider sends the browser back. The code is "
+	       "exchanged with the PKCE verifier; the ID token is verified "
+	       "(RS256 or ES256 as the provider's metadata allows; iss, aud, "
+	       "azp, exp, iat, nonce). Accounts with TOTP on are sent to the "
+	       "password login for now."
+};
+static const struct spec s_identities = { .noun = "identity",
+	REPLIES(
+	    REPLY(200, R_ITEMS, &row_identity, "one's linked identities")) };
+static const struct spec s_identity_delete = { .noun = "identity",
+	.resource = "user_identity",
+	.audit = "user.identity_unlink",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "unlinked")) };
 static const struct spec s_pow_challenge = {
 	REPLIES(REPLY(200, R_ONE, &row_pow_challenge, "a new challenge"),
 	    PROBLEM(404, "captcha_off",
@@ -1025,6 +1070,22 @@ const struct route routes[] = {
 	    NULL, &s_readyz },
 	{ M_GET, "/api/v1/meta", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE, BODY_NONE,
 	    0, NULL, h_meta, "service name and versions", NULL, &s_meta },
+	{ M_GET, "/api/v1/auth/oidc/providers", AUTH_PUBLIC, ROLE_NONE, 0,
+	    RL_NONE, BODY_NONE, 0, NULL, h_oidc_providers,
+	    "the sign-in providers this deployment offers", NULL,
+	    &s_oidc_providers },
+	AUTHN(M_POST, "/api/v1/auth/oidc/start", h_oidc_start, RL_NONE,
+	    "sign in through a provider", &s_oidc_start),
+	{ M_GET, "/api/v1/auth/oidc/callback", AUTH_PUBLIC, ROLE_NONE, 0,
+	    RL_NONE, BODY_NONE, 0, NULL, h_oidc_callback,
+	    "the provider's return (a browser redirect)", NULL,
+	    &s_oidc_callback },
+	USER_JSON(M_POST, "/api/v1/auth/oidc/link", ROLE_MEMBER, h_oidc_link,
+	    "link an identity at a provider to one's account", &s_oidc_link),
+	USER(M_GET, "/api/v1/me/identities", ROLE_MEMBER, h_identities,
+	    "one's linked identities", &s_identities),
+	USER(M_DELETE, "/api/v1/me/identities/:id", ROLE_MEMBER,
+	    h_identity_delete, "unlink an identity", &s_identity_delete),
 	{ M_GET, "/api/v1/auth/challenge", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
 	    BODY_NONE, 0, NULL, h_pow_challenge,
 	    "a proof-of-work challenge (the captcha)", NULL, &s_pow_challenge },

@@ -39,6 +39,8 @@ sub company {
 	}
 	my $inv = $t->post('/api/v1/invitations', headers => $oauth, json => { email => "guest\@$tag.example", role => 'member' })->{json};
 	$c{invitation} = $inv->{id};
+	$c{identity} = $t->sql(q{INSERT INTO user_identities (company_id, user_id, provider, issuer, subject)
+	    VALUES (?, ?, 'generic', 'https://idp.example', ?) RETURNING id}, $c{id}, $c{users}{member}{id}, "sub-$tag")->[0]{id};
 	$t->request('PATCH', '/api/v1/company', headers => $oauth, json => { name => "$tag Ltd" });
 	# Conversations and AI: a chatbot with a document, a template, a
 	# visitor with a conversation.
@@ -69,6 +71,7 @@ my %b_id = (
 	'/api/v1/members/:id' => $B->{users}{member}{id},
 	'/api/v1/invitations/:id' => $B->{invitation},
 	'/api/v1/api-keys/:id' => $B->{key_id},
+	'/api/v1/me/identities/:id' => $B->{identity},
 	'/api/v1/auth/sessions/:id' => $B->{users}{member}{session},
 	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
@@ -131,6 +134,9 @@ my %expected = (
 	'POST /api/v1/auth/mfa/totp/disable' => ['member'],
 	'GET /api/v1/me' => ['member'],
 	'PATCH /api/v1/me' => ['member'],
+	'POST /api/v1/auth/oidc/link' => ['member'],
+	'GET /api/v1/me/identities' => ['member'],
+	'DELETE /api/v1/me/identities/:id' => ['member'],
 	'GET /api/v1/company' => ['member'],
 	'PATCH /api/v1/company' => ['admin'],
 	'GET /api/v1/members' => ['member', 'members:read'],
@@ -200,7 +206,8 @@ my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1
     'POST /api/v1/widget/conversations/:id/handoff', 'GET /api/v1/widget/conversations/:id/events',
     'POST /api/v1/widget/consent');
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
-    'GET /api/v1/auth/challenge',
+    'GET /api/v1/auth/challenge', 'GET /api/v1/auth/oidc/providers', 'POST /api/v1/auth/oidc/start',
+    'GET /api/v1/auth/oidc/callback',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/register/confirm', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
     'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions',

@@ -47,15 +47,7 @@ local $ENV{OUT} = $t->dir;
 local $ENV{CHROMIUM} = $chromium;
 local $ENV{OTHER_EMAIL} = $other->{email};
 local $ENV{UNVERIFIED_TOKEN} = $unv->{token};
-open my $node, '-|', 'node', ParleyTest->srcdir . '/t/browser/console.mjs' or die "node: $!";
-my $checks = 0;
-while (my $line = <$node>) {
-	my $c = eval { decode_json($line) } or do { diag $line; next };
-	$checks++;
-	ok $c->{ok}, $c->{name} or diag $c->{diag};
-}
-close $node;
-is $?, 0, 'the browser run ended cleanly';
+my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/console.mjs');
 cmp_ok $checks, '>=', 25, "the browser made its checks ($checks)";
 is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report in the whole run';
 done_testing;

@@ -76,15 +76,7 @@ local $ENV{AGENT_EMAIL} = 'agent@inbox.example';
 local $ENV{MEMBER_EMAIL} = 'mo@inbox.example';
 local $ENV{PASSWORD} = $pw;
 local $ENV{BOT_ID} = $bot->{id};
-open my $node, '-|', 'node', ParleyTest->srcdir . '/t/browser/inbox.mjs' or die "node: $!";
-my $checks = 0;
-while (my $line = <$node>) {
-	my $r = eval { decode_json($line) } or do { diag $line; next };
-	$checks++;
-	ok $r->{ok}, $r->{name} or diag $r->{diag};
-}
-close $node;
-is $?, 0, 'the browser run ended cleanly';
+my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/inbox.mjs');
 cmp_ok $checks, '>=', 30, "the browser made its checks ($checks)";
 is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report in the whole run';
 diag 'screenshots in ' . $t->dir unless Test::More->builder->is_passing;

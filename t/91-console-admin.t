@@ -59,15 +59,7 @@ local $ENV{PASSWORD} = $pw;
 local $ENV{COMPANY} = $evil;
 local $ENV{HOOK_URL} = $t->receiver_url('/hook');
 local $ENV{VISITOR_ID} = $visitor;
-open my $node, '-|', 'node', ParleyTest->srcdir . '/t/browser/admin.mjs' or die "node: $!";
-my $checks = 0;
-while (my $line = <$node>) {
-	my $r = eval { decode_json($line) } or do { diag $line; next };
-	$checks++;
-	ok $r->{ok}, $r->{name} or diag $r->{diag};
-}
-close $node;
-is $?, 0, 'the browser run ended cleanly';
+my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/admin.mjs');
 cmp_ok $checks, '>=', 50, "the browser made its checks ($checks)";
 is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report in the whole run';
 is $t->sql('SELECT count(*) AS n FROM companies')->[0]{n}, 0, 'the company deleted from its page is gone';

@@ -26,6 +26,8 @@ const provider = new Provider(issuer, {
 	}),
 	claims: { openid: ["sub"], email: ["email", "email_verified"] },
 	features: { devInteractions: { enabled: true } },
+	// The claims in the ID token itself, as Google puts them.
+	conformIdTokenClaims: false,
 	cookies: { keys: ["parley-tests-only-cookie-key"] },
 });
 provider.proxy = false;

@@ -574,6 +574,24 @@ sub receiver_requests { my ($self) = @_; $self->_receiver_call('GET', '/_request
 sub receiver_reset { my ($self) = @_; $self->_receiver_call('DELETE', '/_requests') }
 sub receiver_release { my ($self) = @_; $self->_receiver_call('POST', '/_release') }
 
+# browser_checks(script, prefix): runs a browser script (node) that
+# prints one JSON line per check, {"ok", "name", "diag"}, makes each a
+# test, and that the run ended cleanly another; returns the count.
+sub browser_checks {
+	my ($self, $script, $prefix) = @_;
+	$prefix //= '';
+	open my $node, '-|', 'node', $script or die "node: $!";
+	my $checks = 0;
+	while (my $line = <$node>) {
+		my $c = eval { JSON::PP::decode_json($line) } or do { Test::More::diag($line); next };
+		$checks++;
+		Test::More::ok($c->{ok}, "$prefix$c->{name}") or Test::More::diag($c->{diag});
+	}
+	close $node;
+	Test::More::is($?, 0, "${prefix}the browser run ended cleanly");
+	return $checks;
+}
+
 # secret_set(name, value): parleyctl secret set NAME, the value on its
 # standard input, against this stack; returns (exit status, output).
 sub secret_set {

@@ -1,0 +1,608 @@
+/*
+ * api_oidc.c: signing in with an OpenID Connect provider, and linking one
+ * to an account (issue 17, item 1, in part): the authorization code flow
+ * with PKCE (S256), state and nonce.
+ *
+ * A flow (sql/025-oidc.sql, oidc_flows) is keyed by the SHA-256 of its
+ * state, 256 random bits. The PKCE verifier and the nonce are HMACs of
+ * the state under a key derived from the rate-limit key, so nothing
+ * secret is stored. The browser that starts a flow gets a binding cookie
+ * (HttpOnly, Secure, for /api/v1/auth/oidc, ten minutes); the callback
+ * finds the flow only with the same browser's cookie, and only once, so
+ * a callback URL from another browser (login CSRF) or a replayed one
+ * does nothing.
+ *
+ * Linking needs a signed-in user (they proved the account); signing in
+ * finds the account by the ID token's (iss, sub) only, never by e-mail.
+ * Not yet built: signing up through a provider, the presets' specifics
+ * (Microsoft's multi-tenant issuer, Apple's form_post and signed client
+ * secret), TOTP after a provider sign-in (such accounts are sent to the
+ * password login for now), company SSO and SAML.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "api.h"
+#include "audit.h"
+#include "conf.h"
+#include "crypto.h"
+#include "ctx.h"
+#include "db.h"
+#include "handler.h"
+#include "http.h"
+#include "jose.h"
+#include "log.h"
+#include "oidc.h"
+#include "router.h"
+#include "security_events.h"
+#include "server_keys.h"
+#include "session.h"
+
+#define OIDC_COOKIE "parley_oidc"
+#define OIDC_FLOW_TTL 600 /* seconds */
+#define OIDC_SKEW 120 /* seconds of clock difference allowed */
+#define OIDC_TOKEN_AGE 600 /* seconds an ID token may be old */
+#define OIDC_SECRET_MAX 512
+
+/* A provider the deployment configured. */
+struct provider {
+	const char *id, *name, *issuer, *client_id;
+	char	    secret_name[48];
+};
+
+/* The providers: Google (a preset: its issuer, overridable for tests)
+ * and one standard provider by issuer URL. */
+static int
+provider_get(const struct conf *cfg, const char *id, struct provider *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (id == NULL)
+		return 0;
+	if (strcmp(id, "google") == 0) {
+		p->id = "google";
+		p->name = "Google";
+		p->issuer = cfg->oidc_google_issuer;
+		p->client_id = cfg->oidc_google_client_id;
+	} else if (strcmp(id, "generic") == 0) {
+		p->id = "generic";
+		p->name = cfg->oidc_generic_name;
+		p->issuer = cfg->oidc_generic_issuer;
+		p->client_id = cfg->oidc_generic_client_id;
+	} else
+		return 0;
+	snprintf(p->secret_name, sizeof(p->secret_name),
+	    "oidc_%s_client_secret", p->id);
+	return p->issuer[0] != '\0' && p->client_id[0] != '\0';
+}
+
+static struct db_stmt q_oidc_secret = { "oidc_secret",
+	"SELECT value_enc FROM operator_secrets WHERE name = $1", 1,
+	DB_RETRY_SAFE, 0 };
+
+/* The provider's client secret, decrypted into 'out'. Returns 0 or -1. */
+static int
+client_secret(struct db *db, const struct provider *p, char *out, size_t len)
+{
+	const char *params[1] = { p->secret_name };
+	char	    aad[64];
+	PGresult   *res;
+	int	    n = -1;
+
+	if ((res = db_exec(db, &q_oidc_secret, params)) == NULL)
+		return -1;
+	snprintf(aad, sizeof(aad), "operator:%s", p->secret_name);
+	if (PQntuples(res) == 1)
+		n = keyring_decrypt(keys_ring(), aad, PQgetvalue(res, 0, 0),
+		    (unsigned char *)out, len - 1);
+	PQclear(res);
+	if (n < 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* 's' percent-encoded (RFC 3986 unreserved kept) into 'out'. */
+static void
+url_escape(const char *s, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t		  o = 0;
+
+	for (; *s != '\0' && o + 4 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
+			out[o++] = (char)c;
+		else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* base64url(HMAC(derived key, label ":" state)): the verifier, the nonce. */
+static void
+derive(const char *label, const char *state, char out[44])
+{
+	size_t		     klen;
+	const unsigned char *k = keys_ratelimit(&klen);
+	unsigned char	     key[32], mac[32];
+	unsigned int	     n = 32;
+	char		     msg[128];
+
+	HMAC(EVP_sha256(), k, (int)klen,
+	    (const unsigned char *)"parley oidc v1", 14, key, &n);
+	snprintf(msg, sizeof(msg), "%s:%s", label, state);
+	n = 32;
+	HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)msg,
+	    strlen(msg), mac, &n);
+	crypto_b64url_encode(mac, sizeof(mac), out, 44);
+	crypto_wipe(key, sizeof(key));
+}
+
+/* Hex SHA-256 of 's'. */
+static void
+hash_hex(const char *s, char hex[65])
+{
+	unsigned char h[32];
+
+	crypto_sha256(s, strlen(s), h);
+	crypto_hex(h, sizeof(h), hex);
+}
+
+static void
+redirect_uri(const struct conf *cfg, char *out, size_t len)
+{
+	snprintf(
+	    out, len, "%s/api/v1/auth/oidc/callback", cfg->public_base_url);
+}
+
+/* --- the providers, and starting a flow --- */
+
+int
+h_oidc_providers(struct request *req, struct ctx *ctx)
+{
+	static const char *const ids[] = { "google", "generic" };
+	struct provider		 p;
+	json_t			*items = json_array();
+	size_t			 i;
+
+	for (i = 0; items != NULL && i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (provider_get(ctx->conf, ids[i], &p))
+			json_array_append_new(items,
+			    json_pack("{s:s,s:s}", "id", p.id, "name", p.name));
+	return items != NULL ? http_send_items(req, items) : -1;
+}
+
+static struct db_stmt q_flow_new = { "oidc_flow_new",
+	"INSERT INTO oidc_flows (state_hash, binding_hash, provider, purpose, "
+	"company_id, user_id, expires_at) VALUES (decode($1, 'hex'), "
+	"decode($2, 'hex'), $3, $4, $5::uuid, $6::uuid, now() + "
+	"make_interval(secs => $7::int))",
+	7, 0, 0 };
+
+/*
+ * Starts a flow for 'purpose' ("login", or "link" for the signed-in
+ * caller): stores it, sets the binding cookie and answers the
+ * provider's authorization URL.
+ */
+static int
+start(struct request *req, struct ctx *ctx, const char *purpose)
+{
+	const struct conf      *cfg = ctx->conf;
+	const struct oidc_meta *m;
+	const json_t	       *jwks;
+	struct provider		p;
+	unsigned char		rnd[32], ch[32];
+	char			state[44], binding[44], verifier[44], nonce[44];
+	char			challenge[44], sh[65], bh[65], ttl[8];
+	char			cookie[160], redirect[600], url[4096];
+	char			e_client[600], e_redirect[1800];
+	const char	       *params[7], *why;
+	PGresult	       *res;
+	json_t		       *o;
+	int			link = strcmp(purpose, "link") == 0, n;
+
+	if (!provider_get(cfg, api_body_str(req, "provider"), &p))
+		return api_problem(req, 404, "unknown_provider",
+		    "This deployment has no such sign-in provider");
+	if (oidc_provider_keys(cfg, p.issuer, 0, &m, &jwks, &why) == -1) {
+		log_event(LOG_WARN, "oidc_provider", LOG_S("provider", p.id),
+		    LOG_S("reason", why));
+		return http_send_problem(req, 502, "provider_unavailable",
+		    "The sign-in provider could not be reached", NULL, NULL,
+		    NULL);
+	}
+	if (crypto_random(rnd, sizeof(rnd)) == -1)
+		return -1;
+	crypto_b64url_encode(rnd, sizeof(rnd), state, sizeof(state));
+	if (crypto_random(rnd, sizeof(rnd)) == -1)
+		return -1;
+	crypto_b64url_encode(rnd, sizeof(rnd), binding, sizeof(binding));
+	derive("pkce", state, verifier);
+	derive("nonce", state, nonce);
+	crypto_sha256(verifier, strlen(verifier), ch);
+	crypto_b64url_encode(ch, sizeof(ch), challenge, sizeof(challenge));
+	hash_hex(state, sh);
+	hash_hex(binding, bh);
+	snprintf(ttl, sizeof(ttl), "%d", OIDC_FLOW_TTL);
+	params[0] = sh;
+	params[1] = bh;
+	params[2] = p.id;
+	params[3] = purpose;
+	params[4] = link ? ctx->who.company_id : NULL;
+	params[5] = link ? ctx->who.user_id : NULL;
+	params[6] = ttl;
+	if ((res = db_exec(ctx->db, &q_flow_new, params)) == NULL)
+		return -1;
+	PQclear(res);
+	if (link && db_commit(ctx->db) == -1)
+		return -1;
+	redirect_uri(cfg, redirect, sizeof(redirect));
+	url_escape(p.client_id, e_client, sizeof(e_client));
+	url_escape(redirect, e_redirect, sizeof(e_redirect));
+	n = snprintf(url, sizeof(url),
+	    "%s%cresponse_type=code&scope=openid%%20email&client_id=%s&"
+	    "redirect_uri=%s&state=%s&nonce=%s&code_challenge=%s&"
+	    "code_challenge_method=S256",
+	    m->authorization_endpoint,
+	    strchr(m->authorization_endpoint, '?') != NULL ? '&' : '?',
+	    e_client, e_redirect, state, nonce, challenge);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return -1;
+	snprintf(cookie, sizeof(cookie),
+	    "%s=%s; Path=/api/v1/auth/oidc; Max-Age=%d; HttpOnly; Secure; "
+	    "SameSite=Lax",
+	    OIDC_COOKIE, binding, OIDC_FLOW_TTL);
+	crypto_wipe(verifier, sizeof(verifier));
+	if (http_add_header(req, "Set-Cookie", cookie) == -1)
+		return -1;
+	o = json_pack("{s:s}", "url", url);
+	return api_send(req, 200, o);
+}
+
+int
+h_oidc_start(struct request *req, struct ctx *ctx)
+{
+	if (api_addr_limit(req, ctx, "oidc:ip", ctx->conf->login_max_per_ip,
+		ctx->conf->login_window) == HTTP_ANSWERED)
+		return 0;
+	return start(req, ctx, "login");
+}
+
+int
+h_oidc_link(struct request *req, struct ctx *ctx)
+{
+	return start(req, ctx, "link");
+}
+
+/* --- the callback --- */
+
+static struct db_stmt q_flow_take = { "oidc_flow_take",
+	"UPDATE oidc_flows SET used_at = now() WHERE state_hash = decode($1, "
+	"'hex') AND used_at IS NULL AND expires_at > now() RETURNING "
+	"encode(binding_hash, 'hex') AS binding, provider, purpose, "
+	"coalesce(company_id::text, '') AS company_id, coalesce(user_id::text, "
+	"'') AS user_id",
+	1, 0, 0 };
+static struct db_stmt q_identity_lookup = { "oidc_identity_lookup",
+	"SELECT user_id, company_id FROM parley_lookup_identity($1, $2)", 2, 0,
+	0 };
+static struct db_stmt q_identity_link = { "oidc_identity_link",
+	"INSERT INTO user_identities (company_id, user_id, provider, issuer, "
+	"subject, email) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issuer, "
+	"subject) DO NOTHING RETURNING id",
+	6, 0, 0 };
+static struct db_stmt q_identity_user = { "oidc_identity_user",
+	"UPDATE user_identities SET last_used_at = now() WHERE company_id = $2 "
+	"AND user_id = $1 AND issuer = $3 AND subject = $4 RETURNING (SELECT "
+	"role FROM users WHERE id = $1 AND company_id = $2) AS role, (SELECT "
+	"totp_enabled_at IS NOT NULL FROM users WHERE id = $1 AND company_id = "
+	"$2) AS mfa",
+	4, 0, 0 };
+
+/* 303 to the console page 'path' (the binding cookie ends either way). */
+static int
+to_console(struct request *req, struct ctx *ctx, const char *path)
+{
+	char loc[700];
+
+	snprintf(loc, sizeof(loc), "%s%s", ctx->conf->public_base_url, path);
+	if (http_add_header(req, "Location", loc) == -1 ||
+	    http_add_header(req, "Set-Cookie",
+		OIDC_COOKIE "=; Path=/api/v1/auth/oidc; Max-Age=0; HttpOnly; "
+			    "Secure; SameSite=Lax") == -1)
+		return -1;
+	return http_send_empty(req, 303);
+}
+
+/* The ID token of code 'code', verified; its claims, or NULL and why. */
+static json_t *
+id_token_claims(struct ctx *ctx, const struct provider *p, const char *state,
+    const char *code, const char **why)
+{
+	const struct oidc_meta *m;
+	const json_t	       *jwks;
+	struct idt_expect	x;
+	char	secret[OIDC_SECRET_MAX], verifier[44], nonce[44];
+	char	redirect[600], *idt = NULL;
+	json_t *claims = NULL;
+
+	if (oidc_provider_keys(ctx->conf, p->issuer, 0, &m, &jwks, why) == -1)
+		return NULL;
+	if (client_secret(ctx->db, p, secret, sizeof(secret)) == -1) {
+		*why = "no_client_secret";
+		return NULL;
+	}
+	derive("pkce", state, verifier);
+	derive("nonce", state, nonce);
+	redirect_uri(ctx->conf, redirect, sizeof(redirect));
+	if (oidc_exchange(ctx->conf, m, p->client_id, secret, code, redirect,
+		verifier, &idt, why) == 0) {
+		memset(&x, 0, sizeof(x));
+		x.issuer = m->issuer;
+		x.client_id = p->client_id;
+		x.nonce = nonce;
+		x.algs = m->algs;
+		x.now = (long long)time(NULL);
+		x.skew = OIDC_SKEW;
+		x.max_age = OIDC_TOKEN_AGE;
+		claims = jose_id_token_verify(idt, jwks, &x, why);
+		/* A key the cached set does not have: read it again, once. */
+		if (claims == NULL && strcmp(*why, "unknown_kid") == 0 &&
+		    oidc_provider_keys(
+			ctx->conf, p->issuer, 1, &m, &jwks, why) == 0)
+			claims = jose_id_token_verify(idt, jwks, &x, why);
+	}
+	crypto_wipe(secret, sizeof(secret));
+	crypto_wipe(verifier, sizeof(verifier));
+	free(idt);
+	return claims;
+}
+
+/* Links the identity in 'claims' to the flow's account. */
+static int
+link_identity(struct request *req, struct ctx *ctx, const struct provider *p,
+    const char *cid, const char *uid, const json_t *claims)
+{
+	const char	  *params[6];
+	struct audit_entry e = { 0 };
+	PGresult	  *res;
+	int		   made;
+
+	params[0] = cid;
+	params[1] = uid;
+	params[2] = p->id;
+	params[3] = json_string_value(json_object_get(claims, "iss"));
+	params[4] = json_string_value(json_object_get(claims, "sub"));
+	params[5] = json_string_value(json_object_get(claims, "email"));
+	if (params[5] != NULL && strlen(params[5]) > 320)
+		params[5] = NULL;
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return api_unavailable(req);
+	if ((res = db_exec(ctx->db, &q_identity_link, params)) == NULL)
+		return -1;
+	made = PQntuples(res) == 1;
+	if (!made) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return to_console(
+		    req, ctx, "/settings/account?oidc=identity_taken");
+	}
+	ctx->who.kind = AUTH_USER;
+	snprintf(ctx->who.company_id, sizeof(ctx->who.company_id), "%s", cid);
+	snprintf(ctx->who.user_id, sizeof(ctx->who.user_id), "%s", uid);
+	e.action = "user.identity_link";
+	e.resource_type = "user_identity";
+	e.resource_id = PQgetvalue(res, 0, 0);
+	if (audit_write(ctx, &e) == -1 ||
+	    event_record(
+		ctx->db, &ctx->from, cid, uid, "identity_linked", NULL) == -1 ||
+	    db_commit(ctx->db) == -1) {
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return to_console(req, ctx, "/settings/account?oidc=linked");
+}
+
+/* Signs in the account that holds the identity in 'claims'. */
+static int
+sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
+    const json_t *claims)
+{
+	const char *iss = json_string_value(json_object_get(claims, "iss"));
+	const char *sub = json_string_value(json_object_get(claims, "sub"));
+	const char *params[4] = { iss, sub, NULL, NULL };
+	char	    uid[37], cid[37], role[8], cookie[256];
+	PGresult   *res;
+	json_t	   *tokens, *detail;
+	const char *rt;
+	int	    mfa, rc;
+
+	if ((res = db_exec(ctx->db, &q_identity_lookup, params)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		log_event(LOG_INFO, "oidc_login", LOG_S("provider", p->id),
+		    LOG_S("reason", "unknown_identity"));
+		return to_console(req, ctx, "/login?oidc=unknown_identity");
+	}
+	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return api_unavailable(req);
+	params[0] = uid;
+	params[1] = cid;
+	params[2] = iss;
+	params[3] = sub;
+	if ((res = db_exec(ctx->db, &q_identity_user, params)) == NULL ||
+	    PQntuples(res) != 1) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return to_console(req, ctx, "/login?oidc=unknown_identity");
+	}
+	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 0));
+	mfa = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	PQclear(res);
+	/* TOTP after a provider's sign-in is not built yet: the password
+	 * login asks for the code. */
+	if (mfa) {
+		db_rollback(ctx->db);
+		return to_console(req, ctx, "/login?oidc=mfa_required");
+	}
+	detail = json_pack("{s:s,s:s}", "method", "oidc", "provider", p->id);
+	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
+	    event_record(
+		ctx->db, &ctx->from, cid, uid, "login_success", detail) == -1 ||
+	    db_commit(ctx->db) == -1) {
+		json_decref(detail);
+		json_decref(tokens);
+		return -1;
+	}
+	json_decref(detail);
+	rt = json_string_value(json_object_get(tokens, "refresh_token"));
+	snprintf(cookie, sizeof(cookie),
+	    "%s=%s; Path=/api/v1/auth; Max-Age=%d; HttpOnly; Secure; "
+	    "SameSite=Strict",
+	    API_REFRESH_COOKIE, rt != NULL ? rt : "", ctx->conf->refresh_ttl);
+	rc = http_add_header(req, "Set-Cookie", cookie) == -1
+	    ? -1
+	    : to_console(req, ctx, "/");
+	crypto_wipe(cookie, sizeof(cookie));
+	json_decref(tokens);
+	return rc;
+}
+
+int
+h_oidc_callback(struct request *req, struct ctx *ctx)
+{
+	const char     *state = router_arg(req, "state");
+	const char     *code = router_arg(req, "code"), *why = NULL, *bc;
+	const char     *params[1];
+	char		sh[65], bh[65], want[65], cid[37], uid[37], purpose[8];
+	char		pid[33], buf[64];
+	struct provider p;
+	PGresult       *res;
+	json_t	       *claims;
+	int		rc;
+
+	if (state == NULL)
+		return to_console(req, ctx, "/login?oidc=failed");
+	hash_hex(state, sh);
+	params[0] = sh;
+	if ((res = db_exec(ctx->db, &q_flow_take, params)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		log_event(LOG_INFO, "oidc_callback",
+		    LOG_S("reason", "unknown_state"));
+		return to_console(req, ctx, "/login?oidc=expired");
+	}
+	snprintf(want, sizeof(want), "%s", PQgetvalue(res, 0, 0));
+	snprintf(pid, sizeof(pid), "%s", PQgetvalue(res, 0, 1));
+	snprintf(purpose, sizeof(purpose), "%s", PQgetvalue(res, 0, 2));
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 3));
+	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 4));
+	PQclear(res);
+	/* The browser that started it, and no other. */
+	if ((bc = api_cookie(req, OIDC_COOKIE, buf, sizeof(buf))) == NULL ||
+	    (hash_hex(bc, bh), !crypto_equal(bh, want, 64))) {
+		log_event(LOG_WARN, "oidc_callback",
+		    LOG_S("reason", "binding_mismatch"));
+		return to_console(req, ctx, "/login?oidc=failed");
+	}
+	if (!provider_get(ctx->conf, pid, &p))
+		return to_console(req, ctx, "/login?oidc=failed");
+	if (code == NULL)
+		return to_console(req, ctx,
+		    strcmp(purpose, "link") == 0
+			? "/settings/account?oidc=denied"
+			: "/login?oidc=denied");
+	if ((claims = id_token_claims(ctx, &p, state, code, &why)) == NULL) {
+		log_event(LOG_WARN, "oidc_callback", LOG_S("provider", p.id),
+		    LOG_S("reason", why != NULL ? why : "failed"));
+		return to_console(req, ctx,
+		    strcmp(purpose, "link") == 0
+			? "/settings/account?oidc=failed"
+			: "/login?oidc=failed");
+	}
+	rc = strcmp(purpose, "link") == 0
+	    ? link_identity(req, ctx, &p, cid, uid, claims)
+	    : sign_in(req, ctx, &p, claims);
+	json_decref(claims);
+	return rc;
+}
+
+/* --- an account's identities --- */
+
+static struct db_stmt q_identities = { "oidc_identities",
+	"SELECT id, provider, email, parley_time(created_at) AS created_at, "
+	"parley_time(last_used_at) AS last_used_at FROM user_identities WHERE "
+	"company_id = $1 AND user_id = $2 ORDER BY created_at",
+	2, 0, 0 };
+static struct db_stmt q_identity_delete = { "oidc_identity_delete",
+	"DELETE FROM user_identities WHERE company_id = $1 AND user_id = $2 "
+	"AND id = $3 RETURNING id",
+	3, 0, 0 };
+
+int
+h_identities(struct request *req, struct ctx *ctx)
+{
+	const char *params[2] = { ctx->who.company_id, ctx->who.user_id };
+	PGresult   *res;
+	json_t	   *items;
+	int	    i;
+
+	if ((res = db_exec(ctx->db, &q_identities, params)) == NULL)
+		return -1;
+	items = json_array();
+	for (i = 0; items != NULL && i < PQntuples(res); i++)
+		json_array_append_new(items,
+		    json_pack("{s:s,s:s,s:s?,s:s,s:s?}", "id",
+			row_get(res, i, "id"), "provider",
+			row_get(res, i, "provider"), "email",
+			row_opt(res, i, "email"), "created_at",
+			row_get(res, i, "created_at"), "last_used_at",
+			row_opt(res, i, "last_used_at")));
+	PQclear(res);
+	if (db_commit(ctx->db) == -1) {
+		json_decref(items);
+		return -1;
+	}
+	return items != NULL ? http_send_items(req, items) : -1;
+}
+
+int
+h_identity_delete(struct request *req, struct ctx *ctx)
+{
+	const char *params[3] = { ctx->who.company_id, ctx->who.user_id,
+		router_param(req, "id") };
+	PGresult   *res;
+	int	    found;
+
+	if ((res = db_exec(ctx->db, &q_identity_delete, params)) == NULL)
+		return -1;
+	found = PQntuples(res) == 1;
+	PQclear(res);
+	if (!found) {
+		db_rollback(ctx->db);
+		return router_not_found(req);
+	}
+	if (api_audit(req, ctx, params[2], NULL, NULL) == -1 ||
+	    db_commit(ctx->db) == -1)
+		return -1;
+	return http_send_empty(req, 204);
+}
