@@ -40,6 +40,9 @@ static struct db_stmt q_keys_purge = { "answer_purge",
 	"SELECT parley_answer_purge($1::integer, 86400)", 1, 0, 0 };
 static struct db_stmt q_signups_purge = { "signups_purge",
 	"DELETE FROM signups WHERE expires_at < now()", 0, 0, 0 };
+static struct db_stmt q_oidc_purge = { "oidc_flows_purge",
+	"DELETE FROM oidc_flows WHERE expires_at < now() - interval '1 hour'",
+	0, 0, 0 };
 static struct db_stmt q_jobs_purge = { "jobs_purge",
 	"DELETE FROM jobs WHERE done_at < now() - interval '7 days' OR "
 	"failed_at < now() - interval '30 days'",
@@ -247,6 +250,7 @@ jobs_run(const struct conf *cfg, int no)
 			PQclear(db_exec(db, &q_counters_purge, NULL));
 			PQclear(db_exec(db, &q_jobs_purge, NULL));
 			PQclear(db_exec(db, &q_signups_purge, NULL));
+			PQclear(db_exec(db, &q_oidc_purge, NULL));
 			{
 				char	    ttl[12];
 				const char *p[1] = { ttl };
