@@ -93,7 +93,7 @@ async function viaProvider(path, id, err) {
 }
 const OIDC_WORDS = {
 	unknown_identity: "No account has linked this sign-in yet: log in with your password, then link it on your account page.",
-	mfa_required: "Your account has two-factor authentication: log in with your password and code.",
+	mfa_invalid: "That code was wrong or used: sign in with your provider again.",
 	denied: "The sign-in was cancelled at the provider.",
 	expired: "That sign-in link is used or expired: start again.",
 	failed: "The sign-in could not be completed: start again.",
@@ -109,6 +109,14 @@ function signedIn(tokens) {
 
 const pages = {
 	"/login": () => {
+		// After a provider's sign-in, an account with TOTP gives its code.
+		const ticket = location.hash.match(/^#ticket=([A-Za-z0-9_-]{43})$/)?.[1];
+		if (new URLSearchParams(location.search).get("oidc") === "mfa" && ticket)
+			return show("Two-factor authentication", el("p", {}, "Signed in with your provider. Now the code from your authenticator app (or a recovery code)."),
+			    form([{ name: "totp_code", label: "Authenticator code or recovery code", autocomplete: "one-time-code", inputmode: "numeric" }],
+				"Continue", async (v) => {
+				signedIn(await api("POST", "/api/v1/auth/oidc/mfa", { ticket, totp_code: v.totp_code }, false));
+			    }));
 		let mfa = false;
 		const extra = el("div");
 		const f = form([

@@ -239,7 +239,7 @@ export function explain(e) {
 		invalid_credentials: "That e-mail address and password do not match.",
 		mfa_required: "Enter the code from your authenticator app (or a recovery code).",
 		mfa_invalid: "That code is wrong or used: check the time on your device.",
-		invalid_token: "This link is invalid, used or expired. Ask for a new one.",
+		invalid_token: "This link or sign-in is invalid, used or expired: start again.",
 		password_mismatch: "That is not the password you chose when you signed up.",
 		email_taken: "This address already has an account. Log in with it, or ask to be invited at another address.",
 		weak_password: "Choose a stronger password: at least 12 characters, not a common one, not built on your name or address.",

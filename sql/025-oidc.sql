@@ -40,18 +40,20 @@ GRANT EXECUTE ON FUNCTION parley_lookup_identity(text, text) TO parley_runtime;
 -- so no secret is stored. 'binding' is the SHA-256 of a random value in
 -- an HttpOnly cookie of the browser that started it: a callback from
 -- another browser (login CSRF) finds no flow. A flow is used once and
--- lives ten minutes; the jobs process deletes old rows.
+-- lives ten minutes; the jobs process deletes old rows. An account with
+-- TOTP that signed in through a provider gets an 'mfa' flow (five
+-- minutes, the same browser binding) for its code: one try.
 CREATE TABLE oidc_flows (
 	state_hash	bytea PRIMARY KEY CHECK (length(state_hash) = 32),
 	binding_hash	bytea NOT NULL CHECK (length(binding_hash) = 32),
 	provider	text NOT NULL CHECK (provider ~ '^[a-z0-9_-]{1,32}$'),
-	purpose		text NOT NULL CHECK (purpose IN ('login', 'link')),
+	purpose		text NOT NULL CHECK (purpose IN ('login', 'link', 'mfa')),
 	company_id	uuid,
 	user_id		uuid,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	expires_at	timestamptz NOT NULL,
 	used_at		timestamptz,
-	CHECK ((purpose = 'link') = (user_id IS NOT NULL AND company_id IS NOT NULL))
+	CHECK ((purpose = 'login') = (user_id IS NULL AND company_id IS NULL))
 );
 CREATE INDEX oidc_flows_expires ON oidc_flows (expires_at);
 GRANT SELECT, INSERT, UPDATE, DELETE ON oidc_flows TO parley_runtime;

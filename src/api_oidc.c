@@ -14,10 +14,13 @@
  *
  * Linking needs a signed-in user (they proved the account); signing in
  * finds the account by the ID token's (iss, sub) only, never by e-mail.
+ * An account with TOTP on gives its code after the provider: the
+ * callback answers a one-try ticket (an 'mfa' flow, same browser) that
+ * POST /api/v1/auth/oidc/mfa takes with the code.
+ *
  * Not yet built: signing up through a provider, the presets' specifics
  * (Microsoft's multi-tenant issuer, Apple's form_post and signed client
- * secret), TOTP after a provider sign-in (such accounts are sent to the
- * password login for now), company SSO and SAML.
+ * secret), company SSO and SAML.
  */
 #include "config.h"
 
@@ -39,6 +42,7 @@
 #include "http.h"
 #include "jose.h"
 #include "log.h"
+#include "mfa.h"
 #include "oidc.h"
 #include "router.h"
 #include "security_events.h"
@@ -312,19 +316,34 @@ static struct db_stmt q_identity_user = { "oidc_identity_user",
 	"$2) AS mfa",
 	4, 0, 0 };
 
-/* 303 to the console page 'path' (the binding cookie ends either way). */
+/* The binding cookie's end. */
 static int
-to_console(struct request *req, struct ctx *ctx, const char *path)
+end_binding(struct request *req)
+{
+	return http_add_header(req, "Set-Cookie",
+	    OIDC_COOKIE "=; Path=/api/v1/auth/oidc; Max-Age=0; HttpOnly; "
+			"Secure; SameSite=Lax");
+}
+
+/* 303 to the console page 'path'; 'keep': the binding cookie stays (for
+ * the TOTP step), else it ends. */
+static int
+to_console_keep(
+    struct request *req, struct ctx *ctx, const char *path, int keep)
 {
 	char loc[700];
 
 	snprintf(loc, sizeof(loc), "%s%s", ctx->conf->public_base_url, path);
 	if (http_add_header(req, "Location", loc) == -1 ||
-	    http_add_header(req, "Set-Cookie",
-		OIDC_COOKIE "=; Path=/api/v1/auth/oidc; Max-Age=0; HttpOnly; "
-			    "Secure; SameSite=Lax") == -1)
+	    (!keep && end_binding(req) == -1))
 		return -1;
 	return http_send_empty(req, 303);
+}
+
+static int
+to_console(struct request *req, struct ctx *ctx, const char *path)
+{
+	return to_console_keep(req, ctx, path, 0);
 }
 
 /* The ID token of code 'code', verified; its claims, or NULL and why. */
@@ -417,10 +436,42 @@ link_identity(struct request *req, struct ctx *ctx, const struct provider *p,
 	return to_console(req, ctx, "/settings/account?oidc=linked");
 }
 
+/*
+ * The TOTP step of an account that signed in through provider 'p': a
+ * ticket of one try, bound to the same browser ('binding_hex'), for
+ * five minutes; the console asks for the code.
+ */
+static int
+mfa_ticket(struct request *req, struct ctx *ctx, const struct provider *p,
+    const char *cid, const char *uid, const char *binding_hex)
+{
+	unsigned char rnd[32];
+	char	      ticket[44], th[65], path[96];
+	const char   *params[7];
+	PGresult     *res;
+
+	if (crypto_random(rnd, sizeof(rnd)) == -1)
+		return -1;
+	crypto_b64url_encode(rnd, sizeof(rnd), ticket, sizeof(ticket));
+	hash_hex(ticket, th);
+	params[0] = th;
+	params[1] = binding_hex;
+	params[2] = p->id;
+	params[3] = "mfa";
+	params[4] = cid;
+	params[5] = uid;
+	params[6] = "300";
+	if ((res = db_exec(ctx->db, &q_flow_new, params)) == NULL)
+		return -1;
+	PQclear(res);
+	snprintf(path, sizeof(path), "/login?oidc=mfa#ticket=%s", ticket);
+	return to_console_keep(req, ctx, path, 1);
+}
+
 /* Signs in the account that holds the identity in 'claims'. */
 static int
 sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
-    const json_t *claims)
+    const json_t *claims, const char *binding_hex)
 {
 	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
@@ -457,11 +508,10 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 0));
 	mfa = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	PQclear(res);
-	/* TOTP after a provider's sign-in is not built yet: the password
-	 * login asks for the code. */
+	/* The provider's sign-in is the first factor: TOTP is the second. */
 	if (mfa) {
 		db_rollback(ctx->db);
-		return to_console(req, ctx, "/login?oidc=mfa_required");
+		return mfa_ticket(req, ctx, p, cid, uid, binding_hex);
 	}
 	detail = json_pack("{s:s,s:s}", "method", "oidc", "provider", p->id);
 	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
@@ -541,8 +591,108 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	}
 	rc = strcmp(purpose, "link") == 0
 	    ? link_identity(req, ctx, &p, cid, uid, claims)
-	    : sign_in(req, ctx, &p, claims);
+	    : sign_in(req, ctx, &p, claims, want);
 	json_decref(claims);
+	return rc;
+}
+
+/* --- the TOTP step --- */
+
+static struct db_stmt q_mfa_take = { "oidc_mfa_take",
+	"UPDATE oidc_flows SET used_at = now() WHERE state_hash = decode($1, "
+	"'hex') AND purpose = 'mfa' AND used_at IS NULL AND expires_at > now() "
+	"RETURNING encode(binding_hash, 'hex') AS binding, company_id, "
+	"user_id, "
+	"provider",
+	1, 0, 0 };
+static struct db_stmt q_mfa_user = { "oidc_mfa_user",
+	"SELECT role, totp_secret_enc, totp_last_step FROM users WHERE id = $1 "
+	"AND company_id = $2 AND totp_enabled_at IS NOT NULL",
+	2, 0, 0 };
+
+int
+h_oidc_mfa(struct request *req, struct ctx *ctx)
+{
+	const char *ticket = api_body_str(req, "ticket");
+	const char *code = api_body_str(req, "totp_code"), *params[2], *bc;
+	char	    th[65], bh[65], want[65], cid[37], uid[37], pid[33];
+	char	    role[8], step[24], buf[64], *secret = NULL;
+	PGresult   *res;
+	json_t	   *tokens = NULL, *detail = NULL;
+	int	    ok, recovery = 0, rc = -1;
+
+	hash_hex(ticket, th);
+	params[0] = th;
+	if ((res = db_exec(ctx->db, &q_mfa_take, params)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return api_problem(req, 400, "invalid_token",
+		    "This sign-in is used or expired: sign in again");
+	}
+	snprintf(want, sizeof(want), "%s", PQgetvalue(res, 0, 0));
+	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
+	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
+	snprintf(pid, sizeof(pid), "%s", PQgetvalue(res, 0, 3));
+	PQclear(res);
+	if ((bc = api_cookie(req, OIDC_COOKIE, buf, sizeof(buf))) == NULL ||
+	    (hash_hex(bc, bh), !crypto_equal(bh, want, 64)))
+		return api_problem(req, 400, "invalid_token",
+		    "This sign-in is used or expired: sign in again");
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return api_unavailable(req);
+	params[0] = uid;
+	params[1] = cid;
+	if ((res = db_exec(ctx->db, &q_mfa_user, params)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return api_problem(req, 400, "invalid_token",
+		    "This sign-in is used or expired: sign in again");
+	}
+	snprintf(role, sizeof(role), "%s", row_get(res, 0, "role"));
+	snprintf(step, sizeof(step), "%s", row_get(res, 0, "totp_last_step"));
+	secret = strdup(row_get(res, 0, "totp_secret_enc"));
+	PQclear(res);
+	if (secret == NULL)
+		goto out;
+	if ((ok = mfa_verify(
+		 ctx->db, cid, uid, secret, step, code, &recovery)) == -1)
+		goto out;
+	if (!ok) {
+		json_t *d =
+		    json_pack("{s:s,s:s}", "reason", "mfa", "method", "oidc");
+
+		db_rollback(ctx->db);
+		if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
+		    event_record(
+			ctx->db, &ctx->from, cid, uid, "login_failure", d) == 0)
+			(void)db_commit(ctx->db);
+		json_decref(d);
+		(void)end_binding(req);
+		rc = api_problem(req, 401, "mfa_invalid",
+		    "Wrong or already used code: sign in again");
+		goto out;
+	}
+	detail = json_pack("{s:s,s:s,s:b,s:b}", "method", "oidc", "provider",
+	    pid, "mfa", 1, "recovery_code", recovery);
+	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
+	    event_record(
+		ctx->db, &ctx->from, cid, uid, "login_success", detail) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	if (end_binding(req) == -1)
+		goto out;
+	rc = api_send_tokens(req, ctx, 200, tokens);
+	tokens = NULL; /* taken */
+out:
+	if (secret != NULL) {
+		crypto_wipe(secret, strlen(secret));
+		free(secret);
+	}
+	json_decref(detail);
+	json_decref(tokens);
 	return rc;
 }
 

@@ -654,15 +654,28 @@ static const struct spec s_oidc_callback = {
 	    FIELD_DOC("error", V_STRING, 1, 128, 0, "the provider's refusal")),
 	REPLIES({ 303, R_OTHER, NULL,
 	    "to the console: / when signed in (the refresh cookie set), "
-	    "/settings/account?oidc=linked, or /login?oidc=REASON "
-	    "(unknown_identity, mfa_required, denied, expired, failed)",
+	    "/settings/account?oidc=linked, /login?oidc=mfa#ticket=… (TOTP "
+	    "next: POST /api/v1/auth/oidc/mfa), or /login?oidc=REASON "
+	    "(unknown_identity, denied, expired, failed)",
 	    NULL, NULL }),
 	.doc = "Where the provider sends the browser back. The code is "
 	       "exchanged with the PKCE verifier; the ID token is verified "
 	       "(RS256 or ES256 as the provider's metadata allows; iss, aud, "
-	       "azp, exp, iat, nonce). Accounts with TOTP on are sent to the "
-	       "password login for now."
+	       "azp, exp, iat, nonce). An account with TOTP on gives its code "
+	       "next (POST /api/v1/auth/oidc/mfa)."
 };
+static const struct spec s_oidc_mfa = { HEADERS(SESSION_MODE),
+	BODY(FIELD_DOC("ticket", V_URI, 43, 43, F_REQUIRED | F_SECRET,
+		 "from the console's /login#ticket="),
+	    FIELD_DOC("totp_code", V_STRING, 1, 32, F_REQUIRED | F_SECRET,
+		"a code of the authenticator app, or a recovery code")),
+	REPLIES(REPLY(200, R_ONE, &row_tokens, "signed in"),
+	    PROBLEM(400, "invalid_token", "the ticket is used or expired"),
+	    PROBLEM(401, "mfa_invalid", "a wrong code: sign in again")),
+	.doc = "The second factor of an account with TOTP that signed in "
+	       "through a provider: the callback sends the browser to "
+	       "/login?oidc=mfa#ticket=…, good for one try within five "
+	       "minutes, in the same browser." };
 static const struct spec s_identities = { .noun = "identity",
 	REPLIES(
 	    REPLY(200, R_ITEMS, &row_identity, "one's linked identities")) };
@@ -1080,6 +1093,8 @@ const struct route routes[] = {
 	    RL_NONE, BODY_NONE, 0, NULL, h_oidc_callback,
 	    "the provider's return (a browser redirect)", NULL,
 	    &s_oidc_callback },
+	AUTHN(M_POST, "/api/v1/auth/oidc/mfa", h_oidc_mfa, RL_NONE,
+	    "the TOTP code after a provider's sign-in", &s_oidc_mfa),
 	USER_JSON(M_POST, "/api/v1/auth/oidc/link", ROLE_MEMBER, h_oidc_link,
 	    "link an identity at a provider to one's account", &s_oidc_link),
 	USER(M_GET, "/api/v1/me/identities", ROLE_MEMBER, h_identities,

@@ -83,6 +83,7 @@ local $ENV{CHROMIUM} = $chromium;
 local $ENV{EMAIL} = 'ada@oidc.example';
 local $ENV{PASSWORD} = $pw;
 local $ENV{OTHER_TOKEN} = $other->{token};
+local $ENV{TOKEN} = $own->{access_token};
 local $ENV{OUT} = $t->dir;
 my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/oidc.mjs');
 cmp_ok $checks, '>=', 8, "the browser made its checks ($checks)";

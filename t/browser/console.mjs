@@ -13,7 +13,7 @@
 // another company), UNVERIFIED_TOKEN (an access token of a user whose
 // address is not verified).
 import { chromium } from "playwright-core";
-import { createHmac } from "node:crypto";
+import { totp } from "./totp.mjs";
 import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
@@ -88,18 +88,6 @@ async function axe(page, what) {
 }
 const heading = (page) => page.locator("h1").textContent();
 
-// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret, as an app has it.
-function totp(b32, t = Date.now()) {
-	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	let bits = "";
-	for (const ch of b32.replace(/=+$/, "").toUpperCase()) bits += alpha.indexOf(ch).toString(2).padStart(5, "0");
-	const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-	const msg = Buffer.alloc(8);
-	msg.writeBigUInt64BE(BigInt(Math.floor(t / 30000)));
-	const h = createHmac("sha1", key).update(msg).digest();
-	const o = h[h.length - 1] & 15;
-	return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, "0");
-}
 
 const pw = "a console passphrase, long";
 const evil = `Eve <img src=x onerror=alert(1)>`;

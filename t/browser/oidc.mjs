@@ -5,6 +5,7 @@
 //
 // Environment: BASE, CHROMIUM, EMAIL, PASSWORD (an owner), OUT.
 import { chromium } from "playwright-core";
+import { totp } from "./totp.mjs";
 
 const env = process.env;
 let failed = 0;
@@ -71,6 +72,36 @@ try {
 	await p.reload();
 	await p.locator("h1", { hasText: "Hello," }).waitFor();
 	check(true, "... a session like a password login's: a reload keeps it (the refresh cookie)");
+
+	// With TOTP on, the provider's sign-in is the first factor: the
+	// console asks for the code, one try.
+	step = "totp";
+	const auth = async (method, path, body) => {
+		const r = await fetch(env.BASE + path, { method, headers: { "content-type": "application/json",
+			authorization: `Bearer ${env.TOKEN}` }, body: body ? JSON.stringify(body) : undefined });
+		return r.json().catch(() => null);
+	};
+	const setup = await auth("POST", "/api/v1/auth/mfa/totp/setup");
+	await auth("POST", "/api/v1/auth/mfa/totp/enable", { code: totp(setup.secret) });
+	await p.getByRole("button", { name: "Log out", exact: true }).click();
+	await p.locator("h1", { hasText: "Log in" }).waitFor();
+	await p.getByRole("button", { name: "Sign in with Test IdP" }).click();
+	await p.locator("h1", { hasText: "Two-factor authentication" }).waitFor({ timeout: 15000 });
+	check(/oidc=mfa/.test(p.url()), "an account with TOTP is asked for its code after the provider");
+	await p.getByLabel("Authenticator code or recovery code").fill("000000");
+	await p.getByRole("button", { name: "Continue" }).click();
+	await p.getByRole("alert").filter({ hasText: /wrong|used/i }).waitFor();
+	check(true, "a wrong code is refused");
+	await p.getByRole("button", { name: "Continue" }).click();
+	await p.getByRole("alert").filter({ hasText: /start again|used or expired/i }).waitFor();
+	check(true, "... and the ticket is spent: one try");
+	await p.goto(`${env.BASE}/login`);
+	await p.getByRole("button", { name: "Sign in with Test IdP" }).click();
+	await p.locator("h1", { hasText: "Two-factor authentication" }).waitFor({ timeout: 15000 });
+	await p.getByLabel("Authenticator code or recovery code").fill(totp(setup.secret, Date.now() + 30000));
+	await p.getByRole("button", { name: "Continue" }).click();
+	await p.locator("h1", { hasText: "Hello," }).waitFor();
+	check(true, "the right code signs in");
 
 	step = "taken";
 	const q = await newPage();
