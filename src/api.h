@@ -64,6 +64,9 @@ int api_weak_password(
     struct request *req, const char *field, const char *reason);
 /* Answers 503 with Retry-After. */
 int api_unavailable(struct request *req);
+/* Records a failed login of a known account ('reason': password, mfa, …). */
+void api_login_failed(struct request *req, struct ctx *ctx, const char *cid,
+    const char *uid, const char *reason);
 
 /* api_mfa.c */
 /*

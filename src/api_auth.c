@@ -550,6 +550,13 @@ login_failed(struct request *req, struct ctx *ctx, const char *cid,
 	json_decref(d);
 }
 
+void
+api_login_failed(struct request *req, struct ctx *ctx, const char *cid,
+    const char *uid, const char *reason)
+{
+	login_failed(req, ctx, cid, uid, reason);
+}
+
 /*
  * Login. Order matters: the address limit first (before any work), then
  * the account limit, which counts the attempt before the password is

@@ -476,7 +476,7 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	const char *params[4] = { iss, sub, NULL, NULL };
-	char	    uid[37], cid[37], role[8], cookie[256];
+	char	    uid[37], cid[37], role[8];
 	PGresult   *res;
 	json_t	   *tokens, *detail;
 	const char *rt;
@@ -524,14 +524,9 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 	}
 	json_decref(detail);
 	rt = json_string_value(json_object_get(tokens, "refresh_token"));
-	snprintf(cookie, sizeof(cookie),
-	    "%s=%s; Path=/api/v1/auth; Max-Age=%d; HttpOnly; Secure; "
-	    "SameSite=Strict",
-	    API_REFRESH_COOKIE, rt != NULL ? rt : "", ctx->conf->refresh_ttl);
-	rc = http_add_header(req, "Set-Cookie", cookie) == -1
+	rc = rt == NULL || api_set_refresh_cookie(req, ctx, rt) == -1
 	    ? -1
 	    : to_console(req, ctx, "/");
-	crypto_wipe(cookie, sizeof(cookie));
 	json_decref(tokens);
 	return rc;
 }
@@ -661,15 +656,8 @@ h_oidc_mfa(struct request *req, struct ctx *ctx)
 		 ctx->db, cid, uid, secret, step, code, &recovery)) == -1)
 		goto out;
 	if (!ok) {
-		json_t *d =
-		    json_pack("{s:s,s:s}", "reason", "mfa", "method", "oidc");
-
 		db_rollback(ctx->db);
-		if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-		    event_record(
-			ctx->db, &ctx->from, cid, uid, "login_failure", d) == 0)
-			(void)db_commit(ctx->db);
-		json_decref(d);
+		api_login_failed(req, ctx, cid, uid, "oidc_mfa");
 		(void)end_binding(req);
 		rc = api_problem(req, 401, "mfa_invalid",
 		    "Wrong or already used code: sign in again");

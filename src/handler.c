@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "crypto.h"
 #include "db.h"
 #include "conf.h"
 #include "handler.h"
@@ -238,10 +239,24 @@ api_cookie_mode(const struct request *req)
 }
 
 int
+api_set_refresh_cookie(struct request *req, struct ctx *ctx, const char *rt)
+{
+	char cookie[256];
+	int  rc;
+
+	snprintf(cookie, sizeof(cookie),
+	    "%s=%s; Path=/api/v1/auth; Max-Age=%d; HttpOnly; Secure; "
+	    "SameSite=Strict",
+	    API_REFRESH_COOKIE, rt, ctx->conf->refresh_ttl);
+	rc = http_add_header(req, "Set-Cookie", cookie);
+	crypto_wipe(cookie, sizeof(cookie));
+	return rc;
+}
+
+int
 api_send_tokens(
     struct request *req, struct ctx *ctx, int status, json_t *tokens)
 {
-	char	    cookie[256];
 	const char *rt;
 
 	if (tokens == NULL)
@@ -249,11 +264,7 @@ api_send_tokens(
 	if (api_cookie_mode(req) &&
 	    (rt = json_string_value(
 		 json_object_get(tokens, "refresh_token"))) != NULL) {
-		snprintf(cookie, sizeof(cookie),
-		    "%s=%s; Path=/api/v1/auth; Max-Age=%d; HttpOnly; Secure; "
-		    "SameSite=Strict",
-		    API_REFRESH_COOKIE, rt, ctx->conf->refresh_ttl);
-		if (http_add_header(req, "Set-Cookie", cookie) == -1) {
+		if (api_set_refresh_cookie(req, ctx, rt) == -1) {
 			json_decref(tokens);
 			return -1;
 		}

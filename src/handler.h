@@ -73,6 +73,9 @@ int api_send(struct request *req, int status, json_t *o);
 /* Cookie 'name' of the request into 'buf' (at most 'len' - 1 bytes), or NULL. */
 const char *api_cookie(
     struct request *req, const char *name, char *buf, size_t len);
+/* Sets the refresh cookie to refresh token 'rt'. Returns 0 or -1. */
+int api_set_refresh_cookie(
+    struct request *req, struct ctx *ctx, const char *rt);
 /* Whether 'req' asks for cookie mode. */
 int api_cookie_mode(const struct request *req);
 /*

@@ -6,57 +6,18 @@
 // Environment: BASE (parley, https), OUT, CHROMIUM, EMAIL and PASSWORD
 // (the owner), COMPANY (its name, with HTML in it), HOOK_URL (a webhook
 // receiver), VISITOR_ID (a visitor with a conversation and a consent).
-import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { gunzipSync } from "node:zlib";
+import { env, check, axe, shot, api as call, launch, watch, finish } from "./lib.mjs";
 
-const env = process.env;
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-let failed = 0;
-
-// make screenshots (dev/screenshots) sets SCREENSHOTS: the pages shown in
-// docs/console.md are taken there; otherwise none.
-async function shot(page, name, fullPage = true) {
-	if (env.SCREENSHOTS) await page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage });
-}
-function check(ok, name, diag) {
-	if (!ok) failed++;
-	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
-	return ok;
-}
-async function axe(page, what) {
-	await page.evaluate(axeSource);
-	const v = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ["violations"] });
-		return r.violations.filter((x) => x.impact === "serious" || x.impact === "critical").map((x) => `${x.id}: ${x.nodes[0]?.target}`);
-	});
-	check(v.length === 0, `axe-core: no serious or critical violation on ${what}`, v.join(", "));
-}
+// The owner's token, once logged in: the default of the API calls.
 let token = null;
-async function api(method, path, body, auth = token) {
-	const h = { "content-type": "application/json" };
-	if (auth) h.authorization = `Bearer ${auth}`;
-	const r = await fetch(env.BASE + path, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
-	return { status: r.status, json: await r.json().catch(() => null) };
-}
+const api = (method, path, body, auth = token) => call(method, path, body, auth);
 
-const browser = await chromium.launch({
-	executablePath: env.CHROMIUM || "/usr/bin/chromium",
-	args: ["--no-sandbox", "--disable-dev-shm-usage"],
-	headless: true,
-});
+const browser = await launch();
 const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true, acceptDownloads: true });
 await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: env.BASE });
-const page = await ctx.newPage();
-const dialogs = [];
-const errors = [];
-page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
-page.on("pageerror", (e) => errors.push(String(e)));
-page.on("console", (m) => {
-	if (m.type() === "error" && !/^Failed to load resource/.test(m.text())) errors.push(m.text());
-});
+const page = watch(await ctx.newPage());
 const h1 = (text) => page.locator("h1", { hasText: text }).waitFor();
 const open = async (path, title) => {
 	await page.goto(`${env.BASE}${path}`);
@@ -348,7 +309,4 @@ try {
 	check(false, "the journey ran to its end", `at ${step}: ${String(e?.stack ?? e)}`);
 	await page.screenshot({ path: `${env.OUT}/admin-failure.png` }).catch(() => {});
 }
-check(dialogs.length === 0, "no dialog opened (HTML stayed text)", dialogs.join(" | "));
-check(errors.length === 0, "no page logged an error", errors.join(" | "));
-await browser.close();
-process.exit(failed ? 1 : 0);
+await finish(browser);

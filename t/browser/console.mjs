@@ -12,28 +12,10 @@
 // (screenshots), CHROMIUM, OTHER_EMAIL (an address with an account in
 // another company), UNVERIFIED_TOKEN (an access token of a user whose
 // address is not verified).
-import { chromium } from "playwright-core";
 import { totp } from "./totp.mjs";
 import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { createRequire } from "node:module";
-
-const env = process.env;
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-let failed = 0;
-
-// make screenshots (dev/screenshots) sets SCREENSHOTS: the pages shown in
-// docs/console.md are taken there; otherwise none.
-async function shot(page, name, fullPage = true) {
-	if (env.SCREENSHOTS) await page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage });
-}
-
-function check(ok, name, diag) {
-	if (!ok) failed++;
-	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
-	return ok;
-}
+import { env, check, axe, shot, api as call, launch, newPage as pageIn, finish } from "./lib.mjs";
 
 // The newest mail to 'to' whose body has 'path'#token=…: that link.
 async function mailedLink(to, path, seen = new Set()) {
@@ -52,40 +34,11 @@ async function mailedLink(to, path, seen = new Set()) {
 	throw new Error(`no ${path} mail to ${to}`);
 }
 
-async function api(method, path, body, token) {
-	const h = { "content-type": "application/json", "x-forwarded-for": "198.51.100.89" };
-	if (token) h.authorization = `Bearer ${token}`;
-	const r = await fetch(env.BASE + path, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
-	return { status: r.status, json: await r.json().catch(() => null) };
-}
+// From one client address of its own (per-address limits).
+const api = (method, path, body, token) => call(method, path, body, token, { "x-forwarded-for": "198.51.100.89" });
 
-const browser = await chromium.launch({
-	executablePath: env.CHROMIUM || "/usr/bin/chromium",
-	args: ["--no-sandbox", "--disable-dev-shm-usage"],
-	headless: true,
-});
-const dialogs = [];
-const errors = [];
-async function newPage() {
-	const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: true });
-	const page = await ctx.newPage();
-	page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
-	page.on("pageerror", (e) => errors.push(String(e)));
-	// A refused request (a 409 the page explains) is logged by the browser
-	// as "Failed to load resource": that is no error of the page's.
-	page.on("console", (m) => {
-		if (m.type() === "error" && !/^Failed to load resource/.test(m.text())) errors.push(m.text());
-	});
-	return page;
-}
-async function axe(page, what) {
-	await page.evaluate(axeSource);
-	const v = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ["violations"] });
-		return r.violations.filter((x) => x.impact === "serious" || x.impact === "critical").map((x) => x.id);
-	});
-	check(v.length === 0, `axe-core: no serious or critical violation on ${what}`, v.join(", "));
-}
+const browser = await launch();
+const newPage = () => pageIn(browser, { viewport: { width: 1280, height: 800 } });
 const heading = (page) => page.locator("h1").textContent();
 
 
@@ -325,7 +278,4 @@ try {
 } catch (e) {
 	check(false, "the journey ran to its end", String(e?.stack ?? e));
 }
-check(dialogs.length === 0, "no dialog opened (HTML stayed text)", dialogs.join(" | "));
-check(errors.length === 0, "no page logged an error", errors.join(" | "));
-await browser.close();
-process.exit(failed ? 1 : 0);
+await finish(browser);

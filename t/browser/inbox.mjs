@@ -5,57 +5,10 @@
 //
 // Environment: BASE (parley, https), HOST_URL (the shop page), OUT,
 // CHROMIUM, AGENT_EMAIL and MEMBER_EMAIL (accounts, PASSWORD for both).
-import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { env, check, axe, shot, api, launch, newPage as pageIn, finish } from "./lib.mjs";
 
-const env = process.env;
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-let failed = 0;
-
-// make screenshots (dev/screenshots) sets SCREENSHOTS: the pages shown in
-// docs/console.md are taken there; otherwise none.
-async function shot(page, name, fullPage = true) {
-	if (env.SCREENSHOTS) await page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage });
-}
-function check(ok, name, diag) {
-	if (!ok) failed++;
-	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
-	return ok;
-}
-async function axe(page, what) {
-	await page.evaluate(axeSource);
-	const v = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ["violations"] });
-		return r.violations.filter((x) => x.impact === "serious" || x.impact === "critical").map((x) => `${x.id}: ${x.nodes[0]?.target}`);
-	});
-	check(v.length === 0, `axe-core: no serious or critical violation on ${what}`, v.join(", "));
-}
-async function api(method, path, body, token) {
-	const h = { "content-type": "application/json" };
-	if (token) h.authorization = `Bearer ${token}`;
-	const r = await fetch(env.BASE + path, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
-	return { status: r.status, json: await r.json().catch(() => null) };
-}
-
-const browser = await chromium.launch({
-	executablePath: env.CHROMIUM || "/usr/bin/chromium",
-	args: ["--no-sandbox", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"],
-	headless: true,
-});
-const dialogs = [];
-const errors = [];
-async function newPage(opts = {}) {
-	const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true, ...opts });
-	const page = await ctx.newPage();
-	page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
-	page.on("pageerror", (e) => errors.push(String(e)));
-	page.on("console", (m) => {
-		if (m.type() === "error" && !/^Failed to load resource/.test(m.text())) errors.push(m.text());
-	});
-	return page;
-}
+const browser = await launch(["--autoplay-policy=no-user-gesture-required"]);
+const newPage = (opts) => pageIn(browser, opts);
 async function login(page, email) {
 	await page.goto(`${env.BASE}/login`);
 	await page.getByLabel("E-mail").fill(email);
@@ -304,7 +257,4 @@ try {
 } catch (e) {
 	check(false, "the journey ran to its end", `at ${step}: ${String(e?.stack ?? e)}`);
 }
-check(dialogs.length === 0, "no dialog opened (HTML stayed text)", dialogs.join(" | "));
-check(errors.length === 0, "no page logged an error", errors.join(" | "));
-await browser.close();
-process.exit(failed ? 1 : 0);
+await finish(browser);

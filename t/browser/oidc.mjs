@@ -4,25 +4,11 @@
 // to another account already, and one nobody linked, are told so.
 //
 // Environment: BASE, CHROMIUM, EMAIL, PASSWORD (an owner), OUT.
-import { chromium } from "playwright-core";
 import { totp } from "./totp.mjs";
+import { env, check, api, launch, newPage as pageIn, finish } from "./lib.mjs";
 
-const env = process.env;
-let failed = 0;
-function check(ok, name, diag) {
-	if (!ok) failed++;
-	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
-	return ok;
-}
-const browser = await chromium.launch({ executablePath: env.CHROMIUM || "/usr/bin/chromium",
-	args: ["--no-sandbox", "--disable-dev-shm-usage"], headless: true });
-const errors = [];
-async function newPage() {
-	const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
-	const page = await ctx.newPage();
-	page.on("pageerror", (e) => errors.push(String(e)));
-	return page;
-}
+const browser = await launch();
+const newPage = () => pageIn(browser);
 async function login(page, email, pw) {
 	await page.goto(`${env.BASE}/login`);
 	await page.getByLabel("E-mail").fill(email);
@@ -76,13 +62,8 @@ try {
 	// With TOTP on, the provider's sign-in is the first factor: the
 	// console asks for the code, one try.
 	step = "totp";
-	const auth = async (method, path, body) => {
-		const r = await fetch(env.BASE + path, { method, headers: { "content-type": "application/json",
-			authorization: `Bearer ${env.TOKEN}` }, body: body ? JSON.stringify(body) : undefined });
-		return r.json().catch(() => null);
-	};
-	const setup = await auth("POST", "/api/v1/auth/mfa/totp/setup");
-	await auth("POST", "/api/v1/auth/mfa/totp/enable", { code: totp(setup.secret) });
+	const setup = (await api("POST", "/api/v1/auth/mfa/totp/setup", null, env.TOKEN)).json;
+	await api("POST", "/api/v1/auth/mfa/totp/enable", { code: totp(setup.secret) }, env.TOKEN);
 	await p.getByRole("button", { name: "Log out", exact: true }).click();
 	await p.locator("h1", { hasText: "Log in" }).waitFor();
 	await p.getByRole("button", { name: "Sign in with Test IdP" }).click();
@@ -125,6 +106,4 @@ try {
 } catch (e) {
 	check(false, "the journey ran to its end", `at ${step}: ${String(e?.stack ?? e)}`);
 }
-check(errors.length === 0, "no page error", errors.join(" | "));
-await browser.close();
-process.exit(failed ? 1 : 0);
+await finish(browser);

@@ -1,0 +1,74 @@
+// lib.mjs: what the console's browser scripts share (t/browser/console,
+// inbox, admin, oidc): one JSON line per check on stdout, which the .t
+// file reads; axe-core on a page; the screenshots of docs/console.md;
+// a page that records dialogs and errors; the API over fetch; the end.
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+export const env = process.env;
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+let failed = 0;
+export const dialogs = [];
+export const errors = [];
+
+export function check(ok, name, diag) {
+	if (!ok) failed++;
+	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
+	return ok;
+}
+
+export async function axe(page, what) {
+	await page.evaluate(axeSource);
+	const v = await page.evaluate(async () => {
+		const r = await window.axe.run(document, { resultTypes: ["violations"] });
+		return r.violations.filter((x) => x.impact === "serious" || x.impact === "critical").map((x) => `${x.id}: ${x.nodes[0]?.target}`);
+	});
+	check(v.length === 0, `axe-core: no serious or critical violation on ${what}`, v.join(", "));
+}
+
+// make screenshots (dev/screenshots) sets SCREENSHOTS: the pages shown in
+// docs/console.md are taken there; otherwise none.
+export async function shot(page, name, fullPage = true) {
+	if (env.SCREENSHOTS) await page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage });
+}
+
+// The API at BASE: {status, json}.
+export async function api(method, path, body, token, headers = {}) {
+	const h = { "content-type": "application/json", ...headers };
+	if (token) h.authorization = `Bearer ${token}`;
+	const r = await fetch(env.BASE + path, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
+	return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+export async function launch(args = []) {
+	return chromium.launch({ executablePath: env.CHROMIUM || "/usr/bin/chromium",
+		args: ["--no-sandbox", "--disable-dev-shm-usage", ...args], headless: true });
+}
+
+// Watches 'page': its dialogs (HTML that ran) and its errors. A refused
+// request (a 409 the page explains) is logged by the browser as "Failed
+// to load resource": that is no error of the page's.
+export function watch(page) {
+	page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+	page.on("pageerror", (e) => errors.push(String(e)));
+	page.on("console", (m) => {
+		if (m.type() === "error" && !/^Failed to load resource/.test(m.text())) errors.push(m.text());
+	});
+	return page;
+}
+
+// A page in a context of its own.
+export async function newPage(browser, opts = {}) {
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true, ...opts });
+	return watch(await ctx.newPage());
+}
+
+// The last checks, then the exit status the .t file sees.
+export async function finish(browser) {
+	check(dialogs.length === 0, "no dialog opened (HTML stayed text)", dialogs.join(" | "));
+	check(errors.length === 0, "no page logged an error", errors.join(" | "));
+	await browser.close();
+	process.exit(failed ? 1 : 0);
+}
