@@ -3,7 +3,7 @@
 // and a page forced by a member says plainly that the role does not
 // allow it. Secrets (API keys, identity and webhook secrets) are shown
 // once, with a copy button; deleting asks first.
-import { state, el, show, WIDE, api, form, explain, go, reload, confirmButton, secretOnce, table, when, download } from "./lib.js";
+import { state, el, show, WIDE, api, form, explain, go, reload, confirmButton, secretOnce, table, when, download, providers, reauthSection } from "./lib.js";
 import { stopEvents } from "./inbox.js";
 
 const ADMIN = ["admin", "owner"];
@@ -76,14 +76,20 @@ async function companyPage() {
 	});
 	const parts = [settings, saved];
 	if (state.me.role === "owner") {
+		// An owner without a password confirms at the provider instead.
+		const has = state.me.user.has_password !== false;
+		const mine = has ? [] : (await api("GET", "/api/v1/me/identities")).items;
+		if (!has) await providers();
 		parts.push(el("section", { "aria-labelledby": "delete-h", class: "danger-zone" }, el("h2", { id: "delete-h" }, "Delete the company"),
 		    el("p", {}, "Deletes the company with every chatbot, document, conversation, member and key, at once. Type the company's name to confirm."),
+		    reauthSection(mine, "company"),
 		    form([
-			{ name: "password", label: "Your password", type: "password", autocomplete: "current-password" },
+			...(has ? [{ name: "password", label: "Your password", type: "password", autocomplete: "current-password" }] : []),
 			{ name: "code", label: "Authenticator code (if two-factor authentication is on)", required: false, autocomplete: "one-time-code" },
 			{ name: "confirm_name", label: `Type “${c.name}”` },
 		    ], "Delete the company for good", async (v) => {
-			const body = { password: v.password, confirm_name: v.confirm_name };
+			const body = { confirm_name: v.confirm_name };
+			if (has) body.password = v.password;
 			if (v.code) body.code = v.code;
 			await api("DELETE", "/api/v1/company", body);
 			stopEvents();

@@ -7,7 +7,7 @@
 // Every text from the API is set as text (textContent): the CSP requires
 // Trusted Types and this code never writes HTML.
 
-import { state, el, show, api, linkToken, form, explain, go, refreshSession, when, confirmButton } from "./lib.js";
+import { state, el, show, api, linkToken, form, explain, go, refreshSession, when, confirmButton, providers, reauthSection } from "./lib.js";
 import { inboxPage, leaveInbox, stopEvents } from "./inbox.js";
 import { solveChallenge } from "./pow.js";
 import { adminPages, homeLinks } from "./admin.js";
@@ -33,21 +33,42 @@ function qrCanvas(rows) {
 
 // The sign-in providers linked to one's account: listed, unlinked, and
 // linked (through the provider, which sends the browser back here).
-async function identitiesSection() {
+// Linking proves the account first: its password (and code), or for an
+// account without a password, a fresh sign-in at a provider (reauth).
+async function identitiesSection(mine) {
 	const list = await providers();
-	const mine = (await api("GET", "/api/v1/me/identities")).items;
 	const why = new URLSearchParams(location.search).get("oidc");
-	const err = el("p", { class: "error", role: "alert" });
 	const names = Object.fromEntries(list.map((p) => [p.id, p.name]));
 	if (!list.length && !mine.length) return null;
+	const link = form([
+		...passwordFields(),
+		{ name: "provider", label: "Provider", options: list.map((p) => [p.id, p.name]) },
+	], "Link the provider", async (v) => {
+		const body = { provider: v.provider };
+		if (v.password) body.password = v.password;
+		if (v.code) body.code = v.code;
+		location.assign((await api("POST", "/api/v1/auth/oidc/link", body)).url);
+	});
 	return el("section", { "aria-labelledby": "idp-h" }, el("h2", { id: "idp-h" }, "Sign-in providers"),
-	    why ? el("p", { role: "status", class: why === "linked" ? "ok" : "error" }, OIDC_WORDS[why] ?? "") : null,
+	    why && why !== "reauthed" ? el("p", { role: "status", class: why === "linked" ? "ok" : "error" }, OIDC_WORDS[why] ?? "") : null,
 	    el("ul", { id: "identities" }, mine.map((i) => el("li", {}, `${names[i.provider] ?? i.provider}${i.email ? ` (${i.email})` : ""}, linked ${when(i.created_at)} `,
 		confirmButton(`Unlink ${names[i.provider] ?? i.provider}`, "Unlink it? You will not be able to sign in with it.", "Unlink",
 		    async () => { await api("DELETE", `/api/v1/me/identities/${i.id}`); go("/settings/account"); })))),
-	    list.map((p) => el("button", { type: "button", onclick: () => viaProvider("/api/v1/auth/oidc/link", p.id, err) }, `Link ${p.name}`)),
-	    err);
+	    list.length ? el("h3", {}, "Link another") : null, list.length ? link : null);
 }
+
+// What a sensitive step asks for: the password (and the TOTP code when
+// on); an account without a password confirms at its provider instead
+// (reauthButton), and gives only the code.
+function passwordFields() {
+	const f = [];
+	if (state.me.user.has_password !== false)
+		f.push({ name: "password", label: "Your password", type: "password", autocomplete: "current-password" });
+	if (state.me.mfa.enabled)
+		f.push({ name: "code", label: "Authenticator code or recovery code", autocomplete: "one-time-code" });
+	return f;
+}
+
 
 // One's own profile: the name the team sees.
 function profileForm() {
@@ -77,13 +98,6 @@ function captcha() {
 // The sign-in providers the deployment offers (OpenID Connect), and a
 // flow through one: the API answers the provider's URL and sets the
 // cookie that binds the flow to this browser.
-async function providers() {
-	try {
-		return (await api("GET", "/api/v1/auth/oidc/providers", undefined, false)).items;
-	} catch {
-		return [];
-	}
-}
 async function viaProvider(path, id, err) {
 	try {
 		location.assign((await api("POST", path, { provider: id }, path.endsWith("/link"))).url);
@@ -92,7 +106,7 @@ async function viaProvider(path, id, err) {
 	}
 }
 const OIDC_WORDS = {
-	unknown_identity: "No account has linked this sign-in yet: log in with your password, then link it on your account page.",
+	unknown_identity: "No account has linked this sign-in, and the provider did not confirm an e-mail address: log in with your password, then link it on your account page.",
 	mfa_invalid: "That code was wrong or used: sign in with your provider again.",
 	denied: "The sign-in was cancelled at the provider.",
 	expired: "That sign-in link is used or expired: start again.",
@@ -100,6 +114,50 @@ const OIDC_WORDS = {
 	linked: "Linked: you can sign in with it from now on.",
 	identity_taken: "That identity is linked to another account already.",
 };
+
+// After a provider's sign-in that no account has linked (its address
+// verified): sign up with it, or link it to the account of that address,
+// which its password proves. Never linked by the address alone.
+async function pendingPage(ticket) {
+	let p;
+	try {
+		p = await api("POST", "/api/v1/auth/oidc/pending", { ticket }, false);
+	} catch (e) {
+		return show("Sign in", el("p", { class: "error", role: "alert" }, explain(e)), el("p", {}, el("a", { href: "/login" }, "Log in")));
+	}
+	if (p.account_exists) {
+		let mfa = false;
+		const f = form([{ name: "password", label: "Password", type: "password", autocomplete: "current-password" }],
+		    `Link ${p.provider_name} and log in`, async (v) => {
+			const body = { ticket, password: v.password };
+			const code = f.querySelector("[name=totp_code]");
+			if (code) body.totp_code = code.value;
+			try {
+				signedIn(await api("POST", "/api/v1/auth/oidc/link-account", body, false));
+			} catch (e) {
+				if (e.code === "mfa_required" && !mfa) {
+					mfa = true;
+					const i = el("input", { name: "totp_code", id: "f-totp_code", autocomplete: "one-time-code", inputmode: "numeric" });
+					f.insertBefore(el("label", { for: "f-totp_code" }, "Authenticator code or recovery code", i), f.querySelector(".error"));
+					i.focus();
+				}
+				throw e;
+			}
+		    });
+		return show(`Link ${p.provider_name} to your account`,
+		    el("p", {}, "An account uses ", el("strong", {}, p.email), `. Enter its password to sign in with ${p.provider_name} from now on.`), f);
+	}
+	const withCaptcha = captcha();
+	show("Create your company", el("p", {}, `Signed in with ${p.provider_name} as `, el("strong", {}, p.email),
+	    `. No account uses this address yet: create your company, and sign in with ${p.provider_name} from now on.`),
+	    form([
+		{ name: "company_name", label: "Company", autocomplete: "organization" },
+		{ name: "name", label: "Your name", autocomplete: "name" },
+	    ], "Create my company", async (v) => {
+		signedIn(await api("POST", "/api/v1/auth/oidc/signup", await withCaptcha({ ticket, ...v }), false));
+	    }),
+	    el("p", {}, "Have an account at another address? ", el("a", { href: "/login" }, "Log in"), " and link the provider on your account page."));
+}
 
 function signedIn(tokens) {
 	state.tokens = tokens;
@@ -117,6 +175,8 @@ const pages = {
 				"Continue", async (v) => {
 				signedIn(await api("POST", "/api/v1/auth/oidc/mfa", { ticket, totp_code: v.totp_code }, false));
 			    }));
+		if (new URLSearchParams(location.search).get("oidc") === "new" && ticket)
+			return pendingPage(ticket);
 		let mfa = false;
 		const extra = el("div");
 		const f = form([
@@ -227,7 +287,7 @@ const pages = {
 		const totp = el("section", { "aria-labelledby": "totp-h" }, el("h2", { id: "totp-h" }, "Two-factor authentication"));
 		if (state.me.mfa.enabled) {
 			totp.append(el("p", {}, "On: logging in asks for a code from your authenticator app."),
-			    form([{ name: "password", label: "Password", type: "password", autocomplete: "current-password" },
+			    form([...(state.me.user.has_password !== false ? [{ name: "password", label: "Password", type: "password", autocomplete: "current-password" }] : []),
 				{ name: "code", label: "Code or recovery code", autocomplete: "one-time-code" }],
 			    "Turn two-factor authentication off", async (v) => {
 				await api("POST", "/api/v1/auth/mfa/totp/disable", v);
@@ -255,19 +315,25 @@ const pages = {
 				await api("DELETE", `/api/v1/auth/sessions/${x.id}`);
 				route();
 			} }, " end it")))));
+		// An account made through a provider sets its first password
+		// after confirming at the provider.
+		const has = state.me.user.has_password !== false;
 		const pw = el("section", { "aria-labelledby": "pw-h" }, el("h2", { id: "pw-h" }, "Password"),
-		    form([{ name: "current_password", label: "Current password", type: "password", autocomplete: "current-password" },
+		    has ? null : el("p", {}, "None yet: you sign in with your provider. You may set one too."),
+		    form([...(has ? [{ name: "current_password", label: "Current password", type: "password", autocomplete: "current-password" }] : []),
 			{ name: "new_password", label: "New password", type: "password", autocomplete: "new-password" }],
-		    "Change password", async (v, err) => {
+		    has ? "Change password" : "Set a password", async (v, err) => {
 			const r = await api("POST", "/api/v1/auth/password/change", v);
 			err.textContent = "";
-			pw.append(el("p", { class: "ok", role: "status" }, `Changed; ${r.sessions_ended} other session(s) ended.`));
+			pw.append(el("p", { class: "ok", role: "status" }, `${has ? "Changed" : "Set"}; ${r.sessions_ended} other session(s) ended.`));
 		    }));
 		if (required)
 			return show("Set up two-factor authentication",
 			    el("p", { role: "status" }, "Your company requires two-factor authentication: set it up to continue."), totp);
-		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), profileForm(), totp,
-		    await identitiesSection(), sess, pw);
+		const mine = (await api("GET", "/api/v1/me/identities")).items;
+		await providers();
+		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), profileForm(),
+		    reauthSection(mine, "account"), totp, await identitiesSection(mine), sess, pw);
 	},
 	"/": async () => {
 		if (!state.tokens) return go("/login");

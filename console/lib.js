@@ -253,7 +253,47 @@ export function explain(e) {
 		unknown_provider: "This sign-in provider is not offered here.",
 		provider_unavailable: "The sign-in provider cannot be reached right now: try again later.",
 		base_url_not_allowed: "This deployment keeps the provider's URL: set only the model and the key.",
+		reauth_required: "Confirm it is you first: use the “Confirm it is you” button, then try again within five minutes.",
+		reauth_failed: "Wrong password or code.",
+		mfa_code_required: "Enter the code from your authenticator app too.",
+		last_sign_in_method: "This is your only way to sign in: set a password or link another provider first.",
+		identity_taken: "That identity is linked to another account already.",
 	};
 	if (e.code === "validation_failed" && e.field) return `Check ${e.field.replace(/_/g, " ")}${e.detail ? `: ${e.detail}` : "."}`;
 	return words[e.code] ?? (e.detail || e.message);
 }
+
+// The sign-in providers the deployment offers (OpenID Connect).
+export async function providers() {
+	try {
+		const list = (await api("GET", "/api/v1/auth/oidc/providers", undefined, false)).items;
+		providerNames = Object.fromEntries(list.map((p) => [p.id, p.name]));
+		return list;
+	} catch {
+		return [];
+	}
+}
+
+// For an account without a password: sign in at a linked provider again,
+// which stands in for the password at the next sensitive step within
+// five minutes; the provider sends the browser back to 'page'.
+export function reauthSection(mine, page) {
+	if (state.me.user.has_password !== false || !mine.length) return null;
+	const err = el("p", { class: "error", role: "alert" });
+	const done = new URLSearchParams(location.search).get("oidc");
+	const words = { reauthed: "Confirmed: for five minutes, the steps below need no password.",
+		not_yours: "That sign-in is not one linked to your account.",
+		failed: "The confirmation did not complete: try again.", denied: "The confirmation was cancelled." };
+	return el("section", { "aria-labelledby": "reauth-h" }, el("h2", { id: "reauth-h" }, "Confirm it is you"),
+	    el("p", {}, "Your account has no password: confirm at your provider before a sensitive step."),
+	    words[done] ? el("p", { role: "status", class: done === "reauthed" ? "ok" : "error" }, words[done]) : null,
+	    [...new Set(mine.map((i) => i.provider))].map((id) => el("button", { type: "button", onclick: async () => {
+		try {
+			location.assign((await api("POST", "/api/v1/auth/oidc/reauth", { provider: id, return_to: page })).url);
+		} catch (e) {
+			err.textContent = explain(e);
+		}
+	    } }, `Confirm with ${providerName(id)}`)), err);
+}
+let providerNames = {};
+const providerName = (id) => providerNames[id] ?? id;

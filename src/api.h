@@ -28,6 +28,10 @@ int h_oidc_start(struct request *, struct ctx *);
 int h_oidc_link(struct request *, struct ctx *);
 int h_oidc_callback(struct request *, struct ctx *);
 int h_oidc_mfa(struct request *, struct ctx *);
+int h_oidc_reauth(struct request *, struct ctx *);
+int h_oidc_pending(struct request *, struct ctx *);
+int h_oidc_signup(struct request *, struct ctx *);
+int h_oidc_link_account(struct request *, struct ctx *);
 int h_identities(struct request *, struct ctx *);
 int h_identity_delete(struct request *, struct ctx *);
 int h_me_patch(struct request *, struct ctx *);
@@ -79,6 +83,39 @@ void api_login_failed(struct request *req, struct ctx *ctx, const char *cid,
  */
 int api_reauth(struct request *req, struct ctx *ctx, const char *password,
     const char *code);
+/*
+ * The caller proves their account: 'password' against the stored 'hash',
+ * or for an account without one ('hash' ""), a sign-in at its provider
+ * within five minutes (POST /api/v1/auth/oidc/reauth stamps the session;
+ * this spends the stamp, inside the caller's tenant transaction). 1
+ * proven, 0 a wrong password, HTTP_ANSWERED after answering 403
+ * reauth_required (the transaction rolled back), -1 on error.
+ */
+/* A company and its owner about to be made. */
+struct new_company {
+	const char *cid, *company_name, *email, *name;
+	const char *password_hash; /* NULL: none (made through a provider) */
+};
+/* Registration's captcha and limits (per client address, per 'email'):
+ * 0 passed, HTTP_ANSWERED after answering. */
+int api_signup_gate(struct request *req, struct ctx *ctx, const char *email);
+/* Inserts the company and its owner, in the tenant transaction of
+ * nc->cid: 0 (uid set), HTTP_ANSWERED after 409 email_taken (rolled
+ * back), -1. */
+int api_company_create(struct request *req, struct ctx *ctx,
+    const struct new_company *nc, char uid[37]);
+/* Answers 201 with the new company, its owner and 'tokens' (kept). */
+int api_send_signed_up(struct request *req, struct ctx *ctx,
+    const struct new_company *nc, const char *uid, json_t *tokens);
+/* A verified password login (api_password_login). */
+struct login_ok {
+	char uid[37], cid[37], role[8];
+	int  mfa, recovery;
+};
+int api_password_login(struct request *req, struct ctx *ctx, const char *email,
+    const char *pw, const char *code, struct login_ok *r);
+int api_password_proof(struct request *req, struct ctx *ctx, const char *hash,
+    const char *password);
 int h_mfa_setup(struct request *, struct ctx *);
 int h_mfa_enable(struct request *, struct ctx *);
 int h_mfa_disable(struct request *, struct ctx *);

@@ -373,6 +373,68 @@ out:
 	return rc;
 }
 
+int
+api_signup_gate(struct request *req, struct ctx *ctx, const char *email)
+{
+	const struct conf *cfg = ctx->conf;
+	char		   akey[EMAIL_MAX + 8];
+
+	if (captcha_check(req, ctx) == HTTP_ANSWERED ||
+	    addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
+		cfg->register_window) == HTTP_ANSWERED)
+		return HTTP_ANSWERED;
+	acct_key(0, NULL, email, akey, sizeof(akey));
+	return limit(req, ctx, "register:addr", akey, cfg->register_max_per_ip,
+	    cfg->register_window, 1);
+}
+
+int
+api_company_create(struct request *req, struct ctx *ctx,
+    const struct new_company *nc, char uid[37])
+{
+	const char *p[4] = { nc->cid, nc->company_name, NULL, NULL };
+	PGresult   *res;
+
+	if ((res = db_exec(ctx->db, &q_company_new, p)) == NULL)
+		return -1;
+	PQclear(res);
+	p[1] = nc->email;
+	p[2] = nc->name;
+	p[3] = nc->password_hash;
+	if ((res = db_exec(ctx->db, &q_user_new, p)) == NULL) {
+		/* The address got an account since; its holder reads this. */
+		if (strcmp(db_last_sqlstate(ctx->db), "23505") != 0)
+			return -1;
+		db_rollback(ctx->db);
+		http_send_problem(req, 409, "email_taken",
+		    "This address already has an account",
+		    "Sign in with it, or set a new password.", NULL, NULL);
+		return HTTP_ANSWERED;
+	}
+	snprintf(uid, 37, "%s", row_get(res, 0, "id"));
+	PQclear(res);
+	return 0;
+}
+
+int
+api_send_signed_up(struct request *req, struct ctx *ctx,
+    const struct new_company *nc, const char *uid, json_t *tokens)
+{
+	json_t *out;
+	int	rc;
+
+	out = json_pack("{s:{s:s,s:s,s:s,s:s,s:b,s:b},s:{s:s,s:s}}", "user",
+	    "id", uid, "email", nc->email, "name", nc->name, "role", "owner",
+	    "email_verified", 1, "mfa_enabled", 0, "company", "id", nc->cid,
+	    "name", nc->company_name);
+	if (out == NULL || json_object_update(out, tokens) == -1) {
+		json_decref(out);
+		return -1;
+	}
+	rc = api_send_tokens(req, ctx, 201, out);
+	return rc;
+}
+
 /*
  * Registration answers 202 the same way whether or not the address has
  * an account, so it tells nobody which addresses do: a new address gets
@@ -440,13 +502,14 @@ out:
 int
 h_register_confirm(struct request *req, struct ctx *ctx)
 {
-	char	    hex[65], cid[37], uid[37], email[EMAIL_MAX + 1];
-	char	    name[201], cname[201], hash[PASSWORD_HASH_MAX];
-	const char *p[4];
-	PGresult   *res;
-	json_t	   *tokens = NULL, *out = NULL;
-	const char *pw;
-	int	    rc = -1;
+	char		   hex[65], cid[37], uid[37], email[EMAIL_MAX + 1];
+	char		   name[201], cname[201], hash[PASSWORD_HASH_MAX];
+	const char	  *p[1];
+	PGresult	  *res;
+	json_t		  *tokens = NULL;
+	const char	  *pw;
+	struct new_company nc;
+	int		   made, rc = -1;
 
 	pw = api_body_str(req, "password");
 	/* 256-bit links are not guessed; nginx's per-address limit_req on
@@ -486,42 +549,25 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 		    "address after you: sign up again.",
 		    NULL, NULL);
 	}
-	p[0] = cid;
-	p[1] = cname;
-	if ((res = db_exec(ctx->db, &q_company_new, p)) == NULL)
-		goto out;
-	PQclear(res);
-	p[1] = email;
-	p[2] = name;
-	p[3] = hash;
-	if ((res = db_exec(ctx->db, &q_user_new, p)) == NULL) {
-		/* The address got an account since; its holder reads this. */
-		if (strcmp(db_last_sqlstate(ctx->db), "23505") == 0)
-			rc = http_send_problem(req, 409, "email_taken",
-			    "This address already has an account",
-			    "Sign in with it, or set a new password.", NULL,
-			    NULL);
+	nc.cid = cid;
+	nc.company_name = cname;
+	nc.email = email;
+	nc.name = name;
+	nc.password_hash = hash;
+	if ((made = api_company_create(req, ctx, &nc, uid)) != 0) {
+		if (made == HTTP_ANSWERED)
+			rc = 0;
 		goto out;
 	}
-	snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "id"));
-	PQclear(res);
 	if ((tokens = session_start(ctx, cid, uid, "owner")) == NULL ||
 	    event_record(ctx->db, &ctx->from, cid, uid, "register", NULL) ==
 		-1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
-	out = json_pack("{s:{s:s,s:s,s:s,s:s,s:b,s:b},s:{s:s,s:s}}", "user",
-	    "id", uid, "email", email, "name", name, "role", "owner",
-	    "email_verified", 1, "mfa_enabled", 0, "company", "id", cid, "name",
-	    cname);
-	if (out == NULL || json_object_update(out, tokens) == -1)
-		goto out;
-	rc = api_send_tokens(req, ctx, 201, out);
-	out = NULL; /* taken */
+	rc = api_send_signed_up(req, ctx, &nc, uid, tokens);
 out:
 	crypto_wipe(hash, sizeof(hash));
 	json_decref(tokens);
-	json_decref(out);
 	return rc;
 bad:
 	return api_problem(
@@ -558,114 +604,146 @@ api_login_failed(struct request *req, struct ctx *ctx, const char *cid,
 }
 
 /*
- * Login. Order matters: the address limit first (before any work), then
- * the account limit, which counts the attempt before the password is
- * checked (concurrent guesses cannot outrun it) and takes it back when
- * the login succeeds (successful logins cost nothing). Unknown accounts
- * and over-long passwords cost the same bcrypt as a wrong password.
+ * The checks of a password login. Order matters: the address limit first
+ * (before any work), then the account limit, which counts the attempt
+ * before the password is checked (concurrent guesses cannot outrun it)
+ * and takes it back when the login succeeds (successful logins cost
+ * nothing). Unknown accounts, accounts without a password and over-long
+ * passwords cost the same bcrypt as a wrong password. 1: verified, the
+ * account's tenant transaction open (a TOTP code spent in it);
+ * HTTP_ANSWERED after answering; -1 on error.
  */
 int
-h_login(struct request *req, struct ctx *ctx)
+api_password_login(struct request *req, struct ctx *ctx, const char *email_in,
+    const char *pw, const char *code, struct login_ok *r)
 {
 	const struct conf *cfg = ctx->conf;
-	char		   email[EMAIL_MAX + 1], uid[37], cid[37], akey[300];
-	char		   hash[PASSWORD_HASH_MAX], role[8], step[24];
+	char		   email[EMAIL_MAX + 1], akey[300];
+	char		   hash[PASSWORD_HASH_MAX], step[24];
 	char		  *secret = NULL;
-	const char	  *pw, *code, *p[2];
+	const char	  *p[2];
 	PGresult	  *res;
-	json_t		  *tokens = NULL, *detail = NULL;
-	int		   found, mfa, ok, recovery = 0, rc = -1;
+	int		   found, ok, rc = -1;
 
-	pw = api_body_str(req, "password");
-	code = api_body_str(req, "totp_code");
+	memset(r, 0, sizeof(*r));
+	if (pw == NULL)
+		pw = "";
 	if (addr_limit(req, ctx, "login:ip", cfg->login_max_per_ip,
 		cfg->login_window) == HTTP_ANSWERED)
-		return 0;
-	if (account_email_normalize(api_body_str(req, "email"), email) == -1) {
+		return HTTP_ANSWERED;
+	if (account_email_normalize(email_in, email) == -1) {
 		password_verify_dummy(pw, cfg->bcrypt_cost);
-		return bad_credentials(req);
+		bad_credentials(req);
+		return HTTP_ANSWERED;
 	}
-	if ((found = account_lookup_email(ctx->db, email, uid, cid)) == -1)
+	if ((found = account_lookup_email(ctx->db, email, r->uid, r->cid)) ==
+	    -1)
 		return -1;
-	acct_key(found, uid, email, akey, sizeof(akey));
+	acct_key(found, r->uid, email, akey, sizeof(akey));
 	if (acct_limit(req, ctx, akey) == HTTP_ANSWERED) {
 		if (found && req->status == 429 &&
-		    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-		    event_record(ctx->db, &ctx->from, cid, uid, "login_locked",
-			NULL) == 0)
+		    db_tenant_begin(ctx->db, r->cid, NULL, NULL, NULL) == 0 &&
+		    event_record(ctx->db, &ctx->from, r->cid, r->uid,
+			"login_locked", NULL) == 0)
 			db_commit(ctx->db);
-		return 0;
+		return HTTP_ANSWERED;
 	}
 	if (!found || strlen(pw) > PASSWORD_MAX_BYTES) {
 		password_verify_dummy(pw, cfg->bcrypt_cost);
 		if (found)
-			login_failed(req, ctx, cid, uid, "password");
+			login_failed(req, ctx, r->cid, r->uid, "password");
 		log_event(LOG_INFO, "login_failed",
 		    LOG_S("reason", found ? "password" : "unknown_account"));
-		return bad_credentials(req);
+		bad_credentials(req);
+		return HTTP_ANSWERED;
 	}
-	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
-		return unavailable(req);
-	p[0] = uid;
-	p[1] = cid;
+	if (db_tenant_begin(ctx->db, r->cid, NULL, NULL, NULL) == -1) {
+		unavailable(req);
+		return HTTP_ANSWERED;
+	}
+	p[0] = r->uid;
+	p[1] = r->cid;
 	if ((res = db_exec(ctx->db, &q_user_login, p)) == NULL ||
 	    PQntuples(res) != 1) {
 		PQclear(res);
 		return -1;
 	}
 	snprintf(hash, sizeof(hash), "%s", row_get(res, 0, "password_hash"));
-	snprintf(role, sizeof(role), "%s", row_get(res, 0, "role"));
+	snprintf(r->role, sizeof(r->role), "%s", row_get(res, 0, "role"));
 	secret = strdup(row_get(res, 0, "totp_secret_enc"));
 	snprintf(step, sizeof(step), "%s", row_get(res, 0, "totp_last_step"));
-	mfa = row_bool(res, 0, "mfa");
+	r->mfa = row_bool(res, 0, "mfa");
 	PQclear(res);
 	db_rollback(ctx->db); /* no transaction held during bcrypt */
 	if (secret == NULL)
 		goto out;
-
-	if (!password_verify(pw, hash)) {
-		login_failed(req, ctx, cid, uid, "password");
-		rc = bad_credentials(req);
+	if (hash[0] == '\0')
+		password_verify_dummy(pw, cfg->bcrypt_cost);
+	if (hash[0] == '\0' || !password_verify(pw, hash)) {
+		login_failed(req, ctx, r->cid, r->uid, "password");
+		bad_credentials(req);
+		rc = HTTP_ANSWERED;
 		goto out;
 	}
-	if (mfa && (code == NULL || *code == '\0')) {
+	if (r->mfa && (code == NULL || *code == '\0')) {
 		/* The password was right: not a failed guess. */
 		acct_forget(ctx, akey);
-		rc = api_problem(req, 401, "mfa_required",
+		api_problem(req, 401, "mfa_required",
 		    "Enter the code from your authenticator app");
+		rc = HTTP_ANSWERED;
 		goto out;
 	}
-	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1) {
-		rc = unavailable(req);
+	if (db_tenant_begin(ctx->db, r->cid, NULL, NULL, NULL) == -1) {
+		unavailable(req);
+		rc = HTTP_ANSWERED;
 		goto out;
 	}
-	if (mfa) {
-		if ((ok = mfa_verify(ctx->db, cid, uid, secret, step, code,
-			 &recovery)) == -1)
+	if (r->mfa) {
+		if ((ok = mfa_verify(ctx->db, r->cid, r->uid, secret, step,
+			 code, &r->recovery)) == -1)
 			goto out;
 		if (!ok) {
 			db_rollback(ctx->db);
-			login_failed(req, ctx, cid, uid, "mfa");
-			rc = api_problem(req, 401, "mfa_invalid",
+			login_failed(req, ctx, r->cid, r->uid, "mfa");
+			api_problem(req, 401, "mfa_invalid",
 			    "Wrong or already used code");
+			rc = HTTP_ANSWERED;
 			goto out;
 		}
 	}
-	detail = json_pack("{s:b,s:b}", "mfa", mfa, "recovery_code", recovery);
-	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "login_success", detail) == -1 ||
-	    db_commit(ctx->db) == -1)
-		goto out;
 	acct_forget(ctx, akey);
-	rc = api_send_tokens(req, ctx, 200, tokens);
-	tokens = NULL; /* taken */
+	rc = 1;
 out:
 	crypto_wipe(hash, sizeof(hash));
 	if (secret != NULL) {
 		crypto_wipe(secret, strlen(secret));
 		free(secret);
 	}
+	return rc;
+}
+
+int
+h_login(struct request *req, struct ctx *ctx)
+{
+	struct login_ok r;
+	json_t	       *tokens = NULL, *detail = NULL;
+	int		rc;
+
+	if ((rc = api_password_login(req, ctx, api_body_str(req, "email"),
+		 api_body_str(req, "password"), api_body_str(req, "totp_code"),
+		 &r)) != 1)
+		return rc == HTTP_ANSWERED ? 0 : -1;
+	rc = -1;
+	detail =
+	    json_pack("{s:b,s:b}", "mfa", r.mfa, "recovery_code", r.recovery);
+	if ((tokens = session_start(ctx, r.cid, r.uid, r.role)) == NULL ||
+	    event_record(ctx->db, &ctx->from, r.cid, r.uid, "login_success",
+		detail) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	rc = api_send_tokens(req, ctx, 200, tokens);
+	tokens = NULL; /* taken */
+out:
 	json_decref(detail);
 	json_decref(tokens);
 	return rc;
@@ -1018,7 +1096,7 @@ h_password_change(struct request *req, struct ctx *ctx)
 	const char *cur, *pw, *why, *p[3];
 	PGresult   *res;
 	json_t	   *end, *o = NULL;
-	int	    ended = 0, rc = -1;
+	int	    ended = 0, passwordless = 0, proof, rc = -1;
 
 	cur = api_body_str(req, "current_password");
 	pw = api_body_str(req, "new_password");
@@ -1037,14 +1115,20 @@ h_password_change(struct request *req, struct ctx *ctx)
 	db_rollback(ctx->db);
 	/* A guess at the current password counts like a login guess. */
 	snprintf(akey, sizeof(akey), "u:%s", ctx->who.user_id);
-	if (acct_limit(req, ctx, akey) == HTTP_ANSWERED)
+	if (hash[0] != '\0' && acct_limit(req, ctx, akey) == HTTP_ANSWERED)
 		goto out;
-	if (strlen(cur) > PASSWORD_MAX_BYTES || !password_verify(cur, hash)) {
+	if (hash[0] != '\0' &&
+	    (cur == NULL || strlen(cur) > PASSWORD_MAX_BYTES ||
+		!password_verify(cur, hash))) {
 		rc = api_problem(req, 403, "wrong_password",
 		    "The current password is wrong");
 		goto out;
 	}
-	acct_forget(ctx, akey);
+	if (hash[0] != '\0')
+		acct_forget(ctx, akey);
+	else
+		passwordless =
+		    1; /* proven below, by a fresh provider sign-in */
 	if ((why = password_policy(
 		 pw, email, name, ctx->conf->password_min_bits)) != NULL) {
 		rc = weak_password(req, "new_password", why);
@@ -1055,6 +1139,11 @@ h_password_change(struct request *req, struct ctx *ctx)
 	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
 	    -1) {
 		rc = unavailable(req);
+		goto out;
+	}
+	if (passwordless &&
+	    (proof = api_password_proof(req, ctx, "", NULL)) != 1) {
+		rc = proof == HTTP_ANSWERED ? 0 : -1;
 		goto out;
 	}
 	p[2] = hash;

@@ -208,7 +208,6 @@ int
 h_mfa_disable(struct request *req, struct ctx *ctx)
 {
 	const char *pw, *code, *p[3];
-	char	    hash[PASSWORD_HASH_MAX];
 	PGresult   *res;
 	int	    ok, pw_ok, recovery;
 
@@ -224,13 +223,12 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 		return api_problem(req, 409, "mfa_not_enabled",
 		    "Two-factor authentication is off");
 	}
-	snprintf(hash, sizeof(hash), "%s", row_get(res, 0, "password_hash"));
-	if (strlen(pw) > PASSWORD_MAX_BYTES) {
-		password_verify_dummy(pw, ctx->conf->bcrypt_cost);
-		pw_ok = 0;
-	} else
-		pw_ok = password_verify(pw, hash);
-	crypto_wipe(hash, sizeof(hash));
+	pw_ok =
+	    api_password_proof(req, ctx, row_get(res, 0, "password_hash"), pw);
+	if (pw_ok < 0) {
+		PQclear(res);
+		return pw_ok == HTTP_ANSWERED ? 0 : -1;
+	}
 	ok = pw_ok ? mfa_verify(ctx->db, ctx->who.company_id, ctx->who.user_id,
 			 row_get(res, 0, "totp_secret_enc"),
 			 row_get(res, 0, "totp_last_step"), code, &recovery)
@@ -259,11 +257,47 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 	return http_send_empty(req, 204);
 }
 
+static struct db_stmt q_reauth_spend = { "reauth_spend",
+	"UPDATE sessions SET reauth_at = NULL WHERE id = $1 AND company_id = "
+	"$2 AND user_id = $3 AND revoked_at IS NULL AND reauth_at > now() - "
+	"interval '5 minutes' RETURNING id",
+	3, 0, 0 };
+
+int
+api_password_proof(struct request *req, struct ctx *ctx, const char *hash,
+    const char *password)
+{
+	const char *p[3] = { ctx->who.session_id, ctx->who.company_id,
+		ctx->who.user_id };
+	PGresult   *res;
+	int	    ok;
+
+	if (password == NULL)
+		password = "";
+	if (hash[0] != '\0') {
+		if (strlen(password) <= PASSWORD_MAX_BYTES)
+			return password_verify(password, hash);
+		password_verify_dummy(password, ctx->conf->bcrypt_cost);
+		return 0;
+	}
+	/* No password: a fresh sign-in at the provider stands in, once. */
+	if ((res = db_exec(ctx->db, &q_reauth_spend, p)) == NULL)
+		return -1;
+	ok = PQntuples(res) == 1;
+	PQclear(res);
+	if (ok)
+		return 1;
+	db_rollback(ctx->db);
+	api_problem(req, 403, "reauth_required",
+	    "Confirm it is you: sign in with your provider again (POST "
+	    "/api/v1/auth/oidc/reauth), then retry within five minutes");
+	return HTTP_ANSWERED;
+}
+
 int
 api_reauth(struct request *req, struct ctx *ctx, const char *password,
     const char *code)
 {
-	char	  hash[PASSWORD_HASH_MAX];
 	PGresult *res;
 	int	  ok, pw_ok, recovery, totp;
 
@@ -272,13 +306,12 @@ api_reauth(struct request *req, struct ctx *ctx, const char *password,
 	if ((res = mfa_state(ctx)) == NULL)
 		return -1;
 	totp = row_bool(res, 0, "enabled");
-	snprintf(hash, sizeof(hash), "%s", row_get(res, 0, "password_hash"));
-	if (strlen(password) > PASSWORD_MAX_BYTES) {
-		password_verify_dummy(password, ctx->conf->bcrypt_cost);
-		pw_ok = 0;
-	} else
-		pw_ok = password_verify(password, hash);
-	crypto_wipe(hash, sizeof(hash));
+	pw_ok = api_password_proof(
+	    req, ctx, row_get(res, 0, "password_hash"), password);
+	if (pw_ok < 0) {
+		PQclear(res);
+		return pw_ok;
+	}
 	if (pw_ok && totp && code == NULL) {
 		PQclear(res);
 		db_rollback(ctx->db);

@@ -32,6 +32,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "account.h"
 #include "api.h"
 #include "audit.h"
 #include "conf.h"
@@ -191,32 +192,83 @@ h_oidc_providers(struct request *req, struct ctx *ctx)
 
 static struct db_stmt q_flow_new = { "oidc_flow_new",
 	"INSERT INTO oidc_flows (state_hash, binding_hash, provider, purpose, "
-	"company_id, user_id, expires_at) VALUES (decode($1, 'hex'), "
-	"decode($2, 'hex'), $3, $4, $5::uuid, $6::uuid, now() + "
-	"make_interval(secs => $7::int))",
-	7, 0, 0 };
+	"company_id, user_id, expires_at, session_id, claims, return_to) "
+	"VALUES (decode($1, 'hex'), decode($2, 'hex'), $3, $4, $5::uuid, "
+	"$6::uuid, now() + make_interval(secs => $7::int), $8::uuid, "
+	"$9::jsonb, $10)",
+	10, 0, 0 };
+
+/* A flow, or a ticket, to store (q_flow_new). */
+struct flow {
+	const char *provider, *purpose;
+	const char *company_id, *user_id, *session_id; /* NULL: none */
+	const char *claims, *return_to; /* NULL: none */
+	int	    ttl; /* seconds */
+};
+
+/* Stores 'f' under the hash of 'key', bound to the browser whose
+ * cookie's hash is 'binding_hex'. */
+static int
+flow_put(struct ctx *ctx, const char *key, const char *binding_hex,
+    const struct flow *f)
+{
+	char	    kh[65], ttl[12];
+	const char *params[10];
+	PGresult   *res;
+
+	hash_hex(key, kh);
+	snprintf(ttl, sizeof(ttl), "%d", f->ttl);
+	params[0] = kh;
+	params[1] = binding_hex;
+	params[2] = f->provider;
+	params[3] = f->purpose;
+	params[4] = f->company_id;
+	params[5] = f->user_id;
+	params[6] = ttl;
+	params[7] = f->session_id;
+	params[8] = f->claims;
+	params[9] = f->return_to;
+	if ((res = db_exec(ctx->db, &q_flow_new, params)) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* A new random key (state, binding, ticket), base64url. */
+static int
+new_key(char out[44])
+{
+	unsigned char rnd[32];
+
+	if (crypto_random(rnd, sizeof(rnd)) == -1)
+		return -1;
+	crypto_b64url_encode(rnd, sizeof(rnd), out, 44);
+	return 0;
+}
 
 /*
- * Starts a flow for 'purpose' ("login", or "link" for the signed-in
- * caller): stores it, sets the binding cookie and answers the
- * provider's authorization URL.
+ * Starts a flow for 'purpose': "login"; "link" or "reauth" for the
+ * signed-in caller (reauth: 'return_to' is the console page to go back
+ * to, and the provider is asked to authenticate afresh). Stores it, sets
+ * the binding cookie and answers the provider's authorization URL.
  */
 static int
-start(struct request *req, struct ctx *ctx, const char *purpose)
+start(struct request *req, struct ctx *ctx, const char *purpose,
+    const char *return_to)
 {
 	const struct conf      *cfg = ctx->conf;
 	const struct oidc_meta *m;
 	const json_t	       *jwks;
 	struct provider		p;
-	unsigned char		rnd[32], ch[32];
+	struct flow		f = { 0 };
+	unsigned char		ch[32];
 	char			state[44], binding[44], verifier[44], nonce[44];
-	char			challenge[44], sh[65], bh[65], ttl[8];
+	char			challenge[44], bh[65];
 	char			cookie[160], redirect[600], url[4096];
 	char			e_client[600], e_redirect[1800];
-	const char	       *params[7], *why;
-	PGresult	       *res;
+	const char	       *why;
 	json_t		       *o;
-	int			link = strcmp(purpose, "link") == 0, n;
+	int			mine = strcmp(purpose, "login") != 0, n;
 
 	if (!provider_get(cfg, api_body_str(req, "provider"), &p))
 		return api_problem(req, 404, "unknown_provider",
@@ -228,30 +280,24 @@ start(struct request *req, struct ctx *ctx, const char *purpose)
 		    "The sign-in provider could not be reached", NULL, NULL,
 		    NULL);
 	}
-	if (crypto_random(rnd, sizeof(rnd)) == -1)
+	if (new_key(state) == -1 || new_key(binding) == -1)
 		return -1;
-	crypto_b64url_encode(rnd, sizeof(rnd), state, sizeof(state));
-	if (crypto_random(rnd, sizeof(rnd)) == -1)
-		return -1;
-	crypto_b64url_encode(rnd, sizeof(rnd), binding, sizeof(binding));
 	derive("pkce", state, verifier);
 	derive("nonce", state, nonce);
 	crypto_sha256(verifier, strlen(verifier), ch);
 	crypto_b64url_encode(ch, sizeof(ch), challenge, sizeof(challenge));
-	hash_hex(state, sh);
 	hash_hex(binding, bh);
-	snprintf(ttl, sizeof(ttl), "%d", OIDC_FLOW_TTL);
-	params[0] = sh;
-	params[1] = bh;
-	params[2] = p.id;
-	params[3] = purpose;
-	params[4] = link ? ctx->who.company_id : NULL;
-	params[5] = link ? ctx->who.user_id : NULL;
-	params[6] = ttl;
-	if ((res = db_exec(ctx->db, &q_flow_new, params)) == NULL)
+	f.provider = p.id;
+	f.purpose = purpose;
+	f.company_id = mine ? ctx->who.company_id : NULL;
+	f.user_id = mine ? ctx->who.user_id : NULL;
+	f.session_id =
+	    strcmp(purpose, "reauth") == 0 ? ctx->who.session_id : NULL;
+	f.return_to = return_to;
+	f.ttl = OIDC_FLOW_TTL;
+	if (flow_put(ctx, state, bh, &f) == -1)
 		return -1;
-	PQclear(res);
-	if (link && db_commit(ctx->db) == -1)
+	if (mine && db_commit(ctx->db) == -1)
 		return -1;
 	redirect_uri(cfg, redirect, sizeof(redirect));
 	url_escape(p.client_id, e_client, sizeof(e_client));
@@ -259,10 +305,11 @@ start(struct request *req, struct ctx *ctx, const char *purpose)
 	n = snprintf(url, sizeof(url),
 	    "%s%cresponse_type=code&scope=openid%%20email&client_id=%s&"
 	    "redirect_uri=%s&state=%s&nonce=%s&code_challenge=%s&"
-	    "code_challenge_method=S256",
+	    "code_challenge_method=S256%s",
 	    m->authorization_endpoint,
 	    strchr(m->authorization_endpoint, '?') != NULL ? '&' : '?',
-	    e_client, e_redirect, state, nonce, challenge);
+	    e_client, e_redirect, state, nonce, challenge,
+	    f.session_id != NULL ? "&prompt=login&max_age=0" : "");
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return -1;
 	snprintf(cookie, sizeof(cookie),
@@ -282,24 +329,45 @@ h_oidc_start(struct request *req, struct ctx *ctx)
 	if (api_addr_limit(req, ctx, "oidc:ip", ctx->conf->login_max_per_ip,
 		ctx->conf->login_window) == HTTP_ANSWERED)
 		return 0;
-	return start(req, ctx, "login");
+	return start(req, ctx, "login", NULL);
 }
 
+/* Linking another identity proves the account as other sensitive steps
+ * do: its password (and TOTP code when on), or for an account without a
+ * password, a fresh sign-in at a provider it has linked. */
 int
 h_oidc_link(struct request *req, struct ctx *ctx)
 {
-	return start(req, ctx, "link");
+	int rc;
+
+	if ((rc = api_reauth(req, ctx, api_body_str(req, "password"),
+		 api_body_str(req, "code"))) != 1)
+		return rc == HTTP_ANSWERED ? 0 : -1;
+	return start(req, ctx, "link", NULL);
+}
+
+int
+h_oidc_reauth(struct request *req, struct ctx *ctx)
+{
+	return start(req, ctx, "reauth", api_body_str(req, "return_to"));
 }
 
 /* --- the callback --- */
 
 static struct db_stmt q_flow_take = { "oidc_flow_take",
 	"UPDATE oidc_flows SET used_at = now() WHERE state_hash = decode($1, "
-	"'hex') AND used_at IS NULL AND expires_at > now() RETURNING "
-	"encode(binding_hash, 'hex') AS binding, provider, purpose, "
-	"coalesce(company_id::text, '') AS company_id, coalesce(user_id::text, "
-	"'') AS user_id",
+	"'hex') AND purpose IN ('login', 'link', 'reauth') AND used_at IS NULL "
+	"AND expires_at > now() RETURNING encode(binding_hash, 'hex') AS "
+	"binding, provider, purpose, coalesce(company_id::text, '') AS "
+	"company_id, coalesce(user_id::text, '') AS user_id, "
+	"coalesce(session_id::text, '') AS session_id, coalesce(return_to, "
+	"'account') AS return_to, extract(epoch FROM created_at)::bigint AS "
+	"started",
 	1, 0, 0 };
+static struct db_stmt q_session_reauth = { "oidc_session_reauth",
+	"UPDATE sessions SET reauth_at = now() WHERE id = $1 AND company_id = "
+	"$2 AND user_id = $3 AND revoked_at IS NULL RETURNING id",
+	3, 0, 0 };
 static struct db_stmt q_identity_lookup = { "oidc_identity_lookup",
 	"SELECT user_id, company_id FROM parley_lookup_identity($1, $2)", 2, 0,
 	0 };
@@ -390,34 +458,28 @@ id_token_claims(struct ctx *ctx, const struct provider *p, const char *state,
 	return claims;
 }
 
-/* Links the identity in 'claims' to the flow's account. */
+/*
+ * Links identity (iss, sub) at provider 'pid' to account (cid, uid),
+ * audited, inside the company's tenant transaction: 1 linked, 0 linked
+ * to someone already (rolled back), -1.
+ */
 static int
-link_identity(struct request *req, struct ctx *ctx, const struct provider *p,
-    const char *cid, const char *uid, const json_t *claims)
+identity_insert(struct ctx *ctx, const char *pid, const char *cid,
+    const char *uid, const char *iss, const char *sub, const char *email)
 {
-	const char	  *params[6];
+	const char	  *params[6] = { cid, uid, pid, iss, sub, email };
 	struct audit_entry e = { 0 };
 	PGresult	  *res;
-	int		   made;
+	int		   rc;
 
-	params[0] = cid;
-	params[1] = uid;
-	params[2] = p->id;
-	params[3] = json_string_value(json_object_get(claims, "iss"));
-	params[4] = json_string_value(json_object_get(claims, "sub"));
-	params[5] = json_string_value(json_object_get(claims, "email"));
-	if (params[5] != NULL && strlen(params[5]) > 320)
+	if (email != NULL && strlen(email) > 320)
 		params[5] = NULL;
-	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
-		return api_unavailable(req);
 	if ((res = db_exec(ctx->db, &q_identity_link, params)) == NULL)
 		return -1;
-	made = PQntuples(res) == 1;
-	if (!made) {
+	if (PQntuples(res) != 1) {
 		PQclear(res);
 		db_rollback(ctx->db);
-		return to_console(
-		    req, ctx, "/settings/account?oidc=identity_taken");
+		return 0;
 	}
 	ctx->who.kind = AUTH_USER;
 	snprintf(ctx->who.company_id, sizeof(ctx->who.company_id), "%s", cid);
@@ -425,14 +487,33 @@ link_identity(struct request *req, struct ctx *ctx, const struct provider *p,
 	e.action = "user.identity_link";
 	e.resource_type = "user_identity";
 	e.resource_id = PQgetvalue(res, 0, 0);
-	if (audit_write(ctx, &e) == -1 ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "identity_linked", NULL) == -1 ||
-	    db_commit(ctx->db) == -1) {
-		PQclear(res);
-		return -1;
-	}
+	rc = audit_write(ctx, &e) == -1 ||
+		event_record(ctx->db, &ctx->from, cid, uid, "identity_linked",
+		    NULL) == -1
+	    ? -1
+	    : 1;
 	PQclear(res);
+	return rc;
+}
+
+/* Links the identity in 'claims' to the flow's account. */
+static int
+link_identity(struct request *req, struct ctx *ctx, const struct provider *p,
+    const char *cid, const char *uid, const json_t *claims)
+{
+	int made;
+
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return api_unavailable(req);
+	made = identity_insert(ctx, p->id, cid, uid,
+	    json_string_value(json_object_get(claims, "iss")),
+	    json_string_value(json_object_get(claims, "sub")),
+	    json_string_value(json_object_get(claims, "email")));
+	if (made == 0)
+		return to_console(
+		    req, ctx, "/settings/account?oidc=identity_taken");
+	if (made == -1 || db_commit(ctx->db) == -1)
+		return -1;
 	return to_console(req, ctx, "/settings/account?oidc=linked");
 }
 
@@ -445,27 +526,144 @@ static int
 mfa_ticket(struct request *req, struct ctx *ctx, const struct provider *p,
     const char *cid, const char *uid, const char *binding_hex)
 {
-	unsigned char rnd[32];
-	char	      ticket[44], th[65], path[96];
-	const char   *params[7];
-	PGresult     *res;
+	struct flow f = { 0 };
+	char	    ticket[44], path[96];
 
-	if (crypto_random(rnd, sizeof(rnd)) == -1)
+	f.provider = p->id;
+	f.purpose = "mfa";
+	f.company_id = cid;
+	f.user_id = uid;
+	f.ttl = 300;
+	if (new_key(ticket) == -1 ||
+	    flow_put(ctx, ticket, binding_hex, &f) == -1)
 		return -1;
-	crypto_b64url_encode(rnd, sizeof(rnd), ticket, sizeof(ticket));
-	hash_hex(ticket, th);
-	params[0] = th;
-	params[1] = binding_hex;
-	params[2] = p->id;
-	params[3] = "mfa";
-	params[4] = cid;
-	params[5] = uid;
-	params[6] = "300";
-	if ((res = db_exec(ctx->db, &q_flow_new, params)) == NULL)
-		return -1;
-	PQclear(res);
 	snprintf(path, sizeof(path), "/login?oidc=mfa#ticket=%s", ticket);
 	return to_console_keep(req, ctx, path, 1);
+}
+
+/* Whether the provider says it verified the address (Apple sends the
+ * string "true"). */
+static int
+email_verified(const json_t *claims)
+{
+	const json_t *v = json_object_get(claims, "email_verified");
+	const char   *e = json_string_value(json_object_get(claims, "email"));
+
+	return e != NULL && strlen(e) <= 320 &&
+	    (json_is_true(v) ||
+		(json_is_string(v) &&
+		    strcmp(json_string_value(v), "true") == 0));
+}
+
+/*
+ * An identity nobody linked: with an address the provider verified, a
+ * ticket (ten minutes, this browser) lets its holder sign up with it or
+ * link it to the account of that address, proving the account (POST
+ * /api/v1/auth/oidc/signup, /link-account). Never linked by the address
+ * alone.
+ */
+static int
+pending(struct request *req, struct ctx *ctx, const struct provider *p,
+    const json_t *claims, const char *binding_hex)
+{
+	struct flow f = { 0 };
+	char	    ticket[44], path[96], email[ACCOUNT_EMAIL_MAX + 1], *kept;
+	json_t	   *c;
+	int	    rc;
+
+	if (!email_verified(claims) ||
+	    account_email_normalize(
+		json_string_value(json_object_get(claims, "email")), email) ==
+		-1)
+		return to_console(req, ctx, "/login?oidc=unknown_identity");
+	c = json_pack("{s:O,s:O,s:s}", "iss", json_object_get(claims, "iss"),
+	    "sub", json_object_get(claims, "sub"), "email", email);
+	kept = c != NULL ? json_dumps(c, JSON_COMPACT) : NULL;
+	json_decref(c);
+	if (kept == NULL || new_key(ticket) == -1) {
+		free(kept);
+		return -1;
+	}
+	f.provider = p->id;
+	f.purpose = "pending";
+	f.claims = kept;
+	f.ttl = OIDC_FLOW_TTL;
+	rc = flow_put(ctx, ticket, binding_hex, &f);
+	free(kept);
+	if (rc == -1)
+		return -1;
+	snprintf(path, sizeof(path), "/login?oidc=new#ticket=%s", ticket);
+	return to_console_keep(req, ctx, path, 1);
+}
+
+/* The console page a flow of 'purpose' returns to with 'reason'. */
+static const char *
+back_to(const char *purpose, const char *back, const char *reason, char out[64])
+{
+	snprintf(out, 64, "/%s?oidc=%s",
+	    strcmp(purpose, "login") == 0      ? "login"
+		: strcmp(back, "company") == 0 ? "settings/company"
+					       : "settings/account",
+	    reason);
+	return out;
+}
+
+/*
+ * A session's holder signed in afresh at a provider (a reauth flow): the
+ * identity must be one the account linked, authenticated after the flow
+ * began (auth_time, which max_age makes the provider send). The session
+ * is stamped for the next sensitive step (api_password_proof).
+ */
+static int
+reauth_done(struct request *req, struct ctx *ctx, const struct provider *p,
+    const json_t *claims, const char *cid, const char *uid, const char *sid,
+    const char *back, long long started)
+{
+	const char   *params[4];
+	const json_t *at = json_object_get(claims, "auth_time");
+	char	      path[64];
+	PGresult     *res;
+	int	      ok;
+
+	if (!json_is_integer(at) ||
+	    json_integer_value(at) < started - OIDC_SKEW) {
+		log_event(LOG_WARN, "oidc_reauth", LOG_S("provider", p->id),
+		    LOG_S("reason", "not_fresh"));
+		return to_console(
+		    req, ctx, back_to("reauth", back, "failed", path));
+	}
+	params[0] = json_string_value(json_object_get(claims, "iss"));
+	params[1] = json_string_value(json_object_get(claims, "sub"));
+	if ((res = db_exec(ctx->db, &q_identity_lookup, params)) == NULL)
+		return -1;
+	ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), uid) == 0 &&
+	    strcmp(PQgetvalue(res, 0, 1), cid) == 0;
+	PQclear(res);
+	if (!ok) {
+		log_event(LOG_WARN, "oidc_reauth", LOG_S("provider", p->id),
+		    LOG_S("reason", "not_linked"));
+		return to_console(
+		    req, ctx, back_to("reauth", back, "not_yours", path));
+	}
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return api_unavailable(req);
+	params[0] = sid;
+	params[1] = cid;
+	params[2] = uid;
+	if ((res = db_exec(ctx->db, &q_session_reauth, params)) == NULL)
+		return -1;
+	ok = PQntuples(res) == 1;
+	PQclear(res);
+	if (!ok ||
+	    event_record(
+		ctx->db, &ctx->from, cid, uid, "reauthenticated", NULL) == -1 ||
+	    db_commit(ctx->db) == -1) {
+		db_rollback(ctx->db);
+		return ok ? -1
+			  : to_console(req, ctx,
+				back_to("reauth", back, "failed", path));
+	}
+	return to_console(req, ctx, back_to("reauth", back, "reauthed", path));
 }
 
 /* Signs in the account that holds the identity in 'claims'. */
@@ -488,7 +686,7 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 		PQclear(res);
 		log_event(LOG_INFO, "oidc_login", LOG_S("provider", p->id),
 		    LOG_S("reason", "unknown_identity"));
-		return to_console(req, ctx, "/login?oidc=unknown_identity");
+		return pending(req, ctx, p, claims, binding_hex);
 	}
 	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
 	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
@@ -538,7 +736,8 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	const char     *code = router_arg(req, "code"), *why = NULL, *bc;
 	const char     *params[1];
 	char		sh[65], bh[65], want[65], cid[37], uid[37], purpose[8];
-	char		pid[33], buf[64];
+	char		pid[33], buf[64], sid[37], back[8], path[64];
+	long long	started;
 	struct provider p;
 	PGresult       *res;
 	json_t	       *claims;
@@ -561,6 +760,9 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	snprintf(purpose, sizeof(purpose), "%s", PQgetvalue(res, 0, 2));
 	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 3));
 	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 4));
+	snprintf(sid, sizeof(sid), "%s", row_get(res, 0, "session_id"));
+	snprintf(back, sizeof(back), "%s", row_get(res, 0, "return_to"));
+	started = row_int(res, 0, "started");
 	PQclear(res);
 	/* The browser that started it, and no other. */
 	if ((bc = api_cookie(req, OIDC_COOKIE, buf, sizeof(buf))) == NULL ||
@@ -572,21 +774,21 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	if (!provider_get(ctx->conf, pid, &p))
 		return to_console(req, ctx, "/login?oidc=failed");
 	if (code == NULL)
-		return to_console(req, ctx,
-		    strcmp(purpose, "link") == 0
-			? "/settings/account?oidc=denied"
-			: "/login?oidc=denied");
+		return to_console(
+		    req, ctx, back_to(purpose, back, "denied", path));
 	if ((claims = id_token_claims(ctx, &p, state, code, &why)) == NULL) {
 		log_event(LOG_WARN, "oidc_callback", LOG_S("provider", p.id),
 		    LOG_S("reason", why != NULL ? why : "failed"));
-		return to_console(req, ctx,
-		    strcmp(purpose, "link") == 0
-			? "/settings/account?oidc=failed"
-			: "/login?oidc=failed");
+		return to_console(
+		    req, ctx, back_to(purpose, back, "failed", path));
 	}
-	rc = strcmp(purpose, "link") == 0
-	    ? link_identity(req, ctx, &p, cid, uid, claims)
-	    : sign_in(req, ctx, &p, claims, want);
+	if (strcmp(purpose, "link") == 0)
+		rc = link_identity(req, ctx, &p, cid, uid, claims);
+	else if (strcmp(purpose, "reauth") == 0)
+		rc = reauth_done(
+		    req, ctx, &p, claims, cid, uid, sid, back, started);
+	else
+		rc = sign_in(req, ctx, &p, claims, want);
 	json_decref(claims);
 	return rc;
 }
@@ -684,6 +886,208 @@ out:
 	return rc;
 }
 
+/* --- an identity nobody linked: sign up with it, or link it --- */
+
+static struct db_stmt q_pending_get = { "oidc_pending_get",
+	"SELECT provider, claims->>'iss' AS iss, claims->>'sub' AS sub, "
+	"claims->>'email' AS email FROM oidc_flows WHERE state_hash = "
+	"decode($1, 'hex') AND binding_hash = decode($2, 'hex') AND purpose = "
+	"'pending' AND used_at IS NULL AND expires_at > now()",
+	2, 0, 0 };
+static struct db_stmt q_pending_take = { "oidc_pending_take",
+	"UPDATE oidc_flows SET used_at = now() WHERE state_hash = decode($1, "
+	"'hex') AND binding_hash = decode($2, 'hex') AND purpose = 'pending' "
+	"AND used_at IS NULL AND expires_at > now() RETURNING provider",
+	2, 0, 0 };
+
+/* A pending identity, from its ticket. */
+struct pend {
+	char th[65], bh[65];
+	char provider[33], iss[513], sub[256], email[321];
+};
+
+/* Finds the pending identity of the body's ticket in this browser: 1, or
+ * 0 after answering 400 invalid_token, or -1. */
+static int
+pending_get(struct request *req, struct ctx *ctx, struct pend *pd)
+{
+	const char *bc, *params[2];
+	char	    buf[64];
+	PGresult   *res;
+	int	    found;
+
+	memset(pd, 0, sizeof(*pd));
+	if ((bc = api_cookie(req, OIDC_COOKIE, buf, sizeof(buf))) == NULL) {
+		api_problem(req, 400, "invalid_token",
+		    "This sign-in is used or expired: sign in again");
+		return 0;
+	}
+	hash_hex(api_body_str(req, "ticket"), pd->th);
+	hash_hex(bc, pd->bh);
+	params[0] = pd->th;
+	params[1] = pd->bh;
+	if ((res = db_exec(ctx->db, &q_pending_get, params)) == NULL)
+		return -1;
+	if ((found = PQntuples(res) == 1)) {
+		snprintf(pd->provider, sizeof(pd->provider), "%s",
+		    row_get(res, 0, "provider"));
+		snprintf(
+		    pd->iss, sizeof(pd->iss), "%s", row_get(res, 0, "iss"));
+		snprintf(
+		    pd->sub, sizeof(pd->sub), "%s", row_get(res, 0, "sub"));
+		snprintf(pd->email, sizeof(pd->email), "%s",
+		    row_get(res, 0, "email"));
+	}
+	PQclear(res);
+	if (!found)
+		api_problem(req, 400, "invalid_token",
+		    "This sign-in is used or expired: sign in again");
+	return found;
+}
+
+/* Spends the ticket, in the caller's transaction: 1, or 0 (used since). */
+static int
+pending_take(struct ctx *ctx, const struct pend *pd)
+{
+	const char *params[2] = { pd->th, pd->bh };
+	PGresult   *res;
+	int	    n;
+
+	if ((res = db_exec(ctx->db, &q_pending_take, params)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	return n == 1;
+}
+
+int
+h_oidc_pending(struct request *req, struct ctx *ctx)
+{
+	struct provider p;
+	struct pend	pd;
+	char		uid[37], cid[37];
+	int		rc, found;
+
+	if ((rc = pending_get(req, ctx, &pd)) != 1)
+		return rc;
+	if ((found = account_lookup_email(ctx->db, pd.email, uid, cid)) == -1)
+		return -1;
+	(void)provider_get(ctx->conf, pd.provider, &p);
+	return api_send(req, 200,
+	    json_pack("{s:s,s:s,s:s,s:b}", "provider", pd.provider,
+		"provider_name", p.name != NULL ? p.name : pd.provider, "email",
+		pd.email, "account_exists", found));
+}
+
+/*
+ * Signs up with a pending identity: a company and its owner, who has no
+ * password (the provider is the way in), with registration's captcha and
+ * limits. The address is the one the provider verified.
+ */
+int
+h_oidc_signup(struct request *req, struct ctx *ctx)
+{
+	struct new_company nc = { 0 };
+	struct pend	   pd;
+	char		   cid[37], uid[37];
+	json_t		  *tokens = NULL, *detail = NULL;
+	int		   rc;
+
+	if ((rc = pending_get(req, ctx, &pd)) != 1)
+		return rc;
+	if (api_signup_gate(req, ctx, pd.email) == HTTP_ANSWERED)
+		return 0;
+	if (crypto_uuid(cid) == -1)
+		return -1;
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return api_unavailable(req);
+	if ((rc = pending_take(ctx, &pd)) != 1) {
+		db_rollback(ctx->db);
+		return rc == -1 ? -1
+				: api_problem(req, 400, "invalid_token",
+				      "This sign-in is used or expired: sign "
+				      "in again");
+	}
+	nc.cid = cid;
+	nc.company_name = api_body_str(req, "company_name");
+	nc.name = api_body_str(req, "name");
+	nc.email = pd.email;
+	nc.password_hash = NULL;
+	if ((rc = api_company_create(req, ctx, &nc, uid)) != 0)
+		return rc == HTTP_ANSWERED ? 0 : -1;
+	if ((rc = identity_insert(
+		 ctx, pd.provider, cid, uid, pd.iss, pd.sub, pd.email)) != 1)
+		return rc == 0 ? api_problem(req, 409, "identity_taken",
+				     "This identity is linked to an account "
+				     "already: sign in with it")
+			       : -1;
+	rc = -1;
+	detail =
+	    json_pack("{s:s,s:s}", "method", "oidc", "provider", pd.provider);
+	if ((tokens = session_start(ctx, cid, uid, "owner")) == NULL ||
+	    event_record(ctx->db, &ctx->from, cid, uid, "register", detail) ==
+		-1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	if (end_binding(req) == -1)
+		goto out;
+	rc = api_send_signed_up(req, ctx, &nc, uid, tokens);
+out:
+	json_decref(detail);
+	json_decref(tokens);
+	return rc;
+}
+
+/*
+ * Links a pending identity to the account of the address the provider
+ * verified, which its holder proves as at a login (password, and the
+ * TOTP code when on; the login limits apply), and signs in.
+ */
+int
+h_oidc_link_account(struct request *req, struct ctx *ctx)
+{
+	struct login_ok r;
+	struct pend	pd;
+	json_t	       *tokens = NULL, *detail = NULL;
+	int		rc;
+
+	if ((rc = pending_get(req, ctx, &pd)) != 1)
+		return rc;
+	if ((rc = api_password_login(req, ctx, pd.email,
+		 api_body_str(req, "password"), api_body_str(req, "totp_code"),
+		 &r)) != 1)
+		return rc == HTTP_ANSWERED ? 0 : -1;
+	if ((rc = pending_take(ctx, &pd)) != 1) {
+		db_rollback(ctx->db);
+		return rc == -1 ? -1
+				: api_problem(req, 400, "invalid_token",
+				      "This sign-in is used or expired: sign "
+				      "in again");
+	}
+	if ((rc = identity_insert(ctx, pd.provider, r.cid, r.uid, pd.iss,
+		 pd.sub, pd.email)) != 1)
+		return rc == 0 ? api_problem(req, 409, "identity_taken",
+				     "This identity is linked to an account "
+				     "already: sign in with it")
+			       : -1;
+	rc = -1;
+	detail = json_pack("{s:s,s:s,s:b,s:b}", "method", "oidc", "provider",
+	    pd.provider, "mfa", r.mfa, "linked", 1);
+	if ((tokens = session_start(ctx, r.cid, r.uid, r.role)) == NULL ||
+	    event_record(ctx->db, &ctx->from, r.cid, r.uid, "login_success",
+		detail) == -1 ||
+	    db_commit(ctx->db) == -1)
+		goto out;
+	if (end_binding(req) == -1)
+		goto out;
+	rc = api_send_tokens(req, ctx, 200, tokens);
+	tokens = NULL; /* taken */
+out:
+	json_decref(detail);
+	json_decref(tokens);
+	return rc;
+}
+
 /* --- an account's identities --- */
 
 static struct db_stmt q_identities = { "oidc_identities",
@@ -691,9 +1095,17 @@ static struct db_stmt q_identities = { "oidc_identities",
 	"parley_time(last_used_at) AS last_used_at FROM user_identities WHERE "
 	"company_id = $1 AND user_id = $2 ORDER BY created_at",
 	2, 0, 0 };
+/* Not the last way in: an account without a password keeps one
+ * identity (the user row is locked, so two deletions cannot race). */
 static struct db_stmt q_identity_delete = { "oidc_identity_delete",
-	"DELETE FROM user_identities WHERE company_id = $1 AND user_id = $2 "
-	"AND id = $3 RETURNING id",
+	"WITH u AS (SELECT password_hash IS NOT NULL AS pw FROM users WHERE "
+	"company_id = $1 AND id = $2 FOR UPDATE), d AS (DELETE FROM "
+	"user_identities WHERE company_id = $1 AND user_id = $2 AND id = $3 "
+	"AND ((SELECT pw FROM u) OR (SELECT count(*) FROM user_identities "
+	"WHERE company_id = $1 AND user_id = $2) > 1) RETURNING id) SELECT "
+	"(SELECT count(*) FROM d) AS deleted, EXISTS (SELECT 1 FROM "
+	"user_identities WHERE company_id = $1 AND user_id = $2 AND id = $3) "
+	"AS exists",
 	3, 0, 0 };
 
 int
@@ -729,15 +1141,19 @@ h_identity_delete(struct request *req, struct ctx *ctx)
 	const char *params[3] = { ctx->who.company_id, ctx->who.user_id,
 		router_param(req, "id") };
 	PGresult   *res;
-	int	    found;
+	int	    found, last;
 
 	if ((res = db_exec(ctx->db, &q_identity_delete, params)) == NULL)
 		return -1;
-	found = PQntuples(res) == 1;
+	found = row_int(res, 0, "deleted") == 1;
+	last = !found && row_bool(res, 0, "exists");
 	PQclear(res);
 	if (!found) {
 		db_rollback(ctx->db);
-		return router_not_found(req);
+		return last ? api_problem(req, 409, "last_sign_in_method",
+				  "This is your only way to sign in: set a "
+				  "password or link another provider first")
+			    : router_not_found(req);
 	}
 	if (api_audit(req, ctx, params[2], NULL, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)

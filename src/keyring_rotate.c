@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "conf.h"
 #include "crypto.h"
@@ -323,14 +325,58 @@ stripe_key_ok(const char *v)
 		"9") == n - 8;
 }
 
+/* The operator's secrets parleyctl secret set takes, and their forms. */
+enum secret_form { SF_STRIPE, SF_CLIENT, SF_EC_KEY };
+static const struct {
+	const char	*name;
+	enum secret_form form;
+} secret_names[] = {
+	{ "stripe_secret_key", SF_STRIPE },
+	{ "oidc_google_client_secret", SF_CLIENT },
+	{ "oidc_generic_client_secret", SF_CLIENT },
+	{ "oidc_microsoft_client_secret", SF_CLIENT },
+	{ "oidc_apple_private_key", SF_EC_KEY },
+};
+
+/* NULL when 'v' (n bytes) has the form, else what is wrong. */
+static const char *
+secret_form_check(enum secret_form f, const char *v, size_t n)
+{
+	EVP_PKEY *k;
+	BIO	 *b;
+	int	  ok;
+
+	switch (f) {
+	case SF_STRIPE:
+		return stripe_key_ok(v)
+		    ? NULL
+		    : "not a Stripe secret key (sk_live_…, sk_test_…, rk_…)";
+	case SF_CLIENT:
+		return n >= 8 && n <= 500 && strchr(v, '\n') == NULL
+		    ? NULL
+		    : "a client secret is one line of 8 to 500 bytes";
+	case SF_EC_KEY:
+		if ((b = BIO_new_mem_buf(v, (int)n)) == NULL)
+			return "out of memory";
+		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+		ok = k != NULL && EVP_PKEY_is_a(k, "EC") &&
+		    EVP_PKEY_get_bits(k) == 256;
+		EVP_PKEY_free(k);
+		BIO_free(b);
+		return ok ? NULL
+			  : "not a PEM private key on P-256 (Apple's .p8 file)";
+	}
+	return "unknown";
+}
+
 int
 keys_secret_main(int argc, char *argv[])
 {
-	const char *file = getenv("PARLEY_CONFIG"), *name = NULL, *p[2];
-	char	    value[512], aad[64], *sealed_v = NULL;
+	const char *file = getenv("PARLEY_CONFIG"), *name = NULL, *p[2], *why;
+	char	    value[4096], aad[64], *sealed_v = NULL;
 	PGconn	   *c = NULL;
 	PGresult   *res;
-	size_t	    n;
+	size_t	    n, i;
 	int	    a, rc = 2;
 
 	for (a = 1; a < argc; a++) {
@@ -341,29 +387,34 @@ keys_secret_main(int argc, char *argv[])
 		else
 			name = NULL, a = argc;
 	}
+	for (i = 0;
+	     name != NULL && i < sizeof(secret_names) / sizeof(secret_names[0]);
+	     i++)
+		if (strcmp(name, secret_names[i].name) == 0)
+			break;
 	if (strcmp(argv[0], "set") != 0 || name == NULL ||
-	    (strcmp(name, "stripe_secret_key") != 0 &&
-		strcmp(name, "oidc_google_client_secret") != 0 &&
-		strcmp(name, "oidc_generic_client_secret") != 0)) {
+	    i == sizeof(secret_names) / sizeof(secret_names[0])) {
 		fprintf(stderr,
-		    "usage: parleyctl secret set [-c FILE] "
-		    "stripe_secret_key|oidc_google_client_secret|"
-		    "oidc_generic_client_secret < value\n");
+		    "usage: parleyctl secret set [-c FILE] NAME < "
+		    "value\nNAME:");
+		for (i = 0; i < sizeof(secret_names) / sizeof(secret_names[0]);
+		     i++)
+			fprintf(stderr, " %s", secret_names[i].name);
+		fputc('\n', stderr);
 		return 2;
 	}
 	/* From standard input, so it shows in no process list or history. */
-	if (fgets(value, sizeof(value), stdin) == NULL) {
-		fprintf(stderr, "parleyctl: secret set: no value on stdin\n");
-		return 2;
-	}
-	n = strcspn(value, "\r\n");
+	n = fread(value, 1, sizeof(value) - 1, stdin);
 	value[n] = '\0';
-	if (strcmp(name, "stripe_secret_key") == 0 ? !stripe_key_ok(value)
-						   : n < 8 || n > 500) {
+	if (n == 0 || !feof(stdin)) {
 		fprintf(stderr, "parleyctl: secret set: %s\n",
-		    strcmp(name, "stripe_secret_key") == 0
-			? "not a Stripe secret key (sk_live_…, sk_test_…, rk_…)"
-			: "a client secret is 8 to 500 bytes");
+		    n == 0 ? "no value on stdin" : "too long (4 KB at most)");
+		goto out;
+	}
+	while (n > 0 && (value[n - 1] == '\n' || value[n - 1] == '\r'))
+		value[--n] = '\0';
+	if ((why = secret_form_check(secret_names[i].form, value, n)) != NULL) {
+		fprintf(stderr, "parleyctl: secret set: %s\n", why);
 		goto out;
 	}
 	if ((c = admin_connect("secret set", file)) == NULL)

@@ -469,6 +469,27 @@ common_applies(const struct route *r, int status)
 	}
 }
 
+/* The code enum of the problem response of 'status' in 'o', or NULL. */
+static json_t *
+problem_codes(json_t *o, int status)
+{
+	char	key[8];
+	json_t *sch;
+
+	snprintf(key, sizeof(key), "%d", status);
+	sch = json_object_get(
+	    json_object_get(
+		json_object_get(
+		    json_object_get(json_object_get(o, key), "content"),
+		    "application/problem+json"),
+		"schema"),
+	    "allOf");
+	return json_object_get(
+	    json_object_get(
+		json_object_get(json_array_get(sch, 1), "properties"), "code"),
+	    "enum");
+}
+
 static json_t *
 responses(const struct route *r)
 {
@@ -489,6 +510,22 @@ responses(const struct route *r)
 			add_response(o, rp->status, rp->desc,
 			    ref("schemas", "Problem"),
 			    "application/problem+json");
+			continue;
+		}
+		/* Another problem of this status already: one response,
+		 * both codes, both descriptions. */
+		if ((e = problem_codes(o, rp->status)) != NULL) {
+			char	key[8];
+			json_t *prev;
+
+			snprintf(key, sizeof(key), "%d", rp->status);
+			prev = json_object_get(
+			    json_object_get(o, key), "description");
+			add_codes(e, rp->codes);
+			json_object_set_new(json_object_get(o, key),
+			    "description",
+			    json_sprintf(
+				"%s; %s", json_string_value(prev), rp->desc));
 			continue;
 		}
 		add_codes(e = json_array(), rp->codes);

@@ -59,7 +59,7 @@ usage(void)
 	    "       parleyctl permissions\n"
 	    "       parleyctl audit verify [--company ID] [--log FILE]...\n"
 	    "       parleyctl keys rotate [-c FILE] [--batch N]\n"
-	    "       parleyctl secret set [-c FILE] NAME < value (stripe_secret_key, oidc_google_client_secret, oidc_generic_client_secret)\n"
+	    "       parleyctl secret set [-c FILE] NAME < value (stripe_secret_key, oidc_{google,generic,microsoft}_client_secret, oidc_apple_private_key)\n"
 	    "       parleyctl retention run [-c FILE] [--dry-run]\n"
 	    "       parleyctl export run [-c FILE] --company ID\n"
 	    "       parleyctl backup [-c FILE] [--dir DIR]\n"

@@ -494,6 +494,17 @@ static const struct col oidc_start_cols[] = {
 };
 const struct row row_oidc_start =
     ROW("OidcStart", oidc_start_cols, "A sign-in or link through a provider");
+static const struct col oidc_pending_cols[] = {
+	COL_DOC("provider", C_STRING, 0, "the provider's id"),
+	COL_DOC("provider_name", C_STRING, 0, "its name, to show"),
+	COL_DOC("email", C_STRING, 0, "the address the provider verified"),
+	COL_DOC("account_exists", C_BOOL, 0,
+	    "an account has this address: link the identity to it (POST "
+	    "/api/v1/auth/oidc/link-account, its password), else sign up "
+	    "(POST /api/v1/auth/oidc/signup)"),
+};
+const struct row	row_oidc_pending = ROW("OidcPending", oidc_pending_cols,
+	   "An identity at a provider that no account has linked yet");
 static const struct col identity_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("provider", C_STRING, 0),
@@ -591,6 +602,9 @@ static const struct col me_user_cols[] = {
 	COL("email", C_STRING, 0),
 	COL("name", C_STRING, 0),
 	COL("email_verified", C_BOOL, 0),
+	COL_DOC("has_password", C_BOOL, 0,
+	    "false for an account made through a sign-in provider, until it "
+	    "sets one"),
 	COL("created_at", C_TIME, 0),
 };
 const struct row	row_me_user = ROW("MeUser", me_user_cols, NULL);
@@ -608,7 +622,9 @@ const struct row row_mfa_state = ROW("MfaState", mfa_state_cols, NULL);
 static const struct col me_cols[] = {
 	COL_SUB("user", C_JSON, 0,
 	    "json_build_object('id', u.id, 'email', u.email, 'name', u.name, "
-	    "'email_verified', u.email_verified_at IS NOT NULL, 'created_at', "
+	    "'email_verified', u.email_verified_at IS NOT NULL, "
+	    "'has_password', "
+	    "u.password_hash IS NOT NULL, 'created_at', "
 	    "parley_time(u.created_at))",
 	    &row_me_user, NULL),
 	COL_SUB("company", C_JSON, 0,
@@ -783,6 +799,7 @@ const struct row *const rows_all[] = {
 	&row_pow_challenge,
 	&row_oidc_provider,
 	&row_oidc_start,
+	&row_oidc_pending,
 	&row_identity,
 	&row_totp_setup,
 	&row_recovery,

@@ -15,6 +15,7 @@ extern const struct row row_visitor_brief;
 extern const struct row row_pow_challenge;
 extern const struct row row_oidc_provider;
 extern const struct row row_oidc_start;
+extern const struct row row_oidc_pending;
 extern const struct row row_identity;
 extern const struct row row_citation;
 extern const struct row row_message;

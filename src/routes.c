@@ -436,8 +436,21 @@ static const struct spec s_company_patch = { .noun = "company",
 	       "values; conversations whose last activity is older than the "
 	       "retention period are deleted or anonymised by the retention "
 	       "sweep (docs/privacy.md)." };
+#define CAPTCHA_TOKEN                                                          \
+	FIELD_DOC("captcha_token", V_STRING, 0, 4096, F_NULLABLE | F_SECRET,   \
+	    "when the deployment asks for a captcha: a solved proof of work "  \
+	    "(GET /api/v1/auth/challenge) or a reCAPTCHA token")
+#define PASSWORD_PROOF                                                         \
+	FIELD_DOC("password", V_STRING, 1, 1024, F_SECRET,                     \
+	    "required, but of an account without a password (made through a "  \
+	    "provider): a sign-in at the provider within five minutes (POST "  \
+	    "/api/v1/auth/oidc/reauth) stands in for it")
+#define REAUTH_REQUIRED                                                        \
+	PROBLEM(403, "reauth_required",                                        \
+	    "an account without a password, not re-authenticated at its "      \
+	    "provider within five minutes")
 static const struct spec s_company_delete = { .noun = "company",
-	BODY(FIELD("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
+	BODY(PASSWORD_PROOF,
 	    FIELD_DOC("code", V_STRING, 1, 64, F_SECRET,
 		"a TOTP or recovery code, when TOTP is on"),
 	    FIELD_DOC("confirm_name", V_STRING, 1, 200, F_REQUIRED,
@@ -445,6 +458,7 @@ static const struct spec s_company_delete = { .noun = "company",
 	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted, everything of it"),
 	    PROBLEM(403, "reauth_failed mfa_code_required",
 		"a wrong password or code, or a code missing"),
+	    REAUTH_REQUIRED,
 	    PROBLEM(409, "subscription_active",
 		"a live subscription and no Stripe key to cancel it"),
 	    PROBLEM(422, "validation_failed",
@@ -628,12 +642,21 @@ static const struct spec s_meta = { REPLIES(
 static const char *const oidc_ids[] = { "google", "generic", NULL };
 static const struct spec s_oidc_providers = { .noun = "provider",
 	REPLIES(REPLY(200, R_ITEMS, &row_oidc_provider, "those configured")) };
+#define OIDC_START_REPLIES(what, ...)                                          \
+	REPLIES(REPLY(200, R_ONE, &row_oidc_start, what),                      \
+	    PROBLEM(404, "unknown_provider", "not configured here"),           \
+	    PROBLEM(502, "provider_unavailable",                               \
+		"its discovery document or keys could not be read"),           \
+	    ##__VA_ARGS__)
 #define OIDC_START_SPEC(what)                                                  \
 	BODY(FIELD_ENUM("provider", oidc_ids, F_REQUIRED, NULL)),              \
-	    REPLIES(REPLY(200, R_ONE, &row_oidc_start, what),                  \
-		PROBLEM(404, "unknown_provider", "not configured here"),       \
-		PROBLEM(502, "provider_unavailable",                           \
-		    "its discovery document or keys could not be read"))
+	    OIDC_START_REPLIES(what)
+#define OIDC_TICKET                                                            \
+	FIELD_DOC("ticket", V_URI, 43, 43, F_REQUIRED | F_SECRET,              \
+	    "from the console's /login?oidc=new#ticket=")
+#define OIDC_TICKET_USED                                                       \
+	PROBLEM(400, "invalid_token",                                          \
+	    "the ticket is used, expired, or of another browser")
 static const struct spec s_oidc_start = {
 	OIDC_START_SPEC("go to url; the provider returns to GET "
 			"/api/v1/auth/oidc/callback"),
@@ -645,9 +668,74 @@ static const struct spec s_oidc_start = {
 	       "ten minutes. Counts against login_max_per_ip (429)."
 };
 static const struct spec s_oidc_link = { .audit = "user.identity_link",
-	OIDC_START_SPEC("go to url; the identity is linked on return"),
-	.doc = "Links an identity at the provider to the signed-in account "
-	       "(which has proved itself by signing in)." };
+	BODY(FIELD_ENUM("provider", oidc_ids, F_REQUIRED, NULL), PASSWORD_PROOF,
+	    FIELD_DOC("code", V_STRING, 1, 64, F_SECRET,
+		"a TOTP or recovery code, when TOTP is on")),
+	OIDC_START_REPLIES("go to url; the identity is linked on return",
+	    PROBLEM(403, "reauth_failed mfa_code_required reauth_required",
+		"the account not proven")),
+	.doc = "Links an identity at the provider to the signed-in account, "
+	       "which proves itself as for other sensitive steps: its "
+	       "password and TOTP code, or (an account without a password) a "
+	       "sign-in at a provider within five minutes. An identity linked "
+	       "to another account is not moved (the callback answers "
+	       "/settings/account?oidc=identity_taken)." };
+static const char *const reauth_pages[] = { "account", "company", NULL };
+static const struct spec s_oidc_reauth = {
+	BODY(FIELD_ENUM("provider", oidc_ids, F_REQUIRED, NULL),
+	    FIELD_ENUM("return_to", reauth_pages, 0,
+		"the console page to come back to: /settings/account (the "
+		"default) or /settings/company")),
+	OIDC_START_REPLIES("go to url; the provider authenticates afresh"),
+	.doc = "For an account without a password: sign in at a provider it "
+	       "has linked again (prompt=login, max_age=0; the ID token's "
+	       "auth_time must be after the flow began), which stands in for "
+	       "the password at the next sensitive step within five minutes "
+	       "(deleting the company, turning TOTP off, linking another "
+	       "identity, setting a password). The callback answers "
+	       "/settings/PAGE?oidc=reauthed, or oidc=not_yours for an "
+	       "identity of another account."
+};
+static const struct spec s_oidc_pending = { BODY(OIDC_TICKET),
+	REPLIES(REPLY(200, R_ONE, &row_oidc_pending, "the identity"),
+	    OIDC_TICKET_USED),
+	.doc = "An identity no account has linked, after a sign-in whose "
+	       "provider verified the address (the callback answers "
+	       "/login?oidc=new#ticket=…; ten minutes, this browser only). "
+	       "Nothing is linked by the address alone: its holder signs up "
+	       "with it or proves the account of that address." };
+static const struct spec s_oidc_signup = { HEADERS(SESSION_MODE),
+	BODY(OIDC_TICKET, FIELD("name", V_STRING, 1, 200, F_REQUIRED),
+	    FIELD("company_name", V_STRING, 1, 200, F_REQUIRED), CAPTCHA_TOKEN),
+	REPLIES(REPLY(201, R_ONE, &row_signed_up, "made, and signed in"),
+	    OIDC_TICKET_USED,
+	    PROBLEM(400, "captcha_failed", "the captcha check failed"),
+	    PROBLEM(409, "email_taken identity_taken",
+		"the address has an account (link it instead), or the "
+		"identity was linked since"),
+	    PROBLEM(503, "unavailable", "the captcha provider is unreachable")),
+	.doc = "Creates a company and its owner from a pending identity, as "
+	       "registration does (its captcha, and its limits per client "
+	       "address and per e-mail address, 429), with the address the "
+	       "provider verified and no password: the owner signs in "
+	       "through the provider, may set a password later (POST "
+	       "/api/v1/auth/password/change after POST "
+	       "/api/v1/auth/oidc/reauth) and re-authenticates at the "
+	       "provider where others give their password." };
+static const struct spec s_oidc_link_account = { HEADERS(SESSION_MODE),
+	BODY(OIDC_TICKET,
+	    FIELD("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
+	    FIELD_DOC("totp_code", V_STRING, 0, 64, F_NULLABLE | F_SECRET,
+		"a TOTP or recovery code, when TOTP is on")),
+	REPLIES(REPLY(200, R_ONE, &row_tokens, "linked, and signed in"),
+	    OIDC_TICKET_USED,
+	    PROBLEM(401, "invalid_credentials mfa_required mfa_invalid",
+		"the account not proven"),
+	    PROBLEM(409, "identity_taken", "the identity was linked since")),
+	.doc = "Links a pending identity to the account of the address the "
+	       "provider verified, which proves itself as at a login "
+	       "(password, and a TOTP or recovery code when on; the login "
+	       "limits count), and signs in." };
 static const struct spec s_oidc_callback = {
 	QUERY(FIELD_DOC("state", V_URI, 43, 43, 0, "the flow's"),
 	    FIELD_DOC("code", V_STRING, 1, 2048, 0, "the authorization code"),
@@ -717,14 +805,13 @@ static const struct spec s_mfa_enable = {
 	    PROBLEM(400, "mfa_invalid", "a wrong code"),
 	    PROBLEM(409, "mfa_setup_required", "no secret pending"))
 };
-static const struct spec s_mfa_disable = {
-	BODY(FIELD("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
-	    FIELD_DOC("code", V_STRING, 1, 32, F_REQUIRED | F_SECRET,
-		"a TOTP or recovery code")),
+static const struct spec s_mfa_disable = { BODY(PASSWORD_PROOF,
+					       FIELD_DOC("code", V_STRING, 1,
+						   32, F_REQUIRED | F_SECRET,
+						   "a TOTP or recovery code")),
 	REPLIES(REPLY(204, R_EMPTY, NULL, "off"),
 	    PROBLEM(403, "mfa_invalid", "a wrong password or code"),
-	    PROBLEM(409, "mfa_not_enabled", "TOTP is off"))
-};
+	    REAUTH_REQUIRED, PROBLEM(409, "mfa_not_enabled", "TOTP is off")) };
 
 /* Billing. */
 #define STRIPE_FAILURES                                                        \
@@ -784,10 +871,6 @@ static const struct spec s_stripe_webhook = {
 };
 
 /* Accounts and sessions. */
-#define CAPTCHA_TOKEN                                                          \
-	FIELD_DOC("captcha_token", V_STRING, 0, 4096, F_NULLABLE | F_SECRET,   \
-	    "when the deployment asks for a captcha: a solved proof of work "  \
-	    "(GET /api/v1/auth/challenge) or a reCAPTCHA token")
 static const struct spec s_register = {
 	BODY(FIELD("email", V_STRING, 3, 320, F_REQUIRED),
 	    FIELD_DOC("password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET,
@@ -890,13 +973,17 @@ static const struct spec s_password_reset = {
 	    PROBLEM(422, "weak_password", "the password breaks the policy"))
 };
 static const struct spec s_password_change = {
-	BODY(
-	    FIELD("current_password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
+	BODY(FIELD_DOC("current_password", V_STRING, 1, 1024, F_SECRET,
+		 "required, but of an account without a password (made "
+		 "through a provider), which sets its first one after a "
+		 "sign-in at the provider within five minutes (POST "
+		 "/api/v1/auth/oidc/reauth)"),
 	    FIELD("new_password", V_STRING, 1, 1024, F_REQUIRED | F_SECRET),
 	    FIELD_DOC(
 		"end_other_sessions", V_BOOL, 0, 0, 0, "true by default")),
 	REPLIES(REPLY(200, R_ONE, &row_password_changed, "changed"),
 	    PROBLEM(403, "wrong_password", "the current password is wrong"),
+	    REAUTH_REQUIRED,
 	    PROBLEM(422, "weak_password", "the password breaks the policy"))
 };
 static const struct spec s_email_verify = { BODY(FIELD_DOC("token", V_STRING, 1,
@@ -1097,6 +1184,15 @@ const struct route routes[] = {
 	    "the TOTP code after a provider's sign-in", &s_oidc_mfa),
 	USER_JSON(M_POST, "/api/v1/auth/oidc/link", ROLE_MEMBER, h_oidc_link,
 	    "link an identity at a provider to one's account", &s_oidc_link),
+	USER_JSON(M_POST, "/api/v1/auth/oidc/reauth", ROLE_MEMBER,
+	    h_oidc_reauth, "confirm it is you, at a provider", &s_oidc_reauth),
+	AUTHN(M_POST, "/api/v1/auth/oidc/pending", h_oidc_pending, RL_NONE,
+	    "an identity no account has linked yet", &s_oidc_pending),
+	AUTHN(M_POST, "/api/v1/auth/oidc/signup", h_oidc_signup, RL_NONE,
+	    "sign up with a provider's identity", &s_oidc_signup),
+	AUTHN(M_POST, "/api/v1/auth/oidc/link-account", h_oidc_link_account,
+	    RL_NONE, "link a provider's identity to one's account, and sign in",
+	    &s_oidc_link_account),
 	USER(M_GET, "/api/v1/me/identities", ROLE_MEMBER, h_identities,
 	    "one's linked identities", &s_identities),
 	USER(M_DELETE, "/api/v1/me/identities/:id", ROLE_MEMBER,

@@ -135,6 +135,7 @@ my %expected = (
 	'GET /api/v1/me' => ['member'],
 	'PATCH /api/v1/me' => ['member'],
 	'POST /api/v1/auth/oidc/link' => ['member'],
+	'POST /api/v1/auth/oidc/reauth' => ['member'],
 	'GET /api/v1/me/identities' => ['member'],
 	'DELETE /api/v1/me/identities/:id' => ['member'],
 	'GET /api/v1/company' => ['member'],
@@ -207,7 +208,8 @@ my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1
     'POST /api/v1/widget/consent');
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
     'GET /api/v1/auth/challenge', 'GET /api/v1/auth/oidc/providers', 'POST /api/v1/auth/oidc/start',
-    'GET /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/mfa',
+    'GET /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/mfa', 'POST /api/v1/auth/oidc/pending',
+    'POST /api/v1/auth/oidc/signup', 'POST /api/v1/auth/oidc/link-account',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/register/confirm', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
     'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions',

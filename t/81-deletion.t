@@ -101,7 +101,8 @@ $before_b = rows_of($B->{id});
 # --- the company: refusals change nothing --------------------------------------------------------
 my $body = { password => $pw, confirm_name => $A->{name} };
 is req('DELETE', '/api/v1/company', $A->{admin}, $body)->{status}, 403, 'an admin may not delete the company';
-is req('DELETE', '/api/v1/company', $A->{auth}, { confirm_name => $A->{name} })->{status}, 422, 'no password: 422';
+is req('DELETE', '/api/v1/company', $A->{auth}, { confirm_name => $A->{name} })->{json}{code}, 'reauth_failed',
+    'no password, of an account that has one: 403 reauth_failed';
 my $r = req('DELETE', '/api/v1/company', $A->{auth}, { %$body, password => 'wrong-password-entirely' });
 is $r->{status}, 403, 'a wrong password: 403';
 is $r->{json}{code}, 'reauth_failed', '... reauth_failed';

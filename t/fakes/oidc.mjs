@@ -7,7 +7,8 @@
 // CLIENTS_JSON: oidc-provider client metadata, e.g.
 //   [{"client_id": "parley", "client_secret": "...", "redirect_uris": [...]}]
 // The issuer is https://127.0.0.1:PORT. Accounts: any login name; its
-// claims are {sub: name, email: name@example.com, email_verified: true}.
+// claims are {sub: name, email: name@example.com, email_verified: true}
+// (false for names starting "unverified").
 // Prints "ready" on stdout once listening.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
@@ -22,7 +23,9 @@ const provider = new Provider(issuer, {
 	pkce: { required: () => true },
 	findAccount: async (ctx, sub) => ({
 		accountId: sub,
-		claims: async () => ({ sub, email: `${sub}@example.com`, email_verified: true }),
+		// A name starting "unverified" has an address the provider
+		// did not verify.
+		claims: async () => ({ sub, email: `${sub}@example.com`, email_verified: !sub.startsWith("unverified") }),
 	}),
 	claims: { openid: ["sub"], email: ["email", "email_verified"] },
 	features: { devInteractions: { enabled: true } },
