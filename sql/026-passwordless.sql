@@ -12,7 +12,11 @@ ALTER TABLE sessions ADD COLUMN reauth_at timestamptz;
 
 -- Flows: 'pending' holds an identity nobody linked yet, verified, for
 -- its holder to sign up with or link to the account it proves (ten
--- minutes, the same browser); 'reauth' re-authenticates a session.
+-- minutes, the same browser); 'reauth' re-authenticates a session. A
+-- provider that answers with a cross-site form POST (Apple's form_post,
+-- which carries no SameSite=Lax cookie) has its ID token verified at
+-- the POST and the claims kept in the flow, which the same-site GET
+-- that follows takes with the binding cookie.
 ALTER TABLE oidc_flows DROP CONSTRAINT oidc_flows_purpose_check;
 ALTER TABLE oidc_flows DROP CONSTRAINT oidc_flows_check;
 ALTER TABLE oidc_flows ADD CONSTRAINT oidc_flows_purpose_check
@@ -25,7 +29,7 @@ ALTER TABLE oidc_flows ADD COLUMN return_to text
 ALTER TABLE oidc_flows ADD CONSTRAINT oidc_flows_who_check
 	CHECK ((purpose IN ('login', 'pending')) = (user_id IS NULL AND company_id IS NULL));
 ALTER TABLE oidc_flows ADD CONSTRAINT oidc_flows_pending_check
-	CHECK ((purpose = 'pending') = (claims IS NOT NULL));
+	CHECK (purpose <> 'pending' OR claims IS NOT NULL);
 ALTER TABLE oidc_flows ADD CONSTRAINT oidc_flows_reauth_check
 	CHECK ((purpose = 'reauth') = (session_id IS NOT NULL));
 

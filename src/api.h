@@ -27,6 +27,7 @@ int h_oidc_providers(struct request *, struct ctx *);
 int h_oidc_start(struct request *, struct ctx *);
 int h_oidc_link(struct request *, struct ctx *);
 int h_oidc_callback(struct request *, struct ctx *);
+int h_oidc_callback_post(struct request *, struct ctx *);
 int h_oidc_mfa(struct request *, struct ctx *);
 int h_oidc_reauth(struct request *, struct ctx *);
 int h_oidc_pending(struct request *, struct ctx *);

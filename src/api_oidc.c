@@ -55,15 +55,22 @@
 #define OIDC_SKEW 120 /* seconds of clock difference allowed */
 #define OIDC_TOKEN_AGE 600 /* seconds an ID token may be old */
 #define OIDC_SECRET_MAX 512
+#define OIDC_CLAIMS_MAX 4200 /* a flow's kept claims: 4096 in the table */
 
 /* A provider the deployment configured. */
 struct provider {
 	const char *id, *name, *issuer, *client_id;
 	char	    secret_name[48];
+	/* Apple: answers with a cross-site form POST, and its client
+	 * secret is a JWT parleyd signs with the operator's key. */
+	int apple;
 };
 
-/* The providers: Google (a preset: its issuer, overridable for tests)
- * and one standard provider by issuer URL. */
+static const char *const provider_ids[] = { "google", "microsoft", "apple",
+	"generic" };
+
+/* The providers: the presets Google, Microsoft and Apple (their issuers
+ * overridable, for tests), and one standard provider by issuer URL. */
 static int
 provider_get(const struct conf *cfg, const char *id, struct provider *p)
 {
@@ -75,6 +82,22 @@ provider_get(const struct conf *cfg, const char *id, struct provider *p)
 		p->name = "Google";
 		p->issuer = cfg->oidc_google_issuer;
 		p->client_id = cfg->oidc_google_client_id;
+	} else if (strcmp(id, "microsoft") == 0) {
+		p->id = "microsoft";
+		p->name = "Microsoft";
+		p->issuer = cfg->oidc_microsoft_issuer;
+		p->client_id = cfg->oidc_microsoft_client_id;
+	} else if (strcmp(id, "apple") == 0) {
+		p->id = "apple";
+		p->name = "Apple";
+		p->issuer = cfg->oidc_apple_issuer;
+		p->client_id = cfg->oidc_apple_client_id;
+		p->apple = 1;
+		snprintf(p->secret_name, sizeof(p->secret_name),
+		    "oidc_apple_private_key");
+		return p->issuer[0] != '\0' && p->client_id[0] != '\0' &&
+		    cfg->oidc_apple_team_id[0] != '\0' &&
+		    cfg->oidc_apple_key_id[0] != '\0';
 	} else if (strcmp(id, "generic") == 0) {
 		p->id = "generic";
 		p->name = cfg->oidc_generic_name;
@@ -91,9 +114,10 @@ static struct db_stmt q_oidc_secret = { "oidc_secret",
 	"SELECT value_enc FROM operator_secrets WHERE name = $1", 1,
 	DB_RETRY_SAFE, 0 };
 
-/* The provider's client secret, decrypted into 'out'. Returns 0 or -1. */
+/* The provider's client secret (Apple: its signing key), decrypted into
+ * 'out'. Returns 0 or -1. */
 static int
-client_secret(struct db *db, const struct provider *p, char *out, size_t len)
+stored_secret(struct db *db, const struct provider *p, char *out, size_t len)
 {
 	const char *params[1] = { p->secret_name };
 	char	    aad[64];
@@ -111,6 +135,40 @@ client_secret(struct db *db, const struct provider *p, char *out, size_t len)
 		return -1;
 	out[n] = '\0';
 	return 0;
+}
+
+/*
+ * The client secret to present at the token endpoint of 'm': the stored
+ * one, or Apple's: an ES256 JWT of the operator's team, for five
+ * minutes, audience the issuer (Apple's "https://appleid.apple.com").
+ */
+static int
+client_secret(struct ctx *ctx, const struct provider *p,
+    const struct oidc_meta *m, char *out, size_t len)
+{
+	const struct conf *cfg = ctx->conf;
+	char		   pem[OIDC_SECRET_MAX * 8], *jwt;
+	long long	   now = (long long)time(NULL);
+	json_t		  *c;
+	int		   rc = -1;
+
+	if (!p->apple)
+		return stored_secret(ctx->db, p, out, len);
+	if (stored_secret(ctx->db, p, pem, sizeof(pem)) == -1)
+		return -1;
+	c = json_pack("{s:s,s:I,s:I,s:s,s:s}", "iss", cfg->oidc_apple_team_id,
+	    "iat", now, "exp", now + 300, "aud", m->issuer, "sub",
+	    p->client_id);
+	jwt =
+	    c != NULL ? jose_es256_sign(pem, cfg->oidc_apple_key_id, c) : NULL;
+	if (jwt != NULL && strlen(jwt) < len) {
+		snprintf(out, len, "%s", jwt);
+		rc = 0;
+	}
+	crypto_wipe(pem, sizeof(pem));
+	json_decref(c);
+	free(jwt);
+	return rc;
 }
 
 /* 's' percent-encoded (RFC 3986 unreserved kept) into 'out'. */
@@ -178,13 +236,14 @@ redirect_uri(const struct conf *cfg, char *out, size_t len)
 int
 h_oidc_providers(struct request *req, struct ctx *ctx)
 {
-	static const char *const ids[] = { "google", "generic" };
-	struct provider		 p;
-	json_t			*items = json_array();
-	size_t			 i;
+	struct provider p;
+	json_t	       *items = json_array();
+	size_t		i;
 
-	for (i = 0; items != NULL && i < sizeof(ids) / sizeof(ids[0]); i++)
-		if (provider_get(ctx->conf, ids[i], &p))
+	for (i = 0; items != NULL &&
+	     i < sizeof(provider_ids) / sizeof(provider_ids[0]);
+	     i++)
+		if (provider_get(ctx->conf, provider_ids[i], &p))
 			json_array_append_new(items,
 			    json_pack("{s:s,s:s}", "id", p.id, "name", p.name));
 	return items != NULL ? http_send_items(req, items) : -1;
@@ -305,11 +364,12 @@ start(struct request *req, struct ctx *ctx, const char *purpose,
 	n = snprintf(url, sizeof(url),
 	    "%s%cresponse_type=code&scope=openid%%20email&client_id=%s&"
 	    "redirect_uri=%s&state=%s&nonce=%s&code_challenge=%s&"
-	    "code_challenge_method=S256%s",
+	    "code_challenge_method=S256%s%s",
 	    m->authorization_endpoint,
 	    strchr(m->authorization_endpoint, '?') != NULL ? '&' : '?',
 	    e_client, e_redirect, state, nonce, challenge,
-	    f.session_id != NULL ? "&prompt=login&max_age=0" : "");
+	    f.session_id != NULL ? "&prompt=login&max_age=0" : "",
+	    p.apple ? "&response_mode=form_post" : "");
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return -1;
 	snprintf(cookie, sizeof(cookie),
@@ -362,8 +422,20 @@ static struct db_stmt q_flow_take = { "oidc_flow_take",
 	"company_id, coalesce(user_id::text, '') AS user_id, "
 	"coalesce(session_id::text, '') AS session_id, coalesce(return_to, "
 	"'account') AS return_to, extract(epoch FROM created_at)::bigint AS "
-	"started",
+	"started, coalesce(claims::text, '') AS claims",
 	1, 0, 0 };
+/* A form_post provider's return: the flow, not yet used or returned. */
+static struct db_stmt q_flow_peek = { "oidc_flow_peek",
+	"SELECT provider FROM oidc_flows WHERE state_hash = decode($1, 'hex') "
+	"AND purpose IN ('login', 'link', 'reauth') AND used_at IS NULL AND "
+	"claims IS NULL AND expires_at > now()",
+	1, 0, 0 };
+static struct db_stmt q_flow_returned = { "oidc_flow_returned",
+	"UPDATE oidc_flows SET claims = $2::jsonb WHERE state_hash = "
+	"decode($1, 'hex') AND purpose IN ('login', 'link', 'reauth') AND "
+	"used_at IS NULL AND claims IS NULL AND expires_at > now() RETURNING "
+	"provider",
+	2, 0, 0 };
 static struct db_stmt q_session_reauth = { "oidc_session_reauth",
 	"UPDATE sessions SET reauth_at = now() WHERE id = $1 AND company_id = "
 	"$2 AND user_id = $3 AND revoked_at IS NULL RETURNING id",
@@ -422,13 +494,13 @@ id_token_claims(struct ctx *ctx, const struct provider *p, const char *state,
 	const struct oidc_meta *m;
 	const json_t	       *jwks;
 	struct idt_expect	x;
-	char	secret[OIDC_SECRET_MAX], verifier[44], nonce[44];
+	char	secret[OIDC_SECRET_MAX * 2], verifier[44], nonce[44];
 	char	redirect[600], *idt = NULL;
 	json_t *claims = NULL;
 
 	if (oidc_provider_keys(ctx->conf, p->issuer, 0, &m, &jwks, why) == -1)
 		return NULL;
-	if (client_secret(ctx->db, p, secret, sizeof(secret)) == -1) {
+	if (client_secret(ctx, p, m, secret, sizeof(secret)) == -1) {
 		*why = "no_client_secret";
 		return NULL;
 	}
@@ -439,6 +511,7 @@ id_token_claims(struct ctx *ctx, const struct provider *p, const char *state,
 		verifier, &idt, why) == 0) {
 		memset(&x, 0, sizeof(x));
 		x.issuer = m->issuer;
+		x.tenant_template = m->tenant_template;
 		x.client_id = p->client_id;
 		x.nonce = nonce;
 		x.algs = m->algs;
@@ -737,11 +810,12 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	const char     *params[1];
 	char		sh[65], bh[65], want[65], cid[37], uid[37], purpose[8];
 	char		pid[33], buf[64], sid[37], back[8], path[64];
+	char		kept[OIDC_CLAIMS_MAX];
 	long long	started;
 	struct provider p;
 	PGresult       *res;
 	json_t	       *claims;
-	int		rc;
+	int		rc, n;
 
 	if (state == NULL)
 		return to_console(req, ctx, "/login?oidc=failed");
@@ -763,7 +837,10 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	snprintf(sid, sizeof(sid), "%s", row_get(res, 0, "session_id"));
 	snprintf(back, sizeof(back), "%s", row_get(res, 0, "return_to"));
 	started = row_int(res, 0, "started");
+	n = snprintf(kept, sizeof(kept), "%s", row_get(res, 0, "claims"));
 	PQclear(res);
+	if (n < 0 || (size_t)n >= sizeof(kept))
+		return -1;
 	/* The browser that started it, and no other. */
 	if ((bc = api_cookie(req, OIDC_COOKIE, buf, sizeof(buf))) == NULL ||
 	    (hash_hex(bc, bh), !crypto_equal(bh, want, 64))) {
@@ -773,10 +850,15 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	}
 	if (!provider_get(ctx->conf, pid, &p))
 		return to_console(req, ctx, "/login?oidc=failed");
-	if (code == NULL)
+	/* Verified at a form_post return already (h_oidc_callback_post). */
+	if (kept[0] != '\0')
+		claims = json_loads(kept, 0, NULL);
+	else if (code == NULL)
 		return to_console(
 		    req, ctx, back_to(purpose, back, "denied", path));
-	if ((claims = id_token_claims(ctx, &p, state, code, &why)) == NULL) {
+	else
+		claims = id_token_claims(ctx, &p, state, code, &why);
+	if (claims == NULL) {
 		log_event(LOG_WARN, "oidc_callback", LOG_S("provider", p.id),
 		    LOG_S("reason", why != NULL ? why : "failed"));
 		return to_console(
@@ -791,6 +873,95 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 		rc = sign_in(req, ctx, &p, claims, want);
 	json_decref(claims);
 	return rc;
+}
+
+/* What a flow keeps of verified claims: what its step reads. */
+static char *
+claims_kept(const json_t *claims)
+{
+	static const char *const keep[] = { "iss", "sub", "email",
+		"email_verified", "auth_time", "tid", "acr", "amr" };
+	json_t			*o = json_object();
+	char			*out;
+	size_t			 i;
+
+	for (i = 0; o != NULL && i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (json_object_get(claims, keep[i]) != NULL)
+			json_object_set(
+			    o, keep[i], json_object_get(claims, keep[i]));
+	out = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (out != NULL && strlen(out) > 4000) {
+		free(out);
+		out = NULL;
+	}
+	return out;
+}
+
+/*
+ * A provider's form_post return (Apple): a cross-site POST, which
+ * carries no SameSite=Lax cookie, so the browser cannot be checked here.
+ * The code is exchanged and the ID token verified now (the code is
+ * short-lived), the claims kept in the flow, and the browser sent on to
+ * the GET callback, a same-site navigation that brings the binding
+ * cookie: only there is the flow used, in the browser that started it.
+ */
+int
+h_oidc_callback_post(struct request *req, struct ctx *ctx)
+{
+	const char     *state = api_body_str(req, "state");
+	const char     *code = api_body_str(req, "code"), *why = NULL;
+	const char     *params[2];
+	char		sh[65], loc[700], *kept;
+	struct provider p;
+	PGresult       *res;
+	json_t	       *claims;
+	int		found;
+
+	if (state == NULL)
+		return to_console(req, ctx, "/login?oidc=failed");
+	hash_hex(state, sh);
+	params[0] = sh;
+	if ((res = db_exec(ctx->db, &q_flow_peek, params)) == NULL)
+		return -1;
+	found = PQntuples(res) == 1 &&
+	    provider_get(ctx->conf, PQgetvalue(res, 0, 0), &p) && p.apple;
+	PQclear(res);
+	if (!found) {
+		log_event(LOG_INFO, "oidc_callback",
+		    LOG_S("reason", "unknown_state"));
+		return to_console_keep(req, ctx, "/login?oidc=expired", 1);
+	}
+	/* A refusal: the GET says so, in the browser that started it. */
+	if (code != NULL) {
+		if ((claims = id_token_claims(ctx, &p, state, code, &why)) ==
+		    NULL) {
+			log_event(LOG_WARN, "oidc_callback",
+			    LOG_S("provider", p.id),
+			    LOG_S("reason", why != NULL ? why : "failed"));
+			return to_console_keep(
+			    req, ctx, "/login?oidc=failed", 1);
+		}
+		kept = claims_kept(claims);
+		json_decref(claims);
+		if (kept == NULL)
+			return -1;
+		params[1] = kept;
+		res = db_exec(ctx->db, &q_flow_returned, params);
+		free(kept);
+		if (res == NULL)
+			return -1;
+		found = PQntuples(res) == 1;
+		PQclear(res);
+		if (!found)
+			return to_console_keep(
+			    req, ctx, "/login?oidc=expired", 1);
+	}
+	snprintf(loc, sizeof(loc), "%s/api/v1/auth/oidc/callback?state=%s",
+	    ctx->conf->public_base_url, state);
+	if (http_add_header(req, "Location", loc) == -1)
+		return -1;
+	return http_send_empty(req, 303);
 }
 
 /* --- the TOTP step --- */

@@ -124,6 +124,27 @@ const struct conf_key conf_keys[] = {
 	    "the OAuth client id of \"Sign in with Google\"; empty: not "
 	    "offered. Its secret: parleyctl secret set "
 	    "oidc_google_client_secret"),
+	K_STR("oidc_microsoft_issuer", oidc_microsoft_issuer, 8,
+	    "https://login.microsoftonline.com/common/v2.0",
+	    "Microsoft Entra ID's issuer: .../common/v2.0 (any work, school "
+	    "or personal account: the multi-tenant issuer template, checked "
+	    "against each token's tid), .../organizations/v2.0, or one "
+	    "tenant's .../TENANT-ID/v2.0"),
+	K_STR("oidc_microsoft_client_id", oidc_microsoft_client_id, 0, "",
+	    "the application (client) id of \"Sign in with Microsoft\"; "
+	    "empty: not offered. Its secret: parleyctl secret set "
+	    "oidc_microsoft_client_secret"),
+	K_STR("oidc_apple_issuer", oidc_apple_issuer, 8,
+	    "https://appleid.apple.com",
+	    "Apple's issuer (the tests point it at a local provider)"),
+	K_STR("oidc_apple_client_id", oidc_apple_client_id, 0, "",
+	    "the Services ID of \"Sign in with Apple\"; empty: not offered. "
+	    "Its signing key (the .p8 file): parleyctl secret set "
+	    "oidc_apple_private_key"),
+	K_STR("oidc_apple_team_id", oidc_apple_team_id, 0, "",
+	    "the Apple developer team id (the client secret's iss)"),
+	K_STR("oidc_apple_key_id", oidc_apple_key_id, 0, "",
+	    "the id of that signing key (the client secret's kid)"),
 	K_STR("oidc_generic_issuer", oidc_generic_issuer, 0, "",
 	    "any standard OpenID Provider, by its issuer URL (https)"),
 	K_STR("oidc_generic_client_id", oidc_generic_client_id, 0, "",

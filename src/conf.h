@@ -50,6 +50,9 @@ struct conf {
 	int  oidc_allow_loopback; /* tests: OpenID providers on loopback */
 	char oidc_ca_file[256];
 	char oidc_google_issuer[256], oidc_google_client_id[256];
+	char oidc_microsoft_issuer[256], oidc_microsoft_client_id[256];
+	char oidc_apple_issuer[256], oidc_apple_client_id[256];
+	char oidc_apple_team_id[16], oidc_apple_key_id[16];
 	char oidc_generic_issuer[256], oidc_generic_client_id[256];
 	char oidc_generic_name[64]; /* tests: the local provider's CA */
 

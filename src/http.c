@@ -366,6 +366,89 @@ http_parse_json(struct request *req)
 	return 0;
 }
 
+/* Percent-decodes s[0..n) ('+' a space) into a new string; NULL if it
+ * is malformed or holds a character forms have no business sending. */
+static char *
+form_decode(const char *s, size_t n, size_t *outlen)
+{
+	char  *out = malloc(n + 1);
+	size_t i, o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i], hi, lo;
+
+		if (c == '%') {
+			if (n - i < 3 || (hi = hex_digit(s[i + 1])) < 0 ||
+			    (lo = hex_digit(s[i + 2])) < 0)
+				goto bad;
+			c = hi * 16 + lo;
+			i += 2;
+		} else if (c == '+')
+			c = ' ';
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+		    c == 0x7f)
+			goto bad;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+json_t *
+http_form_parse(const char *body, size_t len)
+{
+	const char *p = body, *end = body + len;
+	json_t	   *o = json_object();
+	int	    n = 0;
+
+	while (o != NULL && p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *stop = amp != NULL ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(stop - p));
+		char	   *k = NULL, *v = NULL;
+		size_t	    kl, vl;
+		json_t	   *js;
+
+		if (stop > p) {
+			if (eq == NULL || ++n > 32 ||
+			    (k = form_decode(p, (size_t)(eq - p), &kl)) ==
+				NULL ||
+			    (v = form_decode(eq + 1, (size_t)(stop - eq - 1),
+				 &vl)) == NULL ||
+			    kl == 0 || strlen(k) != kl ||
+			    json_object_get(o, k) != NULL ||
+			    (js = json_stringn(v, vl)) == NULL ||
+			    json_object_set_new(o, k, js) == -1) {
+				free(k);
+				free(v);
+				json_decref(o);
+				return NULL;
+			}
+			free(k);
+			free(v);
+		}
+		p = amp != NULL ? amp + 1 : end;
+	}
+	return o;
+}
+
+int
+http_parse_form(struct request *req)
+{
+	if ((req->json = http_form_parse(req->body, req->body_len)) == NULL) {
+		http_send_problem(req, 400, "malformed_form",
+		    "Request body is not a valid form", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 /* Writes status line, common headers, 'extra' and the body. */
 static int
 send_raw(struct request *req, int status, const char *ctype, const char *extra,

@@ -83,6 +83,17 @@ int http_read_body(struct request *req, size_t max);
  * answered 400.
  */
 int http_parse_json(struct request *req);
+/*
+ * Parses an application/x-www-form-urlencoded body into req->json, an
+ * object of strings, so a route's spec validates it as it does JSON:
+ * percent-decoding checked, UTF-8 checked, no NUL or control character
+ * but tab, CR and LF (base64 of XML may be folded), no name twice, at
+ * most 32 names. Returns 0, or -1 after having answered 400
+ * malformed_form.
+ */
+int http_parse_form(struct request *req);
+/* The parse of http_parse_form(): a new object, or NULL if malformed. */
+json_t *http_form_parse(const char *body, size_t len);
 
 const char *http_method_name(enum http_method);
 int	    http_method_parse(const char *s, enum http_method *out);

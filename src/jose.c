@@ -6,9 +6,13 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjose/cjose.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "crypto.h"
 #include "jose.h"
@@ -123,6 +127,40 @@ num(const json_t *c, const char *name, long long *v)
 	return 1;
 }
 
+/* Whether 's' is a GUID as Microsoft writes them, lower case. */
+static int
+is_guid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23
+			? s[i] != '-'
+			: strchr("0123456789abcdef", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* iss as expected: exactly, or the template with the token's tid. */
+static int
+issuer_ok(const json_t *c, const char *iss, const struct idt_expect *x)
+{
+	const char *t =
+	    x->tenant_template ? strstr(x->issuer, "{tenantid}") : NULL;
+	const char *tid = json_string_value(json_object_get(c, "tid"));
+	char	    want[1024];
+
+	if (!x->tenant_template)
+		return strcmp(iss, x->issuer) == 0;
+	if (t == NULL || !is_guid(tid) ||
+	    (size_t)snprintf(want, sizeof(want), "%.*s%s%s",
+		(int)(t - x->issuer), x->issuer, tid, t + 10) >= sizeof(want))
+		return 0;
+	return strcmp(iss, want) == 0;
+}
+
 /* The claims' checks; NULL when they pass, else the reason. */
 static const char *
 check_claims(const json_t *c, const struct idt_expect *x)
@@ -136,7 +174,7 @@ check_claims(const json_t *c, const struct idt_expect *x)
 	size_t	    i, others = 0;
 	int	    mine = 0;
 
-	if (iss == NULL || strcmp(iss, x->issuer) != 0)
+	if (iss == NULL || !issuer_ok(c, iss, x))
 		return "wrong_issuer";
 	if (json_is_string(aud))
 		mine = strcmp(json_string_value(aud), x->client_id) == 0;
@@ -218,4 +256,74 @@ out:
 		cjose_jwk_release(jwk);
 	cjose_jws_release(jws);
 	return claims;
+}
+
+/* The P-256 key of PEM 'pem' as a cjose key; NULL if it is not one. */
+static cjose_jwk_t *
+ec_key_of_pem(const char *pem)
+{
+	cjose_jwk_ec_keyspec spec;
+	unsigned char	     d[32], pub[65];
+	size_t		     publen = 0;
+	BIGNUM		    *bn = NULL;
+	EVP_PKEY	    *k = NULL;
+	BIO		    *b;
+	cjose_jwk_t	    *jwk = NULL;
+	cjose_err	     err;
+
+	if ((b = BIO_new_mem_buf(pem, -1)) == NULL)
+		return NULL;
+	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (k == NULL || !EVP_PKEY_is_a(k, "EC") ||
+	    EVP_PKEY_get_bits(k) != 256 ||
+	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, &bn) ||
+	    BN_bn2binpad(bn, d, sizeof(d)) != (int)sizeof(d) ||
+	    !EVP_PKEY_get_octet_string_param(
+		k, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &publen) ||
+	    publen != sizeof(pub) || pub[0] != 0x04)
+		goto out;
+	memset(&spec, 0, sizeof(spec));
+	spec.crv = CJOSE_JWK_EC_P_256;
+	spec.d = d;
+	spec.dlen = sizeof(d);
+	spec.x = pub + 1;
+	spec.xlen = 32;
+	spec.y = pub + 33;
+	spec.ylen = 32;
+	jwk = cjose_jwk_create_EC_spec(&spec, &err);
+out:
+	crypto_wipe(d, sizeof(d));
+	BN_clear_free(bn);
+	EVP_PKEY_free(k);
+	return jwk;
+}
+
+char *
+jose_es256_sign(const char *pem, const char *kid, const json_t *claims)
+{
+	cjose_jwk_t    *jwk;
+	cjose_header_t *h = NULL;
+	cjose_jws_t    *jws = NULL;
+	cjose_err	err;
+	const char     *ser;
+	char	       *body = NULL, *out = NULL;
+
+	if ((jwk = ec_key_of_pem(pem)) == NULL)
+		return NULL;
+	if ((body = json_dumps(claims, JSON_COMPACT)) == NULL ||
+	    (h = cjose_header_new(&err)) == NULL ||
+	    !cjose_header_set(h, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &err) ||
+	    !cjose_header_set(h, CJOSE_HDR_KID, kid, &err) ||
+	    (jws = cjose_jws_sign(
+		 jwk, h, (const uint8_t *)body, strlen(body), &err)) == NULL ||
+	    !cjose_jws_export(jws, &ser, &err))
+		goto out;
+	out = strdup(ser);
+out:
+	cjose_jws_release(jws);
+	cjose_header_release(h);
+	cjose_jwk_release(jwk);
+	free(body);
+	return out;
 }

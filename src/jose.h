@@ -20,6 +20,9 @@ struct idt_expect {
 	long long	   now; /* Unix seconds */
 	int		   skew; /* seconds of clock difference allowed */
 	int		   max_age; /* iat at most this many seconds ago */
+	/* issuer is a template with "{tenantid}" (Microsoft's multi-tenant
+	 * issuer): iss must be it with the token's tid, a GUID, put in */
+	int tenant_template;
 };
 
 #define JOSE_TOKEN_MAX 16384 /* bytes of an ID token */
@@ -34,5 +37,12 @@ struct idt_expect {
  */
 json_t *jose_id_token_verify(const char *token, const json_t *jwks,
     const struct idt_expect *x, const char **why);
+
+/*
+ * A JWS (ES256, header kid 'kid') of 'claims', signed with the P-256
+ * private key in PEM 'pem' (PKCS#8 or SEC1): Apple's client secret. A new
+ * string (caller frees), or NULL.
+ */
+char *jose_es256_sign(const char *pem, const char *kid, const json_t *claims);
 
 #endif

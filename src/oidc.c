@@ -173,6 +173,32 @@ https_member(const json_t *o, const char *k, char out[OIDC_URL_MAX])
 	return 0;
 }
 
+/*
+ * Whether document issuer 'doc' is the multi-tenant template of 'asked':
+ * Microsoft's .../common/v2.0 (and .../organizations/v2.0) say
+ * .../{tenantid}/v2.0, for each token's tid to fill.
+ */
+static int
+tenant_template(const char *doc, const char *asked)
+{
+	static const char *const multi[] = { "common", "organizations" };
+	const char		*t = strstr(doc, "{tenantid}");
+	size_t			 pre, post, i;
+
+	if (t == NULL || strstr(t + 1, "{tenantid}") != NULL)
+		return 0;
+	pre = (size_t)(t - doc);
+	post = strlen(t + 10);
+	if (strncmp(doc, asked, pre) != 0 || strlen(asked) < pre + post ||
+	    strcmp(asked + strlen(asked) - post, t + 10) != 0)
+		return 0;
+	for (i = 0; i < sizeof(multi) / sizeof(multi[0]); i++)
+		if (strlen(asked) - pre - post == strlen(multi[i]) &&
+		    strncmp(asked + pre, multi[i], strlen(multi[i])) == 0)
+			return 1;
+	return 0;
+}
+
 int
 oidc_discover(const struct conf *cfg, const char *issuer, struct oidc_meta *m,
     const char **why)
@@ -199,9 +225,12 @@ oidc_discover(const struct conf *cfg, const char *issuer, struct oidc_meta *m,
 		return -1;
 	iss = json_string_value(json_object_get(d, "issuer"));
 	*why = "wrong_issuer";
-	if (iss == NULL || strcmp(iss, issuer) != 0)
+	if (iss == NULL ||
+	    (strcmp(iss, issuer) != 0 && !tenant_template(iss, issuer)))
 		goto fail;
 	snprintf(m->issuer, sizeof(m->issuer), "%s", iss);
+	snprintf(m->asked, sizeof(m->asked), "%s", issuer);
+	m->tenant_template = strcmp(iss, issuer) != 0;
 	*why = "bad_endpoint";
 	if (https_member(
 		d, "authorization_endpoint", m->authorization_endpoint) == -1 ||
@@ -277,7 +306,7 @@ oidc_provider_keys(const struct conf *cfg, const char *issuer, int refresh,
 	struct cached *c = NULL;
 
 	for (i = 0; i < OIDC_CACHE_N; i++) {
-		if (strcmp(cache[i].m.issuer, issuer) == 0) {
+		if (strcmp(cache[i].m.asked, issuer) == 0) {
 			c = &cache[i];
 			break;
 		}

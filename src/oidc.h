@@ -18,7 +18,9 @@ struct conf;
 
 /* A provider's metadata, as its discovery document says. */
 struct oidc_meta {
-	char	    issuer[OIDC_URL_MAX];
+	char	    asked[OIDC_URL_MAX]; /* the issuer configured */
+	char	    issuer[OIDC_URL_MAX]; /* the document's */
+	int	    tenant_template; /* issuer has "{tenantid}" (Microsoft) */
 	char	    authorization_endpoint[OIDC_URL_MAX];
 	char	    token_endpoint[OIDC_URL_MAX];
 	char	    jwks_uri[OIDC_URL_MAX];
@@ -41,8 +43,10 @@ int oidc_fetch_json(const struct conf *cfg, const char *url, json_t **out,
 
 /*
  * Reads the discovery document of 'issuer' into 'm': its issuer must be
- * 'issuer' exactly, its endpoints https, its algorithms include RS256 or
- * ES256. Returns 0, or -1 with a reason (oidc_fetch_json's, or
+ * 'issuer' exactly (or, for Microsoft's multi-tenant .../common/v2.0 and
+ * .../organizations/v2.0, the same with "{tenantid}" in that segment:
+ * the template each token's tid fills), its endpoints https, its
+ * algorithms include RS256 or ES256. Returns 0, or -1 with a reason (oidc_fetch_json's, or
  * wrong_issuer, bad_endpoint, no_algorithm).
  */
 int oidc_discover(const struct conf *cfg, const char *issuer,

@@ -366,6 +366,7 @@ static const struct common {
 	{ 400, "BadRequest", "a malformed request, JSON body, query or header",
 	    "bad_content_length bad_method bad_path bad_query bad_uri "
 	    "body_incomplete body_required json_too_deep malformed_json "
+	    "malformed_form "
 	    "bad_header" },
 	{ 401, "Unauthorized", "no valid credentials",
 	    "unauthenticated invalid_token token_expired session_revoked" },
@@ -601,7 +602,7 @@ operation(const struct route *r)
 		json_object_set_new(op, "parameters", params);
 	else
 		json_decref(params);
-	if (r->body == BODY_JSON) {
+	if (r->body != BODY_NONE) {
 		json_t		  *schema = sp != NULL && sp->body != NULL
 			       ? fields_schema(sp->body, sp->nbody)
 			       : r->ctypes != NULL ? json_object() /* a foreign format */

@@ -23,7 +23,9 @@
  */
 enum rl_class { RL_NONE, RL_LLM, RL__MAX };
 
-enum body_kind { BODY_NONE, BODY_JSON };
+/* A body: none, JSON, or a form (application/x-www-form-urlencoded, read
+ * into an object of strings that the spec's fields validate alike). */
+enum body_kind { BODY_NONE, BODY_JSON, BODY_FORM };
 
 /* How a documented answer's body is made. */
 enum reply_shape {
@@ -94,7 +96,7 @@ struct route {
 	unsigned	   scope; /* API-key scope bit; 0 none */
 	enum rl_class	   rl;
 	enum body_kind	   body;
-	size_t		   max_body; /* bytes, BODY_JSON only */
+	size_t		   max_body; /* bytes, BODY_JSON and BODY_FORM */
 	const char *const *ctypes; /* accepted media types; NULL: JSON */
 	handler_fn	   fn;
 	const char	  *summary; /* one line, for docs */

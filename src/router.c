@@ -301,13 +301,18 @@ router_dispatch(struct request *req, struct ctx *ctx)
 			goto out;
 		}
 		if (http_read_body(req, r->max_body) == -1 ||
-		    http_parse_json(req) == -1)
+		    (r->body == BODY_FORM ? http_parse_form(req)
+					  : http_parse_json(req)) == -1)
 			goto out;
 		if (r->spec != NULL && r->spec->body != NULL) {
 			struct verr err;
 
+			/* A form is a third party's (a provider's return):
+			 * members it adds are not ours to refuse. */
 			if (validate_object(req->json, r->spec->body,
-				r->spec->nbody, 0, &err) == -1) {
+				r->spec->nbody,
+				r->body == BODY_FORM ? VO_ALLOW_UNKNOWN : 0,
+				&err) == -1) {
 				validate_problem(req, &err);
 				goto out;
 			}

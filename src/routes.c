@@ -639,7 +639,10 @@ static const struct spec s_readyz = { REPLIES(
 	"not ready")) };
 static const struct spec s_meta = { REPLIES(
     REPLY(200, R_ONE, &row_meta, "metadata")) };
-static const char *const oidc_ids[] = { "google", "generic", NULL };
+static const char *const oidc_ids[] = { "google", "microsoft", "apple",
+	"generic", NULL };
+static const char *const form_ctypes[] = { "application/x-www-form-urlencoded",
+	NULL };
 static const struct spec s_oidc_providers = { .noun = "provider",
 	REPLIES(REPLY(200, R_ITEMS, &row_oidc_provider, "those configured")) };
 #define OIDC_START_REPLIES(what, ...)                                          \
@@ -751,6 +754,27 @@ static const struct spec s_oidc_callback = {
 	       "(RS256 or ES256 as the provider's metadata allows; iss, aud, "
 	       "azp, exp, iat, nonce). An account with TOTP on gives its code "
 	       "next (POST /api/v1/auth/oidc/mfa)."
+};
+static const struct spec s_oidc_callback_post = {
+	BODY(FIELD_DOC("state", V_URI, 43, 43, F_REQUIRED, "the flow's"),
+	    FIELD_DOC("code", V_STRING, 1, 2048, 0, "the authorization code"),
+	    FIELD_DOC("error", V_STRING, 1, 128, 0, "the provider's refusal"),
+	    FIELD_DOC("id_token", V_STRING, 1, 16384, F_SECRET,
+		"ignored: the code's exchange gives the one parley verifies"),
+	    FIELD_DOC("user", V_STRING, 1, 2048, 0,
+		"Apple's, on a first sign-in: ignored")),
+	REPLIES({ 303, R_OTHER, NULL,
+	    "to GET /api/v1/auth/oidc/callback?state=…, which finishes in "
+	    "the browser that started the flow; or to /login?oidc=REASON "
+	    "(expired, failed)",
+	    NULL, NULL }),
+	.doc = "Where a provider that answers with response_mode=form_post "
+	       "(Apple) sends the browser back: a cross-site POST, which "
+	       "carries no SameSite=Lax cookie, so the flow's state is kept "
+	       "server-side: the code is exchanged and the ID token verified "
+	       "here, its claims kept in the flow, and the GET that follows "
+	       "(same-site, with the binding cookie) uses the flow, once. "
+	       "Members the provider adds are ignored."
 };
 static const struct spec s_oidc_mfa = { HEADERS(SESSION_MODE),
 	BODY(FIELD_DOC("ticket", V_URI, 43, 43, F_REQUIRED | F_SECRET,
@@ -1180,6 +1204,11 @@ const struct route routes[] = {
 	    RL_NONE, BODY_NONE, 0, NULL, h_oidc_callback,
 	    "the provider's return (a browser redirect)", NULL,
 	    &s_oidc_callback },
+	{ M_POST, "/api/v1/auth/oidc/callback", AUTH_PUBLIC, ROLE_NONE, 0,
+	    RL_NONE, BODY_FORM, PRL_BODY_SMALL, form_ctypes,
+	    h_oidc_callback_post,
+	    "a provider's form_post return (a cross-site browser POST)", NULL,
+	    &s_oidc_callback_post },
 	AUTHN(M_POST, "/api/v1/auth/oidc/mfa", h_oidc_mfa, RL_NONE,
 	    "the TOTP code after a provider's sign-in", &s_oidc_mfa),
 	USER_JSON(M_POST, "/api/v1/auth/oidc/link", ROLE_MEMBER, h_oidc_link,

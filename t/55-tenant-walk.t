@@ -208,7 +208,7 @@ my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1
     'POST /api/v1/widget/consent');
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
     'GET /api/v1/auth/challenge', 'GET /api/v1/auth/oidc/providers', 'POST /api/v1/auth/oidc/start',
-    'GET /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/mfa', 'POST /api/v1/auth/oidc/pending',
+    'GET /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/mfa', 'POST /api/v1/auth/oidc/pending',
     'POST /api/v1/auth/oidc/signup', 'POST /api/v1/auth/oidc/link-account',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/register/confirm', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',

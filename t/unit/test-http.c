@@ -64,6 +64,26 @@ static const struct {
 	{ "", 0 },
 };
 
+static const struct {
+	const char *body, *key, *value; /* value NULL: refused */
+} forms[] = {
+	{ "state=abc&code=x%2By+z", "code", "x+y z" },
+	{ "a=1&&b=2", "b", "2" },
+	{ "SAMLResponse=PD94%0D%0AbWw%3D", "SAMLResponse", "PD94\r\nbWw=" },
+	{ "empty=", "empty", "" },
+	{ "u=%C3%A9", "u", "\xc3\xa9" },
+	{ "a=1&a=2", "a", NULL },
+	{ "a=%zz", "a", NULL },
+	{ "a=%4", "a", NULL },
+	{ "a=%00", "a", NULL },
+	{ "a=%01", "a", NULL },
+	{ "a=%7F", "a", NULL },
+	{ "a=%C3", "a", NULL }, /* not UTF-8 */
+	{ "=1", "", NULL },
+	{ "novalue", "novalue", NULL },
+	{ "k%00x=1", "k", NULL },
+};
+
 int
 main(void)
 {
@@ -98,5 +118,28 @@ main(void)
 	    http_method_parse("get", &m), -1, "methods are case-sensitive");
 	tap_is_int(http_method_parse("TRACE", &m), -1, "TRACE refused");
 	tap_is_str(http_status_text(413), "Content Too Large", "413 text");
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		json_t *o =
+		    http_form_parse(forms[i].body, strlen(forms[i].body));
+		const char *v =
+		    json_string_value(json_object_get(o, forms[i].key));
+
+		if (forms[i].value == NULL)
+			tap_ok(o == NULL, "form %s: refused", forms[i].body);
+		else
+			tap_ok(v != NULL && strcmp(v, forms[i].value) == 0,
+			    "form %s: %s", forms[i].body, forms[i].key);
+		json_decref(o);
+	}
+	{
+		char big[33 * 4 + 1] = "";
+		int  k;
+
+		for (k = 0; k < 33; k++)
+			snprintf(big + strlen(big), sizeof(big) - strlen(big),
+			    "%c%02d=", k ? '&' : 'a', k);
+		tap_ok(http_form_parse(big, strlen(big)) == NULL,
+		    "a form of 33 names: refused");
+	}
 	return tap_done();
 }

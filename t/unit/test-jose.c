@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include <cjose/cjose.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "crypto.h"
 #include "jose.h"
@@ -90,7 +93,7 @@ static const char *
 verify(char *tok, const char *const *algs)
 {
 	struct idt_expect x = { "https://idp.example", "client-1",
-		"n-0S6_WzA2Mj", algs, NOW, 60, 600 };
+		"n-0S6_WzA2Mj", algs, NOW, 60, 600, 0 };
 	const char	 *why = "none";
 	json_t		 *c = jose_id_token_verify(tok, jwks, &x, &why);
 
@@ -107,6 +110,89 @@ expect(const char *got, const char *want, const char *what)
 {
 	tap_ok(got != NULL && strcmp(got, want) == 0, "%s: %s (got %s)", what,
 	    want, got ? got : "(null)");
+}
+
+/* As verify(), against Microsoft's multi-tenant issuer template. */
+static const char *
+verify_tenant(char *tok)
+{
+	struct idt_expect x = { "https://login.example/{tenantid}/v2.0",
+		"client-1", "n-0S6_WzA2Mj", NULL, NOW, 60, 600, 1 };
+	const char	 *why = "none";
+	json_t		 *c = jose_id_token_verify(tok, jwks, &x, &why);
+
+	if (c != NULL) {
+		json_decref(c);
+		why = "ok";
+	}
+	free(tok);
+	return why;
+}
+
+/* The claims of a token of tenant 'tid' whose iss says 'iss_tid'. */
+static json_t *
+tenant_claims(const char *iss_tid, const char *tid)
+{
+	json_t *c = claims();
+	char	iss[128];
+
+	snprintf(iss, sizeof(iss), "https://login.example/%s/v2.0", iss_tid);
+	json_object_set_new(c, "iss", json_string(iss));
+	if (tid != NULL)
+		json_object_set_new(c, "tid", json_string(tid));
+	return c;
+}
+
+/*
+ * Apple's client secret: jose_es256_sign() with a P-256 key in PEM, as
+ * Apple's .p8 file holds it, verified with that key's public half.
+ */
+static void
+es256_sign_cases(void)
+{
+	EVP_PKEY	    *k = EVP_EC_gen("P-256");
+	BIO		    *b = BIO_new(BIO_s_mem());
+	unsigned char	     pub[65];
+	size_t		     n = 0;
+	cjose_jwk_ec_keyspec spec;
+	cjose_jwk_t	    *jwk;
+	cjose_err	     err;
+	char		    *pem, *tok;
+	long		     len;
+	json_t		    *empty = json_object();
+
+	PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+	len = BIO_get_mem_data(b, &pem);
+	pem = strndup(pem, (size_t)len);
+	EVP_PKEY_get_octet_string_param(
+	    k, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &n);
+	memset(&spec, 0, sizeof(spec));
+	spec.crv = CJOSE_JWK_EC_P_256;
+	spec.x = pub + 1;
+	spec.xlen = 32;
+	spec.y = pub + 33;
+	spec.ylen = 32;
+	jwk = cjose_jwk_create_EC_spec(&spec, &err);
+	publish(jwk, "apple-key");
+	{
+		json_t *c = claims();
+
+		tok = jose_es256_sign(pem, "apple-key", c);
+		json_decref(c);
+		tap_ok(tok != NULL && strncmp(tok, "ey", 2) == 0,
+		    "an ES256 JWS is signed with a PEM P-256 key");
+		expect(tok != NULL ? verify(tok, NULL) : "none", "ok",
+		    "... and verifies with its public key, under its kid");
+	}
+	tap_ok(jose_es256_sign("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END "
+			       "PRIVATE KEY-----\n",
+		   "k", empty) == NULL,
+	    "a PEM that is no key signs nothing");
+	json_decref(empty);
+	cjose_jwk_release(jwk);
+	EVP_PKEY_free(k);
+	BIO_free(b);
+	free(pem);
 }
 
 int
@@ -226,6 +312,32 @@ main(void)
 	    "malformed", "padding inside a part");
 	expect(verify(strdup("eyJhbGciOiJSUzI1NiJ9.e30AA.sig0"), NULL),
 	    "malformed", "a part of a length base64 cannot have");
+	/* Microsoft's multi-tenant issuer: iss is the template with tid. */
+	expect(verify_tenant(sign(rsa, "RS256", "rsa-1",
+		   tenant_claims("72f988bf-86f1-41af-91ab-2d7cd011db47",
+		       "72f988bf-86f1-41af-91ab-2d7cd011db47"))),
+	    "ok", "a tenant's token, iss the template with its tid");
+	expect(verify_tenant(sign(rsa, "RS256", "rsa-1",
+		   tenant_claims("72f988bf-86f1-41af-91ab-2d7cd011db47",
+		       "9188040d-6c67-4c5b-b112-36a304b66dad"))),
+	    "wrong_issuer", "a tenant's iss with another tenant's tid");
+	expect(
+	    verify_tenant(sign(rsa, "RS256", "rsa-1",
+		tenant_claims("72f988bf-86f1-41af-91ab-2d7cd011db47", NULL))),
+	    "wrong_issuer", "no tid");
+	expect(verify_tenant(sign(rsa, "RS256", "rsa-1",
+		   tenant_claims("evil/v2.0?x=", "evil/v2.0?x="))),
+	    "wrong_issuer", "a tid that is no GUID");
+	expect(verify_tenant(sign(rsa, "RS256", "rsa-1",
+		   tenant_claims("{tenantid}", "{tenantid}"))),
+	    "wrong_issuer", "the template itself as iss");
+	expect(verify(sign(rsa, "RS256", "rsa-1",
+			  tenant_claims("72f988bf-86f1-41af-91ab-2d7cd011db47",
+			      "72f988bf-86f1-41af-91ab-2d7cd011db47")),
+		   NULL),
+	    "wrong_issuer",
+	    "without the template, a tenant's iss is another issuer");
+	es256_sign_cases();
 	cjose_jwk_release(rsa);
 	cjose_jwk_release(other);
 	cjose_jwk_release(ec);

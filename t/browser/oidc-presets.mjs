@@ -1,0 +1,88 @@
+// The presets in the console (run by t/49-oidc-presets.t): an owner
+// links Microsoft (multi-tenant) on the account page and signs in with
+// it; an Entra identity nobody linked is not signed up with (Entra does
+// not verify addresses); a new person signs up with Apple, whose answer
+// is a cross-site form_post from another site.
+//
+// Environment: BASE, CHROMIUM, EMAIL, PASSWORD (an owner), OUT.
+import { env, check, launch, newPage as pageIn, finish } from "./lib.mjs";
+
+const browser = await launch();
+const newPage = () => pageIn(browser);
+// The provider's own pages (oidc-provider's development interactions);
+// 'leave': wait for the browser to get there first (a provider that
+// knows the browser and its consent sends it straight back).
+async function atProvider(page, who, leave = true) {
+	if (leave) await page.waitForURL((u) => !u.href.startsWith(env.BASE), { timeout: 15000 });
+	for (let i = 0; i < 4 && !page.url().startsWith(env.BASE); i++) {
+		await page.waitForLoadState("domcontentloaded");
+		if (page.url().startsWith(env.BASE)) break;
+		if (await page.locator("input[name=login]").count()) {
+			await page.fill("input[name=login]", who);
+			await page.fill("input[name=password]", "any");
+		}
+		const go = page.locator("button[type=submit]").first();
+		if (await go.count()) await Promise.all([page.waitForNavigation(), go.click()]);
+	}
+	await page.waitForURL((u) => u.href.startsWith(env.BASE), { timeout: 15000 });
+}
+
+let step = "start";
+try {
+	step = "microsoft link";
+	const p = await newPage();
+	await p.goto(`${env.BASE}/login`);
+	await p.getByLabel("E-mail").fill(env.EMAIL);
+	await p.getByLabel("Password").fill(env.PASSWORD);
+	await p.getByRole("button", { name: "Log in" }).click();
+	await p.locator("h1", { hasText: "Hello," }).waitFor();
+	await p.goto(`${env.BASE}/settings/account`);
+	await p.getByLabel("Your password").fill(env.PASSWORD);
+	await p.locator("select[name=provider]").selectOption({ label: "Microsoft" });
+	await p.getByRole("button", { name: "Link the provider" }).click();
+	await atProvider(p, "ada");
+	await p.locator("h1", { hasText: "Your account" }).waitFor();
+	check(/oidc=linked/.test(p.url()), "Microsoft (multi-tenant) is linked from the account page", p.url());
+
+	step = "microsoft sign in";
+	await p.getByRole("button", { name: "Log out", exact: true }).click();
+	await p.locator("h1", { hasText: "Log in" }).waitFor();
+	await p.getByRole("button", { name: "Sign in with Microsoft" }).click();
+	await atProvider(p, "ada", false);
+	await p.locator("h1", { hasText: "Hello," }).waitFor({ timeout: 15000 });
+	check(await p.locator("h1").textContent() === "Hello, Ada", "signed in with Microsoft: the token's tenant issuer matched the template");
+
+	step = "microsoft unknown";
+	const m = await newPage();
+	await m.goto(`${env.BASE}/login`);
+	await m.getByRole("button", { name: "Sign in with Microsoft" }).click();
+	await atProvider(m, "mallory");
+	await m.getByRole("alert").filter({ hasText: "No account has linked" }).waitFor();
+	check(/oidc=unknown_identity/.test(m.url()), "an Entra identity nobody linked: no sign-up, its address is unverified", m.url());
+
+	step = "apple sign up";
+	const a = await newPage();
+	await a.goto(`${env.BASE}/login`);
+	await a.getByRole("button", { name: "Sign in with Apple" }).click();
+	await a.waitForURL((u) => u.href.startsWith("https://localhost:"), { timeout: 15000 });
+	check(true, "Apple's sign-in is on another site");
+	await atProvider(a, "zoe");
+	await a.locator("h1", { hasText: "Create your company" }).waitFor({ timeout: 15000 });
+	check(/oidc=new/.test(a.url()), "the cross-site form_post came back, and the same-site GET finished the flow in this browser", a.url());
+	await a.getByLabel("Company").fill("Zoe's Zines");
+	await a.getByLabel("Your name").fill("Zoe");
+	await a.getByRole("button", { name: "Create my company" }).click();
+	await a.locator("h1", { hasText: "Hello, Zoe" }).waitFor({ timeout: 15000 });
+	check(true, "... and the company is made: Apple's \"true\" string counts as a verified address");
+
+	step = "apple sign in";
+	await a.getByRole("button", { name: "Log out", exact: true }).click();
+	await a.locator("h1", { hasText: "Log in" }).waitFor();
+	await a.getByRole("button", { name: "Sign in with Apple" }).click();
+	await atProvider(a, "zoe", false);
+	await a.locator("h1", { hasText: "Hello, Zoe" }).waitFor({ timeout: 15000 });
+	check(true, "signing in with Apple again: the identity's account");
+} catch (e) {
+	check(false, "the journey ran to its end", `at ${step}: ${String(e?.stack ?? e)}`);
+}
+await finish(browser);
