@@ -18,6 +18,7 @@ const RETENTION = [["30_days", "30 days"], ["60_days", "60 days"], ["90_days", "
 const SECTIONS = [
 	["/settings/account", "Your account", null],
 	["/settings/company", "Company", ADMIN],
+	["/settings/sso", "Single sign-on", ADMIN],
 	["/settings/members", "Members and invitations", null],
 	["/settings/chatbots", "Chatbots and knowledge base", null],
 	["/settings/templates", "Templates", null],
@@ -492,8 +493,77 @@ async function billingPage() {
 		    async (v) => { location.assign((await api("POST", "/api/v1/billing/checkout", { plan: v.plan })).url); }));
 }
 
+// The company's own single sign-on: the domains it proves by DNS, its
+// identity provider (SAML metadata, or an OpenID issuer and client), and
+// its policy. Owners change it; admins see it.
+async function ssoPage() {
+	const owner = state.me.role === "owner";
+	const domains = (await api("GET", "/api/v1/company/sso/domains")).items;
+	let c = await api("GET", "/api/v1/company/sso");
+	if (!c.protocol) c = null; /* none yet */
+	const dom = el("section", { "aria-labelledby": "dom-h" }, el("h2", { id: "dom-h" }, "Domains"),
+	    el("p", {}, "Single sign-on applies to the members whose address is at a domain the company verified. Verify one by publishing a DNS TXT record."),
+	    list("domains", domains, (d) => el("li", {}, el("strong", {}, d.domain), d.verified ? ` verified ${when(d.verified_at)} ` : " not verified yet: publish ",
+		d.verified ? null : el("code", {}, `${d.txt_name} TXT "${d.txt_value}"`), " ",
+		owner && !d.verified ? el("button", { type: "button", onclick: async (ev) => {
+			const err = ev.target.parentNode.querySelector(".error");
+			try {
+				await api("POST", `/api/v1/company/sso/domains/${d.id}/verify`);
+				reload();
+			} catch (e) {
+				err.textContent = explain(e);
+			}
+		} }, `Verify ${d.domain}`) : null,
+		owner ? delButton(d.domain, `/api/v1/company/sso/domains/${d.id}`) : null,
+		el("span", { class: "error", role: "alert" })), "No domain yet."),
+	    owner ? form([{ name: "domain", label: "Domain (e.g. acme.com)" }], "Add the domain", async (v) => {
+		await api("POST", "/api/v1/company/sso/domains", { domain: v.domain });
+		reload();
+	    }) : null);
+	const f = form([
+		{ name: "protocol", label: "Protocol", options: [["saml", "SAML 2.0"], ["oidc", "OpenID Connect"]], value: c?.protocol ?? "saml" },
+		{ name: "saml_metadata", label: "SAML: the identity provider's metadata XML", type: "textarea", rows: 6, required: false,
+		  value: "" },
+		{ name: "allow_idp_initiated", label: "SAML: accept sign-ins the identity provider starts (open to login CSRF)", type: "checkbox", checked: !!c?.allow_idp_initiated },
+		{ name: "oidc_issuer", label: "OpenID Connect: issuer URL", required: false, value: c?.oidc_issuer ?? "" },
+		{ name: "oidc_client_id", label: "OpenID Connect: client id", required: false, value: c?.oidc_client_id ?? "" },
+		{ name: "oidc_client_secret", label: c?.has_client_secret ? "OpenID Connect: client secret (leave empty to keep the one set)" : "OpenID Connect: client secret",
+		  type: "password", required: false, autocomplete: "off" },
+		{ name: "enabled", label: "Members may sign in through it", type: "checkbox", checked: !!c?.enabled },
+		{ name: "required", label: "Require it for members of the verified domains (owners keep password and code)", type: "checkbox", checked: !!c?.required },
+		{ name: "jit", label: "Make a member of anyone of a verified domain who signs in", type: "checkbox", checked: !!c?.jit },
+		{ name: "jit_role", label: "Their role", options: [["member", "member"], ["admin", "admin"]], value: c?.jit_role ?? "member" },
+		{ name: "idp_mfa", label: "The identity provider's multi-factor authentication counts for two-factor authentication", type: "checkbox", checked: !!c?.idp_mfa },
+	], "Save single sign-on", async (v) => {
+		const body = { protocol: v.protocol, enabled: v.enabled, required: v.required, jit: v.jit, jit_role: v.jit_role,
+			idp_mfa: v.idp_mfa, allow_idp_initiated: v.allow_idp_initiated };
+		if (v.protocol === "saml") {
+			if (v.saml_metadata) body.saml_metadata = v.saml_metadata;
+			else if (c?.protocol === "saml") return saveErr("Paste the metadata again to change SAML settings.");
+		} else {
+			body.oidc_issuer = v.oidc_issuer;
+			body.oidc_client_id = v.oidc_client_id;
+			if (v.oidc_client_secret) body.oidc_client_secret = v.oidc_client_secret;
+		}
+		await api("PUT", "/api/v1/company/sso", body);
+		reload();
+	});
+	const saveErr = (m) => { f.querySelector(".error").textContent = m; };
+	if (!owner) f.querySelectorAll("input, select, textarea, button").forEach((i) => { i.disabled = true; });
+	const idp = el("section", { "aria-labelledby": "idp-h" }, el("h2", { id: "idp-h" }, "Identity provider"),
+	    c ? el("p", { id: "sso-state" }, `${c.protocol === "saml" ? "SAML" : "OpenID Connect"}${c.saml_idp_entity_id ? ` (${c.saml_idp_entity_id})` : ""}${c.oidc_issuer ? ` (${c.oidc_issuer})` : ""}: `,
+		c.enabled ? "on" : "off", c.required ? ", required" : "", c.jit ? `, new members as ${c.jit_role}` : "", ".") : el("p", { class: "muted" }, "None yet."),
+	    el("p", {}, "At your identity provider, register parley as:"),
+	    el("ul", {}, el("li", {}, "SAML entity id (and metadata URL): ", el("code", { id: "sp-entity" }, c?.sp_entity_id ?? `${location.origin}/api/v1/sso/saml/${state.me.company.id}/metadata`)),
+		el("li", {}, "SAML Assertion Consumer Service (HTTP-POST): ", el("code", { id: "sp-acs" }, c?.sp_acs_url ?? `${location.origin}/api/v1/sso/saml/${state.me.company.id}/acs`)),
+		el("li", {}, "OpenID Connect redirect URI: ", el("code", {}, c?.oidc_redirect_uri ?? `${location.origin}/api/v1/auth/oidc/callback`))),
+	    f, owner && c ? delButton("the single sign-on settings", "/api/v1/company/sso") : null);
+	show("Single sign-on", dom, idp);
+}
+
 export const adminPages = {
 	"/settings/company": page("Company", ADMIN, companyPage),
+	"/settings/sso": page("Single sign-on", ADMIN, ssoPage),
 	"/settings/members": page("Members", null, membersPage),
 	"/settings/api-keys": page("API keys", ADMIN, apiKeysPage),
 	"/settings/chatbots": page("Chatbots", null, chatbotsPage),

@@ -105,7 +105,19 @@ async function viaProvider(path, id, err) {
 		err.textContent = explain(e);
 	}
 }
+const SSO_WORDS = {
+	failed: "Your company's identity provider's answer was refused: start again.",
+	expired: "That sign-in is used or expired: start again.",
+	replayed: "That answer of your identity provider was used already: start again.",
+	no_account: "Your company has no member with this address: ask an admin to invite you.",
+	account_elsewhere: "This address belongs to an account of another company.",
+	domain_not_verified: "Your identity provider spoke for an address of a domain your company has not verified.",
+	not_configured: "Your company's single sign-on is off.",
+	idp_initiated_off: "Start the sign-in here, not at your identity provider.",
+	no_email: "Your identity provider gave no e-mail address.",
+};
 const OIDC_WORDS = {
+	sso_required: "Your company requires its single sign-on: use it below.",
 	unknown_identity: "No account has linked this sign-in, and the provider did not confirm an e-mail address: log in with your password, then link it on your account page.",
 	mfa_invalid: "That code was wrong or used: sign in with your provider again.",
 	denied: "The sign-in was cancelled at the provider.",
@@ -198,14 +210,27 @@ const pages = {
 				throw e;
 			}
 		});
-		const why = new URLSearchParams(location.search).get("oidc");
-		const perr = el("p", { class: "error", role: "alert" }, OIDC_WORDS[why] ?? "");
+		const q = new URLSearchParams(location.search);
+		const why = q.get("oidc");
+		const perr = el("p", { class: "error", role: "alert" }, OIDC_WORDS[why] ?? SSO_WORDS[q.get("sso")] ?? "");
+
 		providers().then((list) => extra.replaceChildren(...list.map((pr) => el("p", {},
 		    el("button", { type: "button", class: "secondary", onclick: () => viaProvider("/api/v1/auth/oidc/start", pr.id, perr) },
 			`Sign in with ${pr.name}`))), perr));
-		show("Log in", f, extra,
+		show("Log in", f, extra, el("p", {}, el("a", { href: "/sso" }, "Sign in with your company's single sign-on")),
 		    el("p", {}, el("a", { href: "/forgot-password" }, "Forgot your password?")),
 		    el("p", {}, "New to parley? ", el("a", { href: "/signup" }, "Create a company")));
+	},
+	// A company's single sign-on: by the address's verified domain.
+	"/sso": () => {
+		const err = SSO_WORDS[new URLSearchParams(location.search).get("sso")];
+		show("Single sign-on", err ? el("p", { class: "error", role: "alert" }, err) : null,
+		    el("p", {}, "Your company's identity provider signs you in: enter your work address."),
+		    form([{ name: "email", label: "Work e-mail", type: "email", autocomplete: "username" }],
+			"Continue to your identity provider", async (v) => {
+			location.assign((await api("POST", "/api/v1/auth/sso/start", { email: v.email }, false)).url);
+		    }),
+		    el("p", {}, el("a", { href: "/login" }, "Log in with a password instead")));
 	},
 	"/signup": () => {
 		const withCaptcha = captcha();

@@ -258,6 +258,14 @@ export function explain(e) {
 		mfa_code_required: "Enter the code from your authenticator app too.",
 		last_sign_in_method: "This is your only way to sign in: set a password or link another provider first.",
 		identity_taken: "That identity is linked to another account already.",
+		sso_required: "Your company requires its single sign-on: use “Sign in with single sign-on”.",
+		sso_not_configured: "No single sign-on for this address.",
+		dns_record_missing: "The TXT record is not in the DNS yet: publish it, wait a little, and verify again.",
+		domain_taken: "Another company verified this domain.",
+		no_verified_domain: "Verify a domain first.",
+		break_glass_needs_totp: "Turn on two-factor authentication for yourself first: when the identity provider fails, owners sign in with password and code.",
+		bad_metadata: "The identity provider's metadata is not usable: paste its whole metadata XML.",
+		provider_unusable: "The issuer's discovery document could not be read.",
 	};
 	if (e.code === "validation_failed" && e.field) return `Check ${e.field.replace(/_/g, " ")}${e.detail ? `: ${e.detail}` : "."}`;
 	return words[e.code] ?? (e.detail || e.message);

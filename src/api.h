@@ -28,6 +28,22 @@ int h_oidc_start(struct request *, struct ctx *);
 int h_oidc_link(struct request *, struct ctx *);
 int h_oidc_callback(struct request *, struct ctx *);
 int h_oidc_callback_post(struct request *, struct ctx *);
+/* A company's SSO through its OpenID Provider: starts the flow. */
+int api_oidc_sso_start(struct request *req, struct ctx *ctx, const char *cid);
+/* A company's IdP asserted 'claims' {iss, sub, email, mfa}: signs the
+ * member in (src/api_sso.c). */
+int api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
+    const json_t *claims, const char *binding_hex);
+int h_sso_domains(struct request *, struct ctx *);
+int h_sso_domain_add(struct request *, struct ctx *);
+int h_sso_domain_verify(struct request *, struct ctx *);
+int h_sso_domain_delete(struct request *, struct ctx *);
+int h_sso_get(struct request *, struct ctx *);
+int h_sso_put(struct request *, struct ctx *);
+int h_sso_delete(struct request *, struct ctx *);
+int h_sso_start(struct request *, struct ctx *);
+int h_saml_metadata(struct request *, struct ctx *);
+int h_saml_acs(struct request *, struct ctx *);
 int h_oidc_mfa(struct request *, struct ctx *);
 int h_oidc_reauth(struct request *, struct ctx *);
 int h_oidc_pending(struct request *, struct ctx *);
@@ -112,6 +128,7 @@ int api_send_signed_up(struct request *req, struct ctx *ctx,
 struct login_ok {
 	char uid[37], cid[37], role[8];
 	int  mfa, recovery;
+	int  break_glass; /* an owner past the company's required SSO */
 };
 int api_password_login(struct request *req, struct ctx *ctx, const char *email,
     const char *pw, const char *code, struct login_ok *r);

@@ -15,6 +15,7 @@
 
 #include "account.h"
 #include "api.h"
+#include "audit.h"
 #include "mfa.h"
 #include "handler.h"
 #include "resources.h"
@@ -33,6 +34,7 @@
 #include "ratelimit.h"
 #include "realtime.h"
 #include "session.h"
+#include "sso.h"
 #include "totp.h"
 #include "util.h"
 #include "validate.h"
@@ -613,6 +615,15 @@ api_login_failed(struct request *req, struct ctx *ctx, const char *cid,
  * account's tenant transaction open (a TOTP code spent in it);
  * HTTP_ANSWERED after answering; -1 on error.
  */
+static int
+sso_required(struct request *req)
+{
+	api_problem(req, 403, "sso_required",
+	    "Your company signs you in through its identity provider: use "
+	    "single sign-on");
+	return HTTP_ANSWERED;
+}
+
 int
 api_password_login(struct request *req, struct ctx *ctx, const char *email_in,
     const char *pw, const char *code, struct login_ok *r)
@@ -622,8 +633,9 @@ api_password_login(struct request *req, struct ctx *ctx, const char *email_in,
 	char		   hash[PASSWORD_HASH_MAX], step[24];
 	char		  *secret = NULL;
 	const char	  *p[2];
+	struct sso_domain  d;
 	PGresult	  *res;
-	int		   found, ok, rc = -1;
+	int		   found, ok, sso, rc = -1;
 
 	memset(r, 0, sizeof(*r));
 	if (pw == NULL)
@@ -636,9 +648,18 @@ api_password_login(struct request *req, struct ctx *ctx, const char *email_in,
 		bad_credentials(req);
 		return HTTP_ANSWERED;
 	}
+	/* A company that verified the domain may require its SSO. */
+	if ((sso = sso_domain_of(ctx->db, email, &d)) == -1)
+		return -1;
 	if ((found = account_lookup_email(ctx->db, email, r->uid, r->cid)) ==
 	    -1)
 		return -1;
+	if (sso && d.required && (!found || strcmp(r->cid, d.company_id) == 0))
+		sso = 2; /* the company's member, or nobody yet */
+	else
+		sso = 0;
+	if (sso && !found)
+		return sso_required(req);
 	acct_key(found, r->uid, email, akey, sizeof(akey));
 	if (acct_limit(req, ctx, akey) == HTTP_ANSWERED) {
 		if (found && req->status == 429 &&
@@ -677,6 +698,15 @@ api_password_login(struct request *req, struct ctx *ctx, const char *email_in,
 	db_rollback(ctx->db); /* no transaction held during bcrypt */
 	if (secret == NULL)
 		goto out;
+	/* SSO required: only an owner with TOTP on passes, by password and
+	 * code (break glass, audited); nobody else's password is tried. */
+	if (sso) {
+		if (strcmp(r->role, "owner") != 0 || !r->mfa) {
+			rc = sso_required(req);
+			goto out;
+		}
+		r->break_glass = 1;
+	}
 	if (hash[0] == '\0')
 		password_verify_dummy(pw, cfg->bcrypt_cost);
 	if (hash[0] == '\0' || !password_verify(pw, hash)) {
@@ -722,6 +752,22 @@ out:
 	return rc;
 }
 
+/* An owner signed in by password while the company requires SSO. */
+static int
+break_glass_audit(struct ctx *ctx, const struct login_ok *r)
+{
+	struct audit_entry e = { 0 };
+
+	ctx->who.kind = AUTH_USER;
+	snprintf(
+	    ctx->who.company_id, sizeof(ctx->who.company_id), "%s", r->cid);
+	snprintf(ctx->who.user_id, sizeof(ctx->who.user_id), "%s", r->uid);
+	e.action = "sso.break_glass";
+	e.resource_type = "user";
+	e.resource_id = r->uid;
+	return audit_write(ctx, &e);
+}
+
 int
 h_login(struct request *req, struct ctx *ctx)
 {
@@ -734,11 +780,12 @@ h_login(struct request *req, struct ctx *ctx)
 		 &r)) != 1)
 		return rc == HTTP_ANSWERED ? 0 : -1;
 	rc = -1;
-	detail =
-	    json_pack("{s:b,s:b}", "mfa", r.mfa, "recovery_code", r.recovery);
+	detail = json_pack("{s:b,s:b,s:b}", "mfa", r.mfa, "recovery_code",
+	    r.recovery, "break_glass", r.break_glass);
 	if ((tokens = session_start(ctx, r.cid, r.uid, r.role)) == NULL ||
 	    event_record(ctx->db, &ctx->from, r.cid, r.uid, "login_success",
 		detail) == -1 ||
+	    (r.break_glass && break_glass_audit(ctx, &r) == -1) ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = api_send_tokens(req, ctx, 200, tokens);

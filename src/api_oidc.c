@@ -39,6 +39,7 @@
 #include "crypto.h"
 #include "ctx.h"
 #include "db.h"
+#include "flow.h"
 #include "handler.h"
 #include "http.h"
 #include "jose.h"
@@ -49,9 +50,8 @@
 #include "security_events.h"
 #include "server_keys.h"
 #include "session.h"
+#include "sso.h"
 
-#define OIDC_COOKIE "parley_oidc"
-#define OIDC_FLOW_TTL 600 /* seconds */
 #define OIDC_SKEW 120 /* seconds of clock difference allowed */
 #define OIDC_TOKEN_AGE 600 /* seconds an ID token may be old */
 #define OIDC_SECRET_MAX 512
@@ -64,6 +64,8 @@ struct provider {
 	/* Apple: answers with a cross-site form POST, and its client
 	 * secret is a JWT parleyd signs with the operator's key. */
 	int apple;
+	/* A company's own OpenID Provider (its single sign-on): */
+	char cid[37], buf_issuer[513], buf_client[257], sealed[2049];
 };
 
 static const char *const provider_ids[] = { "google", "microsoft", "apple",
@@ -110,6 +112,35 @@ provider_get(const struct conf *cfg, const char *id, struct provider *p)
 	return p->issuer[0] != '\0' && p->client_id[0] != '\0';
 }
 
+/* A company's own OpenID Provider, as its SSO configures it: 1, 0 (none,
+ * or not OpenID Connect, or off), -1. */
+static int
+provider_company(struct ctx *ctx, const char *cid, struct provider *p)
+{
+	struct sso_config c;
+	int		  found;
+
+	memset(p, 0, sizeof(*p));
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
+		return -1;
+	found = sso_config_load(ctx->db, cid, &c);
+	db_rollback(ctx->db);
+	sso_config_free(&c);
+	if (found != 1)
+		return found;
+	if (strcmp(c.protocol, "oidc") != 0 || !c.enabled)
+		return 0;
+	p->id = "sso";
+	p->name = "single sign-on";
+	snprintf(p->cid, sizeof(p->cid), "%s", cid);
+	snprintf(p->buf_issuer, sizeof(p->buf_issuer), "%s", c.oidc_issuer);
+	snprintf(p->buf_client, sizeof(p->buf_client), "%s", c.oidc_client_id);
+	snprintf(p->sealed, sizeof(p->sealed), "%s", c.oidc_client_secret_enc);
+	p->issuer = p->buf_issuer;
+	p->client_id = p->buf_client;
+	return 1;
+}
+
 static struct db_stmt q_oidc_secret = { "oidc_secret",
 	"SELECT value_enc FROM operator_secrets WHERE name = $1", 1,
 	DB_RETRY_SAFE, 0 };
@@ -124,6 +155,16 @@ stored_secret(struct db *db, const struct provider *p, char *out, size_t len)
 	PGresult   *res;
 	int	    n = -1;
 
+	if (p->cid[0] != '\0') { /* a company's, sealed for it */
+		sso_secret_aad(p->cid, aad);
+		if (p->sealed[0] != '\0')
+			n = keyring_decrypt(keys_ring(), aad, p->sealed,
+			    (unsigned char *)out, len - 1);
+		if (n < 0)
+			return -1;
+		out[n] = '\0';
+		return 0;
+	}
 	if ((res = db_exec(db, &q_oidc_secret, params)) == NULL)
 		return -1;
 	snprintf(aad, sizeof(aad), "operator:%s", p->secret_name);
@@ -194,36 +235,6 @@ url_escape(const char *s, char *out, size_t len)
 	out[o] = '\0';
 }
 
-/* base64url(HMAC(derived key, label ":" state)): the verifier, the nonce. */
-static void
-derive(const char *label, const char *state, char out[44])
-{
-	size_t		     klen;
-	const unsigned char *k = keys_ratelimit(&klen);
-	unsigned char	     key[32], mac[32];
-	unsigned int	     n = 32;
-	char		     msg[128];
-
-	HMAC(EVP_sha256(), k, (int)klen,
-	    (const unsigned char *)"parley oidc v1", 14, key, &n);
-	snprintf(msg, sizeof(msg), "%s:%s", label, state);
-	n = 32;
-	HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)msg,
-	    strlen(msg), mac, &n);
-	crypto_b64url_encode(mac, sizeof(mac), out, 44);
-	crypto_wipe(key, sizeof(key));
-}
-
-/* Hex SHA-256 of 's'. */
-static void
-hash_hex(const char *s, char hex[65])
-{
-	unsigned char h[32];
-
-	crypto_sha256(s, strlen(s), h);
-	crypto_hex(h, sizeof(h), hex);
-}
-
 static void
 redirect_uri(const struct conf *cfg, char *out, size_t len)
 {
@@ -249,62 +260,6 @@ h_oidc_providers(struct request *req, struct ctx *ctx)
 	return items != NULL ? http_send_items(req, items) : -1;
 }
 
-static struct db_stmt q_flow_new = { "oidc_flow_new",
-	"INSERT INTO oidc_flows (state_hash, binding_hash, provider, purpose, "
-	"company_id, user_id, expires_at, session_id, claims, return_to) "
-	"VALUES (decode($1, 'hex'), decode($2, 'hex'), $3, $4, $5::uuid, "
-	"$6::uuid, now() + make_interval(secs => $7::int), $8::uuid, "
-	"$9::jsonb, $10)",
-	10, 0, 0 };
-
-/* A flow, or a ticket, to store (q_flow_new). */
-struct flow {
-	const char *provider, *purpose;
-	const char *company_id, *user_id, *session_id; /* NULL: none */
-	const char *claims, *return_to; /* NULL: none */
-	int	    ttl; /* seconds */
-};
-
-/* Stores 'f' under the hash of 'key', bound to the browser whose
- * cookie's hash is 'binding_hex'. */
-static int
-flow_put(struct ctx *ctx, const char *key, const char *binding_hex,
-    const struct flow *f)
-{
-	char	    kh[65], ttl[12];
-	const char *params[10];
-	PGresult   *res;
-
-	hash_hex(key, kh);
-	snprintf(ttl, sizeof(ttl), "%d", f->ttl);
-	params[0] = kh;
-	params[1] = binding_hex;
-	params[2] = f->provider;
-	params[3] = f->purpose;
-	params[4] = f->company_id;
-	params[5] = f->user_id;
-	params[6] = ttl;
-	params[7] = f->session_id;
-	params[8] = f->claims;
-	params[9] = f->return_to;
-	if ((res = db_exec(ctx->db, &q_flow_new, params)) == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
-}
-
-/* A new random key (state, binding, ticket), base64url. */
-static int
-new_key(char out[44])
-{
-	unsigned char rnd[32];
-
-	if (crypto_random(rnd, sizeof(rnd)) == -1)
-		return -1;
-	crypto_b64url_encode(rnd, sizeof(rnd), out, 44);
-	return 0;
-}
-
 /*
  * Starts a flow for 'purpose': "login"; "link" or "reauth" for the
  * signed-in caller (reauth: 'return_to' is the console page to go back
@@ -312,54 +267,52 @@ new_key(char out[44])
  * the binding cookie and answers the provider's authorization URL.
  */
 static int
-start(struct request *req, struct ctx *ctx, const char *purpose,
-    const char *return_to)
+start_with(struct request *req, struct ctx *ctx, const struct provider *pp,
+    const char *purpose, const char *return_to)
 {
 	const struct conf      *cfg = ctx->conf;
 	const struct oidc_meta *m;
 	const json_t	       *jwks;
-	struct provider		p;
+	const struct provider  *pr = pp;
 	struct flow		f = { 0 };
 	unsigned char		ch[32];
 	char			state[44], binding[44], verifier[44], nonce[44];
 	char			challenge[44], bh[65];
-	char			cookie[160], redirect[600], url[4096];
+	char			redirect[600], url[4096];
 	char			e_client[600], e_redirect[1800];
 	const char	       *why;
 	json_t		       *o;
-	int			mine = strcmp(purpose, "login") != 0, n;
+	int			sso = strcmp(purpose, "sso") == 0;
+	int			mine = !sso && strcmp(purpose, "login") != 0, n;
 
-	if (!provider_get(cfg, api_body_str(req, "provider"), &p))
-		return api_problem(req, 404, "unknown_provider",
-		    "This deployment has no such sign-in provider");
-	if (oidc_provider_keys(cfg, p.issuer, 0, &m, &jwks, &why) == -1) {
-		log_event(LOG_WARN, "oidc_provider", LOG_S("provider", p.id),
+	if (oidc_provider_keys(cfg, pr->issuer, 0, &m, &jwks, &why) == -1) {
+		log_event(LOG_WARN, "oidc_provider", LOG_S("provider", pr->id),
 		    LOG_S("reason", why));
 		return http_send_problem(req, 502, "provider_unavailable",
 		    "The sign-in provider could not be reached", NULL, NULL,
 		    NULL);
 	}
-	if (new_key(state) == -1 || new_key(binding) == -1)
+	if (flow_key(state) == -1 || flow_key(binding) == -1)
 		return -1;
-	derive("pkce", state, verifier);
-	derive("nonce", state, nonce);
+	flow_derive("pkce", state, verifier);
+	flow_derive("nonce", state, nonce);
 	crypto_sha256(verifier, strlen(verifier), ch);
 	crypto_b64url_encode(ch, sizeof(ch), challenge, sizeof(challenge));
-	hash_hex(binding, bh);
-	f.provider = p.id;
+	flow_hash(binding, bh);
+	f.provider = pr->id;
 	f.purpose = purpose;
-	f.company_id = mine ? ctx->who.company_id : NULL;
+	f.company_id = sso ? pr->cid : mine ? ctx->who.company_id : NULL;
 	f.user_id = mine ? ctx->who.user_id : NULL;
 	f.session_id =
 	    strcmp(purpose, "reauth") == 0 ? ctx->who.session_id : NULL;
 	f.return_to = return_to;
-	f.ttl = OIDC_FLOW_TTL;
+	f.ttl = FLOW_TTL;
 	if (flow_put(ctx, state, bh, &f) == -1)
 		return -1;
 	if (mine && db_commit(ctx->db) == -1)
 		return -1;
 	redirect_uri(cfg, redirect, sizeof(redirect));
-	url_escape(p.client_id, e_client, sizeof(e_client));
+	url_escape(pr->client_id, e_client, sizeof(e_client));
 	url_escape(redirect, e_redirect, sizeof(e_redirect));
 	n = snprintf(url, sizeof(url),
 	    "%s%cresponse_type=code&scope=openid%%20email&client_id=%s&"
@@ -369,18 +322,40 @@ start(struct request *req, struct ctx *ctx, const char *purpose,
 	    strchr(m->authorization_endpoint, '?') != NULL ? '&' : '?',
 	    e_client, e_redirect, state, nonce, challenge,
 	    f.session_id != NULL ? "&prompt=login&max_age=0" : "",
-	    p.apple ? "&response_mode=form_post" : "");
+	    pr->apple ? "&response_mode=form_post" : "");
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return -1;
-	snprintf(cookie, sizeof(cookie),
-	    "%s=%s; Path=/api/v1/auth/oidc; Max-Age=%d; HttpOnly; Secure; "
-	    "SameSite=Lax",
-	    OIDC_COOKIE, binding, OIDC_FLOW_TTL);
 	crypto_wipe(verifier, sizeof(verifier));
-	if (http_add_header(req, "Set-Cookie", cookie) == -1)
+	if (flow_set_binding(req, binding) == -1)
 		return -1;
 	o = json_pack("{s:s}", "url", url);
 	return api_send(req, 200, o);
+}
+
+/* start_with() the provider the body names. */
+static int
+start(struct request *req, struct ctx *ctx, const char *purpose,
+    const char *return_to)
+{
+	struct provider p;
+
+	if (!provider_get(ctx->conf, api_body_str(req, "provider"), &p))
+		return api_problem(req, 404, "unknown_provider",
+		    "This deployment has no such sign-in provider");
+	return start_with(req, ctx, &p, purpose, return_to);
+}
+
+int
+api_oidc_sso_start(struct request *req, struct ctx *ctx, const char *cid)
+{
+	struct provider p;
+	int		found;
+
+	if ((found = provider_company(ctx, cid, &p)) != 1)
+		return found == -1 ? -1
+				   : api_problem(req, 404, "sso_not_configured",
+					 "No single sign-on for this address");
+	return start_with(req, ctx, &p, "sso", NULL);
 }
 
 int
@@ -416,8 +391,9 @@ h_oidc_reauth(struct request *req, struct ctx *ctx)
 
 static struct db_stmt q_flow_take = { "oidc_flow_take",
 	"UPDATE oidc_flows SET used_at = now() WHERE state_hash = decode($1, "
-	"'hex') AND purpose IN ('login', 'link', 'reauth') AND used_at IS NULL "
-	"AND expires_at > now() RETURNING encode(binding_hash, 'hex') AS "
+	"'hex') AND purpose IN ('login', 'link', 'reauth', 'sso') AND used_at "
+	"IS NULL AND expires_at > now() RETURNING encode(binding_hash, 'hex') "
+	"AS "
 	"binding, provider, purpose, coalesce(company_id::text, '') AS "
 	"company_id, coalesce(user_id::text, '') AS user_id, "
 	"coalesce(session_id::text, '') AS session_id, coalesce(return_to, "
@@ -443,48 +419,14 @@ static struct db_stmt q_session_reauth = { "oidc_session_reauth",
 static struct db_stmt q_identity_lookup = { "oidc_identity_lookup",
 	"SELECT user_id, company_id FROM parley_lookup_identity($1, $2)", 2, 0,
 	0 };
-static struct db_stmt q_identity_link = { "oidc_identity_link",
-	"INSERT INTO user_identities (company_id, user_id, provider, issuer, "
-	"subject, email) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issuer, "
-	"subject) DO NOTHING RETURNING id",
-	6, 0, 0 };
 static struct db_stmt q_identity_user = { "oidc_identity_user",
 	"UPDATE user_identities SET last_used_at = now() WHERE company_id = $2 "
 	"AND user_id = $1 AND issuer = $3 AND subject = $4 RETURNING (SELECT "
 	"role FROM users WHERE id = $1 AND company_id = $2) AS role, (SELECT "
 	"totp_enabled_at IS NOT NULL FROM users WHERE id = $1 AND company_id = "
-	"$2) AS mfa",
+	"$2) AS mfa, (SELECT email FROM users WHERE id = $1 AND company_id = "
+	"$2) AS email",
 	4, 0, 0 };
-
-/* The binding cookie's end. */
-static int
-end_binding(struct request *req)
-{
-	return http_add_header(req, "Set-Cookie",
-	    OIDC_COOKIE "=; Path=/api/v1/auth/oidc; Max-Age=0; HttpOnly; "
-			"Secure; SameSite=Lax");
-}
-
-/* 303 to the console page 'path'; 'keep': the binding cookie stays (for
- * the TOTP step), else it ends. */
-static int
-to_console_keep(
-    struct request *req, struct ctx *ctx, const char *path, int keep)
-{
-	char loc[700];
-
-	snprintf(loc, sizeof(loc), "%s%s", ctx->conf->public_base_url, path);
-	if (http_add_header(req, "Location", loc) == -1 ||
-	    (!keep && end_binding(req) == -1))
-		return -1;
-	return http_send_empty(req, 303);
-}
-
-static int
-to_console(struct request *req, struct ctx *ctx, const char *path)
-{
-	return to_console_keep(req, ctx, path, 0);
-}
 
 /* The ID token of code 'code', verified; its claims, or NULL and why. */
 static json_t *
@@ -504,8 +446,8 @@ id_token_claims(struct ctx *ctx, const struct provider *p, const char *state,
 		*why = "no_client_secret";
 		return NULL;
 	}
-	derive("pkce", state, verifier);
-	derive("nonce", state, nonce);
+	flow_derive("pkce", state, verifier);
+	flow_derive("nonce", state, nonce);
 	redirect_uri(ctx->conf, redirect, sizeof(redirect));
 	if (oidc_exchange(ctx->conf, m, p->client_id, secret, code, redirect,
 		verifier, &idt, why) == 0) {
@@ -531,44 +473,6 @@ id_token_claims(struct ctx *ctx, const struct provider *p, const char *state,
 	return claims;
 }
 
-/*
- * Links identity (iss, sub) at provider 'pid' to account (cid, uid),
- * audited, inside the company's tenant transaction: 1 linked, 0 linked
- * to someone already (rolled back), -1.
- */
-static int
-identity_insert(struct ctx *ctx, const char *pid, const char *cid,
-    const char *uid, const char *iss, const char *sub, const char *email)
-{
-	const char	  *params[6] = { cid, uid, pid, iss, sub, email };
-	struct audit_entry e = { 0 };
-	PGresult	  *res;
-	int		   rc;
-
-	if (email != NULL && strlen(email) > 320)
-		params[5] = NULL;
-	if ((res = db_exec(ctx->db, &q_identity_link, params)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		db_rollback(ctx->db);
-		return 0;
-	}
-	ctx->who.kind = AUTH_USER;
-	snprintf(ctx->who.company_id, sizeof(ctx->who.company_id), "%s", cid);
-	snprintf(ctx->who.user_id, sizeof(ctx->who.user_id), "%s", uid);
-	e.action = "user.identity_link";
-	e.resource_type = "user_identity";
-	e.resource_id = PQgetvalue(res, 0, 0);
-	rc = audit_write(ctx, &e) == -1 ||
-		event_record(ctx->db, &ctx->from, cid, uid, "identity_linked",
-		    NULL) == -1
-	    ? -1
-	    : 1;
-	PQclear(res);
-	return rc;
-}
-
 /* Links the identity in 'claims' to the flow's account. */
 static int
 link_identity(struct request *req, struct ctx *ctx, const struct provider *p,
@@ -578,40 +482,16 @@ link_identity(struct request *req, struct ctx *ctx, const struct provider *p,
 
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 		return api_unavailable(req);
-	made = identity_insert(ctx, p->id, cid, uid,
+	made = flow_identity_link(ctx, p->id, cid, uid,
 	    json_string_value(json_object_get(claims, "iss")),
 	    json_string_value(json_object_get(claims, "sub")),
 	    json_string_value(json_object_get(claims, "email")));
 	if (made == 0)
-		return to_console(
+		return flow_to_console(
 		    req, ctx, "/settings/account?oidc=identity_taken");
 	if (made == -1 || db_commit(ctx->db) == -1)
 		return -1;
-	return to_console(req, ctx, "/settings/account?oidc=linked");
-}
-
-/*
- * The TOTP step of an account that signed in through provider 'p': a
- * ticket of one try, bound to the same browser ('binding_hex'), for
- * five minutes; the console asks for the code.
- */
-static int
-mfa_ticket(struct request *req, struct ctx *ctx, const struct provider *p,
-    const char *cid, const char *uid, const char *binding_hex)
-{
-	struct flow f = { 0 };
-	char	    ticket[44], path[96];
-
-	f.provider = p->id;
-	f.purpose = "mfa";
-	f.company_id = cid;
-	f.user_id = uid;
-	f.ttl = 300;
-	if (new_key(ticket) == -1 ||
-	    flow_put(ctx, ticket, binding_hex, &f) == -1)
-		return -1;
-	snprintf(path, sizeof(path), "/login?oidc=mfa#ticket=%s", ticket);
-	return to_console_keep(req, ctx, path, 1);
+	return flow_to_console(req, ctx, "/settings/account?oidc=linked");
 }
 
 /* Whether the provider says it verified the address (Apple sends the
@@ -648,33 +528,37 @@ pending(struct request *req, struct ctx *ctx, const struct provider *p,
 	    account_email_normalize(
 		json_string_value(json_object_get(claims, "email")), email) ==
 		-1)
-		return to_console(req, ctx, "/login?oidc=unknown_identity");
+		return flow_to_console(
+		    req, ctx, "/login?oidc=unknown_identity");
 	c = json_pack("{s:O,s:O,s:s}", "iss", json_object_get(claims, "iss"),
 	    "sub", json_object_get(claims, "sub"), "email", email);
 	kept = c != NULL ? json_dumps(c, JSON_COMPACT) : NULL;
 	json_decref(c);
-	if (kept == NULL || new_key(ticket) == -1) {
+	if (kept == NULL || flow_key(ticket) == -1) {
 		free(kept);
 		return -1;
 	}
 	f.provider = p->id;
 	f.purpose = "pending";
 	f.claims = kept;
-	f.ttl = OIDC_FLOW_TTL;
+	f.ttl = FLOW_TTL;
 	rc = flow_put(ctx, ticket, binding_hex, &f);
 	free(kept);
 	if (rc == -1)
 		return -1;
 	snprintf(path, sizeof(path), "/login?oidc=new#ticket=%s", ticket);
-	return to_console_keep(req, ctx, path, 1);
+	return flow_to_console_keep(req, ctx, path, 1);
 }
 
 /* The console page a flow of 'purpose' returns to with 'reason'. */
 static const char *
 back_to(const char *purpose, const char *back, const char *reason, char out[64])
 {
+	int login =
+	    strcmp(purpose, "login") == 0 || strcmp(purpose, "sso") == 0;
+
 	snprintf(out, 64, "/%s?oidc=%s",
-	    strcmp(purpose, "login") == 0      ? "login"
+	    login			       ? "login"
 		: strcmp(back, "company") == 0 ? "settings/company"
 					       : "settings/account",
 	    reason);
@@ -702,7 +586,7 @@ reauth_done(struct request *req, struct ctx *ctx, const struct provider *p,
 	    json_integer_value(at) < started - OIDC_SKEW) {
 		log_event(LOG_WARN, "oidc_reauth", LOG_S("provider", p->id),
 		    LOG_S("reason", "not_fresh"));
-		return to_console(
+		return flow_to_console(
 		    req, ctx, back_to("reauth", back, "failed", path));
 	}
 	params[0] = json_string_value(json_object_get(claims, "iss"));
@@ -715,7 +599,7 @@ reauth_done(struct request *req, struct ctx *ctx, const struct provider *p,
 	if (!ok) {
 		log_event(LOG_WARN, "oidc_reauth", LOG_S("provider", p->id),
 		    LOG_S("reason", "not_linked"));
-		return to_console(
+		return flow_to_console(
 		    req, ctx, back_to("reauth", back, "not_yours", path));
 	}
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
@@ -733,10 +617,11 @@ reauth_done(struct request *req, struct ctx *ctx, const struct provider *p,
 	    db_commit(ctx->db) == -1) {
 		db_rollback(ctx->db);
 		return ok ? -1
-			  : to_console(req, ctx,
+			  : flow_to_console(req, ctx,
 				back_to("reauth", back, "failed", path));
 	}
-	return to_console(req, ctx, back_to("reauth", back, "reauthed", path));
+	return flow_to_console(
+	    req, ctx, back_to("reauth", back, "reauthed", path));
 }
 
 /* Signs in the account that holds the identity in 'claims'. */
@@ -747,11 +632,12 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	const char *params[4] = { iss, sub, NULL, NULL };
-	char	    uid[37], cid[37], role[8];
-	PGresult   *res;
-	json_t	   *tokens, *detail;
-	const char *rt;
-	int	    mfa, rc;
+	char	    uid[37], cid[37], role[8], email[321];
+	struct sso_domain d;
+	PGresult	 *res;
+	json_t		 *tokens, *detail;
+	const char	 *rt;
+	int		  mfa, rc, sso;
 
 	if ((res = db_exec(ctx->db, &q_identity_lookup, params)) == NULL)
 		return -1;
@@ -774,15 +660,26 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 	    PQntuples(res) != 1) {
 		PQclear(res);
 		db_rollback(ctx->db);
-		return to_console(req, ctx, "/login?oidc=unknown_identity");
+		return flow_to_console(
+		    req, ctx, "/login?oidc=unknown_identity");
 	}
 	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 0));
 	mfa = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
 	PQclear(res);
+	/* A company that requires its SSO: its members sign in there. */
+	if ((sso = sso_domain_of(ctx->db, email, &d)) == -1)
+		return -1;
+	if (sso && d.required && strcmp(d.company_id, cid) == 0) {
+		db_rollback(ctx->db);
+		log_event(LOG_INFO, "oidc_login", LOG_S("provider", p->id),
+		    LOG_S("reason", "sso_required"));
+		return flow_to_console(req, ctx, "/login?oidc=sso_required");
+	}
 	/* The provider's sign-in is the first factor: TOTP is the second. */
 	if (mfa) {
 		db_rollback(ctx->db);
-		return mfa_ticket(req, ctx, p, cid, uid, binding_hex);
+		return flow_mfa_ticket(req, ctx, p->id, cid, uid, binding_hex);
 	}
 	detail = json_pack("{s:s,s:s}", "method", "oidc", "provider", p->id);
 	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
@@ -797,8 +694,32 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 	rt = json_string_value(json_object_get(tokens, "refresh_token"));
 	rc = rt == NULL || api_set_refresh_cookie(req, ctx, rt) == -1
 	    ? -1
-	    : to_console(req, ctx, "/");
+	    : flow_to_console(req, ctx, "/");
 	json_decref(tokens);
+	return rc;
+}
+
+/* A company's OpenID Provider's claims, as company SSO takes them: mfa
+ * when its amr says so (RFC 8176). */
+static int
+sso_claims(struct request *req, struct ctx *ctx, const char *cid,
+    const json_t *claims, const char *binding_hex)
+{
+	const json_t *amr = json_object_get(claims, "amr"), *v;
+	size_t	      i;
+	int	      mfa = 0, rc;
+	json_t	     *n;
+
+	json_array_foreach(amr, i, v) if (json_is_string(v) &&
+	    strcmp(json_string_value(v), "mfa") == 0) mfa = 1;
+	n = json_pack("{s:O,s:O,s:O?,s:b}", "iss",
+	    json_object_get(claims, "iss"), "sub",
+	    json_object_get(claims, "sub"), "email",
+	    json_object_get(claims, "email"), "mfa", mfa);
+	if (n == NULL)
+		return -1;
+	rc = api_sso_finish(req, ctx, cid, n, binding_hex);
+	json_decref(n);
 	return rc;
 }
 
@@ -818,8 +739,8 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	int		rc, n;
 
 	if (state == NULL)
-		return to_console(req, ctx, "/login?oidc=failed");
-	hash_hex(state, sh);
+		return flow_to_console(req, ctx, "/login?oidc=failed");
+	flow_hash(state, sh);
 	params[0] = sh;
 	if ((res = db_exec(ctx->db, &q_flow_take, params)) == NULL)
 		return -1;
@@ -827,7 +748,7 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		log_event(LOG_INFO, "oidc_callback",
 		    LOG_S("reason", "unknown_state"));
-		return to_console(req, ctx, "/login?oidc=expired");
+		return flow_to_console(req, ctx, "/login?oidc=expired");
 	}
 	snprintf(want, sizeof(want), "%s", PQgetvalue(res, 0, 0));
 	snprintf(pid, sizeof(pid), "%s", PQgetvalue(res, 0, 1));
@@ -842,29 +763,40 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 	if (n < 0 || (size_t)n >= sizeof(kept))
 		return -1;
 	/* The browser that started it, and no other. */
-	if ((bc = api_cookie(req, OIDC_COOKIE, buf, sizeof(buf))) == NULL ||
-	    (hash_hex(bc, bh), !crypto_equal(bh, want, 64))) {
+	if ((bc = api_cookie(req, FLOW_COOKIE, buf, sizeof(buf))) == NULL ||
+	    (flow_hash(bc, bh), !crypto_equal(bh, want, 64))) {
 		log_event(LOG_WARN, "oidc_callback",
 		    LOG_S("reason", "binding_mismatch"));
-		return to_console(req, ctx, "/login?oidc=failed");
+		return flow_to_console(req, ctx, "/login?oidc=failed");
 	}
-	if (!provider_get(ctx->conf, pid, &p))
-		return to_console(req, ctx, "/login?oidc=failed");
+	if (strcmp(purpose, "sso") == 0 && kept[0] != '\0') {
+		/* A SAML assertion, verified at the ACS (src/api_sso.c). */
+		if ((claims = json_loads(kept, 0, NULL)) == NULL)
+			return -1;
+		rc = api_sso_finish(req, ctx, cid, claims, want);
+		json_decref(claims);
+		return rc;
+	}
+	if (strcmp(purpose, "sso") == 0 ? provider_company(ctx, cid, &p) != 1
+					: !provider_get(ctx->conf, pid, &p))
+		return flow_to_console(req, ctx, "/login?oidc=failed");
 	/* Verified at a form_post return already (h_oidc_callback_post). */
 	if (kept[0] != '\0')
 		claims = json_loads(kept, 0, NULL);
 	else if (code == NULL)
-		return to_console(
+		return flow_to_console(
 		    req, ctx, back_to(purpose, back, "denied", path));
 	else
 		claims = id_token_claims(ctx, &p, state, code, &why);
 	if (claims == NULL) {
 		log_event(LOG_WARN, "oidc_callback", LOG_S("provider", p.id),
 		    LOG_S("reason", why != NULL ? why : "failed"));
-		return to_console(
+		return flow_to_console(
 		    req, ctx, back_to(purpose, back, "failed", path));
 	}
-	if (strcmp(purpose, "link") == 0)
+	if (strcmp(purpose, "sso") == 0)
+		rc = sso_claims(req, ctx, cid, claims, want);
+	else if (strcmp(purpose, "link") == 0)
 		rc = link_identity(req, ctx, &p, cid, uid, claims);
 	else if (strcmp(purpose, "reauth") == 0)
 		rc = reauth_done(
@@ -873,29 +805,6 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 		rc = sign_in(req, ctx, &p, claims, want);
 	json_decref(claims);
 	return rc;
-}
-
-/* What a flow keeps of verified claims: what its step reads. */
-static char *
-claims_kept(const json_t *claims)
-{
-	static const char *const keep[] = { "iss", "sub", "email",
-		"email_verified", "auth_time", "tid", "acr", "amr" };
-	json_t			*o = json_object();
-	char			*out;
-	size_t			 i;
-
-	for (i = 0; o != NULL && i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (json_object_get(claims, keep[i]) != NULL)
-			json_object_set(
-			    o, keep[i], json_object_get(claims, keep[i]));
-	out = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (out != NULL && strlen(out) > 4000) {
-		free(out);
-		out = NULL;
-	}
-	return out;
 }
 
 /*
@@ -919,8 +828,8 @@ h_oidc_callback_post(struct request *req, struct ctx *ctx)
 	int		found;
 
 	if (state == NULL)
-		return to_console(req, ctx, "/login?oidc=failed");
-	hash_hex(state, sh);
+		return flow_to_console(req, ctx, "/login?oidc=failed");
+	flow_hash(state, sh);
 	params[0] = sh;
 	if ((res = db_exec(ctx->db, &q_flow_peek, params)) == NULL)
 		return -1;
@@ -930,7 +839,7 @@ h_oidc_callback_post(struct request *req, struct ctx *ctx)
 	if (!found) {
 		log_event(LOG_INFO, "oidc_callback",
 		    LOG_S("reason", "unknown_state"));
-		return to_console_keep(req, ctx, "/login?oidc=expired", 1);
+		return flow_to_console_keep(req, ctx, "/login?oidc=expired", 1);
 	}
 	/* A refusal: the GET says so, in the browser that started it. */
 	if (code != NULL) {
@@ -939,10 +848,10 @@ h_oidc_callback_post(struct request *req, struct ctx *ctx)
 			log_event(LOG_WARN, "oidc_callback",
 			    LOG_S("provider", p.id),
 			    LOG_S("reason", why != NULL ? why : "failed"));
-			return to_console_keep(
+			return flow_to_console_keep(
 			    req, ctx, "/login?oidc=failed", 1);
 		}
-		kept = claims_kept(claims);
+		kept = flow_claims_kept(claims);
 		json_decref(claims);
 		if (kept == NULL)
 			return -1;
@@ -954,7 +863,7 @@ h_oidc_callback_post(struct request *req, struct ctx *ctx)
 		found = PQntuples(res) == 1;
 		PQclear(res);
 		if (!found)
-			return to_console_keep(
+			return flow_to_console_keep(
 			    req, ctx, "/login?oidc=expired", 1);
 	}
 	snprintf(loc, sizeof(loc), "%s/api/v1/auth/oidc/callback?state=%s",
@@ -989,7 +898,7 @@ h_oidc_mfa(struct request *req, struct ctx *ctx)
 	json_t	   *tokens = NULL, *detail = NULL;
 	int	    ok, recovery = 0, rc = -1;
 
-	hash_hex(ticket, th);
+	flow_hash(ticket, th);
 	params[0] = th;
 	if ((res = db_exec(ctx->db, &q_mfa_take, params)) == NULL)
 		return -1;
@@ -1003,8 +912,8 @@ h_oidc_mfa(struct request *req, struct ctx *ctx)
 	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
 	snprintf(pid, sizeof(pid), "%s", PQgetvalue(res, 0, 3));
 	PQclear(res);
-	if ((bc = api_cookie(req, OIDC_COOKIE, buf, sizeof(buf))) == NULL ||
-	    (hash_hex(bc, bh), !crypto_equal(bh, want, 64)))
+	if ((bc = api_cookie(req, FLOW_COOKIE, buf, sizeof(buf))) == NULL ||
+	    (flow_hash(bc, bh), !crypto_equal(bh, want, 64)))
 		return api_problem(req, 400, "invalid_token",
 		    "This sign-in is used or expired: sign in again");
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
@@ -1031,19 +940,21 @@ h_oidc_mfa(struct request *req, struct ctx *ctx)
 	if (!ok) {
 		db_rollback(ctx->db);
 		api_login_failed(req, ctx, cid, uid, "oidc_mfa");
-		(void)end_binding(req);
+		(void)flow_end_binding(req);
 		rc = api_problem(req, 401, "mfa_invalid",
 		    "Wrong or already used code: sign in again");
 		goto out;
 	}
 	detail = json_pack("{s:s,s:s,s:b,s:b}", "method", "oidc", "provider",
 	    pid, "mfa", 1, "recovery_code", recovery);
-	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
+	if ((tokens = session_start_ttl(ctx, cid, uid, role,
+		 strcmp(pid, "sso") == 0 ? ctx->conf->sso_session_ttl
+					 : ctx->conf->refresh_ttl)) == NULL ||
 	    event_record(
 		ctx->db, &ctx->from, cid, uid, "login_success", detail) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
-	if (end_binding(req) == -1)
+	if (flow_end_binding(req) == -1)
 		goto out;
 	rc = api_send_tokens(req, ctx, 200, tokens);
 	tokens = NULL; /* taken */
@@ -1088,13 +999,13 @@ pending_get(struct request *req, struct ctx *ctx, struct pend *pd)
 	int	    found;
 
 	memset(pd, 0, sizeof(*pd));
-	if ((bc = api_cookie(req, OIDC_COOKIE, buf, sizeof(buf))) == NULL) {
+	if ((bc = api_cookie(req, FLOW_COOKIE, buf, sizeof(buf))) == NULL) {
 		api_problem(req, 400, "invalid_token",
 		    "This sign-in is used or expired: sign in again");
 		return 0;
 	}
-	hash_hex(api_body_str(req, "ticket"), pd->th);
-	hash_hex(bc, pd->bh);
+	flow_hash(api_body_str(req, "ticket"), pd->th);
+	flow_hash(bc, pd->bh);
 	params[0] = pd->th;
 	params[1] = pd->bh;
 	if ((res = db_exec(ctx->db, &q_pending_get, params)) == NULL)
@@ -1186,7 +1097,7 @@ h_oidc_signup(struct request *req, struct ctx *ctx)
 	nc.password_hash = NULL;
 	if ((rc = api_company_create(req, ctx, &nc, uid)) != 0)
 		return rc == HTTP_ANSWERED ? 0 : -1;
-	if ((rc = identity_insert(
+	if ((rc = flow_identity_link(
 		 ctx, pd.provider, cid, uid, pd.iss, pd.sub, pd.email)) != 1)
 		return rc == 0 ? api_problem(req, 409, "identity_taken",
 				     "This identity is linked to an account "
@@ -1200,7 +1111,7 @@ h_oidc_signup(struct request *req, struct ctx *ctx)
 		-1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
-	if (end_binding(req) == -1)
+	if (flow_end_binding(req) == -1)
 		goto out;
 	rc = api_send_signed_up(req, ctx, &nc, uid, tokens);
 out:
@@ -1235,7 +1146,7 @@ h_oidc_link_account(struct request *req, struct ctx *ctx)
 				      "This sign-in is used or expired: sign "
 				      "in again");
 	}
-	if ((rc = identity_insert(ctx, pd.provider, r.cid, r.uid, pd.iss,
+	if ((rc = flow_identity_link(ctx, pd.provider, r.cid, r.uid, pd.iss,
 		 pd.sub, pd.email)) != 1)
 		return rc == 0 ? api_problem(req, 409, "identity_taken",
 				     "This identity is linked to an account "
@@ -1249,7 +1160,7 @@ h_oidc_link_account(struct request *req, struct ctx *ctx)
 		detail) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
-	if (end_binding(req) == -1)
+	if (flow_end_binding(req) == -1)
 		goto out;
 	rc = api_send_tokens(req, ctx, 200, tokens);
 	tokens = NULL; /* taken */

@@ -152,6 +152,15 @@ const struct conf_key conf_keys[] = {
 	    "Its secret: parleyctl secret set oidc_generic_client_secret"),
 	K_STR("oidc_generic_name", oidc_generic_name, 1, "OpenID Connect",
 	    "the name its button shows (\"Sign in with NAME\")"),
+	K_STR("dns_servers", dns_servers, 0, "",
+	    "the DNS resolver that domain verification asks (ip:port, "
+	    "comma-separated); empty: /etc/resolv.conf's. The tests point it "
+	    "at a local DNS server"),
+	K_INT("sso_session_ttl", sso_session_ttl, 300, 2592000, "43200",
+	    "seconds a session made by a company's single sign-on lasts at "
+	    "most (refreshing does not extend it): then the member signs in "
+	    "at the identity provider again, which is when a member removed "
+	    "there loses access"),
 	K_STR("oidc_ca_file", oidc_ca_file, 0, "",
 	    "CA certificates (PEM) to trust for OpenID Connect providers "
 	    "instead of the system's (tests with a local provider)"),

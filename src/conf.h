@@ -49,6 +49,8 @@ struct conf {
 	int  pow_ttl; /* seconds a challenge may be solved in */
 	int  oidc_allow_loopback; /* tests: OpenID providers on loopback */
 	char oidc_ca_file[256];
+	char dns_servers[256]; /* domain verification's resolver; "" system */
+	int  sso_session_ttl; /* seconds: an SSO session's bound */
 	char oidc_google_issuer[256], oidc_google_client_id[256];
 	char oidc_microsoft_issuer[256], oidc_microsoft_client_id[256];
 	char oidc_apple_issuer[256], oidc_apple_client_id[256];

@@ -507,6 +507,13 @@ http_stream_write(struct request *req, const char *buf, size_t len)
 }
 
 int
+http_send_body(struct request *req, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	return send_raw(req, status, ctype, NULL, body, len);
+}
+
+int
 http_send_json(struct request *req, int status, const json_t *body)
 {
 	char *s;

@@ -101,6 +101,9 @@ const char *http_status_text(int status);
 
 /* Sends 'body' (borrowed) as application/json with 'status'. */
 int http_send_json(struct request *req, int status, const json_t *body);
+/* Answers 'len' bytes of 'body' of media type 'ctype'. */
+int http_send_body(struct request *req, int status, const char *ctype,
+    const char *body, size_t len);
 /*
  * Sends {"items": 'items'} with 200. Takes ownership of 'items'. Returns
  * 0, or -1 (nothing sent) when out of memory.

@@ -494,6 +494,56 @@ static const struct col oidc_start_cols[] = {
 };
 const struct row row_oidc_start =
     ROW("OidcStart", oidc_start_cols, "A sign-in or link through a provider");
+static const struct col company_domain_cols[] = {
+	COL("id", C_UUID, 0),
+	COL_DOC("domain", C_STRING, 0, "lower case"),
+	COL_EXPR("verified", C_BOOL, 0, "verified_at IS NOT NULL"),
+	COL("verified_at", C_TIME, COL_NULL),
+	{ "txt_name", C_STRING, 0, "'_parley-verification.' || domain", NULL,
+	    NULL, "the DNS name to publish a TXT record at" },
+	{ "txt_value", C_STRING, 0, "'parley-verification=' || token", NULL,
+	    NULL, "the TXT record's value" },
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_company_domain = ROW("CompanyDomain", company_domain_cols,
+    "An e-mail domain the company claims; verified by a DNS TXT record");
+static const char *const sso_protocols[] = { "saml", "oidc", NULL };
+static const char *const sso_roles[] = { "member", "admin", NULL };
+static const struct col	 company_sso_cols[] = {
+	 { "protocol", C_STRING, COL_NULL, NULL, NULL, sso_protocols,
+	     "null: no identity provider configured yet" },
+	 COL_DOC("enabled", C_BOOL, 0, "members may sign in through the IdP"),
+	 COL_DOC("required", C_BOOL, 0,
+	     "members with a verified domain sign in only through the IdP "
+	      "(owners keep a break-glass password + TOTP path)"),
+	 COL_DOC("jit", C_BOOL, 0,
+	     "a verified-domain user the company does not have yet becomes a "
+	      "member at their first sign-in"),
+	 { "jit_role", C_STRING, 0, NULL, NULL, sso_roles,
+	     "the role such a member gets" },
+	 COL_DOC("idp_mfa", C_BOOL, 0,
+	     "the IdP's multi-factor authentication (amr mfa, a multi-factor "
+	      "AuthnContext) stands in for TOTP"),
+	 COL_DOC("allow_idp_initiated", C_BOOL, 0,
+	     "SAML: accept responses the IdP sends unasked"),
+	 COL_DOC("saml_idp_entity_id", C_STRING, COL_NULL,
+	     "SAML: the IdP's entity id, from its metadata"),
+	 COL_DOC(
+	     "oidc_issuer", C_STRING, COL_NULL, "OpenID Connect: the issuer"),
+	 COL_DOC("oidc_client_id", C_STRING, COL_NULL,
+	     "OpenID Connect: parley's client id there"),
+	 COL_EXPR("has_client_secret", C_BOOL, 0,
+	     "oidc_client_secret_enc IS NOT NULL"),
+	 COL_DOC("sp_entity_id", C_STRING, COL_ADDED,
+	     "SAML: parley's entity id (its metadata's URL)"),
+	 COL_DOC("sp_acs_url", C_STRING, COL_ADDED,
+	     "SAML: parley's Assertion Consumer Service (HTTP-POST)"),
+	 COL_DOC("oidc_redirect_uri", C_STRING, COL_ADDED,
+	     "OpenID Connect: the redirect URI to register at the IdP"),
+	 COL("updated_at", C_TIME, COL_NULL),
+};
+const struct row	row_company_sso = ROW("CompanySso", company_sso_cols,
+	   "The company's own identity provider and its sign-in policy");
 static const struct col oidc_pending_cols[] = {
 	COL_DOC("provider", C_STRING, 0, "the provider's id"),
 	COL_DOC("provider_name", C_STRING, 0, "its name, to show"),
@@ -800,6 +850,8 @@ const struct row *const rows_all[] = {
 	&row_oidc_provider,
 	&row_oidc_start,
 	&row_oidc_pending,
+	&row_company_domain,
+	&row_company_sso,
 	&row_identity,
 	&row_totp_setup,
 	&row_recovery,

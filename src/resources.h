@@ -16,6 +16,8 @@ extern const struct row row_pow_challenge;
 extern const struct row row_oidc_provider;
 extern const struct row row_oidc_start;
 extern const struct row row_oidc_pending;
+extern const struct row row_company_domain;
+extern const struct row row_company_sso;
 extern const struct row row_identity;
 extern const struct row row_citation;
 extern const struct row row_message;

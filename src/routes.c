@@ -628,6 +628,126 @@ static const struct spec s_visitor_patch = { .noun = "visitor",
 	    "handoff_reason restricted; agents get 409 processing_restricted "
 	    "for drafts) and their conversations are left out of analytics." };
 
+/* A company's single sign-on. */
+static const char *const sso_protocol_ids[] = { "saml", "oidc", NULL };
+static const char *const sso_role_ids[] = { "member", "admin", NULL };
+static const struct spec s_sso_domains = { .noun = "domain",
+	REPLIES(REPLY(200, R_ITEMS, &row_company_domain, "by name")) };
+static const struct spec s_sso_domain_add = { .noun = "domain",
+	.resource = "company_domain",
+	.audit = "sso.domain_add",
+	BODY(FIELD_DOC("domain", V_STRING, 4, 253, F_REQUIRED,
+	    "an e-mail domain, e.g. acme.com")),
+	REPLIES(REPLY(201, R_ONE, &row_company_domain,
+		    "claimed: publish txt_value at txt_name, then verify"),
+	    PROBLEM(409, "domain_exists", "claimed already")),
+	.doc = "Claims an e-mail domain for the company's single sign-on. "
+	       "Several companies may claim one; the first to verify it has "
+	       "it." };
+static const struct spec s_sso_domain_verify = { .noun = "domain",
+	.resource = "company_domain",
+	.audit = "sso.domain_verify",
+	REPLIES(REPLY(200, R_ONE, &row_company_domain, "verified"),
+	    PROBLEM(409, "domain_verified domain_taken",
+		"verified already, or by another company"),
+	    PROBLEM(422, "dns_record_missing",
+		"the TXT record is not there (txt_name, txt_value say which)"),
+	    PROBLEM(503, "dns_unavailable", "the DNS did not answer")),
+	.doc = "Reads the TXT records of _parley-verification.DOMAIN "
+	       "through a resolver (dns_servers, else the system's); one must "
+	       "be parley-verification=TOKEN. No transaction is held while "
+	       "the DNS answers (five seconds at most)." };
+static const struct spec s_sso_domain_delete = { .noun = "domain",
+	.resource = "company_domain",
+	.audit = "sso.domain_delete",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "no longer claimed")) };
+static const struct spec s_sso_get = { .noun = "company",
+	REPLIES(REPLY(200, R_ONE, &row_company_sso,
+	    "the configuration (protocol null: none yet)")) };
+static const struct spec s_sso_put = { .noun = "company",
+	.resource = "company_sso",
+	.audit = "sso.update",
+	BODY(FIELD_ENUM("protocol", sso_protocol_ids, F_REQUIRED, NULL),
+	    FIELD_DOC("enabled", V_BOOL, 0, 0, 0,
+		"members may sign in through it (false by default)"),
+	    FIELD_DOC("saml_metadata", V_STRING, 1, 200000, 0,
+		"SAML: the IdP's metadata XML (required for SAML): its "
+		"entity id, HTTP-Redirect sign-on URL and signing "
+		"certificates (several during a rollover)"),
+	    FIELD_DOC("allow_idp_initiated", V_BOOL, 0, 0, 0,
+		"SAML: take responses the IdP sends unasked (false by "
+		"default: they are open to login CSRF)"),
+	    FIELD_DOC("oidc_issuer", V_URI, 8, 512, 0,
+		"OpenID Connect: the issuer (https; required for OIDC)"),
+	    FIELD_DOC("oidc_client_id", V_STRING, 1, 256, 0,
+		"OpenID Connect: parley's client id (required for OIDC)"),
+	    FIELD_DOC("oidc_client_secret", V_STRING, 1, 1024, F_SECRET,
+		"OpenID Connect: its secret, stored encrypted; absent: kept"),
+	    FIELD_DOC("required", V_BOOL, 0, 0, 0,
+		"verified-domain members sign in only through the IdP"),
+	    FIELD_DOC("jit", V_BOOL, 0, 0, 0,
+		"just-in-time membership for verified-domain users"),
+	    FIELD_ENUM(
+		"jit_role", sso_role_ids, 0, "their role (member by default)"),
+	    FIELD_DOC("idp_mfa", V_BOOL, 0, 0, 0,
+		"the IdP's multi-factor authentication stands in for TOTP")),
+	REPLIES(REPLY(200, R_ONE, &row_company_sso, "set"),
+	    PROBLEM(409, "no_verified_domain break_glass_needs_totp",
+		"required without a verified domain, or by an owner without "
+		"TOTP (the break-glass path needs it)"),
+	    PROBLEM(422, "bad_metadata provider_unusable",
+		"the SAML metadata or the OpenID issuer is not usable")),
+	.doc = "Sets the company's identity provider and policy as a whole. "
+	       "Audited with the names of the fields sent (a secret's name, "
+	       "never its value). parley's SAML entity id and ACS, and the "
+	       "OpenID redirect URI, are in the answer." };
+static const struct spec s_sso_delete = { .noun = "company",
+	.resource = "company_sso",
+	.audit = "sso.delete",
+	REPLIES(REPLY(204, R_EMPTY, NULL,
+	    "removed (or none was): password sign-in again")) };
+static const struct spec s_sso_start = {
+	BODY(FIELD("email", V_STRING, 3, 320, F_REQUIRED)),
+	REPLIES(REPLY(200, R_ONE, &row_oidc_start,
+		    "go to url; the IdP returns to parley"),
+	    PROBLEM(404, "sso_not_configured",
+		"no company verified the address's domain, or its SSO is off"),
+	    PROBLEM(502, "provider_unavailable",
+		"the company's OpenID Provider could not be read")),
+	.doc = "Single sign-on through the identity provider of the company "
+	       "that verified the address's domain: SAML (an AuthnRequest "
+	       "by HTTP-Redirect, answered at the company's ACS) or OpenID "
+	       "Connect (as the other providers, answered at GET "
+	       "/api/v1/auth/oidc/callback). The flow is bound to this "
+	       "browser. Counts against login_max_per_ip."
+};
+static const struct spec s_saml_metadata = {
+	REPLIES({ 200, R_OTHER, NULL, "parley's SP metadata", NULL,
+	    "application/samlmetadata+xml" }),
+	.doc = "The company's service provider metadata for its IdP: entity "
+	       "id (this URL), the ACS (HTTP-POST), NameID format "
+	       "emailAddress, signed assertions wanted. 404 unless the "
+	       "company configured SAML."
+};
+static const struct spec s_saml_acs = {
+	BODY(FIELD_DOC("SAMLResponse", V_STRING, 1, 262144, F_REQUIRED,
+		 "base64 of the IdP's Response"),
+	    FIELD_DOC("RelayState", V_STRING, 1, 80, 0,
+		"the flow's state, as parley sent it")),
+	REPLIES({ 303, R_OTHER, NULL,
+	    "to GET /api/v1/auth/oidc/callback?state=…, which finishes in "
+	    "the browser that started the flow; or to /login?sso=REASON "
+	    "(failed, expired, replayed, idp_initiated_off, not_configured)",
+	    NULL, NULL }),
+	.doc = "The Assertion Consumer Service (HTTP-POST binding). The "
+	       "Response or its Assertion must be signed by a certificate of "
+	       "the IdP's metadata (Lasso verifies it); then the assertion "
+	       "Lasso verified is checked: Issuer, Destination and Recipient "
+	       "this URL, Audience parley's entity id, NotBefore and "
+	       "NotOnOrAfter (two minutes of skew), InResponseTo the flow's "
+	       "request, its id not seen before. The member is then signed "
+	       "in as the company's policy says."
+};
 /* Health and metadata. */
 static const struct spec s_healthz = { REPLIES(
     REPLY(200, R_ONE, &row_health, "alive")) };
@@ -1282,6 +1402,38 @@ const struct route routes[] = {
 	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,
 	    "change the company's name and settings (audited)",
 	    &s_company_patch),
+	USER(M_GET, "/api/v1/company/sso/domains", ROLE_ADMIN, h_sso_domains,
+	    "the e-mail domains the company claims", &s_sso_domains),
+	USER_JSON(M_POST, "/api/v1/company/sso/domains", ROLE_OWNER,
+	    h_sso_domain_add, "claim an e-mail domain (audited)",
+	    &s_sso_domain_add),
+	USER(M_POST, "/api/v1/company/sso/domains/:id/verify", ROLE_OWNER,
+	    h_sso_domain_verify,
+	    "verify a claimed domain by its DNS TXT "
+	    "record (audited)",
+	    &s_sso_domain_verify),
+	USER(M_DELETE, "/api/v1/company/sso/domains/:id", ROLE_OWNER,
+	    h_sso_domain_delete, "give a domain up (audited)",
+	    &s_sso_domain_delete),
+	USER(M_GET, "/api/v1/company/sso", ROLE_ADMIN, h_sso_get,
+	    "the company's identity provider and policy", &s_sso_get),
+	{ M_PUT, "/api/v1/company/sso", AUTH_USER, ROLE_OWNER, 0, RL_NONE,
+	    BODY_JSON, 256 * 1024, NULL, h_sso_put,
+	    "set the company's identity provider and policy (audited)", NULL,
+	    &s_sso_put },
+	USER(M_DELETE, "/api/v1/company/sso", ROLE_OWNER, h_sso_delete,
+	    "remove the company's identity provider (audited)", &s_sso_delete),
+	AUTHN(M_POST, "/api/v1/auth/sso/start", h_sso_start, RL_NONE,
+	    "single sign-on by the address's company", &s_sso_start),
+	{ M_GET, "/api/v1/sso/saml/:id/metadata", AUTH_PUBLIC, ROLE_NONE, 0,
+	    RL_NONE, BODY_NONE, 0, NULL, h_saml_metadata,
+	    "a company's SAML service provider metadata", NULL,
+	    &s_saml_metadata },
+	{ M_POST, "/api/v1/sso/saml/:id/acs", AUTH_PUBLIC, ROLE_NONE, 0,
+	    RL_NONE, BODY_FORM, 384 * 1024, form_ctypes, h_saml_acs,
+	    "a company's SAML Assertion Consumer Service (a cross-site "
+	    "browser POST)",
+	    NULL, &s_saml_acs },
 	USER_JSON(M_DELETE, "/api/v1/company", ROLE_OWNER, h_company_delete,
 	    "delete the company and everything of it, now (owner; password, "
 	    "TOTP and the company's name)",

@@ -87,11 +87,21 @@ json_t *
 session_start(struct ctx *ctx, const char *company_id, const char *user_id,
     const char *role)
 {
+	return session_start_ttl(
+	    ctx, company_id, user_id, role, ctx->conf->refresh_ttl);
+}
+
+json_t *
+session_start_ttl(struct ctx *ctx, const char *company_id, const char *user_id,
+    const char *role, int max_ttl)
+{
 	char	    ttl[16], idle[16], ua[513], sid[37];
 	const char *p[6];
 	PGresult   *res;
 
-	snprintf(ttl, sizeof(ttl), "%d", ctx->conf->refresh_ttl);
+	snprintf(ttl, sizeof(ttl), "%d",
+	    max_ttl < ctx->conf->refresh_ttl ? max_ttl
+					     : ctx->conf->refresh_ttl);
 	snprintf(idle, sizeof(idle), "%d", ctx->conf->refresh_idle_ttl);
 	utf8_clean(ctx->from.user_agent, ua, sizeof(ua));
 	p[0] = company_id;

@@ -23,6 +23,10 @@ struct request;
  */
 json_t *session_start(struct ctx *ctx, const char *company_id,
     const char *user_id, const char *role);
+/* session_start(), the session lasting at most 'max_ttl' seconds (a
+ * company's single sign-on: sso_session_ttl), refreshes or not. */
+json_t *session_start_ttl(struct ctx *ctx, const char *company_id,
+    const char *user_id, const char *role, int max_ttl);
 
 /*
  * Issues a new refresh token for 'session_id' and an access token, in the

@@ -42,6 +42,7 @@ sub company {
 	$c{identity} = $t->sql(q{INSERT INTO user_identities (company_id, user_id, provider, issuer, subject)
 	    VALUES (?, ?, 'generic', 'https://idp.example', ?) RETURNING id}, $c{id}, $c{users}{member}{id}, "sub-$tag")->[0]{id};
 	$t->request('PATCH', '/api/v1/company', headers => $oauth, json => { name => "$tag Ltd" });
+	$c{domain} = $t->post('/api/v1/company/sso/domains', headers => $oauth, json => { domain => "$tag.example" })->{json}{id};
 	# Conversations and AI: a chatbot with a document, a template, a
 	# visitor with a conversation.
 	my $origin = "https://shop.$tag.example";
@@ -72,6 +73,7 @@ my %b_id = (
 	'/api/v1/invitations/:id' => $B->{invitation},
 	'/api/v1/api-keys/:id' => $B->{key_id},
 	'/api/v1/me/identities/:id' => $B->{identity},
+	(map { $_ => $B->{domain} } qw(/api/v1/company/sso/domains/:id /api/v1/company/sso/domains/:id/verify)),
 	'/api/v1/auth/sessions/:id' => $B->{users}{member}{session},
 	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
@@ -94,6 +96,7 @@ my $nobody = '00000000-0000-4000-8000-000000000000';
 my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/chatbots/:id' => { name => 'renamed' },
 	'/api/v1/chatbots/:id/rotate-key' => undef,
+	'/api/v1/company/sso/domains/:id/verify' => undef,
 	'/api/v1/chatbots/:id/rotate-identity-secret' => undef,
 	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
 	'/api/v1/templates/:id' => { name => 'renamed' },
@@ -195,6 +198,13 @@ my %expected = (
 	'GET /api/v1/billing' => ['owner'],
 	'POST /api/v1/billing/checkout' => ['owner'],
 	'DELETE /api/v1/company' => ['owner'],
+	'GET /api/v1/company/sso/domains' => ['admin'],
+	'POST /api/v1/company/sso/domains' => ['owner'],
+	'POST /api/v1/company/sso/domains/:id/verify' => ['owner'],
+	'DELETE /api/v1/company/sso/domains/:id' => ['owner'],
+	'GET /api/v1/company/sso' => ['admin'],
+	'PUT /api/v1/company/sso' => ['owner'],
+	'DELETE /api/v1/company/sso' => ['owner'],
 	'POST /api/v1/billing/portal' => ['owner'],
 	'GET /api/v1/audit-log/export.csv' => ['admin', 'audit:read'],
 );
@@ -209,7 +219,8 @@ my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
     'GET /api/v1/auth/challenge', 'GET /api/v1/auth/oidc/providers', 'POST /api/v1/auth/oidc/start',
     'GET /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/mfa', 'POST /api/v1/auth/oidc/pending',
-    'POST /api/v1/auth/oidc/signup', 'POST /api/v1/auth/oidc/link-account',
+    'POST /api/v1/auth/oidc/signup', 'POST /api/v1/auth/oidc/link-account', 'POST /api/v1/auth/sso/start',
+    'GET /api/v1/sso/saml/:id/metadata', 'POST /api/v1/sso/saml/:id/acs',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/register/confirm', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
     'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions',
@@ -304,6 +315,9 @@ for my $r (@$routes) {
 		} elsif ($r->{method} eq 'GET') {
 			is $res[0]{status}, 200, "$name as $role: allowed";
 			unlike $res[0]{content}, $b_ids, "$name as $role: nothing of company B";
+		} elsif ($name eq 'DELETE /api/v1/company/sso') {
+			# Takes no body, and A has no IdP to remove: done, nothing.
+			is $res[0]{status}, 204, "$name as $role: allowed (A's own, none)";
 		} else {
 			like $res[0]{status}, qr/^(400|409|413|415|422)$/, "$name as $role: allowed (the bad body is refused, not the caller)";
 		}
