@@ -280,7 +280,7 @@ static struct db_stmt q_sso_preconditions = { "sso_preconditions",
 static json_t *
 sso_json(struct ctx *ctx, PGresult *res)
 {
-	struct saml_sp sp;
+	struct saml_sp sp = { "", "" };
 	json_t	      *o = row_json(&row_company_sso, res, 0);
 	char	       redirect[600];
 
@@ -616,7 +616,7 @@ h_sso_start(struct request *req, struct ctx *ctx)
 {
 	struct sso_domain d;
 	struct sso_config c;
-	struct saml_sp	  sp;
+	struct saml_sp	  sp = { "", "" };
 	struct flow	  f = { 0 };
 	char		  email[ACCOUNT_EMAIL_MAX + 1], state[44], binding[44];
 	char		  bh[65], rid[48], *url;
@@ -681,7 +681,7 @@ h_saml_metadata(struct request *req, struct ctx *ctx)
 {
 	const char	 *cid = router_param(req, "id");
 	struct sso_config c;
-	struct saml_sp	  sp;
+	struct saml_sp	  sp = { "", "" };
 	char		 *xml;
 	int		  found, rc;
 
@@ -757,7 +757,7 @@ h_saml_acs(struct request *req, struct ctx *ctx)
 	char		      sh[65], want[48], loc[700], state[44] = "";
 	char		      binding[44], bh[65], exp[24], *kept = NULL;
 	struct sso_config     c;
-	struct saml_sp	      sp;
+	struct saml_sp	      sp = { "", "" };
 	struct saml_assertion a;
 	struct flow	      f = { 0 };
 	json_t		     *claims;

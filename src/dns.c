@@ -98,21 +98,24 @@ dns_txt(const char *servers, const char *name, int timeout_ms,
 		struct pollfd  pfd[ARES_GETSOCK_MAXNUM];
 		struct timeval tv, *tvp, max;
 		long long      left = deadline - now_ms();
-		int	       bits, i, n = 0, wait;
+		unsigned       bits;
+		int	       i, n = 0, wait;
 
 		if (left <= 0) {
 			ares_cancel(ch); /* calls on_answer with ECANCELLED */
 			break;
 		}
-		bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		/* c-ares's bit macros shift a signed 1 past bit 30. */
+		bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
 		for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) &&
-			    !ARES_GETSOCK_WRITABLE(bits, i))
+			if (!(bits & (1U << i)) &&
+			    !(bits & (1U << (i + ARES_GETSOCK_MAXNUM))))
 				continue;
 			pfd[n].fd = socks[i];
-			pfd[n].events =
-			    (ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-			    (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0);
+			pfd[n].events = ((bits & (1U << i)) ? POLLIN : 0) |
+			    ((bits & (1U << (i + ARES_GETSOCK_MAXNUM)))
+				    ? POLLOUT
+				    : 0);
 			pfd[n].revents = 0;
 			n++;
 		}

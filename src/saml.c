@@ -548,6 +548,67 @@ check_assertion(const struct saml_sp *sp, const char *idp_entity_id,
 	return NULL;
 }
 
+/*
+ * Before Lasso: the decoded document has no DTD (no entities to expand)
+ * and exactly one Assertion element in it, anywhere: a second one, in
+ * Extensions, an Advice or a Signature's Object, is what signature
+ * wrapping hides its forgery in, and parley reads only one.
+ */
+static const char *
+shape_ok(const char *b64)
+{
+	xmlDocPtr	   doc;
+	xmlXPathContextPtr x;
+	xmlXPathObjectPtr  r;
+	unsigned char	  *raw;
+	size_t		   n = strlen(b64), len = 0, i;
+	const char	  *why = "malformed";
+	char		  *clean;
+	int		   count = -1;
+
+	if ((clean = malloc(n + 1)) == NULL)
+		return "malformed";
+	for (i = 0; *b64 != '\0'; b64++)
+		if (*b64 != '\r' && *b64 != '\n' && *b64 != ' ' && *b64 != '\t')
+			clean[i++] = *b64;
+	clean[i] = '\0';
+	raw = g_base64_decode(clean, &len);
+	free(clean);
+	if (raw == NULL || len == 0 || len > SAML_RESPONSE_MAX) {
+		g_free(raw);
+		return "malformed";
+	}
+	doc = xmlReadMemory((const char *)raw, (int)len, "response.xml", NULL,
+	    XML_PARSE_NONET);
+	g_free(raw);
+	if (doc == NULL)
+		return "malformed";
+	if (xmlGetIntSubset(doc) != NULL) {
+		xmlFreeDoc(doc);
+		return "doctype";
+	}
+	if ((x = xmlXPathNewContext(doc)) != NULL) {
+		xmlXPathRegisterNs(x, (const xmlChar *)"saml",
+		    (const xmlChar *)SAML2_NS);
+		r = xmlXPathEvalExpression(
+		    (const xmlChar *)"count(//saml:Assertion) + "
+				     "count(//saml:EncryptedAssertion)",
+		    x);
+		if (r != NULL && r->type == XPATH_NUMBER)
+			count = (int)r->floatval;
+		xmlXPathFreeObject(r);
+		xmlXPathFreeContext(x);
+	}
+	xmlFreeDoc(doc);
+	if (count == 1)
+		why = NULL;
+	else if (count > 1)
+		why = "several_assertions";
+	else if (count == 0)
+		why = "no_assertion";
+	return why;
+}
+
 int
 saml_response_verify(const struct saml_sp *sp, const char *idp_metadata,
     const char *idp_entity_id, const char *response, long long now, int skew,
@@ -566,6 +627,8 @@ saml_response_verify(const struct saml_sp *sp, const char *idp_metadata,
 		*why = "malformed";
 		return -1;
 	}
+	if ((*why = shape_ok(response)) != NULL)
+		return -1;
 	if ((s = server_of(sp, idp_metadata, why)) == NULL)
 		return -1;
 	*why = "malformed";
