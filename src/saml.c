@@ -578,8 +578,8 @@ shape_ok(const char *b64)
 		g_free(raw);
 		return "malformed";
 	}
-	doc = xmlReadMemory((const char *)raw, (int)len, "response.xml", NULL,
-	    XML_PARSE_NONET);
+	doc = xmlReadMemory(
+	    (const char *)raw, (int)len, "response.xml", NULL, XML_PARSE_NONET);
 	g_free(raw);
 	if (doc == NULL)
 		return "malformed";
@@ -588,8 +588,8 @@ shape_ok(const char *b64)
 		return "doctype";
 	}
 	if ((x = xmlXPathNewContext(doc)) != NULL) {
-		xmlXPathRegisterNs(x, (const xmlChar *)"saml",
-		    (const xmlChar *)SAML2_NS);
+		xmlXPathRegisterNs(
+		    x, (const xmlChar *)"saml", (const xmlChar *)SAML2_NS);
 		r = xmlXPathEvalExpression(
 		    (const xmlChar *)"count(//saml:Assertion) + "
 				     "count(//saml:EncryptedAssertion)",

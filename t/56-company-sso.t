@@ -71,14 +71,15 @@ is $t->post("/api/v1/company/sso/domains/$b_dom->{id}/verify", headers => $ob)->
 
 # --- the IdP ---------------------------------------------------------------------------------------
 my $idp_port = ParleyTest::free_port();
-my $idp = "http://127.0.0.1:$idp_port";
+# On "localhost": another site than parley's 127.0.0.1, as an IdP is.
+my $idp = "http://localhost:$idp_port";
 my ($acs, $sp_entity) = ("$https/api/v1/sso/saml/$cid/acs", "$https/api/v1/sso/saml/$cid/metadata");
 for my $k (qw(idp idp2 stranger)) {
 	system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=$k -keyout '@{[$t->dir]}/$k.key' -out '@{[$t->dir]}/$k.crt' 2>/dev/null") == 0 or die;
 }
 my $d = $t->dir;
 $t->{pids}{idp} = $t->spawn("$d/idp.log", {}, 'node', ParleyTest->srcdir . '/t/fakes/saml-idp.mjs', $idp_port, "$d/idp.crt", "$d/idp.key",
-    encode_json({ sp => { entity_id => $sp_entity, acs_url => $acs }, extra_certs => ["$d/idp2.crt"], extra_keys => ["$d/idp2.key"],
+    encode_json({ host => 'localhost', sp => { entity_id => $sp_entity, acs_url => $acs }, extra_certs => ["$d/idp2.crt"], extra_keys => ["$d/idp2.key"],
 	unlisted => { cert => "$d/stranger.crt", key => "$d/stranger.key" },
 	users => { alice => { email => 'alice@acme.test' }, carol => { email => 'carol@acme.test' }, olga => { email => 'olga@acme.test' },
 	    mallory => { email => 'mallory@beta.test' }, victim => { email => 'victim-signed@acme.test' } } }));
@@ -93,7 +94,8 @@ $r = $t->request('PUT', '/api/v1/company/sso', headers => $oa, json => { protoco
     required => JSON::PP::true });
 is $r->{json}{code}, 'break_glass_needs_totp', 'requiring SSO needs the owner to have TOTP (the break-glass path)';
 my $setup = $t->post('/api/v1/auth/mfa/totp/setup', headers => $oa)->{json};
-is $t->post('/api/v1/auth/mfa/totp/enable', headers => $oa, json => { code => totp($setup->{secret}) })->{status}, 200, 'the owner turns TOTP on';
+my $enabled = $t->post('/api/v1/auth/mfa/totp/enable', headers => $oa, json => { code => totp($setup->{secret}) });
+is $enabled->{status}, 200, 'the owner turns TOTP on';
 $r = $t->request('PUT', '/api/v1/company/sso', headers => $oa, json => { protocol => 'saml', saml_metadata => $meta, enabled => JSON::PP::true,
     required => JSON::PP::true });
 is $r->{status}, 200, 'SAML SSO is configured and required';
@@ -113,8 +115,8 @@ is $t->post('/api/v1/auth/login', json => { email => 'nobody@acme.test', passwor
     '... the same for an address without an account (nothing told)';
 is $t->post('/api/v1/auth/login', json => { email => 'olga@acme.test', password => $pw })->{json}{code}, 'mfa_required',
     'the owner: password, then the code';
-$r = $t->post('/api/v1/auth/login', json => { email => 'olga@acme.test', password => $pw, totp_code => totp($setup->{secret}, time + 30) });
-is $r->{status}, 200, '... break glass: the owner signs in with password and code';
+$r = $t->post('/api/v1/auth/login', json => { email => 'olga@acme.test', password => $pw, totp_code => $enabled->{json}{recovery_codes}[0] });
+is $r->{status}, 200, '... break glass: the owner signs in with password and code (here a recovery code)';
 ok scalar(@{ $t->sql(q{SELECT 1 FROM audit_log WHERE action = 'sso.break_glass'}) }), '... audited';
 is $t->post('/api/v1/auth/login', json => { email => 'owen@beta.test', password => $pw })->{status}, 200,
     "another company's owner is not concerned";
@@ -266,5 +268,19 @@ $a = acs(craft(user => 'alice')->{SAMLResponse});
 ok $cookie, 'allowed: the ACS binds a new flow to this browser';
 is finish($a)->{headers}{location}, "$https/", '... and it signs in';
 
+# The console, in chromium.
+my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
+ok $chromium, 'chromium is installed' or BAIL_OUT('no chromium');
+local $ENV{BASE} = $https;
+local $ENV{CHROMIUM} = $chromium;
+local $ENV{EMAIL} = 'olga@acme.test';
+local $ENV{PASSWORD} = $pw;
+local $ENV{TOTP_SECRET} = $setup->{secret};
+local $ENV{MEMBER} = 'alice@acme.test';
+local $ENV{ACS} = $acs;
+local $ENV{OUT} = $t->dir;
+$t->note_secrets({ totp => $setup->{secret} });
+my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/sso.mjs');
+cmp_ok $checks, '>=', 8, "the browser made its checks ($checks)";
 is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report';
 done_testing;

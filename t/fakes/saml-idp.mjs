@@ -13,7 +13,8 @@
 //    "extra_certs": [PEM file, ...], "extra_keys": [PEM file, ...],
 //    "unlisted": {"cert": PEM file, "key": PEM file},
 //    "sign": "assertion" | "response" | "both",
-//    "autosubmit": false}
+//    "autosubmit": false,
+//    "host": "127.0.0.1"}   (the name in its URLs; it listens on 127.0.0.1)
 // extra_certs are more signing certificates the metadata lists
 // (rollover); extra_keys, parallel to them, let /craft sign with one.
 // "unlisted" is a pair the metadata does not list (a stranger's key).
@@ -125,7 +126,9 @@ const { SignedXml } = await load("xml-crypto");
 const [port, certFile, keyFile, optionsJson] = process.argv.slice(2);
 const opt = JSON.parse(optionsJson ?? "{}");
 if (!opt.sp?.entity_id || !opt.sp?.acs_url) throw new Error("saml-idp: OPTIONS_JSON needs sp.entity_id and sp.acs_url");
-const base = `http://127.0.0.1:${port}`;
+// "host": the name browsers reach it by (localhost: another site than
+// parley's 127.0.0.1, as a company's IdP is).
+const base = `http://${opt.host ?? "127.0.0.1"}:${port}`;
 const entityId = opt.entity_id ?? `${base}/metadata`;
 const ssoUrl = `${base}/sso`;
 const users = opt.users ?? { alice: { email: "alice@acme.test" } };
