@@ -26,8 +26,18 @@ my $t = ParleyTest->new(env => { PARLEY_LOGIN_MAX_PER_IP => 200, PARLEY_REGISTER
     PARLEY_DNS_SERVERS => "127.0.0.1:$dns_port" });
 my $https = $t->url('', 'https');
 $https =~ s{/$}{};
+# Company B's IdP speaks OpenID Connect: oidc-provider (t/fakes/oidc.mjs).
+my $op_port = ParleyTest::free_port();
+my $op_secret = 'company-b-oidc-client-secret-0123';
+$t->{pids}{op} = $t->spawn($t->dir . '/op.log', {}, 'node', ParleyTest->srcdir . '/t/fakes/oidc.mjs', $op_port,
+    $t->dir . '/cert.pem', $t->dir . '/key.pem', encode_json([{ client_id => 'beta-sso', client_secret => $op_secret,
+	redirect_uris => ["$https/api/v1/auth/oidc/callback"], token_endpoint_auth_method => 'client_secret_post',
+	grant_types => ['authorization_code'], response_types => ['code'] }]));
+$t->wait_port($op_port, $t->{pids}{op}, 'the OpenID Provider');
+$t->note_secrets({ op => $op_secret });
 $t->stop_parleyd;
-$t->{env}{PARLEY_PUBLIC_BASE_URL} = $https;
+$t->{env}{$_->[0]} = $_->[1] for ([PARLEY_PUBLIC_BASE_URL => $https], [PARLEY_OIDC_ALLOW_LOOPBACK => 1],
+    [PARLEY_OIDC_CA_FILE => $t->dir . '/cert.pem']);
 $t->start_parleyd;
 
 sub totp { my ($secret, $at) = @_; $at //= time; my $c = `oathtool --totp -b --now='\@$at' $secret`; chomp $c; $c }
@@ -51,6 +61,7 @@ is $t->post('/api/v1/company/sso/domains', headers => $oa, json => { domain => '
 my $b_dom = $t->post('/api/v1/company/sso/domains', headers => $ob, json => { domain => 'acme.test' })->{json};
 is $b_dom->{domain}, 'acme.test', 'another company may claim it too';
 my $none = $t->post('/api/v1/company/sso/domains', headers => $oa, json => { domain => 'nothing.test' })->{json};
+my $b_ex = $t->post('/api/v1/company/sso/domains', headers => $ob, json => { domain => 'example.com' })->{json};
 
 # dnsmasq answers both companies' records (each company's token).
 my $user = getpwuid($<);
@@ -58,7 +69,8 @@ $t->{pids}{dns} = $t->spawn($t->dir . '/dnsmasq.log', {}, '/usr/sbin/dnsmasq', '
     "--port=$dns_port", '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', '--pid-file=',
     "--user=$user", '--log-facility=-',
     "--txt-record=_parley-verification.acme.test,$txt", "--txt-record=_parley-verification.acme.test,$b_dom->{txt_value}",
-    '--txt-record=_parley-verification.nothing.test,parley-verification=someone-elses');
+    '--txt-record=_parley-verification.nothing.test,parley-verification=someone-elses',
+    "--txt-record=_parley-verification.example.com,$b_ex->{txt_value}");
 $t->wait_port($dns_port, $t->{pids}{dns}, 'dnsmasq');
 $r = $t->post("/api/v1/company/sso/domains/$dom/verify", headers => $oa);
 is $r->{status}, 200, 'the TXT record verifies the domain';
@@ -68,6 +80,20 @@ is $r->{json}{code}, 'dns_record_missing', "a TXT record with another token: 422
 is $r->{json}{txt_name}, '_parley-verification.nothing.test', '... naming the record looked for';
 is $t->post("/api/v1/company/sso/domains/$b_dom->{id}/verify", headers => $ob)->{json}{code}, 'domain_taken',
     'one company per domain: the other company cannot verify it';
+is $t->post("/api/v1/company/sso/domains/$b_ex->{id}/verify", headers => $ob)->{status}, 200, '... it verifies its own';
+$r = $t->request('PUT', '/api/v1/company/sso', headers => $ob, json => { protocol => 'oidc', oidc_issuer => 'https://127.0.0.1:1',
+    oidc_client_id => 'beta-sso', enabled => JSON::PP::true });
+is $r->{json}{code}, 'provider_unusable', 'an OpenID issuer that does not answer: 422 provider_unusable';
+$r = $t->request('PUT', '/api/v1/company/sso', headers => $ob, json => { protocol => 'oidc', oidc_issuer => "https://127.0.0.1:$op_port",
+    oidc_client_id => 'beta-sso', oidc_client_secret => $op_secret, enabled => JSON::PP::true, jit => JSON::PP::true, jit_role => 'admin' });
+is $r->{status}, 200, 'company B: OpenID Connect SSO with just-in-time admins';
+ok $r->{json}{has_client_secret}, '... its client secret kept';
+unlike $t->sql(q{SELECT oidc_client_secret_enc AS s FROM company_sso WHERE oidc_issuer IS NOT NULL})->[0]{s}, qr/\Q$op_secret\E/,
+    '... encrypted';
+my $aud = join ' ', map { "$_->{fields} $_->{changes}" } @{ $t->sql(q{SELECT changed_fields::text AS fields,
+    coalesce(changes::text, '') AS changes FROM audit_log WHERE action = 'sso.update'}) };
+like $aud, qr/oidc_client_secret/, '... the audit log names the field';
+unlike $aud, qr/\Q$op_secret\E/, '... never its value';
 
 # --- the IdP ---------------------------------------------------------------------------------------
 my $idp_port = ParleyTest::free_port();
@@ -212,6 +238,15 @@ $f = start('alice@acme.test');
 is finish(acs(craft(user => 'alice', in_response_to => $f->{id}, key => 0)->{SAMLResponse}, $f->{relay}))->{headers}{location},
     "$https/", "a response signed with the metadata's second certificate (a rollover): accepted";
 
+# A member with TOTP gives her code after the IdP (the IdP's MFA counts
+# only when the company says so, idp_mfa, and the IdP asserts it).
+my $carol_id = $t->sql(q{SELECT id, company_id FROM users WHERE email = 'carol@acme.test'})->[0];
+$t->sql(q{UPDATE users SET totp_secret_enc = (SELECT totp_secret_enc FROM users WHERE email = 'olga@acme.test'),
+    totp_enabled_at = now() WHERE email = 'carol@acme.test'});
+$f = start('carol@acme.test');
+my $loc = finish(acs(craft(user => 'carol', in_response_to => $f->{id})->{SAMLResponse}, $f->{relay}))->{headers}{location};
+like $loc, qr{^\Q$https\E/login\?oidc=mfa#ticket=[A-Za-z0-9_-]{43}$}, "a member with TOTP: the code next, after the IdP";
+
 # --- attacks: each refused, and nobody signed in as alice ----------------------------------------
 my $before = sessions_of('alice@acme.test');
 # Each: what, how /craft makes it, the outcome, and why (the reason
@@ -278,9 +313,12 @@ local $ENV{PASSWORD} = $pw;
 local $ENV{TOTP_SECRET} = $setup->{secret};
 local $ENV{MEMBER} = 'alice@acme.test';
 local $ENV{ACS} = $acs;
+local $ENV{NODE_TLS_REJECT_UNAUTHORIZED} = '0';
 local $ENV{OUT} = $t->dir;
 $t->note_secrets({ totp => $setup->{secret} });
 my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/sso.mjs');
-cmp_ok $checks, '>=', 8, "the browser made its checks ($checks)";
+cmp_ok $checks, '>=', 10, "the browser made its checks ($checks)";
+is $t->sql(q{SELECT u.role FROM users u JOIN companies c ON c.id = u.company_id WHERE u.email = 'bob@example.com' AND c.name = 'Beta'})->[0]{role},
+    'admin', "company B's OpenID Connect SSO made bob an admin, just in time";
 is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report';
 done_testing;

@@ -58,6 +58,27 @@ try {
 	await m.reload();
 	await m.locator("h1", { hasText: "Hello," }).waitFor();
 	check(true, "... a session like any: a reload keeps it");
+
+	// Company B's IdP is an OpenID Provider (oidc-provider's own login).
+	step = "oidc sso";
+	const b = await newPage();
+	await b.goto(`${env.BASE}/sso`);
+	await b.getByLabel("Work e-mail").fill("bob@example.com");
+	await b.getByRole("button", { name: "Continue to your identity provider" }).click();
+	await b.waitForURL((u) => !u.href.startsWith(env.BASE), { timeout: 15000 });
+	for (let i = 0; i < 4 && !b.url().startsWith(env.BASE); i++) {
+		await b.waitForLoadState("domcontentloaded");
+		if (b.url().startsWith(env.BASE)) break;
+		if (await b.locator("input[name=login]").count()) {
+			await b.fill("input[name=login]", "bob");
+			await b.fill("input[name=password]", "any");
+		}
+		const go = b.locator("button[type=submit]").first();
+		if (await go.count()) await Promise.all([b.waitForNavigation(), go.click()]);
+	}
+	await b.locator("h1", { hasText: "Hello," }).waitFor({ timeout: 15000 });
+	check(/admin/.test(await b.locator("main").textContent()), "through company B's OpenID Provider: signed in, an admin just in time",
+	    await b.locator("main").textContent());
 } catch (e) {
 	check(false, "the journey ran to its end", `at ${step}: ${String(e?.stack ?? e)}`);
 }
