@@ -624,6 +624,33 @@ reauth_done(struct request *req, struct ctx *ctx, const struct provider *p,
 	    req, ctx, back_to("reauth", back, "reauthed", path));
 }
 
+/* Whether the ID token says several factors authenticated (RFC 8176). */
+static int
+amr_mfa(const json_t *claims)
+{
+	const json_t *v;
+	size_t	      i;
+
+	json_array_foreach(json_object_get(claims, "amr"), i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), "mfa") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether company 'cid' lets an IdP's MFA stand in for TOTP (in its
+ * open tenant transaction): 1, 0, -1. */
+static int
+company_idp_mfa(struct ctx *ctx, const char *cid)
+{
+	struct sso_config c;
+	int		  found = sso_config_load(ctx->db, cid, &c);
+
+	sso_config_free(&c);
+	return found == 1 ? c.idp_mfa : found;
+}
+
 /* Signs in the account that holds the identity in 'claims'. */
 static int
 sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
@@ -676,8 +703,10 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 		    LOG_S("reason", "sso_required"));
 		return flow_to_console(req, ctx, "/login?oidc=sso_required");
 	}
-	/* The provider's sign-in is the first factor: TOTP is the second. */
-	if (mfa) {
+	/* The provider's sign-in is the first factor: TOTP is the second,
+	 * unless the company lets a provider's MFA count (its SSO policy,
+	 * idp_mfa) and this one asserts it (amr "mfa", RFC 8176). */
+	if (mfa && !(amr_mfa(claims) && company_idp_mfa(ctx, cid) == 1)) {
 		db_rollback(ctx->db);
 		return flow_mfa_ticket(req, ctx, p->id, cid, uid, binding_hex);
 	}
@@ -705,13 +734,9 @@ static int
 sso_claims(struct request *req, struct ctx *ctx, const char *cid,
     const json_t *claims, const char *binding_hex)
 {
-	const json_t *amr = json_object_get(claims, "amr"), *v;
-	size_t	      i;
-	int	      mfa = 0, rc;
-	json_t	     *n;
+	int	mfa = amr_mfa(claims), rc;
+	json_t *n;
 
-	json_array_foreach(amr, i, v) if (json_is_string(v) &&
-	    strcmp(json_string_value(v), "mfa") == 0) mfa = 1;
 	n = json_pack("{s:O,s:O,s:O?,s:b}", "iss",
 	    json_object_get(claims, "iss"), "sub",
 	    json_object_get(claims, "sub"), "email",

@@ -320,5 +320,10 @@ my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/sso.mjs');
 cmp_ok $checks, '>=', 10, "the browser made its checks ($checks)";
 is $t->sql(q{SELECT u.role FROM users u JOIN companies c ON c.id = u.company_id WHERE u.email = 'bob@example.com' AND c.name = 'Beta'})->[0]{role},
     'admin', "company B's OpenID Connect SSO made bob an admin, just in time";
+my $n_del = $t->sql(q{SELECT count(*) AS n FROM audit_log WHERE action = 'sso.delete'})->[0]{n};
+is $t->request('DELETE', '/api/v1/company/sso', headers => $ob)->{status}, 204, "company B removes its IdP";
+is $t->sql(q{SELECT count(*) AS n FROM audit_log WHERE action = 'sso.delete'})->[0]{n}, $n_del + 1, '... audited, once';
+is $t->post('/api/v1/auth/sso/start', json => { email => 'bob@example.com' })->{json}{code}, 'sso_not_configured',
+    '... and its domain has no SSO any more';
 is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report';
 done_testing;

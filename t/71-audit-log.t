@@ -30,7 +30,7 @@ sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h // $auth, 
 sub count { $t->sql('SELECT count(*) AS n FROM audit_log WHERE company_id = ?', $cid)->[0]{n} }
 
 # --- every mutating admin route writes one entry ------------------------------
-my ($bot, $doc, $tpl, $inv, $key, $wh);
+my ($bot, $doc, $tpl, $inv, $key, $wh, $dom);
 my @calls = (
 	['PATCH /api/v1/company', sub { req('PATCH', '/api/v1/company', undef, { name => 'Audit Co Ltd' }) }],
 	['PUT /api/v1/company/llm', sub { req('PUT', '/api/v1/company/llm', undef, { model => 'gpt-4o-mini' }) }],
@@ -65,12 +65,18 @@ my @calls = (
 	    my $c = $t->sql(q{INSERT INTO conversations (company_id, chatbot_id, visitor_id) VALUES (?, ?, ?) RETURNING id}, $cid, $bot, $v)->[0]{id};
 	    req('DELETE', "/api/v1/conversations/$c") }],
 	['DELETE /api/v1/chatbots/:id', sub { req('DELETE', "/api/v1/chatbots/$bot") }],
+	['POST /api/v1/company/sso/domains', sub { my $r = req('POST', '/api/v1/company/sso/domains', undef, { domain => 'co.example' });
+	    $dom = $r->{json}{id}; $r }],
+	['DELETE /api/v1/company/sso/domains/:id', sub { req('DELETE', "/api/v1/company/sso/domains/$dom") }],
 	['DELETE /api/v1/api-keys/:id', sub { req('DELETE', "/api/v1/api-keys/$key->{id}") }],
 );
 my %called = map { $_->[0] => 1 } @calls;
 # Billing sessions call Stripe: their audit entry is checked in t/76. The
 # company's deletion deletes its log too (t/81 checks its log line).
 $called{$_} = 1 for 'POST /api/v1/billing/checkout', 'POST /api/v1/billing/portal', 'DELETE /api/v1/company';
+# A company's SSO needs a DNS server and an IdP: t/56 checks the audit
+# entries of verifying a domain and of setting and removing the IdP.
+$called{$_} = 1 for 'POST /api/v1/company/sso/domains/:id/verify', 'PUT /api/v1/company/sso', 'DELETE /api/v1/company/sso';
 my $routes = decode_json(scalar `'@{[ ParleyTest->builddir ]}/parleyctl' routes`);
 for my $r (@$routes) {
 	next unless $r->{method} =~ /^(POST|PATCH|PUT|DELETE)$/ && $r->{min_role} =~ /^(admin|owner)$/;

@@ -153,7 +153,10 @@ try {
 	await frame.waitForFunction((r) => [...document.querySelectorAll("li.msg[data-role='bot'] .body")]
 	    .some((e) => e.textContent === r), REPLY, { timeout: 10000 });
 	check(true, "the whole reply is shown");
-	check(await frame.$$eval("li.msg.pending", (els) => els.length) === 0, "... in place of what streamed, no longer pending");
+	// The streamed text can be whole a moment before the stored message
+	// arrives and takes its place: wait for that, within a bound.
+	check(await frame.waitForFunction(() => document.querySelectorAll("li.msg.pending").length === 0, null, { timeout: 10000 })
+	    .then(() => true, () => false), "... in place of what streamed, no longer pending");
 	check(await frame.$$eval(`${botSel} .body`, (els, r) => els.filter((e) => e.textContent === r).length, REPLY) === 1,
 	    "... once");
 	const cite = await frame.$eval(`${botSel}:last-child a.cite`, (a) => [a.textContent, a.href]).catch(() => null);
