@@ -47,7 +47,18 @@ $t->{pids}{apple} = $t->spawn($t->dir . '/apple.log', {}, 'node', ParleyTest->sr
     encode_json({ host => 'localhost', apple => { team_id => 'TEAM123456', key_id => 'KEY1234567', public_pem => $pub } }));
 $t->wait_port($ap_port, $t->{pids}{apple}, 'the Apple-like provider');
 
-my ($rc, $out) = $t->secret_set('oidc_microsoft_client_secret', $ms_secret);
+# Google: a standard provider at its own issuer (as accounts.google.com).
+my $g_port = ParleyTest::free_port();
+my $g_secret = 'a-google-client-secret-0123456789';
+$t->{pids}{google} = $t->spawn($t->dir . '/google.log', {}, 'node', ParleyTest->srcdir . '/t/fakes/oidc.mjs', $g_port,
+    $t->dir . '/cert.pem', $t->dir . '/key.pem',
+    encode_json([{ client_id => 'parley-google', client_secret => $g_secret, redirect_uris => [$cb],
+	token_endpoint_auth_method => 'client_secret_post', grant_types => ['authorization_code'], response_types => ['code'] }]));
+$t->wait_port($g_port, $t->{pids}{google}, 'the Google-like provider');
+
+my ($rc, $out) = $t->secret_set('oidc_google_client_secret', $g_secret);
+is $rc, 0, "Google's client secret is stored" or diag $out;
+($rc, $out) = $t->secret_set('oidc_microsoft_client_secret', $ms_secret);
 is $rc, 0, "Microsoft's client secret is stored" or diag $out;
 my $pem = do { local (@ARGV, $/) = ($p8); <> };
 ($rc, $out) = $t->secret_set('oidc_apple_private_key', $pem);
@@ -55,10 +66,11 @@ is $rc, 0, "Apple's signing key is stored (a PEM, several lines)" or diag $out;
 ($rc, $out) = $t->secret_set('oidc_apple_private_key', "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----");
 isnt $rc, 0, '... and what is not a P-256 key is refused';
 like $out, qr/not a PEM private key on P-256/, '... saying so';
-$t->note_secrets({ ms_secret => $ms_secret });
+$t->note_secrets({ ms_secret => $ms_secret, g_secret => $g_secret });
 
 $t->stop_parleyd;
 $t->{env}{$_->[0]} = $_->[1] for ([PARLEY_PUBLIC_BASE_URL => $https],
+    [PARLEY_OIDC_GOOGLE_ISSUER => "https://127.0.0.1:$g_port"], [PARLEY_OIDC_GOOGLE_CLIENT_ID => 'parley-google'],
     [PARLEY_OIDC_MICROSOFT_ISSUER => "https://127.0.0.1:$ms_port/common/v2.0"], [PARLEY_OIDC_MICROSOFT_CLIENT_ID => 'parley-ms'],
     [PARLEY_OIDC_APPLE_ISSUER => "https://localhost:$ap_port"], [PARLEY_OIDC_APPLE_CLIENT_ID => 'com.example.parley'],
     [PARLEY_OIDC_APPLE_TEAM_ID => 'TEAM123456'], [PARLEY_OIDC_APPLE_KEY_ID => 'KEY1234567'],
@@ -66,7 +78,7 @@ $t->{env}{$_->[0]} = $_->[1] for ([PARLEY_PUBLIC_BASE_URL => $https],
 $t->start_parleyd;
 
 my $r = $t->get('/api/v1/auth/oidc/providers');
-is_deeply [map { $_->{id} } @{ $r->{json}{items} }], ['microsoft', 'apple'], 'both presets are offered';
+is_deeply [map { $_->{id} } @{ $r->{json}{items} }], ['google', 'microsoft', 'apple'], 'the three presets are offered';
 $r = $t->post('/api/v1/auth/oidc/start', json => { provider => 'microsoft' });
 is $r->{status}, 200, "Microsoft's multi-tenant document is read (its issuer the {tenantid} template)";
 like $r->{json}{url}, qr{^https://127\.0\.0\.1:$ms_port/$tid/v2\.0/auth\?}, '... and its endpoints used';
@@ -99,8 +111,8 @@ cmp_ok $checks, '>=', 6, "the browser made its checks ($checks)";
 
 my $ids = $t->sql('SELECT provider, issuer, subject, email FROM user_identities ORDER BY provider');
 is_deeply [map { "$_->{provider} $_->{issuer} $_->{subject}" } @$ids],
-    ["apple https://localhost:$ap_port zoe", "microsoft https://127.0.0.1:$ms_port/$tid/v2.0 ada"],
-    "the identities: Apple's, and Microsoft's under its tenant's issuer";
+    ["apple https://localhost:$ap_port zoe", "google https://127.0.0.1:$g_port gina", "microsoft https://127.0.0.1:$ms_port/$tid/v2.0 ada"],
+    "the identities: Apple's, Google's, and Microsoft's under its tenant's issuer";
 is $t->sql(q{SELECT c.name FROM users u JOIN companies c ON c.id = u.company_id WHERE u.email = 'zoe@example.com'})->[0]{name},
     "Zoe's Zines", 'signing up with Apple made the company';
 is $t->sql(q{SELECT count(*) AS n FROM users WHERE email = 'mallory@example.com'})->[0]{n}, 0,

@@ -82,6 +82,18 @@ try {
 	await atProvider(a, "zoe", false);
 	await a.locator("h1", { hasText: "Hello, Zoe" }).waitFor({ timeout: 15000 });
 	check(true, "signing in with Apple again: the identity's account");
+
+	step = "google sign up";
+	const g = await newPage();
+	await g.goto(`${env.BASE}/login`);
+	await g.getByRole("button", { name: "Sign in with Google" }).click();
+	await atProvider(g, "gina");
+	await g.locator("h1", { hasText: "Create your company" }).waitFor({ timeout: 15000 });
+	await g.getByLabel("Company").fill("Gina's Garden");
+	await g.getByLabel("Your name").fill("Gina");
+	await g.getByRole("button", { name: "Create my company" }).click();
+	await g.locator("h1", { hasText: "Hello, Gina" }).waitFor({ timeout: 15000 });
+	check(true, "signing up with Google: the company is made, its owner signed in");
 } catch (e) {
 	check(false, "the journey ran to its end", `at ${step}: ${String(e?.stack ?? e)}`);
 }
