@@ -246,6 +246,19 @@ $t->sql(q{UPDATE users SET totp_secret_enc = (SELECT totp_secret_enc FROM users 
 $f = start('carol@acme.test');
 my $loc = finish(acs(craft(user => 'carol', in_response_to => $f->{id})->{SAMLResponse}, $f->{relay}))->{headers}{location};
 like $loc, qr{^\Q$https\E/login\?oidc=mfa#ticket=[A-Za-z0-9_-]{43}$}, "a member with TOTP: the code next, after the IdP";
+$f = start('carol@acme.test');
+like finish(acs(craft(user => 'carol', in_response_to => $f->{id}, authn_context => 'https://refeds.org/profile/mfa')->{SAMLResponse},
+    $f->{relay}))->{headers}{location}, qr{/login\?oidc=mfa#}, "... also when the IdP says it used MFA: the company did not let that count";
+$t->request('PUT', '/api/v1/company/sso', headers => $oa, json => { protocol => 'saml', saml_metadata => $meta, enabled => JSON::PP::true,
+    required => JSON::PP::true, jit => JSON::PP::true, idp_mfa => JSON::PP::true });
+$f = start('carol@acme.test');
+is finish(acs(craft(user => 'carol', in_response_to => $f->{id}, authn_context => 'https://refeds.org/profile/mfa')->{SAMLResponse},
+    $f->{relay}))->{headers}{location}, "$https/", "the company lets the IdP's MFA count (idp_mfa), and the IdP asserts it: signed in";
+$f = start('carol@acme.test');
+like finish(acs(craft(user => 'carol', in_response_to => $f->{id})->{SAMLResponse}, $f->{relay}))->{headers}{location},
+    qr{/login\?oidc=mfa#}, "... an IdP sign-in without MFA: still the code";
+ok scalar(@{ $t->sql(q{SELECT 1 FROM security_events WHERE kind = 'login_success' AND detail->>'idp_mfa' = 'true'}) }),
+    '... the security event says the IdP\'s MFA counted';
 
 # --- attacks: each refused, and nobody signed in as alice ----------------------------------------
 my $before = sessions_of('alice@acme.test');

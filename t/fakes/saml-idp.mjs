@@ -64,6 +64,8 @@
 //     signed_email   the xsw variants' signed user (default
 //                    victim-signed@acme.test)
 //     relay_state    echoed as "RelayState"
+//     authn_context  the AuthnContextClassRef (default
+//                    PasswordProtectedTransport), e.g. a multi-factor one
 //     variant        one of:
 //       plain         as /sso makes it (any sign).
 //       unsigned      no signature at all (sign must be absent or none).
@@ -243,7 +245,7 @@ const iso = (ms) => new Date(ms).toISOString();
 // The response XML, unsigned; an InResponseTo of null drops both
 // attributes (samlify's replaceTagsByValue omits null attributes).
 function render(p) {
-	return SamlLib.replaceTagsByValue(TEMPLATE, {
+	const xml = SamlLib.replaceTagsByValue(TEMPLATE, {
 		ID: p.responseId,
 		AssertionID: p.assertionId,
 		Destination: p.destination,
@@ -261,6 +263,9 @@ function render(p) {
 		SessionIndex: p.sessionIndex,
 		attrEmail: p.email,
 	});
+	// Another AuthnContext class (e.g. a multi-factor one) when asked.
+	return p.authnContext === null ? xml
+	    : xml.replace(Constants.namespace.authnContextClassRef.passwordProtectedTransport, p.authnContext);
 }
 
 // Signed by samlify's IdP: an enveloped RSA-SHA256 signature, exclusive
@@ -300,7 +305,7 @@ const FIELDS = {
 	user: "string", email: "string", in_response_to: "string", destination: "string", recipient: "string",
 	audience: "string", issuer: "string", not_on_or_after_seconds: "number", not_before_seconds: "number",
 	assertion_id: "string", sign: "string", key: "string", signed_email: "string", relay_state: "string",
-	variant: "string",
+	variant: "string", authn_context: "string",
 };
 
 function emailOf(login) {
@@ -334,6 +339,7 @@ function params(b) {
 		notBefore: iso(issued + 1000 * (b.not_before_seconds ?? -60)),
 		notOnOrAfter: iso(notOnOrAfter),
 		sessionIndex: newId(),
+		authnContext: b.authn_context ?? null,
 	};
 }
 
