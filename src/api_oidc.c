@@ -633,7 +633,8 @@ amr_mfa(const json_t *claims)
 
 	json_array_foreach(json_object_get(claims, "amr"), i, v)
 	{
-		if (json_is_string(v) && strcmp(json_string_value(v), "mfa") == 0)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), "mfa") == 0)
 			return 1;
 	}
 	return 0;
