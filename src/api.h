@@ -34,6 +34,11 @@ int api_oidc_sso_start(struct request *req, struct ctx *ctx, const char *cid);
  * member in (src/api_sso.c). */
 int api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
     const json_t *claims, const char *binding_hex);
+int h_notifications(struct request *, struct ctx *);
+int h_notifications_read(struct request *, struct ctx *);
+int h_notification_settings(struct request *, struct ctx *);
+int h_notification_settings_patch(struct request *, struct ctx *);
+int h_notifications_unsubscribe(struct request *, struct ctx *);
 int h_sso_domains(struct request *, struct ctx *);
 int h_sso_domain_add(struct request *, struct ctx *);
 int h_sso_domain_verify(struct request *, struct ctx *);

@@ -523,6 +523,7 @@ auth_authenticate(struct request *req, struct ctx *ctx, const struct route *r)
 	rate_params(ctx, r, bucket, &rt, p);
 	rp[0] = c.sub;
 	rp[1] = c.cid;
+	db_set_actor(ctx->db, c.sub);
 	if ((r->read != NULL ? db_tenant_read(ctx->db, c.cid, &q_session_check,
 				   p, &res, r->read, rp, &ctx->read)
 			     : db_tenant_begin(ctx->db, c.cid, &q_session_check,

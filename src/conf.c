@@ -215,6 +215,9 @@ const struct conf_key conf_keys[] = {
 	    "seconds after which a visitor message with neither a reply nor a "
 	    "handoff is found by the sweep (queued again once, then handed "
 	    "over)"),
+	K_INT("notify_sweep_interval", notify_sweep_interval, 1, 3600, "30",
+	    "seconds between looks for agents' digests that are due (each "
+	    "agent's own quiet delay decides when one is)"),
 	K_INT("answer_sweep_interval", answer_sweep_interval, 1, 86400, "60",
 	    "seconds between sweeps for unanswered visitor messages"),
 	K_INT("idempotency_ttl", idempotency_ttl, 60, 604800, "86400",

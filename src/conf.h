@@ -75,6 +75,7 @@ struct conf {
 	int  answer_retry_after; /* Retry-After of a refused message */
 	int  answer_batch_ms; /* deltas gathered before one publish */
 	int  answer_sweep_age, answer_sweep_interval;
+	int  notify_sweep_interval; /* seconds between digest sweeps */
 	int  idempotency_ttl; /* seconds an Idempotency-Key is kept */
 	int  jobs_poll_ms;
 	int  job_retry_base; /* seconds; doubles per attempt */

@@ -31,6 +31,7 @@ struct db {
 	int	      nhooks;
 	unsigned long txn; /* transactions begun */
 	char	      sqlstate[6];
+	char	      actor[37]; /* the user the request is of, or "" */
 };
 
 struct db *
@@ -404,13 +405,15 @@ pipeline(struct db *db, struct pstep *s, int n, const char *what)
  */
 static struct db_stmt q_tx_begin = { "tx_begin", "BEGIN", 0, 0, 0 };
 static struct db_stmt q_tx_tenant = { "tx_tenant",
-	"SELECT set_config('app.company_id', $1, true)", 1, 0, 0 };
+	"SELECT set_config('app.company_id', $1, true), "
+	"set_config('app.actor_id', $2, true)",
+	2, 0, 0 };
 
 static int
 tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
     const char *const *check_params, PGresult **check_res)
 {
-	const char  *cid[1] = { company_id };
+	const char  *cid[2] = { company_id, db->actor };
 	struct pstep s[3] = {
 		{ NULL, &q_tx_begin, 0, NULL, NULL, NULL },
 		{ NULL, &q_tx_tenant, 0, cid, NULL, NULL },
@@ -438,7 +441,7 @@ tenant_read_pipeline(struct db *db, const char *company_id,
     PGresult **check_res, struct db_stmt *read, const char *const *read_params,
     PGresult **read_res)
 {
-	const char  *cid[1] = { company_id };
+	const char  *cid[2] = { company_id, db->actor };
 	struct pstep s[5] = {
 		{ NULL, &q_tx_begin, 0, NULL, NULL, NULL },
 		{ NULL, &q_tx_tenant, 0, cid, NULL, NULL },
@@ -546,7 +549,7 @@ int
 db_tenant_batch(
     struct db *db, const char *company_id, const struct db_call *calls, int n)
 {
-	const char  *cid[1] = { company_id };
+	const char  *cid[2] = { company_id, db->actor };
 	struct pstep s[DB_BATCH_MAX + 3];
 	PGresult    *res;
 
@@ -594,6 +597,13 @@ db_exec_commit(struct db *db, struct db_stmt *st, const char *const *params)
 	db->in_tx = 0;
 	committed(db, 1);
 	return res;
+}
+
+void
+db_set_actor(struct db *db, const char *user_id)
+{
+	snprintf(db->actor, sizeof(db->actor), "%s",
+	    user_id != NULL && db_uuid_valid(user_id) ? user_id : "");
 }
 
 int

@@ -64,8 +64,14 @@ const char *db_last_sqlstate(const struct db *);
  * and 'check_res' is not NULL, stores its result there (caller PQclear()s).
  * Returns -1 on failure, with no transaction open.
  */
-int db_tenant_begin(struct db *, const char *company_id, struct db_stmt *check,
-    const char *const *check_params, PGresult **check_res);
+/*
+ * The user a request is of (NULL: none), set for its tenant transactions
+ * as app.actor_id: the database's notifications do not tell agents of
+ * their own changes (sql/028-notifications.sql).
+ */
+void db_set_actor(struct db *, const char *user_id);
+int  db_tenant_begin(struct db *, const char *company_id, struct db_stmt *check,
+     const char *const *check_params, PGresult **check_res);
 /*
  * A whole read-only tenant transaction in one round trip: BEGIN, the
  * tenant context, 'check' with 'check_params', 'read' with 'read_params',

@@ -149,6 +149,83 @@ static const struct {
 	    "by opening this link:" },
 };
 
+/*
+ * An agent's digest: which conversations want them, by chatbot and kind,
+ * and a link to the console; never a message's text (a restricted
+ * visitor's least of all). RFC 8058: List-Unsubscribe with a one-click
+ * POST.
+ */
+static enum job_result
+job_digest(const struct conf *cfg, const char *to, json_t *payload,
+    const char *key, const char **err)
+{
+	const char *token =
+	    json_string_value(json_object_get(payload, "unsubscribe"));
+	json_t *items = json_object_get(payload, "items"), *it;
+	char	body[8192], headers[600];
+	size_t	i, o = 0;
+	int n, more = (int)json_integer_value(json_object_get(payload, "more"));
+
+	if (token == NULL || !json_is_array(items) ||
+	    strspn(token,
+		"0123456789abcdef-.ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"ghijklmnopqrstuvwxyz_") != strlen(token)) {
+		*err = "bad_payload";
+		return JOB_FAIL;
+	}
+	n = snprintf(body, sizeof(body),
+	    "Visitors are waiting for your team in parley:\n\n");
+	o = n > 0 ? (size_t)n : 0;
+	json_array_foreach(items, i, it)
+	{
+		const char *kind =
+		    json_string_value(json_object_get(it, "kind"));
+		const char *bot =
+		    json_string_value(json_object_get(it, "chatbot"));
+		const char *cv =
+		    json_string_value(json_object_get(it, "conversation_id"));
+		int cnt = (int)json_integer_value(json_object_get(it, "count"));
+
+		if (kind == NULL || bot == NULL || cv == NULL ||
+		    o >= sizeof(body))
+			continue;
+		n = snprintf(body + o, sizeof(body) - o,
+		    "- %s (%s)%s\n  %s/inbox?c=%s\n",
+		    strcmp(kind, "handoff") == 0	? "handed to a person"
+			: strcmp(kind, "assigned") == 0 ? "assigned to you"
+			: cnt > 1 ? "the visitor wrote again"
+				  : "the visitor wrote",
+		    bot,
+		    cnt > 1 && strcmp(kind, "visitor_message") == 0
+			? " several times"
+			: "",
+		    cfg->public_base_url, cv);
+		if (n > 0)
+			o += (size_t)n;
+	}
+	if (more > 0 && o < sizeof(body)) {
+		n = snprintf(
+		    body + o, sizeof(body) - o, "- and %d more\n", more);
+		if (n > 0)
+			o += (size_t)n;
+	}
+	if (o < sizeof(body))
+		snprintf(body + o, sizeof(body) - o,
+		    "\nOpen the inbox: %s/inbox\n\nYou get this because you "
+		    "had not seen these in the console. Change how and when "
+		    "under Your account, or stop these mails: "
+		    "%s/unsubscribe#token=%s\n",
+		    cfg->public_base_url, cfg->public_base_url, token);
+	snprintf(headers, sizeof(headers),
+	    "List-Unsubscribe: <%s/api/v1/notifications/unsubscribe?token=%s>"
+	    "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+	    cfg->public_base_url, token);
+	return mail_result(
+	    mail_send_headers(
+		cfg, to, "Visitors are waiting in parley", body, key, headers),
+	    err);
+}
+
 /* E-mail: a one-time link (password reset, invitation, address
  * verification) or a notice. */
 enum job_result
@@ -172,6 +249,8 @@ job_mail(const struct conf *cfg, struct db *db, const struct job *job,
 		return job_notice(cfg, to, payload, job->id, err);
 	if (to != NULL && tpl != NULL && strcmp(tpl, "signup_existing") == 0)
 		return job_signup_existing(cfg, to, job->id, err);
+	if (to != NULL && tpl != NULL && strcmp(tpl, "digest") == 0)
+		return job_digest(cfg, to, payload, job->id, err);
 	/* A signup's link is sealed under the company it will create. */
 	if (company_id == NULL)
 		company_id =

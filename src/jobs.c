@@ -19,6 +19,7 @@
 #include "jobs.h"
 #include "server_keys.h"
 #include "log.h"
+#include "notify.h"
 #include "proc.h"
 #include "export.h"
 #include "mail.h"
@@ -235,6 +236,7 @@ jobs_run(const struct conf *cfg, int no)
 	struct db      *db;
 	struct timespec ts;
 	time_t		last_purge = 0, last_sweep = 0, last_answer_sweep = 0;
+	time_t		last_notify = 0;
 	int		r;
 
 	/* No SA_RESTART: SIGTERM must interrupt a blocking call. */
@@ -260,6 +262,12 @@ jobs_run(const struct conf *cfg, int no)
 				PQclear(db_exec(db, &q_keys_purge, p));
 			}
 			last_purge = time(NULL);
+		}
+		/* Agents' digests of what they have not seen. */
+		if (no == 0 &&
+		    time(NULL) - last_notify >= cfg->notify_sweep_interval) {
+			(void)notify_sweep(cfg, db);
+			last_notify = time(NULL);
 		}
 		/* Every visitor message ends in a reply or a handoff. */
 		if (no == 0 &&

@@ -52,6 +52,13 @@ int
 mail_send(const struct conf *cfg, const char *to, const char *subject,
     const char *body, const char *key)
 {
+	return mail_send_headers(cfg, to, subject, body, key, NULL);
+}
+
+int
+mail_send_headers(const struct conf *cfg, const char *to, const char *subject,
+    const char *body, const char *key, const char *headers)
+{
 	CURL		  *c = NULL;
 	struct curl_slist *rcpt = NULL;
 	struct msg	  *m = NULL;
@@ -67,6 +74,13 @@ mail_send(const struct conf *cfg, const char *to, const char *subject,
 
 	if (!address_ok(to) || !address_ok(cfg->mail_from) ||
 	    strcspn(subject, "\r\n") != strlen(subject))
+		return -1;
+	/* Extra header lines: each ends in CRLF, none is empty. */
+	if (headers != NULL &&
+	    (strstr(headers, "\r\n\r\n") != NULL ||
+		(headers[0] != '\0' &&
+		    (strlen(headers) < 2 ||
+			strcmp(headers + strlen(headers) - 2, "\r\n") != 0))))
 		return -1;
 	if (cfg->smtp_url[0] == '\0')
 		return -2;
@@ -90,9 +104,9 @@ mail_send(const struct conf *cfg, const char *to, const char *subject,
 	    "Message-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated"
-	    "\r\n\r\n",
+	    "\r\n%s\r\n",
 	    date, cfg->mail_from, to, subject, id,
-	    strchr(cfg->mail_from, '@') + 1);
+	    strchr(cfg->mail_from, '@') + 1, headers != NULL ? headers : "");
 	if (n < 0 || (size_t)n >= sizeof(m->data))
 		goto out;
 	m->len = (size_t)n;

@@ -20,5 +20,9 @@ struct conf;
  */
 int mail_send(const struct conf *cfg, const char *to, const char *subject,
     const char *body, const char *key);
+/* mail_send() with more header lines ('headers', each ending in CRLF). */
+int mail_send_headers(const struct conf *cfg, const char *to,
+    const char *subject, const char *body, const char *key,
+    const char *headers);
 
 #endif

@@ -494,6 +494,43 @@ static const struct col oidc_start_cols[] = {
 };
 const struct row row_oidc_start =
     ROW("OidcStart", oidc_start_cols, "A sign-in or link through a provider");
+static const char *const notification_kinds[] = { "handoff", "assigned",
+	"visitor_message", NULL };
+static const struct col	 notification_cols[] = {
+	 COL("id", C_UUID, 0),
+	 { "kind", C_STRING, 0, NULL, NULL, notification_kinds,
+	     "handoff: handed to a person; assigned: to you; visitor_message: "
+	      "the visitor wrote while a person is wanted" },
+	 COL("conversation_id", C_UUID, 0),
+	 COL_EXPR("chatbot_id", C_UUID, 0, "c.chatbot_id"),
+	 COL_DOC("count", C_INT, 0, "how many times, since it was read"),
+	 COL("created_at", C_TIME, 0),
+	 COL("updated_at", C_TIME, 0),
+	 COL_DOC("read_at", C_TIME, COL_NULL, "null: unread"),
+};
+const struct row row_notification = ROW("Notification", notification_cols,
+    "Something an agent should know of: a handoff, an assignment, a "
+    "visitor who wrote");
+static const struct col notification_settings_cols[] = {
+	COL_DOC("email", C_BOOL, 0,
+	    "a digest by mail of what one has not seen in the console"),
+	COL_DOC("email_delay_seconds", C_INT, 0,
+	    "how long a notification may stay unseen before a digest names "
+	    "it; at most one digest per this long (600 by default)"),
+};
+const struct row	row_notification_settings = ROW("NotificationSettings",
+	   notification_settings_cols, "One's notification preferences");
+static const struct col notification_list_cols[] = {
+	COL_SUB("items", C_ROWS, 0, NULL, &row_notification,
+	    "newest first, 100 at most"),
+	COL_DOC("unread", C_INT, 0, "how many are unread"),
+};
+const struct row row_notification_list =
+    ROW("NotificationList", notification_list_cols, "One's notifications");
+static const struct col read_count_cols[] = {
+	COL_DOC("read", C_INT, 0, "how many were marked read"),
+};
+const struct row row_read_count = ROW("ReadCount", read_count_cols, NULL);
 static const struct col company_domain_cols[] = {
 	COL("id", C_UUID, 0),
 	COL_DOC("domain", C_STRING, 0, "lower case"),
@@ -851,6 +888,10 @@ const struct row *const rows_all[] = {
 	&row_oidc_start,
 	&row_oidc_pending,
 	&row_company_domain,
+	&row_notification,
+	&row_notification_settings,
+	&row_notification_list,
+	&row_read_count,
 	&row_company_sso,
 	&row_identity,
 	&row_totp_setup,

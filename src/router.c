@@ -269,6 +269,7 @@ router_dispatch(struct request *req, struct ctx *ctx)
 {
 	const struct route *r;
 
+	db_set_actor(ctx->db, NULL); /* until a user is authenticated */
 	ctx->from.addr = req->remote_addr;
 	ctx->from.user_agent = req->user_agent;
 	ctx->from.request_id = req->request_id;

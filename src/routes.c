@@ -628,6 +628,46 @@ static const struct spec s_visitor_patch = { .noun = "visitor",
 	    "handoff_reason restricted; agents get 409 processing_restricted "
 	    "for drafts) and their conversations are left out of analytics." };
 
+/* An agent's notifications. */
+static const struct field f_notification_id = FIELD("id", V_UUID, 0, 0, 0);
+static const struct spec  s_notifications = { .noun = "notification",
+	 QUERY(FIELD_DOC("unread", V_BOOL, 0, 0, 0, "only the unread ones")),
+	 REPLIES(REPLY(200, R_ONE, &row_notification_list, "newest first")),
+	 .doc = "What the agent should know of, made whatever made the change "
+		 "(an agent, the bot, the reply sweep): a conversation handed "
+		 "to a person (to its assignee, else to every member), one "
+		 "assigned to them, a visitor who wrote while a person is "
+		 "wanted. One row per conversation and kind while unread; "
+		 "repeats add to its count. The agent who made a change is not "
+		 "told of it." };
+static const struct spec  s_notifications_read = { .noun = "notification",
+	 BODY(
+	     { "ids", V_ARRAY, 1, 100, 0, NULL, &f_notification_id, 1, "these" },
+	     FIELD_DOC("conversation_id", V_UUID, 0, 0, 0,
+		 "all of a conversation's (opening it in the console)"),
+	     FIELD_DOC("all", V_BOOL, 0, 0, 0, "every one")),
+	 REPLIES(REPLY(200, R_ONE, &row_read_count, "marked read")) };
+static const struct spec  s_notification_settings = { .noun = "user",
+	 REPLIES(REPLY(200, R_ONE, &row_notification_settings, "as set")) };
+static const struct spec  s_notification_settings_patch = { .noun = "user",
+	 BODY(FIELD_DOC("email", V_BOOL, 0, 0, 0,
+		  "mail a digest of what one has not seen in the console"),
+	     FIELD_DOC("email_delay_seconds", V_INT, 0, 86400, 0,
+		 "the quiet delay: a notification unseen this long goes into "
+		  "the next digest; at most one digest per this long")),
+	 REPLIES(REPLY(200, R_ONE, &row_notification_settings, "as changed")) };
+static const struct spec  s_notifications_unsubscribe = {
+	 QUERY(FIELD_DOC("token", V_STRING, 1, 160, F_REQUIRED | F_SECRET,
+	     "from the digest's List-Unsubscribe header")),
+	 BODY(FIELD_DOC("List-Unsubscribe", V_STRING, 1, 32, 0,
+	     "One-Click, as RFC 8058 has mail clients send it")),
+	 REPLIES(REPLY(204, R_EMPTY, NULL, "no more digests by mail"),
+	     PROBLEM(400, "invalid_token", "not a token parley made")),
+	 .doc = "RFC 8058 one-click unsubscribe: the digests carry "
+		 "List-Unsubscribe with this URL and List-Unsubscribe-Post; "
+		 "the token proves the address's account, and does only this. "
+		 "Turn mail on again under Your account."
+};
 /* A company's single sign-on. */
 static const char *const sso_protocol_ids[] = { "saml", "oidc", NULL };
 static const char *const sso_role_ids[] = { "member", "admin", NULL };
@@ -1402,6 +1442,23 @@ const struct route routes[] = {
 	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,
 	    "change the company's name and settings (audited)",
 	    &s_company_patch),
+	USER(M_GET, "/api/v1/notifications", ROLE_MEMBER, h_notifications,
+	    "one's notifications", &s_notifications),
+	USER_JSON(M_POST, "/api/v1/notifications/read", ROLE_MEMBER,
+	    h_notifications_read, "mark notifications read",
+	    &s_notifications_read),
+	USER(M_GET, "/api/v1/me/notification-settings", ROLE_MEMBER,
+	    h_notification_settings, "one's notification preferences",
+	    &s_notification_settings),
+	USER_JSON(M_PATCH, "/api/v1/me/notification-settings", ROLE_MEMBER,
+	    h_notification_settings_patch,
+	    "change one's notification preferences",
+	    &s_notification_settings_patch),
+	{ M_POST, "/api/v1/notifications/unsubscribe", AUTH_PUBLIC, ROLE_NONE,
+	    0, RL_NONE, BODY_FORM, PRL_BODY_EMPTY * 4, form_ctypes,
+	    h_notifications_unsubscribe,
+	    "stop the digest mails (RFC 8058 one-click)", NULL,
+	    &s_notifications_unsubscribe },
 	USER(M_GET, "/api/v1/company/sso/domains", ROLE_ADMIN, h_sso_domains,
 	    "the e-mail domains the company claims", &s_sso_domains),
 	USER_JSON(M_POST, "/api/v1/company/sso/domains", ROLE_OWNER,

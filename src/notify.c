@@ -1,0 +1,189 @@
+/* notify.c: see notify.h. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "job_queue.h"
+#include "log.h"
+#include "notify.h"
+#include "row.h"
+#include "server_keys.h"
+
+#define NOTIFY_BATCH 50 /* agents' digests per pass */
+#define DIGEST_ITEMS 20 /* conversations named in one digest */
+
+/* HMAC(derived key, cid ":" uid), base64url. */
+static void
+mac(const char *cid, const char *uid, char out[44])
+{
+	size_t		     klen;
+	const unsigned char *k = keys_ratelimit(&klen);
+	unsigned char	     key[32], m[32];
+	unsigned int	     n = 32;
+	char		     msg[80];
+
+	HMAC(EVP_sha256(), k, (int)klen,
+	    (const unsigned char *)"parley unsubscribe v1", 21, key, &n);
+	snprintf(msg, sizeof(msg), "%s:%s", cid, uid);
+	n = 32;
+	HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)msg,
+	    strlen(msg), m, &n);
+	crypto_b64url_encode(m, sizeof(m), out, 44);
+	crypto_wipe(key, sizeof(key));
+}
+
+void
+notify_unsubscribe_token(const char *cid, const char *uid, char out[160])
+{
+	char m[44];
+
+	mac(cid, uid, m);
+	snprintf(out, 160, "%s.%s.%s", cid, uid, m);
+}
+
+int
+notify_unsubscribe_check(const char *token, char cid[37], char uid[37])
+{
+	char m[44];
+
+	if (token == NULL || strlen(token) != 36 + 1 + 36 + 1 + 43 ||
+	    token[36] != '.' || token[73] != '.')
+		return -1;
+	memcpy(cid, token, 36);
+	cid[36] = '\0';
+	memcpy(uid, token + 37, 36);
+	uid[36] = '\0';
+	if (!db_uuid_valid(cid) || !db_uuid_valid(uid))
+		return -1;
+	mac(cid, uid, m);
+	return crypto_equal(m, token + 74, 43) ? 0 : -1;
+}
+
+static struct db_stmt q_due = { "notify_due",
+	"SELECT company_id, user_id FROM parley_lookup_notify_due($1::int)", 1,
+	0, 0 };
+static struct db_stmt q_agent = { "notify_agent",
+	"SELECT email, notify_email AND (notify_digest_at IS NULL OR "
+	"notify_digest_at <= now() - make_interval(secs => notify_delay)) AS "
+	"due FROM users WHERE company_id = $1 AND id = $2 FOR UPDATE",
+	2, 0, 0 };
+/* Takes the agent's due notifications (what a digest names: the kind,
+ * the chatbot, how many; never a message's text). */
+static struct db_stmt q_take = { "notify_take",
+	"WITH d AS (UPDATE notifications n SET emailed_at = now() FROM users u "
+	"WHERE n.company_id = $1 AND n.user_id = $2 AND u.company_id = "
+	"n.company_id AND u.id = n.user_id AND n.read_at IS NULL AND "
+	"n.emailed_at IS NULL AND n.updated_at <= now() - make_interval(secs "
+	"=> u.notify_delay) RETURNING n.kind, n.count, n.conversation_id, "
+	"n.updated_at) SELECT d.kind, d.count, d.conversation_id::text AS "
+	"conversation_id, b.name AS chatbot FROM d JOIN conversations c ON "
+	"c.company_id = $1 AND c.id = d.conversation_id JOIN chatbots b ON "
+	"b.company_id = $1 AND b.id = c.chatbot_id ORDER BY d.updated_at DESC",
+	2, 0, 0 };
+static struct db_stmt q_digested = { "notify_digested",
+	"UPDATE users SET notify_digest_at = now() WHERE company_id = $1 AND "
+	"id = $2",
+	2, 0, 0 };
+
+/* One agent's digest, in its company's transaction: 1 queued, 0 none. */
+static int
+digest(const struct conf *cfg, struct db *db, const char *cid, const char *uid)
+{
+	const char *params[2] = { cid, uid };
+	char	    email[321], token[160];
+	PGresult   *res;
+	json_t	   *items = NULL, *job;
+	int	    i, n, due;
+
+	(void)cfg;
+	if (db_tenant_begin(db, cid, NULL, NULL, NULL) == -1)
+		return -1;
+	if ((res = db_exec(db, &q_agent, params)) == NULL)
+		goto fail;
+	due = PQntuples(res) == 1 && row_bool(res, 0, "due");
+	if (due)
+		snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
+	PQclear(res);
+	if (!due) {
+		db_rollback(db);
+		return 0;
+	}
+	if ((res = db_exec(db, &q_take, params)) == NULL)
+		goto fail;
+	n = PQntuples(res);
+	items = json_array();
+	for (i = 0; items != NULL && i < n && i < DIGEST_ITEMS; i++)
+		json_array_append_new(items,
+		    json_pack("{s:s,s:i,s:s,s:s}", "kind",
+			row_get(res, i, "kind"), "count",
+			(int)row_int(res, i, "count"), "conversation_id",
+			row_get(res, i, "conversation_id"), "chatbot",
+			row_get(res, i, "chatbot")));
+	PQclear(res);
+	if (items == NULL || n == 0) {
+		json_decref(items);
+		db_rollback(db);
+		return 0;
+	}
+	notify_unsubscribe_token(cid, uid, token);
+	job = json_pack("{s:s,s:s,s:o,s:i,s:s}", "to", email, "template",
+	    "digest", "items", items, "more",
+	    n > DIGEST_ITEMS ? n - DIGEST_ITEMS : 0, "unsubscribe", token);
+	if (job == NULL || (res = db_exec(db, &q_digested, params)) == NULL) {
+		json_decref(job);
+		goto fail;
+	}
+	PQclear(res);
+	if (jobs_enqueue(db, "email", cid, job) == -1 || db_commit(db) == -1) {
+		json_decref(job);
+		goto fail;
+	}
+	json_decref(job);
+	return 1;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int
+notify_sweep(const struct conf *cfg, struct db *db)
+{
+	const char *params[1];
+	char	    lim[12], (*ids)[2][37] = NULL;
+	PGresult   *res;
+	int	    i, n, sent = 0;
+
+	snprintf(lim, sizeof(lim), "%d", NOTIFY_BATCH);
+	params[0] = lim;
+	if ((res = db_exec(db, &q_due, params)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	if (n > 0 && (ids = calloc((size_t)n, sizeof(*ids))) == NULL) {
+		PQclear(res);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(ids[i][0], 37, "%s", PQgetvalue(res, i, 0));
+		snprintf(ids[i][1], 37, "%s", PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+	for (i = 0; i < n; i++) {
+		int r = digest(cfg, db, ids[i][0], ids[i][1]);
+
+		if (r > 0)
+			sent++;
+	}
+	free(ids);
+	if (sent > 0)
+		log_event(LOG_INFO, "notify_digests", LOG_I("queued", sent));
+	return sent;
+}

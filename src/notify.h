@@ -1,0 +1,24 @@
+/*
+ * notify.h: agents' notifications (issue 18, item 1). The database makes
+ * them (sql/028-notifications.sql: a handoff, an assignment, a visitor
+ * writing while a person is wanted); the console lists them; this mails
+ * an agent one digest of those unseen past their quiet delay, at most
+ * one per delay, with an RFC 8058 one-click unsubscribe.
+ */
+#ifndef PARLEY_NOTIFY_H
+#define PARLEY_NOTIFY_H
+
+struct conf;
+struct db;
+
+/* One pass of the digest sweep (the jobs process): queues the due
+ * digests' mails. Returns how many, or -1. */
+int notify_sweep(const struct conf *cfg, struct db *db);
+
+/* The unsubscribe token of (cid, uid), base64url, into 'out'. */
+void notify_unsubscribe_token(const char *cid, const char *uid, char out[160]);
+
+/* The (cid, uid) of a token: 0, or -1 if it is not one parley made. */
+int notify_unsubscribe_check(const char *token, char cid[37], char uid[37]);
+
+#endif
