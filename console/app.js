@@ -70,6 +70,24 @@ function passwordFields() {
 }
 
 
+// How one is told of what waits: a digest by mail of what one has not
+// seen in the console, after a quiet delay.
+async function notificationsSection() {
+	const s = await api("GET", "/api/v1/me/notification-settings");
+	const saved = el("p", { role: "status", class: "ok" });
+	const delays = [[0, "at once"], [300, "5 minutes"], [600, "10 minutes"], [1800, "30 minutes"], [3600, "an hour"], [14400, "4 hours"]];
+	if (!delays.some(([d]) => d === s.email_delay_seconds)) delays.push([s.email_delay_seconds, `${s.email_delay_seconds} seconds`]);
+	return el("section", { "aria-labelledby": "notif-h" }, el("h2", { id: "notif-h" }, "Notifications"),
+	    el("p", {}, "When a visitor is handed to a person, assigned to you, or writes while waiting, the inbox lists it. What you have not seen there can come by mail too: one digest at a time, never a message's text."),
+	    form([
+		{ name: "email", label: "Mail me a digest of what I have not seen", type: "checkbox", checked: s.email },
+		{ name: "email_delay_seconds", label: "After", options: delays.map(([d, l]) => [String(d), l]), value: String(s.email_delay_seconds) },
+	    ], "Save notifications", async (v) => {
+		await api("PATCH", "/api/v1/me/notification-settings", { email: v.email, email_delay_seconds: Number(v.email_delay_seconds) });
+		saved.textContent = "Saved.";
+	    }), saved);
+}
+
 // One's own profile: the name the team sees.
 function profileForm() {
 	const saved = el("p", { role: "status", class: "ok" });
@@ -232,6 +250,20 @@ const pages = {
 		    }),
 		    el("p", {}, el("a", { href: "/login" }, "Log in with a password instead")));
 	},
+	// The digest mail's link: its one-click unsubscribe, for a person.
+	"/unsubscribe": () => {
+		const token = location.hash.match(/^#token=([0-9a-f-]{36}\.[0-9a-f-]{36}\.[A-Za-z0-9_-]{43})$/)?.[1];
+		if (!token) return bad();
+		const err = el("p", { class: "error", role: "alert" });
+		show("Stop the digest mails", el("p", {}, "parley mails you a digest of what waits for you in the inbox. Stop it?"),
+		    el("button", { type: "button", onclick: async () => {
+			const r = await fetch(`/api/v1/notifications/unsubscribe?token=${encodeURIComponent(token)}`, { method: "POST",
+			    headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+			if (r.status === 204)
+				show("Stopped", el("p", { class: "ok", role: "status" }, "No more digest mails. Turn them on again under Your account."));
+			else err.textContent = "This link is not valid.";
+		    } }, "Stop the digest mails"), err);
+	},
 	"/signup": () => {
 		const withCaptcha = captcha();
 		show("Create your company", form([
@@ -358,7 +390,7 @@ const pages = {
 		const mine = (await api("GET", "/api/v1/me/identities")).items;
 		await providers();
 		show("Your account", el("p", {}, state.me.user.name, " · ", state.me.user.email), profileForm(),
-		    reauthSection(mine, "account"), totp, await identitiesSection(mine), sess, pw);
+		    reauthSection(mine, "account"), await notificationsSection(), totp, await identitiesSection(mine), sess, pw);
 	},
 	"/": async () => {
 		if (!state.tokens) return go("/login");

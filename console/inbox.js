@@ -351,6 +351,8 @@ function draftDone(d) {
 
 async function openConversation(id, push) {
 	if (push) history.pushState(null, "", inboxUrl(id));
+	// Seen now: its notifications are read.
+	api("POST", "/api/v1/notifications/read", { conversation_id: id }).then(() => refreshNotes()).catch(() => {});
 	view.open = id;
 	view.conv = null;
 	view.arrived = [];
@@ -497,10 +499,47 @@ function scheduleRender() {
 	requestAnimationFrame(() => { renderPending = false; if (view) renderList(); });
 }
 
+// The agent's notifications, kept by parley (so a reload keeps them):
+// read again, at most once a second, when an event may have made one.
+let noteTimer = 0;
+const KIND_WORDS = { handoff: "handed to a person", assigned: "assigned to you", visitor_message: "the visitor wrote" };
+function refreshNotes() {
+	if (noteTimer || !view) return;
+	noteTimer = setTimeout(async () => {
+		noteTimer = 0;
+		if (!view?.notes) return;
+		try {
+			renderNotes(await api("GET", "/api/v1/notifications"));
+		} catch { /* the next event tries again */ }
+	}, 1000);
+}
+function renderNotes(n) {
+	const bots = new Map((view.chatbots ?? []).map((b) => [b.id, b.name]));
+	view.notes.summary.textContent = n.unread ? `Notifications (${n.unread} unread)` : "Notifications";
+	view.notes.list.replaceChildren(...(n.items.length ? n.items.map((x) => el("li", { class: x.read_at ? "read" : "unread" },
+	    el("button", { type: "button", class: "link", onclick: () => { view.notes.box.open = false; openConversation(x.conversation_id, true); } },
+		`${bots.get(x.chatbot_id) ?? "A chatbot"}: ${KIND_WORDS[x.kind] ?? x.kind}${x.count > 1 ? ` (${x.count}×)` : ""}`),
+	    ` ${when(x.updated_at)}${x.read_at ? "" : " · unread"}`))
+	    : [el("li", { class: "muted" }, "Nothing yet.")]));
+}
+function notesPanel() {
+	const summary = el("summary", {}, "Notifications");
+	const list = el("ul", { id: "notifications", class: "items" });
+	const box = el("details", { class: "notes" }, summary, list,
+	    el("button", { type: "button", class: "link", onclick: async () => {
+		await api("POST", "/api/v1/notifications/read", { all: true });
+		renderNotes(await api("GET", "/api/v1/notifications"));
+	    } }, "Mark all read"));
+	view.notes = { box, summary, list };
+	api("GET", "/api/v1/notifications").then(renderNotes).catch(() => {});
+	return box;
+}
+
 function onEvent(text) {
 	let d;
 	try { d = JSON.parse(text); } catch { return; }
 	if (!d || typeof d !== "object") return;
+	if (d.type === "message" || d.type === "status") refreshNotes();
 	if (d.type === "message" && typeof d.conversation_id === "string" && d.message) onMessage(d.conversation_id, d.message);
 	else if (d.type === "status" && typeof d.conversation_id === "string") onStatus(d);
 	else if (d.type === "deleted" && view) removed(d.conversation_id);
@@ -599,7 +638,7 @@ export async function inboxPage() {
 		api("GET", "/api/v1/chatbots").then((r) => r.items),
 	]);
 	const chatbot = chatbots.some((b) => b.id === q.get("chatbot")) ? q.get("chatbot") : "";
-	view = { filter, chatbot, items: new Map(), cursor: null, open: null, conv: null,
+	view = { filter, chatbot, chatbots, items: new Map(), cursor: null, open: null, conv: null,
 		members: new Map(members.map((m) => [m.id, m])), templates, seen: new Set() };
 	view.list = el("ul", { class: "convs", "aria-label": "Conversations", onkeydown: listKeys });
 	view.empty = el("p", { class: "muted" }, "No conversations here.");
@@ -619,7 +658,7 @@ export async function inboxPage() {
 		    el("label", { for: "chatbot-filter" }, "Chatbot"), botSel, live),
 		view.list, view.empty, view.more),
 	    view.pane);
-	show("Inbox", WIDE, notifyToggle(), view.root);
+	show("Inbox", WIDE, notifyToggle(), notesPanel(), view.root);
 	window.addEventListener("parley:events", () => { live.textContent = "live"; }, { once: true });
 	startEvents();
 	await loadPage();

@@ -13,6 +13,11 @@ use JSON::PP;
 use ParleyTest;
 
 my $t = ParleyTest->new(env => { PARLEY_NOTIFY_SWEEP_INTERVAL => 1 });
+my $https = $t->url('', 'https');
+$https =~ s{/$}{};
+$t->stop_parleyd;
+$t->{env}{PARLEY_PUBLIC_BASE_URL} = $https;
+$t->start_parleyd;
 my $pw = 'a notifications passphrase';
 my $own = $t->signup(json => { email => 'olive@notify.example', password => $pw, name => 'Olive', company_name => 'Notify Co' })->{json};
 my $cid = $own->{company}{id};
@@ -103,4 +108,20 @@ is $t->post($url, body => 'List-Unsubscribe=One-Click', headers => { 'content-ty
     'the one-click unsubscribe';
 is req('GET', '/api/v1/me/notification-settings', $oa)->{json}{email}, JSON::PP::false, '... turns her digests off';
 is scalar @{ $t->sql(q{SELECT * FROM parley_lookup_notify_due(50) WHERE user_id = ?}, $own->{user}{id}) }, 0, '... so none is due';
+
+# The console, in chromium.
+my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
+ok $chromium, 'chromium is installed' or BAIL_OUT('no chromium');
+is list($aa)->{unread}, 1, 'Arno has one unread notification (the second handoff)';
+local $ENV{BASE} = $https;
+local $ENV{NODE_TLS_REJECT_UNAUTHORIZED} = '0';
+local $ENV{CHROMIUM} = $chromium;
+local $ENV{EMAIL} = 'arno@notify.example';
+local $ENV{PASSWORD} = $pw;
+local $ENV{VISITOR} = $vt;
+local $ENV{UNSUBSCRIBE} = $tok;
+local $ENV{OUT} = $t->dir;
+my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/notifications.mjs');
+cmp_ok $checks, '>=', 8, "the browser made its checks ($checks)";
+is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report';
 done_testing;
