@@ -34,6 +34,12 @@ int api_oidc_sso_start(struct request *req, struct ctx *ctx, const char *cid);
  * member in (src/api_sso.c). */
 int api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
     const json_t *claims, const char *binding_hex);
+int h_teams(struct request *, struct ctx *);
+int h_team_create(struct request *, struct ctx *);
+int h_team_patch(struct request *, struct ctx *);
+int h_team_delete(struct request *, struct ctx *);
+int h_member_capacity(struct request *, struct ctx *);
+int h_presence(struct request *, struct ctx *);
 int h_notifications(struct request *, struct ctx *);
 int h_notifications_read(struct request *, struct ctx *);
 int h_notification_settings(struct request *, struct ctx *);

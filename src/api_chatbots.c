@@ -58,6 +58,8 @@ static struct db_stmt q_bot_set = { "chatbot_set",
 	    "($2::jsonb->>'handoff_on_no_answer')::boolean") ", "
 	"require_verified = " BOT_SET("require_verified",
 	    "($2::jsonb->>'require_verified')::boolean") ", "
+	"team_id = " BOT_SET("team_id", "($2::jsonb->>'team_id')::uuid") ", "
+	"routing = " BOT_SET("routing", "$2::jsonb->>'routing'") ", "
 	"updated_at = now() WHERE company_id = $1 AND id = $3 "
 	"RETURNING {{Chatbot}}",
 	3, 0, 0 };
@@ -220,8 +222,17 @@ h_chatbot_create(struct request *req, struct ctx *ctx)
 		goto out;
 	PQclear(res);
 	if ((res = db_exec(ctx->db, &q_bot_set, p)) == NULL ||
-	    PQntuples(res) != 1)
+	    PQntuples(res) != 1) {
+		/* A team of another company, or of nobody. */
+		if (res == NULL &&
+		    strcmp(db_last_sqlstate(ctx->db), "23503") == 0) {
+			struct verr err = { "team_id", "unknown", "" };
+
+			db_rollback(ctx->db);
+			rc = validate_problem(req, &err);
+		}
 		goto out;
+	}
 	p[1] = id;
 	p[2] = row_get(res, 0, "language");
 	if (reindex(ctx, p) == -1)
@@ -282,8 +293,17 @@ h_chatbot_patch(struct request *req, struct ctx *ctx)
 	p[1] = body;
 	p[2] = id;
 	if ((res = db_exec(ctx->db, &q_bot_set, p)) == NULL ||
-	    PQntuples(res) != 1)
+	    PQntuples(res) != 1) {
+		/* A team of another company, or of nobody. */
+		if (res == NULL &&
+		    strcmp(db_last_sqlstate(ctx->db), "23503") == 0) {
+			struct verr err = { "team_id", "unknown", "" };
+
+			db_rollback(ctx->db);
+			rc = validate_problem(req, &err);
+		}
 		goto out;
+	}
 	p[1] = id;
 	p[2] = row_get(res, 0, "language");
 	if (reindex(ctx, p) == -1)

@@ -47,7 +47,11 @@ static struct db_stmt q_origin_lookup = { "widget_origin_lookup",
 	"SELECT parley_lookup_origin($1) AS allowed", 1, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_bot_widget = { "widget_bot",
 	"SELECT $3 = ANY (allowed_origins) AS allowed, require_verified, "
-	"identity_secret_enc, name, welcome_message FROM chatbots WHERE "
+	"identity_secret_enc, name, welcome_message, EXISTS (SELECT 1 FROM "
+	"users u WHERE u.company_id = $1 AND parley_presence(u.presence, "
+	"u.presence_at) = 'online' AND (team_id IS NULL OR u.id IN (SELECT "
+	"m.user_id FROM team_members m WHERE m.company_id = $1 AND m.team_id "
+	"= chatbots.team_id))) AS agents_available FROM chatbots WHERE "
 	"company_id = $1 AND id = $2",
 	3, 0, 0 };
 static struct db_stmt q_visitor_new = { "visitor_new",
@@ -184,7 +188,7 @@ h_widget_session(struct request *req, struct ctx *ctx)
 	char		    *tok = NULL;
 	PGresult	    *res = NULL;
 	size_t		     keylen;
-	int		     verified = 0, required, rc = -1, wait;
+	int		     verified = 0, required, available, rc = -1, wait;
 	char		     bucket[96], addr[64];
 
 	id = json_object_get(req->json, "identity");
@@ -240,6 +244,7 @@ h_widget_session(struct request *req, struct ctx *ctx)
 	snprintf(name, sizeof(name), "%s", row_get(res, 0, "name"));
 	snprintf(
 	    welcome, sizeof(welcome), "%s", row_get(res, 0, "welcome_message"));
+	available = row_bool(res, 0, "agents_available");
 	if (json_is_object(id)) {
 		int ok;
 
@@ -285,10 +290,11 @@ h_widget_session(struct request *req, struct ctx *ctx)
 		 ctx->conf->visitor_token_ttl, &c)) == NULL ||
 	    db_commit(ctx->db) == -1)
 		goto out;
-	o = json_pack("{s:s,s:s,s:i,s:{s:s,s:b},s:{s:s,s:s,s:s}}", "token", tok,
-	    "token_type", "Bearer", "expires_in", ctx->conf->visitor_token_ttl,
-	    "visitor", "id", c.sub, "verified", verified, "chatbot", "id", bot,
-	    "name", name, "welcome_message", welcome);
+	o = json_pack("{s:s,s:s,s:i,s:{s:s,s:b},s:{s:s,s:s,s:s,s:b}}", "token",
+	    tok, "token_type", "Bearer", "expires_in",
+	    ctx->conf->visitor_token_ttl, "visitor", "id", c.sub, "verified",
+	    verified, "chatbot", "id", bot, "name", name, "welcome_message",
+	    welcome, "agents_available", available);
 	rc = o != NULL ? http_send_json(req, 201, o) : -1;
 out:
 	PQclear(res);

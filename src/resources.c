@@ -33,6 +33,13 @@ static const struct col chatbot_cols[] = {
 	    "array_to_json(handoff_keywords)"),
 	COL("handoff_on_no_answer", C_BOOL, 0),
 	COL("require_verified", C_BOOL, 0),
+	COL_DOC("team_id", C_UUID, COL_NULL,
+	    "the team its handoffs go to; null: every member"),
+	{ "routing", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){
+		"manual", "round_robin", "least_loaded", NULL },
+	    "how a handoff is assigned among the team's online agents "
+	    "(within each one's capacity)" },
 	COL_DOC("public_key", C_STRING, 0, "the widget's key (data-key)"),
 	COL("created_at", C_TIME, 0),
 	COL("updated_at", C_TIME, 0),
@@ -531,6 +538,34 @@ static const struct col read_count_cols[] = {
 	COL_DOC("read", C_INT, 0, "how many were marked read"),
 };
 const struct row row_read_count = ROW("ReadCount", read_count_cols, NULL);
+static const struct col team_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("name", C_STRING, 0),
+	COL_EXPR("member_ids", C_STRINGS, 0,
+	    "(SELECT coalesce(json_agg(m.user_id ORDER BY m.user_id), '[]') "
+	    "FROM team_members m WHERE m.company_id = t.company_id AND "
+	    "m.team_id = t.id)"),
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_team =
+    ROW("Team", team_cols, "Agents a chatbot's handoffs go to");
+static const struct col presence_cols[] = {
+	{ "status", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "online", "away", "offline", NULL },
+	    "as set" },
+	{ "effective", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "online", "away", "offline", NULL },
+	    "offline when no heartbeat came for two minutes" },
+	COL_DOC("capacity", C_INT, 0,
+	    "conversations (pending or open) one may be assigned at once"),
+};
+const struct row row_presence =
+    ROW("Presence", presence_cols, "One's presence, as routing sees it");
+static const struct col capacity_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("capacity", C_INT, 0),
+};
+const struct row	row_capacity = ROW("Capacity", capacity_cols, NULL);
 static const struct col company_domain_cols[] = {
 	COL("id", C_UUID, 0),
 	COL_DOC("domain", C_STRING, 0, "lower case"),
@@ -822,6 +857,8 @@ static const struct col widget_chatbot_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("name", C_STRING, 0),
 	COL("welcome_message", C_STRING, 0),
+	COL_DOC("agents_available", C_BOOL, 0,
+	    "a person (of the chatbot's team, else any member) is online now"),
 };
 const struct row row_widget_chatbot =
     ROW("WidgetChatbot", widget_chatbot_cols, NULL);
@@ -888,6 +925,9 @@ const struct row *const rows_all[] = {
 	&row_oidc_start,
 	&row_oidc_pending,
 	&row_company_domain,
+	&row_team,
+	&row_presence,
+	&row_capacity,
 	&row_notification,
 	&row_notification_settings,
 	&row_notification_list,

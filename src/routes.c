@@ -101,6 +101,8 @@ static const struct field f_origin = FIELD_DOC("origin", V_ORIGIN, 1, 100, 0,
     "no wildcard");
 static const struct field f_host = FIELD("domain", V_HOST, 1, 253, 0);
 static const struct field f_keyword = FIELD("keyword", V_STRING, 1, 50, 0);
+static const char *const  routing_ids[] = { "manual", "round_robin",
+	 "least_loaded", NULL };
 /* The settings of a chatbot; 'name_flags' F_REQUIRED on create. */
 #define CHATBOT_BODY(name_flags)                                               \
 	BODY(FIELD("name", V_STRING, 1, 100, name_flags),                      \
@@ -120,7 +122,13 @@ static const struct field f_keyword = FIELD("keyword", V_STRING, 1, 50, 0);
 		"a visitor message with one of these goes to a human" },       \
 	    FIELD("handoff_on_no_answer", V_BOOL, 0, 0, 0),                    \
 	    FIELD_DOC("require_verified", V_BOOL, 0, 0, 0,                     \
-		"only visitors with a signed identity may chat"))
+		"only visitors with a signed identity may chat"),              \
+	    FIELD_DOC("team_id", V_UUID, 0, 0, F_NULLABLE,                     \
+		"the team its handoffs go to (null: every member)"),           \
+	    FIELD_ENUM("routing", routing_ids, 0,                              \
+		"manual (the default), round_robin or least_loaded: how a "    \
+		"handoff is assigned among the team's online agents, within "  \
+		"each one's capacity"))
 static const struct spec s_chatbot_create = { .noun = "chatbot",
 	CHATBOT_BODY(F_REQUIRED),
 	REPLIES(REPLY(201, R_ONE, &row_chatbot,
@@ -628,6 +636,48 @@ static const struct spec s_visitor_patch = { .noun = "visitor",
 	    "handoff_reason restricted; agents get 409 processing_restricted "
 	    "for drafts) and their conversations are left out of analytics." };
 
+/* Teams, capacity, presence. */
+static const struct field f_member_id = FIELD("user_id", V_UUID, 0, 0, 0);
+#define TEAM_BODY(name_flags)                                                  \
+	BODY(FIELD("name", V_STRING, 1, 100, name_flags),                      \
+	    { "member_ids", V_ARRAY, 0, 200, 0, NULL, &f_member_id, 1,         \
+		"the team's agents (all of them: the list replaces it)" })
+static const struct spec s_teams = { .noun = "team",
+	REPLIES(REPLY(200, R_ITEMS, &row_team, "by name")) };
+static const struct spec s_team_create = { .noun = "team",
+	.audit = "team.create",
+	TEAM_BODY(F_REQUIRED),
+	REPLIES(REPLY(201, R_ONE, &row_team, "made"),
+	    PROBLEM(409, "name_taken", "a team of this name exists"),
+	    PROBLEM(422, "validation_failed",
+		"errors[0].code unknown: a member_ids entry is no member")),
+	.doc = "A chatbot's handoffs go to its team (PATCH "
+	       "/api/v1/chatbots/{id} {team_id, routing}): its notifications, "
+	       "and with routing round_robin or least_loaded, the assignment "
+	       "itself among its online agents, within each one's capacity." };
+static const struct spec s_team_patch = { .noun = "team",
+	.audit = "team.update",
+	TEAM_BODY(0),
+	REPLIES(REPLY(200, R_ONE, &row_team, "as changed"),
+	    PROBLEM(409, "name_taken", "a team of this name exists")) };
+static const struct spec s_team_delete = { .noun = "team",
+	.audit = "team.delete",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted: its chatbots have none")) };
+static const struct spec s_member_capacity = { .noun = "member",
+	.audit = "member.capacity",
+	BODY(FIELD_DOC("capacity", V_INT, 0, 100, F_REQUIRED,
+	    "conversations (pending or open) the agent may be assigned at "
+	    "once by routing; 5 by default")),
+	REPLIES(REPLY(200, R_ONE, &row_capacity, "set")) };
+static const char *const presence_ids[] = { "online", "away", "offline", NULL };
+static const struct spec s_presence = { .noun = "user",
+	BODY(FIELD_ENUM("status", presence_ids, F_REQUIRED, NULL)),
+	REPLIES(REPLY(200, R_ONE, &row_presence, "as set")),
+	.doc = "Set by the console (online while it is open and used, away "
+	       "when idle) and renewed by its heartbeat: without one for two "
+	       "minutes an agent is offline. Routing assigns handoffs to "
+	       "online agents only; the widget tells its visitor whether a "
+	       "person is available (agents_available)." };
 /* An agent's notifications. */
 static const struct field f_notification_id = FIELD("id", V_UUID, 0, 0, 0);
 static const struct spec  s_notifications = { .noun = "notification",
@@ -1442,6 +1492,19 @@ const struct route routes[] = {
 	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,
 	    "change the company's name and settings (audited)",
 	    &s_company_patch),
+	USER(M_GET, "/api/v1/teams", ROLE_MEMBER, h_teams, "the teams",
+	    &s_teams),
+	USER_JSON(M_POST, "/api/v1/teams", ROLE_ADMIN, h_team_create,
+	    "make a team (audited)", &s_team_create),
+	USER_JSON(M_PATCH, "/api/v1/teams/:id", ROLE_ADMIN, h_team_patch,
+	    "rename a team or set its agents (audited)", &s_team_patch),
+	USER(M_DELETE, "/api/v1/teams/:id", ROLE_ADMIN, h_team_delete,
+	    "delete a team (audited)", &s_team_delete),
+	USER_JSON(M_PUT, "/api/v1/members/:id/capacity", ROLE_ADMIN,
+	    h_member_capacity, "set an agent's capacity (audited)",
+	    &s_member_capacity),
+	USER_JSON(M_PUT, "/api/v1/me/presence", ROLE_MEMBER, h_presence,
+	    "one's presence: online, away, offline", &s_presence),
 	USER(M_GET, "/api/v1/notifications", ROLE_MEMBER, h_notifications,
 	    "one's notifications", &s_notifications),
 	USER_JSON(M_POST, "/api/v1/notifications/read", ROLE_MEMBER,

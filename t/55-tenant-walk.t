@@ -43,6 +43,7 @@ sub company {
 	    VALUES (?, ?, 'generic', 'https://idp.example', ?) RETURNING id}, $c{id}, $c{users}{member}{id}, "sub-$tag")->[0]{id};
 	$t->request('PATCH', '/api/v1/company', headers => $oauth, json => { name => "$tag Ltd" });
 	$c{domain} = $t->post('/api/v1/company/sso/domains', headers => $oauth, json => { domain => "$tag.example" })->{json}{id};
+	$c{team} = $t->post('/api/v1/teams', headers => $oauth, json => { name => "$tag team" })->{json}{id};
 	# Conversations and AI: a chatbot with a document, a template, a
 	# visitor with a conversation.
 	my $origin = "https://shop.$tag.example";
@@ -74,6 +75,8 @@ my %b_id = (
 	'/api/v1/api-keys/:id' => $B->{key_id},
 	'/api/v1/me/identities/:id' => $B->{identity},
 	(map { $_ => $B->{domain} } qw(/api/v1/company/sso/domains/:id /api/v1/company/sso/domains/:id/verify)),
+	'/api/v1/teams/:id' => $B->{team},
+	'/api/v1/members/:id/capacity' => $B->{users}{member}{id},
 	'/api/v1/auth/sessions/:id' => $B->{users}{member}{session},
 	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
@@ -97,6 +100,8 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/chatbots/:id' => { name => 'renamed' },
 	'/api/v1/chatbots/:id/rotate-key' => undef,
 	'/api/v1/company/sso/domains/:id/verify' => undef,
+	'/api/v1/members/:id/capacity' => { capacity => 3 },
+	'/api/v1/teams/:id' => { name => 'renamed' },
 	'/api/v1/chatbots/:id/rotate-identity-secret' => undef,
 	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
 	'/api/v1/templates/:id' => { name => 'renamed' },
@@ -141,6 +146,12 @@ my %expected = (
 	'POST /api/v1/auth/oidc/reauth' => ['member'],
 	'GET /api/v1/me/identities' => ['member'],
 	'GET /api/v1/notifications' => ['member'],
+	'GET /api/v1/teams' => ['member'],
+	'POST /api/v1/teams' => ['admin'],
+	'PATCH /api/v1/teams/:id' => ['admin'],
+	'DELETE /api/v1/teams/:id' => ['admin'],
+	'PUT /api/v1/members/:id/capacity' => ['admin'],
+	'PUT /api/v1/me/presence' => ['member'],
 	'POST /api/v1/notifications/read' => ['member'],
 	'GET /api/v1/me/notification-settings' => ['member'],
 	'PATCH /api/v1/me/notification-settings' => ['member'],

@@ -30,7 +30,7 @@ sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h // $auth, 
 sub count { $t->sql('SELECT count(*) AS n FROM audit_log WHERE company_id = ?', $cid)->[0]{n} }
 
 # --- every mutating admin route writes one entry ------------------------------
-my ($bot, $doc, $tpl, $inv, $key, $wh, $dom);
+my ($bot, $doc, $tpl, $inv, $key, $wh, $dom, $team);
 my @calls = (
 	['PATCH /api/v1/company', sub { req('PATCH', '/api/v1/company', undef, { name => 'Audit Co Ltd' }) }],
 	['PUT /api/v1/company/llm', sub { req('PUT', '/api/v1/company/llm', undef, { model => 'gpt-4o-mini' }) }],
@@ -68,6 +68,10 @@ my @calls = (
 	['POST /api/v1/company/sso/domains', sub { my $r = req('POST', '/api/v1/company/sso/domains', undef, { domain => 'co.example' });
 	    $dom = $r->{json}{id}; $r }],
 	['DELETE /api/v1/company/sso/domains/:id', sub { req('DELETE', "/api/v1/company/sso/domains/$dom") }],
+	['POST /api/v1/teams', sub { my $r = req('POST', '/api/v1/teams', undef, { name => 'Desk', member_ids => [$mid] }); $team = $r->{json}{id}; $r }],
+	['PATCH /api/v1/teams/:id', sub { req('PATCH', "/api/v1/teams/$team", undef, { name => 'Front desk' }) }],
+	['DELETE /api/v1/teams/:id', sub { req('DELETE', "/api/v1/teams/$team") }],
+	['PUT /api/v1/members/:id/capacity', sub { req('PUT', "/api/v1/members/$mid/capacity", undef, { capacity => 3 }) }],
 	['DELETE /api/v1/api-keys/:id', sub { req('DELETE', "/api/v1/api-keys/$key->{id}") }],
 );
 my %called = map { $_->[0] => 1 } @calls;

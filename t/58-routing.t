@@ -1,0 +1,115 @@
+# Who takes a handoff (sql/029-routing.sql, src/api_teams.c): teams,
+# presence and capacity; a chatbot's handoffs assigned round robin or to
+# the least loaded of its team's online agents, within their capacity,
+# whatever made the handoff; many at once never past capacity; the
+# team's agents are the ones told; the widget knows whether a person is
+# available.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use ParleyTest;
+use POSIX ();
+
+my $t = ParleyTest->new(workers => 4, env => { PARLEY_API_RATE_MAX => 100000 });
+my $pw = 'a routing passphrase here';
+my $own = $t->signup(json => { email => 'otto@route.example', password => $pw, name => 'Otto', company_name => 'Route Co' })->{json};
+my $cid = $own->{company}{id};
+my $oa = { authorization => "Bearer $own->{access_token}" };
+my (%auth, %id);
+for my $n (qw(ann ben cat)) {
+	$auth{$n} = $t->add_member({ id => $cid, user => $own->{user}{id} }, "$n\@route.example", 'member', $pw);
+	$id{$n} = $t->sql('SELECT id FROM users WHERE email = ?', "$n\@route.example")->[0]{id};
+}
+sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h, defined $j ? (json => $j) : ()) }
+sub visitor {
+	my ($bot) = @_;
+	my $s = $t->post('/api/v1/widget/sessions', headers => { origin => 'https://shop.example' }, json => { bot_key => $bot->{public_key} })->{json};
+	my $vh = { authorization => "Bearer $s->{token}" };
+	return ($vh, req('POST', '/api/v1/widget/conversations', $vh)->{json}{id}, $s);
+}
+sub handoff { my ($bot) = @_; my ($vh, $c) = visitor($bot); req('POST', "/api/v1/widget/conversations/$c/handoff", $vh); $c }
+sub assignee { $t->sql('SELECT assignee_id FROM conversations WHERE id = ?', $_[0])->[0]{assignee_id} }
+
+# Teams.
+my $team = req('POST', '/api/v1/teams', $oa, { name => 'Front desk', member_ids => [$id{ann}, $id{ben}] });
+is $team->{status}, 201, 'a team is made';
+is_deeply [sort @{ $team->{json}{member_ids} }], [sort $id{ann}, $id{ben}], '... with its agents';
+$team = $team->{json};
+is req('POST', '/api/v1/teams', $oa, { name => 'Front desk' })->{json}{code}, 'name_taken', 'one name once: 409';
+is req('POST', '/api/v1/teams', $oa, { name => 'Ghosts', member_ids => ['00000000-0000-4000-8000-000000000000'] })->{status}, 422,
+    'an agent who is no member: 422';
+is req('POST', '/api/v1/teams', $auth{ann}, { name => 'Mine' })->{status}, 403, 'a member may not make teams';
+ok scalar(@{ $t->sql(q{SELECT 1 FROM audit_log WHERE action = 'team.create'}) }), 'making one is audited';
+
+my $bot = req('POST', '/api/v1/chatbots', $oa, { name => 'Desk bot', allowed_origins => ['https://shop.example'],
+    team_id => $team->{id}, routing => 'round_robin' })->{json};
+is $bot->{team_id}, $team->{id}, "the chatbot's handoffs go to the team";
+is $bot->{routing}, 'round_robin', '... round robin';
+my $other = $t->register_company('elsewhere', 'another passphrase here');
+my $foreign = req('POST', '/api/v1/teams', { authorization => "Bearer $other->{token}" }, { name => 'Theirs' })->{json};
+is req('PATCH', "/api/v1/chatbots/$bot->{id}", $oa, { team_id => $foreign->{id} })->{status}, 422, "another company's team: 422";
+
+# Presence.
+my (undef, undef, $s) = visitor($bot);
+ok !$s->{chatbot}{agents_available}, 'nobody online: the widget says no person is available';
+is req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'online' })->{json}{effective}, 'online', 'Ann is online';
+req('PUT', '/api/v1/me/presence', $auth{ben}, { status => 'online' });
+req('PUT', '/api/v1/me/presence', $auth{cat}, { status => 'online' });
+(undef, undef, $s) = visitor($bot);
+ok $s->{chatbot}{agents_available}, '... a person of the team is available';
+is req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'busy' })->{status}, 422, 'an unknown presence: 422';
+
+# Round robin within capacity.
+req('PUT', "/api/v1/members/$id{ann}/capacity", $oa, { capacity => 1 });
+is req('PUT', "/api/v1/members/$id{ben}/capacity", $oa, { capacity => 1 })->{json}{capacity}, 1, 'capacities set';
+ok scalar(@{ $t->sql(q{SELECT 1 FROM audit_log WHERE action = 'member.capacity'}) }), '... audited';
+my $c1 = handoff($bot);
+my $c2 = handoff($bot);
+my $c3 = handoff($bot);
+my @got = map { assignee($_) // 'nobody' } $c1, $c2, $c3;
+is_deeply [sort @got[0, 1]], [sort $id{ann}, $id{ben}], 'round robin: one each to the two online agents of the team';
+is $got[2], 'nobody', '... and the third waits: both are at capacity';
+ok !grep({ $_ eq $id{cat} } @got), 'Cat, online but of no team, gets none';
+my %told = map { $_->{user_id} => 1 } @{ $t->sql(q{SELECT user_id FROM notifications WHERE conversation_id = ? AND kind = 'handoff'}, $c3) };
+is_deeply [sort keys %told], [sort $id{ann}, $id{ben}], "the unassigned handoff is told to the team's agents only";
+my %told1 = map { $_->{user_id} => 1 } @{ $t->sql(q{SELECT user_id FROM notifications WHERE conversation_id = ? AND kind = 'handoff'}, $c1) };
+is_deeply [keys %told1], [$got[0]], '... an assigned one to its assignee only';
+
+# Least loaded, and offline agents skipped.
+req('PATCH', "/api/v1/chatbots/$bot->{id}", $oa, { routing => 'least_loaded' });
+req('PUT', "/api/v1/members/$_/capacity", $oa, { capacity => 5 }) for $id{ann}, $id{ben};
+my $ann_load = grep { ($_ // '') eq $id{ann} } map { assignee($_) } $c1, $c2, $c3;
+my $c4 = handoff($bot);
+my $c5 = handoff($bot);
+is scalar(grep { $_ eq $id{ann} } map { assignee($_) } $c4, $c5), 1, 'least loaded: the load evens out';
+req('PUT', '/api/v1/me/presence', $auth{ben}, { status => 'away' });
+my $c6 = handoff($bot);
+is assignee($c6), $id{ann}, 'an agent away gets none';
+$t->sql(q{UPDATE users SET presence_at = now() - interval '3 minutes' WHERE id = ?}, $id{ann});
+my $c7 = handoff($bot);
+is assignee($c7), undef, 'no heartbeat for two minutes: offline, none';
+
+# Many at once: never past capacity.
+$t->sql(q{UPDATE users SET presence = 'online', presence_at = now(), capacity = 2 WHERE id IN (?, ?)}, $id{ann}, $id{ben});
+$t->sql(q{UPDATE conversations SET status = 'resolved' WHERE company_id = ?}, $cid);
+my @convs = map { [visitor($bot)] } 1 .. 12;
+my @kids;
+for my $v (@convs) {
+	my $pid = fork // die;
+	if (!$pid) {
+		my $h = HTTP::Tiny->new(timeout => 30);
+		$h->post($t->url("/api/v1/widget/conversations/$v->[1]/handoff"), { headers => $v->[0] });
+		POSIX::_exit(0);
+	}
+	push @kids, $pid;
+}
+waitpid $_, 0 for @kids;
+my $load = $t->sql(q{SELECT coalesce(assignee_id::text, 'nobody') AS who, count(*) AS n FROM conversations
+    WHERE company_id = ? AND status = 'pending' GROUP BY 1}, $cid);
+my %n = map { $_->{who} => $_->{n} } @$load;
+is $n{$id{ann}}, 2, '12 handoffs at once: Ann got exactly her capacity';
+is $n{$id{ben}}, 2, '... Ben too';
+is $n{nobody}, 8, '... the rest wait for a person';
+is scalar(@{ $t->sql(q{SELECT 1 FROM conversations WHERE company_id = ? AND status = 'pending'}, $cid) }), 12, '... every one handed off';
+done_testing;
