@@ -232,8 +232,10 @@ h_member_capacity(struct request *req, struct ctx *ctx)
 	json_decref(changes);
 	if (rc == -1 || db_commit(ctx->db) == -1)
 		return -1;
-	return api_send(
-	    req, 200, json_pack("{s:s,s:i}", "id", id, "capacity", atoi(cap)));
+	return api_send(req, 200,
+	    json_pack("{s:s,s:I}", "id", id, "capacity",
+		(json_int_t)json_integer_value(
+		    json_object_get(req->json, "capacity"))));
 }
 
 /* Set by the console (its choice, its idle timer) and renewed by its
