@@ -34,6 +34,11 @@ int api_oidc_sso_start(struct request *req, struct ctx *ctx, const char *cid);
  * member in (src/api_sso.c). */
 int api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
     const json_t *claims, const char *binding_hex);
+int h_labels(struct request *, struct ctx *);
+int h_label_create(struct request *, struct ctx *);
+int h_label_patch(struct request *, struct ctx *);
+int h_label_delete(struct request *, struct ctx *);
+int h_conversation_labels(struct request *, struct ctx *);
 int h_teams(struct request *, struct ctx *);
 int h_team_create(struct request *, struct ctx *);
 int h_team_patch(struct request *, struct ctx *);

@@ -39,9 +39,11 @@ static struct db_stmt q_conv_list = { "conversation_list",
 	"$5::boolean OR c.assignee_id IS NULL) AND ($6::uuid IS NULL OR "
 	"c.chatbot_id = $6) AND ($7::bigint IS NULL OR (c.last_message_at, "
 	"c.id) < ('epoch'::timestamptz + $7::bigint * interval '1 "
-	"microsecond', $8::uuid)) ORDER BY c.last_message_at DESC, c.id DESC "
-	"LIMIT $9::integer",
-	9, 0, 0 };
+	"microsecond', $8::uuid)) AND ($10::uuid IS NULL OR EXISTS (SELECT 1 "
+	"FROM conversation_labels l WHERE l.company_id = c.company_id AND "
+	"l.conversation_id = c.id AND l.label_id = $10)) ORDER BY "
+	"c.last_message_at DESC, c.id DESC LIMIT $9::integer",
+	10, 0, 0 };
 static struct db_stmt q_conv_get = { "conversation_get",
 	"SELECT {{Conversation}}" CONV_FROM
 	"WHERE c.company_id = $1 AND c.id = $2",
@@ -90,7 +92,7 @@ static struct db_stmt q_summary = { "analytics_summary",
 int
 h_conversation_list(struct request *req, struct ctx *ctx)
 {
-	const char *a = router_arg(req, "assignee"), *p[9];
+	const char *a = router_arg(req, "assignee"), *p[10];
 	char	    us[20], cid[37], limit[8];
 
 	memset(p, 0, sizeof(p));
@@ -111,6 +113,7 @@ h_conversation_list(struct request *req, struct ctx *ctx)
 	snprintf(
 	    limit, sizeof(limit), "%lld", router_arg_int(req, "limit", 25));
 	p[8] = limit;
+	p[9] = router_arg(req, "label");
 	return api_page(req, ctx, &q_conv_list, p, strtol(limit, NULL, 10));
 }
 

@@ -102,6 +102,11 @@ static const struct col conversation_cols[] = {
 	    "bot: the bot answers; pending: waiting for a human; open: a "
 	    "human handles it; resolved" },
 	COL_EXPR("assignee_id", C_UUID, COL_NULL, "c.assignee_id"),
+	COL_SUB("label_ids", C_STRINGS, 0,
+	    "(SELECT coalesce(json_agg(l.label_id ORDER BY l.label_id), '[]') "
+	    "FROM conversation_labels l WHERE l.company_id = c.company_id AND "
+	    "l.conversation_id = c.id)",
+	    NULL, "its labels (GET /api/v1/labels names them)"),
 	COL_EXPR("handoff_reason", C_STRING, COL_NULL, "c.handoff_reason"),
 	COL_EXPR("flag_reason", C_STRING, COL_NULL, "c.flag_reason"),
 	COL_EXPR("message_count", C_INT, 0, "c.message_count"),
@@ -538,6 +543,19 @@ static const struct col read_count_cols[] = {
 	COL_DOC("read", C_INT, 0, "how many were marked read"),
 };
 const struct row row_read_count = ROW("ReadCount", read_count_cols, NULL);
+static const struct col label_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("name", C_STRING, 0),
+	COL_DOC("colour", C_STRING, 0, "#rrggbb"),
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_label =
+    ROW("Label", label_cols, "A company's label for conversations");
+static const struct col label_ids_cols[] = {
+	COL_DOC("label_ids", C_STRINGS, 0, "the conversation's labels now"),
+};
+const struct row row_label_ids =
+    ROW("ConversationLabels", label_ids_cols, NULL);
 static const struct col team_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("name", C_STRING, 0),
@@ -926,6 +944,8 @@ const struct row *const rows_all[] = {
 	&row_oidc_pending,
 	&row_company_domain,
 	&row_team,
+	&row_label,
+	&row_label_ids,
 	&row_presence,
 	&row_capacity,
 	&row_notification,

@@ -18,6 +18,8 @@ extern const struct row row_oidc_start;
 extern const struct row row_oidc_pending;
 extern const struct row row_company_domain;
 extern const struct row row_team;
+extern const struct row row_label;
+extern const struct row row_label_ids;
 extern const struct row row_presence;
 extern const struct row row_capacity;
 extern const struct row row_notification;

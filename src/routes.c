@@ -179,6 +179,8 @@ static const struct spec s_conversation_list = { .noun = "conversation",
 	    { "assignee", V_UUID, 0, 0, 0, me_none, NULL, 0,
 		"a member's id, me or none" },
 	    FIELD_DOC("chatbot", V_UUID, 0, 0, 0, "a chatbot's id"),
+	    FIELD_DOC(
+		"label", V_UUID, 0, 0, 0, "a label's id: only those it is on"),
 	    FIELD_DOC("limit", V_INT, 1, 100, 0, "page size, 25 by default"),
 	    FIELD_DOC("cursor", V_CURSOR, 0, 0, 0,
 		"next_cursor of the previous page")),
@@ -636,6 +638,36 @@ static const struct spec s_visitor_patch = { .noun = "visitor",
 	    "handoff_reason restricted; agents get 409 processing_restricted "
 	    "for drafts) and their conversations are left out of analytics." };
 
+/* Labels. */
+static const struct field f_label_id = FIELD("label_id", V_UUID, 0, 0, 0);
+#define LABEL_BODY(name_flags)                                                 \
+	BODY(FIELD("name", V_STRING, 1, 50, name_flags),                       \
+	    FIELD_DOC("colour", V_STRING, 7, 7, 0,                             \
+		"#rrggbb, lower case (grey by default)"))
+static const struct spec s_labels = { .noun = "label",
+	REPLIES(REPLY(200, R_ITEMS, &row_label, "by name")) };
+static const struct spec s_label_create = { .noun = "label",
+	.audit = "label.create",
+	LABEL_BODY(F_REQUIRED),
+	REPLIES(REPLY(201, R_ONE, &row_label, "made"),
+	    PROBLEM(409, "name_taken", "a label of this name exists")) };
+static const struct spec s_label_patch = { .noun = "label",
+	.audit = "label.update",
+	LABEL_BODY(0),
+	REPLIES(REPLY(200, R_ONE, &row_label, "as changed"),
+	    PROBLEM(409, "name_taken", "a label of this name exists")) };
+static const struct spec s_label_delete = { .noun = "label",
+	.audit = "label.delete",
+	REPLIES(
+	    REPLY(204, R_EMPTY, NULL, "deleted, from every conversation")) };
+static const struct spec s_conversation_labels = { .noun = "conversation",
+	BODY({ "label_ids", V_ARRAY, 0, 20, F_REQUIRED, NULL, &f_label_id, 1,
+	    "all its labels: the list replaces them" }),
+	REPLIES(REPLY(200, R_ONE, &row_label_ids, "its labels now"),
+	    PROBLEM(422, "validation_failed",
+		"errors[0].code unknown: no such label")),
+	.doc = "Any member labels conversations; GET /api/v1/conversations "
+	       "?label= filters by one." };
 /* Teams, capacity, presence. */
 static const struct field f_member_id = FIELD("user_id", V_UUID, 0, 0, 0);
 #define TEAM_BODY(name_flags)                                                  \
@@ -1492,6 +1524,17 @@ const struct route routes[] = {
 	USER_JSON(M_PATCH, "/api/v1/company", ROLE_ADMIN, h_company_patch,
 	    "change the company's name and settings (audited)",
 	    &s_company_patch),
+	USER(M_GET, "/api/v1/labels", ROLE_MEMBER, h_labels, "the labels",
+	    &s_labels),
+	USER_JSON(M_POST, "/api/v1/labels", ROLE_ADMIN, h_label_create,
+	    "make a label (audited)", &s_label_create),
+	USER_JSON(M_PATCH, "/api/v1/labels/:id", ROLE_ADMIN, h_label_patch,
+	    "rename or recolour a label (audited)", &s_label_patch),
+	USER(M_DELETE, "/api/v1/labels/:id", ROLE_ADMIN, h_label_delete,
+	    "delete a label (audited)", &s_label_delete),
+	USER_JSON(M_PUT, "/api/v1/conversations/:id/labels", ROLE_MEMBER,
+	    h_conversation_labels, "set a conversation's labels",
+	    &s_conversation_labels),
 	USER(M_GET, "/api/v1/teams", ROLE_MEMBER, h_teams, "the teams",
 	    &s_teams),
 	USER_JSON(M_POST, "/api/v1/teams", ROLE_ADMIN, h_team_create,

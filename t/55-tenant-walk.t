@@ -44,6 +44,7 @@ sub company {
 	$t->request('PATCH', '/api/v1/company', headers => $oauth, json => { name => "$tag Ltd" });
 	$c{domain} = $t->post('/api/v1/company/sso/domains', headers => $oauth, json => { domain => "$tag.example" })->{json}{id};
 	$c{team} = $t->post('/api/v1/teams', headers => $oauth, json => { name => "$tag team" })->{json}{id};
+	$c{label} = $t->post('/api/v1/labels', headers => $oauth, json => { name => "$tag label" })->{json}{id};
 	# Conversations and AI: a chatbot with a document, a template, a
 	# visitor with a conversation.
 	my $origin = "https://shop.$tag.example";
@@ -76,6 +77,7 @@ my %b_id = (
 	'/api/v1/me/identities/:id' => $B->{identity},
 	(map { $_ => $B->{domain} } qw(/api/v1/company/sso/domains/:id /api/v1/company/sso/domains/:id/verify)),
 	'/api/v1/teams/:id' => $B->{team},
+	'/api/v1/labels/:id' => $B->{label},
 	'/api/v1/members/:id/capacity' => $B->{users}{member}{id},
 	'/api/v1/auth/sessions/:id' => $B->{users}{member}{session},
 	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key
@@ -87,7 +89,7 @@ my %b_id = (
 	(map { $_ => $B->{webhook} } qw(/api/v1/webhook-endpoints/:id /api/v1/webhook-endpoints/:id/rotate-secret
 	    /api/v1/webhook-endpoints/:id/deliveries)),
 	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
-	    /api/v1/conversations/:id/suggest /api/v1/conversations/:id/suggestions/:draft
+	    /api/v1/conversations/:id/suggest /api/v1/conversations/:id/suggestions/:draft /api/v1/conversations/:id/labels
 	    /api/v1/widget/conversations/:id/messages
 	    /api/v1/widget/conversations/:id/handoff)),
 );
@@ -102,6 +104,8 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/company/sso/domains/:id/verify' => undef,
 	'/api/v1/members/:id/capacity' => { capacity => 3 },
 	'/api/v1/teams/:id' => { name => 'renamed' },
+	'/api/v1/labels/:id' => { name => 'renamed' },
+	'/api/v1/conversations/:id/labels' => { label_ids => [] },
 	'/api/v1/chatbots/:id/rotate-identity-secret' => undef,
 	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
 	'/api/v1/templates/:id' => { name => 'renamed' },
@@ -147,6 +151,11 @@ my %expected = (
 	'GET /api/v1/me/identities' => ['member'],
 	'GET /api/v1/notifications' => ['member'],
 	'GET /api/v1/teams' => ['member'],
+	'GET /api/v1/labels' => ['member'],
+	'POST /api/v1/labels' => ['admin'],
+	'PATCH /api/v1/labels/:id' => ['admin'],
+	'DELETE /api/v1/labels/:id' => ['admin'],
+	'PUT /api/v1/conversations/:id/labels' => ['member'],
 	'POST /api/v1/teams' => ['admin'],
 	'PATCH /api/v1/teams/:id' => ['admin'],
 	'DELETE /api/v1/teams/:id' => ['admin'],

@@ -1,4 +1,5 @@
-# Who takes a handoff (sql/029-routing.sql, src/api_teams.c): teams,
+# Who takes a handoff (sql/029-routing.sql, src/api_teams.c) and
+# labels (src/api_labels.c): teams,
 # presence and capacity; a chatbot's handoffs assigned round robin or to
 # the least loaded of its team's online agents, within their capacity,
 # whatever made the handoff; many at once never past capacity; the
@@ -112,4 +113,22 @@ is $n{$id{ann}}, 2, '12 handoffs at once: Ann got exactly her capacity';
 is $n{$id{ben}}, 2, '... Ben too';
 is $n{nobody}, 8, '... the rest wait for a person';
 is scalar(@{ $t->sql(q{SELECT 1 FROM conversations WHERE company_id = ? AND status = 'pending'}, $cid) }), 12, '... every one handed off';
+# Labels: the company's, on conversations; the inbox filters by one.
+my $vip = req('POST', '/api/v1/labels', $oa, { name => 'VIP', colour => '#ff0000' });
+is $vip->{status}, 201, 'an admin makes a label';
+$vip = $vip->{json};
+is req('POST', '/api/v1/labels', $oa, { name => 'VIP' })->{json}{code}, 'name_taken', 'one name once: 409';
+is req('POST', '/api/v1/labels', $oa, { name => 'Red', colour => 'red' })->{status}, 422, 'a colour not #rrggbb: 422';
+is req('POST', '/api/v1/labels', $auth{ann}, { name => 'Mine' })->{status}, 403, 'a member may not make labels';
+my $theirs = req('POST', '/api/v1/labels', { authorization => "Bearer $other->{token}" }, { name => 'Theirs' })->{json};
+my $r = req('PUT', "/api/v1/conversations/$c1/labels", $auth{ann}, { label_ids => [$vip->{id}] });
+is_deeply $r->{json}{label_ids}, [$vip->{id}], 'a member labels a conversation';
+is req('PUT', "/api/v1/conversations/$c2/labels", $auth{ann}, { label_ids => [$theirs->{id}] })->{status}, 422,
+    "another company's label: 422";
+my $page = req('GET', "/api/v1/conversations?label=$vip->{id}", $auth{ann})->{json};
+is_deeply [map { $_->{id} } @{ $page->{items} }], [$c1], 'the inbox filters by label';
+is_deeply $page->{items}[0]{label_ids}, [$vip->{id}], '... and lists its labels';
+is req('DELETE', "/api/v1/labels/$vip->{id}", $oa)->{status}, 204, 'a label is deleted';
+is_deeply req('GET', "/api/v1/conversations/$c1", $auth{ann})->{json}{label_ids}, [], '... and is gone from its conversations';
+ok scalar(@{ $t->sql(q{SELECT 1 FROM audit_log WHERE action = 'label.create'}) }), 'labels are audited';
 done_testing;

@@ -30,7 +30,7 @@ sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h // $auth, 
 sub count { $t->sql('SELECT count(*) AS n FROM audit_log WHERE company_id = ?', $cid)->[0]{n} }
 
 # --- every mutating admin route writes one entry ------------------------------
-my ($bot, $doc, $tpl, $inv, $key, $wh, $dom, $team);
+my ($bot, $doc, $tpl, $inv, $key, $wh, $dom, $team, $label);
 my @calls = (
 	['PATCH /api/v1/company', sub { req('PATCH', '/api/v1/company', undef, { name => 'Audit Co Ltd' }) }],
 	['PUT /api/v1/company/llm', sub { req('PUT', '/api/v1/company/llm', undef, { model => 'gpt-4o-mini' }) }],
@@ -71,6 +71,9 @@ my @calls = (
 	['POST /api/v1/teams', sub { my $r = req('POST', '/api/v1/teams', undef, { name => 'Desk', member_ids => [$mid] }); $team = $r->{json}{id}; $r }],
 	['PATCH /api/v1/teams/:id', sub { req('PATCH', "/api/v1/teams/$team", undef, { name => 'Front desk' }) }],
 	['DELETE /api/v1/teams/:id', sub { req('DELETE', "/api/v1/teams/$team") }],
+	['POST /api/v1/labels', sub { my $r = req('POST', '/api/v1/labels', undef, { name => 'VIP' }); $label = $r->{json}{id}; $r }],
+	['PATCH /api/v1/labels/:id', sub { req('PATCH', "/api/v1/labels/$label", undef, { colour => '#00ff00' }) }],
+	['DELETE /api/v1/labels/:id', sub { req('DELETE', "/api/v1/labels/$label") }],
 	['PUT /api/v1/members/:id/capacity', sub { req('PUT', "/api/v1/members/$mid/capacity", undef, { capacity => 3 }) }],
 	['DELETE /api/v1/api-keys/:id', sub { req('DELETE', "/api/v1/api-keys/$key->{id}") }],
 );
