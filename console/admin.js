@@ -19,6 +19,7 @@ const SECTIONS = [
 	["/settings/account", "Your account", null],
 	["/settings/company", "Company", ADMIN],
 	["/settings/sso", "Single sign-on", ADMIN],
+	["/settings/teams", "Teams and labels", null],
 	["/settings/members", "Members and invitations", null],
 	["/settings/chatbots", "Chatbots and knowledge base", null],
 	["/settings/templates", "Templates", null],
@@ -201,6 +202,7 @@ let made = null;
 
 async function chatbotPage(id) {
 	const b = await api("GET", `/api/v1/chatbots/${id}`);
+	const teams = (await api("GET", "/api/v1/teams")).items;
 	const docs = (await api("GET", `/api/v1/chatbots/${id}/documents`)).items;
 	const admin = isAdmin();
 	const shown = el("div");
@@ -217,8 +219,12 @@ async function chatbotPage(id) {
 			{ name: "prompt_template", label: "Prompt template", type: "textarea", rows: 4, value: b.prompt_template ?? "", required: false },
 			{ name: "allowed_origins", label: "Sites that may embed it (one origin per line)", type: "textarea", rows: 3, value: b.allowed_origins.join("\n"), required: false },
 			{ name: "require_verified", label: "Only visitors whose identity your site signed may chat", type: "checkbox", checked: b.require_verified },
+			{ name: "team_id", label: "Team its handoffs go to", options: [["", "everyone"], ...teams.map((t) => [t.id, t.name])], value: b.team_id ?? "" },
+			{ name: "routing", label: "Assign handoffs", options: [["manual", "by hand"], ["round_robin", "round robin among the team's online agents"],
+				["least_loaded", "to the least loaded online agent of the team"]], value: b.routing },
 		], "Save chatbot", async (v) => {
-			const body = { name: v.name, welcome_message: v.welcome_message, allowed_origins: lines(v.allowed_origins), require_verified: v.require_verified };
+			const body = { name: v.name, welcome_message: v.welcome_message, allowed_origins: lines(v.allowed_origins), require_verified: v.require_verified,
+				team_id: v.team_id || null, routing: v.routing };
 			if (v.prompt_template) body.prompt_template = v.prompt_template;
 			await api("PATCH", `/api/v1/chatbots/${id}`, body);
 			saved.textContent = "Saved.";
@@ -493,6 +499,47 @@ async function billingPage() {
 		    async (v) => { location.assign((await api("POST", "/api/v1/billing/checkout", { plan: v.plan })).url); }));
 }
 
+// Who takes the handoffs, and how conversations are sorted: teams (with
+// their agents), each agent's capacity, the company's labels. Admins
+// change them; members see them.
+async function teamsPage() {
+	const admin = isAdmin();
+	const [teams, members, labels] = await Promise.all([api("GET", "/api/v1/teams"), api("GET", "/api/v1/members"), api("GET", "/api/v1/labels")])
+	    .then((r) => r.map((x) => x.items));
+	const name = new Map(members.map((m) => [m.id, m.name]));
+	const memberBoxes = (t) => members.map((m) => ({ name: `m-${m.id}`, label: m.name, type: "checkbox", checked: !!t?.member_ids.includes(m.id) }));
+	const chosen = (v) => members.filter((m) => v[`m-${m.id}`]).map((m) => m.id);
+	const teamItem = (t) => el("li", {}, el("strong", {}, t.name), `: ${t.member_ids.map((i) => name.get(i) ?? "someone").join(", ") || "nobody yet"} `,
+	    admin ? el("details", {}, el("summary", {}, `Change ${t.name}`),
+		form([{ name: "name", label: "Name", value: t.name }, ...memberBoxes(t)], `Save ${t.name}`, async (v) => {
+			await api("PATCH", `/api/v1/teams/${t.id}`, { name: v.name, member_ids: chosen(v) });
+			reload();
+		}), delButton(t.name, `/api/v1/teams/${t.id}`)) : null);
+	const parts = [el("h2", {}, "Teams"),
+	    el("p", {}, "A chatbot's handoffs go to its team (set on the chatbot's page): its agents are told, and with round robin or least loaded, one online agent of it gets each, within their capacity."),
+	    list("teams", teams, teamItem, "No team yet: handoffs go to everyone.")];
+	if (admin)
+		parts.push(form([{ name: "name", label: "New team's name" }, ...memberBoxes(null)], "Make the team", async (v) => {
+			await api("POST", "/api/v1/teams", { name: v.name, member_ids: chosen(v) });
+			reload();
+		}));
+	parts.push(el("h2", {}, "Capacity"), el("p", {}, "How many conversations (waiting or open) routing assigns to an agent at once."),
+	    list("capacities", members, (m) => el("li", {}, `${m.name}: `, admin
+		? el("input", { type: "number", min: 0, max: 100, value: m.capacity ?? 5, "aria-label": `Capacity of ${m.name}`, onchange: async (ev) => {
+			await api("PUT", `/api/v1/members/${m.id}/capacity`, { capacity: Number(ev.target.value) });
+		    } })
+		: String(m.capacity ?? 5)), ""));
+	parts.push(el("h2", {}, "Labels"), list("labels", labels, (l) => el("li", {}, el("strong", {}, l.name), ` ${l.colour} `,
+	    admin ? delButton(`label ${l.name}`, `/api/v1/labels/${l.id}`) : null), "No label yet."));
+	if (admin)
+		parts.push(form([{ name: "name", label: "New label" }, { name: "colour", label: "Colour (#rrggbb)", value: "#6b7280", required: false }],
+		    "Make the label", async (v) => {
+			await api("POST", "/api/v1/labels", { name: v.name, colour: v.colour || undefined });
+			reload();
+		    }));
+	show("Teams and labels", ...parts);
+}
+
 // The company's own single sign-on: the domains it proves by DNS, its
 // identity provider (SAML metadata, or an OpenID issuer and client), and
 // its policy. Owners change it; admins see it.
@@ -564,6 +611,7 @@ async function ssoPage() {
 export const adminPages = {
 	"/settings/company": page("Company", ADMIN, companyPage),
 	"/settings/sso": page("Single sign-on", ADMIN, ssoPage),
+	"/settings/teams": page("Teams and labels", null, teamsPage),
 	"/settings/members": page("Members", null, membersPage),
 	"/settings/api-keys": page("API keys", ADMIN, apiKeysPage),
 	"/settings/chatbots": page("Chatbots", null, chatbotsPage),

@@ -55,6 +55,7 @@ function matches(c) {
 function query() {
 	const q = new URLSearchParams(FILTERS.find((f) => f[0] === view.filter)[2]);
 	if (view.chatbot) q.set("chatbot", view.chatbot);
+	if (view.label) q.set("label", view.label);
 	q.set("limit", "25");
 	if (view.cursor) q.set("cursor", view.cursor);
 	return q;
@@ -64,6 +65,7 @@ function inboxUrl(id) {
 	const q = new URLSearchParams();
 	if (view.filter !== "unanswered") q.set("filter", view.filter);
 	if (view.chatbot) q.set("chatbot", view.chatbot);
+	if (view.label) q.set("label", view.label);
 	if (id) q.set("c", id);
 	const s = q.toString();
 	return `/inbox${s ? `?${s}` : ""}`;
@@ -175,6 +177,7 @@ function header(c) {
 		v.restricted ? [el("dt", {}, "Processing"), el("dd", { class: "error" }, "restricted: no drafts, no bot")] : null,
 		el("dt", {}, "Status"), el("dd", { id: "conv-status" }, STATUS[c.status] ?? c.status,
 		    c.handoff_reason ? ` (handed off: ${c.handoff_reason})` : "")),
+	    labelsLine(c, err),
 	    el("div", { class: "actions" },
 		el("label", { for: "assignee" }, "Assigned to "), assignee, " ",
 		c.assignee_id !== me() ? el("button", { type: "button", onclick: () => patch({ assignee_id: "me" }) }, "Assign to me") : null, " ",
@@ -186,6 +189,56 @@ function header(c) {
 			removed(c.id);
 		}) : null),
 	    err);
+}
+
+// The conversation's labels: each removable, one more to add.
+function labelsLine(c, err) {
+	const names = new Map((view.labels ?? []).map((l) => [l.id, l]));
+	const ids = c.label_ids ?? [];
+	const set = async (next) => {
+		err.textContent = "";
+		try {
+			const r = await api("PUT", `/api/v1/conversations/${c.id}/labels`, { label_ids: next });
+			view.conv = { ...view.conv, label_ids: r.label_ids };
+			view.items.set(c.id, { ...view.items.get(c.id), label_ids: r.label_ids });
+			renderConversationHead();
+		} catch (e) {
+			err.textContent = explain(e);
+		}
+	};
+	const add = el("select", { id: "add-label", "aria-label": "Add a label", onchange: (ev) => { if (ev.target.value) set([...ids, ev.target.value]); } },
+	    el("option", { value: "" }, "Add a label…"),
+	    (view.labels ?? []).filter((l) => !ids.includes(l.id)).map((l) => el("option", { value: l.id }, l.name)));
+	return el("p", { class: "labels", id: "conv-labels" }, "Labels: ",
+	    ids.length ? ids.map((id) => el("span", { class: "label" },
+		names.get(id)?.name ?? "a label", " ",
+		el("button", { type: "button", class: "link", "aria-label": `Remove label ${names.get(id)?.name ?? ""}`,
+		    onclick: () => set(ids.filter((x) => x !== id)) }, "×"), " ")) : "none ",
+	    view.labels?.length ? add : null);
+}
+
+// One's presence: online while the console is open and used (renewed
+// every minute), away after five idle minutes, or as chosen.
+let presenceTimer = 0, idleTimer = 0, presenceChoice = null;
+async function sendPresence(status) {
+	try { await api("PUT", "/api/v1/me/presence", { status }); } catch { /* the next beat tries again */ }
+}
+function presenceControl() {
+	const sel = el("select", { id: "presence", onchange: (ev) => { presenceChoice = ev.target.value; sendPresence(presenceChoice); } },
+	    [["online", "Online"], ["away", "Away"], ["offline", "Offline"]].map(([v, l]) => el("option", { value: v }, l)));
+	presenceChoice = "online";
+	sendPresence("online");
+	clearInterval(presenceTimer);
+	presenceTimer = setInterval(() => { if (view && presenceChoice !== "offline") sendPresence(presenceChoice); }, 60000);
+	const active = () => {
+		clearTimeout(idleTimer);
+		if (presenceChoice === "away" && sel.value === "online") { presenceChoice = "online"; sendPresence("online"); }
+		idleTimer = setTimeout(() => { if (presenceChoice === "online") { presenceChoice = "away"; sendPresence("away"); } }, 300000);
+	};
+	document.addEventListener("keydown", active);
+	document.addEventListener("pointerdown", active);
+	active();
+	return el("p", { class: "check" }, el("label", { for: "presence" }, "You are "), sel);
 }
 
 function renderConversationHead() {
@@ -632,13 +685,15 @@ function notifyToggle() {
 export async function inboxPage() {
 	const q = new URLSearchParams(location.search);
 	const filter = FILTERS.some((f) => f[0] === q.get("filter")) ? q.get("filter") : "unanswered";
-	const [members, templates, chatbots] = await Promise.all([
+	const [members, templates, chatbots, labels] = await Promise.all([
 		api("GET", "/api/v1/members").then((r) => r.items),
 		api("GET", "/api/v1/templates").then((r) => r.items).catch(() => []),
 		api("GET", "/api/v1/chatbots").then((r) => r.items),
+		api("GET", "/api/v1/labels").then((r) => r.items).catch(() => []),
 	]);
 	const chatbot = chatbots.some((b) => b.id === q.get("chatbot")) ? q.get("chatbot") : "";
-	view = { filter, chatbot, chatbots, items: new Map(), cursor: null, open: null, conv: null,
+	const label = labels.some((l) => l.id === q.get("label")) ? q.get("label") : "";
+	view = { filter, chatbot, label, labels, chatbots, items: new Map(), cursor: null, open: null, conv: null,
 		members: new Map(members.map((m) => [m.id, m])), templates, seen: new Set() };
 	view.list = el("ul", { class: "convs", "aria-label": "Conversations", onkeydown: listKeys });
 	view.empty = el("p", { class: "muted" }, "No conversations here.");
@@ -650,15 +705,18 @@ export async function inboxPage() {
 	    FILTERS.map(([v, l]) => el("option", { value: v, selected: v === filter }, l)));
 	const botSel = el("select", { id: "chatbot-filter", onchange: (ev) => { view.chatbot = ev.target.value; change(); } },
 	    el("option", { value: "" }, "All chatbots"), chatbots.map((b) => el("option", { value: b.id, selected: b.id === chatbot }, b.name)));
+	const labelSel = el("select", { id: "label-filter", onchange: (ev) => { view.label = ev.target.value; change(); } },
+	    el("option", { value: "" }, "Any label"), labels.map((l) => el("option", { value: l.id, selected: l.id === label }, l.name)));
 	const live = el("span", { id: "live", class: "muted", role: "status" }, state.eventsOpen ? "live" : "connecting…");
 	view.root = el("div", { class: "inbox" },
 	    el("section", { class: "side", "aria-label": "Conversation list" },
 		el("div", { class: "filters" },
 		    el("label", { for: "filter" }, "Show"), filterSel,
-		    el("label", { for: "chatbot-filter" }, "Chatbot"), botSel, live),
+		    el("label", { for: "chatbot-filter" }, "Chatbot"), botSel,
+		    el("label", { for: "label-filter" }, "Label"), labelSel, live),
 		view.list, view.empty, view.more),
 	    view.pane);
-	show("Inbox", WIDE, notifyToggle(), notesPanel(), view.root);
+	show("Inbox", WIDE, presenceControl(), notifyToggle(), notesPanel(), view.root);
 	window.addEventListener("parley:events", () => { live.textContent = "live"; }, { once: true });
 	startEvents();
 	await loadPage();

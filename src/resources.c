@@ -276,6 +276,11 @@ static const struct col member_cols[] = {
 	{ "role", C_STRING, 0, NULL, NULL, roles, NULL },
 	COL_SUB("mfa_enabled", C_BOOL, 0, "totp_enabled_at IS NOT NULL", NULL,
 	    "the member has TOTP on"),
+	COL_DOC(
+	    "capacity", C_INT, 0, "conversations routing assigns them at once"),
+	COL_SUB("presence", C_STRING, 0,
+	    "parley_presence(presence, presence_at)", NULL,
+	    "online, away or offline (no heartbeat for two minutes)"),
 	COL("created_at", C_TIME, 0),
 };
 const struct row row_member =

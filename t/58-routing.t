@@ -13,6 +13,11 @@ use ParleyTest;
 use POSIX ();
 
 my $t = ParleyTest->new(workers => 4, env => { PARLEY_API_RATE_MAX => 100000 });
+my $https = $t->url('', 'https');
+$https =~ s{/$}{};
+$t->stop_parleyd;
+$t->{env}{PARLEY_PUBLIC_BASE_URL} = $https;
+$t->start_parleyd;
 my $pw = 'a routing passphrase here';
 my $own = $t->signup(json => { email => 'otto@route.example', password => $pw, name => 'Otto', company_name => 'Route Co' })->{json};
 my $cid = $own->{company}{id};
@@ -131,4 +136,21 @@ is_deeply $page->{items}[0]{label_ids}, [$vip->{id}], '... and lists its labels'
 is req('DELETE', "/api/v1/labels/$vip->{id}", $oa)->{status}, 204, 'a label is deleted';
 is_deeply req('GET', "/api/v1/conversations/$c1", $auth{ann})->{json}{label_ids}, [], '... and is gone from its conversations';
 ok scalar(@{ $t->sql(q{SELECT 1 FROM audit_log WHERE action = 'label.create'}) }), 'labels are audited';
+
+# The console, in chromium: an admin.
+$t->sql(q{UPDATE users SET role = 'admin' WHERE email = 'cat@route.example'});
+my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
+ok $chromium, 'chromium is installed' or BAIL_OUT('no chromium');
+local $ENV{BASE} = $https;
+local $ENV{NODE_TLS_REJECT_UNAUTHORIZED} = '0';
+local $ENV{CHROMIUM} = $chromium;
+local $ENV{EMAIL} = 'cat@route.example';
+local $ENV{PASSWORD} = $pw;
+local $ENV{CONV} = $c1;
+local $ENV{OUT} = $t->dir;
+my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/teams.mjs');
+cmp_ok $checks, '>=', 7, "the browser made its checks ($checks)";
+is $t->sql(q{SELECT parley_presence(presence, presence_at) AS p FROM users WHERE email = 'cat@route.example'})->[0]{p}, 'online',
+    "... and the console's presence reached parley";
+is scalar(grep { $_->{event} eq 'csp_violation' } $t->log_events), 0, 'no CSP report';
 done_testing;
