@@ -222,9 +222,10 @@ async function chatbotPage(id) {
 			{ name: "team_id", label: "Team its handoffs go to", options: [["", "everyone"], ...teams.map((t) => [t.id, t.name])], value: b.team_id ?? "" },
 			{ name: "routing", label: "Assign handoffs", options: [["manual", "by hand"], ["round_robin", "round robin among the team's online agents"],
 				["least_loaded", "to the least loaded online agent of the team"]], value: b.routing },
+			{ name: "reassign_offline", label: "When an agent goes offline, give their conversations to the others", type: "checkbox", checked: !!b.reassign_offline },
 		], "Save chatbot", async (v) => {
 			const body = { name: v.name, welcome_message: v.welcome_message, allowed_origins: lines(v.allowed_origins), require_verified: v.require_verified,
-				team_id: v.team_id || null, routing: v.routing };
+				team_id: v.team_id || null, routing: v.routing, reassign_offline: v.reassign_offline };
 			if (v.prompt_template) body.prompt_template = v.prompt_template;
 			await api("PATCH", `/api/v1/chatbots/${id}`, body);
 			saved.textContent = "Saved.";

@@ -144,3 +144,17 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+
+-- An agent who goes offline hands back the conversations waiting for or
+-- with them, of the chatbots that say so; routing gives them to the
+-- team's other online agents (or nobody, to be taken).
+ALTER TABLE chatbots ADD COLUMN reassign_offline boolean NOT NULL DEFAULT false;
+CREATE FUNCTION parley_reassign(p_company uuid, p_user uuid) RETURNS integer
+	LANGUAGE sql
+	AS $$
+	WITH moved AS (UPDATE conversations c SET assignee_id = parley_route(c.company_id, c.chatbot_id), updated_at = now()
+		FROM chatbots b WHERE c.company_id = p_company AND c.assignee_id = p_user
+		    AND c.status IN ('pending', 'open') AND b.company_id = c.company_id AND b.id = c.chatbot_id
+		    AND b.reassign_offline RETURNING c.id)
+	SELECT count(*)::integer FROM moved
+	$$;

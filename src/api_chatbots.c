@@ -60,6 +60,8 @@ static struct db_stmt q_bot_set = { "chatbot_set",
 	    "($2::jsonb->>'require_verified')::boolean") ", "
 	"team_id = " BOT_SET("team_id", "($2::jsonb->>'team_id')::uuid") ", "
 	"routing = " BOT_SET("routing", "$2::jsonb->>'routing'") ", "
+	"reassign_offline = " BOT_SET("reassign_offline",
+	    "($2::jsonb->>'reassign_offline')::boolean") ", "
 	"updated_at = now() WHERE company_id = $1 AND id = $3 "
 	"RETURNING {{Chatbot}}",
 	3, 0, 0 };

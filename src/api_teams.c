@@ -200,6 +200,8 @@ static struct db_stmt q_capacity = { "member_capacity",
 	"company_id = $1 AND id = $2 RETURNING (SELECT capacity FROM users "
 	"WHERE company_id = $1 AND id = $2) AS old",
 	3, 0, 0 };
+static struct db_stmt q_reassign = { "presence_reassign",
+	"SELECT parley_reassign($1, $2) AS n", 2, 0, 0 };
 static struct db_stmt q_presence = { "presence_set",
 	"UPDATE users SET presence = $3, presence_at = now() WHERE company_id "
 	"= $1 AND id = $2 RETURNING presence AS status, "
@@ -252,6 +254,17 @@ h_presence(struct request *req, struct ctx *ctx)
 		return -1;
 	o = PQntuples(res) == 1 ? row_json(&row_presence, res, 0) : NULL;
 	PQclear(res);
+	/* Offline: one's conversations go back to routing, where their
+	 * chatbots say so. */
+	if (o != NULL && strcmp(p[2], "offline") == 0) {
+		if ((res = db_exec(ctx->db, &q_reassign, p)) == NULL) {
+			json_decref(o);
+			return -1;
+		}
+		json_object_set_new(
+		    o, "reassigned", json_integer(row_int(res, 0, "n")));
+		PQclear(res);
+	}
 	if (o == NULL || db_commit(ctx->db) == -1) {
 		json_decref(o);
 		return -1;

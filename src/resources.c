@@ -35,6 +35,9 @@ static const struct col chatbot_cols[] = {
 	COL("require_verified", C_BOOL, 0),
 	COL_DOC("team_id", C_UUID, COL_NULL,
 	    "the team its handoffs go to; null: every member"),
+	COL_DOC("reassign_offline", C_BOOL, 0,
+	    "an agent who goes offline hands its conversations back to "
+	    "routing"),
 	{ "routing", C_STRING, 0, NULL, NULL,
 	    (const char *const[]){
 		"manual", "round_robin", "least_loaded", NULL },
@@ -581,6 +584,9 @@ static const struct col presence_cols[] = {
 	    "offline when no heartbeat came for two minutes" },
 	COL_DOC("capacity", C_INT, 0,
 	    "conversations (pending or open) one may be assigned at once"),
+	COL_DOC("reassigned", C_INT, COL_EXTRA,
+	    "going offline: how many of one's conversations went back to "
+	    "routing (their chatbots' reassign_offline)"),
 };
 const struct row row_presence =
     ROW("Presence", presence_cols, "One's presence, as routing sees it");

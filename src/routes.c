@@ -128,7 +128,10 @@ static const char *const  routing_ids[] = { "manual", "round_robin",
 	    FIELD_ENUM("routing", routing_ids, 0,                              \
 		"manual (the default), round_robin or least_loaded: how a "    \
 		"handoff is assigned among the team's online agents, within "  \
-		"each one's capacity"))
+		"each one's capacity"),                                        \
+	    FIELD_DOC("reassign_offline", V_BOOL, 0, 0, 0,                     \
+		"an agent who goes offline hands its pending and open "        \
+		"conversations back to routing"))
 static const struct spec s_chatbot_create = { .noun = "chatbot",
 	CHATBOT_BODY(F_REQUIRED),
 	REPLIES(REPLY(201, R_ONE, &row_chatbot,

@@ -118,6 +118,19 @@ is $n{$id{ann}}, 2, '12 handoffs at once: Ann got exactly her capacity';
 is $n{$id{ben}}, 2, '... Ben too';
 is $n{nobody}, 8, '... the rest wait for a person';
 is scalar(@{ $t->sql(q{SELECT 1 FROM conversations WHERE company_id = ? AND status = 'pending'}, $cid) }), 12, '... every one handed off';
+
+# Going offline hands one's conversations back, where the chatbot says so.
+is req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'offline' })->{json}{reassigned}, 0,
+    'offline, the chatbot keeping assignments: nothing moves';
+req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'online' });
+is req('PATCH', "/api/v1/chatbots/$bot->{id}", $oa, { reassign_offline => JSON::PP::true })->{json}{reassign_offline}, JSON::PP::true,
+    'the chatbot reassigns when an agent goes offline';
+req('PUT', "/api/v1/members/$id{ben}/capacity", $oa, { capacity => 4 });
+is req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'offline' })->{json}{reassigned}, 2, 'Ann goes offline: her two go back';
+%n = map { $_->{who} => $_->{n} } @{ $t->sql(q{SELECT coalesce(assignee_id::text, 'nobody') AS who, count(*) AS n FROM conversations
+    WHERE company_id = ? AND status = 'pending' GROUP BY 1}, $cid) };
+is $n{$id{ben}}, 4, '... to Ben, up to his capacity';
+ok !$n{$id{ann}}, '... none left with Ann';
 # Labels: the company's, on conversations; the inbox filters by one.
 my $vip = req('POST', '/api/v1/labels', $oa, { name => 'VIP', colour => '#ff0000' });
 is $vip->{status}, 201, 'an admin makes a label';
