@@ -479,7 +479,6 @@ function notify(title, body, id) {
 // activity first. A busy company's hundred events a second cost one
 // request a second.
 let topTimer = 0;
-const wrote = new Set();
 function refreshTop() {
 	if (topTimer || !view) return;
 	topTimer = setTimeout(async () => {
@@ -491,13 +490,6 @@ function refreshTop() {
 			const page = await api("GET", `/api/v1/conversations?${q}`);
 			for (const c of page.items) view.items.set(c.id, { ...view.items.get(c.id), ...c });
 			if (!view.cursor && page.next_cursor) view.cursor = page.next_cursor;
-			// A visitor wrote in a conversation the list did not hold:
-			// now that it is known, its assignee is told.
-			for (const id of wrote) {
-				const c = view.items.get(id);
-				if (c?.assignee_id === me()) notify(`${visitorName(c)} wrote`, "A visitor assigned to you wrote.", id);
-			}
-			wrote.clear();
 			renderList();
 		} catch { /* the next event tries again */ }
 	}, 1000);
@@ -517,24 +509,19 @@ function onMessage(id, m) {
 		retitle();
 	}
 	const c = known(id);
-	if (!c) {
-		if (m.role === "visitor") wrote.add(id);
-		return;
-	}
+	if (!c) return;
 	if (m.created_at && (!c.last_message_at || m.created_at > c.last_message_at)) c.last_message_at = m.created_at;
 	c.last_role = m.role;
 	c.unanswered = unanswered(c);
-	if (m.role === "visitor" && c.assignee_id === me() && !(view.open === id && document.visibilityState === "visible"))
-		notify(`${visitorName(c)} wrote`, "A visitor assigned to you wrote.", id);
 	if (view.open === id) addMessage(m, id);
 	scheduleRender();
 }
 
 function onStatus(d) {
 	const c = known(d.conversation_id);
-	if (d.status === "pending" && c?.status !== "pending") {
-		if (view?.open !== d.conversation_id) { state.unread.add(d.conversation_id); retitle(); }
-		notify("A visitor is waiting for a person", `${c ? visitorName(c) : "A visitor"} was handed to your team.`, d.conversation_id);
+	if (d.status === "pending" && c?.status !== "pending" && view?.open !== d.conversation_id) {
+		state.unread.add(d.conversation_id);
+		retitle();
 	}
 	if (!c) return;
 	c.status = d.status;
@@ -566,7 +553,27 @@ function refreshNotes() {
 		} catch { /* the next event tries again */ }
 	}, 1000);
 }
+// The browser's notifications follow parley's: a notification that is
+// new (or counts more) since the page loaded is shown, unless its
+// conversation is the one open and in view (then it is read at once).
+const NOTE_TITLES = { handoff: "A visitor is waiting for a person", assigned: "A conversation was assigned to you",
+	visitor_message: "A visitor wrote" };
+function announce(items) {
+	const before = view.knownNotes;
+	view.knownNotes = new Map(items.map((x) => [x.id, x.count]));
+	if (!before) return;
+	for (const x of items) {
+		if (x.read_at || (before.get(x.id) ?? 0) >= x.count) continue;
+		if (view.open === x.conversation_id && document.visibilityState === "visible") {
+			api("POST", "/api/v1/notifications/read", { conversation_id: x.conversation_id }).catch(() => {});
+			continue;
+		}
+		const c = view.items.get(x.conversation_id);
+		notify(NOTE_TITLES[x.kind] ?? "parley", c ? `${visitorName(c)}` : "Open the inbox to see it.", x.conversation_id);
+	}
+}
 function renderNotes(n) {
+	announce(n.items);
 	const bots = new Map((view.chatbots ?? []).map((b) => [b.id, b.name]));
 	view.notes.summary.textContent = n.unread ? `Notifications (${n.unread} unread)` : "Notifications";
 	view.notes.list.replaceChildren(...(n.items.length ? n.items.map((x) => el("li", { class: x.read_at ? "read" : "unread" },
