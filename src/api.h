@@ -35,6 +35,8 @@ int api_oidc_sso_start(struct request *req, struct ctx *ctx, const char *cid);
 int api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
     const json_t *claims, const char *binding_hex);
 int h_labels(struct request *, struct ctx *);
+int h_widget_rating(struct request *, struct ctx *);
+int h_analytics_csat(struct request *, struct ctx *);
 int h_label_create(struct request *, struct ctx *);
 int h_label_patch(struct request *, struct ctx *);
 int h_label_delete(struct request *, struct ctx *);

@@ -79,15 +79,59 @@ static struct db_stmt q_range = { "analytics_range",
 static struct db_stmt q_summary = { "analytics_summary",
 	"SELECT {{AnalyticsSummary}} FROM (SELECT message_count, "
 	"handed_off_at, first_response_at, first_visitor_at, status, tokens, "
-	"flag_reason FROM conversations x "
+	"flag_reason, rating FROM conversations x "
 	"WHERE company_id = $1 AND created_at >= $2::timestamptz AND "
 	"created_at < $3::timestamptz AND NOT EXISTS (SELECT 1 FROM visitors "
 	"v WHERE v.company_id = $1 AND v.id = x.visitor_id AND v.restricted) "
 	"UNION ALL SELECT message_count, "
 	"handed_off_at, first_response_at, first_visitor_at, status, tokens, "
-	"flag_reason FROM conversation_stats WHERE company_id = $1 AND "
+	"flag_reason, rating FROM conversation_stats WHERE company_id = $1 AND "
 	"created_at >= $2::timestamptz AND created_at < $3::timestamptz) c",
 	3, 0, 0 };
+
+/* Ratings by chatbot and by agent, the deleted conversations' kept. */
+static struct db_stmt q_csat = { "analytics_csat",
+	"WITH r AS (SELECT chatbot_id, assignee_id, rating FROM conversations "
+	"x WHERE company_id = $1 AND rating IS NOT NULL AND created_at >= "
+	"$2::timestamptz AND created_at < $3::timestamptz AND NOT EXISTS "
+	"(SELECT 1 FROM visitors v WHERE v.company_id = $1 AND v.id = "
+	"x.visitor_id AND v.restricted) UNION ALL SELECT chatbot_id, "
+	"assignee_id, rating FROM conversation_stats WHERE company_id = $1 "
+	"AND rating IS NOT NULL AND created_at >= $2::timestamptz AND "
+	"created_at < $3::timestamptz) SELECT {{Csat}}",
+	3, 0, 0 };
+
+/* The [from, to) of the query, 30 days by default, into 'range'; 0, or
+ * -1 after answering 400. */
+static int
+analytics_range(struct request *req, struct ctx *ctx, char range[2][64])
+{
+	const char *p[2] = { router_arg(req, "from"), router_arg(req, "to") };
+	PGresult   *res;
+
+	if ((res = db_exec(ctx->db, &q_range, p)) == NULL) {
+		/* A date PostgreSQL has not (February 31st). */
+		db_rollback(ctx->db);
+		http_bad_query(req, p[0] != NULL ? "from" : "to",
+		    "A time is out of range");
+		return -1;
+	}
+	snprintf(range[0], 64, "%s", row_get(res, 0, "f"));
+	snprintf(range[1], 64, "%s", row_get(res, 0, "t"));
+	PQclear(res);
+	return 0;
+}
+
+int
+h_analytics_csat(struct request *req, struct ctx *ctx)
+{
+	char	    range[2][64];
+	const char *p[3] = { ctx->who.company_id, range[0], range[1] };
+
+	if (analytics_range(req, ctx, range) == -1)
+		return 0;
+	return api_get_one(req, ctx, &q_csat, p);
+}
 
 int
 h_conversation_list(struct request *req, struct ctx *ctx)
@@ -369,22 +413,11 @@ h_conversation_suggestion_get(struct request *req, struct ctx *ctx)
 int
 h_analytics_summary(struct request *req, struct ctx *ctx)
 {
-	const char *p[3] = { router_arg(req, "from"), router_arg(req, "to") };
 	char	    range[2][64];
-	PGresult   *res;
+	const char *p[3] = { ctx->who.company_id, range[0], range[1] };
 
-	if ((res = db_exec(ctx->db, &q_range, p)) == NULL) {
-		/* A date PostgreSQL has not (February 31st). */
-		db_rollback(ctx->db);
-		return http_bad_query(req, p[0] != NULL ? "from" : "to",
-		    "A time is out of range");
-	}
-	snprintf(range[0], sizeof(range[0]), "%s", row_get(res, 0, "f"));
-	snprintf(range[1], sizeof(range[1]), "%s", row_get(res, 0, "t"));
-	PQclear(res);
-	p[0] = ctx->who.company_id;
-	p[1] = range[0];
-	p[2] = range[1];
+	if (analytics_range(req, ctx, range) == -1)
+		return 0;
 	return api_get_one(req, ctx, &q_summary, p);
 }
 

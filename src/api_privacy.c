@@ -48,8 +48,9 @@ static struct db_stmt q_subject_visitor = { "privacy_subject_visitor",
 /* Their conversations, oldest first, 100 after ($3 µs, $4 id). */
 static struct db_stmt q_subject_convs = { "privacy_subject_convs",
 	"SELECT id, json_build_object('id', id, 'chatbot_id', chatbot_id, "
-	"'status', status, 'created_at', parley_time(created_at))::text AS "
-	"record, (extract(epoch FROM created_at) * 1000000)::bigint AS us "
+	"'status', status, 'created_at', parley_time(created_at), 'rating', "
+	"rating, 'rating_comment', rating_comment)::text AS record, "
+	"(extract(epoch FROM created_at) * 1000000)::bigint AS us "
 	"FROM conversations WHERE "
 	"company_id = $1 AND visitor_id = $2 AND ((extract(epoch FROM "
 	"created_at) * 1000000)::bigint, id) > ($3::bigint, $4::uuid) ORDER "

@@ -79,6 +79,10 @@ static struct db_stmt q_wconv_lock = { "widget_conversation_lock",
 	"SELECT status FROM conversations WHERE company_id = $1 AND id = $2 "
 	"AND visitor_id = $3 FOR UPDATE",
 	3, 0, 0 };
+static struct db_stmt q_wconv_lock_rating = { "widget_conversation_rating",
+	"SELECT status, rated_at FROM conversations WHERE company_id = $1 AND "
+	"id = $2 AND visitor_id = $3 FOR UPDATE",
+	3, 0, 0 };
 static struct db_stmt q_wmsgs = { "widget_messages",
 	"SELECT {{WidgetMessage}} FROM messages m JOIN conversations c ON "
 	"c.company_id = m.company_id AND c.id = m.conversation_id WHERE "
@@ -486,6 +490,56 @@ h_widget_message_post(struct request *req, struct ctx *ctx)
 	rc = send_accepted(req, msg, NULL, status);
 	json_decref(msg);
 	return rc;
+}
+
+static struct db_stmt q_wconv_rate = { "widget_conversation_rate",
+	"UPDATE conversations SET rating = $4::smallint, rating_comment = "
+	"nullif($5, ''), rated_at = now() WHERE company_id = $1 AND id = $2 "
+	"AND visitor_id = $3 RETURNING id",
+	5, 0, 0 };
+
+/* The visitor rates a resolved conversation, once. */
+int
+h_widget_rating(struct request *req, struct ctx *ctx)
+{
+	const char *conv = router_param(req, "id"), *p[5];
+	char	    score[4];
+	PGresult   *res;
+	int	    rated;
+
+	p[0] = ctx->who.company_id;
+	p[1] = conv;
+	p[2] = ctx->who.visitor_id;
+	if ((res = db_exec(ctx->db, &q_wconv_lock_rating, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return router_not_found(req);
+	}
+	rated = row_opt(res, 0, "rated_at") != NULL;
+	if (strcmp(row_get(res, 0, "status"), "resolved") != 0 || rated) {
+		PQclear(res);
+		db_rollback(ctx->db);
+		return rated ? api_problem(req, 409, "already_rated",
+				   "This conversation is rated already")
+			     : api_problem(req, 409, "not_resolved",
+				   "A conversation is rated once it is "
+				   "resolved");
+	}
+	PQclear(res);
+	snprintf(score, sizeof(score), "%lld",
+	    (long long)json_integer_value(json_object_get(req->json, "score")));
+	p[3] = score;
+	p[4] = api_body_str(req, "comment");
+	if ((res = db_exec(ctx->db, &q_wconv_rate, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if (db_commit(ctx->db) == -1)
+		return -1;
+	return api_send(req, 201,
+	    json_pack("{s:I,s:s?}", "score",
+		json_integer_value(json_object_get(req->json, "score")),
+		"comment", p[4]));
 }
 
 int

@@ -137,7 +137,9 @@ static struct db_stmt q_exp_convs = { "export_conversations",
 	"handoff_reason, 'created_at', parley_time(created_at), "
 	"'last_message_at', "
 	"parley_time(last_message_at), 'resolved_at', "
-	"parley_time(resolved_at))::text FROM conversations "
+	"parley_time(resolved_at), 'rating', rating, 'rating_comment', "
+	"rating_comment, 'rated_at', parley_time(rated_at))::text FROM "
+	"conversations "
 	"WHERE company_id = $1 AND id > $2::uuid ORDER BY id LIMIT $3::integer",
 	3, 0, 0 };
 /* $2 first, $3 last conversation of the page; $4/$5 the last row seen. */

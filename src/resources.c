@@ -169,6 +169,13 @@ static const struct col summary_cols[] = {
 	COL_EXPR("tokens", C_INT, 0, "coalesce(sum(tokens), 0)"),
 	COL_EXPR("flagged", C_INT, 0,
 	    "count(*) FILTER (WHERE flag_reason IS NOT NULL)"),
+	COL_SUB("ratings", C_INT, 0, "count(rating)", NULL,
+	    "conversations their visitors rated"),
+	COL_SUB("rating_average", C_NUMBER, COL_NULL,
+	    "round(avg(rating), 2)::float8", NULL,
+	    "1 to 5; null when none was rated"),
+	COL_SUB("satisfied", C_INT, 0, "count(*) FILTER (WHERE rating >= 4)",
+	    NULL, "rated 4 or 5: CSAT is satisfied / ratings"),
 };
 const struct row row_summary = ROW(
     "AnalyticsSummary", summary_cols, "Conversations created in [from, to)");
@@ -440,6 +447,8 @@ static const struct col subject_conversation_cols[] = {
 	COL("chatbot_id", C_UUID, 0),
 	COL("status", C_STRING, 0),
 	COL("created_at", C_TIME, 0),
+	COL_DOC("rating", C_INT, COL_NULL, "the visitor's, 1 to 5"),
+	COL_DOC("rating_comment", C_STRING, COL_NULL, "the visitor's"),
 	COL_SUB("messages", C_ROWS, 0, NULL, &row_subject_message, NULL),
 };
 const struct row row_subject_conversation =
@@ -551,6 +560,37 @@ static const struct col read_count_cols[] = {
 	COL_DOC("read", C_INT, 0, "how many were marked read"),
 };
 const struct row row_read_count = ROW("ReadCount", read_count_cols, NULL);
+static const struct col csat_group_cols[] = {
+	COL_DOC("id", C_UUID, COL_NULL,
+	    "the chatbot's, or the agent's (null: nobody was assigned)"),
+	COL("ratings", C_INT, 0),
+	COL_DOC("average", C_NUMBER, 0, "1 to 5"),
+	COL_DOC("satisfied", C_INT, 0, "rated 4 or 5"),
+};
+const struct row row_csat_group = ROW("CsatGroup", csat_group_cols, NULL);
+static const struct col csat_cols[] = {
+	COL_SUB("by_chatbot", C_ROWS, 0,
+	    "(SELECT coalesce(json_agg(json_build_object('id', g.k, 'ratings', "
+	    "g.n, 'average', g.a, 'satisfied', g.s) ORDER BY g.k), '[]') FROM "
+	    "(SELECT chatbot_id AS k, count(*) AS n, round(avg(rating), "
+	    "2)::float8 AS a, count(*) FILTER (WHERE rating >= 4) AS s FROM r "
+	    "GROUP BY chatbot_id) g)",
+	    &row_csat_group, NULL),
+	COL_SUB("by_agent", C_ROWS, 0,
+	    "(SELECT coalesce(json_agg(json_build_object('id', g.k, 'ratings', "
+	    "g.n, 'average', g.a, 'satisfied', g.s) ORDER BY g.k NULLS LAST), "
+	    "'[]') FROM (SELECT assignee_id AS k, count(*) AS n, "
+	    "round(avg(rating), 2)::float8 AS a, count(*) FILTER (WHERE rating "
+	    ">= 4) AS s FROM r GROUP BY assignee_id) g)",
+	    &row_csat_group, NULL),
+};
+const struct row	row_csat = ROW("Csat", csat_cols,
+	   "Visitors' ratings of resolved conversations, by chatbot and by agent");
+static const struct col rating_cols[] = {
+	COL("score", C_INT, 0),
+	COL("comment", C_STRING, COL_NULL),
+};
+const struct row	row_rating = ROW("Rating", rating_cols, NULL);
 static const struct col label_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("name", C_STRING, 0),
@@ -956,6 +996,9 @@ const struct row *const rows_all[] = {
 	&row_company_domain,
 	&row_team,
 	&row_label,
+	&row_csat_group,
+	&row_csat,
+	&row_rating,
 	&row_label_ids,
 	&row_presence,
 	&row_capacity,

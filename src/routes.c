@@ -641,6 +641,24 @@ static const struct spec s_visitor_patch = { .noun = "visitor",
 	    "handoff_reason restricted; agents get 409 processing_restricted "
 	    "for drafts) and their conversations are left out of analytics." };
 
+/* Ratings. */
+static const struct spec s_widget_rating = { .noun = "conversation",
+	BODY(FIELD_DOC("score", V_INT, 1, 5, F_REQUIRED,
+		 "1 (bad) to 5 (good); thumbs are 1 and 5"),
+	    FIELD_DOC("comment", V_TEXT, 0, 1000, 0, "optional")),
+	REPLIES(REPLY(201, R_ONE, &row_rating, "kept"),
+	    PROBLEM(409, "not_resolved already_rated",
+		"not resolved yet, or rated already")),
+	.doc = "Once a conversation is resolved the widget asks its visitor "
+	       "for a rating, once. It counts in GET /api/v1/analytics/summary "
+	       "(ratings, rating_average, satisfied) and GET "
+	       "/api/v1/analytics/csat (by chatbot, by agent), and is in the "
+	       "company's export." };
+static const struct spec s_analytics_csat = { .noun = "company",
+	QUERY(FIELD_DOC(
+		  "from", V_TIME, 0, 0, 0, "since (30 days ago by default)"),
+	    FIELD_DOC("to", V_TIME, 0, 0, 0, "until (now by default)")),
+	REPLIES(REPLY(200, R_ONE, &row_csat, "CSAT by chatbot and by agent")) };
 /* Labels. */
 static const struct field f_label_id = FIELD("label_id", V_UUID, 0, 0, 0);
 #define LABEL_BODY(name_flags)                                                 \
@@ -1787,6 +1805,9 @@ const struct route routes[] = {
 	    &s_widget_message_post),
 	VISITOR(M_POST, "/api/v1/widget/conversations/:id/handoff", BODY_NONE,
 	    RL_NONE, h_widget_handoff, "ask for a human", &s_widget_handoff),
+	VISITOR(M_POST, "/api/v1/widget/conversations/:id/rating", BODY_JSON,
+	    RL_NONE, h_widget_rating, "rate a resolved conversation",
+	    &s_widget_rating),
 	{ M_GET, "/api/v1/widget/conversations/:id/events", AUTH_VISITOR,
 	    ROLE_NONE, 0, RL_NONE, BODY_NONE, 0, NULL, h_widget_events_auth,
 	    "the conversation's events (SSE or long-polling through nginx)",
@@ -1832,6 +1853,9 @@ const struct route routes[] = {
 	KEY(M_GET, "/api/v1/conversations/:id/suggestions/:draft", ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_WRITE, h_conversation_suggestion_get,
 	    "a queued or written draft", &s_conversation_suggestion_get),
+	KEY(M_GET, "/api/v1/analytics/csat", ROLE_MEMBER, SCOPE_ANALYTICS_READ,
+	    h_analytics_csat, "visitors' ratings by chatbot and by agent",
+	    &s_analytics_csat),
 	KEY(M_GET, "/api/v1/analytics/summary", ROLE_MEMBER,
 	    SCOPE_ANALYTICS_READ, h_analytics_summary,
 	    "conversations, messages, bot-resolved vs handed off, median "

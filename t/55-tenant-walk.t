@@ -91,7 +91,7 @@ my %b_id = (
 	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
 	    /api/v1/conversations/:id/suggest /api/v1/conversations/:id/suggestions/:draft /api/v1/conversations/:id/labels
 	    /api/v1/widget/conversations/:id/messages
-	    /api/v1/widget/conversations/:id/handoff)),
+	    /api/v1/widget/conversations/:id/handoff /api/v1/widget/conversations/:id/rating)),
 );
 # A second parameter, :doc, is B's document (or nobody's).
 my %b_doc = ('/api/v1/chatbots/:id/documents/:doc' => $B->{doc},
@@ -106,6 +106,7 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/teams/:id' => { name => 'renamed' },
 	'/api/v1/labels/:id' => { name => 'renamed' },
 	'/api/v1/conversations/:id/labels' => { label_ids => [] },
+	'/api/v1/widget/conversations/:id/rating' => { score => 5 },
 	'/api/v1/chatbots/:id/rotate-identity-secret' => undef,
 	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
 	'/api/v1/templates/:id' => { name => 'renamed' },
@@ -152,6 +153,7 @@ my %expected = (
 	'GET /api/v1/notifications' => ['member'],
 	'GET /api/v1/teams' => ['member'],
 	'GET /api/v1/labels' => ['member'],
+	'GET /api/v1/analytics/csat' => ['member', 'analytics:read'],
 	'POST /api/v1/labels' => ['admin'],
 	'PATCH /api/v1/labels/:id' => ['admin'],
 	'DELETE /api/v1/labels/:id' => ['admin'],
@@ -239,7 +241,7 @@ my %streams = map { $_ => 1 } ('GET /api/v1/events', 'GET /api/v1/widget/convers
 my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1/widget/conversations',
     'GET /api/v1/widget/conversations/:id/messages', 'POST /api/v1/widget/conversations/:id/messages',
     'POST /api/v1/widget/conversations/:id/handoff', 'GET /api/v1/widget/conversations/:id/events',
-    'POST /api/v1/widget/consent');
+    'POST /api/v1/widget/consent', 'POST /api/v1/widget/conversations/:id/rating');
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
     'GET /api/v1/auth/challenge', 'GET /api/v1/auth/oidc/providers', 'POST /api/v1/auth/oidc/start',
     'GET /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/mfa', 'POST /api/v1/auth/oidc/pending',

@@ -150,6 +150,25 @@ is req('DELETE', "/api/v1/labels/$vip->{id}", $oa)->{status}, 204, 'a label is d
 is_deeply req('GET', "/api/v1/conversations/$c1", $auth{ann})->{json}{label_ids}, [], '... and is gone from its conversations';
 ok scalar(@{ $t->sql(q{SELECT 1 FROM audit_log WHERE action = 'label.create'}) }), 'labels are audited';
 
+# Ratings: a resolved conversation, once; CSAT by chatbot and by agent.
+my ($rv, $rc) = visitor($bot);
+req('POST', "/api/v1/widget/conversations/$rc/handoff", $rv);
+req('PATCH', "/api/v1/conversations/$rc", $oa, { assignee_id => $id{ben} });
+is req('POST', "/api/v1/widget/conversations/$rc/rating", $rv, { score => 4 })->{json}{code}, 'not_resolved',
+    'a conversation not resolved yet cannot be rated';
+req('PATCH', "/api/v1/conversations/$rc", $oa, { status => 'resolved' });
+is req('POST', "/api/v1/widget/conversations/$rc/rating", $rv, { score => 6 })->{status}, 422, 'a score past 5: 422';
+is req('POST', "/api/v1/widget/conversations/$rc/rating", $rv, { score => 4, comment => 'Helpful' })->{status}, 201,
+    'the visitor rates the resolved conversation';
+is req('POST', "/api/v1/widget/conversations/$rc/rating", $rv, { score => 1 })->{json}{code}, 'already_rated', '... once';
+my ($rv2) = visitor($bot);
+is req('POST', "/api/v1/widget/conversations/$rc/rating", $rv2, { score => 1 })->{status}, 404, "another visitor's conversation: 404";
+my $sum = req('GET', '/api/v1/analytics/summary', $oa)->{json};
+is_deeply [@$sum{qw(ratings rating_average satisfied)}], [1, 4, 1], 'the summary counts it (CSAT: satisfied / ratings)';
+my $csat = req('GET', '/api/v1/analytics/csat', $oa)->{json};
+is_deeply $csat->{by_chatbot}, [{ id => $bot->{id}, ratings => 1, average => 4, satisfied => 1 }], 'CSAT by chatbot';
+is_deeply $csat->{by_agent}, [{ id => $id{ben}, ratings => 1, average => 4, satisfied => 1 }], '... and by agent';
+
 # The console, in chromium: an admin.
 $t->sql(q{UPDATE users SET role = 'admin' WHERE email = 'cat@route.example'});
 my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;

@@ -14,6 +14,8 @@
 	var STREAM_MAX = 1048576;	/* bytes of one answer stream */
 	var PAGE = 200, PAGES_MAX = 10;	/* history: server page, our cap */
 	var T = {
+		pickScore: "Pick a score from 1 to 5 first.",
+		thanks: "Thank you for your rating.",
 		connecting: "Connecting\u2026",
 		offline: "You seem to be offline. Check your connection and " +
 		    "try again.",
@@ -118,6 +120,45 @@
 			});
 		if (s === "pending" || statusEl.textContent === T.pending)
 			setStatus("");
+		/* Resolved: the visitor may rate it, once. */
+		$("rating").hidden = s !== "resolved" || !!rated[state.conversation_id];
+	}
+
+	/* The rating of a resolved conversation: a score, a comment. */
+	var rated = {}, score = 0;
+
+	function pickScore(ev) {
+		var b = ev.target.closest("button.score");
+
+		if (!b)
+			return;
+		score = Number(b.getAttribute("data-score"));
+		Array.prototype.forEach.call(document.querySelectorAll(
+		    "button.score"), function (x) {
+			x.setAttribute("aria-pressed",
+			    String(x === b));
+		});
+	}
+
+	function sendRating() {
+		if (!score) {
+			setStatus(T.pickScore);
+			return;
+		}
+		run("rating", $("rating-send"), async function () {
+			var comment = $("rating-comment").value.trim();
+			var res = await inConversation(function (id) {
+				return api("POST", convPath(id, "rating"),
+				    comment ? { score: score, comment: comment } :
+				    { score: score });
+			});
+
+			if (res.status !== 201 && res.status !== 409)
+				await check(res);
+			rated[state.conversation_id] = true;
+			$("rating").hidden = true;
+			setStatus(T.thanks);
+		});
 	}
 
 	/* Session */
@@ -820,6 +861,8 @@
 	window.addEventListener("message", onParent);
 	$("close").addEventListener("click", askClose);
 	$("handoff").addEventListener("click", handoff);
+	$("rating").addEventListener("click", pickScore);
+	$("rating-send").addEventListener("click", sendRating);
 	$("send").addEventListener("click", send);
 	$("consent-save").addEventListener("click", saveConsent);
 	input.addEventListener("keydown", function (ev) {

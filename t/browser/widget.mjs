@@ -187,6 +187,24 @@ try {
 	    .some((e) => e.textContent === "Hello, this is Sam from the garden shop."), null, { timeout: 3000 });
 	check(true, "the agent's reply arrives in the open widget, through the event stream");
 
+	step = "rate";
+	{
+		const h = { authorization: `Bearer ${env.AGENT_TOKEN}`, "content-type": "application/json" };
+		const list = await (await fetch(`${env.BASE}/api/v1/conversations?limit=1`, { headers: h })).json();
+		const id = list.items[0].id;
+		await fetch(`${env.BASE}/api/v1/conversations/${id}`, { method: "PATCH", headers: h, body: JSON.stringify({ status: "resolved" }) });
+		await frame.waitForSelector("#rating:not([hidden])", { timeout: 5000 });
+		check(true, "once resolved, the widget asks for a rating");
+		await frame.click("button.score[data-score='5']");
+		await frame.fill("#rating-comment", "Quick and kind.");
+		await frame.click("#rating-send");
+		await frame.waitForFunction(() => /Thank you for your rating/.test(document.body.textContent), null, { timeout: 5000 });
+		check(await frame.$eval("#rating", (e) => e.hidden), "... and thanks the visitor, once");
+		const c = await (await fetch(`${env.BASE}/api/v1/analytics/summary`, { headers: h })).json();
+		check(c.ratings >= 1 && c.rating_average > 0, "the rating counts in the analytics summary", JSON.stringify(c));
+		await fetch(`${env.BASE}/api/v1/conversations/${id}`, { method: "PATCH", headers: h, body: JSON.stringify({ status: "open" }) });
+	}
+
 	step = "reload";
 	await page.reload();
 	const frame2 = await frameOf(page);
