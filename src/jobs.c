@@ -267,6 +267,7 @@ jobs_run(const struct conf *cfg, int no)
 		if (no == 0 &&
 		    time(NULL) - last_notify >= cfg->notify_sweep_interval) {
 			(void)notify_sweep(cfg, db);
+			(void)presence_sweep(cfg, db);
 			last_notify = time(NULL);
 		}
 		/* Every visitor message ends in a reply or a handoff. */

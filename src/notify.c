@@ -187,3 +187,58 @@ notify_sweep(const struct conf *cfg, struct db *db)
 		log_event(LOG_INFO, "notify_digests", LOG_I("queued", sent));
 	return sent;
 }
+
+static struct db_stmt q_lapsed = { "presence_lapsed",
+	"SELECT company_id, user_id FROM "
+	"parley_lookup_presence_lapsed($1::int)",
+	1, 0, 0 };
+static struct db_stmt q_lapse = { "presence_lapse",
+	"WITH o AS (UPDATE users SET presence = 'offline' WHERE company_id = "
+	"$1 AND id = $2 AND presence <> 'offline' AND presence_at < now() - "
+	"interval '2 minutes' RETURNING id) SELECT CASE WHEN EXISTS (SELECT 1 "
+	"FROM o) THEN parley_reassign($1, $2) ELSE 0 END AS n",
+	2, 0, 0 };
+
+int
+presence_sweep(const struct conf *cfg, struct db *db)
+{
+	const char *params[2];
+	char	    lim[12], (*ids)[2][37] = NULL;
+	PGresult   *res;
+	int	    i, n, moved = 0;
+
+	(void)cfg;
+	snprintf(lim, sizeof(lim), "%d", NOTIFY_BATCH);
+	params[0] = lim;
+	if ((res = db_exec(db, &q_lapsed, params)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	if (n > 0 && (ids = calloc((size_t)n, sizeof(*ids))) == NULL) {
+		PQclear(res);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(ids[i][0], 37, "%s", PQgetvalue(res, i, 0));
+		snprintf(ids[i][1], 37, "%s", PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+	for (i = 0; i < n; i++) {
+		params[0] = ids[i][0];
+		params[1] = ids[i][1];
+		if (db_tenant_begin(db, ids[i][0], NULL, NULL, NULL) == -1)
+			continue;
+		if ((res = db_exec(db, &q_lapse, params)) == NULL) {
+			db_rollback(db);
+			continue;
+		}
+		moved += (int)row_int(res, 0, "n");
+		PQclear(res);
+		if (db_commit(db) == -1)
+			db_rollback(db);
+	}
+	free(ids);
+	if (n > 0)
+		log_event(LOG_INFO, "presence_lapsed", LOG_I("agents", n),
+		    LOG_I("reassigned", moved));
+	return n;
+}

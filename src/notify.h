@@ -15,6 +15,10 @@ struct db;
  * digests' mails. Returns how many, or -1. */
 int notify_sweep(const struct conf *cfg, struct db *db);
 
+/* One pass over agents whose console stopped beating: offline now, their
+ * conversations handed back where the chatbot says so. How many, or -1. */
+int presence_sweep(const struct conf *cfg, struct db *db);
+
 /* The unsubscribe token of (cid, uid), base64url, into 'out'. */
 void notify_unsubscribe_token(const char *cid, const char *uid, char out[160]);
 

@@ -12,7 +12,7 @@ use JSON::PP;
 use ParleyTest;
 use POSIX ();
 
-my $t = ParleyTest->new(workers => 4, env => { PARLEY_API_RATE_MAX => 100000 });
+my $t = ParleyTest->new(workers => 4, env => { PARLEY_API_RATE_MAX => 100000, PARLEY_NOTIFY_SWEEP_INTERVAL => 1 });
 my $https = $t->url('', 'https');
 $https =~ s{/$}{};
 $t->stop_parleyd;
@@ -131,6 +131,17 @@ is req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'offline' })->{json
     WHERE company_id = ? AND status = 'pending' GROUP BY 1}, $cid) };
 is $n{$id{ben}}, 4, '... to Ben, up to his capacity';
 ok !$n{$id{ann}}, '... none left with Ann';
+# A console that stopped beating: offline all the same, and handed back.
+req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'online' });
+$t->sql(q{UPDATE conversations SET assignee_id = ? WHERE company_id = ? AND status = 'pending' AND assignee_id IS NULL
+    AND id IN (SELECT id FROM conversations WHERE company_id = ? AND status = 'pending' AND assignee_id IS NULL LIMIT 1)},
+    $id{ben}, $cid, $cid);
+my $ben_had = $t->sql(q{SELECT count(*) AS n FROM conversations WHERE assignee_id = ? AND status = 'pending'}, $id{ben})->[0]{n};
+$t->sql(q{UPDATE users SET presence_at = now() - interval '5 minutes' WHERE id = ?}, $id{ben});
+ParleyTest::wait_for(sub { $t->sql(q{SELECT presence FROM users WHERE id = ?}, $id{ben})->[0]{presence} eq 'offline' }, 15);
+is $t->sql(q{SELECT presence FROM users WHERE id = ?}, $id{ben})->[0]{presence}, 'offline', 'a lapsed heartbeat: the jobs process sets Ben offline';
+is $t->sql(q{SELECT count(*) AS n FROM conversations WHERE assignee_id = ? AND status = 'pending'}, $id{ben})->[0]{n}, 0,
+    "... and hands back his $ben_had conversations";
 # Labels: the company's, on conversations; the inbox filters by one.
 my $vip = req('POST', '/api/v1/labels', $oa, { name => 'VIP', colour => '#ff0000' });
 is $vip->{status}, 201, 'an admin makes a label';
