@@ -79,6 +79,17 @@ static struct db_stmt q_wconv_lock = { "widget_conversation_lock",
 	"SELECT status FROM conversations WHERE company_id = $1 AND id = $2 "
 	"AND visitor_id = $3 FOR UPDATE",
 	3, 0, 0 };
+/* Whether a person of the conversation's chatbot's team (else any
+ * member) is online now. */
+static struct db_stmt q_available = { "widget_agents_available",
+	"SELECT EXISTS (SELECT 1 FROM users u JOIN conversations c ON "
+	"c.company_id = u.company_id AND c.id = $2 JOIN chatbots b ON "
+	"b.company_id = c.company_id AND b.id = c.chatbot_id WHERE "
+	"u.company_id = $1 AND parley_presence(u.presence, u.presence_at) = "
+	"'online' AND (b.team_id IS NULL OR u.id IN (SELECT m.user_id FROM "
+	"team_members m WHERE m.company_id = $1 AND m.team_id = b.team_id))) "
+	"AS available",
+	2, 0, 0 };
 static struct db_stmt q_wconv_lock_rating = { "widget_conversation_rating",
 	"SELECT status, rated_at FROM conversations WHERE company_id = $1 AND "
 	"id = $2 AND visitor_id = $3 FOR UPDATE",
@@ -550,7 +561,7 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 	PGresult       *res;
 	json_t	       *reply = NULL, *o;
 	char		status[16], assignee[37];
-	int		rc = -1;
+	int		available, rc = -1;
 
 	p[0] = ctx->who.company_id;
 	p[1] = conv;
@@ -576,9 +587,14 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 		rt_status(ctx, conv, "pending", assignee);
 		snprintf(status, sizeof(status), "pending");
 	}
+	if ((res = db_exec(ctx->db, &q_available, p)) == NULL)
+		goto out;
+	available = row_bool(res, 0, "available");
+	PQclear(res);
 	if (db_commit(ctx->db) == -1)
 		goto out;
-	o = json_pack("{s:s,s:O?}", "status", status, "reply", reply);
+	o = json_pack("{s:s,s:O?,s:b}", "status", status, "reply", reply,
+	    "agents_available", available);
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
 out:

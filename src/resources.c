@@ -959,6 +959,9 @@ static const struct col handoff_cols[] = {
 	{ "status", C_STRING, 0, NULL, NULL, conv_statuses, NULL },
 	COL_SUB("reply", C_JSON, COL_NULL, NULL, &row_message,
 	    "the bot's word that a person will answer"),
+	COL_DOC("agents_available", C_BOOL, 0,
+	    "a person (of the chatbot's team, else any member) is online now: "
+	    "when not, the widget says the answer may take a while"),
 };
 const struct row row_handoff = ROW("Handoff", handoff_cols, NULL);
 

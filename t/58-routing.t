@@ -59,11 +59,22 @@ is req('PATCH', "/api/v1/chatbots/$bot->{id}", $oa, { team_id => $foreign->{id} 
 # Presence.
 my (undef, undef, $s) = visitor($bot);
 ok !$s->{chatbot}{agents_available}, 'nobody online: the widget says no person is available';
+{
+	my ($hv, $hc) = visitor($bot);
+	is req('POST', "/api/v1/widget/conversations/$hc/handoff", $hv)->{json}{agents_available}, JSON::PP::false,
+	    '... a handoff then says nobody is online (the widget tells its visitor the answer waits)';
+}
 is req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'online' })->{json}{effective}, 'online', 'Ann is online';
 req('PUT', '/api/v1/me/presence', $auth{ben}, { status => 'online' });
 req('PUT', '/api/v1/me/presence', $auth{cat}, { status => 'online' });
 (undef, undef, $s) = visitor($bot);
 ok $s->{chatbot}{agents_available}, '... a person of the team is available';
+{
+	my ($hv, $hc) = visitor($bot);
+	is req('POST', "/api/v1/widget/conversations/$hc/handoff", $hv)->{json}{agents_available}, JSON::PP::true,
+	    '... and the handoff says so';
+	req('PATCH', "/api/v1/conversations/$hc", $oa, { status => 'resolved' });
+}
 is req('PUT', '/api/v1/me/presence', $auth{ann}, { status => 'busy' })->{status}, 422, 'an unknown presence: 422';
 
 # Round robin within capacity.

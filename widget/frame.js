@@ -32,6 +32,8 @@
 		answer: "Something went wrong while answering. Please try " +
 		    "again, or ask for a person.",
 		pending: "A person from the team will reply here.",
+		nobody: "Nobody from the team is online right now: a person " +
+		    "will reply here when one is.",
 		busy: "Many people are writing right now. Your message will be " +
 		    "sent again in a moment\u2026"
 	};
@@ -759,6 +761,9 @@
 			addMessage(o.reply);
 			toBottom();
 			showConvStatus(o.status);
+			/* Honest: when nobody is online, say the answer waits. */
+			if (o.agents_available === false)
+				setStatus(T.nobody);
 		});
 	}
 
