@@ -146,9 +146,9 @@ h_label_delete(struct request *req, struct ctx *ctx)
 int
 h_conversation_labels(struct request *req, struct ctx *ctx)
 {
-	json_t	   *ids = json_object_get(req->json, "label_ids"), *v, *o;
+	json_t	   *ids = json_object_get(req->json, "label_ids"), *o;
 	const char *conv = router_param(req, "id");
-	char	   *arr, *w;
+	char	   *arr;
 	const char *p[3] = { ctx->who.company_id, conv, NULL };
 	struct verr err = { "label_ids", "unknown", "" };
 	PGresult   *res;
@@ -160,19 +160,8 @@ h_conversation_labels(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	if (i != 1)
 		return router_not_found(req);
-	if ((arr = malloc(json_array_size(ids) * 38 + 3)) == NULL)
+	if ((arr = api_uuid_array(ids)) == NULL)
 		return -1;
-	w = arr;
-	*w++ = '{';
-	json_array_foreach(ids, i, v)
-	{
-		if (i > 0)
-			*w++ = ',';
-		memcpy(w, json_string_value(v), 36);
-		w += 36;
-	}
-	*w++ = '}';
-	*w = '\0';
 	p[2] = arr;
 	res = db_exec(ctx->db, &q_labels_clear, p);
 	PQclear(res);

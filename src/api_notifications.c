@@ -81,28 +81,16 @@ h_notifications(struct request *req, struct ctx *ctx)
 int
 h_notifications_read(struct request *req, struct ctx *ctx)
 {
-	json_t	   *ids = json_object_get(req->json, "ids"), *v;
+	json_t	   *ids = json_object_get(req->json, "ids");
 	const char *conv = api_body_str(req, "conversation_id");
-	char	   *arr = NULL, *w;
+	char	   *arr = NULL;
 	const char *p[5];
 	PGresult   *res;
-	size_t	    i, n = 0;
+	size_t	    n;
 	int	    rc;
 
-	/* {"ids": [...]} as a PostgreSQL array literal of checked uuids. */
-	if ((arr = malloc(json_array_size(ids) * 38 + 3)) == NULL)
+	if ((arr = api_uuid_array(ids)) == NULL)
 		return -1;
-	w = arr;
-	*w++ = '{';
-	json_array_foreach(ids, i, v)
-	{
-		if (n++ > 0)
-			*w++ = ',';
-		memcpy(w, json_string_value(v), 36);
-		w += 36;
-	}
-	*w++ = '}';
-	*w = '\0';
 	p[0] = ctx->who.company_id;
 	p[1] = ctx->who.user_id;
 	p[2] = json_is_true(json_object_get(req->json, "all")) ? "t" : "f";

@@ -64,40 +64,16 @@ h_teams(struct request *req, struct ctx *ctx)
 	return http_send_items(req, items);
 }
 
-/* The body's member_ids as an array literal of checked uuids (the spec
- * validated them), or NULL when absent. Caller frees. */
-static char *
-member_ids(const struct request *req)
-{
-	json_t *ids = json_object_get(req->json, "member_ids"), *v;
-	size_t	i;
-	char   *a, *w;
-
-	if (ids == NULL || (a = malloc(json_array_size(ids) * 38 + 3)) == NULL)
-		return NULL;
-	w = a;
-	*w++ = '{';
-	json_array_foreach(ids, i, v)
-	{
-		if (i > 0)
-			*w++ = ',';
-		memcpy(w, json_string_value(v), 36);
-		w += 36;
-	}
-	*w++ = '}';
-	*w = '\0';
-	return a;
-}
-
 /* Sets the team's members to the body's member_ids (when given); 0, or
  * HTTP_ANSWERED after 422 (one is not the company's member), -1. */
 static int
 set_members(struct request *req, struct ctx *ctx, const char *team)
 {
-	char	   *ids = member_ids(req);
-	const char *p[3] = { ctx->who.company_id, team, ids };
-	PGresult   *res;
-	struct verr err = { "member_ids", "unknown", "" };
+	const json_t *given = json_object_get(req->json, "member_ids");
+	char	     *ids = given != NULL ? api_uuid_array(given) : NULL;
+	const char   *p[3] = { ctx->who.company_id, team, ids };
+	PGresult     *res;
+	struct verr   err = { "member_ids", "unknown", "" };
 
 	if (ids == NULL)
 		return json_object_get(req->json, "member_ids") == NULL ? 0

@@ -330,3 +330,26 @@ api_clear_cookie(struct request *req)
 	    API_REFRESH_COOKIE "=; Path=/api/v1/auth; Max-Age=0; HttpOnly; "
 			       "Secure; SameSite=Strict");
 }
+
+char *
+api_uuid_array(const json_t *ids)
+{
+	const json_t *v;
+	size_t	      i;
+	char	     *a, *w;
+
+	if ((a = malloc(json_array_size(ids) * 38 + 3)) == NULL)
+		return NULL;
+	w = a;
+	*w++ = '{';
+	json_array_foreach(ids, i, v)
+	{
+		if (i > 0)
+			*w++ = ',';
+		memcpy(w, json_string_value(v), 36);
+		w += 36;
+	}
+	*w++ = '}';
+	*w = '\0';
+	return a;
+}

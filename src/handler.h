@@ -65,6 +65,12 @@ int api_problem(
  */
 int api_send(struct request *req, int status, json_t *o);
 /*
+ * A PostgreSQL array literal ("{…}") of the uuids in JSON array 'ids',
+ * which the route's spec has validated as uuids (nothing else reaches
+ * it). A new string (caller frees), or NULL.
+ */
+char *api_uuid_array(const json_t *ids);
+/*
  * The console's cookie mode: a request with "X-Parley-Session: cookie"
  * gets its refresh token as an HttpOnly, Secure, SameSite=Strict cookie
  * for /api/v1/auth, never in the JSON, and gives it back the same way.

@@ -154,17 +154,23 @@ fail:
 	return -1;
 }
 
-int
-notify_sweep(const struct conf *cfg, struct db *db)
+/*
+ * Runs 'fn' for each (company, user) that lookup 'st' answers (at most a
+ * batch), each in its own company's transactions; the sum of what the
+ * calls return (those that fail count nothing), or -1.
+ */
+static int
+each_agent(const struct conf *cfg, struct db *db, struct db_stmt *st,
+    int (*fn)(const struct conf *, struct db *, const char *, const char *))
 {
 	const char *params[1];
 	char	    lim[12], (*ids)[2][37] = NULL;
 	PGresult   *res;
-	int	    i, n, sent = 0;
+	int	    i, n, sum = 0;
 
 	snprintf(lim, sizeof(lim), "%d", NOTIFY_BATCH);
 	params[0] = lim;
-	if ((res = db_exec(db, &q_due, params)) == NULL)
+	if ((res = db_exec(db, st, params)) == NULL)
 		return -1;
 	n = PQntuples(res);
 	if (n > 0 && (ids = calloc((size_t)n, sizeof(*ids))) == NULL) {
@@ -177,12 +183,20 @@ notify_sweep(const struct conf *cfg, struct db *db)
 	}
 	PQclear(res);
 	for (i = 0; i < n; i++) {
-		int r = digest(cfg, db, ids[i][0], ids[i][1]);
+		int r = fn(cfg, db, ids[i][0], ids[i][1]);
 
 		if (r > 0)
-			sent++;
+			sum += r;
 	}
 	free(ids);
+	return sum;
+}
+
+int
+notify_sweep(const struct conf *cfg, struct db *db)
+{
+	int sent = each_agent(cfg, db, &q_due, digest);
+
 	if (sent > 0)
 		log_event(LOG_INFO, "notify_digests", LOG_I("queued", sent));
 	return sent;
@@ -199,46 +213,37 @@ static struct db_stmt q_lapse = { "presence_lapse",
 	"FROM o) THEN parley_reassign($1, $2) ELSE 0 END AS n",
 	2, 0, 0 };
 
+/* One lapsed agent: offline, their conversations handed back. */
+static int
+lapse(const struct conf *cfg, struct db *db, const char *cid, const char *uid)
+{
+	const char *params[2] = { cid, uid };
+	PGresult   *res;
+	int	    moved;
+
+	(void)cfg;
+	if (db_tenant_begin(db, cid, NULL, NULL, NULL) == -1)
+		return -1;
+	if ((res = db_exec(db, &q_lapse, params)) == NULL) {
+		db_rollback(db);
+		return -1;
+	}
+	moved = (int)row_int(res, 0, "n");
+	PQclear(res);
+	if (db_commit(db) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	return moved;
+}
+
 int
 presence_sweep(const struct conf *cfg, struct db *db)
 {
-	const char *params[2];
-	char	    lim[12], (*ids)[2][37] = NULL;
-	PGresult   *res;
-	int	    i, n, moved = 0;
+	int moved = each_agent(cfg, db, &q_lapsed, lapse);
 
-	(void)cfg;
-	snprintf(lim, sizeof(lim), "%d", NOTIFY_BATCH);
-	params[0] = lim;
-	if ((res = db_exec(db, &q_lapsed, params)) == NULL)
-		return -1;
-	n = PQntuples(res);
-	if (n > 0 && (ids = calloc((size_t)n, sizeof(*ids))) == NULL) {
-		PQclear(res);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(ids[i][0], 37, "%s", PQgetvalue(res, i, 0));
-		snprintf(ids[i][1], 37, "%s", PQgetvalue(res, i, 1));
-	}
-	PQclear(res);
-	for (i = 0; i < n; i++) {
-		params[0] = ids[i][0];
-		params[1] = ids[i][1];
-		if (db_tenant_begin(db, ids[i][0], NULL, NULL, NULL) == -1)
-			continue;
-		if ((res = db_exec(db, &q_lapse, params)) == NULL) {
-			db_rollback(db);
-			continue;
-		}
-		moved += (int)row_int(res, 0, "n");
-		PQclear(res);
-		if (db_commit(db) == -1)
-			db_rollback(db);
-	}
-	free(ids);
-	if (n > 0)
-		log_event(LOG_INFO, "presence_lapsed", LOG_I("agents", n),
-		    LOG_I("reassigned", moved));
-	return n;
+	if (moved > 0)
+		log_event(
+		    LOG_INFO, "presence_lapsed", LOG_I("reassigned", moved));
+	return moved;
 }
