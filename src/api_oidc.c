@@ -453,7 +453,9 @@ id_token_claims(struct ctx *ctx, const struct provider *p, const char *state,
 		verifier, &idt, why) == 0) {
 		memset(&x, 0, sizeof(x));
 		x.issuer = m->issuer;
-		x.tenant_template = m->tenant_template;
+		/* A company's own IdP is one tenant: a template that any
+		 * tenant's tokens fill is never its issuer. */
+		x.tenant_template = p->cid[0] == '\0' && m->tenant_template;
 		x.client_id = p->client_id;
 		x.nonce = nonce;
 		x.algs = m->algs;
@@ -640,18 +642,6 @@ amr_mfa(const json_t *claims)
 	return 0;
 }
 
-/* Whether company 'cid' lets an IdP's MFA stand in for TOTP (in its
- * open tenant transaction): 1, 0, -1. */
-static int
-company_idp_mfa(struct ctx *ctx, const char *cid)
-{
-	struct sso_config c;
-	int		  found = sso_config_load(ctx->db, cid, &c);
-
-	sso_config_free(&c);
-	return found == 1 ? c.idp_mfa : found;
-}
-
 /* Signs in the account that holds the identity in 'claims'. */
 static int
 sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
@@ -704,10 +694,10 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 		    LOG_S("reason", "sso_required"));
 		return flow_to_console(req, ctx, "/login?oidc=sso_required");
 	}
-	/* The provider's sign-in is the first factor: TOTP is the second,
-	 * unless the company lets a provider's MFA count (its SSO policy,
-	 * idp_mfa) and this one asserts it (amr "mfa", RFC 8176). */
-	if (mfa && !(amr_mfa(claims) && company_idp_mfa(ctx, cid) == 1)) {
+	/* The provider's sign-in is the first factor: TOTP is the second.
+	 * (A company may let its own IdP's MFA count, api_sso_finish; never
+	 * a personal provider's, whose issuer the company does not know.) */
+	if (mfa) {
 		db_rollback(ctx->db);
 		return flow_mfa_ticket(req, ctx, p->id, cid, uid, binding_hex);
 	}
@@ -738,6 +728,15 @@ sso_claims(struct request *req, struct ctx *ctx, const char *cid,
 	int	mfa = amr_mfa(claims), rc;
 	json_t *n;
 
+	/* The company's own IdP (one tenant, its issuer pinned) speaks for
+	 * its domain's addresses, unless it says it did not verify one
+	 * (Entra ID sends no email_verified: its tenant's admin sets them). */
+	if (json_object_get(claims, "email_verified") != NULL &&
+	    !email_verified(claims)) {
+		log_event(LOG_INFO, "sso_login",
+		    LOG_S("reason", "email_not_verified"));
+		return flow_to_console(req, ctx, "/sso?sso=no_email");
+	}
 	n = json_pack("{s:O,s:O,s:O?,s:b}", "iss",
 	    json_object_get(claims, "iss"), "sub",
 	    json_object_get(claims, "sub"), "email",
@@ -1165,6 +1164,13 @@ h_oidc_link_account(struct request *req, struct ctx *ctx)
 		 api_body_str(req, "password"), api_body_str(req, "totp_code"),
 		 &r)) != 1)
 		return rc == HTTP_ANSWERED ? 0 : -1;
+	/* An owner past required SSO by break glass links nothing: their
+	 * company signs its members in through its own IdP. */
+	if (r.break_glass) {
+		db_rollback(ctx->db);
+		return api_problem(req, 403, "sso_required",
+		    "Your company signs you in through its identity provider");
+	}
 	if ((rc = pending_take(ctx, &pd)) != 1) {
 		db_rollback(ctx->db);
 		return rc == -1 ? -1

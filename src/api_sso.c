@@ -373,7 +373,8 @@ h_sso_put(struct request *req, struct ctx *ctx)
 			err.code = "required";
 			return validate_problem(req, &err);
 		}
-		if (oidc_discover(ctx->conf, issuer, &m, &why) == -1) {
+		if (oidc_discover(ctx->conf, issuer, &m, &why) == -1 ||
+		    (m.tenant_template && (why = "multi_tenant_issuer"))) {
 			o = json_pack("{s:s}", "reason", why);
 			http_send_problem(req, 422, "provider_unusable",
 			    "The issuer's discovery document could not be read",
@@ -466,9 +467,12 @@ h_sso_delete(struct request *req, struct ctx *ctx)
 
 /* --- signing in through the company's identity provider --- */
 
+/* The company's own IdP's identities, in the company only: its issuer
+ * is the IdP's to name (sql/032-identity-namespaces.sql). */
 static struct db_stmt q_sso_identity = { "sso_identity",
-	"SELECT user_id, company_id FROM parley_lookup_identity($1, $2)", 2, 0,
-	0 };
+	"SELECT user_id, company_id FROM user_identities WHERE company_id = $3 "
+	"AND provider = 'sso' AND issuer = $1 AND subject = $2",
+	3, 0, 0 };
 static struct db_stmt q_sso_member = { "sso_member",
 	"SELECT role, totp_enabled_at IS NOT NULL AS mfa FROM users WHERE "
 	"company_id = $1 AND id = $2",
@@ -533,6 +537,7 @@ api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
 				   : refuse(req, ctx, "domain_not_verified");
 	params[0] = iss;
 	params[1] = sub;
+	params[2] = cid;
 	if ((res = db_exec(ctx->db, &q_sso_identity, params)) == NULL)
 		return -1;
 	if (PQntuples(res) == 1) {

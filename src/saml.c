@@ -432,9 +432,19 @@ audience_ok(const xmlNode *as, const char *entity_id)
 /* Whether a signature of 'x' (its own ds:Signature child) uses SHA-1,
  * which this xmlsec build still accepts. */
 static int
+weak_alg(xmlNode *m)
+{
+	xmlChar *alg = xmlGetProp(m, (const xmlChar *)"Algorithm");
+	int weak = alg != NULL && strstr((const char *)alg, "sha1") != NULL;
+
+	xmlFree(alg);
+	return weak;
+}
+
+static int
 sha1_signed(xmlNode *x)
 {
-	xmlNode *sig, *si, *m;
+	xmlNode *sig, *si, *m, *d;
 
 	for (sig = x != NULL ? x->children : NULL; sig != NULL; sig = sig->next)
 		if (is_el(sig, DSIG_NS, "Signature"))
@@ -442,16 +452,16 @@ sha1_signed(xmlNode *x)
 				if (is_el(si, DSIG_NS, "SignedInfo"))
 					for (m = si->children; m != NULL;
 					     m = m->next) {
-						xmlChar *alg = xmlGetProp(m,
-						    (const xmlChar
-							    *)"Algorithm");
-						int	 weak = alg != NULL &&
-						    (strstr((const char *)alg,
-							 "sha1") != NULL);
-
-						xmlFree(alg);
-						if (weak)
+						if (weak_alg(m))
 							return 1;
+						/* Reference/DigestMethod. */
+						if (is_el(m, DSIG_NS,
+							"Reference"))
+							for (d = m->children;
+							     d != NULL;
+							     d = d->next)
+								if (weak_alg(d))
+									return 1;
 					}
 	return 0;
 }

@@ -206,6 +206,8 @@ like ref $cookies ? "@$cookies" : $cookies, qr/parley_refresh=/, '... with a ses
 is sessions_of('alice@acme.test'), 2, '... a second session for alice (her password login before SSO was required was the first)';
 ok scalar(@{ $t->sql(q{SELECT 1 FROM user_identities WHERE provider = 'sso' AND subject = 'alice@acme.test'}) }),
     "... her IdP identity linked to the member of the company's verified domain";
+is scalar @{ $t->sql(q{SELECT * FROM parley_lookup_identity(?, 'alice@acme.test')}, "$idp/metadata") }, 0,
+    "... in the company's namespace: no personal provider's sign-in finds it (the IdP names its issuer itself)";
 ok scalar(@{ $t->sql(q{SELECT 1 FROM security_events WHERE kind = 'login_success' AND detail->>'method' = 'sso'}) }),
     '... a login_success, method sso';
 my $exp = $t->sql(q{SELECT extract(epoch FROM expires_at - created_at)::int AS s FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = 'alice@acme.test') ORDER BY created_at DESC LIMIT 1})->[0]{s};
