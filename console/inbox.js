@@ -209,12 +209,17 @@ function labelsLine(c, err) {
 	const add = el("select", { id: "add-label", "aria-label": "Add a label", onchange: (ev) => { if (ev.target.value) set([...ids, ev.target.value]); } },
 	    el("option", { value: "" }, "Add a label…"),
 	    (view.labels ?? []).filter((l) => !ids.includes(l.id)).map((l) => el("option", { value: l.id }, l.name)));
+	// The label's colour through the CSSOM (the CSP allows no inline
+	// style attribute), as a custom property the stylesheet reads.
+	const chip = (id) => {
+		const c = el("span", { class: "label" }, names.get(id)?.name ?? "a label", " ",
+		    el("button", { type: "button", class: "link", "aria-label": `Remove label ${names.get(id)?.name ?? ""}`,
+			onclick: () => set(ids.filter((x) => x !== id)) }, "×"));
+		if (/^#[0-9a-f]{6}$/.test(names.get(id)?.colour ?? "")) c.style.setProperty("--label", names.get(id).colour);
+		return [c, " "];
+	};
 	return el("p", { class: "labels", id: "conv-labels" }, "Labels: ",
-	    ids.length ? ids.map((id) => el("span", { class: "label" },
-		names.get(id)?.name ?? "a label", " ",
-		el("button", { type: "button", class: "link", "aria-label": `Remove label ${names.get(id)?.name ?? ""}`,
-		    onclick: () => set(ids.filter((x) => x !== id)) }, "×"), " ")) : "none ",
-	    view.labels?.length ? add : null);
+	    ids.length ? ids.map(chip) : "none ", view.labels?.length ? add : null);
 }
 
 // One's presence: online while the console is open and used (renewed

@@ -23,6 +23,7 @@ try {
 	check(/Front desk/.test(await p.locator("#teams").textContent()), "the team is listed with its agents", await p.locator("#teams").textContent());
 	check(await p.getByLabel("Capacity of Pe Rson").count() >= 1, "each agent's capacity can be set");
 	await p.getByLabel("New label").fill("Urgent");
+	await p.getByLabel("Colour (#rrggbb)").fill("#dc2626");
 	await p.getByRole("button", { name: "Make the label" }).click();
 	await p.locator("#labels", { hasText: "Urgent" }).waitFor();
 	check(true, "an admin makes a label");
@@ -34,6 +35,8 @@ try {
 	await p.getByLabel("Add a label").selectOption({ label: "Urgent" });
 	await p.locator("#conv-labels", { hasText: "Urgent" }).waitFor();
 	check(true, "a conversation is labelled in the inbox");
+	const colour = await p.locator("#conv-labels .label").first().evaluate((e) => getComputedStyle(e).borderLeftColor);
+	check(colour === "rgb(220, 38, 38)", "... its chip in the label's colour (through the CSSOM, no inline style)", colour);
 	check(await p.locator("#presence").inputValue() === "online", "the inbox sets its agent online");
 	await p.locator("#label-filter").selectOption({ label: "Urgent" });
 	await p.waitForURL((u) => /label=/.test(u.search), { timeout: 10000 });
