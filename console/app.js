@@ -156,24 +156,8 @@ async function pendingPage(ticket) {
 		return show("Sign in", el("p", { class: "error", role: "alert" }, explain(e)), el("p", {}, el("a", { href: "/login" }, "Log in")));
 	}
 	if (p.account_exists) {
-		let mfa = false;
 		const f = form([{ name: "password", label: "Password", type: "password", autocomplete: "current-password" }],
-		    `Link ${p.provider_name} and log in`, async (v) => {
-			const body = { ticket, password: v.password };
-			const code = f.querySelector("[name=totp_code]");
-			if (code) body.totp_code = code.value;
-			try {
-				signedIn(await api("POST", "/api/v1/auth/oidc/link-account", body, false));
-			} catch (e) {
-				if (e.code === "mfa_required" && !mfa) {
-					mfa = true;
-					const i = el("input", { name: "totp_code", id: "f-totp_code", autocomplete: "one-time-code", inputmode: "numeric" });
-					f.insertBefore(el("label", { for: "f-totp_code" }, "Authenticator code or recovery code", i), f.querySelector(".error"));
-					i.focus();
-				}
-				throw e;
-			}
-		    });
+		    `Link ${p.provider_name} and log in`, (v) => passwordLogin(f, "/api/v1/auth/oidc/link-account", { ticket, password: v.password }));
 		return show(`Link ${p.provider_name} to your account`,
 		    el("p", {}, "An account uses ", el("strong", {}, p.email), `. Enter its password to sign in with ${p.provider_name} from now on.`), f);
 	}
@@ -187,6 +171,24 @@ async function pendingPage(ticket) {
 		signedIn(await api("POST", "/api/v1/auth/oidc/signup", await withCaptcha({ ticket, ...v }), false));
 	    }),
 	    el("p", {}, "Have an account at another address? ", el("a", { href: "/login" }, "Log in"), " and link the provider on your account page."));
+}
+
+// A password login ('path': the login, or linking a provider's identity
+// to the account it proves): when TOTP is on, the form grows a code field
+// at the first mfa_required, and the next submit sends the code too.
+async function passwordLogin(f, path, body) {
+	const code = f.querySelector("[name=totp_code]");
+	if (code) body.totp_code = code.value;
+	try {
+		signedIn(await api("POST", path, body, false));
+	} catch (e) {
+		if (e.code === "mfa_required" && !code) {
+			const i = el("input", { name: "totp_code", id: "f-totp_code", autocomplete: "one-time-code", inputmode: "numeric" });
+			f.insertBefore(el("label", { for: "f-totp_code" }, "Authenticator code or recovery code", i), f.querySelector(".error"));
+			i.focus();
+		}
+		throw e;
+	}
 }
 
 function signedIn(tokens) {
@@ -207,27 +209,11 @@ const pages = {
 			    }));
 		if (new URLSearchParams(location.search).get("oidc") === "new" && ticket)
 			return pendingPage(ticket);
-		let mfa = false;
 		const extra = el("div");
 		const f = form([
 			{ name: "email", label: "E-mail", type: "email", autocomplete: "username" },
 			{ name: "password", label: "Password", type: "password", autocomplete: "current-password" },
-		], "Log in", async (v) => {
-			const body = { email: v.email, password: v.password };
-			const code = f.querySelector("[name=totp_code]");
-			if (code) body.totp_code = code.value;
-			try {
-				signedIn(await api("POST", "/api/v1/auth/login", body, false));
-			} catch (e) {
-				if (e.code === "mfa_required" && !mfa) {
-					mfa = true;
-					const i = el("input", { name: "totp_code", id: "f-totp_code", autocomplete: "one-time-code", inputmode: "numeric" });
-					f.insertBefore(el("label", { for: "f-totp_code" }, "Authenticator code or recovery code", i), f.querySelector(".error"));
-					i.focus();
-				}
-				throw e;
-			}
-		});
+		], "Log in", (v) => passwordLogin(f, "/api/v1/auth/login", { email: v.email, password: v.password }));
 		const q = new URLSearchParams(location.search);
 		const why = q.get("oidc");
 		const perr = el("p", { class: "error", role: "alert" }, OIDC_WORDS[why] ?? SSO_WORDS[q.get("sso")] ?? "");

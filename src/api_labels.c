@@ -54,18 +54,8 @@ int
 h_labels(struct request *req, struct ctx *ctx)
 {
 	const char *p[1] = { ctx->who.company_id };
-	PGresult   *res;
-	json_t	   *items;
 
-	if ((res = db_exec(ctx->db, &q_labels, p)) == NULL)
-		return -1;
-	items = row_json_all(&row_label, res);
-	PQclear(res);
-	if (items == NULL || db_commit(ctx->db) == -1) {
-		json_decref(items);
-		return -1;
-	}
-	return http_send_items(req, items);
+	return api_list(req, ctx, &q_labels, p);
 }
 
 /* 'colour' as the table takes it (#rrggbb, lower case), or answered. */

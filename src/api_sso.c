@@ -63,19 +63,9 @@ static struct db_stmt q_domain_delete = { "sso_domain_delete",
 int
 h_sso_domains(struct request *req, struct ctx *ctx)
 {
-	const char *params[1] = { ctx->who.company_id };
-	PGresult   *res;
-	json_t	   *items;
+	const char *p[1] = { ctx->who.company_id };
 
-	if ((res = db_exec(ctx->db, &q_domains, params)) == NULL)
-		return -1;
-	items = row_json_all(&row_company_domain, res);
-	PQclear(res);
-	if (items == NULL || db_commit(ctx->db) == -1) {
-		json_decref(items);
-		return -1;
-	}
-	return http_send_items(req, items);
+	return api_list(req, ctx, &q_domains, p);
 }
 
 /* 'in' lower-cased into 'out' if it is a domain name parley takes. */

@@ -50,18 +50,8 @@ int
 h_teams(struct request *req, struct ctx *ctx)
 {
 	const char *p[1] = { ctx->who.company_id };
-	PGresult   *res;
-	json_t	   *items;
 
-	if ((res = db_exec(ctx->db, &q_teams, p)) == NULL)
-		return -1;
-	items = row_json_all(&row_team, res);
-	PQclear(res);
-	if (items == NULL || db_commit(ctx->db) == -1) {
-		json_decref(items);
-		return -1;
-	}
-	return http_send_items(req, items);
+	return api_list(req, ctx, &q_teams, p);
 }
 
 /* Sets the team's members to the body's member_ids (when given); 0, or

@@ -11,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "audit.h"
 #include "conf.h"
 #include "crypto.h"
@@ -28,20 +25,10 @@
 void
 flow_derive(const char *label, const char *state, char out[44])
 {
-	size_t		     klen;
-	const unsigned char *k = keys_ratelimit(&klen);
-	unsigned char	     key[32], mac[32];
-	unsigned int	     n = 32;
-	char		     msg[128];
+	char msg[128];
 
-	HMAC(EVP_sha256(), k, (int)klen,
-	    (const unsigned char *)"parley oidc v1", 14, key, &n);
 	snprintf(msg, sizeof(msg), "%s:%s", label, state);
-	n = 32;
-	HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)msg,
-	    strlen(msg), mac, &n);
-	crypto_b64url_encode(mac, sizeof(mac), out, 44);
-	crypto_wipe(key, sizeof(key));
+	keys_derived_mac("parley oidc v1", msg, out);
 }
 
 /* Hex SHA-256 of 's'. */

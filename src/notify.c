@@ -6,8 +6,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "conf.h"
 #include "crypto.h"
@@ -21,24 +19,14 @@
 #define NOTIFY_BATCH 50 /* agents' digests per pass */
 #define DIGEST_ITEMS 20 /* conversations named in one digest */
 
-/* HMAC(derived key, cid ":" uid), base64url. */
+/* The unsubscribe token's HMAC of (cid, uid). */
 static void
 mac(const char *cid, const char *uid, char out[44])
 {
-	size_t		     klen;
-	const unsigned char *k = keys_ratelimit(&klen);
-	unsigned char	     key[32], m[32];
-	unsigned int	     n = 32;
-	char		     msg[80];
+	char msg[80];
 
-	HMAC(EVP_sha256(), k, (int)klen,
-	    (const unsigned char *)"parley unsubscribe v1", 21, key, &n);
 	snprintf(msg, sizeof(msg), "%s:%s", cid, uid);
-	n = 32;
-	HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)msg,
-	    strlen(msg), m, &n);
-	crypto_b64url_encode(m, sizeof(m), out, 44);
-	crypto_wipe(key, sizeof(key));
+	keys_derived_mac("parley unsubscribe v1", msg, out);
 }
 
 void

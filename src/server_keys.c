@@ -11,6 +11,7 @@
 #include <openssl/hmac.h>
 
 #include "conf.h"
+#include "crypto.h"
 #include "server_keys.h"
 
 static unsigned char  jwt_key[256];
@@ -153,6 +154,21 @@ keys_ratelimit(size_t *len)
 {
 	*len = sizeof(rl_key);
 	return rl_key;
+}
+
+void
+keys_derived_mac(const char *purpose, const char *msg, char out[44])
+{
+	unsigned char key[32], mac[32];
+	unsigned int  n = 32;
+
+	HMAC(EVP_sha256(), rl_key, sizeof(rl_key),
+	    (const unsigned char *)purpose, strlen(purpose), key, &n);
+	n = 32;
+	HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)msg,
+	    strlen(msg), mac, &n);
+	crypto_b64url_encode(mac, sizeof(mac), out, 44);
+	crypto_wipe(key, sizeof(key));
 }
 
 const struct keyring *

@@ -24,6 +24,10 @@ int keys_read_file(const char *what, const char *path, unsigned char *out,
 const unsigned char *keys_jwt(size_t *len);
 /* The key for rate-limit bucket names, derived from the signing key. */
 const unsigned char *keys_ratelimit(size_t *len);
+/* base64url(HMAC(HMAC(rate-limit key, 'purpose'), 'msg')): a value only
+ * parleyd can make, for 'purpose' alone (an OpenID flow's verifier and
+ * nonce, an unsubscribe token). */
+void keys_derived_mac(const char *purpose, const char *msg, char out[44]);
 /* The audit chain key (borrowed). */
 const unsigned char *keys_audit(size_t *len);
 /* The keyring (borrowed). */

@@ -72,3 +72,22 @@ export async function finish(browser) {
 	await browser.close();
 	process.exit(failed ? 1 : 0);
 }
+
+// A provider's own pages (oidc-provider's development interactions): its
+// login form when it does not know the browser, then its consent, until
+// the browser is back at BASE. 'leave': wait for the browser to get
+// there first (a provider that knows the browser sends it straight back).
+export async function atProvider(page, who, leave = false) {
+	if (leave) await page.waitForURL((u) => !u.href.startsWith(env.BASE), { timeout: 15000 });
+	for (let i = 0; i < 4 && !page.url().startsWith(env.BASE); i++) {
+		await page.waitForLoadState("domcontentloaded");
+		if (page.url().startsWith(env.BASE)) break;
+		if (await page.locator("input[name=login]").count()) {
+			await page.fill("input[name=login]", who);
+			await page.fill("input[name=password]", "any");
+		}
+		const go = page.locator("button[type=submit]").first();
+		if (await go.count()) await Promise.all([page.waitForNavigation(), go.click()]);
+	}
+	await page.waitForURL((u) => u.href.startsWith(env.BASE), { timeout: 15000 });
+}

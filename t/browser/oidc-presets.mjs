@@ -5,27 +5,10 @@
 // is a cross-site form_post from another site.
 //
 // Environment: BASE, CHROMIUM, EMAIL, PASSWORD (an owner), OUT.
-import { env, check, launch, newPage as pageIn, finish } from "./lib.mjs";
+import { env, check, launch, newPage as pageIn, finish, atProvider } from "./lib.mjs";
 
 const browser = await launch();
 const newPage = () => pageIn(browser);
-// The provider's own pages (oidc-provider's development interactions);
-// 'leave': wait for the browser to get there first (a provider that
-// knows the browser and its consent sends it straight back).
-async function atProvider(page, who, leave = true) {
-	if (leave) await page.waitForURL((u) => !u.href.startsWith(env.BASE), { timeout: 15000 });
-	for (let i = 0; i < 4 && !page.url().startsWith(env.BASE); i++) {
-		await page.waitForLoadState("domcontentloaded");
-		if (page.url().startsWith(env.BASE)) break;
-		if (await page.locator("input[name=login]").count()) {
-			await page.fill("input[name=login]", who);
-			await page.fill("input[name=password]", "any");
-		}
-		const go = page.locator("button[type=submit]").first();
-		if (await go.count()) await Promise.all([page.waitForNavigation(), go.click()]);
-	}
-	await page.waitForURL((u) => u.href.startsWith(env.BASE), { timeout: 15000 });
-}
 
 let step = "start";
 try {
@@ -40,7 +23,7 @@ try {
 	await p.getByLabel("Your password").fill(env.PASSWORD);
 	await p.locator("select[name=provider]").selectOption({ label: "Microsoft" });
 	await p.getByRole("button", { name: "Link the provider" }).click();
-	await atProvider(p, "ada");
+	await atProvider(p, "ada", true);
 	await p.locator("h1", { hasText: "Your account" }).waitFor();
 	check(/oidc=linked/.test(p.url()), "Microsoft (multi-tenant) is linked from the account page", p.url());
 
@@ -48,7 +31,7 @@ try {
 	await p.getByRole("button", { name: "Log out", exact: true }).click();
 	await p.locator("h1", { hasText: "Log in" }).waitFor();
 	await p.getByRole("button", { name: "Sign in with Microsoft" }).click();
-	await atProvider(p, "ada", false);
+	await atProvider(p, "ada");
 	await p.locator("h1", { hasText: "Hello," }).waitFor({ timeout: 15000 });
 	check(await p.locator("h1").textContent() === "Hello, Ada", "signed in with Microsoft: the token's tenant issuer matched the template");
 
@@ -56,7 +39,7 @@ try {
 	const m = await newPage();
 	await m.goto(`${env.BASE}/login`);
 	await m.getByRole("button", { name: "Sign in with Microsoft" }).click();
-	await atProvider(m, "mallory");
+	await atProvider(m, "mallory", true);
 	await m.getByRole("alert").filter({ hasText: "No account has linked" }).waitFor();
 	check(/oidc=unknown_identity/.test(m.url()), "an Entra identity nobody linked: no sign-up, its address is unverified", m.url());
 
@@ -66,7 +49,7 @@ try {
 	await a.getByRole("button", { name: "Sign in with Apple" }).click();
 	await a.waitForURL((u) => u.href.startsWith("https://localhost:"), { timeout: 15000 });
 	check(true, "Apple's sign-in is on another site");
-	await atProvider(a, "zoe");
+	await atProvider(a, "zoe", true);
 	await a.locator("h1", { hasText: "Create your company" }).waitFor({ timeout: 15000 });
 	check(/oidc=new/.test(a.url()), "the cross-site form_post came back, and the same-site GET finished the flow in this browser", a.url());
 	await a.getByLabel("Company").fill("Zoe's Zines");
@@ -79,7 +62,7 @@ try {
 	await a.getByRole("button", { name: "Log out", exact: true }).click();
 	await a.locator("h1", { hasText: "Log in" }).waitFor();
 	await a.getByRole("button", { name: "Sign in with Apple" }).click();
-	await atProvider(a, "zoe", false);
+	await atProvider(a, "zoe");
 	await a.locator("h1", { hasText: "Hello, Zoe" }).waitFor({ timeout: 15000 });
 	check(true, "signing in with Apple again: the identity's account");
 
@@ -87,7 +70,7 @@ try {
 	const g = await newPage();
 	await g.goto(`${env.BASE}/login`);
 	await g.getByRole("button", { name: "Sign in with Google" }).click();
-	await atProvider(g, "gina");
+	await atProvider(g, "gina", true);
 	await g.locator("h1", { hasText: "Create your company" }).waitFor({ timeout: 15000 });
 	await g.getByLabel("Company").fill("Gina's Garden");
 	await g.getByLabel("Your name").fill("Gina");

@@ -11,7 +11,7 @@
 // Environment: BASE, CHROMIUM, EMAIL, PASSWORD (an owner),
 // CAROL_PASSWORD (the owner of carol@example.com), OUT.
 import { totp } from "./totp.mjs";
-import { env, check, api, launch, newPage as pageIn, finish } from "./lib.mjs";
+import { env, check, api, launch, newPage as pageIn, finish, atProvider } from "./lib.mjs";
 
 const browser = await launch();
 const newPage = () => pageIn(browser);
@@ -21,21 +21,6 @@ async function login(page, email, pw) {
 	await page.getByLabel("Password").fill(pw);
 	await page.getByRole("button", { name: "Log in" }).click();
 	await page.locator("h1", { hasText: "Hello," }).waitFor();
-}
-// The provider's own pages (oidc-provider's development interactions):
-// its login form when it does not know the browser, then its consent.
-async function atProvider(page, who) {
-	for (let i = 0; i < 4 && !page.url().startsWith(env.BASE); i++) {
-		await page.waitForLoadState("domcontentloaded");
-		if (page.url().startsWith(env.BASE)) break;
-		if (await page.locator("input[name=login]").count()) {
-			await page.fill("input[name=login]", who);
-			await page.fill("input[name=password]", "any");
-		}
-		const go = page.locator("button[type=submit]").first();
-		if (await go.count()) await Promise.all([page.waitForNavigation(), go.click()]);
-	}
-	await page.waitForURL((u) => u.href.startsWith(env.BASE), { timeout: 15000 });
 }
 
 let step = "start";
