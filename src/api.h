@@ -36,6 +36,14 @@ int api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
     const json_t *claims, const char *binding_hex);
 int h_labels(struct request *, struct ctx *);
 int h_widget_rating(struct request *, struct ctx *);
+/* api_contact.c */
+int h_hours_get(struct request *, struct ctx *);
+int h_hours_put(struct request *, struct ctx *);
+int h_widget_contact(struct request *, struct ctx *);
+int h_widget_seen(struct request *, struct ctx *);
+int h_widget_transcript(struct request *, struct ctx *);
+int h_widget_link_resume(struct request *, struct ctx *);
+int h_widget_link_confirm(struct request *, struct ctx *);
 int h_analytics_csat(struct request *, struct ctx *);
 int h_label_create(struct request *, struct ctx *);
 int h_label_patch(struct request *, struct ctx *);

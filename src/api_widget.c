@@ -46,13 +46,9 @@ static struct db_stmt q_bot_lookup = { "widget_bot_lookup",
 static struct db_stmt q_origin_lookup = { "widget_origin_lookup",
 	"SELECT parley_lookup_origin($1) AS allowed", 1, DB_RETRY_SAFE, 0 };
 static struct db_stmt q_bot_widget = { "widget_bot",
-	"SELECT $3 = ANY (allowed_origins) AS allowed, require_verified, "
-	"identity_secret_enc, name, welcome_message, EXISTS (SELECT 1 FROM "
-	"users u WHERE u.company_id = $1 AND parley_presence(u.presence, "
-	"u.presence_at) = 'online' AND (team_id IS NULL OR u.id IN (SELECT "
-	"m.user_id FROM team_members m WHERE m.company_id = $1 AND m.team_id "
-	"= chatbots.team_id))) AS agents_available FROM chatbots WHERE "
-	"company_id = $1 AND id = $2",
+	"SELECT $3 = ANY (b.allowed_origins) AS allowed, b.require_verified, "
+	"b.identity_secret_enc, {{WidgetChatbot b}} FROM chatbots b WHERE "
+	"b.company_id = $1 AND b.id = $2",
 	3, 0, 0 };
 static struct db_stmt q_visitor_new = { "visitor_new",
 	"INSERT INTO visitors (company_id, chatbot_id) VALUES ($1, $2) "
@@ -79,16 +75,14 @@ static struct db_stmt q_wconv_lock = { "widget_conversation_lock",
 	"SELECT status FROM conversations WHERE company_id = $1 AND id = $2 "
 	"AND visitor_id = $3 FOR UPDATE",
 	3, 0, 0 };
-/* Whether a person of the conversation's chatbot's team (else any
- * member) is online now. */
+/* Whether a person can answer the conversation's visitor now, and the
+ * address the visitor left for replies. */
 static struct db_stmt q_available = { "widget_agents_available",
-	"SELECT EXISTS (SELECT 1 FROM users u JOIN conversations c ON "
-	"c.company_id = u.company_id AND c.id = $2 JOIN chatbots b ON "
-	"b.company_id = c.company_id AND b.id = c.chatbot_id WHERE "
-	"u.company_id = $1 AND parley_presence(u.presence, u.presence_at) = "
-	"'online' AND (b.team_id IS NULL OR u.id IN (SELECT m.user_id FROM "
-	"team_members m WHERE m.company_id = $1 AND m.team_id = b.team_id))) "
-	"AS available",
+	"SELECT {{Availability b}}, v.contact_email, v.contact_confirmed_at "
+	"IS NOT NULL AS contact_confirmed FROM conversations c JOIN chatbots "
+	"b ON b.company_id = c.company_id AND b.id = c.chatbot_id JOIN "
+	"visitors v ON v.company_id = c.company_id AND v.id = c.visitor_id "
+	"WHERE c.company_id = $1 AND c.id = $2",
 	2, 0, 0 };
 static struct db_stmt q_wconv_lock_rating = { "widget_conversation_rating",
 	"SELECT status, rated_at FROM conversations WHERE company_id = $1 AND "
@@ -197,13 +191,13 @@ h_widget_session(struct request *req, struct ctx *ctx)
 	struct verr	     err;
 	struct jwt_claims    c;
 	const unsigned char *key;
-	json_t		    *id, *o = NULL;
+	json_t		    *id, *o = NULL, *chatbot = NULL;
 	const char	    *p[5], *bot_key, *uid = NULL;
-	char		     cid[37], bot[37], name[201], welcome[1001];
+	char		     cid[37], bot[37];
 	char		    *tok = NULL;
 	PGresult	    *res = NULL;
 	size_t		     keylen;
-	int		     verified = 0, required, available, rc = -1, wait;
+	int		     verified = 0, required, rc = -1, wait;
 	char		     bucket[96], addr[64];
 
 	id = json_object_get(req->json, "identity");
@@ -256,10 +250,8 @@ h_widget_session(struct request *req, struct ctx *ctx)
 	/* From here on the browser may read the answer. */
 	cors(req, req->origin);
 	required = row_bool(res, 0, "require_verified");
-	snprintf(name, sizeof(name), "%s", row_get(res, 0, "name"));
-	snprintf(
-	    welcome, sizeof(welcome), "%s", row_get(res, 0, "welcome_message"));
-	available = row_bool(res, 0, "agents_available");
+	if ((chatbot = row_json(&row_widget_chatbot, res, 0)) == NULL)
+		goto out;
 	if (json_is_object(id)) {
 		int ok;
 
@@ -305,11 +297,9 @@ h_widget_session(struct request *req, struct ctx *ctx)
 		 ctx->conf->visitor_token_ttl, &c)) == NULL ||
 	    db_commit(ctx->db) == -1)
 		goto out;
-	o = json_pack("{s:s,s:s,s:i,s:{s:s,s:b},s:{s:s,s:s,s:s,s:b}}", "token",
-	    tok, "token_type", "Bearer", "expires_in",
-	    ctx->conf->visitor_token_ttl, "visitor", "id", c.sub, "verified",
-	    verified, "chatbot", "id", bot, "name", name, "welcome_message",
-	    welcome, "agents_available", available);
+	o = json_pack("{s:s,s:s,s:i,s:{s:s,s:b},s:O}", "token", tok,
+	    "token_type", "Bearer", "expires_in", ctx->conf->visitor_token_ttl,
+	    "visitor", "id", c.sub, "verified", verified, "chatbot", chatbot);
 	rc = o != NULL ? http_send_json(req, 201, o) : -1;
 out:
 	PQclear(res);
@@ -317,6 +307,7 @@ out:
 		crypto_wipe(tok, strlen(tok));
 		free(tok);
 	}
+	json_decref(chatbot);
 	json_decref(o);
 	return rc;
 }
@@ -559,9 +550,9 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 	const char     *conv = router_param(req, "id"), *p[3];
 	struct conv_msg m;
 	PGresult       *res;
-	json_t	       *reply = NULL, *o;
+	json_t	       *reply = NULL, *o = NULL, *avail = NULL;
 	char		status[16], assignee[37];
-	int		available, rc = -1;
+	int		rc = -1;
 
 	p[0] = ctx->who.company_id;
 	p[1] = conv;
@@ -589,15 +580,23 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 	}
 	if ((res = db_exec(ctx->db, &q_available, p)) == NULL)
 		goto out;
-	available = row_bool(res, 0, "available");
+	avail =
+	    PQntuples(res) == 1 ? row_json(&row_availability, res, 0) : NULL;
+	o = json_pack("{s:s,s:O?}", "status", status, "reply", reply);
+	if (avail != NULL && o != NULL && json_object_update(o, avail) == 0)
+		json_object_set_new(o, "contact",
+		    row_opt(res, 0, "contact_email") == NULL
+			? json_null()
+			: json_pack("{s:s,s:b}", "email",
+			      row_get(res, 0, "contact_email"), "confirmed",
+			      row_bool(res, 0, "contact_confirmed")));
 	PQclear(res);
-	if (db_commit(ctx->db) == -1)
+	if (avail == NULL || o == NULL || db_commit(ctx->db) == -1)
 		goto out;
-	o = json_pack("{s:s,s:O?,s:b}", "status", status, "reply", reply,
-	    "agents_available", available);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
+	rc = http_send_json(req, 200, o);
 out:
+	json_decref(avail);
+	json_decref(o);
 	json_decref(reply);
 	return rc;
 }

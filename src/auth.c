@@ -476,6 +476,7 @@ auth_visitor(struct request *req, struct ctx *ctx, const struct route *r,
 	memcpy(ctx->who.company_id, c.cid, sizeof(c.cid));
 	memcpy(ctx->who.visitor_id, c.sub, sizeof(c.sub));
 	memcpy(ctx->who.chatbot_id, c.sid, sizeof(c.sid));
+	memcpy(ctx->who.conversation_id, c.cnv, sizeof(c.cnv));
 	return 0;
 }
 

@@ -292,6 +292,24 @@ const struct conf_key conf_keys[] = {
 	    "widget session rate-limit window, seconds"),
 	K_INT("visitor_token_ttl", visitor_token_ttl, 60, 2592000, "86400",
 	    "lifetime of a widget visitor token, seconds"),
+	K_INT("contact_reply_delay", contact_reply_delay, 1, 86400, "300",
+	    "seconds an agent's reply waits unseen by the visitor before it is "
+	    "e-mailed to their confirmed address (one mail per conversation "
+	    "per delay, however many replies)"),
+	K_INT("contact_link_ttl", contact_link_ttl, 300, 2592000, "604800",
+	    "lifetime of the links in visitors' e-mails (confirm the address, "
+	    "open the conversation), seconds"),
+	K_INT("contact_rate", contact_rate, 1, 1000, "3",
+	    "addresses a visitor may leave (each sends one confirmation "
+	    "e-mail) per contact_window; one address gets at most twice as "
+	    "many confirmations, from any visitor"),
+	K_INT("contact_window", contact_window, 60, 604800, "3600",
+	    "contact_rate's window, seconds"),
+	K_INT("transcript_rate", transcript_rate, 1, 1000, "3",
+	    "transcripts a conversation may have e-mailed per "
+	    "transcript_window"),
+	K_INT("transcript_window", transcript_window, 60, 604800, "86400",
+	    "transcript_rate's window, seconds"),
 	K_INT("suggest_rate", suggest_rate, 1, 100000, "10",
 	    "LLM drafts per agent per suggest_window"),
 	K_INT("suggest_window", suggest_window, 1, 86400, "60",

@@ -106,6 +106,9 @@ struct conf {
 	int  widget_message_max; /* bytes of one visitor message */
 	int  widget_message_rate, widget_message_window; /* per visitor */
 	int  widget_session_rate, widget_session_window; /* per address */
+	int  contact_reply_delay, contact_link_ttl; /* visitors' e-mails */
+	int  contact_rate, contact_window; /* addresses left per visitor */
+	int  transcript_rate, transcript_window; /* per conversation */
 	int  visitor_token_ttl; /* seconds */
 	int  suggest_rate, suggest_window; /* agent drafts per user */
 	int  kb_document_max; /* bytes of one document as sent */

@@ -39,6 +39,9 @@ struct principal {
 	char	       visitor_id[37]; /* AUTH_VISITOR: the visitor */
 	char	       chatbot_id[37]; /* AUTH_VISITOR: the visitor's chatbot */
 	int	       restricted; /* AUTH_VISITOR: no bot, no LLM for them */
+	/* AUTH_VISITOR through an e-mailed link: the only conversation the
+	 * token opens (routes without it refused), else "". */
+	char conversation_id[37];
 	enum role      role; /* read from the database, not the token */
 	unsigned       scopes;
 };

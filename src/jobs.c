@@ -12,6 +12,7 @@
 
 #include "answer.h"
 #include "conf.h"
+#include "contact.h"
 #include "crypto.h"
 #include "db.h"
 #include "job_mail.h"
@@ -97,6 +98,7 @@ static const struct {
 	{ "email", job_mail, NULL },
 	{ "webhook", webhook_deliver, webhook_give_up },
 	{ "export", export_run, NULL },
+	{ "visitor_mail", job_visitor_mail, NULL },
 };
 
 /* Records the outcome 'out' of try 'job'; returns 0 or -1. */
@@ -263,11 +265,12 @@ jobs_run(const struct conf *cfg, int no)
 			}
 			last_purge = time(NULL);
 		}
-		/* Agents' digests of what they have not seen. */
+		/* Agents' digests, lapsed presence, visitors' reply mails. */
 		if (no == 0 &&
 		    time(NULL) - last_notify >= cfg->notify_sweep_interval) {
 			(void)notify_sweep(cfg, db);
 			(void)presence_sweep(cfg, db);
+			(void)contact_sweep(cfg, db);
 			last_notify = time(NULL);
 		}
 		/* Every visitor message ends in a reply or a handoff. */

@@ -142,22 +142,19 @@ fail:
 	return -1;
 }
 
-/*
- * Runs 'fn' for each (company, user) that lookup 'st' answers (at most a
- * batch), each in its own company's transactions; the sum of what the
- * calls return (those that fail count nothing), or -1.
- */
-static int
-each_agent(const struct conf *cfg, struct db *db, struct db_stmt *st,
+int
+notify_each(const struct conf *cfg, struct db *db, struct db_stmt *st,
+    const char *arg,
     int (*fn)(const struct conf *, struct db *, const char *, const char *))
 {
-	const char *params[1];
+	const char *params[2];
 	char	    lim[12], (*ids)[2][37] = NULL;
 	PGresult   *res;
 	int	    i, n, sum = 0;
 
 	snprintf(lim, sizeof(lim), "%d", NOTIFY_BATCH);
 	params[0] = lim;
+	params[1] = arg;
 	if ((res = db_exec(db, st, params)) == NULL)
 		return -1;
 	n = PQntuples(res);
@@ -183,7 +180,7 @@ each_agent(const struct conf *cfg, struct db *db, struct db_stmt *st,
 int
 notify_sweep(const struct conf *cfg, struct db *db)
 {
-	int sent = each_agent(cfg, db, &q_due, digest);
+	int sent = notify_each(cfg, db, &q_due, NULL, digest);
 
 	if (sent > 0)
 		log_event(LOG_INFO, "notify_digests", LOG_I("queued", sent));
@@ -228,7 +225,7 @@ lapse(const struct conf *cfg, struct db *db, const char *cid, const char *uid)
 int
 presence_sweep(const struct conf *cfg, struct db *db)
 {
-	int moved = each_agent(cfg, db, &q_lapsed, lapse);
+	int moved = notify_each(cfg, db, &q_lapsed, NULL, lapse);
 
 	if (moved > 0)
 		log_event(

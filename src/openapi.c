@@ -166,6 +166,15 @@ field_schema(const struct field *f)
 		    json_pack("[{s:s},{s:s}]", "format", "date-time", "format",
 			"date"));
 		break;
+	case V_DATE:
+		json_object_set_new(s, "type", json_string("string"));
+		json_object_set_new(s, "format", json_string("date"));
+		break;
+	case V_CLOCK:
+		json_object_set_new(s, "type", json_string("string"));
+		json_object_set_new(s, "pattern",
+		    json_string("^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"));
+		break;
 	case V_ORIGIN:
 		json_object_set_new(s, "type", json_string("string"));
 		json_object_set_new(s, "pattern",

@@ -922,13 +922,41 @@ static const struct col widget_visitor_cols[] = {
 };
 const struct row row_widget_visitor =
     ROW("WidgetVisitor", widget_visitor_cols, NULL);
+/*
+ * Whether the visitor of chatbot b can have a person now, and what the
+ * widget says when not: selected with chatbots as b.
+ */
+#define AVAILABILITY_COLS                                                      \
+	COL_SUB("agents_available", C_BOOL, 0,                                 \
+	    "EXISTS (SELECT 1 FROM users u WHERE u.company_id = b.company_id " \
+	    "AND parley_presence(u.presence, u.presence_at) = 'online' AND "   \
+	    "(b.team_id IS NULL OR u.id IN (SELECT m.user_id FROM "            \
+	    "team_members m WHERE m.company_id = b.company_id AND m.team_id "  \
+	    "= b.team_id)))",                                                  \
+	    NULL,                                                              \
+	    "a person (of the chatbot's team, else any member) is online "     \
+	    "now"),                                                            \
+	    COL_SUB("within_hours", C_BOOL, 0,                                 \
+		"parley_chatbot_open(b.company_id, b.id, now())", NULL,        \
+		"within the chatbot's business hours now (always, when it "    \
+		"has none)"),                                                  \
+	    COL_SUB("opens_at", C_TIME, COL_NULL,                              \
+		"parley_chatbot_opens_at(b.company_id, b.id, now())", NULL,    \
+		"outside hours: when they next begin (within two weeks)"),     \
+	    COL_SUB("offline_message", C_STRING, COL_NULL,                     \
+		"b.offline_message", NULL,                                     \
+		"the company's words for when nobody can answer"),             \
+	    COL_SUB("ask_email", C_BOOL, 0, "b.ask_email", NULL,               \
+		"when nobody can answer, offer to answer by e-mail")
 static const struct col widget_chatbot_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("name", C_STRING, 0),
 	COL("welcome_message", C_STRING, 0),
-	COL_DOC("agents_available", C_BOOL, 0,
-	    "a person (of the chatbot's team, else any member) is online now"),
+	AVAILABILITY_COLS,
 };
+static const struct col availability_cols[] = { AVAILABILITY_COLS };
+const struct row row_availability = ROW("Availability", availability_cols,
+    "Whether a person can answer a chatbot's visitor now");
 const struct row row_widget_chatbot =
     ROW("WidgetChatbot", widget_chatbot_cols, NULL);
 static const struct col widget_session_cols[] = {
@@ -955,15 +983,90 @@ static const struct col message_accepted_cols[] = {
 };
 const struct row row_message_accepted =
     ROW("MessageAccepted", message_accepted_cols, "A visitor's message, taken");
+static const struct col contact_cols[] = {
+	COL("email", C_STRING, 0),
+	COL_DOC("confirmed", C_BOOL, 0,
+	    "replies are mailed only once the visitor confirmed it"),
+};
+const struct row row_contact = ROW(
+    "ContactAddress", contact_cols, "The address a visitor left for replies");
+static const struct col seen_cols[] = {
+	COL_DOC("seen_seq", C_INT, 0, "the last message the visitor saw"),
+};
+const struct row	row_seen = ROW("SeenMark", seen_cols, NULL);
 static const struct col handoff_cols[] = {
 	{ "status", C_STRING, 0, NULL, NULL, conv_statuses, NULL },
 	COL_SUB("reply", C_JSON, COL_NULL, NULL, &row_message,
 	    "the bot's word that a person will answer"),
-	COL_DOC("agents_available", C_BOOL, 0,
-	    "a person (of the chatbot's team, else any member) is online now: "
-	    "when not, the widget says the answer may take a while"),
+	AVAILABILITY_COLS,
+	COL_SUB("contact", C_JSON, COL_NULL | COL_ADDED, NULL, &row_contact,
+	    "the address the visitor left for replies, if any"),
 };
-const struct row row_handoff = ROW("Handoff", handoff_cols, NULL);
+const struct row	row_handoff = ROW("Handoff", handoff_cols,
+	   "When nobody can answer now (agents_available or within_hours "
+		  "false), the widget says so and, with ask_email, offers to answer by "
+		  "e-mail");
+static const struct col link_session_cols[] = {
+	COL_DOC("token", C_STRING, 0,
+	    "a visitor token for this conversation only: Authorization: "
+	    "Bearer"),
+	{ "token_type", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "Bearer", NULL }, NULL },
+	COL("expires_in", C_INT, 0),
+	COL("conversation_id", C_UUID, 0),
+	COL_SUB("visitor", C_JSON, 0, NULL, &row_widget_visitor, NULL),
+	COL_SUB("chatbot", C_JSON, 0, NULL, &row_widget_chatbot, NULL),
+	COL_SUB("contact", C_JSON, COL_NULL, NULL, &row_contact,
+	    "the visitor's address for replies"),
+};
+const struct row row_link_session = ROW("LinkSession", link_session_cols,
+    "The chat page's session, from an e-mailed link");
+static const char *const weekdays[] = { "mon", "tue", "wed", "thu", "fri",
+	"sat", "sun", NULL };
+static const struct col	 hours_range_cols[] = {
+	 { "day", C_STRING, 0, NULL, NULL, weekdays, NULL },
+	 COL_DOC("opens", C_STRING, 0, "local time, HH:MM"),
+	 COL_DOC("closes", C_STRING, 0, "local time, HH:MM; 24:00 is midnight"),
+};
+const struct row row_hours_range =
+    ROW("HoursRange", hours_range_cols, "An opening range of one weekday");
+static const struct col holiday_cols[] = {
+	COL_DOC("date", C_STRING, 0, "YYYY-MM-DD, in the chatbot's time zone"),
+	COL("name", C_STRING, COL_NULL),
+};
+const struct row row_holiday =
+    ROW("Holiday", holiday_cols, "A day closed all day");
+static const struct col hours_cols[] = {
+	COL_EXPR("enabled", C_BOOL, 0, "b.hours_enabled"),
+	COL_DOC("timezone", C_STRING, 0, "an IANA time zone name"),
+	COL_SUB("weekly", C_ROWS, 0,
+	    "(SELECT coalesce(json_agg(json_build_object('day', (ARRAY['mon', "
+	    "'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])[w.dow], 'opens', "
+	    "to_char(w.opens, 'HH24:MI'), 'closes', to_char(w.closes, "
+	    "'HH24:MI')) ORDER BY w.dow, w.opens), '[]') FROM chatbot_hours w "
+	    "WHERE w.company_id = b.company_id AND w.chatbot_id = b.id)",
+	    &row_hours_range, "the opening ranges, by day"),
+	COL_SUB("holidays", C_ROWS, 0,
+	    "(SELECT coalesce(json_agg(json_build_object('date', "
+	    "to_char(h.day, 'YYYY-MM-DD'), 'name', h.name) ORDER BY h.day), "
+	    "'[]') FROM chatbot_holidays h WHERE h.company_id = b.company_id "
+	    "AND h.chatbot_id = b.id)",
+	    &row_holiday, NULL),
+	COL_SUB("offline_message", C_STRING, COL_NULL, "b.offline_message",
+	    NULL, NULL),
+	COL_SUB("ask_email", C_BOOL, 0, "b.ask_email", NULL, NULL),
+	COL_SUB("open", C_BOOL, 0,
+	    "parley_chatbot_open(b.company_id, b.id, coalesce($3::timestamptz, "
+	    "now()))",
+	    NULL, "within the hours now (or at ?at=)"),
+	COL_SUB("opens_at", C_TIME, COL_NULL,
+	    "parley_chatbot_opens_at(b.company_id, b.id, "
+	    "coalesce($3::timestamptz, now()))",
+	    NULL, "when closed: when the hours next begin, within two weeks"),
+};
+const struct row row_hours = ROW("BusinessHours", hours_cols,
+    "A chatbot's business hours: a weekly schedule in its time zone, "
+    "with holidays");
 
 const struct row *const rows_all[] = {
 	&row_widget_conversation,
@@ -974,6 +1077,13 @@ const struct row *const rows_all[] = {
 	&row_widget_session,
 	&row_message_accepted,
 	&row_handoff,
+	&row_availability,
+	&row_contact,
+	&row_seen,
+	&row_link_session,
+	&row_hours_range,
+	&row_holiday,
+	&row_hours,
 	&row_me_user,
 	&row_company_brief,
 	&row_mfa_state,

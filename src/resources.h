@@ -70,7 +70,13 @@ extern const struct row row_widget_conversation;
 extern const struct row row_consent;
 extern const struct row row_widget_message;
 extern const struct row row_widget_session;
+extern const struct row row_widget_chatbot;
 extern const struct row row_message_accepted;
 extern const struct row row_handoff;
+extern const struct row row_availability;
+extern const struct row row_contact;
+extern const struct row row_seen;
+extern const struct row row_link_session;
+extern const struct row row_hours;
 
 #endif

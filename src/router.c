@@ -264,6 +264,31 @@ empty_body(const char *s)
 	return s[strspn(s, " \t\r\n")] == '\0';
 }
 
+/*
+ * A visitor token made from an e-mailed link opens one conversation: the
+ * routes under /conversations/:id of that one; another id is 404, like an
+ * unknown one, any other route 403. Returns 0, or -1 after answering.
+ */
+static int
+link_scope(struct request *req, struct ctx *ctx)
+{
+	const char *id;
+
+	if (ctx->who.kind != AUTH_VISITOR ||
+	    ctx->who.conversation_id[0] == '\0')
+		return 0;
+	if (strncmp(req->route, "/api/v1/widget/conversations/:id/", 33) != 0) {
+		http_send_problem(req, 403, "link_scope",
+		    "This chat link opens one conversation only", NULL, NULL,
+		    NULL);
+		return -1;
+	}
+	id = router_param(req, "id");
+	if (id == NULL || strcmp(id, ctx->who.conversation_id) != 0)
+		return router_not_found(req), -1;
+	return 0;
+}
+
 void
 router_dispatch(struct request *req, struct ctx *ctx)
 {
@@ -279,6 +304,8 @@ router_dispatch(struct request *req, struct ctx *ctx)
 	if (auth_authenticate(req, ctx, r) == -1)
 		goto out;
 	if (check_params(req, r) == -1)
+		goto denied;
+	if (link_scope(req, ctx) == -1)
 		goto denied;
 	if (r->body == BODY_NONE) {
 		/*

@@ -167,6 +167,53 @@ static const struct spec s_chatbot_rotate_secret = { .noun = "chatbot",
 	    "the chatbot with its new identity_secret, this once")),
 	.audit = "chatbot.rotate_identity_secret" };
 
+/* Business hours and offline mode. */
+static const char *const  hours_days[] = { "mon", "tue", "wed", "thu", "fri",
+	 "sat", "sun", NULL };
+static const struct field f_hours_range[] = {
+	FIELD_ENUM("day", hours_days, F_REQUIRED, NULL),
+	FIELD_DOC("opens", V_CLOCK, 0, 0, F_REQUIRED, "local time, HH:MM"),
+	FIELD_DOC("closes", V_CLOCK, 0, 0, F_REQUIRED,
+	    "local time, HH:MM, after opens; 24:00 is midnight"),
+};
+static const struct field f_hours_item =
+    FIELD_SUB("range", V_OBJECT, 0, 0, 0, f_hours_range, NULL);
+static const struct field f_holiday[] = {
+	FIELD_DOC("date", V_DATE, 0, 0, F_REQUIRED,
+	    "closed all day (in the chatbot's time zone)"),
+	FIELD("name", V_STRING, 1, 100, F_NULLABLE),
+};
+static const struct field f_holiday_item =
+    FIELD_SUB("holiday", V_OBJECT, 0, 0, 0, f_holiday, NULL);
+static const struct spec s_hours_get = { .noun = "chatbot",
+	QUERY(FIELD_DOC("at", V_TIME, 0, 0, 0,
+	    "evaluate open and opens_at at this instant instead of now")),
+	REPLIES(REPLY(200, R_ONE, &row_hours, "the schedule")) };
+static const struct spec s_hours_put = { .noun = "chatbot",
+	BODY(FIELD_DOC("enabled", V_BOOL, 0, 0, F_REQUIRED,
+		 "false: always within hours (the schedule is kept)"),
+	    FIELD_DOC("timezone", V_STRING, 1, 64, F_REQUIRED,
+		"an IANA time zone name (Europe/Berlin); another is 422 "
+		"unknown"),
+	    { "weekly", V_ARRAY, 0, 70, F_REQUIRED, NULL, &f_hours_item, 1,
+		"opening ranges; a range past midnight is two" },
+	    { "holidays", V_ARRAY, 0, 200, 0, NULL, &f_holiday_item, 1,
+		"days closed all day; none when absent" },
+	    FIELD_DOC("offline_message", V_TEXT, 1, 500, F_NULLABLE,
+		"shown by the widget when nobody can answer"),
+	    FIELD_DOC("ask_email", V_BOOL, 0, 0, 0,
+		"offer visitors to answer by e-mail then (true when "
+		"absent)")),
+	REPLIES(REPLY(200, R_ONE, &row_hours, "as set"),
+	    PROBLEM(422, "validation_failed",
+		"errors[0].code range (closes not after opens), duplicate or "
+		"unknown (timezone)")),
+	.audit = "chatbot.hours",
+	.doc = "Replaces the whole schedule. Outside it, or when no agent "
+	       "of the chatbot's team (else of the company) is online, the "
+	       "widget says so and, with ask_email, offers to answer by "
+	       "e-mail (POST /api/v1/widget/conversations/{id}/contact)." };
+
 /* The inbox. */
 static const char *const conv_statuses[] = { "bot", "pending", "open",
 	"resolved", NULL };
@@ -1420,6 +1467,68 @@ static const struct spec s_widget_consent = {
 	       "is kept with its time; the latest is in force. Counts against "
 	       "the visitor's message rate (widget_message_rate)."
 };
+static const struct spec s_widget_contact = { .noun = "conversation",
+	BODY(FIELD_DOC("email", V_EMAIL, 3, 254, F_REQUIRED,
+	    "where replies go once confirmed")),
+	REPLIES(REPLY(202, R_ONE, &row_contact,
+		    "kept; a confirmation e-mail is on its way"),
+	    REPLY(200, R_ONE, &row_contact, "confirmed already"),
+	    PROBLEM(403, "contact_not_offered",
+		"the chatbot does not answer by e-mail (ask_email false)")),
+	.doc = "The visitor's own address (one per visitor: a new one "
+	       "replaces it, unconfirmed). Nothing but one confirmation "
+	       "e-mail goes to it until its link is opened and confirmed "
+	       "(POST /api/v1/widget/links/confirm), so the widget cannot "
+	       "mail strangers. Then agents' replies the widget has not "
+	       "shown are mailed after contact_reply_delay, one mail per "
+	       "conversation per delay, with a link that opens the "
+	       "conversation on parley's chat page. 429 past contact_rate "
+	       "addresses per visitor, or twice that to one address, per "
+	       "contact_window. Kept with the visitor: found by a "
+	       "data-subject request by e-mail, erased with them, "
+	       "anonymised by retention." };
+static const struct spec s_widget_seen = { .noun = "conversation",
+	BODY(FIELD_DOC("seq", V_INT, 0, 1000000000, F_REQUIRED,
+	    "the last message the widget showed its visitor")),
+	REPLIES(REPLY(200, R_ONE, &row_seen, "as kept")),
+	.doc = "Sent by the widget while it is shown: agents' replies up to "
+	       "seq are not e-mailed." };
+static const struct spec s_widget_transcript = { .noun = "conversation",
+	REPLIES(REPLY(202, R_ONE, &row_contact,
+		    "the transcript is on its way to this address"),
+	    PROBLEM(409, "contact_unconfirmed",
+		"no confirmed address: leave one first")),
+	.doc = "The whole conversation by e-mail, to the visitor's "
+	       "confirmed address only; transcript_rate per conversation per "
+	       "transcript_window (429 past it)." };
+#define LINK_BODY                                                              \
+	BODY(FIELD_DOC("token", V_STRING, 100, 135, F_REQUIRED | F_SECRET,     \
+	    "from the link's fragment"))
+static const struct spec s_widget_link_resume = { .noun = "conversation",
+	LINK_BODY,
+	REPLIES(REPLY(201, R_ONE, &row_link_session,
+		    "a visitor token for this conversation"),
+	    PROBLEM(403, "link_invalid link_expired",
+		"not a link parley made, or past contact_link_ttl")),
+	.doc =
+	    "The chat page (/widget/frame?bot=KEY#resume=TOKEN, linked "
+	    "from reply and transcript e-mails) exchanges the link for a "
+	    "visitor token that opens this conversation only (403 "
+	    "link_scope on every other widget route). The link proves "
+	    "nothing else. Rate-limited per address (widget_session_rate)." };
+static const struct spec s_widget_link_confirm = { .noun = "conversation",
+	LINK_BODY,
+	REPLIES(REPLY(201, R_ONE, &row_link_session,
+		    "confirmed; a visitor token for this conversation"),
+	    PROBLEM(403, "link_invalid link_expired",
+		"not a link parley made for the visitor's current address, or "
+		"past contact_link_ttl")),
+	.doc = "The chat page (/widget/frame?bot=KEY#confirm=TOKEN, from the "
+	       "confirmation e-mail) asks the visitor to confirm, then posts "
+	       "the token: the address is confirmed (replies waiting unseen "
+	       "are mailed after contact_reply_delay) and the conversation "
+	       "opens as with resume. A link made for an address the visitor "
+	       "has replaced is invalid." };
 static const struct spec s_widget_frame = { .refuse = "unknown_chatbot",
 	QUERY(FIELD_DOC("bot", V_STRING, 1, 40, 0, "the chatbot's public_key")),
 	REPLIES({ 200, R_OTHER, NULL,
@@ -1698,6 +1807,12 @@ const struct route routes[] = {
 	    "delete a chatbot with its knowledge base and conversations "
 	    "(audited)",
 	    &s_chatbot_delete),
+	KEY(M_GET, "/api/v1/chatbots/:id/hours", ROLE_MEMBER,
+	    SCOPE_CHATBOTS_READ, h_hours_get, "business hours and offline mode",
+	    &s_hours_get),
+	KEY_JSON(M_PUT, "/api/v1/chatbots/:id/hours", ROLE_ADMIN,
+	    SCOPE_CHATBOTS_WRITE, PRL_BODY_SMALL, h_hours_put,
+	    "set business hours and offline mode (audited)", &s_hours_put),
 	KEY(M_POST, "/api/v1/chatbots/:id/rotate-key", ROLE_ADMIN,
 	    SCOPE_CHATBOTS_WRITE, h_chatbot_rotate_key,
 	    "replace the widget's public key (audited)", &s_chatbot_rotate_key),
@@ -1808,6 +1923,24 @@ const struct route routes[] = {
 	VISITOR(M_POST, "/api/v1/widget/conversations/:id/rating", BODY_JSON,
 	    RL_NONE, h_widget_rating, "rate a resolved conversation",
 	    &s_widget_rating),
+	VISITOR(M_POST, "/api/v1/widget/conversations/:id/contact", BODY_JSON,
+	    RL_LLM, h_widget_contact, "leave an address for replies",
+	    &s_widget_contact),
+	VISITOR(M_POST, "/api/v1/widget/conversations/:id/seen", BODY_JSON,
+	    RL_NONE, h_widget_seen, "what the widget has shown",
+	    &s_widget_seen),
+	VISITOR(M_POST, "/api/v1/widget/conversations/:id/transcript",
+	    BODY_NONE, RL_LLM, h_widget_transcript,
+	    "e-mail the conversation to the confirmed address",
+	    &s_widget_transcript),
+	{ M_POST, "/api/v1/widget/links/resume", AUTH_PUBLIC, ROLE_NONE, 0,
+	    RL_NONE, BODY_JSON, PRL_BODY_SMALL, NULL, h_widget_link_resume,
+	    "an e-mailed link: open its conversation", NULL,
+	    &s_widget_link_resume },
+	{ M_POST, "/api/v1/widget/links/confirm", AUTH_PUBLIC, ROLE_NONE, 0,
+	    RL_NONE, BODY_JSON, PRL_BODY_SMALL, NULL, h_widget_link_confirm,
+	    "an e-mailed link: confirm the address, open the conversation",
+	    NULL, &s_widget_link_confirm },
 	{ M_GET, "/api/v1/widget/conversations/:id/events", AUTH_VISITOR,
 	    ROLE_NONE, 0, RL_NONE, BODY_NONE, 0, NULL, h_widget_events_auth,
 	    "the conversation's events (SSE or long-polling through nginx)",

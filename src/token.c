@@ -37,6 +37,7 @@ ptok_issue(const unsigned char *key, size_t keylen, const char *iss,
 	    jwt_add_grant(j, "sid", c->sid) == 0 &&
 	    jwt_add_grant(j, "role", c->role) == 0 &&
 	    jwt_add_grant(j, "jti", c->jti) == 0 &&
+	    (c->cnv[0] == '\0' || jwt_add_grant(j, "cnv", c->cnv) == 0) &&
 	    jwt_add_grant_int(j, "iat", c->iat) == 0 &&
 	    jwt_add_grant_int(j, "exp", c->exp) == 0 &&
 	    jwt_set_alg(j, JWT_ALG_HS256, key, (int)keylen) == 0)
@@ -150,6 +151,11 @@ ptok_verify(const unsigned char *key, size_t keylen, const char *token,
 	    copy_str(g, "jti", c->jti, sizeof(c->jti)) == -1 ||
 	    !db_uuid_valid(c->sub) || !db_uuid_valid(c->cid) ||
 	    !db_uuid_valid(c->sid))
+		goto out;
+	/* Optional: a token that opens one conversation only. */
+	if (json_object_get(g, "cnv") != NULL &&
+	    (copy_str(g, "cnv", c->cnv, sizeof(c->cnv)) == -1 ||
+		!db_uuid_valid(c->cnv)))
 		goto out;
 	if (!json_is_integer(v = json_object_get(g, "iat")))
 		goto out;

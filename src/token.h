@@ -23,12 +23,13 @@ struct jwt_claims {
 	char sid[37]; /* session id */
 	char role[8];
 	char jti[33];
+	char cnv[37]; /* visitor tokens from a link: the one conversation */
 	long iat, exp;
 };
 
 /*
- * Signs 'c' (sub, cid, sid, role; iat/exp/jti are set here from 'now' and
- * 'ttl') as an HS256 JWT with iss 'iss', aud 'aud' and typ 'typ'. Returns
+ * Signs 'c' (sub, cid, sid, role, and cnv when not empty; iat/exp/jti are
+ * set here from 'now' and 'ttl') as an HS256 JWT with iss 'iss', aud 'aud' and typ 'typ'. Returns
  * a new string; caller frees with free(). NULL on failure.
  */
 char *ptok_issue(const unsigned char *key, size_t keylen, const char *iss,

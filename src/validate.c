@@ -157,6 +157,8 @@ validate_value(json_t *v, const struct field *f, struct verr *err)
 	}
 	case V_ENUM:
 	case V_TIME:
+	case V_DATE:
+	case V_CLOCK:
 	case V_CURSOR:
 	case V_ORIGIN:
 	case V_HOST:
@@ -291,13 +293,23 @@ validate_text(const char *s, const struct field *f, struct verr *err)
 				return 0;
 		return fail(err, f->name, "format");
 	case V_TIME:
+	case V_DATE:
 		/* A date-time, or a full-date (midnight UTC). */
 		if (len == 10 && digits(s, 4) && s[4] == '-' &&
 		    digits(s + 5, 2) && s[7] == '-' && digits(s + 8, 2) &&
 		    num2(s + 5) >= 1 && num2(s + 5) <= 12 && num2(s + 8) >= 1 &&
 		    num2(s + 8) <= 31)
 			return 0;
-		return validate_rfc3339(s) ? 0 : fail(err, f->name, "format");
+		return f->kind == V_TIME && validate_rfc3339(s)
+		    ? 0
+		    : fail(err, f->name, "format");
+	case V_CLOCK:
+		/* HH:MM, where 24:00 is the end of a day. */
+		if (len == 5 && digits(s, 2) && s[2] == ':' &&
+		    digits(s + 3, 2) && num2(s + 3) <= 59 &&
+		    (num2(s) <= 23 || (num2(s) == 24 && num2(s + 3) == 0)))
+			return 0;
+		return fail(err, f->name, "format");
 	case V_CURSOR: {
 		const char *us = s, *id = strchr(s, '_');
 

@@ -29,6 +29,8 @@ enum vkind {
 	V_CURSOR, /* a keyset cursor "<microseconds>_<uuid>" */
 	V_ORIGIN, /* an exact lower-case origin scheme://host[:port] */
 	V_HOST, /* a lower-case host name with a dot */
+	V_DATE, /* an RFC 3339 full-date "2026-12-24" */
+	V_CLOCK, /* a time of day "HH:MM", 00:00 to 24:00 */
 	V__MAX
 };
 
@@ -89,7 +91,7 @@ int validate_value(json_t *v, const struct field *f, struct verr *err);
 /*
  * Checks a query parameter's decoded text 's' against 'f' (V_STRING,
  * V_TOKEN, V_UUID, V_INT, V_BOOL "true"/"false", V_ENUM, V_TIME,
- * V_CURSOR). Returns 0 or -1 with 'err' filled.
+ * V_DATE, V_CLOCK, V_CURSOR). Returns 0 or -1 with 'err' filled.
  */
 int validate_text(const char *s, const struct field *f, struct verr *err);
 

@@ -116,6 +116,16 @@ static const struct {
 	{ FIELD("id", V_UUID, 0, 0, 0), "6f1c2d3e-1111-4a2b-9c3d-0123456789ab",
 	    0 },
 	{ FIELD("id", V_UUID, 0, 0, 0), "me", -1 },
+	{ FIELD("opens", V_CLOCK, 0, 0, 0), "09:30", 0 },
+	{ FIELD("opens", V_CLOCK, 0, 0, 0), "00:00", 0 },
+	{ FIELD("opens", V_CLOCK, 0, 0, 0), "24:00", 0 },
+	{ FIELD("opens", V_CLOCK, 0, 0, 0), "24:01", -1 },
+	{ FIELD("opens", V_CLOCK, 0, 0, 0), "9:30", -1 },
+	{ FIELD("opens", V_CLOCK, 0, 0, 0), "12:60", -1 },
+	{ FIELD("opens", V_CLOCK, 0, 0, 0), "12:30:00", -1 },
+	{ FIELD("day", V_DATE, 0, 0, 0), "2026-12-24", 0 },
+	{ FIELD("day", V_DATE, 0, 0, 0), "2026-13-24", -1 },
+	{ FIELD("day", V_DATE, 0, 0, 0), "2026-12-24T00:00:00Z", -1 },
 };
 
 static void
