@@ -24,7 +24,7 @@
 /* $2 visitor id, $3 user id, $4 e-mail: exactly one is not NULL. */
 #define SUBJECT                                                                \
 	"v.company_id = $1 AND (v.id = $2::uuid OR v.external_id = $3 OR "     \
-	"lower(v.email) = lower($4))"
+	"lower(v.email) = lower($4) OR lower(v.contact_email) = lower($4))"
 
 /* The subject's visitor records (ids), at most 1000. */
 static struct db_stmt q_subject_ids = { "privacy_subject_ids",
@@ -34,7 +34,9 @@ static struct db_stmt q_subject_ids = { "privacy_subject_ids",
 /* One visitor record with its consents; $2 the visitor. */
 static struct db_stmt q_subject_visitor = { "privacy_subject_visitor",
 	"SELECT json_build_object('id', v.id, 'chatbot_id', v.chatbot_id, "
-	"'user_id', v.external_id, 'email', v.email, 'name', v.name, "
+	"'user_id', v.external_id, 'email', v.email, 'contact_email', "
+	"v.contact_email, 'contact_confirmed_at', "
+	"parley_time(v.contact_confirmed_at), 'name', v.name, "
 	"'verified', v.verified, 'restricted', v.restricted, 'created_at', "
 	"parley_time(v.created_at), 'last_seen_at', "
 	"parley_time(v.last_seen_at), 'consents', (SELECT "

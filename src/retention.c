@@ -96,13 +96,14 @@ static struct db_stmt q_ret_anonymise = { "retention_anonymise",
 static struct db_stmt q_ret_anon_visitors = { "retention_anon_visitors",
 	"WITH v AS (SELECT id FROM visitors x WHERE company_id = $1 AND "
 	"last_seen_at < now() - parley_retention_interval($2) AND (name IS NOT "
-	"NULL OR email IS NOT NULL OR external_id IS NOT NULL) AND NOT EXISTS "
+	"NULL OR email IS NOT NULL OR external_id IS NOT NULL OR contact_email "
+	"IS NOT NULL) AND NOT EXISTS "
 	"(SELECT 1 FROM conversations c WHERE c.company_id = $1 AND "
 	"c.visitor_id = x.id AND c.last_message_at >= now() - "
 	"parley_retention_interval($2)) LIMIT $3::integer FOR UPDATE SKIP "
 	"LOCKED) UPDATE visitors x SET name = NULL, email = NULL, external_id "
-	"= NULL, verified = false FROM v WHERE x.company_id = $1 AND x.id = "
-	"v.id",
+	"= NULL, verified = false, contact_email = NULL, contact_confirmed_at "
+	"= NULL FROM v WHERE x.company_id = $1 AND x.id = v.id",
 	3, 0, 0 };
 /* Finished deliveries (they hold message text) after 30 days at most. */
 static struct db_stmt q_ret_deliveries = { "retention_deliveries",
@@ -126,7 +127,8 @@ static struct db_stmt q_ret_count = { "retention_count",
 	"SELECT count(*), coalesce(sum(message_count), 0), (SELECT count(*) "
 	"FROM visitors x WHERE company_id = $1 AND last_seen_at < now() - "
 	"parley_retention_interval($2) AND ($3 = 'delete' OR name IS NOT NULL "
-	"OR email IS NOT NULL OR external_id IS NOT NULL) AND NOT EXISTS "
+	"OR email IS NOT NULL OR external_id IS NOT NULL OR contact_email IS "
+	"NOT NULL) AND NOT EXISTS "
 	"(SELECT 1 FROM conversations c WHERE c.company_id = $1 AND "
 	"c.visitor_id = x.id AND c.last_message_at >= now() - "
 	"parley_retention_interval($2))) FROM conversations WHERE company_id "

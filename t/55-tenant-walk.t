@@ -80,7 +80,7 @@ my %b_id = (
 	'/api/v1/labels/:id' => $B->{label},
 	'/api/v1/members/:id/capacity' => $B->{users}{member}{id},
 	'/api/v1/auth/sessions/:id' => $B->{users}{member}{session},
-	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key
+	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key /api/v1/chatbots/:id/hours
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
 	    /api/v1/chatbots/:id/documents/:doc)),
 	'/api/v1/templates/:id' => $B->{template},
@@ -91,7 +91,9 @@ my %b_id = (
 	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
 	    /api/v1/conversations/:id/suggest /api/v1/conversations/:id/suggestions/:draft /api/v1/conversations/:id/labels
 	    /api/v1/widget/conversations/:id/messages
-	    /api/v1/widget/conversations/:id/handoff /api/v1/widget/conversations/:id/rating)),
+	    /api/v1/widget/conversations/:id/handoff /api/v1/widget/conversations/:id/rating
+	    /api/v1/widget/conversations/:id/contact /api/v1/widget/conversations/:id/seen
+	    /api/v1/widget/conversations/:id/transcript)),
 );
 # A second parameter, :doc, is B's document (or nobody's).
 my %b_doc = ('/api/v1/chatbots/:id/documents/:doc' => $B->{doc},
@@ -107,6 +109,10 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/labels/:id' => { name => 'renamed' },
 	'/api/v1/conversations/:id/labels' => { label_ids => [] },
 	'/api/v1/widget/conversations/:id/rating' => { score => 5 },
+	'/api/v1/chatbots/:id/hours' => { enabled => JSON::PP::true, timezone => 'UTC', weekly => [] },
+	'/api/v1/widget/conversations/:id/contact' => { email => 'v@walk.example' },
+	'/api/v1/widget/conversations/:id/seen' => { seq => 1 },
+	'/api/v1/widget/conversations/:id/transcript' => undef,
 	'/api/v1/chatbots/:id/rotate-identity-secret' => undef,
 	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
 	'/api/v1/templates/:id' => { name => 'renamed' },
@@ -185,6 +191,8 @@ my %expected = (
 	'GET /api/v1/chatbots' => ['member', 'chatbots:read'],
 	'GET /api/v1/chatbots/:id' => ['member', 'chatbots:read'],
 	'PATCH /api/v1/chatbots/:id' => ['admin', 'chatbots:write'],
+	'GET /api/v1/chatbots/:id/hours' => ['member', 'chatbots:read'],
+	'PUT /api/v1/chatbots/:id/hours' => ['admin', 'chatbots:write'],
 	'DELETE /api/v1/chatbots/:id' => ['admin', 'chatbots:write'],
 	'POST /api/v1/chatbots/:id/rotate-key' => ['admin', 'chatbots:write'],
 	'POST /api/v1/chatbots/:id/rotate-identity-secret' => ['admin', 'chatbots:write'],
@@ -241,12 +249,15 @@ my %streams = map { $_ => 1 } ('GET /api/v1/events', 'GET /api/v1/widget/convers
 my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1/widget/conversations',
     'GET /api/v1/widget/conversations/:id/messages', 'POST /api/v1/widget/conversations/:id/messages',
     'POST /api/v1/widget/conversations/:id/handoff', 'GET /api/v1/widget/conversations/:id/events',
-    'POST /api/v1/widget/consent', 'POST /api/v1/widget/conversations/:id/rating');
+    'POST /api/v1/widget/consent', 'POST /api/v1/widget/conversations/:id/rating',
+    'POST /api/v1/widget/conversations/:id/contact', 'POST /api/v1/widget/conversations/:id/seen',
+    'POST /api/v1/widget/conversations/:id/transcript');
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
     'GET /api/v1/auth/challenge', 'GET /api/v1/auth/oidc/providers', 'POST /api/v1/auth/oidc/start',
     'GET /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/mfa', 'POST /api/v1/auth/oidc/pending',
     'POST /api/v1/auth/oidc/signup', 'POST /api/v1/auth/oidc/link-account', 'POST /api/v1/auth/sso/start',
     'GET /api/v1/sso/saml/:id/metadata', 'POST /api/v1/sso/saml/:id/acs', 'POST /api/v1/notifications/unsubscribe',
+    'POST /api/v1/widget/links/resume', 'POST /api/v1/widget/links/confirm',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/register/confirm', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
     'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions',
