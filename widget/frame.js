@@ -35,7 +35,18 @@
 		nobody: "Nobody from the team is online right now: a person " +
 		    "will reply here when one is.",
 		busy: "Many people are writing right now. Your message will be " +
-		    "sent again in a moment\u2026"
+		    "sent again in a moment\u2026",
+		closedNow: "We are closed right now.",
+		backAt: "We are back ",
+		byMail: "Leave your e-mail address and we will answer you " +
+		    "there.",
+		checkMail: "Check your mail: open the link we sent to confirm " +
+		    "your address.",
+		willMail: "We will answer you by e-mail.",
+		transcriptSent: "The conversation is on its way to your " +
+		    "e-mail address.",
+		linkBad: "This link is not valid any more. Start a new chat " +
+		    "on the shop's website."
 	};
 	var WHO = { visitor: "You", bot: "AI assistant", agent: "Team" };
 
@@ -66,6 +77,15 @@
 	} catch (e) { /* no referrer */ }
 	if (parent === window || parentOrigin === "null")
 		parentOrigin = null;
+	/*
+	 * The chat page parley serves for e-mailed links (top level, no
+	 * loader): /widget/frame?bot=KEY#resume=TOKEN or #confirm=TOKEN. The
+	 * token stays in the fragment (never sent to a server) and buys a
+	 * visitor token for that one conversation; nothing is stored.
+	 */
+	var link = parent === window ?
+	    /^#(resume|confirm)=([A-Za-z0-9._-]{100,135})$/.exec(location.hash) :
+	    null;
 
 	function object(v) {
 		return v && typeof v === "object" && !Array.isArray(v) ? v : null;
@@ -86,6 +106,8 @@
 
 	/* Kept in the host page's storage, by the loader. */
 	function store(key, value) {
+		if (link)
+			return;	/* the chat page keeps nothing */
 		parent.postMessage({ parley: "store", key: key, value: value },
 		    parentOrigin);
 	}
@@ -122,6 +144,7 @@
 			});
 		if (s === "pending" || statusEl.textContent === T.pending)
 			setStatus("");
+		showOffline(s === "pending" ? state.chatbot : null);
 		/* Resolved: the visitor may rate it, once. */
 		$("rating").hidden = s !== "resolved" || !!rated[state.conversation_id];
 	}
@@ -180,7 +203,11 @@
 				return;
 			setStatus(T.connecting);
 			askTimer = setTimeout(sessionFailed, 30000, T.down);
-			parent.postMessage({ parley: "need-session" }, parentOrigin);
+			if (link)
+				redeem();
+			else
+				parent.postMessage({ parley: "need-session" },
+				    parentOrigin);
 		});
 	}
 
@@ -213,7 +240,14 @@
 		if (c && typeof c === "object") {
 			state.chatbot = { id: String(c.id || ""),
 			    name: String(c.name || ""),
-			    welcome_message: String(c.welcome_message || "") };
+			    welcome_message: String(c.welcome_message || ""),
+			    agents_available: c.agents_available !== false,
+			    within_hours: c.within_hours !== false,
+			    opens_at: typeof c.opens_at === "string" ?
+				c.opens_at : null,
+			    offline_message: typeof c.offline_message ===
+				"string" ? c.offline_message : "",
+			    ask_email: c.ask_email === true };
 			state.welcome = state.chatbot.welcome_message;
 		}
 		save();
@@ -396,6 +430,116 @@
 		list.insertBefore(li, next);
 		if (near)
 			toBottom();
+		markSeen();
+	}
+
+	/*
+	 * Tells parley what the visitor has seen (while the chat is shown):
+	 * agents' replies seen here are not e-mailed.
+	 */
+	var seenSent = 0, seenTimer = 0;
+
+	function markSeen() {
+		clearTimeout(seenTimer);
+		seenTimer = setTimeout(function () {
+			var seq = lastSeq;
+
+			if (!isOpen || document.visibilityState !== "visible" ||
+			    seq <= seenSent ||
+			    typeof state.conversation_id !== "string")
+				return;
+			seenSent = seq;
+			api("POST", convPath(state.conversation_id, "seen"),
+			    { seq: seq }).catch(function () {
+				seenSent = 0;
+			});
+		}, 500);
+	}
+
+	/* Nobody can answer now ('a' the availability, null: hide). */
+	function showOffline(a) {
+		var c = state.contact, text, when;
+
+		if (!a || (a.agents_available !== false &&
+		    a.within_hours !== false)) {
+			$("offline").hidden = true;
+			return;
+		}
+		text = a.offline_message || (a.within_hours === false ?
+		    T.closedNow : T.nobody);
+		if (a.within_hours === false && a.opens_at) {
+			when = new Date(a.opens_at);
+			if (!isNaN(when.getTime()))
+				text += " " + T.backAt + when.toLocaleString(
+				    undefined, { weekday: "long", hour: "2-digit",
+				    minute: "2-digit" }) + ".";
+		}
+		if (a.ask_email && !(c && c.confirmed))
+			text += " " + (c ? T.checkMail : T.byMail);
+		else if (c && c.confirmed)
+			text += " " + T.willMail;
+		$("offline-text").textContent = text;
+		$("contact-ask").hidden = !a.ask_email || !!(c && c.confirmed);
+		$("offline").hidden = false;
+	}
+
+	function showContact(c) {
+		if (c && typeof c.email === "string") {
+			state.contact = { email: c.email,
+			    confirmed: c.confirmed === true };
+			save();
+		}
+		$("transcript").hidden = !(state.contact &&
+		    state.contact.confirmed);
+	}
+
+	function sendContact() {
+		var email = $("contact-email").value.trim();
+
+		if (email === "" || email.indexOf("@") < 1)
+			return;
+		run("contact", $("contact-send"), async function () {
+			var res = await inConversation(function (id) {
+				return api("POST", convPath(id, "contact"),
+				    { email: email });
+			});
+
+			showContact(await res.json());
+			showOffline(state.chatbot);
+			setStatus(state.contact.confirmed ? T.willMail :
+			    T.checkMail);
+		});
+	}
+
+	function sendTranscript() {
+		run("transcript", $("transcript"), async function () {
+			await inConversation(function (id) {
+				return api("POST", convPath(id, "transcript"));
+			});
+			setStatus(T.transcriptSent);
+		});
+	}
+
+	/* The chat page: the link's token for a session of its own. */
+	async function redeem() {
+		var res, o = null;
+
+		try {
+			res = await fetch(API + "/links/" + link[1], {
+			    method: "POST", credentials: "omit",
+			    cache: "no-store",
+			    headers: { "Content-Type": "application/json" },
+			    body: JSON.stringify({ token: link[2] }) });
+			o = await res.json();
+		} catch (e) {
+			return sessionFailed(T.offline);
+		}
+		if (!res.ok || !o || typeof o.conversation_id !== "string")
+			return sessionFailed(res.status === 403 ? T.linkBad :
+			    T.down);
+		state.conversation_id = o.conversation_id;
+		showContact(o.contact);
+		onSession(o);
 	}
 
 	function drop(li) {
@@ -761,9 +905,18 @@
 			addMessage(o.reply);
 			toBottom();
 			showConvStatus(o.status);
-			/* Honest: when nobody is online, say the answer waits. */
-			if (o.agents_available === false)
-				setStatus(T.nobody);
+			/* Honest: when nobody can answer, say so and offer to
+			 * answer by e-mail. */
+			if (state.chatbot) {
+				["agents_available", "within_hours", "opens_at",
+				    "offline_message", "ask_email"].forEach(
+				    function (k) {
+					if (k in o)
+						state.chatbot[k] = o[k];
+				});
+			}
+			showContact(o.contact);
+			showOffline(o.status === "pending" ? state.chatbot : null);
 		});
 	}
 
@@ -794,8 +947,13 @@
 		starting = true;
 		setStatus(T.connecting);
 		try {
-			o = await (await check(await api("GET",
-			    API + "/conversations"))).json();
+			if (link) {
+				await token();
+				o = { items: [{ id: state.conversation_id,
+				    status: "" }] };
+			} else
+				o = await (await check(await api("GET",
+				    API + "/conversations"))).json();
 			(o && Array.isArray(o.items) ? o.items : []).forEach(
 			    function (c) {
 				if (c && c.id === state.conversation_id)
@@ -807,7 +965,7 @@
 				throw problem(T.down);
 			ready = true;
 			setStatus("");
-			if (conv !== null)
+			if (conv !== null && conv.status)
 				showConvStatus(conv.status);
 			toBottom();
 			listen();
@@ -859,8 +1017,36 @@
 		}
 	}
 
-	if (!/^pk_[0-9a-f]{32}$/.test(bot) || parentOrigin === null) {
+	if (!/^pk_[0-9a-f]{32}$/.test(bot) || (parentOrigin === null && !link)) {
 		setStatus(T.down, true);
+		return;
+	}
+	$("contact-send").addEventListener("click", sendContact);
+	$("transcript").addEventListener("click", sendTranscript);
+	document.addEventListener("visibilitychange", markSeen);
+	if (link) {
+		document.body.classList.add("page");
+		consentEl.hidden = true;
+		stored = true;
+		isOpen = true;
+		$("handoff").addEventListener("click", handoff);
+		$("send").addEventListener("click", send);
+		input.addEventListener("keydown", function (ev) {
+			if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+				ev.preventDefault();
+				send();
+			}
+		});
+		$("rating").addEventListener("click", pickScore);
+		$("rating-send").addEventListener("click", sendRating);
+		if (link[1] === "confirm") {
+			$("confirm").hidden = false;
+			$("confirm-send").addEventListener("click", function () {
+				$("confirm").hidden = true;
+				start();
+			});
+		} else
+			start();
 		return;
 	}
 	window.addEventListener("message", onParent);

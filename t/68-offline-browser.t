@@ -1,0 +1,69 @@
+# Offline mode in a real browser (t/browser/offline.mjs): a handoff at
+# night, an address left and confirmed through parley's chat page, an
+# agent's reply next morning mailed with a link that reopens the same
+# conversation. The host page is on another site than parley's.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use File::Path qw(make_path);
+use ParleyTest;
+
+my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
+ok $chromium, 'chromium is installed (dev/test installs it)' or BAIL_OUT('no chromium');
+ok -d ParleyTest->srcdir . '/t/browser/node_modules/playwright-core', 'playwright-core is installed'
+    or BAIL_OUT('no playwright-core');
+
+my $t = ParleyTest->new(env => { PARLEY_NOTIFY_SWEEP_INTERVAL => 1, PARLEY_CONTACT_REPLY_DELAY => 1 });
+my $base = $t->url('');
+$base =~ s{/$}{};
+$t->stop_parleyd;
+$t->{env}{PARLEY_PUBLIC_BASE_URL} = $base;
+$t->start_parleyd;
+my $own = $t->signup(json => { email => 'nils@night.example', password => 'a night shift passphrase',
+    name => 'Nils', company_name => 'Night Shop' })->{json};
+my $auth = { authorization => "Bearer $own->{access_token}" };
+my $port = ParleyTest::free_port();
+my $bot = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { name => 'Night helper',
+    allowed_origins => ["http://localhost:$port"] })->{json};
+# Enabled with no opening hours: closed now, as at night.
+is $t->request('PUT', "/api/v1/chatbots/$bot->{id}/hours", headers => $auth, json => { enabled => JSON::PP::true,
+    timezone => 'Europe/Tallinn', weekly => [] })->{status}, 200, 'the shop is closed now';
+
+my $site = $t->dir . '/site';
+make_path($site);
+open my $fh, '>', "$site/index.html" or die;
+print $fh <<"HTML";
+<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Night shop</title></head>
+<body><h1>Night shop</h1>
+<script src="$base/widget/parley.js" data-bot="$bot->{public_key}" async></script>
+</body></html>
+HTML
+close $fh;
+$t->{pids}{hostpage} = $t->spawn($t->dir . '/hostpage.log', {},
+    '/usr/bin/python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', $site, $port);
+$t->wait_port($port, $t->{pids}{hostpage}, 'the host page server');
+
+my $out = $t->dir . '/screenshots';
+make_path($out);
+local $ENV{BASE} = $base;
+local $ENV{HOST_URL} = "http://localhost:$port/";
+local $ENV{AGENT_TOKEN} = $own->{access_token};
+local $ENV{MAIL_DIR} = $t->dir . '/mail';
+local $ENV{VISITOR} = 'owl@visitor.example';
+local $ENV{REPLY} = 'Good morning! Yes, the lamp ships today.';
+local $ENV{OUT} = $out;
+local $ENV{CHROMIUM} = $chromium;
+open my $node, '-|', 'node', ParleyTest->srcdir . '/t/browser/offline.mjs' or die "node: $!";
+my $checks = 0;
+while (my $line = <$node>) {
+	my $c = eval { decode_json($line) } or do { diag $line; next };
+	$checks++;
+	ok $c->{ok}, $c->{name} or diag $c->{diag};
+}
+close $node;
+is $?, 0, 'the browser run ended cleanly';
+cmp_ok $checks, '>=', 10, "the browser made its checks ($checks)";
+
+done_testing;
