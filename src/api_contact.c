@@ -273,7 +273,7 @@ h_widget_contact(struct request *req, struct ctx *ctx)
 	}
 	/* Each address left sends a mail: a few per visitor, and a few to
 	 * one address whoever leaves it. */
-	for (i = 0; email[i] != '\0' && i < sizeof(lower) - 1; i++)
+	for (i = 0; i < sizeof(lower) - 1 && email[i] != '\0'; i++)
 		lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z'
 			? email[i] - 'A' + 'a'
 			: email[i]);

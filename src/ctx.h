@@ -41,9 +41,9 @@ struct principal {
 	int	       restricted; /* AUTH_VISITOR: no bot, no LLM for them */
 	/* AUTH_VISITOR through an e-mailed link: the only conversation the
 	 * token opens (routes without it refused), else "". */
-	char conversation_id[37];
-	enum role      role; /* read from the database, not the token */
-	unsigned       scopes;
+	char	  conversation_id[37];
+	enum role role; /* read from the database, not the token */
+	unsigned  scopes;
 };
 
 /* What a handler gets besides the request. All members borrowed. */
