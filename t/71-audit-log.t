@@ -41,6 +41,8 @@ my @calls = (
 	['DELETE /api/v1/members/:id', sub { req('DELETE', "/api/v1/members/$rid") }],
 	['POST /api/v1/chatbots', sub { my $r = req('POST', '/api/v1/chatbots', undef, { name => 'Bot' }); $bot = $r->{json}{id}; $r }],
 	['PATCH /api/v1/chatbots/:id', sub { req('PATCH', "/api/v1/chatbots/$bot", undef, { language => 'french' }) }],
+	['PUT /api/v1/chatbots/:id/hours', sub { req('PUT', "/api/v1/chatbots/$bot/hours", undef,
+	    { enabled => JSON::PP::true, timezone => 'Europe/Oslo', weekly => [{ day => 'mon', opens => '08:00', closes => '16:00' }] }) }],
 	['POST /api/v1/chatbots/:id/rotate-key', sub { req('POST', "/api/v1/chatbots/$bot/rotate-key") }],
 	['POST /api/v1/chatbots/:id/rotate-identity-secret', sub { req('POST', "/api/v1/chatbots/$bot/rotate-identity-secret") }],
 	['POST /api/v1/chatbots/:id/documents', sub { my $r = req('POST', "/api/v1/chatbots/$bot/documents", undef,
