@@ -18,4 +18,15 @@ if [ -n "$bad" ]; then
 	echo "lint: PQexec with a non-literal query (use PQexecParams/prepared statements)" >&2
 	exit 1
 fi
+# Handlers read results by column name (row_get, row.h), never by
+# position: a literal column index in src/api_*.c is refused.
+api=$(printf '%s\n' "$@" | grep -E '(^|/)src/api_[a-z_]+\.c$')
+if [ -n "$api" ]; then
+	bad=$(grep -nE 'PQgetvalue[[:space:]]*\([^,]+,[^,]+,[[:space:]]*[0-9]' $api /dev/null)
+	if [ -n "$bad" ]; then
+		printf '%s\n' "$bad"
+		echo "lint: result read by column position in a handler (use row_get)" >&2
+		exit 1
+	fi
+fi
 echo "lint: no banned functions"

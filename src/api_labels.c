@@ -167,8 +167,8 @@ h_conversation_labels(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	if ((res = db_exec(ctx->db, &q_labels_of, p)) == NULL)
 		return -1;
-	o = json_pack(
-	    "{s:o}", "label_ids", json_loads(PQgetvalue(res, 0, 0), 0, NULL));
+	o = json_pack("{s:o}", "label_ids",
+	    json_loads(row_get(res, 0, "label_ids"), 0, NULL));
 	PQclear(res);
 	if (o == NULL || db_commit(ctx->db) == -1) {
 		json_decref(o);

@@ -169,8 +169,9 @@ stored_secret(struct db *db, const struct provider *p, char *out, size_t len)
 		return -1;
 	snprintf(aad, sizeof(aad), "operator:%s", p->secret_name);
 	if (PQntuples(res) == 1)
-		n = keyring_decrypt(keys_ring(), aad, PQgetvalue(res, 0, 0),
-		    (unsigned char *)out, len - 1);
+		n = keyring_decrypt(keys_ring(), aad,
+		    row_get(res, 0, "value_enc"), (unsigned char *)out,
+		    len - 1);
 	PQclear(res);
 	if (n < 0)
 		return -1;
@@ -595,8 +596,9 @@ reauth_done(struct request *req, struct ctx *ctx, const struct provider *p,
 	params[1] = json_string_value(json_object_get(claims, "sub"));
 	if ((res = db_exec(ctx->db, &q_identity_lookup, params)) == NULL)
 		return -1;
-	ok = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), uid) == 0 &&
-	    strcmp(PQgetvalue(res, 0, 1), cid) == 0;
+	ok = PQntuples(res) == 1 &&
+	    strcmp(row_get(res, 0, "user_id"), uid) == 0 &&
+	    strcmp(row_get(res, 0, "company_id"), cid) == 0;
 	PQclear(res);
 	if (!ok) {
 		log_event(LOG_WARN, "oidc_reauth", LOG_S("provider", p->id),
@@ -665,8 +667,8 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 		    LOG_S("reason", "unknown_identity"));
 		return pending(req, ctx, p, claims, binding_hex);
 	}
-	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
-	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
+	snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "user_id"));
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
 	PQclear(res);
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 		return api_unavailable(req);
@@ -681,8 +683,8 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 		return flow_to_console(
 		    req, ctx, "/login?oidc=unknown_identity");
 	}
-	snprintf(role, sizeof(role), "%s", PQgetvalue(res, 0, 0));
-	mfa = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	snprintf(role, sizeof(role), "%s", row_get(res, 0, "role"));
+	mfa = strcmp(row_get(res, 0, "mfa"), "t") == 0;
 	snprintf(email, sizeof(email), "%s", row_get(res, 0, "email"));
 	PQclear(res);
 	/* A company that requires its SSO: its members sign in there. */
@@ -775,11 +777,11 @@ h_oidc_callback(struct request *req, struct ctx *ctx)
 		    LOG_S("reason", "unknown_state"));
 		return flow_to_console(req, ctx, "/login?oidc=expired");
 	}
-	snprintf(want, sizeof(want), "%s", PQgetvalue(res, 0, 0));
-	snprintf(pid, sizeof(pid), "%s", PQgetvalue(res, 0, 1));
-	snprintf(purpose, sizeof(purpose), "%s", PQgetvalue(res, 0, 2));
-	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 3));
-	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 4));
+	snprintf(want, sizeof(want), "%s", row_get(res, 0, "binding"));
+	snprintf(pid, sizeof(pid), "%s", row_get(res, 0, "provider"));
+	snprintf(purpose, sizeof(purpose), "%s", row_get(res, 0, "purpose"));
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
+	snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "user_id"));
 	snprintf(sid, sizeof(sid), "%s", row_get(res, 0, "session_id"));
 	snprintf(back, sizeof(back), "%s", row_get(res, 0, "return_to"));
 	started = row_int(res, 0, "started");
@@ -859,7 +861,7 @@ h_oidc_callback_post(struct request *req, struct ctx *ctx)
 	if ((res = db_exec(ctx->db, &q_flow_peek, params)) == NULL)
 		return -1;
 	found = PQntuples(res) == 1 &&
-	    provider_get(ctx->conf, PQgetvalue(res, 0, 0), &p) && p.apple;
+	    provider_get(ctx->conf, row_get(res, 0, "provider"), &p) && p.apple;
 	PQclear(res);
 	if (!found) {
 		log_event(LOG_INFO, "oidc_callback",
@@ -932,10 +934,10 @@ h_oidc_mfa(struct request *req, struct ctx *ctx)
 		return api_problem(req, 400, "invalid_token",
 		    "This sign-in is used or expired: sign in again");
 	}
-	snprintf(want, sizeof(want), "%s", PQgetvalue(res, 0, 0));
-	snprintf(cid, sizeof(cid), "%s", PQgetvalue(res, 0, 1));
-	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
-	snprintf(pid, sizeof(pid), "%s", PQgetvalue(res, 0, 3));
+	snprintf(want, sizeof(want), "%s", row_get(res, 0, "binding"));
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
+	snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "user_id"));
+	snprintf(pid, sizeof(pid), "%s", row_get(res, 0, "provider"));
 	PQclear(res);
 	if ((bc = api_cookie(req, FLOW_COOKIE, buf, sizeof(buf))) == NULL ||
 	    (flow_hash(bc, bh), !crypto_equal(bh, want, 64)))

@@ -125,7 +125,7 @@ h_sso_domain_add(struct request *req, struct ctx *ctx)
 	}
 	o = row_json(&row_company_domain, res, 0);
 	if (o == NULL ||
-	    api_audit(req, ctx, PQgetvalue(res, 0, 0), NULL, NULL) == -1 ||
+	    api_audit(req, ctx, row_get(res, 0, "id"), NULL, NULL) == -1 ||
 	    db_commit(ctx->db) == -1) {
 		PQclear(res);
 		json_decref(o);
@@ -531,8 +531,9 @@ api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
 	if ((res = db_exec(ctx->db, &q_sso_identity, params)) == NULL)
 		return -1;
 	if (PQntuples(res) == 1) {
-		snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
-		snprintf(ocid, sizeof(ocid), "%s", PQgetvalue(res, 0, 1));
+		snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "user_id"));
+		snprintf(
+		    ocid, sizeof(ocid), "%s", row_get(res, 0, "company_id"));
 	}
 	PQclear(res);
 	if (uid[0] != '\0' && strcmp(ocid, cid) != 0)
@@ -556,7 +557,7 @@ api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
 			if ((res = db_exec(ctx->db, &q_sso_jit, params)) ==
 			    NULL)
 				return -1;
-			snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
+			snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "id"));
 			PQclear(res);
 			if (event_record(ctx->db, &ctx->from, cid, uid,
 				"sso_jit_member", NULL) == -1)

@@ -124,7 +124,7 @@ h_team_create(struct request *req, struct ctx *ctx)
 
 	if ((res = db_exec(ctx->db, &q_team_new, p)) == NULL)
 		return name_taken(req, ctx);
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	snprintf(id, sizeof(id), "%s", row_get(res, 0, "id"));
 	PQclear(res);
 	if ((r = set_members(req, ctx, id)) != 0)
 		return r == HTTP_ANSWERED ? 0 : -1;
@@ -191,7 +191,7 @@ h_member_capacity(struct request *req, struct ctx *ctx)
 		return -1;
 	found = PQntuples(res) == 1;
 	changes = found ? json_pack("{s:{s:s,s:s}}", "capacity", "old",
-			      PQgetvalue(res, 0, 0), "new", cap)
+			      row_get(res, 0, "old"), "new", cap)
 			: NULL;
 	PQclear(res);
 	if (!found)
