@@ -36,6 +36,17 @@ int api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
     const json_t *claims, const char *binding_hex);
 int h_labels(struct request *, struct ctx *);
 int h_widget_rating(struct request *, struct ctx *);
+/* Attachments (api_attachments.c). */
+int h_attachment_upload(struct request *, struct ctx *);
+int h_attachment_get(struct request *, struct ctx *);
+int h_widget_attachment_upload(struct request *, struct ctx *);
+int h_widget_attachment_get(struct request *, struct ctx *);
+/*
+ * An agent of ctx answered conversation 'id' (a reply, a file): it is
+ * open, theirs when nobody had it, and every list is told. In the open
+ * tenant transaction; 0 or -1.
+ */
+int api_agent_answered(struct ctx *ctx, const char *id);
 /* api_contact.c */
 int h_hours_get(struct request *, struct ctx *);
 int h_hours_put(struct request *, struct ctx *);

@@ -223,15 +223,34 @@ send_agent_message(
 }
 
 int
+api_agent_answered(struct ctx *ctx, const char *id)
+{
+	const char *p[3] = { ctx->who.company_id, id, ctx->who.user_id };
+	char	    assignee[37];
+	PGresult   *res;
+
+	if (conv_set_status(ctx, id, "open", "agent", NULL, assignee) == -1)
+		return -1;
+	/* The first agent to answer takes the conversation. Every list
+	 * learns it is open now, and whose. */
+	if ((res = db_exec(ctx->db, &q_conv_assign_if_none, p)) == NULL)
+		return -1;
+	rt_status(ctx, id, "open",
+	    PQntuples(res) == 1 ? row_get(res, 0, "assignee_id") : assignee);
+	PQclear(res);
+	return 0;
+}
+
+int
 h_conversation_reply(struct request *req, struct ctx *ctx)
 {
-	const char     *id = router_param(req, "id"), *p[3];
+	const char     *id = router_param(req, "id");
 	const char     *content = api_body_str(req, "content");
 	struct verr	err = { .field = "content", .code = "length" };
 	struct conv_msg m;
 	struct idem	k;
 	struct db_call	kc;
-	char		status[16], bot[37], assignee[37];
+	char		status[16], bot[37];
 	json_t	       *msg = NULL;
 	PGresult       *res;
 	int		found, rc = -1;
@@ -262,20 +281,9 @@ h_conversation_reply(struct request *req, struct ctx *ctx)
 		}
 		PQclear(res);
 	}
-	if (conv_set_status(ctx, id, "open", "agent", NULL, assignee) == -1)
+	if (api_agent_answered(ctx, id) == -1)
 		goto out;
 	rt_message(ctx, id, msg);
-	/* The first agent to answer takes the conversation. Every list
-	 * learns it is open now, and whose. */
-	p[0] = ctx->who.company_id;
-	p[1] = id;
-	p[2] = ctx->who.user_id;
-	res = db_exec(ctx->db, &q_conv_assign_if_none, p);
-	if (res == NULL)
-		goto out;
-	rt_status(ctx, id, "open",
-	    PQntuples(res) == 1 ? row_get(res, 0, "assignee_id") : assignee);
-	PQclear(res);
 	if (db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_json(req, 201, msg);

@@ -89,6 +89,9 @@ static const char *const handoff_texts[][2] = {
 	{ "budget",
 	    "I've asked a person from our team to help with this. They will "
 	    "reply here as soon as they can." },
+	{ "attachment",
+	    "I can't open files, so I've asked a person from our team to "
+	    "look at it. They will reply here." },
 };
 
 const char *

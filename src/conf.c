@@ -241,6 +241,17 @@ const struct conf_key conf_keys[] = {
 	K_STR("export_dir", export_dir, 1, "/var/lib/parley/exports",
 	    "where data export archives are written (parleyd's user only); "
 	    "exports are deleted when they expire"),
+	K_STR("attachments_dir", attachments_dir, 1,
+	    "/var/lib/parley/attachments",
+	    "where conversation attachments are kept, outside the web root "
+	    "(parleyd writes, nginx reads: see docs/operations.md)"),
+	K_INT("attachment_max_bytes", attachment_max_bytes, 1024, 52428800,
+	    "10485760",
+	    "bytes of one attachment as sent, whatever the plan allows"),
+	K_INT("attachment_max_pixels", attachment_max_pixels, 1024,
+	    100000000, "40000000",
+	    "pixels of one image (width times height); a larger one is "
+	    "refused before it is decoded"),
 	K_INT("export_ttl", export_ttl, 3600, 2592000, "604800",
 	    "seconds an export may be downloaded before it is deleted"),
 	K_STR("backup_key_file", backup_key_file, 0, "",

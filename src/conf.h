@@ -85,6 +85,9 @@ struct conf {
 	int  webhook_allow_http; /* development only */
 	int  webhook_allow_loopback; /* development and tests only */
 	char export_dir[512]; /* data export archives */
+	char attachments_dir[512]; /* conversation attachments */
+	int  attachment_max_bytes; /* one file as sent */
+	int  attachment_max_pixels; /* one image, decoded */
 	char backup_key_file[512]; /* AES-256 key of backups */
 	char backup_dir[512];
 	int  backup_keep_days;

@@ -18,11 +18,13 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "attach.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
 #include "export.h"
 #include "log.h"
+#include "row.h"
 #include "util.h"
 
 #define PAGE 1000
@@ -406,6 +408,57 @@ out:
 	return rc;
 }
 
+/* A company's attachments, 200 at a time after id $2. */
+static struct db_stmt q_exp_attachments = { "export_attachments",
+	"SELECT id::text, storage_key, filename FROM attachments WHERE "
+	"company_id = $1 AND id > $2::uuid ORDER BY id LIMIT 200",
+	2, DB_RETRY_SAFE, 0 };
+
+/*
+ * Adds every attachment file of 'cid' to 'a' as attachments/ID-NAME,
+ * listed in 'files' with its digest. A file the sweep removed meanwhile
+ * (its row went) is left out. 0, -1 (database) or 1 (write).
+ */
+static int
+write_attachments(
+    struct run *run, const char *cid, struct archive *a, json_t *files)
+{
+	char	  after[37] = "00000000-0000-0000-0000-000000000000";
+	char	  path[700], name[300], hex[65];
+	PGresult *res;
+	int	  i, n;
+
+	do {
+		const char    *p[2] = { cid, after };
+		struct db_call c = { &q_exp_attachments, p, &res };
+
+		if (keep_alive(run) == -1 ||
+		    db_tenant_batch(run->db, cid, &c, 1) == -1)
+			return -1;
+		n = PQntuples(res);
+		for (i = 0; i < n; i++) {
+			snprintf(after, sizeof(after), "%s",
+			    row_get(res, i, "id"));
+			if (attach_path(run->cfg, cid,
+				row_get(res, i, "storage_key"), path,
+				sizeof(path)) == -1 ||
+			    access(path, R_OK) == -1)
+				continue;
+			snprintf(name, sizeof(name), "attachments/%s-%s", after,
+			    row_get(res, i, "filename"));
+			if (add_file(a, path, name, hex) == -1) {
+				PQclear(res);
+				return 1;
+			}
+			json_array_append_new(files,
+			    json_pack("{s:s,s:i,s:s}", "name", name, "records",
+				1, "sha256", hex));
+		}
+		PQclear(res);
+	} while (n == 200);
+	return 0;
+}
+
 /* SHA-256 of file 'path' as hex; its size in '*size'. */
 static int
 file_sha256(const char *path, char hex[65], long long *size)
@@ -592,6 +645,14 @@ export_run(const struct conf *cfg, struct db *db, const struct job *job,
 		json_array_append_new(files,
 		    json_pack("{s:s,s:I,s:s}", "name", name, "records",
 			(json_int_t)p.records, "sha256", hex));
+	}
+	/* The attachments' files as they are kept (their rows are in the
+	 * messages of conversations.json). */
+	*err = "database";
+	if ((r = write_attachments(&run, cid, a, files)) != 0) {
+		if (r == 1)
+			*err = "write";
+		goto failed;
 	}
 	/* The manifest last: it knows every file's count and digest. */
 	manifest = json_pack("{s:s,s:i,s:s,s:s,s:I,s:O}", "format",

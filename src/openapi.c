@@ -473,7 +473,7 @@ common_applies(const struct route *r, int status)
 	case 403: return r->auth != AUTH_PUBLIC;
 	case 404: return strchr(r->pattern, ':') != NULL;
 	case 413:
-	case 415: return r->body == BODY_JSON;
+	case 415: return r->body == BODY_JSON || r->body == BODY_BYTES;
 	case 422: return 1;
 	default: return 0;
 	}
@@ -595,6 +595,8 @@ operation(const struct route *r)
 		if (sp->query[i].doc != NULL)
 			json_object_set_new(
 			    q, "description", json_string(sp->query[i].doc));
+		if (sp->query[i].flags & F_REQUIRED)
+			json_object_set_new(q, "required", json_true());
 		json_array_append_new(params, q);
 	}
 	for (i = 0; sp != NULL && i < sp->nheaders; i++) {
@@ -614,6 +616,9 @@ operation(const struct route *r)
 	if (r->body != BODY_NONE) {
 		json_t		  *schema = sp != NULL && sp->body != NULL
 			       ? fields_schema(sp->body, sp->nbody)
+			       : r->body == BODY_BYTES
+			       ? json_pack("{s:s,s:s}", "type", "string", "format",
+				     "binary")
 			       : r->ctypes != NULL ? json_object() /* a foreign format */
 						   : json_pack("{s:s}", "type", "object");
 		json_t		  *content = json_object();

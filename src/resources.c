@@ -75,6 +75,25 @@ const struct row row_citation = ROW(
 static const char *const msg_roles[] = { "visitor", "bot", "agent", "system",
 	NULL };
 /* Selected from messages as m (see conv.h). */
+static const char *const attachment_types[] = { "image/png", "image/jpeg",
+	"image/gif", "image/webp", "application/pdf", NULL };
+static const struct col attachment_cols[] = {
+	COL("id", C_UUID, 0),
+	{ "media_type", C_STRING, 0, NULL, NULL, attachment_types,
+	    "decided from the bytes, never the name" },
+	COL_DOC("filename", C_STRING, 0, "as sent, made safe to show"),
+	COL_DOC("bytes", C_INT, 0, "of the file as stored"),
+	COL_DOC("width", C_INT, COL_NULL, "pixels; null for a PDF"),
+	COL_DOC("height", C_INT, COL_NULL, "pixels; null for a PDF"),
+};
+const struct row row_attachment = ROW("Attachment", attachment_cols,
+    "A file a message carries: download it from the attachment's route");
+/* The attachment of message m, as JSON, or NULL. */
+#define MESSAGE_ATTACHMENT                                                     \
+	"(SELECT json_build_object('id', a.id, 'media_type', a.media_type, "   \
+	"'filename', a.filename, 'bytes', a.bytes, 'width', a.width, "         \
+	"'height', a.height) FROM attachments a WHERE a.company_id = "         \
+	"m.company_id AND a.message_id = m.id)"
 static const struct col message_cols[] = {
 	COL_EXPR("id", C_UUID, 0, "m.id"),
 	COL_EXPR("seq", C_INT, 0, "m.seq"),
@@ -87,6 +106,8 @@ static const struct col message_cols[] = {
 	COL_EXPR("created_at", C_TIME, 0, "m.created_at"),
 	COL_SUB("reply_to", C_UUID, COL_NULL, "m.reply_to", NULL,
 	    "the visitor message a bot message answers"),
+	COL_SUB("attachment", C_JSON, COL_NULL, MESSAGE_ATTACHMENT,
+	    &row_attachment, "the file it carries (its content is the name)"),
 };
 const struct row row_message =
     ROW("Message", message_cols, "One message of a conversation");
@@ -739,6 +760,12 @@ static const struct col plan_limits_cols[] = {
 	COL("documents", C_INT, COL_NULL),
 	COL("monthly_messages", C_INT, COL_NULL),
 	COL("monthly_llm_tokens", C_INT, COL_NULL),
+	COL_DOC("attachment_max_bytes", C_INT, COL_NULL,
+	    "bytes of one attachment (attachment_max_bytes of the "
+	    "configuration bounds it too)"),
+	COL_DOC("attachment_storage_bytes", C_INT, COL_NULL,
+	    "bytes of all of the company's attachments"),
+	COL("attachments_per_conversation", C_INT, COL_NULL),
 };
 const struct row row_plan_limits =
     ROW("PlanLimits", plan_limits_cols, "What the plan allows; null: no limit");
@@ -754,6 +781,7 @@ static const struct col usage_cols[] = {
 	COL("documents", C_INT, 0),
 	COL("llm_tokens_this_month", C_INT, 0),
 	COL("messages_this_month", C_INT, 0),
+	COL_DOC("attachment_bytes", C_INT, 0, "of every attachment kept"),
 };
 const struct row row_usage = ROW("Usage", usage_cols, NULL);
 #define THIS_MONTH "date_trunc('month', now() AT TIME ZONE 'UTC')::date"
@@ -764,7 +792,10 @@ static const struct col billing_cols[] = {
 	    "json_build_object('chatbots', p.max_chatbots, 'members', "
 	    "p.max_members, 'documents', p.max_documents, "
 	    "'monthly_messages', p.monthly_messages, 'monthly_llm_tokens', "
-	    "p.monthly_llm_tokens))",
+	    "p.monthly_llm_tokens, 'attachment_max_bytes', "
+	    "p.attachment_max_bytes, 'attachment_storage_bytes', "
+	    "p.attachment_storage_bytes, 'attachments_per_conversation', "
+	    "p.attachments_per_conversation))",
 	    &row_plan, NULL),
 	COL_SUB("subscription_status", C_STRING, COL_NULL,
 	    "c.subscription_status", NULL, "Stripe's, once subscribed"),
@@ -780,7 +811,9 @@ static const struct col billing_cols[] = {
 	    "(SELECT coalesce(sum(tokens), 0) FROM llm_usage WHERE company_id "
 	    "= c.id AND month = " THIS_MONTH "), 'messages_this_month', "
 	    "(SELECT coalesce(sum(messages), 0) FROM message_usage WHERE "
-	    "company_id = c.id AND month = " THIS_MONTH "))",
+	    "company_id = c.id AND month = " THIS_MONTH "), "
+	    "'attachment_bytes', (SELECT coalesce(sum(bytes), 0) FROM "
+	    "attachments WHERE company_id = c.id))",
 	    &row_usage, NULL),
 };
 const struct row	row_billing = ROW("Billing", billing_cols,
@@ -906,6 +939,8 @@ static const struct col widget_message_cols[] = {
 	    &row_citation, NULL),
 	COL_EXPR("created_at", C_TIME, 0, "m.created_at"),
 	COL_EXPR("reply_to", C_UUID, COL_NULL, "m.reply_to"),
+	COL_SUB("attachment", C_JSON, COL_NULL, MESSAGE_ATTACHMENT,
+	    &row_attachment, "the file it carries (its content is the name)"),
 };
 const struct row row_widget_message = ROW(
     "WidgetMessage", widget_message_cols, "A message as its visitor sees it");
@@ -1111,6 +1146,7 @@ const struct row *const rows_all[] = {
 	&row_oidc_start,
 	&row_oidc_pending,
 	&row_company_domain,
+	&row_attachment,
 	&row_team,
 	&row_label,
 	&row_csat_group,

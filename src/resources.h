@@ -60,6 +60,7 @@ extern const struct row row_totp_setup;
 extern const struct row row_recovery;
 extern const struct row row_billing;
 extern const struct row row_stripe_session;
+extern const struct row row_attachment;
 extern const struct row row_me;
 extern const struct row row_session;
 extern const struct row row_signed_up;

@@ -14,12 +14,14 @@
 
 #include <jansson.h>
 
+#include "attach.h"
 #include "conf.h"
 #include "db.h"
 #include "export.h"
 #include "log.h"
 #include "mask.h"
 #include "retention.h"
+#include "util.h"
 
 static struct db_stmt q_ret_companies = { "retention_companies",
 	"SELECT company_id, period, action FROM parley_lookup_retention()", 0,
@@ -76,13 +78,17 @@ static struct db_stmt q_ret_pick = { "retention_pick",
 	3, 0, 0 };
 /*
  * $1 company, $2 period, $3 conversations (JSON array of ids), $4 the
- * masked messages (JSON [{conv, seq, content}]).
+ * masked messages (JSON [{conv, seq, content}]). Their attachments go:
+ * a file cannot be masked (the files sweep removes them from disk).
  */
 static struct db_stmt q_ret_anonymise = { "retention_anonymise",
 	"WITH m AS (UPDATE messages x SET content = u.content FROM "
 	"jsonb_to_recordset($4::jsonb) AS u(conv uuid, seq integer, content "
 	"text) WHERE x.company_id = $1 AND x.conversation_id = u.conv AND "
-	"x.seq = u.seq RETURNING 1), c AS (UPDATE conversations x SET "
+	"x.seq = u.seq RETURNING 1), a AS (DELETE FROM attachments x WHERE "
+	"x.company_id = $1 AND x.conversation_id IN (SELECT "
+	"jsonb_array_elements_text($3::jsonb)::uuid) RETURNING 1), c AS "
+	"(UPDATE conversations x SET "
 	"anonymised_at = now(), rating_comment = NULL WHERE x.company_id = $1 "
 	"AND x.id IN (SELECT "
 	"jsonb_array_elements_text($3::jsonb)::uuid) AND $2::text IS NOT NULL "
@@ -322,26 +328,6 @@ sweep_company(const struct conf *cfg, struct db *db, const char *cid,
 	return 0;
 }
 
-/* Removes directory 'dir' with the files in it (one level). */
-static void
-remove_dir(const char *dir)
-{
-	DIR	      *d;
-	struct dirent *e;
-	char	       path[1400];
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 &&
-		    strcmp(e->d_name, "..") != 0) {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			(void)unlink(path);
-		}
-	closedir(d);
-	(void)rmdir(dir);
-}
-
 /*
  * export_dir tidied: the directory of a company that no longer exists
  * goes whole; a try's temporary files older than a day (it died) go.
@@ -365,7 +351,7 @@ exports_tidy(const struct conf *cfg, PGresult *companies)
 			    strcmp(PQgetvalue(companies, i, 0), e->d_name) == 0;
 		snprintf(dir, sizeof(dir), "%s/%s", cfg->export_dir, e->d_name);
 		if (!known) {
-			remove_dir(dir);
+			(void)util_remove_dir(dir);
 			continue;
 		}
 		if ((cd = opendir(dir)) == NULL)
@@ -410,8 +396,10 @@ retention_run(const struct conf *cfg, struct db *db, int dry_run,
 		} else if (r == 1)
 			rc = 1;
 	}
-	if (!dry_run && rc != 1)
+	if (!dry_run && rc != 1) {
 		exports_tidy(cfg, list);
+		(void)attach_sweep(cfg, db, list);
+	}
 	PQclear(list);
 	return rc;
 }

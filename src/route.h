@@ -23,9 +23,11 @@
  */
 enum rl_class { RL_NONE, RL_LLM, RL__MAX };
 
-/* A body: none, JSON, or a form (application/x-www-form-urlencoded, read
- * into an object of strings that the spec's fields validate alike). */
-enum body_kind { BODY_NONE, BODY_JSON, BODY_FORM };
+/* A body: none, JSON, a form (application/x-www-form-urlencoded, read
+ * into an object of strings that the spec's fields validate alike), or
+ * bytes (a file: of one of 'ctypes', in req->body and req->body_len, never
+ * parsed by the dispatcher). */
+enum body_kind { BODY_NONE, BODY_JSON, BODY_FORM, BODY_BYTES };
 
 /* How a documented answer's body is made. */
 enum reply_shape {
@@ -96,7 +98,7 @@ struct route {
 	unsigned	   scope; /* API-key scope bit; 0 none */
 	enum rl_class	   rl;
 	enum body_kind	   body;
-	size_t		   max_body; /* bytes, BODY_JSON and BODY_FORM */
+	size_t		   max_body; /* bytes of any body */
 	const char *const *ctypes; /* accepted media types; NULL: JSON */
 	handler_fn	   fn;
 	const char	  *summary; /* one line, for docs */

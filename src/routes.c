@@ -1426,6 +1426,70 @@ static const struct spec s_widget_message_post = { .noun = "conversation",
 	    "answers_overloaded with Retry-After (answer_queue_max, "
 	    "answer_company_queue_max or answer_queue_age exceeded; never "
 	    "for a conversation a person has)." };
+/* Attachments (src/attach.c, src/api_attachments.c). */
+static const char *const attach_ctypes[] = { "image/png", "image/jpeg",
+	"image/gif", "image/webp", "application/pdf",
+	"application/octet-stream", NULL };
+#define ATTACH_BODY_MAX (50 * 1024 * 1024)
+#define ATTACH_FILENAME                                                        \
+	FIELD_DOC("filename", V_STRING, 1, 255, F_REQUIRED,                    \
+	    "the file's name as the sender had it: its extension, if any, "   \
+	    "must be one of the kind its bytes are")
+#define ATTACH_REFUSALS                                                        \
+	PROBLEM(402, "plan_limit",                                             \
+	    "attachments_per_conversation or attachment_storage_bytes of "     \
+	    "the plan reached"),                                               \
+	    PROBLEM(413, "attachment_too_large image_too_large",               \
+		"over attachment_max_bytes (the plan's or the "                \
+		"configuration's), or an image over attachment_max_pixels"),   \
+	    PROBLEM(415,                                                       \
+		"unsupported_attachment_type attachment_name_mismatch",        \
+		"the bytes are no PNG, JPEG, GIF, WebP or PDF (SVG is "        \
+		"refused), or the name's extension says another kind"),        \
+	    PROBLEM(422, "empty_attachment unreadable_attachment",             \
+		"no bytes, or an image its decoder refuses")
+#define ATTACH_DOC                                                             \
+	"The body is the file's bytes (Content-Type is not trusted: the kind " \
+	"is decided from the bytes by libmagic). Images are decoded and "      \
+	"written again by libvips, without their metadata (EXIF, GPS, "        \
+	"comments; a JPEG is turned upright first; an animated GIF keeps its " \
+	"first frame); a PDF is kept as sent. The file becomes a message of "  \
+	"its own whose content is its name and whose attachment describes "    \
+	"it."
+static const struct spec s_attachment_upload = { .noun = "conversation",
+	QUERY(ATTACH_FILENAME),
+	REPLIES(REPLY(201, R_ONE, &row_message,
+		    "the message that carries the file"),
+	    ATTACH_REFUSALS),
+	.doc = ATTACH_DOC " An agent's file is a reply: the conversation is "
+			  "open and theirs when nobody had it." };
+static const struct spec s_widget_attachment_upload = {
+	.noun = "conversation",
+	QUERY(ATTACH_FILENAME),
+	REPLIES(REPLY(201, R_ONE, &row_message_accepted,
+		    "the message that carries the file and, when the bot had "
+		    "the conversation, its handoff message"),
+	    ATTACH_REFUSALS),
+	.doc = ATTACH_DOC " The bot cannot read files: in a conversation it "
+			  "has, the visitor's file hands the conversation to "
+			  "a person (handoff_reason attachment), which is its "
+			  "one answer. Counted like a message (the plan's "
+			  "monthly_messages, widget_message_rate)." };
+#define ATTACH_GET_DOC                                                         \
+	"parleyd authorises the request; nginx sends the file (X-Accel-"       \
+	"Redirect to an internal location over attachments_dir) with "         \
+	"Content-Type its media_type, Content-Disposition attachment (inline " \
+	"for images), X-Content-Type-Options: nosniff, Cache-Control: "        \
+	"no-store and a sandboxing Content-Security-Policy."
+static const struct spec s_attachment_get = { .noun = "attachment",
+	REPLIES({ 200, R_OTHER, NULL, "the file", NULL,
+	    "application/octet-stream" }),
+	.doc = ATTACH_GET_DOC };
+static const struct spec s_widget_attachment_get = { .noun = "attachment",
+	REPLIES({ 200, R_OTHER, NULL, "the file", NULL,
+	    "application/octet-stream" }),
+	.doc = ATTACH_GET_DOC " Only attachments of the visitor's own "
+			      "conversations." };
 static const struct spec s_widget_handoff = { .noun = "conversation",
 	REPLIES(REPLY(200, R_ONE, &row_handoff, "a person will answer")) };
 static const struct spec s_widget_events_auth = { .noun = "conversation",
@@ -1918,6 +1982,13 @@ const struct route routes[] = {
 	    "send a message; the bot's reply follows on the conversation's "
 	    "events",
 	    &s_widget_message_post),
+	{ M_POST, "/api/v1/widget/conversations/:id/attachments", AUTH_VISITOR,
+	    ROLE_NONE, 0, RL_LLM, BODY_BYTES, ATTACH_BODY_MAX, attach_ctypes,
+	    h_widget_attachment_upload, "send a file (an image or a PDF)", NULL,
+	    &s_widget_attachment_upload },
+	VISITOR(M_GET, "/api/v1/widget/attachments/:id", BODY_NONE, RL_NONE,
+	    h_widget_attachment_get, "download a file of the conversation",
+	    &s_widget_attachment_get),
 	VISITOR(M_POST, "/api/v1/widget/conversations/:id/handoff", BODY_NONE,
 	    RL_NONE, h_widget_handoff, "ask for a human", &s_widget_handoff),
 	VISITOR(M_POST, "/api/v1/widget/conversations/:id/rating", BODY_JSON,
@@ -1972,6 +2043,14 @@ const struct route routes[] = {
 	KEY_JSON(M_PATCH, "/api/v1/conversations/:id", ROLE_MEMBER,
 	    SCOPE_CONVERSATIONS_WRITE, PRL_BODY_SMALL, h_conversation_patch,
 	    "change status or assignee", &s_conversation_patch),
+	{ M_POST, "/api/v1/conversations/:id/attachments", AUTH_KEY,
+	    ROLE_MEMBER, SCOPE_CONVERSATIONS_WRITE, RL_NONE, BODY_BYTES,
+	    ATTACH_BODY_MAX, attach_ctypes, h_attachment_upload,
+	    "an agent's file (an image or a PDF): a reply", NULL,
+	    &s_attachment_upload },
+	KEY(M_GET, "/api/v1/attachments/:id", ROLE_MEMBER,
+	    SCOPE_CONVERSATIONS_READ, h_attachment_get,
+	    "download a file of a conversation", &s_attachment_get),
 	KEY(M_DELETE, "/api/v1/conversations/:id", ROLE_ADMIN,
 	    SCOPE_CONVERSATIONS_WRITE, h_conversation_delete,
 	    "delete a conversation and its messages, now (audited)",

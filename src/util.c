@@ -3,7 +3,10 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "util.h"
@@ -79,4 +82,26 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+long
+util_remove_dir(const char *dir)
+{
+	DIR	      *d;
+	struct dirent *e;
+	char	       path[1400];
+	long	       n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (unlink(path) == 0)
+				n++;
+		}
+	closedir(d);
+	(void)rmdir(dir);
+	return n;
 }

@@ -22,4 +22,10 @@ long long mono_ms(void);
 /* The value of hexadecimal digit 'c' (either case), or -1. */
 int hex_digit(char c);
 
+/*
+ * Removes directory 'dir' with the files in it (one level). Returns the
+ * number of files removed.
+ */
+long util_remove_dir(const char *dir);
+
 #endif

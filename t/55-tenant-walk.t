@@ -9,7 +9,13 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
+use Compress::Zlib qw(compress crc32);
 use ParleyTest;
+
+# A 1x1 PNG, for the attachment routes.
+sub chunk { my ($type, $data) = @_; pack('N', length $data) . $type . $data . pack('N', crc32($type . $data)) }
+my $png = "\x89PNG\r\n\x1a\n" . chunk('IHDR', pack('NNCCCCC', 1, 1, 8, 2, 0, 0, 0)) . chunk('IDAT', compress("\0\xff\0\0"))
+    . chunk('IEND', '');
 
 my $t = ParleyTest->new(workers => 3, env => { PARLEY_API_RATE_MAX => 100000, PARLEY_LOGIN_MAX_PER_IP => 1000 });
 my $pw = 'tangerine-orbit-velvet-42';
@@ -64,6 +70,8 @@ sub company {
 	$c{conversation} = $t->post('/api/v1/widget/conversations', headers => $vh)->{json}{id};
 	$t->post("/api/v1/widget/conversations/$c{conversation}/messages", headers => $vh, json => { content => 'Do you sell seeds?' });
 	$c{draft} = $t->post("/api/v1/conversations/$c{conversation}/suggest", headers => $oauth)->{json}{id};
+	$c{attachment} = $t->request('POST', "/api/v1/widget/conversations/$c{conversation}/attachments?filename=a.png",
+	    headers => { %$vh, 'content-type' => 'image/png' }, body => $png)->{json}{message}{attachment}{id};
 	return \%c;
 }
 my $A = company('alpha');
@@ -88,7 +96,9 @@ my %b_id = (
 	(map { $_ => $B->{export} } qw(/api/v1/company/exports/:id /api/v1/company/exports/:id/download)),
 	(map { $_ => $B->{webhook} } qw(/api/v1/webhook-endpoints/:id /api/v1/webhook-endpoints/:id/rotate-secret
 	    /api/v1/webhook-endpoints/:id/deliveries)),
+	(map { $_ => $B->{attachment} } qw(/api/v1/attachments/:id /api/v1/widget/attachments/:id)),
 	(map { $_ => $B->{conversation} } qw(/api/v1/conversations/:id /api/v1/conversations/:id/messages
+	    /api/v1/conversations/:id/attachments /api/v1/widget/conversations/:id/attachments
 	    /api/v1/conversations/:id/suggest /api/v1/conversations/:id/suggestions/:draft /api/v1/conversations/:id/labels
 	    /api/v1/widget/conversations/:id/messages
 	    /api/v1/widget/conversations/:id/handoff /api/v1/widget/conversations/:id/rating
@@ -193,6 +203,8 @@ my %expected = (
 	'PATCH /api/v1/chatbots/:id' => ['admin', 'chatbots:write'],
 	'GET /api/v1/chatbots/:id/hours' => ['member', 'chatbots:read'],
 	'PUT /api/v1/chatbots/:id/hours' => ['admin', 'chatbots:write'],
+	'POST /api/v1/conversations/:id/attachments' => ['member', 'conversations:write'],
+	'GET /api/v1/attachments/:id' => ['member', 'conversations:read'],
 	'DELETE /api/v1/chatbots/:id' => ['admin', 'chatbots:write'],
 	'POST /api/v1/chatbots/:id/rotate-key' => ['admin', 'chatbots:write'],
 	'POST /api/v1/chatbots/:id/rotate-identity-secret' => ['admin', 'chatbots:write'],
@@ -251,7 +263,8 @@ my %visitor = map { $_ => 1 } ('POST /api/v1/widget/conversations', 'GET /api/v1
     'POST /api/v1/widget/conversations/:id/handoff', 'GET /api/v1/widget/conversations/:id/events',
     'POST /api/v1/widget/consent', 'POST /api/v1/widget/conversations/:id/rating',
     'POST /api/v1/widget/conversations/:id/contact', 'POST /api/v1/widget/conversations/:id/seen',
-    'POST /api/v1/widget/conversations/:id/transcript');
+    'POST /api/v1/widget/conversations/:id/transcript', 'POST /api/v1/widget/conversations/:id/attachments',
+    'GET /api/v1/widget/attachments/:id');
 my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta', 'POST /api/v1/csp-report',
     'GET /api/v1/auth/challenge', 'GET /api/v1/auth/oidc/providers', 'POST /api/v1/auth/oidc/start',
     'GET /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/callback', 'POST /api/v1/auth/oidc/mfa', 'POST /api/v1/auth/oidc/pending',
@@ -276,7 +289,12 @@ sub call {
 	# On an id route a valid body, so the id is what decides; elsewhere
 	# one that fails validation: an allowed caller gets a 4xx about the
 	# body, never 401/403, and nothing changes.
-	if ($r->{method} =~ /^(POST|PATCH|PUT)$/) {
+	# A file route: a valid file, so the id is what decides.
+	if ($r->{path} =~ m{/attachments$}) {
+		$o{headers}{'content-type'} = 'image/png';
+		$o{body} = $png;
+		$path .= '?filename=a.png';
+	} elsif ($r->{method} =~ /^(POST|PATCH|PUT)$/) {
 		if ((defined $id || $r->{path} !~ /:id/) && exists $valid_body{$r->{path}}) {
 			$o{json} = $valid_body{$r->{path}} if defined $valid_body{$r->{path}};
 		} else {
@@ -390,7 +408,7 @@ is $t->sql('SELECT name FROM chatbots WHERE id = ?', $B->{bot})->[0]{name}, 'bet
 is $t->sql('SELECT count(*) AS n FROM kb_documents WHERE id = ?', $B->{doc})->[0]{n}, 1, "B's document kept";
 is $t->sql('SELECT name FROM response_templates WHERE id = ?', $B->{template})->[0]{name}, 'beta hello', "B's template unchanged";
 is_deeply $t->sql('SELECT status, message_count FROM conversations WHERE id = ?', $B->{conversation})->[0],
-    { status => 'bot', message_count => 2 }, "B's conversation unchanged";
+    { status => 'pending', message_count => 4 }, "B's conversation unchanged (the visitor's file handed it to a person at setup)";
 
 # The database itself: company A's context cannot touch B's rows anywhere.
 open my $fh, '<', ParleyTest->srcdir . '/docs/architecture.md' or die;
