@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,7 +348,9 @@ rotate(const char *dir, int days)
 	while ((e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, "parley-", 7) != 0 ||
 		    !(ends_with(e->d_name, ".backup") ||
-			ends_with(e->d_name, ".backup.sha256")))
+			ends_with(e->d_name, ".backup.sha256") ||
+			ends_with(e->d_name, ".backup.files") ||
+			ends_with(e->d_name, ".backup.files.sha256")))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (stat(path, &st) == 0 && st.st_mtime < cut &&
@@ -356,6 +359,118 @@ rotate(const char *dir, int days)
 	}
 	closedir(d);
 	return gone;
+}
+
+
+/*
+ * The attachments (attachments_dir) beside dump 'path', as 'path'.files:
+ * a tar stream encrypted like the dump, its checksum in .files.sha256.
+ * Returns 1 written, 0 when there is no directory, -1 failed.
+ */
+static int
+backup_files(const struct conf *cfg, const char *path, const char *name,
+    const unsigned char key[32], char hex[65])
+{
+	char	    files[1100], part[1110], sum[1120];
+	char *const av[] = { "tar", "-C", (char *)(uintptr_t)cfg->attachments_dir,
+		"--exclude=*.part", "-cf", "-", ".", NULL };
+	struct stat st;
+	pid_t	    pid;
+	FILE	   *f;
+	int	    rd = -1, out, ok;
+
+	if (stat(cfg->attachments_dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(files, sizeof(files), "%s.files", path);
+	snprintf(part, sizeof(part), "%s.part", files);
+	snprintf(sum, sizeof(sum), "%s.sha256", files);
+	if ((out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1)
+		return -1;
+	if ((pid = spawn(av, environ, &rd, NULL)) == -1) {
+		close(out);
+		unlink(part);
+		return -1;
+	}
+	ok = encrypt_stream(rd, out, key) == 0;
+	close(rd);
+	ok = exited_ok(pid) && ok;
+	if (fsync(out) == -1)
+		ok = 0;
+	if (close(out) == -1)
+		ok = 0;
+	if (!ok || rename(part, files) == -1 || sha256_file(files, hex) == -1 ||
+	    (f = fopen(sum, "we")) == NULL) {
+		unlink(part);
+		return -1;
+	}
+	fprintf(f, "%s  %s.files\n", hex, name);
+	return fclose(f) == 0 ? 1 : -1;
+}
+
+/* Whether file 'path' matches the checksum in 'path'.sha256. */
+static int
+checksum_ok(const char *path)
+{
+	char  sum[1200], line[256], want[65] = "", hex[65];
+	FILE *f;
+
+	snprintf(sum, sizeof(sum), "%s.sha256", path);
+	if ((f = fopen(sum, "re")) != NULL) {
+		if (fgets(line, sizeof(line), f) != NULL &&
+		    strspn(line, "0123456789abcdef") == 64)
+			snprintf(want, sizeof(want), "%.64s", line);
+		fclose(f);
+	}
+	return want[0] != '\0' && sha256_file(path, hex) == 0 &&
+	    strcmp(hex, want) == 0;
+}
+
+/*
+ * The attachments of backup 'in' ('in'.files, when there is one) back
+ * into attachments_dir: checked, its tag verified, then unpacked by tar.
+ * Returns 1 restored, 0 none in the backup, -1 failed.
+ */
+static int
+restore_files(const struct conf *cfg, const char *in,
+    const unsigned char key[32])
+{
+	char	    files[1100];
+	char *const av[] = { "tar", "-C", (char *)(uintptr_t)cfg->attachments_dir,
+		"--no-same-owner", "-xf", "-", NULL };
+	pid_t	    pid;
+	int	    fi, wr = -1, ok;
+
+	snprintf(files, sizeof(files), "%s.files", in);
+	if (access(files, F_OK) == -1)
+		return 0;
+	if (!checksum_ok(files)) {
+		fprintf(stderr,
+		    "parleyctl: restore: %s does not match its checksum\n",
+		    files);
+		return -1;
+	}
+	if ((fi = open(files, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    decrypt_fd(fi, key, -1) == -1) {
+		fprintf(stderr,
+		    "parleyctl: restore: %s could not be decrypted\n", files);
+		if (fi != -1)
+			close(fi);
+		return -1;
+	}
+	if ((mkdir(cfg->attachments_dir, 0750) == -1 && errno != EEXIST) ||
+	    (pid = spawn(av, environ, NULL, &wr)) == -1) {
+		fprintf(stderr, "parleyctl: restore: cannot unpack into %s\n",
+		    cfg->attachments_dir);
+		close(fi);
+		return -1;
+	}
+	ok = decrypt_fd(fi, key, wr) == 0;
+	if (!ok)
+		kill(pid, SIGKILL);
+	close(wr);
+	close(fi);
+	return exited_ok(pid) && ok ? 1 : -1;
 }
 
 static int save_tombstones(const char *url, const char *dir);
@@ -369,11 +484,12 @@ backup_main(int argc, char *argv[])
 	const char	  *url = getenv("PARLEY_BACKUP_DATABASE_URL");
 	char		   name[64], path[1024], part[1040], sum[1040];
 	char		   prog[600], hex[65], stamp[32], conn[1024], pw[256];
+	char		   fhex[65];
 	struct tm	   tm;
 	time_t		   now = time(NULL);
 	pid_t		   pid;
 	FILE		  *f;
-	int		   a, k, rd = -1, out = -1, rc = 1, gone, ts;
+	int		   a, k, rd = -1, out = -1, rc = 1, gone, ts, fs;
 
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
@@ -466,12 +582,24 @@ backup_main(int argc, char *argv[])
 	fprintf(f, "%s  %s\n", hex, name);
 	if (fclose(f) != 0)
 		goto out;
+	/* The attachments beside it, encrypted alike. */
+	if ((fs = backup_files(&cfg, path, name, key, fhex)) == -1) {
+		fprintf(stderr, "parleyctl: backup: the attachments (%s) could "
+				"not be written\n",
+		    cfg.attachments_dir);
+		goto out;
+	}
 	/* Outside the dump: deletions that a restore must apply again. */
 	ts = save_tombstones(url, dir);
 	gone = rotate(dir, cfg.backup_keep_days);
-	printf("backup %s\nsha256 %s\ntombstones %d\nremoved %d backup "
-	       "file(s) older than %d days\n",
-	    path, hex, ts, gone, cfg.backup_keep_days);
+	printf("backup %s\nsha256 %s\n", path, hex);
+	if (fs == 1)
+		printf("files %s.files\nfiles_sha256 %s\n", path, fhex);
+	else
+		printf("files none (no %s)\n", cfg.attachments_dir);
+	printf("tombstones %d\nremoved %d backup file(s) older than %d "
+	       "days\n",
+	    ts, gone, cfg.backup_keep_days);
 	rc = ts == -1 ? 1 : 0;
 out:
 	crypto_wipe(key, sizeof(key));
@@ -737,14 +865,11 @@ restore_main(int argc, char *argv[])
 	unsigned char	   key[32];
 	const char	  *file = getenv("PARLEY_CONFIG"), *in = NULL;
 	const char	  *target = NULL;
-	char		   sum[1040], want[65] = "", hex[65], pw[256];
-	char		   prog[600], dir[1024], line[256];
-	char		   conn[1024];
+	char		   pw[256], prog[600], dir[1024], conn[1024];
 	PGconn		  *c = NULL;
 	PGresult	  *res;
 	pid_t		   pid;
-	FILE		  *f;
-	int		   a, i, fi = -1, again = 0, rc = 1;
+	int		   a, i, fi = -1, again = 0, rc = 1, fs;
 
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
@@ -766,19 +891,11 @@ restore_main(int argc, char *argv[])
 	if (load("restore", file, &cfg, key) == -1)
 		return 2;
 	/* The checksum first: a damaged file is not even decrypted. */
-	snprintf(sum, sizeof(sum), "%s.sha256", in);
-	if ((f = fopen(sum, "re")) != NULL) {
-		if (fgets(line, sizeof(line), f) != NULL &&
-		    strspn(line, "0123456789abcdef") == 64)
-			snprintf(want, sizeof(want), "%.64s", line);
-		fclose(f);
-	}
-	if (want[0] == '\0' || sha256_file(in, hex) == -1 ||
-	    strcmp(hex, want) != 0) {
+	if (!checksum_ok(in)) {
 		fprintf(stderr,
 		    "parleyctl: restore: %s does not match its "
-		    "checksum (%s)\n",
-		    in, sum);
+		    "checksum (%s.sha256)\n",
+		    in, in);
 		crypto_wipe(key, sizeof(key));
 		return 1;
 	}
@@ -807,6 +924,16 @@ restore_main(int argc, char *argv[])
 		    in);
 		if (fi != -1)
 			close(fi);
+		crypto_wipe(key, sizeof(key));
+		free(ids.v);
+		return 1;
+	}
+	/*
+	 * The attachments first (a failed database restore leaves only files
+	 * no row names, which the files sweep removes).
+	 */
+	if ((fs = restore_files(&cfg, in, key)) == -1) {
+		close(fi);
 		crypto_wipe(key, sizeof(key));
 		free(ids.v);
 		return 1;
@@ -850,9 +977,11 @@ restore_main(int argc, char *argv[])
 	if (PQstatus(c) != CONNECTION_OK ||
 	    (again = apply_tombstones(c, &ids)) == -1)
 		goto out;
-	printf("restored %s\ndeleted again: %d compan%s (of %zu "
-	       "tombstones)\n",
-	    in, again, again == 1 ? "y" : "ies", ids.n);
+	printf("restored %s\n", in);
+	if (fs == 1)
+		printf("files restored into %s\n", cfg.attachments_dir);
+	printf("deleted again: %d compan%s (of %zu tombstones)\n", again,
+	    again == 1 ? "y" : "ies", ids.n);
 	/* Row counts, to compare with the source. */
 	res = PQexec(c,
 	    "SELECT relname, n FROM (SELECT c.relname, (xpath('/row/n/text()', "

@@ -30,6 +30,10 @@ sub company {
 	my $vt = $t->post('/api/v1/widget/sessions', headers => { origin => "https://$tag.example" }, json => { bot_key => $bot->{public_key} })->{json}{token};
 	my $conv = req('POST', '/api/v1/widget/conversations', { authorization => "Bearer $vt" })->{json}{id};
 	req('POST', "/api/v1/widget/conversations/$conv/messages", { authorization => "Bearer $vt" }, { content => "Hello from $tag" });
+	# A file: backups carry the attachments beside the dump.
+	$t->request('POST', "/api/v1/widget/conversations/$conv/attachments?filename=invoice.pdf",
+	    headers => { authorization => "Bearer $vt", 'content-type' => 'application/pdf' },
+	    body => "%PDF-1.4\n% Invoice of $tag\ntrailer\n<< >>\n%%EOF\n");
 	req('PATCH', '/api/v1/company', $c->{auth}, { settings => { retention_period => '1_year' } });
 	return $c;
 }
@@ -44,7 +48,8 @@ close $fh;
 chmod 0600, $t->dir . '/backup.key';
 my $super = $t->pg->conninfo($t->dbname, 'postgres');
 my %env = (PARLEY_CONFIG => '', PARLEY_BACKUP_KEY_FILE => $t->dir . '/backup.key', PARLEY_BACKUP_DIR => $bdir,
-    PARLEY_PG_BIN => $t->pg->{bin}, PARLEY_BACKUP_DATABASE_URL => $super, PARLEY_TOMBSTONE_FILE => "$bdir/deleted-companies");
+    PARLEY_PG_BIN => $t->pg->{bin}, PARLEY_BACKUP_DATABASE_URL => $super, PARLEY_TOMBSTONE_FILE => "$bdir/deleted-companies",
+    PARLEY_ATTACHMENTS_DIR => $t->dir . '/attachments');
 sub ctl {
 	my ($args, %more) = @_;
 	local @ENV{keys %env, keys %more} = (values %env, values %more);
@@ -90,6 +95,13 @@ like $raw, qr/^PARLEY-BACKUP 1\n/, '... in parley\'s encrypted format';
 unlike $raw, qr/PGDMP|Co alpha|own\@alpha|Hello from/, '... with nothing readable in it';
 my ($sum) = do { local (@ARGV, $/) = ("$b1.sha256"); <> } =~ /^([0-9a-f]{64})/;
 is $sum, sha256_hex($raw), '... and its SHA-256 beside it';
+my ($files) = $out =~ /^files (\S+\.files)$/m;
+ok $files && -f $files, 'the attachments beside it' or diag $out;
+my $fraw = do { local (@ARGV, $/) = ($files); <> };
+like $fraw, qr/^PARLEY-BACKUP 1\n/, '... encrypted alike';
+unlike $fraw, qr/Invoice of alpha|ustar/, '... nothing readable in them';
+my ($fsum) = do { local (@ARGV, $/) = ("$files.sha256"); <> } =~ /^([0-9a-f]{64})/;
+is $fsum, sha256_hex($fraw), '... their SHA-256 beside them';
 ok !-e "$bdir/parley-old40.backup", 'a 40-day-old backup was removed';
 ok -e "$bdir/parley-old10.backup", '... a 10-day-old one kept';
 like $out, qr/removed 1 backup file/, '... and it says so';
@@ -97,8 +109,18 @@ like $out, qr/removed 1 backup file/, '... and it says so';
 # --- the restore drill ----------------------------------------------------------------------------------
 my $source = counts($t->dbname);
 my $r1 = new_db('one');
-($rc, $out) = ctl("restore --file '$b1' --target '@{[ $t->pg->conninfo($r1, 'postgres') ]}'");
+my $adir = $t->dir . '/restored-attachments';
+($rc, $out) = ctl("restore --file '$b1' --target '@{[ $t->pg->conninfo($r1, 'postgres') ]}'", PARLEY_ATTACHMENTS_DIR => $adir);
 is $rc, 0, 'parleyctl restore into a new database' or diag $out;
+like $out, qr/^files restored into \Q$adir\E$/m, '... and the attachments into attachments_dir';
+{
+	my @back = map { "$_->{company_id}/$_->{storage_key}" } @{ $t->sql('SELECT company_id, storage_key FROM attachments') };
+	is scalar(@back), 2, 'two companies, two files';
+	is scalar(grep { -f "$adir/$_" } @back), 2, '... both restored where their rows say';
+	my $one = do { local (@ARGV, $/) = ("$adir/$back[0]"); <> };
+	my $was = do { local (@ARGV, $/) = ($t->dir . "/attachments/$back[0]"); <> };
+	is $one, $was, '... byte for byte';
+}
 my %rows = $out =~ /^rows (\S+) (\d+)$/mg;
 is_deeply \%rows, $source, 'every table has the same number of rows as the source (' . scalar(keys %rows) . ' tables)';
 is_deeply counts($r1), $source, '... counted again independently';
