@@ -8,7 +8,7 @@
 // templates ("/" and a name) and the LLM's draft, assignment, resolve and
 // reopen, delete (admins). Everything is a link, a button or a field:
 // the keyboard reaches all of it.
-import { state, el, show, WIDE, api, explain, when, newKey, confirmButton, retitle, refreshSession } from "./lib.js";
+import { state, el, show, WIDE, api, explain, when, newKey, confirmButton, retitle, refreshSession, blobUrl, upload } from "./lib.js";
 import { renderMarkdown } from "./markdown.js";
 
 const FILTERS = [
@@ -125,9 +125,22 @@ function authorName(m) {
 	return { visitor: "Visitor", bot: "Bot", system: "System" }[m.role] ?? m.role;
 }
 
+// A file a message carries: images shown, anything else a download
+// under its name (fetched with the token, shown from a blob: URL).
+function attachmentView(a) {
+	const link = el("a", { href: "#", class: "file", download: a.filename }, a.filename);
+	const image = a.media_type.startsWith("image/");
+	blobUrl(`/api/v1/attachments/${a.id}`).then((url) => {
+		link.href = url;
+		if (image) link.replaceChildren(el("img", { src: url, alt: a.filename, class: "file-image" }));
+	}, () => link.removeAttribute("href"));
+	return el("p", { class: "attachment" }, link, image ? null : ` (${a.media_type === "application/pdf" ? "PDF" : a.media_type}, ${Math.ceil(a.bytes / 1024)} KiB)`);
+}
+
 function messageItem(m) {
 	const body = el("div", { class: "body" });
-	body.append(renderMarkdown(m.content));
+	if (m.attachment) body.append(attachmentView(m.attachment));
+	else body.append(renderMarkdown(m.content));
 	return el("li", { class: `msg ${m.role}`, "data-id": m.id, "data-role": m.role },
 	    el("p", { class: "meta" }, el("strong", {}, authorName(m)), ` · ${when(m.created_at)}`),
 	    body,
@@ -338,6 +351,21 @@ function replyBox(c) {
 		}
 	} }, "Draft a reply");
 
+	// A file: a reply of its own (an image or a PDF).
+	const file = el("input", { type: "file", id: "reply-file", class: "sr",
+	    accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", onchange: async () => {
+		const picked = file.files[0];
+		file.value = "";
+		if (!picked) return;
+		err.textContent = "";
+		try {
+			const path = `/api/v1/conversations/${c.id}/attachments?filename=${encodeURIComponent(picked.name)}`;
+			addMessage(await upload(path, picked), c.id);
+		} catch (e) {
+			err.textContent = explain(e);
+		}
+	} });
+
 	const f = el("form", { class: "reply", onsubmit: async (ev) => {
 		ev.preventDefault();
 		const content = text.value.trim();
@@ -357,6 +385,7 @@ function replyBox(c) {
 	} },
 	el("label", { for: "reply" }, "Reply to the visitor"), text, options, help,
 	el("div", { class: "actions" }, el("label", { for: "template-pick", class: "sr" }, "Template"), pick, " ", draftBtn, " ",
+	    el("label", { for: "reply-file", class: "button secondary" }, "Attach a file"), file, " ",
 	    el("button", { type: "submit", id: "send" }, "Send")),
 	note, err);
 	view.replyText = text;

@@ -112,16 +112,33 @@ export async function api(method, path, body, auth = true, extra = {}) {
 // Downloads 'path' (with the access token, which a plain link cannot
 // carry) as the file 'name'.
 export async function download(path, name) {
-	const get = () => fetch(path, { headers: headers(undefined, true, { accept: "*/*" }), credentials: "same-origin" });
-	let r = await get();
-	if (r.status === 401 && state.tokens && await refreshSession()) r = await get();
-	if (!r.ok) throw failure(r, await r.json().catch(() => null));
-	const url = URL.createObjectURL(await r.blob());
+	const url = await blobUrl(path);
 	const a = el("a", { href: url, download: name });
 	document.body.append(a);
 	a.click();
 	a.remove();
 	setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+// 'path' fetched with the access token, as a blob: URL (an <img> or a
+// link cannot carry the token).
+export async function blobUrl(path) {
+	const get = () => fetch(path, { headers: headers(undefined, true, { accept: "*/*" }), credentials: "same-origin" });
+	let r = await get();
+	if (r.status === 401 && state.tokens && await refreshSession()) r = await get();
+	if (!r.ok) throw failure(r, await r.json().catch(() => null));
+	return URL.createObjectURL(await r.blob());
+}
+
+// POSTs file 'file' as the body of 'path' (its bytes, not JSON).
+export async function upload(path, file) {
+	const send = () => fetch(path, { method: "POST", body: file, credentials: "same-origin",
+	    headers: { ...headers(undefined, true, {}), "content-type": file.type || "application/octet-stream" } });
+	let r = await send();
+	if (r.status === 401 && state.tokens && await refreshSession()) r = await send();
+	const json = await r.json().catch(() => null);
+	if (!r.ok) throw failure(r, json);
+	return json;
 }
 
 // The token a mailed link carries after '#token=' (never sent to a server

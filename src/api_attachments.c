@@ -158,8 +158,8 @@ visitor_handoff(struct ctx *ctx, const char *conv, json_t **reply)
 	m.content = bot_handoff_text("attachment");
 	m.prompt_tokens = m.completion_tokens = -1;
 	if ((*reply = conv_add(ctx, conv, &m)) == NULL ||
-	    conv_set_status(ctx, conv, "pending", "attachment", NULL,
-		assignee) == -1)
+	    conv_set_status(
+		ctx, conv, "pending", "attachment", NULL, assignee) == -1)
 		return -1;
 	rt_status(ctx, conv, "pending", assignee);
 	return 0;
@@ -170,8 +170,8 @@ visitor_handoff(struct ctx *ctx, const char *conv, json_t **reply)
  * visitor 'visitor': checked, stored, recorded, answered.
  */
 static int
-upload(struct request *req, struct ctx *ctx, const char *conv,
-    const char *visitor)
+upload(
+    struct request *req, struct ctx *ctx, const char *conv, const char *visitor)
 {
 	const char	  *p[10];
 	char		   name[256], bytes[24], w[12], h[12], status[16];
@@ -183,8 +183,8 @@ upload(struct request *req, struct ctx *ctx, const char *conv,
 
 	attach_name(router_arg(req, "filename"), name, sizeof(name));
 	if (req->body_len == 0)
-		return api_problem(req, 422, "empty_attachment",
-		    "The file is empty");
+		return api_problem(
+		    req, 422, "empty_attachment", "The file is empty");
 	if (req->body_len > (size_t)ctx->conf->attachment_max_bytes)
 		return too_large(req, ctx, ctx->conf->attachment_max_bytes);
 	/* The bytes first: nothing is locked while they are decoded. */
@@ -323,8 +323,8 @@ disposition(const char *how, const char *name, char *out, size_t len)
 		}
 	}
 	enc[e] = '\0';
-	snprintf(out, len, "%s; filename=\"%s\"; filename*=UTF-8''%s", how, ascii,
-	    enc);
+	snprintf(out, len, "%s; filename=\"%s\"; filename*=UTF-8''%s", how,
+	    ascii, enc);
 }
 
 /* The download of attachment 'id' seen by the company or by 'visitor'. */

@@ -648,7 +648,7 @@ h_widget_frame(struct request *req, struct ctx *ctx)
 	 */
 	n = snprintf(csp, sizeof(csp),
 	    "default-src 'none'; script-src 'self'; style-src 'self'; "
-	    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+	    "connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; "
 	    "form-action 'none'; frame-ancestors %s; report-uri "
 	    "/api/v1/csp-report",
 	    PQntuples(res) == 1 && *row_get(res, 0, "origins") != '\0'

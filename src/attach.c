@@ -82,8 +82,9 @@ vips_get(void)
 		return -1;
 	/* Its warnings (a file's trouble) are no operator's business: the
 	 * refusal is logged, without the library's words. */
-	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
-		G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
+	g_log_set_handler("VIPS",
+	    G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO |
+		G_LOG_LEVEL_DEBUG,
 	    quiet, NULL);
 	vips_cache_set_max(0);
 	vips_cache_set_max_mem(0);
@@ -128,16 +129,20 @@ reencode(const struct conf *cfg, const struct kind *k, const unsigned char *buf,
 	/* The header only: the pixels are not decoded before the bound. */
 	if (strcmp(k->ext, "png") == 0)
 		r = vips_pngload_buffer(bytes, len, &in, "access",
-		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+		    NULL);
 	else if (strcmp(k->ext, "jpg") == 0)
 		r = vips_jpegload_buffer(bytes, len, &in, "access",
-		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+		    NULL);
 	else if (strcmp(k->ext, "gif") == 0)
 		r = vips_gifload_buffer(bytes, len, &in, "access",
-		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+		    NULL);
 	else
 		r = vips_webpload_buffer(bytes, len, &in, "access",
-		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+		    NULL);
 	if (r != 0)
 		goto out;
 	if ((long long)vips_image_get_width(in) * vips_image_get_height(in) >
@@ -173,8 +178,8 @@ reencode(const struct conf *cfg, const struct kind *k, const unsigned char *buf,
 	rc = ATT_OK;
 out:
 	if (rc == ATT_BROKEN)
-		log_event(LOG_INFO, "attachment_refused", LOG_S("reason", "broken"),
-		    LOG_S("kind", k->type));
+		log_event(LOG_INFO, "attachment_refused",
+		    LOG_S("reason", "broken"), LOG_S("kind", k->type));
 	vips_error_clear();
 	g_free(data);
 	if (up != NULL)
@@ -334,8 +339,8 @@ static struct db_stmt q_att_unknown = { "attachment_unknown",
 
 /* Removes the files of 'names' no row of 'cid' names; the count. */
 static long
-sweep_batch(const struct conf *cfg, struct db *db, const char *cid,
-    json_t *names)
+sweep_batch(
+    const struct conf *cfg, struct db *db, const char *cid, json_t *names)
 {
 	const char *p[2] = { cid, NULL };
 	char	   *j = json_dumps(names, JSON_COMPACT);
@@ -373,7 +378,8 @@ sweep_company(const struct conf *cfg, struct db *db, const char *cid)
 	json_t	      *names = json_array();
 	long	       gone = 0, r;
 
-	if (names == NULL || attach_path(cfg, cid, NULL, dir, sizeof(dir)) == -1 ||
+	if (names == NULL ||
+	    attach_path(cfg, cid, NULL, dir, sizeof(dir)) == -1 ||
 	    (d = opendir(dir)) == NULL) {
 		json_decref(names);
 		return 0;
@@ -410,11 +416,11 @@ sweep_company(const struct conf *cfg, struct db *db, const char *cid)
 long
 attach_sweep(const struct conf *cfg, struct db *db, const PGresult *list)
 {
-	DIR	       *d;
-	struct dirent  *e;
-	char		dir[600];
-	long		gone = 0;
-	int		i, known;
+	DIR	      *d;
+	struct dirent *e;
+	char	       dir[600];
+	long	       gone = 0;
+	int	       i, known;
 
 	if ((d = opendir(cfg->attachments_dir)) == NULL)
 		return 0;

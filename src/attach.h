@@ -43,8 +43,8 @@ struct attach_file {
  * would be stored. Returns ATT_OK, a refusal, or -1 (out of memory, or a
  * library that would not start).
  */
-int attach_check(const struct conf *cfg, const unsigned char *buf, size_t len,
-    const char *name, struct attach_file *out);
+int  attach_check(const struct conf *cfg, const unsigned char *buf, size_t len,
+     const char *name, struct attach_file *out);
 void attach_free(struct attach_file *f);
 
 /*
@@ -54,7 +54,8 @@ void attach_free(struct attach_file *f);
 int attach_store(
     const struct conf *cfg, const char *company, const struct attach_file *f);
 /* Removes a stored file (a transaction that did not commit). */
-void attach_unlink(const struct conf *cfg, const char *company, const char *key);
+void attach_unlink(
+    const struct conf *cfg, const char *company, const char *key);
 /* The path of a stored file into 'out'; 0, or -1 when it does not fit. */
 int attach_path(const struct conf *cfg, const char *company, const char *key,
     char *out, size_t len);

@@ -361,7 +361,6 @@ rotate(const char *dir, int days)
 	return gone;
 }
 
-
 /*
  * The attachments (attachments_dir) beside dump 'path', as 'path'.files:
  * a tar stream encrypted like the dump, its checksum in .files.sha256.
@@ -372,8 +371,9 @@ backup_files(const struct conf *cfg, const char *path, const char *name,
     const unsigned char key[32], char hex[65])
 {
 	char	    files[1100], part[1110], sum[1120];
-	char *const av[] = { "tar", "-C", (char *)(uintptr_t)cfg->attachments_dir,
-		"--exclude=*.part", "-cf", "-", ".", NULL };
+	char *const av[] = { "tar", "-C",
+		(char *)(uintptr_t)cfg->attachments_dir, "--exclude=*.part",
+		"-cf", "-", ".", NULL };
 	struct stat st;
 	pid_t	    pid;
 	FILE	   *f;
@@ -384,8 +384,8 @@ backup_files(const struct conf *cfg, const char *path, const char *name,
 	snprintf(files, sizeof(files), "%s.files", path);
 	snprintf(part, sizeof(part), "%s.part", files);
 	snprintf(sum, sizeof(sum), "%s.sha256", files);
-	if ((out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1)
+	if ((out = open(
+		 part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
 		return -1;
 	if ((pid = spawn(av, environ, &rd, NULL)) == -1) {
 		close(out);
@@ -432,12 +432,13 @@ checksum_ok(const char *path)
  * Returns 1 restored, 0 none in the backup, -1 failed.
  */
 static int
-restore_files(const struct conf *cfg, const char *in,
-    const unsigned char key[32])
+restore_files(
+    const struct conf *cfg, const char *in, const unsigned char key[32])
 {
 	char	    files[1100];
-	char *const av[] = { "tar", "-C", (char *)(uintptr_t)cfg->attachments_dir,
-		"--no-same-owner", "-xf", "-", NULL };
+	char *const av[] = { "tar", "-C",
+		(char *)(uintptr_t)cfg->attachments_dir, "--no-same-owner",
+		"-xf", "-", NULL };
 	pid_t	    pid;
 	int	    fi, wr = -1, ok;
 
@@ -584,8 +585,9 @@ backup_main(int argc, char *argv[])
 		goto out;
 	/* The attachments beside it, encrypted alike. */
 	if ((fs = backup_files(&cfg, path, name, key, fhex)) == -1) {
-		fprintf(stderr, "parleyctl: backup: the attachments (%s) could "
-				"not be written\n",
+		fprintf(stderr,
+		    "parleyctl: backup: the attachments (%s) could "
+		    "not be written\n",
 		    cfg.attachments_dir);
 		goto out;
 	}

@@ -248,8 +248,8 @@ const struct conf_key conf_keys[] = {
 	K_INT("attachment_max_bytes", attachment_max_bytes, 1024, 52428800,
 	    "10485760",
 	    "bytes of one attachment as sent, whatever the plan allows"),
-	K_INT("attachment_max_pixels", attachment_max_pixels, 1024,
-	    100000000, "40000000",
+	K_INT("attachment_max_pixels", attachment_max_pixels, 1024, 100000000,
+	    "40000000",
 	    "pixels of one image (width times height); a larger one is "
 	    "refused before it is decoded"),
 	K_INT("export_ttl", export_ttl, 3600, 2592000, "604800",

@@ -437,8 +437,8 @@ write_attachments(
 			return -1;
 		n = PQntuples(res);
 		for (i = 0; i < n; i++) {
-			snprintf(after, sizeof(after), "%s",
-			    row_get(res, i, "id"));
+			snprintf(
+			    after, sizeof(after), "%s", row_get(res, i, "id"));
 			if (attach_path(run->cfg, cid,
 				row_get(res, i, "storage_key"), path,
 				sizeof(path)) == -1 ||

@@ -616,9 +616,8 @@ operation(const struct route *r)
 	if (r->body != BODY_NONE) {
 		json_t		  *schema = sp != NULL && sp->body != NULL
 			       ? fields_schema(sp->body, sp->nbody)
-			       : r->body == BODY_BYTES
-			       ? json_pack("{s:s,s:s}", "type", "string", "format",
-				     "binary")
+			       : r->body == BODY_BYTES ? json_pack("{s:s,s:s}", "type",
+							     "string", "format", "binary")
 			       : r->ctypes != NULL ? json_object() /* a foreign format */
 						   : json_pack("{s:s}", "type", "object");
 		json_t		  *content = json_object();

@@ -77,14 +77,14 @@ static const char *const msg_roles[] = { "visitor", "bot", "agent", "system",
 /* Selected from messages as m (see conv.h). */
 static const char *const attachment_types[] = { "image/png", "image/jpeg",
 	"image/gif", "image/webp", "application/pdf", NULL };
-static const struct col attachment_cols[] = {
-	COL("id", C_UUID, 0),
-	{ "media_type", C_STRING, 0, NULL, NULL, attachment_types,
-	    "decided from the bytes, never the name" },
-	COL_DOC("filename", C_STRING, 0, "as sent, made safe to show"),
-	COL_DOC("bytes", C_INT, 0, "of the file as stored"),
-	COL_DOC("width", C_INT, COL_NULL, "pixels; null for a PDF"),
-	COL_DOC("height", C_INT, COL_NULL, "pixels; null for a PDF"),
+static const struct col	 attachment_cols[] = {
+	 COL("id", C_UUID, 0),
+	 { "media_type", C_STRING, 0, NULL, NULL, attachment_types,
+	     "decided from the bytes, never the name" },
+	 COL_DOC("filename", C_STRING, 0, "as sent, made safe to show"),
+	 COL_DOC("bytes", C_INT, 0, "of the file as stored"),
+	 COL_DOC("width", C_INT, COL_NULL, "pixels; null for a PDF"),
+	 COL_DOC("height", C_INT, COL_NULL, "pixels; null for a PDF"),
 };
 const struct row row_attachment = ROW("Attachment", attachment_cols,
     "A file a message carries: download it from the attachment's route");

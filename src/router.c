@@ -149,7 +149,8 @@ check_params(struct request *req, const struct route *r)
 		if (rc == 0) {
 			if (refused(req, sp))
 				return -1;
-			snprintf(title, sizeof(title), "%s is required", f->name);
+			snprintf(
+			    title, sizeof(title), "%s is required", f->name);
 			return http_bad_query(req, f->name, title), -1;
 		}
 		if (rc == -1 || validate_text(buf, f, &err) == -1) {
@@ -335,7 +336,7 @@ router_dispatch(struct request *req, struct ctx *ctx)
 			goto out;
 		}
 		if (http_read_body(req, r->max_body) == -1 ||
-		    (r->body == BODY_FORM       ? http_parse_form(req)
+		    (r->body == BODY_FORM	   ? http_parse_form(req)
 			    : r->body == BODY_JSON ? http_parse_json(req)
 						   : 0) == -1)
 			goto out;

@@ -1433,7 +1433,7 @@ static const char *const attach_ctypes[] = { "image/png", "image/jpeg",
 #define ATTACH_BODY_MAX (50 * 1024 * 1024)
 #define ATTACH_FILENAME                                                        \
 	FIELD_DOC("filename", V_STRING, 1, 255, F_REQUIRED,                    \
-	    "the file's name as the sender had it: its extension, if any, "   \
+	    "the file's name as the sender had it: its extension, if any, "    \
 	    "must be one of the kind its bytes are")
 #define ATTACH_REFUSALS                                                        \
 	PROBLEM(402, "plan_limit",                                             \
@@ -1463,8 +1463,7 @@ static const struct spec s_attachment_upload = { .noun = "conversation",
 	    ATTACH_REFUSALS),
 	.doc = ATTACH_DOC " An agent's file is a reply: the conversation is "
 			  "open and theirs when nobody had it." };
-static const struct spec s_widget_attachment_upload = {
-	.noun = "conversation",
+static const struct spec s_widget_attachment_upload = { .noun = "conversation",
 	QUERY(ATTACH_FILENAME),
 	REPLIES(REPLY(201, R_ONE, &row_message_accepted,
 		    "the message that carries the file and, when the bot had "

@@ -29,8 +29,6 @@ my $auth = { authorization => "Bearer $own->{access_token}" };
 # "localhost", another site than parley's 127.0.0.1, as a shop's site is;
 # "127.0.0.1" on the same port is an origin the chatbot does not allow.
 my $port = ParleyTest::free_port();
-my $site = $t->dir . '/site';
-make_path($site);
 my $base = $t->url('');
 $base =~ s{/$}{};
 my $bot = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { name => 'Garden helper',
@@ -38,18 +36,7 @@ my $bot = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { na
 $t->request('POST', "/api/v1/chatbots/$bot->{id}/documents", headers => $auth, json => { title => 'Opening hours',
     content_type => 'text/plain', source_url => 'https://garden.example/hours',
     content => 'The shop is open from 9 to 17, Monday to Friday. We are closed on weekends.' });
-open my $fh, '>', "$site/index.html" or die;
-print $fh <<"HTML";
-<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Garden shop</title></head>
-<body><h1>Garden shop</h1><p>Seeds, tools and advice.</p>
-<script src="$base/widget/parley.js" data-bot="$bot->{public_key}" async></script>
-</body></html>
-HTML
-close $fh;
-$t->{pids}{hostpage} = $t->spawn($t->dir . '/hostpage.log', {},
-    '/usr/bin/python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', $site, $port);
-$t->wait_port($port, $t->{pids}{hostpage}, 'the host page server');
+$t->host_page($port, 'Garden shop', $base, $bot->{public_key}, '<p>Seeds, tools and advice.</p>');
 
 # The provider holds its answer until the page has the conversation's
 # event stream open (the script releases it), then streams it slowly

@@ -30,20 +30,7 @@ my $bot = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { na
 is $t->request('PUT', "/api/v1/chatbots/$bot->{id}/hours", headers => $auth, json => { enabled => JSON::PP::true,
     timezone => 'Europe/Tallinn', weekly => [] })->{status}, 200, 'the shop is closed now';
 
-my $site = $t->dir . '/site';
-make_path($site);
-open my $fh, '>', "$site/index.html" or die;
-print $fh <<"HTML";
-<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Night shop</title></head>
-<body><h1>Night shop</h1>
-<script src="$base/widget/parley.js" data-bot="$bot->{public_key}" async></script>
-</body></html>
-HTML
-close $fh;
-$t->{pids}{hostpage} = $t->spawn($t->dir . '/hostpage.log', {},
-    '/usr/bin/python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', $site, $port);
-$t->wait_port($port, $t->{pids}{hostpage}, 'the host page server');
+$t->host_page($port, 'Night shop', $base, $bot->{public_key});
 
 my $out = $t->dir . '/screenshots';
 make_path($out);

@@ -34,8 +34,6 @@ my $c = { id => $own->{company}{id}, user => $own->{user}{id} };
 $t->add_member($c, 'mo@inbox.example', 'member', $pw);
 
 my $port = ParleyTest::free_port();
-my $site = $t->dir . '/site';
-make_path($site);
 my $bot = $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { name => 'Shop helper',
     welcome_message => 'Hello!', allowed_origins => ["http://localhost:$port"] })->{json};
 is $t->request('POST', "/api/v1/chatbots/$bot->{id}/documents", headers => $auth, json => { title => 'Shipping',
@@ -50,18 +48,7 @@ $t->sql(q{INSERT INTO visitors (company_id, chatbot_id, name) SELECT ?, ?, 'Seed
     $c->{id}, $other->{id});
 $t->sql(q{INSERT INTO conversations (company_id, chatbot_id, visitor_id, status, message_count, last_role, last_message_at)
     SELECT company_id, chatbot_id, id, 'open', 1, 'visitor', now() - interval '1 day' FROM visitors WHERE chatbot_id = ?}, $other->{id});
-open my $fh, '>', "$site/index.html" or die;
-print $fh <<"HTML";
-<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
-<body><h1>Shop</h1>
-<script src="$https/widget/parley.js" data-bot="$bot->{public_key}" async></script>
-</body></html>
-HTML
-close $fh;
-$t->{pids}{hostpage} = $t->spawn($t->dir . '/hostpage.log', {},
-    '/usr/bin/python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', $site, $port);
-$t->wait_port($port, $t->{pids}{hostpage}, 'the host page server');
+$t->host_page($port, 'Shop', $https, $bot->{public_key});
 
 # The bot's answer, then the agent's draft (held until the page asks).
 $t->llm_script({ reply => 'We ship to **Norway** within five working days.' },

@@ -46,8 +46,16 @@
 		transcriptSent: "The conversation is on its way to your " +
 		    "e-mail address.",
 		linkBad: "This link is not valid any more. Start a new chat " +
-		    "on the shop's website."
+		    "on the shop's website.",
+		fileKind: "Only pictures (PNG, JPEG, GIF, WebP) and PDF files " +
+		    "can be sent.",
+		fileBig: "This file is too large to send.",
+		fileBad: "This picture cannot be read. Try another file.",
+		fileLimit: "No more files can be sent in this conversation.",
+		download: "Download"
 	};
+	var FILE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp",
+	    "application/pdf"];
 	var WHO = { visitor: "You", bot: "AI assistant", agent: "Team" };
 
 	function $(id) {
@@ -55,6 +63,7 @@
 	}
 
 	var list = $("message-list"), log = $("messages"), input = $("input");
+	var fileInput = $("file");
 	var statusEl = $("status"), consentEl = $("consent");
 	var bot = new URLSearchParams(location.search).get("bot") || "";
 	var parent = window.parent, parentOrigin = null;
@@ -381,6 +390,40 @@
 		return ul;
 	}
 
+	/*
+	 * A file of the conversation: fetched with the visitor's token (an
+	 * <img> or link cannot send it), shown from a blob: URL. Images
+	 * inline, anything else as a download under its name.
+	 */
+	function attachment(a) {
+		var box = el("div", "file"), link = el("a", "",
+		    typeof a.filename === "string" ? a.filename : T.download);
+		var image = typeof a.media_type === "string" &&
+		    a.media_type.indexOf("image/") === 0;
+
+		link.href = "#";
+		link.setAttribute("download", link.textContent);
+		box.appendChild(link);
+		api("GET", API + "/attachments/" + encodeURIComponent(a.id)).then(
+		    check).then(function (res) {
+			return res.blob();
+		}).then(function (b) {
+			var url = URL.createObjectURL(b), img;
+
+			link.href = url;
+			if (image) {
+				img = el("img", "");
+				img.src = url;
+				img.alt = link.textContent;
+				link.textContent = "";
+				link.appendChild(img);
+			}
+		}, function () {
+			link.removeAttribute("href");
+		});
+		return box;
+	}
+
 	function valid(m) {
 		return !!m && typeof m === "object" && WHO.hasOwnProperty(m.role) &&
 		    typeof m.content === "string" && Number.isInteger(m.seq);
@@ -394,6 +437,8 @@
 			li.removeChild(li.lastChild);
 		if (Array.isArray(m.citations) && m.citations.length > 0)
 			li.appendChild(citations(m.citations));
+		if (m.attachment && typeof m.attachment.id === "string")
+			li.appendChild(attachment(m.attachment));
 		li.setAttribute("data-seq", String(m.seq));
 		li.classList.remove("pending");
 		li.removeAttribute("aria-busy");
@@ -895,6 +940,64 @@
 		});
 	}
 
+	/* Sends the file picked: a message of its own. */
+	function sendFile() {
+		var f = fileInput.files && fileInput.files[0];
+
+		if (!f)
+			return;
+		fileInput.value = "";
+		if (FILE_TYPES.indexOf(f.type) < 0)
+			return setStatus(T.fileKind, true);
+		run("file", $("send"), async function () {
+			var res, o;
+
+			await conversation();
+			await eventsReady(3000);
+			res = await inConversation(function (id) {
+				return upload(convPath(id, "attachments") +
+				    "?filename=" + encodeURIComponent(f.name), f);
+			});
+			o = await res.json();
+			addMessage(o.message);
+			if (o.reply)
+				addMessage(o.reply);
+			toBottom();
+			showConvStatus(o.status);
+		});
+	}
+
+	/* POSTs file 'f' with the token; a refusal in the visitor's words. */
+	async function upload(path, f) {
+		var res, o = null;
+
+		for (var i = 0; i < 2; i++) {
+			res = await fetch(path, { method: "POST", body: f,
+			    headers: { Authorization: "Bearer " + await token(),
+			    "Content-Type": f.type }, credentials: "omit",
+			    cache: "no-store" });
+			if (res.status !== 401)
+				break;
+			state.token = null;
+			save();
+		}
+		if (res.ok)
+			return res;
+		try {
+			o = await res.json();
+		} catch (e) { /* not JSON */ }
+		if (res.status === 415)
+			throw problem(T.fileKind);
+		if (res.status === 413)
+			throw problem(T.fileBig);
+		if (res.status === 422 && o && o.code === "unreadable_attachment")
+			throw problem(T.fileBad);
+		if (res.status === 402 && o &&
+		    /^attachment/.test(String(o.limit)))
+			throw problem(T.fileLimit);
+		return check(res);
+	}
+
 	function handoff() {
 		run("handoff", $("handoff"), async function () {
 			var res = await inConversation(function (id) {
@@ -1031,6 +1134,7 @@
 		isOpen = true;
 		$("handoff").addEventListener("click", handoff);
 		$("send").addEventListener("click", send);
+		fileInput.addEventListener("change", sendFile);
 		input.addEventListener("keydown", function (ev) {
 			if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
 				ev.preventDefault();
@@ -1055,6 +1159,7 @@
 	$("rating").addEventListener("click", pickScore);
 	$("rating-send").addEventListener("click", sendRating);
 	$("send").addEventListener("click", send);
+	fileInput.addEventListener("change", sendFile);
 	$("consent-save").addEventListener("click", saveConsent);
 	input.addEventListener("keydown", function (ev) {
 		if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing &&

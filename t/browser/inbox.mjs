@@ -5,28 +5,10 @@
 //
 // Environment: BASE (parley, https), HOST_URL (the shop page), OUT,
 // CHROMIUM, AGENT_EMAIL and MEMBER_EMAIL (accounts, PASSWORD for both).
-import { env, check, axe, shot, api, launch, newPage as pageIn, finish } from "./lib.mjs";
+import { env, check, axe, shot, api, launch, newPage as pageIn, finish, frameOf, waitText, login } from "./lib.mjs";
 
 const browser = await launch(["--autoplay-policy=no-user-gesture-required"]);
 const newPage = (opts) => pageIn(browser, opts);
-async function login(page, email) {
-	await page.goto(`${env.BASE}/login`);
-	await page.getByLabel("E-mail").fill(email);
-	await page.getByLabel("Password").fill(env.PASSWORD);
-	await page.getByRole("button", { name: "Log in" }).click();
-	await page.locator("h1", { hasText: "Hello," }).waitFor();
-}
-async function frameOf(page) {
-	for (let i = 0; i < 200; i++) {
-		const f = page.frames().find((x) => x.url().includes("/widget/frame"));
-		if (f) return f;
-		await page.waitForTimeout(50);
-	}
-	throw new Error("no chat frame");
-}
-const waitText = (frame, sel, text, timeout = 10000) => frame.waitForFunction(([s, t]) =>
-    [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)), [sel, text], { timeout });
-
 let step = "start";
 try {
 	// The agent: notifications allowed for parley's origin, and every

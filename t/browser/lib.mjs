@@ -65,6 +65,30 @@ export async function newPage(browser, opts = {}) {
 	return watch(await ctx.newPage());
 }
 
+// The chat frame the widget's loader put into 'page'.
+export async function frameOf(page) {
+	for (let i = 0; i < 200; i++) {
+		const f = page.frames().find((x) => x.url().includes("/widget/frame"));
+		if (f) return f;
+		await page.waitForTimeout(50);
+	}
+	throw new Error("no chat frame");
+}
+
+// Until an element matching 'sel' in 'frame' (a page or a frame) holds
+// 'text'.
+export const waitText = (frame, sel, text, timeout = 10000) => frame.waitForFunction(([s, t]) =>
+    [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)), [sel, text], { timeout });
+
+// The console's login page, as a person uses it (PASSWORD).
+export async function login(page, email) {
+	await page.goto(`${env.BASE}/login`);
+	await page.getByLabel("E-mail").fill(email);
+	await page.getByLabel("Password").fill(env.PASSWORD);
+	await page.getByRole("button", { name: "Log in" }).click();
+	await page.locator("h1", { hasText: "Hello," }).waitFor();
+}
+
 // The last checks, then the exit status the .t file sees.
 export async function finish(browser) {
 	check(dialogs.length === 0, "no dialog opened (HTML stayed text)", dialogs.join(" | "));

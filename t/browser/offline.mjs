@@ -8,18 +8,8 @@
 //
 // Environment: BASE, HOST_URL, AGENT_TOKEN, MAIL_DIR (the SMTP catcher's
 // files), VISITOR (the address), OUT, CHROMIUM.
-import { chromium } from "playwright-core";
 import { readdirSync, readFileSync } from "node:fs";
-
-const env = process.env;
-let failed = 0;
-
-function check(ok, name, diag) {
-	if (!ok)
-		failed++;
-	process.stdout.write(JSON.stringify({ ok: !!ok, name, diag: diag ?? "" }) + "\n");
-	return ok;
-}
+import { env, check, frameOf, launch, finish } from "./lib.mjs";
 
 // The first mail to VISITOR whose subject matches 're', as text.
 async function mailLink(re, kind) {
@@ -37,21 +27,7 @@ async function mailLink(re, kind) {
 	throw new Error(`no ${kind} mail`);
 }
 
-async function frameOf(page) {
-	for (let i = 0; i < 100; i++) {
-		const f = page.frames().find((x) => x.url().includes("/widget/frame"));
-		if (f)
-			return f;
-		await page.waitForTimeout(50);
-	}
-	throw new Error("no chat frame");
-}
-
-const browser = await chromium.launch({
-	executablePath: env.CHROMIUM || "/usr/bin/chromium",
-	args: ["--no-sandbox", "--disable-dev-shm-usage"],
-	headless: true,
-});
+const browser = await launch();
 let step = "start", page;
 try {
 	step = "at night, the visitor asks for a person";
@@ -118,7 +94,5 @@ try {
 	check(false, `browser run: ${step}`, String(e && e.stack || e));
 	if (page)
 		await page.screenshot({ path: `${env.OUT}/offline-failure.png` }).catch(() => {});
-} finally {
-	await browser.close();
 }
-process.exit(failed ? 1 : 0);
+await finish(browser);

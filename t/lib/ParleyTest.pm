@@ -154,6 +154,25 @@ sub _clone_template {
 	}
 }
 
+# host_page(port, title, widget_base, bot_key, body_html): a shop's page
+# on another site than parley's (http://localhost:PORT/, where parley is
+# 127.0.0.1), served by Python's http.server, with the widget's loader
+# from widget_base. Returns its URL once it answers.
+sub host_page {
+	my ($self, $port, $title, $base, $key, $body) = @_;
+	my $site = "$self->{dir}/site";
+	File::Path::make_path($site);
+	open my $fh, '>', "$site/index.html" or die "$site/index.html: $!";
+	print $fh qq{<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>$title</title></head>\n}
+	    . qq{<body><h1>$title</h1>} . ($body // '') . qq{\n}
+	    . qq{<script src="$base/widget/parley.js" data-bot="$key" async></script>\n</body></html>\n};
+	close $fh;
+	$self->{pids}{hostpage} = $self->spawn("$self->{dir}/hostpage.log", {},
+	    '/usr/bin/python3', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', $site, $port);
+	$self->wait_port($port, $self->{pids}{hostpage}, 'the host page server');
+	return "http://localhost:$port/";
+}
+
 sub dir { $_[0]{dir} }
 sub pg { $_[0]{pg} }
 sub dbname { $_[0]{db} }
