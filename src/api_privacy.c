@@ -61,8 +61,12 @@ static struct db_stmt q_subject_convs = { "privacy_subject_convs",
 /* A conversation's messages, 1000 at a time after seq $3. */
 static struct db_stmt q_subject_msgs = { "privacy_subject_msgs",
 	"SELECT seq, json_build_object('seq', seq, 'role', role, 'content', "
-	"content, 'created_at', parley_time(created_at))::text AS record FROM "
-	"messages WHERE "
+	"content, 'created_at', parley_time(created_at), 'attachment', "
+	"(SELECT json_build_object('id', a.id, 'media_type', a.media_type, "
+	"'filename', a.filename, 'bytes', a.bytes, 'width', a.width, "
+	"'height', a.height) FROM attachments a WHERE a.company_id = "
+	"messages.company_id AND a.message_id = messages.id))::text AS record "
+	"FROM messages WHERE "
 	"company_id = $1 AND conversation_id = $2 AND seq > $3::integer ORDER "
 	"BY seq LIMIT 1000",
 	3, 0, 0 };

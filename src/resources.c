@@ -460,6 +460,8 @@ static const struct col subject_message_cols[] = {
 	    (const char *const[]){ "visitor", "bot", "agent", NULL }, NULL },
 	COL("content", C_STRING, 0),
 	COL("created_at", C_TIME, 0),
+	COL_SUB("attachment", C_JSON, COL_NULL, NULL, &row_attachment,
+	    "the file it carries (GET /api/v1/attachments/{id} downloads it)"),
 };
 const struct row row_subject_message =
     ROW("SubjectMessage", subject_message_cols, NULL);
