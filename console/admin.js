@@ -485,11 +485,15 @@ async function billingPage() {
 		: q === "canceled" ? el("p", { role: "status" }, "The checkout was cancelled: nothing changed.") : null;
 	const b = await api("GET", "/api/v1/billing");
 	const lim = (v) => (v === null ? "no limit" : String(v));
+	const mb = (v) => (v === null ? null : (v / 1048576).toFixed(1));
 	const rows = [["Chatbots", b.usage.chatbots, b.plan.limits.chatbots],
 		["Members and invitations", b.usage.members, b.plan.limits.members],
 		["Documents", b.usage.documents, b.plan.limits.documents],
 		["Messages this month", b.usage.messages_this_month, b.plan.limits.monthly_messages],
-		["LLM tokens this month", b.usage.llm_tokens_this_month, b.plan.limits.monthly_llm_tokens]];
+		["LLM tokens this month", b.usage.llm_tokens_this_month, b.plan.limits.monthly_llm_tokens],
+		["Attachments kept (MB)", mb(b.usage.attachment_bytes), mb(b.plan.limits.attachment_storage_bytes)],
+		["Largest attachment (MB)", "", mb(b.plan.limits.attachment_max_bytes)],
+		["Attachments per conversation", "", b.plan.limits.attachments_per_conversation]];
 	show("Billing", note,
 	    el("p", {}, "Plan: ", el("strong", {}, b.plan.name), `, billing ${b.billing_state}`,
 		b.subscription_status ? ` (subscription ${b.subscription_status})` : ""),

@@ -127,10 +127,16 @@ function authorName(m) {
 
 // A file a message carries: images shown, anything else a download
 // under its name (fetched with the token, shown from a blob: URL).
+const files = new Map(); // attachment id: its blob: URL, fetched once
+function fileUrl(id) {
+	if (!files.has(id)) files.set(id, blobUrl(`/api/v1/attachments/${id}`).catch((e) => { files.delete(id); throw e; }));
+	return files.get(id);
+}
+
 function attachmentView(a) {
 	const link = el("a", { href: "#", class: "file", download: a.filename }, a.filename);
 	const image = a.media_type.startsWith("image/");
-	blobUrl(`/api/v1/attachments/${a.id}`).then((url) => {
+	fileUrl(a.id).then((url) => {
 		link.href = url;
 		if (image) link.replaceChildren(el("img", { src: url, alt: a.filename, class: "file-image" }));
 	}, () => link.removeAttribute("href"));

@@ -283,6 +283,12 @@ export function explain(e) {
 		break_glass_needs_totp: "Turn on two-factor authentication for yourself first: when the identity provider fails, owners sign in with password and code.",
 		bad_metadata: "The identity provider's metadata is not usable: paste its whole metadata XML.",
 		provider_unusable: "The issuer's discovery document could not be read.",
+		unsupported_attachment_type: "Only pictures (PNG, JPEG, GIF, WebP) and PDF files can be sent.",
+		attachment_name_mismatch: "The file's name says another kind of file than it is: rename it with its own extension.",
+		attachment_too_large: "This file is larger than your plan allows.",
+		image_too_large: "This picture has too many pixels: send a smaller one.",
+		unreadable_attachment: "This picture cannot be read.",
+		empty_attachment: "This file is empty.",
 	};
 	if (e.code === "validation_failed" && e.field) return `Check ${e.field.replace(/_/g, " ")}${e.detail ? `: ${e.detail}` : "."}`;
 	return words[e.code] ?? (e.detail || e.message);

@@ -31,12 +31,21 @@
  * then the conversation (locked; the visitor's own when $3 is given) with
  * what the plan allows and what is used.
  */
+/* Before anything is decoded: the conversation is the caller's, and
+ * what the plan allows one file. */
+static struct db_stmt q_att_plan = { "attachment_plan",
+	"SELECT p.id AS plan, p.attachment_max_bytes AS max_bytes FROM "
+	"conversations c JOIN companies co ON co.id = c.company_id JOIN plans "
+	"p ON p.id = co.plan WHERE c.company_id = $1 AND c.id = $2 AND "
+	"($3::uuid "
+	"IS NULL OR c.visitor_id = $3::uuid)",
+	3, 0, 0 };
 static struct db_stmt q_att_serialise = { "attachment_serialise",
 	"SELECT pg_advisory_xact_lock(hashtext('parley-attachments'), "
 	"hashtext($1))",
 	1, 0, 0 };
 static struct db_stmt q_att_conv = { "attachment_conversation",
-	"SELECT c.status, p.id AS plan, p.attachment_max_bytes AS max_bytes, "
+	"SELECT c.status, p.id AS plan, "
 	"p.attachment_storage_bytes AS storage, p.attachments_per_conversation "
 	"AS per_conversation, (SELECT count(*) FROM attachments a WHERE "
 	"a.company_id = $1 AND a.conversation_id = c.id) AS in_conversation, "
@@ -110,22 +119,17 @@ too_large(struct request *req, struct ctx *ctx, long long max)
 }
 
 /*
- * The plan's limits for one more file of 'len' bytes in the locked
- * conversation 'res'. Returns 0 (within them) or answers and returns 1.
+ * The plan's count and storage limits for one more file of 'len' bytes
+ * (as kept) in the locked conversation 'res'. Returns 0 (within them),
+ * or answers and returns 1 (-1 when that failed).
  */
 static int
 within_plan(struct request *req, struct ctx *ctx, PGresult *res, size_t len)
 {
 	struct plan_refusal r;
-	const char	   *v;
 
 	memset(&r, 0, sizeof(r));
 	snprintf(r.plan, sizeof(r.plan), "%s", row_get(res, 0, "plan"));
-	if ((v = row_opt(res, 0, "max_bytes")) != NULL &&
-	    (long long)len > row_int(res, 0, "max_bytes"))
-		return too_large(req, ctx, row_int(res, 0, "max_bytes")) == -1
-		    ? -1
-		    : 1;
 	if (row_opt(res, 0, "per_conversation") != NULL &&
 	    row_int(res, 0, "in_conversation") >=
 		row_int(res, 0, "per_conversation")) {
@@ -181,19 +185,43 @@ upload(
 	json_t		  *msg = NULL, *reply = NULL, *att = NULL, *o;
 	int		   r, rc = -1, stored = 0;
 
+	memset(&f, 0, sizeof(f));
 	attach_name(router_arg(req, "filename"), name, sizeof(name));
 	if (req->body_len == 0)
 		return api_problem(
 		    req, 422, "empty_attachment", "The file is empty");
 	if (req->body_len > (size_t)ctx->conf->attachment_max_bytes)
 		return too_large(req, ctx, ctx->conf->attachment_max_bytes);
-	/* The bytes first: nothing is locked while they are decoded. */
-	if ((r = attach_check(ctx->conf, (const unsigned char *)req->body,
-		 req->body_len, name, &f)) != ATT_OK)
-		return r == -1 ? -1 : refused(req, ctx, r, f.sent_type);
+	/* What is sent, against the plan, before it is decoded. */
 	p[0] = ctx->who.company_id;
 	p[1] = conv;
 	p[2] = visitor;
+	if ((res = db_exec(ctx->db, &q_att_plan, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return router_not_found(req);
+	}
+	if (row_opt(res, 0, "max_bytes") != NULL &&
+	    (long long)req->body_len > row_int(res, 0, "max_bytes")) {
+		rc = too_large(req, ctx, row_int(res, 0, "max_bytes"));
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	res = NULL;
+	/*
+	 * Decoded outside any transaction (the request's, with its rate
+	 * count, commits first): nothing is locked while libvips works.
+	 */
+	if (db_in_tx(ctx->db) && db_commit(ctx->db) == -1)
+		return -1;
+	if ((r = attach_check(ctx->conf, (const unsigned char *)req->body,
+		 req->body_len, name, &f)) != ATT_OK)
+		return r == -1 ? -1 : refused(req, ctx, r, f.sent_type);
+	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
+	    -1)
+		goto out;
 	if ((res = db_exec(ctx->db, &q_att_serialise, p)) == NULL)
 		goto out;
 	PQclear(res);
@@ -216,7 +244,7 @@ upload(
 	memset(&m, 0, sizeof(m));
 	m.role = visitor != NULL ? "visitor" : "agent";
 	m.author_id = visitor != NULL ? NULL : ctx->who.user_id;
-	m.content = name;
+	m.content = f.name;
 	m.prompt_tokens = m.completion_tokens = -1;
 	m.visitor_id = visitor;
 	if ((msg = conv_add(ctx, conv, &m)) == NULL) {
@@ -233,7 +261,7 @@ upload(
 	snprintf(h, sizeof(h), "%d", f.height);
 	p[2] = json_string_value(json_object_get(msg, "id"));
 	p[3] = f.media_type;
-	p[4] = name;
+	p[4] = f.name;
 	p[5] = bytes;
 	p[6] = w;
 	p[7] = h;
@@ -251,9 +279,14 @@ upload(
 		r = 0;
 	if (r == -1)
 		goto out;
+	/*
+	 * From here the file stays whatever the commit's fate: a commit
+	 * whose answer was lost may have happened, and a file no row names
+	 * is the files sweep's.
+	 */
+	stored = 0;
 	if (db_commit(ctx->db) == -1)
 		goto out;
-	stored = 0; /* committed: the row names the file now */
 	rt_message(ctx, conv, msg);
 	if (reply != NULL)
 		rt_message(ctx, conv, reply);

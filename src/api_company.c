@@ -14,6 +14,7 @@
 #include "api.h"
 #include "handler.h"
 #include "resources.h"
+#include "attach.h"
 #include "audit.h"
 #include "crypto.h"
 #include "conf.h"
@@ -311,6 +312,10 @@ h_company_delete(struct request *req, struct ctx *ctx)
 	snprintf(path_dir, sizeof(path_dir), "%s/%s", ctx->conf->export_dir,
 	    ctx->who.company_id);
 	(void)rmdir(path_dir);
+	/* And its attachments' directory, whole. */
+	if (attach_path(ctx->conf, ctx->who.company_id, NULL, path_dir,
+		sizeof(path_dir)) == 0)
+		(void)util_remove_dir(path_dir);
 	/* The audit log went with the company: this line is the record. */
 	snprintf(res_id, sizeof(res_id), "company:%s", ctx->who.company_id);
 	log_event(LOG_INFO, "company_deleted", LOG_S("resource", res_id));

@@ -31,13 +31,20 @@ static const struct kind {
 	const char *type;
 	const char *ext;
 	const char *exts; /* " png " */
+	const char *loader; /* libvips' loader of it, NULL: not an image */
+	int	    pixel_share; /* of attachment_max_pixels, in quarters */
 } kinds[] = {
-	{ "image/png", "png", " png " },
-	{ "image/jpeg", "jpg", " jpg jpeg jpe jfif " },
-	{ "image/gif", "gif", " gif " },
-	{ "image/webp", "webp", " webp " },
-	{ "application/pdf", "pdf", " pdf " },
+	{ "image/png", "png", " png ", "VipsForeignLoadPngBuffer", 4 },
+	{ "image/jpeg", "jpg", " jpg jpeg jpe jfif ",
+	    "VipsForeignLoadJpegBuffer", 4 },
+	/* libnsgif holds a whole frame: a quarter of the bound (measured in
+	 * docs/performance.md, "Attachments"). */
+	{ "image/gif", "gif", " gif ", "VipsForeignLoadNsgifBuffer", 1 },
+	{ "image/webp", "webp", " webp ", "VipsForeignLoadWebpBuffer", 4 },
+	{ "application/pdf", "pdf", " pdf ", NULL, 0 },
 };
+/* Images are kept at most this many pixels wide and high. */
+#define ATTACH_SIDE 4096
 
 static magic_t magic_db;
 static int     vips_ready;
@@ -94,96 +101,99 @@ vips_get(void)
 	return 0;
 }
 
-/* The extension of 'name' (after its last '.'), lower case, or "". */
+/*
+ * The extension of 'name' (after its last '.', which may be its first
+ * character), lower case, or "" when it has none; at most 'len' - 1
+ * bytes (a longer one is cut: it then matches no kind).
+ */
 static void
-name_ext(const char *name, char out[16])
+name_ext(const char *name, char *out, size_t len)
 {
 	const char *dot = strrchr(name, '.');
 	size_t	    i;
 
 	out[0] = '\0';
-	if (dot == NULL || dot == name || strlen(dot + 1) >= 15)
+	if (dot == NULL)
 		return;
-	for (i = 0; dot[1 + i] != '\0'; i++)
+	for (i = 0; dot[1 + i] != '\0' && i + 1 < len; i++)
 		out[i] = (char)(dot[1 + i] >= 'A' && dot[1 + i] <= 'Z'
 			? dot[1 + i] - 'A' + 'a'
 			: dot[1 + i]);
 	out[i] = '\0';
 }
 
-/* Decodes image 'buf' with its own loader and writes it again, bare. */
+/*
+ * Image 'buf', checked by libvips' own sniffing against the kind libmagic
+ * found and by its header against the pixel bound, then decoded (shrunk
+ * while it loads where the format allows: JPEG, WebP), turned upright by
+ * its EXIF orientation, at most ATTACH_SIDE on a side, and written again
+ * without metadata.
+ */
 static int
 reencode(const struct conf *cfg, const struct kind *k, const unsigned char *buf,
     size_t len, struct attach_file *out)
 {
-	VipsImage *in = NULL, *up = NULL;
-	void	  *data = NULL;
-	size_t	   n = 0;
-	int	   r, rc = ATT_BROKEN;
-
 	/* libvips takes the buffer as void * but only reads it. */
-	void *bytes = (void *)(uintptr_t)buf;
+	void	   *bytes = (void *)(uintptr_t)buf;
+	const char *loader;
+	VipsImage  *in = NULL;
+	void	   *data = NULL;
+	size_t	    n = 0;
+	long long   pixels;
+	int	    r, rc = ATT_BROKEN;
 
 	if (vips_get() == -1)
 		return -1;
-	/* The header only: the pixels are not decoded before the bound. */
-	if (strcmp(k->ext, "png") == 0)
-		r = vips_pngload_buffer(bytes, len, &in, "access",
-		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
-		    NULL);
-	else if (strcmp(k->ext, "jpg") == 0)
-		r = vips_jpegload_buffer(bytes, len, &in, "access",
-		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
-		    NULL);
-	else if (strcmp(k->ext, "gif") == 0)
-		r = vips_gifload_buffer(bytes, len, &in, "access",
-		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
-		    NULL);
-	else
-		r = vips_webpload_buffer(bytes, len, &in, "access",
-		    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
-		    NULL);
-	if (r != 0)
+	if ((loader = vips_foreign_find_load_buffer(bytes, len)) == NULL ||
+	    strcmp(loader, k->loader) != 0) {
+		rc = ATT_TYPE;
 		goto out;
-	if ((long long)vips_image_get_width(in) * vips_image_get_height(in) >
-	    cfg->attachment_max_pixels) {
+	}
+	/* The header only: no pixel is decoded before the bound. */
+	if ((in = vips_image_new_from_buffer(bytes, len, "", "access",
+		 VIPS_ACCESS_SEQUENTIAL, NULL)) == NULL)
+		goto out;
+	pixels =
+	    (long long)vips_image_get_width(in) * vips_image_get_height(in);
+	g_object_unref(in);
+	in = NULL;
+	if (pixels >
+	    (long long)cfg->attachment_max_pixels * k->pixel_share / 4) {
 		rc = ATT_PIXELS;
 		goto out;
 	}
-	/* A photo turned by its EXIF orientation keeps looking right. */
-	if (strcmp(k->ext, "jpg") == 0) {
-		if (vips_autorot(in, &up, NULL) != 0)
-			goto out;
-	} else {
-		up = in;
-		g_object_ref(up);
-	}
+	if (vips_thumbnail_buffer(bytes, len, &in, ATTACH_SIDE, "height",
+		ATTACH_SIDE, "size", VIPS_SIZE_DOWN, "option_string",
+		"fail_on=error", NULL) != 0)
+		goto out;
 	if (strcmp(k->ext, "png") == 0)
-		r = vips_pngsave_buffer(up, &data, &n, "strip", TRUE, NULL);
+		r = vips_pngsave_buffer(in, &data, &n, "strip", TRUE, NULL);
 	else if (strcmp(k->ext, "jpg") == 0)
 		r = vips_jpegsave_buffer(
-		    up, &data, &n, "strip", TRUE, "Q", 90, NULL);
+		    in, &data, &n, "strip", TRUE, "Q", 90, NULL);
 	else if (strcmp(k->ext, "gif") == 0)
-		r = vips_gifsave_buffer(up, &data, &n, "strip", TRUE, NULL);
+		r = vips_gifsave_buffer(in, &data, &n, "strip", TRUE, NULL);
 	else
-		r = vips_webpsave_buffer(up, &data, &n, "strip", TRUE, NULL);
+		r = vips_webpsave_buffer(in, &data, &n, "strip", TRUE, NULL);
 	if (r != 0)
 		goto out;
 	out->data = data;
 	out->len = n;
 	out->vips_owned = 1;
-	out->width = vips_image_get_width(up);
-	out->height = vips_image_get_height(up);
+	out->width = vips_image_get_width(in);
+	out->height = vips_image_get_height(in);
 	data = NULL;
 	rc = ATT_OK;
 out:
-	if (rc == ATT_BROKEN)
+	if (rc != ATT_OK)
 		log_event(LOG_INFO, "attachment_refused",
-		    LOG_S("reason", "broken"), LOG_S("kind", k->type));
+		    LOG_S("reason",
+			rc == ATT_TYPE	       ? "kind"
+			    : rc == ATT_PIXELS ? "pixels"
+					       : "broken"),
+		    LOG_S("kind", k->type));
 	vips_error_clear();
 	g_free(data);
-	if (up != NULL)
-		g_object_unref(up);
 	if (in != NULL)
 		g_object_unref(in);
 	return rc;
@@ -212,10 +222,19 @@ attach_check(const struct conf *cfg, const unsigned char *buf, size_t len,
 			k = &kinds[i];
 	if (k == NULL)
 		return ATT_TYPE;
-	/* A name with an extension must name this kind. */
-	name_ext(name, ext);
+	/*
+	 * A name with an extension must name this kind; one without gets
+	 * the kind's, so the file never downloads under another.
+	 */
+	name_ext(name, ext, sizeof(ext));
 	snprintf(want, sizeof(want), " %s ", ext);
-	if (ext[0] != '\0' && strstr(k->exts, want) == NULL)
+	if (strchr(name, '.') != NULL &&
+	    (ext[0] == '\0' || strstr(k->exts, want) == NULL))
+		return ATT_NAME;
+	if (strchr(name, '.') != NULL)
+		snprintf(out->name, sizeof(out->name), "%s", name);
+	else if (snprintf(out->name, sizeof(out->name), "%s.%s", name,
+		     k->ext) >= (int)sizeof(out->name))
 		return ATT_NAME;
 	snprintf(out->media_type, sizeof(out->media_type), "%s", k->type);
 	if (strcmp(k->ext, "pdf") == 0) {
@@ -418,6 +437,7 @@ attach_sweep(const struct conf *cfg, struct db *db, const PGresult *list)
 {
 	DIR	      *d;
 	struct dirent *e;
+	struct stat    st;
 	char	       dir[600];
 	long	       gone = 0;
 	int	       i, known;
@@ -433,8 +453,14 @@ attach_sweep(const struct conf *cfg, struct db *db, const PGresult *list)
 			gone += sweep_company(cfg, db, e->d_name);
 			continue;
 		}
-		/* The company is gone: its directory goes whole. */
-		if (attach_path(cfg, e->d_name, NULL, dir, sizeof(dir)) == 0)
+		/*
+		 * The company is gone (its deletion removed the directory;
+		 * this is one it could not): it goes whole, once a day old,
+		 * since the list of companies was read before this one may
+		 * have signed up.
+		 */
+		if (attach_path(cfg, e->d_name, NULL, dir, sizeof(dir)) == 0 &&
+		    stat(dir, &st) == 0 && st.st_mtime < time(NULL) - 86400)
 			gone += util_remove_dir(dir);
 	}
 	closedir(d);

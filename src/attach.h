@@ -29,6 +29,7 @@ enum attach_refusal {
 /* A file checked and ready to store: what is kept, not what was sent. */
 struct attach_file {
 	char	       media_type[24]; /* "image/png", ..., "application/pdf" */
+	char	       name[208]; /* the name kept: with the kind's extension */
 	char	       sent_type[64]; /* what libmagic said of the bytes */
 	unsigned char *data; /* malloc'd (or libvips'): what is stored */
 	size_t	       len;
@@ -39,8 +40,9 @@ struct attach_file {
 };
 
 /*
- * Checks 'len' bytes at 'buf' named 'name' and fills 'out' with what
- * would be stored. Returns ATT_OK, a refusal, or -1 (out of memory, or a
+ * Checks 'len' bytes at 'buf' named 'name' (made safe by attach_name())
+ * and fills 'out' with what would be stored. A name with an extension
+ * must have one of the kind's (ATT_NAME otherwise); one without gets it. Returns ATT_OK, a refusal, or -1 (out of memory, or a
  * library that would not start).
  */
 int  attach_check(const struct conf *cfg, const unsigned char *buf, size_t len,

@@ -446,7 +446,10 @@ write_attachments(
 				continue;
 			snprintf(name, sizeof(name), "attachments/%s-%s", after,
 			    row_get(res, i, "filename"));
+			/* Removed since (its row went): left out. */
 			if (add_file(a, path, name, hex) == -1) {
+				if (errno == ENOENT)
+					continue;
 				PQclear(res);
 				return 1;
 			}

@@ -10,6 +10,8 @@
 #define PRL_MAX_QUERY 4096 /* query string, bytes */
 #define PRL_MAX_HEADER 8192 /* any single header value we read */
 #define PRL_MAX_BODY (1024 * 1024) /* absolute body cap; routes set less */
+/* A file (BODY_BYTES): attachment_max_bytes is at most this. */
+#define PRL_FILE_BODY (50 * 1024 * 1024)
 #define PRL_BODY_SMALL (16 * 1024) /* default per-route body limit */
 #define PRL_BODY_EMPTY 64 /* what a body-less route reads: "", {} or null */
 #define PRL_MAX_JSON_DEPTH 32 /* nesting of arrays/objects */

@@ -1430,7 +1430,6 @@ static const struct spec s_widget_message_post = { .noun = "conversation",
 static const char *const attach_ctypes[] = { "image/png", "image/jpeg",
 	"image/gif", "image/webp", "application/pdf",
 	"application/octet-stream", NULL };
-#define ATTACH_BODY_MAX (50 * 1024 * 1024)
 #define ATTACH_FILENAME                                                        \
 	FIELD_DOC("filename", V_STRING, 1, 255, F_REQUIRED,                    \
 	    "the file's name as the sender had it: its extension, if any, "    \
@@ -1982,7 +1981,7 @@ const struct route routes[] = {
 	    "events",
 	    &s_widget_message_post),
 	{ M_POST, "/api/v1/widget/conversations/:id/attachments", AUTH_VISITOR,
-	    ROLE_NONE, 0, RL_LLM, BODY_BYTES, ATTACH_BODY_MAX, attach_ctypes,
+	    ROLE_NONE, 0, RL_LLM, BODY_BYTES, PRL_FILE_BODY, attach_ctypes,
 	    h_widget_attachment_upload, "send a file (an image or a PDF)", NULL,
 	    &s_widget_attachment_upload },
 	VISITOR(M_GET, "/api/v1/widget/attachments/:id", BODY_NONE, RL_NONE,
@@ -2044,7 +2043,7 @@ const struct route routes[] = {
 	    "change status or assignee", &s_conversation_patch),
 	{ M_POST, "/api/v1/conversations/:id/attachments", AUTH_KEY,
 	    ROLE_MEMBER, SCOPE_CONVERSATIONS_WRITE, RL_NONE, BODY_BYTES,
-	    ATTACH_BODY_MAX, attach_ctypes, h_attachment_upload,
+	    PRL_FILE_BODY, attach_ctypes, h_attachment_upload,
 	    "an agent's file (an image or a PDF): a reply", NULL,
 	    &s_attachment_upload },
 	KEY(M_GET, "/api/v1/attachments/:id", ROLE_MEMBER,

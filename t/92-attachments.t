@@ -65,6 +65,8 @@ is $r->{status}, 415, 'a PDF named invoice.png: 415';
 is $r->{json}{code}, 'attachment_name_mismatch', '... the name lies about the bytes';
 is up($wp, $vh, 'logo.svg', $svg, 'image/svg+xml')->{status}, 415, 'SVG is refused (as image/svg+xml: no file kind taken)';
 is up($wp, $vh, 'logo.png', $svg)->{json}{code}, 'unsupported_attachment_type', '... under any name';
+is up($wp, $vh, '.png', $pdf)->{json}{code}, 'attachment_name_mismatch', 'a PDF named ".png": the name still lies';
+is up($wp, $vh, 'invoice.png.', $pdf)->{json}{code}, 'attachment_name_mismatch', '... and so does "invoice.png."';
 is up($wp, $vh, 'empty.png', '')->{json}{code}, 'empty_attachment', 'an empty file: 422';
 $r = up($wp, $vh, 'huge.png', png(100000, 100000, idat => compress("\0" x 64)));
 is $r->{status}, 413, 'an image of 10^10 pixels (by its header): 413, before it is decoded';
@@ -157,6 +159,13 @@ is $get->{status}, 200, 'the visitor downloads the PDF';
 is $get->{content}, $pdf, '... as it was sent';
 is $get->{headers}{'content-type'}, 'application/pdf', '... application/pdf';
 like $get->{headers}{'content-disposition'}, qr/^attachment; filename="Invoice 2026.pdf"/, '... as an attachment, never inline';
+$ag = $t->request('GET', "/api/v1/attachments/$pdfid", headers => $oa);
+is $ag->{status}, 200, 'the company\'s agent downloads the PDF';
+is $ag->{content}, $pdf, '... the same bytes';
+is $t->request('GET', "/api/v1/widget/attachments/$pdfid", headers => $vh2)->{status}, 404, 'another visitor of the chatbot: 404 for the PDF';
+is $t->request('GET', "/api/v1/attachments/$pdfid", headers => $eh)->{status}, 404, 'another company\'s agent: 404 for the PDF';
+is $t->request('GET', "/api/v1/attachments/$pdfid")->{status}, 401, 'nobody: 401 for the PDF';
+is $t->request('GET', "/api/v1/widget/attachments/$pdfid", headers => $oa)->{status}, 401, 'an agent\'s token is no visitor\'s';
 $r = up($wp, $vh, 'pixel.gif', $gif);
 is $r->{status}, 201, 'a GIF' or diag explain $r->{json};
 is $r->{json}{status}, 'open', '... in a conversation a person has: no handoff';
@@ -164,6 +173,21 @@ is $r->{json}{reply}, undef, '... and no bot message';
 my $gk = $t->sql('SELECT storage_key FROM attachments WHERE id = ?', $r->{json}{message}{attachment}{id})->[0]{storage_key};
 my $gbytes = do { local $/; open my $fh, '<:raw', "$dir/$cid/$gk" or die; <$fh> };
 unlike $gbytes, qr/GPS-SECRET/, '... its comment left out';
+
+# A phone's portrait photo: stored upright, without its EXIF.
+my $jpeg = do { local $/; open my $fh, '<:raw', ParleyTest->srcdir . '/t/fixtures/rotated.jpg' or die; <$fh> };
+like $jpeg, qr/GPS-SECRET-JPEG/, 'the fixture JPEG carries EXIF text (orientation 6, 1200x800 as stored)';
+$r = up($wp, $vh, 'portrait.JPG', $jpeg, 'image/jpeg');
+is $r->{status}, 201, 'a JPEG turned by its EXIF orientation is taken' or diag explain $r->{json};
+is "$r->{json}{message}{attachment}{width}x$r->{json}{message}{attachment}{height}", '800x1200', '... turned upright';
+my $jk = $t->sql('SELECT storage_key FROM attachments WHERE id = ?', $r->{json}{message}{attachment}{id})->[0]{storage_key};
+like $jk, qr/\.jpg$/, '... kept as a JPEG';
+my $jbytes = do { local $/; open my $fh, '<:raw', "$dir/$cid/$jk" or die; <$fh> };
+unlike $jbytes, qr/GPS-SECRET-JPEG|Exif/, '... without its EXIF';
+my $webp = do { local $/; open my $fh, '<:raw', ParleyTest->srcdir . '/t/fixtures/small.webp' or die; <$fh> };
+$r = up($wp, $vh, 'scan', $webp);
+is $r->{status}, 201, 'a WebP without an extension in its name';
+is $r->{json}{message}{content}, 'scan.webp', '... is named with its kind\'s';
 
 # --- the plan's limits ---
 my $plan = $t->sql('SELECT plan FROM companies WHERE id = ?', $cid)->[0]{plan};
@@ -175,14 +199,14 @@ $t->sql('UPDATE plans SET attachment_max_bytes = 200 WHERE id = ?', $plan);
 $r = up($wp, $vh, 'big.pdf', $pdf . ('%' . ('x' x 70) . "\n") x 4);
 is $r->{status}, 413, 'a file over the plan\'s attachment_max_bytes: 413';
 is $r->{json}{max_bytes}, 200, '... naming the bound';
-$t->sql('UPDATE plans SET attachment_max_bytes = 10485760, attachments_per_conversation = 3 WHERE id = ?', $plan);
-$r = up($wp, $vh, 'fourth.pdf', $pdf);
-is $r->{status}, 402, 'the fourth file of a conversation allowed three: 402' or diag explain $r->{json};
+$t->sql('UPDATE plans SET attachment_max_bytes = 10485760, attachments_per_conversation = 5 WHERE id = ?', $plan);
+$r = up($wp, $vh, 'sixth.pdf', $pdf);
+is $r->{status}, 402, 'the sixth file of a conversation allowed five: 402' or diag explain $r->{json};
 is $r->{json}{limit}, 'attachments_per_conversation', '... naming the limit';
 $t->sql('UPDATE plans SET attachments_per_conversation = NULL, attachment_storage_bytes = ? WHERE id = ?', $used + 10, $plan);
 is up($wp, $vh, 'more.pdf', $pdf)->{json}{limit}, 'attachment_storage_bytes', 'over the company\'s storage: 402';
 $t->sql('UPDATE plans SET attachment_storage_bytes = NULL WHERE id = ?', $plan);
-is $t->sql('SELECT count(*) AS n FROM attachments WHERE company_id = ?', $cid)->[0]{n}, 3, '... and nothing refused was kept';
+is $t->sql('SELECT count(*) AS n FROM attachments WHERE company_id = ?', $cid)->[0]{n}, 5, '... and nothing refused was kept';
 
 # --- the export carries the files ---
 $r = req('POST', '/api/v1/company/export', $oa);
@@ -226,6 +250,18 @@ sweep();
 ok !-f $path, 'the sweep removes the erased visitor\'s image';
 ok !-f "$dir/$cid/$gk", '... and GIF';
 ok !-f $orphan, '... and a file no row ever named';
+# A directory of no company: removed once a day old (the company list
+# the sweep reads may be older than a new company's first file).
+my $stray = "$dir/00000000-0000-4000-8000-00000000abcd";
+mkdir $stray or die;
+open my $sf, '>', "$stray/" . ('cd' x 16) . '.pdf' or die;
+print $sf 'x';
+close $sf;
+sweep();
+ok -d $stray, 'a directory of no company, made just now, is kept';
+utime time - 2 * 86400, time - 2 * 86400, $stray;
+sweep();
+ok !-d $stray, '... and removed whole once a day old';
 my ($vh3, $conv3) = visitor();
 is up("/api/v1/widget/conversations/$conv3/attachments", $vh3, 'keep.png', png(1, 1))->{status}, 201, 'a new visitor\'s file';
 my $keep = $t->sql('SELECT storage_key FROM attachments WHERE conversation_id = ?', $conv3)->[0]{storage_key};

@@ -395,6 +395,22 @@
 	 * <img> or link cannot send it), shown from a blob: URL. Images
 	 * inline, anything else as a download under its name.
 	 */
+	var files = {};		/* attachment id: its blob: URL, fetched once */
+
+	function fileUrl(id) {
+		if (!files[id])
+			files[id] = api("GET", API + "/attachments/" +
+			    encodeURIComponent(id)).then(check).then(function (res) {
+				return res.blob();
+			}).then(function (b) {
+				return URL.createObjectURL(b);
+			}, function (e) {
+				delete files[id];
+				throw e;
+			});
+		return files[id];
+	}
+
 	function attachment(a) {
 		var box = el("div", "file"), link = el("a", "",
 		    typeof a.filename === "string" ? a.filename : T.download);
@@ -404,11 +420,8 @@
 		link.href = "#";
 		link.setAttribute("download", link.textContent);
 		box.appendChild(link);
-		api("GET", API + "/attachments/" + encodeURIComponent(a.id)).then(
-		    check).then(function (res) {
-			return res.blob();
-		}).then(function (b) {
-			var url = URL.createObjectURL(b), img;
+		fileUrl(a.id).then(function (url) {
+			var img;
 
 			link.href = url;
 			if (image) {

@@ -73,7 +73,9 @@ main(void)
 		    http_method_name(routes[i].method), routes[i].pattern);
 		tap_ok(routes[i].body == BODY_NONE ||
 			(routes[i].max_body > 0 &&
-			    routes[i].max_body <= PRL_MAX_BODY),
+			    routes[i].max_body <= (routes[i].body == BODY_BYTES
+							  ? PRL_FILE_BODY
+							  : PRL_MAX_BODY)),
 		    "route %s has a bounded body", routes[i].pattern);
 		tap_ok(routes[i].summary != NULL && routes[i].fn != NULL,
 		    "route %s has a handler and summary", routes[i].pattern);
