@@ -197,6 +197,49 @@ async function chatbotsPage() {
 	show("Chatbots", ...parts);
 }
 
+// Business hours as a person writes them: one range a line ("mon
+// 09:00-17:00"), one holiday a line ("2026-12-24 Christmas Eve"); a line
+// that is neither says which.
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+function weeklyText(h) { return h.weekly.map((r) => `${r.day} ${r.opens}-${r.closes}`).join("\n"); }
+function holidaysText(h) { return h.holidays.map((d) => `${d.date}${d.name ? ` ${d.name}` : ""}`).join("\n"); }
+function parseWeekly(text) {
+	return text.split("\n").map((l) => l.trim()).filter(Boolean).map((l, i) => {
+		const m = /^([a-z]{3})\s+(\d\d:\d\d)\s*-\s*(\d\d:\d\d)$/i.exec(l);
+		if (!m || !DAYS.includes(m[1].toLowerCase()))
+			throw new Error(`Opening hours, line ${i + 1}: write a day and a range, like “mon 09:00-17:00”.`);
+		return { day: m[1].toLowerCase(), opens: m[2], closes: m[3] };
+	});
+}
+function parseHolidays(text) {
+	return text.split("\n").map((l) => l.trim()).filter(Boolean).map((l, i) => {
+		const m = /^(\d{4}-\d\d-\d\d)(?:\s+(.+))?$/.exec(l);
+		if (!m) throw new Error(`Holidays, line ${i + 1}: write a date and a name, like “2026-12-24 Christmas Eve”.`);
+		return m[2] ? { date: m[1], name: m[2] } : { date: m[1] };
+	});
+}
+function hoursNow(h) {
+	if (!h.enabled) return "Business hours are off: the widget always offers a person.";
+	return h.open ? "Open now." : `Closed now${h.opens_at ? `; opens ${when(h.opens_at)}` : ""}.`;
+}
+function hoursSection(id, h, admin) {
+	const now = el("p", { role: "status", id: "hours-now" }, hoursNow(h));
+	if (!admin)
+		return [el("h2", {}, "Business hours"), now, el("pre", { class: "doc" }, `${h.timezone}\n${weeklyText(h)}`)];
+	return [el("h2", {}, "Business hours"), now, form([
+		{ name: "enabled", label: "Use business hours (outside them the widget says nobody can answer now)", type: "checkbox", checked: h.enabled },
+		{ name: "timezone", label: "Time zone (an IANA name, such as Europe/Berlin)", value: h.timezone },
+		{ name: "weekly", label: "Opening hours, one range a line (mon 09:00-17:00)", type: "textarea", rows: 5, value: weeklyText(h), required: false },
+		{ name: "holidays", label: "Holidays, one a line (2026-12-24 Christmas Eve)", type: "textarea", rows: 3, value: holidaysText(h), required: false },
+		{ name: "offline_message", label: "What the widget says when nobody can answer", type: "textarea", rows: 2, value: h.offline_message ?? "", required: false },
+		{ name: "ask_email", label: "Then offer visitors an answer by e-mail", type: "checkbox", checked: h.ask_email },
+	], "Save business hours", async (v) => {
+		const body = { enabled: v.enabled, timezone: v.timezone.trim(), weekly: parseWeekly(v.weekly),
+			holidays: parseHolidays(v.holidays), offline_message: v.offline_message.trim() || null, ask_email: v.ask_email };
+		now.textContent = hoursNow(await api("PUT", `/api/v1/chatbots/${id}/hours`, body));
+	})];
+}
+
 // A new chatbot's identity secret, from its creation to its page.
 let made = null;
 
@@ -204,6 +247,7 @@ async function chatbotPage(id) {
 	const b = await api("GET", `/api/v1/chatbots/${id}`);
 	const teams = (await api("GET", "/api/v1/teams")).items;
 	const docs = (await api("GET", `/api/v1/chatbots/${id}/documents`)).items;
+	const hours = await api("GET", `/api/v1/chatbots/${id}/hours`);
 	const admin = isAdmin();
 	const shown = el("div");
 	if (made) {
@@ -240,6 +284,7 @@ async function chatbotPage(id) {
 			shown.replaceChildren(secretOnce("The identity secret (your backend signs visitors' identities with it)", n.identity_secret, "identity-secret"));
 		} }, "Rotate the identity secret")));
 	}
+	parts.push(...hoursSection(id, hours, admin));
 	const docList = list("documents", docs, (d) => el("li", {},
 	    el("button", { type: "button", class: "link", onclick: async () => {
 		const full = await api("GET", `/api/v1/chatbots/${id}/documents/${d.id}`);

@@ -112,6 +112,32 @@ try {
 	await page.locator("#identity-secret").filter({ hasNotText: firstSecret }).waitFor();
 	const secret = await page.locator("#identity-secret").textContent();
 	check(secret.length >= 32 && secret !== firstSecret, "rotating the identity secret shows the new one once");
+	// Business hours, as a person writes them.
+	const hoursForm = page.locator("form", { has: page.getByRole("button", { name: "Save business hours" }) });
+	check(/Business hours are off/.test(await page.locator("#hours-now").textContent()), "a new chatbot has no business hours: it says so");
+	await page.getByLabel(/^Use business hours/).check();
+	await page.getByLabel(/^Time zone/).fill("Europe/Berlin");
+	await page.getByLabel(/^Opening hours/).fill("monday 9 to 5");
+	await page.getByRole("button", { name: "Save business hours" }).click();
+	await hoursForm.getByRole("alert").filter({ hasText: "line 1" }).waitFor();
+	check(true, "an opening-hours line the page cannot read is named, and nothing is sent");
+	check((await api("GET", `/api/v1/chatbots/${botId}/hours`)).json.enabled === false, "... the schedule is unchanged");
+	await page.getByLabel(/^Time zone/).fill("Mars/Olympus");
+	await page.getByLabel(/^Opening hours/).fill("mon 09:00-17:00");
+	await page.getByRole("button", { name: "Save business hours" }).click();
+	await hoursForm.getByRole("alert").filter({ hasText: "timezone" }).waitFor();
+	check(true, "an unknown time zone: the API's refusal is shown");
+	await page.getByLabel(/^Time zone/).fill("Europe/Berlin");
+	await page.getByLabel(/^Opening hours/).fill("mon 09:00-17:00\ntue 09:00-12:00\ntue 13:00-17:00");
+	await page.getByLabel(/^Holidays/).fill(`2026-12-24 Christmas ${evil}`);
+	await page.getByLabel("What the widget says when nobody can answer").fill("We answer on working days.");
+	await page.getByRole("button", { name: "Save business hours" }).click();
+	await page.locator("#hours-now").filter({ hasText: /^(Open|Closed) now/ }).waitFor();
+	const hrs = (await api("GET", `/api/v1/chatbots/${botId}/hours`)).json;
+	check(hrs.enabled && hrs.timezone === "Europe/Berlin" && hrs.weekly.length === 3 && hrs.weekly[2].opens === "13:00"
+	    && hrs.holidays[0].name === `Christmas ${evil}` && hrs.offline_message === "We answer on working days.",
+	    "business hours saved on the page are the API's", JSON.stringify(hrs));
+	await axe(page, "a chatbot's business hours");
 	// The knowledge base: pasted Markdown, an uploaded HTML file.
 	await page.getByLabel("Title").fill(`Returns ${evil}`);
 	await page.getByLabel("Text", { exact: true }).fill("# Returns\n\nReturn within **30 days**.");
