@@ -47,6 +47,13 @@ int h_widget_attachment_get(struct request *, struct ctx *);
  * tenant transaction; 0 or -1.
  */
 int api_agent_answered(struct ctx *ctx, const char *id);
+/*
+ * A visitor token for claims 'c' (widget sessions, e-mailed links; its
+ * jti, iat and exp are set): a new string (caller wipes and frees), or
+ * NULL.
+ */
+struct jwt_claims;
+char *widget_token_issue(const struct ctx *ctx, struct jwt_claims *c);
 /* api_contact.c */
 int h_hours_get(struct request *, struct ctx *);
 int h_hours_put(struct request *, struct ctx *);

@@ -211,6 +211,25 @@ static struct db_stmt q_contact_lock = { "contact_lock",
 	"c.company_id = $1 AND c.id = $2 AND c.visitor_id = $3 FOR UPDATE OF "
 	"c, v",
 	3, 0, 0 };
+
+/*
+ * The visitor's conversation 'conv', locked, with its contact, in '*res'
+ * (caller PQclear()s): 1; 0 having answered 404; -1 on failure.
+ */
+static int
+contact_locked(
+    struct request *req, struct ctx *ctx, const char *conv, PGresult **res)
+{
+	const char *p[3] = { ctx->who.company_id, conv, ctx->who.visitor_id };
+
+	if ((*res = db_exec(ctx->db, &q_contact_lock, p)) == NULL)
+		return -1;
+	if (PQntuples(*res) == 1)
+		return 1;
+	PQclear(*res);
+	*res = NULL;
+	return router_not_found(req) == -1 ? -1 : 0;
+}
 static struct db_stmt q_contact_set = { "contact_set",
 	"UPDATE visitors SET contact_email = $3, contact_confirmed_at = NULL "
 	"WHERE company_id = $1 AND id = $2",
@@ -247,17 +266,10 @@ h_widget_contact(struct request *req, struct ctx *ctx)
 	char	    lower[255];
 	PGresult   *res;
 	size_t	    i;
-	int	    offered, same;
+	int	    offered, same, found;
 
-	p[0] = ctx->who.company_id;
-	p[1] = conv;
-	p[2] = ctx->who.visitor_id;
-	if ((res = db_exec(ctx->db, &q_contact_lock, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return router_not_found(req);
-	}
+	if ((found = contact_locked(req, ctx, conv, &res)) != 1)
+		return found == 0 ? 0 : -1;
 	offered = row_bool(res, 0, "ask_email");
 	same = row_opt(res, 0, "contact_email") != NULL &&
 	    strcasecmp(row_get(res, 0, "contact_email"), email) == 0 &&
@@ -285,6 +297,7 @@ h_widget_contact(struct request *req, struct ctx *ctx)
 		2 * ctx->conf->contact_rate,
 		ctx->conf->contact_window) == HTTP_ANSWERED)
 		return 0;
+	p[0] = ctx->who.company_id;
 	p[1] = ctx->who.visitor_id;
 	p[2] = email;
 	if ((res = db_exec(ctx->db, &q_contact_set, p)) == NULL)
@@ -336,20 +349,13 @@ h_widget_seen(struct request *req, struct ctx *ctx)
 int
 h_widget_transcript(struct request *req, struct ctx *ctx)
 {
-	const char *conv = router_param(req, "id"), *p[3];
+	const char *conv = router_param(req, "id");
 	PGresult   *res;
 	char	    email[255] = "";
-	int	    confirmed;
+	int	    confirmed, found;
 
-	p[0] = ctx->who.company_id;
-	p[1] = conv;
-	p[2] = ctx->who.visitor_id;
-	if ((res = db_exec(ctx->db, &q_contact_lock, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return router_not_found(req);
-	}
+	if ((found = contact_locked(req, ctx, conv, &res)) != 1)
+		return found == 0 ? 0 : -1;
 	confirmed = row_bool(res, 0, "confirmed");
 	if (confirmed)
 		snprintf(email, sizeof(email), "%s",
@@ -404,21 +410,18 @@ link_refused(struct request *req, int expired)
 static int
 redeem(struct request *req, struct ctx *ctx, enum contact_link kind)
 {
-	const char	    *token = api_body_str(req, "token"), *p[3];
-	struct jwt_claims    c;
-	const unsigned char *key;
-	char		     cid[37], conv[37], *tok = NULL;
-	time_t		     exp;
-	size_t		     keylen;
-	PGresult	    *res = NULL;
-	json_t		    *chatbot = NULL, *contact = NULL, *o = NULL;
-	int		     v, rc = -1, confirmed;
+	const char	 *token = api_body_str(req, "token"), *p[3];
+	struct jwt_claims c;
+	char		  cid[37], conv[37], *tok = NULL;
+	PGresult	 *res = NULL;
+	json_t		 *chatbot = NULL, *contact = NULL, *o = NULL;
+	int		  v, rc = -1, confirmed;
 
 	if (api_addr_limit(req, ctx, "widget_link",
 		ctx->conf->widget_session_rate,
 		ctx->conf->widget_session_window) == HTTP_ANSWERED)
 		return 0;
-	if (contact_link_parse(token, cid, conv, &exp) == -1)
+	if (contact_link_parse(token, cid, conv, NULL) == -1)
 		return link_refused(req, 0);
 	p[0] = cid;
 	p[1] = conv;
@@ -467,10 +470,7 @@ redeem(struct request *req, struct ctx *ctx, enum contact_link kind)
 		PQclear(res);
 		res = NULL;
 	}
-	key = keys_jwt(&keylen);
-	if ((tok = ptok_issue(key, keylen, ctx->conf->jwt_issuer,
-		 "parley-widget", "visitor", time(NULL),
-		 ctx->conf->visitor_token_ttl, &c)) == NULL ||
+	if ((tok = widget_token_issue(ctx, &c)) == NULL ||
 	    json_object_set_new(o, "token", json_string(tok)) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;

@@ -185,20 +185,28 @@ origin_refused(struct request *req)
 	    "This site may not open a chat session");
 }
 
+char *
+widget_token_issue(const struct ctx *ctx, struct jwt_claims *c)
+{
+	size_t		     keylen;
+	const unsigned char *key = keys_jwt(&keylen);
+
+	return ptok_issue(key, keylen, ctx->conf->jwt_issuer, "parley-widget",
+	    "visitor", time(NULL), ctx->conf->visitor_token_ttl, c);
+}
+
 int
 h_widget_session(struct request *req, struct ctx *ctx)
 {
-	struct verr	     err;
-	struct jwt_claims    c;
-	const unsigned char *key;
-	json_t		    *id, *o = NULL, *chatbot = NULL;
-	const char	    *p[5], *bot_key, *uid = NULL;
-	char		     cid[37], bot[37];
-	char		    *tok = NULL;
-	PGresult	    *res = NULL;
-	size_t		     keylen;
-	int		     verified = 0, required, rc = -1, wait;
-	char		     bucket[96], addr[64];
+	struct verr	  err;
+	struct jwt_claims c;
+	json_t		 *id, *o = NULL, *chatbot = NULL;
+	const char	 *p[5], *bot_key, *uid = NULL;
+	char		  cid[37], bot[37];
+	char		 *tok = NULL;
+	PGresult	 *res = NULL;
+	int		  verified = 0, required, rc = -1, wait;
+	char		  bucket[96], addr[64];
 
 	id = json_object_get(req->json, "identity");
 	if (json_is_object(id) && hex_bad(id, &err)) {
@@ -291,10 +299,7 @@ h_widget_session(struct request *req, struct ctx *ctx)
 	snprintf(c.cid, sizeof(c.cid), "%s", cid);
 	snprintf(c.sid, sizeof(c.sid), "%s", bot);
 	snprintf(c.role, sizeof(c.role), "visitor");
-	key = keys_jwt(&keylen);
-	if ((tok = ptok_issue(key, keylen, ctx->conf->jwt_issuer,
-		 "parley-widget", "visitor", time(NULL),
-		 ctx->conf->visitor_token_ttl, &c)) == NULL ||
+	if ((tok = widget_token_issue(ctx, &c)) == NULL ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	o = json_pack("{s:s,s:s,s:i,s:{s:s,s:b},s:O}", "token", tok,

@@ -73,7 +73,8 @@ contact_link_parse(const char *token, char cid[37], char conv[37], time_t *exp)
 	    strlen(dot + 1) != 43 || !db_uuid_valid(cid) ||
 	    !db_uuid_valid(conv))
 		return -1;
-	*exp = (time_t)strtoll(e, NULL, 10);
+	if (exp != NULL)
+		*exp = (time_t)strtoll(e, NULL, 10);
 	return 0;
 }
 

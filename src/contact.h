@@ -36,8 +36,9 @@ void contact_link_make(enum contact_link kind, const char *cid,
     const char *conv, time_t exp, const char *bind, char out[CONTACT_LINK_MAX]);
 
 /*
- * Splits 'token' into its company and conversation ids and expiry
- * without trusting it yet. Returns 0, or -1 when malformed.
+ * Splits 'token' into its company and conversation ids and (when 'exp'
+ * is not NULL) its expiry, without trusting it yet. Returns 0, or -1
+ * when malformed.
  */
 int contact_link_parse(
     const char *token, char cid[37], char conv[37], time_t *exp);
