@@ -80,18 +80,15 @@ refused(struct request *req, struct ctx *ctx, int why, const char *said)
 	db_rollback(ctx->db);
 	switch (why) {
 	case ATT_TYPE:
-		x = json_pack("{s:s}", "detected", said);
-		rc = http_send_problem(req, 415, "unsupported_attachment_type",
-		    "Only PNG, JPEG, GIF and WebP images and PDF files can be "
-		    "sent",
-		    NULL, x, NULL);
-		json_decref(x);
-		return rc;
 	case ATT_NAME:
 		x = json_pack("{s:s}", "detected", said);
-		rc = http_send_problem(req, 415, "attachment_name_mismatch",
-		    "The file's name says another kind of file than its "
-		    "contents",
+		rc = http_send_problem(req, 415,
+		    why == ATT_TYPE ? "unsupported_attachment_type"
+				    : "attachment_name_mismatch",
+		    why == ATT_TYPE ? "Only PNG, JPEG, GIF and WebP images and "
+				      "PDF files can be sent"
+				    : "The file's name says another kind of "
+				      "file than its contents",
 		    NULL, x, NULL);
 		json_decref(x);
 		return rc;

@@ -42,15 +42,7 @@ local $ENV{VISITOR} = 'owl@visitor.example';
 local $ENV{REPLY} = 'Good morning! Yes, the lamp ships today.';
 local $ENV{OUT} = $out;
 local $ENV{CHROMIUM} = $chromium;
-open my $node, '-|', 'node', ParleyTest->srcdir . '/t/browser/offline.mjs' or die "node: $!";
-my $checks = 0;
-while (my $line = <$node>) {
-	my $c = eval { decode_json($line) } or do { diag $line; next };
-	$checks++;
-	ok $c->{ok}, $c->{name} or diag $c->{diag};
-}
-close $node;
-is $?, 0, 'the browser run ended cleanly';
+my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/offline.mjs');
 cmp_ok $checks, '>=', 10, "the browser made its checks ($checks)";
 
 done_testing;

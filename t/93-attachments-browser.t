@@ -49,15 +49,7 @@ local $ENV{PASSWORD} = $pw;
 local $ENV{FILES} = $files;
 local $ENV{OUT} = $out;
 local $ENV{CHROMIUM} = $chromium;
-open my $node, '-|', 'node', ParleyTest->srcdir . '/t/browser/attachments.mjs' or die "node: $!";
-my $checks = 0;
-while (my $line = <$node>) {
-	my $c = eval { decode_json($line) } or do { diag $line; next };
-	$checks++;
-	ok $c->{ok}, $c->{name} or diag $c->{diag};
-}
-close $node;
-is $?, 0, 'the browser run ended cleanly';
+my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/attachments.mjs');
 cmp_ok $checks, '>=', 12, "the browser made its checks ($checks)";
 is $t->sql(q{SELECT count(*) AS n FROM attachments})->[0]{n}, 2, 'two files were kept: the picture and the PDF';
 

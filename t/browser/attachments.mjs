@@ -7,7 +7,7 @@
 //
 // Environment: BASE, HOST_URL, AGENT_EMAIL, PASSWORD, FILES (a directory
 // with photo.png, fake.png, invoice.pdf), OUT, CHROMIUM.
-import { env, check, axe, launch, newPage, finish, frameOf, waitText, login } from "./lib.mjs";
+import { env, check, axe, launch, newPage, finish, openChat, waitText, login } from "./lib.mjs";
 
 const browser = await launch();
 let step = "start", visitor, agent;
@@ -15,14 +15,7 @@ try {
 	step = "the visitor opens the chat";
 	visitor = await newPage(browser);
 	await visitor.goto(env.HOST_URL);
-	const frame = await frameOf(visitor);
-	await visitor.keyboard.press("Tab");
-	await visitor.keyboard.press("Enter");
-	await frame.waitForSelector("#input", { state: "visible", timeout: 10000 });
-	if (await frame.isVisible("#consent")) {
-		await frame.click("#consent-save");
-		await frame.waitForSelector("#consent", { state: "hidden", timeout: 5000 });
-	}
+	const frame = await openChat(visitor);
 	check(await frame.isVisible("label[for=file]"), "the widget offers to send a picture or a PDF");
 
 	step = "a file whose name lies";

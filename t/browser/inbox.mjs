@@ -5,7 +5,7 @@
 //
 // Environment: BASE (parley, https), HOST_URL (the shop page), OUT,
 // CHROMIUM, AGENT_EMAIL and MEMBER_EMAIL (accounts, PASSWORD for both).
-import { env, check, axe, shot, api, launch, newPage as pageIn, finish, frameOf, waitText, login } from "./lib.mjs";
+import { env, check, axe, shot, api, launch, newPage as pageIn, finish, openChat, waitText, login } from "./lib.mjs";
 
 const browser = await launch(["--autoplay-policy=no-user-gesture-required"]);
 const newPage = (opts) => pageIn(browser, opts);
@@ -61,14 +61,7 @@ try {
 	step = "the visitor writes";
 	const visitor = await newPage({ viewport: { width: 1000, height: 800 } });
 	await visitor.goto(env.HOST_URL);
-	const frame = await frameOf(visitor);
-	await visitor.keyboard.press("Tab");
-	await visitor.keyboard.press("Enter");
-	await frame.waitForSelector("#input", { state: "visible", timeout: 10000 });
-	if (await frame.isVisible("#consent")) {
-		await frame.click("#consent-save");
-		await frame.waitForSelector("#consent", { state: "hidden", timeout: 5000 });
-	}
+	const frame = await openChat(visitor);
 	await frame.fill("#input", "Do you ship to Norway? <img src=x onerror=alert(1)>");
 	await frame.press("#input", "Enter");
 	await waitText(frame, "li.msg[data-role='bot'] .body", "Norway");

@@ -75,6 +75,21 @@ export async function frameOf(page) {
 	throw new Error("no chat frame");
 }
 
+// The chat of a host page 'page' opened as a person does (the launcher is
+// the page's first focusable element, in a closed shadow root), its
+// privacy choices saved: the frame.
+export async function openChat(page) {
+	const frame = await frameOf(page);
+	await page.keyboard.press("Tab");
+	await page.keyboard.press("Enter");
+	await frame.waitForSelector("#input", { state: "visible", timeout: 10000 });
+	if (await frame.isVisible("#consent")) {
+		await frame.click("#consent-save");
+		await frame.waitForSelector("#consent", { state: "hidden", timeout: 5000 });
+	}
+	return frame;
+}
+
 // Until an element matching 'sel' in 'frame' (a page or a frame) holds
 // 'text'.
 export const waitText = (frame, sel, text, timeout = 10000) => frame.waitForFunction(([s, t]) =>

@@ -9,7 +9,7 @@
 // Environment: BASE, HOST_URL, AGENT_TOKEN, MAIL_DIR (the SMTP catcher's
 // files), VISITOR (the address), OUT, CHROMIUM.
 import { readdirSync, readFileSync } from "node:fs";
-import { env, check, frameOf, launch, finish } from "./lib.mjs";
+import { env, check, openChat, launch, finish } from "./lib.mjs";
 
 // The first mail to VISITOR whose subject matches 're', as text.
 async function mailLink(re, kind) {
@@ -34,14 +34,7 @@ try {
 	let context = await browser.newContext();
 	page = await context.newPage();
 	await page.goto(env.HOST_URL);
-	const frame = await frameOf(page);
-	await page.keyboard.press("Tab");
-	await page.keyboard.press("Enter");
-	await frame.waitForSelector("#input", { state: "visible", timeout: 10000 });
-	if (await frame.isVisible("#consent")) {
-		await frame.click("#consent-save");
-		await frame.waitForSelector("#consent", { state: "hidden", timeout: 5000 });
-	}
+	const frame = await openChat(page);
 	await frame.click("#handoff");
 	await frame.waitForSelector("#offline", { state: "visible", timeout: 10000 });
 	const said = await frame.textContent("#offline-text");
