@@ -3,7 +3,7 @@
 // and a page forced by a member says plainly that the role does not
 // allow it. Secrets (API keys, identity and webhook secrets) are shown
 // once, with a copy button; deleting asks first.
-import { state, el, show, WIDE, api, form, explain, go, reload, confirmButton, secretOnce, table, when, download, providers, reauthSection } from "./lib.js";
+import { state, el, show, WIDE, api, form, explain, go, reload, confirmButton, secretOnce, table, when, download, upload, providers, reauthSection } from "./lib.js";
 import { stopEvents } from "./inbox.js";
 
 const ADMIN = ["admin", "owner"];
@@ -240,6 +240,36 @@ function hoursSection(id, h, admin) {
 	})];
 }
 
+// The chatbot's look in the widget: accent colours (parleyd refuses a pair
+// below WCAG AA's 4.5:1 and says the ratio), the launcher's side, the bot's
+// name and the logo.
+function lookSection(b) {
+	const saved = el("p", { role: "status", class: "ok" });
+	const logoNote = el("p", { role: "status", class: "ok" });
+	const preview = el("img", { class: "logo-preview", alt: "The chatbot's logo", width: 48, height: 48, hidden: !b.logo });
+	if (b.logo) preview.src = `/api/v1/widget/logo?bot=${b.public_key}&v=${b.logo.sha256}`;
+	return [el("h2", {}, "Look in the widget"), form([
+		{ name: "accent_color", label: "Accent colour (launcher, header, the visitor's messages, buttons)", type: "color", value: b.accent_color },
+		{ name: "accent_text_color", label: "Text on the accent colour", type: "color", value: b.accent_text_color },
+		{ name: "launcher_position", label: "Launcher", options: [["right", "bottom right"], ["left", "bottom left"]], value: b.launcher_position },
+		{ name: "display_name", label: "The bot's name on its messages (empty: “AI assistant”)", value: b.display_name ?? "", required: false },
+	], "Save look", async (v) => {
+		await api("PATCH", `/api/v1/chatbots/${b.id}`, { accent_color: v.accent_color, accent_text_color: v.accent_text_color,
+			launcher_position: v.launcher_position, display_name: v.display_name.trim() || null });
+		saved.textContent = "Saved.";
+	}), saved,
+	el("h3", {}, "Logo"), preview, form([
+		{ name: "logo", label: "A PNG, JPEG or WebP picture, at most 1024 pixels a side", type: "file", accept: "image/png,image/jpeg,image/webp" },
+	], "Upload logo", async (v) => {
+		if (!v.logo) throw new Error("Choose a picture first.");
+		const l = await upload(`/api/v1/chatbots/${b.id}/logo`, v.logo, "PUT");
+		preview.src = `/api/v1/widget/logo?bot=${b.public_key}&v=${l.sha256}`;
+		preview.hidden = false;
+		logoNote.textContent = "Logo saved.";
+	}), logoNote,
+	b.logo ? el("p", {}, delButton("the logo", `/api/v1/chatbots/${b.id}/logo`, () => reload())) : null];
+}
+
 // A new chatbot's identity secret, from its creation to its page.
 let made = null;
 
@@ -284,6 +314,7 @@ async function chatbotPage(id) {
 			shown.replaceChildren(secretOnce("The identity secret (your backend signs visitors' identities with it)", n.identity_secret, "identity-secret"));
 		} }, "Rotate the identity secret")));
 	}
+	if (admin) parts.push(...lookSection(b));
 	parts.push(...hoursSection(id, hours, admin));
 	const docList = list("documents", docs, (d) => el("li", {},
 	    el("button", { type: "button", class: "link", onclick: async () => {

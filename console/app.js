@@ -88,12 +88,15 @@ async function notificationsSection() {
 	    }), saved);
 }
 
-// One's own profile: the name the team sees.
+// One's own profile: the name the team sees, and the one visitors see on
+// one's replies (empty: the first word of the name; never the e-mail).
 function profileForm() {
 	const saved = el("p", { role: "status", class: "ok" });
 	return el("section", { "aria-labelledby": "profile-h" }, el("h2", { id: "profile-h" }, "Profile"),
-	    form([{ name: "name", label: "Your name", value: state.me.user.name, autocomplete: "name" }], "Save name", async (v) => {
-		state.me = await api("PATCH", "/api/v1/me", { name: v.name });
+	    form([{ name: "name", label: "Your name", value: state.me.user.name, autocomplete: "name" },
+		{ name: "display_name", label: "Name visitors see on your replies (empty: your first name)", value: state.me.user.display_name ?? "",
+		  required: false, autocomplete: "nickname" }], "Save profile", async (v) => {
+		state.me = await api("PATCH", "/api/v1/me", { name: v.name, display_name: v.display_name.trim() || null });
 		saved.textContent = "Saved.";
 	    }), saved);
 }

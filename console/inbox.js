@@ -9,7 +9,7 @@
 // reopen, delete (admins). Everything is a link, a button or a field:
 // the keyboard reaches all of it.
 import { state, el, show, WIDE, api, explain, when, newKey, confirmButton, retitle, refreshSession, blobUrl, upload } from "./lib.js";
-import { renderMarkdown } from "./markdown.js";
+import { renderMarkdown } from "/widget/markdown.js";
 
 const FILTERS = [
 	["unanswered", "Unanswered", { unanswered: "true" }],

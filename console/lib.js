@@ -130,9 +130,9 @@ export async function blobUrl(path) {
 	return URL.createObjectURL(await r.blob());
 }
 
-// POSTs file 'file' as the body of 'path' (its bytes, not JSON).
-export async function upload(path, file) {
-	const send = () => fetch(path, { method: "POST", body: file, credentials: "same-origin",
+// Sends file 'file' as the body of 'path' (its bytes, not JSON).
+export async function upload(path, file, method = "POST") {
+	const send = () => fetch(path, { method, body: file, credentials: "same-origin",
 	    headers: { ...headers(undefined, true, {}), "content-type": file.type || "application/octet-stream" } });
 	let r = await send();
 	if (r.status === 401 && state.tokens && await refreshSession()) r = await send();
@@ -289,6 +289,10 @@ export function explain(e) {
 		image_too_large: "This picture has too many pixels: send a smaller one.",
 		unreadable_attachment: "This picture cannot be read.",
 		empty_attachment: "This file is empty.",
+		unsupported_logo_type: "A logo must be a PNG, JPEG or WebP picture (not SVG or GIF).",
+		logo_too_large: "This logo is too large: at most 256 KiB.",
+		unreadable_logo: "This picture cannot be read.",
+		empty_logo: "This file is empty.",
 	};
 	if (e.code === "validation_failed" && e.field) return `Check ${e.field.replace(/_/g, " ")}${e.detail ? `: ${e.detail}` : "."}`;
 	return words[e.code] ?? (e.detail || e.message);

@@ -952,21 +952,30 @@ h_me(struct request *req, struct ctx *ctx)
 	    req, ctx, ctx->read); /* q_me, run with the session check */
 }
 
+/* $3 the name (NULL: kept), $4 the display name when $5 (NULL: none). */
 static struct db_stmt q_me_rename = { "me_rename",
-	"UPDATE users SET name = $3 WHERE id = $1 AND company_id = $2 AND "
-	"name IS DISTINCT FROM $3 RETURNING id",
-	3, 0, 0 };
+	"UPDATE users SET name = coalesce($3, name), display_name = CASE WHEN "
+	"$5::boolean THEN $4 ELSE display_name END WHERE id = $1 AND "
+	"company_id = $2 AND (name, display_name) IS DISTINCT FROM "
+	"(coalesce($3, name), CASE WHEN $5::boolean THEN $4 ELSE "
+	"display_name END) RETURNING id",
+	5, 0, 0 };
 
-/* PATCH /me {name?}: one's own profile; answers what GET /me does. */
+/*
+ * PATCH /me {name?, display_name?}: one's own profile; answers what GET
+ * /me does.
+ */
 int
 h_me_patch(struct request *req, struct ctx *ctx)
 {
-	const char *p[3] = { ctx->who.user_id, ctx->who.company_id,
-		api_body_str(req, "name") };
+	const char *p[5] = { ctx->who.user_id, ctx->who.company_id,
+		api_body_str(req, "name"), api_body_str(req, "display_name"),
+		json_object_get(req->json, "display_name") != NULL ? "t"
+								   : "f" };
 	PGresult   *res;
 	int	    changed = 0, rc;
 
-	if (p[2] != NULL) {
+	if (p[2] != NULL || *p[4] == 't') {
 		if ((res = db_exec(ctx->db, &q_me_rename, p)) == NULL)
 			return -1;
 		changed = PQntuples(res) == 1;

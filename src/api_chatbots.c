@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,14 @@ static struct db_stmt q_bot_set = { "chatbot_set",
 	"routing = " BOT_SET("routing", "$2::jsonb->>'routing'") ", "
 	"reassign_offline = " BOT_SET("reassign_offline",
 	    "($2::jsonb->>'reassign_offline')::boolean") ", "
+	"accent_color = "
+	    BOT_SET("accent_color", "lower($2::jsonb->>'accent_color')") ", "
+	"accent_text_color = " BOT_SET("accent_text_color",
+	    "lower($2::jsonb->>'accent_text_color')") ", "
+	"launcher_position = "
+	    BOT_SET("launcher_position", "$2::jsonb->>'launcher_position'") ", "
+	"display_name = "
+	    BOT_SET("display_name", "$2::jsonb->>'display_name'") ", "
 	"updated_at = now() WHERE company_id = $1 AND id = $3 "
 	"RETURNING {{Chatbot}}",
 	3, 0, 0 };
@@ -104,7 +113,8 @@ static struct db_stmt q_bot_secret = { "chatbot_secret",
 /* Settings whose values the audit log may hold (not personal data). */
 static const char *const audited_values[] = { "language", "model",
 	"temperature", "max_tokens", "handoff_on_no_answer", "require_verified",
-	"allowed_origins", "link_domains" };
+	"allowed_origins", "link_domains", "accent_color", "accent_text_color",
+	"launcher_position" };
 
 json_t *
 chatbot_json(PGresult *res, int row)
@@ -147,6 +157,53 @@ new_identity_secret(const char *cid, char secret[CRYPTO_TOKEN_LEN + 1])
 	if (crypto_token(secret, h) == -1)
 		return NULL;
 	return keyring_encrypt(keys_ring(), cid, secret, CRYPTO_TOKEN_LEN);
+}
+
+/*
+ * What no declaration can check alone: text on the accent colour must be
+ * readable (WCAG AA, 4.5:1), whichever of the two colours the request
+ * changes; the other is the stored one ('old', NULL on create: the
+ * defaults). Returns 0 when the pair passes, or answers 422 and returns 1
+ * (-1 when answering failed). The table's CHECK is the backstop.
+ */
+static int
+bot_refused(struct request *req, PGresult *old)
+{
+	const char *a = api_body_str(req, "accent_color");
+	const char *t = api_body_str(req, "accent_text_color");
+	char	    la[8], lt[8], detail[160];
+	double	    ratio;
+	json_t	   *x;
+	size_t	    i;
+	int	    rc;
+
+	if (a == NULL && t == NULL)
+		return 0;
+	snprintf(la, sizeof(la), "%s",
+	    a != NULL
+		? a
+		: (old != NULL ? row_get(old, 0, "accent_color") : "#1f2937"));
+	snprintf(lt, sizeof(lt), "%s",
+	    t != NULL ? t
+		      : (old != NULL ? row_get(old, 0, "accent_text_color")
+				     : "#ffffff"));
+	for (i = 0; la[i] != '\0'; i++)
+		la[i] = (char)tolower((unsigned char)la[i]);
+	for (i = 0; lt[i] != '\0'; i++)
+		lt[i] = (char)tolower((unsigned char)lt[i]);
+	if ((ratio = validate_contrast(la, lt)) >= CONTRAST_AA)
+		return 0;
+	snprintf(detail, sizeof(detail),
+	    "Text in accent_text_color on accent_color has a contrast of "
+	    "%.2f:1; WCAG AA needs at least 4.5:1",
+	    ratio);
+	x = json_pack("{s:[{s:s,s:s}],s:f}", "errors", "field",
+	    a != NULL ? "accent_color" : "accent_text_color", "code",
+	    "contrast", "contrast", (double)(int)(ratio * 100) / 100);
+	rc = http_send_problem(
+	    req, 422, "validation_failed", "Invalid input", detail, x, NULL);
+	json_decref(x);
+	return rc == -1 ? -1 : 1;
 }
 
 /* Writes the audit entry 'action' for chatbot 'id'. */
@@ -209,6 +266,8 @@ h_chatbot_create(struct request *req, struct ctx *ctx)
 
 	if ((rc = plan_check(ctx, PLAN_CHATBOTS, &refusal)) != 0)
 		return rc == 1 ? api_plan_refused(req, &refusal) : -1;
+	if ((rc = bot_refused(req, NULL)) != 0)
+		return rc == 1 ? 0 : -1;
 	rc = -1;
 	if (crypto_uuid(id) == -1 || new_public_key(key) == -1 ||
 	    (sealed = new_identity_secret(ctx->who.company_id, secret)) ==
@@ -290,6 +349,11 @@ h_chatbot_patch(struct request *req, struct ctx *ctx)
 		rc = router_not_found(req);
 		goto out;
 	}
+	if ((rc = bot_refused(req, old)) != 0) {
+		rc = rc == 1 ? 0 : -1;
+		goto out;
+	}
+	rc = -1;
 	if ((body = json_dumps(req->json, JSON_COMPACT)) == NULL)
 		goto out;
 	p[1] = body;

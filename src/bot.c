@@ -34,7 +34,10 @@
 #include "util.h"
 
 #define REPLY_MAX 16000 /* bytes of a reply (messages.content's bound) */
-#define OFFLINE_MAX 1500 /* bytes of a passage quoted offline */
+#define OFFLINE_MAX 700 /* bytes the offline responder quotes */
+#define OFFLINE_SENTENCES 3 /* sentences it quotes, at most */
+#define SENTENCE_MAX 320 /* bytes of one quoted sentence */
+#define OFFLINE_PICKS 256 /* sentences it weighs, at most */
 
 static struct db_stmt q_bot_ctx = { "bot_ctx",
 	"SELECT b.prompt_template, b.language, coalesce(b.model, l.model, ''), "
@@ -55,17 +58,30 @@ static struct db_stmt q_bot_ctx = { "bot_ctx",
  * Ranking: every chunk sharing a word with the question (the question's
  * lexemes OR-ed, in the chatbot's language), those matching the whole
  * websearch_to_tsquery() of the question first, then by ts_rank_cd.
+ *
+ * For the offline responder, each of the chosen chunks also comes split
+ * into sentences (at . ! ? followed by space, and at line breaks; Markdown
+ * headings left out), each with the number of the question's distinct
+ * lexemes it holds: [[text, score], ...] in reading order. Computed after
+ * the LIMIT, so for four chunks only.
  */
 static struct db_stmt q_passages = { "bot_passages",
-	"SELECT k.id, k.document_id, d.title, d.source_url, k.content FROM "
-	"kb_chunks k JOIN kb_documents d ON d.company_id = k.company_id AND "
-	"d.id = k.document_id, (SELECT language::regconfig AS l FROM chatbots "
-	"WHERE company_id = $1 AND id = $2) AS b, "
-	"websearch_to_tsquery('simple', "
+	"SELECT p.id, p.document_id, p.title, p.source_url, p.content, "
+	"(SELECT coalesce(json_agg(json_build_array(s.t, (SELECT "
+	"count(DISTINCT x) FROM unnest(tsvector_to_array(to_tsvector(p.l, "
+	"s.t))) x WHERE x = ANY (p.ql))) ORDER BY s.n), '[]') FROM "
+	"regexp_split_to_table(p.content, '(?<=[.!?])\\s+|\\n+') WITH "
+	"ORDINALITY AS s(t, n) WHERE s.t ~ '\\w' AND s.t !~ '^\\s*#') FROM "
+	"(SELECT k.id, k.document_id, d.title, d.source_url, k.content, b.l, "
+	"tsvector_to_array(to_tsvector(b.l, $3)) AS ql, (k.tsv @@ qa) AS w, "
+	"ts_rank_cd(k.tsv, qo) AS r FROM kb_chunks k JOIN "
+	"kb_documents d ON d.company_id = k.company_id AND d.id = "
+	"k.document_id, (SELECT language::regconfig AS l FROM chatbots WHERE "
+	"company_id = $1 AND id = $2) AS b, websearch_to_tsquery('simple', "
 	"array_to_string(tsvector_to_array(to_tsvector(b.l, $3)), ' or ')) "
 	"AS qo, websearch_to_tsquery(b.l, $3) AS qa WHERE k.company_id = $1 "
-	"AND k.chatbot_id = $2 AND k.tsv @@ qo ORDER BY (k.tsv @@ qa) DESC, "
-	"ts_rank_cd(k.tsv, qo) DESC, k.id LIMIT 4",
+	"AND k.chatbot_id = $2 AND k.tsv @@ qo ORDER BY w DESC, r DESC, k.id "
+	"LIMIT 4) p ORDER BY p.w DESC, p.r DESC, p.id",
 	3, 0, 0 };
 static struct db_stmt q_history = { "bot_history",
 	"SELECT role, content FROM (SELECT seq, role, content FROM messages "
@@ -218,12 +234,13 @@ bot_parse(
 	b->passages = json_array();
 	for (i = 0; i < PQntuples(res); i++)
 		json_array_append_new(b->passages,
-		    json_pack("{s:s,s:s,s:s,s:s*,s:s}", "chunk_id",
+		    json_pack("{s:s,s:s,s:s,s:s*,s:s,s:o*}", "chunk_id",
 			PQgetvalue(res, i, 0), "document_id",
 			PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2),
 			"source_url",
 			PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
-			"content", PQgetvalue(res, i, 4)));
+			"content", PQgetvalue(res, i, 4), "sentences",
+			json_loads(PQgetvalue(res, i, 5), 0, NULL)));
 	res = q->history;
 	b->history = json_array();
 	for (i = 0; i < PQntuples(res); i++)
@@ -297,7 +314,10 @@ bot_wants_human(const struct bot_ctx *b, const char *text)
 	return NULL;
 }
 
-/* The documents of the passages, each once. */
+/*
+ * The documents of the first 'max' passages, each once; source_url null
+ * for a document with no page.
+ */
 static json_t *
 citations_of(json_t *passages, size_t max)
 {
@@ -318,7 +338,7 @@ citations_of(json_t *passages, size_t max)
 				       doc) == 0) seen = 1;
 		if (!seen)
 			json_array_append_new(out,
-			    json_pack("{s:s,s:O,s:O}", "document_id", doc,
+			    json_pack("{s:s,s:O,s:O?}", "document_id", doc,
 				"title", json_object_get(v, "title"),
 				"source_url",
 				json_object_get(v, "source_url")));
@@ -582,18 +602,93 @@ handoff(struct bot_reply *out, const char *reason)
 									 : -1;
 }
 
-/* The offline responder: the best passage, cited, or a handoff. */
+/* A sentence of a passage the offline responder may quote. */
+struct pick {
+	size_t	    passage, pos; /* reading order */
+	long	    score; /* the question's lexemes it holds */
+	const char *text; /* borrowed from the passage */
+};
+
+static int
+pick_by_score(const void *a, const void *b)
+{
+	const struct pick *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	if (x->passage != y->passage)
+		return x->passage < y->passage ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int
+pick_by_place(const void *a, const void *b)
+{
+	const struct pick *x = a, *y = b;
+
+	if (x->passage != y->passage)
+		return x->passage < y->passage ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* 's' without a list marker ("- ", "* ", "1. ") and outer white space. */
+static const char *
+sentence_start(const char *s)
+{
+	const char *t;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if ((*s == '-' || *s == '*') && s[1] == ' ')
+		return s + 2;
+	for (t = s; *t >= '0' && *t <= '9' && t - s < 3; t++)
+		;
+	if (t > s && (*t == '.' || *t == ')') && t[1] == ' ')
+		return t + 2;
+	return s;
+}
+
+/* Appends at most 'max' bytes of 's' (cut at a UTF-8 boundary, with "…"). */
+static int
+append_sentence(char **buf, size_t *len, size_t *cap, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	char  *t;
+	int    rc;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n <= max)
+		max = n;
+	else
+		while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+			max--;
+	if ((t = strndup(s, max)) == NULL)
+		return -1;
+	rc = append(buf, len, cap, t);
+	if (rc == 0 && max < n)
+		rc = append(buf, len, cap, "…");
+	free(t);
+	return rc;
+}
+
+/*
+ * The offline responder, extractive: the sentences of the best passages
+ * that hold most of the question's words (at most OFFLINE_SENTENCES, and
+ * OFFLINE_MAX bytes), in reading order, citing every document they came
+ * from; or a handoff when nothing matched.
+ */
 static int
 offline(struct bot_ctx *b, int draft, bot_emit_fn emit, void *arg,
     struct bot_reply *out)
 {
-	static const char intro[] =
-	    "Here is what I found in our documentation:\n\n";
-	json_t	   *top = json_array_get(b->passages, 0);
-	const char *text;
-	size_t	    n;
+	struct pick picks[OFFLINE_PICKS], chosen[OFFLINE_SENTENCES];
+	json_t	   *p, *v, *used = NULL;
+	char	   *buf = NULL;
+	size_t	    np = 0, nc = 0, i, j, len = 0, cap = 0, total = 0;
+	int	    rc = -1;
 
-	if (top == NULL) {
+	if (json_array_size(b->passages) == 0) {
 		if (draft || !b->handoff_on_no_answer) {
 			const char *t = draft
 			    ? ""
@@ -609,21 +704,76 @@ offline(struct bot_ctx *b, int draft, bot_emit_fn emit, void *arg,
 		}
 		return handoff(out, "no_answer");
 	}
-	text = json_string_value(json_object_get(top, "content"));
-	n = strlen(text);
-	if (n > OFFLINE_MAX) {
-		n = OFFLINE_MAX;
-		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
-			n--;
+	json_array_foreach(b->passages, i, p)
+	{
+		json_array_foreach(json_object_get(p, "sentences"), j, v)
+		{
+			const char *t = json_string_value(json_array_get(v, 0));
+
+			if (np == OFFLINE_PICKS || t == NULL)
+				break;
+			picks[np].passage = i;
+			picks[np].pos = j;
+			picks[np].score =
+			    (long)json_integer_value(json_array_get(v, 1));
+			picks[np].text = sentence_start(t);
+			np++;
+		}
 	}
-	if ((out->content = malloc(sizeof(intro) + n + 4)) == NULL)
-		return -1;
-	snprintf(out->content, sizeof(intro) + n + 4, "%s%.*s%s",
-	    draft ? "" : intro, (int)n, text, n < strlen(text) ? "…" : "");
-	out->citations = citations_of(b->passages, 1);
+	qsort(picks, np, sizeof(picks[0]), pick_by_score);
+	/*
+	 * Sentences holding the question's words; when only a title or a
+	 * heading did, the best passage's first sentences.
+	 */
+	for (i = 0; i < np && nc < OFFLINE_SENTENCES; i++) {
+		size_t n = strlen(picks[i].text);
+
+		if (n > SENTENCE_MAX)
+			n = SENTENCE_MAX;
+		if (picks[i].score == 0 && (nc > 0 || picks[i].passage != 0))
+			continue;
+		if (nc > 0 && total + n > OFFLINE_MAX)
+			continue;
+		chosen[nc++] = picks[i];
+		total += n;
+	}
+	if (nc == 0) {
+		/* Only headings matched: say nothing rather than a heading. */
+		if (draft || !b->handoff_on_no_answer) {
+			if ((out->content = strdup("")) == NULL)
+				goto out;
+			rc = 0;
+			goto out;
+		}
+		rc = handoff(out, "no_answer");
+		goto out;
+	}
+	qsort(chosen, nc, sizeof(chosen[0]), pick_by_place);
+	used = json_array();
+	for (i = 0; i < nc; i++) {
+		if (i > 0 &&
+		    append(&buf, &len, &cap,
+			chosen[i].passage == chosen[i - 1].passage
+			    ? " "
+			    : "\n\n") == -1)
+			goto out;
+		if (append_sentence(
+			&buf, &len, &cap, chosen[i].text, SENTENCE_MAX) == -1)
+			goto out;
+		if (i == 0 || chosen[i].passage != chosen[i - 1].passage)
+			json_array_append(used,
+			    json_array_get(b->passages, chosen[i].passage));
+	}
+	out->content = buf;
+	buf = NULL;
+	out->citations = citations_of(used, json_array_size(used));
 	if (emit != NULL)
 		(void)emit(arg, out->content, strlen(out->content));
-	return 0;
+	rc = 0;
+out:
+	free(buf);
+	json_decref(used);
+	return rc;
 }
 
 /* One answer in progress: the request, the checks and what streamed. */

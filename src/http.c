@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/rand.h>
 
@@ -461,8 +462,11 @@ send_raw(struct request *req, int status, const char *ctype, const char *extra,
 	    out, "Status: %d %s\r\n", status, http_status_text(status));
 	if (ctype != NULL)
 		FCGX_FPrintF(out, "Content-Type: %s\r\n", ctype);
-	FCGX_FPrintF(out, "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
-	    req->request_id);
+	/* no-store, unless the handler said how long its answer keeps. */
+	if (strncasecmp(req->headers, "Cache-Control:", 14) != 0 &&
+	    strcasestr(req->headers, "\nCache-Control:") == NULL)
+		FCGX_PutS("Cache-Control: no-store\r\n", out);
+	FCGX_FPrintF(out, "X-Request-Id: %s\r\n", req->request_id);
 	if (req->headers[0] != '\0')
 		FCGX_PutS(req->headers, out);
 	if (extra != NULL)

@@ -13,6 +13,10 @@
 /* A file (BODY_BYTES): attachment_max_bytes is at most this. */
 #define PRL_FILE_BODY (50 * 1024 * 1024)
 #define PRL_BODY_SMALL (16 * 1024) /* default per-route body limit */
+/* A chatbot's logo: the upload, then what is kept (decoded, written again). */
+#define PRL_LOGO_BODY (1024 * 1024)
+#define LOGO_MAX_BYTES (256 * 1024)
+#define LOGO_MAX_SIDE 1024 /* pixels */
 #define PRL_BODY_EMPTY 64 /* what a body-less route reads: "", {} or null */
 #define PRL_MAX_JSON_DEPTH 32 /* nesting of arrays/objects */
 #define PRL_MAX_PATH_SEGMENTS 16

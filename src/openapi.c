@@ -175,6 +175,11 @@ field_schema(const struct field *f)
 		json_object_set_new(s, "pattern",
 		    json_string("^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"));
 		break;
+	case V_COLOR:
+		json_object_set_new(s, "type", json_string("string"));
+		json_object_set_new(
+		    s, "pattern", json_string("^#[0-9A-Fa-f]{6}$"));
+		break;
 	case V_ORIGIN:
 		json_object_set_new(s, "type", json_string("string"));
 		json_object_set_new(s, "pattern",

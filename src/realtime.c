@@ -182,7 +182,10 @@ rt_message(struct ctx *ctx, const char *conv, const json_t *msg)
 	    conv, "message", msg);
 	rt_queue(ctx, "c", ctx->who.company_id, ev);
 	json_decref(ev);
-	/* The visitor sees who answered (bot or team), not which agent. */
+	/*
+	 * The visitor sees who answered: the bot, or an agent by the name
+	 * they show visitors (author_name), never their id.
+	 */
 	vmsg = json_deep_copy(msg);
 	json_object_del(vmsg, "author_id");
 	ev = json_pack("{s:s,s:o}", "type", "message", "message", vmsg);

@@ -17,6 +17,20 @@ static const struct col template_cols[] = {
 const struct row row_template = ROW("Template", template_cols,
     "A response template: a canned reply agents insert");
 
+static const struct col logo_cols[] = {
+	{ "media_type", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){
+		"image/png", "image/jpeg", "image/webp", NULL },
+	    "decided from the bytes" },
+	COL_DOC("width", C_INT, 0, "pixels"),
+	COL_DOC("height", C_INT, 0, "pixels"),
+	COL_SUB("bytes", C_INT, 0, "octet_length(l.content)", NULL,
+	    "as stored (decoded and written again)"),
+	COL_DOC("sha256", C_STRING, 0, "of the stored bytes"),
+};
+const struct row row_logo = ROW("Logo", logo_cols,
+    "A chatbot's logo: served at GET /api/v1/widget/logo?bot=KEY");
+
 static const struct col chatbot_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("name", C_STRING, 0),
@@ -43,6 +57,20 @@ static const struct col chatbot_cols[] = {
 		"manual", "round_robin", "least_loaded", NULL },
 	    "how a handoff is assigned among the team's online agents "
 	    "(within each one's capacity)" },
+	COL_DOC("accent_color", C_STRING, 0, "#rrggbb"),
+	COL_DOC("accent_text_color", C_STRING, 0,
+	    "#rrggbb, readable on the accent (WCAG AA)"),
+	{ "launcher_position", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "right", "left", NULL }, NULL },
+	COL_DOC("display_name", C_STRING, COL_NULL,
+	    "what the bot's messages are signed with; null: \"AI "
+	    "assistant\" in the visitor's language"),
+	COL_SUB("logo", C_JSON, COL_NULL,
+	    "(SELECT json_build_object('media_type', l.media_type, 'width', "
+	    "l.width, 'height', l.height, 'bytes', octet_length(l.content), "
+	    "'sha256', l.sha256) FROM chatbot_logos l WHERE l.company_id = "
+	    "chatbots.company_id AND l.chatbot_id = chatbots.id)",
+	    &row_logo, "the logo, when it has one"),
 	COL_DOC("public_key", C_STRING, 0, "the widget's key (data-key)"),
 	COL("created_at", C_TIME, 0),
 	COL("updated_at", C_TIME, 0),
@@ -94,12 +122,22 @@ const struct row row_attachment = ROW("Attachment", attachment_cols,
 	"'filename', a.filename, 'bytes', a.bytes, 'width', a.width, "         \
 	"'height', a.height) FROM attachments a WHERE a.company_id = "         \
 	"m.company_id AND a.message_id = m.id)"
+/* The name visitors see on an agent's message m (never the e-mail). */
+#define MESSAGE_AUTHOR_NAME                                                    \
+	COL_SUB("author_name", C_STRING, COL_NULL,                             \
+	    "(SELECT coalesce(u.display_name, split_part(u.name, ' ', 1)) "    \
+	    "FROM users u WHERE m.role = 'agent' AND u.company_id = "          \
+	    "m.company_id AND u.id = m.author_id)",                            \
+	    NULL,                                                              \
+	    "an agent's message: the display name they chose, else the "       \
+	    "first word of their name; null otherwise (and once they left)")
 static const struct col message_cols[] = {
 	COL_EXPR("id", C_UUID, 0, "m.id"),
 	COL_EXPR("seq", C_INT, 0, "m.seq"),
 	{ "role", C_STRING, 0, "m.role", NULL, msg_roles, NULL },
 	COL_SUB("author_id", C_UUID, COL_NULL, "m.author_id", NULL,
 	    "the agent who wrote it"),
+	MESSAGE_AUTHOR_NAME,
 	COL_EXPR("content", C_STRING, 0, "m.content"),
 	COL_SUB("citations", C_ROWS, 0, "coalesce(m.citations, '[]'::jsonb)",
 	    &row_citation, NULL),
@@ -831,6 +869,9 @@ static const struct col me_user_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("email", C_STRING, 0),
 	COL("name", C_STRING, 0),
+	COL_DOC("display_name", C_STRING, COL_NULL,
+	    "what visitors see on one's replies; null: the first word of "
+	    "name"),
 	COL("email_verified", C_BOOL, 0),
 	COL_DOC("has_password", C_BOOL, 0,
 	    "false for an account made through a sign-in provider, until it "
@@ -852,7 +893,8 @@ const struct row row_mfa_state = ROW("MfaState", mfa_state_cols, NULL);
 static const struct col me_cols[] = {
 	COL_SUB("user", C_JSON, 0,
 	    "json_build_object('id', u.id, 'email', u.email, 'name', u.name, "
-	    "'email_verified', u.email_verified_at IS NOT NULL, "
+	    "'display_name', u.display_name, 'email_verified', "
+	    "u.email_verified_at IS NOT NULL, "
 	    "'has_password', "
 	    "u.password_hash IS NOT NULL, 'created_at', "
 	    "parley_time(u.created_at))",
@@ -931,11 +973,15 @@ static const struct col widget_conversation_cols[] = {
 };
 const struct row row_widget_conversation = ROW("WidgetConversation",
     widget_conversation_cols, "A conversation as its visitor sees it");
-/* A message as its visitor sees it: who of the company wrote is not said. */
+/*
+ * A message as its visitor sees it: an agent's by the name they show
+ * visitors, never by id or e-mail.
+ */
 static const struct col widget_message_cols[] = {
 	COL_EXPR("id", C_UUID, 0, "m.id"),
 	COL_EXPR("seq", C_INT, 0, "m.seq"),
 	{ "role", C_STRING, 0, "m.role", NULL, msg_roles, NULL },
+	MESSAGE_AUTHOR_NAME,
 	COL_EXPR("content", C_STRING, 0, "m.content"),
 	COL_SUB("citations", C_ROWS, 0, "coalesce(m.citations, '[]'::jsonb)",
 	    &row_citation, NULL),
@@ -989,6 +1035,24 @@ const struct row row_widget_visitor =
 		"the company's words for when nobody can answer"),             \
 	    COL_SUB("ask_email", C_BOOL, 0, "b.ask_email", NULL,               \
 		"when nobody can answer, offer to answer by e-mail")
+/* A chatbot's look, selected from chatbots as b. */
+static const struct col widget_config_cols[] = {
+	COL_EXPR("name", C_STRING, 0, "b.name"),
+	COL_SUB("display_name", C_STRING, COL_NULL, "b.display_name", NULL,
+	    "what the bot's messages are signed with; null: \"AI "
+	    "assistant\" in the visitor's language"),
+	COL_EXPR("accent_color", C_STRING, 0, "b.accent_color"),
+	COL_EXPR("accent_text_color", C_STRING, 0, "b.accent_text_color"),
+	{ "launcher_position", C_STRING, 0, "b.launcher_position", NULL,
+	    (const char *const[]){ "right", "left", NULL }, NULL },
+	COL_SUB("logo_url", C_STRING, COL_NULL,
+	    "(SELECT '/api/v1/widget/logo?bot=' || b.public_key || '&v=' || "
+	    "l.sha256 FROM chatbot_logos l WHERE l.company_id = b.company_id "
+	    "AND l.chatbot_id = b.id)",
+	    NULL, "the logo on parley's origin (versioned: cache it)"),
+};
+const struct row row_widget_config = ROW("WidgetConfig", widget_config_cols,
+    "What the widget looks like, before any visitor session");
 static const struct col widget_chatbot_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("name", C_STRING, 0),
@@ -1195,5 +1259,7 @@ const struct row *const rows_all[] = {
 	&row_summary,
 	&row_template,
 	&row_chatbot,
+	&row_logo,
+	&row_widget_config,
 	NULL,
 };

@@ -11,6 +11,8 @@
 
 extern const struct row row_template;
 extern const struct row row_chatbot;
+extern const struct row row_logo;
+extern const struct row row_widget_config;
 extern const struct row row_visitor_brief;
 extern const struct row row_pow_challenge;
 extern const struct row row_oidc_provider;

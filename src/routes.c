@@ -103,6 +103,7 @@ static const struct field f_host = FIELD("domain", V_HOST, 1, 253, 0);
 static const struct field f_keyword = FIELD("keyword", V_STRING, 1, 50, 0);
 static const char *const  routing_ids[] = { "manual", "round_robin",
 	 "least_loaded", NULL };
+static const char *const  launcher_sides[] = { "right", "left", NULL };
 /* The settings of a chatbot; 'name_flags' F_REQUIRED on create. */
 #define CHATBOT_BODY(name_flags)                                               \
 	BODY(FIELD("name", V_STRING, 1, 100, name_flags),                      \
@@ -131,7 +132,20 @@ static const char *const  routing_ids[] = { "manual", "round_robin",
 		"each one's capacity"),                                        \
 	    FIELD_DOC("reassign_offline", V_BOOL, 0, 0, 0,                     \
 		"an agent who goes offline hands its pending and open "        \
-		"conversations back to routing"))
+		"conversations back to routing"),                              \
+	    FIELD_DOC("accent_color", V_COLOR, 0, 0, 0,                        \
+		"the widget's accent (launcher, header, the visitor's "        \
+		"messages, buttons): #rrggbb; accent_text_color on it needs "  \
+		"a WCAG AA contrast of 4.5:1 (422, code contrast, "            \
+		"otherwise)"),                                                 \
+	    FIELD_DOC("accent_text_color", V_COLOR, 0, 0, 0,                   \
+		"text on the accent colour: #rrggbb (#ffffff by default)"),    \
+	    FIELD_ENUM("launcher_position", launcher_sides, 0,                 \
+		"the side of the page the launcher sits on: right (the "       \
+		"default) or left"),                                           \
+	    FIELD_DOC("display_name", V_STRING, 1, 60, F_NULLABLE,             \
+		"the name the bot's messages carry in the widget (null: "      \
+		"\"AI assistant\", in the visitor's language)"))
 static const struct spec s_chatbot_create = { .noun = "chatbot",
 	CHATBOT_BODY(F_REQUIRED),
 	REPLIES(REPLY(201, R_ONE, &row_chatbot,
@@ -1336,7 +1350,10 @@ static const struct spec s_me = { REPLIES(
     REPLY(200, R_ONE, &row_me, "who is asking")) };
 static const struct spec s_me_patch = { .noun = "user",
 	BODY(FIELD_DOC("name", V_STRING, 1, 200, 0,
-	    "the name the team sees (the inbox, the member list)")),
+		 "the name the team sees (the inbox, the member list)"),
+	    FIELD_DOC("display_name", V_STRING, 1, 60, F_NULLABLE,
+		"the name visitors see on one's replies (never the e-mail); "
+		"null: the first word of name")),
 	REPLIES(REPLY(200, R_ONE, &row_me, "who is asking, as changed")),
 	.audit = "user.profile_update",
 	.doc = "One's own profile. The audit entry names the changed field, "
@@ -1488,6 +1505,48 @@ static const struct spec s_widget_attachment_get = { .noun = "attachment",
 	    "application/octet-stream" }),
 	.doc = ATTACH_GET_DOC " Only attachments of the visitor's own "
 			      "conversations." };
+static const char *const logo_ctypes[] = { "image/png", "image/jpeg",
+	"image/webp", "application/octet-stream", NULL };
+static const struct spec s_chatbot_logo_put = {
+	.noun = "chatbot",
+	REPLIES(REPLY(200, R_ONE, &row_logo, "the logo as kept"),
+	    PROBLEM(
+		413, "image_too_large", "more than 1024 pixels wide or high"),
+	    PROBLEM(413, "logo_too_large",
+		"over 1 MiB sent, or over 256 KiB once written again"),
+	    PROBLEM(415, "unsupported_logo_type",
+		"the bytes are not a PNG, JPEG or WebP image (SVG and GIF "
+		"are refused); detected says what they are"),
+	    PROBLEM(422, "unreadable_logo", "the image cannot be decoded"),
+	    PROBLEM(422, "empty_logo", "no bytes")),
+	.audit = "chatbot.logo_update",
+	.doc =
+	    "The body is the image itself. What it is comes from its "
+	    "bytes, never the Content-Type; it is decoded and written "
+	    "again (no metadata kept) and served from parley's origin at "
+	    "the widget configuration's logo_url. A new logo replaces the old."
+};
+static const struct spec s_chatbot_logo_delete = { .noun = "chatbot",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "removed")),
+	.audit = "chatbot.logo_delete" };
+#define BOT_KEY_QUERY                                                          \
+	FIELD_DOC("bot", V_TOKEN, 35, 35, F_REQUIRED,                          \
+	    "the chatbot's public_key (pk_...)")
+static const struct spec s_widget_config = { .noun = "chatbot",
+	QUERY(BOT_KEY_QUERY),
+	REPLIES(REPLY(200, R_ONE, &row_widget_config, "the widget's look")),
+	.doc = "Public, for the widget before any visitor session (the "
+	       "launcher is drawn before anyone opens the chat): what the "
+	       "company shows every visitor anyway. Cache-Control: public, "
+	       "max-age=60." };
+static const struct spec s_widget_logo = { .noun = "chatbot",
+	QUERY(BOT_KEY_QUERY,
+	    FIELD_DOC("v", V_TOKEN, 64, 64, 0,
+		"the logo's sha256: with it the answer is "
+		"cached for a year")),
+	REPLIES({ 200, R_OTHER, NULL, "the image", NULL, "image/png" }),
+	.doc = "The chatbot's logo (404 when it has none), with "
+	       "Content-Type its media_type." };
 static const struct spec s_widget_handoff = { .noun = "conversation",
 	REPLIES(REPLY(200, R_ONE, &row_handoff, "a person will answer")) };
 static const struct spec s_widget_events_auth = { .noun = "conversation",
@@ -1864,6 +1923,14 @@ const struct route routes[] = {
 	KEY_JSON(M_PATCH, "/api/v1/chatbots/:id", ROLE_ADMIN,
 	    SCOPE_CHATBOTS_WRITE, PRL_BODY_SMALL, h_chatbot_patch,
 	    "change a chatbot's settings (audited)", &s_chatbot_patch),
+	{ M_PUT, "/api/v1/chatbots/:id/logo", AUTH_KEY, ROLE_ADMIN,
+	    SCOPE_CHATBOTS_WRITE, RL_NONE, BODY_BYTES, PRL_LOGO_BODY,
+	    logo_ctypes, h_chatbot_logo_put,
+	    "set the chatbot's logo (PNG, JPEG or WebP; audited)", NULL,
+	    &s_chatbot_logo_put },
+	KEY(M_DELETE, "/api/v1/chatbots/:id/logo", ROLE_ADMIN,
+	    SCOPE_CHATBOTS_WRITE, h_chatbot_logo_delete,
+	    "remove the chatbot's logo (audited)", &s_chatbot_logo_delete),
 	KEY(M_DELETE, "/api/v1/chatbots/:id", ROLE_ADMIN, SCOPE_CHATBOTS_WRITE,
 	    h_chatbot_delete,
 	    "delete a chatbot with its knowledge base and conversations "
@@ -1966,6 +2033,13 @@ const struct route routes[] = {
 	    BODY_JSON, PRL_BODY_SMALL, NULL, h_widget_session,
 	    "a visitor token for a chatbot, from an allowed Origin only", NULL,
 	    &s_widget_session },
+	{ M_GET, "/api/v1/widget/config", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
+	    BODY_NONE, 0, NULL, h_widget_config,
+	    "a chatbot's look in the widget, by its public key", NULL,
+	    &s_widget_config },
+	{ M_GET, "/api/v1/widget/logo", AUTH_PUBLIC, ROLE_NONE, 0, RL_NONE,
+	    BODY_NONE, 0, NULL, h_widget_logo, "a chatbot's logo", NULL,
+	    &s_widget_logo },
 	VISITOR(M_POST, "/api/v1/widget/conversations", BODY_NONE, RL_NONE,
 	    h_widget_conversation_create, "start a conversation",
 	    &s_widget_conversation_create),

@@ -5,11 +5,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "util.h"
 #include "validate.h"
 
 static int
@@ -159,6 +161,7 @@ validate_value(json_t *v, const struct field *f, struct verr *err)
 	case V_TIME:
 	case V_DATE:
 	case V_CLOCK:
+	case V_COLOR:
 	case V_CURSOR:
 	case V_ORIGIN:
 	case V_HOST:
@@ -310,6 +313,10 @@ validate_text(const char *s, const struct field *f, struct verr *err)
 		    (num2(s) <= 23 || (num2(s) == 24 && num2(s + 3) == 0)))
 			return 0;
 		return fail(err, f->name, "format");
+	case V_COLOR:
+		return validate_contrast(s, s) > 0
+		    ? 0
+		    : fail(err, f->name, "format");
 	case V_CURSOR: {
 		const char *us = s, *id = strchr(s, '_');
 
@@ -376,4 +383,46 @@ validate_object(json_t *o, const struct field *fields, size_t n, unsigned flags,
 			return -1;
 	}
 	return 0;
+}
+
+/* One sRGB channel (two hex digits) as linear light, or -1. */
+static double
+channel(const char *h)
+{
+	unsigned v = 0;
+	int	 i;
+	double	 c;
+
+	for (i = 0; i < 2; i++) {
+		int d = hex_digit(h[i]);
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + (unsigned)d;
+	}
+	c = v / 255.0;
+	return c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4);
+}
+
+/* The relative luminance of "#rrggbb", or -1. */
+static double
+luminance(const char *s)
+{
+	double r, g, b;
+
+	if (s == NULL || strlen(s) != 7 || s[0] != '#' ||
+	    (r = channel(s + 1)) < 0 || (g = channel(s + 3)) < 0 ||
+	    (b = channel(s + 5)) < 0)
+		return -1;
+	return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+double
+validate_contrast(const char *a, const char *b)
+{
+	double x = luminance(a), y = luminance(b);
+
+	if (x < 0 || y < 0)
+		return 0;
+	return x > y ? (x + 0.05) / (y + 0.05) : (y + 0.05) / (x + 0.05);
 }

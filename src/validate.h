@@ -31,6 +31,7 @@ enum vkind {
 	V_HOST, /* a lower-case host name with a dot */
 	V_DATE, /* an RFC 3339 full-date "2026-12-24" */
 	V_CLOCK, /* a time of day "HH:MM", 00:00 to 24:00 */
+	V_COLOR, /* an sRGB colour "#rrggbb" (hex digits in either case) */
 	V__MAX
 };
 
@@ -100,6 +101,13 @@ int validate_origin(const char *s);
 
 /* Returns 1 if 's' is an RFC 3339 date-time ("2026-12-01T20:10:28Z"). */
 int validate_rfc3339(const char *s);
+
+/*
+ * The WCAG 2 contrast ratio (1 to 21) of two V_COLOR colours, or 0 when
+ * either is not one. WCAG AA wants 4.5 for normal text (CONTRAST_AA).
+ */
+#define CONTRAST_AA 4.5
+double validate_contrast(const char *a, const char *b);
 
 /*
  * Checks that 'o' is an object whose members satisfy 'fields' ('n' of

@@ -53,9 +53,11 @@ for my $r (@$routes) {
 	my $res = $t->get($r->{path});
 	# The frame needs its chatbot's key (t/65-realtime.t); this stack
 	# asks for no proof of work (t/46-captcha-pow.t).
-	# The OpenID callback sends the browser to the console (t/48).
+	# The OpenID callback sends the browser to the console (t/48). The
+	# widget's configuration and logo need a chatbot's key (t/94).
 	my $want = $r->{path} eq '/widget/frame' ? 403 : $r->{path} eq '/api/v1/auth/challenge' ? 404
-	    : $r->{path} eq '/api/v1/auth/oidc/callback' ? 303 : 200;
+	    : $r->{path} eq '/api/v1/auth/oidc/callback' ? 303
+	    : $r->{path} =~ m{^/api/v1/widget/(config|logo)$} ? 400 : 200;
 	is $res->{status}, $want, "GET $r->{path} answers $want";
 }
 

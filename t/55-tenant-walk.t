@@ -9,13 +9,11 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use Compress::Zlib qw(compress crc32);
 use ParleyTest;
+use TestFiles qw(png);
 
-# A 1x1 PNG, for the attachment routes.
-sub chunk { my ($type, $data) = @_; pack('N', length $data) . $type . $data . pack('N', crc32($type . $data)) }
-my $png = "\x89PNG\r\n\x1a\n" . chunk('IHDR', pack('NNCCCCC', 1, 1, 8, 2, 0, 0, 0)) . chunk('IDAT', compress("\0\xff\0\0"))
-    . chunk('IEND', '');
+# A 1x1 PNG, for the file routes (attachments, logos).
+my $png = png(1, 1);
 
 my $t = ParleyTest->new(workers => 3, env => { PARLEY_API_RATE_MAX => 100000, PARLEY_LOGIN_MAX_PER_IP => 1000 });
 my $pw = 'tangerine-orbit-velvet-42';
@@ -89,6 +87,7 @@ my %b_id = (
 	'/api/v1/members/:id/capacity' => $B->{users}{member}{id},
 	'/api/v1/auth/sessions/:id' => $B->{users}{member}{session},
 	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key /api/v1/chatbots/:id/hours
+	    /api/v1/chatbots/:id/logo
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
 	    /api/v1/chatbots/:id/documents/:doc)),
 	'/api/v1/templates/:id' => $B->{template},
@@ -203,6 +202,8 @@ my %expected = (
 	'PATCH /api/v1/chatbots/:id' => ['admin', 'chatbots:write'],
 	'GET /api/v1/chatbots/:id/hours' => ['member', 'chatbots:read'],
 	'PUT /api/v1/chatbots/:id/hours' => ['admin', 'chatbots:write'],
+	'PUT /api/v1/chatbots/:id/logo' => ['admin', 'chatbots:write'],
+	'DELETE /api/v1/chatbots/:id/logo' => ['admin', 'chatbots:write'],
 	'POST /api/v1/conversations/:id/attachments' => ['member', 'conversations:write'],
 	'GET /api/v1/attachments/:id' => ['member', 'conversations:read'],
 	'DELETE /api/v1/chatbots/:id' => ['admin', 'chatbots:write'],
@@ -274,7 +275,7 @@ my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/register/confirm', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
     'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
     'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions',
-    'GET /widget/frame', 'POST /api/v1/webhooks/stripe');
+    'GET /widget/frame', 'POST /api/v1/webhooks/stripe', 'GET /api/v1/widget/config', 'GET /api/v1/widget/logo');
 
 # Calls route 'r' with credential 'cred' and id 'id' (B's or nobody's).
 sub call {
@@ -290,10 +291,10 @@ sub call {
 	# one that fails validation: an allowed caller gets a 4xx about the
 	# body, never 401/403, and nothing changes.
 	# A file route: a valid file, so the id is what decides.
-	if ($r->{path} =~ m{/attachments$}) {
+	if ($r->{path} =~ m{/(attachments|logo)$} && $r->{method} ne 'DELETE') {
 		$o{headers}{'content-type'} = 'image/png';
 		$o{body} = $png;
-		$path .= '?filename=a.png';
+		$path .= '?filename=a.png' if $r->{path} =~ /attachments$/;
 	} elsif ($r->{method} =~ /^(POST|PATCH|PUT)$/) {
 		if ((defined $id || $r->{path} !~ /:id/) && exists $valid_body{$r->{path}}) {
 			$o{json} = $valid_body{$r->{path}} if defined $valid_body{$r->{path}};

@@ -9,10 +9,7 @@ use JSON::PP;
 use File::Path qw(make_path);
 use ParleyTest;
 
-my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
-ok $chromium, 'chromium is installed (dev/test installs it)' or BAIL_OUT('no chromium');
-ok -d ParleyTest->srcdir . '/t/browser/node_modules/playwright-core', 'playwright-core is installed'
-    or BAIL_OUT('no playwright-core');
+my $chromium = ParleyTest->browser;
 
 my $t = ParleyTest->new(env => { PARLEY_NOTIFY_SWEEP_INTERVAL => 1, PARLEY_CONTACT_REPLY_DELAY => 1 });
 my $base = $t->url('');

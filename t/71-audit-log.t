@@ -7,6 +7,7 @@ use warnings;
 use Test::More;
 use JSON::PP;
 use ParleyTest;
+use TestFiles qw(png);
 
 my $t = ParleyTest->new(env => { PARLEY_API_RATE_MAX => 100000 });
 my $pw = 'tangerine-orbit-velvet-42';
@@ -43,6 +44,9 @@ my @calls = (
 	['PATCH /api/v1/chatbots/:id', sub { req('PATCH', "/api/v1/chatbots/$bot", undef, { language => 'french' }) }],
 	['PUT /api/v1/chatbots/:id/hours', sub { req('PUT', "/api/v1/chatbots/$bot/hours", undef,
 	    { enabled => JSON::PP::true, timezone => 'Europe/Oslo', weekly => [{ day => 'mon', opens => '08:00', closes => '16:00' }] }) }],
+	['PUT /api/v1/chatbots/:id/logo', sub { $t->request('PUT', "/api/v1/chatbots/$bot/logo",
+	    headers => { %$auth, 'content-type' => 'image/png' }, body => png(2, 2)) }],
+	['DELETE /api/v1/chatbots/:id/logo', sub { req('DELETE', "/api/v1/chatbots/$bot/logo") }],
 	['POST /api/v1/chatbots/:id/rotate-key', sub { req('POST', "/api/v1/chatbots/$bot/rotate-key") }],
 	['POST /api/v1/chatbots/:id/rotate-identity-secret', sub { req('POST', "/api/v1/chatbots/$bot/rotate-identity-secret") }],
 	['POST /api/v1/chatbots/:id/documents', sub { my $r = req('POST', "/api/v1/chatbots/$bot/documents", undef,

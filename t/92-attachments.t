@@ -10,7 +10,7 @@ use strict;
 use warnings;
 use Test::More;
 use JSON::PP;
-use Compress::Zlib qw(compress crc32);
+use Compress::Zlib qw(compress);
 use File::Find;
 use ParleyTest;
 
@@ -24,22 +24,7 @@ sub up {
 }
 sub uri { my $s = shift; $s =~ s/([^A-Za-z0-9._~-])/sprintf('%%%02X', ord $1)/ge; $s }
 
-# Files made here, byte by byte.
-sub chunk { my ($type, $data) = @_; pack('N', length $data) . $type . $data . pack('N', crc32($type . $data)) }
-sub png {
-	my ($w, $h, %o) = @_;
-	my $idat = $o{idat} // compress(join '', map { "\0" . ("\xff\x00\x00" x $w) } 1 .. $h);
-	return "\x89PNG\r\n\x1a\n" . chunk('IHDR', pack('NNCCCCC', $w, $h, 8, 2, 0, 0, 0))
-	    . ($o{text} ? chunk('tEXt', "Comment\0$o{text}") : '')
-	    . chunk('IDAT', $idat) . chunk('IEND', '');
-}
-my $gif = "GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00"
-    . "!\xfe\x0eGPS-SECRET-GIF\x00"                       # a comment extension
-    . "!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
-my $pdf = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
-    . "trailer\n<< /Root 1 0 R >>\n%%EOF\n";
-my $svg = qq{<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>\n};
-my $html = "<!DOCTYPE html>\n<html><body><script>alert(document.cookie)</script></body></html>\n";
+use TestFiles qw(png chunk $gif $pdf $svg $html);
 
 # --- a company, a chatbot, a visitor ---
 my $own = $t->signup(json => { email => 'ada@files.example', password => 'an attachments passphrase', name => 'Ada', company_name => 'Files Co' })->{json};

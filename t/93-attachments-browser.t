@@ -10,18 +10,11 @@ use Compress::Zlib qw(compress crc32);
 use File::Path qw(make_path);
 use ParleyTest;
 
-my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
-ok $chromium, 'chromium is installed (dev/test installs it)' or BAIL_OUT('no chromium');
-ok -d ParleyTest->srcdir . '/t/browser/node_modules/playwright-core', 'playwright-core is installed'
-    or BAIL_OUT('no playwright-core');
+my $chromium = ParleyTest->browser;
 
 my $t = ParleyTest->new;
 # HTTPS: the console's refresh cookie is Secure.
-my $base = $t->url('', 'https');
-$base =~ s{/$}{};
-$t->stop_parleyd;
-$t->{env}{PARLEY_PUBLIC_BASE_URL} = $base;
-$t->start_parleyd;
+my $base = $t->https_base;
 my $pw = 'a shop with pictures passphrase';
 my $own = $t->signup(json => { email => 'pia@pictures.example', password => $pw, name => 'Pia', company_name => 'Pictures' })->{json};
 my $auth = { authorization => "Bearer $own->{access_token}" };

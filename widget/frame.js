@@ -78,6 +78,8 @@
 	/* Replies being written, by the visitor message they answer. */
 	var pending = {}, answered = {}, eventsOpen = null, eventsOpened = null;
 	var lastSend = null;	/* {text, key} until its answer arrives */
+	/* The chatbot's look (GET /api/v1/widget/config), once loaded. */
+	var look = {};
 
 	try {
 		parentOrigin = location.ancestorOrigins &&
@@ -154,6 +156,8 @@
 		if (s === "pending" || statusEl.textContent === T.pending)
 			setStatus("");
 		showOffline(s === "pending" ? state.chatbot : null);
+		/* A person has it (or will): nobody more to ask for. */
+		$("handoff").hidden = s === "pending" || s === "open";
 		/* Resolved: the visitor may rate it, once. */
 		$("rating").hidden = s !== "resolved" || !!rated[state.conversation_id];
 	}
@@ -362,9 +366,29 @@
 		return li;
 	}
 
-	function setRole(li, role) {
+	/*
+	 * Who wrote: the visitor; the bot by its display name; an agent by
+	 * the name they show visitors ('name'), else "Team".
+	 */
+	function setRole(li, role, name) {
 		li.setAttribute("data-role", role);
-		li.firstChild.textContent = WHO[role];
+		li.firstChild.textContent = role === "bot" && look.display_name ?
+		    look.display_name : role === "agent" &&
+		    typeof name === "string" && name ? name : WHO[role];
+	}
+
+	/*
+	 * A message's words into 'body': the bot's and agents' through the
+	 * Markdown subset (DOM nodes, never HTML: markdown.js), the
+	 * visitor's as typed.
+	 */
+	function words(body, role, text) {
+		body.textContent = "";
+		if (role !== "visitor" && typeof window.parleyMarkdown ===
+		    "function")
+			body.appendChild(window.parleyMarkdown(text));
+		else
+			body.textContent = text;
 	}
 
 	function citations(items) {
@@ -444,8 +468,8 @@
 
 	/* Puts stored message 'm' into bubble 'li'. */
 	function fill(li, m) {
-		setRole(li, m.role);
-		li.childNodes[1].textContent = m.content;
+		setRole(li, m.role, m.author_name);
+		words(li.childNodes[1], m.role, m.content);
 		while (li.childNodes.length > 2)
 			li.removeChild(li.lastChild);
 		if (Array.isArray(m.citations) && m.citations.length > 0)
@@ -611,14 +635,15 @@
 
 		$("bot-name").textContent = c && c.name ? c.name : "Chat";
 		/* The welcome: first, as the bot's, never stored. */
-		if (old && old.childNodes[1].textContent === w)
+		if (old && old.getAttribute("data-text") === w)
 			return;
 		drop(old);
 		if (w.trim() === "")
 			return;
 		li = bubble("bot");
 		li.setAttribute("data-welcome", "");
-		li.childNodes[1].textContent = w;
+		li.setAttribute("data-text", w);
+		words(li.childNodes[1], "bot", w);
 		list.insertBefore(li, list.firstChild);
 	}
 
@@ -1053,6 +1078,51 @@
 		});
 	}
 
+	/* The chatbot's look and words, before any session */
+
+	var COLOR = /^#[0-9a-f]{6}$/;
+
+	/*
+	 * Applies the chatbot's look: colours as CSS custom properties of
+	 * this page (the host page's CSS cannot reach into the frame), the
+	 * logo from parley's origin, the bot's name; and tells the loader
+	 * the launcher's colours and side.
+	 */
+	function applyLook(c) {
+		var root = document.documentElement.style, logo = $("logo");
+
+		look = c;
+		if (COLOR.test(c.accent_color) && COLOR.test(c.accent_text_color)) {
+			root.setProperty("--accent", c.accent_color);
+			root.setProperty("--accent-text", c.accent_text_color);
+		}
+		if (typeof c.logo_url === "string" &&
+		    /^\/api\/v1\/widget\/logo\?/.test(c.logo_url)) {
+			logo.src = c.logo_url;
+			logo.hidden = false;
+		}
+		Array.prototype.forEach.call(list.querySelectorAll(
+		    "li[data-role=bot] > .who"), function (w) {
+			if (c.display_name)
+				w.textContent = c.display_name;
+		});
+		if (parentOrigin !== null && !link)
+			parent.postMessage({ parley: "look",
+			    accent: c.accent_color, text: c.accent_text_color,
+			    position: c.launcher_position }, parentOrigin);
+	}
+
+	function configure() {
+		fetch(API + "/config?bot=" + encodeURIComponent(bot), {
+			credentials: "omit"
+		}).then(function (res) {
+			return res.ok ? res.json() : {};
+		}).then(function (c) {
+			if (object(c))
+				applyLook(c);
+		}, function () { /* the defaults stay */ });
+	}
+
 	/* Start, and the loader's messages */
 
 	async function start() {
@@ -1141,6 +1211,7 @@
 	$("transcript").addEventListener("click", sendTranscript);
 	document.addEventListener("visibilitychange", markSeen);
 	if (link) {
+		configure();
 		document.body.classList.add("page");
 		consentEl.hidden = true;
 		stored = true;
@@ -1203,6 +1274,7 @@
 		start();
 	}
 
+	configure();
 	parent.postMessage({ parley: "ready" }, parentOrigin);
 	/* A loader that keeps nothing (an old one): start without. */
 	stateTimer = setTimeout(function () {

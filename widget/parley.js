@@ -31,6 +31,9 @@
 	var wanted = false; /* the frame asked for a session before the chat opened */
 	var STORE = "parley:" + bot, KEEP = [STORE, "parley:consent:" + bot];
 	var STORE_MAX = 16384, memory = {};
+	/* The launcher's side and colours: the chatbot's, once the frame says. */
+	var side = "right", accent = "#1f2937", accentText = "#ffffff";
+	var COLOR = /^#[0-9a-f]{6}$/;
 
 	/* What the frame asked to keep, from this page's storage. */
 	function kept() {
@@ -80,11 +83,26 @@
 	}
 
 	function layout() {
-		css(frame, phone.matches ? { top: "0", left: "0", width: "100%",
-		    height: "100%", "max-height": "none", "border-radius": "0" } :
-		    { top: "auto", left: "auto", right: "20px", bottom: "92px",
-		    width: "380px", height: "600px",
-		    "max-height": "calc(100% - 112px)", "border-radius": "12px" });
+		var far = side === "left" ? "right" : "left", p = {};
+
+		css(frame, phone.matches ? { top: "0", left: "0", right: "auto",
+		    width: "100%", height: "100%", "max-height": "none",
+		    "border-radius": "0" } :
+		    { top: "auto", bottom: "92px", width: "380px",
+		    height: "600px", "max-height": "calc(100% - 112px)",
+		    "border-radius": "12px" });
+		if (!phone.matches) {
+			p[side] = "20px";
+			p[far] = "auto";
+			css(frame, p);
+		}
+		p = {};
+		p[side] = "20px";
+		p[far] = "auto";
+		p.background = accent;
+		p.color = accentText;
+		if (button)
+			css(button, p);
 	}
 
 	function build() {
@@ -239,6 +257,16 @@
 		}
 		else if (d.parley === "close" && isOpen)
 			setOpen(false, true);
+		else if (d.parley === "look") {
+			/* Checked here too: the page's side of the frame's word. */
+			if (d.position === "left" || d.position === "right")
+				side = d.position;
+			if (COLOR.test(d.accent) && COLOR.test(d.text)) {
+				accent = d.accent;
+				accentText = d.text;
+			}
+			layout();
+		}
 		else if (d.parley === "store" && typeof d.key === "string")
 			keep(d.key, d.value);
 	}

@@ -61,6 +61,10 @@ try {
 	await page.click("#confirm-send");
 	await page.waitForSelector("#transcript", { state: "visible", timeout: 10000 });
 	check(true, "... confirmed: the conversation opens, with a transcript button");
+	// The transcript button shows with the conversation; its messages
+	// arrive with the next read.
+	await page.waitForFunction((c) => document.querySelector("#message-list").children.length >= c,
+	    conv, { timeout: 10000 }).catch(() => {});
 	const n = await page.evaluate(() => document.querySelector("#message-list").children.length);
 	check(n >= conv && n > 0, "... the same conversation, its messages shown", `${n} vs ${conv}`);
 	await context.close();

@@ -594,6 +594,29 @@ sub receiver_requests { my ($self) = @_; $self->_receiver_call('GET', '/_request
 sub receiver_reset { my ($self) = @_; $self->_receiver_call('DELETE', '/_requests') }
 sub receiver_release { my ($self) = @_; $self->_receiver_call('POST', '/_release') }
 
+# ParleyTest->browser: Debian's chromium and playwright-core, checked as
+# two tests (dev/test installs both; nothing is skipped): chromium's path.
+sub browser {
+	my $chromium = -x '/usr/bin/chromium' ? '/usr/bin/chromium' : undef;
+	Test::More::ok($chromium, 'chromium is installed (dev/test installs it)') or Test::More::BAIL_OUT('no chromium');
+	Test::More::ok(-d "$SRCDIR/t/browser/node_modules/playwright-core", 'playwright-core is installed')
+	    or Test::More::BAIL_OUT('no playwright-core');
+	return $chromium;
+}
+
+# https_base: parley's HTTPS base URL (no trailing slash), parleyd
+# restarted with it as public_base_url, as in production (the console's
+# refresh cookie is Secure; e-mailed links point there).
+sub https_base {
+	my $self = shift;
+	my $base = $self->url('', 'https');
+	$base =~ s{/$}{};
+	$self->stop_parleyd;
+	$self->{env}{PARLEY_PUBLIC_BASE_URL} = $base;
+	$self->start_parleyd;
+	return $base;
+}
+
 # browser_checks(script, prefix): runs a browser script (node) that
 # prints one JSON line per check, {"ok", "name", "diag"}, makes each a
 # test, and that the run ended cleanly another; returns the count.

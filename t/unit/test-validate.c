@@ -123,10 +123,48 @@ static const struct {
 	{ FIELD("opens", V_CLOCK, 0, 0, 0), "9:30", -1 },
 	{ FIELD("opens", V_CLOCK, 0, 0, 0), "12:60", -1 },
 	{ FIELD("opens", V_CLOCK, 0, 0, 0), "12:30:00", -1 },
+	{ FIELD("accent", V_COLOR, 0, 0, 0), "#1f2937", 0 },
+	{ FIELD("accent", V_COLOR, 0, 0, 0), "#1F2937", 0 },
+	{ FIELD("accent", V_COLOR, 0, 0, 0), "#1f293", -1 },
+	{ FIELD("accent", V_COLOR, 0, 0, 0), "1f29370", -1 },
+	{ FIELD("accent", V_COLOR, 0, 0, 0), "#1g2937", -1 },
+	{ FIELD("accent", V_COLOR, 0, 0, 0), "red", -1 },
 	{ FIELD("day", V_DATE, 0, 0, 0), "2026-12-24", 0 },
 	{ FIELD("day", V_DATE, 0, 0, 0), "2026-13-24", -1 },
 	{ FIELD("day", V_DATE, 0, 0, 0), "2026-12-24T00:00:00Z", -1 },
 };
+
+/* WCAG 2 contrast ratios, against values WebAIM's checker gives. */
+static void
+contrast(void)
+{
+	static const struct {
+		const char *a, *b;
+		double	    ratio;
+	} c[] = {
+		{ "#000000", "#ffffff", 21.0 },
+		{ "#ffffff", "#ffffff", 1.0 },
+		{ "#1f2937", "#ffffff", 14.68 },
+		{ "#767676", "#ffffff", 4.54 },
+		{ "#777777", "#ffffff", 4.48 },
+		{ "#ffff00", "#ffffff", 1.07 },
+		{ "#FFFFFF", "#0000FF", 8.59 },
+	};
+	size_t i;
+
+	for (i = 0; i < nitems(c); i++) {
+		double r = validate_contrast(c[i].a, c[i].b);
+
+		tap_ok(r > c[i].ratio - 0.01 && r < c[i].ratio + 0.01,
+		    "contrast %s on %s is %.2f (%.2f)", c[i].a, c[i].b,
+		    c[i].ratio, r);
+	}
+	tap_ok(validate_contrast("#ffffff", "white") == 0,
+	    "contrast of a non-colour: 0");
+	tap_ok(validate_contrast("#767676", "#ffffff") >= CONTRAST_AA &&
+		validate_contrast("#777777", "#ffffff") < CONTRAST_AA,
+	    "AA: #767676 passes on white, #777777 does not");
+}
 
 static void
 rows(void)
@@ -189,5 +227,6 @@ main(void)
 		    texts[i].ok, "query %s=%s", texts[i].f.name, texts[i].text);
 	}
 	rows();
+	contrast();
 	return tap_done();
 }

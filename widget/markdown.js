@@ -1,10 +1,11 @@
-// markdown.js: the Markdown subset of messages, rendered as DOM nodes, so
-// text stays text: paragraphs (a blank line between), "- " and "1. "
-// lists, "#" headings (shown as strong lines, never as page headings),
-// **strong**, *emphasis*, `code`, and [links](https://…) to http(s) only.
-// Anything else, HTML included, is shown as the characters it is.
-// Written for the console; the widget can use the same module when its
-// messages get Markdown.
+// markdown.js: the Markdown subset of bot and agent messages, rendered as
+// DOM nodes, so text stays text: paragraphs (a blank line between), "- "
+// and "1. " lists, "#" headings (shown as strong lines, never as page
+// headings), **strong**, *emphasis*, `code`, and [links](https://...) to
+// http(s) only, each shown with where it goes. Anything else, HTML
+// included, is shown as the characters it is: nothing here writes HTML.
+// One module for the widget (frame.html loads it before frame.js, which
+// finds it as globalThis.parleyMarkdown) and the console (imported).
 
 const INLINE = /(\*\*([^*\n]+)\*\*|\*([^*\s][^*\n]*)\*|`([^`\n]+)`|\[([^\]\n]{1,200})\]\((https?:\/\/[^\s)]{1,2000})\))/;
 
@@ -27,6 +28,13 @@ function inline(parent, text) {
 			n.target = "_blank";
 		}
 		parent.append(n);
+		// Where a link goes, unless its text says so already.
+		if (n.nodeName === "A" && n.host && m[5].indexOf(n.host) < 0) {
+			const d = document.createElement("span");
+			d.className = "link-host";
+			d.textContent = " (" + n.host + ")";
+			parent.append(d);
+		}
 		rest = rest.slice(m.index + m[0].length);
 	}
 	if (rest) parent.append(document.createTextNode(rest));
@@ -63,3 +71,5 @@ export function renderMarkdown(text) {
 	}
 	return out;
 }
+
+globalThis.parleyMarkdown = renderMarkdown;
