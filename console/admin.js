@@ -71,9 +71,13 @@ async function companyPage() {
 		{ name: "mfa_required", label: "Every member must use two-factor authentication", type: "checkbox", checked: !!s.mfa_required },
 		{ name: "retention_period", label: "Keep conversations for", options: RETENTION, value: s.retention_period ?? "90_days" },
 		{ name: "retention_action", label: "After that period", options: [["delete", "delete them"], ["anonymise", "anonymise them"]], value: s.retention_action ?? "delete" },
+		{ name: "privacy_policy_url", label: "Your privacy policy (linked from the widget's consent banner)", type: "url", value: s.privacy_policy_url ?? "", required: false },
+		{ name: "privacy_policy_version", label: "Its version (stored with every consent; change it when the policy changes, and visitors are asked again)",
+		  value: s.privacy_policy_version ?? "1" },
 	], "Save", async (v) => {
 		await api("PATCH", "/api/v1/company", { name: v.name, settings: {
-			mfa_required: v.mfa_required, retention_period: v.retention_period, retention_action: v.retention_action } });
+			mfa_required: v.mfa_required, retention_period: v.retention_period, retention_action: v.retention_action,
+			privacy_policy_url: v.privacy_policy_url.trim() || null, privacy_policy_version: v.privacy_policy_version.trim() } });
 		saved.textContent = "Saved.";
 	});
 	const parts = [settings, saved];
@@ -270,6 +274,39 @@ function lookSection(b) {
 	b.logo ? el("p", {}, delButton("the logo", `/api/v1/chatbots/${b.id}/logo`, () => reload())) : null];
 }
 
+// The widget's languages (its default first) and a welcome for each; a
+// line the page cannot read is named before anything is sent.
+// The knowledge base's languages (PostgreSQL text search configurations).
+const DOC_LANGUAGES = ["english", "german", "french", "spanish", "danish", "swedish", "estonian", "finnish", "dutch", "italian",
+	"portuguese", "norwegian", "arabic", "hebrew", "russian", "hungarian", "romanian", "turkish", "simple"];
+const LOCALES = { en: "English", de: "Deutsch", fr: "Français", es: "Español", da: "Dansk", sv: "Svenska", et: "Eesti",
+	fi: "Suomi", nl: "Nederlands", it: "Italiano", pt: "Português", nb: "Norsk bokmål", ar: "العربية", he: "עברית" };
+function languageSection(b) {
+	const saved = el("p", { role: "status", class: "ok" });
+	return [el("h2", {}, "Languages"),
+	el("p", { class: "muted" }, `The widget speaks the visitor's browser language when the chatbot offers it, else the first one. Offered: ${Object.entries(LOCALES).map(([k, v]) => `${k} (${v})`).join(", ")}.`),
+	form([
+		{ name: "locales", label: "Languages offered, the default first (for example: en de et)", value: b.locales.join(" ") },
+		{ name: "welcomes", label: "A welcome per language, one a line (for example: de: Hallo! Wie können wir helfen?)", type: "textarea", rows: 4,
+		  value: Object.entries(b.welcome_messages ?? {}).map(([k, v]) => `${k}: ${v}`).join("\n"), required: false },
+	], "Save languages", async (v, err) => {
+		const locales = v.locales.trim().split(/[\s,]+/).filter(Boolean);
+		const bad = locales.filter((l) => !(l in LOCALES));
+		const welcome_messages = {};
+		for (const line of v.welcomes.split("\n").map((x) => x.trim()).filter(Boolean)) {
+			const m = line.match(/^([a-z]{2}):\s*(.+)$/);
+			if (!m || !(m[1] in LOCALES)) bad.push(line);
+			else welcome_messages[m[1]] = m[2];
+		}
+		if (bad.length) {
+			err.textContent = `Not understood: ${bad.join(" | ")}`;
+			return;
+		}
+		await api("PATCH", `/api/v1/chatbots/${b.id}`, { locales, welcome_messages });
+		saved.textContent = "Saved.";
+	}), saved];
+}
+
 // A new chatbot's identity secret, from its creation to its page.
 let made = null;
 
@@ -314,13 +351,13 @@ async function chatbotPage(id) {
 			shown.replaceChildren(secretOnce("The identity secret (your backend signs visitors' identities with it)", n.identity_secret, "identity-secret"));
 		} }, "Rotate the identity secret")));
 	}
-	if (admin) parts.push(...lookSection(b));
+	if (admin) parts.push(...lookSection(b), ...languageSection(b));
 	parts.push(...hoursSection(id, hours, admin));
 	const docList = list("documents", docs, (d) => el("li", {},
 	    el("button", { type: "button", class: "link", onclick: async () => {
 		const full = await api("GET", `/api/v1/chatbots/${id}/documents/${d.id}`);
 		viewer.replaceChildren(el("h3", {}, full.title), el("pre", { class: "doc" }, full.text ?? ""));
-	    } }, d.title), ` · ${d.content_type} · ${d.bytes} bytes · ${d.chunks} chunks `,
+	    } }, d.title), ` · ${d.content_type}${d.language ? ` · ${d.language}` : ""} · ${d.bytes} bytes · ${d.chunks} chunks `,
 	    admin ? delButton(`“${d.title}”`, `/api/v1/chatbots/${id}/documents/${d.id}`) : null), "No documents yet.");
 	const viewer = el("div", { class: "viewer", "aria-live": "polite" });
 	parts.push(el("h2", {}, "Knowledge base"), docList, viewer);
@@ -331,6 +368,7 @@ async function chatbotPage(id) {
 			{ name: "file", label: "From a file (.txt, .md, .html), or paste below", type: "file", accept: ".txt,.md,.markdown,.html,.htm,text/plain,text/markdown,text/html", required: false },
 			{ name: "content", label: "Text", type: "textarea", rows: 6, required: false },
 			{ name: "source_url", label: "Where it is on your site (optional URL)", type: "url", required: false },
+			{ name: "language", label: "Its language", options: [["", `the chatbot's (${b.language})`], ...DOC_LANGUAGES.map((l) => [l, l])], value: "" },
 		], "Add to the knowledge base", async (v) => {
 			let content = v.content;
 			let type = v.content_type;
@@ -342,6 +380,7 @@ async function chatbotPage(id) {
 			}
 			const body = { title: v.title, content_type: type, content };
 			if (v.source_url) body.source_url = v.source_url;
+			if (v.language) body.language = v.language;
 			await api("POST", `/api/v1/chatbots/${id}/documents`, body);
 			reload();
 		}),
@@ -543,7 +582,7 @@ async function privacyPage() {
 async function consentsPage() {
 	const items = (await api("GET", "/api/v1/consents")).items;
 	show("Consents", WIDE, items.length ? table("Consents", ["When", "Visitor", "Chatbot", "Categories", "Policy"], items.map((c) =>
-	    [when(c.created_at), c.visitor_id, c.chatbot_id, (c.categories ?? []).map((x) => (typeof x === "string" ? x : `${x.name}: ${x.granted ? "yes" : "no"}`)).join(", "), c.policy_version]))
+	    [when(c.created_at), c.visitor_id, c.chatbot_id, (c.categories ?? []).map((x) => (typeof x === "string" ? x : `${x.name}: ${x.granted ? "yes" : "no"}`)).join(", "), c.policy_version ?? "none (given before policy versions)"]))
 	    : el("p", { class: "muted" }, "No consent records yet."));
 }
 

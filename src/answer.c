@@ -26,6 +26,7 @@
 
 #include "answer.h"
 #include "bot.h"
+#include "bot_text.h"
 #include "conf.h"
 #include "conv.h"
 #include "crypto.h"
@@ -495,7 +496,9 @@ finish_handoff(
 		    strcmp(reason, "restricted") == 0 ? "restricted" : NULL;
 	} else {
 		out.handoff = reason;
-		out.content = strdup(bot_handoff_text(reason));
+		/* In the conversation's language once its context loaded. */
+		out.content = strdup(
+		    bot_handoff_text(reason, r->loaded ? r->b.locale : NULL));
 	}
 	if (out.content == NULL) {
 		reply_end(r);
@@ -1101,7 +1104,8 @@ static struct db_stmt q_unanswered = { "answer_unanswered",
 	1, 0, 0 };
 /* The message, still owed, locked: is it swept already? */
 static struct db_stmt q_swept = { "answer_swept",
-	"SELECT m.swept FROM messages m JOIN conversations c ON c.company_id "
+	"SELECT m.swept, coalesce(c.locale, '') AS locale FROM messages m "
+	"JOIN conversations c ON c.company_id "
 	"= m.company_id AND c.id = m.conversation_id WHERE m.company_id = $1 "
 	"AND m.conversation_id = $2 AND m.id = $3 AND m.reply_owed AND "
 	"c.status = 'bot' AND NOT EXISTS (SELECT 1 FROM reply_jobs j WHERE "
@@ -1143,7 +1147,7 @@ answer_sweep(const struct conf *cfg, struct db *db)
 		struct ctx	ctx;
 		struct conv_msg m;
 		json_t	       *msg;
-		char		assignee[37];
+		char		assignee[37], locale[8];
 		int		first;
 
 		memset(&ctx, 0, sizeof(ctx));
@@ -1163,6 +1167,7 @@ answer_sweep(const struct conf *cfg, struct db *db)
 			continue;
 		}
 		first = strcmp(PQgetvalue(res, 0, 0), "f") == 0;
+		snprintf(locale, sizeof(locale), "%s", PQgetvalue(res, 0, 1));
 		PQclear(res);
 		if (first) {
 			/* Once more through the answerers, woken at once. */
@@ -1179,7 +1184,7 @@ answer_sweep(const struct conf *cfg, struct db *db)
 		/* Swept before and still unanswered: a person takes it. */
 		memset(&m, 0, sizeof(m));
 		m.role = "bot";
-		m.content = bot_handoff_text("provider_error");
+		m.content = bot_handoff_text("provider_error", locale);
 		m.prompt_tokens = m.completion_tokens = -1;
 		m.only_status = "bot";
 		m.reply_to = p[2];

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "attach.h"
 #include "bot.h"
+#include "bot_text.h"
 #include "conf.h"
 #include "conv.h"
 #include "handler.h"
@@ -45,7 +46,7 @@ static struct db_stmt q_att_serialise = { "attachment_serialise",
 	"hashtext($1))",
 	1, 0, 0 };
 static struct db_stmt q_att_conv = { "attachment_conversation",
-	"SELECT c.status, p.id AS plan, "
+	"SELECT c.status, coalesce(c.locale, '') AS locale, p.id AS plan, "
 	"p.attachment_storage_bytes AS storage, p.attachments_per_conversation "
 	"AS per_conversation, (SELECT count(*) FROM attachments a WHERE "
 	"a.company_id = $1 AND a.conversation_id = c.id) AS in_conversation, "
@@ -149,14 +150,15 @@ within_plan(struct request *req, struct ctx *ctx, PGresult *res, size_t len)
  * 'reply' receives the bot's message. 0 or -1.
  */
 static int
-visitor_handoff(struct ctx *ctx, const char *conv, json_t **reply)
+visitor_handoff(
+    struct ctx *ctx, const char *conv, const char *locale, json_t **reply)
 {
 	struct conv_msg m;
 	char		assignee[37];
 
 	memset(&m, 0, sizeof(m));
 	m.role = "bot";
-	m.content = bot_handoff_text("attachment");
+	m.content = bot_handoff_text("attachment", locale);
 	m.prompt_tokens = m.completion_tokens = -1;
 	if ((*reply = conv_add(ctx, conv, &m)) == NULL ||
 	    conv_set_status(
@@ -176,6 +178,7 @@ upload(
 {
 	const char	  *p[10];
 	char		   name[256], bytes[24], w[12], h[12], status[16];
+	char		   locale[8];
 	struct attach_file f;
 	struct conv_msg	   m;
 	PGresult	  *res = NULL;
@@ -233,6 +236,7 @@ upload(
 		goto out;
 	}
 	snprintf(status, sizeof(status), "%s", row_get(res, 0, "status"));
+	snprintf(locale, sizeof(locale), "%s", row_get(res, 0, "locale"));
 	PQclear(res);
 	res = NULL;
 	if (attach_store(ctx->conf, ctx->who.company_id, &f) == -1)
@@ -271,7 +275,7 @@ upload(
 	if (visitor == NULL)
 		r = api_agent_answered(ctx, conv);
 	else if (strcmp(status, "bot") == 0 || strcmp(status, "resolved") == 0)
-		r = visitor_handoff(ctx, conv, &reply);
+		r = visitor_handoff(ctx, conv, locale, &reply);
 	else
 		r = 0;
 	if (r == -1)

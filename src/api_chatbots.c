@@ -71,14 +71,19 @@ static struct db_stmt q_bot_set = { "chatbot_set",
 	    BOT_SET("launcher_position", "$2::jsonb->>'launcher_position'") ", "
 	"display_name = "
 	    BOT_SET("display_name", "$2::jsonb->>'display_name'") ", "
+	"locales = " BOT_ARR("locales") ", "
+	"welcome_messages = "
+	    BOT_SET("welcome_messages", "$2::jsonb->'welcome_messages'") ", "
 	"updated_at = now() WHERE company_id = $1 AND id = $3 "
 	"RETURNING {{Chatbot}}",
 	3, 0, 0 };
 /* clang-format on */
-/* The knowledge base is indexed in the chatbot's language. */
+/* Documents that name no language are indexed in the chatbot's. */
 static struct db_stmt q_bot_reindex = { "chatbot_reindex",
-	"UPDATE kb_chunks SET language = $3::regconfig WHERE company_id = $1 "
-	"AND chatbot_id = $2 AND language <> $3::regconfig",
+	"UPDATE kb_chunks k SET language = $3::regconfig FROM kb_documents d "
+	"WHERE k.company_id = $1 AND k.chatbot_id = $2 AND k.language <> "
+	"$3::regconfig AND d.company_id = k.company_id AND d.id = "
+	"k.document_id AND d.language IS NULL",
 	3, 0, 0 };
 static struct db_stmt q_bot_lock = { "chatbot_lock",
 	"SELECT {{Chatbot}} FROM chatbots WHERE company_id = $1 AND id = $2 "
@@ -114,7 +119,12 @@ static struct db_stmt q_bot_secret = { "chatbot_secret",
 static const char *const audited_values[] = { "language", "model",
 	"temperature", "max_tokens", "handoff_on_no_answer", "require_verified",
 	"allowed_origins", "link_domains", "accent_color", "accent_text_color",
-	"launcher_position" };
+	"launcher_position", "locales" };
+
+/* The locales of welcome_messages: those the widget offers. */
+static const char *const welcome_locales[] = { "en", "de", "fr", "es", "da",
+	"sv", "et", "fi", "nl", "it", "pt", "nb", "ar", "he" };
+#define WELCOME_MAX 1000 /* bytes of one welcome */
 
 json_t *
 chatbot_json(PGresult *res, int row)
@@ -160,6 +170,39 @@ new_identity_secret(const char *cid, char secret[CRYPTO_TOKEN_LEN + 1])
 }
 
 /*
+ * welcome_messages: an object of known locales to welcomes as V_TEXT
+ * checks them (UTF-8, no control characters but line breaks and tabs),
+ * at most WELCOME_MAX bytes. Returns 0, or answers 422 and returns 1 (-1
+ * when answering failed).
+ */
+static int
+welcome_refused(struct request *req)
+{
+	static const struct field f_welcome =
+	    FIELD("welcome_messages", V_TEXT, 0, WELCOME_MAX, 0);
+	json_t	   *w = json_object_get(req->json, "welcome_messages"), *v;
+	const char *k;
+	struct verr err;
+	size_t	    i;
+
+	json_object_foreach(w, k, v)
+	{
+		int known = 0;
+
+		for (i = 0; i < nitems(welcome_locales); i++)
+			known |= strcmp(k, welcome_locales[i]) == 0;
+		memset(&err, 0, sizeof(err));
+		if (!known) {
+			err.field = "welcome_messages";
+			err.code = "unknown";
+		} else if (validate_value(v, &f_welcome, &err) == 0)
+			continue;
+		return validate_problem(req, &err) == -1 ? -1 : 1;
+	}
+	return 0;
+}
+
+/*
  * What no declaration can check alone: text on the accent colour must be
  * readable (WCAG AA, 4.5:1), whichever of the two colours the request
  * changes; the other is the stored one ('old', NULL on create: the
@@ -177,6 +220,8 @@ bot_refused(struct request *req, PGresult *old)
 	size_t	    i;
 	int	    rc;
 
+	if ((rc = welcome_refused(req)) != 0)
+		return rc;
 	if (a == NULL && t == NULL)
 		return 0;
 	snprintf(la, sizeof(la), "%s",

@@ -31,14 +31,16 @@ struct db_stmt	      q_company = { "company_get",
 		      "u.company_id = c.id WHERE u.id = $1 AND c.id = $2",
 	       2, 0, 0 };
 static struct db_stmt q_company_lock = { "company_lock",
-	"SELECT name, mfa_required, retention_period, retention_action FROM "
-	"companies WHERE id = $1 FOR UPDATE",
+	"SELECT name, mfa_required, retention_period, retention_action, "
+	"privacy_policy_url, privacy_policy_version FROM companies WHERE id = "
+	"$1 FOR UPDATE",
 	1, 0, 0 };
 static struct db_stmt q_company_set = { "company_set",
 	"UPDATE companies c SET name = $2, mfa_required = $3, retention_period "
-	"= $4, retention_action = $5, updated_at = now() WHERE id = $1 "
+	"= $4, retention_action = $5, privacy_policy_url = $6, "
+	"privacy_policy_version = $7, updated_at = now() WHERE id = $1 "
 	"RETURNING {{Company c}}",
-	5, 0, 0 };
+	7, 0, 0 };
 
 /* The choices of the retention settings. */
 static const char *const periods[] = { "30_days", "60_days", "90_days",
@@ -95,13 +97,63 @@ choice(json_t *settings, const char *key, const char *const *choices, size_t n,
 	return 0;
 }
 
+/*
+ * The privacy policy settings of 'settings' over the current '*url'
+ * (malloc'd or NULL; replaced) and 'version', their changes recorded
+ * with old and new values (a policy's address and version are no one's
+ * personal data). Returns 0, or answers 422 and returns 1 (-1 when that
+ * failed).
+ */
+static int
+policy_settings(struct request *req, struct ctx *ctx, json_t *settings,
+    char **url, char *version, size_t vlen, json_t *fields, json_t *changes)
+{
+	json_t	   *v;
+	const char *s;
+
+	if ((v = json_object_get(settings, "privacy_policy_url")) != NULL) {
+		s = json_string_value(v); /* NULL: json null, none */
+		if (s != NULL && strncmp(s, "https://", 8) != 0 &&
+		    strncmp(s, "http://", 7) != 0) {
+			struct verr err = { "settings.privacy_policy_url",
+				"format", "" };
+
+			db_rollback(ctx->db);
+			return validate_problem(req, &err) == -1 ? -1 : 1;
+		}
+		if ((s == NULL) != (*url == NULL) ||
+		    (s != NULL && strcmp(s, *url) != 0)) {
+			json_array_append_new(
+			    fields, json_string("settings.privacy_policy_url"));
+			json_object_set_new(changes,
+			    "settings.privacy_policy_url",
+			    json_pack("{s:s?,s:s?}", "old", *url, "new", s));
+			free(*url);
+			*url = NULL;
+			if (s != NULL && (*url = strdup(s)) == NULL)
+				return -1;
+		}
+	}
+	if ((v = json_object_get(settings, "privacy_policy_version")) != NULL &&
+	    strcmp(json_string_value(v), version) != 0) {
+		json_array_append_new(
+		    fields, json_string("settings.privacy_policy_version"));
+		json_object_set_new(changes, "settings.privacy_policy_version",
+		    json_pack("{s:s,s:s}", "old", version, "new",
+			json_string_value(v)));
+		snprintf(version, vlen, "%s", json_string_value(v));
+	}
+	return 0;
+}
+
 int
 h_company_patch(struct request *req, struct ctx *ctx)
 {
 	struct verr err;
 	json_t	   *settings, *v, *fields = NULL, *changes = NULL, *o;
-	const char *p[5];
-	char	    name[201], period[16], action[16];
+	const char *p[7];
+	char	    name[201], period[16], action[16], version[33];
+	char	   *url = NULL;
 	PGresult   *res;
 	int	    mfa, new_mfa, rc = -1;
 
@@ -118,6 +170,13 @@ h_company_patch(struct request *req, struct ctx *ctx)
 	    period, sizeof(period), "%s", row_get(res, 0, "retention_period"));
 	snprintf(
 	    action, sizeof(action), "%s", row_get(res, 0, "retention_action"));
+	snprintf(version, sizeof(version), "%s",
+	    row_get(res, 0, "privacy_policy_version"));
+	if (row_opt(res, 0, "privacy_policy_url") != NULL &&
+	    (url = strdup(row_get(res, 0, "privacy_policy_url"))) == NULL) {
+		PQclear(res);
+		return -1;
+	}
 	PQclear(res);
 	new_mfa = mfa;
 	fields = json_array();
@@ -150,10 +209,19 @@ h_company_patch(struct request *req, struct ctx *ctx)
 		rc = validate_problem(req, &err);
 		goto out;
 	}
+	if (settings != NULL &&
+	    (rc = policy_settings(req, ctx, settings, &url, version,
+		 sizeof(version), fields, changes)) != 0) {
+		rc = rc == 1 ? 0 : -1;
+		goto out;
+	}
+	rc = -1;
 	p[1] = name;
 	p[2] = new_mfa ? "true" : "false";
 	p[3] = period;
 	p[4] = action;
+	p[5] = url;
+	p[6] = version;
 	if ((res = db_exec(ctx->db, &q_company_set, p)) == NULL)
 		goto out;
 	if (json_array_size(fields) > 0) {
@@ -172,6 +240,7 @@ h_company_patch(struct request *req, struct ctx *ctx)
 	rc = o != NULL ? http_send_json(req, 200, o) : -1;
 	json_decref(o);
 out:
+	free(url);
 	json_decref(fields);
 	json_decref(changes);
 	return rc;

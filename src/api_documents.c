@@ -32,10 +32,10 @@ static struct db_stmt q_doc_quota = { "document_quota",
 	2, 0, 0 };
 static struct db_stmt q_doc_new = { "document_new",
 	"INSERT INTO kb_documents (company_id, chatbot_id, title, "
-	"content_type, source_url, bytes, text, chunks, created_by) VALUES "
-	"($1, $2, $3, $4, $5, $6, $7, json_array_length($8::json), $9) "
-	"RETURNING {{Document}}",
-	9, 0, 0 };
+	"content_type, source_url, bytes, text, chunks, created_by, language) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, json_array_length($8::json), $9, "
+	"$10) RETURNING {{Document}}",
+	10, 0, 0 };
 static struct db_stmt q_chunks_new = { "chunks_new",
 	"INSERT INTO kb_chunks (company_id, chatbot_id, document_id, ord, "
 	"content, language) SELECT $1, $2, $3, c.ord, c.content, $5::regconfig "
@@ -83,7 +83,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 {
 	struct plan_refusal refusal;
 	const char *bot = router_param(req, "id"), *ctype, *content, *url;
-	const char *p[9];
+	const char *p[10];
 	struct verr err;
 	json_t	   *chunks = NULL, *o = NULL, *fields = NULL;
 	char	   *text = NULL, *title = NULL, *cj = NULL, *doc_id = NULL;
@@ -141,7 +141,11 @@ h_document_create(struct request *req, struct ctx *ctx)
 		rc = router_not_found(req);
 		goto out;
 	}
-	snprintf(lang, sizeof(lang), "%s", row_get(res, 0, "language"));
+	/* Its own language, else the chatbot's (followed when it changes). */
+	snprintf(lang, sizeof(lang), "%s",
+	    api_body_str(req, "language") != NULL
+		? api_body_str(req, "language")
+		: row_get(res, 0, "language"));
 	used = row_int(res, 0, "used");
 	PQclear(res);
 	res = NULL;
@@ -162,6 +166,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 	p[6] = text;
 	p[7] = cj;
 	p[8] = ctx->who.user_id;
+	p[9] = api_body_str(req, "language");
 	if ((res = db_exec(ctx->db, &q_doc_new, p)) == NULL ||
 	    PQntuples(res) != 1)
 		goto out;

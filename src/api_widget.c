@@ -26,6 +26,7 @@
 #include "handler.h"
 #include "resources.h"
 #include "bot.h"
+#include "bot_text.h"
 #include "conf.h"
 #include "conv.h"
 #include "crypto.h"
@@ -62,18 +63,21 @@ static struct db_stmt q_visitor_known = { "visitor_known",
 	"= coalesce(EXCLUDED.name, visitors.name), last_seen_at = now() "
 	"RETURNING id",
 	5, 0, 0 };
+/* In the visitor's locale ($4) when the chatbot offers it, else its own. */
 static struct db_stmt q_wconv_new = { "widget_conversation_new",
-	"INSERT INTO conversations (company_id, chatbot_id, visitor_id) "
-	"VALUES ($1, $2, $3) RETURNING {{WidgetConversation}}",
-	3, 0, 0 };
+	"INSERT INTO conversations (company_id, chatbot_id, visitor_id, "
+	"locale) SELECT $1, $2, $3, CASE WHEN $4::text = ANY (b.locales) THEN "
+	"$4 ELSE b.locales[1] END FROM chatbots b WHERE b.company_id = $1 AND "
+	"b.id = $2 RETURNING {{WidgetConversation}}",
+	4, 0, 0 };
 static struct db_stmt q_wconv_list = { "widget_conversation_list",
 	"SELECT {{WidgetConversation}} FROM conversations WHERE company_id = "
 	"$1 AND "
 	"visitor_id = $2 ORDER BY created_at DESC LIMIT 20",
 	2, 0, 0 };
 static struct db_stmt q_wconv_lock = { "widget_conversation_lock",
-	"SELECT status FROM conversations WHERE company_id = $1 AND id = $2 "
-	"AND visitor_id = $3 FOR UPDATE",
+	"SELECT status, coalesce(locale, '') AS locale FROM conversations "
+	"WHERE company_id = $1 AND id = $2 AND visitor_id = $3 FOR UPDATE",
 	3, 0, 0 };
 /* Whether a person can answer the conversation's visitor now, and the
  * address the visitor left for replies. */
@@ -320,13 +324,17 @@ out:
 int
 h_widget_conversation_create(struct request *req, struct ctx *ctx)
 {
-	const char *p[3] = { ctx->who.company_id, ctx->who.chatbot_id,
-		ctx->who.visitor_id };
+	const char *p[4] = { ctx->who.company_id, ctx->who.chatbot_id,
+		ctx->who.visitor_id, router_arg(req, "locale") };
 	PGresult   *res;
 	json_t	   *o;
 
 	if ((res = db_exec_commit(ctx->db, &q_wconv_new, p)) == NULL)
 		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
 	o = row_json(&row_widget_conversation, res, 0);
 	PQclear(res);
 	return api_send(req, 201, o);
@@ -556,7 +564,7 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 	struct conv_msg m;
 	PGresult       *res;
 	json_t	       *reply = NULL, *o = NULL, *avail = NULL;
-	char		status[16], assignee[37];
+	char		status[16], assignee[37], locale[8];
 	int		rc = -1;
 
 	p[0] = ctx->who.company_id;
@@ -569,11 +577,12 @@ h_widget_handoff(struct request *req, struct ctx *ctx)
 		return router_not_found(req);
 	}
 	snprintf(status, sizeof(status), "%s", row_get(res, 0, "status"));
+	snprintf(locale, sizeof(locale), "%s", row_get(res, 0, "locale"));
 	PQclear(res);
 	if (strcmp(status, "bot") == 0 || strcmp(status, "resolved") == 0) {
 		memset(&m, 0, sizeof(m));
 		m.role = "bot";
-		m.content = bot_handoff_text("visitor_request");
+		m.content = bot_handoff_text("visitor_request", locale);
 		m.prompt_tokens = m.completion_tokens = -1;
 		if ((reply = conv_add(ctx, conv, &m)) == NULL ||
 		    conv_set_status(ctx, conv, "pending", "visitor_request",
@@ -693,12 +702,21 @@ h_widget_events_auth(struct request *req, struct ctx *ctx)
 	return http_send_empty(req, 204);
 }
 
+/*
+ * The consent, with the company's policy version in force (never the
+ * widget's word for it); none when $5, the version the visitor was shown,
+ * is given and is no longer the company's.
+ */
 static struct db_stmt q_consent_new = { "consent_new",
 	"INSERT INTO consents (company_id, chatbot_id, visitor_id, "
-	"categories, policy_version) VALUES ($1, $2, $3, ARRAY(SELECT "
-	"DISTINCT json_array_elements_text($4::json) ORDER BY 1), $5) "
-	"RETURNING {{Consent}}",
+	"categories, policy_version) SELECT $1, $2, $3, ARRAY(SELECT "
+	"DISTINCT json_array_elements_text($4::json) ORDER BY 1), "
+	"c.privacy_policy_version FROM companies c WHERE c.id = $1 AND "
+	"($5::text "
+	"IS NULL OR $5 = c.privacy_policy_version) RETURNING {{Consent}}",
 	5, 0, 0 };
+static struct db_stmt q_policy_version = { "consent_policy_version",
+	"SELECT privacy_policy_version FROM companies WHERE id = $1", 1, 0, 0 };
 static struct db_stmt q_consent_list = { "consent_list",
 	"SELECT {{Consent}} FROM consents WHERE company_id = $1 AND "
 	"($2::uuid IS NULL OR visitor_id = $2) ORDER BY created_at DESC, id "
@@ -744,7 +762,26 @@ h_widget_consent(struct request *req, struct ctx *ctx)
 	p[2] = ctx->who.visitor_id;
 	p[3] = cj;
 	p[4] = api_body_str(req, "policy_version");
-	if ((res = db_exec_commit(ctx->db, &q_consent_new, p)) == NULL)
+	if ((res = db_exec(ctx->db, &q_consent_new, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		/* The policy changed since the widget showed it: ask again. */
+		json_t *x;
+
+		PQclear(res);
+		if ((res = db_exec(ctx->db, &q_policy_version, p)) == NULL ||
+		    PQntuples(res) != 1)
+			goto out;
+		db_rollback(ctx->db);
+		x = json_pack("{s:s}", "policy_version",
+		    row_get(res, 0, "privacy_policy_version"));
+		rc = http_send_problem(req, 409, "policy_changed",
+		    "The privacy policy changed: show the visitor the new one",
+		    NULL, x, NULL);
+		json_decref(x);
+		goto out;
+	}
+	if (db_commit(ctx->db) == -1)
 		goto out;
 	o = row_json(&row_consent, res, 0);
 	rc = o != NULL ? http_send_json(req, 201, o) : -1;

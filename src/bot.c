@@ -23,6 +23,7 @@
 
 #include "api.h"
 #include "bot.h"
+#include "bot_text.h"
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
@@ -30,6 +31,7 @@
 #include "server_keys.h"
 #include "llm.h"
 #include "log.h"
+#include "row.h"
 #include "text.h"
 #include "util.h"
 
@@ -56,70 +58,49 @@ static struct db_stmt q_bot_ctx = { "bot_ctx",
 	2, 0, 0 };
 /*
  * Ranking: every chunk sharing a word with the question (the question's
- * lexemes OR-ed, in the chatbot's language), those matching the whole
- * websearch_to_tsquery() of the question first, then by ts_rank_cd.
+ * lexemes OR-ed, in the conversation's language, else the chatbot's),
+ * those in that language first (the bot answers in the visitor's
+ * language where the knowledge base has it), then those matching the
+ * whole websearch_to_tsquery() of the question, then by ts_rank_cd.
  *
  * For the offline responder, each of the chosen chunks also comes split
  * into sentences (at . ! ? followed by space, and at line breaks; Markdown
  * headings left out), each with the number of the question's distinct
- * lexemes it holds: [[text, score], ...] in reading order. Computed after
- * the LIMIT, so for four chunks only.
+ * lexemes (in the chunk's own language) it holds: [[text, score], ...] in
+ * reading order. Computed after the LIMIT, so for four chunks only.
  */
 static struct db_stmt q_passages = { "bot_passages",
 	"SELECT p.id, p.document_id, p.title, p.source_url, p.content, "
 	"(SELECT coalesce(json_agg(json_build_array(s.t, (SELECT "
-	"count(DISTINCT x) FROM unnest(tsvector_to_array(to_tsvector(p.l, "
-	"s.t))) x WHERE x = ANY (p.ql))) ORDER BY s.n), '[]') FROM "
-	"regexp_split_to_table(p.content, '(?<=[.!?])\\s+|\\n+') WITH "
-	"ORDINALITY AS s(t, n) WHERE s.t ~ '\\w' AND s.t !~ '^\\s*#') FROM "
-	"(SELECT k.id, k.document_id, d.title, d.source_url, k.content, b.l, "
-	"tsvector_to_array(to_tsvector(b.l, $3)) AS ql, (k.tsv @@ qa) AS w, "
-	"ts_rank_cd(k.tsv, qo) AS r FROM kb_chunks k JOIN "
+	"count(DISTINCT x) FROM unnest(tsvector_to_array(to_tsvector(p.kl, "
+	"s.t))) x WHERE x = ANY (tsvector_to_array(to_tsvector(p.kl, $3))))) "
+	"ORDER BY s.n), '[]') FROM regexp_split_to_table(p.content, "
+	"'(?<=[.!?])\\s+|\\n+') WITH ORDINALITY AS s(t, n) WHERE s.t ~ '\\w' "
+	"AND s.t !~ '^\\s*#') FROM (SELECT k.id, k.document_id, d.title, "
+	"d.source_url, k.content, k.language AS kl, k.language = b.l AS own, "
+	"(k.tsv @@ qa) AS w, ts_rank_cd(k.tsv, qo) AS r FROM kb_chunks k JOIN "
 	"kb_documents d ON d.company_id = k.company_id AND d.id = "
-	"k.document_id, (SELECT language::regconfig AS l FROM chatbots WHERE "
-	"company_id = $1 AND id = $2) AS b, websearch_to_tsquery('simple', "
+	"k.document_id, (SELECT coalesce((SELECT "
+	"parley_locale_config(c.locale) "
+	"FROM conversations c WHERE c.company_id = $1 AND c.id = $4::uuid), "
+	"(SELECT language::regconfig FROM chatbots WHERE company_id = $1 AND "
+	"id = $2)) AS l) AS b, websearch_to_tsquery('simple', "
 	"array_to_string(tsvector_to_array(to_tsvector(b.l, $3)), ' or ')) "
 	"AS qo, websearch_to_tsquery(b.l, $3) AS qa WHERE k.company_id = $1 "
-	"AND k.chatbot_id = $2 AND k.tsv @@ qo ORDER BY w DESC, r DESC, k.id "
-	"LIMIT 4) p ORDER BY p.w DESC, p.r DESC, p.id",
-	3, 0, 0 };
+	"AND k.chatbot_id = $2 AND k.tsv @@ qo ORDER BY own DESC, w DESC, r "
+	"DESC, k.id LIMIT 4) p ORDER BY p.own DESC, p.w DESC, p.r DESC, p.id",
+	4, 0, 0 };
+/* The conversation's language (none: the chatbot's default). */
+static struct db_stmt q_locale = { "bot_locale",
+	"SELECT coalesce(c.locale, b.locales[1]) AS locale FROM conversations "
+	"c JOIN chatbots b ON b.company_id = c.company_id AND b.id = "
+	"c.chatbot_id WHERE c.company_id = $1 AND c.id = $2",
+	2, 0, 0 };
 static struct db_stmt q_history = { "bot_history",
 	"SELECT role, content FROM (SELECT seq, role, content FROM messages "
 	"WHERE company_id = $1 AND conversation_id = $2 AND ($3::integer IS "
 	"NULL OR seq <= $3) ORDER BY seq DESC LIMIT 12) m ORDER BY seq",
 	3, 0, 0 };
-
-static const char *const handoff_texts[][2] = {
-	{ "visitor_request",
-	    "I've asked a person from our team to join. They will reply "
-	    "here as soon as they can." },
-	{ "no_answer",
-	    "I couldn't find an answer to that in our documentation, so I've "
-	    "asked a person from our team to help. They will reply here." },
-	{ "provider_error",
-	    "Sorry, I'm having trouble answering right now. I've asked a "
-	    "person from our team to help; they will reply here." },
-	{ "output_check",
-	    "Sorry, I can't answer that properly. I've asked a person from "
-	    "our team to take over; they will reply here." },
-	{ "budget",
-	    "I've asked a person from our team to help with this. They will "
-	    "reply here as soon as they can." },
-	{ "attachment",
-	    "I can't open files, so I've asked a person from our team to "
-	    "look at it. They will reply here." },
-};
-
-const char *
-bot_handoff_text(const char *reason)
-{
-	size_t i;
-
-	for (i = 0; i < nitems(handoff_texts); i++)
-		if (strcmp(reason, handoff_texts[i][0]) == 0)
-			return handoff_texts[i][1];
-	return handoff_texts[0][1];
-}
 
 /* "https://shop.example:8443" -> "shop.example" appended to 'hosts'. */
 static void
@@ -151,12 +132,21 @@ bot_calls(struct ctx *ctx, const char *chatbot_id, const char *conversation_id,
 	calls[0].st = &q_bot_ctx;
 	calls[0].params = q->p;
 	calls[0].out = &q->settings;
+	q->pp[0] = ctx->who.company_id;
+	q->pp[1] = chatbot_id;
+	q->pp[2] = question;
+	q->pp[3] = conversation_id;
+	q->lp[0] = ctx->who.company_id;
+	q->lp[1] = conversation_id;
 	calls[1].st = &q_passages;
-	calls[1].params = q->p;
+	calls[1].params = q->pp;
 	calls[1].out = &q->passages;
 	calls[2].st = &q_history;
 	calls[2].params = q->hp;
 	calls[2].out = &q->history;
+	calls[3].st = &q_locale;
+	calls[3].params = q->lp;
+	calls[3].out = &q->locale;
 }
 
 void
@@ -165,6 +155,7 @@ bot_q_free(struct bot_q *q)
 	PQclear(q->settings);
 	PQclear(q->passages);
 	PQclear(q->history);
+	PQclear(q->locale);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -185,6 +176,9 @@ bot_parse(
 	if (res == NULL || PQntuples(res) != 1 || q->passages == NULL ||
 	    q->history == NULL)
 		goto out;
+	if (q->locale != NULL && PQntuples(q->locale) == 1)
+		snprintf(b->locale, sizeof(b->locale), "%s",
+		    row_get(q->locale, 0, "locale"));
 	b->template = strdup(PQgetvalue(res, 0, 0));
 	snprintf(b->language, sizeof(b->language), "%s", PQgetvalue(res, 0, 1));
 	snprintf(b->model, sizeof(b->model), "%s",
@@ -445,8 +439,16 @@ build_messages(const struct bot_ctx *b, int draft, const char *canary,
 	json_t *v;
 	char	attrs[128];
 
-	if (append(&s, &len, &cap, draft ? rules_draft : rules_reply) == -1 ||
-	    append(&s, &len, &cap, "Confidential marker: ") == -1 ||
+	if (append(&s, &len, &cap, draft ? rules_draft : rules_reply) == -1)
+		goto fail;
+	if (bot_language_name(b->locale) != NULL &&
+	    (append(&s, &len, &cap, "The visitor's language is ") == -1 ||
+		append(&s, &len, &cap, bot_language_name(b->locale)) == -1 ||
+		append(&s, &len, &cap,
+		    ": answer in it, even when the passages are in another "
+		    "language.\n") == -1))
+		goto fail;
+	if (append(&s, &len, &cap, "Confidential marker: ") == -1 ||
 	    append(&s, &len, &cap, canary) == -1 ||
 	    append(&s, &len, &cap,
 		"\n\nThe company's instructions for this assistant:\n") == -1 ||
@@ -595,11 +597,12 @@ on_delta(void *arg, const char *text, size_t n)
  * part of a withdrawn one the visitor saw.
  */
 static int
-handoff(struct bot_reply *out, const char *reason)
+handoff(struct bot_reply *out, const char *reason, const char *locale)
 {
 	out->handoff = reason;
-	return (out->content = strdup(bot_handoff_text(reason))) != NULL ? 0
-									 : -1;
+	return (out->content = strdup(bot_handoff_text(reason, locale))) != NULL
+	    ? 0
+	    : -1;
 }
 
 /* A sentence of a passage the offline responder may quote. */
@@ -690,11 +693,8 @@ offline(struct bot_ctx *b, int draft, bot_emit_fn emit, void *arg,
 
 	if (json_array_size(b->passages) == 0) {
 		if (draft || !b->handoff_on_no_answer) {
-			const char *t = draft
-			    ? ""
-			    : "I couldn't find that in our documentation. "
-			      "You can ask for a person from our team at "
-			      "any time.";
+			const char *t =
+			    draft ? "" : bot_not_found_text(b->locale);
 
 			if ((out->content = strdup(t)) == NULL)
 				return -1;
@@ -702,7 +702,7 @@ offline(struct bot_ctx *b, int draft, bot_emit_fn emit, void *arg,
 				(void)emit(arg, t, strlen(t));
 			return 0;
 		}
-		return handoff(out, "no_answer");
+		return handoff(out, "no_answer", b->locale);
 	}
 	json_array_foreach(b->passages, i, p)
 	{
@@ -745,7 +745,7 @@ offline(struct bot_ctx *b, int draft, bot_emit_fn emit, void *arg,
 			rc = 0;
 			goto out;
 		}
-		rc = handoff(out, "no_answer");
+		rc = handoff(out, "no_answer", b->locale);
 		goto out;
 	}
 	qsort(chosen, nc, sizeof(chosen[0]), pick_by_place);
@@ -826,7 +826,7 @@ bot_begin(const struct conf *cfg, struct bot_ctx *b, int draft,
 			    : "chatbot"));
 		if (draft)
 			return (out->content = strdup("")) != NULL ? 1 : -1;
-		return handoff(out, "budget") == 0 ? 1 : -1;
+		return handoff(out, "budget", b->locale) == 0 ? 1 : -1;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return -1;
@@ -915,7 +915,7 @@ bot_end(struct bot_turn *t, const struct llm_result *lr, struct bot_reply *out)
 		log_event(LOG_WARN, "llm_failed", LOG_S("error", lr->error),
 		    LOG_I("status", lr->http_status));
 		rc = draft ? (out->content = strdup("")) != NULL ? 0 : -1
-			   : handoff(out, "provider_error");
+			   : handoff(out, "provider_error", b->locale);
 		goto out;
 	}
 	if (st->flag == NULL)
@@ -925,7 +925,7 @@ bot_end(struct bot_turn *t, const struct llm_result *lr, struct bot_reply *out)
 		log_event(LOG_WARN, "reply_refused", LOG_S("reason", st->flag));
 		out->flag = st->flag;
 		rc = draft ? (out->content = strdup("")) != NULL ? 0 : -1
-			   : handoff(out, "output_check");
+			   : handoff(out, "output_check", b->locale);
 		goto out;
 	}
 	if (st->emit != NULL && !st->gone && st->len > st->released)

@@ -23,6 +23,7 @@ struct bot_ctx {
 	char company_id[37], chatbot_id[37];
 	char *template; /* the chatbot's prompt template */
 	char	  language[24];
+	char	  locale[8]; /* the conversation's ("" : none) */
 	char	  model[101];
 	double	  temperature;
 	int	  max_tokens;
@@ -55,11 +56,11 @@ struct bot_reply {
 typedef int (*bot_emit_fn)(void *arg, const char *text, size_t len);
 
 #include "db.h"
-/* The three reads of an answer's context, for a caller's batch. */
-#define BOT_CALLS 3
+/* The four reads of an answer's context, for a caller's batch. */
+#define BOT_CALLS 4
 struct bot_q {
-	const char *p[3], *hp[3];
-	PGresult   *settings, *passages, *history;
+	const char *p[3], *pp[4], *hp[3], *lp[2];
+	PGresult   *settings, *passages, *history, *locale;
 };
 /*
  * Fills 'calls' (BOT_CALLS of them) and 'q' with the reads of the
@@ -112,6 +113,4 @@ long bot_turn_own_us(const struct bot_turn *t);
 void bot_turn_free(struct bot_turn *t);
 void bot_reply_free(struct bot_reply *r);
 
-/* The texts the visitor sees when the bot hands over, by reason. */
-const char *bot_handoff_text(const char *reason);
 #endif

@@ -39,7 +39,10 @@ static const struct col chatbot_cols[] = {
 	COL_EXPR(
 	    "allowed_origins", C_STRINGS, 0, "array_to_json(allowed_origins)"),
 	COL_EXPR("link_domains", C_STRINGS, 0, "array_to_json(link_domains)"),
-	COL("language", C_STRING, 0),
+	COL_DOC("language", C_STRING, 0,
+	    "the text-search configuration of documents that name none"),
+	COL_EXPR("locales", C_STRINGS, 0, "array_to_json(locales)"),
+	COL_DOC("welcome_messages", C_JSON, 0, "the welcome per locale"),
 	COL_DOC("model", C_STRING, COL_NULL, "null: the default model"),
 	COL("temperature", C_NUMBER, 0),
 	COL("max_tokens", C_INT, 0),
@@ -301,6 +304,8 @@ static const struct col document_cols[] = {
 		"text/plain", "text/markdown", "text/html", NULL },
 	    NULL },
 	COL("source_url", C_STRING, COL_NULL),
+	COL_DOC("language", C_STRING, COL_NULL,
+	    "its text-search configuration; null: its chatbot's"),
 	COL_DOC("bytes", C_INT, 0, "the size of the content as sent"),
 	COL_DOC("chunks", C_INT, 0, "the parts it is indexed in"),
 	COL("created_at", C_TIME, 0),
@@ -376,6 +381,10 @@ static const struct col	 company_settings_cols[] = {
 	     "how long conversations are kept after their last activity" },
 	 { "retention_action", C_STRING, 0, NULL, NULL,
 	     (const char *const[]){ "delete", "anonymise", NULL }, NULL },
+	 COL_DOC("privacy_policy_url", C_STRING, COL_NULL,
+	     "linked from the widget's consent banner"),
+	 COL_DOC(
+	     "privacy_policy_version", C_STRING, 0, "stored with every consent"),
 };
 const struct row row_company_settings =
     ROW("CompanySettings", company_settings_cols, NULL);
@@ -387,7 +396,8 @@ static const struct col company_cols[] = {
 	COL_SUB("settings", C_JSON, 0,
 	    "json_build_object('mfa_required', c.mfa_required, "
 	    "'retention_period', c.retention_period, 'retention_action', "
-	    "c.retention_action)",
+	    "c.retention_action, 'privacy_policy_url', c.privacy_policy_url, "
+	    "'privacy_policy_version', c.privacy_policy_version)",
 	    &row_company_settings, NULL),
 	COL("created_at", C_TIME, 0),
 };
@@ -970,6 +980,8 @@ static const struct col widget_conversation_cols[] = {
 	COL("created_at", C_TIME, 0),
 	COL("last_message_at", C_TIME, 0),
 	COL("message_count", C_INT, 0),
+	COL_DOC("locale", C_STRING, COL_NULL,
+	    "its language (null: started before conversations had one)"),
 };
 const struct row row_widget_conversation = ROW("WidgetConversation",
     widget_conversation_cols, "A conversation as its visitor sees it");
@@ -997,8 +1009,9 @@ static const struct col consent_cols[] = {
 	COL("chatbot_id", C_UUID, 0),
 	COL("visitor_id", C_UUID, 0),
 	COL_EXPR("categories", C_STRINGS, 0, "array_to_json(categories)"),
-	COL_DOC("policy_version", C_STRING, 0,
-	    "the version of the cookie policy the visitor saw"),
+	COL_DOC("policy_version", C_STRING, COL_NULL,
+	    "the company's privacy policy version in force when it was "
+	    "given; null: given before companies had versions"),
 	COL("created_at", C_TIME, 0),
 };
 const struct row row_consent =
@@ -1050,6 +1063,21 @@ static const struct col widget_config_cols[] = {
 	    "l.sha256 FROM chatbot_logos l WHERE l.company_id = b.company_id "
 	    "AND l.chatbot_id = b.id)",
 	    NULL, "the logo on parley's origin (versioned: cache it)"),
+	COL_EXPR("locales", C_STRINGS, 0, "array_to_json(b.locales)"),
+	COL_SUB("welcome_message", C_STRING, 0, "b.welcome_message", NULL,
+	    "the welcome in the default locale, and any without its own"),
+	COL_SUB("welcome_messages", C_JSON, 0, "b.welcome_messages", NULL,
+	    "the welcome per locale"),
+	COL_SUB("privacy_policy_url", C_STRING, COL_NULL,
+	    "(SELECT c.privacy_policy_url FROM companies c WHERE c.id = "
+	    "b.company_id)",
+	    NULL, "the company's privacy policy, linked from the banner"),
+	COL_SUB("policy_version", C_STRING, 0,
+	    "(SELECT c.privacy_policy_version FROM companies c WHERE c.id = "
+	    "b.company_id)",
+	    NULL,
+	    "the policy version in force: a visitor who answered another is "
+	    "asked again"),
 };
 const struct row row_widget_config = ROW("WidgetConfig", widget_config_cols,
     "What the widget looks like, before any visitor session");

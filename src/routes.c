@@ -92,10 +92,15 @@ static const struct spec s_template_delete = { .noun = "template",
 /* clang-format on */
 
 /* Chatbots. */
-static const char *const  bot_languages[] = { "simple", "english", "french",
-	 "german", "spanish", "italian", "portuguese", "dutch", "danish",
-	 "finnish", "norwegian", "swedish", "russian", "hungarian", "romanian",
-	 "turkish", NULL };
+static const char *const bot_languages[] = { "simple", "english", "french",
+	"german", "spanish", "italian", "portuguese", "dutch", "danish",
+	"finnish", "norwegian", "swedish", "russian", "hungarian", "romanian",
+	"turkish", "estonian", "arabic", "hebrew", NULL };
+/* The widget's languages (sql/037-languages.sql: parley_locale_config). */
+static const char *const  widget_locales[] = { "en", "de", "fr", "es", "da",
+	 "sv", "et", "fi", "nl", "it", "pt", "nb", "ar", "he", NULL };
+static const struct field f_locale =
+    FIELD_ENUM("locale", widget_locales, 0, NULL);
 static const struct field f_origin = FIELD_DOC("origin", V_ORIGIN, 1, 100, 0,
     "an exact lower-case scheme://host[:port]: http or https, no path, "
     "no wildcard");
@@ -114,7 +119,17 @@ static const char *const  launcher_sides[] = { "right", "left", NULL };
 	    { "link_domains", V_ARRAY, 0, 20, 0, NULL, &f_host, 1,             \
 		"domains the bot may link to besides the allowed origins" },   \
 	    { "language", V_ENUM, 0, 0, 0, bot_languages, NULL, 0,             \
-		"the knowledge base's text-search configuration" },            \
+		"the text-search configuration of its documents that name "    \
+		"none (estonian and hebrew: accents folded, words whole; "     \
+		"PostgreSQL has no stemmer for them)" },                       \
+	    { "locales", V_ARRAY, 1, 14, 0, NULL, &f_locale, 1,                \
+		"the widget's languages (en de fr es da sv et fi nl it pt nb " \
+		"ar he), its default first; a visitor gets the first of "      \
+		"their "                                                       \
+		"browser's languages among them, else the default" },          \
+	    FIELD_DOC("welcome_messages", V_OBJECT, 0, 0, 0,                   \
+		"the welcome per locale ({\"de\": \"Hallo!\"}), at most 1000 " \
+		"bytes each; a locale without one gets welcome_message"),      \
 	    FIELD_DOC("model", V_STRING, 1, 100, F_NULLABLE,                   \
 		"the LLM model; null for the default"),                        \
 	    FIELD("temperature", V_NUMBER, 0, 2, 0),                           \
@@ -375,7 +390,10 @@ static const struct spec s_document_create = { .noun = "chatbot",
 	    FIELD_DOC("content", V_TEXT, 1, 524288, F_REQUIRED,
 		"at most kb_document_max bytes"),
 	    FIELD_DOC("source_url", V_URI, 8, 2000, F_NULLABLE,
-		"where it comes from (http or https), for citations")),
+		"where it comes from (http or https), for citations"),
+	    { "language", V_ENUM, 0, 0, F_NULLABLE, bot_languages, NULL, 0,
+		"its text-search configuration; null or absent: the "
+		"chatbot's language, followed when that changes" }),
 	REPLIES(REPLY(201, R_ONE, &row_document, "the document, indexed"),
 	    PROBLEM(402, "plan_limit", "the plan allows no more documents"),
 	    PROBLEM(413, "document_too_large knowledge_base_full",
@@ -487,6 +505,12 @@ static const struct spec s_invitation_accept = { .noun = "invitation",
 /* The company. */
 static const struct field f_company_settings[] = {
 	FIELD("mfa_required", V_BOOL, 0, 0, 0),
+	FIELD_DOC("privacy_policy_url", V_URI, 8, 2048, F_NULLABLE,
+	    "the company's privacy policy (http or https), linked from the "
+	    "widget's consent banner; null: none"),
+	FIELD_DOC("privacy_policy_version", V_TOKEN, 1, 32, 0,
+	    "the policy's version (1 at first), stored with every consent; "
+	    "raise it when the policy changes and visitors are asked again"),
 	FIELD_DOC("retention_period", V_TOKEN, 1, 16, 0,
 	    "30_days, 60_days, 90_days (the default), 6_months, 1_year or "
 	    "indefinitely; another value is 422 not_allowed"),
@@ -1403,6 +1427,10 @@ static const struct spec s_widget_session = { .noun = "chatbot",
 	    "Rate-limited per address (widget_session_rate)." };
 static const struct spec s_widget_conversation_create = { .noun =
 							      "conversation",
+	QUERY(FIELD_ENUM("locale", widget_locales, 0,
+	    "the widget's language: the bot answers in it where the "
+	    "knowledge base has it; one the chatbot does not offer gives its "
+	    "default")),
 	REPLIES(REPLY(201, R_ONE, &row_widget_conversation, "started")) };
 static const struct spec s_widget_conversation_list = { .noun = "conversation",
 	REPLIES(REPLY(200, R_ITEMS, &row_widget_conversation,
@@ -1580,13 +1608,20 @@ static const struct spec s_widget_events_auth = { .noun = "conversation",
 static const struct spec s_widget_consent = {
 	BODY({ "categories", V_ARRAY, 1, 3, F_REQUIRED, NULL, &f_category, 1,
 		 NULL },
-	    FIELD_DOC("policy_version", V_TOKEN, 1, 32, F_REQUIRED,
-		"the cookie policy's version")),
-	REPLIES(REPLY(201, R_ONE, &row_consent, "recorded")),
+	    FIELD_DOC("policy_version", V_TOKEN, 1, 32, 0,
+		"the version of the company's privacy policy the visitor was "
+		"shown (GET /api/v1/widget/config); when given, it must be the "
+		"one in force")),
+	REPLIES(REPLY(201, R_ONE, &row_consent, "recorded"),
+	    PROBLEM(409, "policy_changed",
+		"policy_version is no longer the company's: policy_version "
+		"says the one in force")),
 	.doc = "essential is required; analytics and marketing are optional. "
-	       "Each answer "
-	       "is kept with its time; the latest is in force. Counts against "
-	       "the visitor's message rate (widget_message_rate)."
+	       "Each answer is kept with its time and the company's policy "
+	       "version in force (parleyd's, not the widget's); the latest is "
+	       "in force. Counts against the visitor's message rate "
+	       "(widget_message_rate). **Changed in 0.3**: policy_version is "
+	       "optional, and checked against the company's."
 };
 static const struct spec s_widget_contact = { .noun = "conversation",
 	BODY(FIELD_DOC("email", V_EMAIL, 3, 254, F_REQUIRED,

@@ -134,7 +134,7 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/widget/conversations/:id/messages' => { content => 'hello' },
 	'/api/v1/widget/conversations/:id/handoff' => undef,
 	'/api/v1/widget/conversations' => undef,
-	'/api/v1/widget/consent' => { categories => ['essential'], policy_version => 'v1' });
+	'/api/v1/widget/consent' => { categories => ['essential'], policy_version => '1' });
 # Every id and name of company B: none may appear in an answer to A.
 my @b_known = ($B->{id}, (map { $_->{id}, $_->{session} } values %{ $B->{users} }), $B->{invitation},
     @{$B}{qw(bot doc template conversation webhook visitor_id export)},

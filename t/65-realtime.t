@@ -170,21 +170,47 @@ is $got, 10 * $workers, '... and every one receives the event';
 close $_->{sock} for @many;
 
 # --- consent ----------------------------------------------------------------
-$r = req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential', 'analytics'], policy_version => '2026-11' });
+$r = req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential', 'analytics'], policy_version => '1' });
 is $r->{status}, 201, 'a visitor records their consent';
 is_deeply $r->{json}{categories}, ['analytics', 'essential'], '... the categories chosen';
+is $r->{json}{policy_version}, '1', "... with the company's policy version in force (1 at first)";
 ok $r->{json}{created_at}, '... with the time';
-is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['analytics'], policy_version => '2026-11' })->{status}, 422,
+is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['analytics'], policy_version => '1' })->{status}, 422,
     'essential cannot be refused (the chat needs it): 422';
-is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential', 'tracking'], policy_version => '2026-11' })->{status},
+is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential', 'tracking'], policy_version => '1' })->{status},
     422, 'an unknown category: 422';
 is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential'], policy_version => 'a b' })->{status}, 422,
     'a malformed policy version: 422';
-req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential'], policy_version => '2026-12' });
+# The company publishes a new policy: an answer to the old one is refused.
+$r = req('PATCH', '/api/v1/company', $A->{auth}, { settings => { privacy_policy_url => 'https://alpha.example/privacy',
+    privacy_policy_version => '2026-12' } });
+is $r->{json}{settings}{privacy_policy_version}, '2026-12', 'the company raises its policy version';
+is $r->{json}{settings}{privacy_policy_url}, 'https://alpha.example/privacy', '... and names its policy page';
+my $cfg = $t->get("/api/v1/widget/config?bot=$A->{bot}{public_key}")->{json};
+is_deeply [@$cfg{qw(policy_version privacy_policy_url)}], ['2026-12', 'https://alpha.example/privacy'],
+    'the widget reads both before any session';
+$r = req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential'], policy_version => '1' });
+is $r->{status}, 409, 'a consent to the old version: 409';
+is $r->{json}{code}, 'policy_changed', '... policy_changed';
+is $r->{json}{policy_version}, '2026-12', '... naming the version in force';
+$r = req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential'], policy_version => '2026-12' });
+is $r->{json}{policy_version}, '2026-12', 'to the new one: recorded with it';
+is req('POST', '/api/v1/widget/consent', $va->{h}, { categories => ['essential', 'marketing'] })->{json}{policy_version}, '2026-12',
+    "without a version, the company's in force is recorded (never the widget's word)";
+is req('PATCH', '/api/v1/company', $A->{auth}, { settings => { privacy_policy_url => 'javascript:alert(1)' } })->{status}, 422,
+    'a policy page that is no http(s) URL: 422';
+is req('PATCH', '/api/v1/company', $A->{auth}, { settings => { privacy_policy_version => 'V 2' } })->{status}, 422,
+    'a malformed version: 422';
 my $vid = $t->sql('SELECT visitor_id FROM conversations WHERE id = ?', $va->{conv})->[0]{visitor_id};
+# A consent from before companies had versions (sql/036 made them NULL).
+$t->sql(q{INSERT INTO consents (company_id, chatbot_id, visitor_id, categories, policy_version, created_at)
+    SELECT company_id, chatbot_id, visitor_id, '{essential}', NULL, now() - interval '1 year' FROM conversations WHERE id = ?}, $va->{conv});
 $r = req('GET', "/api/v1/consents?visitor_id=$vid", $A->{auth});
 is $r->{status}, 200, 'the company lists what a visitor agreed to';
-is_deeply [map { $_->{policy_version} } @{ $r->{json}{items} }], ['2026-12', '2026-11'], '... every answer, newest first';
+is_deeply [map { $_->{policy_version} } @{ $r->{json}{items} }], ['2026-12', '2026-12', '1', undef],
+    '... every answer, newest first, an old one with no version';
+my $audit = $t->sql(q{SELECT changes FROM audit_log WHERE company_id = ? AND action = 'company.update' ORDER BY seq DESC LIMIT 1}, $A->{company}{id})->[0];
+like $audit->{changes}, qr/privacy_policy_version/, 'the policy change is audited with its values';
 is scalar @{ req('GET', '/api/v1/consents', $B->{auth})->{json}{items} }, 0, "another company sees none of them";
 
 # --- the stream ends with the session --------------------------------------

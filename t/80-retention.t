@@ -33,7 +33,7 @@ sub chat {
 	    name => "Name $who", hmac => hmac_sha256_hex($who, $c->{bot}{identity_secret}) } });
 	die $r->{content} unless $r->{status} == 201;
 	my $v = { authorization => "Bearer $r->{json}{token}" };
-	req('POST', '/api/v1/widget/consent', $v, { categories => ['essential'], policy_version => 'v1' });
+	req('POST', '/api/v1/widget/consent', $v, { categories => ['essential'], policy_version => '1' });
 	my $conv = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
 	$t->visitor_say($r->{json}{token}, $conv, $_) for @texts;
 	return ($conv, $r->{json}{visitor}{id});

@@ -35,7 +35,7 @@ sub company {
 		    json => { bot_key => $bot->{public_key}, identity => { user_id => "u$i", email => "v$i\@$tag.example", name => "Vi $i",
 		    hmac => hmac_sha256_hex("u$i", $bot->{identity_secret}) } });
 		my $v = { authorization => "Bearer $r->{json}{token}" };
-		req('POST', '/api/v1/widget/consent', $v, { categories => ['essential'], policy_version => 'v1' });
+		req('POST', '/api/v1/widget/consent', $v, { categories => ['essential'], policy_version => '1' });
 		my $conv = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
 		my $m = req('POST', "/api/v1/widget/conversations/$conv/messages", { %$v, 'idempotency-key' => "k$i" },
 		    { content => "Do you sell seeds? ($tag $i)" })->{json}{message};

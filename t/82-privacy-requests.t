@@ -40,7 +40,7 @@ my $A = company('alpha');
 my $B = company('beta');
 req('POST', '/api/v1/webhook-endpoints', $A->{auth}, { url => $t->receiver_url('/a'), events => ['*'] });
 my $jane = visitor($A, 'cust-7', 'jane@buyer.example');
-req('POST', '/api/v1/widget/consent', $jane->{h}, { categories => ['essential', 'analytics'], policy_version => 'v3' });
+req('POST', '/api/v1/widget/consent', $jane->{h}, { categories => ['essential', 'analytics'], policy_version => '1' });
 my $c1 = talk($jane, 'Where is my parcel?');
 my $c2 = talk($jane, 'And my refund?');
 # The same person on another device, found by address.

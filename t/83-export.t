@@ -28,7 +28,7 @@ sub company {
 		my $vt = $t->post('/api/v1/widget/sessions', headers => { origin => "https://$tag.example" },
 		    json => { bot_key => $bot->{public_key} })->{json}{token};
 		my $v = { authorization => "Bearer $vt" };
-		req('POST', '/api/v1/widget/consent', $v, { categories => ['essential'], policy_version => 'v1' });
+		req('POST', '/api/v1/widget/consent', $v, { categories => ['essential'], policy_version => '1' });
 		my $conv = req('POST', '/api/v1/widget/conversations', $v)->{json}{id};
 		req('POST', "/api/v1/widget/conversations/$conv/messages", $v, { content => "Question $_ from $tag visitor $i" }) for 1 .. $i;
 	}

@@ -45,7 +45,7 @@ my $s = $t->request('POST', '/api/v1/widget/sessions', headers => { origin => 'h
 is $s->{status}, 201, 'a visitor session' or diag $s->{content};
 my $vauth = { authorization => "Bearer $s->{json}{token}", origin => 'https://shop.example' };
 $t->request('POST', '/api/v1/widget/consent', headers => $vauth,
-    json => { categories => ['essential'], policy_version => '2026-01' });
+    json => { categories => ['essential'], policy_version => '1' });
 my $conv = $t->request('POST', '/api/v1/widget/conversations', headers => $vauth)->{json};
 $t->request('POST', "/api/v1/widget/conversations/$conv->{id}/messages", headers => $vauth, json => { content => 'hello' });
 my $visitor = $t->sql('SELECT id FROM visitors')->[0]{id};

@@ -9,54 +9,23 @@
 (function () {
 	"use strict";
 
-	var API = "/api/v1/widget", POLICY = "2026-11";
+	var API = "/api/v1/widget";
 	var MESSAGE_MAX = 2000;		/* bytes, as widget_message_max */
 	var STREAM_MAX = 1048576;	/* bytes of one answer stream */
 	var PAGE = 200, PAGES_MAX = 10;	/* history: server page, our cap */
-	var T = {
-		pickScore: "Pick a score from 1 to 5 first.",
-		thanks: "Thank you for your rating.",
-		connecting: "Connecting\u2026",
-		offline: "You seem to be offline. Check your connection and " +
-		    "try again.",
-		tooFast: "You're sending messages too quickly. Please wait a " +
-		    "moment and try again.",
-		verify: "This chat is for signed-in customers.",
-		notHere: "This chat is not available on this website.",
-		down: "The chat is not available right now. Please try again " +
-		    "later.",
-		closed: "This chat cannot take more messages right now. " +
-		    "Please contact the team another way.",
-		failed: "Something went wrong. Please try again.",
-		tooLong: "Your message is too long. Please shorten it.",
-		answer: "Something went wrong while answering. Please try " +
-		    "again, or ask for a person.",
-		pending: "A person from the team will reply here.",
-		nobody: "Nobody from the team is online right now: a person " +
-		    "will reply here when one is.",
-		busy: "Many people are writing right now. Your message will be " +
-		    "sent again in a moment\u2026",
-		closedNow: "We are closed right now.",
-		backAt: "We are back ",
-		byMail: "Leave your e-mail address and we will answer you " +
-		    "there.",
-		checkMail: "Check your mail: open the link we sent to confirm " +
-		    "your address.",
-		willMail: "We will answer you by e-mail.",
-		transcriptSent: "The conversation is on its way to your " +
-		    "e-mail address.",
-		linkBad: "This link is not valid any more. Start a new chat " +
-		    "on the shop's website.",
-		fileKind: "Only pictures (PNG, JPEG, GIF, WebP) and PDF files " +
-		    "can be sent.",
-		fileBig: "This file is too large to send.",
-		fileBad: "This picture cannot be read. Try another file.",
-		fileLimit: "No more files can be sent in this conversation.",
-		download: "Download"
-	};
+	/*
+	 * The words: the visitor's locale's catalogue (widget/i18n/LOCALE.json),
+	 * read before anything is shown (boot()). The locale is the first of
+	 * the browser's languages the chatbot offers, else its default; a
+	 * right-to-left one (ar, he) turns the page with dir="rtl", and has
+	 * English words until a catalogue ships for it.
+	 */
+	var T = {}, locale = "en";
+	var SHIPPED = ["en", "de", "fr", "es", "da", "sv", "et"];
+	var RTL = ["ar", "he"];
 	var FILE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp",
 	    "application/pdf"];
-	var WHO = { visitor: "You", bot: "AI assistant", agent: "Team" };
+	var WHO = { visitor: "", bot: "", agent: "" };
 
 	function $(id) {
 		return document.getElementById(id);
@@ -394,7 +363,7 @@
 	function citations(items) {
 		var ul = el("ul", "cites");
 
-		ul.setAttribute("aria-label", "Sources");
+		ul.setAttribute("aria-label", T.sources);
 		items.slice(0, 20).forEach(function (c) {
 			var url = c && c.source_url, a;
 
@@ -408,7 +377,7 @@
 			} else
 				a = el("span", "cite");
 			a.textContent = typeof c.title === "string" && c.title ?
-			    c.title : "Source";
+			    c.title : T.source;
 			ul.appendChild(el("li", "")).appendChild(a);
 		});
 		return ul;
@@ -552,9 +521,9 @@
 		if (a.within_hours === false && a.opens_at) {
 			when = new Date(a.opens_at);
 			if (!isNaN(when.getTime()))
-				text += " " + T.backAt + when.toLocaleString(
-				    undefined, { weekday: "long", hour: "2-digit",
-				    minute: "2-digit" }) + ".";
+				text += " " + T.backAt.replace("{when}",
+				    when.toLocaleString(locale, { weekday: "long",
+				    hour: "2-digit", minute: "2-digit" }));
 		}
 		if (a.ask_email && !(c && c.confirmed))
 			text += " " + (c ? T.checkMail : T.byMail);
@@ -630,10 +599,11 @@
 	}
 
 	function showHeader() {
-		var c = state.chatbot, w = String(state.welcome || "");
+		var c = state.chatbot, w = welcome();
 		var old = list.querySelector("[data-welcome]"), li;
 
-		$("bot-name").textContent = c && c.name ? c.name : "Chat";
+		$("bot-name").textContent = c && c.name ? c.name : look.name ?
+		    look.name : T.title;
 		/* The welcome: first, as the bot's, never stored. */
 		if (old && old.getAttribute("data-text") === w)
 			return;
@@ -663,7 +633,8 @@
 	function conversation() {
 		if (typeof state.conversation_id === "string")
 			return Promise.resolve(state.conversation_id);
-		creating = creating || api("POST", API + "/conversations").then(
+		creating = creating || api("POST", API + "/conversations?locale=" +
+		    encodeURIComponent(locale)).then(
 		    check).then(function (res) {
 			return res.json();
 		}).then(function (o) {
@@ -1061,21 +1032,74 @@
 		});
 	}
 
-	function saveConsent() {
+	/*
+	 * Consent. The banner sits below the conversation (it never covers
+	 * it) with "Accept all", "Reject all" and "Choose" of equal weight,
+	 * the company's privacy policy linked; the menu's "Privacy choices"
+	 * brings it back. An answer is kept (through the loader) with the
+	 * policy version it answered, and asked again when the company's
+	 * version changes; parleyd stores the version in force.
+	 */
+	var consentKept = null, consentAsked = false;
+
+	function consentCurrent() {
+		return !!consentKept && !!look.policy_version &&
+		    consentKept.policy_version === look.policy_version;
+	}
+
+	/* Shows the banner when the answer kept is not to this policy. */
+	function askConsent(always) {
+		var choices = consentKept && Array.isArray(consentKept.categories) ?
+		    consentKept.categories : [];
+
+		if (link || (!always && (consentCurrent() || !look.policy_version)))
+			return;
+		["analytics", "marketing"].forEach(function (c) {
+			$("consent-" + c).checked = choices.indexOf(c) >= 0;
+		});
+		$("consent-pick").hidden = !always;
+		$("consent-choose").setAttribute("aria-expanded", String(!!always));
+		consentEl.hidden = false;
+		consentAsked = true;
+	}
+
+	function saveConsent(cats, btn) {
+		run("consent", btn, async function () {
+			var res = await api("POST", API + "/consent",
+			    { categories: cats, policy_version: look.policy_version });
+			var o = await res.json().catch(function () { return {}; });
+
+			if (res.status === 409 && o && typeof o.policy_version ===
+			    "string") {
+				/* The policy changed meanwhile: show the new one. */
+				configure(true);
+				throw problem(T.policyChanged);
+			}
+			if (!res.ok)
+				throw problem(T.failed);
+			consentKept = { policy_version: o.policy_version,
+			    categories: cats, saved_at: Date.now() };
+			store(CONSENT_KEY, consentKept);
+			consentEl.hidden = true;
+			input.focus();
+		});
+	}
+
+	function chosen() {
 		var cats = ["essential"];
 
 		["analytics", "marketing"].forEach(function (c) {
 			if ($("consent-" + c).checked)
 				cats.push(c);
 		});
-		run("consent", $("consent-save"), async function () {
-			await check(await api("POST", API + "/consent",
-			    { categories: cats, policy_version: POLICY }));
-			store(CONSENT_KEY, { policy_version: POLICY,
-			    categories: cats, saved_at: Date.now() });
-			consentEl.hidden = true;
-			input.focus();
-		});
+		return cats;
+	}
+
+	function toggleMenu(open) {
+		$("menu-list").hidden = !open;
+		$("menu").setAttribute("aria-expanded", String(open));
+		if (open)
+			$("menu-privacy").focus();
 	}
 
 	/* The chatbot's look and words, before any session */
@@ -1096,6 +1120,13 @@
 			root.setProperty("--accent", c.accent_color);
 			root.setProperty("--accent-text", c.accent_text_color);
 		}
+		var policy = $("consent-policy");
+
+		if (typeof c.privacy_policy_url === "string" &&
+		    /^https?:\/\//i.test(c.privacy_policy_url)) {
+			policy.href = c.privacy_policy_url;
+			policy.hidden = false;
+		}
 		if (typeof c.logo_url === "string" &&
 		    /^\/api\/v1\/widget\/logo\?/.test(c.logo_url)) {
 			logo.src = c.logo_url;
@@ -1106,21 +1137,126 @@
 			if (c.display_name)
 				w.textContent = c.display_name;
 		});
-		if (parentOrigin !== null && !link)
-			parent.postMessage({ parley: "look",
-			    accent: c.accent_color, text: c.accent_text_color,
-			    position: c.launcher_position }, parentOrigin);
 	}
 
-	function configure() {
-		fetch(API + "/config?bot=" + encodeURIComponent(bot), {
-			credentials: "omit"
+	/*
+	 * Reads the chatbot's configuration and applies its look; resolves
+	 * with it (null when it could not be read). 'fresh': past any cache
+	 * (the policy changed under the banner).
+	 */
+	function configure(fresh) {
+		return fetch(API + "/config?bot=" + encodeURIComponent(bot), {
+			credentials: "omit", cache: fresh ? "no-cache" : "default"
 		}).then(function (res) {
 			return res.ok ? res.json() : {};
 		}).then(function (c) {
-			if (object(c))
-				applyLook(c);
-		}, function () { /* the defaults stay */ });
+			if (!object(c))
+				return null;
+			applyLook(c);
+			if (stored)
+				askConsent(fresh);
+			return c;
+		}, function () {
+			return null;	/* the defaults stay */
+		});
+	}
+
+	/* The first of the browser's languages in 'offered', else its first. */
+	function pickLocale(offered) {
+		var want = navigator.languages && navigator.languages.length ?
+		    navigator.languages : [navigator.language || ""], i, l;
+
+		if (!Array.isArray(offered) || offered.length === 0)
+			return "en";
+		for (i = 0; i < want.length; i++) {
+			l = String(want[i]).toLowerCase().split("-")[0];
+			if (l === "no" || l === "nn")
+				l = "nb";
+			if (offered.indexOf(l) >= 0)
+				return l;
+		}
+		return offered[0];
+	}
+
+	/* Puts catalogue 'cat' into the page; names missing keys (tests). */
+	function applyStrings(cat) {
+		var missing = [], root = document.documentElement;
+
+		T = cat;
+		function word(k) {
+			if (typeof T[k] !== "string") {
+				missing.push(k);
+				return null;
+			}
+			return T[k];
+		}
+		Array.prototype.forEach.call(document.querySelectorAll(
+		    "[data-i18n]"), function (e) {
+			var w = word(e.getAttribute("data-i18n"));
+
+			if (w !== null)
+				e.textContent = w;
+		});
+		[["data-i18n-aria", "aria-label"], ["data-i18n-title", "title"]]
+		    .forEach(function (a) {
+			Array.prototype.forEach.call(document.querySelectorAll(
+			    "[" + a[0] + "]"), function (e) {
+				var w = word(e.getAttribute(a[0]));
+
+				if (w !== null)
+					e.setAttribute(a[1], w);
+			});
+		});
+		WHO = { visitor: T.whoVisitor, bot: T.whoBot, agent: T.whoAgent };
+		root.lang = locale;
+		root.dir = RTL.indexOf(locale) >= 0 ? "rtl" : "ltr";
+		root.setAttribute("data-missing", missing.join(" "));
+	}
+
+	function strings(l) {
+		var file = SHIPPED.indexOf(l) >= 0 ? l : "en";
+
+		return fetch("/widget/i18n/" + file + ".json").then(function (r) {
+			if (!r.ok)
+				throw new Error("catalogue " + r.status);
+			return r.json();
+		}).catch(function () {
+			return file === "en" ? {} : fetch("/widget/i18n/en.json")
+			    .then(function (r) { return r.json(); });
+		}).then(function (cat) {
+			applyStrings(object(cat) || {});
+		});
+	}
+
+	/*
+	 * Configuration, then the locale's words; then the loader hears the
+	 * launcher's colours, side and label. Everything shown waits for it.
+	 */
+	function boot() {
+		return configure().then(function (c) {
+			locale = pickLocale(c && c.locales);
+			return strings(locale);
+		}).then(function () {
+			if (parentOrigin !== null && !link)
+				parent.postMessage({ parley: "look",
+				    accent: look.accent_color,
+				    text: look.accent_text_color,
+				    position: look.launcher_position,
+				    label: T.openChat, title: T.title },
+				    parentOrigin);
+			/* Read (or given up): tests wait for this mark. */
+			document.documentElement.setAttribute("data-config", "");
+		});
+	}
+
+	/* The welcome in the visitor's locale, else the chatbot's own. */
+	function welcome() {
+		var w = object(look.welcome_messages);
+
+		if (w && typeof w[locale] === "string" && w[locale].trim())
+			return w[locale];
+		return typeof look.welcome_message === "string" ?
+		    look.welcome_message : String(state.welcome || "");
 	}
 
 	/* Start, and the loader's messages */
@@ -1196,7 +1332,7 @@
 			if (ready)
 				listen();
 			else
-				start();
+				booted.then(start);
 		} else if (p === "closed") {
 			isOpen = false;
 			closeEvents();
@@ -1204,16 +1340,19 @@
 	}
 
 	if (!/^pk_[0-9a-f]{32}$/.test(bot) || (parentOrigin === null && !link)) {
-		setStatus(T.down, true);
+		strings(pickLocale(SHIPPED)).then(function () {
+			setStatus(T.down, true);
+		});
 		return;
 	}
+	var booted = boot();
 	$("contact-send").addEventListener("click", sendContact);
 	$("transcript").addEventListener("click", sendTranscript);
 	document.addEventListener("visibilitychange", markSeen);
 	if (link) {
-		configure();
 		document.body.classList.add("page");
 		consentEl.hidden = true;
+		$("menu").hidden = true;
 		stored = true;
 		isOpen = true;
 		$("handoff").addEventListener("click", handoff);
@@ -1227,14 +1366,17 @@
 		});
 		$("rating").addEventListener("click", pickScore);
 		$("rating-send").addEventListener("click", sendRating);
-		if (link[1] === "confirm") {
-			$("confirm").hidden = false;
-			$("confirm-send").addEventListener("click", function () {
-				$("confirm").hidden = true;
+		booted.then(function () {
+			if (link[1] === "confirm") {
+				$("confirm").hidden = false;
+				$("confirm-send").addEventListener("click",
+				    function () {
+					$("confirm").hidden = true;
+					start();
+				});
+			} else
 				start();
-			});
-		} else
-			start();
+		});
 		return;
 	}
 	window.addEventListener("message", onParent);
@@ -1244,7 +1386,30 @@
 	$("rating-send").addEventListener("click", sendRating);
 	$("send").addEventListener("click", send);
 	fileInput.addEventListener("change", sendFile);
-	$("consent-save").addEventListener("click", saveConsent);
+	$("consent-accept").addEventListener("click", function () {
+		saveConsent(["essential", "analytics", "marketing"],
+		    $("consent-accept"));
+	});
+	$("consent-reject").addEventListener("click", function () {
+		saveConsent(["essential"], $("consent-reject"));
+	});
+	$("consent-choose").addEventListener("click", function () {
+		var open = $("consent-pick").hidden;
+
+		$("consent-pick").hidden = !open;
+		$("consent-choose").setAttribute("aria-expanded", String(open));
+	});
+	$("consent-save").addEventListener("click", function () {
+		saveConsent(chosen(), $("consent-save"));
+	});
+	$("menu").addEventListener("click", function () {
+		toggleMenu($("menu-list").hidden);
+	});
+	$("menu-privacy").addEventListener("click", function () {
+		toggleMenu(false);
+		askConsent(true);
+		$("consent-accept").focus();
+	});
 	input.addEventListener("keydown", function (ev) {
 		if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing &&
 		    !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
@@ -1253,28 +1418,34 @@
 		}
 	});
 	document.addEventListener("keydown", function (ev) {
-		if (ev.key === "Escape" && !ev.isComposing)
+		if (ev.key !== "Escape" || ev.isComposing)
+			return;
+		if (!$("menu-list").hidden) {
+			toggleMenu(false);
+			$("menu").focus();
+		} else
 			askClose();
 	});
 	/* What the page kept for us arrives in answer to "ready". */
 	function begin(kept) {
 		stored = true;
 		clearTimeout(stateTimer);
-		var old = legacy(KEY), oldConsent = legacy(CONSENT_KEY);
+		booted.then(function () {
+			var old = legacy(KEY), oldConsent = legacy(CONSENT_KEY);
 
-		state = object(kept[KEY]) || old || {};
-		consentEl.hidden = (object(kept[CONSENT_KEY]) || oldConsent ||
-		    {}).policy_version === POLICY;
-		/* Moved into the page's storage. */
-		if (!kept[KEY] && old)
-			save();
-		if (!kept[CONSENT_KEY] && oldConsent)
-			store(CONSENT_KEY, oldConsent);
-		showHeader();
-		start();
+			state = object(kept[KEY]) || old || {};
+			consentKept = object(kept[CONSENT_KEY]) || oldConsent;
+			askConsent(false);
+			/* Moved into the page's storage. */
+			if (!kept[KEY] && old)
+				save();
+			if (!kept[CONSENT_KEY] && oldConsent)
+				store(CONSENT_KEY, oldConsent);
+			showHeader();
+			start();
+		});
 	}
 
-	configure();
 	parent.postMessage({ parley: "ready" }, parentOrigin);
 	/* A loader that keeps nothing (an old one): start without. */
 	stateTimer = setTimeout(function () {

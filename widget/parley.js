@@ -265,6 +265,11 @@
 				accent = d.accent;
 				accentText = d.text;
 			}
+			/* The launcher's name in the visitor's language. */
+			if (typeof d.label === "string" && d.label.length <= 60)
+				button.setAttribute("aria-label", d.label);
+			if (typeof d.title === "string" && d.title.length <= 60)
+				frame.title = d.title;
 			layout();
 		}
 		else if (d.parley === "store" && typeof d.key === "string")

@@ -83,10 +83,25 @@ export async function openChat(page) {
 	await page.keyboard.press("Tab");
 	await page.keyboard.press("Enter");
 	await frame.waitForSelector("#input", { state: "visible", timeout: 10000 });
+	// The banner follows the chatbot's configuration (its policy version).
+	await frame.waitForSelector("html[data-config]", { state: "attached", timeout: 10000 });
 	if (await frame.isVisible("#consent")) {
-		await frame.click("#consent-save");
+		await frame.click("#consent-reject");
 		await frame.waitForSelector("#consent", { state: "hidden", timeout: 5000 });
 	}
+	return frame;
+}
+
+// 'page' at 'url' (a shop's page) with its chat opened as a person opens
+// it, its configuration and words read; the privacy choices left to the
+// caller: the frame.
+export async function chatAt(page, url) {
+	await page.goto(url);
+	const frame = await frameOf(page);
+	await page.keyboard.press("Tab");
+	await page.keyboard.press("Enter");
+	await frame.waitForSelector("#input", { state: "visible", timeout: 10000 });
+	await frame.waitForSelector("html[data-config]", { state: "attached", timeout: 10000 });
 	return frame;
 }
 

@@ -99,7 +99,9 @@ try {
 	check(true, "the chatbot's name is shown");
 
 	step = "consent";
+	await frame.waitForSelector("html[data-config]", { state: "attached", timeout: 10000 });
 	if (await frame.isVisible("#consent")) {
+		await frame.click("#consent-choose");
 		await frame.check("#consent-analytics");
 		await frame.click("#consent-save");
 		await frame.waitForSelector("#consent", { state: "hidden", timeout: 5000 });
