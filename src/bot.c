@@ -58,7 +58,9 @@ static struct db_stmt q_bot_ctx = { "bot_ctx",
 	2, 0, 0 };
 /*
  * Ranking: every chunk sharing a word with the question (the question's
- * lexemes OR-ed, in the conversation's language, else the chatbot's),
+ * lexemes OR-ed, in the conversation's language, else the chatbot's; a
+ * word no chunk holds, likely misspelled, is joined by the knowledge
+ * base's most similar one, by trigrams: sql/038-trigram.sql),
  * those in that language first (the bot answers in the visitor's
  * language where the knowledge base has it), then those matching the
  * whole websearch_to_tsquery() of the question, then by ts_rank_cd.
@@ -70,22 +72,30 @@ static struct db_stmt q_bot_ctx = { "bot_ctx",
  * reading order. Computed after the LIMIT, so for four chunks only.
  */
 static struct db_stmt q_passages = { "bot_passages",
+	"WITH b AS (SELECT coalesce((SELECT parley_locale_config(c.locale) "
+	"FROM conversations c WHERE c.company_id = $1 AND c.id = $4::uuid), "
+	"(SELECT language::regconfig FROM chatbots WHERE company_id = $1 AND "
+	"id = $2)) AS l), "
+	/* Each word no chunk holds, joined by the most similar that one does. */
+	"fix AS (SELECT $3 || coalesce(' ' || string_agg(f.term, ' '), '') AS "
+	"q FROM (SELECT DISTINCT ON (w) w, t.term FROM parley_terms($3) w "
+	"JOIN kb_terms t ON t.company_id = $1 AND t.chatbot_id = $2 AND "
+	"t.term % w WHERE NOT EXISTS (SELECT 1 FROM kb_terms e WHERE "
+	"e.company_id = $1 AND e.chatbot_id = $2 AND e.term = w) AND "
+	"similarity(t.term, w) >= 0.35 ORDER BY w, similarity(t.term, w) "
+	"DESC, t.chunks DESC, t.term) f) "
 	"SELECT p.id, p.document_id, p.title, p.source_url, p.content, "
 	"(SELECT coalesce(json_agg(json_build_array(s.t, (SELECT "
 	"count(DISTINCT x) FROM unnest(tsvector_to_array(to_tsvector(p.kl, "
-	"s.t))) x WHERE x = ANY (tsvector_to_array(to_tsvector(p.kl, $3))))) "
-	"ORDER BY s.n), '[]') FROM regexp_split_to_table(p.content, "
+	"s.t))) x WHERE x = ANY (tsvector_to_array(to_tsvector(p.kl, "
+	"p.q))))) ORDER BY s.n), '[]') FROM regexp_split_to_table(p.content, "
 	"'(?<=[.!?])\\s+|\\n+') WITH ORDINALITY AS s(t, n) WHERE s.t ~ '\\w' "
 	"AND s.t !~ '^\\s*#') FROM (SELECT k.id, k.document_id, d.title, "
-	"d.source_url, k.content, k.language AS kl, k.language = b.l AS own, "
-	"(k.tsv @@ qa) AS w, ts_rank_cd(k.tsv, qo) AS r FROM kb_chunks k JOIN "
-	"kb_documents d ON d.company_id = k.company_id AND d.id = "
-	"k.document_id, (SELECT coalesce((SELECT "
-	"parley_locale_config(c.locale) "
-	"FROM conversations c WHERE c.company_id = $1 AND c.id = $4::uuid), "
-	"(SELECT language::regconfig FROM chatbots WHERE company_id = $1 AND "
-	"id = $2)) AS l) AS b, websearch_to_tsquery('simple', "
-	"array_to_string(tsvector_to_array(to_tsvector(b.l, $3)), ' or ')) "
+	"d.source_url, k.content, k.language AS kl, fix.q, k.language = b.l "
+	"AS own, (k.tsv @@ qa) AS w, ts_rank_cd(k.tsv, qo) AS r FROM kb_chunks "
+	"k JOIN kb_documents d ON d.company_id = k.company_id AND d.id = "
+	"k.document_id, b, fix, websearch_to_tsquery('simple', "
+	"array_to_string(tsvector_to_array(to_tsvector(b.l, fix.q)), ' or ')) "
 	"AS qo, websearch_to_tsquery(b.l, $3) AS qa WHERE k.company_id = $1 "
 	"AND k.chatbot_id = $2 AND k.tsv @@ qo ORDER BY own DESC, w DESC, r "
 	"DESC, k.id LIMIT 4) p ORDER BY p.own DESC, p.w DESC, p.r DESC, p.id",

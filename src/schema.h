@@ -7,6 +7,6 @@
 #ifndef PARLEY_SCHEMA_H
 #define PARLEY_SCHEMA_H
 
-#define PARLEY_SCHEMA_VERSION 37
+#define PARLEY_SCHEMA_VERSION 38
 
 #endif

@@ -122,6 +122,16 @@ is $r->{json}{status}, 'pending', 'a German visitor asks for a person';
 like $r->{json}{reply}{content}, qr/Ich habe eine Person aus unserem Team dazugeholt/, "... and the bot's own words are German";
 $r = req('POST', '/api/v1/widget/conversations/' . conv('et')->{id} . '/handoff', $vh);
 like $r->{json}{reply}{content}, qr/meeskonnast/, "... an Estonian visitor's handoff button, Estonian";
+# Misspelled: a word no chunk holds is joined by the most similar one
+# (sql/038-trigram.sql).
+$r = $t->visitor_say($tok, conv('en')->{id}, 'retrns labl?');
+like $r->{json}{reply}{content}, qr/return label/, 'a misspelled question still finds its passage (trigrams)';
+is $t->sql(q{SELECT chunks FROM kb_terms WHERE chatbot_id = ? AND term = 'returns'}, $bot->{id})->[0]{chunks}, 1,
+    "the chatbot's words are kept with the chunks that hold them";
+my $tmp = doc('Temporary', 'Zeppelins float above the warehouse.');
+ok $t->sql(q{SELECT 1 AS x FROM kb_terms WHERE chatbot_id = ? AND term = 'zeppelins'}, $bot->{id})->[0], '... a new document adds its words';
+req('DELETE', "$docs/$tmp->{id}", $auth);
+ok !$t->sql(q{SELECT 1 AS x FROM kb_terms WHERE chatbot_id = ? AND term = 'zeppelins'}, $bot->{id})->[0], '... and its deletion takes them away';
 $r = $t->visitor_say($tok, conv('de')->{id}, 'Quantenchromodynamik?');
 like $r->{json}{reply}{content}, qr/Dokumentation keine Antwort/, 'nothing found: said in German';
 
