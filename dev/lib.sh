@@ -9,7 +9,7 @@ PARLEY_DEBS="gcc make autoconf automake pkg-config perl openssl util-linux curl
  libfcgi-dev libpq-dev libssl-dev libjwt-dev libcurl4-openssl-dev libidn2-dev
  libjansson-dev libcrypt-dev liboath-dev libzxcvbn-dev libxml2-dev
  libarchive-dev libqrencode-dev libcjose-dev libc-ares-dev liblasso3-dev
- libmagic-dev libvips-dev
+ libmagic-dev libvips-dev poppler-utils
  postgresql postgresql-client nginx libnginx-mod-nchan
  libdbd-pg-perl libio-socket-ssl-perl libnet-ssleay-perl
  libjson-validator-perl libyaml-libyaml-perl

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "handler.h"
+#include "kb.h"
 #include "resources.h"
 #include "conf.h"
 #include "db.h"
@@ -30,18 +31,6 @@ static struct db_stmt q_doc_quota = { "document_quota",
 	"chatbots b ON b.company_id = c.id WHERE c.id = $1 AND b.id = $2 FOR "
 	"UPDATE OF c",
 	2, 0, 0 };
-static struct db_stmt q_doc_new = { "document_new",
-	"INSERT INTO kb_documents (company_id, chatbot_id, title, "
-	"content_type, source_url, bytes, text, chunks, created_by, language) "
-	"VALUES ($1, $2, $3, $4, $5, $6, $7, json_array_length($8::json), $9, "
-	"$10) RETURNING {{Document}}",
-	10, 0, 0 };
-static struct db_stmt q_chunks_new = { "chunks_new",
-	"INSERT INTO kb_chunks (company_id, chatbot_id, document_id, ord, "
-	"content, language) SELECT $1, $2, $3, c.ord, c.content, $5::regconfig "
-	"FROM json_array_elements_text($4::json) WITH ORDINALITY AS c(content, "
-	"ord)",
-	5, 0, 0 };
 static struct db_stmt q_doc_bot = { "document_bot",
 	"SELECT 1 FROM chatbots WHERE company_id = $1 AND id = $2", 2, 0, 0 };
 static struct db_stmt q_doc_list = { "document_list",
@@ -56,16 +45,6 @@ static struct db_stmt q_doc_delete = { "document_delete",
 	"DELETE FROM kb_documents WHERE company_id = $1 AND chatbot_id = $2 "
 	"AND id = $3",
 	3, 0, 0 };
-
-static int
-add_chunk(void *arg, const char *chunk, size_t len)
-{
-	return json_array_append_new((json_t *)arg, json_stringn(chunk, len));
-}
-
-/* Target and hard maximum of a chunk, bytes. */
-#define CHUNK_TARGET 900
-#define CHUNK_MAX 1800
 
 /* Answers 413 'code' naming the limit 'max' in bytes. */
 static int
@@ -82,16 +61,16 @@ int
 h_document_create(struct request *req, struct ctx *ctx)
 {
 	struct plan_refusal refusal;
-	const char *bot = router_param(req, "id"), *ctype, *content, *url;
-	const char *p[10];
-	struct verr err;
-	json_t	   *chunks = NULL, *o = NULL, *fields = NULL;
-	char	   *text = NULL, *title = NULL, *cj = NULL, *doc_id = NULL;
-	char	    bytes[24], lang[24];
-	PGresult   *res = NULL;
-	size_t	    len;
-	long long   used;
-	int	    rc = -1;
+	const char   *bot = router_param(req, "id"), *ctype, *content, *url;
+	const char   *p[2];
+	struct verr   err;
+	struct kb_doc d;
+	json_t	     *chunks = NULL, *o = NULL, *fields = NULL;
+	char	     *text = NULL, *title = NULL;
+	PGresult     *res = NULL;
+	size_t	      len;
+	long long     used;
+	int	      rc = -1;
 
 	ctype = api_body_str(req, "content_type");
 	content = api_body_str(req, "content");
@@ -126,9 +105,7 @@ h_document_create(struct request *req, struct ctx *ctx)
 		err.code = "empty";
 		return validate_problem(req, &err);
 	}
-	chunks = json_array();
-	if (text_chunks(text, CHUNK_TARGET, CHUNK_MAX, add_chunk, chunks) ==
-	    -1) {
+	if ((chunks = kb_chunks_of(text)) == NULL) {
 		rc = api_problem(req, 413, "document_too_large",
 		    "The document has too many parts");
 		goto out;
@@ -141,11 +118,6 @@ h_document_create(struct request *req, struct ctx *ctx)
 		rc = router_not_found(req);
 		goto out;
 	}
-	/* Its own language, else the chatbot's (followed when it changes). */
-	snprintf(lang, sizeof(lang), "%s",
-	    api_body_str(req, "language") != NULL
-		? api_body_str(req, "language")
-		: row_get(res, 0, "language"));
 	used = row_int(res, 0, "used");
 	PQclear(res);
 	res = NULL;
@@ -156,40 +128,29 @@ h_document_create(struct request *req, struct ctx *ctx)
 		    ctx->conf->kb_company_max);
 		goto out;
 	}
-	if ((cj = json_dumps(chunks, JSON_COMPACT)) == NULL)
-		goto out;
-	snprintf(bytes, sizeof(bytes), "%zu", len);
-	p[2] = api_body_str(req, "title");
-	p[3] = ctype;
-	p[4] = url;
-	p[5] = bytes;
-	p[6] = text;
-	p[7] = cj;
-	p[8] = ctx->who.user_id;
-	p[9] = api_body_str(req, "language");
-	if ((res = db_exec(ctx->db, &q_doc_new, p)) == NULL ||
-	    PQntuples(res) != 1)
+	memset(&d, 0, sizeof(d));
+	d.company_id = ctx->who.company_id;
+	d.chatbot_id = bot;
+	d.title = api_body_str(req, "title");
+	d.content_type = ctype;
+	d.source_url = url;
+	d.language = api_body_str(req, "language");
+	d.created_by = ctx->who.user_id;
+	d.text = text;
+	d.bytes = len;
+	d.chunks = chunks;
+	if (kb_store(ctx->db, &d, (void **)&res) != KB_NEW || res == NULL)
 		goto out;
 	o = row_json(&row_document, res, 0);
-	doc_id = strdup(row_get(res, 0, "id"));
-	PQclear(res);
-	res = NULL;
-	p[2] = doc_id;
-	p[3] = cj;
-	p[4] = lang;
-	if (doc_id == NULL ||
-	    (res = db_exec(ctx->db, &q_chunks_new, p)) == NULL)
-		goto out;
 	fields = json_pack("[s,s,s]", "title", "content_type", "source_url");
-	if (o == NULL || api_audit(req, ctx, doc_id, fields, NULL) == -1 ||
+	if (o == NULL ||
+	    api_audit(req, ctx, row_get(res, 0, "id"), fields, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_json(req, 201, o);
 out:
 	PQclear(res);
 	free(text);
-	free(cj);
-	free(doc_id);
 	json_decref(chunks);
 	json_decref(fields);
 	json_decref(o);
