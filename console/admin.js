@@ -307,6 +307,32 @@ function languageSection(b) {
 	}), saved];
 }
 
+// Knowledge from the shop's site: a page or a sitemap, fetched by parley in
+// the background; each source's progress, its failed pages, sync, delete.
+function sourcesSection(id, sources, admin) {
+	const progress = (x) => `${x.status}${x.error ? ` (${x.error})` : ""} · ${x.pages_done} of ${x.pages_found} pages stored` +
+		`${x.pages_failed ? `, ${x.pages_failed} not` : ""}${x.resync !== "off" ? ` · re-sync ${x.resync}` : ""}` +
+		`${x.synced_at ? ` · last ${when(x.synced_at)}` : ""}`;
+	const items = list("sources", sources, (x) => el("li", {}, el("strong", {}, x.kind === "sitemap" ? "Sitemap " : "Page "),
+		el("a", { href: x.url, rel: "noopener noreferrer", target: "_blank" }, x.url), ` · ${progress(x)}`,
+		x.failures.length ? el("ul", {}, x.failures.map((f) => el("li", { class: "muted" }, `${f.url}: ${f.error}`))) : null,
+		admin ? el("span", {}, " ", el("button", { type: "button", onclick: async () => {
+			await api("POST", `/api/v1/chatbots/${id}/sources/${x.id}/sync`);
+			reload();
+		} }, "Sync now"), " ", delButton(`the source and its pages`, `/api/v1/chatbots/${id}/sources/${x.id}`)) : null),
+		"No sources yet.");
+	const parts = [el("h3", {}, "From your site"), items];
+	if (admin) parts.push(form([
+		{ name: "kind", label: "What", options: [["sitemap", "a sitemap: every page it lists"], ["url", "one page or file (HTML, PDF, DOCX)"]], value: "sitemap" },
+		{ name: "url", label: "Its address (https://…)", type: "url" },
+		{ name: "resync", label: "Fetch it again", options: [["off", "never"], ["daily", "daily"], ["weekly", "weekly"]], value: "weekly" },
+	], "Fetch", async (v) => {
+		await api("POST", `/api/v1/chatbots/${id}/sources`, { kind: v.kind, url: v.url, resync: v.resync });
+		reload();
+	}));
+	return parts;
+}
+
 // A new chatbot's identity secret, from its creation to its page.
 let made = null;
 
@@ -315,6 +341,7 @@ async function chatbotPage(id) {
 	const teams = (await api("GET", "/api/v1/teams")).items;
 	const docs = (await api("GET", `/api/v1/chatbots/${id}/documents`)).items;
 	const hours = await api("GET", `/api/v1/chatbots/${id}/hours`);
+	const sources = (await api("GET", `/api/v1/chatbots/${id}/sources`)).items;
 	const admin = isAdmin();
 	const shown = el("div");
 	if (made) {
@@ -365,13 +392,21 @@ async function chatbotPage(id) {
 		parts.push(el("h3", {}, "Add a document"), form([
 			{ name: "title", label: "Title" },
 			{ name: "content_type", label: "Format", options: [["text/plain", "plain text"], ["text/markdown", "Markdown"], ["text/html", "HTML"]], value: "text/markdown" },
-			{ name: "file", label: "From a file (.txt, .md, .html), or paste below", type: "file", accept: ".txt,.md,.markdown,.html,.htm,text/plain,text/markdown,text/html", required: false },
+			{ name: "file", label: "From a file (.pdf, .docx, .txt, .md, .html), or paste below", type: "file", accept: ".pdf,.docx,.txt,.md,.markdown,.html,.htm,application/pdf,application/vnd.openxmlformats-officedocument.wordprocessingml.document,text/plain,text/markdown,text/html", required: false },
 			{ name: "content", label: "Text", type: "textarea", rows: 6, required: false },
 			{ name: "source_url", label: "Where it is on your site (optional URL)", type: "url", required: false },
 			{ name: "language", label: "Its language", options: [["", `the chatbot's (${b.language})`], ...DOC_LANGUAGES.map((l) => [l, l])], value: "" },
 		], "Add to the knowledge base", async (v) => {
 			let content = v.content;
 			let type = v.content_type;
+			if (v.file && /\.(pdf|docx)$/i.test(v.file.name)) {
+				// Read by parleyd from its bytes (poppler, libarchive).
+				const q = new URLSearchParams({ title: v.title });
+				if (v.language) q.set("language", v.language);
+				await upload(`/api/v1/chatbots/${id}/documents/file?${q}`, v.file);
+				reload();
+				return;
+			}
 			if (v.file) {
 				content = await v.file.text();
 				if (/\.html?$/i.test(v.file.name)) type = "text/html";
@@ -384,6 +419,7 @@ async function chatbotPage(id) {
 			await api("POST", `/api/v1/chatbots/${id}/documents`, body);
 			reload();
 		}),
+		...sourcesSection(id, sources, admin),
 		el("h2", {}, "Delete"), delButton(`the chatbot “${b.name}”`, `/api/v1/chatbots/${id}`, () => go("/settings/chatbots")));
 	}
 	show(b.name, ...parts);

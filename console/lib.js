@@ -293,6 +293,12 @@ export function explain(e) {
 		logo_too_large: "This logo is too large: at most 256 KiB.",
 		unreadable_logo: "This picture cannot be read.",
 		empty_logo: "This file is empty.",
+		unsupported_document_type: "Only PDF, DOCX, HTML, Markdown and plain text files can be added.",
+		unreadable_document: "This file cannot be read.",
+		no_text: "This file has no text to read (a scanned PDF needs OCR first).",
+		document_too_large: "This document is too large.",
+		knowledge_base_full: "The knowledge base is full: delete documents first.",
+		sync_under_way: "A fetch of this source is already due or under way.",
 	};
 	if (e.code === "validation_failed" && e.field) return `Check ${e.field.replace(/_/g, " ")}${e.detail ? `: ${e.detail}` : "."}`;
 	return words[e.code] ?? (e.detail || e.message);

@@ -329,6 +329,20 @@ const struct conf_key conf_keys[] = {
 	    "bytes of one knowledge-base document as sent"),
 	K_INT("kb_company_max", kb_company_max, 1024, 2000000000, "52428800",
 	    "bytes of all of a company's knowledge-base text"),
+	K_INT("kb_file_max", kb_file_max, 1024, 52428800, "10485760",
+	    "bytes of a PDF or DOCX knowledge-base file, uploaded or fetched"),
+	K_INT("kb_pdf_pages", kb_pdf_pages, 1, 2000, "200",
+	    "pages of a PDF whose text is read (the rest is left out)"),
+	K_INT("kb_fetch_timeout", kb_fetch_timeout, 1, 120, "20",
+	    "seconds one knowledge-base page fetch may take"),
+	K_INT("kb_sitemap_max", kb_sitemap_max, 1, 10000, "200",
+	    "pages one sitemap source may add"),
+	K_INT("kb_fetch_allow_http", kb_fetch_allow_http, 0, 1, "0",
+	    "fetch knowledge-base pages over plain http too (development "
+	    "only)"),
+	K_INT("kb_fetch_allow_loopback", kb_fetch_allow_loopback, 0, 1, "0",
+	    "fetch knowledge-base pages from loopback (development and tests "
+	    "only; other private addresses stay refused)"),
 	K_STR("realtime_socket", realtime_socket, 0, "",
 	    "nginx's nchan publisher socket (unix path); empty: no realtime "
 	    "events"),

@@ -116,6 +116,12 @@ struct conf {
 	int  suggest_rate, suggest_window; /* agent drafts per user */
 	int  kb_document_max; /* bytes of one document as sent */
 	int  kb_company_max; /* bytes of all of a company's documents */
+	int  kb_file_max; /* bytes of a PDF or DOCX, uploaded or fetched */
+	int  kb_pdf_pages; /* pages of a PDF whose text is read */
+	int  kb_fetch_timeout; /* seconds one page fetch may take */
+	int  kb_sitemap_max; /* pages one sitemap source may add */
+	int  kb_fetch_allow_http; /* development and tests only */
+	int  kb_fetch_allow_loopback; /* development and tests only */
 	/* Realtime */
 	char realtime_socket[256]; /* nchan publisher socket; "" = off */
 	/* Billing */

@@ -18,6 +18,7 @@
 #include "job_mail.h"
 #include "job_queue.h"
 #include "jobs.h"
+#include "kb_fetch.h"
 #include "server_keys.h"
 #include "log.h"
 #include "notify.h"
@@ -66,7 +67,8 @@ static struct db_stmt q_take = { "job_take",
 	"UPDATE jobs SET attempts = attempts + 1, run_at = now() + "
 	"make_interval(secs => $1::double precision) WHERE id = (SELECT id "
 	"FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= "
-	"now() AND ($2::boolean OR kind <> 'export') ORDER BY run_at, id "
+	"now() AND ($2::boolean OR kind NOT IN ('export', 'kb_source')) ORDER "
+	"BY run_at, id "
 	"LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, company_id, "
 	"payload::text, attempts, max_attempts",
 	2, 0, 0 };
@@ -99,6 +101,7 @@ static const struct {
 	{ "webhook", webhook_deliver, webhook_give_up },
 	{ "export", export_run, NULL },
 	{ "visitor_mail", job_visitor_mail, NULL },
+	{ "kb_source", kb_fetch_run, NULL },
 };
 
 /* Records the outcome 'out' of try 'job'; returns 0 or -1. */
@@ -271,6 +274,7 @@ jobs_run(const struct conf *cfg, int no)
 			(void)notify_sweep(cfg, db);
 			(void)presence_sweep(cfg, db);
 			(void)contact_sweep(cfg, db);
+			(void)kb_resync_sweep(cfg, db);
 			last_notify = time(NULL);
 		}
 		/* Every visitor message ends in a reply or a handoff. */

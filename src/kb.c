@@ -31,9 +31,11 @@ static struct db_stmt q_kb_touch = { "kb_document_touch",
 	"UPDATE kb_documents SET fetched_at = now() WHERE company_id = $1 AND "
 	"id = $2",
 	2, 0, 0 };
+static struct db_stmt q_kb_unchunk = { "kb_document_unchunk",
+	"DELETE FROM kb_chunks WHERE company_id = $1 AND document_id = $2", 2,
+	0, 0 };
 static struct db_stmt q_kb_replace = { "kb_document_replace",
-	"WITH c AS (DELETE FROM kb_chunks WHERE company_id = $1 AND "
-	"document_id = $2) UPDATE kb_documents SET title = $3, content_type = "
+	"UPDATE kb_documents SET title = $3, content_type = "
 	"$4, bytes = $5, text = $6, chunks = json_array_length($7::json), "
 	"content_sha256 = $8, language = $9, fetched_at = now() WHERE "
 	"company_id = $1 AND id = $2 RETURNING {{Document}}",
@@ -115,6 +117,9 @@ kb_store(struct db *db, const struct kb_doc *d, void **row)
 		goto out;
 	if (what == KB_UPDATED) {
 		p[1] = id;
+		if ((res = db_exec(db, &q_kb_unchunk, p)) == NULL)
+			goto out;
+		PQclear(res);
 		p[2] = d->title;
 		p[3] = d->content_type;
 		p[4] = bytes;

@@ -295,17 +295,68 @@ static const struct col delivery_cols[] = {
 const struct row row_delivery = ROW(
     "WebhookDelivery", delivery_cols, "One event's delivery to an endpoint");
 
+static const struct col source_failure_cols[] = {
+	COL("url", C_STRING, 0),
+	COL_DOC("error", C_STRING, 0,
+	    "robots, blocked_address, private_address, https_required, "
+	    "timeout, too_large, redirects, connect, gone, http_status, "
+	    "unsupported_type, unreadable, zip_bomb, too_many_entries, "
+	    "no_text, "
+	    "knowledge_base_full"),
+};
+const struct row row_source_failure = ROW("SourceFailure", source_failure_cols,
+    "A page of a source that was not stored, and why");
+static const struct col source_cols[] = {
+	COL("id", C_UUID, 0),
+	COL("chatbot_id", C_UUID, 0),
+	{ "kind", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "url", "sitemap", NULL },
+	    "url: one page (or file); sitemap: the pages it lists" },
+	COL("url", C_STRING, 0),
+	COL_DOC("language", C_STRING, COL_NULL,
+	    "its pages' text-search configuration; null: the chatbot's"),
+	{ "resync", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){ "off", "daily", "weekly", NULL },
+	    "when it is fetched again: changed pages updated, vanished ones "
+	    "removed" },
+	{ "status", C_STRING, 0, NULL, NULL,
+	    (const char *const[]){
+		"queued", "fetching", "done", "failed", NULL },
+	    "queued: a fetch is due; fetching: under way; done, failed: the "
+	    "last one's outcome" },
+	COL_DOC("error", C_STRING, COL_NULL,
+	    "why the last fetch failed as a whole (blocked_address, "
+	    "https_required, http_status, not_a_sitemap, no_page, ...)"),
+	COL_DOC("pages_found", C_INT, 0, "pages of the last fetch"),
+	COL_DOC("pages_done", C_INT, 0, "of them, stored (or unchanged)"),
+	COL_DOC("pages_failed", C_INT, 0, "of them, not stored"),
+	COL_SUB("failures", C_ROWS, 0, NULL, &row_source_failure,
+	    "the pages that failed, at most 20"),
+	COL_DOC("synced_at", C_TIME, COL_NULL, "the last fetch's end"),
+	COL_DOC("next_sync_at", C_TIME, COL_NULL, "the next re-sync"),
+	COL("created_at", C_TIME, 0),
+};
+const struct row row_source = ROW("Source", source_cols,
+    "Where knowledge-base documents are fetched from: a page or a sitemap");
+
 static const struct col document_cols[] = {
 	COL("id", C_UUID, 0),
 	COL("chatbot_id", C_UUID, 0),
 	COL("title", C_STRING, 0),
 	{ "content_type", C_STRING, 0, NULL, NULL,
-	    (const char *const[]){
-		"text/plain", "text/markdown", "text/html", NULL },
+	    (const char *const[]){ "text/plain", "text/markdown", "text/html",
+		"application/pdf",
+		"application/"
+		"vnd.openxmlformats-officedocument.wordprocessingml.document",
+		NULL },
 	    NULL },
 	COL("source_url", C_STRING, COL_NULL),
 	COL_DOC("language", C_STRING, COL_NULL,
 	    "its text-search configuration; null: its chatbot's"),
+	COL_DOC("source_id", C_UUID, COL_NULL,
+	    "the source it was fetched from (a page of a sitemap, ...)"),
+	COL_DOC("fetched_at", C_TIME, COL_NULL,
+	    "a fetched page: when it was last fetched (changed or not)"),
 	COL_DOC("bytes", C_INT, 0, "the size of the content as sent"),
 	COL_DOC("chunks", C_INT, 0, "the parts it is indexed in"),
 	COL("created_at", C_TIME, 0),
@@ -1288,6 +1339,8 @@ const struct row *const rows_all[] = {
 	&row_template,
 	&row_chatbot,
 	&row_logo,
+	&row_source,
+	&row_source_failure,
 	&row_widget_config,
 	NULL,
 };

@@ -42,6 +42,8 @@ extern const struct row row_webhook;
 extern const struct row row_attempt;
 extern const struct row row_delivery;
 extern const struct row row_document;
+extern const struct row row_source;
+extern const struct row row_source_failure;
 extern const struct row row_api_key;
 extern const struct row row_invitation;
 extern const struct row row_member;

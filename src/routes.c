@@ -416,6 +416,77 @@ static const struct spec s_document_delete = { .noun = "document",
 	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted, with its chunks")),
 	.audit = "document.delete" };
 
+/* Knowledge from the web and from files (src/api_sources.c). */
+static const char *const source_kinds[] = { "url", "sitemap", NULL };
+static const char *const resyncs[] = { "off", "daily", "weekly", NULL };
+static const struct spec s_source_create = { .noun = "chatbot",
+	BODY(FIELD_ENUM("kind", source_kinds, F_REQUIRED,
+		 "url: one page or file (HTML, PDF, DOCX, text); sitemap: the "
+		 "pages it lists (and those of its sitemaps), kb_sitemap_max "
+		 "at most"),
+	    FIELD_DOC("url", V_URI, 8, 2000, F_REQUIRED,
+		"https (kb_fetch_allow_http for development), a public host: "
+		"judged now and at every connection and redirect the fetch "
+		"makes"),
+	    FIELD_ENUM("resync", resyncs, 0,
+		"off (the default), daily or weekly: fetched again, changed "
+		"pages updated, vanished ones removed"),
+	    { "language", V_ENUM, 0, 0, F_NULLABLE, bot_languages, NULL, 0,
+		"its pages' text-search configuration; null: the chatbot's" }),
+	REPLIES(REPLY(202, R_ONE, &row_source,
+		    "queued: the jobs process fetches it; follow status and "
+		    "pages_* on GET"),
+	    PROBLEM(422, "validation_failed",
+		"errors[0] url: https_required, private_address, format")),
+	.audit = "kb_source.create",
+	.resource = "kb_source",
+	.doc = "Fetched by the jobs process with libcurl through the SSRF "
+	       "guard (public addresses only, judged at connect time and "
+	       "after every redirect), kb_fetch_timeout seconds and "
+	       "kb_file_max bytes a page at most, as the host's robots.txt "
+	       "allows (user agent parley). Each page becomes a document of "
+	       "the source (source_id): HTML reduced to text, PDFs read by "
+	       "poppler (kb_pdf_pages), DOCX by libarchive and libxml2." };
+static const struct spec s_source_list = { .noun = "chatbot",
+	REPLIES(REPLY(200, R_ITEMS, &row_source, "oldest first")) };
+static const struct spec s_source_get = { .noun = "source",
+	REPLIES(REPLY(200, R_ONE, &row_source, "with its progress")) };
+static const struct spec s_source_sync = { .noun = "source",
+	REPLIES(REPLY(202, R_ONE, &row_source, "queued"),
+	    PROBLEM(409, "sync_under_way", "a fetch is due or under way")),
+	.audit = "kb_source.sync",
+	.resource = "kb_source" };
+static const struct spec s_source_delete = { .noun = "source",
+	REPLIES(REPLY(204, R_EMPTY, NULL, "deleted, with its documents")),
+	.audit = "kb_source.delete",
+	.resource = "kb_source" };
+static const char *const kb_file_ctypes[] = { "application/pdf",
+	"application/"
+	"vnd.openxmlformats-officedocument.wordprocessingml.document",
+	"text/html", "text/plain", "text/markdown", "application/octet-stream",
+	NULL };
+static const struct spec s_document_upload = { .noun = "chatbot",
+	QUERY(FIELD_DOC("title", V_STRING, 1, 200, 0,
+		  "its title; else an HTML page's own, else \"Document\""),
+	    { "language", V_ENUM, 0, 0, 0, bot_languages, NULL, 0,
+		"its text-search configuration; absent: the chatbot's" }),
+	REPLIES(REPLY(201, R_ONE, &row_document, "the document, indexed"),
+	    PROBLEM(402, "plan_limit", "the plan allows no more documents"),
+	    PROBLEM(413, "document_too_large knowledge_base_full",
+		"over kb_file_max, a DOCX that unpacks to over 100 times its "
+		"size, or the company's kb_company_max"),
+	    PROBLEM(415, "unsupported_document_type",
+		"the bytes are none of PDF, DOCX, HTML, text"),
+	    PROBLEM(422, "unreadable_document no_text",
+		"a broken file, or one with no text (a scan)")),
+	.audit = "document.create",
+	.resource = "document",
+	.doc = "The body is the file. A PDF or DOCX is known by its bytes, "
+	       "not its name or Content-Type; a PDF's text is read by "
+	       "poppler's pdftotext (at most kb_pdf_pages pages, bounded in "
+	       "time and memory), a DOCX's by libarchive and libxml2 (bounded "
+	       "in entries, size and ratio against zip bombs)." };
+
 /* API keys. */
 static const struct field f_scope = FIELD_ENUM("scope", scope_names, 0, NULL);
 static const struct spec  s_api_key_create = { .noun = "key",
@@ -1987,6 +2058,31 @@ const struct route routes[] = {
 	KEY_JSON(M_POST, "/api/v1/chatbots/:id/documents", ROLE_ADMIN,
 	    SCOPE_DOCUMENTS_WRITE, PRL_MAX_BODY, h_document_create,
 	    "add a knowledge-base document (audited)", &s_document_create),
+	{ M_POST, "/api/v1/chatbots/:id/documents/file", AUTH_KEY, ROLE_ADMIN,
+	    SCOPE_DOCUMENTS_WRITE, RL_NONE, BODY_BYTES, PRL_KB_FILE_BODY,
+	    kb_file_ctypes, h_document_upload,
+	    "add a knowledge-base document from a file: PDF, DOCX, HTML, text "
+	    "(audited)",
+	    NULL, &s_document_upload },
+	KEY_JSON(M_POST, "/api/v1/chatbots/:id/sources", ROLE_ADMIN,
+	    SCOPE_DOCUMENTS_WRITE, PRL_BODY_SMALL, h_source_create,
+	    "add knowledge from a page or a sitemap, fetched in the background "
+	    "(audited)",
+	    &s_source_create),
+	KEY(M_GET, "/api/v1/chatbots/:id/sources", ROLE_MEMBER,
+	    SCOPE_DOCUMENTS_READ, h_source_list,
+	    "the chatbot's knowledge-base sources, with their progress",
+	    &s_source_list),
+	KEY(M_GET, "/api/v1/chatbots/:id/sources/:source", ROLE_MEMBER,
+	    SCOPE_DOCUMENTS_READ, h_source_get, "one source and its progress",
+	    &s_source_get),
+	{ M_POST, "/api/v1/chatbots/:id/sources/:source/sync", AUTH_KEY,
+	    ROLE_ADMIN, SCOPE_DOCUMENTS_WRITE, RL_NONE, BODY_NONE, 0, NULL,
+	    h_source_sync, "fetch a source again now (audited)", NULL,
+	    &s_source_sync },
+	KEY(M_DELETE, "/api/v1/chatbots/:id/sources/:source", ROLE_ADMIN,
+	    SCOPE_DOCUMENTS_WRITE, h_source_delete,
+	    "delete a source and its documents (audited)", &s_source_delete),
 	KEY(M_GET, "/api/v1/chatbots/:id/documents", ROLE_MEMBER,
 	    SCOPE_DOCUMENTS_READ, h_document_list,
 	    "the chatbot's knowledge-base documents", &s_document_list),

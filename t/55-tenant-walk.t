@@ -56,6 +56,8 @@ sub company {
 	$c{bot} = $bot->{id};
 	$c{doc} = $t->post("/api/v1/chatbots/$bot->{id}/documents", headers => $oauth,
 	    json => { title => "$tag doc", content_type => 'text/plain', content => "About $tag: we sell seeds." })->{json}{id};
+	$c{source} = $t->post("/api/v1/chatbots/$bot->{id}/sources", headers => $oauth,
+	    json => { kind => 'url', url => "https://docs.$tag.example/help" })->{json}{id};
 	$c{template} = $t->post('/api/v1/templates', headers => $oauth, json => { name => "$tag hello", body => 'Hello!' })->{json}{id};
 	$c{export} = $t->post('/api/v1/company/export', headers => $oauth)->{json}{id};
 	$c{webhook} = $t->post('/api/v1/webhook-endpoints', headers => $oauth,
@@ -87,7 +89,8 @@ my %b_id = (
 	'/api/v1/members/:id/capacity' => $B->{users}{member}{id},
 	'/api/v1/auth/sessions/:id' => $B->{users}{member}{session},
 	(map { $_ => $B->{bot} } qw(/api/v1/chatbots/:id /api/v1/chatbots/:id/rotate-key /api/v1/chatbots/:id/hours
-	    /api/v1/chatbots/:id/logo
+	    /api/v1/chatbots/:id/logo /api/v1/chatbots/:id/documents/file /api/v1/chatbots/:id/sources
+	    /api/v1/chatbots/:id/sources/:source /api/v1/chatbots/:id/sources/:source/sync
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
 	    /api/v1/chatbots/:id/documents/:doc)),
 	'/api/v1/templates/:id' => $B->{template},
@@ -106,6 +109,7 @@ my %b_id = (
 );
 # A second parameter, :doc, is B's document (or nobody's).
 my %b_doc = ('/api/v1/chatbots/:id/documents/:doc' => $B->{doc},
+	(map { $_ => $B->{source} } qw(/api/v1/chatbots/:id/sources/:source /api/v1/chatbots/:id/sources/:source/sync)),
 	'/api/v1/conversations/:id/suggestions/:draft' => $B->{draft});
 my $nobody = '00000000-0000-4000-8000-000000000000';
 # Bodies that pass validation on id routes (undef: no body at all).
@@ -124,6 +128,8 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/widget/conversations/:id/transcript' => undef,
 	'/api/v1/chatbots/:id/rotate-identity-secret' => undef,
 	'/api/v1/chatbots/:id/documents' => { title => 't', content_type => 'text/plain', content => 'text' },
+	'/api/v1/chatbots/:id/sources' => { kind => 'url', url => 'https://docs.example/help' },
+	'/api/v1/chatbots/:id/sources/:source/sync' => undef,
 	'/api/v1/templates/:id' => { name => 'renamed' },
 	'/api/v1/webhook-endpoints/:id' => { description => 'renamed' },
 	'/api/v1/visitors/:id' => { name => 'Renamed' },
@@ -213,6 +219,12 @@ my %expected = (
 	'GET /api/v1/chatbots/:id/documents' => ['member', 'documents:read'],
 	'GET /api/v1/chatbots/:id/documents/:doc' => ['member', 'documents:read'],
 	'DELETE /api/v1/chatbots/:id/documents/:doc' => ['admin', 'documents:write'],
+	'POST /api/v1/chatbots/:id/documents/file' => ['admin', 'documents:write'],
+	'POST /api/v1/chatbots/:id/sources' => ['admin', 'documents:write'],
+	'GET /api/v1/chatbots/:id/sources' => ['member', 'documents:read'],
+	'GET /api/v1/chatbots/:id/sources/:source' => ['member', 'documents:read'],
+	'POST /api/v1/chatbots/:id/sources/:source/sync' => ['admin', 'documents:write'],
+	'DELETE /api/v1/chatbots/:id/sources/:source' => ['admin', 'documents:write'],
 	'POST /api/v1/company/export' => ['admin'],
 	'GET /api/v1/company/exports' => ['admin'],
 	'GET /api/v1/company/exports/:id' => ['admin'],
@@ -284,7 +296,7 @@ sub call {
 	if (defined $id) {
 		my $doc = $id eq $nobody ? $nobody : $b_doc{$r->{path}};
 		$path =~ s/:id/$id/;
-		$path =~ s/:(?:doc|draft)/$doc/ if defined $doc;
+		$path =~ s/:(?:doc|draft|source)/$doc/ if defined $doc;
 	}
 	my %o = (headers => { authorization => "Bearer $cred", 'x-forwarded-for' => '198.51.100.' . (++$n % 250 + 1) });
 	# On an id route a valid body, so the id is what decides; elsewhere
@@ -295,6 +307,9 @@ sub call {
 		$o{headers}{'content-type'} = 'image/png';
 		$o{body} = $png;
 		$path .= '?filename=a.png' if $r->{path} =~ /attachments$/;
+	} elsif ($r->{path} =~ m{/documents/file$}) {
+		$o{headers}{'content-type'} = 'text/plain';
+		$o{body} = 'A file of plain text.';
 	} elsif ($r->{method} =~ /^(POST|PATCH|PUT)$/) {
 		if ((defined $id || $r->{path} !~ /:id/) && exists $valid_body{$r->{path}}) {
 			$o{json} = $valid_body{$r->{path}} if defined $valid_body{$r->{path}};

@@ -31,7 +31,7 @@ sub req { my ($m, $p, $h, $j) = @_; $t->request($m, $p, headers => $h // $auth, 
 sub count { $t->sql('SELECT count(*) AS n FROM audit_log WHERE company_id = ?', $cid)->[0]{n} }
 
 # --- every mutating admin route writes one entry ------------------------------
-my ($bot, $doc, $tpl, $inv, $key, $wh, $dom, $team, $label);
+my ($bot, $doc, $tpl, $inv, $key, $wh, $dom, $team, $label, $src);
 my @calls = (
 	['PATCH /api/v1/company', sub { req('PATCH', '/api/v1/company', undef, { name => 'Audit Co Ltd' }) }],
 	['PUT /api/v1/company/llm', sub { req('PUT', '/api/v1/company/llm', undef, { model => 'gpt-4o-mini' }) }],
@@ -52,6 +52,13 @@ my @calls = (
 	['POST /api/v1/chatbots/:id/documents', sub { my $r = req('POST', "/api/v1/chatbots/$bot/documents", undef,
 	    { title => 'D', content_type => 'text/plain', content => 'Some text.' }); $doc = $r->{json}{id}; $r }],
 	['DELETE /api/v1/chatbots/:id/documents/:doc', sub { req('DELETE', "/api/v1/chatbots/$bot/documents/$doc") }],
+	['POST /api/v1/chatbots/:id/documents/file', sub { $t->request('POST', "/api/v1/chatbots/$bot/documents/file?title=F",
+	    headers => { %$auth, 'content-type' => 'text/plain' }, body => 'A file of plain text.') }],
+	['POST /api/v1/chatbots/:id/sources', sub { my $r = req('POST', "/api/v1/chatbots/$bot/sources", undef,
+	    { kind => 'url', url => 'https://docs.example/help' }); $src = $r->{json}{id}; $r }],
+	['POST /api/v1/chatbots/:id/sources/:source/sync', sub {
+	    $t->sql(q{UPDATE kb_sources SET status = 'failed' WHERE id = ?}, $src); req('POST', "/api/v1/chatbots/$bot/sources/$src/sync") }],
+	['DELETE /api/v1/chatbots/:id/sources/:source', sub { req('DELETE', "/api/v1/chatbots/$bot/sources/$src") }],
 	['POST /api/v1/templates', sub { my $r = req('POST', '/api/v1/templates', undef, { name => 'T', body => 'B' }); $tpl = $r->{json}{id}; $r }],
 	['PATCH /api/v1/templates/:id', sub { req('PATCH', "/api/v1/templates/$tpl", undef, { body => 'B2' }) }],
 	['DELETE /api/v1/templates/:id', sub { req('DELETE', "/api/v1/templates/$tpl") }],

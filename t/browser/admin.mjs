@@ -31,6 +31,20 @@ async function downloaded(click) {
 const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
 const evil = "<img src=x onerror=alert(1)>";
 
+// A one-page PDF saying 'text' (what poppler reads).
+function pdf(text) {
+	const objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"];
+	const stream = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
+	objs.push(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+	let out = "%PDF-1.4\n";
+	const at = objs.map((o, i) => { const n = out.length; out += `${i + 1} 0 obj\n${o}\nendobj\n`; return n; });
+	const xref = out.length;
+	out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n` + at.map((n) => `${String(n).padStart(10, "0")} 00000 n \n`).join("");
+	out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+	return Buffer.from(out, "latin1");
+}
+
 let step = "start";
 try {
 	step = "log in";
@@ -150,6 +164,19 @@ try {
 	await page.getByRole("button", { name: "Add to the knowledge base" }).click();
 	await page.locator("#documents li", { hasText: "FAQ" }).waitFor();
 	check(/text\/html/.test(await page.locator("#documents li", { hasText: "FAQ" }).textContent()), "an uploaded HTML file is added as HTML");
+	// A PDF, read by parleyd (poppler): one page with one line of text.
+	await page.getByLabel("Title").fill("Care guide");
+	await page.getByLabel(/^From a file/).setInputFiles({ name: "care.pdf", mimeType: "application/pdf", buffer: pdf("Wax the boots monthly.") });
+	await page.getByRole("button", { name: "Add to the knowledge base" }).click();
+	await page.locator("#documents li", { hasText: "Care guide" }).waitFor();
+	check(/application\/pdf/.test(await page.locator("#documents li", { hasText: "Care guide" }).textContent()), "an uploaded PDF is added");
+	// A sitemap of the shop's site, fetched in the background.
+	await page.getByLabel("Its address (https://…)").fill("https://docs.example/sitemap.xml");
+	await page.getByRole("button", { name: "Fetch" }).click();
+	await page.locator("#sources li", { hasText: "https://docs.example/sitemap.xml" }).waitFor();
+	const listed = await page.locator("#sources li").first().textContent();
+	check(/Sitemap .*(queued|fetching|failed|done).* · \d+ of \d+ pages stored.* · re-sync weekly/.test(listed),
+	    "a sitemap source is listed with its progress", listed);
 	await page.getByRole("button", { name: "FAQ", exact: true }).click();
 	await page.locator(".viewer pre").waitFor();
 	const text = await page.locator(".viewer pre").textContent();
@@ -159,7 +186,7 @@ try {
 	await page.getByRole("button", { name: `Delete “Returns ${evil}”` }).click();
 	await page.getByRole("button", { name: "Delete", exact: true }).click();
 	await page.locator("#documents li", { hasText: "Returns" }).waitFor({ state: "detached" });
-	check((await api("GET", `/api/v1/chatbots/${botId}/documents`)).json.items.length === 1, "a document deleted on the page is gone");
+	check((await api("GET", `/api/v1/chatbots/${botId}/documents`)).json.items.length === 2, "a document deleted on the page is gone");
 	await page.getByRole("button", { name: `Delete the chatbot “Help ${evil}”` }).click();
 	await page.getByRole("button", { name: "Delete", exact: true }).click();
 	await h1("Chatbots");
