@@ -18,7 +18,7 @@ $$;
 CREATE FUNCTION parley_contrast(p_a text, p_b text) RETURNS double precision
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 	SELECT (greatest(a, b) + 0.05) / (least(a, b) + 0.05) FROM (SELECT
-	    parley_luminance(p_a) AS a, parley_luminance(p_b) AS b) l
+	    public.parley_luminance(p_a) AS a, public.parley_luminance(p_b) AS b) l
 $$;
 
 ALTER TABLE chatbots

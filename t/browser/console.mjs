@@ -150,10 +150,12 @@ try {
 	await p4.locator("main").getByRole("link", { name: "Your account" }).click();
 	await p4.locator("h1", { hasText: "Your account" }).waitFor();
 	await p4.getByLabel("Your name").fill("Mo M. Member");
-	await p4.getByRole("button", { name: "Save name" }).click();
+	await p4.getByLabel(/^Name visitors see/).fill("Mo");
+	await p4.getByRole("button", { name: "Save profile" }).click();
 	await p4.getByRole("status").filter({ hasText: "Saved." }).waitFor();
-	check((await api("GET", "/api/v1/me", null, (await api("POST", "/api/v1/auth/login", { email: member, password: pw2 })).json?.access_token)).json?.user?.name === "Mo M. Member",
-	    "one's own name changed on the account page is the API's");
+	const profile = (await api("GET", "/api/v1/me", null, (await api("POST", "/api/v1/auth/login", { email: member, password: pw2 })).json?.access_token)).json?.user;
+	check(profile?.name === "Mo M. Member" && profile?.display_name === "Mo",
+	    "one's own name and the name visitors see, changed on the account page, are the API's", JSON.stringify(profile));
 	await p4.getByRole("button", { name: "Set up two-factor authentication" }).click();
 	// The secret as an app's camera reads it: the QR code's pixels, read
 	// by zbarimg (zbar-tools).
