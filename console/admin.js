@@ -313,10 +313,11 @@ function sourcesSection(id, sources, admin) {
 	const progress = (x) => `${x.status}${x.error ? ` (${x.error})` : ""} · ${x.pages_done} of ${x.pages_found} pages stored` +
 		`${x.pages_failed ? `, ${x.pages_failed} not` : ""}${x.resync !== "off" ? ` · re-sync ${x.resync}` : ""}` +
 		`${x.synced_at ? ` · last ${when(x.synced_at)}` : ""}`;
-	const items = list("sources", sources, (x) => el("li", {}, el("strong", {}, x.kind === "sitemap" ? "Sitemap " : "Page "),
-		el("a", { href: x.url, rel: "noopener noreferrer", target: "_blank" }, x.url), ` · ${progress(x)}`,
+	const items = list("sources", sources, (x) => el("li", {},
+		el("strong", {}, x.kind === "sitemap" ? "Sitemap " : x.kind === "file" ? "Upload " : "Page "),
+		x.kind === "file" ? (x.title ?? "") : el("a", { href: x.url, rel: "noopener noreferrer", target: "_blank" }, x.url), ` · ${progress(x)}`,
 		x.failures.length ? el("ul", {}, x.failures.map((f) => el("li", { class: "muted" }, `${f.url}: ${f.error}`))) : null,
-		admin ? el("span", {}, " ", el("button", { type: "button", onclick: async () => {
+		admin ? el("span", {}, " ", x.kind === "file" ? null : el("button", { type: "button", onclick: async () => {
 			await api("POST", `/api/v1/chatbots/${id}/sources/${x.id}/sync`);
 			reload();
 		} }, "Sync now"), " ", delButton(`the source and its pages`, `/api/v1/chatbots/${id}/sources/${x.id}`)) : null),
@@ -403,7 +404,13 @@ async function chatbotPage(id) {
 				// Read by parleyd from its bytes (poppler, libarchive).
 				const q = new URLSearchParams({ title: v.title });
 				if (v.language) q.set("language", v.language);
-				await upload(`/api/v1/chatbots/${id}/documents/file?${q}`, v.file);
+				// Read by the jobs process: wait for it (a minute at most).
+				const up = await upload(`/api/v1/chatbots/${id}/documents/file?${q}`, v.file);
+				for (let i = 0; i < 120; i++) {
+					const x = await api("GET", `/api/v1/chatbots/${id}/sources/${up.id}`);
+					if (x.status === "done" || x.status === "failed") break;
+					await new Promise((r) => setTimeout(r, 500));
+				}
 				reload();
 				return;
 			}

@@ -7,9 +7,18 @@ CREATE TABLE kb_sources (
 	id		uuid NOT NULL DEFAULT gen_random_uuid(),
 	company_id	uuid NOT NULL,
 	chatbot_id	uuid NOT NULL,
-	kind		text NOT NULL CHECK (kind IN ('url', 'sitemap')),
-	url		text NOT NULL CHECK (url ~ '^https?://[!-~]+$' AND
+	-- url: one page or file at an address; sitemap: the pages it
+	-- lists; file: one uploaded file, read by the jobs process too (a
+	-- PDF can take seconds of CPU: never a request worker's).
+	kind		text NOT NULL CHECK (kind IN ('url', 'sitemap', 'file')),
+	url		text CHECK (url ~ '^https?://[!-~]+$' AND
 			    length(url) <= 2000),
+	title		text CHECK (length(title) BETWEEN 1 AND 200),
+	-- An uploaded file until its text is read (then NULL).
+	file		bytea CHECK (octet_length(file) <= 52428800),
+	file_type	text CHECK (file_type IN ('application/pdf',
+			    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+			    'text/html', 'text/markdown', 'text/plain')),
 	language	text CHECK (language IN ('simple', 'english', 'french',
 			    'german', 'spanish', 'italian', 'portuguese', 'dutch',
 			    'danish', 'finnish', 'norwegian', 'swedish',
@@ -33,7 +42,9 @@ CREATE TABLE kb_sources (
 	created_by	uuid,
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (company_id, id),
-	FOREIGN KEY (company_id, chatbot_id) REFERENCES chatbots (company_id, id) ON DELETE CASCADE
+	FOREIGN KEY (company_id, chatbot_id) REFERENCES chatbots (company_id, id) ON DELETE CASCADE,
+	CHECK ((kind = 'file') = (url IS NULL)),
+	CHECK (kind <> 'file' OR resync = 'off')
 );
 CREATE INDEX kb_sources_bot_idx ON kb_sources (company_id, chatbot_id);
 CREATE INDEX kb_sources_due_idx ON kb_sources (next_sync_at) WHERE resync <> 'off';

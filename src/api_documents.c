@@ -161,17 +161,8 @@ int
 h_document_list(struct request *req, struct ctx *ctx)
 {
 	const char *p[2] = { ctx->who.company_id, router_param(req, "id") };
-	PGresult   *res;
 
-	/* An unknown chatbot is a 404, not an empty list. */
-	if ((res = db_exec(ctx->db, &q_doc_bot, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return router_not_found(req);
-	}
-	PQclear(res);
-	return api_list(req, ctx, &q_doc_list, p);
+	return api_list_of(req, ctx, &q_doc_bot, &q_doc_list, p);
 }
 
 int

@@ -14,10 +14,10 @@
 
 #include "api.h"
 #include "conf.h"
+#include "crypto.h"
 #include "db.h"
 #include "handler.h"
 #include "job_queue.h"
-#include "kb.h"
 #include "kb_extract.h"
 #include "netguard.h"
 #include "plans.h"
@@ -45,19 +45,13 @@ static struct db_stmt q_src_get = { "kb_source_get",
 /* A fetch again, unless one is due or under way. */
 static struct db_stmt q_src_sync = { "kb_source_sync",
 	"UPDATE kb_sources SET status = 'queued' WHERE company_id = $1 AND "
-	"chatbot_id = $2 AND id = $3 AND status IN ('done', 'failed') "
-	"RETURNING {{Source}}",
+	"chatbot_id = $2 AND id = $3 AND status IN ('done', 'failed') AND "
+	"kind <> 'file' RETURNING {{Source}}",
 	3, 0, 0 };
 static struct db_stmt q_src_delete = { "kb_source_delete",
 	"DELETE FROM kb_sources WHERE company_id = $1 AND chatbot_id = $2 AND "
 	"id = $3",
 	3, 0, 0 };
-static struct db_stmt q_file_quota = { "kb_file_quota",
-	"SELECT (SELECT coalesce(sum(octet_length(d.text)), 0) FROM "
-	"kb_documents d WHERE d.company_id = $1) AS used FROM companies c JOIN "
-	"chatbots b ON b.company_id = c.id WHERE c.id = $1 AND b.id = $2 FOR "
-	"UPDATE OF c",
-	2, 0, 0 };
 
 /* Queues the fetch of source 'row' (its first row) in the open tx. */
 static int
@@ -121,17 +115,8 @@ int
 h_source_list(struct request *req, struct ctx *ctx)
 {
 	const char *p[2] = { ctx->who.company_id, router_param(req, "id") };
-	PGresult   *res;
 
-	/* An unknown chatbot is a 404, not an empty list. */
-	if ((res = db_exec(ctx->db, &q_src_bot, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return router_not_found(req);
-	}
-	PQclear(res);
-	return api_list(req, ctx, &q_src_list, p);
+	return api_list_of(req, ctx, &q_src_bot, &q_src_list, p);
 }
 
 int
@@ -139,21 +124,8 @@ h_source_get(struct request *req, struct ctx *ctx)
 {
 	const char *p[3] = { ctx->who.company_id, router_param(req, "id"),
 		router_param(req, "source") };
-	PGresult   *res;
-	json_t	   *o;
-	int	    rc;
 
-	if ((res = db_exec_commit(ctx->db, &q_src_get, p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return router_not_found(req);
-	}
-	o = row_json(&row_source, res, 0);
-	PQclear(res);
-	rc = o != NULL ? http_send_json(req, 200, o) : -1;
-	json_decref(o);
-	return rc;
+	return api_get_one(req, ctx, &q_src_get, p);
 }
 
 int
@@ -200,37 +172,27 @@ h_source_delete(struct request *req, struct ctx *ctx)
 	return api_delete(req, ctx, &q_src_delete, p);
 }
 
-/* 4xx for a file kb_type_of() or kb_extract() refused. */
-static int
-file_refused(struct request *req, const char *why)
-{
-	if (strcmp(why, "unsupported_type") == 0)
-		return api_problem(req, 415, "unsupported_document_type",
-		    "A file must be a PDF, a DOCX, HTML or plain text");
-	if (strcmp(why, "too_large") == 0 || strcmp(why, "zip_bomb") == 0 ||
-	    strcmp(why, "too_many_entries") == 0)
-		return api_problem(req, 413, "document_too_large",
-		    strcmp(why, "too_large") == 0
-			? "The file or its text is larger than this server "
-			  "accepts"
-			: "The file unpacks to far more than it is: refused");
-	if (strcmp(why, "no_text") == 0)
-		return api_problem(req, 422, "no_text",
-		    "The file has no text to read (a scan needs OCR first)");
-	return api_problem(
-	    req, 422, "unreadable_document", "The file cannot be read");
-}
+static struct db_stmt q_file_new = { "kb_file_new",
+	"INSERT INTO kb_sources (company_id, chatbot_id, kind, title, "
+	"language, file, file_type, created_by) SELECT $1, b.id, 'file', $3, "
+	"$4, decode($5, 'hex'), $6, $7 FROM chatbots b WHERE b.company_id = "
+	"$1 AND b.id = $2 RETURNING {{Source}}",
+	7, 0, 0 };
 
+/*
+ * A file for the knowledge base: what it is from its bytes (PDF, DOCX) or
+ * its declared type (HTML, text), then kept as a source of kind file
+ * whose text the jobs process reads: a PDF can take seconds of CPU, which
+ * no request worker spends.
+ */
 int
 h_document_upload(struct request *req, struct ctx *ctx)
 {
 	struct plan_refusal refusal;
-	const char	   *bot = router_param(req, "id"), *type, *why = NULL;
-	const char	   *p[2] = { ctx->who.company_id, bot };
-	struct kb_doc	    d;
-	char		   *text = NULL, *title = NULL;
+	const char	   *type, *p[7];
+	char		   *hex = NULL;
 	PGresult	   *res = NULL;
-	json_t		   *o = NULL, *fields = NULL, *chunks = NULL;
+	json_t		   *o = NULL, *fields = NULL;
 	int		    rc;
 
 	if ((rc = plan_check(ctx, PLAN_DOCUMENTS, &refusal)) != 0)
@@ -239,67 +201,39 @@ h_document_upload(struct request *req, struct ctx *ctx)
 	if (req->body_len == 0)
 		return api_problem(req, 422, "no_text", "The file is empty");
 	if (req->body_len > (size_t)ctx->conf->kb_file_max)
-		return file_refused(req, "too_large");
+		return api_problem(req, 413, "document_too_large",
+		    "The file is larger than this server accepts");
 	if ((type = kb_type_of((const unsigned char *)req->body, req->body_len,
 		 req->content_type)) == NULL)
-		return file_refused(req, "unsupported_type");
-	/* Read outside the transaction: nothing locked while pdftotext runs. */
-	if (db_in_tx(ctx->db) && db_commit(ctx->db) == -1)
+		return api_problem(req, 415, "unsupported_document_type",
+		    "A file must be a PDF, a DOCX, HTML or plain text");
+	if ((hex = malloc(req->body_len * 2 + 1)) == NULL)
 		return -1;
-	if ((text = kb_extract(ctx->conf, type,
-		 (const unsigned char *)req->body, req->body_len, &title,
-		 &why)) == NULL)
-		return strcmp(why, "internal") == 0 ? -1
-						    : file_refused(req, why);
-	if (db_tenant_begin(
-		ctx->db, ctx->who.company_id, &q_file_quota, p, &res) == -1 ||
-	    res == NULL)
+	crypto_hex((const unsigned char *)req->body, req->body_len, hex);
+	p[0] = ctx->who.company_id;
+	p[1] = router_param(req, "id");
+	p[2] = router_arg(req, "title");
+	p[3] = router_arg(req, "language");
+	p[4] = hex;
+	p[5] = type;
+	p[6] = ctx->who.user_id;
+	if ((res = db_exec(ctx->db, &q_file_new, p)) == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
 		rc = router_not_found(req);
 		goto out;
 	}
-	if (row_int(res, 0, "used") + (long long)strlen(text) >
-	    ctx->conf->kb_company_max) {
-		rc = api_problem(req, 413, "knowledge_base_full",
-		    "The company's knowledge base is full: delete documents "
-		    "first");
-		goto out;
-	}
-	PQclear(res);
-	res = NULL;
-	memset(&d, 0, sizeof(d));
-	d.company_id = ctx->who.company_id;
-	d.chatbot_id = bot;
-	d.title = router_arg(req, "title") != NULL ? router_arg(req, "title")
-	    : title != NULL			   ? title
-						   : "Document";
-	d.content_type = type;
-	d.language = router_arg(req, "language");
-	d.created_by = ctx->who.user_id;
-	d.text = text;
-	d.bytes = req->body_len;
-	if ((d.chunks = chunks = kb_chunks_of(text)) == NULL) {
-		rc = api_problem(req, 413, "document_too_large",
-		    "The document has too many parts");
-		goto out;
-	}
-	if (kb_store(ctx->db, &d, (void **)&res) != KB_NEW || res == NULL)
-		goto out;
-	fields = json_pack("[s,s]", "title", "content_type");
-	if ((o = row_json(&row_document, res, 0)) == NULL ||
+	fields = json_pack("[s,s]", "kind", "title");
+	if (queue_fetch(ctx, res) == -1 ||
 	    api_audit(req, ctx, row_get(res, 0, "id"), fields, NULL) == -1 ||
-	    db_commit(ctx->db) == -1)
+	    db_commit(ctx->db) == -1 ||
+	    (o = row_json(&row_source, res, 0)) == NULL)
 		goto out;
-	rc = http_send_json(req, 201, o);
+	rc = http_send_json(req, 202, o);
 out:
-	if (db_in_tx(ctx->db))
-		db_rollback(ctx->db);
+	free(hex);
 	PQclear(res);
-	free(text);
-	free(title);
 	json_decref(o);
 	json_decref(fields);
-	json_decref(chunks);
 	return rc;
 }

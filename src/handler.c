@@ -68,6 +68,20 @@ api_list(struct request *req, struct ctx *ctx, struct db_stmt *st,
 }
 
 int
+api_list_of(struct request *req, struct ctx *ctx, struct db_stmt *parent,
+    struct db_stmt *st, const char *const *p)
+{
+	PGresult *res;
+	int	  n;
+
+	if ((res = db_exec(ctx->db, parent, p)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	return n == 1 ? api_list(req, ctx, st, p) : router_not_found(req);
+}
+
+int
 api_page(struct request *req, struct ctx *ctx, struct db_stmt *st,
     const char *const *p, long limit)
 {

@@ -19,6 +19,13 @@ int api_get_one(struct request *req, struct ctx *ctx, struct db_stmt *st,
 int api_list(struct request *req, struct ctx *ctx, struct db_stmt *st,
     const char *const *p);
 /*
+ * api_list() of the children of a parent that 'parent' (run with the same
+ * 'p') finds: 404 when it finds no row, so an unknown parent is not an
+ * empty list.
+ */
+int api_list_of(struct request *req, struct ctx *ctx, struct db_stmt *parent,
+    struct db_stmt *st, const char *const *p);
+/*
  * Runs 'st' with 'p' and COMMIT; answers 200 {items, next_cursor} for a
  * keyset page of at most 'limit' rows: a full page's next_cursor is
  * its last row's hidden column "cursor", else null.

@@ -41,8 +41,16 @@
 #define FAILURES_MAX 20 /* pages' failures kept */
 
 static struct db_stmt q_src_lock = { "kb_source_lock",
-	"SELECT kind, url, language, chatbot_id, resync FROM kb_sources WHERE "
-	"company_id = $1 AND id = $2 FOR UPDATE",
+	"SELECT kind, coalesce(url, '') AS url, language, chatbot_id, resync, "
+	"title FROM kb_sources WHERE company_id = $1 AND id = $2 FOR UPDATE",
+	2, 0, 0 };
+/* An uploaded file's bytes (hex), until its text is read. */
+static struct db_stmt q_src_file = { "kb_source_file",
+	"SELECT encode(file, 'hex') AS file, file_type FROM kb_sources WHERE "
+	"company_id = $1 AND id = $2 AND file IS NOT NULL",
+	2, 0, 0 };
+static struct db_stmt q_src_file_done = { "kb_source_file_done",
+	"UPDATE kb_sources SET file = NULL WHERE company_id = $1 AND id = $2",
 	2, 0, 0 };
 static struct db_stmt q_src_start = { "kb_source_start",
 	"UPDATE kb_sources SET status = 'fetching', error = NULL, pages_found "
@@ -514,6 +522,93 @@ page_title(const char *url, const char *html_title, char *out, size_t len)
 	}
 }
 
+/*
+ * Stores 'd' in a tenant transaction of its own, left open for the
+ * caller to commit; NULL, or the reason it failed (rolled back).
+ */
+static const char *
+store_text(const struct conf *cfg, struct db *db, const struct kb_doc *d)
+{
+	const char *p[1] = { d->company_id };
+	PGresult   *res;
+
+	if (db_tenant_begin(db, d->company_id, &q_src_quota, p, &res) == -1 ||
+	    res == NULL)
+		return "database";
+	if (row_int(res, 0, "used") + (long long)strlen(d->text) >
+	    cfg->kb_company_max) {
+		PQclear(res);
+		db_rollback(db);
+		return "knowledge_base_full";
+	}
+	PQclear(res);
+	if (kb_store(db, d, NULL) == -1) {
+		db_rollback(db);
+		return "too_large"; /* too many parts, or the database */
+	}
+	return NULL;
+}
+
+/*
+ * An uploaded file's text read and stored (the transaction left open for
+ * the caller), its bytes then dropped; NULL, or the reason it failed.
+ */
+static const char *
+one_file(const struct conf *cfg, struct db *db, const char *cid,
+    const char *sid, const char *bot, const char *lang, const char *title)
+{
+	const char    *p[2] = { cid, sid }, *err = NULL, *hex;
+	unsigned char *bytes = NULL;
+	char	      *text = NULL, *html_title = NULL, type[128];
+	struct kb_doc  d;
+	PGresult      *res = NULL;
+	size_t	       n, i;
+
+	if (db_tenant_begin(db, cid, &q_src_file, p, &res) == -1)
+		return "database";
+	db_rollback(db);
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		return "gone"; /* read already, by an earlier try */
+	}
+	hex = row_get(res, 0, "file");
+	snprintf(type, sizeof(type), "%s", row_get(res, 0, "file_type"));
+	n = strlen(hex) / 2;
+	if ((bytes = malloc(n + 1)) == NULL) {
+		PQclear(res);
+		return "internal";
+	}
+	for (i = 0; i < n; i++)
+		bytes[i] = (unsigned char)(hex_digit(hex[2 * i]) * 16 +
+		    hex_digit(hex[2 * i + 1]));
+	PQclear(res);
+	res = NULL;
+	text = kb_extract(cfg, type, bytes, n, &html_title, &err);
+	free(bytes);
+	if (text == NULL)
+		return err;
+	memset(&d, 0, sizeof(d));
+	d.company_id = cid;
+	d.chatbot_id = bot;
+	d.title = title != NULL	 ? title
+	    : html_title != NULL ? html_title
+				 : "Document";
+	d.content_type = type;
+	d.language = lang;
+	d.source_id = sid;
+	d.text = text;
+	d.bytes = n;
+	err = store_text(cfg, db, &d);
+	if (err == NULL && (res = db_exec(db, &q_src_file_done, p)) == NULL) {
+		db_rollback(db);
+		err = "database";
+	}
+	PQclear(res);
+	free(text);
+	free(html_title);
+	return err;
+}
+
 /* One page fetched and stored; NULL, or the reason it failed. */
 static const char *
 one_page(const struct conf *cfg, struct db *db, const char *cid,
@@ -522,13 +617,11 @@ one_page(const struct conf *cfg, struct db *db, const char *cid,
 {
 	struct fetched f;
 	struct kb_doc  d;
-	const char    *err = NULL, *type, *p[1] = { cid };
+	const char    *err = NULL, *type;
 	char	      *text = NULL, *title = NULL, t[256];
 	size_t	       max = (size_t)(cfg->kb_file_max > cfg->kb_document_max
 			? cfg->kb_file_max
 			: cfg->kb_document_max);
-	PGresult      *res;
-	int	       stored;
 
 	*gone = 0;
 	memset(&f, 0, sizeof(f));
@@ -572,25 +665,7 @@ one_page(const struct conf *cfg, struct db *db, const char *cid,
 	d.source_id = sid;
 	d.text = text;
 	d.bytes = f.len;
-	err = "database";
-	if (db_tenant_begin(db, cid, &q_src_quota, p, &res) == -1 ||
-	    res == NULL)
-		goto out;
-	if (row_int(res, 0, "used") + (long long)strlen(text) >
-	    cfg->kb_company_max) {
-		PQclear(res);
-		db_rollback(db);
-		err = "knowledge_base_full";
-		goto out;
-	}
-	PQclear(res);
-	if ((stored = kb_store(db, &d, NULL)) == -1) {
-		db_rollback(db);
-		err = "too_large"; /* too many parts, or the database */
-		goto out;
-	}
-	err = NULL;
-out:
+	err = store_text(cfg, db, &d);
 	free(text);
 	free(title);
 	fetched_free(&f);
@@ -620,6 +695,7 @@ kb_fetch_run(const struct conf *cfg, struct db *db, const struct job *job,
 	    json_string_value(json_object_get(job->payload, "source_id"));
 	const char     *p[2] = { cid, sid };
 	char		kind[16], url[2048], bot[37], lang[24] = "", n[16];
+	char		title[256] = "";
 	struct robots	robots[HOSTS_MAX];
 	int		nrobots = 0, failed = 0, i;
 	json_t	       *pages = NULL, *keep = NULL, *v;
@@ -646,6 +722,8 @@ kb_fetch_run(const struct conf *cfg, struct db *db, const struct job *job,
 	snprintf(bot, sizeof(bot), "%s", row_get(res, 0, "chatbot_id"));
 	if (row_opt(res, 0, "language") != NULL)
 		snprintf(lang, sizeof(lang), "%s", row_get(res, 0, "language"));
+	if (row_opt(res, 0, "title") != NULL)
+		snprintf(title, sizeof(title), "%s", row_get(res, 0, "title"));
 	PQclear(res);
 	res = db_exec(db, &q_src_start, p);
 	if (res == NULL || db_commit(db) == -1)
@@ -653,6 +731,26 @@ kb_fetch_run(const struct conf *cfg, struct db *db, const struct job *job,
 	PQclear(res);
 	res = NULL;
 	memset(robots, 0, sizeof(robots));
+	if (strcmp(kind, "file") == 0) {
+		const char *why = one_file(cfg, db, cid, sid, bot,
+		    lang[0] != '\0' ? lang : NULL,
+		    title[0] != '\0' ? title : NULL);
+
+		if (why != NULL && strcmp(why, "database") == 0)
+			goto out;
+		if (why == NULL && db_commit(db) == -1)
+			goto out;
+		if (why != NULL && strcmp(why, "gone") == 0)
+			why = NULL; /* an earlier try read it */
+		if (note(db, &q_src_found, cid, sid, "1", NULL) == -1 ||
+		    note(db, &q_src_page, cid, sid, why, "upload") == -1 ||
+		    note(db, &q_src_end, cid, sid,
+			why != NULL ? "failed" : "done", why) == -1)
+			goto out;
+		out = JOB_OK;
+		*err = NULL;
+		goto out;
+	}
 	if (strcmp(kind, "sitemap") == 0) {
 		const char *why = NULL;
 

@@ -453,7 +453,8 @@ static const struct spec s_source_get = { .noun = "source",
 	REPLIES(REPLY(200, R_ONE, &row_source, "with its progress")) };
 static const struct spec s_source_sync = { .noun = "source",
 	REPLIES(REPLY(202, R_ONE, &row_source, "queued"),
-	    PROBLEM(409, "sync_under_way", "a fetch is due or under way")),
+	    PROBLEM(409, "sync_under_way",
+		"a fetch is due or under way, or the source is an upload")),
 	.audit = "kb_source.sync",
 	.resource = "kb_source" };
 static const struct spec s_source_delete = { .noun = "source",
@@ -470,23 +471,25 @@ static const struct spec s_document_upload = { .noun = "chatbot",
 		  "its title; else an HTML page's own, else \"Document\""),
 	    { "language", V_ENUM, 0, 0, 0, bot_languages, NULL, 0,
 		"its text-search configuration; absent: the chatbot's" }),
-	REPLIES(REPLY(201, R_ONE, &row_document, "the document, indexed"),
+	REPLIES(REPLY(202, R_ONE, &row_source,
+		    "a source of kind file, queued: its document follows when "
+		    "the jobs process has read it (status done), or its error "
+		    "(unreadable, zip_bomb, too_large, no_text, "
+		    "knowledge_base_full)"),
 	    PROBLEM(402, "plan_limit", "the plan allows no more documents"),
-	    PROBLEM(413, "document_too_large knowledge_base_full",
-		"over kb_file_max, a DOCX that unpacks to over 100 times its "
-		"size, or the company's kb_company_max"),
+	    PROBLEM(413, "document_too_large", "over kb_file_max"),
 	    PROBLEM(415, "unsupported_document_type",
 		"the bytes are none of PDF, DOCX, HTML, text"),
-	    PROBLEM(422, "unreadable_document no_text",
-		"a broken file, or one with no text (a scan)")),
-	.audit = "document.create",
-	.resource = "document",
+	    PROBLEM(422, "no_text", "an empty file")),
+	.audit = "kb_source.create",
+	.resource = "kb_source",
 	.doc = "The body is the file. A PDF or DOCX is known by its bytes, "
-	       "not its name or Content-Type; a PDF's text is read by "
-	       "poppler's pdftotext (at most kb_pdf_pages pages, bounded in "
-	       "time and memory), a DOCX's by libarchive and libxml2 (bounded "
-	       "in entries, size and ratio against zip bombs)." };
-
+	       "not its name or Content-Type. Its text is read by the jobs "
+	       "process, never a request worker: a PDF's by poppler's "
+	       "pdftotext (at most kb_pdf_pages pages, bounded in time and "
+	       "memory), a DOCX's by libarchive and libxml2 (bounded in "
+	       "entries, size and ratio against zip bombs). The file's bytes "
+	       "are dropped once read." };
 /* API keys. */
 static const struct field f_scope = FIELD_ENUM("scope", scope_names, 0, NULL);
 static const struct spec  s_api_key_create = { .noun = "key",

@@ -118,14 +118,24 @@ sub upload { my ($body, $ctype, $q) = @_;
 	$t->request('POST', $up . ($q // ''), headers => { %$auth, 'content-type' => $ctype // 'application/octet-stream' }, body => $body) }
 my $pdfbytes = $http->get("$site/files/guide.pdf")->{content};
 $r = upload($pdfbytes, 'application/pdf', '?title=Sleeping%20bags&language=english');
-is $r->{status}, 201, 'a PDF is uploaded';
-is $r->{json}{title}, 'Sleeping bags', '... with its title';
-is $r->{json}{language}, 'english', '... and language';
-is upload($http->get("$site/files/care.docx")->{content})->{status}, 201, 'a DOCX (sent as octet-stream: its bytes say what it is)';
+is $r->{status}, 202, 'a PDF is uploaded: queued for the jobs process, never read by a request worker';
+is $r->{json}{kind}, 'file', '... as a source of kind file';
+$s = settled($r->{json}{id});
+is $s->{status}, 'done', '... read';
+my ($up_doc) = @{ $t->sql(q{SELECT id::text AS id, title, language, content_type FROM kb_documents WHERE source_id = ?}, $r->{json}{id}) };
+is_deeply [@$up_doc{qw(title language content_type)}], ['Sleeping bags', 'english', 'application/pdf'], '... a document with its title and language';
+like req('GET', "/api/v1/chatbots/$bot->{id}/documents/$up_doc->{id}", $auth)->{json}{text}, qr/minus ten degrees/, '... and its text';
+is $t->sql(q{SELECT file IS NULL AS gone FROM kb_sources WHERE id = ?}, $r->{json}{id})->[0]{gone}, 1, "... the file's bytes dropped once read";
+is req('POST', "$src/$r->{json}{id}/sync", $auth)->{status}, 409, 'an upload has nothing to fetch again: 409';
+$r = upload($http->get("$site/files/care.docx")->{content});
+is settled($r->{json}{id})->{status}, 'done', 'a DOCX (sent as octet-stream: its bytes say what it is)';
 $r = upload($http->get("$site/files/bomb.docx")->{content});
-is $r->{status}, 413, 'a DOCX that unpacks to 64 MiB: 413';
+is $r->{status}, 202, 'a DOCX that unpacks to 64 MiB is taken';
+$s = settled($r->{json}{id});
+is_deeply [$s->{status}, $s->{error}], ['failed', 'zip_bomb'], '... and refused when read: zip_bomb';
 is upload(png(4, 4), 'application/octet-stream')->{status}, 415, 'a picture: 415';
-is upload("%PDF-1.4\nnot really", 'application/pdf')->{json}{code}, 'unreadable_document', 'a broken PDF: 422';
+$r = upload("%PDF-1.4\nnot really", 'application/pdf');
+is settled($r->{json}{id})->{error}, 'unreadable', 'a broken PDF: unreadable';
 is upload('', 'application/pdf')->{status}, 422, 'an empty file: 422';
 
 # --- deletion and boundaries ---

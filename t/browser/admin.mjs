@@ -174,7 +174,7 @@ try {
 	await page.getByLabel("Its address (https://…)").fill("https://docs.example/sitemap.xml");
 	await page.getByRole("button", { name: "Fetch" }).click();
 	await page.locator("#sources li", { hasText: "https://docs.example/sitemap.xml" }).waitFor();
-	const listed = await page.locator("#sources li").first().textContent();
+	const listed = await page.locator("#sources li", { hasText: "Sitemap" }).first().textContent();
 	check(/Sitemap .*(queued|fetching|failed|done).* · \d+ of \d+ pages stored.* · re-sync weekly/.test(listed),
 	    "a sitemap source is listed with its progress", listed);
 	await page.getByRole("button", { name: "FAQ", exact: true }).click();
