@@ -41,7 +41,8 @@ BEGIN
 	    OLD.company_id AND t.chatbot_id = OLD.chatbot_id AND t.term IN
 	    (SELECT parley_terms(OLD.content));
 	DELETE FROM kb_terms t WHERE t.company_id = OLD.company_id AND
-	    t.chatbot_id = OLD.chatbot_id AND t.chunks <= 0;
+	    t.chatbot_id = OLD.chatbot_id AND t.term IN
+	    (SELECT parley_terms(OLD.content)) AND t.chunks <= 0;
 	RETURN OLD;
 END
 $$;

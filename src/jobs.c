@@ -101,7 +101,7 @@ static const struct {
 	{ "webhook", webhook_deliver, webhook_give_up },
 	{ "export", export_run, NULL },
 	{ "visitor_mail", job_visitor_mail, NULL },
-	{ "kb_source", kb_fetch_run, NULL },
+	{ "kb_source", kb_fetch_run, kb_fetch_give_up },
 };
 
 /* Records the outcome 'out' of try 'job'; returns 0 or -1. */

@@ -135,7 +135,8 @@ pdf_text(const struct conf *cfg, const unsigned char *buf, size_t len,
 			dup2(nul, 2);
 		}
 		dup2(pipefd[1], 1);
-		close(pipefd[0]);
+		/* Nothing of the parent's but the three it was given. */
+		closefrom(3);
 		execl(PDFTOTEXT, "pdftotext", "-q", "-enc", "UTF-8", "-l",
 		    pages, path, "-", (char *)NULL);
 		_exit(127);
@@ -147,8 +148,16 @@ pdf_text(const struct conf *cfg, const unsigned char *buf, size_t len,
 		int	      left = (int)(until - time(NULL));
 		ssize_t	      n;
 
-		if (left <= 0 || poll(&pfd, 1, left * 1000) <= 0) {
+		int r;
+
+		if (left <= 0) {
 			over = 1; /* too slow */
+			break;
+		}
+		if ((r = poll(&pfd, 1, left * 1000)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			over = 1;
 			break;
 		}
 		if ((n = read(pipefd[0], chunk, sizeof(chunk))) <= 0)
@@ -164,7 +173,11 @@ pdf_text(const struct conf *cfg, const unsigned char *buf, size_t len,
 		;
 	pid = -1;
 	if (over == 1 || (WIFSIGNALED(status) && !over)) {
-		*err = over == 1 ? "too_large" : "unreadable";
+		/* Out of time, or killed by its CPU or memory limit. */
+		*err = over == 1 ||
+			(WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+		    ? "timeout"
+		    : "unreadable";
 		goto fail;
 	}
 	if (over == 2) {
@@ -271,7 +284,7 @@ docx_text(const struct conf *cfg, const unsigned char *buf, size_t len,
 	doc = xmlReadMemory(xml, (int)xlen, "document.xml", NULL,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 		XML_PARSE_COMPACT);
-	if (doc == NULL)
+	if (doc == NULL || doc->intSubset != NULL) /* no DTD in a DOCX */
 		goto out;
 	docx_walk(xmlDocGetRootElement(doc), &text, &tlen, &tcap,
 	    (size_t)cfg->kb_document_max + 1, &full);
@@ -307,7 +320,8 @@ kb_extract(const struct conf *cfg, const char *type, const unsigned char *buf,
 			return NULL;
 		text = text_normalize(raw, strlen(raw));
 		free(raw);
-	} else if (len > (size_t)cfg->kb_document_max) {
+	} else if (len > (size_t)cfg->kb_file_max) {
+		/* A page as sent (markup and all); its text is bounded below. */
 		*err = "too_large";
 		return NULL;
 	} else if (strcmp(type, "text/html") == 0)
@@ -316,6 +330,13 @@ kb_extract(const struct conf *cfg, const char *type, const unsigned char *buf,
 		text = text_normalize((const char *)buf, len);
 	if (text == NULL) {
 		*err = "unreadable";
+		return NULL;
+	}
+	if (strlen(text) > (size_t)cfg->kb_document_max) {
+		free(text);
+		free(*title);
+		*title = NULL;
+		*err = "too_large";
 		return NULL;
 	}
 	if (text[strspn(text, " \n\t")] == '\0') {

@@ -35,6 +35,7 @@
 #define USER_AGENT "parley-kb/1 (knowledge-base fetcher; robots.txt respected)"
 #define REDIRECTS_MAX 5
 #define ROBOTS_MAX (512 * 1024) /* bytes of a robots.txt */
+#define ROBOTS_RULE_MAX 2048 /* bytes of one of its rules */
 #define SITEMAP_MAX (10 * 1024 * 1024) /* bytes of a sitemap */
 #define SITEMAPS_MAX 10 /* sitemaps of a sitemap index */
 #define HOSTS_MAX 16 /* robots.txt kept per run */
@@ -82,10 +83,12 @@ static struct db_stmt q_src_vanished = { "kb_source_vanished",
 	"NOT (source_url = ANY (ARRAY(SELECT json_array_elements_text("
 	"$3::json))))",
 	3, 0, 0 };
+/* The company's knowledge-base bytes, but the page's own earlier copy. */
 static struct db_stmt q_src_quota = { "kb_source_quota",
-	"SELECT coalesce(sum(octet_length(text)), 0) AS used FROM kb_documents "
-	"WHERE company_id = $1",
-	1, 0, 0 };
+	"SELECT coalesce(sum(octet_length(text)) FILTER (WHERE source_id IS "
+	"DISTINCT FROM $2::uuid OR source_url IS DISTINCT FROM $3), 0) AS "
+	"used FROM kb_documents WHERE company_id = $1",
+	3, 0, 0 };
 static struct db_stmt q_due = { "kb_sources_due",
 	"SELECT company_id, source_id FROM parley_lookup_sources_due(50)", 0, 0,
 	0 };
@@ -97,24 +100,40 @@ static struct db_stmt q_requeue = { "kb_source_requeue",
 
 /* --- robots.txt ------------------------------------------------------- */
 
-/* Whether 'path' matches robots pattern 'pat' of 'n' bytes ('*', '$'). */
+/*
+ * Whether robots pattern 'pat' of 'n' bytes ('*' any run, a final '$'
+ * the end) matches a prefix of 'path' (the whole of it with '$').
+ * Iterative, going back only to the last '*': O(n * strlen(path)), so no
+ * pattern a site writes can take the stack or the clock.
+ */
 static int
 robots_match(const char *pat, size_t n, const char *path)
 {
-	if (n == 0)
-		return 1;
-	if (*pat == '*') {
-		for (;; path++) {
-			if (robots_match(pat + 1, n - 1, path))
+	const char *s = path, *mark = NULL;
+	size_t	    p = 0, star = 0;
+	int	    anchored = n > 0 && pat[n - 1] == '$', starred = 0;
+
+	if (anchored)
+		n--;
+	for (;;) {
+		if (p == n) {
+			if (!anchored || *s == '\0')
 				return 1;
-			if (*path == '\0')
-				return 0;
+		} else if (pat[p] == '*') {
+			star = p++;
+			mark = s;
+			starred = 1;
+			continue;
+		} else if (*s != '\0' && pat[p] == *s) {
+			p++;
+			s++;
+			continue;
 		}
+		if (!starred || *mark == '\0')
+			return 0;
+		p = star + 1;
+		s = ++mark;
 	}
-	if (*pat == '$' && n == 1)
-		return *path == '\0';
-	return *path != '\0' && *pat == *path &&
-	    robots_match(pat + 1, n - 1, path + 1);
 }
 
 int
@@ -161,6 +180,7 @@ kb_robots_allowed(const char *robots, const char *agent, const char *path)
 					    0)) {
 					rules_seen = 1;
 					if (in_group && vlen > 0 &&
+					    vlen <= ROBOTS_RULE_MAX &&
 					    robots_match(v, vlen, path) &&
 					    ((int)vlen > best_len ||
 						((int)vlen == best_len &&
@@ -248,6 +268,10 @@ fetch(const struct conf *cfg, const char *url, size_t max, struct fetched *f,
 	int	 hop;
 
 	memset(f, 0, sizeof(*f));
+	if (strlen(url) >= sizeof(cur)) {
+		*err = "format";
+		return -1;
+	}
 	snprintf(cur, sizeof(cur), "%s", url);
 	cur[strcspn(cur, "#")] = '\0';
 	for (hop = 0; hop <= REDIRECTS_MAX; hop++) {
@@ -263,6 +287,7 @@ fetch(const struct conf *cfg, const char *url, size_t max, struct fetched *f,
 			return -1;
 		}
 		if ((c = curl_easy_init()) == NULL) {
+			fetched_free(f);
 			*err = "internal";
 			return -1;
 		}
@@ -295,6 +320,12 @@ fetch(const struct conf *cfg, const char *url, size_t max, struct fetched *f,
 		    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) ==
 			CURLE_OK &&
 		    loc != NULL) {
+			if (strlen(loc) >= sizeof(cur)) {
+				curl_easy_cleanup(c);
+				fetched_free(f);
+				*err = "format"; /* never a cut address */
+				return -1;
+			}
 			snprintf(cur, sizeof(cur), "%s", loc);
 			cur[strcspn(cur, "#")] = '\0';
 			curl_easy_cleanup(c);
@@ -403,6 +434,11 @@ sitemap_locs(const unsigned char *xml, size_t len, json_t *pages, json_t *maps,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (doc == NULL)
 		return -1;
+	if (doc->intSubset != NULL) {
+		/* A sitemap has no DTD: one is only there to expand. */
+		xmlFreeDoc(doc);
+		return -1;
+	}
 	root = xmlDocGetRootElement(doc);
 	for (n = root != NULL ? root->children : NULL; n != NULL; n = n->next) {
 		int page;
@@ -433,7 +469,9 @@ sitemap_locs(const unsigned char *xml, size_t len, json_t *pages, json_t *maps,
 					s[k - 1] == '\t' || s[k - 1] == '\r'))
 					k--;
 				if (k > 0 && k < 2000 &&
-				    (!page || json_array_size(pages) < max))
+				    (page ? json_array_size(pages) < max
+					  : json_array_size(maps) <
+						SITEMAPS_MAX))
 					json_array_append_new(
 					    page ? pages : maps,
 					    json_stringn(s, k));
@@ -447,12 +485,14 @@ sitemap_locs(const unsigned char *xml, size_t len, json_t *pages, json_t *maps,
 
 /* The pages of sitemap 'url' (and of an index's sitemaps), or NULL. */
 static json_t *
-sitemap_pages(const struct conf *cfg, const char *url, const char **err)
+sitemap_pages(
+    const struct conf *cfg, const char *url, int *partial, const char **err)
 {
 	json_t	      *pages = json_array(), *maps = json_array(), *v;
 	struct fetched f;
 	size_t	       i;
 
+	*partial = 0;
 	if (fetch(cfg, url, SITEMAP_MAX, &f, err) == -1)
 		goto fail;
 	if (f.status < 200 || f.status >= 300) {
@@ -472,11 +512,14 @@ sitemap_pages(const struct conf *cfg, const char *url, const char **err)
 		if (i >= SITEMAPS_MAX ||
 		    json_array_size(pages) >= (size_t)cfg->kb_sitemap_max)
 			break;
-		if (fetch(cfg, json_string_value(v), SITEMAP_MAX, &f, err) ==
-			0 &&
-		    f.status >= 200 && f.status < 300)
-			(void)sitemap_locs(f.body, f.len, pages, sub,
-			    (size_t)cfg->kb_sitemap_max);
+		/* A child that fails makes the list partial: nothing is then
+		 * taken for gone. */
+		if (fetch(cfg, json_string_value(v), SITEMAP_MAX, &f, err) !=
+			0 ||
+		    f.status < 200 || f.status >= 300 ||
+		    sitemap_locs(f.body, f.len, pages, sub,
+			(size_t)cfg->kb_sitemap_max) == -1)
+			*partial = 1;
 		fetched_free(&f);
 		json_decref(sub);
 	}
@@ -529,7 +572,7 @@ page_title(const char *url, const char *html_title, char *out, size_t len)
 static const char *
 store_text(const struct conf *cfg, struct db *db, const struct kb_doc *d)
 {
-	const char *p[1] = { d->company_id };
+	const char *p[3] = { d->company_id, d->source_id, d->source_url };
 	PGresult   *res;
 
 	if (db_tenant_begin(db, d->company_id, &q_src_quota, p, &res) == -1 ||
@@ -697,7 +740,7 @@ kb_fetch_run(const struct conf *cfg, struct db *db, const struct job *job,
 	char		kind[16], url[2048], bot[37], lang[24] = "", n[16];
 	char		title[256] = "";
 	struct robots	robots[HOSTS_MAX];
-	int		nrobots = 0, failed = 0, i;
+	int		nrobots = 0, failed = 0, partial = 0, i;
 	json_t	       *pages = NULL, *keep = NULL, *v;
 	char	       *kj = NULL;
 	PGresult       *res = NULL;
@@ -754,7 +797,7 @@ kb_fetch_run(const struct conf *cfg, struct db *db, const struct job *job,
 	if (strcmp(kind, "sitemap") == 0) {
 		const char *why = NULL;
 
-		if ((pages = sitemap_pages(cfg, url, &why)) == NULL) {
+		if ((pages = sitemap_pages(cfg, url, &partial, &why)) == NULL) {
 			(void)note(db, &q_src_end, cid, sid, "failed", why);
 			out = JOB_OK;
 			goto out;
@@ -784,15 +827,20 @@ kb_fetch_run(const struct conf *cfg, struct db *db, const struct job *job,
 			failed++;
 		if (note(db, &q_src_page, cid, sid, why, page) == -1)
 			goto out;
-		if (k % 10 == 9 && jobs_extend(cfg, db, job) == 0) {
+		/* A page may take a while: the lease is renewed for each. */
+		if (jobs_extend(cfg, db, job) == 0) {
 			out = JOB_OK; /* a later try has it */
 			goto out;
 		}
 	}
-	/* What the source no longer has goes from the knowledge base. */
+	/*
+	 * What the source no longer has goes from the knowledge base: only
+	 * when the list is whole (no child sitemap failed, and not empty,
+	 * which a broken site gives more often than an emptied one).
+	 */
 	if ((kj = json_dumps(keep, JSON_COMPACT)) == NULL)
 		goto out;
-	{
+	if (!partial && json_array_size(pages) > 0) {
 		const char *q[3] = { cid, sid, kj };
 
 		if (db_tenant_begin(db, cid, &q_src_vanished, q, &res) == -1)
@@ -821,6 +869,19 @@ out:
 	json_decref(pages);
 	json_decref(keep);
 	return out;
+}
+
+void
+kb_fetch_give_up(const struct conf *cfg, struct db *db, const struct job *job)
+{
+	const char *sid =
+	    json_string_value(json_object_get(job->payload, "source_id"));
+
+	(void)cfg;
+	/* Never left "fetching": re-syncs and Sync now would wait for ever. */
+	if (job->company_id != NULL && sid != NULL && db_uuid_valid(sid))
+		(void)note(
+		    db, &q_src_end, job->company_id, sid, "failed", "gave_up");
 }
 
 int

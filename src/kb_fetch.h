@@ -20,6 +20,13 @@ struct db;
 enum job_result kb_fetch_run(const struct conf *cfg, struct db *db,
     const struct job *job, const char **err);
 
+/*
+ * A kb_source job given up without its handler's word (it kept dying):
+ * its source is marked failed (gave_up), never left fetching.
+ */
+void kb_fetch_give_up(
+    const struct conf *cfg, struct db *db, const struct job *job);
+
 /* Queues the re-sync of sources that are due. Returns how many, or -1. */
 int kb_resync_sweep(const struct conf *cfg, struct db *db);
 

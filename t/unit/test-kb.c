@@ -61,6 +61,30 @@ main(void)
 {
 	size_t i;
 
+	{
+		/* A rule that would take a backtracking matcher's stack or
+		 * years, against a long path: answered at once. */
+		static char rule[4096], path[2100];
+		size_t	    k = 0;
+
+		k += (size_t)snprintf(
+		    rule, sizeof(rule), "User-agent: *\nDisallow: /");
+		while (k < 1800)
+			k += (size_t)snprintf(rule + k, sizeof(rule) - k, "*a");
+		snprintf(rule + k, sizeof(rule) - k, "*b\n");
+		path[0] = '/';
+		memset(path + 1, 'a', 2000);
+		path[2001] = '\0';
+		tap_is_int(kb_robots_allowed(rule, "parley", path), 1,
+		    "robots: 900 wildcards against a 2000-byte path");
+		memset(rule, 0, sizeof(rule));
+		k = (size_t)snprintf(
+		    rule, sizeof(rule), "User-agent: *\nDisallow: /");
+		memset(rule + k, '*', 3000);
+		snprintf(rule + k + 3000, sizeof(rule) - k - 3000, "\n");
+		tap_is_int(kb_robots_allowed(rule, "parley", "/x"), 1,
+		    "robots: a rule over 2 KiB is no rule");
+	}
 	for (i = 0; i < nitems(cases); i++)
 		tap_is_int(kb_robots_allowed(
 			       cases[i].text, cases[i].agent, cases[i].path),
