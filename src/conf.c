@@ -475,6 +475,19 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		    c->webhook_timeout + MAIL_TIMEOUT_S);
 		return -1;
 	}
+	/*
+	 * A knowledge-base source renews its lease before each page, which
+	 * takes at most its robots.txt and itself (kb_fetch_timeout each,
+	 * redirects included) and a PDF's reading (KB_PDF_SECONDS).
+	 */
+	if (c->job_lease <= 2 * c->kb_fetch_timeout + KB_PDF_SECONDS) {
+		snprintf(err, errlen,
+		    "job_lease: must exceed one knowledge-base page: 2 x "
+		    "kb_fetch_timeout (%d) + %d s (a PDF), so more than %d",
+		    c->kb_fetch_timeout, KB_PDF_SECONDS,
+		    2 * c->kb_fetch_timeout + KB_PDF_SECONDS);
+		return -1;
+	}
 	/* The sweep must not take a reply still within its deadline. */
 	if (c->answer_sweep_age <= c->answer_deadline) {
 		snprintf(err, errlen,

@@ -23,12 +23,13 @@
 
 #include "conf.h"
 #include "kb_extract.h"
+#include "limits.h"
 #include "text.h"
 
 #define DOCX_ENTRIES_MAX 2000 /* entries of a DOCX archive */
 #define DOCX_XML_MAX (20 * 1024 * 1024) /* bytes of word/document.xml */
 #define DOCX_RATIO_MAX 100 /* unpacked bytes per packed byte */
-#define PDF_SECONDS 20 /* CPU and wall time of pdftotext */
+#define PDF_SECONDS KB_PDF_SECONDS
 #define PDF_MEMORY (512L * 1024 * 1024) /* its address space */
 #ifndef PDFTOTEXT
 #define PDFTOTEXT "/usr/bin/pdftotext"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -266,6 +267,8 @@ fetch(const struct conf *cfg, const char *url, size_t max, struct fetched *f,
 	unsigned flags = guard_flags(cfg);
 	char	 cur[2048];
 	int	 hop;
+	/* One fetch, redirects and all, takes kb_fetch_timeout at most. */
+	time_t until = time(NULL) + cfg->kb_fetch_timeout;
 
 	memset(f, 0, sizeof(*f));
 	if (strlen(url) >= sizeof(cur)) {
@@ -276,11 +279,17 @@ fetch(const struct conf *cfg, const char *url, size_t max, struct fetched *f,
 	cur[strcspn(cur, "#")] = '\0';
 	for (hop = 0; hop <= REDIRECTS_MAX; hop++) {
 		struct netguard guard = { cfg->kb_fetch_allow_loopback, 0 };
+		long		left = (long)(until - time(NULL));
 		CURL	       *c;
 		CURLcode	cc;
 		char	       *loc = NULL, *ct = NULL;
 		const char     *why;
 
+		if (left <= 0) {
+			fetched_free(f);
+			*err = "timeout";
+			return -1;
+		}
 		if ((why = netguard_url_check(cur, flags)) != NULL) {
 			fetched_free(f); /* a redirect's own answer */
 			*err = why;
@@ -298,11 +307,9 @@ fetch(const struct conf *cfg, const char *url, size_t max, struct fetched *f,
 		    cfg->kb_fetch_allow_http ? "http,https" : "https");
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(
-		    c, CURLOPT_TIMEOUT_MS, cfg->kb_fetch_timeout * 1000L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left * 1000L);
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-		    (cfg->kb_fetch_timeout < 5 ? cfg->kb_fetch_timeout : 5) *
-			1000L);
+		    (left < 5 ? left : 5) * 1000L);
 		curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
 		/* Compressed answers are bounded once unpacked (collect). */
 		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");

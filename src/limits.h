@@ -17,6 +17,8 @@
 #define PRL_LOGO_BODY (1024 * 1024)
 /* A knowledge-base file as sent (kb_file_max, at most 50 MiB, bounds it). */
 #define PRL_KB_FILE_BODY (50 * 1024 * 1024)
+/* Seconds of CPU and wall time pdftotext may take over one PDF. */
+#define KB_PDF_SECONDS 20
 #define LOGO_MAX_BYTES (256 * 1024)
 #define LOGO_MAX_SIDE 1024 /* pixels */
 #define PRL_BODY_EMPTY 64 /* what a body-less route reads: "", {} or null */

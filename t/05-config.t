@@ -42,6 +42,10 @@ like $out, qr/loopback/, '... explaining why';
 is $rc, 1, 'a job lease shorter than the longest job is refused';
 like $out, qr/job_lease: must exceed .* more than 45/, '... saying what it must exceed';
 
+($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', PARLEY_JOB_LEASE => 55, PARLEY_KB_FETCH_TIMEOUT => 20 }, "$b/parleyd", '-t');
+is $rc, 1, 'a job lease shorter than one knowledge-base page is refused';
+like $out, qr/job_lease: must exceed one knowledge-base page: .* more than 60/, '... saying what it must exceed';
+
 ($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', PARLEY_STRIPE_API_URL => 'http://stripe.example' }, "$b/parleyd", '-t');
 is $rc, 1, 'a Stripe API URL without TLS is refused';
 like $out, qr/stripe_api_url: must be https/, '... naming the setting';
