@@ -1052,8 +1052,11 @@
 		var choices = consentKept && Array.isArray(consentKept.categories) ?
 		    consentKept.categories : [];
 
-		if (link || (!always && (consentCurrent() || !look.policy_version)))
+		if (link || (!always && (consentCurrent() || !look.policy_version))) {
+			if (!always && consentCurrent())
+				consentEl.hidden = true;
 			return;
+		}
 		["analytics", "marketing"].forEach(function (c) {
 			$("consent-" + c).checked = choices.indexOf(c) >= 0;
 		});
@@ -1153,8 +1156,10 @@
 			if (!object(c))
 				return null;
 			applyLook(c);
-			if (stored)
-				askConsent(fresh);
+			/* The policy changed under the banner: ask again. (The
+			 * first time, begin() asks, once the kept answer is in.) */
+			if (fresh && stored)
+				askConsent(true);
 			return c;
 		}, function () {
 			return null;	/* the defaults stay */

@@ -50,8 +50,12 @@ try {
 	    "Accept all is stored with the company's policy version", JSON.stringify(all));
 
 	step = "a reload";
+	// The answer is in the shop page's own storage (the loader keeps it).
+	await page.waitForFunction(() => Object.keys(localStorage).some((k) =>
+	    /"parley:consent:pk_/.test(localStorage.getItem(k) ?? "")), null, { timeout: 5000 });
 	frame = await opened(page);
-	await frame.waitForTimeout(300);
+	// The kept state is applied (the welcome shows) before the banner's fate is read.
+	await frame.waitForSelector("[data-welcome]", { timeout: 10000 });
 	check(!(await frame.isVisible("#consent")), "after a reload the answer holds (the shop page's storage, cross-site)");
 
 	step = "changed from the menu";
