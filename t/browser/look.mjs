@@ -62,8 +62,10 @@ try {
 	const page = await newPage(browser);
 	await page.goto(env.HOST_URL);
 	const frame0 = await frameOf(page);
+	// The frame boots (configuration, catalogue) before it shows: under a
+	// loaded suite that can take a while.
 	await frame0.waitForFunction(() => getComputedStyle(document.documentElement).getPropertyValue("--accent").trim() === "#0b5fff",
-	    null, { timeout: 10000 });
+	    null, { timeout: 30000 });
 	const vh = page.viewportSize().height;
 	// The launcher: 56 px, 20 px from the left and bottom edges; a point
 	// inside its ring, clear of its icon.
