@@ -34,6 +34,7 @@
 #include "limits.h"
 #include "llm.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "row.h"
 #include "realtime.h"
@@ -531,6 +532,16 @@ exchange_over(const struct conf *cfg, struct db *db, struct reply *r)
 	memset(&out, 0, sizeof(out));
 	out.prompt_tokens = out.completion_tokens = -1;
 	llm_call_result(r->call, &lr);
+	metrics_count(MET_LLM_CALLS, lr.error == NULL ? "ok" : "error", 1);
+	if (lr.error != NULL)
+		metrics_count(MET_LLM_ERRORS, lr.error, 1);
+	if (lr.prompt_tokens > 0)
+		metrics_count(
+		    MET_LLM_TOKENS, "prompt", (uint64_t)lr.prompt_tokens);
+	if (lr.completion_tokens > 0)
+		metrics_count(MET_LLM_TOKENS, "completion",
+		    (uint64_t)lr.completion_tokens);
+	metrics_observe(MH_LLM, lr.provider_ms * 1000L);
 	if (bot_end(r->turn, &lr, &out) == -1) {
 		bot_reply_free(&out);
 		llm_result_free(&lr);

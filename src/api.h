@@ -217,6 +217,11 @@ int h_api_key_delete(struct request *, struct ctx *);
 
 /* api_security.c */
 int h_security_events(struct request *, struct ctx *);
+/* api_alerts.c */
+int h_alerts(struct request *, struct ctx *);
+int h_alert_get(struct request *, struct ctx *);
+int h_alert_patch(struct request *, struct ctx *);
+int h_sign_in_revoke(struct request *, struct ctx *);
 
 /* api_chatbots.c */
 json_t *chatbot_json(PGresult *res, int row);

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "detect.h"
 #include "row.h"
 #include "security_events.h"
 #include "job_queue.h"
@@ -365,8 +366,7 @@ register_taken(struct request *req, struct ctx *ctx, const char *email,
 	    db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == -1)
 		goto out;
 	if (jobs_enqueue(ctx->db, "email", cid, job) == -1 ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "signup_attempt", NULL) == -1 ||
+	    event_record(ctx, cid, uid, "signup_attempt", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = 0;
@@ -562,8 +562,7 @@ h_register_confirm(struct request *req, struct ctx *ctx)
 		goto out;
 	}
 	if ((tokens = session_start(ctx, cid, uid, "owner")) == NULL ||
-	    event_record(ctx->db, &ctx->from, cid, uid, "register", NULL) ==
-		-1 ||
+	    event_record(ctx, cid, uid, "register", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = api_send_signed_up(req, ctx, &nc, uid, tokens);
@@ -591,11 +590,12 @@ login_failed(struct request *req, struct ctx *ctx, const char *cid,
 	json_t *d = json_pack("{s:s}", "reason", reason);
 
 	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-	    event_record(ctx->db, &ctx->from, cid, uid, "login_failure", d) ==
-		0)
+	    event_record(ctx, cid, uid, "login_failure", d) == 0)
 		(void)db_commit(ctx->db);
 	db_rollback(ctx->db);
 	json_decref(d);
+	if (strcmp(reason, "password") == 0)
+		detect_login_failure(ctx, cid, uid, NULL);
 }
 
 void
@@ -664,8 +664,8 @@ api_password_login(struct request *req, struct ctx *ctx, const char *email_in,
 	if (acct_limit(req, ctx, akey) == HTTP_ANSWERED) {
 		if (found && req->status == 429 &&
 		    db_tenant_begin(ctx->db, r->cid, NULL, NULL, NULL) == 0 &&
-		    event_record(ctx->db, &ctx->from, r->cid, r->uid,
-			"login_locked", NULL) == 0)
+		    event_record(ctx, r->cid, r->uid, "login_locked", NULL) ==
+			0)
 			db_commit(ctx->db);
 		return HTTP_ANSWERED;
 	}
@@ -673,6 +673,8 @@ api_password_login(struct request *req, struct ctx *ctx, const char *email_in,
 		password_verify_dummy(pw, cfg->bcrypt_cost);
 		if (found)
 			login_failed(req, ctx, r->cid, r->uid, "password");
+		else
+			detect_login_failure(ctx, NULL, NULL, email);
 		log_event(LOG_INFO, "login_failed",
 		    LOG_S("reason", found ? "password" : "unknown_account"));
 		bad_credentials(req);
@@ -783,8 +785,7 @@ h_login(struct request *req, struct ctx *ctx)
 	detail = json_pack("{s:b,s:b,s:b}", "mfa", r.mfa, "recovery_code",
 	    r.recovery, "break_glass", r.break_glass);
 	if ((tokens = session_start(ctx, r.cid, r.uid, r.role)) == NULL ||
-	    event_record(ctx->db, &ctx->from, r.cid, r.uid, "login_success",
-		detail) == -1 ||
+	    event_record(ctx, r.cid, r.uid, "login_success", detail) == -1 ||
 	    (r.break_glass && break_glass_audit(ctx, &r) == -1) ||
 	    db_commit(ctx->db) == -1)
 		goto out;
@@ -855,8 +856,7 @@ h_refresh(struct request *req, struct ctx *ctx)
 			return -1;
 		rt_end_sessions(ctx, res);
 		PQclear(res);
-		if (event_record(ctx->db, &ctx->from, cid, uid, "refresh_reuse",
-			NULL) == -1 ||
+		if (event_record(ctx, cid, uid, "refresh_reuse", NULL) == -1 ||
 		    db_commit(ctx->db) == -1)
 			return -1;
 		return api_problem(req, 401, "refresh_reused",
@@ -893,8 +893,8 @@ h_logout(struct request *req, struct ctx *ctx)
 {
 	if (session_revoke(ctx, ctx->who.company_id, ctx->who.user_id,
 		ctx->who.session_id, NULL, "logout") == -1 ||
-	    event_record(ctx->db, &ctx->from, ctx->who.company_id,
-		ctx->who.user_id, "logout", NULL) == -1 ||
+	    event_record(ctx, ctx->who.company_id, ctx->who.user_id, "logout",
+		NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	if (api_cookie_mode(req))
@@ -912,8 +912,8 @@ h_logout_all(struct request *req, struct ctx *ctx)
 		 NULL, NULL, "logout_all")) == -1)
 		return -1;
 	d = json_pack("{s:i}", "sessions", n);
-	if (event_record(ctx->db, &ctx->from, ctx->who.company_id,
-		ctx->who.user_id, "logout_all", d) == -1 ||
+	if (event_record(ctx, ctx->who.company_id, ctx->who.user_id,
+		"logout_all", d) == -1 ||
 	    db_commit(ctx->db) == -1) {
 		json_decref(d);
 		return -1;
@@ -1038,8 +1038,8 @@ h_password_forgot(struct request *req, struct ctx *ctx)
 		PQclear(res);
 		if (account_send_link(ctx->db, cid, uid, email,
 			"password_reset", cfg->reset_ttl) == -1 ||
-		    event_record(ctx->db, &ctx->from, cid, uid,
-			"password_reset_requested", NULL) == -1 ||
+		    event_record(ctx, cid, uid, "password_reset_requested",
+			NULL) == -1 ||
 		    db_commit(ctx->db) == -1)
 			return -1;
 	}
@@ -1134,8 +1134,7 @@ h_password_reset(struct request *req, struct ctx *ctx)
 	PQclear(res);
 	if (spend_tokens(ctx, cid, uid, "password_reset") == -1 ||
 	    session_revoke(ctx, cid, uid, NULL, NULL, "password_reset") == -1 ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "password_reset", NULL) == -1 ||
+	    event_record(ctx, cid, uid, "password_reset", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = http_send_empty(req, 204);
@@ -1214,8 +1213,8 @@ h_password_change(struct request *req, struct ctx *ctx)
 	}
 	if (spend_tokens(ctx, ctx->who.company_id, ctx->who.user_id,
 		"password_reset") == -1 ||
-	    event_record(ctx->db, &ctx->from, ctx->who.company_id,
-		ctx->who.user_id, "password_change", NULL) == -1 ||
+	    event_record(ctx, ctx->who.company_id, ctx->who.user_id,
+		"password_change", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	o = json_pack("{s:i}", "sessions_ended", ended);
@@ -1248,8 +1247,7 @@ h_email_verify(struct request *req, struct ctx *ctx)
 		return -1;
 	PQclear(res);
 	if (spend_tokens(ctx, cid, uid, "email_verify") == -1 ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "email_verified", NULL) == -1 ||
+	    event_record(ctx, cid, uid, "email_verified", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	return http_send_empty(req, 204);
@@ -1323,8 +1321,8 @@ h_session_delete(struct request *req, struct ctx *ctx)
 		return router_not_found(req);
 	}
 	d = json_pack("{s:s}", "session_id", id);
-	n = event_record(ctx->db, &ctx->from, ctx->who.company_id,
-	    ctx->who.user_id, "session_ended", d);
+	n = event_record(
+	    ctx, ctx->who.company_id, ctx->who.user_id, "session_ended", d);
 	json_decref(d);
 	if (n == -1 || db_commit(ctx->db) == -1)
 		return -1;

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "api.h"
+#include "db.h"
+#include "row.h"
+#include "security_events.h"
 #include "log.h"
 #include "util.h"
 #include "validate.h"
@@ -80,6 +83,50 @@ log_violation(const char *directive, const char *blocked, const char *doc)
 	    LOG_S("blocked", b), LOG_S("document", d));
 }
 
+static struct db_stmt q_csp_bot = { "csp_bot_lookup",
+	"SELECT company_id, chatbot_id FROM parley_lookup_bot($1)", 1,
+	DB_RETRY_SAFE, 0 };
+
+/*
+ * A report from a chatbot's widget frame (its document is
+ * /widget/frame?bot=pk_...): a security event of the chatbot's company,
+ * so a spike is judged against that chatbot's baseline (src/detect.c).
+ * Anything else (the console, a key nobody has) is only logged.
+ */
+static void
+record_for_bot(struct ctx *ctx, const char *doc, const char *directive)
+{
+	const char *b;
+	char	    key[36], cid[37], bid[37], dir[65];
+	PGresult   *res;
+	json_t	   *d;
+	const char *p[1] = { key };
+
+	if (doc == NULL || strstr(doc, "/widget/frame?") == NULL ||
+	    (b = strstr(doc, "bot=pk_")) == NULL ||
+	    strspn(b + 7, "0123456789abcdef") != 32)
+		return;
+	snprintf(key, sizeof(key), "%.35s", b + 4);
+	if ((res = db_exec(ctx->db, &q_csp_bot, p)) == NULL)
+		return;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return;
+	}
+	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
+	snprintf(bid, sizeof(bid), "%s", row_get(res, 0, "chatbot_id"));
+	PQclear(res);
+	snprintf(dir, sizeof(dir), "%.*s",
+	    (int)strcspn(directive != NULL ? directive : "-", " "),
+	    directive != NULL ? directive : "-");
+	d = json_pack("{s:s,s:s}", "chatbot", bid, "directive", dir);
+	if (d != NULL && db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
+	    event_record(ctx, cid, NULL, "csp_report", d) == 0)
+		(void)db_commit(ctx->db);
+	db_rollback(ctx->db);
+	json_decref(d);
+}
+
 static const char *
 str(json_t *o, const char *k)
 {
@@ -92,6 +139,7 @@ h_csp_report(struct request *req, struct ctx *ctx)
 	struct verr err;
 	json_t	   *r, *body;
 	size_t	    i;
+	int	    recorded = 0;
 
 	if (json_is_object(req->json)) {
 		r = json_object_get(req->json, "csp-report");
@@ -109,6 +157,10 @@ h_csp_report(struct request *req, struct ctx *ctx)
 				  ? str(r, "violated-directive")
 				  : "-"),
 		    str(r, "blocked-uri"), str(r, "document-uri"));
+		record_for_bot(ctx, str(r, "document-uri"),
+		    str(r, "effective-directive") != NULL
+			? str(r, "effective-directive")
+			: str(r, "violated-directive"));
 		return http_send_empty(req, 204);
 	}
 	if (!json_is_array(req->json) || json_array_size(req->json) == 0 ||
@@ -136,6 +188,11 @@ h_csp_report(struct request *req, struct ctx *ctx)
 		body = json_object_get(r, "body");
 		log_violation(str(body, "effectiveDirective"),
 		    str(body, "blockedURL"), str(body, "documentURL"));
+		if (!recorded) {
+			record_for_bot(ctx, str(body, "documentURL"),
+			    str(body, "effectiveDirective"));
+			recorded = 1;
+		}
 	}
 	return http_send_empty(req, 204);
 }

@@ -309,8 +309,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	if ((none = json_array()) == NULL ||
 	    (tokens = session_start(ctx, cid, uid, role)) == NULL ||
 	    api_audit(req, ctx, uid, none, NULL) == -1 ||
-	    event_record(ctx->db, &ctx->from, cid, uid, "invitation_accepted",
-		NULL) == -1 ||
+	    event_record(ctx, cid, uid, "invitation_accepted", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = api_send_tokens(req, ctx, 201, tokens);

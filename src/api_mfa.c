@@ -185,8 +185,8 @@ h_mfa_enable(struct request *req, struct ctx *ctx)
 		goto out;
 	for (i = 0; i < MFA_RECOVERY_CODES; i++)
 		json_array_append_new(list, json_string(codes[i]));
-	if (event_record(ctx->db, &ctx->from, ctx->who.company_id,
-		ctx->who.user_id, "mfa_enabled", NULL) == -1 ||
+	if (event_record(ctx, ctx->who.company_id, ctx->who.user_id,
+		"mfa_enabled", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	forget_guess(ctx);
@@ -249,8 +249,8 @@ h_mfa_disable(struct request *req, struct ctx *ctx)
 	if (mfa_recovery_clear(
 		ctx->db, ctx->who.company_id, ctx->who.user_id) == -1)
 		return -1;
-	if (event_record(ctx->db, &ctx->from, ctx->who.company_id,
-		ctx->who.user_id, "mfa_disabled", NULL) == -1 ||
+	if (event_record(ctx, ctx->who.company_id, ctx->who.user_id,
+		"mfa_disabled", NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
 	forget_guess(ctx);

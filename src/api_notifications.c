@@ -21,7 +21,8 @@
 #include "validate.h"
 
 static struct db_stmt q_list = { "notifications_list",
-	"SELECT {{Notification n}} FROM notifications n JOIN conversations c "
+	"SELECT {{Notification n}} FROM notifications n LEFT JOIN "
+	"conversations c "
 	"ON c.company_id = n.company_id AND c.id = n.conversation_id WHERE "
 	"n.company_id = $1 AND n.user_id = $2 AND (NOT $3::boolean OR "
 	"n.read_at IS NULL) ORDER BY n.updated_at DESC, n.id DESC LIMIT 100",

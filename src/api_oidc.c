@@ -615,9 +615,7 @@ reauth_done(struct request *req, struct ctx *ctx, const struct provider *p,
 		return -1;
 	ok = PQntuples(res) == 1;
 	PQclear(res);
-	if (!ok ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "reauthenticated", NULL) == -1 ||
+	if (!ok || event_record(ctx, cid, uid, "reauthenticated", NULL) == -1 ||
 	    db_commit(ctx->db) == -1) {
 		db_rollback(ctx->db);
 		return ok ? -1
@@ -705,8 +703,7 @@ sign_in(struct request *req, struct ctx *ctx, const struct provider *p,
 	}
 	detail = json_pack("{s:s,s:s}", "method", "oidc", "provider", p->id);
 	if ((tokens = session_start(ctx, cid, uid, role)) == NULL ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "login_success", detail) == -1 ||
+	    event_record(ctx, cid, uid, "login_success", detail) == -1 ||
 	    db_commit(ctx->db) == -1) {
 		json_decref(detail);
 		json_decref(tokens);
@@ -977,8 +974,7 @@ h_oidc_mfa(struct request *req, struct ctx *ctx)
 	if ((tokens = session_start_ttl(ctx, cid, uid, role,
 		 strcmp(pid, "sso") == 0 ? ctx->conf->sso_session_ttl
 					 : ctx->conf->refresh_ttl)) == NULL ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "login_success", detail) == -1 ||
+	    event_record(ctx, cid, uid, "login_success", detail) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	if (flow_end_binding(req) == -1)
@@ -1134,8 +1130,7 @@ h_oidc_signup(struct request *req, struct ctx *ctx)
 	detail =
 	    json_pack("{s:s,s:s}", "method", "oidc", "provider", pd.provider);
 	if ((tokens = session_start(ctx, cid, uid, "owner")) == NULL ||
-	    event_record(ctx->db, &ctx->from, cid, uid, "register", detail) ==
-		-1 ||
+	    event_record(ctx, cid, uid, "register", detail) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	if (flow_end_binding(req) == -1)
@@ -1190,8 +1185,7 @@ h_oidc_link_account(struct request *req, struct ctx *ctx)
 	detail = json_pack("{s:s,s:s,s:b,s:b}", "method", "oidc", "provider",
 	    pd.provider, "mfa", r.mfa, "linked", 1);
 	if ((tokens = session_start(ctx, r.cid, r.uid, r.role)) == NULL ||
-	    event_record(ctx->db, &ctx->from, r.cid, r.uid, "login_success",
-		detail) == -1 ||
+	    event_record(ctx, r.cid, r.uid, "login_success", detail) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	if (flow_end_binding(req) == -1)

@@ -559,8 +559,8 @@ api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
 				return -1;
 			snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "id"));
 			PQclear(res);
-			if (event_record(ctx->db, &ctx->from, cid, uid,
-				"sso_jit_member", NULL) == -1)
+			if (event_record(
+				ctx, cid, uid, "sso_jit_member", NULL) == -1)
 				return -1;
 		}
 		if ((found = flow_identity_link(
@@ -591,8 +591,7 @@ api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
 	    json_is_true(json_object_get(claims, "mfa")));
 	if ((tokens = session_start_ttl(
 		 ctx, cid, uid, role, ctx->conf->sso_session_ttl)) == NULL ||
-	    event_record(
-		ctx->db, &ctx->from, cid, uid, "login_success", detail) == -1 ||
+	    event_record(ctx, cid, uid, "login_success", detail) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rt = json_string_value(json_object_get(tokens, "refresh_token"));

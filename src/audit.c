@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "audit.h"
+#include "detect.h"
 #include "crypto.h"
 #include "db.h"
 #include "server_keys.h"
@@ -205,7 +206,8 @@ audit_write(struct ctx *ctx, const struct audit_entry *e)
 	pending.seq = next;
 	snprintf(pending.hmac, sizeof(pending.hmac), "%s", machex);
 	db_on_commit(ctx->db, checkpoint, NULL);
-	rc = 0;
+	/* Judged in the same transaction (src/detect.c). */
+	rc = detect_audit(ctx, e->action, e->resource_id, e->changes);
 out:
 	free(canon);
 	free(fields);

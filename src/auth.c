@@ -113,13 +113,16 @@ static struct db_stmt q_key_check = { "api_key_check",
 	"k.last_used_at < now() - interval '1 minute', CASE WHEN $5::integer > "
 	"0 "
 	"THEN parley_rate_add(decode($4, 'hex'), $5::integer, $6::integer) "
-	"ELSE -1 END, c.mfa_required AND u.totp_enabled_at IS NULL FROM "
+	"ELSE -1 END, c.mfa_required AND u.totp_enabled_at IS NULL, "
+	"parley_network($7) IS NULL OR EXISTS (SELECT 1 FROM known_networks n "
+	"WHERE n.company_id = $2 AND n.subject = 'key:' || k.id::text AND n.network = "
+	"parley_network($7)) FROM "
 	"api_keys k JOIN companies c ON c.id = k.company_id JOIN "
 	"users u ON u.id = k.created_by AND u.company_id = k.company_id WHERE "
 	"k.id = $1 AND k.company_id = $2 AND k.secret_hash = decode($3, 'hex') "
 	"AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > "
 	"now())",
-	6, 0, 0 };
+	7, 0, 0 };
 static struct db_stmt q_key_used = { "api_key_used",
 	"UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND company_id "
 	"= $2",
@@ -210,7 +213,7 @@ auth_record_denial(struct request *req, struct ctx *ctx, const struct route *r,
 	    ctx->who.kind == AUTH_KEY ? ctx->who.key_id : NULL);
 	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
 		0 &&
-	    event_record(ctx->db, &ctx->from, ctx->who.company_id,
+	    event_record(ctx, ctx->who.company_id,
 		ctx->who.user_id[0] ? ctx->who.user_id : NULL, kind, d) == 0)
 		(void)db_commit(ctx->db);
 	db_rollback(ctx->db);
@@ -277,11 +280,11 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	char	      bucket[64];
 	struct rate   rt;
 	unsigned char h[32];
-	const char   *p[6];
+	const char   *p[7];
 	PGresult     *res;
 	enum role     role;
 	unsigned      scopes;
-	int	      mfa_block;
+	int	      mfa_block, net_known;
 	size_t	      i, j;
 
 	if (strlen(tok) != 4 + 32 + 1 + CRYPTO_TOKEN_LEN ||
@@ -311,6 +314,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	p[2] = hex;
 	snprintf(bucket, sizeof(bucket), "key:%s", id);
 	rate_params(ctx, r, bucket, &rt, p);
+	p[6] = ctx->from.addr;
 	if (db_tenant_begin(ctx->db, cid, &q_key_check, p, &res) == -1) {
 		http_send_problem(req, 503, "database_unavailable",
 		    "Service temporarily unavailable", NULL, NULL,
@@ -328,6 +332,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 		return -1;
 	}
 	mfa_block = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+	net_known = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
 	role = auth_role_parse(PQgetvalue(res, 0, 1));
 	scopes = scope_from_pg(PQgetvalue(res, 0, 0)) & scope_ceiling(role);
 	snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
@@ -348,6 +353,8 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 	memcpy(ctx->who.company_id, cid, sizeof(cid));
 	memcpy(ctx->who.user_id, uid, sizeof(uid));
 	memcpy(ctx->who.key_id, id, sizeof(id));
+	/* A network this key never used: judged after the request. */
+	ctx->key_network_new = !net_known;
 	ctx->who.role = role;
 	ctx->who.scopes = scopes;
 	if (mfa_block) {

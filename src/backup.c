@@ -490,6 +490,8 @@ restore_files(
 
 static int save_tombstones(const char *url, const char *dir);
 
+static int mark_backup(const char *url);
+
 int
 backup_main(int argc, char *argv[])
 {
@@ -617,6 +619,12 @@ backup_main(int argc, char *argv[])
 	       "days\n",
 	    ts, gone, cfg.backup_keep_days);
 	rc = ts == -1 ? 1 : 0;
+	if (rc == 0 && mark_backup(url) == -1)
+		fprintf(stderr,
+		    "parleyctl: backup: written, but its time could not be "
+		    "recorded for monitoring (ops_marks: the backup role "
+		    "needs INSERT and UPDATE on it); "
+		    "parley_backup_last_success_seconds stays old\n");
 out:
 	crypto_wipe(key, sizeof(key));
 	if (rd != -1)
@@ -625,6 +633,27 @@ out:
 		close(out);
 	if (rc != 0)
 		unlink(part);
+	return rc;
+}
+
+/* Records that a whole backup was written now (ops_marks "backup"), for
+ * the metric parley_backup_last_success_seconds. 0 or -1. */
+static int
+mark_backup(const char *url)
+{
+	PGconn	 *c = PQconnectdb(url);
+	PGresult *res = NULL;
+	int	  rc = -1;
+
+	if (PQstatus(c) == CONNECTION_OK &&
+	    (res = PQexec(c,
+		 "INSERT INTO ops_marks (name, at) VALUES ('backup', now()) "
+		 "ON CONFLICT (name) DO UPDATE SET at = excluded.at")) !=
+		NULL &&
+	    PQresultStatus(res) == PGRES_COMMAND_OK)
+		rc = 0;
+	PQclear(res);
+	PQfinish(c);
 	return rc;
 }
 

@@ -120,8 +120,19 @@ struct conf {
 	int  kb_pdf_pages; /* pages of a PDF whose text is read */
 	int  kb_fetch_timeout; /* seconds one page fetch may take */
 	int  kb_sitemap_max; /* pages one sitemap source may add */
-	int  kb_fetch_allow_http; /* development and tests only */
-	int  kb_fetch_allow_loopback; /* development and tests only */
+
+	/* Detection (src/detect.c): per hour, per company and subject */
+	int detect_baseline_weight; /* percent: an hour's weight in the mean */
+	int detect_factor; /* fires past this many times the baseline */
+	int detect_login_failures; /* one account's failed logins */
+	int detect_stuffing_accounts; /* accounts one address fails against */
+	int detect_stuffing_window; /* seconds */
+	int detect_denials; /* 404 unknown_id / 403 of one session or key */
+	int detect_exports; /* exports (of one kind) of one company */
+	int detect_csp_reports; /* CSP reports of one chatbot's widget */
+	int sign_in_link_ttl; /* seconds the "not me" link works */
+	int kb_fetch_allow_http; /* development and tests only */
+	int kb_fetch_allow_loopback; /* development and tests only */
 	/* Realtime */
 	char realtime_socket[256]; /* nchan publisher socket; "" = off */
 	/* Billing */

@@ -58,6 +58,9 @@ struct ctx {
 	 * transaction; if it does not commit, the dispatcher counts them
 	 * again on their own, so refused requests are counted too.
 	 */
+	/* The API key's check did not know the request's network: judged
+	 * when the request is over (src/detect.c). */
+	int	      key_network_new;
 	char	      rate_bucket[65];
 	int	      rate_sent, rate_window;
 	unsigned long rate_commits;

@@ -12,7 +12,15 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "row.h"
+
+/* One round trip to the server, for the metrics. */
+static void
+trip(void)
+{
+	metrics_count(MET_DB, "round_trips", 1);
+}
 
 /* Room for the SELECT lists a statement names with {{Row}}. */
 #define DB_ROW_LIST_MAX 4096
@@ -181,8 +189,9 @@ db_ensure(struct db *db)
 	 * whatever DateStyle the cluster or the role has.
 	 */
 	{
-		PGresult *res = PQexec(db->conn, "SET DateStyle TO ISO, MDY");
-		int	  ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PGresult *res =
+		    (trip(), PQexec(db->conn, "SET DateStyle TO ISO, MDY"));
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 		PQclear(res);
 		if (!ok) {
@@ -194,6 +203,7 @@ db_ensure(struct db *db)
 	db->gen++;
 	if (db->gen == 0)
 		db->gen = 1;
+	metrics_count(MET_DB, db->gen > 1 ? "reconnects" : "connects", 1);
 	log_event(LOG_INFO, "db_connected", LOG_I("count", db->gen));
 	return 0;
 }
@@ -202,6 +212,7 @@ db_ensure(struct db *db)
 static void
 note_failure(struct db *db, const PGresult *res, const char *what)
 {
+	metrics_count(MET_DB, "errors", 1);
 	const char *state = NULL, *cons = NULL;
 
 	if (res != NULL) {
@@ -234,10 +245,12 @@ prepare(struct db *db, struct db_stmt *st)
 			    LOG_S("statement", st->name));
 			return -1;
 		}
+		trip();
 		res = PQprepare(db->conn, st->name, sql, st->nparams, NULL);
 		free(sql);
 	} else
-		res = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
+		res = (trip(),
+		    PQprepare(db->conn, st->name, st->sql, st->nparams, NULL));
 	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		note_failure(db, res, st->name);
@@ -260,6 +273,7 @@ exec_once(struct db *db, struct db_stmt *st, const char *const *params)
 	}
 	if (prepare(db, st) == -1)
 		return NULL;
+	trip();
 	res = PQexecPrepared(
 	    db->conn, st->name, st->nparams, params, NULL, NULL, 0);
 	s = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -327,6 +341,7 @@ pipeline(struct db *db, struct pstep *s, int n, const char *what)
 			     : PQsendQueryParams(db->conn, s[i].sql,
 				   s[i].nparams, NULL, s[i].params, NULL, NULL,
 				   0)) == 1;
+	trip();
 	if (!ok || PQpipelineSync(db->conn) != 1) {
 		note_failure(db, NULL, what);
 		PQexitPipelineMode(db->conn);
@@ -425,6 +440,7 @@ tenant_pipeline(struct db *db, const char *company_id, struct db_stmt *check,
 		return -1;
 	if (pipeline(db, s, check != NULL ? 3 : 2, "tenant_begin") == -1) {
 		if (db->conn != NULL) {
+			trip();
 			res = PQexec(db->conn, "ROLLBACK");
 			PQclear(res);
 		}
@@ -456,6 +472,7 @@ tenant_read_pipeline(struct db *db, const char *company_id,
 	if (pipeline(db, s, 5, "tenant_read") == -1) {
 		/* An error left the transaction open (aborted). */
 		if (db->conn != NULL) {
+			trip();
 			res = PQexec(db->conn, "ROLLBACK");
 			PQclear(res);
 		}
@@ -570,6 +587,7 @@ db_tenant_batch(
 		"tenant_batch") == -1) {
 		committed(db, 0);
 		if (db->conn != NULL) {
+			trip();
 			res = PQexec(db->conn, "ROLLBACK");
 			PQclear(res);
 		}
@@ -672,6 +690,7 @@ db_commit(struct db *db)
 		committed(db, 0);
 		return -1;
 	}
+	trip();
 	res = PQexec(db->conn, "COMMIT");
 	/* COMMIT of an aborted transaction "succeeds" as ROLLBACK. */
 	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK &&
@@ -699,6 +718,7 @@ db_rollback(struct db *db)
 		db_disconnect(db);
 		return;
 	}
+	trip();
 	res = PQexec(db->conn, "ROLLBACK");
 	PQclear(res);
 }

@@ -167,8 +167,7 @@ flow_identity_link(struct ctx *ctx, const char *pid, const char *cid,
 	e.resource_type = "user_identity";
 	e.resource_id = PQgetvalue(res, 0, 0);
 	rc = audit_write(ctx, &e) == -1 ||
-		event_record(ctx->db, &ctx->from, cid, uid, "identity_linked",
-		    NULL) == -1
+		event_record(ctx, cid, uid, "identity_linked", NULL) == -1
 	    ? -1
 	    : 1;
 	PQclear(res);

@@ -22,9 +22,8 @@ api_row(const struct request *req)
 	return sp != NULL && sp->nreplies > 0 ? sp->replies[0].row : NULL;
 }
 
-/* Sends row 0 of 'res' encoded as the route's row, with 'status'. */
-static int
-send_row(struct request *req, const PGresult *res, int status)
+int
+api_send_row(struct request *req, const PGresult *res, int status)
 {
 	const struct row *r = api_row(req);
 	json_t		 *o;
@@ -46,7 +45,7 @@ api_get_one(struct request *req, struct ctx *ctx, struct db_stmt *st,
 
 	if ((res = db_exec_commit(ctx->db, st, p)) == NULL)
 		return -1;
-	rc = PQntuples(res) == 1 ? send_row(req, res, 200)
+	rc = PQntuples(res) == 1 ? api_send_row(req, res, 200)
 				 : router_not_found(req);
 	PQclear(res);
 	return rc;
@@ -200,7 +199,7 @@ api_written(
 	if (api_audit(req, ctx, row_get(res, 0, "id"), NULL, NULL) == -1 ||
 	    db_commit(ctx->db) == -1)
 		return -1;
-	return send_row(req, res, status);
+	return api_send_row(req, res, status);
 }
 
 int

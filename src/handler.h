@@ -51,6 +51,9 @@ int api_delete(struct request *req, struct ctx *ctx, struct db_stmt *st,
  */
 int api_written(
     struct request *req, struct ctx *ctx, const PGresult *res, int status);
+/* Sends row 0 of 'res' (borrowed) encoded as the route's row, with
+ * 'status'. Returns 0 or -1. */
+int api_send_row(struct request *req, const PGresult *res, int status);
 /*
  * Writes the route's audit entry for resource 'id' in the open
  * transaction: the field names 'fields' (borrowed; NULL: those of the

@@ -561,6 +561,12 @@ http_header(const struct request *req, const char *name)
 	return req->fcgi != NULL ? FCGX_GetParam(env, req->fcgi->envp) : NULL;
 }
 
+const char *
+http_param(const struct request *req, const char *name)
+{
+	return req->fcgi != NULL ? FCGX_GetParam(name, req->fcgi->envp) : NULL;
+}
+
 int
 validate_problem(struct request *req, const struct verr *err)
 {

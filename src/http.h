@@ -143,6 +143,8 @@ enum { HTTP_ANSWERED = -2 };
 
 /* Request header 'name' ("Idempotency-Key"), or NULL. Borrowed. */
 const char *http_header(const struct request *req, const char *name);
+/* FastCGI parameter 'name' as nginx set it (not a client's header), or NULL. */
+const char *http_param(const struct request *req, const char *name);
 
 struct verr;
 /* Answers 422 validation_failed naming the field and code in 'err'. */

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "crypto.h"
 #include "db.h"
+#include "detect.h"
 #include "job_mail.h"
 #include "server_keys.h"
 #include "log.h"
@@ -61,6 +63,52 @@ job_notice(const struct conf *cfg, const char *to, json_t *payload,
 	rc = mail_send(
 	    cfg, to, "A parley webhook endpoint was turned off", body, key);
 	return mail_result(rc, err);
+}
+
+/*
+ * A sign-in from a network and browser family the member never used:
+ * when, from where (the /24 or /48, the family), and a link that ends
+ * that session only. The link's token is made here, from the ids and
+ * expiry in the payload, under a server key: the queue holds no secret.
+ */
+static enum job_result
+job_sign_in(const struct conf *cfg, const char *to, const char *cid,
+    json_t *payload, const char *key, const char **err)
+{
+	json_t	   *in = json_object_get(payload, "sign_in");
+	const char *sid =
+	    json_string_value(json_object_get(payload, "session"));
+	const char *net = json_string_value(json_object_get(in, "network"));
+	const char *agent = json_string_value(json_object_get(in, "agent"));
+	json_int_t  at = json_integer_value(json_object_get(payload, "at"));
+	json_int_t  exp =
+	    json_integer_value(json_object_get(payload, "expires"));
+	char	  token[160], when[40], body[2048];
+	time_t	  t = (time_t)at;
+	struct tm tm;
+
+	if (cid == NULL || sid == NULL || net == NULL || agent == NULL ||
+	    !db_uuid_valid(sid) || at <= 0 || exp <= at) {
+		*err = "bad_payload";
+		return JOB_FAIL;
+	}
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	detect_link_token(cid, sid, (long long)exp, token);
+	snprintf(body, sizeof(body),
+	    "Your parley account was signed in to from somewhere new:\n\n"
+	    "  When:    %s\n  Browser: %s\n  Network: %s\n\n"
+	    "If this was you, there is nothing to do.\n\n"
+	    "If it was not you, end that session now (this link works once, "
+	    "for %lld hours):\n\n  %s/sign-in-check#token=%s\n\n"
+	    "then change your password and check your two-factor settings. "
+	    "Your company's admins are told when a session is ended this "
+	    "way.\n",
+	    when, agent, net, (long long)(exp - at) / 3600,
+	    cfg->public_base_url, token);
+	return mail_result(
+	    mail_send(cfg, to, "New sign-in to your parley account", body, key),
+	    err);
 }
 
 /*
@@ -165,6 +213,8 @@ job_digest(const struct conf *cfg, const char *to, json_t *payload,
 	char	body[8192], headers[600];
 	size_t	i, o = 0;
 	int n, more = (int)json_integer_value(json_object_get(payload, "more"));
+	int alerts = 0;
+	const char *subject;
 
 	if (token == NULL || !json_is_array(items) ||
 	    strspn(token,
@@ -173,9 +223,19 @@ job_digest(const struct conf *cfg, const char *to, json_t *payload,
 		*err = "bad_payload";
 		return JOB_FAIL;
 	}
+	json_array_foreach(items, i, it)
+	{
+		const char *k = json_string_value(json_object_get(it, "kind"));
+
+		alerts += k != NULL && strcmp(k, "security_alert") == 0;
+	}
 	n = snprintf(body, sizeof(body),
-	    "Visitors are waiting for your team in parley:\n\n");
+	    alerts > 0 ? "parley needs your attention:\n\n"
+		       : "Visitors are waiting for your team in parley:\n\n");
 	o = n > 0 ? (size_t)n : 0;
+	subject = alerts > 0 ? "Security alert in parley"
+			     : "Visitors are waiting in parley";
+	alerts = 0;
 	json_array_foreach(items, i, it)
 	{
 		const char *kind =
@@ -184,8 +244,25 @@ job_digest(const struct conf *cfg, const char *to, json_t *payload,
 		    json_string_value(json_object_get(it, "chatbot"));
 		const char *cv =
 		    json_string_value(json_object_get(it, "conversation_id"));
+		const char *alert =
+		    json_string_value(json_object_get(it, "alert"));
+		const struct detect_rule *rule = detect_rule_find(
+		    json_string_value(json_object_get(it, "rule")));
 		int cnt = (int)json_integer_value(json_object_get(it, "count"));
 
+		if (kind != NULL && strcmp(kind, "security_alert") == 0 &&
+		    alert != NULL && rule != NULL && o < sizeof(body)) {
+			/* An alert: what fired, how bad, where to look. */
+			n = snprintf(body + o, sizeof(body) - o,
+			    "- Security alert (%s): %s\n  "
+			    "%s/security?alert=%s\n",
+			    rule->severity, rule->title, cfg->public_base_url,
+			    alert);
+			if (n > 0)
+				o += (size_t)n;
+			alerts++;
+			continue;
+		}
 		if (kind == NULL || bot == NULL || cv == NULL ||
 		    o >= sizeof(body))
 			continue;
@@ -221,9 +298,7 @@ job_digest(const struct conf *cfg, const char *to, json_t *payload,
 	    "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
 	    cfg->public_base_url, token);
 	return mail_result(
-	    mail_send_headers(
-		cfg, to, "Visitors are waiting in parley", body, key, headers),
-	    err);
+	    mail_send_headers(cfg, to, subject, body, key, headers), err);
 }
 
 /* E-mail: a one-time link (password reset, invitation, address
@@ -251,6 +326,9 @@ job_mail(const struct conf *cfg, struct db *db, const struct job *job,
 		return job_signup_existing(cfg, to, job->id, err);
 	if (to != NULL && tpl != NULL && strcmp(tpl, "digest") == 0)
 		return job_digest(cfg, to, payload, job->id, err);
+	if (to != NULL && tpl != NULL && strcmp(tpl, "new_sign_in") == 0)
+		return job_sign_in(
+		    cfg, to, job->company_id, payload, job->id, err);
 	/* A signup's link is sealed under the company it will create. */
 	if (company_id == NULL)
 		company_id =

@@ -21,6 +21,7 @@
 #include "kb_fetch.h"
 #include "server_keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "proc.h"
 #include "export.h"
@@ -45,6 +46,13 @@ static struct db_stmt q_signups_purge = { "signups_purge",
 	"DELETE FROM signups WHERE expires_at < now()", 0, 0, 0 };
 static struct db_stmt q_oidc_purge = { "oidc_flows_purge",
 	"DELETE FROM oidc_flows WHERE expires_at < now() - interval '1 hour'",
+	0, 0, 0 };
+/* Detection's memory: idle baselines, failed-login sources past a day. */
+static struct db_stmt q_detect_purge = { "detect_purge",
+	"SELECT parley_detect_purge()", 0, 0, 0 };
+static struct db_stmt q_stuffing_purge = { "stuffing_purge",
+	"DELETE FROM login_failure_sources WHERE at < now() - interval '1 "
+	"day'",
 	0, 0, 0 };
 static struct db_stmt q_jobs_purge = { "jobs_purge",
 	"DELETE FROM jobs WHERE done_at < now() - interval '7 days' OR "
@@ -129,6 +137,15 @@ job_finish(const struct conf *cfg, struct db *db, const struct job *job,
 	if (res == NULL)
 		return -1;
 	PQclear(res);
+	{
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s,%s", job->kind,
+		    out == JOB_OK	   ? "done"
+			: out == JOB_RETRY ? "retry"
+					   : "failed");
+		metrics_count(MET_JOBS, label, 1);
+	}
 	log_event(out == JOB_OK ? LOG_INFO : LOG_WARN, "job",
 	    LOG_S("code", job->kind), LOG_I("attempt", job->attempt),
 	    LOG_S("status",
@@ -226,6 +243,20 @@ sweep(const struct conf *cfg, struct db *db, time_t last)
 	    LOG_I("conversations_anonymised", c.conversations_anonymised),
 	    LOG_I("visitors_anonymised", c.visitors_anonymised),
 	    LOG_I("deliveries_deleted", c.deliveries_deleted));
+	metrics_count(MET_RETENTION, "conversations_deleted",
+	    (uint64_t)c.conversations_deleted);
+	metrics_count(
+	    MET_RETENTION, "messages_deleted", (uint64_t)c.messages_deleted);
+	metrics_count(
+	    MET_RETENTION, "visitors_deleted", (uint64_t)c.visitors_deleted);
+	metrics_count(MET_RETENTION, "conversations_anonymised",
+	    (uint64_t)c.conversations_anonymised);
+	metrics_count(MET_RETENTION, "visitors_anonymised",
+	    (uint64_t)c.visitors_anonymised);
+	metrics_count(MET_RETENTION, "deliveries_deleted",
+	    (uint64_t)c.deliveries_deleted);
+	if (rc == 0)
+		metrics_sweep_done();
 	return rc == 1 ? last : time(NULL); /* failed: after the interval */
 }
 
@@ -258,6 +289,8 @@ jobs_run(const struct conf *cfg, int no)
 			PQclear(db_exec(db, &q_jobs_purge, NULL));
 			PQclear(db_exec(db, &q_signups_purge, NULL));
 			PQclear(db_exec(db, &q_oidc_purge, NULL));
+			PQclear(db_exec(db, &q_detect_purge, NULL));
+			PQclear(db_exec(db, &q_stuffing_purge, NULL));
 			{
 				char	    ttl[12];
 				const char *p[1] = { ttl };

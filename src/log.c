@@ -32,10 +32,13 @@ static const char *const level_names[LOG_LEVEL__MAX] = {
  * ids, counts, codes and route patterns. Adding a key is a reviewed change.
  */
 static const char *const allowed_keys[] = {
+	"addr",
+	"alert",
 	"attempt",
 	"attempts",
 	"blocked",
 	"code",
+	"company",
 	"constraint",
 	"conversations_anonymised",
 	"conversations_deleted",
@@ -66,7 +69,9 @@ static const char *const allowed_keys[] = {
 	"requeued",
 	"resource",
 	"route",
+	"rule",
 	"schema",
+	"severity",
 	"signal",
 	"sqlstate",
 	"status",

@@ -32,7 +32,9 @@
 #include "server_keys.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "master.h"
+#include "route.h"
 #include "proc.h"
 #include "util.h"
 #include "worker.h"
@@ -292,6 +294,9 @@ master_run(struct conf *cfg, const char *config_file)
 		return 1;
 	if ((fd = open_listener(cfg)) == -1)
 		return 1;
+	/* Before any fork: every child shares the counters (src/metrics.h). */
+	if (metrics_init(nroutes) == -1)
+		log_msg(LOG_WARN, "metrics_unavailable");
 	log_event(LOG_INFO, "master_started", LOG_S("listen", cfg->listen),
 	    LOG_I("workers", cfg->workers), LOG_S("version", PACKAGE_VERSION));
 	missing = top_up(cfg, fd, slots, nslots, gen, nslots, &spawned);
@@ -330,6 +335,7 @@ master_run(struct conf *cfg, const char *config_file)
 				for (i = 0; i < nslots; i++)
 					if (slots[i].pid == pid)
 						break;
+				metrics_forget(pid);
 				if (i == nslots)
 					continue;
 				slots[i].pid = 0;

@@ -72,10 +72,14 @@ static struct db_stmt q_take = { "notify_take",
 	"n.company_id AND u.id = n.user_id AND n.read_at IS NULL AND "
 	"n.emailed_at IS NULL AND n.updated_at <= now() - make_interval(secs "
 	"=> u.notify_delay) RETURNING n.kind, n.count, n.conversation_id, "
-	"n.updated_at) SELECT d.kind, d.count, d.conversation_id::text AS "
-	"conversation_id, b.name AS chatbot FROM d JOIN conversations c ON "
-	"c.company_id = $1 AND c.id = d.conversation_id JOIN chatbots b ON "
-	"b.company_id = $1 AND b.id = c.chatbot_id ORDER BY d.updated_at DESC",
+	"n.alert_id, n.updated_at) SELECT d.kind, d.count, "
+	"d.conversation_id::text AS conversation_id, b.name AS chatbot, "
+	"a.id::text AS alert, a.rule, a.severity FROM d LEFT JOIN "
+	"conversations c ON c.company_id = $1 AND c.id = d.conversation_id "
+	"LEFT JOIN chatbots b ON b.company_id = $1 AND b.id = c.chatbot_id "
+	"LEFT JOIN security_alerts a ON a.company_id = $1 AND a.id = "
+	"d.alert_id WHERE b.id IS NOT NULL OR a.id IS NOT NULL ORDER BY "
+	"d.alert_id IS NULL, d.updated_at DESC",
 	2, 0, 0 };
 static struct db_stmt q_digested = { "notify_digested",
 	"UPDATE users SET notify_digest_at = now() WHERE company_id = $1 AND "
@@ -111,11 +115,14 @@ digest(const struct conf *cfg, struct db *db, const char *cid, const char *uid)
 	items = json_array();
 	for (i = 0; items != NULL && i < n && i < DIGEST_ITEMS; i++)
 		json_array_append_new(items,
-		    json_pack("{s:s,s:i,s:s,s:s}", "kind",
+		    json_pack("{s:s,s:i,s:s*,s:s*,s:s*,s:s*,s:s*}", "kind",
 			row_get(res, i, "kind"), "count",
 			(int)row_int(res, i, "count"), "conversation_id",
-			row_get(res, i, "conversation_id"), "chatbot",
-			row_get(res, i, "chatbot")));
+			row_opt(res, i, "conversation_id"), "chatbot",
+			row_opt(res, i, "chatbot"), "alert",
+			row_opt(res, i, "alert"), "rule",
+			row_opt(res, i, "rule"), "severity",
+			row_opt(res, i, "severity")));
 	PQclear(res);
 	if (items == NULL || n == 0) {
 		json_decref(items);

@@ -483,6 +483,45 @@ static const struct col security_event_cols[] = {
 };
 const struct row row_security_event = ROW("SecurityEvent", security_event_cols,
     "Something that happened to an account");
+static const char *const alert_states[] = { "open", "acknowledged", "resolved",
+	NULL };
+static const char *const alert_severities[] = { "low", "medium", "high", NULL };
+static const struct col	 security_alert_cols[] = {
+	 COL("id", C_UUID, 0),
+	 COL_DOC("rule", C_STRING, 0,
+	     "the detection rule that fired (docs/security.md, Detection): "
+	      "login_failures, credential_stuffing, sign_in_revoked, "
+	      "refresh_reuse, mfa_disabled, recovery_code_used, role_granted, "
+	      "id_walking, unusual_export, api_key_new_network, "
+	      "webhook_disabled, csp_spike"),
+	 { "severity", C_STRING, 0, NULL, NULL, alert_severities, NULL },
+	 COL_DOC("subject", C_STRING, 0,
+	     "what the incident is about: user:<id>, session:<id>, key:<id>, "
+	      "chatbot:<id>, endpoint:<id>, address:<ip> or company:<action>"),
+	 COL_DOC("user_id", C_UUID, COL_NULL, "the account concerned, if one"),
+	 { "state", C_STRING, 0, NULL, NULL, alert_states,
+	     "open, acknowledged (someone is on it) or resolved" },
+	 COL_DOC("count", C_INT, 0,
+	     "events of this incident: more of the same add here instead of "
+	      "opening another alert"),
+	 COL_DOC(
+	     "detail", C_JSON, 0, "counts, thresholds and ids; never a secret"),
+	 COL("first_seen", C_TIME, 0),
+	 COL("last_seen", C_TIME, 0),
+	 COL("acknowledged_at", C_TIME, COL_NULL),
+	 COL("acknowledged_by", C_UUID, COL_NULL),
+	 COL("resolved_at", C_TIME, COL_NULL),
+	 COL("resolved_by", C_UUID, COL_NULL),
+	 COL_EXPR("cursor", C_STRING, COL_HIDDEN,
+	     "(extract(epoch FROM last_seen) * 1000000)::bigint || '_' || id"),
+};
+const struct row row_security_alert = ROW("SecurityAlert", security_alert_cols,
+    "A detection rule that fired: one incident");
+static const struct col link_ended_cols[] = {
+	COL_DOC("ended", C_BOOL, 0, "the session is over"),
+};
+const struct row row_link_ended =
+    ROW("SessionEnded", link_ended_cols, "A session ended by its link");
 
 static const struct col audit_entry_cols[] = {
 	COL_DOC("seq", C_INT, 0, "the entry's place in the company's chain"),
@@ -652,14 +691,17 @@ static const struct col oidc_start_cols[] = {
 const struct row row_oidc_start =
     ROW("OidcStart", oidc_start_cols, "A sign-in or link through a provider");
 static const char *const notification_kinds[] = { "handoff", "assigned",
-	"visitor_message", NULL };
+	"visitor_message", "security_alert", NULL };
 static const struct col	 notification_cols[] = {
 	 COL("id", C_UUID, 0),
 	 { "kind", C_STRING, 0, NULL, NULL, notification_kinds,
 	     "handoff: handed to a person; assigned: to you; visitor_message: "
-	      "the visitor wrote while a person is wanted" },
-	 COL("conversation_id", C_UUID, 0),
-	 COL_EXPR("chatbot_id", C_UUID, 0, "c.chatbot_id"),
+	      "the visitor wrote while a person is wanted; security_alert: a "
+	      "detection rule fired (owners and admins)" },
+	 COL_DOC(
+	     "conversation_id", C_UUID, COL_NULL, "null for a security alert"),
+	 COL_EXPR("chatbot_id", C_UUID, COL_NULL, "c.chatbot_id"),
+	 COL_DOC("alert_id", C_UUID, COL_NULL, "a security alert's id"),
 	 COL_DOC("count", C_INT, 0, "how many times, since it was read"),
 	 COL("created_at", C_TIME, 0),
 	 COL("updated_at", C_TIME, 0),
@@ -1324,6 +1366,8 @@ const struct row *const rows_all[] = {
 	&row_company,
 	&row_company_llm,
 	&row_security_event,
+	&row_security_alert,
+	&row_link_ended,
 	&row_invitation,
 	&row_member,
 	&row_tokens,

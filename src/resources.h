@@ -52,6 +52,8 @@ extern const struct row row_company_settings;
 extern const struct row row_company;
 extern const struct row row_company_llm;
 extern const struct row row_security_event;
+extern const struct row row_security_alert;
+extern const struct row row_link_ended;
 extern const struct row row_audit_entry;
 extern const struct row row_export;
 extern const struct row row_erasure;

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "router.h"
+#include "detect.h"
+#include "security_events.h"
 
 int
 router_match(const char *pattern, const char *path, struct request *req)
@@ -296,6 +298,31 @@ link_scope(struct request *req, struct ctx *ctx)
 	return 0;
 }
 
+/*
+ * The request's API key came from a network its check did not know: noted
+ * in a transaction of its own, whatever the request's outcome.
+ */
+static void
+key_network(struct ctx *ctx)
+{
+	json_t *d = NULL;
+	int	n;
+
+	ctx->key_network_new = 0;
+	if (db_tenant_begin(ctx->db, ctx->who.company_id, NULL, NULL, NULL) ==
+	    -1)
+		return;
+	n = detect_key_network(ctx, &d);
+	if (n == 1)
+		n = event_record(ctx, ctx->who.company_id,
+		    ctx->who.user_id[0] != '\0' ? ctx->who.user_id : NULL,
+		    "api_key_new_network", d);
+	if (n != -1)
+		(void)db_commit(ctx->db);
+	db_rollback(ctx->db);
+	json_decref(d);
+}
+
 void
 router_dispatch(struct request *req, struct ctx *ctx)
 {
@@ -374,4 +401,6 @@ out:
 		(void)ratelimit_recount(ctx->db, ctx->rate_bucket,
 		    ctx->rate_sent, ctx->rate_window);
 	ctx->rate_sent = 0;
+	if (ctx->key_network_new)
+		key_network(ctx);
 }

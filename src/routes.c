@@ -340,7 +340,8 @@ static const struct spec s_webhook_create = { .noun = "webhook endpoint",
 	    "again on the address actually connected to. events: 1 to 20 of "
 	    "conversation.created, conversation.status_changed, "
 	    "message.created, member.joined, member.updated, member.removed, "
-	    "a family such as \"member.*\", or \"*\" (422 unknown_event). At "
+	    "security.alert, a family such as \"member.*\", or \"*\" (422 "
+	    "unknown_event). At "
 	    "most 20 endpoints per company (409 too_many). The answer "
 	    "carries the signing secret (\"whsec_\" + base64 of 24 bytes) this "
 	    "once; it is stored encrypted and later answers show only "
@@ -662,6 +663,50 @@ static const struct spec s_security_events = { .noun = "event",
 	       "password_reset_requested, password_reset, password_change, "
 	       "email_verified, mfa_enabled, mfa_disabled, and more. Never a "
 	       "secret." };
+static const char *const alert_state_values[] = { "open", "acknowledged",
+	"resolved", NULL };
+static const char *const alert_state_moves[] = { "acknowledged", "resolved",
+	NULL };
+static const struct spec s_alerts = { .noun = "alert",
+	QUERY(FIELD_ENUM("state", alert_state_values, 0, "only those in it"),
+	    FIELD_DOC("limit", V_INT, 1, 200, 0, "50 by default"),
+	    FIELD_DOC("before", V_CURSOR, 0, 0, 0,
+		"next_cursor of the previous page")),
+	REPLIES(REPLY(200, R_PAGE, &row_security_alert,
+	    "by last activity, newest first")),
+	.doc = "Detection rules judge security events and audit entries as "
+	       "they are written; a rule that fires opens an alert, or adds "
+	       "to the count of the one still open for the same rule and "
+	       "subject (one alert per incident). Opening one notifies every "
+	       "owner and admin (the console; the digest mail) and emits the "
+	       "webhook event security.alert. Rules and thresholds: "
+	       "docs/security.md, Detection." };
+static const struct spec s_alert_get = { .noun = "alert",
+	REPLIES(REPLY(200, R_ONE, &row_security_alert, "the alert")) };
+static const struct spec s_alert_patch = { .noun = "alert",
+	.resource = "security alert",
+	.audit = "security_alert.update",
+	BODY(FIELD_ENUM("state", alert_state_moves, F_REQUIRED,
+	    "acknowledged: someone is on it; resolved: over (a later event "
+	    "opens a new alert)")),
+	REPLIES(REPLY(200, R_ONE, &row_security_alert, "as it is now"),
+	    PROBLEM(409, "alert_state",
+		"a resolved alert stays resolved; none goes back to open")),
+	.doc = "Audited with the old and new state. Setting the state it "
+	       "already has changes nothing." };
+static const struct spec s_sign_in_revoke = {
+	BODY(FIELD_DOC("token", V_STRING, 1, 160, F_REQUIRED | F_SECRET,
+	    "from the new sign-in mail's link")),
+	REPLIES(REPLY(200, R_ONE, &row_link_ended, "that session is over"),
+	    PROBLEM(400, "invalid_token", "not parley's, or expired"),
+	    PROBLEM(410, "link_used", "that session had already ended")),
+	.doc = "A member is mailed when they sign in from a network (/24, /48) "
+	       "and browser family they never used; the mail's link (valid "
+	       "sign_in_link_ttl, 3 days) lands on the console's "
+	       "/sign-in-check page, which posts its token here. Only that "
+	       "session ends; the event opens the sign_in_revoked alert for "
+	       "the company's owners and admins."
+};
 static const struct spec s_company_llm_get = { .noun = "company",
 	REPLIES(REPLY(200, R_ONE, &row_company_llm, "the settings")) };
 static const struct spec s_company_llm_put = { .noun = "company",
@@ -1850,6 +1895,8 @@ const struct route routes[] = {
 	    "end this session now", &s_logout),
 	USER(M_POST, "/api/v1/auth/logout-all", ROLE_MEMBER, h_logout_all,
 	    "end every session of the user", &s_logout_all),
+	AUTHN(M_POST, "/api/v1/auth/sign-in-revoke", h_sign_in_revoke, RL_NONE,
+	    "end the one session a new sign-in mail named", &s_sign_in_revoke),
 	AUTHN(M_POST, "/api/v1/auth/password/forgot", h_password_forgot,
 	    RL_NONE, "e-mail a single-use reset link (always 202)",
 	    &s_password_forgot),
@@ -2014,6 +2061,13 @@ const struct route routes[] = {
 	    &s_audit_export),
 	USER(M_GET, "/api/v1/security-events", ROLE_ADMIN, h_security_events,
 	    "the company's security events, newest first", &s_security_events),
+	USER(M_GET, "/api/v1/security-alerts", ROLE_ADMIN, h_alerts,
+	    "the company's security alerts, by last activity", &s_alerts),
+	USER(M_GET, "/api/v1/security-alerts/:id", ROLE_ADMIN, h_alert_get,
+	    "one security alert", &s_alert_get),
+	USER_JSON(M_PATCH, "/api/v1/security-alerts/:id", ROLE_ADMIN,
+	    h_alert_patch, "acknowledge or resolve an alert (audited)",
+	    &s_alert_patch),
 	USER(M_GET, "/api/v1/company/llm", ROLE_ADMIN, h_company_llm_get,
 	    "the company's own LLM provider settings (no key shown)",
 	    &s_company_llm_get),

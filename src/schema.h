@@ -7,6 +7,6 @@
 #ifndef PARLEY_SCHEMA_H
 #define PARLEY_SCHEMA_H
 
-#define PARLEY_SCHEMA_VERSION 39
+#define PARLEY_SCHEMA_VERSION 40
 
 #endif

@@ -9,6 +9,8 @@
 #include "db.h"
 #include "security_events.h"
 #include "ctx.h"
+#include "detect.h"
+#include "metrics.h"
 #include "log.h"
 #include "util.h"
 
@@ -19,13 +21,14 @@ static struct db_stmt q_event = { "event_insert",
 	6, 0, 0 };
 
 int
-event_record(struct db *db, const struct origin *from, const char *company_id,
-    const char *user_id, const char *kind, json_t *detail)
+event_record(struct ctx *ctx, const char *company_id, const char *user_id,
+    const char *kind, json_t *detail)
 {
-	char	    ua[513];
-	char	   *d = NULL;
-	PGresult   *res;
-	const char *p[6];
+	const struct origin *from = &ctx->from;
+	char		     ua[513];
+	char		    *d = NULL;
+	PGresult	    *res;
+	const char	    *p[6];
 
 	utf8_clean(from->user_agent, ua, sizeof(ua));
 	if (detail != NULL)
@@ -36,11 +39,14 @@ event_record(struct db *db, const struct origin *from, const char *company_id,
 	p[3] = from->addr != NULL ? from->addr : "";
 	p[4] = ua[0] != '\0' ? ua : NULL;
 	p[5] = d;
-	res = db_exec(db, &q_event, p);
+	res = db_exec(ctx->db, &q_event, p);
 	free(d);
 	log_event(LOG_INFO, "security_event", LOG_S("code", kind));
 	if (res == NULL)
 		return -1;
 	PQclear(res);
-	return 0;
+	metrics_count(MET_EVENTS, kind, 1);
+	/* Judged now, in the same transaction: an alert exists exactly
+	 * when what caused it is committed. */
+	return detect_event(ctx, company_id, user_id, kind, detail);
 }

@@ -8,17 +8,16 @@
 
 #include <jansson.h>
 
-struct db;
-struct origin;
+struct ctx;
 
 /*
  * Records event 'kind' for 'user_id' (may be NULL) in the open tenant
  * transaction of 'company_id', with the request's address and user agent
- * and 'detail' (borrowed, may be NULL; ids and codes only). Also logs it.
- * Returns 0 or -1.
+ * (ctx->from) and 'detail' (borrowed, may be NULL; ids and codes only).
+ * Also logs and counts it, and judges it (src/detect.c), which may open
+ * an alert in the same transaction. Returns 0 or -1.
  */
-int event_record(struct db *db, const struct origin *from,
-    const char *company_id, const char *user_id, const char *kind,
-    json_t *detail);
+int event_record(struct ctx *ctx, const char *company_id, const char *user_id,
+    const char *kind, json_t *detail);
 
 #endif

@@ -13,6 +13,8 @@
 #include "server_keys.h"
 #include "ctx.h"
 #include "realtime.h"
+#include "security_events.h"
+#include "detect.h"
 #include "session.h"
 #include "token.h"
 #include "util.h"
@@ -114,6 +116,18 @@ session_start_ttl(struct ctx *ctx, const char *company_id, const char *user_id,
 		return NULL;
 	snprintf(sid, sizeof(sid), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
+	/* A network and browser this member never signed in from: told. */
+	{
+		json_t *d = NULL;
+		int	n = detect_sign_in(ctx, company_id, user_id, sid, &d);
+
+		if (n == 1)
+			n = event_record(
+			    ctx, company_id, user_id, "new_sign_in", d);
+		json_decref(d);
+		if (n == -1)
+			return NULL;
+	}
 	return session_tokens(ctx, company_id, user_id, role, sid);
 }
 

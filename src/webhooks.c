@@ -16,6 +16,7 @@
 #include "db.h"
 #include "server_keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "netguard.h"
 #include "ctx.h"
 #include "util.h"
@@ -31,6 +32,7 @@ static const char *const event_types[] = {
 	"member.joined",
 	"member.updated",
 	"member.removed",
+	"security.alert",
 };
 
 int
@@ -353,6 +355,7 @@ webhook_deliver(const struct conf *cfg, struct db *db, const struct job *job,
 	else
 		out = permanent || job->last ? JOB_FAIL : JOB_RETRY;
 	outcome = out == JOB_OK ? "ok" : out == JOB_FAIL ? "failed" : "retry";
+	metrics_count(MET_WEBHOOKS, out == JOB_OK ? "delivered" : "failed", 1);
 	snprintf(status, sizeof(status), "%ld", code);
 	p[2] = n;
 	p[3] = status;

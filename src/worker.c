@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +17,10 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_expo.h"
 #include "proc.h"
+#include "route.h"
 #include "router.h"
 #include "worker.h"
 
@@ -38,18 +42,60 @@ us_since(const struct timespec *t0)
 	    (now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
+/*
+ * Microseconds from when nginx read the request (PARLEY_REQUEST_START,
+ * nginx's $msec) to 'now', or -1 when unknown.
+ */
+static long
+queue_wait(const struct request *req, const struct timespec *now)
+{
+	const char *v = http_param(req, "PARLEY_REQUEST_START");
+	char	   *end;
+	double	    t, d;
+
+	if (v == NULL || (t = strtod(v, &end)) <= 0 || *end != '\0')
+		return -1;
+	d = (double)now->tv_sec + now->tv_nsec / 1e9 - t;
+	return d < 0 ? 0 : d > 3600 ? -1 : (long)(d * 1e6);
+}
+
 static void
 handle(FCGX_Request *fcgi, struct ctx *ctx)
 {
-	struct request req;
-	long	       dur;
+	struct request	req;
+	struct timespec began;
+	long		dur, waited = -1;
+	int		internal = 0;
 
-	if (http_request_init(&req, fcgi) == 0)
-		router_dispatch(&req, ctx);
+	clock_gettime(CLOCK_REALTIME, &began);
+	metrics_worker_busy(1);
+	memset(&ctx->who, 0, sizeof(ctx->who)); /* AUTH_PUBLIC */
+	if (http_request_init(&req, fcgi) == 0) {
+		waited = queue_wait(&req, &began);
+		if ((internal = metrics_listener(&req)))
+			metrics_answer(&req, ctx);
+		else
+			router_dispatch(&req, ctx);
+	}
 	if (req.status == 0)
 		http_send_problem(&req, 500, "internal_error", "Internal error",
 		    NULL, NULL, NULL);
 	dur = us_since(&req.start);
+	if (!internal)
+		metrics_request(req.route_def != NULL
+			? (size_t)(req.route_def - routes)
+			: nroutes,
+		    (int)ctx->who.kind, req.status, dur, waited);
+	if (req.status == 429)
+		metrics_count(MET_RATE_LIMITED,
+		    req.route_def != NULL && req.route_def->rl == RL_LLM ? "llm"
+			: (req.route_def != NULL &&
+			      strncmp(req.route_def->pattern, "/api/v1/auth/",
+				  13) == 0)
+			? "auth"
+			: "api",
+		    1);
+	metrics_worker_busy(0);
 	/* dur_us is the whole request: no worker waits for a provider. */
 	log_event(req.status >= 500 ? LOG_WARN : LOG_INFO, "request",
 	    LOG_S("method", http_method_name(req.method)),
@@ -87,6 +133,7 @@ worker_run(const struct conf *cfg, int listen_fd, int worker_no)
 		db_free(ctx.db);
 		return 1;
 	}
+	metrics_worker_start();
 	log_event(LOG_INFO, "worker_started", LOG_I("worker", worker_no));
 	while (!stop_requested) {
 		rc = FCGX_Accept_r(&fcgi);

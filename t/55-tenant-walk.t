@@ -41,6 +41,11 @@ sub company {
 		$c{keys}{$s} = $k->{key};
 		$c{key_id} //= $k->{id};
 	}
+	# A security alert, opened the real way: a member made admin.
+	my $hid = $t->sql(q{INSERT INTO users (company_id, email, name, role, password_hash) VALUES (?, ?, 'Helper', 'member', ?) RETURNING id},
+	    $c{id}, "helper\@$tag.example", $hash)->[0]{id};
+	$t->request('PATCH', "/api/v1/members/$hid", headers => $oauth, json => { role => 'admin' });
+	$c{alert} = $t->sql(q{SELECT id FROM security_alerts WHERE company_id = ? AND rule = 'role_granted'}, $c{id})->[0]{id};
 	my $inv = $t->post('/api/v1/invitations', headers => $oauth, json => { email => "guest\@$tag.example", role => 'member' })->{json};
 	$c{invitation} = $inv->{id};
 	$c{identity} = $t->sql(q{INSERT INTO user_identities (company_id, user_id, provider, issuer, subject)
@@ -93,6 +98,7 @@ my %b_id = (
 	    /api/v1/chatbots/:id/sources/:source /api/v1/chatbots/:id/sources/:source/sync
 	    /api/v1/chatbots/:id/rotate-identity-secret /api/v1/chatbots/:id/documents
 	    /api/v1/chatbots/:id/documents/:doc)),
+	'/api/v1/security-alerts/:id' => $B->{alert},
 	'/api/v1/templates/:id' => $B->{template},
 	'/api/v1/visitors/:id' => $B->{visitor_id},
 	(map { $_ => $B->{export} } qw(/api/v1/company/exports/:id /api/v1/company/exports/:id/download)),
@@ -114,6 +120,7 @@ my %b_doc = ('/api/v1/chatbots/:id/documents/:doc' => $B->{doc},
 my $nobody = '00000000-0000-4000-8000-000000000000';
 # Bodies that pass validation on id routes (undef: no body at all).
 my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
+	'/api/v1/security-alerts/:id' => { state => 'acknowledged' },
 	'/api/v1/chatbots/:id' => { name => 'renamed' },
 	'/api/v1/chatbots/:id/rotate-key' => undef,
 	'/api/v1/company/sso/domains/:id/verify' => undef,
@@ -143,7 +150,7 @@ my %valid_body = ('/api/v1/members/:id' => { role => 'member' },
 	'/api/v1/widget/consent' => { categories => ['essential'], policy_version => '1' });
 # Every id and name of company B: none may appear in an answer to A.
 my @b_known = ($B->{id}, (map { $_->{id}, $_->{session} } values %{ $B->{users} }), $B->{invitation},
-    @{$B}{qw(bot doc template conversation webhook visitor_id export)},
+    @{$B}{qw(bot doc template conversation webhook visitor_id export alert)},
     map { $_ =~ /^prl_([0-9a-f]{8})/ ? $1 : () } values %{ $B->{keys} });
 my $b_ids = do { my $alt = join '|', map { quotemeta } grep { defined } @b_known, 'beta'; qr/$alt/i };
 # Routes whose allowed call would end the caller's own session: their
@@ -200,6 +207,9 @@ my %expected = (
 	'GET /api/v1/api-keys' => ['admin'],
 	'DELETE /api/v1/api-keys/:id' => ['admin'],
 	'GET /api/v1/security-events' => ['admin'],
+	'GET /api/v1/security-alerts' => ['admin'],
+	'GET /api/v1/security-alerts/:id' => ['admin'],
+	'PATCH /api/v1/security-alerts/:id' => ['admin'],
 	'GET /api/v1/company/llm' => ['admin'],
 	'PUT /api/v1/company/llm' => ['admin'],
 	'POST /api/v1/chatbots' => ['admin', 'chatbots:write'],
@@ -285,7 +295,7 @@ my %public = map { $_ => 1 } ('GET /healthz', 'GET /readyz', 'GET /api/v1/meta',
     'GET /api/v1/sso/saml/:id/metadata', 'POST /api/v1/sso/saml/:id/acs', 'POST /api/v1/notifications/unsubscribe',
     'POST /api/v1/widget/links/resume', 'POST /api/v1/widget/links/confirm',
     'POST /api/v1/auth/register', 'POST /api/v1/auth/register/confirm', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh',
-    'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
+    'POST /api/v1/auth/sign-in-revoke', 'POST /api/v1/auth/password/forgot', 'POST /api/v1/auth/password/reset', 'POST /api/v1/auth/email/verify',
     'POST /api/v1/invitations/accept', 'OPTIONS /api/v1/widget/sessions', 'POST /api/v1/widget/sessions',
     'GET /widget/frame', 'POST /api/v1/webhooks/stripe', 'GET /api/v1/widget/config', 'GET /api/v1/widget/logo');
 

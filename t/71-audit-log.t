@@ -40,6 +40,10 @@ my @calls = (
 	['POST /api/v1/api-keys', sub { my $r = req('POST', '/api/v1/api-keys', undef, { name => 'k', scopes => ['audit:read'] }); $key = $r->{json}; $r }],
 	['PATCH /api/v1/members/:id', sub { req('PATCH', "/api/v1/members/$mid", undef, { role => 'admin' }) }],
 	['DELETE /api/v1/members/:id', sub { req('DELETE', "/api/v1/members/$rid") }],
+	# Making a member admin opened a role_granted alert (src/detect.c).
+	['PATCH /api/v1/security-alerts/:id', sub {
+	    my $a = req('GET', '/api/v1/security-alerts?state=open')->{json}{items}[0]{id};
+	    req('PATCH', "/api/v1/security-alerts/$a", undef, { state => 'acknowledged' }) }],
 	['POST /api/v1/chatbots', sub { my $r = req('POST', '/api/v1/chatbots', undef, { name => 'Bot' }); $bot = $r->{json}{id}; $r }],
 	['PATCH /api/v1/chatbots/:id', sub { req('PATCH', "/api/v1/chatbots/$bot", undef, { language => 'french' }) }],
 	['PUT /api/v1/chatbots/:id/hours', sub { req('PUT', "/api/v1/chatbots/$bot/hours", undef,

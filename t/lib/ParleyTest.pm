@@ -701,6 +701,7 @@ sub nginx_env {
 		NGX_SERVER_NAME => 'localhost',
 		NGX_HTTP_LISTEN => "127.0.0.1:$self->{http_port}",
 		NGX_HTTPS_LISTEN => "127.0.0.1:$self->{https_port}",
+		NGX_METRICS_LISTEN => "127.0.0.1:$self->{metrics_port}",
 		NGX_HTTP_INCLUDE => 'parley-locations.conf',
 		NGX_FASTCGI => "unix:$self->{dir}/parleyd.sock",
 		NGX_RATE => $self->{rate},
@@ -740,7 +741,7 @@ sub free_ports {
 sub start_nginx {
 	my ($self) = @_;
 	for my $try (1 .. 5) {
-		($self->{http_port}, $self->{https_port}) = free_ports(2);
+		($self->{http_port}, $self->{https_port}, $self->{metrics_port}) = free_ports(3);
 		my %env = $self->nginx_env;
 		make_path("$self->{dir}/nginx/tmp");
 		my $cmd = "'$SRCDIR/nginx/render' '$self->{dir}/nginx' 2>&1";
@@ -774,6 +775,7 @@ sub stop_nginx {
 }
 
 sub http_port { $_[0]{http_port} }
+sub metrics_port { $_[0]{metrics_port} }
 sub https_port { $_[0]{https_port} }
 
 sub url {
