@@ -10,7 +10,7 @@ const ADMIN = ["admin", "owner"];
 const SCOPES = ["conversations:read", "conversations:write", "chatbots:read", "chatbots:write", "documents:read",
 	"documents:write", "templates:write", "members:read", "audit:read", "webhooks:write", "analytics:read"];
 const EVENTS = ["conversation.created", "conversation.status_changed", "message.created", "member.joined",
-	"member.updated", "member.removed"];
+	"member.updated", "member.removed", "security.alert"];
 const RETENTION = [["30_days", "30 days"], ["60_days", "60 days"], ["90_days", "90 days"], ["6_months", "6 months"],
 	["1_year", "1 year"], ["indefinitely", "indefinitely"]];
 
@@ -30,6 +30,7 @@ const SECTIONS = [
 	["/settings/export", "Data export", ADMIN],
 	["/settings/privacy", "Privacy requests", ADMIN],
 	["/settings/consents", "Consents", ADMIN],
+	["/security", "Security alerts", ADMIN],
 	["/settings/security-events", "Security events", ADMIN],
 	["/settings/billing", "Billing", ["owner"]],
 ];
@@ -636,6 +637,62 @@ async function securityEventsPage() {
 	    : el("p", { class: "muted" }, "No security events."));
 }
 
+// What each detection rule means (src/detect.c names them).
+const RULES = {
+	login_failures: "Many failed logins for one account",
+	credential_stuffing: "One address failing to log in to many accounts",
+	sign_in_revoked: "A member said a sign-in was not theirs and ended it",
+	refresh_reuse: "A refresh token came back after use: its session was ended",
+	mfa_disabled: "Two-factor authentication turned off",
+	recovery_code_used: "A recovery code used to log in",
+	role_granted: "An owner or admin role granted",
+	id_walking: "Many unknown ids or denials for one session or API key",
+	unusual_export: "Exports or erasures beyond the company's usual pattern",
+	api_key_new_network: "An API key used from a network it never used",
+	webhook_disabled: "A webhook endpoint turned off",
+	csp_spike: "A spike in CSP reports from a chatbot's widget",
+};
+
+// Security alerts: what fired, how often, and who is on it. A mail's
+// link (?alert=id) marks its alert.
+async function alertsPage() {
+	const q = new URLSearchParams(location.search);
+	const want = q.get("state") ?? "";
+	const mark = q.get("alert");
+	const items = (await api("GET", `/api/v1/security-alerts${want ? `?state=${encodeURIComponent(want)}` : ""}`)).items;
+	const filter = el("select", { id: "alert-state", "aria-label": "Show", onchange: () => go(`/security${filter.value ? `?state=${filter.value}` : ""}`) },
+	    [["", "All"], ["open", "Open"], ["acknowledged", "Acknowledged"], ["resolved", "Resolved"]].map(([v, l]) =>
+		el("option", { value: v, ...(v === want ? { selected: "" } : {}) }, l)));
+	const out = el("p", { role: "status" });
+	const move = (a, state, label) => el("button", { type: "button", onclick: async () => {
+		try {
+			await api("PATCH", `/api/v1/security-alerts/${a.id}`, { state });
+			reload();
+		} catch (e) { out.textContent = explain(e); }
+	} }, label);
+	const rows = items.map((a) => {
+		const tr = el("tr", { id: `alert-${a.id}`, class: `${a.severity}${a.id === mark ? " marked" : ""}` },
+		    el("td", {}, when(a.last_seen)),
+		    el("td", {}, el("strong", {}, a.severity)),
+		    el("td", {}, RULES[a.rule] ?? a.rule),
+		    el("td", {}, el("code", {}, a.subject)),
+		    el("td", {}, String(a.count)),
+		    el("td", {}, a.state),
+		    el("td", {}, a.state === "open" ? move(a, "acknowledged", "Acknowledge") : null,
+			a.state !== "resolved" ? move(a, "resolved", "Resolve") : null));
+		return tr;
+	});
+	show("Security alerts", WIDE,
+	    el("p", {}, "parley judges sign-ins, sessions, keys, exports and the widget as they happen. Each alert is one incident: more of the same add to its count. Resolve it when it is over; the next one opens a new alert."),
+	    el("label", {}, "Show ", filter), out,
+	    items.length
+		? el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Security alerts" }, el("table", {},
+		    el("thead", {}, el("tr", {}, ["Last seen", "Severity", "What", "About", "Count", "State", ""].map((h) => el("th", { scope: "col" }, h)))),
+		    el("tbody", {}, rows)))
+		: el("p", { class: "muted" }, "No alerts."));
+	if (mark) document.getElementById(`alert-${mark}`)?.scrollIntoView({ block: "center" });
+}
+
 async function billingPage() {
 	const q = new URLSearchParams(location.search).get("checkout");
 	const note = q === "success"
@@ -786,5 +843,6 @@ export const adminPages = {
 	"/settings/privacy": page("Privacy requests", ADMIN, privacyPage),
 	"/settings/consents": page("Consents", ADMIN, consentsPage),
 	"/settings/security-events": page("Security events", ADMIN, securityEventsPage),
+	"/security": page("Security alerts", ADMIN, alertsPage),
 	"/settings/billing": page("Billing", ["owner"], billingPage),
 };

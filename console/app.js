@@ -253,6 +253,23 @@ const pages = {
 			else err.textContent = "This link is not valid.";
 		    } }, "Stop the digest mails"), err);
 	},
+	// The new sign-in mail's link: ends that one session, without signing in.
+	"/sign-in-check": () => {
+		const token = location.hash.match(/^#token=([0-9a-f-]{36}\.[0-9a-f-]{36}\.[0-9]{1,12}\.[A-Za-z0-9_-]{43})$/)?.[1];
+		if (!token) return bad();
+		const err = el("p", { class: "error", role: "alert" });
+		show("Was this you?", el("p", {}, "Your account was signed in to from a network and browser it had not used before (the mail says which). If it was you, close this page: nothing changes."),
+		    el("button", { type: "button", id: "end-session", onclick: async () => {
+			try {
+				await api("POST", "/api/v1/auth/sign-in-revoke", { token }, false);
+				show("That session has ended", el("p", { class: "ok", role: "status" }, "Whoever signed in there is signed out. Your company's admins have been told."),
+				    el("p", {}, "Now change your password, and check your two-factor settings: ", el("a", { href: "/forgot-password" }, "choose a new password"), "."));
+			} catch (e) {
+				err.textContent = e.status === 410 ? "That session has already ended: nothing more to do."
+				    : "This link is invalid or expired.";
+			}
+		    } }, "It was not me: end that session"), err);
+	},
 	"/signup": () => {
 		const withCaptcha = captcha();
 		show("Create your company", form([
@@ -452,7 +469,7 @@ window.addEventListener("parley:route", route);
 
 // A reload keeps the session: the refresh cookie gives a new access token.
 async function restore() {
-	if (/^\/(login|signup|confirm-signup|verify-email|reset-password|forgot-password|accept-invitation)$/.test(location.pathname))
+	if (/^\/(login|signup|confirm-signup|verify-email|reset-password|forgot-password|accept-invitation|sign-in-check)$/.test(location.pathname))
 		return;
 	await refreshSession();
 }

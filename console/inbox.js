@@ -582,7 +582,8 @@ function scheduleRender() {
 // The agent's notifications, kept by parley (so a reload keeps them):
 // read again, at most once a second, when an event may have made one.
 let noteTimer = 0;
-const KIND_WORDS = { handoff: "handed to a person", assigned: "assigned to you", visitor_message: "the visitor wrote" };
+const KIND_WORDS = { handoff: "handed to a person", assigned: "assigned to you", visitor_message: "the visitor wrote",
+	security_alert: "a security alert" };
 function refreshNotes() {
 	if (noteTimer || !view) return;
 	noteTimer = setTimeout(async () => {
@@ -597,7 +598,7 @@ function refreshNotes() {
 // new (or counts more) since the page loaded is shown, unless its
 // conversation is the one open and in view (then it is read at once).
 const NOTE_TITLES = { handoff: "A visitor is waiting for a person", assigned: "A conversation was assigned to you",
-	visitor_message: "A visitor wrote" };
+	visitor_message: "A visitor wrote", security_alert: "A security alert" };
 function announce(items) {
 	const before = view.knownNotes;
 	view.knownNotes = new Map(items.map((x) => [x.id, x.count]));
@@ -608,6 +609,7 @@ function announce(items) {
 			api("POST", "/api/v1/notifications/read", { conversation_id: x.conversation_id }).catch(() => {});
 			continue;
 		}
+		if (x.alert_id) continue; /* told in the list; the alerts page has it */
 		const c = view.items.get(x.conversation_id);
 		notify(NOTE_TITLES[x.kind] ?? "parley", c ? `${visitorName(c)}` : "Open the inbox to see it.", x.conversation_id);
 	}
@@ -617,7 +619,9 @@ function renderNotes(n) {
 	const bots = new Map((view.chatbots ?? []).map((b) => [b.id, b.name]));
 	view.notes.summary.textContent = n.unread ? `Notifications (${n.unread} unread)` : "Notifications";
 	view.notes.list.replaceChildren(...(n.items.length ? n.items.map((x) => el("li", { class: x.read_at ? "read" : "unread" },
-	    el("button", { type: "button", class: "link", onclick: () => { view.notes.box.open = false; openConversation(x.conversation_id, true); } },
+	    x.alert_id
+		? el("a", { href: `/security?alert=${x.alert_id}` }, "Security alert: open the alerts page")
+		: el("button", { type: "button", class: "link", onclick: () => { view.notes.box.open = false; openConversation(x.conversation_id, true); } },
 		`${bots.get(x.chatbot_id) ?? "A chatbot"}: ${KIND_WORDS[x.kind] ?? x.kind}${x.count > 1 ? ` (${x.count}×)` : ""}`),
 	    ` ${when(x.updated_at)}${x.read_at ? "" : " · unread"}`))
 	    : [el("li", { class: "muted" }, "Nothing yet.")]));

@@ -157,7 +157,7 @@ h_sign_in_revoke(struct request *req, struct ctx *ctx)
 	}
 	d = json_pack("{s:s}", "session", sid);
 	if (d != NULL &&
-	    session_revoke(ctx, cid, uid, sid, NULL, "not_me") == 0 &&
+	    session_revoke(ctx, cid, uid, sid, NULL, "not_me") == 1 &&
 	    event_record(ctx, cid, uid, "sign_in_revoked", d) == 0 &&
 	    db_commit(ctx->db) == 0) {
 		json_t *o = json_pack("{s:b}", "ended", 1);

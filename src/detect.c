@@ -147,7 +147,9 @@ detect_event(struct ctx *ctx, const char *cid, const char *uid,
 	char	    s[128];
 	const char *v;
 
-	if (strcmp(kind, "login_failure") == 0 && uid != NULL)
+	if ((strcmp(kind, "login_failure") == 0 ||
+		strcmp(kind, "login_locked") == 0) &&
+	    uid != NULL)
 		return counted(ctx, cid, "login_failures",
 		    subj(s, sizeof(s), "user", uid), uid,
 		    ctx->conf->detect_login_failures);
@@ -399,6 +401,7 @@ detect_login_failure(
 	PGresult     *res;
 	long long     accounts;
 	json_t	     *d;
+	char	     *list;
 	int	      i, n;
 
 	if (ctx->from.addr == NULL || ctx->from.addr[0] == '\0')
@@ -428,12 +431,17 @@ detect_login_failure(
 		    LOG_I("count", accounts));
 		metrics_count(MET_ALERTS, "credential_stuffing", 1);
 	}
-	p[0] = row_get(res, 0, "companies");
-	res = (PQclear(res), NULL);
+	if ((list = strdup(row_get(res, 0, "companies"))) == NULL) {
+		PQclear(res);
+		return;
+	}
+	PQclear(res);
+	p[0] = list;
 	/* The companies whose accounts it tried: an alert each. */
 	{
 		PGresult *l = db_exec(ctx->db, &q_stuff_list, p);
 
+		free(list);
 		if (l == NULL)
 			return;
 		n = PQntuples(l);

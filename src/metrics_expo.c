@@ -69,12 +69,16 @@ histogram(FILE *f, const char *name, const char *labels,
 			fprintf(f, "%s_bucket{%sle=\"%g\"} %llu\n", name,
 			    labels, met_bounds[i], (unsigned long long)cum);
 	}
-	fprintf(f, "%s_sum{%.*s} %.6f\n", name,
-	    labels[0] != '\0' ? (int)strlen(labels) - 1 : 0, labels,
+	if (labels[0] == '\0') {
+		fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name,
+		    h->sum_us / 1e6, name, (unsigned long long)h->count);
+		return;
+	}
+	/* The labels without their trailing comma. */
+	fprintf(f, "%s_sum{%.*s} %.6f\n", name, (int)strlen(labels) - 1, labels,
 	    h->sum_us / 1e6);
-	fprintf(f, "%s_count{%.*s} %llu\n", name,
-	    labels[0] != '\0' ? (int)strlen(labels) - 1 : 0, labels,
-	    (unsigned long long)h->count);
+	fprintf(f, "%s_count{%.*s} %llu\n", name, (int)strlen(labels) - 1,
+	    labels, (unsigned long long)h->count);
 }
 
 static void
