@@ -83,6 +83,19 @@ CREATE TABLE known_networks (
 );
 SELECT parley_tenant_table('known_networks');
 
+-- A member who is deleted (removed, erased) leaves no networks or
+-- baselines behind.
+CREATE FUNCTION parley_detect_forget_user() RETURNS trigger LANGUAGE plpgsql
+	AS $$
+BEGIN
+	DELETE FROM known_networks WHERE company_id = OLD.company_id AND subject = 'user:' || OLD.id::text;
+	DELETE FROM detect_counters WHERE company_id = OLD.company_id AND subject = 'user:' || OLD.id::text;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_detect_forget AFTER DELETE ON users
+	FOR EACH ROW EXECUTE FUNCTION parley_detect_forget_user();
+
 -- The /24 (IPv4) or /48 (IPv6) an address is in; NULL for no address.
 CREATE FUNCTION parley_network(p_addr text) RETURNS cidr
 	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE

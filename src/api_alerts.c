@@ -92,11 +92,8 @@ h_alert_patch(struct request *req, struct ctx *ctx)
 	}
 	snprintf(was, sizeof(was), "%s", row_get(res, 0, "state"));
 	PQclear(res);
-	if (strcmp(was, want) == 0) {
-		/* Already so: nothing to change, nothing audited. */
-		db_rollback(ctx->db);
+	if (strcmp(was, want) == 0) /* already so: nothing changes */
 		return api_get_one(req, ctx, &q_alert, p);
-	}
 	if (strcmp(was, "resolved") == 0 || strcmp(want, "open") == 0) {
 		db_rollback(ctx->db);
 		return api_problem(req, 409, "alert_state",
@@ -119,6 +116,16 @@ h_alert_patch(struct request *req, struct ctx *ctx)
 static struct db_stmt q_link_session = { "sign_in_link_session",
 	"SELECT user_id, revoked_at IS NULL AND expires_at > now() AS live "
 	"FROM sessions WHERE company_id = $1 AND id = $2 FOR UPDATE",
+	2, 0, 0 };
+
+/* The network and browser that sign-in taught are forgotten: the next
+ * sign-in from there is new again, and mailed. */
+static struct db_stmt q_link_forget = { "sign_in_link_forget",
+	"DELETE FROM known_networks k USING security_events e WHERE "
+	"e.company_id = $1 AND e.kind = 'new_sign_in' AND e.detail->>'session' "
+	"= $2 AND k.company_id = $1 AND k.subject = 'user:' || e.user_id::text "
+	"AND k.network = (e.detail->>'network')::cidr AND k.agent = "
+	"e.detail->>'agent'",
 	2, 0, 0 };
 
 int
@@ -156,6 +163,13 @@ h_sign_in_revoke(struct request *req, struct ctx *ctx)
 		    req, 410, "link_used", "That session has already ended");
 	}
 	d = json_pack("{s:s}", "session", sid);
+	{
+		const char *p[2] = { cid, sid };
+
+		if ((res = db_exec(ctx->db, &q_link_forget, p)) == NULL)
+			goto out;
+		PQclear(res);
+	}
 	if (d != NULL &&
 	    session_revoke(ctx, cid, uid, sid, NULL, "not_me") == 1 &&
 	    event_record(ctx, cid, uid, "sign_in_revoked", d) == 0 &&
@@ -165,6 +179,7 @@ h_sign_in_revoke(struct request *req, struct ctx *ctx)
 		rc = o != NULL ? http_send_json(req, 200, o) : -1;
 		json_decref(o);
 	}
+out:
 	json_decref(d);
 	return rc;
 }

@@ -13,7 +13,7 @@
 #include "api.h"
 #include "db.h"
 #include "row.h"
-#include "security_events.h"
+#include "detect.h"
 #include "log.h"
 #include "util.h"
 #include "validate.h"
@@ -89,17 +89,17 @@ static struct db_stmt q_csp_bot = { "csp_bot_lookup",
 
 /*
  * A report from a chatbot's widget frame (its document is
- * /widget/frame?bot=pk_...): a security event of the chatbot's company,
- * so a spike is judged against that chatbot's baseline (src/detect.c).
- * Anything else (the console, a key nobody has) is only logged.
+ * /widget/frame?bot=pk_...) counts against that chatbot's baseline, so a
+ * spike opens csp_spike for its company (src/detect.c). Only counted:
+ * anyone can post a report naming a public key, so none becomes a stored
+ * event. Anything else (the console, a key nobody has) is only logged.
  */
 static void
-record_for_bot(struct ctx *ctx, const char *doc, const char *directive)
+record_for_bot(struct ctx *ctx, const char *doc)
 {
 	const char *b;
-	char	    key[36], cid[37], bid[37], dir[65];
+	char	    key[36], cid[37], bid[37];
 	PGresult   *res;
-	json_t	   *d;
 	const char *p[1] = { key };
 
 	if (doc == NULL || strstr(doc, "/widget/frame?") == NULL ||
@@ -116,15 +116,12 @@ record_for_bot(struct ctx *ctx, const char *doc, const char *directive)
 	snprintf(cid, sizeof(cid), "%s", row_get(res, 0, "company_id"));
 	snprintf(bid, sizeof(bid), "%s", row_get(res, 0, "chatbot_id"));
 	PQclear(res);
-	snprintf(dir, sizeof(dir), "%.*s",
-	    (int)strcspn(directive != NULL ? directive : "-", " "),
-	    directive != NULL ? directive : "-");
-	d = json_pack("{s:s,s:s}", "chatbot", bid, "directive", dir);
-	if (d != NULL && db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
-	    event_record(ctx, cid, NULL, "csp_report", d) == 0)
+	if (db_tenant_begin(ctx->db, cid, NULL, NULL, NULL) == 0 &&
+	    detect_guard_begin(ctx) == 0 &&
+	    detect_guard_end(
+		ctx, detect_csp_report(ctx, cid, bid), "csp_report") == 0)
 		(void)db_commit(ctx->db);
 	db_rollback(ctx->db);
-	json_decref(d);
 }
 
 static const char *
@@ -157,10 +154,7 @@ h_csp_report(struct request *req, struct ctx *ctx)
 				  ? str(r, "violated-directive")
 				  : "-"),
 		    str(r, "blocked-uri"), str(r, "document-uri"));
-		record_for_bot(ctx, str(r, "document-uri"),
-		    str(r, "effective-directive") != NULL
-			? str(r, "effective-directive")
-			: str(r, "violated-directive"));
+		record_for_bot(ctx, str(r, "document-uri"));
 		return http_send_empty(req, 204);
 	}
 	if (!json_is_array(req->json) || json_array_size(req->json) == 0 ||
@@ -189,8 +183,7 @@ h_csp_report(struct request *req, struct ctx *ctx)
 		log_violation(str(body, "effectiveDirective"),
 		    str(body, "blockedURL"), str(body, "documentURL"));
 		if (!recorded) {
-			record_for_bot(ctx, str(body, "documentURL"),
-			    str(body, "effectiveDirective"));
+			record_for_bot(ctx, str(body, "documentURL"));
 			recorded = 1;
 		}
 	}

@@ -230,7 +230,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	char		   role[8], hash[PASSWORD_HASH_MAX];
 	const char	  *name, *pw, *why, *p[5];
 	PGresult	  *res;
-	json_t		  *tokens = NULL, *none = NULL;
+	json_t		  *tokens = NULL, *none = NULL, *joined = NULL;
 	int		   n, rc = -1;
 
 	if (api_addr_limit(req, ctx, "register:ip", cfg->register_max_per_ip,
@@ -309,7 +309,8 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 	if ((none = json_array()) == NULL ||
 	    (tokens = session_start(ctx, cid, uid, role)) == NULL ||
 	    api_audit(req, ctx, uid, none, NULL) == -1 ||
-	    event_record(ctx, cid, uid, "invitation_accepted", NULL) == -1 ||
+	    (joined = json_pack("{s:s}", "role", role)) == NULL ||
+	    event_record(ctx, cid, uid, "invitation_accepted", joined) == -1 ||
 	    db_commit(ctx->db) == -1)
 		goto out;
 	rc = api_send_tokens(req, ctx, 201, tokens);
@@ -317,6 +318,7 @@ h_invitation_accept(struct request *req, struct ctx *ctx)
 out:
 	crypto_wipe(hash, sizeof(hash));
 	json_decref(none);
+	json_decref(joined);
 	json_decref(tokens);
 	return rc;
 bad:

@@ -559,9 +559,16 @@ api_sso_finish(struct request *req, struct ctx *ctx, const char *cid,
 				return -1;
 			snprintf(uid, sizeof(uid), "%s", row_get(res, 0, "id"));
 			PQclear(res);
-			if (event_record(
-				ctx, cid, uid, "sso_jit_member", NULL) == -1)
-				return -1;
+			{
+				json_t *d =
+				    json_pack("{s:s}", "role", c.jit_role);
+				int ev = event_record(
+				    ctx, cid, uid, "sso_jit_member", d);
+
+				json_decref(d);
+				if (ev == -1)
+					return -1;
+			}
 		}
 		if ((found = flow_identity_link(
 			 ctx, "sso", cid, uid, iss, sub, email)) != 1)

@@ -207,7 +207,12 @@ audit_write(struct ctx *ctx, const struct audit_entry *e)
 	snprintf(pending.hmac, sizeof(pending.hmac), "%s", machex);
 	db_on_commit(ctx->db, checkpoint, NULL);
 	/* Judged in the same transaction (src/detect.c). */
-	rc = detect_audit(ctx, e->action, e->resource_id, e->changes);
+	if (detect_guard_begin(ctx) == -1 ||
+	    detect_guard_end(ctx,
+		detect_audit(ctx, e->action, e->resource_id, e->changes),
+		e->action) == -1)
+		goto out;
+	rc = 0;
 out:
 	free(canon);
 	free(fields);

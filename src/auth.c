@@ -124,10 +124,14 @@ static struct db_stmt q_key_check = { "api_key_check",
 	"AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > "
 	"now())",
 	7, 0, 0 };
+/* At most once a minute: the key's last use, and its network's (so the
+ * 50 networks kept of a key are the ones it uses). */
 static struct db_stmt q_key_used = { "api_key_used",
-	"UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND company_id "
-	"= $2",
-	2, 0, 0 };
+	"WITH n AS (UPDATE known_networks SET last_seen = now() WHERE "
+	"company_id = $2 AND subject = 'key:' || $1::text AND network = "
+	"parley_network($3)) UPDATE api_keys SET last_used_at = now() WHERE "
+	"id = $1::uuid AND company_id = $2",
+	3, 0, 0 };
 
 /*
  * The per-principal request budget (src/ratelimit.c batches the counts),
@@ -342,6 +346,7 @@ auth_key(struct request *req, struct ctx *ctx, const struct route *r,
 
 		p[0] = id;
 		p[1] = cid;
+		p[2] = ctx->from.addr;
 		if ((u = db_exec(ctx->db, &q_key_used, p)) == NULL) {
 			PQclear(res);
 			db_rollback(ctx->db);

@@ -677,6 +677,45 @@ committed(struct db *db, int ok)
 		db->hooks[i].fn(db->hooks[i].arg);
 }
 
+/* The savepoint commands: literals only. */
+enum sp_cmd { SP_BEGIN, SP_UNDO, SP_RELEASE };
+
+static int
+tx_command(struct db *db, enum sp_cmd c)
+{
+	PGresult *res;
+	int	  ok;
+
+	if (!db->in_tx || db->conn == NULL)
+		return -1;
+	trip();
+	res = c == SP_BEGIN ? PQexec(db->conn, "SAVEPOINT parley_sp")
+	    : c == SP_UNDO ? PQexec(db->conn, "ROLLBACK TO SAVEPOINT parley_sp")
+			   : PQexec(db->conn, "RELEASE SAVEPOINT parley_sp");
+	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		note_failure(db, res, "savepoint");
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+int
+db_savepoint(struct db *db)
+{
+	return tx_command(db, SP_BEGIN);
+}
+
+int
+db_savepoint_end(struct db *db, int keep)
+{
+	if (!keep && tx_command(db, SP_UNDO) == -1)
+		return -1;
+	if (tx_command(db, SP_RELEASE) == -1)
+		return -1;
+	db->sqlstate[0] = '\0';
+	return 0;
+}
+
 int
 db_commit(struct db *db)
 {

@@ -137,6 +137,14 @@ unsigned long db_txn(const struct db *);
 unsigned long db_commits(const struct db *);
 /* Commits; returns 0 or -1 (then rolled back). */
 int db_commit(struct db *);
+/*
+ * A savepoint in the open transaction, and its end: kept ('keep'), or
+ * what was done since undone while the transaction goes on. For work that
+ * must not take its caller down with it (detection, src/detect.c). Each
+ * returns 0 or -1; savepoints nest.
+ */
+int db_savepoint(struct db *);
+int db_savepoint_end(struct db *, int keep);
 /* Rolls back if a transaction is open. Always safe to call. */
 void db_rollback(struct db *);
 /* Returns 1 inside a transaction opened by db_tenant_begin(). */

@@ -42,6 +42,24 @@ const struct detect_rule detect_rules[] = {
 };
 const size_t detect_nrules = nitems(detect_rules);
 
+int
+detect_guard_begin(struct ctx *ctx)
+{
+	return db_savepoint(ctx->db);
+}
+
+int
+detect_guard_end(struct ctx *ctx, int rc, const char *what)
+{
+	if (db_savepoint_end(ctx->db, rc != -1) == -1)
+		return -1;
+	if (rc == -1) {
+		log_event(LOG_ERROR, "detect_failed", LOG_S("code", what));
+		metrics_count(MET_DETECT_FAILED, what, 1);
+	}
+	return 0;
+}
+
 const struct detect_rule *
 detect_rule_find(const char *name)
 {
@@ -85,11 +103,17 @@ alert_raise(struct ctx *ctx, const char *cid, const char *rule,
 		log_event(LOG_WARN, "security_alert", LOG_S("rule", rule),
 		    LOG_S("severity", r->severity), LOG_S("company", cid),
 		    LOG_S("alert", row_get(res, 0, "alert_id")));
-		metrics_count(MET_ALERTS, rule, 1);
+		/* Credential stuffing is one incident however many
+		 * companies it touched: counted once, with the operator's
+		 * line. */
+		if (strcmp(rule, "credential_stuffing") != 0)
+			metrics_count(MET_ALERTS, rule, 1);
 	}
 	PQclear(res);
 	return 0;
 }
+
+#define DETECT_CAP 3 /* a baseline lifts a threshold at most 3 x its minimum */
 
 static struct db_stmt q_count = { "detect_count",
 	"SELECT n, baseline FROM parley_detect_count($1, $2, $3, "
@@ -120,7 +144,12 @@ counted(struct ctx *ctx, const char *cid, const char *rule, const char *subject,
 	n = row_int(res, 0, "n");
 	base = strtod(row_get(res, 0, "baseline"), NULL);
 	PQclear(res);
+	/* The subject's own baseline raises its threshold, at most to
+	 * DETECT_CAP times the minimum: nobody trains a rule away by
+	 * running just under it for a day. */
 	limit = ceil(ctx->conf->detect_factor * base);
+	if (limit > (double)DETECT_CAP * min)
+		limit = (double)DETECT_CAP * min;
 	if (limit < min)
 		limit = min;
 	if ((double)n < limit)
@@ -173,11 +202,22 @@ detect_event(struct ctx *ctx, const char *cid, const char *uid,
 		return counted(
 		    ctx, cid, "id_walking", s, uid, ctx->conf->detect_denials);
 	}
-	if (strcmp(kind, "csp_report") == 0 &&
-	    (v = json_string_value(json_object_get(detail, "chatbot"))) != NULL)
-		return counted(ctx, cid, "csp_spike",
-		    subj(s, sizeof(s), "chatbot", v), NULL,
-		    ctx->conf->detect_csp_reports);
+	/* Joining as admin or owner (an invitation, single sign-on's
+	 * just-in-time members) is a grant like a role change. */
+	if ((strcmp(kind, "invitation_accepted") == 0 ||
+		strcmp(kind, "sso_jit_member") == 0) &&
+	    uid != NULL &&
+	    (v = json_string_value(json_object_get(detail, "role"))) != NULL &&
+	    (strcmp(v, "admin") == 0 || strcmp(v, "owner") == 0)) {
+		json_t *d = json_pack("{s:s,s:s}", "role", v, "via",
+		    strcmp(kind, "invitation_accepted") == 0 ? "invitation"
+							     : "sso");
+		int	rc = alert_raise(ctx, cid, "role_granted",
+			subj(s, sizeof(s), "user", uid), uid, d);
+
+		json_decref(d);
+		return rc;
+	}
 	if (strcmp(kind, "sign_in_revoked") == 0 &&
 	    (v = json_string_value(json_object_get(detail, "session"))) != NULL)
 		return alert_raise(ctx, cid, "sign_in_revoked",
@@ -187,6 +227,16 @@ detect_event(struct ctx *ctx, const char *cid, const char *uid,
 		return alert_raise(ctx, cid, "api_key_new_network",
 		    subj(s, sizeof(s), "key", v), uid, detail);
 	return 0;
+}
+
+int
+detect_csp_report(struct ctx *ctx, const char *cid, const char *chatbot)
+{
+	char s[128];
+
+	return counted(ctx, cid, "csp_spike",
+	    subj(s, sizeof(s), "chatbot", chatbot), NULL,
+	    ctx->conf->detect_csp_reports);
 }
 
 /* The exports and erasures whose bursts are judged, by audit action. */
@@ -396,6 +446,7 @@ detect_login_failure(
 	const struct conf *cfg = ctx->conf;
 	const char	  *p[4];
 	char	      key[400], hex[65], win[16], addr[65], (*ids)[37] = NULL;
+	char	      mac[44];
 	char	      s[128];
 	unsigned char h[32];
 	PGresult     *res;
@@ -406,9 +457,12 @@ detect_login_failure(
 
 	if (ctx->from.addr == NULL || ctx->from.addr[0] == '\0')
 		return;
+	/* The account tried, keyed (no dictionary of addresses reverses
+	 * it): HMAC under a server key, then 32 bytes of it. */
 	snprintf(key, sizeof(key), "%s:%s", uid != NULL ? "user" : "email",
 	    uid != NULL ? uid : (email != NULL ? email : ""));
-	crypto_sha256(key, strlen(key), h);
+	keys_derived_mac("parley stuffing v1", key, mac);
+	crypto_sha256(mac, strlen(mac), h);
 	crypto_hex(h, sizeof(h), hex);
 	snprintf(win, sizeof(win), "%d", cfg->detect_stuffing_window);
 	p[0] = ctx->from.addr;
@@ -453,8 +507,10 @@ detect_login_failure(
 			snprintf(ids[i], 37, "%s", PQgetvalue(l, i, 0));
 		PQclear(l);
 	}
-	d = json_pack(
-	    "{s:s,s:I}", "address", addr, "accounts", (json_int_t)accounts);
+	/* Not how many accounts it tried in all: other companies' count is
+	 * not this one's to see. */
+	d = json_pack("{s:s,s:i}", "address", addr, "threshold",
+	    cfg->detect_stuffing_accounts);
 	for (i = 0; d != NULL && i < n; i++) {
 		if (db_tenant_begin(ctx->db, ids[i], NULL, NULL, NULL) == 0 &&
 		    alert_raise(ctx, ids[i], "credential_stuffing",

@@ -17,6 +17,16 @@
 
 struct ctx;
 
+/*
+ * Runs 'rc = fn(...)' as detection must run inside a writer's
+ * transaction: in a savepoint, so that a failing rule (a deadlock, a
+ * timeout) is undone, logged and counted, and the security event or
+ * change that caused it still commits. Returns -1 only if the savepoint
+ * itself failed (the transaction is then lost anyway).
+ */
+int detect_guard_begin(struct ctx *ctx);
+int detect_guard_end(struct ctx *ctx, int rc, const char *what);
+
 /* The rules, for the API's documentation, the log and the metrics. */
 struct detect_rule {
 	const char *name; /* "login_failures" */
@@ -36,6 +46,14 @@ const struct detect_rule *detect_rule_find(const char *name);
  */
 int detect_event(struct ctx *ctx, const char *cid, const char *uid,
     const char *kind, json_t *detail);
+
+/*
+ * A CSP report from chatbot 'chatbot's widget frame, in the open tenant
+ * transaction of 'cid': counted against the chatbot's baseline only.
+ * Reports are unauthenticated (anyone can post one naming a public bot
+ * key), so none becomes a security event row. Returns 0 or -1.
+ */
+int detect_csp_report(struct ctx *ctx, const char *cid, const char *chatbot);
 
 /* Judges audit entry 'action' about 'resource_id' (may be NULL) with
  * 'changes' (borrowed, may be NULL), just written in the open tenant

@@ -32,6 +32,8 @@ static const char *const level_names[LOG_LEVEL__MAX] = {
  * ids, counts, codes and route patterns. Adding a key is a reviewed change.
  */
 static const char *const allowed_keys[] = {
+	/* A credential-stuffing source's address only (src/detect.c): the
+	 * operator must be able to block it; nginx logs addresses anyway. */
 	"addr",
 	"alert",
 	"attempt",

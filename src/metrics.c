@@ -35,14 +35,20 @@ const struct met_family_def met_families[MET__MAX] = {
 	    "Rows the retention sweep deleted or anonymised, by action." },
 	[MET_DB] = { "parley_db_total", "what",
 	    "Database round trips, errors and reconnects." },
+	[MET_DETECT_FAILED] = { "parley_detect_failures_total", "kind",
+	    "Detection that failed and was undone (the event it judged was "
+	    "kept), by event kind or audit action." },
 };
 
 /* Seconds; the last is +Inf. */
 const double met_bounds[MET_BUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 	0.5, 1, 2.5, 5, 10, 0 };
 
+/* A labelled counter. 'state' goes 0 (free) -> 1 (being written) -> 2
+ * (ready) and never back; readers use ready slots only. */
 struct slot {
-	int	 family; /* -1: free */
+	int	 state;
+	int	 family;
 	char	 label[MET_LABEL];
 	uint64_t value;
 };
@@ -53,8 +59,6 @@ struct route_stats {
 };
 
 struct shared {
-	int		     lock;
-	int		     nslots; /* published after a slot is filled */
 	long long	     started, swept;
 	struct slot	     slots[MET_SLOTS];
 	struct met_histogram hist[MH__MAX];
@@ -202,42 +206,51 @@ metrics_request(size_t route, int auth, int status, long dur_us, long queue_us)
 }
 
 static int
-find(int f, const char *label, int n)
+is(const struct slot *sl, int f, const char *label)
 {
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (shm->slots[i].family == f &&
-		    strcmp(shm->slots[i].label, label) == 0)
-			return i;
-	return -1;
+	return sl->family == f && strcmp(sl->label, label) == 0;
 }
 
+/*
+ * Lock-free: a process killed anywhere here holds nothing. A label is
+ * found among the ready slots or takes the first free one; two processes
+ * adding a new label at once may each take one, and metrics_each() sums
+ * such twins.
+ */
 void
 metrics_count(enum met_family f, const char *label, uint64_t n)
 {
-	int i, have;
+	struct slot *sl;
+	int	     i, st, free_state;
 
 	if (shm == NULL || label == NULL || strlen(label) >= MET_LABEL ||
 	    f >= MET__MAX)
 		return;
-	have = __atomic_load_n(&shm->nslots, __ATOMIC_ACQUIRE);
-	if ((i = find((int)f, label, have)) < 0) {
-		while (__atomic_test_and_set(&shm->lock, __ATOMIC_ACQUIRE))
-			;
-		have = __atomic_load_n(&shm->nslots, __ATOMIC_RELAXED);
-		if ((i = find((int)f, label, have)) < 0 && have < MET_SLOTS) {
-			i = have;
-			shm->slots[i].family = (int)f;
-			snprintf(shm->slots[i].label, MET_LABEL, "%s", label);
-			__atomic_store_n(
-			    &shm->nslots, have + 1, __ATOMIC_RELEASE);
+	for (i = 0; i < MET_SLOTS; i++) {
+		sl = &shm->slots[i];
+		st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+		if (st == 1)
+			continue; /* being written, or its writer died */
+		if (st == 2) {
+			if (is(sl, (int)f, label)) {
+				add(&sl->value, n);
+				return;
+			}
+			continue;
 		}
-		__atomic_clear(&shm->lock, __ATOMIC_RELEASE);
-		if (i < 0)
-			return; /* full: dropped (never seen in practice) */
+		free_state = 0;
+		if (!__atomic_compare_exchange_n(&sl->state, &free_state, 1, 0,
+			__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			i--; /* taken meanwhile: look at it again */
+			continue;
+		}
+		sl->family = (int)f;
+		snprintf(sl->label, MET_LABEL, "%s", label);
+		add(&sl->value, n);
+		__atomic_store_n(&sl->state, 2, __ATOMIC_RELEASE);
+		return;
 	}
-	add(&shm->slots[i].value, n);
+	/* Full: dropped (768 labels; parley has about a hundred). */
 }
 
 void
@@ -259,15 +272,34 @@ void
 metrics_each(enum met_family f,
     void (*fn)(void *arg, const char *label, uint64_t value), void *arg)
 {
-	int i, n;
+	const struct slot *a, *b;
+	uint64_t	   sum;
+	int		   i, j, twin;
 
 	if (shm == NULL)
 		return;
-	n = __atomic_load_n(&shm->nslots, __ATOMIC_ACQUIRE);
-	for (i = 0; i < n; i++)
-		if (shm->slots[i].family == (int)f)
-			fn(arg, shm->slots[i].label,
-			    load(&shm->slots[i].value));
+	for (i = 0; i < MET_SLOTS; i++) {
+		a = &shm->slots[i];
+		if (__atomic_load_n(&a->state, __ATOMIC_ACQUIRE) != 2 ||
+		    a->family != (int)f)
+			continue;
+		/* Its twins: summed once, at the first of them. */
+		for (j = 0, twin = 0; j < i && !twin; j++) {
+			b = &shm->slots[j];
+			twin =
+			    __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == 2 &&
+			    is(b, a->family, a->label);
+		}
+		if (twin)
+			continue;
+		for (j = i, sum = 0; j < MET_SLOTS; j++) {
+			b = &shm->slots[j];
+			if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == 2 &&
+			    is(b, a->family, a->label))
+				sum += load(&b->value);
+		}
+		fn(arg, a->label, sum);
+	}
 }
 
 static void

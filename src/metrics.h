@@ -10,8 +10,9 @@
  * tests) every call here does nothing.
  *
  * Labelled counters are found by (family, label) in a table of fixed
- * size; a label never seen before takes a free slot (under a spin lock
- * held for a few comparisons), then adding is lock-free. Labels are
+ * size; a label never seen before claims a free slot by compare-and-swap.
+ * Nothing takes a lock, so a process killed at any point (a retiring
+ * worker past shutdown_timeout, the OOM killer) blocks no other. Labels are
  * route templates, kinds and codes from parley's own tables: never an
  * id, an address or anything a client sent.
  */
@@ -34,6 +35,7 @@ enum met_family {
 	MET_RATE_LIMITED, /* 429s, by class */
 	MET_RETENTION, /* rows the retention sweep changed, by action */
 	MET_DB, /* "round_trips", "errors", "reconnects" */
+	MET_DETECT_FAILED, /* detection that failed (and was undone), by kind */
 	MET__MAX
 };
 

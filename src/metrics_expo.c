@@ -69,16 +69,18 @@ histogram(FILE *f, const char *name, const char *labels,
 			fprintf(f, "%s_bucket{%sle=\"%g\"} %llu\n", name,
 			    labels, met_bounds[i], (unsigned long long)cum);
 	}
+	/* _count is the +Inf bucket's own sum, so the two always agree
+	 * within a scrape (the counters are read one by one). */
 	if (labels[0] == '\0') {
 		fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name,
-		    h->sum_us / 1e6, name, (unsigned long long)h->count);
+		    h->sum_us / 1e6, name, (unsigned long long)cum);
 		return;
 	}
 	/* The labels without their trailing comma. */
 	fprintf(f, "%s_sum{%.*s} %.6f\n", name, (int)strlen(labels) - 1, labels,
 	    h->sum_us / 1e6);
 	fprintf(f, "%s_count{%.*s} %llu\n", name, (int)strlen(labels) - 1,
-	    labels, (unsigned long long)h->count);
+	    labels, (unsigned long long)cum);
 }
 
 static void

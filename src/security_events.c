@@ -47,6 +47,10 @@ event_record(struct ctx *ctx, const char *company_id, const char *user_id,
 	PQclear(res);
 	metrics_count(MET_EVENTS, kind, 1);
 	/* Judged now, in the same transaction: an alert exists exactly
-	 * when what caused it is committed. */
-	return detect_event(ctx, company_id, user_id, kind, detail);
+	 * when what caused it is committed; a rule that fails is undone,
+	 * never the event. */
+	if (detect_guard_begin(ctx) == -1)
+		return -1;
+	return detect_guard_end(
+	    ctx, detect_event(ctx, company_id, user_id, kind, detail), kind);
 }

@@ -119,13 +119,16 @@ session_start_ttl(struct ctx *ctx, const char *company_id, const char *user_id,
 	/* A network and browser this member never signed in from: told. */
 	{
 		json_t *d = NULL;
-		int	n = detect_sign_in(ctx, company_id, user_id, sid, &d);
+		int	n;
 
-		if (n == 1)
+		if (detect_guard_begin(ctx) == -1)
+			return NULL;
+		if ((n = detect_sign_in(ctx, company_id, user_id, sid, &d)) ==
+		    1)
 			n = event_record(
 			    ctx, company_id, user_id, "new_sign_in", d);
 		json_decref(d);
-		if (n == -1)
+		if (detect_guard_end(ctx, n, "new_sign_in") == -1)
 			return NULL;
 	}
 	return session_tokens(ctx, company_id, user_id, role, sid);

@@ -8,7 +8,7 @@ use ParleyTest;
 my $src = ParleyTest->srcdir;
 open my $fh, '<', "$src/Makefile.am" or die $!;
 my $am = do { local $/; <$fh> };
-my @listed = $am =~ m{\b(t/\d\d-[\w-]+\.t)\b}g;
+my @listed = $am =~ m{\b(t/\d{2,3}-[\w-]+\.t)\b}g;
 my %listed = map { $_ => 1 } @listed;
 for my $f (sort map { s{^\Q$src\E/}{}r } glob "$src/t/*.t") {
 	ok $listed{$f}, "$f is listed in Makefile.am INTEGRATION_TESTS";

@@ -134,7 +134,7 @@ login('nobody3', from => $bad, ua => 'python-requests/2.31', password => 'Winter
 $a = alerts('credential_stuffing');
 is scalar @$a, 1, 'the 5th account (two of them ours, three unknown) opens an alert in the company';
 is $a->[0]{subject}, "address:$bad", '... about the address';
-is decode_json($a->[0]{detail})->{accounts}, 5, '... naming how many accounts it tried';
+is decode_json($a->[0]{detail})->{threshold}, 5, '... and the threshold (not how many accounts of other companies it tried)';
 is $a->[0]{severity}, 'high', '... high';
 like $t->slurp('parleyd.log'), qr/"event":"security_alert"[^\n]*"rule":"credential_stuffing"[^\n]*"addr":"\Q$bad\E"/,
     'the operator gets one structured log line with the address';
@@ -167,6 +167,8 @@ is $t->post('/api/v1/auth/refresh', json => { refresh_token => $s_new->{refresh_
 $r = $t->post('/api/v1/auth/sign-in-revoke', json => { token => $token });
 is $r->{status}, 410, 'the link works once: 410 link_used';
 is $r->{json}{code}, 'link_used', '... link_used';
+login('agent3', from => '192.0.2.202', ua => $chrome_win);
+is new_sign_ins(), 3, "the ended sign-in's network and browser are forgotten: from there again, mailed again";
 $a = alerts('sign_in_revoked');
 is scalar @$a, 1, "the admins hear of it: sign_in_revoked";
 is $a->[0]{subject}, "session:$s_new->{session_id}", '... naming the session';
@@ -188,6 +190,21 @@ is scalar @$a, 1, '... and an alert: refresh_reuse';
 is $a->[0]{severity}, 'high', '... high';
 is $a->[0]{user_id}, $staff[3], '... naming the account';
 
+# A rule that fails takes nothing down: the session is still ended.
+$t->sql(q{ALTER TABLE security_alerts ADD CONSTRAINT t100_no_alerts CHECK (rule <> 'refresh_reuse' OR count > 1) NOT VALID});
+{
+	my $s2 = login('agent8')->{json};
+	$t->post('/api/v1/auth/refresh', json => { refresh_token => $s2->{refresh_token} });
+	my $again = $t->post('/api/v1/auth/refresh', json => { refresh_token => $s2->{refresh_token} });
+	is $again->{json}{code}, 'refresh_reused', 'with the alert table refusing the alert: the reuse is still refused';
+	is $t->get('/api/v1/me', headers => { authorization => "Bearer $s2->{access_token}" })->{status}, 401,
+	    '... and its session still ended (detection ran in a savepoint)';
+	is $t->sql(q{SELECT count(*) AS n FROM security_events WHERE company_id = ? AND kind = 'refresh_reuse' AND user_id = ?},
+	    $cid, $staff[7])->[0]{n}, 1, '... and the event recorded';
+	like $t->slurp('parleyd.log'), qr/"event":"detect_failed"[^\n]*"code":"refresh_reuse"/, '... the failure logged';
+}
+$t->sql(q{ALTER TABLE security_alerts DROP CONSTRAINT t100_no_alerts});
+
 ok $t->request('PATCH', "/api/v1/members/$staff[4]", headers => $oa, json => { role => 'member' })->{status} < 300,
     'a member "made" member: no change of role';
 is scalar @{ alerts('role_granted') }, 0, '... no alert';
@@ -197,6 +214,22 @@ $a = alerts('role_granted');
 is scalar @$a, 1, '... role_granted';
 is decode_json($a->[0]{detail})->{role}, 'admin', '... naming the role';
 is decode_json($a->[0]{detail})->{granted_by}, $own->{user}{id}, '... and who granted it';
+
+# Joining as admin by an invitation is a grant too.
+# (The company outgrew its plan's members with the replay's accounts.)
+$t->sql(q{UPDATE plans SET max_members = NULL WHERE id = (SELECT plan FROM companies WHERE id = ?)}, $cid);
+is $t->post('/api/v1/invitations', headers => $oa, json => { email => 'newadmin@watch.example', role => 'admin' })->{status}, 201,
+    'an admin invited';
+{
+	my $m = $t->wait_mail('newadmin@watch.example', qr/invited/);
+	my ($tok) = $m->{body} =~ m{/accept-invitation#token=([A-Za-z0-9_-]{43})};
+	my $j = $t->post('/api/v1/invitations/accept', headers => { 'x-forwarded-for' => "$office.8", 'user-agent' => $firefox },
+	    json => { token => $tok, name => 'New Admin', password => $pw });
+	is $j->{status}, 201, '... joins';
+	$a = alerts('role_granted');
+	is scalar @$a, 2, '... role_granted again, for the new admin';
+	is decode_json($a->[1]{detail})->{via}, 'invitation', '... by invitation';
+}
 
 SKIP: {
 	skip 'oathtool is not installed', 6 unless -x '/usr/bin/oathtool';
@@ -273,12 +306,12 @@ my %rules = map { $_->{rule} => $_ } @{ $r->{json}{items} };
 is_deeply [sort keys %rules], [sort qw(login_failures credential_stuffing sign_in_revoked refresh_reuse role_granted
     id_walking unusual_export api_key_new_network csp_spike webhook_disabled),
     (-x '/usr/bin/oathtool' ? qw(recovery_code_used mfa_disabled) : ())], '... one per rule that fired';
-is scalar @{ $r->{json}{items} }, 11 + (-x '/usr/bin/oathtool' ? 2 : 0), '... and one more for the kiosk';
+is scalar @{ $r->{json}{items} }, 12 + (-x '/usr/bin/oathtool' ? 2 : 0), '... and one more each for the kiosk and the invited admin';
 is $t->get('/api/v1/security-alerts', headers => { authorization => "Bearer $s_office->{access_token}" })->{status}, 403,
     'members may not';
 
 # Each opened alert was delivered to the company's endpoint, signed.
-ParleyTest::wait_for(sub { (grep { $_->{path} eq '/security' } @{ $t->receiver_requests }) >= 11 }, 'the security.alert deliveries');
+ParleyTest::wait_for(sub { (grep { $_->{path} eq '/security' } @{ $t->receiver_requests }) >= 12 }, 'the security.alert deliveries');
 my @got = grep { $_->{path} eq '/security' } @{ $t->receiver_requests };
 my %types = map { decode_json($_->{body})->{type} => 1 } @got;
 is_deeply [keys %types], ['security.alert'], 'security.alert deliveries, one per alert opened';
@@ -303,7 +336,7 @@ like $mail->{body}, qr{/security\?alert=[0-9a-f-]{36}}, '... with links to the c
 unlike $mail->{body}, qr/\Q$bad\E|Winter2026/, '... naming neither the address nor anything typed';
 ok !grep({ $_->{to} =~ /^agent/ && $_->{subject} =~ /Security alert/ } $t->mails), 'agents (members) are not mailed alerts';
 my $n = $t->get('/api/v1/notifications', headers => $oa)->{json};
-ok scalar(grep { $_->{kind} eq 'security_alert' && $_->{alert_id} } @{ $n->{items} }) >= 11, 'the console lists them as notifications';
+ok scalar(grep { $_->{kind} eq 'security_alert' && $_->{alert_id} } @{ $n->{items} }) >= 12, 'the console lists them as notifications';
 
 # --- acknowledge, resolve, a new incident ----------------------------------------
 my $rr = $rules{refresh_reuse};
@@ -313,6 +346,14 @@ is $r->{json}{state}, 'acknowledged', '... acknowledged';
 is $r->{json}{acknowledged_by}, $own->{user}{id}, '... by whom';
 my $entry = $t->sql(q{SELECT changes FROM audit_log WHERE company_id = ? AND action = 'security_alert.update' ORDER BY seq DESC LIMIT 1}, $cid)->[0];
 like $entry->{changes}, qr/"state":\s*\{"new":\s*"acknowledged",\s*"old":\s*"open"\}/, '... audited with old and new state';
+{
+	my $audits = $t->sql(q{SELECT count(*) AS n FROM audit_log WHERE company_id = ? AND action = 'security_alert.update'}, $cid)->[0]{n};
+	my $same = $t->request('PATCH', "/api/v1/security-alerts/$rr->{id}", headers => $oa, json => { state => 'acknowledged' });
+	is $same->{status}, 200, 'acknowledged again: 200';
+	is $same->{json}{state}, 'acknowledged', '... still acknowledged';
+	is $t->sql(q{SELECT count(*) AS n FROM audit_log WHERE company_id = ? AND action = 'security_alert.update'}, $cid)->[0]{n}, $audits,
+	    '... nothing changed, nothing audited';
+}
 is $t->request('PATCH', "/api/v1/security-alerts/$rr->{id}", headers => $oa, json => { state => 'open' })->{status}, 422,
     'back to open: not a state one sets';
 $r = $t->request('PATCH', "/api/v1/security-alerts/$rr->{id}", headers => $oa, json => { state => 'resolved' });

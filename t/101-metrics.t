@@ -52,7 +52,8 @@ is $?, 0, 'promtool test rules: each alert fires on its series, and the recordin
 }
 
 # --- the stack ---------------------------------------------------------------------
-my $t = ParleyTest->new(env => { PARLEY_MAX_REQUESTS => 3 });
+my $t = ParleyTest->new(llm => 1, receiver => 1, env => { PARLEY_MAX_REQUESTS => 3, PARLEY_WEBHOOK_ALLOW_HTTP => 1,
+    PARLEY_WEBHOOK_ALLOW_LOOPBACK => 1 });
 my $mport = $t->metrics_port;
 my $http = HTTP::Tiny->new(timeout => 10);
 sub scrape {
@@ -142,6 +143,31 @@ ok metric($m, 'parley_worker_queue_wait_seconds_count') >= $N + $M, 'queue wait 
 ParleyTest::wait_for(sub { my ($x) = scrape(); metric($x, 'parley_jobs_total', kind => 'email', outcome => 'done') }, 'the mail job');
 ($m) = scrape();
 ok metric($m, 'parley_jobs_total', kind => 'email', outcome => 'done') >= 1, 'jobs by kind and outcome';
+
+# A visitor's question answered by the (fake) provider, a webhook
+# delivered about it, and a login refused by the per-address limit.
+my $hook = $t->post('/api/v1/webhook-endpoints', headers => $auth,
+    json => { url => $t->receiver_url('/hook'), events => ['message.created'] })->{json};
+ok $hook->{id}, 'a webhook endpoint for message.created';
+my $bot = $t->post('/api/v1/chatbots', headers => $auth, json => { name => 'Shop', allowed_origins => ['https://shop.example'] })->{json};
+my $vt = $t->post('/api/v1/widget/sessions', headers => { origin => 'https://shop.example' },
+    json => { bot_key => $bot->{public_key} })->{json}{token};
+my $conv = $t->post('/api/v1/widget/conversations', headers => { authorization => "Bearer $vt" })->{json}{id};
+my $said = $t->visitor_say($vt, $conv, 'Do you ship to Norway?');
+ok $said->{json}{reply}, 'the provider answered the visitor';
+ParleyTest::wait_for(sub { my ($x) = scrape(); (metric($x, 'parley_webhook_deliveries_total', outcome => 'delivered') // 0) >= 2 },
+    'the deliveries of both messages');
+my $calls = grep { 1 } @{ $t->llm_requests };
+for (1 .. 6) { $t->post('/api/v1/auth/login', headers => { 'x-forwarded-for' => '192.0.2.99' },
+    json => { email => 'nobody@metrics.example', password => 'not this one either' }) }
+($m) = scrape();
+is metric($m, 'parley_llm_calls_total', outcome => 'ok'), $calls, "LLM calls: $calls, as many as the provider saw";
+ok metric($m, 'parley_llm_tokens_total', type => 'completion') > 0, 'completion tokens: ' . metric($m, 'parley_llm_tokens_total', type => 'completion');
+is metric($m, 'parley_llm_call_duration_seconds_count'), $calls, '... and their latency observed';
+is metric($m, 'parley_webhook_deliveries_total', outcome => 'delivered'), 2, 'webhook deliveries: 2 delivered (the question, the answer)';
+ok metric($m, 'parley_jobs_total', kind => 'webhook', outcome => 'done') >= 2, '... as jobs of kind webhook';
+is metric($m, 'parley_rate_limited_total', class => 'auth'), 1, 'the 6th login from one address within the window: one 429 of class auth';
+
 ok !defined metric($m, 'parley_backup_last_success_seconds'), 'no backup yet: no backup time (the alert fires on absent)';
 $t->sql(q{INSERT INTO ops_marks (name, at) VALUES ('backup', to_timestamp(1767225600))});
 ($m) = scrape();
@@ -154,8 +180,14 @@ for my $scheme (qw(http https)) {
 	unlike $r->{content} // '', qr/parley_http_requests_total/, '... and no metric in it';
 }
 is $http->get("http://127.0.0.1:$mport/api/v1/meta")->{status}, 404, 'the metrics listener serves nothing but /metrics';
-like $t->slurp('nginx/parley-site.conf'), qr/listen 127\.0\.0\.1:$mport;\s*access_log off;\s*allow 127\.0\.0\.1;\s*allow ::1;\s*deny all;/s,
+like $t->slurp('nginx/parley-site.conf'), qr/listen 127\.0\.0\.1:$mport;.*?allow 127\.0\.0\.1;\s*allow ::1;\s*deny all;/s,
     'it listens on loopback with an allow list that ends in deny all';
+# The public servers trust X-Forwarded-For from 127.0.0.1 (the test's
+# proxy); the metrics server trusts nobody's: a forwarded address is not
+# what its allow list judges.
+is $http->get("http://127.0.0.1:$mport/metrics", { headers => { 'x-forwarded-for' => '203.0.113.1' } })->{status}, 200,
+    'on the metrics listener, X-Forwarded-For changes nothing (real_ip trusts no proxy there)';
+is $t->get('/api/v1/meta', headers => { 'x-forwarded-for' => '203.0.113.1' })->{status}, 200, '... (the public server takes it as usual)';
 
 # --- a real Prometheus scrapes it -----------------------------------------------------
 my $pport = ParleyTest::free_port();
