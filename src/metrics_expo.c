@@ -23,6 +23,7 @@
 #include "metrics_expo.h"
 #include "route.h"
 #include "row.h"
+#include "util.h"
 
 #define STATUS_MAX 4096 /* bytes of one nginx status page read */
 
@@ -229,10 +230,22 @@ static struct db_stmt q_marks = { "metrics_marks",
 	"ORDER BY name",
 	0, DB_RETRY_SAFE, 0 };
 
+/* The jobs queue's gauges: metric, q_jobs column, help. */
+static const struct {
+	const char *name, *col, *help;
+} job_gauges[] = {
+	{ "parley_jobs_queued", "queued",
+	    "Jobs not finished, by kind (reply: owed bot replies)." },
+	{ "parley_jobs_due", "due", "Jobs due now and not running, by kind." },
+	{ "parley_jobs_oldest_due_seconds", "oldest",
+	    "How long the oldest due job has waited past its time, by kind." },
+};
+
 static void
 database(FILE *f, struct db *db)
 {
 	PGresult *j = NULL, *t = NULL, *m = NULL;
+	size_t	  k;
 	int	  i, up, webhooks = 0;
 
 	up = (j = db_exec(db, &q_jobs, NULL)) != NULL &&
@@ -243,21 +256,13 @@ database(FILE *f, struct db *db)
 	fprintf(f, "parley_db_up %d\n", up);
 	if (!up)
 		goto out;
-	head(f, "parley_jobs_queued", "gauge",
-	    "Jobs not finished, by kind (reply: owed bot replies).");
-	for (i = 0; i < PQntuples(j); i++)
-		fprintf(f, "parley_jobs_queued{kind=\"%s\"} %s\n",
-		    row_get(j, i, "kind"), row_get(j, i, "queued"));
-	head(f, "parley_jobs_due", "gauge",
-	    "Jobs due now and not running, by kind.");
-	for (i = 0; i < PQntuples(j); i++)
-		fprintf(f, "parley_jobs_due{kind=\"%s\"} %s\n",
-		    row_get(j, i, "kind"), row_get(j, i, "due"));
-	head(f, "parley_jobs_oldest_due_seconds", "gauge",
-	    "How long the oldest due job has waited past its time, by kind.");
-	for (i = 0; i < PQntuples(j); i++)
-		fprintf(f, "parley_jobs_oldest_due_seconds{kind=\"%s\"} %s\n",
-		    row_get(j, i, "kind"), row_get(j, i, "oldest"));
+	for (k = 0; k < nitems(job_gauges); k++) {
+		head(f, job_gauges[k].name, "gauge", job_gauges[k].help);
+		for (i = 0; i < PQntuples(j); i++)
+			fprintf(f, "%s{kind=\"%s\"} %s\n", job_gauges[k].name,
+			    row_get(j, i, "kind"),
+			    row_get(j, i, job_gauges[k].col));
+	}
 	head(f, "parley_security_alerts_open", "gauge",
 	    "Alerts not resolved, all companies, by rule and severity.");
 	for (i = 0; i < PQntuples(t); i++) {
@@ -367,6 +372,10 @@ nginx_status(FILE *f, const struct conf *cfg)
 		    "Realtime messages published since nginx started "
 		    "(nchan)." },
 	};
+	static const char *const states[][2] = {
+		{ "Active connections", "active" }, { "Reading", "reading" },
+		{ "Writing", "writing" }, { "Waiting", "waiting" }
+	};
 	size_t i;
 
 	head(f, "parley_nginx_up", "gauge",
@@ -377,26 +386,12 @@ nginx_status(FILE *f, const struct conf *cfg)
 		fprintf(f, "parley_nginx_up 1\n");
 		head(f, "parley_nginx_connections", "gauge",
 		    "nginx's client connections, by state (stub_status).");
-		if ((v = after(g.buf, "Active connections")) >= 0)
-			fprintf(f,
-			    "parley_nginx_connections{state=\"active\"} "
-			    "%lld\n",
-			    v);
-		if ((v = after(g.buf, "Reading")) >= 0)
-			fprintf(f,
-			    "parley_nginx_connections{state=\"reading\"} "
-			    "%lld\n",
-			    v);
-		if ((v = after(g.buf, "Writing")) >= 0)
-			fprintf(f,
-			    "parley_nginx_connections{state=\"writing\"} "
-			    "%lld\n",
-			    v);
-		if ((v = after(g.buf, "Waiting")) >= 0)
-			fprintf(f,
-			    "parley_nginx_connections{state=\"waiting\"} "
-			    "%lld\n",
-			    v);
+		for (i = 0; i < nitems(states); i++)
+			if ((v = after(g.buf, states[i][0])) >= 0)
+				fprintf(f,
+				    "parley_nginx_connections{state=\"%s\"} "
+				    "%lld\n",
+				    states[i][1], v);
 		/* "server accepts handled requests\n A H R" */
 		if ((p = strstr(g.buf, "requests\n")) != NULL &&
 		    sscanf(p + 9, " %lld %lld %lld", &a, &h, &r) == 3) {
@@ -419,7 +414,7 @@ nginx_status(FILE *f, const struct conf *cfg)
 	}
 	if (fetch_status(cfg, "/_status/nchan", &g) == -1)
 		return;
-	for (i = 0; i < sizeof(nchan) / sizeof(nchan[0]); i++) {
+	for (i = 0; i < nitems(nchan); i++) {
 		char key[64];
 
 		snprintf(key, sizeof(key), "\n%s:", nchan[i].key);
