@@ -104,6 +104,27 @@ sub new {
 	chmod 0755, $self->{dir};
 	$self->{asan_dir} = "$self->{dir}/sanitizer";
 	make_path($self->{asan_dir});
+	# host_of => $t: another host of $t's deployment (issue 21): the same
+	# database, keys and mail server; its own parleyd and nginx.
+	if (my $peer = $o{host_of}) {
+		$self->{host_of} = 1;
+		for my $f (qw(jwt.key keyring audit.key)) {
+			File::Copy::copy("$peer->{dir}/$f", "$self->{dir}/$f") or die "copy $f: $!";
+			chmod 0600, "$self->{dir}/$f";
+		}
+		$self->{secrets} = { %{ $peer->{secrets} } };
+		$self->{smtp_port} = $peer->{smtp_port};
+		$self->{pg} = $peer->{pg};
+		$self->{db} = $peer->{db};
+		# Files on a mount both hosts share (docs/operations.md, Scaling).
+		$self->{files_dir} = $peer->{dir};
+		$self->{redis_url} = $o{redis_url};
+		mkdir "$self->{dir}/pub", 0700;
+		$self->start_parleyd unless $o{no_parleyd};
+		$self->start_nginx unless $o{no_nginx};
+		return $self;
+	}
+	$self->{redis_url} = $o{redis_url};
 	$self->make_keys;
 	# The nchan publisher's socket: in a directory only we can enter.
 	mkdir "$self->{dir}/pub", 0700;
@@ -207,8 +228,8 @@ sub parleyd_env {
 		PARLEY_JOB_RETRY_BASE => 1,
 		PARLEY_PUBLIC_BASE_URL => 'https://app.parley.test',
 		PARLEY_REALTIME_SOCKET => "$self->{dir}/pub/nchan.sock",
-		PARLEY_EXPORT_DIR => "$self->{dir}/exports",
-		PARLEY_ATTACHMENTS_DIR => "$self->{dir}/attachments",
+		PARLEY_EXPORT_DIR => ($self->{files_dir} // $self->{dir}) . '/exports',
+		PARLEY_ATTACHMENTS_DIR => ($self->{files_dir} // $self->{dir}) . '/attachments',
 		$self->{smtp_port} ? (PARLEY_SMTP_URL => "smtp://127.0.0.1:$self->{smtp_port}",
 		    PARLEY_SMTP_TLS => 'none', PARLEY_MAIL_FROM => 'noreply@parley.test') : (),
 		$self->{captcha_port} ? (PARLEY_RECAPTCHA_SECRET => $self->{captcha_secret},
@@ -571,6 +592,25 @@ sub add_member {
 # A customer's webhook receiver (t/fakes/receiver.py): receiver_url(path)
 # is where it listens; receiver_script([...]) queues answers;
 # receiver_requests() returns what arrived; receiver_reset() clears.
+# A Redis of the test's own (Debian's redis-server) on a free loopback
+# port, nothing kept on disk: start_redis() returns its URL; stop_redis()
+# and start_redis() again on the same port (an outage and a return).
+sub start_redis {
+	my ($self) = @_;
+	$self->{redis_port} //= free_port();
+	$self->{pids}{redis} = $self->spawn("$self->{dir}/redis.log", {}, '/usr/bin/redis-server',
+	    '--port', $self->{redis_port}, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+	    '--dir', $self->{dir});
+	$self->wait_port($self->{redis_port}, $self->{pids}{redis}, 'Redis');
+	return "redis://127.0.0.1:$self->{redis_port}";
+}
+sub stop_redis {
+	my ($self) = @_;
+	my $pid = delete $self->{pids}{redis} or return;
+	kill 'TERM', $pid;
+	waitpid($pid, 0);
+}
+
 sub start_receiver {
 	my ($self) = @_;
 	$self->{receiver_port} = free_port();
@@ -702,12 +742,13 @@ sub nginx_env {
 		NGX_HTTP_LISTEN => "127.0.0.1:$self->{http_port}",
 		NGX_HTTPS_LISTEN => "127.0.0.1:$self->{https_port}",
 		NGX_METRICS_LISTEN => "127.0.0.1:$self->{metrics_port}",
+		NGX_NCHAN_REDIS_URL => $self->{redis_url} // '',
 		NGX_HTTP_INCLUDE => 'parley-locations.conf',
 		NGX_FASTCGI => "unix:$self->{dir}/parleyd.sock",
 		NGX_RATE => $self->{rate},
 		NGX_BURST => $self->{burst},
 		NGX_BODY_MAX => $self->{body_max},
-		NGX_ATTACHMENTS_DIR => "$self->{dir}/attachments",
+		NGX_ATTACHMENTS_DIR => ($self->{files_dir} // $self->{dir}) . '/attachments',
 		NGX_ATTACH_BODY_MAX => '11m',
 		NGX_REAL_IP_FROM => $self->{real_ip_from},
 		NGX_ACCESS_LOG => "$self->{dir}/nginx/access.log",
@@ -1005,7 +1046,8 @@ sub cleanup {
 	return if $self->{cleaned}++;
 	$self->stop_nginx;
 	$self->stop_parleyd;
-	for my $k (qw(smtp captcha llm receiver stripe hostpage)) {
+	# Every other process the test started (fakes, Redis, Prometheus…).
+	for my $k (sort keys %{ $self->{pids} }) {
 		my $pid = delete $self->{pids}{$k} or next;
 		kill 'TERM', $pid;
 		waitpid($pid, 0);
@@ -1016,7 +1058,9 @@ sub cleanup {
 	Test::More::ok(0, 'no sanitizer reports or nginx alerts') if @p;
 	Test::More::diag($_) for @p;
 	my $passing = Test::More->builder->is_passing && !@p && !$exit;
-	if ($self->{own_cluster}) {
+	if ($self->{host_of}) {
+		# Another host of the same deployment: the database is not ours.
+	} elsif ($self->{own_cluster}) {
 		eval { $self->{pg}->stop('immediate') };
 	} elsif ($self->{db}) {
 		eval { $self->{pg}->psql('postgres', qq{DROP DATABASE IF EXISTS "$self->{db}" WITH (FORCE)}) };
