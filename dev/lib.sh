@@ -14,7 +14,8 @@ PARLEY_DEBS="gcc make autoconf automake pkg-config perl openssl util-linux curl
  libdbd-pg-perl libio-socket-ssl-perl libnet-ssleay-perl
  libjson-validator-perl libyaml-libyaml-perl
  python3 python3-aiosmtpd python3-bcrypt python3-yaml oathtool jq
- clang-format cppcheck prometheus redis-server systemd"
+ clang-format cppcheck prometheus redis-server systemd
+ debhelper dh-autoreconf lintian dpkg-dev"
 
 say() { printf '%s\n' "$*"; }
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
