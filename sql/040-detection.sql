@@ -258,3 +258,19 @@ CREATE TABLE ops_marks (
 	at		timestamptz NOT NULL
 );
 GRANT SELECT ON ops_marks TO parley_runtime;
+
+-- Rolling upgrades (issue 21, item 4): the oldest code (by the schema
+-- version it was built for) that still works on this schema. Migrations
+-- are written expand/contract: an expand step (new tables, columns that
+-- may be NULL, wider checks) leaves it alone, so hosts on the previous
+-- release keep serving while others upgrade; a contract step (dropping
+-- what the old code uses) raises it, and ships in the release after the
+-- one that stopped using it. /readyz of a host whose code is older than
+-- this answers 503 schema_newer_than_code. This migration only expands:
+-- code built for schema 39 works on it.
+CREATE TABLE parley_schema_compat (
+	min_code_version integer NOT NULL CHECK (min_code_version >= 1),
+	one boolean PRIMARY KEY DEFAULT true CHECK (one)
+);
+INSERT INTO parley_schema_compat (min_code_version) VALUES (39);
+GRANT SELECT ON parley_schema_compat TO parley_runtime;

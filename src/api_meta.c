@@ -11,9 +11,12 @@
 #include "row.h"
 #include "schema.h"
 
+/* The schema's version, and the oldest code that works on it (before
+ * sql/040 there was no such floor: only the same version). */
 static struct db_stmt q_schema_version = { "schema_version",
-	"SELECT coalesce(max(version), 0) AS version FROM "
-	"parley_schema_migrations",
+	"SELECT coalesce(max(version), 0) AS version, coalesce((SELECT "
+	"min_code_version FROM parley_schema_compat), max(version), 0) AS "
+	"compat FROM parley_schema_migrations",
 	0, DB_RETRY_SAFE, 0 };
 
 int
@@ -31,7 +34,7 @@ h_readyz(struct request *req, struct ctx *ctx)
 {
 	PGresult *res;
 	json_t	 *o = NULL;
-	long	  v;
+	long	  v, compat;
 	int	  rc = -1;
 
 	if ((res = db_exec(ctx->db, &q_schema_version, NULL)) == NULL) {
@@ -39,8 +42,12 @@ h_readyz(struct request *req, struct ctx *ctx)
 		    "Database unavailable", NULL, NULL, "Retry-After: 1\r\n");
 	}
 	v = (long)row_int(res, 0, "version");
+	compat = (long)row_int(res, 0, "compat");
 	PQclear(res);
-	if (v != PARLEY_SCHEMA_VERSION) {
+	/* A newer schema that still serves this code (an expand step of a
+	 * rolling upgrade) is ready; anything else is not. */
+	if (v < PARLEY_SCHEMA_VERSION ||
+	    (v > PARLEY_SCHEMA_VERSION && compat > PARLEY_SCHEMA_VERSION)) {
 		o = json_pack("{s:i,s:i}", "schema_version", (int)v,
 		    "expected_schema_version", PARLEY_SCHEMA_VERSION);
 		rc = http_send_problem(req, 503,

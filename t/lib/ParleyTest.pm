@@ -119,6 +119,8 @@ sub new {
 		# Files on a mount both hosts share (docs/operations.md, Scaling).
 		$self->{files_dir} = $peer->{dir};
 		$self->{redis_url} = $o{redis_url};
+		# parleyd => PATH: another build (a previous release).
+		$self->{parleyd_bin} = $o{parleyd};
 		mkdir "$self->{dir}/pub", 0700;
 		$self->start_parleyd unless $o{no_parleyd};
 		$self->start_nginx unless $o{no_nginx};
@@ -247,7 +249,7 @@ sub start_parleyd {
 	my $sock = "$self->{dir}/parleyd.sock";
 	unlink $sock;
 	$self->{pids}{parleyd} = $self->spawn("$self->{dir}/parleyd.log",
-	    $self->parleyd_env, "$BUILDDIR/parleyd");
+	    $self->parleyd_env, $self->{parleyd_bin} // "$BUILDDIR/parleyd");
 	# Ready when every child has said it started (workers: accepting).
 	wait_for(sub {
 		my %started = map { $_->{pid} => 1 }
@@ -388,7 +390,8 @@ sub stop_smtp {
 sub mails {
 	my ($self) = @_;
 	my @m;
-	for my $f (sort glob "$self->{dir}/mail/*.eml") {
+	# Another host's mail is the deployment's: its first host's server.
+	for my $f (sort glob(($self->{files_dir} // $self->{dir}) . '/mail/*.eml')) {
 		open my $fh, '<', $f or next;
 		local $/;
 		my $raw = <$fh>;
