@@ -15,7 +15,8 @@ PARLEY_DEBS="gcc make autoconf automake pkg-config perl openssl util-linux curl
  libjson-validator-perl libyaml-libyaml-perl
  python3 python3-aiosmtpd python3-bcrypt python3-yaml oathtool jq
  clang-format cppcheck prometheus redis-server systemd
- debhelper dh-autoreconf lintian dpkg-dev"
+ debhelper dh-autoreconf lintian dpkg-dev
+ postgresql-15-auto-failover pg-auto-failover-cli"
 
 say() { printf '%s\n' "$*"; }
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }

@@ -78,6 +78,18 @@ db_last_sqlstate(const struct db *db)
 	return db->sqlstate;
 }
 
+int
+db_unavailable(const struct db *db)
+{
+	/* No connection, a broken one, the server shutting down (57P0x),
+	 * or a standby where a primary was (25006: read-only transaction,
+	 * during a failover). */
+	return db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	    strncmp(db->sqlstate, "08", 2) == 0 ||
+	    strncmp(db->sqlstate, "57P0", 4) == 0 ||
+	    strcmp(db->sqlstate, "25006") == 0;
+}
+
 unsigned long
 db_txn(const struct db *db)
 {

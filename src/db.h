@@ -54,6 +54,9 @@ PGresult *db_exec(struct db *, struct db_stmt *st, const char *const *params);
 
 /* The SQLSTATE of the last failed db_exec(), or "" ("08006" style). */
 const char *db_last_sqlstate(const struct db *);
+/* Whether the last failure was the database being out of reach (no or a
+ * broken connection, a shutdown, a standby): 503, not 500. */
+int db_unavailable(const struct db *);
 
 /*
  * Opens a tenant transaction: BEGIN, then set_config('app.company_id',

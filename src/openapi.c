@@ -546,6 +546,13 @@ responses(const struct route *r)
 		add_codes(e = json_array(), rp->codes);
 		if (c != NULL && common_applies(r, rp->status))
 			add_codes(e, c->codes);
+		/* A route that declares a status of its own still gives the
+		 * errors any route may (the default response): one schema
+		 * must name both, or a 503 during a failover breaks it. */
+		if (rp->status == 503)
+			add_codes(e, "database_unavailable");
+		else if (rp->status == 429)
+			add_codes(e, "rate_limited");
 		add_response(o, rp->status, rp->desc, problem_of(e),
 		    "application/problem+json");
 	}

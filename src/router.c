@@ -381,9 +381,17 @@ router_dispatch(struct request *req, struct ctx *ctx)
 			}
 		}
 	}
-	if (r->fn(req, ctx) == -1 && req->status == 0)
-		http_send_problem(req, 500, "internal_error", "Internal error",
-		    NULL, NULL, NULL);
+	if (r->fn(req, ctx) == -1 && req->status == 0) {
+		/* The database went away mid-request (a failover): nothing
+		 * was committed, and trying again will work. */
+		if (db_unavailable(ctx->db))
+			http_send_problem(req, 503, "database_unavailable",
+			    "Service temporarily unavailable", NULL, NULL,
+			    "Retry-After: 1\r\n");
+		else
+			http_send_problem(req, 500, "internal_error",
+			    "Internal error", NULL, NULL, NULL);
+	}
 denied:
 	/* An id the caller may not see (another company's, or none). */
 	if (req->status == 404 && req->nparams > 0 &&
