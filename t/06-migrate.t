@@ -57,14 +57,19 @@ is $rc, 1, 'edited migration refused';
 like $out, qr/001-init\.sql was changed after it was applied/, '... naming it';
 $t->sql('UPDATE parley_schema_migrations SET sha256 = ? WHERE version = 1', $rows->[0]{sha256});
 
-# A database newer than the code is refused, and readyz says so.
+# A database newer than the code is refused by migrate; readyz says so
+# once the schema no longer serves this code (a contract step: rolling
+# upgrades, t/106, docs/operations.md).
 $t->sql(q{INSERT INTO parley_schema_migrations (version, name, sha256) VALUES (999, '999-future.sql', repeat('a', 64))});
 ($rc, $out) = migrate();
 is $rc, 1, 'newer database refused';
 like $out, qr/database is at version 999, newer than this parley/, '... with the reason';
+is $t->get('/readyz')->{status}, 200, 'readyz 200 on a newer schema that still serves this code (an expand step)';
+$t->sql('UPDATE parley_schema_compat SET min_code_version = 999');
 $r = $t->get('/readyz');
-is $r->{status}, 503, 'readyz 503 on a newer schema';
+is $r->{status}, 503, 'readyz 503 on a newer schema past this code';
 is $r->{json}{code}, 'schema_newer_than_code', '... with a stable code';
+$t->sql('UPDATE parley_schema_compat SET min_code_version = 39');
 $t->sql('DELETE FROM parley_schema_migrations WHERE version = 999');
 
 # A failing migration is rolled back whole and not recorded: on a fresh
