@@ -95,7 +95,9 @@ for my $h (0 .. 23) {
 	hour_passes();
 }
 my @fp = @{ all_alerts() };
-is scalar @fp, 0, "a normal day ($requests requests, $events security events, "
+# $events: what detection judged (security events, the audit export,
+# the CSP reports it counts).
+is scalar @fp, 0, "a normal day ($requests requests, $events events judged, "
     . (@staff + 3) . " accounts): no alert" or diag explain \@fp;
 my $kiosk_base = $t->sql(q{SELECT baseline FROM detect_counters WHERE company_id = ? AND rule = 'login_failures' AND subject = ?},
     $cid, "user:$kiosk_id")->[0]{baseline};
