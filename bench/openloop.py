@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """An open-loop load generator for visitor messages.
 
-usage: openloop.py BASE_URL TARGETS_FILE RATE SECONDS
+usage: openloop.py BASE_URL[,BASE_URL...] TARGETS_FILE RATE SECONDS
 
 TARGETS_FILE has one "TOKEN CONVERSATION_ID" line per visitor. Requests
 (POST /api/v1/widget/conversations/ID/messages) are started at a fixed
@@ -10,6 +10,7 @@ sending, so queueing shows in the latencies), round-robin over the
 visitors, on keep-alive HTTPS connections opened as needed. Latency is
 measured from when a request was due, not from when it was sent, so a
 client that falls behind does not hide it (no coordinated omission).
+Several base URLs (hosts of one deployment) take the requests in turn.
 
 Prints one line: sent, ok, errors, achieved rate, p50, p90, p99, max (ms).
 """
@@ -23,7 +24,8 @@ from urllib.parse import urlparse
 from httpio import read_response
 
 BASE, TARGETS, RATE, SECONDS = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-u = urlparse(BASE)
+hosts = [urlparse(b) for b in BASE.split(",")]
+u = hosts[0]
 targets = [line.split() for line in open(TARGETS) if line.strip()]
 ctx = None
 if u.scheme == "https":
@@ -31,14 +33,14 @@ if u.scheme == "https":
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
 
-idle = []
+idle = [[] for _ in hosts]
 lat = []
 errors = [0]
 codes = {}
 
 
-async def connect():
-    return await asyncio.open_connection(u.hostname, u.port, ssl=ctx)
+async def connect(h):
+    return await asyncio.open_connection(h.hostname, h.port, ssl=ctx)
 
 
 def addr(i):
@@ -50,14 +52,16 @@ def addr(i):
 
 async def one(i, due):
     tok, conv = targets[i % len(targets)]
+    hi = i % len(hosts)
+    h, pool = hosts[hi], idle[hi]
     body = json.dumps({"content": "How often should I water tomatoes? (%d)" % i}).encode()
     req = ("POST /api/v1/widget/conversations/%s/messages HTTP/1.1\r\nHost: %s\r\n"
            "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
            "X-Forwarded-For: %s\r\nContent-Length: %d\r\n\r\n"
-           % (conv, u.hostname, tok, addr(i), len(body))).encode() + body
+           % (conv, h.hostname, tok, addr(i), len(body))).encode() + body
     w = None
     try:
-        conn = idle.pop() if idle else await connect()
+        conn = pool.pop() if pool else await connect(h)
         r, w = conn
         w.write(req)
         status, _, keep = await read_response(r)
@@ -66,7 +70,7 @@ async def one(i, due):
             errors[0] += 1
             codes[status] = codes.get(status, 0) + 1
         if keep:
-            idle.append(conn)
+            pool.append(conn)
         else:
             w.close()
     except (OSError, asyncio.IncompleteReadError, ValueError):
