@@ -3,6 +3,8 @@
 use strict;
 use warnings;
 use Test::More;
+use POSIX ();
+use DBI;
 use ParleyTest;
 
 my $src = ParleyTest->srcdir;
@@ -111,6 +113,37 @@ system('cp', "$src/sql/$files[-1]", "$short/$files[-1]");
 	$out = `'$b/parleyctl' migrate --dir '$short' 2>&1`;
 }
 like $out, qr/expected number/, 'a gap in the numbering is refused';
+
+# Once per cluster: hosts upgraded together each run migrate; one at a
+# time holds parley's advisory lock, the others wait for it and then
+# find the database current. Here the test holds the lock, two migrators
+# start on a fresh database and wait on it; released, each migration is
+# applied once.
+$t->sql('CREATE DATABASE racing OWNER parley_owner');
+my $holder = DBI->connect('dbi:Pg:dbname=racing;host=' . $t->pg->host . ';port=' . $t->pg->port, 'postgres', '',
+    { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
+$holder->do('SELECT pg_advisory_lock(7072617)');
+my @racers;
+for my $i (1, 2) {
+	my $pid = fork // die;
+	if (!$pid) {
+		$ENV{PARLEY_MIGRATE_DATABASE_URL} = $t->pg->conninfo('racing', 'parley_owner');
+		exec('sh', '-c', "'$b/parleyctl' migrate --dir '$src/sql' > '" . $t->dir . "/racer$i.out' 2>&1") or POSIX::_exit(127);
+	}
+	push @racers, $pid;
+}
+ParleyTest::wait_for(sub { $holder->selectrow_array(q{SELECT count(*) FROM pg_stat_activity
+    WHERE datname = 'racing' AND wait_event_type = 'Lock' AND wait_event = 'advisory'}) == 2 }, 'two migrators waiting', 30);
+ok 1, 'two migrators started together both wait for the advisory lock';
+is $holder->selectrow_array(q{SELECT to_regclass('parley_schema_migrations') IS NULL}), 1, '... having changed nothing';
+$holder->do('SELECT pg_advisory_unlock(7072617)');
+my @rc = map { waitpid($_, 0); $? >> 8 } @racers;
+is_deeply \@rc, [0, 0], 'released: both succeed';
+my @said = map { $t->slurp("racer$_.out") } 1, 2;
+is scalar(grep { /applied 001-init\.sql/ } @said), 1, '... one applied the migrations';
+is scalar(grep { /database is current at version $code_version/ } @said), 1, '... the other found them done';
+is $holder->selectrow_array('SELECT count(*) FROM parley_schema_migrations'), $code_version, '... each recorded once';
+$holder->disconnect;
 
 # Roles: the runtime role cannot bypass RLS and owns nothing.
 my $role = $t->sql(q{SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'parley_app'})->[0];
