@@ -61,7 +61,11 @@ my @calls = (
 	['POST /api/v1/chatbots/:id/sources', sub { my $r = req('POST', "/api/v1/chatbots/$bot/sources", undef,
 	    { kind => 'url', url => 'https://docs.example/help' }); $src = $r->{json}{id}; $r }],
 	['POST /api/v1/chatbots/:id/sources/:source/sync', sub {
-	    $t->sql(q{UPDATE kb_sources SET status = 'failed' WHERE id = ?}, $src); req('POST', "/api/v1/chatbots/$bot/sources/$src/sync") }],
+	    # Its first fetch ends first (docs.example does not resolve): a
+	    # sync while that fetch is due or under way is 409.
+	    ParleyTest::wait_for(sub { $t->sql(q{SELECT status FROM kb_sources WHERE id = ?}, $src)->[0]{status} =~ /^(done|failed)$/ },
+	        "the source's first fetch", 60);
+	    req('POST', "/api/v1/chatbots/$bot/sources/$src/sync") }],
 	['DELETE /api/v1/chatbots/:id/sources/:source', sub { req('DELETE', "/api/v1/chatbots/$bot/sources/$src") }],
 	['POST /api/v1/templates', sub { my $r = req('POST', '/api/v1/templates', undef, { name => 'T', body => 'B' }); $tpl = $r->{json}{id}; $r }],
 	['PATCH /api/v1/templates/:id', sub { req('PATCH', "/api/v1/templates/$tpl", undef, { body => 'B2' }) }],
