@@ -1,7 +1,7 @@
 # The widget's look and readable answers in a real browser
 # (t/browser/look.mjs): the console refuses an unreadable accent and saves
 # a readable one; the launcher and the chat wear it, with the logo and the
-# bot's name; the offline responder answers in a few sentences rendered
+# bot's name, also when the frame could not read the look at first; the offline responder answers in a few sentences rendered
 # from Markdown and cites every document it used; an agent's reply shows
 # their display name, a link with where it goes, and a javascript: link
 # and raw HTML as text. The host page is on another site than parley's.
@@ -43,8 +43,11 @@ local $ENV{PASSWORD} = $pw;
 local $ENV{TOKEN} = $own->{access_token};
 local $ENV{BOT_ID} = $bot->{id};
 local $ENV{CHROMIUM} = $chromium;
+local $ENV{PGHOST} = $t->pg->host;
+local $ENV{PGPORT} = $t->pg->port;
+local $ENV{PGDATABASE} = $t->dbname;
 local $ENV{NODE_TLS_REJECT_UNAUTHORIZED} = '0';	# the test's own certificate
 my $checks = $t->browser_checks(ParleyTest->srcdir . '/t/browser/look.mjs');
-cmp_ok $checks, '>=', 20, "the browser made its checks ($checks)";
+cmp_ok $checks, '>=', 21, "the browser made its checks ($checks)";
 
 done_testing;

@@ -1145,16 +1145,24 @@
 	/*
 	 * Reads the chatbot's configuration and applies its look; resolves
 	 * with it (null when it could not be read). 'fresh': past any cache
-	 * (the policy changed under the banner).
+	 * (the policy changed under the banner). A read that fails for a
+	 * while (offline, 429, 5xx: parley busy or failing over) leaves the
+	 * defaults and is tried again 2, 4, 8 ... 60 s later, until the look
+	 * arrives; a 404 (no such chatbot) is final.
 	 */
+	var lookRetry = 0, lookDelay = 2000;
+
 	function configure(fresh) {
 		return fetch(API + "/config?bot=" + encodeURIComponent(bot), {
 			credentials: "omit", cache: fresh ? "no-cache" : "default"
 		}).then(function (res) {
+			if (res.status === 429 || res.status >= 500)
+				throw new Error("config " + res.status);
 			return res.ok ? res.json() : {};
 		}).then(function (c) {
 			if (!object(c))
 				return null;
+			lookDelay = 2000;
 			applyLook(c);
 			/* The policy changed under the banner: ask again. (The
 			 * first time, begin() asks, once the kept answer is in.) */
@@ -1162,7 +1170,28 @@
 				askConsent(true);
 			return c;
 		}, function () {
-			return null;	/* the defaults stay */
+			if (!lookRetry) {
+				lookRetry = setTimeout(lookAgain, lookDelay);
+				lookDelay = Math.min(lookDelay * 2, 60000);
+			}
+			return null;	/* the defaults stay, for now */
+		});
+	}
+
+	/* The look, late: in the locale it offers, and to the loader. */
+	function lookAgain() {
+		lookRetry = 0;
+		configure(false).then(function (c) {
+			if (c === null)
+				return null;
+			return booted.then(function () {
+				var l = pickLocale(c.locales);
+
+				if (l === locale)
+					return null;
+				locale = l;
+				return strings(l);
+			}).then(tellLoader);
 		});
 	}
 
@@ -1242,16 +1271,20 @@
 			locale = pickLocale(c && c.locales);
 			return strings(locale);
 		}).then(function () {
-			if (parentOrigin !== null && !link)
-				parent.postMessage({ parley: "look",
-				    accent: look.accent_color,
-				    text: look.accent_text_color,
-				    position: look.launcher_position,
-				    label: T.openChat, title: T.title },
-				    parentOrigin);
+			tellLoader();
 			/* Read (or given up): tests wait for this mark. */
 			document.documentElement.setAttribute("data-config", "");
 		});
+	}
+
+	/* The loader draws the launcher: its colours, side and label. */
+	function tellLoader() {
+		if (parentOrigin !== null && !link)
+			parent.postMessage({ parley: "look",
+			    accent: look.accent_color,
+			    text: look.accent_text_color,
+			    position: look.launcher_position,
+			    label: T.openChat, title: T.title }, parentOrigin);
 	}
 
 	/* The welcome in the visitor's locale, else the chatbot's own. */

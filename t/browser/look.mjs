@@ -3,14 +3,17 @@
 // console an admin is refused an unreadable accent and saves a readable
 // one; on a shop's page (another site than parley's) the launcher wears
 // it, on the side chosen, and so does the chat, with the logo and the
-// bot's name; the offline responder's answer is a few sentences, rendered
+// bot's name, also when the frame could not read the look at first (it
+// reads it again); the offline responder's answer is a few sentences, rendered
 // from Markdown, citing every document it used; an agent's reply carries
 // their display name, its link shows where it goes, and a javascript:
 // link and raw HTML stay text; once a person has the conversation, the
 // "Talk to a person" button goes.
 //
 // Environment: BASE, HOST_URL, EMAIL and PASSWORD (the admin), TOKEN (the
-// admin's access token, for the agent's reply), BOT_ID, CHROMIUM.
+// admin's access token, for the agent's reply), BOT_ID, CHROMIUM; PGHOST,
+// PGPORT and PGDATABASE (the test's database, for its superuser).
+import { execFileSync } from "node:child_process";
 import { env, check, api, launch, newPage, login, frameOf, openChat, waitText, finish } from "./lib.mjs";
 
 const ACCENT = "#0b5fff", ACCENT_RGB = [11, 95, 255];
@@ -32,6 +35,10 @@ async function pixel(page, x, y) {
 	}, png);
 }
 const near = (a, b) => a.every((v, i) => Math.abs(v - b[i]) <= 3);
+
+// 'sql' as PostgreSQL's superuser on the test's database.
+const psql = (sql) => execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", env.PGHOST, "-p", env.PGPORT,
+    "-U", "postgres", "-d", env.PGDATABASE, "-c", sql], { stdio: ["ignore", "ignore", "inherit"] });
 
 const browser = await launch();
 let step = "start";
@@ -58,14 +65,42 @@ try {
 	check(b.accent_color === ACCENT && b.launcher_position === "left" && b.display_name === "Shoppy",
 	    "a readable accent, the left side and a name are saved", JSON.stringify([b.accent_color, b.launcher_position, b.display_name]));
 
-	step = "the shop's page";
+	step = "the shop's page, while parley cannot read the look";
+	// parleyd answers 503 for the configuration while its database role
+	// may not read logos (the frame itself still loads): the frame keeps
+	// the default look, then wears the chatbot's once the read works again.
+	psql("REVOKE SELECT ON chatbot_logos FROM parley_runtime");
 	const page = await newPage(browser);
+	// What the page fetched of parley's, for the message should the frame
+	// not wear the accent.
+	const fetched = [];
+	page.on("response", async (r) => {
+		if (r.url().startsWith(env.BASE))
+			fetched.push(`${r.status()} ${r.url().slice(env.BASE.length)}` +
+			    (r.url().includes("/widget/config") ? ` ${await r.text().catch((e) => String(e))}` : ""));
+	});
+	page.on("requestfailed", (r) => fetched.push(`failed ${r.url()}: ${r.failure()?.errorText}`));
 	await page.goto(env.HOST_URL);
 	const frame0 = await frameOf(page);
-	// The frame boots (configuration, catalogue) before it shows: under a
-	// loaded suite that can take a while.
+	try {
+		await frame0.waitForSelector("html[data-config]", { state: "attached", timeout: 30000 });
+		check(!fetched.some((f) => f.startsWith("200 /api/v1/widget/config")) &&
+		    await frame0.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--accent").trim()) !== ACCENT,
+		    "a frame that could not read the look boots with the default one", fetched.join("\n"));
+	} finally {
+		psql("GRANT SELECT ON chatbot_logos TO parley_runtime");
+	}
+	step = "the shop's page";
+	// The frame reads the look again 2 s after it failed. It is hidden
+	// until the chat opens, and a hidden frame draws no animation frames:
+	// poll by the clock, not by requestAnimationFrame (Playwright's
+	// default, which would wait for ever once the first try was false).
 	await frame0.waitForFunction(() => getComputedStyle(document.documentElement).getPropertyValue("--accent").trim() === "#0b5fff",
-	    null, { timeout: 30000 });
+	    null, { timeout: 30000, polling: 100 }).catch(async (e) => {
+		const seen = await frame0.evaluate(() => [location.href, getComputedStyle(document.documentElement).getPropertyValue("--accent"),
+		    document.documentElement.hasAttribute("data-config")]).catch((x) => String(x));
+		throw new Error(`${e}\nthe frame: ${JSON.stringify(seen)} (detached: ${frame0.isDetached()})\nfetched: ${fetched.join("\n")}`);
+	});
 	const vh = page.viewportSize().height;
 	// The launcher: 56 px, 20 px from the left and bottom edges; a point
 	// inside its ring, clear of its icon.
