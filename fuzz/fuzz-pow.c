@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "fuzz.h"
+#include "../t/unit/keys.h"
 #include "pow.h"
 
 static int
@@ -40,6 +41,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		   at, dot;
 
 	if (c[0] == '\0') {
+		char err[256];
+
+		FUZZ_ASSERT(
+		    test_keys_load(TEST_JWT_K0 "\n", err, sizeof(err)) == 0,
+		    "the keys could not be loaded");
 		cfg.pow_difficulty = 4;
 		cfg.pow_ttl = 300;
 		now = (long long)time(NULL);

@@ -402,12 +402,17 @@ check_token(struct request *req, struct ctx *ctx, const char *tok,
     const char *aud, const char *typ, const char *title, struct jwt_claims *c)
 {
 	const unsigned char *key;
-	const char	    *why;
+	const char	    *why = "bad_signature";
 	size_t		     keylen;
+	int		     i;
 
-	key = keys_jwt(&keylen);
-	why = ptok_verify(
-	    key, keylen, tok, ctx->conf->jwt_issuer, aud, typ, time(NULL), c);
+	/* Every key of jwt_key_file verifies (a rotation under way); only
+	 * a signature none of them made is tried with the next. */
+	for (i = 0; why != NULL && strcmp(why, "bad_signature") == 0 &&
+	     (key = keys_jwt_at(i, &keylen)) != NULL;
+	     i++)
+		why = ptok_verify(key, keylen, tok, ctx->conf->jwt_issuer, aud,
+		    typ, time(NULL), c);
 	if (why == NULL)
 		return 0;
 	log_event(LOG_INFO, "token_refused", LOG_S("reason", why));

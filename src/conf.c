@@ -47,8 +47,8 @@ const struct conf_key conf_keys[] = {
 	K_STR("instance_name", instance_name, 1, "parley",
 	    "name reported by GET /api/v1/meta"),
 	K_STR("jwt_key_file", jwt_key_file, 0, "",
-	    "file holding the access-token signing key: base64 of >= 32 "
-	    "random bytes (required)"),
+	    "file of access-token keys, one a line, each base64 of >= 32 "
+	    "random bytes: the first signs, all verify (required)"),
 	K_STR("keyring_file", keyring_file, 0, "",
 	    "file of 'KID BASE64KEY' lines: AES-256 keys for stored secrets, "
 	    "first one encrypts (required)"),

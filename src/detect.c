@@ -461,7 +461,7 @@ detect_login_failure(
 	 * it): HMAC under a server key, then 32 bytes of it. */
 	snprintf(key, sizeof(key), "%s:%s", uid != NULL ? "user" : "email",
 	    uid != NULL ? uid : (email != NULL ? email : ""));
-	keys_derived_mac("parley stuffing v1", key, mac);
+	keys_name_mac("parley stuffing v1", key, mac);
 	crypto_sha256(mac, strlen(mac), h);
 	crypto_hex(h, sizeof(h), hex);
 	snprintf(win, sizeof(win), "%d", cfg->detect_stuffing_window);
@@ -524,29 +524,23 @@ detect_login_failure(
 
 /* --- the "this was not me" link --- */
 
-static void
-link_mac(const char *cid, const char *sid, long long expires, char out[44])
-{
-	char msg[120];
-
-	snprintf(msg, sizeof(msg), "%s:%s:%lld", cid, sid, expires);
-	keys_derived_mac("parley sign-in notice v1", msg, out);
-}
+#define NOTICE "parley sign-in notice v1"
 
 void
 detect_link_token(
     const char *cid, const char *sid, long long expires, char out[160])
 {
-	char m[44];
+	char msg[120], m[44];
 
-	link_mac(cid, sid, expires, m);
+	snprintf(msg, sizeof(msg), "%s:%s:%lld", cid, sid, expires);
+	keys_derived_mac(NOTICE, msg, m);
 	snprintf(out, 160, "%s.%s.%lld.%s", cid, sid, expires, m);
 }
 
 int
 detect_link_check(const char *token, char cid[37], char sid[37])
 {
-	char	    m[44], *end;
+	char	    msg[120], *end;
 	const char *e, *dot;
 	long long   expires;
 
@@ -565,8 +559,8 @@ detect_link_check(const char *token, char cid[37], char sid[37])
 	expires = strtoll(e, &end, 10);
 	if (end != dot)
 		return -1;
-	link_mac(cid, sid, expires, m);
-	if (!crypto_equal(m, dot + 1, 43))
+	snprintf(msg, sizeof(msg), "%s:%s:%lld", cid, sid, expires);
+	if (!keys_derived_check(NOTICE, msg, dot + 1))
 		return -1;
 	return expires >= (long long)time(NULL) ? 0 : -1;
 }

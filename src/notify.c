@@ -19,29 +19,22 @@
 #define NOTIFY_BATCH 50 /* agents' digests per pass */
 #define DIGEST_ITEMS 20 /* conversations named in one digest */
 
-/* The unsubscribe token's HMAC of (cid, uid). */
-static void
-mac(const char *cid, const char *uid, char out[44])
-{
-	char msg[80];
-
-	snprintf(msg, sizeof(msg), "%s:%s", cid, uid);
-	keys_derived_mac("parley unsubscribe v1", msg, out);
-}
+#define UNSUBSCRIBE "parley unsubscribe v1"
 
 void
 notify_unsubscribe_token(const char *cid, const char *uid, char out[160])
 {
-	char m[44];
+	char msg[80], m[44];
 
-	mac(cid, uid, m);
+	snprintf(msg, sizeof(msg), "%s:%s", cid, uid);
+	keys_derived_mac(UNSUBSCRIBE, msg, m);
 	snprintf(out, 160, "%s.%s.%s", cid, uid, m);
 }
 
 int
 notify_unsubscribe_check(const char *token, char cid[37], char uid[37])
 {
-	char m[44];
+	char msg[80];
 
 	if (token == NULL || strlen(token) != 36 + 1 + 36 + 1 + 43 ||
 	    token[36] != '.' || token[73] != '.')
@@ -52,8 +45,8 @@ notify_unsubscribe_check(const char *token, char cid[37], char uid[37])
 	uid[36] = '\0';
 	if (!db_uuid_valid(cid) || !db_uuid_valid(uid))
 		return -1;
-	mac(cid, uid, m);
-	return crypto_equal(m, token + 74, 43) ? 0 : -1;
+	snprintf(msg, sizeof(msg), "%s:%s", cid, uid);
+	return keys_derived_check(UNSUBSCRIBE, msg, token + 74) ? 0 : -1;
 }
 
 static struct db_stmt q_due = { "notify_due",

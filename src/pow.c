@@ -12,9 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "conf.h"
 #include "crypto.h"
 #include "pow.h"
@@ -22,33 +19,10 @@
 
 #define POW_LABEL "parley proof-of-work v1"
 
-/* The key, derived from the rate-limit key: one secret fewer to keep. */
-static void
-pow_key(unsigned char key[32])
-{
-	size_t		     klen;
-	const unsigned char *k = keys_ratelimit(&klen);
-	unsigned int	     n = 32;
-
-	HMAC(EVP_sha256(), k, (int)klen, (const unsigned char *)POW_LABEL,
-	    strlen(POW_LABEL), key, &n);
-}
-
-/* The base64url signature of 'payload' ('len' bytes) into 'sig'. */
-static int
-sign(const char *payload, size_t len, char sig[64])
-{
-	unsigned char key[32], mac[32];
-	unsigned int  n = sizeof(mac);
-	int	      rc;
-
-	pow_key(key);
-	HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)payload,
-	    len, mac, &n);
-	rc = crypto_b64url_encode(mac, sizeof(mac), sig, 64);
-	crypto_wipe(key, sizeof(key));
-	return rc;
-}
+/*
+ * The signature is parleyd's derived MAC for POW_LABEL (server_keys.c):
+ * one secret fewer to keep, and any key of a rotation verifies it.
+ */
 
 int
 pow_enabled(const struct conf *cfg)
@@ -60,7 +34,7 @@ int
 pow_challenge(const struct conf *cfg, char out[POW_CHALLENGE_MAX + 1])
 {
 	unsigned char rnd[16];
-	char	      hex[33], sig[64];
+	char	      hex[33], sig[44];
 	int	      n;
 
 	if (crypto_random(rnd, sizeof(rnd)) == -1)
@@ -68,9 +42,9 @@ pow_challenge(const struct conf *cfg, char out[POW_CHALLENGE_MAX + 1])
 	crypto_hex(rnd, sizeof(rnd), hex);
 	n = snprintf(out, POW_CHALLENGE_MAX + 1, "%s.%lld.%d.%s", POW_PREFIX,
 	    (long long)time(NULL) + cfg->pow_ttl, cfg->pow_difficulty, hex);
-	if (n < 0 || n > POW_CHALLENGE_MAX - 45 ||
-	    sign(out, (size_t)n, sig) == -1)
+	if (n < 0 || n > POW_CHALLENGE_MAX - 45)
 		return -1;
+	keys_derived_mac(POW_LABEL, out, sig);
 	snprintf(out + n, (size_t)(POW_CHALLENGE_MAX + 1 - n), ".%s", sig);
 	return 0;
 }
@@ -100,7 +74,7 @@ pow_verify_at(
     const struct conf *cfg, const char *token, long long now, char id[65])
 {
 	const char   *dot[5], *p, *nonce;
-	char	      sig[64], *end;
+	char	      sig[44], signed_[POW_TOKEN_MAX + 1], *end;
 	unsigned char h[32];
 	long long     expires, bits;
 	size_t	      clen, i, k = 0;
@@ -121,9 +95,15 @@ pow_verify_at(
 	if (i == 0 || i > 20)
 		return -1;
 	clen = (size_t)(dot[4] - token);
-	if (sign(token, (size_t)(dot[3] - token), sig) == -1 ||
-	    strlen(sig) != (size_t)(dot[4] - dot[3] - 1) ||
-	    !crypto_equal(sig, dot[3] + 1, strlen(sig)))
+	/* The signed part, and its signature: 43 characters. */
+	if ((size_t)(dot[3] - token) >= sizeof(signed_) ||
+	    dot[4] - dot[3] - 1 != 43)
+		return -1;
+	memcpy(signed_, token, (size_t)(dot[3] - token));
+	signed_[dot[3] - token] = '\0';
+	memcpy(sig, dot[3] + 1, 43);
+	sig[43] = '\0';
+	if (!keys_derived_check(POW_LABEL, signed_, sig))
 		return -1;
 	expires = strtoll(dot[0] + 1, &end, 10);
 	if (end != dot[1] || expires < now || expires > now + cfg->pow_ttl)

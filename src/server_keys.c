@@ -14,12 +14,24 @@
 #include "crypto.h"
 #include "server_keys.h"
 
-static unsigned char  jwt_key[256];
-static size_t	      jwt_len;
+/*
+ * The access-token keys, one per line of jwt_key_file: the first signs,
+ * every one verifies (a rotation across hosts: docs/operations.md). Each
+ * has its derived key (rate-limit names, parleyd's own MACs).
+ */
+struct jwt_key {
+	unsigned char k[256];
+	size_t	      len;
+	unsigned char derived[32];
+};
+static struct jwt_key jwt[KEYS_JWT_MAX];
+static int	      njwt;
 static struct keyring ring;
-static unsigned char  rl_key[32];
-static unsigned char  audit_key[256];
-static size_t	      audit_len;
+/* Names parleyd stores (rate-limit buckets, ...): from the audit key,
+ * which never changes, so a rotation of the JWT keys splits no count. */
+static unsigned char names_key[32];
+static unsigned char audit_key[256];
+static size_t	     audit_len;
 
 int
 keys_read_file(const char *what, const char *path, unsigned char *out,
@@ -57,39 +69,93 @@ keys_read_file(const char *what, const char *path, unsigned char *out,
 	return 0;
 }
 
-int
-keys_load(const struct conf *cfg, char *err, size_t errlen)
+/* HMAC-SHA256 of 'msg' under 'key' into 'out' (32 bytes). */
+static void
+hmac32(const unsigned char *key, size_t keylen, const char *msg,
+    unsigned char out[32])
 {
-	FILE	      *f;
-	char	       line[512];
-	unsigned char  k[sizeof(jwt_key)];
-	struct keyring kr;
-	int	       n;
+	unsigned int n = 32;
 
-	if (cfg->jwt_key_file[0] == '\0') {
+	HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
+	    strlen(msg), out, &n);
+}
+
+/*
+ * Reads jwt_key_file into 'keys': one key a line (base64 of at least 32
+ * bytes; blank lines and '#' comments skipped), at most KEYS_JWT_MAX.
+ * Returns how many, or -1 with a reason in 'err'.
+ */
+static int
+jwt_read(const char *path, struct jwt_key *keys, char *err, size_t errlen)
+{
+	FILE *f;
+	char  line[512];
+	int   n = 0, lineno = 0, len, bad = 0;
+
+	if (path[0] == '\0') {
 		snprintf(err, errlen,
 		    "jwt_key_file is required (PARLEY_JWT_KEY_"
 		    "FILE): a file with base64 of at least 32 random bytes, "
 		    "e.g. openssl rand -base64 48");
 		return -1;
 	}
-	if ((f = fopen(cfg->jwt_key_file, "r")) == NULL) {
-		snprintf(err, errlen, "jwt_key_file %s: %s", cfg->jwt_key_file,
-		    strerror(errno));
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(
+		    err, errlen, "jwt_key_file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	n = crypto_b64_decode(line, k, sizeof(k));
+	while (!bad && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[strspn(line, " \t")] == '\0' ||
+		    line[strspn(line, " \t")] == '#')
+			continue;
+		if (n == KEYS_JWT_MAX) {
+			snprintf(err, errlen,
+			    "jwt_key_file: more than %d keys (line %d); "
+			    "refusing to start",
+			    KEYS_JWT_MAX, lineno);
+			bad = 1;
+			break;
+		}
+		len = crypto_b64_decode(line, keys[n].k, sizeof(keys[n].k));
+		if (len < 32) {
+			snprintf(err, errlen,
+			    "jwt_key_file: line %d: the key must be base64 of "
+			    "at least 32 bytes (256 bits); refusing to start",
+			    lineno);
+			bad = 1;
+			break;
+		}
+		keys[n].len = (size_t)len;
+		hmac32(keys[n].k, keys[n].len, "parley/ratelimit/v1",
+		    keys[n].derived);
+		n++;
+	}
 	crypto_wipe(line, sizeof(line));
-	if (n < 32) {
-		crypto_wipe(k, sizeof(k));
+	fclose(f);
+	if (!bad && n == 0) {
 		snprintf(err, errlen,
-		    "jwt_key_file: the key must be base64 of "
-		    "at least 32 bytes (256 bits); refusing to start");
+		    "jwt_key_file: no key (base64 of at least 32 bytes); "
+		    "refusing to start");
+		bad = 1;
+	}
+	if (bad) {
+		crypto_wipe(keys, sizeof(*keys) * KEYS_JWT_MAX);
 		return -1;
 	}
+	return n;
+}
+
+int
+keys_load(const struct conf *cfg, char *err, size_t errlen)
+{
+	struct jwt_key k[KEYS_JWT_MAX];
+	struct keyring kr;
+	int	       n;
+
+	if ((n = jwt_read(cfg->jwt_key_file, k, err, errlen)) == -1)
+		return -1;
 	if (cfg->keyring_file[0] == '\0') {
 		crypto_wipe(k, sizeof(k));
 		snprintf(err, errlen,
@@ -117,19 +183,13 @@ keys_load(const struct conf *cfg, char *err, size_t errlen)
 		memcpy(audit_key, a, alen);
 		audit_len = alen;
 		crypto_wipe(a, sizeof(a));
+		hmac32(audit_key, audit_len, "parley/names/v1", names_key);
 	}
-	crypto_wipe(jwt_key, sizeof(jwt_key));
-	memcpy(jwt_key, k, (size_t)n);
-	jwt_len = (size_t)n;
+	crypto_wipe(jwt, sizeof(jwt));
+	memcpy(jwt, k, sizeof(jwt));
+	njwt = n;
 	crypto_wipe(&ring, sizeof(ring));
 	ring = kr;
-	{
-		unsigned int mdlen = sizeof(rl_key);
-
-		HMAC(EVP_sha256(), jwt_key, (int)jwt_len,
-		    (const unsigned char *)"parley/ratelimit/v1", 19, rl_key,
-		    &mdlen);
-	}
 	crypto_wipe(k, sizeof(k));
 	crypto_wipe(&kr, sizeof(kr));
 	return 0;
@@ -138,8 +198,17 @@ keys_load(const struct conf *cfg, char *err, size_t errlen)
 const unsigned char *
 keys_jwt(size_t *len)
 {
-	*len = jwt_len;
-	return jwt_key;
+	*len = jwt[0].len;
+	return jwt[0].k;
+}
+
+const unsigned char *
+keys_jwt_at(int i, size_t *len)
+{
+	if (i < 0 || i >= njwt)
+		return NULL;
+	*len = jwt[i].len;
+	return jwt[i].k;
 }
 
 const unsigned char *
@@ -152,23 +221,50 @@ keys_audit(size_t *len)
 const unsigned char *
 keys_ratelimit(size_t *len)
 {
-	*len = sizeof(rl_key);
-	return rl_key;
+	*len = sizeof(names_key);
+	return names_key;
+}
+
+/* base64url(HMAC(HMAC(root, 'purpose'), 'msg')) into 'out'. */
+static void
+derived_mac(const unsigned char root[32], const char *purpose, const char *msg,
+    char out[44])
+{
+	unsigned char key[32], mac[32];
+
+	hmac32(root, 32, purpose, key);
+	hmac32(key, sizeof(key), msg, mac);
+	crypto_b64url_encode(mac, sizeof(mac), out, 44);
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(mac, sizeof(mac));
 }
 
 void
 keys_derived_mac(const char *purpose, const char *msg, char out[44])
 {
-	unsigned char key[32], mac[32];
-	unsigned int  n = 32;
+	derived_mac(jwt[0].derived, purpose, msg, out);
+}
 
-	HMAC(EVP_sha256(), rl_key, sizeof(rl_key),
-	    (const unsigned char *)purpose, strlen(purpose), key, &n);
-	n = 32;
-	HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)msg,
-	    strlen(msg), mac, &n);
-	crypto_b64url_encode(mac, sizeof(mac), out, 44);
-	crypto_wipe(key, sizeof(key));
+void
+keys_name_mac(const char *purpose, const char *msg, char out[44])
+{
+	derived_mac(names_key, purpose, msg, out);
+}
+
+int
+keys_derived_check(const char *purpose, const char *msg, const char *mac)
+{
+	char m[44];
+	int  i, ok = 0;
+
+	if (mac == NULL || strlen(mac) != 43)
+		return 0;
+	for (i = 0; i < njwt; i++) {
+		derived_mac(jwt[i].derived, purpose, msg, m);
+		ok |= crypto_equal(m, mac, 43);
+	}
+	crypto_wipe(m, sizeof(m));
+	return ok;
 }
 
 const struct keyring *

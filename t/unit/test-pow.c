@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "crypto.h"
+#include "keys.h"
 #include "pow.h"
 #include "tap.h"
 
@@ -50,6 +51,10 @@ main(void)
 	char	    id2[65];
 	long long   now = (long long)time(NULL);
 
+	char err[256];
+
+	if (test_keys_load(TEST_JWT_K0 "\n", err, sizeof(err)) == -1)
+		return printf("Bail out! keys: %s\n", err), 1;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.pow_difficulty = 8;
 	cfg.pow_ttl = 300;
