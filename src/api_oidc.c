@@ -5,8 +5,9 @@
  *
  * A flow (sql/025-oidc.sql, oidc_flows) is keyed by the SHA-256 of its
  * state, 256 random bits. The PKCE verifier and the nonce are HMACs of
- * the state under a key derived from the rate-limit key, so nothing
- * secret is stored. The browser that starts a flow gets a binding cookie
+ * the state under the names key (src/server_keys.c: derived from the
+ * audit key, the same on every host through a rotation of the signing
+ * keys), so nothing secret is stored. The browser that starts a flow gets a binding cookie
  * (HttpOnly, Secure, for /api/v1/auth/oidc, ten minutes); the callback
  * finds the flow only with the same browser's cookie, and only once, so
  * a callback URL from another browser (login CSRF) or a replayed one

@@ -21,14 +21,19 @@
 #include "security_events.h"
 #include "server_keys.h"
 
-/* base64url(HMAC(derived key, label ":" state)): the verifier, the nonce. */
+/*
+ * base64url(HMAC(derived key, label ":" state)): the verifier, the nonce,
+ * a SAML request's id. Under the names key (from the audit key, which
+ * never changes), not the signing key: a flow begun on one host may end
+ * on another, and hosts sign with different keys during a rotation.
+ */
 void
 flow_derive(const char *label, const char *state, char out[44])
 {
 	char msg[128];
 
 	snprintf(msg, sizeof(msg), "%s:%s", label, state);
-	keys_derived_mac("parley oidc v1", msg, out);
+	keys_name_mac("parley oidc v1", msg, out);
 }
 
 /* Hex SHA-256 of 's'. */

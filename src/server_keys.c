@@ -38,7 +38,7 @@ keys_read_file(const char *what, const char *path, unsigned char *out,
     size_t outlen, size_t *len, char *err, size_t errlen)
 {
 	FILE *f;
-	char  line[512];
+	char  line[512], iobuf[1024]; /* stdio's copy of the key, wiped */
 	int   n;
 
 	if (path[0] == '\0') {
@@ -52,9 +52,11 @@ keys_read_file(const char *what, const char *path, unsigned char *out,
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		return -1;
 	}
+	(void)setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	if (fgets(line, sizeof(line), f) == NULL)
 		line[0] = '\0';
 	fclose(f);
+	crypto_wipe(iobuf, sizeof(iobuf));
 	n = crypto_b64_decode(line, out, outlen);
 	crypto_wipe(line, sizeof(line));
 	if (n < 32) {
@@ -81,15 +83,16 @@ hmac32(const unsigned char *key, size_t keylen, const char *msg,
 }
 
 /*
- * Reads jwt_key_file into 'keys': one key a line (base64 of at least 32
- * bytes; blank lines and '#' comments skipped), at most KEYS_JWT_MAX.
- * Returns how many, or -1 with a reason in 'err'.
+ * Reads jwt_key_file into 'keys': one key a line (base64 of 32 to
+ * KEYS_JWT_BYTES bytes, blanks around it ignored; blank lines and '#'
+ * comments skipped), at most KEYS_JWT_MAX. Returns how many, or -1 with
+ * a reason in 'err' (nothing of the file kept).
  */
 static int
 jwt_read(const char *path, struct jwt_key *keys, char *err, size_t errlen)
 {
 	FILE *f;
-	char  line[512];
+	char  line[512], iobuf[1024]; /* stdio's copy of the keys, wiped */
 	int   n = 0, lineno = 0, len, bad = 0;
 
 	if (path[0] == '\0') {
@@ -104,26 +107,40 @@ jwt_read(const char *path, struct jwt_key *keys, char *err, size_t errlen)
 		    err, errlen, "jwt_key_file %s: %s", path, strerror(errno));
 		return -1;
 	}
+	(void)setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	while (!bad && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line;
+
 		lineno++;
+		/* A line longer than the buffer would come back in pieces,
+		 * the rest read as a line of its own: refused whole. */
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen,
+			    "jwt_key_file: line %d is too long (a key is one "
+			    "line of base64 of 32 to %d bytes)",
+			    lineno, KEYS_JWT_BYTES);
+			bad = 1;
+			break;
+		}
 		line[strcspn(line, "\r\n")] = '\0';
-		if (line[strspn(line, " \t")] == '\0' ||
-		    line[strspn(line, " \t")] == '#')
+		/* Leading blanks skipped here, trailing ones by the decoder;
+		 * anything else on the line makes it no key. */
+		p += strspn(p, " \t");
+		if (*p == '\0' || *p == '#')
 			continue;
 		if (n == KEYS_JWT_MAX) {
 			snprintf(err, errlen,
-			    "jwt_key_file: more than %d keys (line %d); "
-			    "refusing to start",
+			    "jwt_key_file: more than %d keys (line %d)",
 			    KEYS_JWT_MAX, lineno);
 			bad = 1;
 			break;
 		}
-		len = crypto_b64_decode(line, keys[n].k, sizeof(keys[n].k));
-		if (len < 32) {
+		len = crypto_b64_decode(p, keys[n].k, sizeof(keys[n].k));
+		if (len < 32 || len > KEYS_JWT_BYTES) {
 			snprintf(err, errlen,
-			    "jwt_key_file: line %d: the key must be base64 of "
-			    "at least 32 bytes (256 bits); refusing to start",
-			    lineno);
+			    "jwt_key_file: line %d: a key must be base64 of 32 "
+			    "to %d bytes (e.g. openssl rand -base64 48)",
+			    lineno, KEYS_JWT_BYTES);
 			bad = 1;
 			break;
 		}
@@ -134,10 +151,11 @@ jwt_read(const char *path, struct jwt_key *keys, char *err, size_t errlen)
 	}
 	crypto_wipe(line, sizeof(line));
 	fclose(f);
+	crypto_wipe(iobuf, sizeof(iobuf));
 	if (!bad && n == 0) {
 		snprintf(err, errlen,
-		    "jwt_key_file: no key (base64 of at least 32 bytes); "
-		    "refusing to start");
+		    "jwt_key_file: no key (base64 of 32 to %d bytes)",
+		    KEYS_JWT_BYTES);
 		bad = 1;
 	}
 	if (bad) {
@@ -154,6 +172,7 @@ keys_load(const struct conf *cfg, char *err, size_t errlen)
 	struct keyring kr;
 	int	       n;
 
+	memset(k, 0, sizeof(k));
 	if ((n = jwt_read(cfg->jwt_key_file, k, err, errlen)) == -1)
 		return -1;
 	if (cfg->keyring_file[0] == '\0') {

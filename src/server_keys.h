@@ -21,8 +21,10 @@ int keys_load(const struct conf *cfg, char *err, size_t errlen);
  */
 int keys_read_file(const char *what, const char *path, unsigned char *out,
     size_t outlen, size_t *len, char *err, size_t errlen);
-/* At most this many lines in jwt_key_file (a rotation needs two). */
+/* At most this many keys in jwt_key_file (a rotation needs two), each
+ * of 32 to KEYS_JWT_BYTES bytes (one line of base64). */
 #define KEYS_JWT_MAX 4
+#define KEYS_JWT_BYTES 191
 /* The signing key, jwt_key_file's first (borrowed), its length in 'len'. */
 const unsigned char *keys_jwt(size_t *len);
 /* Key 'i' of jwt_key_file (0 signs; all verify), or NULL past the last. */
@@ -33,8 +35,9 @@ const unsigned char *keys_jwt_at(int i, size_t *len);
  * rotation of jwt_key_file does not rename them.
  */
 const unsigned char *keys_ratelimit(size_t *len);
-/* keys_derived_mac() under the names key: for a stored name, not a value
- * handed out (the accounts one address tried). */
+/* keys_derived_mac() under the names key: for what every host must make
+ * alike whatever key it signs with (a stored name: the accounts one
+ * address tried; an OpenID or SAML flow's verifier, nonce, request id). */
 void keys_name_mac(const char *purpose, const char *msg, char out[44]);
 /* base64url(HMAC(HMAC(HMAC(signing key, "parley/ratelimit/v1"),
  * 'purpose'), 'msg')): a value only parleyd can make, for 'purpose' alone

@@ -74,7 +74,7 @@ system("openssl rand -base64 16 > '$tmp/short.key'");
 ($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', %keys, PARLEY_JWT_KEY_FILE => "$tmp/short.key" },
     "$b/parleyd", '-t');
 is $rc, 1, 'a 128-bit signing key is refused';
-like $out, qr/at least 32 bytes/, '... naming the minimum';
+like $out, qr/base64 of 32 to 191 bytes/, '... naming the bounds';
 ($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', %keys, PARLEY_KEYRING_FILE => "$tmp/missing" }, "$b/parleyd", '-t');
 is $rc, 1, 'a missing keyring is refused';
 ($rc, $out) = run({ PARLEY_DATABASE_URL => 'dbname=x', %keys, PARLEY_AUDIT_KEY_FILE => "$tmp/short.key" }, "$b/parleyd", '-t');

@@ -14,6 +14,7 @@ use Test::More;
 use ParleyTest;
 use MIME::Base64 qw(decode_base64 encode_base64url);
 use Digest::SHA qw(hmac_sha256);
+use JSON::PP;
 
 my $A = ParleyTest->new;
 my $B = ParleyTest->new(host_of => $A);
@@ -106,6 +107,18 @@ keys_to($A, $k0, $k1);
 is taken_by_both(%before), $all, 'step 1, A has K0 then K1, B only K0: nothing refused';
 keys_to($B, $k0, $k1);
 is signer(login($B)->{access_token}), 'K0', 'step 1 done: K1 verifies only, K0 still signs';
+# A token of the second key with a fault of its own is refused for that
+# fault, not as a bad signature: agent0's claims, expired, signed by K1.
+{
+	my ($h, $p) = split /\./, $agent0;
+	my $c = JSON::PP->new->decode(MIME::Base64::decode_base64url($p));
+	$c->{iat} -= 3600;
+	$c->{exp} = time - 600;
+	my $body = encode_base64url(JSON::PP->new->canonical->encode($c));
+	my $expired = "$h.$body." . encode_base64url(hmac_sha256("$h.$body", decode_base64($k1)));
+	my $r = $B->get('/api/v1/me', headers => { authorization => "Bearer $expired" });
+	is "$r->{status} $r->{json}{code}", '401 token_expired', '... an expired token signed by K1 is refused as expired';
+}
 
 # Step 2: K1 first on A; B still signs with K0.
 keys_to($A, $k1, $k0);
@@ -137,7 +150,7 @@ is taken_by_both(%mid), $all2, '... what K0 made still taken everywhere';
 	kill 'HUP', $A->parleyd_pid;
 	ParleyTest::wait_for(sub { grep { $_->{event} eq 'reload_refused' } $A->log_events }, 'the refused reload');
 	my ($ev) = grep { $_->{event} eq 'reload_refused' } $A->log_events;
-	like $ev->{reason}, qr/jwt_key_file: line 2: .*at least 32 bytes/, 'a bad line: the reload is refused, naming the line';
+	like $ev->{reason}, qr/jwt_key_file: line 2: a key must be base64 of 32 to 191 bytes/, 'a bad line: the reload is refused, naming the line';
 	is_deeply [ $A->child_pids ], \@before, '... the children run on';
 	is me($A, $agent0), 200, '... with the keys they had';
 }

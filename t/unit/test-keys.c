@@ -97,7 +97,30 @@ main(void)
 				   "\n" TEST_JWT_K1 "\n" TEST_JWT_K0 "\n",
 		   "more than 4"),
 	    "a fifth key is refused");
-	tap_ok(keys_derived_check("parley test v1", "msg", m1),
-	    "a refused file changes nothing loaded before");
+	tap_ok(refused(TEST_JWT_K0 "\nnot base64\n", "line 2"),
+	    "a file whose first key is good and second bad is refused whole");
+	tap_ok(keys_derived_check("parley test v1", "msg", m1) &&
+		!keys_derived_check("parley test v1", "msg", m0),
+	    "... and changes nothing loaded before (K0 of it was not taken)");
+	{
+		/* A comment longer than a line buffer, ending in what looks
+		 * like a key: never a key. */
+		char long_line[1200];
+
+		snprintf(long_line, sizeof(long_line), "#%600s%s", "",
+		    TEST_JWT_K1 "\n" TEST_JWT_K0 "\n");
+		tap_ok(refused(long_line, "line 1 is too long"),
+		    "a line over 511 characters is refused, not read in "
+		    "pieces");
+	}
+	tap_ok(test_keys_load("  " TEST_JWT_K1 " \r\n\t" TEST_JWT_K0 "\r\n",
+		   err, sizeof(err)) == 0,
+	    "blanks around a key and CRLF line ends are taken");
+	keys_derived_mac("parley test v1", "msg", m0);
+	tap_ok(strcmp(m0, m1) == 0, "... the keys read as written");
+	tap_ok(refused("c2hvcnQ=\n", "32 to 191 bytes"),
+	    "a short key's refusal says the bounds");
+	tap_ok(refused(TEST_JWT_K0 " trailing words\n", "line 1"),
+	    "a key line with more than the key on it is refused");
 	return tap_done();
 }
