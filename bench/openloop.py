@@ -12,7 +12,8 @@ measured from when a request was due, not from when it was sent, so a
 client that falls behind does not hide it (no coordinated omission).
 Several base URLs (hosts of one deployment) take the requests in turn.
 
-Prints one line: sent, ok, errors, achieved rate, p50, p90, p99, max (ms).
+Prints one line: sent, ok, errors, achieved rate, p50, p90, p99, max (ms)
+of every answer; with errors, their statuses and the p99 of the 201s.
 """
 import asyncio
 import json
@@ -35,6 +36,7 @@ if u.scheme == "https":
 
 idle = [[] for _ in hosts]
 lat = []
+ok_lat = []  # the answers that were 201
 errors = [0]
 codes = {}
 
@@ -69,6 +71,8 @@ async def one(i, due):
         if status != 201:
             errors[0] += 1
             codes[status] = codes.get(status, 0) + 1
+        else:
+            ok_lat.append(lat[-1])
         if keep:
             pool.append(conn)
         else:
@@ -100,7 +104,8 @@ async def main():
     print("sent %d ok %d errors %d rate %.0f/s p50 %.1f p90 %.1f p99 %.1f max %.1f ms" % (
         total, len(s) - errors[0], errors[0], total / elapsed, pct(0.50), pct(0.90), pct(0.99),
         s[-1] if s else float("nan")) + ("" if not codes else " (%s)" % " ".join(
-            "%s:%d" % (k, v) for k, v in sorted(codes.items(), key=str))))
+            "%s:%d" % (k, v) for k, v in sorted(codes.items(), key=str))) +
+        (" ok_p99 %.1f ms" % sorted(ok_lat)[min(len(ok_lat) - 1, int(len(ok_lat) * 0.99))] if codes and ok_lat else ""))
 
 
 asyncio.run(main())

@@ -13,7 +13,7 @@ PARLEY_DEBS="gcc make autoconf automake pkg-config perl openssl util-linux curl
  postgresql postgresql-client nginx libnginx-mod-nchan
  libdbd-pg-perl libio-socket-ssl-perl libnet-ssleay-perl
  libjson-validator-perl libyaml-libyaml-perl
- python3 python3-aiosmtpd python3-bcrypt python3-yaml oathtool jq
+ python3 python3-aiosmtpd python3-bcrypt python3-yaml oathtool jq iproute2
  clang-format cppcheck prometheus redis-server systemd
  debhelper dh-autoreconf lintian dpkg-dev
  postgresql-15-auto-failover pg-auto-failover-cli"

@@ -34,6 +34,9 @@ const struct conf_key conf_keys[] = {
 	    "number of pre-forked request workers"),
 	K_INT("backlog", backlog, 1, 65535, "1024",
 	    "listen(2) backlog of the FastCGI socket"),
+	K_INT("queue_timeout_ms", queue_timeout_ms, 0, 600000, "2000",
+	    "a request that waited this long for a worker is answered 503 "
+	    "overloaded at once (health checks excepted); 0 never"),
 	K_INT("shutdown_timeout", shutdown_timeout, 0, 600, "10",
 	    "seconds in-flight requests get to finish on stop or reload"),
 	K_INT("max_requests", max_requests, 0, 100000000, "0",

@@ -17,6 +17,7 @@ struct conf {
 	int  socket_mode; /* octal permissions of a unix socket */
 	int  workers;
 	int  backlog;
+	int  queue_timeout_ms; /* shed a request queued longer; 0 = never */
 	int  shutdown_timeout; /* seconds to let requests finish */
 	int  max_requests; /* worker recycles after this many; 0 = never */
 	char database_url[1024]; /* libpq conninfo for the runtime role */

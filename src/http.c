@@ -221,6 +221,7 @@ http_request_init(struct request *req, FCGX_Request *fcgi)
 	memset(req, 0, sizeof(*req));
 	req->fcgi = fcgi;
 	clock_gettime(CLOCK_MONOTONIC, &req->start);
+	req->queued_us = -1;
 	req->route = "(none)";
 
 	/* nginx's $request_id, so its access log and ours share one id. */

@@ -59,6 +59,7 @@ struct request {
 	char		headers[512]; /* extra response header lines */
 	int		streaming; /* an event stream has begun */
 	struct timespec start;
+	long		queued_us; /* waited for a worker (nginx's clock); -1 */
 	int		status; /* 0 until a response is sent */
 };
 

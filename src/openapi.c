@@ -550,7 +550,7 @@ responses(const struct route *r)
 		 * errors any route may (the default response): one schema
 		 * must name both, or a 503 during a failover breaks it. */
 		if (rp->status == 503)
-			add_codes(e, "database_unavailable");
+			add_codes(e, "database_unavailable overloaded");
 		else if (rp->status == 429)
 			add_codes(e, "rate_limited");
 		add_response(o, rp->status, rp->desc, problem_of(e),

@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "conf.h"
+#include "ctx.h"
 #include "db.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -323,6 +325,36 @@ key_network(struct ctx *ctx)
 	json_decref(d);
 }
 
+/*
+ * Load shedding: a request that waited longer than queue_timeout_ms for a
+ * worker (the workers are behind: more arrives than they can serve) is
+ * answered 503 overloaded with Retry-After at once, without touching the
+ * database, so the queue drains in microseconds a request and what is
+ * served keeps a bounded wait, instead of every request waiting seconds
+ * until the socket's backlog is full and nginx answers 502. Only the API
+ * (/api/) is shed, not the health checks outside it (a balancer must not
+ * take every busy host out at once), nor nginx's authorisation
+ * subrequests (nginx would turn a 503 into a 500). Returns 1 when it
+ * answered.
+ */
+static int
+shed(struct request *req, struct ctx *ctx, const struct route *r)
+{
+	const char *doc = http_param(req, "DOCUMENT_URI");
+	long	    limit = (long)ctx->conf->queue_timeout_ms * 1000L;
+
+	if (limit == 0 || req->queued_us <= limit ||
+	    strncmp(r->pattern, "/api/", 5) != 0 ||
+	    (doc != NULL && strcmp(doc, "/_parley/auth") == 0))
+		return 0;
+	log_event(LOG_WARN, "request_shed", LOG_S("route", r->pattern),
+	    LOG_I("wait_ms", req->queued_us / 1000));
+	(void)http_add_header(req, "Retry-After", "1");
+	http_send_problem(req, 503, "overloaded",
+	    "parley is overloaded: try again shortly", NULL, NULL, NULL);
+	return 1;
+}
+
 void
 router_dispatch(struct request *req, struct ctx *ctx)
 {
@@ -333,6 +365,8 @@ router_dispatch(struct request *req, struct ctx *ctx)
 	ctx->from.user_agent = req->user_agent;
 	ctx->from.request_id = req->request_id;
 	if ((r = lookup(req)) == NULL)
+		return;
+	if (shed(req, ctx, r))
 		return;
 	/* Who is asking comes first: no body of an anonymous caller is read. */
 	if (auth_authenticate(req, ctx, r) == -1)

@@ -71,7 +71,7 @@ handle(FCGX_Request *fcgi, struct ctx *ctx)
 	metrics_worker_busy(1);
 	memset(&ctx->who, 0, sizeof(ctx->who)); /* AUTH_PUBLIC */
 	if (http_request_init(&req, fcgi) == 0) {
-		waited = queue_wait(&req, &began);
+		req.queued_us = waited = queue_wait(&req, &began);
 		if ((internal = metrics_listener(&req)))
 			metrics_answer(&req, ctx);
 		else

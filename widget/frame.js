@@ -293,8 +293,10 @@
 		/* The company's plan allows no more messages this month. */
 		if (res.status === 402)
 			throw problem(T.closed);
-		/* The answerers are behind: nothing was stored; send again. */
-		if (res.status === 503 && o && o.code === "answers_overloaded") {
+		/* The answerers (or the workers: overloaded) are behind:
+		 * nothing was stored; send again. */
+		if (res.status === 503 && o && (o.code === "answers_overloaded" ||
+		    o.code === "overloaded")) {
 			s = parseInt(res.headers.get("Retry-After"), 10);
 			o = problem(T.busy);
 			o.retryAfter = s > 0 && s < 120 ? s : 10;
