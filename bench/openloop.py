@@ -13,7 +13,8 @@ client that falls behind does not hide it (no coordinated omission).
 Several base URLs (hosts of one deployment) take the requests in turn.
 
 Prints one line: sent, ok, errors, achieved rate, p50, p90, p99, max (ms)
-of every answer; with errors, their statuses and the p99 of the 201s.
+of every answer; with errors, their statuses and problem codes, and the
+p99 of the 201s.
 """
 import asyncio
 import json
@@ -66,11 +67,15 @@ async def one(i, due):
         conn = pool.pop() if pool else await connect(h)
         r, w = conn
         w.write(req)
-        status, _, keep = await read_response(r)
+        status, body, keep = await read_response(r)
         lat.append((time.monotonic() - due) * 1000.0)
         if status != 201:
             errors[0] += 1
-            codes[status] = codes.get(status, 0) + 1
+            try:
+                code = "%d/%s" % (status, json.loads(body)["code"])
+            except (ValueError, KeyError, TypeError):
+                code = str(status)
+            codes[code] = codes.get(code, 0) + 1
         else:
             ok_lat.append(lat[-1])
         if keep:

@@ -37,6 +37,9 @@ const struct conf_key conf_keys[] = {
 	K_INT("queue_timeout_ms", queue_timeout_ms, 0, 600000, "2000",
 	    "a request that waited this long for a worker is answered 503 "
 	    "overloaded at once (health checks excepted); 0 never"),
+	K_INT("queue_target_ms", queue_target_ms, 0, 600000, "20",
+	    "while every request waits longer than this for a worker (a "
+	    "standing queue), only this long is allowed; 0 never"),
 	K_INT("shutdown_timeout", shutdown_timeout, 0, 600, "10",
 	    "seconds in-flight requests get to finish on stop or reload"),
 	K_INT("max_requests", max_requests, 0, 100000000, "0",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auth.h"
 #include "conf.h"
@@ -326,29 +327,52 @@ key_network(struct ctx *ctx)
 }
 
 /*
- * Load shedding: a request that waited longer than queue_timeout_ms for a
- * worker (the workers are behind: more arrives than they can serve) is
- * answered 503 overloaded with Retry-After at once, without touching the
- * database, so the queue drains in microseconds a request and what is
- * served keeps a bounded wait, instead of every request waiting seconds
- * until the socket's backlog is full and nginx answers 502. Only the API
- * (/api/) is shed, not the health checks outside it (a balancer must not
- * take every busy host out at once), nor nginx's authorisation
- * subrequests (nginx would turn a 503 into a 500). Returns 1 when it
- * answered.
+ * Load shedding: a request that waited for a worker longer than it may
+ * (the workers are behind: more arrives than they can serve) is answered
+ * 503 overloaded with Retry-After at once, without touching the database,
+ * so the queue drains at microseconds a request, instead of every request
+ * waiting seconds until the socket's backlog is full and nginx answers
+ * 502. How long it may wait adapts, as CoDel does for packets (Nichols
+ * and Jacobson, 2012; server queues use it the same way): while the queue
+ * stands (no request this worker took in the last SHED_INTERVAL_US waited
+ * less than queue_target_ms) only queue_target_ms is allowed, so the queue
+ * empties and what is served is fresh; otherwise queue_timeout_ms, so a
+ * burst waits and is served. Only the API (/api/) is shed, not the health
+ * checks outside it (a balancer must not take every busy host out at
+ * once), nor nginx's authorisation subrequests (nginx would turn a 503
+ * into a 500). Returns 1 when it answered.
  */
+#define SHED_INTERVAL_US 100000L
+
 static int
 shed(struct request *req, struct ctx *ctx, const struct route *r)
 {
-	const char *doc = http_param(req, "DOCUMENT_URI");
-	long	    limit = (long)ctx->conf->queue_timeout_ms * 1000L;
+	static struct timespec since; /* this interval's start */
+	static long	       least = -1; /* its least wait, µs; -1 none */
+	static int	       standing; /* the last interval's verdict */
+	const char	      *doc = http_param(req, "DOCUMENT_URI");
+	long		limit = (long)ctx->conf->queue_timeout_ms * 1000L;
+	long		target = (long)ctx->conf->queue_target_ms * 1000L;
+	long		waited = req->queued_us;
+	struct timespec now;
 
-	if (limit == 0 || req->queued_us <= limit ||
-	    strncmp(r->pattern, "/api/", 5) != 0 ||
+	if (limit == 0 || waited < 0 || strncmp(r->pattern, "/api/", 5) != 0 ||
 	    (doc != NULL && strcmp(doc, "/_parley/auth") == 0))
 		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - since.tv_sec) * 1000000L +
+		(now.tv_nsec - since.tv_nsec) / 1000 >=
+	    SHED_INTERVAL_US) {
+		standing = target > 0 && least > target;
+		least = -1;
+		since = now;
+	}
+	if (least < 0 || waited < least)
+		least = waited;
+	if (waited <= (standing && target < limit ? target : limit))
+		return 0;
 	log_event(LOG_WARN, "request_shed", LOG_S("route", r->pattern),
-	    LOG_I("wait_ms", req->queued_us / 1000));
+	    LOG_I("wait_ms", waited / 1000));
 	(void)http_add_header(req, "Retry-After", "1");
 	http_send_problem(req, 503, "overloaded",
 	    "parley is overloaded: try again shortly", NULL, NULL, NULL);

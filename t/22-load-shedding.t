@@ -1,10 +1,11 @@
-# Load shedding (queue_timeout_ms): a request that waited longer than
-# that for a worker is answered 503 overloaded with Retry-After at once,
-# and changes nothing; the health checks and nginx's authorisation
-# subrequests (a realtime stream) are answered whatever the wait;
-# what arrives once the workers have caught up is served as usual. The
-# one worker is stopped (SIGSTOP) while the requests queue in its
-# socket's backlog, then resumed.
+# Load shedding (queue_timeout_ms, queue_target_ms): a request that waited
+# longer than it may for a worker is answered 503 overloaded with
+# Retry-After at once, and changes nothing; the health checks and nginx's
+# authorisation subrequests (a realtime stream) are answered whatever the
+# wait; while the queue stands (every request waited more than the
+# target), only the target is allowed; what arrives once the workers have
+# caught up is served as usual. The one worker is stopped (SIGSTOP) while
+# requests queue in its socket's backlog, then resumed.
 use strict;
 use warnings;
 use Test::More;
@@ -12,16 +13,10 @@ use POSIX ();
 use Time::HiRes qw(time);
 use ParleyTest;
 
-my $t = ParleyTest->new(workers => 1, env => { PARLEY_QUEUE_TIMEOUT_MS => 300 });
-my $own = $t->register_company('shed', 'a shedding passphrase');
-my $auth = $own->{auth};
-is $t->get('/api/v1/meta')->{status}, 200, 'the one worker answers';
-my $bots = sub { scalar @{ $t->sql('SELECT id FROM chatbots') } };
-my $before = $bots->();
-
-# The worker's socket: how many connections wait in its backlog.
-my $sock = $t->dir . '/parleyd.sock';
+# How many connections wait in the backlog of 't''s parleyd socket.
 sub queued {
+	my ($t) = @_;
+	my $sock = $t->dir . '/parleyd.sock';
 	for (`ss -xlnH`) {
 		my @f = split ' ';
 		return $f[2] if @f >= 5 && $f[4] eq $sock;
@@ -29,38 +24,50 @@ sub queued {
 	return -1;
 }
 
-my ($worker) = $t->worker_pids;
-kill 'STOP', $worker;
-my @asks = ([ GET => '/api/v1/meta' ], [ GET => '/api/v1/meta' ], [ POST => '/api/v1/chatbots' ],
-    [ GET => '/healthz' ], [ GET => '/readyz' ], [ EVENTS => '/api/v1/events' ]);
-my @kids;
-for my $i (0 .. $#asks) {
-	my $pid = fork // die "fork: $!";
-	if ($pid == 0) {
-		$SIG{TERM} = 'DEFAULT';
-		delete $t->{http};
-		my $line = eval {
-			my ($m, $p) = @{ $asks[$i] };
-			return $t->subscribe($p, %$auth)->{status} if $m eq 'EVENTS';
-			my $r = $t->request($m, $p, headers => $auth, $m eq 'POST' ? (json => { name => 'Shed' }) : ());
-			join ' ', $r->{status}, $r->{json}{code} // '-', $r->{headers}{'retry-after'} // '-';
-		} // "error $@";
-		open my $fh, '>', $t->dir . "/ask$i" or POSIX::_exit(1);
-		print $fh $line;
-		close $fh;
-		POSIX::_exit(0);
+# Stops 't''s one worker, sends 'asks' ([method, path]; EVENTS opens a
+# stream), lets them wait 'secs' in the backlog, resumes the worker:
+# each one's "status code retry-after" (a stream's status only).
+sub queue_up {
+	my ($t, $auth, $secs, @asks) = @_;
+	my ($worker) = $t->worker_pids;
+	kill 'STOP', $worker;
+	my @kids;
+	for my $i (0 .. $#asks) {
+		my $pid = fork // die "fork: $!";
+		if ($pid == 0) {
+			$SIG{TERM} = 'DEFAULT';
+			delete $t->{http};
+			my $line = eval {
+				my ($m, $p) = @{ $asks[$i] };
+				return $t->subscribe($p, %$auth)->{status} if $m eq 'EVENTS';
+				my $r = $t->request($m, $p, headers => $auth, $m eq 'POST' ? (json => { name => 'Shed' }) : ());
+				join ' ', $r->{status}, $r->{json}{code} // '-', $r->{headers}{'retry-after'} // '-';
+			} // "error $@";
+			open my $fh, '>', $t->dir . "/ask$i" or POSIX::_exit(1);
+			print $fh $line;
+			close $fh;
+			POSIX::_exit(0);
+		}
+		push @kids, $pid;
 	}
-	push @kids, $pid;
+	ParleyTest::wait_for(sub { queued($t) >= @asks }, 'the requests in the backlog', 20);
+	my $all_in = time;
+	ParleyTest::wait_for(sub { time - $all_in > $secs }, "the requests to wait $secs s", 5);
+	kill 'CONT', $worker;
+	waitpid $_, 0 for @kids;
+	return map { open my $fh, '<', $t->dir . "/ask$_" or die "ask$_: $!"; my $l = <$fh>; unlink $t->dir . "/ask$_"; $l } 0 .. $#asks;
 }
-# All five wait for the worker; then long enough that each has waited
-# more than queue_timeout_ms (300 ms) when it is served.
-ParleyTest::wait_for(sub { queued() >= @asks }, 'the requests in the backlog', 20);
-my $all_in = time;
-ParleyTest::wait_for(sub { time - $all_in > 0.6 }, 'the requests to wait 600 ms', 5);
-kill 'CONT', $worker;
-waitpid $_, 0 for @kids;
-my @got = map { open my $fh, '<', $t->dir . "/ask$_" or die "ask$_: $!"; scalar <$fh> } 0 .. $#asks;
 
+# --- a fixed bound: queue_timeout_ms ---------------------------------------
+my $t = ParleyTest->new(workers => 1, env => { PARLEY_QUEUE_TIMEOUT_MS => 300, PARLEY_QUEUE_TARGET_MS => 0 });
+my $own = $t->register_company('shed', 'a shedding passphrase');
+my $auth = $own->{auth};
+is $t->get('/api/v1/meta')->{status}, 200, 'the one worker answers';
+my $bots = sub { scalar @{ $t->sql('SELECT id FROM chatbots') } };
+my $before = $bots->();
+
+my @got = queue_up($t, $auth, 0.6, [ GET => '/api/v1/meta' ], [ GET => '/api/v1/meta' ], [ POST => '/api/v1/chatbots' ],
+    [ GET => '/healthz' ], [ GET => '/readyz' ], [ EVENTS => '/api/v1/events' ]);
 is $got[0], '503 overloaded 1', 'a request that waited 600 ms for the worker: 503 overloaded, Retry-After: 1';
 is $got[1], '503 overloaded 1', '... and the next';
 is $got[2], '503 overloaded 1', '... a POST too';
@@ -74,5 +81,25 @@ cmp_ok $shed[0]{wait_ms}, '>=', 600, '... with how long they waited';
 is $t->get('/api/v1/meta')->{status}, 200, 'once the worker has caught up, a request is served';
 is $t->request('POST', '/api/v1/chatbots', headers => $auth, json => { name => 'Kept' })->{status}, 201,
     '... and a write done';
+
+# --- a standing queue: queue_target_ms -------------------------------------
+# 5 s may be waited, but while every request of the last 100 ms waited
+# over 50 ms, only 50 ms.
+my $u = ParleyTest->new(workers => 1, env => { PARLEY_QUEUE_TIMEOUT_MS => 5000, PARLEY_QUEUE_TARGET_MS => 50 });
+is $u->get('/api/v1/meta')->{status}, 200, 'another stack: 5 s allowed, a 50 ms target';
+my $idle = time;
+ParleyTest::wait_for(sub { time - $idle > 0.2 }, 'an interval without requests', 5);
+@got = queue_up($u, {}, 0.3, [ GET => '/api/v1/meta' ]);
+like $got[0], qr/^200 /, 'a request that waited 300 ms after a quiet spell is served (under 5 s)';
+my $served = time;
+ParleyTest::wait_for(sub { time - $served > 0.15 }, 'the interval to end', 5);
+@got = queue_up($u, {}, 0.1, [ GET => '/api/v1/meta' ], [ GET => '/api/v1/meta' ]);
+is "@got", '503 overloaded 1 503 overloaded 1',
+    'then, the queue standing (the last interval\'s least wait 300 ms), two that waited 100 ms are shed';
+is $u->get('/api/v1/meta')->{status}, 200, 'a request that did not wait is served';
+$idle = time;
+ParleyTest::wait_for(sub { time - $idle > 0.2 }, 'the queue to be quiet', 5);
+@got = queue_up($u, {}, 0.1, [ GET => '/api/v1/meta' ]);
+like $got[0], qr/^200 /, 'once it no longer stands, a 100 ms wait is served again';
 
 done_testing;
