@@ -49,6 +49,10 @@ const struct conf_key conf_keys[] = {
 	    "logged)"),
 	K_INT("db_connect_timeout", db_connect_timeout, 1, 60, "5",
 	    "seconds to wait when connecting to PostgreSQL"),
+	K_INT("db_statement_timeout", db_statement_timeout, 0, 3600, "30",
+	    "seconds one SQL statement of a request may run (a lock waited "
+	    "for included): past it the request is rolled back and answered "
+	    "503 database_busy; jobs and answerers are not bound; 0 never"),
 	K_STR("log_level", log_level, 4, "info", "debug, info, warn or error"),
 	K_STR("instance_name", instance_name, 1, "parley",
 	    "name reported by GET /api/v1/meta"),

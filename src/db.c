@@ -40,6 +40,7 @@ struct db {
 	unsigned long txn; /* transactions begun */
 	char	      sqlstate[6];
 	char	      actor[37]; /* the user the request is of, or "" */
+	int	      statement_ms; /* statement_timeout of each connection */
 };
 
 struct db *
@@ -76,6 +77,20 @@ const char *
 db_last_sqlstate(const struct db *db)
 {
 	return db->sqlstate;
+}
+
+void
+db_set_statement_timeout(struct db *db, int ms)
+{
+	db->statement_ms = ms;
+}
+
+int
+db_busy(const struct db *db)
+{
+	/* statement_timeout (57014: canceled) or lock_timeout (55P03). */
+	return strcmp(db->sqlstate, "57014") == 0 ||
+	    strcmp(db->sqlstate, "55P03") == 0;
 }
 
 int
@@ -167,6 +182,7 @@ db_ensure(struct db *db)
 		NULL };
 	const char *vals[4];
 	char	    timeout[16];
+	int	    ok;
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
@@ -198,13 +214,24 @@ db_ensure(struct db *db)
 	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
 	/*
 	 * Times are read as ISO text (src/row.c converts them to RFC 3339),
-	 * whatever DateStyle the cluster or the role has.
+	 * whatever DateStyle the cluster or the role has; and a statement
+	 * runs at most statement_ms (0: the role's setting).
 	 */
 	{
-		PGresult *res =
-		    (trip(), PQexec(db->conn, "SET DateStyle TO ISO, MDY"));
-		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		char	    ms[16];
+		const char *p[1] = { ms };
+		PGresult   *res;
 
+		/* 0 ms: statement_timeout's own meaning, no bound. */
+		snprintf(ms, sizeof(ms), "%d", db->statement_ms);
+		res = (trip(),
+		    PQexecParams(db->conn,
+			"SELECT set_config('DateStyle', 'ISO, MDY', "
+			"false), CASE WHEN $1::int > 0 THEN "
+			"set_config('statement_timeout', $1::int::text, false) "
+			"END",
+			1, NULL, p, NULL, NULL, 0));
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 		PQclear(res);
 		if (!ok) {
 			log_msg(LOG_ERROR, "db_datestyle_failed");

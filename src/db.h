@@ -28,7 +28,10 @@ struct db_stmt {
  * use does. Caller frees with db_free(). NULL only when out of memory.
  */
 struct db *db_new(const char *conninfo, int connect_timeout);
-void	   db_free(struct db *);
+/* Each connection from now on: a statement runs at most 'ms' (0: the
+ * role's setting). Takes effect at the next (re)connection. */
+void db_set_statement_timeout(struct db *db, int ms);
+void db_free(struct db *);
 
 /*
  * Returns 1 if 'conninfo' parses as a libpq connection string. Never
@@ -57,6 +60,9 @@ const char *db_last_sqlstate(const struct db *);
 /* Whether the last failure was the database being out of reach (no or a
  * broken connection, a shutdown, a standby): 503, not 500. */
 int db_unavailable(const struct db *);
+/* Whether the last failure was a statement that ran out of time
+ * (statement_timeout, lock_timeout): the database is busy, 503. */
+int db_busy(const struct db *);
 
 /*
  * Opens a tenant transaction: BEGIN, then set_config('app.company_id',

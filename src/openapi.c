@@ -442,7 +442,8 @@ common_responses(void)
 	json_object_set_new(o, "Error",
 	    json_pack("{s:s,s:{s:{s:o}}}", "description",
 		"an error any route may give: rate_limited (429, with "
-		"Retry-After), database_unavailable or overloaded (503), "
+		"Retry-After), database_unavailable, database_busy or "
+		"overloaded (503, with Retry-After), "
 		"internal_error (500)",
 		"content", "application/problem+json", "schema",
 		ref("schemas", "Problem")));
@@ -550,7 +551,8 @@ responses(const struct route *r)
 		 * errors any route may (the default response): one schema
 		 * must name both, or a 503 during a failover breaks it. */
 		if (rp->status == 503)
-			add_codes(e, "database_unavailable overloaded");
+			add_codes(
+			    e, "database_unavailable database_busy overloaded");
 		else if (rp->status == 429)
 			add_codes(e, "rate_limited");
 		add_response(o, rp->status, rp->desc, problem_of(e),

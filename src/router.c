@@ -446,6 +446,12 @@ router_dispatch(struct request *req, struct ctx *ctx)
 			http_send_problem(req, 503, "database_unavailable",
 			    "Service temporarily unavailable", NULL, NULL,
 			    "Retry-After: 1\r\n");
+		/* A statement ran past db_statement_timeout (a lock held, a
+		 * database overloaded): rolled back, and worth a retry. */
+		else if (db_busy(ctx->db))
+			http_send_problem(req, 503, "database_busy",
+			    "The database is busy: try again shortly", NULL,
+			    NULL, "Retry-After: 1\r\n");
 		else
 			http_send_problem(req, 500, "internal_error",
 			    "Internal error", NULL, NULL, NULL);

@@ -124,6 +124,7 @@ worker_run(const struct conf *cfg, int listen_fd, int worker_no)
 	if ((ctx.db = db_new(cfg->database_url, cfg->db_connect_timeout)) ==
 	    NULL)
 		return 1;
+	db_set_statement_timeout(ctx.db, cfg->db_statement_timeout * 1000);
 	/* Connect now so the first request is fast; failure is not fatal. */
 	(void)db_ensure(ctx.db);
 
