@@ -37,6 +37,9 @@ const struct conf_key conf_keys[] = {
 	K_INT("queue_timeout_ms", queue_timeout_ms, 0, 600000, "2000",
 	    "a request that waited this long for a worker is answered 503 "
 	    "overloaded at once (health checks excepted); 0 never"),
+	K_INT("queue_interval_ms", queue_interval_ms, 10, 60000, "100",
+	    "how long a queue must stand (every request waiting longer than "
+	    "queue_target_ms) before only queue_target_ms is allowed"),
 	K_INT("queue_target_ms", queue_target_ms, 0, 600000, "20",
 	    "while every request waits longer than this for a worker (a "
 	    "standing queue), only this long is allowed; 0 never"),

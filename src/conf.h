@@ -19,6 +19,7 @@ struct conf {
 	int  backlog;
 	int  queue_timeout_ms; /* shed a request queued longer; 0 = never */
 	int  queue_target_ms; /* ... or this long while the queue stands */
+	int  queue_interval_ms; /* ... as judged over this long */
 	int  db_statement_timeout; /* seconds a request's statement may run */
 	int  shutdown_timeout; /* seconds to let requests finish */
 	int  max_requests; /* worker recycles after this many; 0 = never */

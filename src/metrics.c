@@ -35,6 +35,9 @@ const struct met_family_def met_families[MET__MAX] = {
 	    "Rows the retention sweep deleted or anonymised, by action." },
 	[MET_DB] = { "parley_db_total", "what",
 	    "Database round trips, errors and reconnects." },
+	[MET_SHED] = { "parley_requests_shed_total", "class",
+	    "Requests answered 503 overloaded because they waited too long "
+	    "for a worker, by class (widget, auth, api)." },
 	[MET_DETECT_FAILED] = { "parley_detect_failures_total", "kind",
 	    "Detection that failed and was undone (the event it judged was "
 	    "kept), by event kind or audit action." },

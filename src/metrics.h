@@ -36,6 +36,7 @@ enum met_family {
 	MET_RETENTION, /* rows the retention sweep changed, by action */
 	MET_DB, /* "round_trips", "errors", "reconnects" */
 	MET_DETECT_FAILED, /* detection that failed (and was undone), by kind */
+	MET_SHED, /* requests shed (503 overloaded), by class */
 	MET__MAX
 };
 

@@ -15,6 +15,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "detect.h"
@@ -333,47 +334,76 @@ key_network(struct ctx *ctx)
  * so the queue drains at microseconds a request, instead of every request
  * waiting seconds until the socket's backlog is full and nginx answers
  * 502. How long it may wait adapts, as CoDel does for packets (Nichols
- * and Jacobson, 2012; server queues use it the same way): while the queue
- * stands (no request this worker took in the last SHED_INTERVAL_US waited
- * less than queue_target_ms) only queue_target_ms is allowed, so the queue
- * empties and what is served is fresh; otherwise queue_timeout_ms, so a
- * burst waits and is served. Only the API (/api/) is shed, not the health
- * checks outside it (a balancer must not take every busy host out at
- * once), nor nginx's authorisation subrequests (nginx would turn a 503
- * into a 500). Returns 1 when it answered.
+ * and Jacobson, 2012; server queues use it the same way): the queue
+ * stands when, in the interval (queue_interval_ms) just before this one,
+ * this worker took at least SHED_MIN_SEEN requests and none had waited
+ * less than queue_target_ms; then only queue_target_ms is allowed, so the
+ * queue empties and what is served is fresh; otherwise queue_timeout_ms,
+ * so a burst waits and is served. An interval further back says nothing
+ * (an overload long over does not shed a new burst), nor does one with a
+ * request or two (a slow one ahead of them).
+ *
+ * Not shed: what is outside the API (/api/: the health checks, so a
+ * balancer does not take every busy host out at once), nginx's
+ * authorisation subrequests (nginx would turn a 503 into a 500), CORS
+ * preflights (a browser reads a refused one as the network failing), and
+ * the one-click unsubscribe (mail providers do not retry it). A shed
+ * answer carries CORS headers so that the widget on a shop's page can
+ * read it and its Retry-After. The first shed of an interval is logged;
+ * all are counted (parley_requests_shed_total). Returns 1 when it
+ * answered.
  */
-#define SHED_INTERVAL_US 100000L
+#define SHED_MIN_SEEN 4
 
 static int
 shed(struct request *req, struct ctx *ctx, const struct route *r)
 {
 	static struct timespec since; /* this interval's start */
 	static long	       least = -1; /* its least wait, µs; -1 none */
-	static int	       standing; /* the last interval's verdict */
+	static int	       seen, logged; /* its requests, sheds logged */
+	static int	       standing; /* the verdict for this interval */
+	const struct conf     *cfg = ctx->conf;
 	const char	      *doc = http_param(req, "DOCUMENT_URI");
-	long		limit = (long)ctx->conf->queue_timeout_ms * 1000L;
-	long		target = (long)ctx->conf->queue_target_ms * 1000L;
-	long		waited = req->queued_us;
-	struct timespec now;
+	long long	       limit = cfg->queue_timeout_ms * 1000LL;
+	long long	       target = cfg->queue_target_ms * 1000LL;
+	long long	       span = cfg->queue_interval_ms * 1000LL, gone;
+	long		       waited = req->queued_us;
+	struct timespec	       now;
 
 	if (limit == 0 || waited < 0 || strncmp(r->pattern, "/api/", 5) != 0 ||
+	    r->method == M_OPTIONS ||
+	    strcmp(r->pattern, "/api/v1/notifications/unsubscribe") == 0 ||
 	    (doc != NULL && strcmp(doc, "/_parley/auth") == 0))
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - since.tv_sec) * 1000000L +
-		(now.tv_nsec - since.tv_nsec) / 1000 >=
-	    SHED_INTERVAL_US) {
-		standing = target > 0 && least > target;
+	gone = (now.tv_sec - since.tv_sec) * 1000000LL +
+	    (now.tv_nsec - since.tv_nsec) / 1000;
+	if (gone >= span) {
+		/* The interval that ends is the one just before only if it
+		 * ended less than an interval ago. */
+		standing = target > 0 && gone < 2 * span &&
+		    seen >= SHED_MIN_SEEN && least > target;
 		least = -1;
+		seen = logged = 0;
 		since = now;
 	}
+	seen++;
 	if (least < 0 || waited < least)
 		least = waited;
 	if (waited <= (standing && target < limit ? target : limit))
 		return 0;
-	log_event(LOG_WARN, "request_shed", LOG_S("route", r->pattern),
-	    LOG_I("wait_ms", waited / 1000));
+	if (!logged++)
+		log_event(LOG_WARN, "request_shed", LOG_S("route", r->pattern),
+		    LOG_I("wait_ms", waited / 1000));
+	metrics_count(MET_SHED,
+	    strncmp(r->pattern, "/api/v1/widget/", 15) == 0	? "widget"
+		: strncmp(r->pattern, "/api/v1/auth/", 13) == 0 ? "auth"
+								: "api",
+	    1);
 	(void)http_add_header(req, "Retry-After", "1");
+	(void)http_add_header(req, "Access-Control-Allow-Origin", "*");
+	(void)http_add_header(
+	    req, "Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
 	http_send_problem(req, 503, "overloaded",
 	    "parley is overloaded: try again shortly", NULL, NULL, NULL);
 	return 1;
