@@ -56,7 +56,9 @@ queue_wait(const struct request *req, const struct timespec *now)
 	if (v == NULL || (t = strtod(v, &end)) <= 0 || *end != '\0')
 		return -1;
 	d = (double)now->tv_sec + now->tv_nsec / 1e9 - t;
-	return d < 0 ? 0 : d > 3600 ? -1 : (long)(d * 1e6);
+	/* Past 10 minutes nginx gave up long ago (fastcgi_read_timeout);
+	 * the bound also keeps the microseconds within a 32-bit long. */
+	return d < 0 ? 0 : d > 600 ? -1 : (long)(d * 1e6);
 }
 
 static void
@@ -72,6 +74,16 @@ handle(FCGX_Request *fcgi, struct ctx *ctx)
 	memset(&ctx->who, 0, sizeof(ctx->who)); /* AUTH_PUBLIC */
 	if (http_request_init(&req, fcgi) == 0) {
 		req.queued_us = waited = queue_wait(&req, &began);
+		if (waited < 0 && !metrics_listener(&req)) {
+			static int told;
+
+			/* An nginx configuration of one's own without it:
+			 * no queue wait measured, nothing shed. */
+			if (!told++)
+				log_event(LOG_WARN, "queue_wait_unknown",
+				    LOG_S("reason",
+					"no PARLEY_REQUEST_START from nginx"));
+		}
 		if ((internal = metrics_listener(&req)))
 			metrics_answer(&req, ctx);
 		else
