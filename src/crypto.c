@@ -187,7 +187,7 @@ int
 keyring_load(struct keyring *kr, const char *path, char *err, size_t errlen)
 {
 	FILE *f;
-	char  line[512];
+	char  line[512], iobuf[1024]; /* stdio's copy of the keys, wiped */
 	int   lineno = 0, rc = -1;
 
 	memset(kr, 0, sizeof(*kr));
@@ -195,6 +195,7 @@ keyring_load(struct keyring *kr, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	(void)setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *id = line, *key;
 		int   n;
@@ -242,6 +243,7 @@ keyring_load(struct keyring *kr, const char *path, char *err, size_t errlen)
 out:
 	crypto_wipe(line, sizeof(line));
 	fclose(f);
+	crypto_wipe(iobuf, sizeof(iobuf));
 	if (rc == -1)
 		crypto_wipe(kr, sizeof(*kr));
 	return rc;
