@@ -197,11 +197,30 @@
 			host.parentNode.removeChild(host);
 	}
 
-	/* Asks for a visitor session for the frame; the token goes nowhere else. */
+	/*
+	 * Asks for a visitor session for the frame; the token goes nowhere
+	 * else. parley busy (503: overloaded, a database failing over) or the
+	 * network down is tried again, after Retry-After or 1, 2, 4 s, three
+	 * times, before the frame is told.
+	 */
 	function session() {
 		if (asking)
 			return;
 		asking = true;
+		attempt(0);
+	}
+
+	function attempt(tries) {
+		function again(res) {
+			var s = res ? parseInt(res.headers.get("Retry-After"), 10) :
+			    NaN;
+
+			if (tries >= 3)
+				return false;
+			setTimeout(attempt, 1000 * (s > 0 && s <= 10 ? s :
+			    Math.pow(2, tries)), tries + 1);
+			return true;
+		}
 		fetch(BASE + "/api/v1/widget/sessions", {
 			method: "POST",
 			headers: { "Content-Type": "application/json" },
@@ -218,6 +237,8 @@
 					return post({ parley: "session", token: o.token,
 					    expires_in: o.expires_in, visitor: o.visitor,
 					    chatbot: o.chatbot });
+				if (res.status === 503 && again(res))
+					return "again";
 				post({ parley: "session-error", status: res.status,
 				    code: code });
 				if (res.status === 403 && code === "origin_not_allowed")
@@ -225,12 +246,15 @@
 			});
 		}, function () {
 			/* Offline, or refused without CORS headers. */
+			if (again(null))
+				return "again";
 			post({ parley: "session-error", status: 0,
 			    code: "network_error" });
 		}).then(done, done);
 
-		function done() {
-			asking = false;
+		function done(v) {
+			if (v !== "again")
+				asking = false;
 		}
 	}
 
