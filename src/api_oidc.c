@@ -7,7 +7,8 @@
  * state, 256 random bits. The PKCE verifier and the nonce are HMACs of
  * the state under the names key (src/server_keys.c: derived from the
  * audit key, the same on every host through a rotation of the signing
- * keys), so nothing secret is stored. The browser that starts a flow gets a binding cookie
+ * keys), so nothing secret is stored. The browser that starts a flow
+ * gets a binding cookie
  * (HttpOnly, Secure, for /api/v1/auth/oidc, ten minutes); the callback
  * finds the flow only with the same browser's cookie, and only once, so
  * a callback URL from another browser (login CSRF) or a replayed one
@@ -19,9 +20,9 @@
  * callback answers a one-try ticket (an 'mfa' flow, same browser) that
  * POST /api/v1/auth/oidc/mfa takes with the code.
  *
- * Not yet built: signing up through a provider, the presets' specifics
- * (Microsoft's multi-tenant issuer, Apple's form_post and signed client
- * secret), company SSO and SAML.
+ * Signing up through a provider, the presets' specifics (Microsoft's
+ * multi-tenant issuer, Apple's form_post and signed client secret) are
+ * here too; a company's own SSO (SAML and OIDC) is src/api_sso.c.
  */
 #include "config.h"
 

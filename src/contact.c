@@ -28,33 +28,23 @@ static const char *const purposes[LINK__MAX] = {
 	[LINK_CONFIRM] = "parley contact confirm v1",
 };
 
-/*
- * The MAC of (cid, conv, exp, bind) for 'kind' into 'out'; or, when 'mac'
- * is given, whether it is that MAC under any key (1 or 0).
- */
-static int
-link_mac(enum contact_link kind, const char *cid, const char *conv,
-    long long exp, const char *bind, char out[44], const char *mac)
+/* What a link's MAC is of: (cid, conv, exp, bind). */
+static void
+link_msg(const char *cid, const char *conv, long long exp, const char *bind,
+    char msg[400])
 {
-	char msg[400];
-	int  ok = 1;
-
-	snprintf(msg, sizeof(msg), "%s:%s:%lld:%s", cid, conv, exp, bind);
-	if (mac != NULL)
-		ok = keys_derived_check(purposes[kind], msg, mac);
-	else
-		keys_derived_mac(purposes[kind], msg, out);
-	crypto_wipe(msg, sizeof(msg));
-	return ok;
+	snprintf(msg, 400, "%s:%s:%lld:%s", cid, conv, exp, bind);
 }
 
 void
 contact_link_make(enum contact_link kind, const char *cid, const char *conv,
     time_t exp, const char *bind, char out[CONTACT_LINK_MAX])
 {
-	char m[44];
+	char msg[400], m[44];
 
-	(void)link_mac(kind, cid, conv, (long long)exp, bind, m, NULL);
+	link_msg(cid, conv, (long long)exp, bind, msg);
+	keys_derived_mac(purposes[kind], msg, m);
+	crypto_wipe(msg, sizeof(msg));
 	snprintf(out, CONTACT_LINK_MAX, "%s.%s.%lld.%s", cid, conv,
 	    (long long)exp, m);
 }
@@ -90,14 +80,17 @@ int
 contact_link_check(
     enum contact_link kind, const char *token, const char *bind, time_t now)
 {
-	char   cid[37], conv[37];
+	char   cid[37], conv[37], msg[400];
 	time_t exp;
+	int    ok;
 
 	if ((unsigned)kind >= LINK__MAX ||
 	    contact_link_parse(token, cid, conv, &exp) == -1)
 		return -1;
-	if (!link_mac(kind, cid, conv, (long long)exp, bind, NULL,
-		strrchr(token, '.') + 1))
+	link_msg(cid, conv, (long long)exp, bind, msg);
+	ok = keys_derived_check(purposes[kind], msg, strrchr(token, '.') + 1);
+	crypto_wipe(msg, sizeof(msg));
+	if (!ok)
 		return -1;
 	return exp < now ? 1 : 0;
 }

@@ -90,7 +90,7 @@ mail_send_headers(const struct conf *cfg, const char *to, const char *subject,
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	if (key != NULL) {
 		size_t		     klen;
-		const unsigned char *k = keys_ratelimit(&klen);
+		const unsigned char *k = keys_names(&klen);
 		char		     label[96];
 
 		snprintf(label, sizeof(label), "message-id:%s", key);

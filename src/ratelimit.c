@@ -36,7 +36,7 @@ bucket_hex(const char *name, char hex[65])
 	unsigned char	     h[32];
 	unsigned int	     n = sizeof(h);
 	size_t		     klen;
-	const unsigned char *k = keys_ratelimit(&klen);
+	const unsigned char *k = keys_names(&klen);
 
 	HMAC(EVP_sha256(), k, (int)klen, (const unsigned char *)name,
 	    strlen(name), h, &n);

@@ -17,7 +17,8 @@
 /*
  * The access-token keys, one per line of jwt_key_file: the first signs,
  * every one verifies (a rotation across hosts: docs/operations.md). Each
- * has its derived key (rate-limit names, parleyd's own MACs).
+ * has its derived key, for the MACs parleyd hands out and checks later
+ * (keys_derived_mac, keys_derived_check).
  */
 struct jwt_key {
 	unsigned char k[256];
@@ -238,7 +239,7 @@ keys_audit(size_t *len)
 }
 
 const unsigned char *
-keys_ratelimit(size_t *len)
+keys_names(size_t *len)
 {
 	*len = sizeof(names_key);
 	return names_key;

@@ -34,15 +34,15 @@ const unsigned char *keys_jwt_at(int i, size_t *len);
  * mail's Message-ID), derived from the audit key: it never changes, so a
  * rotation of jwt_key_file does not rename them.
  */
-const unsigned char *keys_ratelimit(size_t *len);
+const unsigned char *keys_names(size_t *len);
 /* keys_derived_mac() under the names key: for what every host must make
  * alike whatever key it signs with (a stored name: the accounts one
  * address tried; an OpenID or SAML flow's verifier, nonce, request id). */
 void keys_name_mac(const char *purpose, const char *msg, char out[44]);
 /* base64url(HMAC(HMAC(HMAC(signing key, "parley/ratelimit/v1"),
  * 'purpose'), 'msg')): a value only parleyd can make, for 'purpose' alone
- * (an OpenID flow's verifier and nonce, an unsubscribe token, a mailed
- * link, a proof-of-work challenge), under the signing key. */
+ * (an unsubscribe token, a mailed link, a proof-of-work challenge), under
+ * the signing key. */
 void keys_derived_mac(const char *purpose, const char *msg, char out[44]);
 /* 1 when 'mac' (43 characters) is keys_derived_mac(purpose, msg) under
  * any key of jwt_key_file (compared in constant time), else 0. */

@@ -68,26 +68,25 @@ handle(FCGX_Request *fcgi, struct ctx *ctx)
 	struct timespec began;
 	long		dur, waited = -1;
 	int		internal = 0;
+	static int	told; /* queue_wait_unknown logged */
 
 	clock_gettime(CLOCK_REALTIME, &began);
 	metrics_worker_busy(1);
 	memset(&ctx->who, 0, sizeof(ctx->who)); /* AUTH_PUBLIC */
 	if (http_request_init(&req, fcgi) == 0) {
-		req.queued_us = waited = queue_wait(&req, &began);
-		if (waited < 0 && !metrics_listener(&req)) {
-			static int told;
-
-			/* An nginx configuration of one's own without it:
-			 * no queue wait measured, nothing shed. */
-			if (!told++)
-				log_event(LOG_WARN, "queue_wait_unknown",
-				    LOG_S("reason",
-					"no PARLEY_REQUEST_START from nginx"));
-		}
 		if ((internal = metrics_listener(&req)))
 			metrics_answer(&req, ctx);
-		else
+		else {
+			req.queued_us = waited = queue_wait(&req, &began);
+			/* An nginx configuration of one's own without it: no
+			 * queue wait measured, nothing shed. Said once. */
+			if (waited < 0 && !told++)
+				log_event(LOG_WARN, "queue_wait_unknown",
+				    LOG_S("reason",
+					"no usable PARLEY_REQUEST_START from "
+					"nginx"));
 			router_dispatch(&req, ctx);
+		}
 	}
 	if (req.status == 0)
 		http_send_problem(&req, 500, "internal_error", "Internal error",
