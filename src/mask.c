@@ -109,7 +109,9 @@ email_at(const char *in, size_t start, size_t at)
 	if (at == start || (n = domain_char(in + i)) == 0 || in[i] == '.' ||
 	    in[i] == '-')
 		return 0;
-	while ((n = domain_char(in + i)) > 0)
+	/* A label is never empty: ".." ends the domain ("a@b.io..1"). */
+	while ((n = domain_char(in + i)) > 0 &&
+	    !(in[i] == '.' && in[i + 1] == '.'))
 		i += n;
 	/* Dots at the end close the sentence, not the address. */
 	for (end = i; end > at + 1 && in[end - 1] == '.'; end--)
